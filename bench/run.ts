@@ -1,0 +1,17 @@
+import { benchLabUp } from './lab-up.js';
+
+/** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'lab-up': benchLabUp,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in BENCHMARKS));
+if (unknown.length > 0) {
+  console.error(`Error: unknown benchmark ${unknown.join(', ')}. Choose from: ${Object.keys(BENCHMARKS).join(', ')}.`);
+  process.exit(2);
+}
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHMARKS)) {
+  console.log(`== ${name}`);
+  await BENCHMARKS[name]!();
+}

@@ -1,0 +1,83 @@
+import { Server } from '@grpc/grpc-js';
+import { hostname as osHostname } from 'node:os';
+import type { Logger } from '../lib/log.js';
+import { unixSocketPath } from '../lib/grpc.js';
+import { SystemServiceService } from '../gen/tswarm/v1/system.js';
+import { openDataDir, type OpenedDataDir } from './data-dir.js';
+import { bindLocalSocket, removeSocket } from './local-socket.js';
+import { systemService } from './system-api.js';
+import { tswarmVersion } from '../lib/version.js';
+
+export interface DaemonOptions {
+  dataDir: string;
+  host: string;
+  hostname?: string;
+  logLevel: string;
+}
+
+/** How long in-flight local calls may take to finish on shutdown before they are cut. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * tswarmd: composes the parts of one node. For now the node-local API; the engine, the worker
+ * agent and (on managers) the control plane attach here as they land.
+ */
+export class Daemon {
+  private server: Server | undefined;
+  private dataDir: OpenedDataDir | undefined;
+  private socketPath = '';
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: DaemonOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.socketPath = unixSocketPath(this.options.host);
+    this.dataDir = await openDataDir(this.options.dataDir);
+    const dataDir = this.dataDir;
+    try {
+      const hostname = this.options.hostname ?? osHostname();
+      const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      server.addService(
+        SystemServiceService,
+        systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, node: () => dataDir.node }),
+      );
+      await bindLocalSocket(server, this.socketPath);
+      this.server = server;
+      this.log.info(
+        { version: tswarmVersion(), dataDir: dataDir.path, host: this.options.host, hostname, namePrefix: dataDir.node.namePrefix },
+        'tswarmd ready',
+      );
+    } catch (err) {
+      await dataDir.lock.release();
+      throw err;
+    }
+  }
+
+  /** Stops serving, removes the socket and releases the data dir; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await removeSocket(this.socketPath);
+    }
+    await this.dataDir?.lock.release();
+    this.log.info('tswarmd stopped');
+  }
+}

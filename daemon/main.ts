@@ -1,0 +1,68 @@
+import { Command, CommanderError, Option } from 'commander';
+import { createLogger, LOG_LEVELS, parseLogLevel } from '../lib/log.js';
+import { asTswarmError, EXIT_USAGE } from '../lib/errors.js';
+import { tswarmVersion } from '../lib/version.js';
+import { Daemon } from './daemon.js';
+import { DEFAULT_DATA_DIR } from './data-dir.js';
+import { DEFAULT_HOST } from '../lib/grpc.js';
+
+interface Flags {
+  dataDir: string;
+  host: string;
+  hostname?: string;
+  logLevel: string;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const program = new Command('tswarmd')
+    .description('The tswarm daemon: runs this node’s engine, its worker agent and, on managers, the control plane.')
+    .version(tswarmVersion(), '-v, --version')
+    .addOption(new Option('--data-dir <dir>', 'where the node keeps its state').default(DEFAULT_DATA_DIR))
+    .addOption(new Option('-H, --host <url>', 'the local API socket').env('TSWARM_HOST').default(DEFAULT_HOST))
+    .option('--hostname <name>', 'the name this node reports (default: the machine’s hostname)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .allowExcessArguments(false)
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+      process.exit(EXIT_USAGE);
+    }
+    throw err;
+  }
+  return program.opts<Flags>();
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const log = createLogger({ level: parseLogLevel(flags.logLevel), name: 'tswarmd' });
+  const daemon = new Daemon({ dataDir: flags.dataDir, host: flags.host, hostname: flags.hostname, logLevel: flags.logLevel }, log);
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, 'shutting down');
+    daemon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await daemon.start();
+  } catch (err) {
+    const e = asTswarmError(err);
+    // A person at a terminal reads one plain line; a supervisor's log gets the structured record.
+    if (process.stderr.isTTY) process.stderr.write(`Error: ${e.message}.\n`);
+    else log.fatal({ code: e.code, err: e.code === 'INTERNAL' ? err : undefined }, e.message);
+    process.exit(e.exitCode);
+  }
+}
+
+void main();

@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TswarmError } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/fsutil.js';
+
+/**
+ * node.json: what a restarted daemon must know about itself — its identity in the swarm (empty
+ * until init or join), its role, the managers it joined through, and its name prefix (kept once
+ * chosen, so containers stay adoptable even if the data dir is later reached by another path).
+ */
+export interface NodeConfig {
+  formatVersion: 1;
+  namePrefix: string;
+  nodeId: string;
+  clusterId: string;
+  role: 'none' | 'worker' | 'manager';
+  joinAddrs: string[];
+}
+
+export const NODE_CONFIG_FILE = 'node.json';
+
+function validate(value: unknown, path: string): NodeConfig {
+  const v = value as Partial<NodeConfig> | null;
+  const ok =
+    v !== null &&
+    typeof v === 'object' &&
+    v.formatVersion === 1 &&
+    typeof v.namePrefix === 'string' &&
+    typeof v.nodeId === 'string' &&
+    typeof v.clusterId === 'string' &&
+    (v.role === 'none' || v.role === 'worker' || v.role === 'manager') &&
+    Array.isArray(v.joinAddrs) &&
+    v.joinAddrs.every((a) => typeof a === 'string');
+  if (!ok) {
+    throw new TswarmError('FAILED_PRECONDITION', `${path} is not a valid tswarm node file. Restore it from a backup, or move the data dir aside to start afresh`);
+  }
+  return v as NodeConfig;
+}
+
+export async function loadNodeConfig(dataDir: string): Promise<NodeConfig | undefined> {
+  const path = join(dataDir, NODE_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return validate(null, path);
+  }
+  return validate(parsed, path);
+}
+
+export async function saveNodeConfig(dataDir: string, config: NodeConfig): Promise<void> {
+  await writeFileAtomic(join(dataDir, NODE_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+}
+
+export function freshNodeConfig(namePrefix: string): NodeConfig {
+  return { formatVersion: 1, namePrefix, nodeId: '', clusterId: '', role: 'none', joinAddrs: [] };
+}

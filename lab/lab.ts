@@ -1,0 +1,293 @@
+import { mkdir, access } from 'node:fs/promises';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { TswarmError } from '../lib/errors.js';
+import { PidLock } from '../lib/pid-lock.js';
+import { builtEntry } from '../lib/paths.js';
+import { waitFor } from '../lib/poll.js';
+import { run, type RunResult } from '../lib/run.js';
+import { DaemonClient } from '../lib/daemon-client.js';
+import type { Logger } from '../lib/log.js';
+import { createCgroup, ensureHierarchy, killCgroup } from './cgroup.js';
+import { applyPartition, createHost, createSwitch, healPartition } from './netns.js';
+import { labPaths } from './paths.js';
+import { DEFAULT_LAB_NAME, partitionGroups, planHosts, validateLabName } from './plan.js';
+import { hostCommandScript, hostEnv, isAlive, logTail, signalProcess, spawnInHost, startDaemon, waitForExit } from './processes.js';
+import { findHost, loadLabState, requireLabState, saveLabState, type HostState, type LabState } from './state.js';
+import { teardownLab, type TeardownReport } from './teardown.js';
+
+export interface LabUpOptions {
+  managers?: number;
+  workers?: number;
+  name?: string;
+  logLevel?: string;
+  /** Aborting (Ctrl-C) tears down whatever was made so far. */
+  signal?: AbortSignal;
+  readyTimeoutMs?: number;
+  log?: Logger;
+}
+
+export type HostRunState = 'running' | 'unresponsive' | 'stopped' | 'dead';
+
+export interface HostStatus {
+  name: string;
+  role: HostState['role'];
+  addr: string;
+  pid: number;
+  state: HostRunState;
+  /** The partition group the host is in (1-based), or 0 when the lab is whole. */
+  group: number;
+  socket: string;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const PROBE_DEADLINE_MS = 1_000;
+
+async function answers(host: HostState): Promise<boolean> {
+  let client: DaemonClient | undefined;
+  try {
+    client = new DaemonClient(`unix://${host.socket}`);
+    const info = await Promise.race([
+      client.info(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('probe deadline')), PROBE_DEADLINE_MS)),
+    ]);
+    return info.pid === host.pid;
+  } catch {
+    return false;
+  } finally {
+    client?.close();
+  }
+}
+
+async function requireRoot(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new TswarmError('UNSUPPORTED_HOST', 'the lab needs root: it creates network namespaces, links and cgroups. Run it as root (e.g. with sudo)');
+  }
+  try {
+    await access('/proc/self/ns/net');
+  } catch {
+    throw new TswarmError('UNSUPPORTED_HOST', 'this kernel has no network namespaces (/proc/self/ns/net is missing). The lab needs Linux with CONFIG_NET_NS');
+  }
+}
+
+/**
+ * Several hosts on this one machine: each a network namespace with its own address, data dir
+ * and tswarmd, on an underlay switch. The CLI (`tswarm lab …`) and the cluster tests share it.
+ */
+export class Lab {
+  private constructor(
+    private state: LabState,
+    private readonly log?: Logger,
+  ) {}
+
+  get name(): string {
+    return this.state.name;
+  }
+
+  get hosts(): readonly HostState[] {
+    return this.state.hosts;
+  }
+
+  static async open(name: string = DEFAULT_LAB_NAME, log?: Logger): Promise<Lab> {
+    return new Lab(await requireLabState(validateLabName(name)), log);
+  }
+
+  static async up(options: LabUpOptions = {}): Promise<Lab> {
+    const name = validateLabName(options.name ?? DEFAULT_LAB_NAME);
+    const plan = planHosts(options.managers ?? 3, options.workers ?? 2);
+    await requireRoot();
+    await access(builtEntry('daemon')).catch(() => {
+      throw new TswarmError('FAILED_PRECONDITION', `tswarmd is not built (${builtEntry('daemon')} is missing). Run \`npm run build\` first`);
+    });
+    await mkdir(labPaths.dir(name), { recursive: true, mode: 0o755 });
+    const lock = await PidLock.acquire(labPaths.lock(name), `lab "${name}"`);
+    try {
+      if (await loadLabState(name)) {
+        throw new TswarmError('ALREADY_EXISTS', `lab "${name}" is already up. Tear it down with \`tswarm lab down${name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`}\`, or give this one another --name`);
+      }
+      const state: LabState = {
+        formatVersion: 1,
+        name,
+        createdAtMs: Date.now(),
+        phase: 'creating',
+        partition: null,
+        hosts: plan.map((h) => ({
+          ...h,
+          netns: labPaths.hostNetns(name, h.name),
+          dataDir: labPaths.dataDir(name, h.name),
+          socket: labPaths.socket(name, h.name),
+          logFile: labPaths.daemonLog(name, h.name),
+          pid: 0,
+          startTime: '',
+          desired: 'running' as const,
+        })),
+      };
+      await saveLabState(state);
+      const lab = new Lab(state, options.log);
+      try {
+        await lab.build(options);
+      } catch (err) {
+        await teardownLab(lab.state, { graceful: false, log: options.log }).catch((e: unknown) => options.log?.error({ err: e }, 'teardown after a failed lab up failed'));
+        if (options.signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', `lab up was interrupted; everything it made was removed`);
+        throw err;
+      }
+      return lab;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async build(options: LabUpOptions): Promise<void> {
+    const checkAbort = () => {
+      if (options.signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
+    };
+    const name = this.state.name;
+    await ensureHierarchy();
+    await createCgroup(labPaths.cgroupLab(name));
+    await createSwitch(name);
+    for (const host of this.state.hosts) {
+      checkAbort();
+      await mkdir(labPaths.hostDir(name, host.name), { recursive: true, mode: 0o755 });
+      await createCgroup(labPaths.cgroupHost(name, host.name));
+      await createHost(name, host.name, host.addr);
+    }
+    checkAbort();
+    for (const host of this.state.hosts) Object.assign(host, await startDaemon(name, host, options.logLevel ?? 'info'));
+    await saveLabState(this.state);
+    await Promise.all(this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)));
+    this.state.phase = 'up';
+    await saveLabState(this.state);
+    options.log?.info({ lab: name, hosts: this.state.hosts.length }, 'lab up');
+  }
+
+  private async waitReady(host: HostState, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    await waitFor(
+      async () => {
+        if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
+        if (!isAlive(host)) {
+          throw new TswarmError('INTERNAL', `tswarmd on host ${host.name} exited during start. Its log (${host.logFile}) ends:\n${logTail(host.logFile)}`);
+        }
+        return answers(host);
+      },
+      { what: `tswarmd on host ${host.name} to answer on ${host.socket}`, timeoutMs, intervalMs: 50 },
+    ).catch((err: unknown) => {
+      // A daemon that died is reported as such, not as a timeout.
+      if (err instanceof TswarmError && err.cause instanceof TswarmError && err.cause.code === 'INTERNAL') throw err.cause;
+      throw err;
+    });
+  }
+
+  /** Re-reads the state from disk: another shell may have changed the lab. */
+  async refresh(): Promise<void> {
+    this.state = await requireLabState(this.state.name);
+  }
+
+  private async mutate<T>(fn: (state: LabState) => Promise<T>): Promise<T> {
+    const lock = await PidLock.acquire(labPaths.lock(this.state.name), `lab "${this.state.name}"`);
+    try {
+      await this.refresh();
+      const result = await fn(this.state);
+      await saveLabState(this.state);
+      return result;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async status(): Promise<HostStatus[]> {
+    await this.refresh();
+    const groups = this.state.partition;
+    return Promise.all(
+      this.state.hosts.map(async (h) => {
+        let state: HostRunState;
+        if (!isAlive(h)) state = h.desired === 'stopped' ? 'stopped' : 'dead';
+        else state = (await answers(h)) ? 'running' : 'unresponsive';
+        const group = groups ? groups.findIndex((g) => g.includes(h.name)) + 1 : 0;
+        return { name: h.name, role: h.role, addr: h.addr, pid: isAlive(h) ? h.pid : 0, state, group, socket: h.socket };
+      }),
+    );
+  }
+
+  /** Runs a command on a host to completion: inside its namespace and cgroup, `tswarm` on PATH. */
+  async exec(host: string, argv: readonly string[], options: { timeoutMs?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
+    const h = findHost(this.state, host);
+    return run('/bin/sh', ['-c', hostCommandScript(this.state.name, h, argv)], { env: hostEnv(h), timeoutMs: options.timeoutMs ?? 60_000, allowFailure: options.allowFailure ?? true });
+  }
+
+  /** Starts a command on a host and returns at once; the caller ends it by its pid. */
+  spawn(host: string, argv: readonly string[], stdio: StdioOptions = 'inherit'): ChildProcess {
+    const h = findHost(this.state, host);
+    return spawnInHost(this.state.name, h, argv, { stdio, env: hostEnv(h) });
+  }
+
+  env(host: string): Record<string, string> {
+    const h = findHost(this.state, host);
+    return { TSWARM_HOST: `unix://${h.socket}` };
+  }
+
+  /** SIGTERM to the daemon, as `systemctl stop tswarmd` would; SIGKILL after a deadline. */
+  async stop(host: string): Promise<void> {
+    await this.mutate(async (state) => {
+      const h = findHost(state, host);
+      h.desired = 'stopped';
+      if (signalProcess(h, 'SIGTERM') && !(await waitForExit(h, STOP_TIMEOUT_MS))) {
+        signalProcess(h, 'SIGKILL');
+        await waitForExit(h, STOP_TIMEOUT_MS);
+      }
+    });
+  }
+
+  async start(host: string, options: { logLevel?: string; readyTimeoutMs?: number } = {}): Promise<void> {
+    const h = await this.mutate(async (state) => {
+      const h = findHost(state, host);
+      if (isAlive(h)) throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is already running (pid ${h.pid})`);
+      Object.assign(h, await startDaemon(state.name, h, options.logLevel ?? 'info'));
+      h.desired = 'running';
+      return h;
+    });
+    await this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+  }
+
+  /** SIGKILL to the daemon alone — a daemon crash; what it started keeps running. */
+  async kill(host: string): Promise<void> {
+    await this.mutate(async (state) => {
+      const h = findHost(state, host);
+      if (!signalProcess(h, 'SIGKILL')) throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is not running`);
+      await waitForExit(h, STOP_TIMEOUT_MS);
+    });
+  }
+
+  /** SIGKILL to every process of the host — a machine crash. */
+  async crash(host: string): Promise<void> {
+    await this.mutate(async (state) => {
+      const h = findHost(state, host);
+      await killCgroup(labPaths.cgroupHost(state.name, h.name));
+    });
+  }
+
+  async partition(groupArgs: readonly string[]): Promise<string[][]> {
+    return this.mutate(async (state) => {
+      const groups = partitionGroups(state.hosts.map((h) => h.name), groupArgs);
+      await applyPartition(state.name, groups);
+      state.partition = groups;
+      return groups;
+    });
+  }
+
+  async heal(): Promise<void> {
+    await this.mutate(async (state) => {
+      await healPartition(state.name, state.hosts.map((h) => h.name));
+      state.partition = null;
+    });
+  }
+
+  async down(): Promise<TeardownReport> {
+    const lock = await PidLock.acquire(labPaths.lock(this.state.name), `lab "${this.state.name}"`);
+    try {
+      await this.refresh();
+      return await teardownLab(this.state, { graceful: true, log: this.log });
+    } finally {
+      await lock.release();
+    }
+  }
+}

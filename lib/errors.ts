@@ -1,0 +1,130 @@
+import { status as GrpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
+
+/**
+ * Every error tswarm reports has a stable code; the code alone decides the gRPC status it travels
+ * as and the exit code the CLI ends with, so scripts and remote callers can rely on both.
+ * Messages read "<what happened>. <what to do>." (STYLE.md).
+ */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'USAGE'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'CONFLICT'
+  | 'FAILED_PRECONDITION'
+  | 'NOT_A_MANAGER'
+  | 'NOT_IN_SWARM'
+  | 'PERMISSION_DENIED'
+  | 'UNAUTHENTICATED'
+  | 'UNAVAILABLE'
+  | 'DAEMON_UNREACHABLE'
+  | 'DATA_DIR_LOCKED'
+  | 'DEADLINE_EXCEEDED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNSUPPORTED_HOST'
+  | 'UNIMPLEMENTED'
+  | 'INTERNAL';
+
+interface CodeMapping {
+  grpc: GrpcStatus;
+  exitCode: number;
+}
+
+/** Exit codes: 0 ok, 1 error, 2 usage (STYLE.md). */
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+const MAPPING: Record<ErrorCode, CodeMapping> = {
+  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, exitCode: EXIT_ERROR },
+  USAGE: { grpc: GrpcStatus.INVALID_ARGUMENT, exitCode: EXIT_USAGE },
+  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, exitCode: EXIT_ERROR },
+  ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, exitCode: EXIT_ERROR },
+  CONFLICT: { grpc: GrpcStatus.ABORTED, exitCode: EXIT_ERROR },
+  FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
+  NOT_A_MANAGER: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
+  NOT_IN_SWARM: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
+  PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, exitCode: EXIT_ERROR },
+  UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, exitCode: EXIT_ERROR },
+  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, exitCode: EXIT_ERROR },
+  DAEMON_UNREACHABLE: { grpc: GrpcStatus.UNAVAILABLE, exitCode: EXIT_ERROR },
+  DATA_DIR_LOCKED: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
+  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, exitCode: EXIT_ERROR },
+  RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, exitCode: EXIT_ERROR },
+  UNSUPPORTED_HOST: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
+  UNIMPLEMENTED: { grpc: GrpcStatus.UNIMPLEMENTED, exitCode: EXIT_ERROR },
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, exitCode: EXIT_ERROR },
+};
+
+const ERROR_CODES = new Set(Object.keys(MAPPING));
+
+/** The metadata key that carries the tswarm code across gRPC, so the far side rebuilds the same error. */
+export const ERROR_CODE_METADATA_KEY = 'tswarm-error-code';
+
+export class TswarmError extends Error {
+  override readonly name = 'TswarmError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get grpcStatus(): GrpcStatus {
+    return MAPPING[this.code].grpc;
+  }
+
+  get exitCode(): number {
+    return MAPPING[this.code].exitCode;
+  }
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return ERROR_CODES.has(value);
+}
+
+export function exitCodeFor(code: ErrorCode): number {
+  return MAPPING[code].exitCode;
+}
+
+export function grpcStatusFor(code: ErrorCode): GrpcStatus {
+  return MAPPING[code].grpc;
+}
+
+/** Any thrown value as a TswarmError; unknown errors become INTERNAL, keeping the cause. */
+export function asTswarmError(err: unknown): TswarmError {
+  if (err instanceof TswarmError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TswarmError('INTERNAL', `internal error: ${message}`, { cause: err });
+}
+
+/** The error as a gRPC handler passes it to its callback. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const e = asTswarmError(err);
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_METADATA_KEY, e.code);
+  return { code: e.grpcStatus, details: e.message, metadata };
+}
+
+const STATUS_FALLBACK: Partial<Record<GrpcStatus, ErrorCode>> = {
+  [GrpcStatus.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [GrpcStatus.NOT_FOUND]: 'NOT_FOUND',
+  [GrpcStatus.ALREADY_EXISTS]: 'ALREADY_EXISTS',
+  [GrpcStatus.ABORTED]: 'CONFLICT',
+  [GrpcStatus.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [GrpcStatus.PERMISSION_DENIED]: 'PERMISSION_DENIED',
+  [GrpcStatus.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [GrpcStatus.UNAVAILABLE]: 'UNAVAILABLE',
+  [GrpcStatus.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+  [GrpcStatus.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
+  [GrpcStatus.UNIMPLEMENTED]: 'UNIMPLEMENTED',
+};
+
+/** Rebuilds the TswarmError a remote handler threw, from the status and metadata it sent. */
+export function fromServiceError(err: ServiceError): TswarmError {
+  const sent = err.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+  const code = typeof sent === 'string' && isErrorCode(sent) ? sent : (STATUS_FALLBACK[err.code] ?? 'INTERNAL');
+  return new TswarmError(code, err.details || err.message, { cause: err });
+}

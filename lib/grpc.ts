@@ -1,0 +1,44 @@
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServiceError, CallOptions, Metadata } from '@grpc/grpc-js';
+import { fromServiceError, toServiceError, TswarmError } from './errors.js';
+
+/**
+ * Wraps an async handler as a grpc-js unary handler: a thrown TswarmError travels with its code
+ * (ERROR_CODE_METADATA_KEY), anything else as INTERNAL — never as a crashed daemon.
+ */
+export function unaryHandler<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    handler(call.request, call).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err)),
+    );
+  };
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => unknown;
+
+/** Calls a generated client's unary method as a promise with a deadline; errors come back typed. */
+export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, metadata: Metadata, request: Req, deadlineMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
+      if (error) reject(fromServiceError(error));
+      else resolve(response);
+    });
+  });
+}
+
+/** `unix:///run/tswarm/tswarm.sock` → `/run/tswarm/tswarm.sock`; refuses anything else with a usable message. */
+export function unixSocketPath(host: string): string {
+  const match = /^unix:\/\/(\/.+)$/.exec(host);
+  if (!match?.[1]) {
+    throw new TswarmError('USAGE', `invalid host "${host}". Use the form unix:///path/to/tswarm.sock`);
+  }
+  return match[1];
+}
+
+/** The local API socket, as /var/run/docker.sock is Docker's (ARCHITECTURE.md §1). */
+export const DEFAULT_HOST = 'unix:///run/tswarm/tswarm.sock';
