@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'gen/**', 'node_modules/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'gen/**', 'node_modules/**', 'eslint.config.js', 'scripts/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
