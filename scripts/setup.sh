@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 # iproute2/util-linux: namespaces, links, nsenter, mount (the lab). crun/conmon/catatonit, nftables,
 # iptables: the engine's runtime, its monitor, an init for --init, and load balancing / NAT.
-APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables)
+# docker-registry/skopeo/umoci/busybox-static: the real registry and test images the tests use.
+# etcd-server: the baseline the Raft benchmark measures tswarm against.
+APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables docker-registry skopeo umoci busybox-static etcd-server)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { TswarmError } from '../../lib/errors.js';
+import { generateKeyPair, privateKeyFromPem, privateKeyToPem, randomSerial, SIGNING_ALGORITHM, x509, type CryptoKey } from './x509.js';
+
+/** The cluster's root of trust. The key lives only in the managers' store (ARCHITECTURE.md §4). */
+export interface RootCA {
+  certPem: string;
+  keyPem: string;
+}
+
+export const ROOT_CA_VALIDITY_MS = 20 * 365 * 24 * 3600 * 1000;
+/** Every certificate starts an hour in the past, so machines with skewed clocks accept it at once. */
+export const BACKDATE_MS = 3600 * 1000;
+export const ROOT_CA_COMMON_NAME = 'tswarm-root-ca';
+
+export async function createRootCA(clock: Clock = systemClock): Promise<RootCA> {
+  const keys = await generateKeyPair();
+  const nowMs = clock.nowMs();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=${ROOT_CA_COMMON_NAME}`,
+    notBefore: new Date(nowMs - BACKDATE_MS),
+    notAfter: new Date(nowMs + ROOT_CA_VALIDITY_MS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+/**
+ * SHA-256 over the whole root CA bundle as served: a joining node compares it with the digest in
+ * its token, so a machine in the middle cannot slip in a CA of its own.
+ */
+export function caBundleDigest(certPem: string): Buffer {
+  return createHash('sha256').update(certPem).digest();
+}
+
+export interface LoadedRootCA {
+  cert: x509.X509Certificate;
+  key: CryptoKey;
+  pem: RootCA;
+}
+
+export async function loadRootCA(ca: RootCA): Promise<LoadedRootCA> {
+  try {
+    return { cert: new x509.X509Certificate(ca.certPem), key: await privateKeyFromPem(ca.keyPem), pem: ca };
+  } catch (err) {
+    throw new TswarmError('INTERNAL', `the cluster's root CA cannot be loaded (${(err as Error).message}). The cluster object in the store is damaged`, { cause: err });
+  }
+}

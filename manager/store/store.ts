@@ -1,0 +1,68 @@
+import { TswarmError } from '../../lib/errors.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { StoreActionKind, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
+import { wrapObject, type Kind, type ObjectOfKind } from './kinds.js';
+import type { MemoryStore, TxResult } from './memory-store.js';
+import type { Watcher, WatchOptions } from './watch.js';
+
+/** How the store reaches consensus: the Raft node on managers, resolved once the entry is applied here. */
+export interface Proposer {
+  propose(data: Uint8Array): Promise<TxResult>;
+}
+
+/** Collects the changes of one transaction; each names the version it read. */
+export class Tx {
+  readonly actions: StoreAction[] = [];
+
+  create<K extends Kind>(kind: K, object: ObjectOfKind[K]): void {
+    this.actions.push({ kind: StoreActionKind.STORE_ACTION_KIND_CREATE, target: wrapObject(kind, object), expectedVersion: 0 });
+  }
+
+  /** Updates an object read from the store; its meta.version is the version checked at apply. */
+  update<K extends Kind>(kind: K, object: ObjectOfKind[K]): void {
+    this.actions.push({ kind: StoreActionKind.STORE_ACTION_KIND_UPDATE, target: wrapObject(kind, object), expectedVersion: object.meta?.version ?? 0 });
+  }
+
+  remove<K extends Kind>(kind: K, object: ObjectOfKind[K]): void {
+    this.actions.push({ kind: StoreActionKind.STORE_ACTION_KIND_REMOVE, target: wrapObject(kind, object), expectedVersion: object.meta?.version ?? 0 });
+  }
+}
+
+/**
+ * The store as its users see it: reads from the local replica, writes as transactions proposed
+ * through Raft and applied on every manager. Components never call each other; they read here,
+ * write here and watch here (ARCHITECTURE.md §3).
+ */
+export class Store {
+  constructor(
+    readonly replica: MemoryStore,
+    private readonly proposer: Proposer,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  get<K extends Kind>(kind: K, id: string): ObjectOfKind[K] | undefined {
+    return this.replica.get(kind, id);
+  }
+
+  list<K extends Kind>(kind: K, filter?: (o: ObjectOfKind[K]) => boolean): ObjectOfKind[K][] {
+    return this.replica.list(kind, filter);
+  }
+
+  watch(options?: WatchOptions): Watcher {
+    return this.replica.watch(options);
+  }
+
+  /**
+   * Builds a transaction from the current state and proposes it. Resolves with the version it
+   * got; rejects with the typed reason (CONFLICT when something it read has changed since).
+   */
+  async update(build: (tx: Tx, store: MemoryStore) => void): Promise<number> {
+    const tx = new Tx();
+    build(tx, this.replica);
+    if (tx.actions.length === 0) return this.replica.version;
+    const data = StoreTransaction.encode({ actions: tx.actions, timestampMs: this.clock.nowMs() }).finish();
+    const result = await this.proposer.propose(data);
+    if (!result.ok) throw new TswarmError(result.code, result.message);
+    return result.version;
+  }
+}
