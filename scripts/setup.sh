@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # iptables: the engine's runtime, its monitor, an init for --init, and load balancing / NAT.
 # docker-registry/skopeo/umoci/busybox-static: the real registry and test images the tests use.
 # etcd-server: the baseline the Raft benchmark measures tswarm against.
-APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables docker-registry skopeo umoci busybox-static etcd-server)
+APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables docker-registry skopeo umoci busybox-static attr etcd-server)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,296 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageInspectResponse, ImagePruneResponse, ImageRemoveResponse, ImageSummary, LoginResponse } from '../../gen/tswarm/v1/engine.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import type { ImageForRuntime, OciImageConfig } from '../image-contract.js';
+import { readArchive } from './archive.js';
+import { CredentialStore } from './credentials.js';
+import { ImageError, malformed } from './errors.js';
+import { CONFIG_BYTES_MAX, type Platform } from './oci.js';
+import { hostPlatform } from './platform.js';
+import { familiarReference, formatReference, normalizeRegistryHost, parseReference, repositoryName } from './reference.js';
+import { RegistryClient, type RegistryClientOptions } from './registry/client.js';
+import { pullImage, type OnProgress, type PulledImage } from './registry/pull.js';
+import { BlobStore } from './store/blobs.js';
+import { collectGarbage } from './store/gc.js';
+import { ImageIndex, type ImageRecord, type IndexData } from './store/image-index.js';
+import { LayerStore } from './store/layers.js';
+
+export interface ImageServiceOptions {
+  /** The engine's image directory, e.g. <data-dir>/engine/images. */
+  root: string;
+  /** "host:port" registries spoken to over plain HTTP (the daemon's --insecure-registry). */
+  insecureRegistries?: string[];
+  /** PEM bundle of CAs trusted for HTTPS registries. */
+  caBundlePath?: string;
+  credentialsPath: string;
+  log?: Logger;
+  /** Whether a container uses the image: such an image is not removed unless forced, never pruned. */
+  isInUse?: (imageId: string) => boolean | Promise<boolean>;
+  /** Timeouts and retry bounds of registry requests (tests shorten them). */
+  registry?: Pick<RegistryClientOptions, 'idleTimeoutMs' | 'attemptsMax' | 'backoffBaseMs'>;
+}
+
+export interface PullOptions {
+  onProgress?: OnProgress;
+  platform?: Platform;
+}
+
+interface Ready {
+  index: ImageIndex;
+  client: RegistryClient;
+}
+
+/**
+ * The node's images: pull from registries, load from archives, list, inspect, remove, prune, and
+ * hand the runtime an image's config and unpacked layer directories. Files live under `root`:
+ * blobs/, ingest/, layers/, images.json.
+ */
+export class ImageService {
+  private readonly blobs: BlobStore;
+  private readonly layers: LayerStore;
+  private readonly credentials: CredentialStore;
+  private readonly log: Logger;
+  private readonly pins = new Map<string, number>();
+  private loadsInFlight = 0;
+  private readyPromise: Promise<Ready> | undefined;
+
+  constructor(private readonly options: ImageServiceOptions) {
+    this.blobs = new BlobStore(options.root);
+    this.layers = new LayerStore(options.root);
+    this.credentials = new CredentialStore(options.credentialsPath);
+    this.log = options.log ?? silentLogger();
+  }
+
+  private ready(): Promise<Ready> {
+    this.readyPromise ??= (async () => {
+      await this.blobs.init();
+      await this.layers.init();
+      const index = await ImageIndex.open(join(this.options.root, 'images.json'));
+      const ca = this.options.caBundlePath ? await readFile(this.options.caBundlePath) : undefined;
+      const client = new RegistryClient({
+        ...this.options.registry,
+        insecureRegistries: this.options.insecureRegistries ?? [],
+        ...(ca ? { ca } : {}),
+        credentials: (registry) => this.credentials.get(registry),
+        log: this.log,
+      });
+      return { index, client };
+    })();
+    return this.readyPromise;
+  }
+
+  async close(): Promise<void> {
+    if (this.readyPromise) (await this.readyPromise).client.close();
+  }
+
+  async pull(ref: string, options: PullOptions = {}): Promise<ImageSummary> {
+    const { index, client } = await this.ready();
+    const parsed = parseReference(ref);
+    const pinned: string[] = [];
+    const pin = (digests: string[]) => {
+      for (const d of digests) this.pins.set(d, (this.pins.get(d) ?? 0) + 1);
+      pinned.push(...digests);
+    };
+    try {
+      const deps = { client, blobs: this.blobs, layers: this.layers, pin };
+      const pulled = await pullImage(deps, parsed, options.platform ?? hostPlatform(), options.onProgress ?? (() => undefined));
+      this.log.info({ image: formatReference(parsed), id: pulled.id }, 'image pulled');
+      const tag = parsed.digest ? undefined : formatReference(parsed);
+      const record = await index.update((draft) => recordImage(draft, pulled, tag, `${repositoryName(parsed)}@${pulled.repoDigest}`));
+      return this.summary(index, record);
+    } finally {
+      for (const d of pinned) {
+        const n = (this.pins.get(d) ?? 1) - 1;
+        if (n <= 0) this.pins.delete(d);
+        else this.pins.set(d, n);
+      }
+    }
+  }
+
+  /** Loads every image of a `docker save` or OCI-layout archive (plain or compressed), streamed. */
+  async load(source: AsyncIterable<Uint8Array>): Promise<ImageSummary[]> {
+    const { index } = await this.ready();
+    this.loadsInFlight++;
+    try {
+      const images = await readArchive(source, this.blobs, hostPlatform());
+      const summaries: ImageSummary[] = [];
+      for (const image of images) {
+        for (const layer of image.layers) {
+          try {
+            layer.unpackedBytes = await this.layers.unpack(layer.diffId, this.blobs.path(layer.digest));
+          } catch (err) {
+            throw malformed('the archive', `layer ${layer.digest} cannot be unpacked (${(err as Error).message})`);
+          }
+        }
+        const pulled: PulledImage = { ...image, repoDigest: '' };
+        const record = await index.update((draft) => {
+          let r = recordImage(draft, pulled, undefined, undefined);
+          for (const tag of image.references) r = recordImage(draft, pulled, tag, undefined);
+          return r;
+        });
+        summaries.push(this.summary(index, record));
+      }
+      return summaries;
+    } finally {
+      this.loadsInFlight--;
+    }
+  }
+
+  async list(): Promise<ImageSummary[]> {
+    const { index } = await this.ready();
+    return Object.values(index.data.images)
+      .map((r) => this.summary(index, r))
+      .sort((a, b) => b.createdAtMs - a.createdAtMs);
+  }
+
+  async inspect(ref: string): Promise<ImageInspectResponse> {
+    const { index } = await this.ready();
+    const record = this.find(index, ref);
+    return {
+      image: this.summary(index, record),
+      configJson: await this.blobs.read(record.id, CONFIG_BYTES_MAX),
+      layerDigests: record.layers.map((l) => l.digest),
+    };
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<ImageRemoveResponse> {
+    const { index } = await this.ready();
+    const record = this.find(index, ref);
+    const inUse = await this.inUse(record.id);
+    const tag = tagNamed(ref, record.id);
+    const result = await index.update((draft) => planRemoval(draft, record.id, tag, inUse, options.force ?? false));
+    if (result.deleted.length > 0) await this.gc(index);
+    return { untagged: result.untagged.map(familiarReference), deleted: result.deleted };
+  }
+
+  async prune(options: { all?: boolean } = {}): Promise<ImagePruneResponse> {
+    const { index } = await this.ready();
+    const layerBytes = layerSizes(index.data);
+    const candidates = Object.values(index.data.images).filter((r) => options.all || index.tagsOf(r.id).length === 0);
+    const doomed: string[] = [];
+    for (const r of candidates) if (!(await this.inUse(r.id))) doomed.push(r.id);
+    const deleted = await index.update((draft) => {
+      for (const id of doomed) {
+        delete draft.images[id];
+        for (const [tag, target] of Object.entries(draft.tags)) if (target === id) delete draft.tags[tag];
+      }
+      return doomed;
+    });
+    const { reclaimedBytes } = await this.gc(index, layerBytes);
+    return { deleted, reclaimedBytes };
+  }
+
+  async forRuntime(ref: string): Promise<ImageForRuntime> {
+    const { index } = await this.ready();
+    const record = this.find(index, ref);
+    const doc = JSON.parse((await this.blobs.read(record.id, CONFIG_BYTES_MAX)).toString('utf8')) as { config?: OciImageConfig };
+    for (const layer of record.layers) {
+      if (await this.layers.has(layer.diffId)) continue;
+      if (!(await this.blobs.has(layer.digest))) {
+        throw new ImageError('FAILED_PRECONDITION', `layer ${layer.diffId} of ${ref} is missing from this node. Remove the image and pull it again`, false);
+      }
+      await this.layers.unpack(layer.diffId, this.blobs.path(layer.digest));
+    }
+    let reference = index.tagsOf(record.id)[0] ?? record.id;
+    try {
+      reference = index.data.tags[formatReference(parseReference(ref))] === record.id ? formatReference(parseReference(ref)) : reference;
+    } catch {
+      // an id, not a reference
+    }
+    return { id: record.id, reference, config: doc.config ?? {}, layerDirs: record.layers.map((l) => this.layers.path(l.diffId)) };
+  }
+
+  /** Checks the credentials against the registry, then stores them. */
+  async login(registry: string, username: string, password: string): Promise<LoginResponse> {
+    const { client } = await this.ready();
+    const host = normalizeRegistryHost(registry);
+    await client.verifyLogin(host, { username, password });
+    await this.credentials.set(host, { username, password });
+    return { status: 'Login Succeeded' };
+  }
+
+  async logout(registry: string): Promise<boolean> {
+    return this.credentials.remove(registry);
+  }
+
+  private find(index: ImageIndex, ref: string): ImageRecord {
+    const record = index.resolve(ref);
+    if (!record) throw new ImageError('NOT_FOUND', `no such image: ${ref}. Pull it first ("tswarm image pull ${ref}")`, false);
+    return record;
+  }
+
+  private async inUse(id: string): Promise<boolean> {
+    return (await this.options.isInUse?.(id)) ?? false;
+  }
+
+  private gc(index: ImageIndex, layerBytes = layerSizes(index.data)) {
+    const pinned = (d: string) => this.loadsInFlight > 0 || this.pins.has(d);
+    return index.exclusive((data) => collectGarbage(data, this.blobs, this.layers, pinned, layerBytes));
+  }
+
+  private summary(index: ImageIndex, r: ImageRecord): ImageSummary {
+    return {
+      id: r.id,
+      repoTags: index.tagsOf(r.id).map(familiarReference),
+      repoDigests: r.repoDigests.map(familiarReference),
+      sizeBytes: r.layers.reduce((sum, l) => sum + l.unpackedBytes, 0),
+      createdAtMs: r.createdAtMs,
+    };
+  }
+}
+
+/** The tag `ref` names, or undefined when it names the image by id or digest. */
+function tagNamed(ref: string, id: string): string | undefined {
+  if (id === ref || id.slice(7).startsWith(ref.replace(/^sha256:/, ''))) return undefined;
+  const parsed = parseReference(ref);
+  return parsed.digest ? undefined : formatReference(parsed);
+}
+
+/** Adds or updates an image record, keeping layer sizes known from earlier unpacks. */
+function recordImage(draft: IndexData, pulled: PulledImage, tag: string | undefined, repoDigest: string | undefined): ImageRecord {
+  const sizes = layerSizes(draft);
+  const existing = draft.images[pulled.id];
+  const layers = pulled.layers.map((l) => ({ ...l, unpackedBytes: l.unpackedBytes || sizes.get(l.diffId) || 0 }));
+  const repoDigests = new Set(existing?.repoDigests ?? []);
+  if (repoDigest) repoDigests.add(repoDigest);
+  const record: ImageRecord = {
+    id: pulled.id,
+    manifestDigest: pulled.manifestDigest,
+    layers,
+    repoDigests: [...repoDigests].sort(),
+    createdAtMs: pulled.createdAtMs,
+    addedAtMs: existing?.addedAtMs ?? Date.now(),
+  };
+  draft.images[pulled.id] = record;
+  if (tag) draft.tags[tag] = pulled.id;
+  return record;
+}
+
+function layerSizes(data: Readonly<IndexData>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const image of Object.values(data.images)) for (const l of image.layers) if (l.unpackedBytes) sizes.set(l.diffId, l.unpackedBytes);
+  return sizes;
+}
+
+/**
+ * Docker's rules: removing a tag untags it, and deletes the image when it was the last tag and
+ * no container uses it. Removing by id deletes the image with all its tags, refused while a
+ * container uses it or while it has several tags, unless forced; forced removal of an image in
+ * use only untags it (its layers stay under the running container).
+ */
+function planRemoval(draft: IndexData, id: string, tag: string | undefined, inUse: boolean, force: boolean): { untagged: string[]; deleted: string[] } {
+  const tags = Object.keys(draft.tags).filter((t) => draft.tags[t] === id);
+  const toUntag = tag ? [tag] : tags;
+  const lastTag = toUntag.length >= tags.length;
+  if (!tag && tags.length > 1 && !force) {
+    throw new ImageError('CONFLICT', `image ${id} is referenced by several tags (${tags.map(familiarReference).join(', ')}). Remove them by name, or use --force`, false);
+  }
+  if (inUse && lastTag && !force) {
+    throw new ImageError('CONFLICT', `image ${tag ? familiarReference(tag) : id} is used by a container. Remove the container first, or use --force`, false);
+  }
+  for (const t of toUntag) delete draft.tags[t];
+  if (!lastTag || inUse) return { untagged: toUntag, deleted: [] };
+  delete draft.images[id];
+  return { untagged: toUntag, deleted: [id] };
+}

@@ -1,0 +1,121 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+/**
+ * The HTTP client the registry code uses: node:http(s) rather than global fetch, because fetch
+ * cannot take a per-registry CA bundle without undici (not installed) and its body streams give
+ * no idle timeout. Redirects are followed (bounded), dropping Authorization when they leave the
+ * origin (blob storage on S3 and the like must not see registry credentials).
+ */
+export interface HttpRequest {
+  method?: 'GET' | 'HEAD';
+  headers?: Record<string, string>;
+  /** No response headers, or no body bytes, for this long aborts the request. */
+  idleTimeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+  url: URL;
+}
+
+/** A transport failure (connection refused, reset, timeout): worth retrying. */
+export class NetworkError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const REDIRECTS_MAX = 5;
+
+export class HttpClient {
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly httpsAgent: https.Agent;
+
+  constructor(ca?: Buffer) {
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca } : {}) });
+  }
+
+  async request(url: URL, req: HttpRequest): Promise<HttpResponse> {
+    let current = url;
+    let headers = { ...req.headers };
+    for (let hop = 0; ; hop++) {
+      const res = await this.once(current, req, headers);
+      const location = res.headers.location;
+      if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
+      res.body.resume();
+      if (hop >= REDIRECTS_MAX) throw new NetworkError(`too many redirects from ${url.href}`, 'EREDIRECT');
+      const next = new URL(location, current);
+      if (next.origin !== current.origin) {
+        const { authorization: _dropped, ...rest } = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+        headers = rest;
+      }
+      current = next;
+    }
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private once(url: URL, req: HttpRequest, headers: Record<string, string>): Promise<HttpResponse> {
+    const isHttps = url.protocol === 'https:';
+    const mod = isHttps ? https : http;
+    return new Promise((resolve, reject) => {
+      const request = mod.request(url, { method: req.method ?? 'GET', headers, agent: isHttps ? this.httpsAgent : this.httpAgent });
+      request.setTimeout(req.idleTimeoutMs, () => {
+        request.destroy(new NetworkError(`no response from ${url.host} for ${req.idleTimeoutMs} ms`, 'ETIMEDOUT'));
+      });
+      request.on('error', (err: NodeJS.ErrnoException) => {
+        reject(err instanceof NetworkError ? err : new NetworkError(`${url.host}: ${err.code ?? err.message}`, err.code, { cause: err }));
+      });
+      request.on('response', (body) => {
+        // The request's idle timer keeps watching the socket while the body streams.
+        body.on('error', () => undefined);
+        resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url });
+      });
+      request.end();
+    });
+  }
+}
+
+/** Reads a whole body, refusing more than `bytesMax` (announced or actual). */
+export async function readBody(res: HttpResponse, bytesMax: number): Promise<Buffer> {
+  const announced = Number(res.headers['content-length'] ?? '0');
+  if (announced > bytesMax) {
+    res.body.destroy();
+    throw new BodyTooLargeError(bytesMax);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > bytesMax) throw new BodyTooLargeError(bytesMax);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    res.body.destroy();
+    if (err instanceof BodyTooLargeError) throw err;
+    throw new NetworkError(`reading a response from ${res.url.host} failed: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code, { cause: err });
+  }
+  return Buffer.concat(chunks);
+}
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly bytesLimit: number) {
+    super(`response is larger than ${bytesLimit} bytes`);
+  }
+}
+
+/** Drains and discards a body so the connection can be reused. */
+export function discard(res: HttpResponse): void {
+  res.body.resume();
+}

@@ -1,0 +1,90 @@
+import { mkdtemp, rm, stat, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isRetryableImageError } from '../errors.js';
+import { ImageService } from '../images.js';
+import { makeFakeImage, startFakeRegistry, type FakeRegistryOptions, type FakeServer } from '../testing/fake-registry.js';
+
+/** Behaviour a real registry will not show on demand, against a small fake registry on loopback. */
+describe('pull against a fake registry', () => {
+  const dirs: string[] = [];
+  const servers: FakeServer[] = [];
+  const services: ImageService[] = [];
+  const image = makeFakeImage();
+
+  const setup = async (options: Partial<FakeRegistryOptions> = {}) => {
+    const server = await startFakeRegistry({ repository: 'test/fake', tag: '1', image, ...options });
+    servers.push(server);
+    const root = await mkdtemp(join(tmpdir(), 'tswarm-pull-'));
+    dirs.push(root);
+    const s = new ImageService({ root, credentialsPath: join(root, 'credentials.json'), insecureRegistries: [server.host], registry: { attemptsMax: 3, backoffBaseMs: 5 } });
+    services.push(s);
+    return { server, s, root, ref: `${server.host}/test/fake:1` };
+  };
+
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.close();
+    for (const server of servers.splice(0)) await server.stop();
+  });
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('refuses a blob whose content does not match its digest, and discards it', async () => {
+    const { s, root, ref } = await setup({ tamper: image.layerDigest });
+    const err = await s.pull(ref).catch((e: unknown) => e);
+    expect(String(err)).toMatch(new RegExp(`cannot pull ${ref.replace(/[.]/g, '\\.')}: content of ${image.layerDigest} does not match`));
+    expect(isRetryableImageError(err)).toBe(false);
+    expect(await readdir(join(root, 'ingest'))).toEqual([]);
+    expect(await s.list()).toEqual([]);
+  });
+
+  it('resumes a broken download with a Range request', async () => {
+    const { s, server, ref } = await setup({ breakOnce: image.layerDigest });
+    const pulled = await s.pull(ref);
+    expect(pulled.id).toBe(image.configDigest);
+    const layerGets = server.requests.filter((r) => r.path.endsWith(image.layerDigest));
+    expect(layerGets).toHaveLength(2);
+    expect(layerGets[1]?.headers.range).toMatch(/^bytes=\d+-$/);
+    expect(layerGets[1]?.headers.range).not.toBe('bytes=0-');
+  });
+
+  it('asks for credentials, then uses stored Basic credentials after login', async () => {
+    const { s, ref, root } = await setup({ auth: { scheme: 'basic', username: 'alice', password: 's3cret' } });
+    const anonymous = await s.pull(ref).catch((e: unknown) => e);
+    expect(String(anonymous)).toMatch(/requires authentication.*tswarm login/);
+    expect(isRetryableImageError(anonymous)).toBe(false);
+    const host = ref.split('/')[0] ?? '';
+    await expect(s.login(host, 'alice', 'wrong')).rejects.toThrow(/refused the credentials/);
+    await expect(stat(join(root, 'credentials.json'))).rejects.toThrow();
+    expect(await s.login(host, 'alice', 's3cret')).toEqual({ status: 'Login Succeeded' });
+    expect((await stat(join(root, 'credentials.json'))).mode & 0o777).toBe(0o600);
+    expect((await s.pull(ref)).id).toBe(image.configDigest);
+    expect(await s.logout(host)).toBe(true);
+  });
+
+  it('gets a bearer token from the token endpoint, and reports refused credentials permanently', async () => {
+    const { s, ref, server } = await setup({ auth: { scheme: 'bearer', username: 'bob', password: 'pw' } });
+    const host = ref.split('/')[0] ?? '';
+    await s.login(host, 'bob', 'pw');
+    expect((await s.pull(ref)).id).toBe(image.configDigest);
+    expect(server.requests.filter((r) => r.path.startsWith('/token')).length).toBeGreaterThan(0);
+    await s.logout(host);
+    const other = await setup({ auth: { scheme: 'bearer', username: 'bob', password: 'pw' } });
+    const otherHost = other.ref.split('/')[0] ?? '';
+    // Stored credentials that the registry no longer accepts: a permanent, clear error.
+    await (other.s as unknown as { credentials: { set(r: string, c: object): Promise<void> } }).credentials.set(otherHost, { username: 'bob', password: 'old' });
+    const err = await other.s.pull(other.ref).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/refused the credentials \(HTTP 401\)/);
+    expect(isRetryableImageError(err)).toBe(false);
+  });
+
+  it('reports a missing blob as a permanent not-found error', async () => {
+    const broken = { ...image, blobs: new Map([...image.blobs].filter(([d]) => d !== image.layerDigest)) };
+    const { s, ref } = await setup({ image: broken });
+    const err = await s.pull(ref).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/not found.*BLOB_UNKNOWN/);
+    expect(isRetryableImageError(err)).toBe(false);
+  });
+});

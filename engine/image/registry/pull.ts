@@ -1,0 +1,131 @@
+import type { LayerProgress } from '../../../gen/tswarm/v1/engine.js';
+import { digestMismatch, ImageError, malformed, tooLarge } from '../errors.js';
+import { CONFIG_BYTES_MAX, LAYER_BYTES_MAX, MANIFEST_ACCEPT, MANIFEST_BYTES_MAX, parseConfig, parseManifest, type Descriptor, type ImageConfigDocument, type Platform } from '../oci.js';
+import { selectPlatform } from '../platform.js';
+import { formatReference, type ImageReference } from '../reference.js';
+import { BlobDigestError, sha256, type BlobStore } from '../store/blobs.js';
+import type { LayerRecord } from '../store/image-index.js';
+import { LayerDiffIdError, type LayerStore } from '../store/layers.js';
+import { downloadBlob } from './blob-download.js';
+import { responseHeader, type RegistryClient, type Target } from './client.js';
+
+export type OnProgress = (progress: LayerProgress) => void;
+
+export interface PullDeps {
+  client: RegistryClient;
+  blobs: BlobStore;
+  layers: LayerStore;
+  /** Marks digests as in use by this pull, so garbage collection leaves them alone. */
+  pin: (digests: string[]) => void;
+}
+
+export interface PulledImage {
+  id: string;
+  /** The digest the reference resolved to (the index's, for a multi-platform image). */
+  repoDigest: string;
+  manifestDigest: string;
+  layers: LayerRecord[];
+  createdAtMs: number;
+}
+
+/** Downloads and unpacks at most this many layers at once (Docker's default). */
+const LAYER_CONCURRENCY = 3;
+/** At most one "downloading" event per layer per interval: a daemon streams these to a terminal. */
+const PROGRESS_INTERVAL_MS = 100;
+/** An index pointing at another index: real images nest at most once. */
+const INDEX_DEPTH_MAX = 2;
+
+/** Pulls `ref` for `platform`: manifest (through an index if any), config, then every layer. */
+export async function pullImage(deps: PullDeps, ref: ImageReference, platform: Platform, onProgress: OnProgress): Promise<PulledImage> {
+  const t: Target = { image: formatReference(ref), registry: ref.registry, repository: ref.repository };
+  const top = await fetchManifest(deps, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
+  let { doc, digest: manifestDigest, bytes: manifestBytes } = top;
+  for (let depth = 0; doc.kind === 'index'; depth++) {
+    if (depth >= INDEX_DEPTH_MAX) throw malformed(t.image, 'image indexes nest too deeply');
+    const chosen = selectPlatform(t.image, doc.manifests, platform);
+    const next = await fetchManifest(deps, t, chosen.digest, chosen.digest);
+    ({ doc, digest: manifestDigest, bytes: manifestBytes } = next);
+  }
+  deps.pin([manifestDigest, doc.config.digest]);
+  const configBytes = await fetchConfig(deps, t, doc.config);
+  const config = parseConfig(t.image, configBytes, doc.layers.length);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  deps.pin([...doc.layers.map((l) => l.digest), ...diffIds]);
+  await deps.blobs.write(manifestDigest, manifestBytes);
+  for (const layer of doc.layers) onProgress({ digest: layer.digest, status: 'waiting', currentBytes: 0, totalBytes: layer.size });
+  const layers = await mapBounded(doc.layers, LAYER_CONCURRENCY, (layer, i) => pullLayer(deps, t, layer, diffIds[i] ?? '', onProgress));
+  return { id: doc.config.digest, repoDigest: top.digest, manifestDigest, layers, createdAtMs: createdMs(config) };
+}
+
+async function fetchManifest(deps: PullDeps, t: Target, reference: string, expectedDigest: string | undefined) {
+  const { bytes, res } = await deps.client.fetchSmall(t, `/manifests/${reference}`, MANIFEST_ACCEPT, MANIFEST_BYTES_MAX, 'manifest');
+  const digest = sha256(bytes);
+  // A digest reference is checked against the bytes; a tag is checked against what the registry claims.
+  const claimed = responseHeader(res, 'docker-content-digest');
+  if (expectedDigest && digest !== expectedDigest) throw digestMismatch(t.image, expectedDigest, digest);
+  if (!expectedDigest && claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(t.image, claimed, digest);
+  return { bytes, digest, doc: parseManifest(t.image, bytes, responseHeader(res, 'content-type')) };
+}
+
+async function fetchConfig(deps: PullDeps, t: Target, desc: Descriptor): Promise<Buffer> {
+  if (desc.size > CONFIG_BYTES_MAX) throw tooLarge(t.image, 'the image config', CONFIG_BYTES_MAX);
+  if (await deps.blobs.has(desc.digest)) return deps.blobs.read(desc.digest, CONFIG_BYTES_MAX);
+  const { bytes } = await deps.client.fetchSmall(t, `/blobs/${desc.digest}`, undefined, CONFIG_BYTES_MAX, 'image config');
+  try {
+    await deps.blobs.write(desc.digest, bytes);
+  } catch (err) {
+    if (err instanceof BlobDigestError) throw digestMismatch(t.image, desc.digest, err.actual);
+    throw err;
+  }
+  return bytes;
+}
+
+async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: string, onProgress: OnProgress): Promise<LayerRecord> {
+  const record = { digest: layer.digest, mediaType: layer.mediaType, sizeBytes: layer.size, diffId, unpackedBytes: 0 };
+  const report = (status: string, currentBytes = 0) => onProgress({ digest: layer.digest, status, currentBytes, totalBytes: layer.size });
+  if (layer.size > LAYER_BYTES_MAX) throw tooLarge(t.image, `layer ${layer.digest}`, LAYER_BYTES_MAX);
+  if (await deps.layers.has(diffId)) {
+    report('already exists', layer.size);
+    return record;
+  }
+  if (!(await deps.blobs.has(layer.digest))) {
+    const partial = deps.blobs.partialPath(layer.digest);
+    let lastMs = 0;
+    await downloadBlob(deps.client, t, layer, partial, (current, total) => {
+      const now = Date.now();
+      if (current !== total && now - lastMs < PROGRESS_INTERVAL_MS) return;
+      lastMs = now;
+      report('downloading', current);
+    });
+    report('verifying', layer.size);
+    await deps.blobs.commit(partial, layer.digest);
+  }
+  report('extracting', layer.size);
+  try {
+    record.unpackedBytes = await deps.layers.unpack(diffId, deps.blobs.path(layer.digest));
+  } catch (err) {
+    if (err instanceof LayerDiffIdError) throw malformed(t.image, `layer ${layer.digest} unpacks to ${err.actual}, not the ${err.expected} its config names`);
+    throw new ImageError('INTERNAL', `cannot unpack layer ${layer.digest} of ${t.image}: ${(err as Error).message}`, false, { cause: err });
+  }
+  report('done', layer.size);
+  return record;
+}
+
+function createdMs(config: ImageConfigDocument): number {
+  const ms = config.created ? Date.parse(config.created) : NaN;
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+/** Maps with at most `limit` calls in flight; the first failure fails the whole (others finish). */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

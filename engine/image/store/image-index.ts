@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../../lib/fsutil.js';
+import { isDigest, parseReference, repositoryName, formatReference } from '../reference.js';
+
+export interface LayerRecord {
+  /** The blob as stored (compressed or not). */
+  digest: string;
+  mediaType: string;
+  sizeBytes: number;
+  /** sha256 of the uncompressed tar: names the unpacked directory. */
+  diffId: string;
+  unpackedBytes: number;
+}
+
+export interface ImageRecord {
+  /** The config digest, as Docker names images. */
+  id: string;
+  manifestDigest: string;
+  layers: LayerRecord[];
+  /** "registry/repo@sha256:…" forms this image was pulled by. */
+  repoDigests: string[];
+  createdAtMs: number;
+  addedAtMs: number;
+}
+
+export interface IndexData {
+  version: 1;
+  images: Record<string, ImageRecord>;
+  /** Normalized "registry/repo:tag" → image id. */
+  tags: Record<string, string>;
+}
+
+const SHORT_ID_CHARS_MIN = 12;
+
+/**
+ * The node's image index: reference → image (manifest, config, layers), persisted atomically
+ * as one JSON file. Updates are serialized; each builds a new copy and persists it before it
+ * becomes visible, so readers never see a state that a crash would lose.
+ */
+export class ImageIndex {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly path: string,
+    private current: IndexData,
+  ) {}
+
+  static async open(path: string): Promise<ImageIndex> {
+    let data: IndexData = { version: 1, images: {}, tags: {} };
+    try {
+      data = JSON.parse(await readFile(path, 'utf8')) as IndexData;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return new ImageIndex(path, data);
+  }
+
+  get data(): Readonly<IndexData> {
+    return this.current;
+  }
+
+  /** Runs `fn` on a copy under the index lock, persists the copy, then publishes it. */
+  update<T>(fn: (draft: IndexData) => T | Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      const draft = structuredClone(this.current);
+      const result = await fn(draft);
+      await writeFileAtomic(this.path, JSON.stringify(draft), 0o600);
+      this.current = draft;
+      return result;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Runs `fn` under the index lock without changing the index (garbage collection). */
+  exclusive<T>(fn: (data: Readonly<IndexData>) => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => fn(this.current));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Finds an image by id (full or a prefix of 12+ hex digits), tag or repo digest. */
+  resolve(ref: string): ImageRecord | undefined {
+    const data = this.current;
+    const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
+    if (/^[a-f0-9]+$/.test(hex) && hex.length >= SHORT_ID_CHARS_MIN) {
+      const byId = Object.values(data.images).filter((i) => i.id.slice(7).startsWith(hex));
+      if (byId.length === 1) return byId[0];
+    }
+    if (isDigest(ref)) return data.images[ref];
+    let parsed;
+    try {
+      parsed = parseReference(ref);
+    } catch {
+      return undefined;
+    }
+    if (parsed.digest) {
+      const wanted = `${repositoryName(parsed)}@${parsed.digest}`;
+      return Object.values(data.images).find((i) => i.repoDigests.includes(wanted));
+    }
+    const id = data.tags[formatReference(parsed)];
+    return id ? data.images[id] : undefined;
+  }
+
+  tagsOf(id: string): string[] {
+    return Object.entries(this.current.tags)
+      .filter(([, imageId]) => imageId === id)
+      .map(([tag]) => tag)
+      .sort();
+  }
+}

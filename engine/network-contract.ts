@@ -1,0 +1,29 @@
+/**
+ * What the engine's network part gives a container, the meeting point of engine/network and the
+ * engine that composes it with engine/runtime: the network namespace is made (and wired) before
+ * the container's process starts, and its path handed to the runtime (ARCHITECTURE.md §4).
+ */
+import type { PublishedPort } from '../gen/tswarm/v1/engine.js';
+
+export type NetworkMode = 'bridge' | 'host' | 'none';
+
+export interface Attachment {
+  /** The namespace to run the container in; undefined for host networking. */
+  netnsPath: string | undefined;
+  /** The container's address on the bridge (bridge mode only). */
+  ip: string | undefined;
+  /** Lines for the container's /etc/hosts beyond localhost and its own name. */
+  extraHosts: string[];
+  /** Content for the container's /etc/resolv.conf. */
+  resolvConf: string;
+  /** The published ports as actually bound (a host port of 0 gets one chosen). */
+  ports: PublishedPort[];
+}
+
+export interface ContainerNetworking {
+  attach(containerId: string, mode: NetworkMode, ports: readonly PublishedPort[]): Promise<Attachment>;
+  /** Removes everything attach made for the container; tolerates what is already gone. */
+  detach(containerId: string): Promise<void>;
+  /** After a daemon restart: keep what belongs to live containers, remove the rest. */
+  reconcile(liveContainerIds: ReadonlySet<string>): Promise<void>;
+}

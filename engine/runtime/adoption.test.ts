@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { access, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger } from '../../lib/log.js';
+import { waitFor } from '../../lib/poll.js';
+import type { ImageForRuntime } from '../image-contract.js';
+import { ContainerRuntime } from './runtime.js';
+import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
+import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
+
+const prefixA = randomPrefix();
+const prefixB = randomPrefix();
+let dir: string;
+let image: ImageForRuntime;
+const opened: ContainerRuntime[] = [];
+
+async function open(prefix = prefixA, root = join(dir, 'engine')): Promise<ContainerRuntime> {
+  const rt = await ContainerRuntime.open({ root, namePrefix: prefix, log: silentLogger() });
+  opened.push(rt);
+  return rt;
+}
+
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+beforeAll(async () => {
+  dir = await makeTempDir('adopt');
+  image = await makeBusyboxImage(join(dir, 'image'));
+});
+
+afterAll(async () => {
+  for (const [prefix, root] of [[prefixA, join(dir, 'engine')], [prefixB, join(dir, 'engine-b')]] as const) {
+    const rt = await ContainerRuntime.open({ root, namePrefix: prefix, log: silentLogger() }).catch(() => undefined);
+    for (const c of rt?.list({ all: true }) ?? []) await rt!.remove(c.id, { force: true }).catch(() => undefined);
+    rt?.close();
+    await removePrefixCgroups(prefix);
+  }
+  for (const rt of opened) rt.close();
+  if (dir) {
+    await unmountTree(dir);
+    await removeTree(dir);
+  }
+});
+
+describe('a restarted daemon adopts its containers', () => {
+  it('finds a running container, stops it and gets its exit code', async () => {
+    const first = await open();
+    const id = await first.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], init: true } }, image });
+    await first.start(id);
+    first.close();
+    const second = await open();
+    expect(second.list().map((c) => c.id)).toEqual([id]);
+    await second.stop(id, 5_000);
+    expect(await second.wait(id)).toMatchObject({ exitCode: 143 });
+    second.close();
+    const third = await open();
+    expect(third.inspect(id).container.state).toMatchObject({ status: 'exited', exitCode: 143 });
+    await third.remove(id);
+    third.close();
+  });
+
+  it('records the exit code of a container that ended while no runtime was open', async () => {
+    const first = await open();
+    const id = await first.create({ config: { spec: { command: ['sh', '-c', 'sleep 0.3; exit 3'] } }, image });
+    await first.start(id);
+    const runtimeName = `${prefixA}-${id}`;
+    first.close();
+    await waitFor(() => exists(join(dir, 'engine', 'exits', runtimeName)), { what: 'the exit file', timeoutMs: 10_000 });
+    const second = await open();
+    expect(second.inspect(id).container.state).toMatchObject({ status: 'exited', exitCode: 3 });
+    expect(await isMounted(second.inspect(id).rootfs)).toBe(false);
+    await second.remove(id);
+    second.close();
+  });
+
+  it('cleans up what a crash left: a container without a record and a half-made directory', async () => {
+    const first = await open();
+    const id = await first.create({ config: { spec: { command: ['sleep', '60'] } }, image });
+    await first.start(id);
+    first.close();
+    const containerDir = join(dir, 'engine', 'containers', id);
+    await rm(join(containerDir, 'container.json'));
+    const halfMade = join(dir, 'engine', 'containers', 'halfmade');
+    await mkdir(halfMade, { recursive: true });
+    await mountRootfs(image.layerDirs, { upper: join(halfMade, 'upper'), work: join(halfMade, 'work'), target: join(halfMade, 'rootfs') });
+    const second = await open();
+    expect(second.list({ all: true })).toEqual([]);
+    expect(await exists(containerDir)).toBe(false);
+    expect(await exists(halfMade)).toBe(false);
+    expect(await isMounted(join(halfMade, 'rootfs'))).toBe(false);
+    second.close();
+  });
+
+  it('keeps daemons with different prefixes apart', async () => {
+    const a = await open(prefixA);
+    const id = await a.create({ config: { spec: { command: ['sleep', '60'] } }, image });
+    await a.start(id);
+    const b = await open(prefixB, join(dir, 'engine-b'));
+    expect(b.list({ all: true })).toEqual([]);
+    expect(a.list().map((c) => c.id)).toEqual([id]);
+    expect(await exists(`/run/netns/${prefixA}-${id.slice(0, 12)}`)).toBe(true);
+    await a.remove(id, { force: true });
+    a.close();
+    b.close();
+  });
+});

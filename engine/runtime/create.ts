@@ -1,0 +1,166 @@
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { TswarmError } from '../../lib/errors.js';
+import type { ImageForRuntime } from '../image-contract.js';
+import { ContainerConfig, type DeepPartial } from '../../gen/tswarm/v1/engine.js';
+import { ContainerSpec, MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
+import { buildOciSpec, type ResolvedMount } from './oci-spec.js';
+import { defaultHosts, defaultResolvConf } from './etc-files.js';
+import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
+import { createNetns, deleteNetns } from './netns.js';
+import { initialState, saveRecord, type ContainerRecord } from './record.js';
+import { DEFAULT_STOP_GRACE_MS } from './defaults.js';
+
+/** What `ContainerRuntime.create` takes: the container's config plus what other parts prepared. */
+export interface CreateInput {
+  config: DeepPartial<ContainerConfig>;
+  image: ImageForRuntime;
+  /**
+   * The network namespace to join, made by the network part of the engine. Without one, network
+   * mode "host" shares the host's and every other mode gets a fresh namespace with loopback only.
+   */
+  netnsPath?: string;
+  /** The container's address, for its /etc/hosts entry. */
+  ip?: string;
+  /** Full contents for /etc/hosts and /etc/resolv.conf; generated when absent. */
+  hostsContent?: string;
+  resolvConfContent?: string;
+  /** Host directories of named volumes, by volume name (a volume mount's source). */
+  volumePaths?: Record<string, string>;
+}
+
+/** The paths and names one container owns; all derived from the engine root, prefix and ID. */
+export interface ContainerPaths {
+  dir: string;
+  bundle: string;
+  rootfs: string;
+  upper: string;
+  work: string;
+  log: string;
+}
+
+export function containerPaths(containersDir: string, id: string): ContainerPaths {
+  const dir = join(containersDir, id);
+  return { dir, bundle: join(dir, 'bundle'), rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work'), log: join(dir, 'ctr.log') };
+}
+
+export interface CreateContext {
+  containersDir: string;
+  namePrefix: string;
+  catatonitPath: string | undefined;
+  nowMs: number;
+}
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** A network namespace name: ip(8) keeps them in /run/netns, so the prefix keeps daemons apart. */
+export function ownNetnsName(prefix: string, id: string): string {
+  return `${prefix}-${id.slice(0, 12)}`;
+}
+
+export function validateName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new TswarmError('INVALID_ARGUMENT', `invalid container name "${name}". Use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+  }
+}
+
+async function resolveMount(m: Mount, volumePaths: Record<string, string>): Promise<ResolvedMount> {
+  if (!isAbsolute(m.target)) throw new TswarmError('INVALID_ARGUMENT', `mount target "${m.target}" is not an absolute path. Give a path such as /data`);
+  if (m.type === MountType.MOUNT_TYPE_TMPFS) {
+    return { type: 'tmpfs', source: '', target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: m.tmpfsSizeBytes, tmpfsMode: m.tmpfsMode };
+  }
+  if (m.type === MountType.MOUNT_TYPE_VOLUME) {
+    const path = volumePaths[m.source];
+    if (!path) throw new TswarmError('INVALID_ARGUMENT', `volume "${m.source}" for ${m.target} was not prepared. Create the volume first`);
+    return { type: 'bind', source: path, target: m.target, readOnly: m.readOnly };
+  }
+  if (!isAbsolute(m.source)) throw new TswarmError('INVALID_ARGUMENT', `bind mount source "${m.source}" is not an absolute path. Give a host path such as /srv/data`);
+  try {
+    await stat(m.source);
+  } catch {
+    throw new TswarmError('INVALID_ARGUMENT', `bind mount source path does not exist: ${m.source}. Create it on the host first`);
+  }
+  return { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly };
+}
+
+async function writeEtcFiles(paths: ContainerPaths, input: CreateInput, spec: ContainerSpec, hostname: string) {
+  const files = { hosts: join(paths.dir, 'hosts'), hostname: join(paths.dir, 'hostname'), resolvConf: join(paths.dir, 'resolv.conf') };
+  const hosts = input.hostsContent ?? defaultHosts({ hostname, ip: input.ip, extraHosts: spec.hosts });
+  const hostResolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const resolv = input.resolvConfContent ?? defaultResolvConf({ hostResolvConf, nameservers: spec.dnsNameservers, search: spec.dnsSearch, options: spec.dnsOptions });
+  await Promise.all([writeFile(files.hosts, hosts), writeFile(files.hostname, `${hostname}\n`), writeFile(files.resolvConf, resolv)]);
+  return files;
+}
+
+/**
+ * Makes everything a container needs on disk — rootfs mount, etc files, network namespace, OCI
+ * bundle — and saves its record last: a crash before that leaves a directory without a record,
+ * which the next open() removes. On an error here the partial work is undone at once.
+ */
+export async function prepareContainer(ctx: CreateContext, id: string, input: CreateInput): Promise<ContainerRecord> {
+  const config = ContainerConfig.fromPartial(input.config);
+  const spec = config.spec ?? ContainerSpec.fromPartial({});
+  config.spec = spec;
+  if (spec.init && !ctx.catatonitPath) throw new TswarmError('UNSUPPORTED_HOST', 'init: true needs catatonit, which is not installed. Install it (apt-get install catatonit)');
+  const volumePaths = input.volumePaths ?? {};
+  const mounts: ResolvedMount[] = [];
+  for (const m of spec.mounts) mounts.push(await resolveMount(m, volumePaths));
+  const paths = containerPaths(ctx.containersDir, id);
+  const netnsName = config.networkMode !== 'host' && !input.netnsPath ? ownNetnsName(ctx.namePrefix, id) : undefined;
+  await mkdir(paths.bundle, { recursive: true });
+  try {
+    await mountRootfs(input.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
+    const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')));
+    const hostname = spec.hostname || id.slice(0, 12);
+    const etcFiles = await writeEtcFiles(paths, input, spec, hostname);
+    const cgroupsPath = `/${ctx.namePrefix}/${id}`;
+    const built = buildOciSpec({
+      rootfsPath: paths.rootfs,
+      image: input.image.config,
+      spec,
+      limits: config.resources?.limits,
+      reservations: config.resources?.reservations,
+      passwd: passwd ?? '',
+      group: group ?? '',
+      hostname,
+      cgroupsPath,
+      netnsPath: config.networkMode === 'host' ? null : (input.netnsPath ?? `/run/netns/${netnsName}`),
+      etcFiles,
+      mounts,
+      initHostPath: ctx.catatonitPath,
+    });
+    await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(built.oci, null, 1));
+    const netnsPath = netnsName ? await createNetns(netnsName) : config.networkMode === 'host' ? null : input.netnsPath!;
+    const record: ContainerRecord = {
+      id,
+      name: config.name,
+      runtimeName: `${ctx.namePrefix}-${id}`,
+      createdAtMs: ctx.nowMs,
+      config,
+      image: { id: input.image.id, reference: input.image.reference, layerDirs: input.image.layerDirs },
+      argv: built.argv,
+      stopSignal: built.stopSignal,
+      stopGracePeriodMs: spec.stopGracePeriodMs || DEFAULT_STOP_GRACE_MS,
+      health: built.health,
+      cgroupsPath,
+      netnsPath,
+      netnsName,
+      state: { ...initialState(), health: built.health ? 'starting' : '' },
+    };
+    await saveRecord(paths.dir, record);
+    return record;
+  } catch (err) {
+    await discardContainerFiles(paths, netnsName);
+    throw err;
+  }
+}
+
+/** Unmounts and deletes a container's directory (and its own netns); refuses to delete through a mount. */
+export async function discardContainerFiles(paths: ContainerPaths, netnsName: string | undefined): Promise<void> {
+  await unmountTree(paths.rootfs);
+  if (netnsName) await deleteNetns(netnsName);
+  if (await isMounted(paths.rootfs)) {
+    throw new TswarmError('INTERNAL', `${paths.rootfs} is still mounted; not deleting ${paths.dir}. Unmount it by hand`);
+  }
+  await rm(paths.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,144 @@
+import { open, stat } from 'node:fs/promises';
+
+/** One line of a container's output, as the LogLine message carries it. */
+export interface LogRecord {
+  timestampMs: number;
+  stream: 'stdout' | 'stderr';
+  /** The bytes written, with the trailing newline of a full line. */
+  data: Buffer;
+}
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+
+/** "2026-11-22T22:27:23.806411882+00:00" → ms; Date.parse wants at most milliseconds. */
+export function parseTimestampMs(text: string): number {
+  return Date.parse(text.replace(/(\.\d{3})\d+/, '$1'));
+}
+
+/**
+ * Parses conmon's k8s-file format, `TIMESTAMP STREAM TAG CONTENT\n`, where TAG F ends a line and
+ * P is a piece of a longer one (conmon splits lines at its buffer size). Pieces are joined, so a
+ * record is always one whole line. Feed it bytes in any chunking.
+ */
+export class K8sLogParser {
+  private rest: Buffer = Buffer.alloc(0);
+  private partial = new Map<string, Buffer[]>();
+
+  push(chunk: Buffer): LogRecord[] {
+    const buf = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
+    const out: LogRecord[] = [];
+    let start = 0;
+    for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
+      const record = this.line(buf.subarray(start, nl));
+      if (record) out.push(record);
+      start = nl + 1;
+    }
+    this.rest = Buffer.from(buf.subarray(start));
+    return out;
+  }
+
+  private line(line: Buffer): LogRecord | undefined {
+    const s1 = line.indexOf(SPACE);
+    const s2 = s1 === -1 ? -1 : line.indexOf(SPACE, s1 + 1);
+    const s3 = s2 === -1 ? -1 : line.indexOf(SPACE, s2 + 1);
+    if (s3 === -1 && s2 === -1) return undefined;
+    const timestampMs = parseTimestampMs(line.subarray(0, s1).toString());
+    const stream = line.subarray(s1 + 1, s2).toString();
+    if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+    const tag = line.subarray(s2 + 1, s3 === -1 ? line.length : s3).toString();
+    const content = s3 === -1 ? Buffer.alloc(0) : line.subarray(s3 + 1);
+    const pieces = this.partial.get(stream) ?? [];
+    pieces.push(Buffer.from(content));
+    if (tag === 'P') {
+      this.partial.set(stream, pieces);
+      return undefined;
+    }
+    this.partial.delete(stream);
+    return { timestampMs, stream, data: Buffer.concat([...pieces, Buffer.from('\n')]) };
+  }
+}
+
+export interface TailOptions {
+  /** Lines from the end; negative or undefined for all. */
+  tail?: number;
+  sinceMs?: number;
+}
+
+function select(records: LogRecord[], options: TailOptions): LogRecord[] {
+  const since = options.sinceMs ?? 0;
+  const kept = since > 0 ? records.filter((r) => r.timestampMs >= since) : records;
+  return options.tail !== undefined && options.tail >= 0 ? kept.slice(Math.max(0, kept.length - options.tail)) : kept;
+}
+
+/** The log so far and the byte offset and inode it was read up to, for a follow to go on from. */
+export async function readLog(path: string, options: TailOptions): Promise<{ records: LogRecord[]; offset: number; ino: number }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], offset: 0, ino: 0 };
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    // conmon caps the file at the configured size, so reading it whole is bounded.
+    const bytes = await handle.readFile();
+    return { records: select(new K8sLogParser().push(bytes), options), offset: bytes.length, ino: info.ino };
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface FollowOptions extends TailOptions {
+  /** True once the container has exited: the follow reads what is left and ends. */
+  isDone: () => Promise<boolean>;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Bytes read per poll, so a burst of output cannot grow one read without bound. */
+const FOLLOW_CHUNK_BYTES = 1024 * 1024;
+
+async function readFrom(path: string, offset: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(FOLLOW_CHUNK_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The log's existing lines (tail/since applied), then new lines as conmon writes them, until the
+ * container exits. A log replaced by conmon's size cap (new inode or shorter file) is read from
+ * its start.
+ */
+export async function* followLog(path: string, options: FollowOptions): AsyncGenerator<LogRecord> {
+  const pollMs = options.pollMs ?? 100;
+  const first = await readLog(path, options);
+  yield* first.records;
+  let { offset, ino } = first;
+  let parser = new K8sLogParser();
+  for (;;) {
+    if (options.signal?.aborted) return;
+    const done = await options.isDone();
+    const info = await stat(path).catch(() => undefined);
+    if (info && (info.ino !== ino || info.size < offset)) {
+      ino = info.ino;
+      offset = 0;
+      parser = new K8sLogParser();
+    }
+    let progressed = false;
+    if (info && info.size > offset) {
+      const bytes = await readFrom(path, offset);
+      offset += bytes.length;
+      progressed = bytes.length > 0;
+      for (const r of parser.push(bytes)) if (!options.sinceMs || r.timestampMs >= options.sinceMs) yield r;
+    }
+    if (done && !progressed) return;
+    if (!progressed) await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

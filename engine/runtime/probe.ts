@@ -1,0 +1,114 @@
+import { access, readFile, constants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { run } from '../../lib/run.js';
+
+export type RuntimeName = 'crun' | 'runc';
+export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
+
+/** What the host offers the engine, found at startup; `missing` says in words what is absent. */
+export interface HostProbe {
+  runtime: RuntimeName;
+  runtimePath: string | undefined;
+  runtimeVersion: string | undefined;
+  conmonPath: string | undefined;
+  catatonitPath: string | undefined;
+  cgroupLayout: CgroupLayout;
+  /** Controllers mounted on the cgroup2 hierarchy (the unified one on a hybrid host). */
+  unifiedControllers: string[];
+  /** Always cgroupfs unless PID 1 is systemd (tswarm never uses the systemd driver). */
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  overlayfs: boolean;
+  nftPath: string | undefined;
+  /**
+   * crun refuses a hybrid layout whose cgroup2 holds controllers; it then runs in a private
+   * mount namespace without /sys/fs/cgroup/unified (LAB.md).
+   */
+  needsHybridWorkaround: boolean;
+  missing: string[];
+}
+
+const PROBE_TIMEOUT_MS = 5_000;
+
+export async function which(command: string, extraDirs: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman']): Promise<string | undefined> {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...extraDirs].filter((d) => d !== '');
+  for (const dir of dirs) {
+    const candidate = join(dir, command);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** Mount points and types from /proc/self/mounts. */
+export async function readMounts(): Promise<{ target: string; type: string; options: string }[]> {
+  const text = await readFile('/proc/self/mounts', 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const f = l.split(' ');
+      // /proc/self/mounts escapes spaces as \040
+      return { target: (f[1] ?? '').replace(/\\040/g, ' '), type: f[2] ?? '', options: f[3] ?? '' };
+    });
+}
+
+async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedControllers: string[] }> {
+  const mounts = await readMounts();
+  const root = mounts.find((m) => m.target === '/sys/fs/cgroup');
+  if (root?.type === 'cgroup2') {
+    return { layout: 'v2', unifiedControllers: await readControllers('/sys/fs/cgroup') };
+  }
+  const unified = mounts.find((m) => m.type === 'cgroup2' && m.target.startsWith('/sys/fs/cgroup/'));
+  if (!unified) return { layout: 'v1', unifiedControllers: [] };
+  return { layout: 'hybrid', unifiedControllers: await readControllers(unified.target) };
+}
+
+async function readControllers(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, 'cgroup.controllers'), 'utf8').catch(() => '');
+  return text.split(/\s+/).filter((c) => c !== '');
+}
+
+async function runtimeVersion(path: string): Promise<string | undefined> {
+  const result = await run(path, ['--version'], { timeoutMs: PROBE_TIMEOUT_MS, allowFailure: true }).catch(() => undefined);
+  const match = result?.stdout.match(/version\s+(\S+)/);
+  return match?.[1];
+}
+
+/** Probes the host for everything the engine's runtime needs; never throws for a missing tool. */
+export async function probeHost(runtime: RuntimeName = 'crun'): Promise<HostProbe> {
+  const [runtimePath, conmonPath, catatonitPath, nftPath, cgroups, filesystems, pid1] = await Promise.all([
+    which(runtime),
+    which('conmon'),
+    which('catatonit'),
+    which('nft'),
+    probeCgroups(),
+    readFile('/proc/filesystems', 'utf8').catch(() => ''),
+    readFile('/proc/1/comm', 'utf8').catch(() => ''),
+  ]);
+  const version = runtimePath ? await runtimeVersion(runtimePath) : undefined;
+  const overlayfs = /\boverlay\b/.test(filesystems);
+  const missing: string[] = [];
+  if (!runtimePath) missing.push(`${runtime} is not installed (apt-get install ${runtime})`);
+  if (!conmonPath) missing.push('conmon is not installed (apt-get install conmon)');
+  if (!catatonitPath) missing.push('catatonit is not installed; containers with init: true cannot start (apt-get install catatonit)');
+  if (!overlayfs) missing.push('the kernel has no overlay filesystem; container root filesystems cannot be mounted');
+  if (!nftPath) missing.push('nft is not installed; networking with published ports and VIPs will not work (apt-get install nftables)');
+  return {
+    runtime,
+    runtimePath,
+    runtimeVersion: version,
+    conmonPath,
+    catatonitPath,
+    cgroupLayout: cgroups.layout,
+    unifiedControllers: cgroups.unifiedControllers,
+    cgroupDriver: pid1.trim() === 'systemd' ? 'systemd' : 'cgroupfs',
+    overlayfs,
+    nftPath,
+    needsHybridWorkaround: runtime === 'crun' && cgroups.layout === 'hybrid' && cgroups.unifiedControllers.length > 0,
+    missing,
+  };
+}

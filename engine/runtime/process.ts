@@ -1,0 +1,124 @@
+import { TswarmError } from '../../lib/errors.js';
+import type { OciImageConfig } from '../image-contract.js';
+import type { ContainerSpec, HealthConfig } from '../../gen/tswarm/v1/objects.js';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_HEALTH, DEFAULT_PATH } from './defaults.js';
+
+/**
+ * Docker's rule for what a container runs: `command` replaces the image's Entrypoint, `args`
+ * replaces its Cmd, and a command given without args drops the image's Cmd (it belonged to the
+ * entrypoint that was replaced).
+ */
+export function resolveArgv(image: OciImageConfig, spec: Pick<ContainerSpec, 'command' | 'args'>): string[] {
+  const entrypoint = spec.command.length > 0 ? spec.command : (image.Entrypoint ?? []);
+  let cmd: string[];
+  if (spec.args.length > 0) cmd = spec.args;
+  else if (spec.command.length > 0) cmd = [];
+  else cmd = image.Cmd ?? [];
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) {
+    throw new TswarmError('INVALID_ARGUMENT', 'no command to run: the image has no Entrypoint or Cmd and the spec gives none. Give a command');
+  }
+  return argv;
+}
+
+/** Image env, then spec env overriding by key; PATH defaulted, HOSTNAME and HOME as Docker sets them. */
+export function mergeEnv(imageEnv: readonly string[], specEnv: readonly string[], defaults: Record<string, string>): string[] {
+  const merged = new Map<string, string>();
+  for (const [key, value] of Object.entries(defaults)) merged.set(key, value);
+  for (const entry of [...imageEnv, ...specEnv]) {
+    const eq = entry.indexOf('=');
+    // A bare "KEY" in Docker means "take it from the client's environment"; here it has none.
+    if (eq <= 0) continue;
+    merged.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  if (!merged.has('PATH')) merged.set('PATH', DEFAULT_PATH);
+  return [...merged].map(([k, v]) => `${k}=${v}`);
+}
+
+function capName(raw: string): string {
+  const upper = raw.toUpperCase();
+  return upper === 'ALL' || upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+}
+
+/**
+ * Docker's capability arithmetic (moby TweakCapabilities): adding ALL gives every capability but
+ * the dropped ones; dropping ALL gives only the added ones; otherwise the default set minus the
+ * dropped plus the added (an add wins over a drop). Unknown names are an error, not ignored.
+ */
+export function resolveCapabilities(capAdd: readonly string[], capDrop: readonly string[]): string[] {
+  const add = capAdd.map(capName);
+  const drop = capDrop.map(capName);
+  for (const cap of [...add, ...drop]) {
+    if (cap !== 'ALL' && !ALL_CAPABILITIES.includes(cap)) {
+      throw new TswarmError('INVALID_ARGUMENT', `unknown capability "${cap}". Use a name such as NET_ADMIN or CAP_NET_ADMIN`);
+    }
+  }
+  let caps: Set<string>;
+  if (add.includes('ALL')) caps = new Set(ALL_CAPABILITIES.filter((c) => !drop.includes(c)));
+  else if (drop.includes('ALL')) caps = new Set(add);
+  else caps = new Set([...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add]);
+  return ALL_CAPABILITIES.filter((c) => caps.has(c));
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
+  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16,
+  SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23,
+  SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+};
+
+/** "TERM", "SIGTERM", "15" → "SIGTERM"; anything else is INVALID_ARGUMENT. */
+export function normalizeSignal(raw: string): string {
+  const upper = raw.trim().toUpperCase();
+  if (/^\d+$/.test(upper)) {
+    const name = Object.entries(SIGNALS).find(([, n]) => n === Number(upper))?.[0];
+    if (name) return name;
+  } else {
+    const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+    if (name in SIGNALS) return name;
+  }
+  throw new TswarmError('INVALID_ARGUMENT', `unknown signal "${raw}". Use a name such as TERM or SIGINT, or a number`);
+}
+
+/** The stop signal: the spec's, else the image's STOPSIGNAL, else SIGTERM. */
+export function resolveStopSignal(image: OciImageConfig, spec: Pick<ContainerSpec, 'stopSignal'>): string {
+  return normalizeSignal(spec.stopSignal || image.StopSignal || 'SIGTERM');
+}
+
+const NS_PER_MS = 1_000_000;
+
+/**
+ * The health check in force: the spec's, else the image's HEALTHCHECK (durations in ns there),
+ * with Docker's defaults for unset numbers; undefined when there is none or it is ["NONE"].
+ */
+export function resolveHealth(image: OciImageConfig, spec: Pick<ContainerSpec, 'healthcheck'>): HealthConfig | undefined {
+  const fromSpec = spec.healthcheck && spec.healthcheck.test.length > 0 ? spec.healthcheck : undefined;
+  const img = image.Healthcheck;
+  const fromImage: HealthConfig | undefined = img?.Test && img.Test.length > 0
+    ? {
+        test: img.Test,
+        intervalMs: (img.Interval ?? 0) / NS_PER_MS,
+        timeoutMs: (img.Timeout ?? 0) / NS_PER_MS,
+        retries: img.Retries ?? 0,
+        startPeriodMs: (img.StartPeriod ?? 0) / NS_PER_MS,
+      }
+    : undefined;
+  const chosen = fromSpec ?? fromImage;
+  if (!chosen || chosen.test[0] === 'NONE') return undefined;
+  const kind = chosen.test[0];
+  if (kind !== 'CMD' && kind !== 'CMD-SHELL') {
+    throw new TswarmError('INVALID_ARGUMENT', `health check test must start with CMD, CMD-SHELL or NONE, not "${kind}"`);
+  }
+  return {
+    test: chosen.test,
+    intervalMs: chosen.intervalMs || DEFAULT_HEALTH.intervalMs,
+    timeoutMs: chosen.timeoutMs || DEFAULT_HEALTH.timeoutMs,
+    retries: chosen.retries || DEFAULT_HEALTH.retries,
+    startPeriodMs: chosen.startPeriodMs || DEFAULT_HEALTH.startPeriodMs,
+  };
+}
+
+/** The argv a health check runs inside the container. */
+export function healthArgv(test: readonly string[]): string[] {
+  return test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', test.slice(1).join(' ')] : test.slice(1);
+}

@@ -1,0 +1,54 @@
+import { mkdir } from 'node:fs/promises';
+import { run } from '../../lib/run.js';
+import { TswarmError } from '../../lib/errors.js';
+import { readMounts } from './probe.js';
+
+/** The page the kernel copies mount options into; overlay's lowerdir list must fit in it. */
+const MOUNT_OPTIONS_BYTES_MAX = 4096;
+const MOUNT_TIMEOUT_MS = 10_000;
+
+export interface OverlayDirs {
+  upper: string;
+  work: string;
+  target: string;
+}
+
+/** overlayfs takes the highest layer first; the image store lists them lowest first. */
+export function overlayOptions(layerDirs: readonly string[], dirs: OverlayDirs): string {
+  if (layerDirs.length === 0) throw new TswarmError('INVALID_ARGUMENT', 'the image has no layers. Pull or load it again');
+  for (const dir of [...layerDirs, dirs.upper, dirs.work]) {
+    if (/[,:]/.test(dir)) throw new TswarmError('INVALID_ARGUMENT', `overlay directory "${dir}" contains ',' or ':', which mount options cannot carry`);
+  }
+  const options = `lowerdir=${[...layerDirs].reverse().join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
+  if (options.length >= MOUNT_OPTIONS_BYTES_MAX) {
+    throw new TswarmError('INVALID_ARGUMENT', `the image has too many layers (${layerDirs.length}) for one overlay mount. Flatten the image`);
+  }
+  return options;
+}
+
+export async function isMounted(target: string): Promise<boolean> {
+  return (await readMounts()).some((m) => m.target === target);
+}
+
+/** Mounts the container's root filesystem unless it is mounted already (a restart, an adoption). */
+export async function mountRootfs(layerDirs: readonly string[], dirs: OverlayDirs): Promise<void> {
+  if (await isMounted(dirs.target)) return;
+  const options = overlayOptions(layerDirs, dirs);
+  await Promise.all([dirs.upper, dirs.work, dirs.target].map((d) => mkdir(d, { recursive: true })));
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, dirs.target], { timeoutMs: MOUNT_TIMEOUT_MS });
+}
+
+/**
+ * Unmounts everything at or below `target`, deepest first; a busy mount is detached lazily so
+ * removal never hangs on a process that still holds a file open.
+ */
+export async function unmountTree(target: string): Promise<void> {
+  const below = (await readMounts())
+    .map((m) => m.target)
+    .filter((t) => t === target || t.startsWith(`${target}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of below) {
+    const result = await run('umount', [mountPoint], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
+    if (result.code !== 0) await run('umount', ['-l', mountPoint], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
+  }
+}

@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger } from '../../lib/log.js';
+import { TswarmError } from '../../lib/errors.js';
+import { MountType } from '../../gen/tswarm/v1/objects.js';
+import type { DeepPartial } from '../../gen/tswarm/v1/engine.js';
+import type { ContainerSpec } from '../../gen/tswarm/v1/objects.js';
+import type { ImageForRuntime } from '../image-contract.js';
+import { ContainerRuntime, type LogRecord } from './runtime.js';
+import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
+import { unmountTree } from './rootfs.js';
+import { waitFor } from '../../lib/poll.js';
+
+const prefix = randomPrefix();
+let dir: string;
+let image: ImageForRuntime;
+let rt: ContainerRuntime;
+
+beforeAll(async () => {
+  dir = await makeTempDir('runtime');
+  image = await makeBusyboxImage(join(dir, 'image'));
+  rt = await ContainerRuntime.open({ root: join(dir, 'engine'), namePrefix: prefix, log: silentLogger() });
+});
+
+afterAll(async () => {
+  if (rt) {
+    for (const c of rt.list({ all: true })) await rt.remove(c.id, { force: true }).catch(() => undefined);
+    rt.close();
+  }
+  await removePrefixCgroups(prefix);
+  if (dir) {
+    await unmountTree(dir);
+    await removeTree(dir);
+  }
+});
+
+async function runToEnd(spec: DeepPartial<ContainerSpec>, extra: { resources?: object } = {}) {
+  const id = await rt.create({ config: { spec, ...extra }, image });
+  await rt.start(id);
+  const result = await rt.wait(id, { timeoutMs: 20_000 });
+  return { id, result };
+}
+
+async function collect(iter: AsyncIterable<LogRecord>): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const r of iter) lines.push(`${r.stream}:${r.data.toString().trimEnd()}`);
+  return lines;
+}
+
+describe('ContainerRuntime with crun and conmon', () => {
+  it('runs a command, keeps its exit code and its output', async () => {
+    const { id, result } = await runToEnd({ command: ['sh', '-c', 'echo hello; echo oops >&2; exit 7'] });
+    expect(result.exitCode).toBe(7);
+    expect(await collect(rt.logs(id))).toEqual(['stdout:hello', 'stderr:oops']);
+    expect(rt.inspect(id).container.state?.status).toBe('exited');
+    await rt.remove(id);
+    expect(() => rt.inspect(id)).toThrow(TswarmError);
+  });
+
+  it('applies env, working dir, user, groups and hostname', async () => {
+    const { id, result } = await runToEnd({
+      command: ['sh', '-c', 'echo $IMAGE_VAR $SPEC_VAR $HOME; pwd; id -u; id -G; hostname'],
+      env: ['SPEC_VAR=spec', 'IMAGE_VAR=override'],
+      dir: '/srv/work',
+      user: 'app',
+      hostname: 'box',
+    });
+    expect(result.exitCode).toBe(0);
+    expect(await collect(rt.logs(id))).toEqual(['stdout:override spec /home/app', 'stdout:/srv/work', 'stdout:1000', 'stdout:1000 50', 'stdout:box']);
+    await rt.remove(id);
+  });
+
+  it('stops a shell PID 1 that ignores TERM: grace period, then SIGKILL', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'] } }, image });
+    await rt.start(id);
+    const t0 = Date.now();
+    await rt.stop(id, 500);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect((await rt.wait(id)).exitCode).toBe(137);
+    await rt.remove(id);
+  });
+
+  it('init: true makes TERM stop the container at once', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], init: true } }, image });
+    await rt.start(id);
+    const t0 = Date.now();
+    await rt.stop(id, 10_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect((await rt.wait(id)).exitCode).toBe(143);
+    await rt.remove(id);
+  });
+
+  it('reports an OOM kill under a memory limit', async () => {
+    const { id, result } = await runToEnd(
+      { command: ['sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo survived'] },
+      { resources: { limits: { memoryBytes: 32 * 1024 * 1024 } } },
+    );
+    expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(rt.inspect(id).container.state?.oomKilled).toBe(true);
+    await rt.remove(id);
+  });
+
+  it('reports hitting the pids limit', async () => {
+    const { id, result } = await runToEnd(
+      { command: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait'] },
+      { resources: { limits: { pids: 5 } } },
+    );
+    expect(result.pidsLimitHit).toBe(true);
+    await rt.remove(id);
+  });
+
+  it('mounts a read-only rootfs', async () => {
+    const { id } = await runToEnd({ command: ['sh', '-c', 'touch /x 2>&1; echo rc=$?'], readOnly: true });
+    const lines = await collect(rt.logs(id));
+    expect(lines.join('\n')).toMatch(/Read-only file system/);
+    expect(lines).toContain('stdout:rc=1');
+    await rt.remove(id);
+  });
+
+  it('refuses a bind mount whose source is missing, and leaves nothing behind', async () => {
+    const missing = join(dir, 'no-such-dir');
+    const create = rt.create({ config: { spec: { command: ['true'], mounts: [{ type: MountType.MOUNT_TYPE_BIND, source: missing, target: '/data' }] } }, image });
+    await expect(create).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(missing) });
+    expect(rt.list({ all: true })).toHaveLength(0);
+  });
+
+  it('mounts tmpfs and bind mounts', async () => {
+    const host = join(dir, 'bind');
+    await mkdir(host, { recursive: true });
+    const mounts = [
+      { type: MountType.MOUNT_TYPE_TMPFS, target: '/scratch', tmpfsSizeBytes: 1024 * 1024 },
+      { type: MountType.MOUNT_TYPE_BIND, source: host, target: '/data' },
+    ];
+    const { id, result } = await runToEnd({ command: ['sh', '-c', 'df -k /scratch | tail -1 | awk "{print \\$2}"; echo written > /data/out.txt'], mounts });
+    expect(result.exitCode).toBe(0);
+    expect(await collect(rt.logs(id))).toEqual(['stdout:1024']);
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(host, 'out.txt'), 'utf8')).toBe('written\n');
+    await rt.remove(id);
+  });
+
+  it('follows logs until the container exits, and tails them', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; sleep 0.1; done'] } }, image });
+    await rt.start(id);
+    expect(await collect(rt.logs(id, { follow: true }))).toEqual(['stdout:line1', 'stdout:line2', 'stdout:line3', 'stdout:line4', 'stdout:line5']);
+    expect(await collect(rt.logs(id, { tail: 2 }))).toEqual(['stdout:line4', 'stdout:line5']);
+    await rt.remove(id);
+  });
+
+  it('gives the container loopback in its own netns and lets busybox nc work under seccomp', async () => {
+    const { id, result } = await runToEnd({ command: ['sh', '-c', 'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ip addr show lo 2>&1 | head -3'] });
+    const lines = await collect(rt.logs(id));
+    expect(lines, lines.join('\n')).toContain('stdout:ping');
+    expect(result.exitCode).toBe(0);
+    await rt.remove(id);
+  });
+
+  it('names are unique; running containers need force to be removed; unknown ones are NOT_FOUND', async () => {
+    const id = await rt.create({ config: { name: 'web', spec: { command: ['sleep', '30'] } }, image });
+    await expect(rt.create({ config: { name: 'web', spec: { command: ['true'] } }, image })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await rt.start('web');
+    expect(rt.list().map((c) => c.id)).toEqual([id]);
+    await expect(rt.remove('web')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await rt.remove('web', { force: true });
+    expect(() => rt.inspect('web')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('health checks make a container healthy, or unhealthy after the retries', async () => {
+    const check = (test: string[]) => ({ test, intervalMs: 200, timeoutMs: 2_000, retries: 2, startPeriodMs: 0 });
+    const good = await rt.create({ config: { spec: { command: ['sh', '-c', 'touch /tmp/ready; sleep 30'], init: true, healthcheck: check(['CMD-SHELL', 'test -e /tmp/ready']) } }, image });
+    const bad = await rt.create({ config: { spec: { command: ['sleep', '30'], init: true, healthcheck: check(['CMD', 'false']) } }, image });
+    await rt.start(good);
+    await rt.start(bad);
+    expect(rt.inspect(good).container.state?.health).toBe('starting');
+    await waitFor(() => rt.inspect(good).container.state?.health === 'healthy', { what: 'healthy', timeoutMs: 10_000 });
+    await waitFor(() => rt.inspect(bad).container.state?.health === 'unhealthy', { what: 'unhealthy', timeoutMs: 10_000 });
+    expect(rt.inspect(bad).healthLog.length).toBeGreaterThanOrEqual(2);
+    await rt.remove(good, { force: true });
+    await rt.remove(bad, { force: true });
+  });
+
+  it('caps the log file at logBytesMax and keeps reading it', async () => {
+    const small = await ContainerRuntime.open({ root: join(dir, 'engine-small-logs'), namePrefix: prefix, log: silentLogger(), logBytesMax: 4096 });
+    try {
+      const id = await small.create({ config: { spec: { command: ['sh', '-c', 'for i in $(seq 1 400); do echo line$i; done'] } }, image });
+      await small.start(id);
+      await small.wait(id, { timeoutMs: 20_000 });
+      const { stat } = await import('node:fs/promises');
+      expect((await stat(small.inspect(id).logPath)).size).toBeLessThanOrEqual(4096 + 200);
+      expect(await collect(small.logs(id, { tail: 1 }))).toEqual(['stdout:line400']);
+      await small.remove(id);
+    } finally {
+      small.close();
+    }
+  });
+
+  it('starts an exited container again, appending to its log', async () => {
+    const { id, result } = await runToEnd({ command: ['sh', '-c', 'echo run; exit 2'] });
+    expect(result.exitCode).toBe(2);
+    await rt.start(id);
+    expect((await rt.wait(id, { timeoutMs: 20_000 })).exitCode).toBe(2);
+    expect(await collect(rt.logs(id))).toEqual(['stdout:run', 'stdout:run']);
+    await rt.remove(id);
+  });
+
+  it('execs in a running container without waiting on a background child', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sleep', '30'], init: true, env: ['WHO=me'] } }, image });
+    await rt.start(id);
+    const t0 = Date.now();
+    const result = await rt.exec(id, ['sh', '-c', 'echo $WHO; echo err >&2; sleep 20 & exit 4'], { timeoutMs: 5_000 });
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    expect(result).toEqual({ exitCode: 4, stdout: 'me\n', stderr: 'err\n' });
+    await rt.remove(id, { force: true });
+  });
+});

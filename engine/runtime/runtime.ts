@@ -1,0 +1,370 @@
+import { mkdir, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TswarmError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { newId } from '../../lib/ids.js';
+import type { ContainerConfig, ContainerSummary } from '../../gen/tswarm/v1/engine.js';
+import { probeHost, type HostProbe, type RuntimeName } from './probe.js';
+import { OciRuntime } from './oci-runtime.js';
+import { conmonCreate } from './conmon.js';
+import { containerPaths, discardContainerFiles, prepareContainer, validateName, type CreateInput } from './create.js';
+import { adoptContainers } from './adopt.js';
+import { removeExitFile, type ExitFile } from './exits.js';
+import { readExitReasons, removeCgroup } from './cgroups.js';
+import { createNetns } from './netns.js';
+import { mountRootfs, unmountTree } from './rootfs.js';
+import { saveRecord, type ContainerRecord } from './record.js';
+import { followLog, readLog, type LogRecord } from './logs.js';
+import { HealthMonitor, type HealthLogEntry } from './health.js';
+import { healthArgv, normalizeSignal } from './process.js';
+import { ExitWatcher } from './exit-watcher.js';
+
+export type { CreateInput } from './create.js';
+export type { LogRecord } from './logs.js';
+
+export interface RuntimeOptions {
+  /** The engine's directory, e.g. <data-dir>/engine. */
+  root: string;
+  /** The daemon's short name prefix (lower-case letters and digits), on everything it creates. */
+  namePrefix: string;
+  runtime?: RuntimeName;
+  log: Logger;
+  clock?: Clock;
+  /** conmon's cap on a container's log file. */
+  logBytesMax?: number;
+}
+
+export interface ExecResult {
+  /** -1 when the command was killed at its deadline or could not run. */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface WaitResult {
+  exitCode: number;
+  oomKilled: boolean;
+  pidsLimitHit: boolean;
+}
+
+export interface ContainerInspect {
+  container: ContainerSummary;
+  config: ContainerConfig;
+  rootfs: string;
+  logPath: string;
+  pidsLimitHit: boolean;
+  healthLog: HealthLogEntry[];
+}
+
+const PREFIX_PATTERN = /^[a-z0-9]{1,16}$/;
+/** Docker's default json-file cap is unbounded; ours is 10 MiB per container. */
+const DEFAULT_LOG_BYTES_MAX = 10 * 1024 * 1024;
+/** After SIGKILL the kernel needs moments, not seconds; this bounds a stuck D-state exit. */
+const KILL_WAIT_MS = 10_000;
+const EXEC_TIMEOUT_MS = 60_000;
+
+/**
+ * The node's containers, run by crun (or runc) under conmon. Every container is a directory under
+ * `<root>/containers/<id>/` with an atomically replaced record; conmon holds each running
+ * container, so a restarted daemon opening the same root adopts them (see adopt.ts).
+ */
+export class ContainerRuntime {
+  private readonly records = new Map<string, ContainerRecord>();
+  private readonly monitors = new Map<string, HealthMonitor>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly watcher: ExitWatcher;
+  private readonly containersDir: string;
+  private readonly exitDir: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly o: RuntimeOptions,
+    readonly host: HostProbe,
+    private readonly oci: OciRuntime,
+  ) {
+    this.containersDir = join(o.root, 'containers');
+    this.exitDir = join(o.root, 'exits');
+    this.clock = o.clock ?? systemClock;
+    this.log = o.log;
+    this.watcher = new ExitWatcher(this.exitDir, () => this.runningNames(), (name, exit) => this.onExit(name, exit), this.log);
+  }
+
+  static async open(options: RuntimeOptions): Promise<ContainerRuntime> {
+    if (!PREFIX_PATTERN.test(options.namePrefix)) {
+      throw new TswarmError('INVALID_ARGUMENT', `name prefix "${options.namePrefix}" must be 1-16 lower-case letters or digits`);
+    }
+    const host = await probeHost(options.runtime ?? 'crun');
+    const fatal = [!host.runtimePath, !host.conmonPath, !host.overlayfs];
+    if (fatal.some(Boolean)) {
+      throw new TswarmError('UNSUPPORTED_HOST', `this host cannot run containers: ${host.missing.join('; ')}`);
+    }
+    await Promise.all(['containers', 'exits', 's'].map((d) => mkdir(join(options.root, d), { recursive: true, mode: 0o700 })));
+    const oci = await OciRuntime.open(host, options.root);
+    const runtime = new ContainerRuntime(options, host, oci);
+    await runtime.adopt();
+    runtime.watcher.start();
+    return runtime;
+  }
+
+  private async adopt(): Promise<void> {
+    const adopted = await adoptContainers({ containersDir: this.containersDir, exitDir: this.exitDir, namePrefix: this.o.namePrefix, oci: this.oci, log: this.log, nowMs: this.clock.nowMs() });
+    for (const record of adopted.records) this.records.set(record.id, record);
+    for (const { record, exit } of adopted.ended) await this.withLock(record.id, () => this.finalize(record, exit));
+    for (const record of this.records.values()) if (record.state.status === 'running') this.startHealth(record);
+  }
+
+  /** Stops watching; the containers keep running under conmon for the next instance to adopt. */
+  close(): void {
+    this.watcher.stop();
+    for (const monitor of this.monitors.values()) monitor.stop();
+    this.monitors.clear();
+  }
+
+  async create(input: CreateInput): Promise<string> {
+    const id = newId();
+    const name = input.config.name || id.slice(0, 12);
+    validateName(name);
+    if ([...this.records.values()].some((r) => r.name === name)) {
+      throw new TswarmError('ALREADY_EXISTS', `a container named "${name}" already exists. Remove it or choose another name`);
+    }
+    const ctx = { containersDir: this.containersDir, namePrefix: this.o.namePrefix, catatonitPath: this.host.catatonitPath, nowMs: this.clock.nowMs() };
+    // The name is reserved before the slow part, so two concurrent creates cannot both take it.
+    const placeholder = { id, name, state: { status: 'created' } } as ContainerRecord;
+    this.records.set(id, placeholder);
+    try {
+      const record = await prepareContainer(ctx, id, { ...input, config: { ...input.config, name } });
+      this.records.set(id, record);
+      this.log.info({ container: id, name }, 'container created');
+      return id;
+    } catch (err) {
+      this.records.delete(id);
+      throw err;
+    }
+  }
+
+  async start(ref: string): Promise<void> {
+    const record = this.get(ref);
+    await this.withLock(record.id, () => this.startLocked(record));
+  }
+
+  private async startLocked(record: ContainerRecord): Promise<void> {
+    if (record.state.status === 'running') return;
+    const paths = containerPaths(this.containersDir, record.id);
+    await mountRootfs(record.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
+    if (record.netnsName && !(await exists(record.netnsPath!))) await createNetns(record.netnsName);
+    await this.oci.delete(record.runtimeName, true);
+    await removeExitFile(this.exitDir, record.runtimeName);
+    let pid: number;
+    try {
+      pid = await conmonCreate({
+        conmonPath: this.host.conmonPath!, runtimePath: this.oci.path, runtimeArgs: this.oci.globalArgs, name: record.runtimeName,
+        bundleDir: paths.bundle, containerPidFile: join(paths.dir, 'ctr.pid'), conmonPidFile: join(paths.dir, 'conmon.pid'),
+        logPath: paths.log, logBytesMax: this.o.logBytesMax ?? DEFAULT_LOG_BYTES_MAX, exitDir: this.exitDir,
+        socketDir: join(this.o.root, 's'), conmonLogPath: join(paths.dir, 'conmon.log'),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // Docker's codes for a command that cannot run: 127 not found, 126 not executable.
+      record.state = { ...record.state, exitCode: /not found|No such file/.test(message) ? 127 : 126, error: message };
+      await saveRecord(paths.dir, record);
+      await this.oci.delete(record.runtimeName, true);
+      throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
+    }
+    record.state = { ...record.state, status: 'running', pid, exitCode: 0, oomKilled: false, pidsLimitHit: false, startedAtMs: this.clock.nowMs(), finishedAtMs: 0, error: '', health: record.health ? 'starting' : '' };
+    await saveRecord(paths.dir, record);
+    await this.oci.start(record.runtimeName);
+    this.startHealth(record);
+    this.log.info({ container: record.id, pid }, 'container started');
+  }
+
+  /** The stop signal, `timeoutMs` (else the container's grace period) to exit, then SIGKILL. */
+  async stop(ref: string, timeoutMs?: number): Promise<void> {
+    const record = this.get(ref);
+    if (record.state.status !== 'running') return;
+    const graceMs = timeoutMs && timeoutMs > 0 ? timeoutMs : record.stopGracePeriodMs;
+    await this.oci.kill(record.runtimeName, record.stopSignal);
+    if (await this.watcher.waitExited(record.runtimeName, graceMs, () => record.state.status !== 'running')) return;
+    this.log.info({ container: record.id, graceMs }, 'container did not stop in its grace period; killing it');
+    await this.killAndWait(record);
+  }
+
+  private async killAndWait(record: ContainerRecord): Promise<void> {
+    await this.oci.kill(record.runtimeName, 'SIGKILL');
+    if (!(await this.watcher.waitExited(record.runtimeName, KILL_WAIT_MS, () => record.state.status !== 'running'))) {
+      throw new TswarmError('DEADLINE_EXCEEDED', `container ${record.name} did not exit within ${KILL_WAIT_MS} ms of SIGKILL`);
+    }
+  }
+
+  async kill(ref: string, signal: string): Promise<void> {
+    const record = this.get(ref);
+    const name = normalizeSignal(signal);
+    if (record.state.status !== 'running' || !(await this.oci.kill(record.runtimeName, name))) {
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
+    }
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    const record = this.get(ref);
+    if (record.state.status === 'running') {
+      if (!options.force) throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is running. Stop it first or remove it with force`);
+      await this.killAndWait(record).catch((err: unknown) => this.log.warn({ err, container: record.id }, 'force remove: kill failed'));
+    }
+    await this.withLock(record.id, async () => {
+      this.monitors.get(record.id)?.stop();
+      this.monitors.delete(record.id);
+      await this.oci.delete(record.runtimeName, true);
+      await discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName);
+      await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
+      await removeExitFile(this.exitDir, record.runtimeName);
+      this.records.delete(record.id);
+      this.log.info({ container: record.id }, 'container removed');
+    });
+  }
+
+  /** Waits until the container is not running (bounded by timeoutMs when given). */
+  async wait(ref: string, options: { timeoutMs?: number } = {}): Promise<WaitResult> {
+    const record = this.get(ref);
+    if (record.state.status !== 'exited') {
+      const ok = await this.watcher.waitExited(record.runtimeName, options.timeoutMs ?? Number.MAX_SAFE_INTEGER, () => record.state.status === 'exited');
+      if (!ok) throw new TswarmError('DEADLINE_EXCEEDED', `container ${record.name} still runs after ${options.timeoutMs} ms`);
+    }
+    return { exitCode: record.state.exitCode, oomKilled: record.state.oomKilled, pidsLimitHit: record.state.pidsLimitHit };
+  }
+
+  list(options: { all?: boolean } = {}): ContainerSummary[] {
+    return this.ready()
+      .filter((r) => options.all || r.state.status === 'running')
+      .sort((a, b) => b.createdAtMs - a.createdAtMs)
+      .map((r) => this.summary(r));
+  }
+
+  inspect(ref: string): ContainerInspect {
+    const record = this.get(ref);
+    const paths = containerPaths(this.containersDir, record.id);
+    return {
+      container: this.summary(record),
+      config: record.config,
+      rootfs: paths.rootfs,
+      logPath: paths.log,
+      pidsLimitHit: record.state.pidsLimitHit,
+      healthLog: [...(this.monitors.get(record.id)?.log ?? [])],
+    };
+  }
+
+  /** The container's output; with follow, goes on until the container exits. */
+  logs(ref: string, options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal } = {}): AsyncIterable<LogRecord> {
+    const record = this.get(ref);
+    const path = containerPaths(this.containersDir, record.id).log;
+    if (options.follow) return followLog(path, { ...options, isDone: async () => record.state.status !== 'running' });
+    return (async function* () {
+      yield* (await readLog(path, options)).records;
+    })();
+  }
+
+  async exec(ref: string, argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const record = this.get(ref);
+    if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
+    const result = await this.oci.execIn(record.runtimeName, argv, options.timeoutMs ?? EXEC_TIMEOUT_MS);
+    return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  private startHealth(record: ContainerRecord): void {
+    if (!record.health || this.monitors.has(record.id)) return;
+    const argv = healthArgv(record.health.test);
+    const monitor = new HealthMonitor({
+      clock: this.clock,
+      config: record.health,
+      startedAtMs: record.state.startedAtMs,
+      probe: async (timeoutMs) => {
+        const r = await this.exec(record.id, argv, { timeoutMs });
+        return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+      },
+      onChange: (status) => {
+        record.state.health = status;
+        this.log.info({ container: record.id, health: status }, 'container health changed');
+        void this.withLock(record.id, () => this.persist(record)).catch((err: unknown) => this.log.warn({ err }, 'saving health failed'));
+      },
+    });
+    this.monitors.set(record.id, monitor);
+    monitor.start();
+  }
+
+  private async onExit(runtimeName: string, exit: ExitFile): Promise<void> {
+    const record = [...this.records.values()].find((r) => r.runtimeName === runtimeName);
+    if (!record) return;
+    await this.withLock(record.id, async () => {
+      if (record.state.status === 'running') await this.finalize(record, exit);
+    });
+    if (record.config.autoRemove && this.records.has(record.id)) await this.remove(record.id, { force: true });
+  }
+
+  /** Records how the container ended, then releases what only a running container needs. */
+  private async finalize(record: ContainerRecord, exit: ExitFile): Promise<void> {
+    const reasons = await readExitReasons(this.host.cgroupLayout, record.cgroupsPath);
+    this.monitors.get(record.id)?.stop();
+    this.monitors.delete(record.id);
+    record.state = { ...record.state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: reasons.oomKilled, pidsLimitHit: reasons.pidsLimitHit, finishedAtMs: Math.round(exit.atMs) };
+    await this.persist(record);
+    // The record is durable first: a crash from here on loses no exit code.
+    await removeExitFile(this.exitDir, record.runtimeName);
+    await this.oci.delete(record.runtimeName, true);
+    await unmountTree(containerPaths(this.containersDir, record.id).rootfs);
+    this.log.info({ container: record.id, exitCode: exit.exitCode, oomKilled: reasons.oomKilled }, 'container exited');
+  }
+
+  private persist(record: ContainerRecord): Promise<void> {
+    if (!this.records.has(record.id)) return Promise.resolve();
+    return saveRecord(containerPaths(this.containersDir, record.id).dir, record);
+  }
+
+  private runningNames(): string[] {
+    return this.ready().filter((r) => r.state.status === 'running').map((r) => r.runtimeName);
+  }
+
+  /** Records fully created (not a create still in progress). */
+  private ready(): ContainerRecord[] {
+    return [...this.records.values()].filter((r) => r.runtimeName !== undefined);
+  }
+
+  /** By full ID, name or unique ID prefix, as Docker resolves a container reference. */
+  private get(ref: string): ContainerRecord {
+    const all = this.ready();
+    const exact = all.find((r) => r.id === ref || r.name === ref);
+    if (exact) return exact;
+    const byPrefix = ref.length > 0 ? all.filter((r) => r.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw new TswarmError('INVALID_ARGUMENT', `"${ref}" matches ${byPrefix.length} containers. Give more of the ID`);
+    throw new TswarmError('NOT_FOUND', `no such container: ${ref}`);
+  }
+
+  private summary(r: ContainerRecord): ContainerSummary {
+    const s = r.state;
+    return {
+      id: r.id,
+      name: r.name,
+      image: r.image.reference,
+      command: r.argv,
+      createdAtMs: r.createdAtMs,
+      state: { status: s.status, pid: s.pid, exitCode: s.exitCode, oomKilled: s.oomKilled, startedAtMs: s.startedAtMs, finishedAtMs: s.finishedAtMs, health: s.health, error: s.error },
+      ports: r.config.ports,
+      labels: r.config.spec?.labels ?? {},
+    };
+  }
+
+  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.locks.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
