@@ -5,6 +5,8 @@ import { CliContext } from './context.js';
 import { errorLine, reportError } from './errors.js';
 import { registerInfo } from './commands/info.js';
 import { registerVersion } from './commands/version.js';
+import { registerSwarm } from './commands/swarm.js';
+import { registerNode } from './commands/node.js';
 import { ExitWith, registerLab } from './commands/lab.js';
 
 export interface CliIo {
@@ -39,6 +41,8 @@ export function buildProgram(io: CliIo, context: () => CliContext): Command {
     });
   registerVersion(program, context);
   registerInfo(program, context);
+  registerSwarm(program, context);
+  registerNode(program, context);
   registerLab(program, context);
   return program;
 }

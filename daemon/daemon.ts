@@ -3,6 +3,9 @@ import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../lib/log.js';
 import { unixSocketPath } from '../lib/grpc.js';
 import { SystemServiceService } from '../gen/tswarm/v1/system.js';
+import { ControlServiceService } from '../gen/tswarm/v1/control.js';
+import { controlProxy } from './control-proxy.js';
+import { Swarm } from './swarm.js';
 import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { bindLocalSocket, removeSocket } from './local-socket.js';
 import { systemService } from './system-api.js';
@@ -27,6 +30,7 @@ export class Daemon {
   private dataDir: OpenedDataDir | undefined;
   private socketPath = '';
   private stopping: Promise<void> | undefined;
+  private swarm: Swarm | undefined;
 
   constructor(
     private readonly options: DaemonOptions,
@@ -39,11 +43,13 @@ export class Daemon {
     const dataDir = this.dataDir;
     try {
       const hostname = this.options.hostname ?? osHostname();
+      const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
+      this.swarm = swarm;
       const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-      server.addService(
-        SystemServiceService,
-        systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, node: () => dataDir.node }),
-      );
+      server.addService(SystemServiceService, systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, swarm }));
+      server.addService(ControlServiceService, controlProxy(swarm));
+      // A member picks up where it left off (a restart after kill -9 included) before serving.
+      await swarm.resume();
       await bindLocalSocket(server, this.socketPath);
       this.server = server;
       this.log.info(
@@ -51,6 +57,7 @@ export class Daemon {
         'tswarmd ready',
       );
     } catch (err) {
+      await this.swarm?.stopParts();
       await dataDir.lock.release();
       throw err;
     }
@@ -63,6 +70,7 @@ export class Daemon {
   }
 
   private async doStop(): Promise<void> {
+    await this.swarm?.stopParts();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {

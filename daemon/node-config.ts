@@ -15,6 +15,9 @@ export interface NodeConfig {
   clusterId: string;
   role: 'none' | 'worker' | 'manager';
   joinAddrs: string[];
+  /** Where other nodes reach this manager (HOST:PORT), and where it listens. */
+  advertiseAddr: string;
+  listenAddr: string;
 }
 
 export const NODE_CONFIG_FILE = 'node.json';
@@ -30,11 +33,14 @@ function validate(value: unknown, path: string): NodeConfig {
     typeof v.clusterId === 'string' &&
     (v.role === 'none' || v.role === 'worker' || v.role === 'manager') &&
     Array.isArray(v.joinAddrs) &&
-    v.joinAddrs.every((a) => typeof a === 'string');
+    v.joinAddrs.every((a) => typeof a === 'string') &&
+    typeof (v.advertiseAddr ?? '') === 'string' &&
+    typeof (v.listenAddr ?? '') === 'string';
   if (!ok) {
     throw new TswarmError('FAILED_PRECONDITION', `${path} is not a valid tswarm node file. Restore it from a backup, or move the data dir aside to start afresh`);
   }
-  return v as NodeConfig;
+  const config = v as NodeConfig;
+  return { ...config, advertiseAddr: config.advertiseAddr ?? '', listenAddr: config.listenAddr ?? '' };
 }
 
 export async function loadNodeConfig(dataDir: string): Promise<NodeConfig | undefined> {
@@ -60,5 +66,5 @@ export async function saveNodeConfig(dataDir: string, config: NodeConfig): Promi
 }
 
 export function freshNodeConfig(namePrefix: string): NodeConfig {
-  return { formatVersion: 1, namePrefix, nodeId: '', clusterId: '', role: 'none', joinAddrs: [] };
+  return { formatVersion: 1, namePrefix, nodeId: '', clusterId: '', role: 'none', joinAddrs: [], advertiseAddr: '', listenAddr: '' };
 }

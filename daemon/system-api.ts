@@ -2,45 +2,39 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { unaryHandler } from '../lib/grpc.js';
 import { versionInfo } from '../lib/version.js';
 import {
-  LocalNodeState,
+  type SwarmInitRequest,
+  type SwarmInitResponse,
+  type SwarmJoinRequest,
+  type SwarmJoinResponse,
+  type SwarmLeaveRequest,
+  type SwarmLeaveResponse,
   type InfoRequest,
   type InfoResponse,
   type VersionRequest,
   type VersionResponse,
 } from '../gen/tswarm/v1/system.js';
-import type { NodeConfig } from './node-config.js';
+import type { Swarm } from './swarm.js';
 
 export interface SystemContext {
   hostname: string;
   dataDir: string;
   startedAtMs: number;
   logLevel: string;
-  node(): NodeConfig;
+  swarm: Swarm;
 }
 
-/** The node-local System API. Swarm init/join/leave arrive with the cluster bootstrap. */
+/** The node-local System API: versions, info, and this node's swarm membership. */
 export function systemService(ctx: SystemContext): UntypedServiceImplementation {
   return {
     version: unaryHandler<VersionRequest, VersionResponse>(async () => versionInfo()),
     info: unaryHandler<InfoRequest, InfoResponse>(async () => {
-      const node = ctx.node();
-      const inSwarm = node.nodeId !== '';
+      const node = ctx.swarm.node;
       return {
         hostname: ctx.hostname,
         dataDir: ctx.dataDir,
         namePrefix: node.namePrefix,
         version: versionInfo(),
-        swarm: {
-          localNodeState: inSwarm ? LocalNodeState.LOCAL_NODE_STATE_ACTIVE : LocalNodeState.LOCAL_NODE_STATE_INACTIVE,
-          nodeId: node.nodeId,
-          nodeAddr: '',
-          clusterId: node.clusterId,
-          controlAvailable: node.role === 'manager',
-          error: '',
-          remoteManagers: node.joinAddrs,
-          nodes: 0,
-          managers: 0,
-        },
+        swarm: ctx.swarm.info(),
         startedAtMs: ctx.startedAtMs,
         pid: process.pid,
         logLevel: ctx.logLevel,
@@ -50,6 +44,12 @@ export function systemService(ctx: SystemContext): UntypedServiceImplementation 
         runtime: '',
         cgroupLayout: '',
       };
+    }),
+    swarmInit: unaryHandler<SwarmInitRequest, SwarmInitResponse>((req) => ctx.swarm.init(req)),
+    swarmJoin: unaryHandler<SwarmJoinRequest, SwarmJoinResponse>((req) => ctx.swarm.join(req)),
+    swarmLeave: unaryHandler<SwarmLeaveRequest, SwarmLeaveResponse>(async (req) => {
+      await ctx.swarm.leave(req.force);
+      return {};
     }),
   };
 }

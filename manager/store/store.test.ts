@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
 import { NodeRole, TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
-import { MemoryStore, type TxResult } from './memory-store.js';
-import { Store, type Proposer } from './store.js';
+import { MemoryStore } from './memory-store.js';
+import { Store } from './store.js';
+import { DirectProposer } from './testing.js';
 import type { ChangeEvent } from './watch.js';
-
-/** Applies proposals at once with rising indexes: a test double for Raft inside a unit test. */
-class DirectProposer implements Proposer {
-  index = 0;
-  constructor(private readonly replicas: MemoryStore[]) {}
-  async propose(data: Uint8Array): Promise<TxResult> {
-    this.index++;
-    const results = this.replicas.map((r) => r.apply(this.index, data));
-    return results[0]!;
-  }
-}
 
 function service(id: string, name: string): Service {
   return { id, meta: undefined, spec: { annotations: { name, labels: {} }, taskTemplate: undefined, replicated: { replicas: 1 }, global: undefined, updateConfig: undefined, rollbackConfig: undefined, endpoint: undefined }, previousSpec: undefined, endpoint: undefined, updateStatus: undefined };

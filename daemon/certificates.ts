@@ -1,0 +1,35 @@
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/fsutil.js';
+import type { TlsMaterial } from '../lib/tls.js';
+import { TswarmError } from '../lib/errors.js';
+
+/** The node's TLS identity on disk: certificates/{ca.pem,node.pem,node.key}; the key is mode 0600. */
+const files = (dataDir: string) => ({
+  ca: join(dataDir, 'certificates', 'ca.pem'),
+  cert: join(dataDir, 'certificates', 'node.pem'),
+  key: join(dataDir, 'certificates', 'node.key'),
+});
+
+export async function saveCertificates(dataDir: string, m: TlsMaterial): Promise<void> {
+  const f = files(dataDir);
+  // Key before certificate: a crash in between leaves an old certificate with a key it does not
+  // match, which loadCertificates reports, rather than a silently mismatched pair.
+  await writeFileAtomic(f.ca, m.caPem, 0o644);
+  await writeFileAtomic(f.key, m.keyPem, 0o600);
+  await writeFileAtomic(f.cert, m.certPem, 0o644);
+}
+
+export async function loadCertificates(dataDir: string): Promise<TlsMaterial> {
+  const f = files(dataDir);
+  try {
+    return { caPem: await readFile(f.ca, 'utf8'), certPem: await readFile(f.cert, 'utf8'), keyPem: await readFile(f.key, 'utf8') };
+  } catch (err) {
+    throw new TswarmError('FAILED_PRECONDITION', `this node's certificates in ${join(dataDir, 'certificates')} are missing (${(err as Error).message}). Leave with \`tswarm leave --force\` and join again`, { cause: err });
+  }
+}
+
+export async function removeCertificates(dataDir: string): Promise<void> {
+  const f = files(dataDir);
+  for (const p of [f.cert, f.key, f.ca]) await rm(p, { force: true });
+}

@@ -1,0 +1,35 @@
+import { TswarmError } from '../../lib/errors.js';
+import type { Cluster } from '../../gen/tswarm/v1/objects.js';
+import type { UpdateClusterRequest } from '../../gen/tswarm/v1/control.js';
+import { createJoinToken } from '../ca/join-token.js';
+import { NODE_CERT_VALIDITY_MS_MIN } from '../ca/node-certificate.js';
+import { theCluster } from '../store/cluster-objects.js';
+import type { Store } from '../store/store.js';
+
+/** The cluster as the API shows it: never with the CA key, which stays in the managers' store. */
+export function redactCluster(cluster: Cluster): Cluster {
+  return { ...cluster, rootCa: cluster.rootCa ? { ...cluster.rootCa, caKeyPem: Buffer.alloc(0) } : undefined };
+}
+
+/**
+ * Changes the cluster's settings and rotates join tokens. A rotated token stops working for new
+ * joins at once; nodes that joined with it keep their certificates.
+ */
+export async function updateCluster(store: Store, req: UpdateClusterRequest): Promise<Cluster> {
+  const expiryMs = req.spec?.caConfig?.nodeCertExpiryMs;
+  if (expiryMs !== undefined && expiryMs !== 0 && expiryMs < NODE_CERT_VALIDITY_MS_MIN) {
+    throw new TswarmError('INVALID_ARGUMENT', `certificate expiry must be at least 1h, got ${expiryMs} ms`);
+  }
+  await store.update((tx, s) => {
+    const cluster = theCluster(s);
+    if (req.clusterVersion !== 0 && req.clusterVersion !== cluster.meta!.version) {
+      cluster.meta = { ...cluster.meta!, version: req.clusterVersion };
+    }
+    if (req.spec) cluster.spec = req.spec;
+    const digest = Buffer.from(cluster.rootCa!.caCertDigest, 'hex');
+    if (req.rotateWorkerToken) cluster.rootCa!.joinTokens!.worker = createJoinToken(digest).text;
+    if (req.rotateManagerToken) cluster.rootCa!.joinTokens!.manager = createJoinToken(digest).text;
+    tx.update('cluster', cluster);
+  });
+  return redactCluster(theCluster(store.replica));
+}

@@ -1,0 +1,50 @@
+import { TswarmError } from '../../lib/errors.js';
+import { NodeRole, Reachability, type Node } from '../../gen/tswarm/v1/objects.js';
+import type * as control from '../../gen/tswarm/v1/control.js';
+import type { Store } from '../store/store.js';
+import { theCluster } from '../store/cluster-objects.js';
+import { redactCluster, updateCluster } from './cluster.js';
+import { listNodes, removeNode, resolveNode, updateNode, type QuorumView } from './nodes.js';
+
+export interface ControlContext {
+  store: Store;
+  quorum: QuorumView;
+  leaderId(): string;
+}
+
+/** Manager status as `node ls` shows it: Leader, Reachable or Unreachable, decided by the leader now. */
+function withManagerStatus(node: Node, ctx: ControlContext): Node {
+  if (node.role !== NodeRole.NODE_ROLE_MANAGER) return { ...node, managerStatus: undefined };
+  const leader = ctx.leaderId() === node.id;
+  const reachable = leader || ctx.quorum.reachable(node.id);
+  return {
+    ...node,
+    managerStatus: { addr: node.managerStatus?.addr ?? '', leader, reachability: reachable ? Reachability.REACHABILITY_REACHABLE : Reachability.REACHABILITY_UNREACHABLE },
+  };
+}
+
+/** Certificates are not the API's business: nodes read theirs through the CA service. */
+function forApi(node: Node, ctx: ControlContext): Node {
+  const n = withManagerStatus(node, ctx);
+  return { ...n, certificate: n.certificate ? { ...n.certificate, csrPem: Buffer.alloc(0) } : undefined };
+}
+
+export function controlHandlers(ctx: ControlContext) {
+  const { store } = ctx;
+  return {
+    getNode: async (req: control.GetNodeRequest): Promise<control.GetNodeResponse> => ({ node: forApi(resolveNode(store.replica, req.nodeId), ctx) }),
+    listNodes: async (req: control.ListNodesRequest): Promise<control.ListNodesResponse> => ({ nodes: listNodes(store.replica, req).map((n) => forApi(n, ctx)) }),
+    updateNode: async (req: control.UpdateNodeRequest): Promise<control.UpdateNodeResponse> => {
+      if (!req.spec) throw new TswarmError('INVALID_ARGUMENT', 'update node needs a node spec');
+      return { node: forApi(await updateNode(store, ctx.quorum, req.nodeId, req.nodeVersion, req.spec), ctx) };
+    },
+    removeNode: async (req: control.RemoveNodeRequest): Promise<control.RemoveNodeResponse> => {
+      await removeNode(store, req.nodeId, req.force);
+      return {};
+    },
+    getCluster: async (_req: control.GetClusterRequest): Promise<control.GetClusterResponse> => ({ cluster: redactCluster(theCluster(store.replica)) }),
+    listClusters: async (_req: control.ListClustersRequest): Promise<control.ListClustersResponse> => ({ clusters: store.replica.list('cluster').map(redactCluster) }),
+    updateCluster: async (req: control.UpdateClusterRequest): Promise<control.UpdateClusterResponse> => ({ cluster: await updateCluster(store, req) }),
+  };
+}
+

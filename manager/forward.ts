@@ -1,0 +1,46 @@
+import { makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { fromServiceError, TswarmError } from '../lib/errors.js';
+import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
+import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
+
+/** A forwarded call that takes longer than this has lost its leader; the caller retries. */
+const FORWARD_DEADLINE_MS = 15_000;
+
+type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
+
+/**
+ * Carries a call that reached a follower to the leader, naming the original caller so the
+ * leader authorizes the real caller (SwarmKit's raft proxy). One client per leader address.
+ */
+export class LeaderForwarder {
+  private clients = new Map<string, Client>();
+
+  constructor(
+    private readonly credentials: () => ChannelCredentials,
+    private readonly leaderAddr: () => string | undefined,
+  ) {}
+
+  async forward<Res>(definition: ServiceDefinition, serviceName: string, method: string, request: unknown, caller: Caller): Promise<Res> {
+    const addr = this.leaderAddr();
+    if (!addr) throw new TswarmError('UNAVAILABLE', 'this manager knows no leader right now (an election may be under way). Retry shortly');
+    const key = `${serviceName}@${addr}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      const Ctor = makeGenericClientConstructor(definition, serviceName);
+      client = new Ctor(addr, this.credentials(), MANAGER_CHANNEL_OPTIONS);
+      this.clients.set(key, client);
+    }
+    const metadata = new Metadata();
+    metadata.set(FORWARDED_FOR_METADATA_KEY, caller.kind === 'anonymous' ? 'anonymous' : caller.nodeId);
+    const fn = (client as unknown as Record<string, UnaryFn>)[method];
+    if (!fn) throw new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`);
+    return new Promise<Res>((resolve, reject) => {
+      fn.call(client, request, metadata, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res as Res)));
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

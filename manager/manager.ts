@@ -1,0 +1,309 @@
+import { Server } from '@grpc/grpc-js';
+import { join } from 'node:path';
+import { systemClock, type Clock, type Timer } from '../lib/clock.js';
+import { TswarmError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { waitFor } from '../lib/poll.js';
+import { clientCredentials, peerIdentity, serverCredentials, type TlsMaterialProvider } from '../lib/tls.js';
+import { NodeRole, NodeState, Reachability, type Cluster, type Node } from '../gen/tswarm/v1/objects.js';
+import type { JoinRaftRequest } from '../gen/tswarm/v1/raft.js';
+import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
+import type { MembershipView, Caller } from './authz/authz.js';
+import { CertificateIssuer } from './ca/issuer.js';
+import { HeartbeatTracker } from './dispatcher/heartbeats.js';
+import { LeaderForwarder } from './forward.js';
+import { RaftNode } from './raft/node/raft-node.js';
+import { MemoryStore, type TxResult } from './store/memory-store.js';
+import { Store } from './store/store.js';
+import { newNodeObject, roleName, theCluster } from './store/cluster-objects.js';
+import { managerServices, notLeaderYet } from './services.js';
+import { controlHandlers } from './controlapi/handlers.js';
+
+export type ManagerMode = { kind: 'init'; cluster: Cluster; hostname: string; availability: number } | { kind: 'join'; joinAddr: string } | { kind: 'restart' };
+
+export interface ManagerOptions {
+  dataDir: string;
+  nodeId: string;
+  clusterId: string;
+  tls: TlsMaterialProvider;
+  listenAddr: string;
+  advertiseAddr: string;
+  mode: ManagerMode;
+  log: Logger;
+  clock?: Clock;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatPeriodMs?: number;
+}
+
+const LEADER_WAIT_MS = 30_000;
+/** How often the leader looks for missed heartbeats and pending role changes. */
+const RECONCILE_EVERY_MS = 500;
+
+/**
+ * The manager parts of a node: the replicated store on Raft, the CA, the dispatcher's heartbeat
+ * intake and the control API, all behind one gRPC server with mutual TLS (port 2377).
+ */
+export class Manager {
+  readonly replica = new MemoryStore();
+  private raft!: RaftNode<TxResult>;
+  readonly store: Store;
+  private readonly server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  private readonly forwarder: LeaderForwarder;
+  private readonly clock: Clock;
+  private tracker: HeartbeatTracker | undefined;
+  private reconcileTimer: Timer | undefined;
+  private reconciling = false;
+  private stopped = false;
+  boundPort = 0;
+
+  private constructor(private readonly o: ManagerOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.store = new Store(this.replica, { propose: (d) => this.raft.propose(d) }, this.clock);
+    this.forwarder = new LeaderForwarder(() => clientCredentials(o.tls), () => this.raft.status().leaderAddr);
+  }
+
+  static async start(o: ManagerOptions): Promise<Manager> {
+    const m = new Manager(o);
+    try {
+      await m.startParts();
+    } catch (err) {
+      await m.stop();
+      throw err;
+    }
+    return m;
+  }
+
+  private membership(): MembershipView {
+    return {
+      clusterId: () => this.o.clusterId,
+      roleOf: (id) => {
+        const node = this.replica.get('node', id);
+        // A manager still catching up has not seen its own node object yet: its certificate
+        // came from this cluster's CA, and the Raft member check guards the rest.
+        if (!node && this.replica.count('cluster') === 0) return undefined;
+        return node ? roleName(node.role) : undefined;
+      },
+    };
+  }
+
+  private async startParts(): Promise<void> {
+    const o = this.o;
+    const members = o.mode.kind === 'init' ? new Map([[o.nodeId, o.advertiseAddr]]) : new Map<string, string>();
+    this.raft = await RaftNode.start<TxResult>({
+      id: o.nodeId,
+      raftDir: join(o.dataDir, 'raft'),
+      members,
+      stateMachine: this.replica,
+      credentials: clientCredentials(o.tls),
+      authorizeSender: (call, fromId) => {
+        const peer = peerIdentity(call);
+        return peer !== undefined && peer.nodeId === fromId && peer.clusterId === o.clusterId && peer.ou === 'tswarm-manager';
+      },
+      logger: o.log.child({ part: 'raft' }),
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      ...(o.electionTicks ? { electionTicks: o.electionTicks } : {}),
+    });
+    this.raft.registerService(this.server);
+    for (const s of managerServices(this.handlers(), this.membership(), this.forwarder)) this.server.addService(s.definition, s.implementation);
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(o.listenAddr, serverCredentials(o.tls), (err, port) =>
+        err ? reject(new TswarmError('UNAVAILABLE', `cannot listen on ${o.listenAddr}: ${err.message}. Is another tswarmd using the port?`, { cause: err })) : resolve(port),
+      ),
+    );
+    if (o.mode.kind === 'init') await this.bootstrapCluster(o.mode.cluster, o.mode.hostname, o.mode.availability);
+    this.scheduleReconcile();
+    o.log.info({ listen: o.listenAddr, advertise: o.advertiseAddr, port: this.boundPort, mode: o.mode.kind }, 'manager started');
+  }
+
+  /** `tswarm init`: this single voter leads at once; the cluster and this node go in as the first transaction. */
+  private async bootstrapCluster(cluster: Cluster, hostname: string, availability: number): Promise<void> {
+    await waitFor(() => this.isLeader(), { what: 'this manager to lead the new cluster', timeoutMs: LEADER_WAIT_MS });
+    const certificatePem = this.o.tls.current.certPem;
+    await this.store.update((tx) => {
+      tx.create('cluster', cluster);
+      const node = newNodeObject({ id: this.o.nodeId, role: 'manager', hostname, availability, certificatePem });
+      node.managerStatus = { addr: this.o.advertiseAddr, leader: true, reachability: Reachability.REACHABILITY_REACHABLE };
+      tx.create('node', node);
+    });
+  }
+
+  /** A joining manager learns the members' addresses from the leader's JoinRaft answer. */
+  learnPeers(members: readonly { nodeId: string; addr: string }[]): void {
+    this.raft.learnPeerAddresses(new Map(members.map((m) => [m.nodeId, m.addr])));
+  }
+
+  isLeader(): boolean {
+    const s = this.raft.status();
+    return s.leader === this.o.nodeId && s.role === 'leader';
+  }
+
+  raftStatus(): ReturnType<RaftNode<TxResult>['status']> {
+    return this.raft.status();
+  }
+
+  private heartbeatPeriodMs(): number {
+    const c = this.replica.list('cluster')[0];
+    return c?.spec?.dispatcher?.heartbeatPeriodMs || this.o.heartbeatPeriodMs || 1_000;
+  }
+
+  private handlers() {
+    const issuer = new CertificateIssuer(this.store, this.clock);
+    return {
+      isLeader: () => this.isLeader(),
+      rootCaPem: () => this.o.tls.current.caPem,
+      issueCertificate: async (req: { csrPem: Buffer; token: string; hostname: string; availability: number }, caller: Caller) => {
+        const issued = await issuer.issue({ csrPem: req.csrPem.toString(), token: req.token, hostname: req.hostname, availability: req.availability }, caller);
+        return { nodeId: issued.nodeId, role: issued.role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER, certificatePem: Buffer.from(issued.certificatePem), rootCaPem: Buffer.from(issued.rootCaPem), clusterId: issued.clusterId };
+      },
+      certificateStatus: async (req: { nodeId: string }, caller: Caller) => {
+        if (caller.kind !== 'node' || (caller.role !== 'manager' && caller.nodeId !== req.nodeId)) throw new TswarmError('PERMISSION_DENIED', 'a node may read only its own certificate status');
+        const node = this.replica.get('node', req.nodeId);
+        if (!node) throw new TswarmError('NOT_FOUND', `no node ${req.nodeId}`);
+        return { certificate: node.certificate, rootCaPem: Buffer.from(this.o.tls.current.caPem) };
+      },
+      heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.heartbeat(req, caller),
+      joinRaft: async (req: JoinRaftRequest, caller: Caller) => this.joinRaft(req, caller),
+      leaveRaft: async (req: { nodeId: string }, caller: Caller) => {
+        if (caller.kind !== 'node' || caller.nodeId !== req.nodeId) throw new TswarmError('PERMISSION_DENIED', 'a manager may only take itself out of Raft');
+        await this.raft.proposeConfChange({ type: 'remove', nodeId: req.nodeId, addr: '' });
+        return {};
+      },
+      control: controlHandlers({
+        store: this.store,
+        quorum: {
+          voters: () => this.raft.status().voters,
+          reachable: (id) => id === this.o.nodeId || this.replica.get('node', id)?.status?.state === NodeState.NODE_STATE_READY,
+        },
+        leaderId: () => this.raft.status().leader,
+      }),
+    };
+  }
+
+  private async heartbeat(req: HeartbeatRequest, caller: Caller) {
+    if (caller.kind !== 'node') throw notLeaderYet();
+    this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
+    this.tracker.beat(caller.nodeId, this.clock.nowMs());
+    const node = this.replica.get('node', caller.nodeId);
+    if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
+    if (req.description && JSON.stringify(req.description) !== JSON.stringify(node.description)) {
+      await this.store.update((tx, s) => {
+        const n = s.get('node', caller.nodeId)!;
+        n.description = req.description;
+        tx.update('node', n);
+      });
+    }
+    const managers = this.replica.list('node', (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr);
+    return {
+      periodMs: this.heartbeatPeriodMs(),
+      desiredRole: node.spec?.desiredRole ?? node.role,
+      managers: managers.map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr, weight: 1 })),
+    };
+  }
+
+  /** A new manager (its certificate already says so) asks to be added: as a learner first, promoted once caught up. */
+  private async joinRaft(req: JoinRaftRequest, caller: Caller) {
+    if (caller.kind !== 'node') throw new TswarmError('UNAUTHENTICATED', 'joining Raft needs a manager certificate');
+    if (!/^[^\s:]+:\d{1,5}$/.test(req.addr)) throw new TswarmError('INVALID_ARGUMENT', `invalid Raft address "${req.addr}". Use HOST:PORT`);
+    const status = this.raft.status();
+    if (!status.voters.includes(caller.nodeId) && !status.learners.includes(caller.nodeId)) {
+      await this.raft.proposeConfChange({ type: 'addLearner', nodeId: caller.nodeId, addr: req.addr });
+    }
+    await this.store.update((tx, s) => {
+      const n = s.get('node', caller.nodeId);
+      if (!n) return;
+      n.managerStatus = { addr: req.addr, leader: false, reachability: Reachability.REACHABILITY_REACHABLE };
+      tx.update('node', n);
+    });
+    const book = this.raft.status();
+    return { members: [...book.voters, ...book.learners].map((id) => ({ nodeId: id, addr: this.replica.get('node', id)?.managerStatus?.addr ?? '', learner: book.learners.includes(id) })) };
+  }
+
+  private scheduleReconcile(): void {
+    if (this.stopped) return;
+    this.reconcileTimer = this.clock.setTimer(RECONCILE_EVERY_MS, () => {
+      void this.reconcile().finally(() => this.scheduleReconcile());
+    });
+  }
+
+  /** Leader-only housekeeping: node liveness, learner promotion, role changes. Bounded per round. */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || !this.isLeader() || this.replica.count('cluster') === 0) {
+      if (!this.isLeader()) this.tracker = undefined;
+      return;
+    }
+    this.reconciling = true;
+    try {
+      this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
+      this.tracker.beat(this.o.nodeId, this.clock.nowMs());
+      const nodes = this.replica.list('node');
+      const changes = this.tracker.changes(nodes.map((n) => ({ nodeId: n.id, state: n.status?.state ?? NodeState.NODE_STATE_UNKNOWN })), this.clock.nowMs(), this.heartbeatPeriodMs());
+      if (changes.length > 0) {
+        await this.store.update((tx, s) => {
+          for (const c of changes) {
+            const n = s.get('node', c.nodeId);
+            if (n) tx.update('node', { ...n, status: { state: c.state, message: c.message, addr: n.status?.addr ?? '' } });
+          }
+        });
+        for (const c of changes) this.o.log.info({ node: c.nodeId, state: NodeState[c.state] }, 'node state changed');
+      }
+      await this.reconcileRoles(nodes);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'manager reconcile round failed; retrying');
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private async reconcileRoles(nodes: Node[]): Promise<void> {
+    const status = this.raft.status();
+    for (const learner of status.learners) {
+      // A learner is promoted once it has applied what the leader had when it was added.
+      if (this.raft.learnerCaughtUp(learner)) {
+        await this.raft.proposeConfChange({ type: 'addVoter', nodeId: learner, addr: '' });
+        this.o.log.info({ node: learner }, 'promoted a caught-up learner to voter');
+        return;
+      }
+    }
+    for (const n of nodes) {
+      const inRaft = status.voters.includes(n.id);
+      if (n.role !== NodeRole.NODE_ROLE_MANAGER && inRaft) {
+        await this.store.update((tx, s) => tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_MANAGER }));
+        return;
+      }
+      if (n.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER && n.role === NodeRole.NODE_ROLE_MANAGER) {
+        if (n.id === this.o.nodeId) {
+          const other = status.voters.find((v) => v !== this.o.nodeId);
+          if (other) await this.raft.transferLeadership(other);
+          return;
+        }
+        if (inRaft) await this.raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
+        await this.store.update((tx, s) => tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_WORKER, managerStatus: undefined }));
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reconcileTimer?.cancel();
+    this.forwarder.close();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 3_000);
+      this.server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    await this.raft?.stop();
+  }
+
+  cluster(): Cluster | undefined {
+    return this.replica.count('cluster') > 0 ? theCluster(this.replica) : undefined;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * A small key-value service over the Raft node, for tests and the benchmark against etcd. No
+ * .proto: a grpc-js generic service whose messages are JSON in Buffers. Put proposes the command
+ * (with the client's ID and sequence number, so a retry is applied at most once); Get confirms
+ * leadership with ReadIndex and then reads the local state machine. A member that is not the
+ * leader answers with the leader's ID in the trailers, so the client goes there.
+ */
+import { Metadata, type ServiceDefinition, type handleUnaryCall, type MethodDefinition } from '@grpc/grpc-js';
+import { asTswarmError, toServiceError, TswarmError } from '../../../lib/errors.js';
+import { encodeKvCommand, type KvResult } from '../kv/commands.js';
+import type { KvStateMachine } from '../kv/kv-state-machine.js';
+import { NotLeaderError } from '../node/errors.js';
+import type { RaftNode } from '../node/raft-node.js';
+
+export interface PutRequest {
+  clientId: string;
+  seq: number;
+  key: string;
+  value: string;
+}
+export interface PutResponse {
+  ok: boolean;
+}
+/** Several clients' puts in one request (a coalescing client); each is still its own command. */
+export interface PutBatchRequest {
+  puts: PutRequest[];
+}
+/** Per put, in order: its result, or the error it failed with (code as in lib/errors.ts). */
+export interface PutBatchResponse {
+  results: ({ ok: boolean } | { errorCode: string; message: string })[];
+}
+export interface GetRequest {
+  key: string;
+}
+export interface GetResponse {
+  value: string;
+}
+
+/** Trailer naming the leader on a not-leader error. */
+export const LEADER_METADATA_KEY = 'tswarm-raft-leader';
+export const KEY_BYTES_MAX = 1024;
+export const VALUE_BYTES_MAX = 1024 * 1024;
+/** Puts per batch request at most; a coalescing client sends no more. */
+export const PUT_BATCH_COUNT_MAX = 1024;
+
+function jsonMethod<Req, Res>(name: string): MethodDefinition<Req, Res> {
+  return {
+    path: `/tswarm.raftkv.Kv/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: Req) => Buffer.from(JSON.stringify(v)),
+    requestDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Req,
+    responseSerialize: (v: Res) => Buffer.from(JSON.stringify(v)),
+    responseDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Res,
+  };
+}
+
+export const KvServiceDefinition = {
+  put: jsonMethod<PutRequest, PutResponse>('Put'),
+  putBatch: jsonMethod<PutBatchRequest, PutBatchResponse>('PutBatch'),
+  get: jsonMethod<GetRequest, GetResponse>('Get'),
+} satisfies ServiceDefinition;
+
+function handler<Req, Res>(fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        const se = toServiceError(err);
+        if (err instanceof NotLeaderError && err.leaderId !== '') (se.metadata ?? new Metadata()).set(LEADER_METADATA_KEY, err.leaderId);
+        callback(se);
+      },
+    );
+  };
+}
+
+function checkString(value: unknown, what: string, bytesMax: number): string {
+  if (typeof value !== 'string') throw new TswarmError('INVALID_ARGUMENT', `kv: ${what} must be a string`);
+  if (Buffer.byteLength(value) > bytesMax) throw new TswarmError('INVALID_ARGUMENT', `kv: ${what} exceeds ${bytesMax} bytes`);
+  return value;
+}
+
+export function createKvService(node: RaftNode<KvResult>, sm: KvStateMachine) {
+  const leaderOnly = () => {
+    const st = node.status();
+    if (st.role !== 'leader') throw node.notLeader(st.leader);
+  };
+  const putOne = async (req: PutRequest): Promise<PutResponse> => {
+    const clientId = checkString(req.clientId, 'clientId', 256);
+    if (!Number.isSafeInteger(req.seq) || req.seq < 1) throw new TswarmError('INVALID_ARGUMENT', 'kv: seq must be a positive integer');
+    const key = checkString(req.key, 'key', KEY_BYTES_MAX);
+    const value = checkString(req.value, 'value', VALUE_BYTES_MAX);
+    const result = await node.propose(encodeKvCommand({ clientId, seq: req.seq, op: 'put', key, value, expected: '' }));
+    return { ok: result.ok };
+  };
+  return {
+    put: handler<PutRequest, PutResponse>(async (req) => {
+      leaderOnly();
+      return putOne(req);
+    }),
+    putBatch: handler<PutBatchRequest, PutBatchResponse>(async (req) => {
+      if (!Array.isArray(req.puts) || req.puts.length > PUT_BATCH_COUNT_MAX) {
+        throw new TswarmError('INVALID_ARGUMENT', `kv: a batch holds an array of at most ${PUT_BATCH_COUNT_MAX} puts`);
+      }
+      leaderOnly();
+      const settled = await Promise.allSettled(req.puts.map(putOne));
+      return {
+        results: settled.map((s) => {
+          if (s.status === 'fulfilled') return s.value;
+          const e = asTswarmError(s.reason);
+          return { errorCode: e.code, message: e.message };
+        }),
+      };
+    }),
+    get: handler<GetRequest, GetResponse>(async (req) => {
+      const key = checkString(req.key, 'key', KEY_BYTES_MAX);
+      leaderOnly();
+      await node.readIndex();
+      return { value: sm.get(key) };
+    }),
+  };
+}

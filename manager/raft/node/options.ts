@@ -1,0 +1,70 @@
+/** How a RaftNode is configured, and what it reports. Every limit has a default and a reason. */
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Clock } from '../../../lib/clock.js';
+import type { Logger } from '../../../lib/log.js';
+import type { Random } from '../../../lib/random.js';
+import type { RaftLogger } from '../config.js';
+import type { SoftState } from '../rawnode.js';
+import type { StateMachine } from '../state-machine.js';
+import type { NodeId } from '../types.js';
+import type { PeerLimits } from '../transport/peer.js';
+import type { AuthorizeSender } from '../transport/server.js';
+
+export interface RaftNodeOptions<R> {
+  id: NodeId;
+  /** The member's raft directory (WAL + snapshots). */
+  raftDir: string;
+  /** Initial members (ID → raft address), this one included; used to bootstrap a fresh directory. */
+  members: ReadonlyMap<NodeId, string>;
+  stateMachine: StateMachine<R>;
+  credentials: ChannelCredentials;
+  authorizeSender?: AuthorizeSender;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  /** Snapshot (and compact) after this many entries applied since the last snapshot. */
+  snapshotEveryEntries?: number;
+  /** Entries kept in memory behind a snapshot, so a slightly lagging follower needs no snapshot. */
+  compactionLagEntries?: number;
+  proposalTimeoutMs?: number;
+  pendingProposalsMax?: number;
+  readTimeoutMs?: number;
+  pendingReadsMax?: number;
+  transportLimits?: Partial<PeerLimits>;
+}
+
+export interface NodeStatus {
+  id: NodeId;
+  term: number;
+  leader: NodeId;
+  leaderAddr: string | undefined;
+  role: SoftState['raftState'];
+  commit: number;
+  applied: number;
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+export const DEFAULTS = {
+  tickMs: 100, // ARCHITECTURE.md §4: 100 ms ticks, election after 10-20 ticks
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  snapshotEveryEntries: 10_000, // ARCHITECTURE.md §4
+  compactionLagEntries: 1000,
+  proposalTimeoutMs: 10_000,
+  pendingProposalsMax: 10_000,
+  readTimeoutMs: 5000,
+  pendingReadsMax: 10_000,
+};
+
+export function coreLogger(logger: Logger): RaftLogger {
+  const core = logger.child({ part: 'core' });
+  return { debug: (m) => core.debug(m), info: (m) => core.info(m), warn: (m) => core.warn(m) };
+}
+
+export function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

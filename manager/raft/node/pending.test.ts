@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../lib/clock.js';
+import { PendingProposals, PendingReads } from './pending.js';
+
+describe('pending proposals and reads', () => {
+  it('resolves a proposal applied in its term and rejects one overwritten by another term', async () => {
+    const p = new PendingProposals<string>(new ManualClock(), 10, 1000);
+    const mine = p.add(5, 2);
+    const lost = p.add(6, 2);
+    p.applied(5, 2, 'ok');
+    p.applied(6, 3, 'someone else');
+    await expect(mine).resolves.toBe('ok');
+    await expect(lost).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(p.size).toBe(0);
+  });
+
+  it('times proposals out and bounds how many wait', async () => {
+    const clock = new ManualClock();
+    const p = new PendingProposals<string>(clock, 2, 1000);
+    const a = p.add(1, 1);
+    p.add(2, 1).catch(() => undefined);
+    expect(() => p.checkCapacity()).toThrow(/2 proposals already waiting/);
+    clock.advance(1000);
+    await expect(a).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(p.size).toBe(0);
+    expect(() => p.checkCapacity()).not.toThrow();
+  });
+
+  it('serves a read only once applied reaches its index, and fails unconfirmed reads on a leader change', async () => {
+    const clock = new ManualClock();
+    const r = new PendingReads(clock, 'n1', 10, 1000);
+    const ctx1 = r.nextCtx();
+    const ctx2 = r.nextCtx();
+    expect(ctx1).not.toBe(ctx2);
+    let served = false;
+    const first = r.add(ctx1).then(() => (served = true));
+    const second = r.add(ctx2);
+    r.confirmed(ctx1, 10);
+    r.serve(9);
+    await Promise.resolve();
+    expect(served).toBe(false);
+    r.serve(10);
+    await first;
+    r.rejectUnconfirmed(new Error('leader changed'));
+    await expect(second).rejects.toThrow('leader changed');
+  });
+});

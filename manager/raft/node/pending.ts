@@ -1,0 +1,129 @@
+/**
+ * Callers waiting on the node loop: proposals (by log index and term, resolved when that entry
+ * is applied) and linearizable reads (resolved once applied reaches their read index). Both
+ * maps are bounded, and every waiter has a timeout, so nothing waits forever or piles up.
+ */
+import type { Clock, Timer } from '../../../lib/clock.js';
+import { TswarmError } from '../../../lib/errors.js';
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+  timer: Timer;
+}
+
+function overloaded(what: string, max: number): TswarmError {
+  return new TswarmError('RESOURCE_EXHAUSTED', `raft: ${max} ${what} already waiting on this member. Retry shortly`);
+}
+
+export class PendingProposals<R> {
+  private readonly byIndex = new Map<number, Waiter<R> & { term: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly countMax: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  checkCapacity(): void {
+    if (this.byIndex.size >= this.countMax) throw overloaded('proposals', this.countMax);
+  }
+
+  /** Waits for the entry the leader just appended at (index, term). */
+  add(index: number, term: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const timer = this.clock.setTimer(this.timeoutMs, () => {
+        this.byIndex.delete(index);
+        reject(new TswarmError('DEADLINE_EXCEEDED', `raft: proposal at index ${index} not applied within ${this.timeoutMs} ms. Retry it`));
+      });
+      this.byIndex.set(index, { term, resolve, reject, timer });
+    });
+  }
+
+  /** The entry at index was applied with this term: ours if the term matches, else ours was overwritten. */
+  applied(index: number, term: number, result: R): void {
+    const w = this.byIndex.get(index);
+    if (!w) return;
+    this.byIndex.delete(index);
+    w.timer.cancel();
+    if (w.term === term) w.resolve(result);
+    else w.reject(new TswarmError('UNAVAILABLE', `raft: proposal at index ${index} was overwritten by a new leader. Retry it`));
+  }
+
+  rejectAll(err: Error): void {
+    for (const w of this.byIndex.values()) {
+      w.timer.cancel();
+      w.reject(err);
+    }
+    this.byIndex.clear();
+  }
+
+  get size(): number {
+    return this.byIndex.size;
+  }
+}
+
+export class PendingReads {
+  private readonly byCtx = new Map<string, Waiter<void> & { index: number | undefined }>();
+  private seq = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly prefix: string,
+    private readonly countMax: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  checkCapacity(): void {
+    if (this.byCtx.size >= this.countMax) throw overloaded('reads', this.countMax);
+  }
+
+  /** A fresh unique context (the core matches read states by it). */
+  nextCtx(): string {
+    return `${this.prefix}/${++this.seq}`;
+  }
+
+  add(ctx: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimer(this.timeoutMs, () => {
+        this.byCtx.delete(ctx);
+        reject(new TswarmError('DEADLINE_EXCEEDED', `raft: read not confirmed within ${this.timeoutMs} ms. Retry it`));
+      });
+      this.byCtx.set(ctx, { index: undefined, resolve, reject, timer });
+    });
+  }
+
+  /** The leader confirmed the read at `index`. */
+  confirmed(ctx: string, index: number): void {
+    const w = this.byCtx.get(ctx);
+    if (w) w.index = index;
+  }
+
+  /** Serves every confirmed read whose index is applied. */
+  serve(appliedIndex: number): void {
+    for (const [ctx, w] of this.byCtx) {
+      if (w.index === undefined || w.index > appliedIndex) continue;
+      this.byCtx.delete(ctx);
+      w.timer.cancel();
+      w.resolve();
+    }
+  }
+
+  /** Reads not yet confirmed will never be (the leader that had them is gone): fail them fast. */
+  rejectUnconfirmed(err: Error): void {
+    for (const [ctx, w] of this.byCtx) {
+      if (w.index !== undefined) continue;
+      this.byCtx.delete(ctx);
+      w.timer.cancel();
+      w.reject(err);
+    }
+  }
+
+  rejectAll(err: Error): void {
+    for (const w of this.byCtx.values()) {
+      w.timer.cancel();
+      w.reject(err);
+    }
+    this.byCtx.clear();
+  }
+}

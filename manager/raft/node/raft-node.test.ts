@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../lib/poll.js';
+import { NotLeaderError } from './errors.js';
+import { put, TestCluster, type Member } from './testing.js';
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+async function putMany(leader: Member, from: number, count: number): Promise<number> {
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => leader.node.propose(put('c', from + i, `k${from + i}`, `v${from + i}`))));
+  expect(results.every((r) => r.ok)).toBe(true);
+  return leader.node.status().applied;
+}
+
+describe('raft node loop', () => {
+  it('elects, replicates, fails over, restarts from disk and catches up', async () => {
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    await cluster.startAll();
+    const first = await cluster.leader();
+    let applied = await putMany(first, 1, 200);
+    await cluster.waitApplied(applied);
+    for (const m of cluster.members.values()) expect(m.sm.get('k200')).toBe('v200');
+
+    await cluster.stopMember(first.id);
+    const second = await cluster.leader();
+    expect(second.id).not.toBe(first.id);
+    applied = await putMany(second, 201, 50);
+    await cluster.waitApplied(applied);
+
+    const back = await cluster.start(first.id);
+    await cluster.waitApplied(applied);
+    expect(back.sm.get('k1')).toBe('v1');
+    expect(back.sm.get('k250')).toBe('v250');
+    expect(back.node.status().leader).toBe(second.id);
+  });
+
+  it('catches up a member that fell behind a snapshot and compaction', async () => {
+    cluster = await TestCluster.create(['n1', 'n2', 'n3'], { snapshotEveryEntries: 50, compactionLagEntries: 0 });
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    const lagging = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    await cluster.stopMember(lagging.id);
+    const applied = await putMany(leader, 1, 300);
+    await waitFor(() => leader.node.snapshotIndex() >= 250, { what: 'a snapshot on the leader', timeoutMs: 5000 });
+    const back = await cluster.start(lagging.id);
+    await cluster.waitApplied(applied);
+    expect(back.sm.get('k300')).toBe('v300');
+    expect(back.node.snapshotIndex()).toBeGreaterThan(1); // it installed the leader's snapshot
+  });
+
+  it('rejects proposals on a follower, naming the leader and its address', async () => {
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    const follower = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    const err = await follower.node.propose(put('c', 1, 'k', 'v')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotLeaderError);
+    expect((err as NotLeaderError).leaderId).toBe(leader.id);
+    expect((err as NotLeaderError).leaderAddr).toBe(cluster.addresses.get(leader.id));
+    // Reads are linearizable from any member: a follower's ReadIndex is confirmed by the leader.
+    await leader.node.propose(put('c', 1, 'k', 'v'));
+    await follower.node.readIndex();
+    expect(follower.sm.get('k')).toBe('v');
+  });
+
+  it('a single voter elects itself at once and serves writes and reads', async () => {
+    cluster = await TestCluster.create(['solo'], { electionTicks: 1000 }); // no election timeout could fire
+    await cluster.startAll();
+    const solo = await cluster.leader(2000);
+    await putMany(solo, 1, 20);
+    await solo.node.readIndex();
+    expect(solo.sm.get('k20')).toBe('v20');
+  });
+
+  it('transfers leadership on request', async () => {
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    const target = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    await leader.node.transferLeadership(target.id);
+    expect((await cluster.leader()).id).toBe(target.id);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * The Raft transport: an address book (member ID → host:port, updated by conf changes), one
+ * outbound Peer per member, and the RaftService that hands received messages to the node.
+ * Credentials come from the caller (mutual TLS in production, insecure on loopback in tests).
+ */
+import type { ChannelCredentials, Server, ServerReadableStream } from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../../../lib/clock.js';
+import { silentLogger, type Logger } from '../../../lib/log.js';
+import { cryptoRandom, type Random } from '../../../lib/random.js';
+import { RaftServiceService } from '../../../gen/tswarm/v1/raft.js';
+import type { Message } from '../messages.js';
+import type { NodeId } from '../types.js';
+import { DEFAULT_PEER_LIMITS, Peer, type PeerEvents, type PeerLimits } from './peer.js';
+import { createRaftService, SNAPSHOT_BYTES_MAX_DEFAULT, type AuthorizeSender } from './server.js';
+
+export interface TransportHandler extends PeerEvents {
+  receive(m: Message): void;
+}
+
+export interface TransportOptions {
+  id: NodeId;
+  credentials: ChannelCredentials;
+  handler: TransportHandler;
+  /** Defaults to: `from` is in the address book (a current member). */
+  authorizeSender?: AuthorizeSender;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  limits?: Partial<PeerLimits>;
+  snapshotBytesMax?: number;
+}
+
+export class Transport {
+  private readonly addresses = new Map<NodeId, string>();
+  private readonly peers = new Map<NodeId, Peer>();
+  private readonly limits: PeerLimits;
+  private readonly logger: Logger;
+  private closed = false;
+
+  constructor(private readonly options: TransportOptions) {
+    this.limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  /** Adds the RaftService to a server the caller owns (it may serve other services too). */
+  register(server: Server): void {
+    const authorize = this.options.authorizeSender ?? ((_call: ServerReadableStream<unknown, unknown>, from: NodeId) => this.addresses.has(from));
+    server.addService(
+      RaftServiceService,
+      createRaftService({
+        receive: (m) => {
+          if (!this.closed && m.to === this.options.id) this.options.handler.receive(m);
+        },
+        authorizeSender: authorize,
+        snapshotBytesMax: this.options.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT,
+        logger: this.logger,
+      }),
+    );
+  }
+
+  /** Sets (or changes) a member's address. Our own entry is kept for lookups but never dialled. */
+  setPeer(id: NodeId, addr: string): void {
+    if (this.addresses.get(id) === addr) return;
+    this.addresses.set(id, addr);
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  removePeer(id: NodeId): void {
+    this.addresses.delete(id);
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  address(id: NodeId): string | undefined {
+    return this.addresses.get(id);
+  }
+
+  addressBook(): Map<NodeId, string> {
+    return new Map(this.addresses);
+  }
+
+  /** Sends without ever blocking; undeliverable messages are reported to the core as unreachable. */
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      if (this.closed || m.to === this.options.id) continue;
+      const peer = this.peer(m.to);
+      if (peer) peer.send(m);
+      else this.options.handler.unreachable(m.to);
+    }
+  }
+
+  /** For tests and status: the peer's queue length and whether it is backing off. */
+  peerState(id: NodeId): { queueLength: number; down: boolean } | undefined {
+    const p = this.peers.get(id);
+    return p ? { queueLength: p.queueLength(), down: p.isDown() } : undefined;
+  }
+
+  private peer(id: NodeId): Peer | undefined {
+    let p = this.peers.get(id);
+    if (p) return p;
+    const addr = this.addresses.get(id);
+    if (addr === undefined) return undefined;
+    p = new Peer(id, addr, {
+      credentials: this.options.credentials,
+      clock: this.options.clock ?? systemClock,
+      random: this.options.random ?? cryptoRandom,
+      logger: this.logger,
+      limits: this.limits,
+      events: this.options.handler,
+    });
+    this.peers.set(id, p);
+    return p;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.peers.values()) p.close();
+    this.peers.clear();
+  }
+}

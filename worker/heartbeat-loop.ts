@@ -1,0 +1,95 @@
+import { Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import { DispatcherServiceClient, type HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
+import type { NodeDescription } from '../gen/tswarm/v1/objects.js';
+import { callUnary } from '../lib/grpc.js';
+import type { Logger } from '../lib/log.js';
+import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
+import type { Clock, Timer } from '../lib/clock.js';
+
+
+export interface HeartbeatLoopOptions {
+  /** Managers to try, in order; refreshed from each response. */
+  managers: string[];
+  credentials: () => ChannelCredentials;
+  description: () => NodeDescription;
+  clock: Clock;
+  log: Logger;
+  onResponse(res: HeartbeatResponse): void;
+  initialPeriodMs?: number;
+}
+
+/** A beat that gets no answer within this time counts as missed; the next manager is tried. */
+const BEAT_DEADLINE_MS = 2_000;
+const MANAGERS_MAX = 16;
+
+/**
+ * The node's heartbeat: one beat every period to a manager (which forwards it to the leader),
+ * failing over through the known managers when one does not answer. Bounded: one beat in flight.
+ */
+export class HeartbeatLoop {
+  private managers: string[];
+  private next = 0;
+  private periodMs: number;
+  private timer: Timer | undefined;
+  private stopped = false;
+  private clients = new Map<string, InstanceType<typeof DispatcherServiceClient>>();
+  lastError: string | undefined;
+
+  constructor(private readonly o: HeartbeatLoopOptions) {
+    this.managers = [...o.managers];
+    this.periodMs = o.initialPeriodMs ?? 1_000;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = this.o.clock.setTimer(delayMs, () => void this.beat().finally(() => this.schedule(this.periodMs)));
+  }
+
+  private client(addr: string) {
+    let c = this.clients.get(addr);
+    if (!c) {
+      c = new DispatcherServiceClient(addr, this.o.credentials(), MANAGER_CHANNEL_OPTIONS);
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  private async beat(): Promise<void> {
+    if (this.managers.length === 0) return;
+    const addr = this.managers[this.next % this.managers.length]!;
+    const c = this.client(addr);
+    try {
+      const res = await callUnary(c.heartbeat.bind(c), new Metadata(), { sessionId: '', description: this.o.description() }, BEAT_DEADLINE_MS);
+      this.lastError = undefined;
+      this.periodMs = res.periodMs || this.periodMs;
+      const known = res.managers.map((m) => m.addr).filter((a) => a !== '');
+      if (known.length > 0) this.managers = [addr, ...known.filter((a) => a !== addr)].slice(0, MANAGERS_MAX);
+      this.next = 0;
+      this.o.onResponse(res);
+    } catch (err) {
+      this.lastError = `${addr}: ${(err as Error).message}`;
+      this.o.log.debug({ manager: addr, err: (err as Error).message }, 'heartbeat failed; trying the next manager');
+      this.next++;
+    }
+  }
+
+  /** A renewed certificate: new connections must present it. */
+  resetConnections(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  knownManagers(): string[] {
+    return [...this.managers];
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.resetConnections();
+  }
+}
