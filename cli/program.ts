@@ -7,6 +7,10 @@ import { registerInfo } from './commands/info.js';
 import { registerVersion } from './commands/version.js';
 import { registerSwarm } from './commands/swarm.js';
 import { registerNode } from './commands/node.js';
+import { registerImage } from './commands/image.js';
+import { registerContainer } from './commands/container.js';
+import { registerVolume } from './commands/volume.js';
+import { registerLogin } from './commands/login.js';
 import { ExitWith, registerLab } from './commands/lab.js';
 
 export interface CliIo {
@@ -43,6 +47,10 @@ export function buildProgram(io: CliIo, context: () => CliContext): Command {
   registerInfo(program, context);
   registerSwarm(program, context);
   registerNode(program, context);
+  registerImage(program, context);
+  registerContainer(program, context);
+  registerVolume(program, context);
+  registerLogin(program, context);
   registerLab(program, context);
   return program;
 }

@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,16 @@ import { waitFor } from '../lib/poll.js';
 // The built daemon as a real process: locking, socket, signals (`npm test` builds first).
 let dir: string;
 let children: ChildProcess[] = [];
+// The daemon makes a bridge and an nft table at start: it runs in a namespace this file makes.
+const netns = `tsdt-${process.pid}`;
+
+beforeAll(() => {
+  execFileSync('ip', ['netns', 'add', netns]);
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+});
+afterAll(() => {
+  execFileSync('ip', ['netns', 'del', netns]);
+});
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tswarmd-test-'));
@@ -22,7 +33,7 @@ afterEach(async () => {
 });
 
 function start(data: string, sock: string, extra: string[] = []): ChildProcess {
-  const child = startBuiltDaemon(['--data-dir', data, '--host', `unix://${sock}`, '--log-level', 'warn', ...extra]);
+  const child = startBuiltDaemon(['--data-dir', data, '--host', `unix://${sock}`, '--log-level', 'warn', ...extra], netns);
   children.push(child);
   return child;
 }
@@ -54,7 +65,7 @@ describe('tswarmd', () => {
   it('refuses a second daemon on the same data dir, naming the holder', async () => {
     const first = start(join(dir, 'data'), join(dir, 'a.sock'));
     await answers(join(dir, 'a.sock'));
-    const second = await runBuilt('daemon', ['--data-dir', join(dir, 'data'), '--host', `unix://${join(dir, 'b.sock')}`]);
+    const second = await runBuilt('daemon', ['--data-dir', join(dir, 'data'), '--host', `unix://${join(dir, 'b.sock')}`], {}, 20_000, netns);
     expect(second.code).toBe(1);
     expect(second.stdout + second.stderr).toContain(`is in use by another tswarmd (pid ${first.pid})`);
     expect(existsSync(join(dir, 'b.sock'))).toBe(false);

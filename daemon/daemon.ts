@@ -6,6 +6,12 @@ import { SystemServiceService } from '../gen/tswarm/v1/system.js';
 import { ControlServiceService } from '../gen/tswarm/v1/control.js';
 import { controlProxy } from './control-proxy.js';
 import { Swarm } from './swarm.js';
+import { EngineServiceService } from '../gen/tswarm/v1/engine.js';
+import { Engine } from '../engine/engine.js';
+import { EngineVolumeStore } from '../engine/engine-volume-store.js';
+import { NodeNetworking } from '../engine/network/node-networking.js';
+import { engineService } from './engine-api.js';
+import { join } from 'node:path';
 import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { bindLocalSocket, removeSocket } from './local-socket.js';
 import { systemService } from './system-api.js';
@@ -16,6 +22,9 @@ export interface DaemonOptions {
   host: string;
   hostname?: string;
   logLevel: string;
+  insecureRegistries?: string[];
+  caBundlePath?: string;
+  runtime?: 'crun' | 'runc';
 }
 
 /** How long in-flight local calls may take to finish on shutdown before they are cut. */
@@ -31,6 +40,7 @@ export class Daemon {
   private socketPath = '';
   private stopping: Promise<void> | undefined;
   private swarm: Swarm | undefined;
+  private engine: Engine | undefined;
 
   constructor(
     private readonly options: DaemonOptions,
@@ -43,11 +53,23 @@ export class Daemon {
     const dataDir = this.dataDir;
     try {
       const hostname = this.options.hostname ?? osHostname();
+      const engineRoot = join(dataDir.path, 'engine');
+      this.engine = await Engine.open({
+        dataDir: dataDir.path,
+        namePrefix: dataDir.node.namePrefix,
+        runtime: this.options.runtime ?? 'crun',
+        insecureRegistries: this.options.insecureRegistries ?? [],
+        ...(this.options.caBundlePath ? { caBundlePath: this.options.caBundlePath } : {}),
+        networking: await NodeNetworking.open({ namePrefix: dataDir.node.namePrefix, stateDir: join(engineRoot, 'network'), log: this.log.child({ part: 'network' }) }),
+        volumes: await EngineVolumeStore.open(engineRoot),
+        log: this.log.child({ part: 'engine' }),
+      });
       const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
       this.swarm = swarm;
       const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
       server.addService(SystemServiceService, systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, swarm }));
       server.addService(ControlServiceService, controlProxy(swarm));
+      server.addService(EngineServiceService, engineService(this.engine));
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();
       await bindLocalSocket(server, this.socketPath);
@@ -58,6 +80,7 @@ export class Daemon {
       );
     } catch (err) {
       await this.swarm?.stopParts();
+      await this.engine?.close();
       await dataDir.lock.release();
       throw err;
     }
@@ -85,6 +108,7 @@ export class Daemon {
       });
       await removeSocket(this.socketPath);
     }
+    await this.engine?.close();
     await this.dataDir?.lock.release();
     this.log.info('tswarmd stopped');
   }

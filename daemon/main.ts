@@ -11,6 +11,9 @@ interface Flags {
   host: string;
   hostname?: string;
   logLevel: string;
+  insecureRegistry?: string[];
+  registryCa?: string;
+  runtime: 'crun' | 'runc';
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -21,6 +24,9 @@ function parseFlags(argv: string[]): Flags {
     .addOption(new Option('-H, --host <url>', 'the local API socket').env('TSWARM_HOST').default(DEFAULT_HOST))
     .option('--hostname <name>', 'the name this node reports (default: the machine’s hostname)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--insecure-registry <host:port>', 'a registry spoken to over plain HTTP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--registry-ca <file>', 'PEM bundle of CAs trusted for HTTPS registries')
+    .addOption(new Option('--runtime <name>', 'OCI runtime').choices(['crun', 'runc']).default('crun'))
     .allowExcessArguments(false)
     .exitOverride();
   try {
@@ -38,7 +44,10 @@ function parseFlags(argv: string[]): Flags {
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const log = createLogger({ level: parseLogLevel(flags.logLevel), name: 'tswarmd' });
-  const daemon = new Daemon({ dataDir: flags.dataDir, host: flags.host, hostname: flags.hostname, logLevel: flags.logLevel }, log);
+  const daemon = new Daemon(
+    { dataDir: flags.dataDir, host: flags.host, hostname: flags.hostname, logLevel: flags.logLevel, insecureRegistries: flags.insecureRegistry ?? [], caBundlePath: flags.registryCa, runtime: flags.runtime },
+    log,
+  );
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;

@@ -18,6 +18,10 @@ import { createKeyAndCsr, parseNodeCertificate } from '../manager/ca/node-certif
 import { renewalDelayMs } from '../manager/ca/renewal.js';
 import { defaultClusterSpec, newCluster } from '../manager/cluster/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
+import { MemoryStore } from '../manager/store/memory-store.js';
+import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
+import { waitFor } from '../lib/poll.js';
+import { join } from 'node:path';
 import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
 import { loadCertificates, removeCertificates, saveCertificates } from './certificates.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
@@ -79,6 +83,7 @@ export class Swarm {
   }
 
   async init(req: SwarmInitRequest): Promise<SwarmInitResponse> {
+    if (req.forceNewCluster) return this.forceNewCluster();
     this.requireInactive();
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
     const advertiseAddr = chooseAdvertiseAddr(req.advertiseAddr, listen.port);
@@ -96,6 +101,24 @@ export class Swarm {
     this.startNodeParts();
     const tokens = nc.cluster.rootCa!.joinTokens!;
     return { nodeId: nc.nodeId, clusterId: nc.cluster.id, workerJoinToken: tokens.worker, managerJoinToken: tokens.manager, advertiseAddr };
+  }
+
+  /**
+   * After losing quorum: keep this manager's committed state and restart Raft with it as the
+   * only member. The other managers show as unreachable until demoted; new ones join as usual.
+   */
+  private async forceNewCluster(): Promise<SwarmInitResponse> {
+    const n = this.o.node;
+    if (n.role !== 'manager') {
+      throw new TswarmError('FAILED_PRECONDITION', '--force-new-cluster recovers a manager’s own copy of the cluster, and this node is not a manager. Run it on a surviving manager');
+    }
+    await this.stopParts();
+    await forceNewCluster(join(this.o.dataDir, 'raft'), n.nodeId, n.advertiseAddr, new MemoryStore(), this.o.log, this.clock.nowMs());
+    await this.startManager({ kind: 'restart' });
+    this.startNodeParts();
+    await waitFor(() => this.manager?.isLeader() === true, { what: 'this manager to lead the recovered cluster', timeoutMs: 30_000 });
+    const tokens = this.manager!.cluster()?.rootCa?.joinTokens;
+    return { nodeId: n.nodeId, clusterId: n.clusterId, workerJoinToken: tokens?.worker ?? '', managerJoinToken: tokens?.manager ?? '', advertiseAddr: n.advertiseAddr };
   }
 
   async join(req: SwarmJoinRequest): Promise<SwarmJoinResponse> {

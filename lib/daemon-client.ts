@@ -17,12 +17,27 @@ export function resolveHost(flag: string | undefined, env: NodeJS.ProcessEnv = p
   return flag ?? env['TSWARM_HOST'] ?? DEFAULT_HOST;
 }
 
+/**
+ * How a failed call on the local socket reads: a socket nobody answers on is "cannot reach
+ * tswarmd"; an error the daemon itself sent (even UNAVAILABLE: no leader, registry down) keeps
+ * its own code and message.
+ */
+export function localCallError(host: string, err: unknown): unknown {
+  if (err instanceof TswarmError && err.code === 'UNAVAILABLE' && !sentByDaemon(err)) {
+    if (/EACCES|permission denied/i.test(err.message)) {
+      return new TswarmError('PERMISSION_DENIED', `permission denied on ${host}. Run as root or as a member of the tswarm group`, { cause: err });
+    }
+    return unreachable(host, err);
+  }
+  return err;
+}
+
 function sentByDaemon(err: TswarmError): boolean {
   const cause = err.cause as ServiceError | undefined;
   return (cause?.metadata?.get(ERROR_CODE_METADATA_KEY).length ?? 0) > 0;
 }
 
-function unreachable(host: string, cause?: unknown): TswarmError {
+export function unreachable(host: string, cause?: unknown): TswarmError {
   return new TswarmError('DAEMON_UNREACHABLE', `cannot reach tswarmd at ${host}. Is it running? Start it with \`tswarmd\` (see README)`, { cause });
 }
 
@@ -70,17 +85,10 @@ export class DaemonClient {
     try {
       return await fn();
     } catch (err) {
-      // Only a failure to reach the socket reads "cannot reach tswarmd"; an UNAVAILABLE the daemon
-      // itself answered with (no leader right now, …) carries its code and its own message.
-      if (err instanceof TswarmError && err.code === 'UNAVAILABLE' && !sentByDaemon(err)) {
-        if (/EACCES|permission denied/i.test(err.message)) {
-          throw new TswarmError('PERMISSION_DENIED', `permission denied on ${this.host}. Run as root or as a member of the tswarm group`, { cause: err });
-        }
-        throw unreachable(this.host, err);
-      }
-      throw err;
+      throw localCallError(this.host, err);
     }
   }
+
 
   version(): Promise<VersionResponse> {
     return this.call(() => callUnary(this.system.version.bind(this.system), new Metadata(), {}, LOCAL_CALL_DEADLINE_MS));

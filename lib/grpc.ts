@@ -7,7 +7,10 @@ import { fromServiceError, toServiceError, TswarmError } from './errors.js';
  */
 export function unaryHandler<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    handler(call.request, call).then(
+    // Promise.resolve().then: an error thrown before the handler's first await travels too.
+    Promise.resolve()
+      .then(() => handler(call.request, call))
+      .then(
       (response) => callback(null, response),
       (err: unknown) => callback(toServiceError(err)),
     );

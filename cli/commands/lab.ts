@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { Lab, type HostStatus } from '../../lab/lab.js';
 import { pruneLabs } from '../../lab/prune.js';
+import { formSwarm } from '../../lab/form-swarm.js';
 import { DEFAULT_LAB_NAME } from '../../lab/plan.js';
 import { TswarmError } from '../../lib/errors.js';
 
@@ -36,8 +37,9 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .option('--workers <n>', 'number of worker hosts (w1…)', parseCount('--workers'), 2)
     .addOption(nameOption())
     .option('--log-level <level>', 'the daemons’ log level', 'info')
+    .option('--no-swarm', 'only start the daemons; do not init and join a swarm')
     .option('-f, --format <format>', 'output format: table or json')
-    .action(async (opts: { managers: number; workers: number; name: string; logLevel: string; format?: string }) => {
+    .action(async (opts: { managers: number; workers: number; name: string; logLevel: string; swarm: boolean; format?: string }) => {
       const format = parseFormat(opts.format);
       const abort = new AbortController();
       const onInterrupt = () => abort.abort();
@@ -45,8 +47,17 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
       process.once('SIGTERM', onInterrupt);
       try {
         const created = await Lab.up({ managers: opts.managers, workers: opts.workers, name: opts.name, logLevel: opts.logLevel, signal: abort.signal });
+        if (opts.swarm) {
+          try {
+            await formSwarm(created);
+          } catch (err) {
+            await created.down();
+            throw err;
+          }
+        }
         const hosts = await created.status();
         ctx().out(format === 'json' ? formatJson({ name: created.name, hosts }) : statusTable(hosts));
+        if (opts.swarm && format !== 'json') ctx().out(`\nThe hosts form a swarm: try \`tswarm lab exec${opts.name === DEFAULT_LAB_NAME ? '' : ` --name ${opts.name}`} m1 -- tswarm node ls\`.\n`);
       } finally {
         process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onInterrupt);

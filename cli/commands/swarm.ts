@@ -66,10 +66,14 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('--election-ticks <n>', 'ticks without a leader before an election', positiveInt('--election-ticks'))
     .option('--snapshot-interval <n>', 'Raft entries between snapshots', positiveInt('--snapshot-interval'))
     .addOption(availabilityOption())
-    .action(async (f: InitFlags) => {
+    .option('--force-new-cluster', 'after losing quorum: restart the cluster from this manager’s state, as its only manager')
+    .action(async (f: InitFlags & { forceNewCluster?: boolean }) => {
       const c = ctx();
       const spec = initSpec(f);
-      const res = await c.daemon().swarmInit({ listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', forceNewCluster: false, spec, availability: AVAILABILITY[f.availability]! });
+      const res = await c.daemon().swarmInit({ listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', forceNewCluster: f.forceNewCluster ?? false, spec, availability: AVAILABILITY[f.availability]! });
+      if (f.forceNewCluster) {
+        return c.out(`Swarm recovered: current node (${res.nodeId}) is now the only manager, with the cluster's committed state.\nDemote or remove the lost managers (\`tswarm node demote\`), then add managers with 'tswarm join-token manager'.\n`);
+      }
       c.out(`Swarm initialized: current node (${res.nodeId}) is now a manager.\n\nTo add a worker to this swarm, run the following command:\n\n${joinCommand(res.workerJoinToken, res.advertiseAddr)}\nTo add a manager to this swarm, run 'tswarm join-token manager' and follow the instructions.\n`);
     });
 

@@ -101,7 +101,13 @@ async function removeOrphans(ctx: AdoptContext, records: ContainerRecord[]): Pro
     await ctx.oci.delete(name, true);
     await removeExitFile(ctx.exitDir, name);
   }
-  const ownNetns = new Set(records.map((r) => r.netnsName).filter((n) => n !== undefined));
+  // A namespace is kept while any record refers to it, whether the runtime made it (netnsName) or
+  // the network part did and handed over its path: deleting that one would cut a live container off.
+  const ownNetns = new Set<string>();
+  for (const r of records) {
+    if (r.netnsName !== undefined) ownNetns.add(r.netnsName);
+    if (r.netnsPath?.startsWith('/run/netns/')) ownNetns.add(r.netnsPath.slice('/run/netns/'.length));
+  }
   for (const name of await listNetns(`${ctx.namePrefix}-`)) {
     if (!ownNetns.has(name)) await deleteNetns(name);
   }

@@ -8,9 +8,16 @@ export interface Exited {
   stderr: string;
 }
 
-export function runBuilt(which: 'cli' | 'daemon', args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<Exited> {
+/** The command line, run inside a test's own network namespace when one is given (nsenter execs: same pid). */
+function commandLine(entry: string, args: string[], netns?: string): [string, string[]] {
+  const node = [process.execPath, '--enable-source-maps', entry, ...args];
+  return netns ? ['nsenter', [`--net=/run/netns/${netns}`, '--', ...node]] : [node[0]!, node.slice(1)];
+}
+
+export function runBuilt(which: 'cli' | 'daemon', args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, netns?: string): Promise<Exited> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [builtEntry(which), ...args], { env: withEnv(env) });
+    const [cmd, argv] = commandLine(builtEntry(which), args, netns);
+    const child = spawn(cmd, argv, { env: withEnv(env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -24,8 +31,10 @@ export function runBuilt(which: 'cli' | 'daemon', args: string[], env: NodeJS.Pr
   });
 }
 
-export function startBuiltDaemon(args: string[]): ChildProcess {
-  return spawn(process.execPath, [builtEntry('daemon'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: withEnv({}) });
+/** A daemon makes a bridge and an nft table: tests run it in a namespace of their own (`netns`). */
+export function startBuiltDaemon(args: string[], netns: string): ChildProcess {
+  const [cmd, argv] = commandLine(builtEntry('daemon'), args, netns);
+  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: withEnv({}) });
 }
 
 export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

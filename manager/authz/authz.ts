@@ -70,7 +70,7 @@ export function secureUnary<Req, Res>(method: string, allowed: readonly Allowed[
     const run = async () => {
       const caller = identifyCaller(call, membership);
       checkAllowed(caller, allowed, method);
-      return handler(call.request, caller, call);
+      return await handler(call.request, caller, call);
     };
     run().then(
       (res) => callback(null, res),
@@ -88,7 +88,8 @@ export function secureServerStream<Req, Res>(method: string, allowed: readonly A
     };
     run().then(
       () => call.end(),
-      (err: unknown) => call.destroy(Object.assign(new Error((err as Error).message), toServiceError(err))),
+      // emit('error') sends the status to the client; destroy() would leave it waiting forever.
+      (err: unknown) => call.emit('error', Object.assign(new Error((err as Error).message), toServiceError(err))),
     );
   };
 }

@@ -17,6 +17,11 @@ export interface RaftNodeOptions<R> {
   /** Initial members (ID → raft address), this one included; used to bootstrap a fresh directory. */
   members: ReadonlyMap<NodeId, string>;
   stateMachine: StateMachine<R>;
+  /**
+   * A fresh directory joins an existing cluster (added by a conf change) instead of
+   * bootstrapping one: it starts empty and receives the state from the leader as a snapshot.
+   */
+  join?: boolean;
   credentials: ChannelCredentials;
   authorizeSender?: AuthorizeSender;
   clock?: Clock;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../lib/poll.js';
 import { NotLeaderError } from './errors.js';
+import { unusedPort } from '../transport/testing.js';
 import { put, TestCluster, type Member } from './testing.js';
 
 let cluster: TestCluster | undefined;
@@ -73,6 +74,26 @@ describe('raft node loop', () => {
     await putMany(solo, 1, 20);
     await solo.node.readIndex();
     expect(solo.sm.get('k20')).toBe('v20');
+  });
+
+  it('adds a member by conf change; it receives the state and the address book follows', async () => {
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    await putMany(leader, 1, 30);
+    const n4Addr = `127.0.0.1:${await unusedPort()}`;
+    cluster.addresses.set('n4', n4Addr);
+    const cs = await leader.node.proposeConfChange({ type: 'addVoter', nodeId: 'n4', addr: n4Addr });
+    expect(cs.voters).toEqual(['n1', 'n2', 'n3', 'n4']);
+    const n4 = await cluster.start('n4', true);
+    const applied = await putMany(leader, 31, 10);
+    await cluster.waitApplied(applied);
+    expect(n4.sm.get('k40')).toBe('v40');
+    expect(n4.node.status().voters).toEqual(['n1', 'n2', 'n3', 'n4']);
+    // n4 knows the others' addresses from the snapshot it installed, and they know its own.
+    expect(n4.node.notLeader(leader.id).leaderAddr).toBe(cluster.addresses.get(leader.id));
+    const removed = await leader.node.proposeConfChange({ type: 'remove', nodeId: 'n4', addr: '' });
+    expect(removed.voters).toEqual(['n1', 'n2', 'n3']);
   });
 
   it('transfers leadership on request', async () => {

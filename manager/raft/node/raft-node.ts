@@ -89,7 +89,7 @@ export class RaftNode<R> {
   /** Opens (or bootstraps) the member's storage and starts ticking. Register the service, then listen. */
   static async start<R>(options: RaftNodeOptions<R>): Promise<RaftNode<R>> {
     const logger = options.logger ?? silentLogger();
-    const rec = await openStorage(options.raftDir, options.members, options.stateMachine, logger);
+    const rec = await openStorage(options.raftDir, options.members, options.stateMachine, logger, options.join);
     const node = new RaftNode(options, rec.storage, rec.appliedIndex, rec.addresses);
     node.startTicking();
     const cs = node.rn.status().confState;

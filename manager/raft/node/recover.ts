@@ -2,7 +2,8 @@
  * Opening a member's durable state: a fresh raft dir is bootstrapped with the initial
  * configuration (as a snapshot at index 1, term 1, which every initial member writes the same
  * way, so they agree on the log's start without any message); an existing one is recovered
- * from its newest snapshot, and the entries after it are applied again by the node loop.
+ * from its newest snapshot, and the entries after it are applied again by the node loop. A
+ * member joining an existing cluster starts empty: the leader sends it a snapshot.
  */
 import type { Logger } from '../../../lib/log.js';
 import { DiskStorage } from '../storage-disk.js';
@@ -24,6 +25,7 @@ export async function openStorage<R>(
   initialMembers: ReadonlyMap<NodeId, string>,
   sm: StateMachine<R>,
   logger: Logger,
+  join = false,
 ): Promise<Recovered> {
   const storage = await DiskStorage.open(raftDir, { logger: logger.child({ part: 'wal' }) });
   try {
@@ -34,7 +36,7 @@ export async function openStorage<R>(
       logger.info('raft: starting empty, to be filled by the leader');
       return { storage, appliedIndex: 0, addresses: new Map(), bootstrapped: false };
     }
-    if (fresh) {
+    if (fresh && !join) {
       const voters = [...initialMembers.keys()].sort();
       const boot: Snapshot = {
         metadata: { index: 1, term: 1, confState: { voters, learners: [] } },
@@ -47,7 +49,7 @@ export async function openStorage<R>(
     const { addresses, stateMachineData } = decodeSnapshotData(snap.data);
     for (const [id, addr] of initialMembers) if (!addresses.has(id)) addresses.set(id, addr);
     sm.restore(stateMachineData);
-    return { storage, appliedIndex: snap.metadata.index, addresses, bootstrapped: fresh };
+    return { storage, appliedIndex: snap.metadata.index, addresses, bootstrapped: fresh && !join };
   } catch (err) {
     await storage.close();
     throw err;

@@ -38,7 +38,9 @@ export class TestCluster {
     return new TestCluster(rootDir, addresses, extra);
   }
 
-  async start(id: NodeId): Promise<Member> {
+  /** Starts a member; `joining` for one added by a conf change (it gets the state from the leader). */
+  async start(id: NodeId, joining = false): Promise<Member> {
+    if (!this.addresses.has(id)) this.addresses.set(id, `127.0.0.1:${await unusedPort()}`);
     const sm = new KvStateMachine();
     const node = await RaftNode.start<KvResult>({
       id,
@@ -47,6 +49,7 @@ export class TestCluster {
       stateMachine: sm,
       credentials: credentials.createInsecure(),
       tickMs: 20, // 10x faster than production, so elections take 200-400 ms
+      join: joining,
       ...this.extra,
     });
     const server = new Server();

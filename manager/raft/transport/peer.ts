@@ -80,19 +80,29 @@ export class Peer {
     this.backoffMs = deps.limits.backoffMsMin;
   }
 
-  /** Queues a message; never blocks. Returns false if it was dropped (and the core told). */
+  /** Queues a message and sends it with this turn's batch; never blocks. See enqueue for the result. */
   send(m: Message): boolean {
+    const queued = this.enqueue(m);
+    if (queued) this.scheduleFlush();
+    return queued;
+  }
+
+  /**
+   * Queues a message without sending yet (the caller flushes once for a whole Ready's messages).
+   * Returns whether it was queued: not if dropped (queue full or peer down; the core is told), nor
+   * for a snapshot, which streams on its own call at once.
+   */
+  enqueue(m: Message): boolean {
     if (this.state === 'closed') return false;
     if (m.type === 'MsgSnap') {
       this.sendSnapshot(m);
-      return true;
+      return false;
     }
     if (this.state === 'backoff' || this.queue.length >= this.deps.limits.queueLengthMax) {
       this.deps.events.unreachable(this.id);
       return false;
     }
     this.queue.push(m);
-    this.scheduleFlush();
     return true;
   }
 
@@ -114,8 +124,9 @@ export class Peer {
     });
   }
 
-  private flush(): void {
-    if (this.state === 'closed' || this.state === 'backoff' || this.queue.length === 0) return;
+  /** Writes what is queued now, in batches, until HTTP/2 flow control pushes back. */
+  flush(): void {
+    if (this.state === 'closed' || this.state === 'backoff' || this.waitingDrain || this.queue.length === 0) return;
     const call = this.call ?? this.openStream();
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.deps.limits.batchMessagesMax);

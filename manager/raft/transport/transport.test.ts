@@ -1,5 +1,6 @@
 import { credentials, Server, status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, type Clock } from '../../../lib/clock.js';
 import { waitFor } from '../../../lib/poll.js';
 import { SeededRandom } from '../../../lib/random.js';
 import { RaftServiceClient, type StreamSnapshotRequest } from '../../../gen/tswarm/v1/raft.js';
@@ -22,7 +23,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function endpoint(id: NodeId, limits: { queueLengthMax?: number } = {}): Promise<Endpoint & { port: number }> {
+async function endpoint(id: NodeId, limits: { queueLengthMax?: number } = {}, clock?: Clock): Promise<Endpoint & { port: number }> {
   const received: Message[] = [];
   const unreachable: NodeId[] = [];
   const snapshotStatus: string[] = [];
@@ -31,6 +32,7 @@ async function endpoint(id: NodeId, limits: { queueLengthMax?: number } = {}): P
     credentials: credentials.createInsecure(),
     random: new SeededRandom(1),
     limits,
+    ...(clock ? { clock } : {}),
     handler: {
       receive: (m) => received.push(m),
       unreachable: (to) => unreachable.push(to),
@@ -63,7 +65,8 @@ describe('raft transport over gRPC', () => {
   });
 
   it('bounds the queue of a down peer and reports every dropped message as unreachable', async () => {
-    const a = await endpoint('a', { queueLengthMax: 10 });
+    // A manual clock: the backoff never ends by itself, so "down" holds until the test is done.
+    const a = await endpoint('a', { queueLengthMax: 10 }, new ManualClock());
     a.transport.setPeer('b', `127.0.0.1:${await unusedPort()}`);
     // All in one turn of the event loop: 10 are queued, 90 dropped at once.
     a.transport.send(Array.from({ length: 100 }, (_, i) => heartbeat('a', 'b', i)));

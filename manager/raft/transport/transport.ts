@@ -80,14 +80,19 @@ export class Transport {
     return new Map(this.addresses);
   }
 
-  /** Sends without ever blocking; undeliverable messages are reported to the core as unreachable. */
+  /**
+   * Sends without ever blocking; undeliverable messages are reported to the core as unreachable.
+   * A Ready's messages leave at once, one batch per peer, rather than a turn of the loop later.
+   */
   send(messages: readonly Message[]): void {
+    const touched = new Set<Peer>();
     for (const m of messages) {
       if (this.closed || m.to === this.options.id) continue;
       const peer = this.peer(m.to);
-      if (peer) peer.send(m);
-      else this.options.handler.unreachable(m.to);
+      if (!peer) this.options.handler.unreachable(m.to);
+      else if (peer.enqueue(m)) touched.add(peer);
     }
+    for (const p of touched) p.flush();
   }
 
   /** For tests and status: the peer's queue length and whether it is backing off. */

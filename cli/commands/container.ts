@@ -1,0 +1,213 @@
+import type { Command } from 'commander';
+import { asTswarmError, TswarmError } from '../../lib/errors.js';
+import type { ContainerConfig, ContainerRunResponse } from '../../gen/tswarm/v1/engine.js';
+import type { LogLine } from '../../gen/tswarm/v1/objects.js';
+import type { CliContext } from '../context.js';
+import { errorLine } from '../errors.js';
+import { formatJson, formatTable, parseFormat } from '../output.js';
+import { ExitWith } from './lab.js';
+import { withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
+import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
+import { parseNonNegativeInt } from './engine-flags.js';
+import { containerRows } from './engine-format.js';
+import { PullProgress } from './engine-progress.js';
+import { pullImage } from './image.js';
+
+type Ctx = () => CliContext;
+
+/** Docker's `run` exit code for a failure of the engine itself (not the container's). */
+export const EXIT_RUN_ENGINE_ERROR = 125;
+
+const stderr = (text: string) => process.stderr.write(text);
+
+function writeLine(c: CliContext, line: LogLine, timestamps: boolean): void {
+  const text = (timestamps ? `${new Date(line.timestampMs).toISOString()} ` : '') + Buffer.from(line.data).toString('utf8');
+  if (line.stream === 'stderr') stderr(text);
+  else c.out(text);
+}
+
+/** Streams a run: pull progress and warnings on stderr, output as it comes; gives the exit code when attached. */
+export async function streamRun(c: CliContext, engine: EngineClient, config: ContainerConfig, attach: boolean): Promise<{ id: string; exitCode: number | undefined }> {
+  const progress = new PullProgress(stderr, process.stderr.isTTY === true);
+  const result: { id: string; exitCode: number | undefined } = { id: '', exitCode: undefined };
+  const handle = (ev: ContainerRunResponse) => {
+    if (ev.pull) progress.update(ev.pull);
+    else if (ev.id !== undefined) {
+      progress.finish();
+      result.id = ev.id;
+    } else if (ev.output) writeLine(c, ev.output, false);
+    else if (ev.exitCode !== undefined) result.exitCode = ev.exitCode;
+  };
+  for await (const ev of engine.stream((client) => client.containerRun({ config, attach }))) handle(ev);
+  return result;
+}
+
+/**
+ * `docker run`'s exit codes: the container's own, 126/127 when its command cannot run, and 125
+ * when tswarm itself failed — so a script can tell a failing command from a failing engine.
+ */
+async function runAction(c: CliContext, image: string, command: string[], flags: ContainerFlags & { detach?: boolean }): Promise<void> {
+  const config = buildContainerConfig(image, command, flags);
+  let outcome: { id: string; exitCode: number | undefined };
+  try {
+    outcome = await withEngine(c, (e) => streamRun(c, e, config, !flags.detach));
+  } catch (err) {
+    stderr(errorLine(asTswarmError(err).message));
+    throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
+  }
+  if (outcome.exitCode === undefined) {
+    if (!flags.detach) {
+      stderr(errorLine('the daemon ended the run without an exit code. Check the container with "tswarm container inspect"'));
+      throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
+    }
+    c.out(`${outcome.id}\n`);
+    return;
+  }
+  if (outcome.exitCode !== 0) throw new ExitWith(outcome.exitCode);
+}
+
+function addRun(parent: Command, name: string, ctx: Ctx): void {
+  const cmd = parent
+    .command(name)
+    .description('Create and start a container; without -d, stream its output and exit with its exit code')
+    .argument('<image>', 'the image, pulled when this node does not have it')
+    .argument('[command...]', 'the command and its arguments (replaces the image’s cmd)')
+    .option('-d, --detach', 'run in the background and print the container ID')
+    // Words after IMAGE belong to the command: `run busybox sh -c "…"` must not read -c as a flag.
+    .passThroughOptions();
+  addContainerOptions(cmd).action(async (image: string, command: string[], opts: ContainerFlags & { detach?: boolean; healthcheck?: boolean }) => {
+    await runAction(ctx(), image, command, { ...containerFlags(opts), detach: opts.detach ?? false });
+  });
+}
+
+async function hasImage(e: EngineClient, reference: string): Promise<boolean> {
+  try {
+    await e.call('imageInspect', { reference });
+    return true;
+  } catch (err) {
+    if (err instanceof TswarmError && err.code === 'NOT_FOUND') return false;
+    throw err;
+  }
+}
+
+async function createAction(c: CliContext, image: string, command: string[], flags: ContainerFlags): Promise<void> {
+  const config = buildContainerConfig(image, command, flags);
+  const created = await withEngine(c, async (e) => {
+    // Pull first when missing, so create shows progress as `docker create` does.
+    if (!(await hasImage(e, image))) await pullImage(e, image, stderr, process.stderr.isTTY === true);
+    return e.call('containerCreate', { config }, SLOW_CALL_DEADLINE_MS);
+  });
+  for (const w of created.warnings) stderr(`WARNING: ${w}\n`);
+  c.out(`${created.id}\n`);
+}
+
+/** Applies `fn` to each container named, printing each name as Docker does; fails if any failed. */
+async function eachContainer(c: CliContext, refs: string[], fn: (e: EngineClient, id: string) => Promise<unknown>): Promise<void> {
+  const failures: string[] = [];
+  let first: unknown;
+  await withEngine(c, async (e) => {
+    for (const id of refs) {
+      try {
+        await fn(e, id);
+        c.out(`${id}\n`);
+      } catch (err) {
+        first ??= err;
+        failures.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  });
+  if (failures.length === 1) throw first;
+  if (failures.length > 1) throw new TswarmError('FAILED_PRECONDITION', `${failures.length} containers failed: ${failures.join('; ')}`);
+}
+
+function addList(parent: Command, name: string, ctx: Ctx): void {
+  parent
+    .command(name)
+    .description('List containers (running ones unless -a)')
+    .option('-a, --all', 'show all containers, not only running ones')
+    .option('-q, --quiet', 'only show container IDs')
+    .option('-f, --format <format>', 'output format: table or json')
+    .action(async (opts: { all?: boolean; quiet?: boolean; format?: string }) => {
+      const format = parseFormat(opts.format);
+      const c = ctx();
+      const { containers } = await withEngine(c, (e) => e.call('containerList', { all: opts.all ?? false, labels: {} }));
+      if (opts.quiet) c.out(containers.map((x) => `${x.id.slice(0, 12)}\n`).join(''));
+      else if (format === 'json') c.out(formatJson(containers));
+      else c.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], containerRows(containers)));
+    });
+}
+
+function parseTail(value: string): number {
+  return value === 'all' ? -1 : parseNonNegativeInt('--tail')(value);
+}
+
+function addLogsAndWait(container: Command, ctx: Ctx): void {
+  container
+    .command('logs')
+    .description('Show a container’s output')
+    .option('-f, --follow', 'keep streaming new output until the container exits')
+    .option('-n, --tail <n>', 'lines from the end, or "all"', parseTail, -1)
+    .option('-t, --timestamps', 'prefix each line with its time')
+    .argument('<container>', 'container ID, ID prefix or name')
+    .action(async (id: string, opts: { follow?: boolean; tail: number; timestamps?: boolean }) => {
+      const c = ctx();
+      await withEngine(c, async (e) => {
+        for await (const m of e.stream((client) => client.containerLogs({ id, follow: opts.follow ?? false, tail: opts.tail, sinceMs: 0 }))) {
+          for (const line of m.lines) writeLine(c, line, opts.timestamps ?? false);
+        }
+      });
+    });
+  container
+    .command('wait')
+    .description('Wait until containers stop, then print their exit codes')
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[]) => {
+      const c = ctx();
+      await withEngine(c, async (e) => {
+        for (const id of refs) c.out(`${(await e.call('containerWait', { id }, WAIT_FOREVER_MS)).exitCode}\n`);
+      });
+    });
+}
+
+function addLifecycle(container: Command, ctx: Ctx): void {
+  addContainerOptions(
+    container.command('create').description('Create a container without starting it').argument('<image>', 'the image').argument('[command...]', 'the command and its arguments').passThroughOptions(),
+  ).action(async (image: string, command: string[], opts: ContainerFlags & { healthcheck?: boolean }) => createAction(ctx(), image, command, containerFlags(opts)));
+  container
+    .command('start')
+    .description('Start created or stopped containers')
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[]) => eachContainer(ctx(), refs, (e, id) => e.call('containerStart', { id }, SLOW_CALL_DEADLINE_MS)));
+  container
+    .command('stop')
+    .description('Stop running containers: the stop signal, then SIGKILL after the grace period')
+    .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container’s stop timeout)', parseNonNegativeInt('--time'))
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[], opts: { time?: number }) => eachContainer(ctx(), refs, (e, id) => e.call('containerStop', { id, timeoutMs: (opts.time ?? 0) * 1000 }, SLOW_CALL_DEADLINE_MS)));
+  container
+    .command('rm')
+    .description('Remove containers')
+    .option('-f, --force', 'kill and remove a running container')
+    .option('-v, --volumes', 'accepted for Docker compatibility; named volumes are kept')
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[], opts: { force?: boolean }) => eachContainer(ctx(), refs, (e, id) => e.call('containerRemove', { id, force: opts.force ?? false, volumes: false }, SLOW_CALL_DEADLINE_MS)));
+  container
+    .command('inspect')
+    .description('Show containers’ details as JSON')
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[]) => {
+      const c = ctx();
+      c.out(formatJson(await withEngine(c, (e) => Promise.all(refs.map((id) => e.call('containerInspect', { id }))))));
+    });
+}
+
+export function registerContainer(program: Command, ctx: Ctx): void {
+  const container = program.command('container').description('Manage the containers on this node').enablePositionalOptions();
+  addRun(container, 'run', ctx);
+  addLifecycle(container, ctx);
+  addList(container, 'ls', ctx);
+  addLogsAndWait(container, ctx);
+  // Docker's top-level shortcuts.
+  addRun(program, 'run', ctx);
+  addList(program, 'ps', ctx);
+}

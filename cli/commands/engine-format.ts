@@ -1,0 +1,70 @@
+import type { ContainerSummary, ImageSummary, PublishedPort } from '../../gen/tswarm/v1/engine.js';
+import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
+
+/** How the engine commands show things, as the docker CLI does. */
+
+/** Decimal units, as `docker images` prints sizes ("4.26MB"). */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1000 && i < units.length - 1) {
+    value /= 1000;
+    i++;
+  }
+  return `${i === 0 ? value : value.toPrecision(3).replace(/\.?0+$/, '')}${units[i]}`;
+}
+
+/** "5 seconds", "3 minutes", "2 hours", "4 days" (largest unit, rounded down). */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const [n, unit] = s < 60 ? [s, 'second'] : s < 3600 ? [Math.floor(s / 60), 'minute'] : s < 86_400 ? [Math.floor(s / 3600), 'hour'] : [Math.floor(s / 86_400), 'day'];
+  return n === 1 ? `1 ${unit}` : `${n} ${unit}s`;
+}
+
+export function ago(atMs: number, nowMs = Date.now()): string {
+  return atMs > 0 ? `${humanDuration(nowMs - atMs)} ago` : '';
+}
+
+/** "reg:5000/test/busybox:1" → ["reg:5000/test/busybox", "1"] (the tag follows the last ':' after the last '/'). */
+export function splitRepoTag(repoTag: string): [string, string] {
+  const at = repoTag.lastIndexOf(':');
+  return at > repoTag.lastIndexOf('/') ? [repoTag.slice(0, at), repoTag.slice(at + 1)] : [repoTag, '<none>'];
+}
+
+export function shortImageId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function imageRows(images: readonly ImageSummary[], nowMs = Date.now()): string[][] {
+  return images.flatMap((i) => {
+    const tags = i.repoTags.length > 0 ? i.repoTags : ['<none>:<none>'];
+    return tags.map((t) => {
+      const [repo, tag] = t === '<none>:<none>' ? ['<none>', '<none>'] : splitRepoTag(t);
+      return [repo, tag, shortImageId(i.id), ago(i.createdAtMs, nowMs), humanBytes(i.sizeBytes)];
+    });
+  });
+}
+
+/** "Up 3 minutes", "Exited (3) 2 minutes ago", "Created" — the STATUS column of `docker ps`. */
+export function containerStatus(c: ContainerSummary, nowMs = Date.now()): string {
+  const s = c.state;
+  if (!s) return '';
+  if (s.status === 'running') return `Up ${humanDuration(nowMs - s.startedAtMs)}${s.health ? ` (${s.health})` : ''}`;
+  if (s.status === 'exited') return `Exited (${s.exitCode}) ${ago(s.finishedAtMs, nowMs)}`.trimEnd();
+  return s.status.charAt(0).toUpperCase() + s.status.slice(1);
+}
+
+const PROTOCOL_NAMES: Partial<Record<PortProtocol, string>> = { [PortProtocol.PORT_PROTOCOL_UDP]: 'udp', [PortProtocol.PORT_PROTOCOL_SCTP]: 'sctp' };
+
+export function formatPort(p: PublishedPort): string {
+  const proto = PROTOCOL_NAMES[p.protocol] ?? 'tcp';
+  return p.hostPort ? `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${proto}` : `${p.containerPort}/${proto}`;
+}
+
+export function containerRows(containers: readonly ContainerSummary[], nowMs = Date.now()): string[][] {
+  return containers.map((c) => {
+    const command = c.command.join(' ');
+    return [c.id.slice(0, 12), c.image, `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`, ago(c.createdAtMs, nowMs), containerStatus(c, nowMs), c.ports.map(formatPort).join(', '), c.name];
+  });
+}

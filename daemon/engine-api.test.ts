@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { Command, CommanderError } from 'commander';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../lib/log.js';
+import { EngineServiceClient, EngineServiceService, type ImagePullResponse } from '../gen/tswarm/v1/engine.js';
+import { Engine } from '../engine/engine.js';
+import { buildBusyboxImage, makeArchive, pushTestImage } from '../engine/image/testing/images.js';
+import { startTestRegistry, type TestRegistry } from '../engine/image/testing/registry.js';
+import { randomPrefix, removePrefixCgroups } from '../engine/runtime/testing.js';
+import { unmountTree } from '../engine/runtime/rootfs.js';
+import { CliContext } from '../cli/context.js';
+import { reportError } from '../cli/errors.js';
+import { ExitWith } from '../cli/commands/lab.js';
+import { registerImage } from '../cli/commands/image.js';
+import { registerContainer } from '../cli/commands/container.js';
+import { registerVolume } from '../cli/commands/volume.js';
+import { registerLogin } from '../cli/commands/login.js';
+import { engineService } from './engine-api.js';
+
+/** The engine served on a Unix socket as tswarmd serves it, driven by the CLI's own commands. */
+let registry: TestRegistry;
+let dir: string;
+let engine: Engine;
+let server: Server;
+let host: string;
+let ref: string;
+let archive: string;
+const prefix = randomPrefix();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tswarm-engine-api-'));
+  registry = await startTestRegistry();
+  const layout = join(dir, 'layout');
+  await buildBusyboxImage(layout, 'bb');
+  await pushTestImage(layout, 'bb', registry.host, 'busybox', '1');
+  archive = join(dir, 'image.tar');
+  await makeArchive(layout, 'bb', 'docker', archive, 'loaded/busybox:1');
+  ref = `${registry.host}/test/busybox:1`;
+  engine = await Engine.open({ dataDir: join(dir, 'data'), namePrefix: prefix, insecureRegistries: [registry.host], log: silentLogger(), registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 } });
+  server = new Server();
+  server.addService(EngineServiceService, engineService(engine));
+  const sock = join(dir, 'd.sock');
+  await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${sock}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  host = `unix://${sock}`;
+}, 60_000);
+
+afterAll(async () => {
+  // Forced: a call left open by a failed test must not keep the containers and registry alive.
+  server?.forceShutdown();
+  if (engine) {
+    for (const c of engine.containerList({ all: true })) await engine.containerRemove(c.id, { force: true }).catch(() => undefined);
+    await engine.close();
+  }
+  await registry?.stop();
+  await removePrefixCgroups(prefix);
+  if (dir) {
+    await unmountTree(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+/** The CLI's engine commands in a program of their own (program.ts registers them for real). */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const ctx = new CliContext(host, (t) => (out += t));
+  const program = new Command('tswarm').exitOverride().enablePositionalOptions().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
+  for (const register of [registerImage, registerContainer, registerVolume, registerLogin]) register(program, () => ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return { code: 0, out, err };
+  } catch (e) {
+    if (e instanceof ExitWith) return { code: e.exitCode, out, err };
+    if (e instanceof CommanderError) return { code: 2, out, err };
+    const code = reportError(e, (t) => (err += t));
+    return { code, out, err };
+  } finally {
+    ctx.close();
+  }
+}
+
+describe('EngineService over the local socket', () => {
+  it('streams pull progress layer by layer and ends with the image', async () => {
+    const client = new EngineServiceClient(host, credentials.createInsecure());
+    try {
+      const messages: ImagePullResponse[] = [];
+      for await (const m of client.imagePull({ reference: ref, platform: undefined })) messages.push(m as ImagePullResponse);
+      expect(messages.slice(0, -1).every((m) => m.layers.length === 1 && !m.image)).toBe(true);
+      expect(new Set(messages.flatMap((m) => m.layers.map((l) => l.status)))).toContain('done');
+      expect(messages.at(-1)?.image?.repoTags).toEqual([ref]);
+    } finally {
+      client.close();
+    }
+    const r = await cli('pull', ref);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Status: pulled ${ref}`);
+  });
+
+  it('runs a container: output streamed, the container’s exit code, removed with --rm', async () => {
+    const r = await cli('run', '--rm', '--network', 'none', ref, 'sh', '-c', 'echo hello; exit 3');
+    expect([r.code, r.out]).toEqual([3, 'hello\n']);
+    expect((await cli('ps', '-a', '-q')).out).toBe('');
+  });
+
+  it('exits 127 for a missing command, 125 for an engine error, 2 for a bad flag', async () => {
+    expect((await cli('run', '--rm', '--network', 'none', ref, '/no/such/command')).code).toBe(127);
+    expect((await cli('run', '--network', 'none', `${registry.host}/test/absent:1`)).code).toBe(125);
+    const bad = await cli('run', '-m', 'lots', ref);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('invalid size "lots"');
+  });
+
+  it('follows logs until the container exits', async () => {
+    const started = await cli('run', '-d', '--network', 'none', '--name', 'follower', ref, 'sh', '-c', 'echo a; sleep 1; echo b');
+    expect(started.code).toBe(0);
+    const id = started.out.trim();
+    const t0 = Date.now();
+    const logs = await cli('container', 'logs', '-f', id);
+    expect([logs.code, logs.out]).toEqual([0, 'a\nb\n']);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((await cli('container', 'wait', 'follower')).out).toBe('0\n');
+    expect((await cli('container', 'logs', '--tail', '1', 'follower')).out).toBe('b\n');
+    expect((await cli('container', 'rm', 'follower')).code).toBe(0);
+  });
+
+  it('loads a docker-archive streamed from the CLI', async () => {
+    const r = await cli('image', 'load', '-i', archive);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Loaded image: loaded/busybox:1\n');
+    const list = JSON.parse((await cli('images', '--format', 'json')).out) as { repoTags: string[] }[];
+    expect(list.flatMap((i) => i.repoTags)).toContain('loaded/busybox:1');
+  });
+
+  it('refuses to remove an image a container uses, with the error’s own message and exit 1', async () => {
+    const created = await cli('container', 'create', '--network', 'none', 'loaded/busybox:1', 'true');
+    expect(created.code).toBe(0);
+    const id = created.out.trim();
+    // The loaded image is the pulled one under a second tag: removing one of two tags only untags.
+    expect((await cli('image', 'rm', 'loaded/busybox:1')).out).toBe('Untagged: loaded/busybox:1\n');
+    const refused = await cli('image', 'rm', ref);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^Error: .*used by a container\. Remove the container first/);
+    expect((await cli('container', 'rm', id)).code).toBe(0);
+    expect((await cli('image', 'rm', ref)).out).toMatch(/^Untagged: .*\nDeleted: sha256:/);
+  });
+
+  it('validates requests and says what to do', async () => {
+    const r = await cli('container', 'inspect', 'no-such-container');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no such container: no-such-container');
+    const v = await cli('volume', 'ls');
+    expect(v.code).toBe(1);
+    expect(v.err).toContain('volumes are not available on this node');
+    const n = await cli('run', '--name', 'bad name!', '--network', 'none', ref);
+    expect(n.code).toBe(125);
+    const tooLong = await cli('image', 'inspect', 'x'.repeat(600));
+    expect(tooLong.err).toContain('the image reference is longer than 512 characters');
+  });
+});

@@ -1,0 +1,88 @@
+import { isAbsolute } from 'node:path';
+import { TswarmError } from '../lib/errors.js';
+import type { ContainerConfig, PublishedPort } from '../gen/tswarm/v1/engine.js';
+import { MountType, type ContainerSpec, type Mount } from '../gen/tswarm/v1/objects.js';
+
+/**
+ * Checks on what callers of the engine API send, before anything is touched: every list and
+ * string has a bound, and each refusal says what to send instead.
+ */
+
+const invalid = (message: string) => new TswarmError('INVALID_ARGUMENT', message);
+
+/** Image references and IDs are short; 512 leaves room for long registry paths. */
+export const REFERENCE_CHARS_MAX = 512;
+const NAME_CHARS_MAX = 128;
+const LIST_ITEMS_MAX = 1_000;
+/** The whole command line plus environment; Linux's own ARG_MAX is 2 MiB. */
+const ARGV_ENV_BYTES_MAX = 1024 * 1024;
+const PORTS_MAX = 1_000;
+const MOUNTS_MAX = 256;
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Docker's rule for volume names. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const ENGINE_LABEL_PREFIX = 'tswarm.engine.';
+
+export function requireText(what: string, value: string, charsMax = REFERENCE_CHARS_MAX): string {
+  if (value === '') throw invalid(`${what} is empty. Give one`);
+  if (value.length > charsMax) throw invalid(`${what} is longer than ${charsMax} characters. Give a shorter one`);
+  if (/[\s\0]/.test(value)) throw invalid(`${what} "${value}" contains whitespace. Remove it`);
+  return value;
+}
+
+export function validateVolumeName(name: string, optional = false): void {
+  if (optional && name === '') return;
+  if (name.length > NAME_CHARS_MAX || !VOLUME_NAME.test(name)) {
+    throw invalid(`invalid volume name "${name}". Use at least two letters, digits, '_', '.' or '-', starting with a letter or digit`);
+  }
+}
+
+export function validateLabels(labels: Record<string, string>, what = 'label'): void {
+  const entries = Object.entries(labels);
+  if (entries.length > LIST_ITEMS_MAX) throw invalid(`too many ${what}s (${entries.length}). Give at most ${LIST_ITEMS_MAX}`);
+  for (const [k, v] of entries) {
+    if (k === '' || k.length > NAME_CHARS_MAX * 2 || v.length > 4096) throw invalid(`invalid ${what} "${k}". Keys are 1-256 characters, values up to 4096`);
+    if (k.startsWith(ENGINE_LABEL_PREFIX)) throw invalid(`${what} "${k}" uses the reserved prefix ${ENGINE_LABEL_PREFIX}. Choose another key`);
+  }
+}
+
+function validatePort(p: PublishedPort): void {
+  if (p.containerPort < 1 || p.containerPort > 65535) throw invalid(`container port ${p.containerPort} is out of range. Use 1-65535`);
+  if (p.hostPort > 65535) throw invalid(`host port ${p.hostPort} is out of range. Use 0-65535 (0 picks a free one)`);
+}
+
+function validateMount(m: Mount): void {
+  if (!isAbsolute(m.target)) throw invalid(`mount target "${m.target}" is not an absolute path. Give a path such as /data`);
+  // An empty volume source is an anonymous volume: the engine names it.
+  if (m.type === MountType.MOUNT_TYPE_VOLUME) validateVolumeName(m.source, true);
+  else if (m.type === MountType.MOUNT_TYPE_BIND && !isAbsolute(m.source)) throw invalid(`bind mount source "${m.source}" is not an absolute path. Give a host path such as /srv/data`);
+  else if (m.type === MountType.MOUNT_TYPE_UNSPECIFIED) throw invalid(`mount ${m.target} has no type. Use bind, volume or tmpfs`);
+  if (m.tmpfsSizeBytes < 0) throw invalid(`tmpfs size for ${m.target} is negative. Give a size such as 64m`);
+}
+
+function validateSpec(spec: ContainerSpec): void {
+  requireText('the image reference', spec.image);
+  const lists = { command: spec.command, args: spec.args, env: spec.env, hosts: spec.hosts, 'added capabilities': spec.capabilityAdd, 'dropped capabilities': spec.capabilityDrop };
+  for (const [what, list] of Object.entries(lists)) if (list.length > LIST_ITEMS_MAX) throw invalid(`too many ${what} (${list.length}). Give at most ${LIST_ITEMS_MAX}`);
+  const bytes = [...spec.command, ...spec.args, ...spec.env].reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
+  if (bytes > ARGV_ENV_BYTES_MAX) throw invalid(`the command and environment take ${bytes} bytes. Keep them under ${ARGV_ENV_BYTES_MAX}`);
+  for (const e of spec.env) if (/^=|^$/.test(e)) throw invalid(`invalid environment entry "${e}". Use KEY=VALUE`);
+  if (spec.dir !== '' && !isAbsolute(spec.dir)) throw invalid(`working directory "${spec.dir}" is not absolute. Give a path such as /app`);
+  if (spec.mounts.length > MOUNTS_MAX) throw invalid(`too many mounts (${spec.mounts.length}). Give at most ${MOUNTS_MAX}`);
+  spec.mounts.forEach(validateMount);
+  validateLabels(spec.labels);
+  if (spec.stopGracePeriodMs < 0) throw invalid('the stop timeout is negative. Give 0 or more seconds');
+}
+
+export function validateContainerConfig(config: ContainerConfig): void {
+  if (config.name !== '' && (config.name.length > NAME_CHARS_MAX || !CONTAINER_NAME.test(config.name))) {
+    throw invalid(`invalid container name "${config.name}". Use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+  }
+  if (!config.spec) throw invalid('the container config has no spec. Give at least an image');
+  validateSpec(config.spec);
+  if (config.ports.length > PORTS_MAX) throw invalid(`too many published ports (${config.ports.length}). Give at most ${PORTS_MAX}`);
+  config.ports.forEach(validatePort);
+  const limits = config.resources?.limits;
+  if (limits && (limits.nanoCpus < 0 || limits.memoryBytes < 0 || limits.pids < 0)) throw invalid('a resource limit is negative. Give 0 (no limit) or more');
+  if (config.networkMode.length > NAME_CHARS_MAX) throw invalid('the network name is too long. Use bridge, host or none');
+}

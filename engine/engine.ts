@@ -1,0 +1,309 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { TswarmError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { newId } from '../lib/ids.js';
+import { ContainerConfig, type ContainerInspectResponse, type ContainerSummary, type DeepPartial, type LayerProgress, type Volume } from '../gen/tswarm/v1/engine.js';
+import { ContainerSpec, MountType, type Mount } from '../gen/tswarm/v1/objects.js';
+import type { ImageForRuntime } from './image-contract.js';
+import type { ContainerNetworking } from './network-contract.js';
+import { ImageService, type ImageServiceOptions } from './image/images.js';
+import { ContainerRuntime, type LogRecord, type WaitResult } from './runtime/runtime.js';
+import type { RuntimeName } from './runtime/probe.js';
+import { LocalNetworking, resolveNetworkMode } from './engine-network.js';
+import { volumeNames, volumeUsers, type EngineVolumes } from './engine-volumes.js';
+import { runAttached, stderrEvent, type RunEventSink } from './engine-run.js';
+
+export type { EngineVolumes } from './engine-volumes.js';
+export type { RunEventSink } from './engine-run.js';
+
+export interface EngineOptions {
+  /** The daemon's data dir; the engine keeps everything under <dataDir>/engine. */
+  dataDir: string;
+  /** The daemon's name prefix, on every kernel object the engine makes (ARCHITECTURE.md §1). */
+  namePrefix: string;
+  runtime?: RuntimeName;
+  insecureRegistries?: string[];
+  caBundlePath?: string;
+  /** Bridge (and later overlay) networking; without it only `host` and `none` work. */
+  networking?: ContainerNetworking;
+  volumes?: EngineVolumes;
+  log: Logger;
+  /** Registry timeouts and retries (tests shorten them). */
+  registry?: ImageServiceOptions['registry'];
+}
+
+/**
+ * Engine bookkeeping kept in a container's labels, so it survives restarts with the runtime's
+ * own record and needs no second file: the image the container was made from (image removal
+ * checks it), its network attachment, and whether the engine removes it when it exits.
+ */
+export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
+export const LABEL_ATTACHMENT = 'tswarm.engine.attachment';
+export const LABEL_AUTO_REMOVE = 'tswarm.engine.auto-remove';
+
+export interface CreateResult {
+  id: string;
+  warnings: string[];
+}
+
+/** How long an attached run may take to read the last output before its auto-remove goes ahead. */
+const DRAIN_WAIT_MS = 10_000;
+
+/**
+ * One node's engine: images, containers, networking and volumes composed. The runtime adopts
+ * running containers after a restart; the engine then drops network state of containers that are
+ * gone and resumes removing the `--rm` ones when they exit.
+ */
+export class Engine {
+  private readonly networking: ContainerNetworking;
+  /** Containers whose auto-remove is being waited for, so each has one reaper. */
+  private readonly reapers = new Set<string>();
+  /** Attached runs still reading output: the reaper waits for them before removing the log. */
+  private readonly drains = new Map<string, Promise<void>>();
+  private closed = false;
+
+  private constructor(
+    private readonly o: EngineOptions,
+    readonly images: ImageService,
+    readonly runtime: ContainerRuntime,
+  ) {
+    this.networking = o.networking ?? new LocalNetworking();
+  }
+
+  static async open(o: EngineOptions): Promise<Engine> {
+    const root = join(o.dataDir, 'engine');
+    const holder: { engine?: Engine } = {};
+    const images = new ImageService({
+      root: join(root, 'images'),
+      credentialsPath: join(root, 'credentials.json'),
+      insecureRegistries: o.insecureRegistries ?? [],
+      ...(o.caBundlePath ? { caBundlePath: o.caBundlePath } : {}),
+      ...(o.registry ? { registry: o.registry } : {}),
+      log: o.log,
+      // Until the engine is open nothing may be removed: every image counts as in use.
+      isInUse: (id) => holder.engine?.isInUse(id) ?? true,
+    });
+    const runtime = await ContainerRuntime.open({ root, namePrefix: o.namePrefix, runtime: o.runtime ?? 'crun', log: o.log });
+    const engine = new Engine(o, images, runtime);
+    holder.engine = engine;
+    await engine.recover();
+    return engine;
+  }
+
+  private async recover(): Promise<void> {
+    const all = this.runtime.list({ all: true });
+    const live = new Set(all.map((c) => c.labels[LABEL_ATTACHMENT]).filter((a): a is string => a !== undefined));
+    try {
+      await this.networking.reconcile(live);
+    } catch (err) {
+      this.o.log.error({ err }, 'reconciling container networking failed; stale attachments may remain');
+    }
+    for (const c of all) if (c.labels[LABEL_AUTO_REMOVE] === 'true') this.reapWhenExited(c.id);
+  }
+
+  /** Stops watching; containers keep running under conmon for the next daemon to adopt. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.runtime.close();
+    await this.images.close();
+  }
+
+  isInUse(imageId: string): boolean {
+    return this.runtime.list({ all: true }).some((c) => c.labels[LABEL_IMAGE_ID] === imageId);
+  }
+
+  /** The image, pulled first when the node does not have it (as `docker create` and `run` do). */
+  private async ensureImage(ref: string, onPull?: (p: LayerProgress) => void): Promise<ImageForRuntime> {
+    if (ref === '') throw new TswarmError('INVALID_ARGUMENT', 'the container has no image. Give one, e.g. "tswarm run busybox echo hello"');
+    try {
+      return await this.images.forRuntime(ref);
+    } catch (err) {
+      if (!(err instanceof TswarmError && err.code === 'NOT_FOUND')) throw err;
+    }
+    this.o.log.info({ image: ref }, 'image not on this node; pulling it');
+    await this.images.pull(ref, onPull ? { onProgress: onPull } : {});
+    return this.images.forRuntime(ref);
+  }
+
+  private async volumePaths(mounts: readonly Mount[]): Promise<Record<string, string>> {
+    if (volumeNames(mounts).length === 0) return {};
+    if (!this.o.volumes) throw new TswarmError('FAILED_PRECONDITION', 'volumes are not available on this node. Use a bind mount (-v /host/path:/path) or tmpfs instead');
+    return this.o.volumes.resolveMounts(mounts);
+  }
+
+  async containerCreate(config: DeepPartial<ContainerConfig>, options: { onPull?: (p: LayerProgress) => void } = {}): Promise<CreateResult> {
+    const cfg = ContainerConfig.fromPartial(config);
+    const given = cfg.spec ?? ContainerSpec.fromPartial({});
+    const spec = { ...given, mounts: given.mounts.map(nameAnonymousVolume) };
+    const image = await this.ensureImage(spec.image, options.onPull);
+    const { mode, warnings } = resolveNetworkMode(cfg.networkMode, this.o.networking !== undefined, cfg.ports);
+    const volumePaths = await this.volumePaths(spec.mounts);
+    // The runtime picks the container ID, but the namespace must exist before create: the
+    // attachment gets its own ID, kept in a label.
+    const attachmentId = newId();
+    const attachment = await this.networking.attach(attachmentId, mode, mode === 'bridge' ? cfg.ports : []);
+    try {
+      const labels: Record<string, string> = { ...spec.labels, [LABEL_IMAGE_ID]: image.id, [LABEL_ATTACHMENT]: attachmentId };
+      if (cfg.autoRemove) labels[LABEL_AUTO_REMOVE] = 'true';
+      const finalSpec: ContainerSpec = { ...spec, labels, hosts: [...spec.hosts, ...attachment.extraHosts] };
+      // autoRemove is the engine's (see reapWhenExited): the runtime's own would delete the log
+      // before an attached run has read its last lines, and skip the network detach.
+      const id = await this.runtime.create({
+        config: { ...cfg, spec: finalSpec, networkMode: mode, ports: attachment.ports, autoRemove: false },
+        image,
+        netnsPath: attachment.netnsPath,
+        ip: attachment.ip,
+        resolvConfContent: attachment.resolvConf || undefined,
+        volumePaths,
+      });
+      return { id, warnings };
+    } catch (err) {
+      await this.detach(attachmentId);
+      throw err;
+    }
+  }
+
+  async containerStart(ref: string): Promise<void> {
+    const summary = this.runtime.inspect(ref).container;
+    await this.runtime.start(summary.id);
+    if (summary.labels[LABEL_AUTO_REMOVE] === 'true') this.reapWhenExited(summary.id);
+  }
+
+  async containerStop(ref: string, timeoutMs?: number): Promise<void> {
+    await this.runtime.stop(ref, timeoutMs);
+  }
+
+  async containerRemove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    const summary = this.runtime.inspect(ref).container;
+    await this.runtime.remove(summary.id, options);
+    const attachment = summary.labels[LABEL_ATTACHMENT];
+    if (attachment) await this.detach(attachment);
+  }
+
+  private async detach(attachmentId: string): Promise<void> {
+    await this.networking.detach(attachmentId).catch((err: unknown) => this.o.log.warn({ err, attachmentId }, 'detaching container networking failed'));
+  }
+
+  containerList(options: { all?: boolean; labels?: Record<string, string> } = {}): ContainerSummary[] {
+    const wanted = Object.entries(options.labels ?? {});
+    return this.runtime.list({ all: options.all ?? false }).filter((c) => wanted.every(([k, v]) => c.labels[k] === v));
+  }
+
+  containerInspect(ref: string): ContainerInspectResponse {
+    const r = this.runtime.inspect(ref);
+    const config = { ...r.config, autoRemove: r.container.labels[LABEL_AUTO_REMOVE] === 'true' };
+    return { container: r.container, config, rootfs: r.rootfs, logPath: r.logPath };
+  }
+
+  containerWait(ref: string): Promise<WaitResult> {
+    return this.runtime.wait(ref);
+  }
+
+  containerLogs(ref: string, options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal }): AsyncIterable<LogRecord> {
+    return this.runtime.logs(ref, options);
+  }
+
+  /**
+   * `docker run`: create (pulling if needed) and start; with attach, the output until the
+   * container exits, then its exit code. A command that cannot run ends with 126 or 127 and the
+   * reason on stderr, as Docker does. Events are awaited, so a slow reader slows the stream.
+   */
+  async containerRun(config: DeepPartial<ContainerConfig>, options: { attach: boolean; signal?: AbortSignal; onEvent: RunEventSink }): Promise<void> {
+    const pulls: LayerProgress[] = [];
+    const created = await this.containerCreate(config, { onPull: (p) => pulls.push(p) });
+    for (const pull of pulls) await options.onEvent({ pull });
+    await options.onEvent({ id: created.id });
+    for (const w of created.warnings) await options.onEvent(stderrEvent(`WARNING: ${w}\n`));
+    const autoRemove = config.autoRemove === true;
+    let drained = () => {};
+    if (autoRemove && options.attach) this.drains.set(created.id, new Promise<void>((resolve) => (drained = resolve)));
+    try {
+      const removeNow = async () => {
+        if (autoRemove) await this.containerRemove(created.id, { force: true }).catch(ignoreNotFound);
+      };
+      const onStarted = () => autoRemove && this.reapWhenExited(created.id);
+      await runAttached(this.runtime, created.id, { ...options, onStarted, beforeExitCode: removeNow }, removeNow);
+    } finally {
+      drained();
+      this.drains.delete(created.id);
+    }
+  }
+
+  /**
+   * Removes an auto-remove container once it exited (and an attached run read its output). Runs
+   * in the background; a daemon restart resumes it from the label (recover()).
+   */
+  private reapWhenExited(id: string): void {
+    if (this.reapers.has(id)) return;
+    this.reapers.add(id);
+    void (async () => {
+      try {
+        await this.runtime.wait(id);
+        const drain = this.drains.get(id);
+        if (drain) await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS).unref())]);
+        if (!this.closed) await this.containerRemove(id, { force: true });
+      } catch (err) {
+        if (!this.closed && !(err instanceof TswarmError && err.code === 'NOT_FOUND')) this.o.log.warn({ err, container: id }, 'auto-remove failed');
+      } finally {
+        this.reapers.delete(id);
+      }
+    })();
+  }
+
+  // ---- volumes ----
+
+  private requireVolumes(): EngineVolumes {
+    if (!this.o.volumes) throw new TswarmError('FAILED_PRECONDITION', 'volumes are not available on this node. Use bind mounts, or a daemon with volume support');
+    return this.o.volumes;
+  }
+
+  private volumeUsers(): Map<string, string[]> {
+    const containers = this.runtime.list({ all: true }).map((summary) => ({ summary, mounts: this.runtime.inspect(summary.id).config.spec?.mounts ?? [] }));
+    return volumeUsers(containers);
+  }
+
+  private withUsers(v: Volume, users = this.volumeUsers()): Volume {
+    return { ...v, usedBy: users.get(v.name) ?? [] };
+  }
+
+  async volumeCreate(name: string, labels: Record<string, string>): Promise<Volume> {
+    return this.withUsers(await this.requireVolumes().create(name || anonymousVolumeName(), labels));
+  }
+
+  async volumeList(): Promise<Volume[]> {
+    const users = this.volumeUsers();
+    return (await this.requireVolumes().list()).map((v) => this.withUsers(v, users));
+  }
+
+  async volumeInspect(name: string): Promise<Volume> {
+    return this.withUsers(await this.requireVolumes().inspect(name));
+  }
+
+  /** A volume in use is kept even with force, as Docker does: force only tolerates a missing one. */
+  async volumeRemove(name: string, force: boolean): Promise<void> {
+    const volumes = this.requireVolumes();
+    const users = this.volumeUsers().get(name);
+    if (users) throw new TswarmError('CONFLICT', `volume ${name} is in use by ${users.join(', ')}. Remove those containers first`);
+    await volumes.remove(name, { force });
+  }
+
+  async volumePrune(): Promise<{ deleted: string[]; reclaimedBytes: number }> {
+    const users = this.volumeUsers();
+    return this.requireVolumes().prune((name) => users.has(name));
+  }
+}
+
+/** Docker names anonymous volumes with 64 random hex digits. */
+function anonymousVolumeName(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function nameAnonymousVolume(m: Mount): Mount {
+  return m.type === MountType.MOUNT_TYPE_VOLUME && m.source === '' ? { ...m, source: anonymousVolumeName() } : m;
+}
+
+/** Removal raced with another (the reaper, or a user's rm): the container is gone either way. */
+function ignoreNotFound(err: unknown): void {
+  if (!(err instanceof TswarmError && err.code === 'NOT_FOUND')) throw err;
+}
