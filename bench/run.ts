@@ -1,8 +1,10 @@
 import { benchLabUp } from './lab-up.js';
+import { benchRaft } from './raft/index.js';
 
 /** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'lab-up': benchLabUp,
+  raft: benchRaft,
 };
 
 const wanted = process.argv.slice(2);

@@ -94,6 +94,8 @@ export class Manager {
       id: o.nodeId,
       raftDir: join(o.dataDir, 'raft'),
       members,
+      // A joining manager starts empty; the leader's snapshot brings the real configuration.
+      join: o.mode.kind === 'join',
       stateMachine: this.replica,
       credentials: clientCredentials(o.tls),
       authorizeSender: (call, fromId) => {
