@@ -1,11 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
+import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
+import { builtEntry } from '../lib/paths.js';
+import { createJoinToken } from '../manager/ca/join-token.js';
 
-// Bootstrap on real daemons in network namespaces: init, join with tokens over mutual TLS,
-// node listing, token rotation, authorization, leader failure and node management.
+// Issue 4 on real daemons in network namespaces: init, joins over mutual TLS, refusals at the
+// CLI and at the network layer, leader failure, lost quorum and its recovery, promote/demote.
 const name = `sw${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
+const M1 = '192.168.77.11:2377';
 
 interface NodeRow {
   id: string;
@@ -17,9 +23,7 @@ interface NodeRow {
   labels: Record<string, string>;
 }
 
-async function tswarm(host: string, ...args: string[]) {
-  return lab!.exec(host, ['tswarm', ...args], { timeoutMs: 90_000 });
-}
+const tswarm = (host: string, ...args: string[]) => lab!.exec(host, ['tswarm', ...args], { timeoutMs: 90_000 });
 
 async function nodes(host: string): Promise<NodeRow[]> {
   const r = await tswarm(host, 'node', 'ls', '--format', 'json');
@@ -27,16 +31,26 @@ async function nodes(host: string): Promise<NodeRow[]> {
   return JSON.parse(r.stdout) as NodeRow[];
 }
 
-function byHost(rows: NodeRow[]): Record<string, NodeRow> {
-  return Object.fromEntries(rows.map((r) => [r.hostname, r]));
+async function byHost(host: string): Promise<Record<string, NodeRow>> {
+  return Object.fromEntries((await nodes(host)).map((r) => [r.hostname, r]));
 }
 
-describe('swarm bootstrap', () => {
+const certDir = (host: string) => join(labPaths.dataDir(lab!.name, host), 'certificates');
+
+/** One raw gRPC call from `from`'s namespace, with `certs` (a directory, or 'none'). */
+async function rawCall(from: string, certs: string, method: 'listNodes' | 'heartbeat' | 'getRootCa', addr = M1): Promise<{ code: string; message: string }> {
+  const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'lib/testing/raw-call.js');
+  const r = await lab!.exec(from, [process.execPath, entry, certs, addr, method], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`raw call failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { code: string; message: string };
+}
+
+describe('swarm bootstrap (issue 4)', () => {
   let workerToken = '';
   let managerToken = '';
 
   beforeAll(async () => {
-    lab = await Lab.up({ name, managers: 3, workers: 2 });
+    lab = await Lab.up({ name, managers: 3, workers: 3 });
   });
 
   afterAll(async () => {
@@ -47,52 +61,62 @@ describe('swarm bootstrap', () => {
     const r = await tswarm('m1', 'init');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Swarm initialized: current node \([0-9a-z]{25}\) is now a manager\./);
-    const m = /tswarm join --token (TSWTKN-1-\S+) 192\.168\.77\.11:2377/.exec(r.stdout);
-    expect(m).not.toBeNull();
-    workerToken = m![1]!;
-    const mt = await tswarm('m1', 'join-token', 'manager', '-q');
-    expect(mt.code, mt.stderr).toBe(0);
-    managerToken = mt.stdout.trim();
+    workerToken = /tswarm join --token (TSWTKN-1-\S+) 192\.168\.77\.11:2377/.exec(r.stdout)![1]!;
+    managerToken = (await tswarm('m1', 'join-token', 'manager', '-q')).stdout.trim();
+    expect(managerToken).toMatch(/^TSWTKN-1-/);
     expect(managerToken).not.toBe(workerToken);
   });
 
-  it('refuses a mistyped token locally, before any traffic', async () => {
+  it('refuses truncated, mistyped and foreign tokens, and changes nothing', async () => {
     const typo = workerToken.slice(0, 20) + (workerToken[20] === 'a' ? 'b' : 'a') + workerToken.slice(21);
-    const r = await tswarm('w1', 'join', '--token', typo, '192.168.77.11:2377');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not a valid join token');
+    for (const bad of [workerToken.slice(0, -3), typo]) {
+      const r = await tswarm('w1', 'join', '--token', bad, M1);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('not a valid join token');
+    }
+    const foreign = createJoinToken(Buffer.alloc(32, 9)).text;
+    const f = await tswarm('w1', 'join', '--token', foreign, M1);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain('has a CA that does not match this token');
+    expect((await nodes('m1')).map((n) => n.hostname)).toEqual(['m1']);
+    expect((await tswarm('w1', 'info', '--format', 'json')).stdout).toContain('"localNodeState": "inactive"');
   });
 
-  it('joins two managers and two workers; node ls shows them Ready with a leader', async () => {
+  it('joins 2 managers and 3 workers: every manager lists 6 Ready nodes and one leader', async () => {
     for (const h of ['m2', 'm3']) {
-      const r = await tswarm(h, 'join', '--token', managerToken, '192.168.77.11:2377');
+      const r = await tswarm(h, 'join', '--token', managerToken, M1);
       expect(r.code, `${h}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain('joined a swarm as a manager');
     }
-    for (const h of ['w1', 'w2']) {
-      const r = await tswarm(h, 'join', '--token', workerToken, '192.168.77.11:2377');
-      expect(r.code, `${h}: ${r.stderr}`).toBe(0);
-      expect(r.stdout).toContain('joined a swarm as a worker');
-    }
-    await waitFor(
-      async () => {
-        const rows = byHost(await nodes('m1'));
-        return Object.keys(rows).length === 5 && Object.values(rows).every((n) => n.status === 'Ready') && rows['m2']?.managerStatus === 'Reachable' && rows['m3']?.managerStatus === 'Reachable';
-      },
-      { what: 'five Ready nodes with three managers', timeoutMs: 60_000, intervalMs: 500 },
+    await Promise.all(
+      ['w1', 'w2', 'w3'].map(async (h) => {
+        const r = await tswarm(h, 'join', '--token', workerToken, M1);
+        expect(r.code, `${h}: ${r.stderr}`).toBe(0);
+      }),
     );
-    const rows = byHost(await nodes('m2'));
-    expect(rows['m1']!.managerStatus).toBe('Leader');
-    expect(rows['w1']!.role).toBe('worker');
+    for (const m of ['m1', 'm2', 'm3']) {
+      await waitFor(
+        async () => {
+          const rows = await nodes(m);
+          return rows.length === 6 && rows.every((n) => n.status === 'Ready') && rows.filter((n) => n.managerStatus === 'Leader').length === 1 && rows.filter((n) => n.managerStatus === 'Reachable').length === 2;
+        },
+        { what: `node ls on ${m}: 6 Ready nodes, one Leader, two Reachable`, timeoutMs: 60_000, intervalMs: 500 },
+      );
+    }
     const table = await tswarm('m1', 'node', 'ls');
     expect(table.stdout).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+AVAILABILITY\s+MANAGER STATUS/);
     expect(table.stdout).toMatch(/ \* +m1 +Ready +Active +Leader/);
   });
 
-  it('tells a worker’s operator that manager commands need a manager', async () => {
-    const r = await tswarm('w1', 'node', 'ls');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('this node is not a manager');
+  it('refuses at the network layer: a worker certificate on a manager-only method, and no certificate on anything but joining', async () => {
+    expect(await rawCall('w1', certDir('w1'), 'listNodes')).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect((await rawCall('w1', certDir('w1'), 'heartbeat')).code).toBe('OK');
+    expect(await rawCall('w1', 'none', 'listNodes')).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await rawCall('w1', 'none', 'heartbeat')).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await rawCall('w1', 'none', 'getRootCa')).code).toBe('OK');
+    const local = await tswarm('w1', 'node', 'ls');
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain('this node is not a manager');
   });
 
   it('rotating the worker token refuses the old one for new joins and leaves joined nodes alone', async () => {
@@ -100,46 +124,80 @@ describe('swarm bootstrap', () => {
     expect(rot.code, rot.stderr).toBe(0);
     const fresh = /--token (TSWTKN-1-\S+)/.exec(rot.stdout)![1]!;
     expect(fresh).not.toBe(workerToken);
-    const leave = await tswarm('w2', 'leave');
-    expect(leave.code, leave.stderr).toBe(0);
-    const old = await tswarm('w2', 'join', '--token', workerToken, '192.168.77.12:2377');
+    expect((await tswarm('w3', 'leave')).code).toBe(0);
+    const old = await tswarm('w3', 'join', '--token', workerToken, M1);
     expect(old.code).toBe(1);
     expect(old.stderr).toContain('not valid for this cluster');
-    const ok = await tswarm('w2', 'join', '--token', fresh, '192.168.77.12:2377');
+    const ok = await tswarm('w3', 'join', '--token', fresh, '192.168.77.12:2377');
     expect(ok.code, ok.stderr).toBe(0);
-    expect(byHost(await nodes('m1'))['w1']!.status).toBe('Ready');
+    expect((await byHost('m1'))['w1']!.status).toBe('Ready');
+  });
+
+  it('refuses a removed node that reconnects, though its certificate is still valid', async () => {
+    const kept = await mkdtemp(join(labPaths.dir(lab!.name), 'w2-certs-'));
+    await cp(certDir('w2'), kept, { recursive: true });
+    const rm = await tswarm('m1', 'node', 'rm', '--force', 'w2');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(await rawCall('w2', kept, 'heartbeat')).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('not a member') });
   });
 
   it('updates availability and labels', async () => {
-    const r = await tswarm('m2', 'node', 'update', '--availability', 'drain', '--label-add', 'zone=a', 'w1');
-    expect(r.code, r.stderr).toBe(0);
-    const w1 = byHost(await nodes('m3'))['w1']!;
+    expect((await tswarm('m2', 'node', 'update', '--availability', 'drain', '--label-add', 'zone=a', 'w1')).code).toBe(0);
+    const w1 = (await byHost('m3'))['w1']!;
     expect(w1.availability).toBe('Drain');
     expect(w1.labels).toEqual({ zone: 'a' });
   });
 
-  it('survives the leader’s death: a new leader is elected, and the old one rejoins on restart', async () => {
+  it('kill -9 of the leader: a new leader, node ls works from the survivors, the old leader follows on restart', async () => {
     await lab!.kill('m1');
     await waitFor(
       async () => {
-        const rows = byHost(await nodes('m2'));
-        return (rows['m2']!.managerStatus === 'Leader' || rows['m3']!.managerStatus === 'Leader') && rows['m1']!.managerStatus === 'Unreachable';
+        const rows = await byHost('m2');
+        return ['m2', 'm3'].some((m) => rows[m]!.managerStatus === 'Leader') && rows['m1']!.managerStatus === 'Unreachable';
       },
       { what: 'a new leader among m2 and m3', timeoutMs: 60_000, intervalMs: 500 },
     );
+    expect((await nodes('m3')).length).toBeGreaterThanOrEqual(5);
     await lab!.start('m1');
-    await waitFor(
-      async () => {
-        const rows = byHost(await nodes('m1'));
-        return rows['m1']!.status === 'Ready' && rows['m1']!.managerStatus === 'Reachable';
-      },
-      { what: 'm1 back as a reachable manager', timeoutMs: 60_000, intervalMs: 500 },
-    );
+    await waitFor(async () => (await byHost('m1'))['m1']!.managerStatus === 'Reachable', { what: 'm1 back as a follower', timeoutMs: 60_000, intervalMs: 500 });
   });
 
   it('refuses to let a manager leave when that would hurt the cluster, unless forced', async () => {
     const r = await tswarm('m3', 'leave');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Demote it first');
+  });
+
+  it('losing 2 of 3 managers: writes fail with a clear error in bounded time; --force-new-cluster brings the cluster back', async () => {
+    await lab!.kill('m2');
+    await lab!.kill('m3');
+    const started = Date.now();
+    const w = await tswarm('m1', 'node', 'update', '--label-add', 'try=1', 'w1');
+    expect(w.code).toBe(1);
+    expect(w.stderr).toMatch(/no leader|quorum|outcome is unknown/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const f = await tswarm('m1', 'init', '--force-new-cluster');
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout).toContain('Swarm recovered');
+    await waitFor(
+      async () => {
+        const rows = await byHost('m1');
+        return rows['m1']!.managerStatus === 'Leader' && rows['w1']!.status === 'Ready' && rows['w1']!.labels['zone'] === 'a';
+      },
+      { what: 'the recovered cluster, with w1 reconnected and its labels kept', timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const d = await tswarm('m1', 'node', 'demote', 'm2', 'm3');
+    expect(d.code, d.stderr).toBe(0);
+  });
+
+  it('promotes a worker to manager, and a demoted manager’s certificate is refused on manager-only methods at once', async () => {
+    expect((await tswarm('m1', 'node', 'promote', 'w1')).code).toBe(0);
+    await waitFor(async () => (await byHost('m1'))['w1']!.managerStatus === 'Reachable', { what: 'w1 to become a reachable manager', timeoutMs: 60_000, intervalMs: 500 });
+    expect((await tswarm('w1', 'node', 'ls')).code).toBe(0);
+    const kept = await mkdtemp(join(labPaths.dir(lab!.name), 'w1-manager-certs-'));
+    await cp(certDir('w1'), kept, { recursive: true });
+    expect((await rawCall('w1', kept, 'listNodes')).code).toBe('OK');
+    expect((await tswarm('m1', 'node', 'demote', 'w1')).code).toBe(0);
+    expect(await rawCall('w1', kept, 'listNodes')).toMatchObject({ code: 'PERMISSION_DENIED' });
   });
 });

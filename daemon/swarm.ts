@@ -22,6 +22,7 @@ import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
 import { waitFor } from '../lib/poll.js';
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
 import { loadCertificates, removeCertificates, saveCertificates } from './certificates.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
@@ -86,7 +87,7 @@ export class Swarm {
     if (req.forceNewCluster) return this.forceNewCluster();
     this.requireInactive();
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
-    const advertiseAddr = chooseAdvertiseAddr(req.advertiseAddr, listen.port);
+    const advertiseAddr = chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix);
     const spec: ClusterSpec = mergeSpec(defaultClusterSpec(), req.spec);
     const nc = await newCluster(spec, this.clock);
     this.tls = new TlsMaterialProvider({ caPem: nc.cluster.rootCa!.caCertPem.toString(), keyPem: nc.keyPem, certPem: nc.certPem });
@@ -141,7 +142,7 @@ export class Swarm {
     this.tls = new TlsMaterialProvider({ caPem, keyPem, certPem: issued.certificatePem.toString() });
     await saveCertificates(this.o.dataDir, this.tls.current);
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
-    const advertiseAddr = role === 'manager' ? chooseAdvertiseAddr(req.advertiseAddr, listen.port) : req.advertiseAddr;
+    const advertiseAddr = role === 'manager' ? chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix) : req.advertiseAddr;
     await this.setNode({ nodeId: issued.nodeId, clusterId: issued.clusterId, role, joinAddrs: [managerAddr], advertiseAddr, listenAddr: `${listen.host}:${listen.port}` });
     try {
       if (role === 'manager') await this.startManager({ kind: 'join', joinAddr: managerAddr });
@@ -267,13 +268,23 @@ export class Swarm {
       if (want === 'worker') {
         await this.manager?.stop();
         this.manager = undefined;
+        // No longer a member: its copy of the log is history, and a later promotion starts empty.
+        await rm(join(this.o.dataDir, 'raft'), { recursive: true, force: true });
         await this.setNode({ role: 'worker', joinAddrs: res.managers.map((m) => m.addr).filter((a) => a !== '') });
       } else {
         const joinAddr = res.managers.map((m) => m.addr).find((a) => a !== '') ?? this.o.node.joinAddrs[0] ?? '';
         const listen = splitHostPort(this.o.node.listenAddr || '0.0.0.0:2377', '--listen-addr');
-        const host = this.o.node.joinAddrs.length > 0 ? chooseAdvertiseAddr(this.o.node.advertiseAddr, listen.port) : this.o.node.advertiseAddr;
-        await this.setNode({ role: 'manager', advertiseAddr: host, listenAddr: `${listen.host}:${listen.port}` });
-        await this.startManager({ kind: 'join', joinAddr });
+        const advertiseAddr = chooseAdvertiseAddr(this.o.node.advertiseAddr, listen.port, this.o.node.namePrefix);
+        await this.setNode({ advertiseAddr, listenAddr: `${listen.host}:${listen.port}` });
+        try {
+          await this.startManager({ kind: 'join', joinAddr });
+        } catch (err) {
+          // Stay a worker, so the next heartbeat tries again.
+          await this.manager?.stop();
+          this.manager = undefined;
+          throw err;
+        }
+        await this.setNode({ role: 'manager' });
       }
     } catch (err) {
       this.lastError = `role change to ${want} failed: ${(err as Error).message}`;

@@ -24,6 +24,8 @@ export interface LabUpOptions {
   signal?: AbortSignal;
   readyTimeoutMs?: number;
   log?: Logger;
+  /** Extra tswarmd flags for every host (e.g. `--insecure-registry`), kept for later restarts. */
+  daemonArgs?: string[];
 }
 
 export type HostRunState = 'running' | 'unresponsive' | 'stopped' | 'dead';
@@ -111,6 +113,7 @@ export class Lab {
         createdAtMs: Date.now(),
         phase: 'creating',
         partition: null,
+        ...(options.daemonArgs?.length ? { daemonArgs: [...options.daemonArgs] } : {}),
         hosts: plan.map((h) => ({
           ...h,
           netns: labPaths.hostNetns(name, h.name),
@@ -152,7 +155,7 @@ export class Lab {
       await createHost(name, host.name, host.addr);
     }
     checkAbort();
-    for (const host of this.state.hosts) Object.assign(host, await startDaemon(name, host, options.logLevel ?? 'info'));
+    for (const host of this.state.hosts) Object.assign(host, await startDaemon(name, host, options.logLevel ?? 'info', this.state.daemonArgs));
     await saveLabState(this.state);
     await Promise.all(this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)));
     this.state.phase = 'up';
@@ -241,7 +244,7 @@ export class Lab {
     const h = await this.mutate(async (state) => {
       const h = findHost(state, host);
       if (isAlive(h)) throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is already running (pid ${h.pid})`);
-      Object.assign(h, await startDaemon(state.name, h, options.logLevel ?? 'info'));
+      Object.assign(h, await startDaemon(state.name, h, options.logLevel ?? 'info', state.daemonArgs));
       h.desired = 'running';
       return h;
     });

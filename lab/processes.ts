@@ -67,10 +67,10 @@ function withoutHostVar(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Starts a host's tswarmd, detached so it outlives the `tswarm lab` command that started it. */
-export async function startDaemon(lab: string, host: HostState, logLevel: string): Promise<ProcessRef> {
+export async function startDaemon(lab: string, host: HostState, logLevel: string, extraArgs: readonly string[] = []): Promise<ProcessRef> {
   const logFd = openSync(host.logFile, 'a', 0o644);
   try {
-    const argv = [process.execPath, '--enable-source-maps', builtEntry('daemon'), '--data-dir', host.dataDir, '--host', `unix://${host.socket}`, '--hostname', host.name, '--log-level', logLevel];
+    const argv = [process.execPath, '--enable-source-maps', builtEntry('daemon'), '--data-dir', host.dataDir, '--host', `unix://${host.socket}`, '--hostname', host.name, '--log-level', logLevel, ...extraArgs];
     const child = spawnInHost(lab, host, argv, { stdio: ['ignore', logFd, logFd], detached: true, env: withoutHostVar(process.env) });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid as number));

@@ -31,6 +31,8 @@ export interface LabState {
   phase: 'creating' | 'up';
   hosts: HostState[];
   partition: string[][] | null;
+  /** Extra flags every host's tswarmd is started with (absent in labs made before they existed). */
+  daemonArgs?: string[];
 }
 
 export async function loadLabState(lab: string): Promise<LabState | undefined> {

@@ -4,7 +4,7 @@ import { run } from '../lib/run.js';
 import type { Logger } from '../lib/log.js';
 import { killCgroup, removeCgroup } from './cgroup.js';
 import { deleteNetns, listNetns } from './netns.js';
-import { labPaths } from './paths.js';
+import { labPaths, REGISTRY_HOST } from './paths.js';
 import { isAlive, signalProcess, waitForExit } from './processes.js';
 import type { HostState, LabState } from './state.js';
 
@@ -65,7 +65,8 @@ export async function teardownLab(state: LabState, options: { graceful: boolean;
   await killCgroup(labPaths.cgroupLab(lab));
   const mounts = await unmountUnder(labPaths.dir(lab));
   const prefixes = (await Promise.all(state.hosts.map(daemonPrefix))).filter((p): p is string => p !== undefined);
-  const ours = new Set([labPaths.switchNetns(lab), ...state.hosts.map((h) => h.netns)]);
+  // The registry host is no daemon host (not in state.hosts) but lives and dies with the lab.
+  const ours = new Set([labPaths.switchNetns(lab), labPaths.hostNetns(lab, REGISTRY_HOST), ...state.hosts.map((h) => h.netns)]);
   const present = await listNetns();
   const doomed = present.filter((n) => ours.has(n) || prefixes.some((p) => n.startsWith(p)));
   for (const n of doomed) await deleteNetns(n);

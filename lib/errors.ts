@@ -42,7 +42,7 @@ const MAPPING: Record<ErrorCode, CodeMapping> = {
   ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, exitCode: EXIT_ERROR },
   CONFLICT: { grpc: GrpcStatus.ABORTED, exitCode: EXIT_ERROR },
   FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
-  NOT_A_MANAGER: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
+  NOT_A_MANAGER: { grpc: GrpcStatus.PERMISSION_DENIED, exitCode: EXIT_ERROR },
   NOT_IN_SWARM: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, exitCode: EXIT_ERROR },
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, exitCode: EXIT_ERROR },

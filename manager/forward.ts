@@ -1,5 +1,5 @@
 import { makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
-import { fromServiceError, TswarmError } from '../lib/errors.js';
+import { ERROR_CODE_METADATA_KEY, fromServiceError, TswarmError } from '../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
 
@@ -22,7 +22,7 @@ export class LeaderForwarder {
 
   async forward<Res>(definition: ServiceDefinition, serviceName: string, method: string, request: unknown, caller: Caller): Promise<Res> {
     const addr = this.leaderAddr();
-    if (!addr) throw new TswarmError('UNAVAILABLE', 'this manager knows no leader right now (an election may be under way). Retry shortly');
+    if (!addr) throw new TswarmError('UNAVAILABLE', 'no leader: an election is under way, or the managers lost quorum (a majority is down). Retry shortly; if managers are lost for good, see “Recovering from a lost quorum” in the README');
     const key = `${serviceName}@${addr}`;
     let client = this.clients.get(key);
     if (!client) {
@@ -35,7 +35,7 @@ export class LeaderForwarder {
     const fn = (client as unknown as Record<string, UnaryFn>)[method];
     if (!fn) throw new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`);
     return new Promise<Res>((resolve, reject) => {
-      fn.call(client, request, metadata, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res as Res)));
+      fn.call(client, request, metadata, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) => (err ? reject(explain(err, addr)) : resolve(res as Res)));
     });
   }
 
@@ -43,4 +43,16 @@ export class LeaderForwarder {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+/** A leader that does not answer is named as such: the operator's next question is about quorum. */
+function explain(err: ServiceError, addr: string): TswarmError {
+  const e = fromServiceError(err);
+  const fromLeader = (err.metadata?.get(ERROR_CODE_METADATA_KEY).length ?? 0) > 0;
+  if (fromLeader || (e.code !== 'UNAVAILABLE' && e.code !== 'DEADLINE_EXCEEDED')) return e;
+  return new TswarmError(
+    'UNAVAILABLE',
+    `the leader at ${addr} does not answer (${err.details}). If it just went down, a new leader is being elected: retry shortly; if a majority of managers is down, the cluster has lost quorum — see “Recovering from a lost quorum” in the README`,
+    { cause: err },
+  );
 }

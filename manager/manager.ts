@@ -207,6 +207,9 @@ export class Manager {
   /** A new manager (its certificate already says so) asks to be added: as a learner first, promoted once caught up. */
   private async joinRaft(req: JoinRaftRequest, caller: Caller) {
     if (caller.kind !== 'node') throw new TswarmError('UNAUTHENTICATED', 'joining Raft needs a manager certificate');
+    if (this.replica.get('node', caller.nodeId)?.spec?.desiredRole !== NodeRole.NODE_ROLE_MANAGER) {
+      throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not to be a manager. Promote it first with \`tswarm node promote\``);
+    }
     if (!/^[^\s:]+:\d{1,5}$/.test(req.addr)) throw new TswarmError('INVALID_ARGUMENT', `invalid Raft address "${req.addr}". Use HOST:PORT`);
     const status = this.raft.status();
     if (!status.voters.includes(caller.nodeId) && !status.learners.includes(caller.nodeId)) {

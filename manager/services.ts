@@ -19,7 +19,9 @@ export const POLICIES = {
   'tswarm.v1.CAService': { getRootCaCertificate: ANY },
   'tswarm.v1.NodeCAService': { issueNodeCertificate: ANY, nodeCertificateStatus: NODES },
   'tswarm.v1.DispatcherService': { heartbeat: NODES },
-  'tswarm.v1.RaftMembershipService': { joinRaft: MANAGERS, leaveRaft: MANAGERS },
+  // joinRaft: a promoted worker still holds the worker role until it is in Raft; the handler
+  // checks that the cluster wants it as a manager.
+  'tswarm.v1.RaftMembershipService': { joinRaft: NODES, leaveRaft: MANAGERS },
   'tswarm.v1.ControlService': {
     getNode: MANAGERS,
     listNodes: MANAGERS,

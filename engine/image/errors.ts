@@ -66,3 +66,13 @@ export function tooLarge(image: string, what: string, bytesLimit: number): Image
 export function malformed(image: string, what: string): ImageError {
   return new ImageError('INVALID_ARGUMENT', `cannot use ${image}: ${what}. The image is malformed: rebuild or re-push it`, false);
 }
+
+/**
+ * A layer blob already in this node's store would not unpack: it was damaged on disk after it was
+ * verified (the store checks digests only when a blob is written). Not retryable as is: the image
+ * has to be removed and pulled again, which the message says.
+ */
+export function damagedLayer(image: string, digest: string, cause: unknown): ImageError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new ImageError('FAILED_PRECONDITION', `layer ${digest} of ${image} is damaged on this node (${why}). Remove the image (tswarm image rm ${image}) and pull it again`, false, { cause });
+}

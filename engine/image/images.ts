@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../../lib/log.js';
 import type { ImageForRuntime, OciImageConfig } from '../image-contract.js';
 import { readArchive } from './archive.js';
 import { CredentialStore } from './credentials.js';
-import { ImageError, malformed } from './errors.js';
+import { damagedLayer, ImageError, malformed } from './errors.js';
 import { CONFIG_BYTES_MAX, type Platform } from './oci.js';
 import { hostPlatform } from './platform.js';
 import { familiarReference, formatReference, normalizeRegistryHost, parseReference, repositoryName } from './reference.js';
@@ -190,7 +190,11 @@ export class ImageService {
       if (!(await this.blobs.has(layer.digest))) {
         throw new ImageError('FAILED_PRECONDITION', `layer ${layer.diffId} of ${ref} is missing from this node. Remove the image and pull it again`, false);
       }
-      await this.layers.unpack(layer.diffId, this.blobs.path(layer.digest));
+      try {
+        await this.layers.unpack(layer.diffId, this.blobs.path(layer.digest));
+      } catch (err) {
+        throw damagedLayer(ref, layer.digest, err);
+      }
     }
     let reference = index.tagsOf(record.id)[0] ?? record.id;
     try {

@@ -172,7 +172,8 @@ describe('ContainerRuntime with crun and conmon', () => {
     const bad = await rt.create({ config: { spec: { command: ['sleep', '30'], init: true, healthcheck: check(['CMD', 'false']) } }, image });
     await rt.start(good);
     await rt.start(bad);
-    expect(rt.inspect(good).container.state?.health).toBe('starting');
+    // Right after start it is 'starting', unless the first check already ran (a busy machine).
+    expect(['starting', 'healthy']).toContain(rt.inspect(good).container.state?.health);
     await waitFor(() => rt.inspect(good).container.state?.health === 'healthy', { what: 'healthy', timeoutMs: 10_000 });
     await waitFor(() => rt.inspect(bad).container.state?.health === 'unhealthy', { what: 'unhealthy', timeoutMs: 10_000 });
     expect(rt.inspect(bad).healthLog.length).toBeGreaterThanOrEqual(2);

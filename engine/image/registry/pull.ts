@@ -1,5 +1,5 @@
 import type { LayerProgress } from '../../../gen/tswarm/v1/engine.js';
-import { digestMismatch, ImageError, malformed, tooLarge } from '../errors.js';
+import { damagedLayer, digestMismatch, ImageError, malformed, tooLarge } from '../errors.js';
 import { CONFIG_BYTES_MAX, LAYER_BYTES_MAX, MANIFEST_ACCEPT, MANIFEST_BYTES_MAX, parseConfig, parseManifest, type Descriptor, type ImageConfigDocument, type Platform } from '../oci.js';
 import { selectPlatform } from '../platform.js';
 import { formatReference, type ImageReference } from '../reference.js';
@@ -88,7 +88,8 @@ async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: s
     report('already exists', layer.size);
     return record;
   }
-  if (!(await deps.blobs.has(layer.digest))) {
+  const stored = await deps.blobs.has(layer.digest);
+  if (!stored) {
     const partial = deps.blobs.partialPath(layer.digest);
     let lastMs = 0;
     await downloadBlob(deps.client, t, layer, partial, (current, total) => {
@@ -104,6 +105,8 @@ async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: s
   try {
     record.unpackedBytes = await deps.layers.unpack(diffId, deps.blobs.path(layer.digest));
   } catch (err) {
+    // A blob stored by an earlier pull was verified then; failing now means it was damaged since.
+    if (stored) throw damagedLayer(t.image, layer.digest, err);
     if (err instanceof LayerDiffIdError) throw malformed(t.image, `layer ${layer.digest} unpacks to ${err.actual}, not the ${err.expected} its config names`);
     throw new ImageError('INTERNAL', `cannot unpack layer ${layer.digest} of ${t.image}: ${(err as Error).message}`, false, { cause: err });
   }

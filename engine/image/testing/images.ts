@@ -12,7 +12,10 @@ import { run } from '../../../lib/run.js';
  */
 const TOOL_TIMEOUT_MS = 60_000;
 
-export async function buildBusyboxImage(layout: string, tag: string, options: { withChangesLayer?: boolean } = {}): Promise<void> {
+const BASE_APPLETS = ['sh', 'ls', 'cat', 'echo', 'sleep', 'true', 'nc'];
+
+/** `applets` adds busybox applets (symlinks in /bin) beyond the base set, for tests that need them. */
+export async function buildBusyboxImage(layout: string, tag: string, options: { withChangesLayer?: boolean; applets?: readonly string[] } = {}): Promise<void> {
   try {
     await access(join(layout, 'index.json'));
   } catch {
@@ -27,7 +30,7 @@ export async function buildBusyboxImage(layout: string, tag: string, options: { 
     for (const d of ['bin', 'etc', 'opq', 'tmp']) await mkdir(join(rootfs, d), { recursive: true });
     await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
     await chmod(join(rootfs, 'bin', 'busybox'), 0o755);
-    for (const applet of ['sh', 'ls', 'cat', 'echo', 'sleep', 'true', 'nc']) await symlink('busybox', join(rootfs, 'bin', applet));
+    for (const applet of new Set([...BASE_APPLETS, ...(options.applets ?? [])])) await symlink('busybox', join(rootfs, 'bin', applet));
     await writeFile(join(rootfs, 'etc', 'gone.txt'), 'deleted by layer 2\n');
     await writeFile(join(rootfs, 'etc', 'kept.txt'), 'kept\n');
     await writeFile(join(rootfs, 'opq', 'hidden.txt'), 'hidden by layer 2\n');

@@ -129,12 +129,17 @@ export class RaftNode<R> {
     this.loopScheduled = true;
     setImmediate(() => {
       this.loopScheduled = false;
-      if (this.loop || this.stopped) return;
-      this.loop = this.runReadyLoop().finally(() => {
-        this.loop = undefined;
-        // Work that arrived from a microtask after the loop's last check would otherwise wait for the next tick.
-        if (!this.stopped && this.rn.hasReady()) this.schedule();
-      });
+      this.startLoop();
+    });
+  }
+
+  /** Runs the Ready loop now unless it is running already. */
+  private startLoop(): void {
+    if (this.loop || this.stopped) return;
+    this.loop = this.runReadyLoop().finally(() => {
+      this.loop = undefined;
+      // Work that arrived from a microtask after the loop's last check would otherwise wait for the next tick.
+      if (!this.stopped && this.rn.hasReady()) this.schedule();
     });
   }
 
@@ -264,7 +269,10 @@ export class RaftNode<R> {
     if (this.rn.raft.step(newMessage({ type: 'MsgProp', from: this.id, entries })) === 'dropped') {
       throw new TswarmError('UNAVAILABLE', new ProposalDroppedError('proposal').message);
     }
-    this.schedule();
+    // The batcher already waited out a turn of the event loop to gather this batch: waiting
+    // another (schedule) would only delay it. A microtask runs once the batcher has registered
+    // the batch's waiters, still in this turn.
+    queueMicrotask(() => this.startLoop());
     return { lastIndex: this.rn.raft.raftLog.lastIndex(), term: this.rn.raft.term };
   }
 
