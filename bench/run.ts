@@ -1,10 +1,12 @@
 import { benchLabUp } from './lab-up.js';
 import { benchRaft } from './raft/index.js';
+import { benchBootstrap } from './bootstrap.js';
 
 /** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'lab-up': benchLabUp,
   raft: benchRaft,
+  bootstrap: benchBootstrap,
 };
 
 const wanted = process.argv.slice(2);
