@@ -4,6 +4,7 @@ import { formSwarm } from '../lab/form-swarm.js';
 import { DaemonClient } from '../lib/daemon-client.js';
 import { waitFor } from '../lib/poll.js';
 import { formatMs, summarize } from './stats.js';
+import { Reachability } from '../gen/tswarm/v1/objects.js';
 
 /**
  * Issue 4's figures, on the lab: how long `init`, a worker join and a manager join take (the
@@ -89,7 +90,7 @@ async function failoverTimes(): Promise<number[]> {
           const cc = client(lab, survivor);
           try {
             const { nodes } = await cc.cluster.listNodes({ names: [], idPrefixes: [], roles: [], labels: {} });
-            return nodes.filter((n) => n.managerStatus).every((n) => n.managerStatus!.leader || n.managerStatus!.reachability === 3);
+            return nodes.filter((n) => n.managerStatus).every((n) => n.managerStatus!.leader || n.managerStatus!.reachability === Reachability.REACHABILITY_REACHABLE);
           } finally {
             cc.close();
           }

@@ -21,6 +21,7 @@ import type { ConfChange, ConfState, Entry, HardState, NodeId } from '../types.j
 export type { NodeStatus, RaftNodeOptions } from './options.js';
 import { Transport } from '../transport/transport.js';
 import { nodeStopped, NotLeaderError, proposalLost } from './errors.js';
+import { HeldCommitAppends } from './held-commit-appends.js';
 import { coreLogger, DEFAULTS, stripUndefined, type NodeStatus, type RaftNodeOptions } from './options.js';
 import { PendingProposals, PendingReads } from './pending.js';
 import { ProposalBatcher } from './proposal-batch.js';
@@ -45,6 +46,7 @@ export class RaftNode<R> {
   /** A commit-only hard state (mustSync false): written with the next save rather than on its own fsync. */
   private deferredHardState: HardState | undefined;
   private leaderWatchers: { until: (s: SoftState) => boolean; resolve(): void }[] = [];
+  private readonly heldCommitAppends = new HeldCommitAppends();
 
   private constructor(
     private readonly options: RaftNodeOptions<R>,
@@ -106,6 +108,7 @@ export class RaftNode<R> {
   private startTicking(): void {
     const tick = () => {
       if (this.stopped) return;
+      this.sendHeldCommitAppends();
       this.rn.tick();
       this.schedule();
       this.ticker = this.clock.setTimer(this.cfg.tickMs, tick);
@@ -154,7 +157,7 @@ export class RaftNode<R> {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    this.transport.send(rd.messages);
+    this.transport.send(this.heldCommitAppends.filter(rd.messages, (to) => this.rn.raft.trk.progress.get(to)?.state === 'replicate'));
     if (rd.snapshot) {
       await this.persist(rd);
       this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data);
@@ -174,6 +177,12 @@ export class RaftNode<R> {
     if (rd.softState) this.onSoftState(rd.softState);
     this.rn.advance();
     await this.maybeSnapshot();
+  }
+
+  /** Sends what the last Readys held back (HeldCommitAppends), if still leading. */
+  private sendHeldCommitAppends(): void {
+    const due = this.heldCommitAppends.takeAll();
+    if (due.length > 0 && this.rn.softState().raftState === 'leader') this.transport.send(due);
   }
 
   private applyCommitted(rd: Ready): void {
@@ -230,7 +239,10 @@ export class RaftNode<R> {
   }
 
   private onSoftState(s: SoftState): void {
-    if (s.raftState !== 'leader') this.proposals.rejectAll(proposalLost('was pending when this member stopped leading'));
+    if (s.raftState !== 'leader') {
+      this.proposals.rejectAll(proposalLost('was pending when this member stopped leading'));
+      this.heldCommitAppends.clear();
+    }
     this.reads.rejectUnconfirmed(new TswarmError('UNAVAILABLE', 'raft: the leader changed before confirming this read. Retry it'));
     this.leaderWatchers = this.leaderWatchers.filter((w) => {
       if (!w.until(s)) return true;
