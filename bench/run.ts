@@ -1,12 +1,14 @@
 import { benchLabUp } from './lab-up.js';
 import { benchRaft } from './raft/index.js';
 import { benchBootstrap } from './bootstrap.js';
+import { benchEngine } from './engine/index.js';
 
 /** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'lab-up': benchLabUp,
   raft: benchRaft,
   bootstrap: benchBootstrap,
+  engine: benchEngine,
 };
 
 const wanted = process.argv.slice(2);

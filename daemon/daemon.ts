@@ -51,6 +51,9 @@ export class Daemon {
     this.socketPath = unixSocketPath(this.options.host);
     this.dataDir = await openDataDir(this.options.dataDir);
     const dataDir = this.dataDir;
+    // A daemon works from its own directory, never from wherever it was launched: a tool that
+    // writes a relative path (seen: an empty file named after a container) lands in the data dir.
+    process.chdir(dataDir.path);
     try {
       const hostname = this.options.hostname ?? osHostname();
       const engineRoot = join(dataDir.path, 'engine');

@@ -1,0 +1,86 @@
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { Lab } from '../../lab/lab.js';
+import { labPaths, REGISTRY_HOST } from '../../lab/paths.js';
+import { LAB_REGISTRY_DAEMON_ARGS, startLabRegistry } from '../../lab/registry.js';
+import { formatMs, summarize, type Summary } from '../stats.js';
+import { imageLowerDirs, makeBaseline } from './baseline.js';
+import { makePodman } from './podman.js';
+
+/**
+ * Issue 5's engine benchmark, on a one-host lab with the lab registry:
+ * - `tswarm container run --rm --network none IMAGE true` beside a plain script doing the same
+ *   work by hand (overlay mount, `crun run`, unmount, remove) — target ≤ 1.5× the script;
+ * - the same with `--network bridge`, to show what networking costs;
+ * - `podman run --rm` (runc) on the same image when podman is installed — target: tswarm ≥ 3× faster;
+ * - `tswarm --version`: the CLI's own start-up, which every tswarm figure includes;
+ * - pull of the test image from the lab registry, cold (after `image rm`) and warm.
+ * The variants take turns within each round, so a noisy machine hurts them alike.
+ */
+const RUNS = 50;
+const PULL_RUNS = 5;
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function line(label: string, s: Summary): void {
+  process.stdout.write(`  ${label.padEnd(44)} ${formatMs(s)}\n`);
+}
+
+function ratio(label: string, a: Summary, b: Summary): void {
+  process.stdout.write(`  ${label.padEnd(44)} ${(a.median / b.median).toFixed(2)}x\n`);
+}
+
+export async function benchEngine(): Promise<void> {
+  const lab = await Lab.up({ name: 'benchen', managers: 1, workers: 0, daemonArgs: [...LAB_REGISTRY_DAEMON_ARGS], logLevel: 'warn' });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const registry = await startLabRegistry(lab);
+    const tswarm = async (args: string[]) => {
+      const r = await lab.exec('m1', ['tswarm', ...args], { timeoutMs: 60_000 });
+      if (r.code !== 0) throw new Error(`tswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    };
+    const cold: number[] = [];
+    const warm: number[] = [];
+    for (let i = 0; i < PULL_RUNS; i++) {
+      await tswarm(['image', 'rm', registry.image]).catch(() => undefined);
+      cold.push(await timed(() => tswarm(['pull', registry.image])));
+      warm.push(await timed(() => tswarm(['pull', registry.image])));
+    }
+    const baseline = await makeBaseline(await imageLowerDirs(join(lab.hosts[0]!.dataDir, 'engine'), registry.image));
+    cleanups.push(() => baseline.remove());
+    const podman = await makePodman(join(labPaths.hostDir(lab.name, REGISTRY_HOST), 'oci'), 'busybox');
+    if (podman) cleanups.push(() => podman.remove());
+
+    const samples = { none: [] as number[], bridge: [] as number[], script: [] as number[], podman: [] as number[], cli: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      samples.none.push(await timed(() => tswarm(['container', 'run', '--rm', '--network', 'none', registry.image, 'true'])));
+      samples.bridge.push(await timed(() => tswarm(['container', 'run', '--rm', '--network', 'bridge', registry.image, 'true'])));
+      samples.script.push(await timed(() => baseline.runOnce()));
+      if (podman) samples.podman.push(await timed(() => podman.runOnce()));
+      samples.cli.push(await timed(() => tswarm(['--version'])));
+    }
+    const s = { none: summarize(samples.none), bridge: summarize(samples.bridge), script: summarize(samples.script), cli: summarize(samples.cli) };
+    process.stdout.write(`container run --rm IMAGE true (${RUNS} runs each, interleaved), image ${registry.image}\n`);
+    line('tswarm container run --network none', s.none);
+    line('tswarm container run --network bridge', s.bridge);
+    line('plain script (overlay + crun run + umount)', s.script);
+    line('tswarm --version (CLI start-up alone)', s.cli);
+    ratio('ratio none / script (target <= 1.5x)', s.none, s.script);
+    ratio('ratio bridge / none (cost of networking)', s.bridge, s.none);
+    if (podman) {
+      const p = summarize(samples.podman);
+      line('podman run --rm --network none (runc)', p);
+      ratio('ratio podman / tswarm none (target >= 3x)', p, s.none);
+    } else process.stdout.write('  podman: not installed, skipped (apt-get install podman runc)\n');
+    process.stdout.write(`image pull from the lab registry (${PULL_RUNS} runs)\n`);
+    line('cold (after image rm)', summarize(cold));
+    line('warm (everything present)', summarize(warm));
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+    await lab.down();
+  }
+}

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Lab } from '../lab/lab.js';
+import { LAB_REGISTRY_DAEMON_ARGS, startLabRegistry, type LabRegistry } from '../lab/registry.js';
+import { waitFor } from '../lib/poll.js';
+import { collectLines, engineDir, entries, httpGetFrom, inspect, namePrefix, show, tswarm, tswarmOk } from './support/engine.js';
+
+/**
+ * Issue 5's "Must show" list on the lab: one manager host (m1, 192.168.77.11), one worker host
+ * (w1, .21) and the lab registry (.5), every step through the real CLI against real daemons.
+ * The tests run in order and share the hosts; each names its own containers.
+ */
+const name = `ce${Math.floor(Math.random() * 1e6).toString(36)}`;
+let lab: Lab | undefined;
+let registry: LabRegistry | undefined;
+let image = '';
+const followers: ChildProcess[] = [];
+
+const L = () => lab as Lab;
+/** Blob downloads by the lab's daemons (the registry's own push came from its loopback). */
+async function blobGets(): Promise<number> {
+  const log = await readFile(registry!.logFile, 'utf8');
+  return log.split('\n').filter((l) => l.includes('response completed') && l.includes('method=GET') && l.includes('/blobs/') && l.includes('remoteaddr="192.168.77.')).length;
+}
+
+describe('the engine on a lab host', () => {
+  beforeAll(async () => {
+    lab = await Lab.up({ name, managers: 1, workers: 1, daemonArgs: [...LAB_REGISTRY_DAEMON_ARGS], logLevel: 'warn' });
+    registry = await startLabRegistry(lab);
+    image = registry.image;
+  });
+
+  afterAll(async () => {
+    for (const f of followers) f.kill('SIGKILL');
+    await lab?.down();
+  });
+
+  it('pulls the test image from the lab registry; a second pull fetches nothing', async () => {
+    const first = await tswarmOk(L(), 'm1', ['pull', image]);
+    const afterFirst = await blobGets();
+    const second = await tswarmOk(L(), 'm1', ['pull', image]);
+    show(`first pull (${afterFirst} blob GETs):\n${first}second pull (${(await blobGets()) - afterFirst} blob GETs):\n${second}`);
+    expect(afterFirst).toBe(3); // config + two layers
+    expect(await blobGets()).toBe(afterFirst);
+    const layerLines = second.split('\n').filter((l) => /^[0-9a-f]{12}: /.test(l) && !l.endsWith('waiting'));
+    expect(layerLines.length).toBe(2);
+    for (const l of layerLines) expect(l).toMatch(/already exists$/);
+    expect(await tswarmOk(L(), 'm1', ['run', '--rm', image, 'echo', 'ran'])).toBe('ran\n');
+  });
+
+  it('OOM-kills a process that allocates past its memory limit and says so', async () => {
+    // busybox dd allocates its whole block (100 MB) and fills it from /dev/zero.
+    const r = await tswarm(L(), 'm1', ['run', '--name', 'oom', '-m', '32m', image, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=100M', 'count=1']);
+    expect(r.code).toBe(137);
+    const { state } = (await inspect(L(), 'm1', 'oom')).container;
+    show(`run -m 32m dd bs=100M: exit ${r.code}; inspect state ${JSON.stringify(state)}`);
+    expect(state).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: true });
+  });
+
+  it('puts the CPU quota and pids limit in the container cgroup; the pids limit stops a fork bomb', async () => {
+    const id = (await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'limits', '--cpus', '0.5', '--pids-limit', '20', image, 'sleep', '300'])).trim();
+    const cgroup = `${await namePrefix(L(), 'm1')}/${id}`;
+    const read = (controller: string, file: string) => readFile(join('/sys/fs/cgroup', controller, cgroup, file), 'utf8').then((s) => s.trim());
+    const quota = [await read('cpu', 'cpu.cfs_quota_us'), await read('cpu', 'cpu.cfs_period_us'), await read('pids', 'pids.max')];
+    show(`/sys/fs/cgroup/{cpu,pids}/${cgroup}: cfs_quota_us/cfs_period_us/pids.max = ${quota.join(' / ')}`);
+    expect(quota).toEqual(['50000', '100000', '20']);
+    await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'limits']);
+
+    const bomb = await tswarm(L(), 'm1', ['run', '--rm', '--pids-limit', '20', image, 'sh', '-c', 'for i in $(seq 1 200); do sleep 2 & done; wait']);
+    show(`fork bomb under --pids-limit 20: exit ${bomb.code}, ${bomb.stderr.trim().split('\n')[0]}`);
+    expect(bomb.code).not.toBe(0);
+    expect(bomb.stderr).toMatch(/can't fork/);
+  });
+
+  it('connects two containers on the bridge by IP, publishes a port to the lab, and isolates --network none', async () => {
+    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'srv', image, 'sh', '-c', 'ip -o -4 addr show eth0; echo hello-from-srv | nc -l -p 7000']);
+    const addr = await waitFor(async () => /inet (172\.30\.[0-9.]+)\//.exec(await tswarmOk(L(), 'm1', ['container', 'logs', 'srv']))?.[1], { what: 'srv to print its address', timeoutMs: 10_000 });
+    const reply = await tswarmOk(L(), 'm1', ['run', '--rm', image, 'sh', '-c', `echo hi | nc -w 3 ${addr} 7000`]);
+    show(`container -> ${addr}:7000 on the bridge: ${reply.trim()}`);
+    expect(reply).toBe('hello-from-srv\n');
+
+    await tswarmOk(L(), 'm1', ['container', 'run', '-d', '--name', 'web', '-p', '8080:80', image, 'httpd', '-f', '-p', '80']);
+    const got = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8080/etc/kept.txt'), { what: 'httpd on m1:8080 to answer w1', timeoutMs: 15_000, intervalMs: 200 });
+    show(`w1 GET http://192.168.77.11:8080/etc/kept.txt -> ${got.status} ${JSON.stringify(got.body)}`);
+    expect(got).toEqual({ status: 200, body: 'kept\n' });
+    await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'web', 'srv']);
+
+    const links = await tswarmOk(L(), 'm1', ['run', '--rm', '--network', 'none', image, 'ip', '-o', 'link']);
+    show(`--network none: ${links.trim()}`);
+    expect(links.trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
+  });
+
+  it('keeps named-volume data across the container’s removal', async () => {
+    await tswarmOk(L(), 'm1', ['run', '--name', 'writer', '-v', 'data1:/data', image, 'sh', '-c', 'echo persisted > /data/f']);
+    await tswarmOk(L(), 'm1', ['container', 'rm', 'writer']);
+    const read = await tswarmOk(L(), 'm1', ['run', '--rm', '-v', 'data1:/data', image, 'cat', '/data/f']);
+    show(`the next container reads: ${read.trim()}`);
+    expect(read).toBe('persisted\n');
+  });
+
+  it('follows logs; after kill -9 of tswarmd the container runs on, logs survive, the new daemon adopts and stops it', async () => {
+    await tswarmOk(L(), 'm1', ['run', '--name', 'oneshot', image, 'echo', 'written-before-restart']);
+    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'talker', image, 'sh', '-c', 'i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done']);
+    const follower = L().spawn('m1', ['tswarm', 'container', 'logs', '-f', 'talker'], ['ignore', 'pipe', 'inherit']);
+    followers.push(follower);
+    const lines = collectLines(follower);
+    // Following means lines keep arriving after the command started, not one snapshot.
+    await waitFor(() => lines.length >= 8, { what: 'logs -f to stream 8 lines', timeoutMs: 15_000 });
+    expect(lines.slice(0, 8)).toEqual(Array.from({ length: 8 }, (_, i) => `line-${i}`));
+    follower.kill('SIGTERM');
+
+    const talker = await inspect(L(), 'm1', 'talker');
+    const { pid } = talker.container.state;
+    await L().kill('m1');
+    const linesAtKill = await logLineCountOnDisk(talker.logPath);
+    await waitFor(async () => (await logLineCountOnDisk(talker.logPath)) >= linesAtKill + 3, { what: 'talker to keep logging with tswarmd dead', timeoutMs: 10_000 });
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+
+    await L().start('m1');
+    const ps = await tswarmOk(L(), 'm1', ['ps']);
+    expect(ps).toMatch(/talker/);
+    expect((await inspect(L(), 'm1', 'talker')).container.state).toMatchObject({ status: 'running', pid });
+    expect(await tswarmOk(L(), 'm1', ['container', 'logs', 'oneshot'])).toBe('written-before-restart\n');
+    const talked = (await tswarmOk(L(), 'm1', ['container', 'logs', 'talker'])).split('\n').filter((l) => l !== '');
+    show(`after restart: talker pid ${pid} running; ${talked.length} log lines (${linesAtKill} when tswarmd was killed)`);
+    expect(talked.length).toBeGreaterThan(linesAtKill);
+
+    await tswarmOk(L(), 'm1', ['container', 'stop', '-t', '1', 'talker']);
+    expect((await inspect(L(), 'm1', 'talker')).container.state.status).toBe('exited');
+    await waitFor(() => !existsSync(`/proc/${pid}`), { what: `talker's pid ${pid} to be gone`, timeoutMs: 5_000 });
+  });
+
+  it('refuses bad input with a clear error and leaves nothing half-made', async () => {
+    const before = await snapshot('m1');
+    const [badRef, badBind, noRegistry] = await Promise.all([
+      tswarm(L(), 'm1', ['run', 'Bad::Ref', 'true']),
+      tswarm(L(), 'm1', ['run', '--rm', '-v', '/nonexistent/tswarm-src:/data', image, 'true']),
+      // .99 is no lab host: the pull fails inside the lab's network, after its retries.
+      tswarm(L(), 'm1', ['pull', '192.168.77.99:5000/x:1'], 60_000),
+    ]);
+    for (const r of [badRef, badBind, noRegistry]) show(`exit ${r.code}: ${r.stderr.trim()}`);
+    expect(badRef.code).toBe(125);
+    expect(badRef.stderr).toMatch(/^Error: invalid image reference "Bad::Ref"/);
+    expect(badBind.code).toBe(125);
+    expect(badBind.stderr).toMatch(/^Error: bind mount source path does not exist: \/nonexistent\/tswarm-src/);
+    expect(noRegistry.code).toBe(1);
+    expect(noRegistry.stderr).toMatch(/^Error: cannot pull 192\.168\.77\.99:5000\/x:1: registry 192\.168\.77\.99:5000 is unreachable/);
+    expect(await snapshot('m1')).toEqual(before);
+  });
+
+  it('reports a corrupted layer blob clearly, makes nothing of it, and recovers by remove + pull', async () => {
+    await tswarmOk(L(), 'w1', ['pull', image]);
+    const images = join(engineDir(L(), 'w1'), 'images');
+    // The image store's index maps each layer blob (digest) to its unpacked directory (diff ID).
+    const index = JSON.parse(await readFile(join(images, 'images.json'), 'utf8')) as { images: Record<string, { layers: { digest: string; diffId: string; sizeBytes: number }[] }> };
+    const layer = Object.values(index.images)[0]!.layers.reduce((a, b) => (a.sizeBytes >= b.sizeBytes ? a : b));
+    const hex = (d: string) => d.slice('sha256:'.length);
+    // Damage the stored gzip blob in the middle and drop its unpacked copy, so the engine must use the blob.
+    const fh = await open(join(images, 'blobs', 'sha256', hex(layer.digest)), 'r+');
+    await fh.write(Buffer.from('CORRUPT'), 0, 7, Math.floor(layer.sizeBytes / 2));
+    await fh.close();
+    await rm(join(images, 'layers', hex(layer.diffId)), { recursive: true });
+    const before = await snapshot('w1');
+    const ran = await tswarm(L(), 'w1', ['run', '--rm', image, 'echo', 'should-not-run']);
+    const pulled = await tswarm(L(), 'w1', ['pull', image]);
+    show(`run on a corrupted layer: exit ${ran.code}: ${ran.stderr.trim()}\npull: exit ${pulled.code}: ${pulled.stderr.trim()}`);
+    expect(ran.code).toBe(125);
+    expect(ran.stdout).not.toMatch(/should-not-run/);
+    const damaged = new RegExp(`^Error: layer ${layer.digest} of ${image.replace(/\./g, '\\.')} is damaged on this node \\(.+\\)\\. Remove the image`);
+    expect(ran.stderr).toMatch(damaged);
+    expect(pulled.code).toBe(1);
+    expect(pulled.stderr).toMatch(damaged);
+    expect(await snapshot('w1')).toEqual(before);
+
+    await tswarmOk(L(), 'w1', ['image', 'rm', image]);
+    await tswarmOk(L(), 'w1', ['pull', image]);
+    expect(await tswarmOk(L(), 'w1', ['run', '--rm', image, 'echo', 'recovered'])).toBe('recovered\n');
+  });
+});
+
+/** Lines in a container's log file, read directly: this works while the daemon is dead. */
+async function logLineCountOnDisk(logPath: string): Promise<number> {
+  return (await readFile(logPath, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('line-')).length;
+}
+
+/** What a failed command must not leave behind: containers, volumes, images, temp layers, partial downloads. */
+async function snapshot(host: string): Promise<Record<string, string[]>> {
+  const images = join(engineDir(L(), host), 'images');
+  return {
+    containers: (await tswarmOk(L(), host, ['ps', '-a', '-q'])).split('\n').filter(Boolean).sort(),
+    containerDirs: (await entries(join(engineDir(L(), host), 'containers'))).sort(),
+    volumes: (await tswarmOk(L(), host, ['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort(),
+    images: (await tswarmOk(L(), host, ['images', '-q'])).split('\n').filter(Boolean).sort(),
+    layers: (await entries(join(images, 'layers'))).sort(),
+    ingest: (await entries(join(images, 'ingest'))).sort(),
+  };
+}
