@@ -13,7 +13,7 @@ import { randomPrefix, removePrefixCgroups } from '../engine/runtime/testing.js'
 import { unmountTree } from '../engine/runtime/rootfs.js';
 import { CliContext } from '../cli/context.js';
 import { reportError } from '../cli/errors.js';
-import { ExitWith } from '../cli/commands/lab.js';
+import { ExitWith } from '../cli/exit-with.js';
 import { registerImage } from '../cli/commands/image.js';
 import { registerContainer } from '../cli/commands/container.js';
 import { registerVolume } from '../cli/commands/volume.js';

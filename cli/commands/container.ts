@@ -5,7 +5,7 @@ import type { LogLine } from '../../gen/tswarm/v1/objects.js';
 import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
-import { ExitWith } from './lab.js';
+import { ExitWith } from '../exit-with.js';
 import { withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
 import { parseNonNegativeInt } from './engine-flags.js';

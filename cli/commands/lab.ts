@@ -7,6 +7,7 @@ import { pruneLabs } from '../../lab/prune.js';
 import { formSwarm } from '../../lab/form-swarm.js';
 import { DEFAULT_LAB_NAME } from '../../lab/plan.js';
 import { TswarmError } from '../../lib/errors.js';
+import { ExitWith } from '../exit-with.js';
 
 function parseCount(flag: string) {
   return (value: string): number => {
@@ -161,11 +162,4 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
       const r = await pruneLabs();
       ctx().out(`pruned: ${r.labs.length} labs, ${r.netns.length} network namespaces, ${r.cgroups.length} cgroups, ${r.mounts.length} mounts\n`);
     });
-}
-
-/** Ends the CLI with a command's own exit code (for `lab exec`), printing nothing more. */
-export class ExitWith extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
 }

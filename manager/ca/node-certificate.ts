@@ -18,9 +18,8 @@ export interface NodeIdentity {
 
 export const MANAGER_DNS_NAME = 'tswarm-manager';
 export const ROLE_OU: Record<NodeRoleName, string> = { manager: 'tswarm-manager', worker: 'tswarm-worker' };
-export const NODE_CERT_VALIDITY_MS_DEFAULT = 90 * 24 * 3600 * 1000;
-/** `--cert-expiry` may go down to an hour; shorter lifetimes exist only for tests of renewal. */
-export const NODE_CERT_VALIDITY_MS_MIN = 3600 * 1000;
+export { NODE_CERT_VALIDITY_MS_DEFAULT, NODE_CERT_VALIDITY_MS_MIN } from './limits.js';
+import { NODE_CERT_VALIDITY_MS_DEFAULT } from './limits.js';
 
 export interface NodeKeyAndCsr {
   keyPem: string;
