@@ -1,7 +1,8 @@
+import { destroyTestEngine } from '../engine/engine-testing.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { Command, CommanderError } from 'commander';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../lib/log.js';
@@ -9,8 +10,7 @@ import { EngineServiceClient, EngineServiceService, type ImagePullResponse } fro
 import { Engine } from '../engine/engine.js';
 import { buildBusyboxImage, makeArchive, pushTestImage } from '../engine/image/testing/images.js';
 import { startTestRegistry, type TestRegistry } from '../engine/image/testing/registry.js';
-import { randomPrefix, removePrefixCgroups } from '../engine/runtime/testing.js';
-import { unmountTree } from '../engine/runtime/rootfs.js';
+import { randomPrefix } from '../engine/runtime/testing.js';
 import { CliContext } from '../cli/context.js';
 import { reportError } from '../cli/errors.js';
 import { ExitWith } from '../cli/exit-with.js';
@@ -50,16 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Forced: a call left open by a failed test must not keep the containers and registry alive.
   server?.forceShutdown();
-  if (engine) {
-    for (const c of engine.containerList({ all: true })) await engine.containerRemove(c.id, { force: true }).catch(() => undefined);
-    await engine.close();
-  }
-  await registry?.stop();
-  await removePrefixCgroups(prefix);
-  if (dir) {
-    await unmountTree(dir);
-    await rm(dir, { recursive: true, force: true });
-  }
+  await destroyTestEngine({ engine, registry, prefix, dir });
 }, 60_000);
 
 /** The CLI's engine commands in a program of their own (program.ts registers them for real). */

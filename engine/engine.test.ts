@@ -1,5 +1,6 @@
+import { destroyTestEngine } from './engine-testing.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../lib/log.js';
@@ -9,8 +10,7 @@ import type { ContainerRunResponse, DeepPartial, ContainerConfig } from '../gen/
 import { Engine, LABEL_IMAGE_ID } from './engine.js';
 import { buildBusyboxImage, pushTestImage } from './image/testing/images.js';
 import { startTestRegistry, type TestRegistry } from './image/testing/registry.js';
-import { randomPrefix, removePrefixCgroups } from './runtime/testing.js';
-import { unmountTree } from './runtime/rootfs.js';
+import { randomPrefix } from './runtime/testing.js';
 
 /** Real parts end to end: a registry on loopback, the image store, crun under conmon. */
 let registry: TestRegistry;
@@ -32,16 +32,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (engine) {
-    for (const c of engine.containerList({ all: true })) await engine.containerRemove(c.id, { force: true }).catch(() => undefined);
-    await engine.close();
-  }
-  await registry?.stop();
-  await removePrefixCgroups(prefix);
-  if (dir) {
-    await unmountTree(dir);
-    await rm(dir, { recursive: true, force: true });
-  }
+  await destroyTestEngine({ engine, registry, prefix, dir });
 }, 60_000);
 
 interface RunOutput {
