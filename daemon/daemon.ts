@@ -51,8 +51,8 @@ export class Daemon {
     this.socketPath = unixSocketPath(this.options.host);
     this.dataDir = await openDataDir(this.options.dataDir);
     const dataDir = this.dataDir;
-    // A daemon works from its own directory, never from wherever it was launched: a tool that
-    // writes a relative path (seen: an empty file named after a container) lands in the data dir.
+    // A daemon works from its own directory, never from wherever it was launched, so no tool it
+    // runs can write into the launching shell's directory.
     process.chdir(dataDir.path);
     try {
       const hostname = this.options.hostname ?? osHostname();

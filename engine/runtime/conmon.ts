@@ -53,6 +53,9 @@ export async function conmonCreate(o: ConmonOptions): Promise<number> {
     return await new Promise<number>((resolve, reject) => {
       // stdin/stdout must not be pipes Node waits on: conmon's daemon child inherits them (LAB.md).
       const child = spawn(o.conmonPath, args, {
+        // conmon writes an empty file named "oom" into its working directory when the container
+        // is OOM-killed: keep that inside the container's own bundle, not wherever we were started.
+        cwd: o.bundleDir,
         stdio: ['ignore', errLog.fd, errLog.fd, 'pipe'],
         env: { ...process.env, _OCI_SYNCPIPE: '3' },
         detached: true,
