@@ -36,7 +36,7 @@ export async function makePodman(ociLayout: string, tag: string): Promise<Podman
   }
   return {
     async runOnce() {
-      await run('podman', [...base, 'run', '--rm', '--pull', 'never', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', IMAGE, 'true'], { timeoutMs: 60_000 });
+      await run('podman', [...base, 'run', '--rm', '--pull', 'never', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', IMAGE, 'true'], { timeoutMs: 60_000, cwd: dir });
     },
     remove,
   };
