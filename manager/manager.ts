@@ -82,7 +82,11 @@ export class Manager {
         // A manager still catching up has not seen its own node object yet: its certificate
         // came from this cluster's CA, and the Raft member check guards the rest.
         if (!node && this.replica.count('cluster') === 0) return undefined;
-        return node ? roleName(node.role) : undefined;
+        if (!node) return undefined;
+        // Demotion takes effect at once: a manager the cluster no longer wants is treated as a
+        // worker while its Raft removal is still under way. (A promotion waits for Raft.)
+        const role = roleName(node.role);
+        return role === 'manager' && node.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER ? 'worker' : role;
       },
     };
   }

@@ -6,7 +6,10 @@ const path = process.argv[2] ?? '.vitest-report.json';
 try {
   const report = JSON.parse(readFileSync(path, 'utf8'));
   const passed = report.numPassedTests ?? 0;
-  const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  // A failed suite is counted only when no test failed: a file that did not even load. Otherwise
+  // a failing test would be counted again for every describe block around it.
+  const failedTests = report.numFailedTests ?? 0;
+  const failed = failedTests > 0 ? failedTests : (report.numFailedTestSuites ?? 0);
   const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
