@@ -29,6 +29,8 @@ import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
 import { saveNodeConfig, type NodeConfig } from './node-config.js';
 
 const CALL_DEADLINE_MS = 15_000;
+/** A failed renewal is retried this much later (the certificate still has at least 20 % of its life). */
+const RENEW_RETRY_MS = 30_000;
 
 export interface SwarmOptions {
   dataDir: string;
@@ -294,14 +296,16 @@ export class Swarm {
 
   private scheduleRenewal(): void {
     this.renewTimer?.cancel();
-    const cert = parseNodeCertificate(this.tls!.current.certPem);
+    // A renewal that ended after the node left the swarm schedules nothing more.
+    if (!this.tls || this.o.node.role === 'none') return;
+    const cert = parseNodeCertificate(this.tls.current.certPem);
     const delayMs = renewalDelayMs(cert.notBeforeMs, cert.notAfterMs, this.clock.nowMs(), cryptoRandom);
     this.renewTimer = this.clock.setTimer(Math.min(delayMs, 2 ** 31 - 1), () => {
       void this.renewCertificate().then(
         () => this.scheduleRenewal(),
         (err: unknown) => {
           this.o.log.warn({ err: (err as Error).message }, 'certificate renewal failed; retrying in 30 s');
-          this.renewTimer = this.clock.setTimer(30_000, () => this.scheduleRenewal());
+          if (this.tls) this.renewTimer = this.clock.setTimer(RENEW_RETRY_MS, () => this.scheduleRenewal());
         },
       );
     });

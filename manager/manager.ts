@@ -16,7 +16,7 @@ import { RaftNode } from './raft/node/raft-node.js';
 import { MemoryStore, type TxResult } from './store/memory-store.js';
 import { Store } from './store/store.js';
 import { newNodeObject, roleName, theCluster } from './store/cluster-objects.js';
-import { managerServices, notLeaderYet } from './services.js';
+import { managerServices } from './services.js';
 import { controlHandlers } from './controlapi/handlers.js';
 
 export type ManagerMode = { kind: 'init'; cluster: Cluster; hostname: string; availability: number } | { kind: 'join'; joinAddr: string } | { kind: 'restart' };
@@ -78,10 +78,8 @@ export class Manager {
     return {
       clusterId: () => this.o.clusterId,
       roleOf: (id) => {
+        // A node the store does not hold is no member (yet, or any more): refused.
         const node = this.replica.get('node', id);
-        // A manager still catching up has not seen its own node object yet: its certificate
-        // came from this cluster's CA, and the Raft member check guards the rest.
-        if (!node && this.replica.count('cluster') === 0) return undefined;
         if (!node) return undefined;
         // Demotion takes effect at once: a manager the cluster no longer wants is treated as a
         // worker while its Raft removal is still under way. (A promotion waits for Raft.)
@@ -188,7 +186,8 @@ export class Manager {
   }
 
   private async heartbeat(req: HeartbeatRequest, caller: Caller) {
-    if (caller.kind !== 'node') throw notLeaderYet();
+    // The policy admits nodes only; this narrows the type and guards a policy mistake.
+    if (caller.kind !== 'node') throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
     this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
     this.tracker.beat(caller.nodeId, this.clock.nowMs());
     const node = this.replica.get('node', caller.nodeId);

@@ -1,5 +1,4 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { TswarmError } from '../lib/errors.js';
 import { CAServiceService, NodeCAServiceService, type GetRootCACertificateRequest, type GetRootCACertificateResponse, type IssueNodeCertificateRequest, type IssueNodeCertificateResponse, type NodeCertificateStatusRequest, type NodeCertificateStatusResponse } from '../gen/tswarm/v1/ca.js';
 import * as control from '../gen/tswarm/v1/control.js';
 import { DispatcherServiceService, type HeartbeatRequest, type HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
@@ -100,8 +99,4 @@ export function managerServices(h: ManagerHandlers, membership: MembershipView, 
     mk(RaftMembershipServiceService, 'tswarm.v1.RaftMembershipService', { joinRaft: h.joinRaft, leaveRaft: h.leaveRaft }, ['joinRaft', 'leaveRaft']),
     mk(control.ControlServiceService, 'tswarm.v1.ControlService', h.control, Object.keys(h.control)),
   ];
-}
-
-export function notLeaderYet(): TswarmError {
-  return new TswarmError('UNAVAILABLE', 'the cluster has no leader right now. Retry shortly');
 }
