@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
-import { LAB_REGISTRY_DAEMON_ARGS, startLabRegistry, type LabRegistry } from '../lab/registry.js';
+import type { LabRegistry } from '../lab/registry.js';
 import { waitFor } from '../lib/poll.js';
 import { collectLines, engineDir, entries, httpGetFrom, inspect, namePrefix, show, tswarm, tswarmOk } from './support/engine.js';
 
@@ -28,8 +28,8 @@ async function blobGets(): Promise<number> {
 
 describe('the engine on a lab host', () => {
   beforeAll(async () => {
-    lab = await Lab.up({ name, managers: 1, workers: 1, daemonArgs: [...LAB_REGISTRY_DAEMON_ARGS], logLevel: 'warn' });
-    registry = await startLabRegistry(lab);
+    lab = await Lab.up({ name, managers: 1, workers: 1, registry: true, logLevel: 'warn' });
+    registry = lab.requireRegistry();
     image = registry.image;
   });
 

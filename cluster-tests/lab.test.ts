@@ -4,7 +4,10 @@ import { Lab } from '../lab/lab.js';
 import { listNetns } from '../lab/netns.js';
 import { labPaths } from '../lab/paths.js';
 import { isAlive } from '../lab/processes.js';
+import { LAB_REGISTRY, LAB_TEST_IMAGE } from '../lab/registry.js';
+import { processStartTime } from '../lib/pid-lock.js';
 import { waitFor } from '../lib/poll.js';
+import { runBuilt } from '../lib/testing/processes.js';
 import { canConnect, listenOn, type Listener } from './support/tcp.js';
 
 // A fresh name per run, so a leftover of an earlier crashed run can never be mistaken for ours.
@@ -18,7 +21,7 @@ async function hostState(host: string): Promise<string | undefined> {
 
 describe('the lab', () => {
   beforeAll(async () => {
-    lab = await Lab.up({ name, managers: 3, workers: 2 });
+    lab = await Lab.up({ name, managers: 3, workers: 2, registry: true });
   });
 
   afterAll(async () => {
@@ -57,6 +60,24 @@ describe('the lab', () => {
     expect(JSON.parse(r.stdout).server.hostname).toBe('w1');
   });
 
+  it('serves lab/busybox:1 from its registry host reg, also to a daemon started again', async () => {
+    const reg = (await lab!.status()).find((h) => h.name === 'reg');
+    expect(reg).toMatchObject({ role: 'registry', addr: '192.168.77.5', state: 'running', pid: lab!.registry!.pid });
+    const status = await runBuilt('cli', ['lab', 'status', '--name', name]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^reg +registry +192\\.168\\.77\\.5 +${reg!.pid} +running *$`, 'm'));
+    const address = await runBuilt('cli', ['lab', 'registry', '--name', name, '-q']);
+    expect(address).toMatchObject({ code: 0, stdout: `${LAB_REGISTRY}\n` });
+    expect(LAB_TEST_IMAGE).toBe('192.168.77.5:5000/lab/busybox:1');
+
+    // w1's daemon was killed and started again above: it kept its --insecure-registry flag.
+    const pull = await lab!.exec('w1', ['tswarm', 'pull', LAB_TEST_IMAGE]);
+    expect(pull.code, pull.stderr).toBe(0);
+    const ran = await lab!.exec('w1', ['tswarm', 'run', '--rm', LAB_TEST_IMAGE, 'echo', 'from-the-lab-registry']);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toBe('from-the-lab-registry\n');
+  });
+
   it('partitions m1 from the rest and heals it', async () => {
     listener = await listenOn(lab!, 'm2', '192.168.77.12', 7070);
     expect(await canConnect(lab!, 'm1', '192.168.77.12', 7070)).toBe(true);
@@ -73,12 +94,16 @@ describe('the lab', () => {
 
   it('tears down completely: no namespace, process or directory is left', async () => {
     const hosts = [...lab!.hosts];
+    const { pid } = lab!.registry!;
+    const registry = { pid, startTime: processStartTime(pid) ?? '' };
+    expect(isAlive(registry)).toBe(true);
     listener?.stop();
     listener = undefined;
     await lab!.down();
     lab = undefined;
     expect((await listNetns()).filter((n) => n.startsWith(`tsl-${name}-`))).toEqual([]);
     for (const h of hosts) expect(isAlive(h)).toBe(false);
+    expect(isAlive(registry)).toBe(false);
     expect(existsSync(labPaths.dir(name))).toBe(false);
   });
 });

@@ -12,7 +12,8 @@ import { applyPartition, createHost, createSwitch, healPartition } from './netns
 import { labPaths } from './paths.js';
 import { DEFAULT_LAB_NAME, partitionGroups, planHosts, validateLabName } from './plan.js';
 import { hostCommandScript, hostEnv, isAlive, logTail, signalProcess, spawnInHost, startDaemon, waitForExit } from './processes.js';
-import { findHost, loadLabState, requireLabState, saveLabState, type HostState, type LabState } from './state.js';
+import { createRegistryHost, planRegistry, registryAnswers, registryView, requireRegistryTools, startRegistry, withRegistryDaemonArgs, type LabRegistry } from './registry.js';
+import { findHost, loadLabState, requireLabState, saveLabState, type HostState, type LabState, type RegistryState } from './state.js';
 import { teardownLab, type TeardownReport } from './teardown.js';
 
 export interface LabUpOptions {
@@ -26,18 +27,25 @@ export interface LabUpOptions {
   log?: Logger;
   /** Extra tswarmd flags for every host (e.g. `--insecure-registry`), kept for later restarts. */
   daemonArgs?: string[];
+  /**
+   * Also make the registry host `reg` (192.168.77.5:5000) holding the test image `lab/busybox:1`,
+   * and start every daemon with `--insecure-registry` for it. Off by default: it costs an image
+   * build, which tests that pull nothing need not pay. `tswarm lab up` turns it on.
+   */
+  registry?: boolean;
 }
 
 export type HostRunState = 'running' | 'unresponsive' | 'stopped' | 'dead';
 
 export interface HostStatus {
   name: string;
-  role: HostState['role'];
+  role: HostState['role'] | 'registry';
   addr: string;
   pid: number;
   state: HostRunState;
   /** The partition group the host is in (1-based), or 0 when the lab is whole. */
   group: number;
+  /** The daemon's socket; '' for the registry host, which runs no daemon. */
   socket: string;
 }
 
@@ -59,6 +67,12 @@ async function answers(host: HostState): Promise<boolean> {
   } finally {
     client?.close();
   }
+}
+
+/** The daemons' extra flags: the caller's, plus `--insecure-registry` for the lab registry when there is one. */
+function daemonArgsFor(options: LabUpOptions): { daemonArgs?: string[] } {
+  const args = options.registry ? withRegistryDaemonArgs(options.daemonArgs) : [...(options.daemonArgs ?? [])];
+  return args.length > 0 ? { daemonArgs: args } : {};
 }
 
 async function requireRoot(): Promise<void> {
@@ -90,6 +104,23 @@ export class Lab {
     return this.state.hosts;
   }
 
+  /** The lab registry, when the lab has one (`Lab.up({ registry: true })`). */
+  get registry(): LabRegistry | undefined {
+    return this.state.registry ? registryView(this.state.registry) : undefined;
+  }
+
+  requireRegistry(): LabRegistry {
+    const reg = this.registry;
+    if (!reg) {
+      const flag = this.state.name === DEFAULT_LAB_NAME ? '' : ` --name ${this.state.name}`;
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `lab "${this.state.name}" has no registry: it was brought up with --no-registry. Tear it down with \`tswarm lab down${flag}\` and bring it up again with \`tswarm lab up${flag}\` (without --no-registry)`,
+      );
+    }
+    return reg;
+  }
+
   static async open(name: string = DEFAULT_LAB_NAME, log?: Logger): Promise<Lab> {
     return new Lab(await requireLabState(validateLabName(name)), log);
   }
@@ -98,6 +129,7 @@ export class Lab {
     const name = validateLabName(options.name ?? DEFAULT_LAB_NAME);
     const plan = planHosts(options.managers ?? 3, options.workers ?? 2);
     await requireRoot();
+    if (options.registry) await requireRegistryTools();
     await access(builtEntry('daemon')).catch(() => {
       throw new TswarmError('FAILED_PRECONDITION', `tswarmd is not built (${builtEntry('daemon')} is missing). Run \`npm run build\` first`);
     });
@@ -113,7 +145,8 @@ export class Lab {
         createdAtMs: Date.now(),
         phase: 'creating',
         partition: null,
-        ...(options.daemonArgs?.length ? { daemonArgs: [...options.daemonArgs] } : {}),
+        ...daemonArgsFor(options),
+        ...(options.registry ? { registry: planRegistry(name) } : {}),
         hosts: plan.map((h) => ({
           ...h,
           netns: labPaths.hostNetns(name, h.name),
@@ -154,13 +187,24 @@ export class Lab {
       await createCgroup(labPaths.cgroupHost(name, host.name));
       await createHost(name, host.name, host.addr);
     }
+    const reg = this.state.registry;
+    if (reg) await createRegistryHost(name, reg);
     checkAbort();
-    for (const host of this.state.hosts) Object.assign(host, await startDaemon(name, host, options.logLevel ?? 'info', this.state.daemonArgs));
-    await saveLabState(this.state);
-    await Promise.all(this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)));
+    // The registry's image build and push take seconds; the daemons need none of it to start.
+    // allSettled, not all: a failed lab up tears down only after both stopped making things.
+    const [daemons, registry] = await Promise.allSettled([this.startDaemons(options), reg ? startRegistry(name, reg, options.signal) : Promise.resolve(undefined)]);
+    if (registry.status === 'fulfilled' && registry.value && reg) Object.assign(reg, registry.value);
+    if (daemons.status === 'rejected') throw daemons.reason;
+    if (registry.status === 'rejected') throw registry.reason;
     this.state.phase = 'up';
     await saveLabState(this.state);
     options.log?.info({ lab: name, hosts: this.state.hosts.length }, 'lab up');
+  }
+
+  private async startDaemons(options: LabUpOptions): Promise<void> {
+    for (const host of this.state.hosts) Object.assign(host, await startDaemon(this.state.name, host, options.logLevel ?? 'info', this.state.daemonArgs));
+    await saveLabState(this.state);
+    await Promise.all(this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)));
   }
 
   private async waitReady(host: HostState, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -197,18 +241,46 @@ export class Lab {
     }
   }
 
+  /** Every host, daemon hosts first, then the registry host when the lab has one. */
   async status(): Promise<HostStatus[]> {
     await this.refresh();
     const groups = this.state.partition;
-    return Promise.all(
-      this.state.hosts.map(async (h) => {
-        let state: HostRunState;
-        if (!isAlive(h)) state = h.desired === 'stopped' ? 'stopped' : 'dead';
-        else state = (await answers(h)) ? 'running' : 'unresponsive';
-        const group = groups ? groups.findIndex((g) => g.includes(h.name)) + 1 : 0;
-        return { name: h.name, role: h.role, addr: h.addr, pid: isAlive(h) ? h.pid : 0, state, group, socket: h.socket };
-      }),
-    );
+    const daemons = this.state.hosts.map(async (h): Promise<HostStatus> => {
+      let state: HostRunState;
+      if (!isAlive(h)) state = h.desired === 'stopped' ? 'stopped' : 'dead';
+      else state = (await answers(h)) ? 'running' : 'unresponsive';
+      const group = groups ? groups.findIndex((g) => g.includes(h.name)) + 1 : 0;
+      return { name: h.name, role: h.role, addr: h.addr, pid: isAlive(h) ? h.pid : 0, state, group, socket: h.socket };
+    });
+    const reg = this.state.registry;
+    return Promise.all([...daemons, ...(reg ? [this.registryStatus(reg)] : [])]);
+  }
+
+  private async registryStatus(reg: RegistryState): Promise<HostStatus> {
+    const alive = isAlive(reg);
+    const state: HostRunState = !alive ? 'dead' : (await registryAnswers(this.state.name)) ? 'running' : 'unresponsive';
+    // A partition never moves the registry's switch port: it stays on bridge 0, group 1's.
+    const group = this.state.partition ? 1 : 0;
+    return { name: reg.name, role: 'registry', addr: reg.addr, pid: alive ? reg.pid : 0, state, group, socket: '' };
+  }
+
+  /**
+   * Starts the registry on a lab brought up without one (what `Lab.up({ registry: true })` does
+   * as part of up). The running daemons get no new flags: they pull from it only if they were
+   * started with LAB_REGISTRY_DAEMON_ARGS. Returns the lab's registry if it already has one.
+   */
+  async startRegistry(): Promise<LabRegistry> {
+    await requireRegistryTools();
+    return this.mutate(async (state) => {
+      if (state.registry) return registryView(state.registry);
+      const reg = planRegistry(state.name);
+      // Recorded before anything is made, so a failure half-way is still torn down by `lab down`.
+      state.registry = reg;
+      await saveLabState(state);
+      await createRegistryHost(state.name, reg);
+      Object.assign(reg, await startRegistry(state.name, reg));
+      return registryView(reg);
+    });
   }
 
   /** Runs a command on a host to completion: inside its namespace and cgroup, `tswarm` on PATH. */

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
+import { processStartTime } from '../lib/pid-lock.js';
 import { waitFor } from '../lib/poll.js';
 import { run } from '../lib/run.js';
 import { buildBusyboxImage } from '../engine/image/testing/images.js';
@@ -10,25 +11,33 @@ import { createCgroup } from './cgroup.js';
 import type { Lab } from './lab.js';
 import { createHost } from './netns.js';
 import { labPaths, REGISTRY_ADDR, REGISTRY_HOST } from './paths.js';
+import type { ProcessRef } from './processes.js';
+import type { RegistryState } from './state.js';
 
 /**
  * The lab's registry host `reg` (192.168.77.5, ARCHITECTURE.md §5): a namespace on the lab's
  * switch running Debian's docker-registry, holding the busybox test image, so pulls in the lab
- * cross the lab's own network and nothing leaves the machine. Its process sits in a cgroup under
- * the lab's and its files under the lab's directory, so `lab down` ends and removes both; the
- * namespace is removed by teardown by name.
+ * cross the lab's own network, nothing leaves the machine, and the registry outlives the crash
+ * of any daemon host. Its process sits in a cgroup under the lab's and its files under the lab's
+ * directory, so `lab down` ends and removes both; the namespace is removed by teardown by name.
  */
 export const REGISTRY_PORT = 5000;
 export const LAB_REGISTRY = `${REGISTRY_ADDR}:${REGISTRY_PORT}`;
+/** The test image's name inside the registry. */
+export const LAB_TEST_IMAGE_PATH = 'lab/busybox:1';
 /** The test image as the lab's daemons name it. */
-export const LAB_TEST_IMAGE = `${LAB_REGISTRY}/test/busybox:1`;
+export const LAB_TEST_IMAGE = `${LAB_REGISTRY}/${LAB_TEST_IMAGE_PATH}`;
 /** What every lab host's tswarmd needs to pull from it over plain HTTP. */
 export const LAB_REGISTRY_DAEMON_ARGS: readonly string[] = ['--insecure-registry', LAB_REGISTRY];
 
 /** Applets the engine's scenario tests and benchmarks use beyond the fixture's base set. */
 const TEST_APPLETS = ['httpd', 'seq', 'dd', 'head', 'ip', 'grep', 'wc', 'mkdir', 'cut', 'tr', 'env', 'ps', 'kill', 'hostname'];
+/** The programs the registry host needs (Debian: docker-registry, skopeo, umoci, busybox-static). */
+const REQUIRED_TOOLS = ['docker-registry', 'skopeo', 'umoci'];
+const BUSYBOX = '/bin/busybox';
 const START_TIMEOUT_MS = 15_000;
 const TOOL_TIMEOUT_MS = 60_000;
+const PROBE_TIMEOUT_MS = 10_000;
 
 export interface LabRegistry {
   /** 192.168.77.5:5000 */
@@ -41,14 +50,62 @@ export interface LabRegistry {
   countRequests(pathPart: string): Promise<number>;
 }
 
-function netnsPath(lab: string): string {
-  return labPaths.netnsPath(labPaths.hostNetns(lab, REGISTRY_HOST));
+/** The registry host's record in the lab state, before anything is made. */
+export function planRegistry(lab: string): RegistryState {
+  const dir = labPaths.hostDir(lab, REGISTRY_HOST);
+  return {
+    name: REGISTRY_HOST,
+    addr: REGISTRY_ADDR,
+    address: LAB_REGISTRY,
+    image: LAB_TEST_IMAGE,
+    netns: labPaths.hostNetns(lab, REGISTRY_HOST),
+    dir,
+    logFile: join(dir, 'registry.log'),
+    pid: 0,
+    startTime: '',
+  };
+}
+
+/** `daemonArgs` with `--insecure-registry 192.168.77.5:5000` added once, whatever the caller passed. */
+export function withRegistryDaemonArgs(daemonArgs: readonly string[] = []): string[] {
+  const present = daemonArgs.some((arg, i) => (arg === '--insecure-registry' && daemonArgs[i + 1] === LAB_REGISTRY) || arg === `--insecure-registry=${LAB_REGISTRY}`);
+  return present ? [...daemonArgs] : [...daemonArgs, ...LAB_REGISTRY_DAEMON_ARGS];
+}
+
+/** What tests and benchmarks use of a running registry. */
+export function registryView(reg: RegistryState): LabRegistry {
+  const countRequests = async (pathPart: string) =>
+    (await readFile(reg.logFile, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.includes('response completed') && l.includes(pathPart)).length;
+  return { host: reg.address, image: reg.image, logFile: reg.logFile, pid: reg.pid, countRequests };
+}
+
+async function onPath(tool: string): Promise<boolean> {
+  const dirs = (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter);
+  for (const dir of dirs) {
+    if (await access(join(dir, tool)).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/** Fails before the lab makes anything when a program the registry needs is missing. */
+export async function requireRegistryTools(): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of REQUIRED_TOOLS) if (!(await onPath(tool))) missing.push(tool);
+  if (!(await access(BUSYBOX).then(() => true, () => false))) missing.push(BUSYBOX);
+  if (missing.length > 0) {
+    throw new TswarmError(
+      'UNSUPPORTED_HOST',
+      `the lab registry needs ${missing.join(', ')}, which this machine lacks. Run ./scripts/setup.sh (apt-get install docker-registry skopeo umoci busybox-static), or bring the lab up with --no-registry`,
+    );
+  }
 }
 
 /** Runs `argv` inside the registry host: its cgroup first, then its network namespace. */
 function inRegistryHost(lab: string, argv: readonly string[]): [string, string[]] {
   const procs = join(labPaths.cgroupHost(lab, REGISTRY_HOST), 'cgroup.procs');
-  const quoted = [`--net=${netnsPath(lab)}`, '--', ...argv].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = [`--net=${labPaths.netnsPath(labPaths.hostNetns(lab, REGISTRY_HOST))}`, '--', ...argv].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
   return ['/bin/sh', ['-c', `echo $$ > '${procs}' && exec nsenter ${quoted}`]];
 }
 
@@ -58,49 +115,54 @@ function registryConfig(dataDir: string): string {
 }
 
 /** True when the registry answers /v2/ from inside its namespace (the root namespace has no route to the lab). */
-async function answers(lab: string): Promise<boolean> {
+export async function registryAnswers(lab: string): Promise<boolean> {
   const probe = `fetch('http://127.0.0.1:${REGISTRY_PORT}/v2/').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`;
   const [cmd, args] = inRegistryHost(lab, [process.execPath, '-e', probe]);
-  return (await run(cmd, args, { timeoutMs: 10_000, allowFailure: true })).code === 0;
+  return (await run(cmd, args, { timeoutMs: PROBE_TIMEOUT_MS, allowFailure: true })).code === 0;
+}
+
+/** Makes the registry host's directory, cgroup and network namespace (on the lab's switch). */
+export async function createRegistryHost(lab: string, reg: RegistryState): Promise<void> {
+  await mkdir(join(reg.dir, 'data'), { recursive: true, mode: 0o755 });
+  await createCgroup(labPaths.cgroupHost(lab, reg.name));
+  await createHost(lab, reg.name, reg.addr);
 }
 
 /**
- * Makes the registry host on `lab`, starts the registry, and pushes the busybox test image as
- * LAB_TEST_IMAGE. Start the lab with `daemonArgs: [...LAB_REGISTRY_DAEMON_ARGS]` so its daemons
- * may pull over plain HTTP. Everything made here goes with `lab.down()`.
+ * Starts the registry in its host, waits until it answers, and pushes the busybox test image as
+ * LAB_TEST_IMAGE. The host must exist (createRegistryHost). Returns the registry process.
  */
-export async function startLabRegistry(lab: Lab): Promise<LabRegistry> {
-  const dir = labPaths.hostDir(lab.name, REGISTRY_HOST);
-  await mkdir(join(dir, 'data'), { recursive: true, mode: 0o755 });
-  await createCgroup(labPaths.cgroupHost(lab.name, REGISTRY_HOST));
-  await createHost(lab.name, REGISTRY_HOST, REGISTRY_ADDR);
-  await writeFile(join(dir, 'config.yml'), registryConfig(join(dir, 'data')));
-  const logFile = join(dir, 'registry.log');
-  const logFd = openSync(logFile, 'a', 0o644);
-  const [cmd, args] = inRegistryHost(lab.name, ['docker-registry', 'serve', join(dir, 'config.yml')]);
+export async function startRegistry(lab: string, reg: RegistryState, signal?: AbortSignal): Promise<ProcessRef> {
+  const config = join(reg.dir, 'config.yml');
+  await writeFile(config, registryConfig(join(reg.dir, 'data')));
+  const logFd = openSync(reg.logFile, 'a', 0o644);
+  const [cmd, args] = inRegistryHost(lab, ['docker-registry', 'serve', config]);
   // Detached and unreferenced: it lives as long as the lab; teardown ends it through the lab's cgroup.
   const child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd], detached: true });
   closeSync(logFd);
   child.unref();
-  const pid = child.pid ?? 0;
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid as number));
+    child.once('error', (err) => reject(new TswarmError('INTERNAL', `cannot start the lab registry: ${err.message}`, { cause: err })));
+  });
+  // sh execs nsenter, which execs docker-registry: one pid, one start time, for the whole chain.
+  const startTime = processStartTime(pid) ?? '';
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new TswarmError('INTERNAL', `docker-registry exited with ${child.exitCode}; see ${logFile}`);
-      return answers(lab.name);
+      if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
+      if (child.exitCode !== null) throw new TswarmError('INTERNAL', `docker-registry exited with ${child.exitCode}; see ${reg.logFile}`);
+      return registryAnswers(lab);
     },
-    { what: `the lab registry to answer on ${LAB_REGISTRY}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
+    { what: `the lab registry to answer on ${reg.address}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
   );
-  await pushTestImage(lab.name, join(dir, 'oci'));
-  const countRequests = async (pathPart: string) =>
-    (await readFile(logFile, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter((l) => l.includes('response completed') && l.includes(pathPart)).length;
-  return { host: LAB_REGISTRY, image: LAB_TEST_IMAGE, logFile, pid, countRequests };
+  if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
+  await pushTestImage(lab, join(reg.dir, 'oci'));
+  return { pid, startTime };
 }
 
 /** Builds the image in an OCI layout and pushes it from inside the registry host (skopeo over loopback). */
 async function pushTestImage(lab: string, layout: string): Promise<void> {
   await buildBusyboxImage(layout, 'busybox', { withChangesLayer: true, applets: TEST_APPLETS });
-  const [cmd, args] = inRegistryHost(lab, ['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:busybox`, `docker://127.0.0.1:${REGISTRY_PORT}/test/busybox:1`]);
+  const [cmd, args] = inRegistryHost(lab, ['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:busybox`, `docker://127.0.0.1:${REGISTRY_PORT}/${LAB_TEST_IMAGE_PATH}`]);
   await run(cmd, args, { timeoutMs: TOOL_TIMEOUT_MS });
 }

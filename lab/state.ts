@@ -23,6 +23,26 @@ export interface HostState {
   desired: 'running' | 'stopped';
 }
 
+/**
+ * The lab's registry host `reg` (lab/registry.ts): not a daemon host, so it is kept apart from
+ * `hosts` (nothing that walks the daemons — swarm forming, stop/start, partitions — sees it).
+ */
+export interface RegistryState {
+  name: string;
+  addr: string;
+  /** ADDR:PORT, what daemons and users pull from. */
+  address: string;
+  /** The test image, preloaded by `lab up`. */
+  image: string;
+  netns: string;
+  dir: string;
+  /** The registry's own log: one line per request (its access log). */
+  logFile: string;
+  /** The registry process's pid and kernel start time; 0/'' until it answered. */
+  pid: number;
+  startTime: string;
+}
+
 export interface LabState {
   formatVersion: 1;
   name: string;
@@ -33,6 +53,8 @@ export interface LabState {
   partition: string[][] | null;
   /** Extra flags every host's tswarmd is started with (absent in labs made before they existed). */
   daemonArgs?: string[];
+  /** The lab registry, when the lab was brought up with one. */
+  registry?: RegistryState;
 }
 
 export async function loadLabState(lab: string): Promise<LabState | undefined> {

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Lab } from '../../lab/lab.js';
 import { labPaths, REGISTRY_HOST } from '../../lab/paths.js';
-import { LAB_REGISTRY_DAEMON_ARGS, startLabRegistry } from '../../lab/registry.js';
 import { formatMs, summarize, type Summary } from '../stats.js';
 import { imageLowerDirs, makeBaseline } from './baseline.js';
 import { makePodman } from './podman.js';
@@ -35,10 +34,10 @@ function ratio(label: string, a: Summary, b: Summary): void {
 }
 
 export async function benchEngine(): Promise<void> {
-  const lab = await Lab.up({ name: 'benchen', managers: 1, workers: 0, daemonArgs: [...LAB_REGISTRY_DAEMON_ARGS], logLevel: 'warn' });
+  const lab = await Lab.up({ name: 'benchen', managers: 1, workers: 0, registry: true, logLevel: 'warn' });
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    const registry = await startLabRegistry(lab);
+    const registry = lab.requireRegistry();
     const tswarm = async (args: string[]) => {
       const r = await lab.exec('m1', ['tswarm', ...args], { timeoutMs: 60_000 });
       if (r.code !== 0) throw new Error(`tswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);

@@ -23,6 +23,17 @@ function statusTable(hosts: readonly HostStatus[]): string {
   return formatTable(headers, rows);
 }
 
+/** What to try next after `lab up`: the swarm, and a container from the lab registry. */
+function upHints(created: Lab, swarm: boolean): string {
+  const nameFlag = created.name === DEFAULT_LAB_NAME ? '' : ` --name ${created.name}`;
+  const first = created.hosts[0]?.name ?? 'm1';
+  const lines: string[] = [];
+  if (swarm) lines.push(`The hosts form a swarm: try \`tswarm lab exec${nameFlag} ${first} -- tswarm node ls\`.`);
+  const reg = created.registry;
+  if (reg) lines.push(`The lab registry ${reg.host} holds ${reg.image}: try \`tswarm lab exec${nameFlag} ${first} -- tswarm run --rm ${reg.image} echo hi\`.`);
+  return lines.length > 0 ? `\n${lines.join('\n')}\n` : '';
+}
+
 const nameOption = () => new Option('--name <name>', 'the lab to act on').default(DEFAULT_LAB_NAME);
 
 export function registerLab(program: Command, ctx: () => CliContext): void {
@@ -33,21 +44,22 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
 
   lab
     .command('up')
-    .description('Create the lab hosts m1…mM and w1…wW and start a tswarmd on each')
+    .description('Create the lab hosts m1…mM and w1…wW, start a tswarmd on each, and the registry host reg with the test image')
     .option('--managers <n>', 'number of manager hosts (m1…)', parseCount('--managers'), 3)
     .option('--workers <n>', 'number of worker hosts (w1…)', parseCount('--workers'), 2)
     .addOption(nameOption())
     .option('--log-level <level>', 'the daemons’ log level', 'info')
     .option('--no-swarm', 'only start the daemons; do not init and join a swarm')
+    .option('--no-registry', 'do not make the registry host reg (192.168.77.5:5000) with the test image')
     .option('-f, --format <format>', 'output format: table or json')
-    .action(async (opts: { managers: number; workers: number; name: string; logLevel: string; swarm: boolean; format?: string }) => {
+    .action(async (opts: { managers: number; workers: number; name: string; logLevel: string; swarm: boolean; registry: boolean; format?: string }) => {
       const format = parseFormat(opts.format);
       const abort = new AbortController();
       const onInterrupt = () => abort.abort();
       process.once('SIGINT', onInterrupt);
       process.once('SIGTERM', onInterrupt);
       try {
-        const created = await Lab.up({ managers: opts.managers, workers: opts.workers, name: opts.name, logLevel: opts.logLevel, signal: abort.signal });
+        const created = await Lab.up({ managers: opts.managers, workers: opts.workers, name: opts.name, logLevel: opts.logLevel, registry: opts.registry, signal: abort.signal });
         if (opts.swarm) {
           try {
             await formSwarm(created);
@@ -58,7 +70,7 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
         }
         const hosts = await created.status();
         ctx().out(format === 'json' ? formatJson({ name: created.name, hosts }) : statusTable(hosts));
-        if (opts.swarm && format !== 'json') ctx().out(`\nThe hosts form a swarm: try \`tswarm lab exec${opts.name === DEFAULT_LAB_NAME ? '' : ` --name ${opts.name}`} m1 -- tswarm node ls\`.\n`);
+        if (format !== 'json') ctx().out(upHints(created, opts.swarm));
       } finally {
         process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onInterrupt);
@@ -75,6 +87,16 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
       const l = await Lab.open(opts.name);
       const hosts = await l.status();
       ctx().out(format === 'json' ? formatJson({ name: l.name, hosts }) : statusTable(hosts));
+    });
+
+  lab
+    .command('registry')
+    .description('Print the lab registry’s address and the test image it holds')
+    .addOption(nameOption())
+    .option('-q, --quiet', 'print only the address (HOST:PORT)')
+    .action(async (opts: { name: string; quiet?: boolean }) => {
+      const reg = (await Lab.open(opts.name)).requireRegistry();
+      ctx().out(opts.quiet ? `${reg.host}\n` : `Registry:   ${reg.host} (plain HTTP; every lab daemon lists it as an insecure registry)\nTest image: ${reg.image}\n`);
     });
 
   lab

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { K8sLogParser, parseTimestampMs } from './logs.js';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { followLog, K8sLogParser, parseTimestampMs } from './logs.js';
 
 describe('k8s-file log parsing', () => {
   it('parses full lines and joins partial ones, in any chunking', () => {
@@ -15,4 +18,31 @@ describe('k8s-file log parsing', () => {
   });
 
   it('reads nanosecond timestamps with offsets', () => expect(parseTimestampMs('2026-01-01T01:00:00.123456789+01:00')).toBe(Date.UTC(2026, 0, 1, 0, 0, 0, 123)));
+});
+
+describe('following a log', () => {
+  // A poll this long would outlast the test's timeout: only the file watch and the exit notice can end it.
+  const NEVER_POLL_MS = 10 * 60_000;
+
+  it('sees new lines at once and ends when the exit notice comes, without waiting out a poll', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tswarm-follow-'));
+    try {
+      const path = join(dir, 'ctr.log');
+      await writeFile(path, '2026-11-22T22:27:23.8+00:00 stdout F one\n');
+      let exited = false;
+      const exit = Promise.withResolvers<void>();
+      const seen: string[] = [];
+      for await (const r of followLog(path, { pollMs: NEVER_POLL_MS, exited: exit.promise, isDone: async () => exited })) {
+        seen.push(r.data.toString().trim());
+        if (seen.length === 1) await appendFile(path, '2026-11-22T22:27:23.9+00:00 stdout F two\n');
+        if (seen.length === 2) {
+          exited = true;
+          exit.resolve();
+        }
+      }
+      expect(seen).toEqual(['one', 'two']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /** One line of a container's output, as the LogLine message carries it. */
@@ -93,8 +94,51 @@ export async function readLog(path: string, options: TailOptions): Promise<{ rec
 export interface FollowOptions extends TailOptions {
   /** True once the container has exited: the follow reads what is left and ends. */
   isDone: () => Promise<boolean>;
+  /** Settles when the container exits, so the follow ends without waiting out a poll. */
+  exited?: Promise<unknown>;
+  /** The fallback poll behind inotify (a rotated file, a watch that could not be set). */
   pollMs?: number;
   signal?: AbortSignal;
+}
+
+/**
+ * A sleep that a file change or the container's exit cuts short. A wake that comes while nobody
+ * sleeps is kept, so a change between a read and the next sleep is never missed.
+ */
+class Wakeup {
+  private pending = false;
+  private wakeSleeper: (() => void) | undefined;
+
+  wake(): void {
+    if (this.wakeSleeper) this.wakeSleeper();
+    else this.pending = true;
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeSleeper = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeSleeper = done;
+    });
+  }
+}
+
+function watchFile(path: string, wakeup: Wakeup): FSWatcher | undefined {
+  try {
+    const watcher = watch(path, { persistent: false }, () => wakeup.wake());
+    watcher.on('error', () => watcher.close());
+    return watcher;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Bytes read per poll, so a burst of output cannot grow one read without bound. */
@@ -120,7 +164,21 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
   const pollMs = options.pollMs ?? 100;
   const first = await readLog(path, options);
   yield* first.records;
-  let { offset, ino } = first;
+  const wakeup = new Wakeup();
+  const watcher = watchFile(path, wakeup);
+  void options.exited?.then(() => wakeup.wake(), () => wakeup.wake());
+  const onAbort = () => wakeup.wake();
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    yield* followFrom(path, options, { offset: first.offset, ino: first.ino, wakeup, pollMs });
+  } finally {
+    watcher?.close();
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function* followFrom(path: string, options: FollowOptions, start: { offset: number; ino: number; wakeup: Wakeup; pollMs: number }): AsyncGenerator<LogRecord> {
+  let { offset, ino } = start;
   let parser = new K8sLogParser();
   for (;;) {
     if (options.signal?.aborted) return;
@@ -139,6 +197,6 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
       for (const r of parser.push(bytes)) if (!options.sinceMs || r.timestampMs >= options.sinceMs) yield r;
     }
     if (done && !progressed) return;
-    if (!progressed) await new Promise((resolve) => setTimeout(resolve, pollMs));
+    if (!progressed) await start.wakeup.sleep(start.pollMs);
   }
 }

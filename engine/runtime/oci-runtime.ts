@@ -4,7 +4,8 @@ import { mkdir, writeFile, chmod, open, rm, type FileHandle } from 'node:fs/prom
 import { join } from 'node:path';
 import { run, type RunResult } from '../../lib/run.js';
 import { TswarmError } from '../../lib/errors.js';
-import type { HostProbe } from './probe.js';
+import { which, type HostProbe } from './probe.js';
+import { pinHybridMountNs } from './hybrid-mount-ns.js';
 
 /** What `crun state` says about a container; undefined when the runtime does not know it. */
 export interface RuntimeState {
@@ -16,9 +17,10 @@ export interface RuntimeState {
 const COMMAND_TIMEOUT_MS = 15_000;
 
 /**
- * The crun wrapper for a hybrid cgroup host: crun runs in a private mount namespace where the
- * cgroup2 mount that holds hugetlb is gone, so crun sees a plain v1 layout (LAB.md). Only the
- * runtime's view changes; the host keeps its mounts.
+ * The crun wrapper for a hybrid cgroup host when a container needs the host's mounts as they are
+ * now (bind mounts): crun runs in a fresh private mount namespace without the cgroup2 mount that
+ * holds hugetlb, so it sees a plain v1 layout (LAB.md). Every other call enters the pinned
+ * namespace instead (hybrid-mount-ns.ts), which is much cheaper.
  */
 function hybridWrapper(runtimePath: string): string {
   return [
@@ -30,37 +32,56 @@ function hybridWrapper(runtimePath: string): string {
   ].join('\n');
 }
 
+/** A program and the arguments that come before the runtime's subcommand. */
+export interface RuntimeCommand {
+  path: string;
+  args: string[];
+}
+
 /**
  * One OCI runtime (crun or runc) with its own state root, so daemons sharing a machine never list
- * each other's containers. `path` is what conmon is told to run: the runtime or its wrapper.
+ * each other's containers. On a hybrid cgroup host crun runs inside a pinned mount namespace.
  */
 export class OciRuntime {
   private constructor(
-    readonly path: string,
+    readonly runtimePath: string,
     readonly stateRoot: string,
+    /** How every call reaches the runtime: the runtime itself, or nsenter into the pinned namespace. */
+    private readonly command: RuntimeCommand,
+    /** For a container that must see the host's mounts as they are now; undefined when `command` does. */
+    private readonly freshMountsCommand: RuntimeCommand | undefined,
   ) {}
 
-  /** Prepares the state root and, on a hybrid host with crun, the wrapper script. */
-  static async open(probe: HostProbe, engineRoot: string): Promise<OciRuntime> {
+  /** Prepares the state root and, on a hybrid host with crun, the pinned namespace and wrapper. */
+  static async open(probe: HostProbe, engineRoot: string, containersDir: string): Promise<OciRuntime> {
     if (!probe.runtimePath) {
       throw new TswarmError('UNSUPPORTED_HOST', `${probe.runtime} is not installed. Install it (apt-get install ${probe.runtime}) or choose the other runtime`);
     }
     const stateRoot = join(engineRoot, probe.runtime);
     await mkdir(stateRoot, { recursive: true, mode: 0o700 });
-    if (!probe.needsHybridWorkaround) return new OciRuntime(probe.runtimePath, stateRoot);
+    const globalArgs = [`--root=${stateRoot}`];
+    if (!probe.needsHybridWorkaround || !probe.unifiedMount) {
+      return new OciRuntime(probe.runtimePath, stateRoot, { path: probe.runtimePath, args: globalArgs }, undefined);
+    }
+    const nsenter = await which('nsenter');
+    if (!nsenter) throw new TswarmError('UNSUPPORTED_HOST', 'nsenter is not installed; crun on this hybrid cgroup host needs it (apt-get install util-linux)');
+    const pinned = await pinHybridMountNs(engineRoot, containersDir, probe.unifiedMount);
     const wrapper = join(engineRoot, `${probe.runtime}-hybrid.sh`);
     await writeFile(wrapper, hybridWrapper(probe.runtimePath), { mode: 0o700 });
     await chmod(wrapper, 0o700);
-    return new OciRuntime(wrapper, stateRoot);
+    return new OciRuntime(probe.runtimePath, stateRoot, { path: nsenter, args: [`--mount=${pinned.path}`, probe.runtimePath, ...globalArgs] }, { path: wrapper, args: globalArgs });
   }
 
-  /** Arguments every invocation starts with (conmon receives them as --runtime-arg). */
-  get globalArgs(): string[] {
-    return [`--root=${this.stateRoot}`];
+  /**
+   * What conmon runs to create a container: the pinned path, unless the container bind-mounts
+   * host paths, which the pinned namespace may see as they were when it was made.
+   */
+  conmonCommand(options: { hostBindMounts: boolean }): RuntimeCommand {
+    return options.hostBindMounts && this.freshMountsCommand ? this.freshMountsCommand : this.command;
   }
 
   private exec(args: string[], options: { timeoutMs?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
-    return run(this.path, [...this.globalArgs, ...args], { timeoutMs: options.timeoutMs ?? COMMAND_TIMEOUT_MS, allowFailure: options.allowFailure });
+    return run(this.command.path, [...this.command.args, ...args], { timeoutMs: options.timeoutMs ?? COMMAND_TIMEOUT_MS, allowFailure: options.allowFailure });
   }
 
   async state(name: string): Promise<RuntimeState | undefined> {
@@ -91,7 +112,7 @@ export class OciRuntime {
   async delete(name: string, force: boolean): Promise<void> {
     const result = await this.exec(force ? ['delete', '--force', name] : ['delete', name], { allowFailure: true });
     if (result.code !== 0 && (await this.state(name)) !== undefined) {
-      throw new TswarmError('INTERNAL', `${this.path} delete ${name} failed: ${result.stderr.trim()}`);
+      throw new TswarmError('INTERNAL', `${this.runtimePath} delete ${name} failed: ${result.stderr.trim()}`);
     }
   }
 
@@ -104,7 +125,7 @@ export class OciRuntime {
     const base = join(this.stateRoot, `exec-${randomBytes(6).toString('hex')}`);
     const [out, err] = await Promise.all([open(`${base}.out`, 'w+'), open(`${base}.err`, 'w+')]);
     try {
-      const child = spawn(this.path, [...this.globalArgs, 'exec', name, ...argv], { stdio: ['ignore', out.fd, err.fd] });
+      const child = spawn(this.command.path, [...this.command.args, 'exec', name, ...argv], { stdio: ['ignore', out.fd, err.fd] });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.on('exit', (code, signal) => resolve({ code, signal }));
         child.on('error', () => resolve({ code: null, signal: null }));

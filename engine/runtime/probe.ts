@@ -15,6 +15,8 @@ export interface HostProbe {
   cgroupLayout: CgroupLayout;
   /** Controllers mounted on the cgroup2 hierarchy (the unified one on a hybrid host). */
   unifiedControllers: string[];
+  /** Where the cgroup2 hierarchy is mounted on a hybrid host (/sys/fs/cgroup/unified). */
+  unifiedMount: string | undefined;
   /** Always cgroupfs unless PID 1 is systemd (tswarm never uses the systemd driver). */
   cgroupDriver: 'cgroupfs' | 'systemd';
   overlayfs: boolean;
@@ -56,7 +58,7 @@ export async function readMounts(): Promise<{ target: string; type: string; opti
     });
 }
 
-async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedControllers: string[] }> {
+async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedControllers: string[]; unifiedMount?: string }> {
   const mounts = await readMounts();
   const root = mounts.find((m) => m.target === '/sys/fs/cgroup');
   if (root?.type === 'cgroup2') {
@@ -64,7 +66,7 @@ async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedController
   }
   const unified = mounts.find((m) => m.type === 'cgroup2' && m.target.startsWith('/sys/fs/cgroup/'));
   if (!unified) return { layout: 'v1', unifiedControllers: [] };
-  return { layout: 'hybrid', unifiedControllers: await readControllers(unified.target) };
+  return { layout: 'hybrid', unifiedControllers: await readControllers(unified.target), unifiedMount: unified.target };
 }
 
 async function readControllers(dir: string): Promise<string[]> {
@@ -105,6 +107,7 @@ export async function probeHost(runtime: RuntimeName = 'crun'): Promise<HostProb
     catatonitPath,
     cgroupLayout: cgroups.layout,
     unifiedControllers: cgroups.unifiedControllers,
+    unifiedMount: cgroups.unifiedMount,
     cgroupDriver: pid1.trim() === 'systemd' ? 'systemd' : 'cgroupfs',
     overlayfs,
     nftPath,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -11,6 +11,7 @@ import { ContainerRuntime, type LogRecord } from './runtime.js';
 import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
 import { unmountTree } from './rootfs.js';
 import { waitFor } from '../../lib/poll.js';
+import { run } from '../../lib/run.js';
 
 const prefix = randomPrefix();
 let dir: string;
@@ -138,6 +139,21 @@ describe('ContainerRuntime with crun and conmon', () => {
     const { readFile } = await import('node:fs/promises');
     expect(await readFile(join(host, 'out.txt'), 'utf8')).toBe('written\n');
     await rt.remove(id);
+  });
+
+  it('bind-mounts a host mount made after the runtime opened (the hybrid host pins its crun namespace at open)', async () => {
+    const late = join(dir, 'late-mount');
+    await mkdir(late, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'late', late]);
+    try {
+      await writeFile(join(late, 'marker'), 'from a late mount\n');
+      const { id, result } = await runToEnd({ command: ['cat', '/data/marker'], mounts: [{ type: MountType.MOUNT_TYPE_BIND, source: late, target: '/data' }] });
+      expect(await collect(rt.logs(id))).toEqual(['stdout:from a late mount']);
+      expect(result.exitCode).toBe(0);
+      await rt.remove(id);
+    } finally {
+      await run('umount', [late]);
+    }
   });
 
   it('follows logs until the container exits, and tails them', async () => {

@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
 import type { ContainerConfig, ContainerSummary } from '../../gen/tswarm/v1/engine.js';
+import { MountType } from '../../gen/tswarm/v1/objects.js';
 import { probeHost, type HostProbe, type RuntimeName } from './probe.js';
 import { OciRuntime } from './oci-runtime.js';
 import { conmonCreate } from './conmon.js';
@@ -73,6 +74,12 @@ export class ContainerRuntime {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly monitors = new Map<string, HealthMonitor>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Created by this process and never started: the runtime cannot hold a leftover of theirs. */
+  private readonly neverStarted = new Set<string>();
+  /** Exited containers whose runtime state finalize already deleted. */
+  private readonly released = new Set<string>();
+  /** Settled when a running container's exit is recorded, so log followers end without polling. */
+  private readonly exitNotices = new Map<string, PromiseWithResolvers<void>>();
   private readonly watcher: ExitWatcher;
   private readonly containersDir: string;
   private readonly exitDir: string;
@@ -101,7 +108,7 @@ export class ContainerRuntime {
       throw new TswarmError('UNSUPPORTED_HOST', `this host cannot run containers: ${host.missing.join('; ')}`);
     }
     await Promise.all(['containers', 'exits', 's'].map((d) => mkdir(join(options.root, d), { recursive: true, mode: 0o700 })));
-    const oci = await OciRuntime.open(host, options.root);
+    const oci = await OciRuntime.open(host, options.root, join(options.root, 'containers'));
     const runtime = new ContainerRuntime(options, host, oci);
     await runtime.adopt();
     runtime.watcher.start();
@@ -136,6 +143,7 @@ export class ContainerRuntime {
     try {
       const record = await prepareContainer(ctx, id, { ...input, config: { ...input.config, name } });
       this.records.set(id, record);
+      this.neverStarted.add(id);
       this.log.info({ container: id, name }, 'container created');
       return id;
     } catch (err) {
@@ -154,12 +162,15 @@ export class ContainerRuntime {
     const paths = containerPaths(this.containersDir, record.id);
     await mountRootfs(record.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
     if (record.netnsName && !(await exists(record.netnsPath!))) await createNetns(record.netnsName);
-    await this.oci.delete(record.runtimeName, true);
+    // A restart: what the last run left in the runtime goes first (a fresh container has nothing).
+    if (!this.neverStarted.delete(record.id)) await this.oci.delete(record.runtimeName, true);
+    this.released.delete(record.id);
     await removeExitFile(this.exitDir, record.runtimeName);
+    const runtime = this.oci.conmonCommand({ hostBindMounts: (record.config.spec?.mounts ?? []).some((m) => m.type === MountType.MOUNT_TYPE_BIND) });
     let pid: number;
     try {
       pid = await conmonCreate({
-        conmonPath: this.host.conmonPath!, runtimePath: this.oci.path, runtimeArgs: this.oci.globalArgs, name: record.runtimeName,
+        conmonPath: this.host.conmonPath!, runtimePath: runtime.path, runtimeArgs: runtime.args, name: record.runtimeName,
         bundleDir: paths.bundle, containerPidFile: join(paths.dir, 'ctr.pid'), conmonPidFile: join(paths.dir, 'conmon.pid'),
         logPath: paths.log, logBytesMax: this.o.logBytesMax ?? DEFAULT_LOG_BYTES_MAX, exitDir: this.exitDir,
         socketDir: join(this.o.root, 's'), conmonLogPath: join(paths.dir, 'conmon.log'),
@@ -212,12 +223,19 @@ export class ContainerRuntime {
       await this.killAndWait(record).catch((err: unknown) => this.log.warn({ err, container: record.id }, 'force remove: kill failed'));
     }
     await this.withLock(record.id, async () => {
+      // A concurrent remove (the auto-remove reaper and an attached run's) got here first.
+      if (!this.records.has(record.id)) return;
       this.monitors.get(record.id)?.stop();
       this.monitors.delete(record.id);
-      await this.oci.delete(record.runtimeName, true);
-      await discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName);
+      const runtimeDeleted = this.released.delete(record.id) || this.neverStarted.delete(record.id);
+      await Promise.all([
+        runtimeDeleted ? undefined : this.oci.delete(record.runtimeName, true),
+        discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName),
+        removeExitFile(this.exitDir, record.runtimeName),
+      ]);
       await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
-      await removeExitFile(this.exitDir, record.runtimeName);
+      this.exitNotices.get(record.id)?.resolve();
+      this.exitNotices.delete(record.id);
       this.records.delete(record.id);
       this.log.info({ container: record.id }, 'container removed');
     });
@@ -257,7 +275,10 @@ export class ContainerRuntime {
   logs(ref: string, options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal } = {}): AsyncIterable<LogRecord> {
     const record = this.get(ref);
     const path = containerPaths(this.containersDir, record.id).log;
-    if (options.follow) return followLog(path, { ...options, isDone: async () => record.state.status !== 'running' });
+    if (options.follow) {
+      const exited = record.state.status === 'running' ? this.exitNotice(record.id) : Promise.resolve();
+      return followLog(path, { ...options, exited, isDone: async () => record.state.status !== 'running' });
+    }
     return (async function* () {
       yield* (await readLog(path, options)).records;
     })();
@@ -307,11 +328,24 @@ export class ContainerRuntime {
     this.monitors.delete(record.id);
     record.state = { ...record.state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: reasons.oomKilled, pidsLimitHit: reasons.pidsLimitHit, finishedAtMs: Math.round(exit.atMs) };
     await this.persist(record);
+    this.exitNotices.get(record.id)?.resolve();
+    this.exitNotices.delete(record.id);
     // The record is durable first: a crash from here on loses no exit code.
-    await removeExitFile(this.exitDir, record.runtimeName);
-    await this.oci.delete(record.runtimeName, true);
-    await unmountTree(containerPaths(this.containersDir, record.id).rootfs);
+    await Promise.all([
+      removeExitFile(this.exitDir, record.runtimeName),
+      this.oci.delete(record.runtimeName, true).then(() => this.released.add(record.id)),
+      unmountTree(containerPaths(this.containersDir, record.id).rootfs),
+    ]);
     this.log.info({ container: record.id, exitCode: exit.exitCode, oomKilled: reasons.oomKilled }, 'container exited');
+  }
+
+  private exitNotice(id: string): Promise<void> {
+    let notice = this.exitNotices.get(id);
+    if (!notice) {
+      notice = Promise.withResolvers<void>();
+      this.exitNotices.set(id, notice);
+    }
+    return notice.promise;
   }
 
   private persist(record: ContainerRecord): Promise<void> {

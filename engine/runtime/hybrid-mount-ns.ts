@@ -1,0 +1,44 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../../lib/run.js';
+import { readMounts } from './probe.js';
+import { ensureOwnMount, NETNS_DIR } from './mounts.js';
+
+/**
+ * crun on a hybrid cgroup host refuses to run while the cgroup2 mount holds a controller, and
+ * works in a mount namespace without that mount (LAB.md). Making such a namespace for every crun
+ * call (unshare, sh, umount — the cgroup2 umount alone takes ~5 ms) cost ~20 ms per call and four
+ * calls per container. So the engine makes one at start and pins it to a file; each call then
+ * only enters it (nsenter, ~3 ms).
+ *
+ * The pinned namespace is a slave of the host's, so later host mounts reach it only from shared
+ * mounts: the engine's containers directory (where rootfs overlays are mounted) and /run/netns
+ * (where ip-netns pins namespaces) are made shared first. Host paths elsewhere are seen as they
+ * were when the namespace was pinned, so a container with bind mounts is created through a fresh
+ * namespace instead (OciRuntime.conmonCommand).
+ */
+
+const MOUNT_TIMEOUT_MS = 10_000;
+
+export interface PinnedMountNs {
+  /** The namespace file to pass to `nsenter --mount=`. */
+  path: string;
+}
+
+/**
+ * The pinned namespace under `engineRoot`, made on first use and reused after a daemon restart
+ * (the pin is a mount, which outlives the daemon). `containersDir` must hold every rootfs mount.
+ */
+export async function pinHybridMountNs(engineRoot: string, containersDir: string, unifiedMount: string): Promise<PinnedMountNs> {
+  const nsDir = join(engineRoot, 'mntns');
+  const path = join(nsDir, 'crun');
+  if ((await readMounts()).some((m) => m.target === path && m.type === 'nsfs')) return { path };
+  await ensureOwnMount(containersDir, 'shared');
+  // ip(8) makes /run/netns a shared mount on first use; namespaces made later must reach the pin.
+  await ensureOwnMount(NETNS_DIR, 'shared', 0o755);
+  // unshare(1) cannot pin a namespace onto a shared mount (the pin would propagate into itself).
+  await ensureOwnMount(nsDir, 'private');
+  await writeFile(path, '', { mode: 0o600 });
+  await run('unshare', [`--mount=${path}`, '--propagation', 'slave', 'umount', unifiedMount], { timeoutMs: MOUNT_TIMEOUT_MS });
+  return { path };
+}
