@@ -8,7 +8,6 @@ import { waitFor } from '../lib/poll.js';
 import { run } from '../lib/run.js';
 import { buildBusyboxImage } from '../engine/image/testing/images.js';
 import { createCgroup } from './cgroup.js';
-import type { Lab } from './lab.js';
 import { createHost } from './netns.js';
 import { labPaths, REGISTRY_ADDR, REGISTRY_HOST } from './paths.js';
 import type { ProcessRef } from './processes.js';
