@@ -14,7 +14,7 @@ import { WalError } from './wal/errors.js';
 import { NOOP_LOGGER, type WalLogger } from './wal/logger.js';
 import type { WalRecovery } from './wal/reader.js';
 import { SnapshotFiles } from './wal/snapshot-files.js';
-import { Wal } from './wal/wal.js';
+import { Wal, type SaveOptions } from './wal/wal.js';
 
 export interface DiskStorageOptions {
   /** WAL segment size before rolling to a new file (default 64 MiB). */
@@ -114,7 +114,7 @@ export class DiskStorage implements RaftStorage {
    * Makes entries and hard state durable in one fsync (what a Ready hands out), then updates the
    * in-memory log. Entries replace any existing ones from entries[0].index on.
    */
-  save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+  save(hardState: HardState | null, entries: readonly Entry[], options: SaveOptions = {}): Promise<void> {
     return this.serialized(async () => {
       const snapIndex = this.snap.metadata.index;
       // Entries at or below the snapshot are already covered by it (as MemoryStorage does).
@@ -124,7 +124,7 @@ export class DiskStorage implements RaftStorage {
         assert(first.index <= this.lastIndex() + 1, 'disk storage: appended entries leave no gap');
         assert(first.term >= this.term(first.index - 1), 'disk storage: entry terms never decrease along the log');
       }
-      await this.wal.save(hardState, fresh);
+      await this.wal.save(hardState, fresh, options);
       if (fresh.length > 0) {
         this.ents.length = fresh[0]!.index - this.prevIndex - 1;
         for (const e of fresh) this.ents.push(e);

@@ -204,7 +204,8 @@ export class RaftNode<R> {
       if (rd.hardState) this.deferredHardState = rd.hardState;
       return;
     }
-    await this.storage.save(rd.hardState ?? this.deferredHardState ?? null, rd.entries);
+    const blockingSync = this.rn.softState().raftState !== 'leader';
+    await this.storage.save(rd.hardState ?? this.deferredHardState ?? null, rd.entries, { blockingSync });
     this.deferredHardState = undefined;
   }
 

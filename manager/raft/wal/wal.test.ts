@@ -56,6 +56,16 @@ describe('Wal round trip', () => {
     await third.wal.close();
   });
 
+  it('saves with a blocking fsync (a follower\'s) the same way, mixed with pooled ones', async () => {
+    const { wal } = await reopen();
+    for (let i = 0; i < 20; i++) await wal.save({ term: 1, vote: 'a', commit: i }, makeEntries(i + 1, i + 1, 1, 40), { blockingSync: i % 2 === 0 });
+    await wal.close();
+    const { wal: w2, recovery } = await reopen();
+    expect(recovery.entries.map((e) => e.index)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(recovery.hardState.commit).toBe(19);
+    await w2.close();
+  });
+
   it('names segments by sequence and first index', async () => {
     const { wal } = await reopen();
     for (let i = 0; i < 10; i++) await wal.save(null, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
