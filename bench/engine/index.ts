@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Lab } from '../../lab/lab.js';
+import { run } from '../../lib/run.js';
+import { binDir } from '../../lib/paths.js';
 import { labPaths, REGISTRY_HOST } from '../../lab/paths.js';
 import { formatMs, summarize, type Summary } from '../stats.js';
 import { imageLowerDirs, makeBaseline } from './baseline.js';
@@ -13,10 +15,14 @@ import { makePodman } from './podman.js';
  * - the same with `--network bridge`, to show what networking costs;
  * - `podman run --rm` (runc) on the same image when podman is installed — target: tswarm ≥ 3× faster;
  * - `tswarm --version`: the CLI's own start-up, which every tswarm figure includes;
+ * The tswarm CLI runs in the root namespace beside the script and podman, talking to the lab
+ * host's daemon over its socket, so no nsenter sits in its figures.
  * - pull of the test image from the lab registry, cold (after `image rm`) and warm.
  * The variants take turns within each round, so a noisy machine hurts them alike.
  */
 const RUNS = 50;
+/** bin/tswarm: the command users run. */
+const TSWARM_BIN = join(binDir(), 'tswarm');
 const PULL_RUNS = 5;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -38,8 +44,11 @@ export async function benchEngine(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const registry = lab.requireRegistry();
+    // The CLI runs here, in the root namespace, as the script and podman do; it reaches m1's
+    // daemon over its Unix socket (TSWARM_HOST), and the containers run on m1 as they would.
+    const env = { ...process.env, ...lab.env('m1') };
     const tswarm = async (args: string[]) => {
-      const r = await lab.exec('m1', ['tswarm', ...args], { timeoutMs: 60_000 });
+      const r = await run(TSWARM_BIN, args, { timeoutMs: 60_000, env, allowFailure: true });
       if (r.code !== 0) throw new Error(`tswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     };
     const cold: number[] = [];
