@@ -1,5 +1,6 @@
 import { benchLabUp } from './lab-up.js';
 import { benchRaft } from './raft/index.js';
+import { benchRaftFailover } from './raft/failover.js';
 import { benchBootstrap } from './bootstrap.js';
 import { benchEngine } from './engine/index.js';
 
@@ -7,6 +8,7 @@ import { benchEngine } from './engine/index.js';
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'lab-up': benchLabUp,
   raft: benchRaft,
+  'raft-failover': benchRaftFailover,
   bootstrap: benchBootstrap,
   engine: benchEngine,
 };

@@ -27,6 +27,7 @@ export async function freePort(): Promise<number> {
 
 export class ProcessCluster {
   private readonly children: ChildProcess[] = [];
+  private readonly byMember = new Map<string, ChildProcess>();
 
   private constructor(
     readonly kind: 'tswarm' | 'etcd',
@@ -41,6 +42,14 @@ export class ProcessCluster {
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     this.children.push(child);
+    this.byMember.set(name, child);
+  }
+
+  /** SIGKILL of one member's process (a crash); stop() still waits for it. */
+  kill(member: string): void {
+    const child = this.byMember.get(member);
+    if (!child?.pid) throw new Error(`no process for member ${member}`);
+    process.kill(child.pid, 'SIGKILL');
   }
 
   /** Three kvserver members from the compiled dist (`npx tsc -p tsconfig.json` first). */

@@ -74,10 +74,16 @@ export class KvClient {
     for (const [id, addr] of options.endpoints) this.stubs.set(id, new KvStubConstructor(addr, options.credentials, { 'grpc.enable_channelz': 0 }));
     this.ids = [...options.endpoints.keys()];
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    this.attemptsMax = options.attemptsMax ?? 30;
+    this.attemptsMax = options.attemptsMax ?? 60;
     this.backoffMsMin = options.backoffMsMin ?? 20;
-    this.backoffMsMax = options.backoffMsMax ?? 500;
+    // Low: while a new leader is elected (~1.3 s), a long sleep here would come on top of it.
+    this.backoffMsMax = options.backoffMsMax ?? 100;
     this.coalescer = options.coalesce ? new PutCoalescer(this, this.attemptsMax) : undefined;
+  }
+
+  /** The member that answered this client's last successful call as leader, if any. */
+  knownLeader(): NodeId | undefined {
+    return this.leaderGuess;
   }
 
   /** A new client session (its own client ID and sequence numbers). */
