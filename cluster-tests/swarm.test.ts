@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cp, mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
@@ -57,8 +57,12 @@ describe('swarm bootstrap (issue 4)', () => {
     await lab?.down();
   });
 
-  it('init prints a join command ready to paste', async () => {
-    const r = await tswarm('m1', 'init');
+  it('init prints a join command ready to paste (and refuses Raft timings it cannot live with)', async () => {
+    const bad = await tswarm('m1', 'init', '--raft-tick', '5ms');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('the Raft tick must be between 10ms and 10s, got 5ms');
+    // Non-default, so the joins below show that the cluster's timings reach every manager.
+    const r = await tswarm('m1', 'init', '--election-ticks', '12');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Swarm initialized: current node \([0-9a-z]{25}\) is now a manager\./);
     workerToken = /tswarm join --token (TSWTKN-1-\S+) 192\.168\.77\.11:2377/.exec(r.stdout)![1]!;
@@ -102,6 +106,10 @@ describe('swarm bootstrap (issue 4)', () => {
         },
         { what: `node ls on ${m}: 6 Ready nodes, one Leader, two Reachable`, timeoutMs: 60_000, intervalMs: 500 },
       );
+    }
+    for (const h of ['m1', 'm2', 'w1']) {
+      const nodeFile = JSON.parse(await readFile(join(lab!.hosts.find((x) => x.name === h)!.dataDir, 'node.json'), 'utf8')) as { raft?: { electionTicks: number; tickMs: number } };
+      expect(nodeFile.raft, h).toEqual({ tickMs: 100, electionTicks: 12, heartbeatTicks: 1 });
     }
     const table = await tswarm('m1', 'node', 'ls');
     expect(table.stdout).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+AVAILABILITY\s+MANAGER STATUS/);

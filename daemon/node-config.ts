@@ -18,6 +18,17 @@ export interface NodeConfig {
   /** Where other nodes reach this manager (HOST:PORT), and where it listens. */
   advertiseAddr: string;
   listenAddr: string;
+  /**
+   * The cluster's Raft timings (from init's spec, or the join answer): a manager needs them before
+   * Raft starts, and the spec itself lives in the replicated store. Absent in older files: defaults.
+   */
+  raft?: RaftTimings;
+}
+
+export interface RaftTimings {
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
 }
 
 export const NODE_CONFIG_FILE = 'node.json';

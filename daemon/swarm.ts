@@ -9,14 +9,14 @@ import { cryptoRandom } from '../lib/random.js';
 import { caOnlyCredentials, clientCredentials, MANAGER_CHANNEL_OPTIONS, TlsMaterialProvider, unverifiedBootstrapCredentials } from '../lib/tls.js';
 import { tswarmVersion } from '../lib/version.js';
 import { CAServiceClient, NodeCAServiceClient } from '../gen/tswarm/v1/ca.js';
-import { NodeAvailability, NodeRole, type ClusterSpec, type NodeDescription } from '../gen/tswarm/v1/objects.js';
+import { NodeAvailability, NodeRole, type ClusterSpec, type NodeDescription, type RaftConfig } from '../gen/tswarm/v1/objects.js';
 import { RaftMembershipServiceClient } from '../gen/tswarm/v1/raft.js';
 import type { HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
 import { LocalNodeState, type SwarmInfo, type SwarmInitRequest, type SwarmInitResponse, type SwarmJoinRequest, type SwarmJoinResponse } from '../gen/tswarm/v1/system.js';
 import { parseJoinToken } from '../manager/ca/join-token.js';
 import { createKeyAndCsr, parseNodeCertificate } from '../manager/ca/node-certificate.js';
 import { renewalDelayMs } from '../manager/ca/renewal.js';
-import { defaultClusterSpec, newCluster } from '../manager/cluster/new-cluster.js';
+import { defaultClusterSpec, ELECTION_TICKS_DEFAULT, HEARTBEAT_TICKS_DEFAULT, newCluster, RAFT_TICK_MS_DEFAULT } from '../manager/cluster/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
@@ -26,7 +26,7 @@ import { rm } from 'node:fs/promises';
 import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
 import { loadCertificates, removeCertificates, saveCertificates } from './certificates.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
-import { saveNodeConfig, type NodeConfig } from './node-config.js';
+import { saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
 
 const CALL_DEADLINE_MS = 15_000;
 /** A failed renewal is retried this much later (the certificate still has at least 20 % of its life). */
@@ -91,10 +91,11 @@ export class Swarm {
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
     const advertiseAddr = chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix);
     const spec: ClusterSpec = mergeSpec(defaultClusterSpec(), req.spec);
+    checkRaftTimings(raftTimings(spec.raft)!);
     const nc = await newCluster(spec, this.clock);
     this.tls = new TlsMaterialProvider({ caPem: nc.cluster.rootCa!.caCertPem.toString(), keyPem: nc.keyPem, certPem: nc.certPem });
     await saveCertificates(this.o.dataDir, this.tls.current);
-    await this.setNode({ nodeId: nc.nodeId, clusterId: nc.cluster.id, role: 'manager', joinAddrs: [], advertiseAddr, listenAddr: `${listen.host}:${listen.port}` });
+    await this.setNode({ nodeId: nc.nodeId, clusterId: nc.cluster.id, role: 'manager', joinAddrs: [], advertiseAddr, listenAddr: `${listen.host}:${listen.port}`, raft: raftTimings(spec.raft) });
     try {
       await this.startManager({ kind: 'init', cluster: nc.cluster, hostname: this.o.hostname, availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE });
     } catch (err) {
@@ -145,7 +146,7 @@ export class Swarm {
     await saveCertificates(this.o.dataDir, this.tls.current);
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
     const advertiseAddr = role === 'manager' ? chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix) : req.advertiseAddr;
-    await this.setNode({ nodeId: issued.nodeId, clusterId: issued.clusterId, role, joinAddrs: [managerAddr], advertiseAddr, listenAddr: `${listen.host}:${listen.port}` });
+    await this.setNode({ nodeId: issued.nodeId, clusterId: issued.clusterId, role, joinAddrs: [managerAddr], advertiseAddr, listenAddr: `${listen.host}:${listen.port}`, raft: raftTimings(issued.raft) });
     try {
       if (role === 'manager') await this.startManager({ kind: 'join', joinAddr: managerAddr });
     } catch (err) {
@@ -216,6 +217,7 @@ export class Swarm {
       mode,
       log: this.o.log.child({ part: 'manager' }),
       clock: this.clock,
+      ...(n.raft ? { tickMs: n.raft.tickMs, electionTicks: n.raft.electionTicks, heartbeatTicks: n.raft.heartbeatTicks } : {}),
     });
     if (mode.kind === 'join') await this.joinRaft(mode.joinAddr);
   }
@@ -351,6 +353,26 @@ export class Swarm {
     await this.manager?.stop();
     this.manager = undefined;
   }
+}
+
+const TICK_MS_MIN = 10;
+const TICK_MS_MAX = 10_000;
+const ELECTION_TICKS_MAX = 1_000;
+
+/** Timings Raft can live with: a leader must heartbeat well within an election timeout. */
+function checkRaftTimings(t: RaftTimings): void {
+  if (t.tickMs < TICK_MS_MIN || t.tickMs > TICK_MS_MAX) {
+    throw new TswarmError('INVALID_ARGUMENT', `the Raft tick must be between ${TICK_MS_MIN}ms and ${TICK_MS_MAX / 1000}s, got ${t.tickMs}ms. Use e.g. --raft-tick 100ms`);
+  }
+  if (t.electionTicks > ELECTION_TICKS_MAX || t.electionTicks <= t.heartbeatTicks) {
+    throw new TswarmError('INVALID_ARGUMENT', `election ticks must be more than the heartbeat's ${t.heartbeatTicks} and at most ${ELECTION_TICKS_MAX}, got ${t.electionTicks}. Use e.g. --election-ticks 10`);
+  }
+}
+
+/** The timings a manager starts Raft with; zero (unset) fields take the defaults. */
+function raftTimings(raft: RaftConfig | undefined): RaftTimings | undefined {
+  if (!raft) return undefined;
+  return { tickMs: raft.tickMs || RAFT_TICK_MS_DEFAULT, electionTicks: raft.electionTick || ELECTION_TICKS_DEFAULT, heartbeatTicks: raft.heartbeatTick || HEARTBEAT_TICKS_DEFAULT };
 }
 
 function mergeSpec(base: ClusterSpec, given: ClusterSpec | undefined): ClusterSpec {

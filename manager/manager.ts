@@ -33,6 +33,7 @@ export interface ManagerOptions {
   clock?: Clock;
   tickMs?: number;
   electionTicks?: number;
+  heartbeatTicks?: number;
   heartbeatPeriodMs?: number;
 }
 
@@ -108,6 +109,7 @@ export class Manager {
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
       ...(o.electionTicks ? { electionTicks: o.electionTicks } : {}),
+      ...(o.heartbeatTicks ? { heartbeatTicks: o.heartbeatTicks } : {}),
     });
     this.raft.registerService(this.server);
     for (const s of managerServices(this.handlers(), this.membership(), this.forwarder)) this.server.addService(s.definition, s.implementation);
@@ -159,7 +161,7 @@ export class Manager {
       rootCaPem: () => this.o.tls.current.caPem,
       issueCertificate: async (req: { csrPem: Buffer; token: string; hostname: string; availability: number }, caller: Caller) => {
         const issued = await issuer.issue({ csrPem: req.csrPem.toString(), token: req.token, hostname: req.hostname, availability: req.availability }, caller);
-        return { nodeId: issued.nodeId, role: issued.role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER, certificatePem: Buffer.from(issued.certificatePem), rootCaPem: Buffer.from(issued.rootCaPem), clusterId: issued.clusterId };
+        return { nodeId: issued.nodeId, role: issued.role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER, certificatePem: Buffer.from(issued.certificatePem), rootCaPem: Buffer.from(issued.rootCaPem), clusterId: issued.clusterId, raft: issued.raft };
       },
       certificateStatus: async (req: { nodeId: string }, caller: Caller) => {
         if (caller.kind !== 'node' || (caller.role !== 'manager' && caller.nodeId !== req.nodeId)) throw new TswarmError('PERMISSION_DENIED', 'a node may read only its own certificate status');

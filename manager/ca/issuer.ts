@@ -1,7 +1,7 @@
 import { TswarmError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { NodeAvailability, type Cluster } from '../../gen/tswarm/v1/objects.js';
+import { NodeAvailability, type Cluster, type RaftConfig } from '../../gen/tswarm/v1/objects.js';
 import type { Caller, Role } from '../authz/authz.js';
 import type { Store } from '../store/store.js';
 import { newNodeObject, roleName, theCluster } from '../store/cluster-objects.js';
@@ -22,6 +22,7 @@ export interface Issued {
   certificatePem: string;
   rootCaPem: string;
   clusterId: string;
+  raft: RaftConfig | undefined;
 }
 
 const HOSTNAME_BYTES_MAX = 253;
@@ -66,7 +67,7 @@ export class CertificateIssuer {
     const nodeId = newId();
     const certificatePem = await issueNodeCertificate({ ca, csrPem: request.csrPem, identity: { nodeId, role, clusterId: cluster.id }, validityMs, clock: this.clock });
     await this.store.update((tx) => tx.create('node', newNodeObject({ id: nodeId, role, hostname, availability: request.availability, certificatePem })));
-    return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id };
+    return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };
   }
 
   private async renew(nodeId: string, request: IssueRequest, cluster: Cluster, ca: Awaited<ReturnType<typeof loadRootCA>>, validityMs: number): Promise<Issued> {
@@ -80,6 +81,6 @@ export class CertificateIssuer {
       current.certificate = { ...current.certificate!, certificatePem: Buffer.from(certificatePem), role: current.spec!.desiredRole };
       tx.update('node', current);
     });
-    return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id };
+    return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };
   }
 }
