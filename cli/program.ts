@@ -5,12 +5,17 @@ import { CliContext } from './context.js';
 import { errorLine, reportError } from './errors.js';
 import { ExitWith } from './exit-with.js';
 
-type Register = (program: Command, context: () => CliContext) => void;
+/**
+ * Defines a module's commands. `words` (the command words on the command line) lets a module
+ * define only the command named there, when it knows it; without them it defines all.
+ */
+type Register = (program: Command, context: () => CliContext, words?: readonly string[]) => void;
 
 /**
  * Each command's module, loaded only when that command runs: the CLI starts in a fraction of the
  * time when `tswarm info` does not load the engine's, the CA's and every other command's code.
- * Top-level help and unknown commands (which suggest the nearest) load them all.
+ * Top-level help and unknown commands (which suggest the nearest) load them all; `--version`
+ * loads none.
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.js')).registerVersion,
@@ -45,21 +50,30 @@ const MODULE_OF: Record<string, string> = {
   lab: 'lab',
 };
 
-/** The first argument that is a command, skipping the global flags (and -H's value). */
-function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
+/** The first two arguments that are not flags (the command and its sub-command), skipping -H's value. */
+function commandWords(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
     const a = argv[i]!;
     if (a === '-H' || a === '--host') i++;
-    else if (!a.startsWith('-')) return a;
+    else if (!a.startsWith('-')) words.push(a);
   }
-  return undefined;
+  return words;
 }
 
-async function registrars(argv: readonly string[]): Promise<Register[]> {
-  const word = commandWord(argv);
+/** `tswarm --version` alone: commander answers it from the program itself, with no command registered. */
+function versionOnly(argv: readonly string[], word: string | undefined): boolean {
+  return word === undefined && argv.some((a) => a === '-v' || a === '--version') && !argv.some((a) => a === '-h' || a === '--help');
+}
+
+/** The modules to load, and the command words they may narrow their commands to (none: define all). */
+async function registrars(argv: readonly string[]): Promise<{ register: Register[]; words: readonly string[] | undefined }> {
+  const words = commandWords(argv);
+  const word = words[0];
+  if (versionOnly(argv, word)) return { register: [], words: undefined };
   const only = word !== undefined ? MODULE_OF[word] : undefined;
-  const names = only ? [only] : Object.keys(COMMANDS);
-  return Promise.all(names.map((n) => COMMANDS[n]!()));
+  if (!only) return { register: await Promise.all(Object.keys(COMMANDS).map((n) => COMMANDS[n]!())), words: undefined };
+  return { register: [await COMMANDS[only]!()], words };
 }
 
 export interface CliIo {
@@ -80,7 +94,7 @@ function commanderMessage(raw: string): string {
     .trim();
 }
 
-export function buildProgram(io: CliIo, context: () => CliContext, register: readonly Register[]): Command {
+export function buildProgram(io: CliIo, context: () => CliContext, register: readonly Register[], words?: readonly string[]): Command {
   const program = new Command('tswarm');
   program
     .description('tswarm: run containers as services on a cluster of machines, in the spirit of Docker Swarm mode.')
@@ -95,14 +109,15 @@ export function buildProgram(io: CliIo, context: () => CliContext, register: rea
       writeErr: io.err,
       outputError: (str, write) => write(errorLine(commanderMessage(str))),
     });
-  for (const r of register) r(program, context);
+  for (const r of register) r(program, context, words);
   return program;
 }
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 error, 2 usage (STYLE.md). */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let ctx: CliContext | undefined;
-  const program = buildProgram(io, () => (ctx ??= new CliContext(program.opts<{ host?: string }>().host, io.out)), await registrars(argv));
+  const { register, words } = await registrars(argv);
+  const program = buildProgram(io, () => (ctx ??= new CliContext(program.opts<{ host?: string }>().host, io.out)), register, words);
   if (argv.length === 0) {
     io.out(program.helpInformation());
     return EXIT_OK;

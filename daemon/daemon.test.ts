@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
+import { unmountTree } from '../engine/runtime/rootfs.js';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,9 @@ afterEach(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(children.map(exitOf));
   children = [];
+  // A killed daemon leaves the engine's mounts (a container's rootfs, the pinned crun namespace
+  // on a hybrid host) as a crashed one would; they go before the directory can.
+  await unmountTree(dir);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,4 +1,6 @@
-import { status as GrpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Metadata, status as GrpcJsStatus, ServiceError } from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import { GrpcStatus } from './grpc-status.js';
 
 /**
  * Every error tswarm reports has a stable code; the code alone decides the gRPC status it travels
@@ -26,7 +28,7 @@ export type ErrorCode =
   | 'INTERNAL';
 
 interface CodeMapping {
-  grpc: GrpcStatus;
+  grpc: number;
   exitCode: number;
 }
 
@@ -72,7 +74,7 @@ export class TswarmError extends Error {
     super(message, options);
   }
 
-  get grpcStatus(): GrpcStatus {
+  get grpcStatus(): GrpcJsStatus {
     return MAPPING[this.code].grpc;
   }
 
@@ -89,7 +91,7 @@ export function exitCodeFor(code: ErrorCode): number {
   return MAPPING[code].exitCode;
 }
 
-export function grpcStatusFor(code: ErrorCode): GrpcStatus {
+export function grpcStatusFor(code: ErrorCode): GrpcJsStatus {
   return MAPPING[code].grpc;
 }
 
@@ -100,15 +102,27 @@ export function asTswarmError(err: unknown): TswarmError {
   return new TswarmError('INTERNAL', `internal error: ${message}`, { cause: err });
 }
 
+/**
+ * grpc-js, loaded on first use rather than imported: this module is on the CLI's start-up path,
+ * which never sends an error as a gRPC handler, and loading grpc-js costs it ≈50 ms. The daemon
+ * has loaded grpc-js long before its first handler fails, so this require is a cache lookup that
+ * returns the very module the server uses.
+ */
+const requireCjs = createRequire(import.meta.url);
+function newMetadata(): Metadata {
+  const grpc = requireCjs('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
+  return new grpc.Metadata();
+}
+
 /** The error as a gRPC handler passes it to its callback. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   const e = asTswarmError(err);
-  const metadata = new Metadata();
+  const metadata = newMetadata();
   metadata.set(ERROR_CODE_METADATA_KEY, e.code);
   return { code: e.grpcStatus, details: e.message, metadata };
 }
 
-const STATUS_FALLBACK: Partial<Record<GrpcStatus, ErrorCode>> = {
+const STATUS_FALLBACK: Partial<Record<number, ErrorCode>> = {
   [GrpcStatus.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
   [GrpcStatus.NOT_FOUND]: 'NOT_FOUND',
   [GrpcStatus.ALREADY_EXISTS]: 'ALREADY_EXISTS',
@@ -122,8 +136,19 @@ const STATUS_FALLBACK: Partial<Record<GrpcStatus, ErrorCode>> = {
   [GrpcStatus.UNIMPLEMENTED]: 'UNIMPLEMENTED',
 };
 
+/**
+ * What fromServiceError reads of a failed call: grpc-js's ServiceError has these fields, and so
+ * has the CLI's own client's error (lib/local-grpc), which does not load grpc-js.
+ */
+export interface GrpcFailure {
+  code: number;
+  details: string;
+  message: string;
+  metadata?: { get(key: string): unknown[] };
+}
+
 /** Rebuilds the TswarmError a remote handler threw, from the status and metadata it sent. */
-export function fromServiceError(err: ServiceError): TswarmError {
+export function fromServiceError(err: GrpcFailure): TswarmError {
   const sent = err.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
   const code = typeof sent === 'string' && isErrorCode(sent) ? sent : (STATUS_FALLBACK[err.code] ?? 'INTERNAL');
   return new TswarmError(code, err.details || err.message, { cause: err });

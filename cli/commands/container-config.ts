@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import type { ContainerConfig, PublishedPort } from '../../gen/tswarm/v1/engine.js';
-import { ContainerSpec, type HealthConfig, type Mount } from '../../gen/tswarm/v1/objects.js';
+import type { ContainerConfig, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
+import { ContainerSpec, type HealthConfig, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
 import { collect, parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
 
 /** The flags `container create` and `container run` share, parsed (see addContainerOptions). */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
-import type { ContainerConfig, ContainerRunResponse } from '../../gen/tswarm/v1/engine.js';
-import type { LogLine } from '../../gen/tswarm/v1/objects.js';
+import type { ContainerConfig, ContainerRunResponse } from '../../gen/lite/tswarm/v1/engine.js';
+import type { LogLine } from '../../gen/lite/tswarm/v1/objects.js';
 import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
@@ -38,7 +38,7 @@ export async function streamRun(c: CliContext, engine: EngineClient, config: Con
     } else if (ev.output) writeLine(c, ev.output, false);
     else if (ev.exitCode !== undefined) result.exitCode = ev.exitCode;
   };
-  for await (const ev of engine.stream((client) => client.containerRun({ config, attach }))) handle(ev);
+  for await (const ev of engine.stream('containerRun', { config, attach })) handle(ev);
   return result;
 }
 
@@ -141,7 +141,7 @@ function parseTail(value: string): number {
   return value === 'all' ? -1 : parseNonNegativeInt('--tail')(value);
 }
 
-function addLogsAndWait(container: Command, ctx: Ctx): void {
+function addLogs(container: Command, ctx: Ctx): void {
   container
     .command('logs')
     .description('Show a container’s output')
@@ -152,11 +152,14 @@ function addLogsAndWait(container: Command, ctx: Ctx): void {
     .action(async (id: string, opts: { follow?: boolean; tail: number; timestamps?: boolean }) => {
       const c = ctx();
       await withEngine(c, async (e) => {
-        for await (const m of e.stream((client) => client.containerLogs({ id, follow: opts.follow ?? false, tail: opts.tail, sinceMs: 0 }))) {
+        for await (const m of e.stream('containerLogs', { id, follow: opts.follow ?? false, tail: opts.tail, sinceMs: 0 })) {
           for (const line of m.lines) writeLine(c, line, opts.timestamps ?? false);
         }
       });
     });
+}
+
+function addWait(container: Command, ctx: Ctx): void {
   container
     .command('wait')
     .description('Wait until containers stop, then print their exit codes')
@@ -169,21 +172,30 @@ function addLogsAndWait(container: Command, ctx: Ctx): void {
     });
 }
 
-function addLifecycle(container: Command, ctx: Ctx): void {
+function addCreate(container: Command, ctx: Ctx): void {
   addContainerOptions(
     container.command('create').description('Create a container without starting it').argument('<image>', 'the image').argument('[command...]', 'the command and its arguments').passThroughOptions(),
   ).action(async (image: string, command: string[], opts: ContainerFlags & { healthcheck?: boolean }) => createAction(ctx(), image, command, containerFlags(opts)));
+}
+
+function addStart(container: Command, ctx: Ctx): void {
   container
     .command('start')
     .description('Start created or stopped containers')
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[]) => eachContainer(ctx(), refs, (e, id) => e.call('containerStart', { id }, SLOW_CALL_DEADLINE_MS)));
+}
+
+function addStop(container: Command, ctx: Ctx): void {
   container
     .command('stop')
     .description('Stop running containers: the stop signal, then SIGKILL after the grace period')
     .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container’s stop timeout)', parseNonNegativeInt('--time'))
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[], opts: { time?: number }) => eachContainer(ctx(), refs, (e, id) => e.call('containerStop', { id, timeoutMs: (opts.time ?? 0) * 1000 }, SLOW_CALL_DEADLINE_MS)));
+}
+
+function addRemove(container: Command, ctx: Ctx): void {
   container
     .command('rm')
     .description('Remove containers')
@@ -191,6 +203,9 @@ function addLifecycle(container: Command, ctx: Ctx): void {
     .option('-v, --volumes', 'accepted for Docker compatibility; named volumes are kept')
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[], opts: { force?: boolean }) => eachContainer(ctx(), refs, (e, id) => e.call('containerRemove', { id, force: opts.force ?? false, volumes: false }, SLOW_CALL_DEADLINE_MS)));
+}
+
+function addInspect(container: Command, ctx: Ctx): void {
   container
     .command('inspect')
     .description('Show containers’ details as JSON')
@@ -201,13 +216,33 @@ function addLifecycle(container: Command, ctx: Ctx): void {
     });
 }
 
-export function registerContainer(program: Command, ctx: Ctx): void {
-  const container = program.command('container').description('Manage the containers on this node').enablePositionalOptions();
-  addRun(container, 'run', ctx);
-  addLifecycle(container, ctx);
-  addList(container, 'ls', ctx);
-  addLogsAndWait(container, ctx);
+/** `container`'s sub-commands, in the order help lists them. */
+const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
+  run: (c, ctx) => addRun(c, 'run', ctx),
+  create: addCreate,
+  start: addStart,
+  stop: addStop,
+  rm: addRemove,
+  inspect: addInspect,
+  ls: (c, ctx) => addList(c, 'ls', ctx),
+  logs: addLogs,
+  wait: addWait,
+};
+
+/**
+ * `words`, when given, are the command words on the command line (program.ts): then only the
+ * command they name is defined — building the others (run and create have some 30 options each)
+ * costs a few ms of every run. A word that names no command defines them all, for the help and
+ * the "did you mean" suggestion.
+ */
+export function registerContainer(program: Command, ctx: Ctx, words?: readonly string[]): void {
+  const [top, sub] = words ?? [];
+  if (top === undefined || top === 'container') {
+    const container = program.command('container').description('Manage the containers on this node').enablePositionalOptions();
+    const only = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? sub : undefined;
+    for (const [name, add] of Object.entries(SUBCOMMANDS)) if (only === undefined || name === only) add(container, ctx);
+  }
   // Docker's top-level shortcuts.
-  addRun(program, 'run', ctx);
-  addList(program, 'ps', ctx);
+  if (top === undefined || top === 'run') addRun(program, 'run', ctx);
+  if (top === undefined || top === 'ps') addList(program, 'ps', ctx);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
-import { MountType, PortProtocol } from '../../gen/tswarm/v1/objects.js';
+import { MountType, PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
 import { parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
 import { buildContainerConfig, containerFlags } from './container-config.js';
 import { containerStatus, humanBytes, imageRows, splitRepoTag } from './engine-format.js';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { isAbsolute } from 'node:path';
-import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
-import { MountType, PortProtocol, type Mount } from '../../gen/tswarm/v1/objects.js';
+import type { PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
+import { MountType, PortProtocol, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
 
 /**
  * Pure parsers for the engine commands' flags, as Docker reads them. Each throws commander's

@@ -1,5 +1,5 @@
-import type { ContainerSummary, ImageSummary, PublishedPort } from '../../gen/tswarm/v1/engine.js';
-import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
+import type { ContainerSummary, ImageSummary, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
+import { PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
 
 /** How the engine commands show things, as the docker CLI does. */
 

@@ -1,4 +1,4 @@
-import type { LayerProgress } from '../../gen/tswarm/v1/engine.js';
+import type { LayerProgress } from '../../gen/lite/tswarm/v1/engine.js';
 import { humanBytes } from './engine-format.js';
 
 /** Redraws at most this often on a terminal: enough to look live, cheap on a slow link. */

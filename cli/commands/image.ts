@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { TswarmError } from '../../lib/errors.js';
-import type { ImageSummary } from '../../gen/tswarm/v1/engine.js';
+import type { ImageSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { withEngine, SLOW_CALL_DEADLINE_MS, type EngineClient } from './engine-client.js';
@@ -14,7 +14,7 @@ type Ctx = () => CliContext;
 export async function pullImage(engine: EngineClient, reference: string, write: (text: string) => void, tty: boolean): Promise<ImageSummary> {
   const progress = new PullProgress(write, tty);
   let image: ImageSummary | undefined;
-  for await (const m of engine.stream((client) => client.imagePull({ reference, platform: undefined }))) {
+  for await (const m of engine.stream('imagePull', { reference, platform: undefined })) {
     for (const layer of m.layers) progress.update(layer);
     if (m.image) image = m.image;
   }

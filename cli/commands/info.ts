@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatFields, formatJson, parseFormat } from '../output.js';
 import { versionInfo } from '../../lib/version.js';
-import { LocalNodeState, type InfoResponse } from '../../gen/tswarm/v1/system.js';
+import { LocalNodeState, type InfoResponse } from '../../gen/lite/tswarm/v1/system.js';
 
 const SWARM_STATE: Record<LocalNodeState, string> = {
   [LocalNodeState.LOCAL_NODE_STATE_UNSPECIFIED]: 'unknown',
@@ -40,7 +40,7 @@ export function registerInfo(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { format?: string }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const info = await c.daemon().info();
+      const info = await (await c.daemon()).info();
       const client = versionInfo();
       if (format === 'json') {
         c.out(formatJson({ client, server: { ...info, swarm: { ...info.swarm, localNodeState: swarmStateName(info) } } }));

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { TswarmError } from '../../lib/errors.js';
-import { NodeAvailability, NodeRole, NodeState, Reachability, type Node, type NodeSpec } from '../../gen/tswarm/v1/objects.js';
-import type { ListNodesRequest } from '../../gen/tswarm/v1/control.js';
+import { NodeAvailability, NodeRole, NodeState, Reachability, type Node, type NodeSpec } from '../../gen/lite/tswarm/v1/objects.js';
+import type { ListNodesRequest } from '../../gen/lite/tswarm/v1/control.js';
 import { AVAILABILITY } from './swarm.js';
 
 const STATE: Partial<Record<NodeState, string>> = {
@@ -65,7 +65,7 @@ function nodeJson(n: Node) {
 }
 
 async function getNode(c: CliContext, ref: string): Promise<Node> {
-  const d = c.daemon();
+  const d = await c.daemon();
   return (await d.cluster.getNode({ nodeId: ref })).node!;
 }
 
@@ -73,7 +73,7 @@ async function update(c: CliContext, ref: string, change: (spec: NodeSpec) => vo
   const node = await getNode(c, ref);
   const spec: NodeSpec = { annotations: { name: node.spec?.annotations?.name ?? '', labels: { ...(node.spec?.annotations?.labels ?? {}) } }, desiredRole: node.spec!.desiredRole, availability: node.spec!.availability };
   change(spec);
-  const d = c.daemon();
+  const d = await c.daemon();
   return (await d.cluster.updateNode({ nodeId: node.id, nodeVersion: node.meta?.version ?? 0, spec })).node!;
 }
 
@@ -91,7 +91,7 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .action(async (f: { filter: string[]; quiet?: boolean; format?: string }) => {
       const format = parseFormat(f.format);
       const c = ctx();
-      const d = c.daemon();
+      const d = await c.daemon();
       const req = parseNodeFilters(f.filter);
       const [{ nodes }, info] = await Promise.all([d.cluster.listNodes(req), d.info()]);
       if (f.quiet) return c.out(nodes.map((n) => n.id + '\n').join(''));
@@ -137,7 +137,7 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .argument('<node...>', 'node IDs, ID prefixes or hostnames')
     .action(async (refs: string[], f: { force?: boolean }) => {
       const c = ctx();
-      const d = c.daemon();
+      const d = await c.daemon();
       for (const r of refs) {
         await d.cluster.removeNode({ nodeId: r, force: f.force ?? false });
         c.out(`${r}\n`);

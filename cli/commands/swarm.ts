@@ -4,7 +4,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { parseDurationMs } from '../../lib/duration.js';
 import { parseJoinToken } from '../../manager/ca/join-token.js';
 import { NODE_CERT_VALIDITY_MS_MIN } from '../../manager/ca/limits.js';
-import { NodeAvailability, NodeRole, type ClusterSpec } from '../../gen/tswarm/v1/objects.js';
+import { NodeAvailability, NodeRole, type ClusterSpec } from '../../gen/lite/tswarm/v1/objects.js';
 
 export const AVAILABILITY: Record<string, NodeAvailability> = {
   active: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
@@ -70,7 +70,7 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .action(async (f: InitFlags & { forceNewCluster?: boolean }) => {
       const c = ctx();
       const spec = initSpec(f);
-      const res = await c.daemon().swarmInit({ listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', forceNewCluster: f.forceNewCluster ?? false, spec, availability: AVAILABILITY[f.availability]! });
+      const res = await (await c.daemon()).swarmInit({ listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', forceNewCluster: f.forceNewCluster ?? false, spec, availability: AVAILABILITY[f.availability]! });
       if (f.forceNewCluster) {
         return c.out(`Swarm recovered: current node (${res.nodeId}) is now the only manager, with the cluster's committed state.\nDemote or remove the lost managers (\`tswarm node demote\`), then add managers with 'tswarm join-token manager'.\n`);
       }
@@ -89,7 +89,7 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
       // Checked here, before any traffic: a mistyped token is never mistaken for a wrong cluster.
       parseJoinToken(f.token);
       const c = ctx();
-      const res = await c.daemon().swarmJoin({ token: f.token, remoteAddrs: [addr], listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', availability: AVAILABILITY[f.availability]! });
+      const res = await (await c.daemon()).swarmJoin({ token: f.token, remoteAddrs: [addr], listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', availability: AVAILABILITY[f.availability]! });
       c.out(`This node joined a swarm as a ${res.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker'}.\n`);
     });
 
@@ -102,7 +102,7 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .action(async (role: string, f: { quiet?: boolean; rotate?: boolean }) => {
       if (role !== 'worker' && role !== 'manager') throw new TswarmError('USAGE', `unknown role "${role}". Use worker or manager`);
       const c = ctx();
-      const d = c.daemon();
+      const d = await c.daemon();
       let cluster = (await d.cluster.getCluster({ clusterId: '' })).cluster!;
       if (f.rotate) {
         cluster = (await d.cluster.updateCluster({ clusterId: cluster.id, clusterVersion: 0, spec: cluster.spec, rotateWorkerToken: role === 'worker', rotateManagerToken: role === 'manager' })).cluster!;
@@ -120,7 +120,7 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('-f, --force', 'leave even as a manager, whatever it does to the cluster')
     .action(async (f: { force?: boolean }) => {
       const c = ctx();
-      await c.daemon().swarmLeave(f.force ?? false);
+      await (await c.daemon()).swarmLeave(f.force ?? false);
       c.out('Node left the swarm.\n');
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatFields, formatJson, parseFormat } from '../output.js';
 import { versionInfo } from '../../lib/version.js';
-import type { VersionResponse } from '../../gen/tswarm/v1/system.js';
+import type { VersionResponse } from '../../gen/lite/tswarm/v1/system.js';
 
 function fields(v: VersionResponse): [string, string][] {
   return [
@@ -26,7 +26,7 @@ export function registerVersion(program: Command, ctx: () => CliContext): void {
       let server: VersionResponse | undefined;
       let serverError: Error | undefined;
       try {
-        server = await c.daemon().version();
+        server = await (await c.daemon()).version();
       } catch (err) {
         serverError = err instanceof Error ? err : new Error(String(err));
       }
