@@ -1,5 +1,5 @@
 import { enableCompileCache, setSourceMapsSupport } from 'node:module';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
 /**
@@ -8,9 +8,12 @@ import { isAbsolute, join } from 'node:path';
  * cache entries for root's `tswarm` to load. Undefined (no cache) when there is no home.
  */
 function compileCacheDir(): string | undefined {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  if (xdg && isAbsolute(xdg)) return join(xdg, 'tswarm', 'compile-cache');
   try {
+    // root (often under sudo, which may keep a user's HOME or XDG_CACHE_HOME) takes its own home
+    // from the password database, so it never loads code cached in a directory a user can write.
+    if (process.getuid?.() === 0) return join(userInfo().homedir, '.cache', 'tswarm', 'compile-cache');
+    const xdg = process.env['XDG_CACHE_HOME'];
+    if (xdg && isAbsolute(xdg)) return join(xdg, 'tswarm', 'compile-cache');
     const home = homedir();
     return home ? join(home, '.cache', 'tswarm', 'compile-cache') : undefined;
   } catch {

@@ -146,7 +146,7 @@ export class Swarm {
     await saveCertificates(this.o.dataDir, this.tls.current);
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
     const advertiseAddr = role === 'manager' ? chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix) : req.advertiseAddr;
-    await this.setNode({ nodeId: issued.nodeId, clusterId: issued.clusterId, role, joinAddrs: [managerAddr], advertiseAddr, listenAddr: `${listen.host}:${listen.port}`, raft: raftTimings(issued.raft) });
+    await this.setNode({ nodeId: issued.nodeId, clusterId: issued.clusterId, role, joinAddrs: [managerAddr], advertiseAddr, listenAddr: `${listen.host}:${listen.port}`, raft: this.joinedRaftTimings(issued.raft) });
     try {
       if (role === 'manager') await this.startManager({ kind: 'join', joinAddr: managerAddr });
     } catch (err) {
@@ -203,6 +203,19 @@ export class Swarm {
     this.tls = undefined;
     await this.setNode({ nodeId: '', clusterId: '', role: 'none', joinAddrs: [], advertiseAddr: '', listenAddr: '' });
     this.state = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
+  }
+
+  /** The timings the join answer brought, checked as init checks them; defaults if unusable. */
+  private joinedRaftTimings(raft: RaftConfig | undefined): RaftTimings | undefined {
+    const timings = raftTimings(raft);
+    if (!timings) return undefined;
+    try {
+      checkRaftTimings(timings);
+      return timings;
+    } catch (err) {
+      this.o.log.warn({ err, timings }, 'the cluster sent Raft timings this node cannot use; it uses the defaults');
+      return undefined;
+    }
   }
 
   private async startManager(mode: ManagerMode): Promise<void> {

@@ -264,25 +264,6 @@ export class Lab {
     return { name: reg.name, role: 'registry', addr: reg.addr, pid: alive ? reg.pid : 0, state, group, socket: '' };
   }
 
-  /**
-   * Starts the registry on a lab brought up without one (what `Lab.up({ registry: true })` does
-   * as part of up). The running daemons get no new flags: they pull from it only if they were
-   * started with LAB_REGISTRY_DAEMON_ARGS. Returns the lab's registry if it already has one.
-   */
-  async startRegistry(): Promise<LabRegistry> {
-    await requireRegistryTools();
-    return this.mutate(async (state) => {
-      if (state.registry) return registryView(state.registry);
-      const reg = planRegistry(state.name);
-      // Recorded before anything is made, so a failure half-way is still torn down by `lab down`.
-      state.registry = reg;
-      await saveLabState(state);
-      await createRegistryHost(state.name, reg);
-      Object.assign(reg, await startRegistry(state.name, reg));
-      return registryView(reg);
-    });
-  }
-
   /** Runs a command on a host to completion: inside its namespace and cgroup, `tswarm` on PATH. */
   async exec(host: string, argv: readonly string[], options: { timeoutMs?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
     const h = findHost(this.state, host);

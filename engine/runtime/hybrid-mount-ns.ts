@@ -25,20 +25,45 @@ export interface PinnedMountNs {
   path: string;
 }
 
+/** True when the pinned namespace no longer has the cgroup2 mount (a pin made halfway still has it). */
+async function pinIsUsable(path: string, unifiedMount: string): Promise<boolean> {
+  const r = await run('nsenter', [`--mount=${path}`, 'cat', '/proc/self/mounts'], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
+  return r.code === 0 && !r.stdout.split('\n').some((l) => l.split(' ')[1] === unifiedMount);
+}
+
+async function unpin(path: string): Promise<void> {
+  await run('umount', ['-l', path], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
+}
+
 /**
  * The pinned namespace under `engineRoot`, made on first use and reused after a daemon restart
- * (the pin is a mount, which outlives the daemon). `containersDir` must hold every rootfs mount.
+ * (the pin is a mount, which outlives the daemon) once checked. `containersDir` must hold every
+ * rootfs mount. Undefined when the directory holds mounts but is no mount itself (containers
+ * started before this scheme, still running): binding it now would hide their rootfs mounts, so
+ * crun keeps to a fresh namespace per call until the daemon starts with none of them left.
  */
-export async function pinHybridMountNs(engineRoot: string, containersDir: string, unifiedMount: string): Promise<PinnedMountNs> {
+export async function pinHybridMountNs(engineRoot: string, containersDir: string, unifiedMount: string): Promise<PinnedMountNs | undefined> {
   const nsDir = join(engineRoot, 'mntns');
   const path = join(nsDir, 'crun');
-  if ((await readMounts()).some((m) => m.target === path && m.type === 'nsfs')) return { path };
+  const mounts = await readMounts();
+  if (mounts.some((m) => m.target === path && m.type === 'nsfs')) {
+    if (await pinIsUsable(path, unifiedMount)) return { path };
+    await unpin(path);
+  }
+  const containersIsMount = mounts.some((m) => m.target === containersDir);
+  if (!containersIsMount && mounts.some((m) => m.target.startsWith(`${containersDir}/`))) return undefined;
   await ensureOwnMount(containersDir, 'shared');
   // ip(8) makes /run/netns a shared mount on first use; namespaces made later must reach the pin.
   await ensureOwnMount(NETNS_DIR, 'shared', 0o755);
   // unshare(1) cannot pin a namespace onto a shared mount (the pin would propagate into itself).
   await ensureOwnMount(nsDir, 'private');
   await writeFile(path, '', { mode: 0o600 });
-  await run('unshare', [`--mount=${path}`, '--propagation', 'slave', 'umount', unifiedMount], { timeoutMs: MOUNT_TIMEOUT_MS });
+  try {
+    // unshare pins the namespace before it runs umount: a failure leaves a pin to take down.
+    await run('unshare', [`--mount=${path}`, '--propagation', 'slave', 'umount', unifiedMount], { timeoutMs: MOUNT_TIMEOUT_MS });
+  } catch (err) {
+    await unpin(path);
+    throw err;
+  }
   return { path };
 }

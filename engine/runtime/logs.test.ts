@@ -21,26 +21,39 @@ describe('k8s-file log parsing', () => {
 });
 
 describe('following a log', () => {
-  // A poll this long would outlast the test's timeout: only the file watch and the exit notice can end it.
+  // A poll this long would outlast the test's timeout: only the file watch and the exit notice can
+  // wake the follower, and both happen while it sleeps (from timers, after it has caught up).
   const NEVER_POLL_MS = 10 * 60_000;
+  const LATER_MS = 50;
 
-  it('sees new lines at once and ends when the exit notice comes, without waiting out a poll', async () => {
+  it('wakes for a line written while it sleeps, and ends on the exit notice, not on a poll', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tswarm-follow-'));
     try {
       const path = join(dir, 'ctr.log');
       await writeFile(path, '2026-11-22T22:27:23.8+00:00 stdout F one\n');
       let exited = false;
-      const exit = Promise.withResolvers<void>();
+      let wakeOnExit: (() => void) | undefined;
       const seen: string[] = [];
-      for await (const r of followLog(path, { pollMs: NEVER_POLL_MS, exited: exit.promise, isDone: async () => exited })) {
+      const follow = followLog(path, {
+        pollMs: NEVER_POLL_MS,
+        isDone: async () => exited,
+        onExit: (wake) => {
+          wakeOnExit = wake;
+          return () => (wakeOnExit = undefined);
+        },
+      });
+      for await (const r of follow) {
         seen.push(r.data.toString().trim());
-        if (seen.length === 1) await appendFile(path, '2026-11-22T22:27:23.9+00:00 stdout F two\n');
+        if (seen.length === 1) setTimeout(() => void appendFile(path, '2026-11-22T22:27:23.9+00:00 stdout F two\n'), LATER_MS);
         if (seen.length === 2) {
-          exited = true;
-          exit.resolve();
+          setTimeout(() => {
+            exited = true;
+            wakeOnExit?.();
+          }, LATER_MS);
         }
       }
       expect(seen).toEqual(['one', 'two']);
+      expect(wakeOnExit).toBeUndefined(); // unsubscribed when the follow ended
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

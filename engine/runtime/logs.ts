@@ -94,8 +94,8 @@ export async function readLog(path: string, options: TailOptions): Promise<{ rec
 export interface FollowOptions extends TailOptions {
   /** True once the container has exited: the follow reads what is left and ends. */
   isDone: () => Promise<boolean>;
-  /** Settles when the container exits, so the follow ends without waiting out a poll. */
-  exited?: Promise<unknown>;
+  /** Subscribes to the container's exit (returning the unsubscribe), so the follow ends without waiting out a poll. */
+  onExit?: (wake: () => void) => () => void;
   /** The fallback poll behind inotify (a rotated file, a watch that could not be set). */
   pollMs?: number;
   signal?: AbortSignal;
@@ -166,13 +166,14 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
   yield* first.records;
   const wakeup = new Wakeup();
   const watcher = watchFile(path, wakeup);
-  void options.exited?.then(() => wakeup.wake(), () => wakeup.wake());
+  const unsubscribe = options.onExit?.(() => wakeup.wake());
   const onAbort = () => wakeup.wake();
   options.signal?.addEventListener('abort', onAbort);
   try {
     yield* followFrom(path, options, { offset: first.offset, ino: first.ino, wakeup, pollMs });
   } finally {
     watcher?.close();
+    unsubscribe?.();
     options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, access } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -13,7 +13,7 @@ import { containerPaths, discardContainerFiles, prepareContainer, validateName, 
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, removeCgroup } from './cgroups.js';
-import { createNetns } from './netns.js';
+import { createNetns, deleteNetns, isNetnsPinned } from './netns.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
@@ -78,8 +78,8 @@ export class ContainerRuntime {
   private readonly neverStarted = new Set<string>();
   /** Exited containers whose runtime state finalize already deleted. */
   private readonly released = new Set<string>();
-  /** Settled when a running container's exit is recorded, so log followers end without polling. */
-  private readonly exitNotices = new Map<string, PromiseWithResolvers<void>>();
+  /** Called when a running container's exit is recorded, so log followers end without polling. */
+  private readonly exitListeners = new Map<string, Set<() => void>>();
   private readonly watcher: ExitWatcher;
   private readonly containersDir: string;
   private readonly exitDir: string;
@@ -161,12 +161,16 @@ export class ContainerRuntime {
     if (record.state.status === 'running') return;
     const paths = containerPaths(this.containersDir, record.id);
     await mountRootfs(record.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
-    if (record.netnsName && !(await exists(record.netnsPath!))) await createNetns(record.netnsName);
+    if (record.netnsName && !(await isNetnsPinned(record.netnsPath!))) {
+      // A pin file without a namespace on it (a crash while making it) goes first.
+      await deleteNetns(record.netnsName);
+      await createNetns(record.netnsName);
+    }
     // A restart: what the last run left in the runtime goes first (a fresh container has nothing).
     if (!this.neverStarted.delete(record.id)) await this.oci.delete(record.runtimeName, true);
     this.released.delete(record.id);
     await removeExitFile(this.exitDir, record.runtimeName);
-    const runtime = this.oci.conmonCommand({ hostBindMounts: (record.config.spec?.mounts ?? []).some((m) => m.type === MountType.MOUNT_TYPE_BIND) });
+    const runtime = this.oci.conmonCommand({ hostBindMounts: (record.config.spec?.mounts ?? []).some((m) => m.type === MountType.MOUNT_TYPE_BIND || m.type === MountType.MOUNT_TYPE_UNSPECIFIED) });
     let pid: number;
     try {
       pid = await conmonCreate({
@@ -227,15 +231,15 @@ export class ContainerRuntime {
       if (!this.records.has(record.id)) return;
       this.monitors.get(record.id)?.stop();
       this.monitors.delete(record.id);
-      const runtimeDeleted = this.released.delete(record.id) || this.neverStarted.delete(record.id);
-      await Promise.all([
-        runtimeDeleted ? undefined : this.oci.delete(record.runtimeName, true),
-        discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName),
-        removeExitFile(this.exitDir, record.runtimeName),
-      ]);
+      const runtimeDeleted = this.released.has(record.id) || this.neverStarted.has(record.id);
+      // The runtime lets go first: were its delete to fail, the record and bundle must still be
+      // there for the next try (or the next daemon's adoption).
+      if (!runtimeDeleted) await this.oci.delete(record.runtimeName, true);
+      this.released.delete(record.id);
+      this.neverStarted.delete(record.id);
+      await Promise.all([discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName), removeExitFile(this.exitDir, record.runtimeName)]);
       await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
-      this.exitNotices.get(record.id)?.resolve();
-      this.exitNotices.delete(record.id);
+      this.notifyExit(record.id);
       this.records.delete(record.id);
       this.log.info({ container: record.id }, 'container removed');
     });
@@ -276,8 +280,7 @@ export class ContainerRuntime {
     const record = this.get(ref);
     const path = containerPaths(this.containersDir, record.id).log;
     if (options.follow) {
-      const exited = record.state.status === 'running' ? this.exitNotice(record.id) : Promise.resolve();
-      return followLog(path, { ...options, exited, isDone: async () => record.state.status !== 'running' });
+      return followLog(path, { ...options, onExit: (wake) => this.subscribeExit(record, wake), isDone: async () => record.state.status !== 'running' });
     }
     return (async function* () {
       yield* (await readLog(path, options)).records;
@@ -328,24 +331,41 @@ export class ContainerRuntime {
     this.monitors.delete(record.id);
     record.state = { ...record.state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: reasons.oomKilled, pidsLimitHit: reasons.pidsLimitHit, finishedAtMs: Math.round(exit.atMs) };
     await this.persist(record);
-    this.exitNotices.get(record.id)?.resolve();
-    this.exitNotices.delete(record.id);
+    this.notifyExit(record.id);
     // The record is durable first: a crash from here on loses no exit code.
-    await Promise.all([
+    const [, deleted, unmounted] = await Promise.allSettled([
       removeExitFile(this.exitDir, record.runtimeName),
-      this.oci.delete(record.runtimeName, true).then(() => this.released.add(record.id)),
+      this.oci.delete(record.runtimeName, true),
       unmountTree(containerPaths(this.containersDir, record.id).rootfs),
     ]);
+    if (deleted.status === 'fulfilled') this.released.add(record.id);
+    else throw deleted.reason;
+    if (unmounted.status === 'rejected') throw unmounted.reason;
     this.log.info({ container: record.id, exitCode: exit.exitCode, oomKilled: reasons.oomKilled }, 'container exited');
   }
 
-  private exitNotice(id: string): Promise<void> {
-    let notice = this.exitNotices.get(id);
-    if (!notice) {
-      notice = Promise.withResolvers<void>();
-      this.exitNotices.set(id, notice);
+  /** Calls `listener` once the container's exit is recorded (at once if it is not running); returns the unsubscribe. */
+  private subscribeExit(record: ContainerRecord, listener: () => void): () => void {
+    if (record.state.status !== 'running') {
+      queueMicrotask(listener);
+      return () => undefined;
     }
-    return notice.promise;
+    let listeners = this.exitListeners.get(record.id);
+    if (!listeners) {
+      listeners = new Set();
+      this.exitListeners.set(record.id, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.exitListeners.get(record.id) === listeners) this.exitListeners.delete(record.id);
+    };
+  }
+
+  private notifyExit(id: string): void {
+    const listeners = this.exitListeners.get(id);
+    this.exitListeners.delete(id);
+    for (const listener of listeners ?? []) listener();
   }
 
   private persist(record: ContainerRecord): Promise<void> {
@@ -397,8 +417,4 @@ export class ContainerRuntime {
       if (this.locks.get(id) === next) this.locks.delete(id);
     }
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }

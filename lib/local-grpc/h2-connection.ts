@@ -36,6 +36,10 @@ export const H2_ERROR = {
 /** Both sides start from these until SETTINGS say otherwise (RFC 9113 §6.5.2). */
 const DEFAULT_WINDOW_BYTES = 65_535;
 const DEFAULT_FRAME_BYTES = 16_384;
+/** GOAWAY codes that say this side broke the protocol, rather than that the daemon is going away. */
+const PEER_BLAMES_US: ReadonlySet<number> = new Set([H2_ERROR.PROTOCOL_ERROR, H2_ERROR.FLOW_CONTROL_ERROR, H2_ERROR.FRAME_SIZE_ERROR, H2_ERROR.COMPRESSION_ERROR]);
+/** No flow-control window may exceed 2^31-1 (RFC 9113 §6.9.1). */
+const WINDOW_BYTES_MAX = 2 ** 31 - 1;
 /** The largest frame this side accepts: the default, which it never raises. */
 const FRAME_BYTES_MAX = DEFAULT_FRAME_BYTES;
 /** How much a stream may send before this side reads on: flow control pauses a slow reader's stream here. */
@@ -319,6 +323,9 @@ export class H2Connection {
   /** A connection error (RFC 9113 §5.4.1): GOAWAY with the code, then the socket is closed. */
   private protocolError(code: number, message: string): void {
     this.writeFrame(FRAME.GOAWAY, 0, 0, uint32s(0, code));
+    // Written out before the close: fail() destroys the socket, which would drop the GOAWAY.
+    this.socket.uncork();
+    this.socket.end();
     this.fail(new Error(`HTTP/2 protocol error from the daemon: ${message}`), true);
   }
 
@@ -376,9 +383,13 @@ export class H2Connection {
       case FRAME.WINDOW_UPDATE: {
         if (payload.length !== 4) return this.protocolError(H2_ERROR.FRAME_SIZE_ERROR, 'a malformed WINDOW_UPDATE');
         const increment = payload.readUInt32BE(0) & 0x7fffffff;
-        if (streamId === 0) this.sendWindow += increment;
-        else {
+        if (increment === 0) return this.protocolError(H2_ERROR.PROTOCOL_ERROR, 'a WINDOW_UPDATE of 0');
+        if (streamId === 0) {
+          if (this.sendWindow + increment > WINDOW_BYTES_MAX) return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, 'a connection window over 2^31-1');
+          this.sendWindow += increment;
+        } else {
           const stream = this.streams.get(streamId);
+          if (stream && stream.sendWindow + increment > WINDOW_BYTES_MAX) return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, 'a stream window over 2^31-1');
           if (stream) stream.sendWindow += increment;
         }
         return this.flush();
@@ -445,10 +456,13 @@ export class H2Connection {
       const id = payload.readUInt16BE(at);
       const value = payload.readUInt32BE(at + 2);
       if (id === SETTING.INITIAL_WINDOW_SIZE) {
+        if (value > WINDOW_BYTES_MAX) return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, `an initial window of ${value}`);
         // Applies to open streams too, by the difference (RFC 9113 §6.9.2); a window may go negative.
         for (const stream of this.streams.values()) stream.sendWindow += value - this.peerInitialWindow;
         this.peerInitialWindow = value;
       } else if (id === SETTING.MAX_FRAME_SIZE) {
+        // RFC 9113 §6.5.2: 2^14 to 2^24-1. Less would stall every send (nothing fits a frame).
+        if (value < 16_384 || value > 16_777_215) return this.protocolError(H2_ERROR.PROTOCOL_ERROR, `a MAX_FRAME_SIZE of ${value}`);
         this.peerFrameBytesMax = value;
       }
       // HEADER_TABLE_SIZE: this side never indexes, so the server's table size does not matter.
@@ -460,9 +474,14 @@ export class H2Connection {
   private onGoaway(payload: Buffer): void {
     if (payload.length < 8) return this.protocolError(H2_ERROR.FRAME_SIZE_ERROR, 'a malformed GOAWAY');
     const lastStreamId = payload.readUInt32BE(0) & 0x7fffffff;
+    const code = payload.readUInt32BE(4);
     this.goneAway = true;
+    if (PEER_BLAMES_US.has(code)) {
+      // Not a shutdown: the daemon found this side at fault, and every stream is over.
+      return this.fail(new Error(`the daemon closed the connection with HTTP/2 error ${code} (this client broke the protocol)`), true);
+    }
     // Streams the server never took may be retried elsewhere; here they fail as unreachable.
-    const refused = new Error('the daemon is shutting down (GOAWAY)');
+    const refused = new Error(`the daemon is shutting down (GOAWAY${code === H2_ERROR.NO_ERROR ? '' : `, HTTP/2 error ${code}`})`);
     for (const stream of [...this.streams.values()]) {
       if (stream.id > lastStreamId) this.closeStream(stream, { kind: 'connection', error: refused, protocolError: false });
     }

@@ -25,7 +25,15 @@ export async function updateCluster(store: Store, req: UpdateClusterRequest): Pr
     if (req.clusterVersion !== 0 && req.clusterVersion !== cluster.meta!.version) {
       cluster.meta = { ...cluster.meta!, version: req.clusterVersion };
     }
-    if (req.spec) cluster.spec = req.spec;
+    if (req.spec) {
+      const [was, want] = [cluster.spec?.raft, req.spec.raft];
+      if (want && (want.tickMs !== (was?.tickMs ?? 0) || want.electionTick !== (was?.electionTick ?? 0) || want.heartbeatTick !== (was?.heartbeatTick ?? 0))) {
+        // Managers take their timings when they start or join (node.json): a change here would
+        // leave the running ones on the old values, mixed with newcomers on the new.
+        throw new TswarmError('FAILED_PRECONDITION', 'the Raft tick and election/heartbeat ticks are fixed when the swarm is created. Keep them as they are');
+      }
+      cluster.spec = req.spec;
+    }
     const digest = Buffer.from(cluster.rootCa!.caCertDigest, 'hex');
     if (req.rotateWorkerToken) cluster.rootCa!.joinTokens!.worker = createJoinToken(digest).text;
     if (req.rotateManagerToken) cluster.rootCa!.joinTokens!.manager = createJoinToken(digest).text;

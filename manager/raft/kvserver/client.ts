@@ -74,9 +74,10 @@ export class KvClient {
     for (const [id, addr] of options.endpoints) this.stubs.set(id, new KvStubConstructor(addr, options.credentials, { 'grpc.enable_channelz': 0 }));
     this.ids = [...options.endpoints.keys()];
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    this.attemptsMax = options.attemptsMax ?? 60;
+    // With the 100 ms backoff cap, about 15 s of trying: several elections even with slow ticks.
+    this.attemptsMax = options.attemptsMax ?? 150;
     this.backoffMsMin = options.backoffMsMin ?? 20;
-    // Low: while a new leader is elected (~1.3 s), a long sleep here would come on top of it.
+    // Low: while a new leader is elected (~1.3 s with default ticks), a long sleep here would come on top of it.
     this.backoffMsMax = options.backoffMsMax ?? 100;
     this.coalescer = options.coalesce ? new PutCoalescer(this, this.attemptsMax) : undefined;
   }

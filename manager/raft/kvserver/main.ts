@@ -69,7 +69,8 @@ async function main(): Promise<void> {
     peers,
     logger,
     ...(values['client-listen'] ? { clientListen: values['client-listen'] } : {}),
-    node: { ...(tickMs ? { tickMs } : {}), ...(snapshotEveryEntries ? { snapshotEveryEntries } : {}) },
+    // This process does nothing but Raft: its followers may fsync on the event loop.
+    node: { blockingFollowerSync: true, ...(tickMs ? { tickMs } : {}), ...(snapshotEveryEntries ? { snapshotEveryEntries } : {}) },
   });
   logger.info({ id, listen, peers: Object.fromEntries(peers) }, 'kvserver: member started');
   let stopping = false;

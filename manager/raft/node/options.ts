@@ -39,6 +39,13 @@ export interface RaftNodeOptions<R> {
   readTimeoutMs?: number;
   pendingReadsMax?: number;
   transportLimits?: Partial<PeerLimits>;
+  /**
+   * A follower fsyncs its WAL on the event loop rather than in the thread pool (wal.ts,
+   * SaveOptions.blockingSync): faster commits at low load, but the loop stops for each fsync.
+   * For a process that does nothing but Raft (the kvserver); a manager, whose loop also serves
+   * the engine, the API and heartbeats, leaves it off.
+   */
+  blockingFollowerSync?: boolean;
 }
 
 export interface NodeStatus {

@@ -204,7 +204,7 @@ export class RaftNode<R> {
       if (rd.hardState) this.deferredHardState = rd.hardState;
       return;
     }
-    const blockingSync = this.rn.softState().raftState !== 'leader';
+    const blockingSync = this.options.blockingFollowerSync === true && this.rn.softState().raftState !== 'leader';
     await this.storage.save(rd.hardState ?? this.deferredHardState ?? null, rd.entries, { blockingSync });
     this.deferredHardState = undefined;
   }
