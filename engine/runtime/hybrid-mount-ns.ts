@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../lib/run.js';
 import { readMounts } from './probe.js';
-import { ensureOwnMount, NETNS_DIR } from './mounts.js';
+import { ensureOwnMount, isPinnedNamespace, NETNS_DIR } from './mounts.js';
 
 /**
  * crun on a hybrid cgroup host refuses to run while the cgroup2 mount holds a controller, and
@@ -45,11 +45,11 @@ async function unpin(path: string): Promise<void> {
 export async function pinHybridMountNs(engineRoot: string, containersDir: string, unifiedMount: string): Promise<PinnedMountNs | undefined> {
   const nsDir = join(engineRoot, 'mntns');
   const path = join(nsDir, 'crun');
-  const mounts = await readMounts();
-  if (mounts.some((m) => m.target === path && m.type === 'nsfs')) {
+  if (await isPinnedNamespace(path)) {
     if (await pinIsUsable(path, unifiedMount)) return { path };
     await unpin(path);
   }
+  const mounts = await readMounts();
   const containersIsMount = mounts.some((m) => m.target === containersDir);
   if (!containersIsMount && mounts.some((m) => m.target.startsWith(`${containersDir}/`))) return undefined;
   await ensureOwnMount(containersDir, 'shared');

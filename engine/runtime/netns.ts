@@ -1,7 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { run } from '../../lib/run.js';
 import { ensureOwnMount, NETNS_DIR } from './mounts.js';
-import { readMounts } from './probe.js';
 
 const IP_TIMEOUT_MS = 10_000;
 
@@ -47,11 +46,6 @@ export async function deleteNetns(name: string): Promise<void> {
   await run('ip', ['netns', 'delete', name], { timeoutMs: IP_TIMEOUT_MS, allowFailure: true });
   // A pin file that unshare never mounted on (it failed) is not one ip will delete.
   await rm(netnsPath(name), { force: true }).catch(() => undefined);
-}
-
-/** True when a namespace is mounted on `path`: a bare file there (a crash while pinning) is not one. */
-export async function isNetnsPinned(path: string): Promise<boolean> {
-  return (await readMounts()).some((m) => m.target === path && m.type === 'nsfs');
 }
 
 /** Names of the namespaces in /run/netns that start with `prefix`. */

@@ -13,7 +13,8 @@ import { containerPaths, discardContainerFiles, prepareContainer, validateName, 
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, removeCgroup } from './cgroups.js';
-import { createNetns, deleteNetns, isNetnsPinned } from './netns.js';
+import { createNetns, deleteNetns } from './netns.js';
+import { isPinnedNamespace } from './mounts.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
@@ -161,7 +162,7 @@ export class ContainerRuntime {
     if (record.state.status === 'running') return;
     const paths = containerPaths(this.containersDir, record.id);
     await mountRootfs(record.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
-    if (record.netnsName && !(await isNetnsPinned(record.netnsPath!))) {
+    if (record.netnsName && !(await isPinnedNamespace(record.netnsPath!))) {
       // A pin file without a namespace on it (a crash while making it) goes first.
       await deleteNetns(record.netnsName);
       await createNetns(record.netnsName);
