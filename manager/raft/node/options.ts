@@ -41,7 +41,8 @@ export interface RaftNodeOptions<R> {
   transportLimits?: Partial<PeerLimits>;
   /**
    * A follower fsyncs its WAL on the event loop rather than in the thread pool (wal.ts,
-   * SaveOptions.blockingSync): faster commits at low load, but the loop stops for each fsync.
+   * SaveOptions.blockingSync) when the save is small: faster commits at low load, but the loop
+   * stops for each such fsync.
    * For a process that does nothing but Raft (the kvserver); a manager, whose loop also serves
    * the engine, the API and heartbeats, leaves it off.
    */

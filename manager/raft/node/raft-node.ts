@@ -28,6 +28,9 @@ import { ProposalBatcher } from './proposal-batch.js';
 import { openStorage } from './recover.js';
 import { encodeSnapshotData, decodeSnapshotData } from './snapshot-data.js';
 
+/** A follower's save of at most this many entries may fsync on the loop (blockingFollowerSync). */
+const BLOCKING_SYNC_ENTRIES_MAX = 4;
+
 export class RaftNode<R> {
   readonly id: NodeId;
   private readonly rn: RawNode;
@@ -204,7 +207,9 @@ export class RaftNode<R> {
       if (rd.hardState) this.deferredHardState = rd.hardState;
       return;
     }
-    const blockingSync = this.options.blockingFollowerSync === true && this.rn.softState().raftState !== 'leader';
+    // Only small saves (light load): under load a big batch's fsync should overlap the next
+    // messages' arrival, which a blocked loop cannot read.
+    const blockingSync = this.options.blockingFollowerSync === true && rd.entries.length <= BLOCKING_SYNC_ENTRIES_MAX && this.rn.softState().raftState !== 'leader';
     await this.storage.save(rd.hardState ?? this.deferredHardState ?? null, rd.entries, { blockingSync });
     this.deferredHardState = undefined;
   }
