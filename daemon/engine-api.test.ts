@@ -117,6 +117,25 @@ describe('EngineService over the local socket', () => {
     expect((await cli('container', 'rm', 'follower')).code).toBe(0);
   });
 
+  it('execs in a running container with the command’s exit code, and shows its CPU, memory and pids', async () => {
+    const started = await cli('run', '-d', '--network', 'none', '--name', 'busy', '--memory', '64m', ref, 'sh', '-c', 'while :; do :; done');
+    expect(started.code).toBe(0);
+    const hostname = started.out.trim().slice(0, 12);
+    const e = await cli('container', 'exec', 'busy', '--', 'sh', '-c', 'echo in $(hostname); exit 4');
+    expect([e.code, e.out]).toEqual([4, `in ${hostname}\n`]);
+    expect((await cli('container', 'exec', 'busy', '--', '/no/such/command')).code).toBe(127);
+    const json = await cli('container', 'stats', '--no-stream', '-f', 'json', 'busy');
+    const [stat] = JSON.parse(json.out) as { name: string; cpuUsageNs: number; memoryBytes: number; memoryLimitBytes: number; pids: number }[];
+    expect(stat).toMatchObject({ name: 'busy', memoryLimitBytes: 64 * 1024 * 1024 });
+    expect(stat!.cpuUsageNs).toBeGreaterThan(0);
+    expect(stat!.pids).toBeGreaterThanOrEqual(1);
+    const table = await cli('container', 'stats', '--no-stream', 'busy');
+    expect(table.out).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n\S{12}\s+busy\s+\d+\.\d\d%\s+\S+ \/ 64MiB\s+\d+\.\d\d%\s+\d+\n$/);
+    expect((await cli('container', 'rm', '-f', 'busy')).code).toBe(0);
+    const gone = await cli('container', 'exec', 'busy', '--', 'true');
+    expect([gone.code, gone.err]).toEqual([1, 'Error: no such container: busy.\n']);
+  });
+
   it('loads a docker-archive streamed from the CLI', async () => {
     const r = await cli('image', 'load', '-i', archive);
     expect(r.code).toBe(0);

@@ -157,6 +157,12 @@ function containerService(engine: Engine): UntypedServiceImplementation {
       const result = await Promise.race([engine.containerWait(id), new Promise<never>((_, reject) => call.once('cancelled', () => reject(cancelledError())))]);
       return { exitCode: result.exitCode, oomKilled: result.oomKilled };
     }),
+    containerExec: unaryHandler<api.ContainerExecRequest, api.ContainerExecResponse>(async (req) => {
+      if (req.timeoutMs < 0) throw new TswarmError('INVALID_ARGUMENT', 'exec timeout is negative. Give 0 for the default or a number of milliseconds');
+      const r = await engine.containerExec(requireId(req.id), req.command, req.timeoutMs);
+      return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr) };
+    }),
+    containerStats: unaryHandler<api.ContainerStatsRequest, api.ContainerStatsResponse>(async (req) => ({ stats: await engine.containerStats(req.ids.map(requireId)) })),
     containerRun: serverStream<api.ContainerRunRequest, api.ContainerRunResponse>((req, send, signal) =>
       engine.containerRun(containerConfig(req.config), { attach: req.attach, signal, onEvent: send }),
     ),

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { newId } from '../lib/ids.js';
-import { ContainerConfig, type ContainerInspectResponse, type ContainerSummary, type DeepPartial, type LayerProgress, type Volume } from '../gen/tswarm/v1/engine.js';
+import { ContainerConfig, type ContainerInspectResponse, type ContainerStats, type ContainerSummary, type DeepPartial, type LayerProgress, type Volume } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec, MountType, type Mount } from '../gen/tswarm/v1/objects.js';
 import type { ImageForRuntime } from './image-contract.js';
 import type { ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
-import { ContainerRuntime, type LogRecord, type WaitResult } from './runtime/runtime.js';
+import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './engine-network.js';
 import { volumeNames, volumeUsers, type EngineVolumes } from './engine-volumes.js';
@@ -49,6 +49,10 @@ export interface CreateResult {
 
 /** How long an attached run may take to read the last output before its auto-remove goes ahead. */
 const DRAIN_WAIT_MS = 10_000;
+/** An exec's bound when the caller gives none (`docker exec` has none; every wait here has one). */
+const EXEC_TIMEOUT_MS_MAX = 30 * 60_000;
+/** Output an exec returns per stream; more is cut (use logs or a file in a volume for bulk). */
+const EXEC_OUTPUT_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
  * One node's engine: images, containers, networking and volumes composed. The runtime adopts
@@ -202,6 +206,28 @@ export class Engine {
 
   containerLogs(ref: string, options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal }): AsyncIterable<LogRecord> {
     return this.runtime.logs(ref, options);
+  }
+
+  /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
+  async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
+    if (command.length === 0 || command[0] === '') throw new TswarmError('INVALID_ARGUMENT', 'exec needs a command, e.g. "tswarm container exec web -- ls /"');
+    const r = await this.runtime.exec(ref, command, { timeoutMs: timeoutMs || EXEC_TIMEOUT_MS_MAX, outputBytesMax: EXEC_OUTPUT_BYTES_MAX });
+    // The runtime ends a command it could not start with 255; Docker's codes say why: 127 not
+    // found, 126 not executable (the same split as a container's start, runtime.ts).
+    if (r.exitCode === 255 && /not found|No such file/.test(r.stderr)) return { ...r, exitCode: 127 };
+    if (r.exitCode === 255 && /[Pp]ermission denied/.test(r.stderr)) return { ...r, exitCode: 126 };
+    return r;
+  }
+
+  /** The cgroup counters of the named containers, or of every running one when none is named. */
+  async containerStats(refs: readonly string[]): Promise<ContainerStats[]> {
+    const ids = refs.length > 0 ? refs : this.runtime.list().map((c) => c.id);
+    return Promise.all(
+      ids.map(async (ref) => {
+        const { id, name, usage } = await this.runtime.stats(ref);
+        return { id, name, ...usage, readAtMs: Date.now() };
+      }),
+    );
   }
 
   /**

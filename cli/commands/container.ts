@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import type { ContainerConfig, ContainerRunResponse } from '../../gen/lite/tswarm/v1/engine.js';
@@ -9,7 +10,7 @@ import { ExitWith } from '../exit-with.js';
 import { withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
 import { parseNonNegativeInt } from './engine-flags.js';
-import { containerRows } from './engine-format.js';
+import { containerRows, statsRows } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 import { pullImage } from './image.js';
 
@@ -216,6 +217,54 @@ function addInspect(container: Command, ctx: Ctx): void {
     });
 }
 
+function addExec(container: Command, ctx: Ctx): void {
+  container
+    .command('exec')
+    .description('Run a command in a running container (no TTY); exit with its exit code')
+    .argument('<container>', 'container ID, ID prefix or name')
+    .argument('<command...>', 'the command and its arguments (put -- before it)')
+    // Words after the container belong to the command: `exec web -- ls -l` must not read -l.
+    .passThroughOptions()
+    .action(async (id: string, words: string[]) => {
+      const c = ctx();
+      // passThroughOptions keeps the `--` that separates the command: it is not part of it.
+      const command = words[0] === '--' ? words.slice(1) : words;
+      const r = await withEngine(c, (e) => e.call('containerExec', { id, command, timeoutMs: 0 }, SLOW_CALL_DEADLINE_MS));
+      c.out(Buffer.from(r.stdout).toString('utf8'));
+      stderr(Buffer.from(r.stderr).toString('utf8'));
+      // -1: the engine ended it at its deadline, an engine failure as `docker exec` reports one.
+      if (r.exitCode !== 0) throw new ExitWith(r.exitCode < 0 ? EXIT_RUN_ENGINE_ERROR : r.exitCode);
+    });
+}
+
+/** Between the two samples a CPU percentage is computed from, and between refreshes. */
+const STATS_INTERVAL_MS = 1000;
+
+function addStats(container: Command, ctx: Ctx): void {
+  container
+    .command('stats')
+    .description('Show running containers’ CPU, memory and pids use (refreshed every second until Ctrl-C)')
+    .argument('[container...]', 'container IDs or names (default: every running container)')
+    .option('--no-stream', 'print one sample and exit')
+    .option('-f, --format <format>', 'output format: table or json')
+    .action(async (ids: string[], opts: { stream: boolean; format?: string }) => {
+      const format = parseFormat(opts.format);
+      const c = ctx();
+      const hostMemoryBytes = totalmem();
+      await withEngine(c, async (e) => {
+        let before = (await e.call('containerStats', { ids })).stats;
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, STATS_INTERVAL_MS));
+          const after = (await e.call('containerStats', { ids })).stats;
+          if (format === 'json') c.out(formatJson(after));
+          else c.out(formatTable(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'], statsRows(before, after, hostMemoryBytes)));
+          if (!opts.stream) return;
+          before = after;
+        }
+      });
+    });
+}
+
 /** `container`'s sub-commands, in the order help lists them. */
 const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   run: (c, ctx) => addRun(c, 'run', ctx),
@@ -226,6 +275,8 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   inspect: addInspect,
   ls: (c, ctx) => addList(c, 'ls', ctx),
   logs: addLogs,
+  exec: addExec,
+  stats: addStats,
   wait: addWait,
 };
 

@@ -1,4 +1,4 @@
-import type { ContainerSummary, ImageSummary, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
+import type { ContainerStats, ContainerSummary, ImageSummary, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
 import { PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
 
 /** How the engine commands show things, as the docker CLI does. */
@@ -66,5 +66,34 @@ export function containerRows(containers: readonly ContainerSummary[], nowMs = D
   return containers.map((c) => {
     const command = c.command.join(' ');
     return [c.id.slice(0, 12), c.image, `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`, ago(c.createdAtMs, nowMs), containerStatus(c, nowMs), c.ports.map(formatPort).join(', '), c.name];
+  });
+}
+
+/** Binary units, as `docker stats` prints memory ("1.5MiB"). */
+export function humanBinaryBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${i === 0 ? value : value.toFixed(2).replace(/\.?0+$/, '')}${units[i]}`;
+}
+
+/**
+ * `docker stats` rows from two samples of the same containers: CPU as a percentage of one CPU
+ * over the time between them, memory against its limit (the host's memory when unlimited).
+ * A container missing from the earlier sample (it just started) shows 0% CPU.
+ */
+export function statsRows(before: readonly ContainerStats[], after: readonly ContainerStats[], hostMemoryBytes: number): string[][] {
+  const earlier = new Map(before.map((s) => [s.id, s]));
+  return after.map((s) => {
+    const prev = earlier.get(s.id);
+    const elapsedNs = prev ? (s.readAtMs - prev.readAtMs) * 1e6 : 0;
+    const cpu = prev && elapsedNs > 0 ? (Math.max(0, s.cpuUsageNs - prev.cpuUsageNs) / elapsedNs) * 100 : 0;
+    const limit = s.memoryLimitBytes > 0 ? s.memoryLimitBytes : hostMemoryBytes;
+    const memPercent = limit > 0 ? (s.memoryBytes / limit) * 100 : 0;
+    return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${humanBinaryBytes(s.memoryBytes)} / ${humanBinaryBytes(limit)}`, `${memPercent.toFixed(2)}%`, String(s.pids)];
   });
 }

@@ -49,3 +49,44 @@ export async function removeCgroup(layout: CgroupLayout, cgroupPath: string): Pr
     await rmdir(dir).catch(() => undefined);
   }
 }
+
+/** What a container's cgroup says it uses now (engine/runtime's view of `docker stats`). */
+export interface CgroupUsage {
+  cpuUsageNs: number;
+  /** Without the inactive file cache, as `docker stats` counts it. */
+  memoryBytes: number;
+  /** 0: no limit. */
+  memoryLimitBytes: number;
+  pids: number;
+}
+
+/** v1 reports "no limit" as a huge page-rounded number; anything this large means none. */
+const NO_LIMIT_BYTES = 2 ** 60;
+
+function num(text: string): number {
+  const n = Number(text.trim());
+  return Number.isFinite(n) ? n : 0;
+}
+
+export async function readUsage(layout: CgroupLayout, cgroupsPath: string): Promise<CgroupUsage> {
+  if (layout === 'v2') {
+    const dir = join(CGROUP_ROOT, cgroupsPath);
+    const [cpu, current, max, stat, pids] = await Promise.all(['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'pids.current'].map((f) => readOr(join(dir, f))));
+    const limit = max!.trim() === 'max' ? 0 : num(max!);
+    return { cpuUsageNs: counter(cpu!, 'usage_usec') * 1000, memoryBytes: Math.max(0, num(current!) - counter(stat!, 'inactive_file')), memoryLimitBytes: limit, pids: num(pids!) };
+  }
+  const [cpu, usage, limit, stat, pids] = await Promise.all([
+    readOr(join(CGROUP_ROOT, 'cpuacct', cgroupsPath, 'cpuacct.usage')),
+    readOr(join(CGROUP_ROOT, 'memory', cgroupsPath, 'memory.usage_in_bytes')),
+    readOr(join(CGROUP_ROOT, 'memory', cgroupsPath, 'memory.limit_in_bytes')),
+    readOr(join(CGROUP_ROOT, 'memory', cgroupsPath, 'memory.stat')),
+    readOr(join(CGROUP_ROOT, 'pids', cgroupsPath, 'pids.current')),
+  ]);
+  const limitBytes = num(limit);
+  return {
+    cpuUsageNs: num(cpu),
+    memoryBytes: Math.max(0, num(usage) - counter(stat, 'total_inactive_file')),
+    memoryLimitBytes: limitBytes >= NO_LIMIT_BYTES ? 0 : limitBytes,
+    pids: num(pids),
+  };
+}

@@ -123,7 +123,7 @@ export class OciRuntime {
    * files, not pipes, and the end is the process's exit: a background child left holding stdout
    * would otherwise keep pipes open and hang the caller (LAB.md).
    */
-  async execIn(name: string, argv: readonly string[], timeoutMs: number): Promise<RunResult> {
+  async execIn(name: string, argv: readonly string[], timeoutMs: number, outputBytesMax = EXEC_OUTPUT_BYTES_MAX): Promise<RunResult> {
     const base = join(this.stateRoot, `exec-${randomBytes(6).toString('hex')}`);
     const [out, err] = await Promise.all([open(`${base}.out`, 'w+'), open(`${base}.err`, 'w+')]);
     try {
@@ -134,7 +134,7 @@ export class OciRuntime {
       });
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       const { code, signal } = await exited.finally(() => clearTimeout(timer));
-      return { code, signal, stdout: await readHead(out), stderr: await readHead(err) };
+      return { code, signal, stdout: await readHead(out, outputBytesMax), stderr: await readHead(err, outputBytesMax) };
     } finally {
       await Promise.all([out.close(), err.close()]);
       await Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true })]);
@@ -142,11 +142,11 @@ export class OciRuntime {
   }
 }
 
-/** Exec output kept: enough for a health check's message, bounded against a chatty command. */
+/** Exec output kept by default: enough for a health check's message, bounded against a chatty command. */
 const EXEC_OUTPUT_BYTES_MAX = 64 * 1024;
 
-async function readHead(handle: FileHandle): Promise<string> {
-  const buf = Buffer.alloc(EXEC_OUTPUT_BYTES_MAX);
+async function readHead(handle: FileHandle, bytesMax: number): Promise<string> {
+  const buf = Buffer.alloc(bytesMax);
   const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
   return buf.subarray(0, bytesRead).toString();
 }

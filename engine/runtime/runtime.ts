@@ -12,7 +12,7 @@ import { conmonCreate } from './conmon.js';
 import { containerPaths, discardContainerFiles, prepareContainer, validateName, type CreateInput } from './create.js';
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
-import { readExitReasons, removeCgroup } from './cgroups.js';
+import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
 import { createNetns, deleteNetns } from './netns.js';
 import { isPinnedNamespace } from './mounts.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
@@ -288,11 +288,18 @@ export class ContainerRuntime {
     })();
   }
 
-  async exec(ref: string, argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(ref: string, argv: readonly string[], options: { timeoutMs?: number; outputBytesMax?: number } = {}): Promise<ExecResult> {
     const record = this.get(ref);
-    if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
-    const result = await this.oci.execIn(record.runtimeName, argv, options.timeoutMs ?? EXEC_TIMEOUT_MS);
+    if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
+    const result = await this.oci.execIn(record.runtimeName, argv, options.timeoutMs ?? EXEC_TIMEOUT_MS, options.outputBytesMax);
     return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  /** What the running container's cgroup says it uses now. */
+  async stats(ref: string): Promise<{ id: string; name: string; usage: CgroupUsage }> {
+    const record = this.get(ref);
+    if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running; only running containers have stats`);
+    return { id: record.id, name: record.name, usage: await readUsage(this.host.cgroupLayout, record.cgroupsPath) };
   }
 
   private startHealth(record: ContainerRecord): void {
