@@ -96,6 +96,12 @@ describe('EngineService over the local socket', () => {
     expect((await cli('ps', '-a', '-q')).out).toBe('');
   });
 
+  it('runs with no-new-privileges when --security-opt asks for it, and not otherwise', async () => {
+    const nnp = (...flags: string[]) => cli('run', '--rm', '--network', 'none', ...flags, ref, 'cat', '/proc/self/status');
+    expect((await nnp('--security-opt', 'no-new-privileges')).out).toContain('NoNewPrivs:\t1\n');
+    expect((await nnp()).out).toContain('NoNewPrivs:\t0\n');
+  });
+
   it('exits 127 for a missing command, 125 for an engine error, 2 for a bad flag', async () => {
     expect((await cli('run', '--rm', '--network', 'none', ref, '/no/such/command')).code).toBe(127);
     expect((await cli('run', '--network', 'none', `${registry.host}/test/absent:1`)).code).toBe(125);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { ContainerConfig, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
 import { ContainerSpec, type HealthConfig, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
-import { collect, parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
+import { collect, parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSecurityOpt, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
 
 /** The flags `container create` and `container run` share, parsed (see addContainerOptions). */
 export interface ContainerFlags {
@@ -32,6 +32,7 @@ export interface ContainerFlags {
   noHealthcheck?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
+  securityOpt?: { noNewPrivileges: boolean }[];
 }
 
 const NETWORK_MODES = ['bridge', 'host', 'none'];
@@ -56,6 +57,7 @@ export function addContainerOptions(cmd: Command): Command {
     .addOption(new Option('--network <mode>', 'network: bridge (default), host or none').choices(NETWORK_MODES))
     .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect(String))
     .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect(String))
+    .option('--security-opt <opt>', 'no-new-privileges: processes cannot gain privileges (setuid, file caps) (repeatable)', collect(parseSecurityOpt))
     .option('--entrypoint <cmd>', 'replace the image’s entrypoint')
     .option('--health-cmd <cmd>', 'command (run with /bin/sh -c) that checks the container’s health')
     .option('--health-interval <duration>', 'time between health checks, e.g. 30s', parseDurationMs)
@@ -104,6 +106,8 @@ export function buildContainerConfig(image: string, command: readonly string[], 
     healthcheck: healthConfig(f),
     capabilityAdd: f.capAdd ?? [],
     capabilityDrop: f.capDrop ?? [],
+    // The last --security-opt no-new-privileges[:bool] wins, as in Docker.
+    noNewPrivileges: f.securityOpt?.at(-1)?.noNewPrivileges ?? false,
   });
   const limits = { nanoCpus: f.cpus ?? 0, memoryBytes: f.memory ?? 0, pids: f.pidsLimit ?? 0 };
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
 import { MountType, PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
-import { parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
+import { parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSecurityOpt, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
 import { buildContainerConfig, containerFlags } from './container-config.js';
 import { containerStatus, humanBytes, imageRows, splitRepoTag } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
@@ -26,6 +26,11 @@ describe('engine flag parsers', () => {
     expect(() => parseNanoCpus('0')).toThrow(InvalidArgumentError);
     expect(parseNonNegativeInt('--pids-limit')('100')).toBe(100);
     expect(() => parseNonNegativeInt('--pids-limit')('-1')).toThrow(/invalid --pids-limit "-1"/);
+  });
+
+  it('reads --security-opt no-new-privileges and refuses what it does not support', () => {
+    expect(['no-new-privileges', 'no-new-privileges:true', 'no-new-privileges=false'].map((v) => parseSecurityOpt(v).noNewPrivileges)).toEqual([true, true, false]);
+    expect(() => parseSecurityOpt('seccomp=unconfined')).toThrow('unsupported --security-opt "seccomp=unconfined". Only no-new-privileges[:true|false] is supported');
   });
 
   it('reads published ports', () => {

@@ -119,6 +119,16 @@ export function parseLabel(value: string): [string, string] {
 }
 
 /** Commander's accumulator for repeatable flags. */
+/**
+ * `--security-opt`: Docker's `no-new-privileges` (alone, or `:true` / `:false`; `=` works too).
+ * Other options (seccomp=, apparmor=, label=) are not supported yet, and say so.
+ */
+export function parseSecurityOpt(value: string): { noNewPrivileges: boolean } {
+  const match = /^no-new-privileges(?:[:=](true|false))?$/.exec(value.trim());
+  if (!match) throw bad(`unsupported --security-opt "${value}". Only no-new-privileges[:true|false] is supported`);
+  return { noNewPrivileges: match[1] !== 'false' };
+}
+
 export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
