@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 # docker-registry/skopeo/umoci/busybox-static: the real registry and test images the tests use.
 # etcd-server: the baseline the Raft benchmark measures tswarm against.
 APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables docker-registry skopeo umoci busybox-static attr etcd-server)
+# --bench: also podman and runc, which the engine benchmark runs beside tswarm (it skips podman
+# when absent; CI does not run benchmarks, so they are not installed by default).
+if [ "${1:-}" = "--bench" ]; then APT_PACKAGES+=(podman runc); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -83,7 +83,7 @@ export async function benchEngine(): Promise<void> {
       const p = summarize(samples.podman);
       line('podman run --rm --network none (runc)', p);
       ratio('ratio podman / tswarm none (target >= 3x)', p, s.none);
-    } else process.stdout.write('  podman: not installed, skipped (apt-get install podman runc)\n');
+    } else process.stdout.write('  podman: not installed, skipped (scripts/setup.sh --bench installs podman and runc)\n');
     process.stdout.write(`image pull from the lab registry (${PULL_RUNS} runs)\n`);
     line('cold (after image rm)', summarize(cold));
     line('warm (everything present)', summarize(warm));
