@@ -221,13 +221,14 @@ export class Engine {
 
   /** The cgroup counters of the named containers, or of every running one when none is named. */
   async containerStats(refs: readonly string[]): Promise<ContainerStats[]> {
-    const ids = refs.length > 0 ? refs : this.runtime.list().map((c) => c.id);
-    return Promise.all(
-      ids.map(async (ref) => {
-        const { id, name, usage } = await this.runtime.stats(ref);
-        return { id, name, ...usage, readAtMs: Date.now() };
-      }),
-    );
+    const one = async (ref: string): Promise<ContainerStats> => {
+      const { id, name, usage } = await this.runtime.stats(ref);
+      return { id, name, ...usage, readAtMs: Date.now() };
+    };
+    if (refs.length > 0) return Promise.all(refs.map(one));
+    // Every running one: a container that stops between the list and its read is left out.
+    const settled = await Promise.allSettled(this.runtime.list().map((c) => one(c.id)));
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
   /**
