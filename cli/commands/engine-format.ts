@@ -3,16 +3,21 @@ import { PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
 
 /** How the engine commands show things, as the docker CLI does. */
 
-/** Decimal units, as `docker images` prints sizes ("4.26MB"). */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/** `bytes` in the largest of `units` (each `step` times the last) that keeps the value at 1 or more. */
+function scaled(bytes: number, step: number, units: readonly string[]): { value: number; unit: string; whole: boolean } {
   let value = bytes;
   let i = 0;
-  while (value >= 1000 && i < units.length - 1) {
-    value /= 1000;
+  while (value >= step && i < units.length - 1) {
+    value /= step;
     i++;
   }
-  return `${i === 0 ? value : value.toPrecision(3).replace(/\.?0+$/, '')}${units[i]}`;
+  return { value, unit: units[i]!, whole: i === 0 };
+}
+
+/** Decimal units, as `docker images` prints sizes ("4.26MB"). */
+export function humanBytes(bytes: number): string {
+  const { value, unit, whole } = scaled(bytes, 1000, ['B', 'kB', 'MB', 'GB', 'TB']);
+  return `${whole ? value : value.toPrecision(3).replace(/\.?0+$/, '')}${unit}`;
 }
 
 /** "5 seconds", "3 minutes", "2 hours", "4 days" (largest unit, rounded down). */
@@ -71,14 +76,8 @@ export function containerRows(containers: readonly ContainerSummary[], nowMs = D
 
 /** Binary units, as `docker stats` prints memory ("1.5MiB"). */
 export function humanBinaryBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${i === 0 ? value : value.toFixed(2).replace(/\.?0+$/, '')}${units[i]}`;
+  const { value, unit, whole } = scaled(bytes, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB']);
+  return `${whole ? value : value.toFixed(2).replace(/\.?0+$/, '')}${unit}`;
 }
 
 /**
