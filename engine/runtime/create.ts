@@ -10,6 +10,8 @@ import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
 import { createNetns, deleteNetns } from './netns.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { DEFAULT_STOP_GRACE_MS } from './defaults.js';
+import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from './seccomp-cache.js';
+import type { SeccompProfile } from './seccomp.js';
 
 /** What `ContainerRuntime.create` takes: the container's config plus what other parts prepared. */
 export interface CreateInput {
@@ -49,6 +51,11 @@ export interface CreateContext {
   namePrefix: string;
   catatonitPath: string | undefined;
   nowMs: number;
+  /**
+   * The node's compiled seccomp filters (crun only). A hit goes into the bundle as crun's
+   * annotation; a miss is reported so the program crun compiles can be kept.
+   */
+  seccomp?: { cache: SeccompBpfCache; onMiss: (profile: SeccompProfile) => void };
 }
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -129,6 +136,11 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
       mounts,
       initHostPath: ctx.catatonitPath,
     });
+    if (ctx.seccomp) {
+      const compiled = ctx.seccomp.cache.lookup(built.oci.linux.seccomp);
+      if (compiled) built.oci.annotations = { ...built.oci.annotations, [SECCOMP_BPF_ANNOTATION]: compiled };
+      else ctx.seccomp.onMiss(built.oci.linux.seccomp);
+    }
     await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(built.oci, null, 1));
     const netnsPath = netnsName ? await createNetns(netnsName) : config.networkMode === 'host' ? null : input.netnsPath!;
     const record: ContainerRecord = {

@@ -69,6 +69,8 @@ export interface OciSpec {
     seccomp: SeccompProfile;
     sysctl: Record<string, string>;
   };
+  /** Runtime-specific settings, such as crun's precompiled seccomp filter. */
+  annotations?: Record<string, string>;
 }
 
 export interface OciSpecResult {

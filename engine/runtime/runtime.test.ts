@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -8,6 +8,7 @@ import type { DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import type { ContainerSpec } from '../../gen/tswarm/v1/objects.js';
 import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerRuntime, type LogRecord } from './runtime.js';
+import { SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
 import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
 import { unmountTree } from './rootfs.js';
 import { waitFor } from '../../lib/poll.js';
@@ -170,6 +171,28 @@ describe('ContainerRuntime with crun and conmon', () => {
     expect(lines, lines.join('\n')).toContain('stdout:ping');
     expect(result.exitCode).toBe(0);
     await rt.remove(id);
+  });
+
+  it('compiles a seccomp profile once: later containers load the kept program, which still filters', async () => {
+    // CAP_SYS_TIME gives this test a profile of its own, so no earlier container compiled it.
+    const spec = { command: ['sh', '-c', 'unshare -U true; echo unshare=$?; grep "^Seccomp:" /proc/self/status'], capabilityAdd: ['CAP_SYS_TIME'] };
+    const bundleConfig = async (id: string) => JSON.parse(await readFile(join(dir, 'engine', 'containers', id, 'bundle', 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+    const cacheDir = join(dir, 'engine', 'seccomp');
+    // A user namespace needs no capability, so only the filter refuses unshare(CLONE_NEWUSER)
+    // (without it the command exits 0); mode 2 is SECCOMP_MODE_FILTER.
+    const filtered = ['stderr:unshare: unshare(0x10000000): Operation not permitted', 'stdout:unshare=1', 'stdout:Seccomp:\t2'];
+    const before = (await readdir(cacheDir)).length;
+    const first = await runToEnd(spec);
+    expect((await bundleConfig(first.id)).annotations?.[SECCOMP_BPF_ANNOTATION]).toBeUndefined();
+    expect(await collect(rt.logs(first.id))).toEqual(filtered);
+    await rt.remove(first.id);
+    await waitFor(async () => (await readdir(cacheDir)).length === before + 1, { timeoutMs: 10_000, what: 'the compiled filter in the cache' });
+
+    const second = await runToEnd(spec);
+    expect((await bundleConfig(second.id)).annotations?.[SECCOMP_BPF_ANNOTATION]).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(await collect(rt.logs(second.id))).toEqual(filtered);
+    expect(second.result.exitCode).toBe(0);
+    await rt.remove(second.id);
   });
 
   it('names are unique; running containers need force to be removed; unknown ones are NOT_FOUND', async () => {

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -21,6 +21,8 @@ import { followLog, readLog, type LogRecord } from './logs.js';
 import { HealthMonitor, type HealthLogEntry } from './health.js';
 import { healthArgv, normalizeSignal } from './process.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { compilerFingerprint, SeccompBpfCache } from './seccomp-cache.js';
+import type { SeccompProfile } from './seccomp.js';
 
 export type { CreateInput } from './create.js';
 export type { LogRecord } from './logs.js';
@@ -77,6 +79,8 @@ export class ContainerRuntime {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Created by this process and never started: the runtime cannot hold a leftover of theirs. */
   private readonly neverStarted = new Set<string>();
+  /** Created with a seccomp profile the cache lacks: the program crun compiles at start is kept. */
+  private readonly uncompiledSeccomp = new Map<string, SeccompProfile>();
   /** Exited containers whose runtime state finalize already deleted. */
   private readonly released = new Set<string>();
   /** Called when a running container's exit is recorded, so log followers end without polling. */
@@ -91,6 +95,7 @@ export class ContainerRuntime {
     private readonly o: RuntimeOptions,
     readonly host: HostProbe,
     private readonly oci: OciRuntime,
+    private readonly seccompCache: SeccompBpfCache | undefined,
   ) {
     this.containersDir = join(o.root, 'containers');
     this.exitDir = join(o.root, 'exits');
@@ -110,7 +115,9 @@ export class ContainerRuntime {
     }
     await Promise.all(['containers', 'exits', 's'].map((d) => mkdir(join(options.root, d), { recursive: true, mode: 0o700 })));
     const oci = await OciRuntime.open(host, options.root, join(options.root, 'containers'));
-    const runtime = new ContainerRuntime(options, host, oci);
+    // Only crun takes a compiled filter (runc compiles on every create, with no way around it).
+    const seccompCache = host.runtime === 'crun' ? await SeccompBpfCache.open(join(options.root, 'seccomp'), await compilerFingerprint(oci.runtimePath, host.runtimeVersion), options.log) : undefined;
+    const runtime = new ContainerRuntime(options, host, oci, seccompCache);
     await runtime.adopt();
     runtime.watcher.start();
     return runtime;
@@ -137,7 +144,8 @@ export class ContainerRuntime {
     if ([...this.records.values()].some((r) => r.name === name)) {
       throw new TswarmError('ALREADY_EXISTS', `a container named "${name}" already exists. Remove it or choose another name`);
     }
-    const ctx = { containersDir: this.containersDir, namePrefix: this.o.namePrefix, catatonitPath: this.host.catatonitPath, nowMs: this.clock.nowMs() };
+    const seccomp = this.seccompCache && { cache: this.seccompCache, onMiss: (profile: SeccompProfile) => this.uncompiledSeccomp.set(id, profile) };
+    const ctx = { containersDir: this.containersDir, namePrefix: this.o.namePrefix, catatonitPath: this.host.catatonitPath, nowMs: this.clock.nowMs(), seccomp };
     // The name is reserved before the slow part, so two concurrent creates cannot both take it.
     const placeholder = { id, name, state: { status: 'created' } } as ContainerRecord;
     this.records.set(id, placeholder);
@@ -149,6 +157,7 @@ export class ContainerRuntime {
       return id;
     } catch (err) {
       this.records.delete(id);
+      this.uncompiledSeccomp.delete(id);
       throw err;
     }
   }
@@ -188,11 +197,29 @@ export class ContainerRuntime {
       await this.oci.delete(record.runtimeName, true);
       throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
     }
+    await this.keepCompiledSeccomp(record);
     record.state = { ...record.state, status: 'running', pid, exitCode: 0, oomKilled: false, pidsLimitHit: false, startedAtMs: this.clock.nowMs(), finishedAtMs: 0, error: '', health: record.health ? 'starting' : '' };
     await saveRecord(paths.dir, record);
     await this.oci.start(record.runtimeName);
     this.startHealth(record);
     this.log.info({ container: record.id, pid }, 'container started');
+  }
+
+  /**
+   * After the first create of a profile, keeps the program crun compiled into its state dir (it
+   * is gone once the container is deleted). The file is read now; the cache writes it in the
+   * background, since a failure there only costs the next container a compile.
+   */
+  private async keepCompiledSeccomp(record: ContainerRecord): Promise<void> {
+    const profile = this.uncompiledSeccomp.get(record.id);
+    if (!profile || !this.seccompCache) return;
+    this.uncompiledSeccomp.delete(record.id);
+    const bpfPath = join(this.oci.stateRoot, record.runtimeName, 'seccomp.bpf');
+    const program = await readFile(bpfPath).catch((err: unknown) => {
+      this.log.warn({ err, bpfPath }, 'crun left no compiled seccomp filter to keep');
+      return undefined;
+    });
+    if (program) void this.seccompCache.remember(profile, program);
   }
 
   /** The stop signal, `timeoutMs` (else the container's grace period) to exit, then SIGKILL. */
@@ -238,6 +265,7 @@ export class ContainerRuntime {
       if (!runtimeDeleted) await this.oci.delete(record.runtimeName, true);
       this.released.delete(record.id);
       this.neverStarted.delete(record.id);
+      this.uncompiledSeccomp.delete(record.id);
       await Promise.all([discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName), removeExitFile(this.exitDir, record.runtimeName)]);
       await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
       this.notifyExit(record.id);
