@@ -4,11 +4,12 @@
  * sequence number per command; a retry reuses the number, so the state machine applies each
  * command at most once however often it is retried. Sessions share the members' connections.
  */
-import { makeGenericClientConstructor, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { fromServiceError, TswarmError } from '../../../lib/errors.js';
+import { TswarmError, type ErrorCode } from '../../../lib/errors.js';
 import type { NodeId } from '../types.js';
 import { PutCoalescer } from './coalescer.js';
+import { callFailure, KvAttemptError, PutStream } from './put-stream.js';
 import {
   KvServiceDefinition,
   LEADER_METADATA_KEY,
@@ -18,6 +19,8 @@ import {
   type PutBatchResponse,
   type PutRequest,
   type PutResponse,
+  type PutStreamRequest,
+  type PutStreamResponse,
 } from './service.js';
 
 export interface KvClientOptions {
@@ -32,6 +35,8 @@ export interface KvClientOptions {
   backoffMsMax?: number;
   /** Send the puts of concurrent sessions together (PutCoalescer); off by default. */
   coalesce?: boolean;
+  /** Sessions' puts go as messages on one PutStream per member (default), or as unary calls. */
+  streamPuts?: boolean;
 }
 
 type Unary<Req, Res> = (req: Req, options: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => void;
@@ -39,6 +44,7 @@ interface KvStub extends Client {
   put: Unary<PutRequest, PutResponse>;
   putBatch: Unary<PutBatchRequest, PutBatchResponse>;
   get: Unary<GetRequest, GetResponse>;
+  putStream: () => ClientDuplexStream<PutStreamRequest, PutStreamResponse>;
 }
 
 type KvMethod = 'put' | 'putBatch' | 'get';
@@ -50,16 +56,25 @@ const KvStubConstructor = makeGenericClientConstructor(KvServiceDefinition, 'tsw
 ) => KvStub;
 
 /**
- * Errors after which another member (or the same, later) may succeed. CANCELLED is what a call
- * in flight gets when its server shuts down; retrying it is safe because commands carry their
- * client ID and sequence number.
+ * Errors after which another member (or the same, later) may succeed. Retrying is safe because
+ * commands carry their client ID and sequence number.
  */
-const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.FAILED_PRECONDITION, status.RESOURCE_EXHAUSTED, status.CANCELLED]);
+const RETRYABLE = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED']);
+
+/** A failed attempt as the error it stands for, and the leader it named if any. */
+function attemptFailure(err: unknown): KvAttemptError {
+  if (err instanceof KvAttemptError) return err;
+  const se = err as ServiceError;
+  if (typeof se?.code !== 'number') throw err;
+  const hint = se.metadata?.get(LEADER_METADATA_KEY)[0];
+  return new KvAttemptError(callFailure(se), typeof hint === 'string' ? hint : undefined);
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class KvClient {
   private readonly stubs = new Map<NodeId, KvStub>();
+  private readonly putStreams = new Map<NodeId, PutStream>();
   private readonly ids: NodeId[];
   private leaderGuess: NodeId | undefined;
   private next = 0;
@@ -69,6 +84,7 @@ export class KvClient {
   private readonly backoffMsMax: number;
   /** Set when coalescing puts. */
   readonly coalescer: PutCoalescer | undefined;
+  readonly streamPuts: boolean;
 
   constructor(options: KvClientOptions) {
     for (const [id, addr] of options.endpoints) this.stubs.set(id, new KvStubConstructor(addr, options.credentials, { 'grpc.enable_channelz': 0 }));
@@ -80,6 +96,7 @@ export class KvClient {
     // Low: while a new leader is elected (~1.3 s with default ticks), a long sleep here would come on top of it.
     this.backoffMsMax = options.backoffMsMax ?? 100;
     this.coalescer = options.coalesce ? new PutCoalescer(this, this.attemptsMax) : undefined;
+    this.streamPuts = options.streamPuts ?? true;
   }
 
   /** The member that answered this client's last successful call as leader, if any. */
@@ -93,21 +110,30 @@ export class KvClient {
   }
 
   /** Sends to the leader as far as known; follows hints; retries retryable failures, bounded. */
-  async call<Req, Res>(method: KvMethod, req: Req): Promise<Res> {
+  call<Req, Res>(method: KvMethod, req: Req): Promise<Res> {
+    return this.withRetries((target) => this.unary<Req, Res>(target, method, req));
+  }
+
+  /** A put as a message on the leader's PutStream, with call()'s retries. */
+  putStreamed(req: PutRequest): Promise<void> {
+    return this.withRetries((target) => this.putStreamTo(target).put(req));
+  }
+
+  private async withRetries<Res>(attempt: (target: NodeId) => Promise<Res>): Promise<Res> {
     let lastError: TswarmError | undefined;
     let backoffMs = this.backoffMsMin;
-    for (let attempt = 0; attempt < this.attemptsMax; attempt++) {
+    for (let i = 0; i < this.attemptsMax; i++) {
       const target = this.leaderGuess ?? this.ids[this.next++ % this.ids.length]!;
       try {
-        const res = await this.unary<Req, Res>(target, method, req);
+        const res = await attempt(target);
         this.leaderGuess = target;
         return res;
       } catch (err) {
-        const se = err as ServiceError;
-        if (typeof se.code !== 'number' || !RETRYABLE.has(se.code)) throw fromServiceError(se);
-        lastError = fromServiceError(se);
-        const hint = se.metadata?.get(LEADER_METADATA_KEY)[0];
-        if (typeof hint === 'string' && this.stubs.has(hint) && hint !== target) {
+        const failure = attemptFailure(err);
+        if (!RETRYABLE.has(failure.error.code)) throw failure.error;
+        lastError = failure.error;
+        const hint = failure.leaderHint;
+        if (hint !== undefined && this.stubs.has(hint) && hint !== target) {
           this.leaderGuess = hint; // go straight there
           continue;
         }
@@ -121,6 +147,16 @@ export class KvClient {
     });
   }
 
+  private putStreamTo(target: NodeId): PutStream {
+    let stream = this.putStreams.get(target);
+    if (!stream) {
+      const stub = this.stubs.get(target)!;
+      stream = new PutStream(() => stub.putStream(), this.requestTimeoutMs);
+      this.putStreams.set(target, stream);
+    }
+    return stream;
+  }
+
   private unary<Req, Res>(target: NodeId, method: KvMethod, req: Req): Promise<Res> {
     const stub = this.stubs.get(target)!;
     const fn = stub[method] as unknown as Unary<Req, Res>;
@@ -130,6 +166,7 @@ export class KvClient {
   }
 
   close(): void {
+    for (const s of this.putStreams.values()) s.close();
     for (const s of this.stubs.values()) s.close();
   }
 }
@@ -151,6 +188,7 @@ export class KvSession {
     try {
       const req: PutRequest = { clientId: this.clientId, seq: ++this.seq, key, value };
       if (this.client.coalescer) await this.client.coalescer.put(req);
+      else if (this.client.streamPuts) await this.client.putStreamed(req);
       else await this.client.call<PutRequest, PutResponse>('put', req);
     } finally {
       this.busy = false;

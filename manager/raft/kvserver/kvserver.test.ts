@@ -1,4 +1,4 @@
-import { credentials } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { unusedPort } from '../transport/testing.js';
 import type { NodeId } from '../types.js';
 import { KvClient } from './client.js';
 import { startKvMember, type KvMember } from './member.js';
+import { KvServiceDefinition, type PutStreamRequest, type PutStreamResponse } from './service.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -85,5 +86,41 @@ describe('kv server and client', () => {
   it('refuses malformed requests without retrying', async () => {
     const { client } = await startCluster(['solo']);
     await expect(client.call('put', { clientId: 'c', seq: -1, key: 'k', value: 'v' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('answers each put on a stream by its id, naming the leader from a follower, and fails a stream whose put has no id', async () => {
+    const { members, peers, leader } = await startCluster(['n1', 'n2', 'n3']);
+    const lead = await leader();
+    const follower = [...members.keys()].find((id) => id !== lead)!;
+    const Stub = makeGenericClientConstructor(KvServiceDefinition, 'tswarm.raftkv.Kv');
+    const open = (id: NodeId) => {
+      const stub = new Stub(peers.get(id)!, credentials.createInsecure());
+      cleanups.push(() => stub.close());
+      return (stub as unknown as { putStream(): ClientDuplexStream<PutStreamRequest, PutStreamResponse> }).putStream();
+    };
+    const answers = (call: ClientDuplexStream<PutStreamRequest, PutStreamResponse>, n: number) =>
+      new Promise<PutStreamResponse[]>((resolve, reject) => {
+        const got: PutStreamResponse[] = [];
+        call.on('data', (res: PutStreamResponse) => got.push(res) === n && resolve(got));
+        call.on('error', reject);
+      });
+
+    const toLeader = open(lead);
+    const led = answers(toLeader, 2);
+    toLeader.write({ id: 7, clientId: 'c', seq: 1, key: 'a', value: '1' });
+    toLeader.write({ id: 8, clientId: 'c', seq: 2, key: 'a', value: '2' });
+    expect((await led).sort((x, y) => x.id - y.id)).toEqual([{ id: 7, ok: true }, { id: 8, ok: true }]);
+    toLeader.end();
+
+    const toFollower = open(follower);
+    const redirected = answers(toFollower, 1);
+    toFollower.write({ id: 1, clientId: 'c', seq: 3, key: 'a', value: '3' });
+    expect(await redirected).toEqual([expect.objectContaining({ id: 1, errorCode: 'FAILED_PRECONDITION', leader: lead })]);
+    toFollower.end();
+
+    const bad = open(lead);
+    const failed = answers(bad, 1);
+    bad.write({ clientId: 'c', seq: 4, key: 'a', value: '4' } as PutStreamRequest);
+    await expect(failed).rejects.toMatchObject({ details: expect.stringContaining('non-negative integer id') } satisfies Partial<ServiceError>);
   });
 });

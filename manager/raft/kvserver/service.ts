@@ -4,8 +4,12 @@
  * (with the client's ID and sequence number, so a retry is applied at most once); Get confirms
  * leadership with ReadIndex and then reads the local state machine. A member that is not the
  * leader answers with the leader's ID in the trailers, so the client goes there.
+ *
+ * PutStream carries the same puts on one long-lived bidirectional stream per client connection,
+ * each tagged with an ID its answer repeats. A unary call costs grpc-js a new HTTP/2 stream, with
+ * headers and trailers, on both sides (~0.4 ms of a 1.5 ms write); a stream message does not.
  */
-import { Metadata, type ServiceDefinition, type handleUnaryCall, type MethodDefinition } from '@grpc/grpc-js';
+import { Metadata, type ServerDuplexStream, type ServiceDefinition, type handleUnaryCall, type MethodDefinition } from '@grpc/grpc-js';
 import { asTswarmError, toServiceError, TswarmError } from '../../../lib/errors.js';
 import { encodeKvCommand, type KvResult } from '../kv/commands.js';
 import type { KvStateMachine } from '../kv/kv-state-machine.js';
@@ -29,6 +33,12 @@ export interface PutBatchRequest {
 export interface PutBatchResponse {
   results: ({ ok: boolean } | { errorCode: string; message: string })[];
 }
+/** One put on a PutStream; `id` is the client's, unique among its puts in flight on the stream. */
+export interface PutStreamRequest extends PutRequest {
+  id: number;
+}
+/** The answer to the put with the same `id`: done, or failed (`leader` set on a not-leader error). */
+export type PutStreamResponse = { id: number; ok: boolean } | { id: number; errorCode: string; message: string; leader?: string };
 export interface GetRequest {
   key: string;
 }
@@ -42,12 +52,14 @@ export const KEY_BYTES_MAX = 1024;
 export const VALUE_BYTES_MAX = 1024 * 1024;
 /** Puts per batch request at most; a coalescing client sends no more. */
 export const PUT_BATCH_COUNT_MAX = 1024;
+/** Puts in flight on one PutStream at most; beyond it a put is answered RESOURCE_EXHAUSTED. */
+export const PUT_STREAM_IN_FLIGHT_MAX = 4096;
 
-function jsonMethod<Req, Res>(name: string): MethodDefinition<Req, Res> {
+function jsonMethod<Req, Res>(name: string, streaming = false): MethodDefinition<Req, Res> {
   return {
     path: `/tswarm.raftkv.Kv/${name}`,
-    requestStream: false,
-    responseStream: false,
+    requestStream: streaming,
+    responseStream: streaming,
     requestSerialize: (v: Req) => Buffer.from(JSON.stringify(v)),
     requestDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Req,
     responseSerialize: (v: Res) => Buffer.from(JSON.stringify(v)),
@@ -58,6 +70,7 @@ function jsonMethod<Req, Res>(name: string): MethodDefinition<Req, Res> {
 export const KvServiceDefinition = {
   put: jsonMethod<PutRequest, PutResponse>('Put'),
   putBatch: jsonMethod<PutBatchRequest, PutBatchResponse>('PutBatch'),
+  putStream: jsonMethod<PutStreamRequest, PutStreamResponse>('PutStream', true),
   get: jsonMethod<GetRequest, GetResponse>('Get'),
 } satisfies ServiceDefinition;
 
@@ -72,6 +85,12 @@ function handler<Req, Res>(fn: (req: Req) => Promise<Res>): handleUnaryCall<Req,
       },
     );
   };
+}
+
+function streamFailure(id: number, err: unknown): PutStreamResponse {
+  const e = asTswarmError(err);
+  const leader = err instanceof NotLeaderError && err.leaderId !== '' ? { leader: err.leaderId } : {};
+  return { id, errorCode: e.code, message: e.message, ...leader };
 }
 
 function checkString(value: unknown, what: string, bytesMax: number): string {
@@ -112,6 +131,55 @@ export function createKvService(node: RaftNode<KvResult>, sm: KvStateMachine) {
         }),
       };
     }),
+    putStream: (call: ServerDuplexStream<PutStreamRequest, PutStreamResponse>) => {
+      let inFlight = 0;
+      let clientDone = false;
+      let closed = false;
+      const answer = (res: PutStreamResponse) => {
+        if (!closed) call.write(res);
+      };
+      const endIfDone = () => {
+        if (clientDone && inFlight === 0 && !closed) {
+          closed = true;
+          call.end();
+        }
+      };
+      call.on('data', (req: PutStreamRequest) => {
+        if (closed) return;
+        const id = (req as Partial<PutStreamRequest> | null)?.id;
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+          // Without an ID no answer can name the put: the stream itself fails.
+          closed = true;
+          call.emit('error', toServiceError(new TswarmError('INVALID_ARGUMENT', 'kv: every put on a stream needs a non-negative integer id')));
+          return;
+        }
+        if (inFlight >= PUT_STREAM_IN_FLIGHT_MAX) {
+          answer({ id, errorCode: 'RESOURCE_EXHAUSTED', message: `kv: more than ${PUT_STREAM_IN_FLIGHT_MAX} puts in flight on one stream. Wait for answers` });
+          return;
+        }
+        inFlight++;
+        Promise.resolve()
+          .then(() => {
+            leaderOnly();
+            return putOne(req);
+          })
+          .then(
+            (res) => answer({ id, ok: res.ok }),
+            (err: unknown) => answer(streamFailure(id, err)),
+          )
+          .finally(() => {
+            inFlight--;
+            endIfDone();
+          });
+      });
+      call.on('end', () => {
+        clientDone = true;
+        endIfDone();
+      });
+      // A cancelled or broken stream: answers have nowhere to go (the client retries them).
+      call.on('error', () => (closed = true));
+      call.on('cancelled', () => (closed = true));
+    },
     get: handler<GetRequest, GetResponse>(async (req) => {
       const key = checkString(req.key, 'key', KEY_BYTES_MAX);
       leaderOnly();
