@@ -5,6 +5,8 @@ import { tswarmVersion } from '../lib/version.js';
 import { Daemon } from './daemon.js';
 import { DEFAULT_DATA_DIR } from './data-dir.js';
 import { DEFAULT_HOST } from '../lib/grpc.js';
+import { Launcher } from '../lib/launcher.js';
+import { useCommandRunner } from '../lib/run.js';
 
 interface Flags {
   dataDir: string;
@@ -44,6 +46,9 @@ function parseFlags(argv: string[]): Flags {
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const log = createLogger({ level: parseLogLevel(flags.logLevel), name: 'tswarmd' });
+  // Host commands start from a small helper process: forks from the daemon's heap cost more.
+  const launcher = new Launcher(log.child({ part: 'launcher' }));
+  useCommandRunner(launcher);
   const daemon = new Daemon(
     { dataDir: flags.dataDir, host: flags.host, hostname: flags.hostname, logLevel: flags.logLevel, insecureRegistries: flags.insecureRegistry ?? [], caBundlePath: flags.registryCa, runtime: flags.runtime },
     log,
@@ -54,7 +59,10 @@ async function main(): Promise<void> {
     signalled = true;
     log.info({ signal }, 'shutting down');
     daemon.stop().then(
-      () => process.exit(0),
+      () => {
+        launcher.close();
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -21,14 +21,36 @@ export interface RunResult {
 const OUTPUT_BYTES_LIMIT = 4 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-/**
- * Runs a host tool (ip, nft, mount, crun…) to completion, with a deadline, and fails with an error
- * that names the command and quotes what it printed — the message an operator needs.
- */
-export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+/** What a finished command left: how it ended and what it printed (bounded). */
+export interface CommandOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** A command that could not be started at all (errno code such as ENOENT, and the message). */
+export interface SpawnFailure {
+  spawnError: { code: string | undefined; message: string };
+}
+
+/** A command whose end was never reported (its launcher died): whether it ran is unknown. */
+export interface LostCommand {
+  lost: string;
+}
+
+export type CommandResult = CommandOutcome | SpawnFailure | LostCommand;
+
+/** Something that runs commands for run(): this process itself, or a launcher (lib/launcher.ts). */
+export interface CommandRunner {
+  execute(command: string, args: readonly string[], options: RunOptions): Promise<CommandResult>;
+}
+
+/** Runs the command as a child of this process, killed at its deadline, its output bounded. */
+export function spawnDirect(command: string, args: readonly string[], options: RunOptions): Promise<CommandOutcome | SpawnFailure> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const spawnOptions: SpawnOptions = { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd };
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const child = spawn(command, args, spawnOptions);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -43,18 +65,49 @@ export function run(command: string, args: readonly string[], options: RunOption
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const hint = e.code === 'ENOENT' ? `: ${command} is not installed or not on PATH` : `: ${e.message}`;
-      reject(new TswarmError('UNSUPPORTED_HOST', `cannot run ${command}${hint}`, { cause: e }));
+      resolve({ spawnError: { code: e.code, message: e.message } });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const result = { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-      if (code === 0 || options.allowFailure) return resolve(result);
-      const what = signal ? `was killed by ${signal}${signal === 'SIGKILL' ? ` (deadline ${timeoutMs} ms)` : ''}` : `exited with ${code}`;
-      const detail = result.stderr.trim() || result.stdout.trim();
-      reject(new TswarmError('INTERNAL', `${command} ${args.join(' ')} ${what}${detail ? `: ${detail}` : ''}`));
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
     });
+    // A command that exits before reading its input closes the pipe: that is not our failure.
+    child.stdin?.on('error', () => undefined);
     if (options.input !== undefined) child.stdin?.end(options.input);
     else child.stdin?.end();
   });
+}
+
+const direct: CommandRunner = { execute: spawnDirect };
+let runner: CommandRunner = direct;
+
+/**
+ * Makes run() start commands through `next` (the daemon installs its launcher); undefined goes
+ * back to starting them from this process.
+ */
+export function useCommandRunner(next: CommandRunner | undefined): void {
+  runner = next ?? direct;
+}
+
+/**
+ * Runs a host tool (ip, nft, mount, crun…) to completion, with a deadline, and fails with an error
+ * that names the command and quotes what it printed — the message an operator needs.
+ */
+export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const outcome = await runner.execute(command, args, options);
+  if ('lost' in outcome) {
+    throw new TswarmError('UNAVAILABLE', `${command} ${args.join(' ')}: ${outcome.lost}, so whether it ran is unknown. Retry the operation`);
+  }
+  if ('spawnError' in outcome) {
+    const e = outcome.spawnError;
+    const hint = e.code === 'ENOENT' ? `: ${command} is not installed or not on PATH` : `: ${e.message}`;
+    throw new TswarmError('UNSUPPORTED_HOST', `cannot run ${command}${hint}`);
+  }
+  const { code, signal } = outcome;
+  const result = { code, signal, stdout: outcome.stdout.toString(), stderr: outcome.stderr.toString() };
+  if (code === 0 || options.allowFailure) return result;
+  const what = signal ? `was killed by ${signal}${signal === 'SIGKILL' ? ` (deadline ${timeoutMs} ms)` : ''}` : `exited with ${code}`;
+  const detail = result.stderr.trim() || result.stdout.trim();
+  throw new TswarmError('INTERNAL', `${command} ${args.join(' ')} ${what}${detail ? `: ${detail}` : ''}`);
 }

@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from './log.js';
+import { Launcher } from './launcher.js';
+import { run, useCommandRunner } from './run.js';
+import { TswarmError } from './errors.js';
+import { waitFor } from './poll.js';
+
+/** Vitest runs the sources; the helper runs compiled (npm test builds first). */
+const CHILD_SCRIPT = fileURLToPath(new URL('../dist/lib/launcher-child.js', import.meta.url));
+
+let launcher: Launcher | undefined;
+afterEach(() => {
+  useCommandRunner(undefined);
+  launcher?.close();
+  launcher = undefined;
+});
+
+/** The parent of the commands run() starts: the helper, or this process. */
+async function parentPid(): Promise<number> {
+  return Number((await run('sh', ['-c', 'echo $PPID'])).stdout.trim());
+}
+
+/** The helper's PID once it is ready (commands before that start from this process). */
+function helperPid(): Promise<number> {
+  return waitFor(async () => {
+    const pid = await parentPid();
+    return pid !== process.pid && pid;
+  }, { what: 'the launcher helper', timeoutMs: 10_000, intervalMs: 10 });
+}
+
+async function installLauncher(): Promise<Launcher> {
+  launcher = new Launcher(silentLogger(), { childScript: CHILD_SCRIPT });
+  useCommandRunner(launcher);
+  await helperPid();
+  return launcher;
+}
+
+describe('commands through the launcher', () => {
+  it('runs commands from its own small process, with input, exit codes and both outputs', async () => {
+    await installLauncher();
+    const pid = await parentPid();
+    expect(pid).not.toBe(process.pid);
+    expect(await parentPid()).toBe(pid); // one helper for every command
+    const res = await run('sh', ['-c', 'cat; echo err >&2; exit 3'], { input: 'from stdin', allowFailure: true });
+    expect(res).toEqual({ code: 3, signal: null, stdout: 'from stdin', stderr: 'err\n' });
+    await expect(run('sh', ['-c', 'echo no >&2; exit 1'])).rejects.toThrow(/exited with 1: no/);
+    expect((await run('sh', ['-c', 'echo $TSWARM_T; pwd'], { env: { TSWARM_T: 'set', PATH: process.env['PATH'] }, cwd: '/tmp' })).stdout).toBe('set\n/tmp\n');
+  });
+
+  it('keeps deadlines and says when a command is not installed', async () => {
+    await installLauncher();
+    await expect(run('sleep', ['5'], { timeoutMs: 100 })).rejects.toThrow(/killed by SIGKILL \(deadline 100 ms\)/);
+    await expect(run('tswarm-no-such-command', [])).rejects.toMatchObject({ code: 'UNSUPPORTED_HOST', message: expect.stringMatching(/not installed/) });
+  });
+
+  it('reports a command lost with its helper, never runs it twice, and starts a new helper', async () => {
+    await installLauncher();
+    const first = await parentPid();
+    const inFlight = run('sh', ['-c', 'sleep 5']);
+    process.kill(first, 'SIGKILL');
+    const err = await inFlight.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TswarmError);
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/whether it ran is unknown/) });
+    const second = await helperPid();
+    expect(second).not.toBe(first);
+    expect(second).not.toBe(process.pid);
+  });
+
+  it('after close, or when no helper can start, commands start from this process', async () => {
+    (await installLauncher()).close();
+    expect(await parentPid()).toBe(process.pid);
+    launcher = new Launcher(silentLogger(), { childScript: '/nonexistent/launcher-child.js' });
+    useCommandRunner(launcher);
+    for (let i = 0; i < 10; i++) expect(await parentPid()).toBe(process.pid);
+  });
+});
