@@ -135,8 +135,16 @@ export function createKvService(node: RaftNode<KvResult>, sm: KvStateMachine) {
       let inFlight = 0;
       let clientDone = false;
       let closed = false;
+      let paused = false;
       const answer = (res: PutStreamResponse) => {
-        if (!closed) call.write(res);
+        if (closed || call.write(res) || paused) return;
+        // A client that does not read its answers: read no more puts until they drain.
+        paused = true;
+        call.pause();
+        call.once('drain', () => {
+          paused = false;
+          call.resume();
+        });
       };
       const endIfDone = () => {
         if (clientDone && inFlight === 0 && !closed) {
