@@ -40,5 +40,8 @@ export async function benchRaftFailover(): Promise<void> {
   const s = summarize(times);
   console.log(`leader failover, ${TRIALS} trials (SIGKILL of the leader's process -> a put through a survivor succeeds)`);
   console.log(`  ${formatMs(s)}`);
+  // The whole distribution: a trial whose first election round splits (both survivors time out
+  // in the same tick) takes a second round of 1-2 s, and shows here as the tail.
+  console.log(`  all trials (ms): ${times.map((t) => Math.round(t)).sort((a, b) => a - b).join(' ')}`);
   console.log(`  targets: median < 1500 ms (${s.median < 1500 ? 'met' : 'missed'}), max < 3000 ms (${s.max < 3000 ? 'met' : 'missed'})`);
 }
