@@ -276,7 +276,7 @@ export class Raft {
       this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (m.type === 'MsgPreVote' && m.term > this.term);
     const respType = voteResponseType(m.type);
     const status = `${this.id} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${this.vote || 0}]`;
-    if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+    if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm) && !this.goesFirst(m)) {
       this.log.info(`${status} cast ${m.type} for ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`);
       // The response carries the request's term: for a pre-vote that is the future term.
       this.send(newMessage({ type: respType, to: m.from, term: m.term }));
@@ -288,6 +288,19 @@ export class Raft {
       this.log.info(`${status} rejected ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`);
       this.send(newMessage({ type: respType, to: m.from, term: this.term, reject: true }));
     }
+  }
+
+  /**
+   * Whether this pre-candidate goes before `m`'s, for the same term: two pre-candidates that
+   * grant each other both campaign, vote for themselves and split the vote, which costs a
+   * second election round. Between pre-candidates the one with the more up-to-date log goes
+   * first, and with alike logs the lower ID. A pre-vote decides no term and no vote, so
+   * refusing one changes only who campaigns, never what is safe.
+   */
+  private goesFirst(m: Message): boolean {
+    if (m.type !== 'MsgPreVote' || this.state !== 'preCandidate' || m.term !== this.term + 1) return false;
+    const ourLogIsAsGood = m.logTerm < this.raftLog.lastTerm() || (m.logTerm === this.raftLog.lastTerm() && m.index <= this.raftLog.lastIndex());
+    return ourLogIsAsGood && this.id < m.from;
   }
 
   // ---- the log ---------------------------------------------------------------------------
