@@ -13,13 +13,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './log.js';
-import { spawnDirect, type CommandResult, type CommandRunner, type RunOptions } from './run.js';
+import { DEFAULT_TIMEOUT_MS, spawnDirect, type CommandResult, type CommandRunner, type RunOptions } from './run.js';
 
 /** Commands in flight through the helper at most; more start from the daemon directly. */
 const IN_FLIGHT_MAX = 256;
 /** The helper enforces each command's deadline; this is for a helper that stops answering. */
 const ANSWER_GRACE_MS = 5_000;
-const DEFAULT_TIMEOUT_MS = 60_000;
 /** The helper is a plain Node process: a small heap keeps its forks cheap. */
 const CHILD_HEAP_MB = 32;
 /** Helpers that die before saying ready, in a row, after which the daemon starts commands itself. */
@@ -64,7 +63,7 @@ export class Launcher implements CommandRunner {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.lose(id, 'the command launcher did not answer in time'), (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + ANSWER_GRACE_MS);
       this.waiters.set(id, { resolve, timer });
-      // The helper inherited this process's environment when it started; a changed one goes along.
+      // A command given no env gets the helper's: this process's, as it was when the helper started.
       child.send({ id, command, args: [...args], options });
     });
   }

@@ -6,10 +6,10 @@
  */
 import { makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { TswarmError, type ErrorCode } from '../../../lib/errors.js';
+import { TswarmError } from '../../../lib/errors.js';
 import type { NodeId } from '../types.js';
 import { PutCoalescer } from './coalescer.js';
-import { callFailure, KvAttemptError, PutStream } from './put-stream.js';
+import { callFailure, KvAttemptError, PutStream, RETRYABLE_CODES } from './put-stream.js';
 import {
   KvServiceDefinition,
   LEADER_METADATA_KEY,
@@ -54,12 +54,6 @@ const KvStubConstructor = makeGenericClientConstructor(KvServiceDefinition, 'tsw
   creds: ChannelCredentials,
   options: Record<string, number>,
 ) => KvStub;
-
-/**
- * Errors after which another member (or the same, later) may succeed. Retrying is safe because
- * commands carry their client ID and sequence number.
- */
-const RETRYABLE = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED']);
 
 /** A failed attempt as the error it stands for, and the leader it named if any. */
 function attemptFailure(err: unknown): KvAttemptError {
@@ -130,7 +124,7 @@ export class KvClient {
         return res;
       } catch (err) {
         const failure = attemptFailure(err);
-        if (!RETRYABLE.has(failure.error.code)) throw failure.error;
+        if (!RETRYABLE_CODES.has(failure.error.code)) throw failure.error;
         lastError = failure.error;
         const hint = failure.leaderHint;
         if (hint !== undefined && this.stubs.has(hint) && hint !== target) {

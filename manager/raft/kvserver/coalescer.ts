@@ -6,6 +6,7 @@
  */
 import { TswarmError, isErrorCode } from '../../../lib/errors.js';
 import type { KvClient } from './client.js';
+import { RETRYABLE_CODES } from './put-stream.js';
 import { PUT_BATCH_COUNT_MAX, type PutBatchRequest, type PutBatchResponse, type PutRequest } from './service.js';
 
 interface Item {
@@ -15,8 +16,6 @@ interface Item {
   reject(err: Error): void;
 }
 
-/** Per-put failures another attempt may fix (a leader change in the middle of the batch). */
-const RETRYABLE_CODES = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED']);
 
 export class PutCoalescer {
   private queued: Item[] = [];
@@ -59,7 +58,7 @@ export class PutCoalescer {
     }
     const code = result?.errorCode ?? 'INTERNAL';
     const message = result?.message ?? 'kv: the batch answer is missing this put';
-    if (RETRYABLE_CODES.has(code) && ++item.attempts < this.attemptsMax) {
+    if (isErrorCode(code) && RETRYABLE_CODES.has(code) && ++item.attempts < this.attemptsMax) {
       this.enqueue(item); // same sequence number: applied at most once
       return;
     }

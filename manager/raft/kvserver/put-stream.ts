@@ -5,7 +5,7 @@
  * sequence number) and the next put opens a new stream.
  */
 import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
-import { TswarmError, isErrorCode, fromServiceError } from '../../../lib/errors.js';
+import { TswarmError, isErrorCode, fromServiceError, type ErrorCode } from '../../../lib/errors.js';
 import { PUT_STREAM_IN_FLIGHT_MAX, type PutRequest, type PutStreamRequest, type PutStreamResponse } from './service.js';
 
 /** How one attempt failed: the error, and the leader a not-leader answer named. */
@@ -17,6 +17,12 @@ export class KvAttemptError extends Error {
     super(error.message);
   }
 }
+
+/**
+ * Errors after which another member (or the same, later) may succeed. Retrying is safe because
+ * commands carry their client ID and sequence number.
+ */
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED']);
 
 /**
  * The error a failed call or stream stands for. CANCELLED is what a call in flight gets when its
