@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'UNSUPPORTED_HOST'
   | 'UNIMPLEMENTED'
+  /** Stored state failed its checks (a corrupt WAL or snapshot): nothing was guessed or repaired. */
+  | 'DATA_CORRUPT'
   | 'INTERNAL';
 
 interface CodeMapping {
@@ -55,6 +57,7 @@ const MAPPING: Record<ErrorCode, CodeMapping> = {
   RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, exitCode: EXIT_ERROR },
   UNSUPPORTED_HOST: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
   UNIMPLEMENTED: { grpc: GrpcStatus.UNIMPLEMENTED, exitCode: EXIT_ERROR },
+  DATA_CORRUPT: { grpc: GrpcStatus.DATA_LOSS, exitCode: EXIT_ERROR },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, exitCode: EXIT_ERROR },
 };
 
@@ -95,9 +98,22 @@ export function grpcStatusFor(code: ErrorCode): GrpcJsStatus {
   return MAPPING[code].grpc;
 }
 
+/**
+ * An error of a part with its own codes (the Raft WAL's WalError) that knows its TswarmError.
+ * Parts below lib/ cannot be imported here, so they convert themselves.
+ */
+export interface ConvertibleError {
+  toTswarmError(): TswarmError;
+}
+
+function isConvertible(err: unknown): err is ConvertibleError {
+  return typeof (err as Partial<ConvertibleError> | null)?.toTswarmError === 'function';
+}
+
 /** Any thrown value as a TswarmError; unknown errors become INTERNAL, keeping the cause. */
 export function asTswarmError(err: unknown): TswarmError {
   if (err instanceof TswarmError) return err;
+  if (isConvertible(err)) return err.toTswarmError();
   const message = err instanceof Error ? err.message : String(err);
   return new TswarmError('INTERNAL', `internal error: ${message}`, { cause: err });
 }
@@ -134,6 +150,7 @@ const STATUS_FALLBACK: Partial<Record<number, ErrorCode>> = {
   [GrpcStatus.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
   [GrpcStatus.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
   [GrpcStatus.UNIMPLEMENTED]: 'UNIMPLEMENTED',
+  [GrpcStatus.DATA_LOSS]: 'DATA_CORRUPT',
 };
 
 /**

@@ -1,7 +1,9 @@
 /**
- * Typed failures of the durable Raft log. Each carries a stable `code` that the central error
- * module maps to a TswarmError; messages read "<what happened>. <what to do>." (STYLE.md).
+ * Typed failures of the durable Raft log. Each carries a stable `code`, which toTswarmError maps
+ * to the TswarmError code (and so the gRPC status and exit code) it stands for; messages read "<what happened>. <what to do>." (STYLE.md).
  */
+import { TswarmError, type ConvertibleError, type ErrorCode } from '../../../lib/errors.js';
+
 export type WalErrorCode =
   /** A record or file failed its checksum or structure somewhere a crash cannot explain. */
   | 'WAL_CORRUPT'
@@ -20,10 +22,25 @@ export type WalErrorCode =
   | 'SNAPSHOT_MISSING'
   | 'SNAPSHOT_TOO_LARGE';
 
+/** What each WAL code is to the rest of tswarm: its gRPC status and exit code follow from it. */
+const TSWARM_CODE: Record<WalErrorCode, ErrorCode> = {
+  WAL_CORRUPT: 'DATA_CORRUPT',
+  SNAPSHOT_CORRUPT: 'DATA_CORRUPT',
+  SNAPSHOT_MISSING: 'DATA_CORRUPT',
+  DISK_FULL: 'RESOURCE_EXHAUSTED',
+  WAL_BUSY: 'RESOURCE_EXHAUSTED',
+  // The write was not acknowledged and the member stops: another member may take it.
+  WAL_IO: 'UNAVAILABLE',
+  WAL_FAILED: 'UNAVAILABLE',
+  WAL_CLOSED: 'UNAVAILABLE',
+  WAL_RECORD_TOO_LARGE: 'INVALID_ARGUMENT',
+  SNAPSHOT_TOO_LARGE: 'INVALID_ARGUMENT',
+};
+
 /** Not an error: the code logged with the warning when a torn tail is cut on open. */
 export const WAL_TORN_TAIL_REPAIRED = 'WAL_TORN_TAIL_REPAIRED';
 
-export class WalError extends Error {
+export class WalError extends Error implements ConvertibleError {
   override readonly name = 'WalError';
 
   constructor(
@@ -41,6 +58,10 @@ export class WalError extends Error {
 
   get offsetBytes(): number | undefined {
     return this.details.offsetBytes;
+  }
+
+  toTswarmError(): TswarmError {
+    return new TswarmError(TSWARM_CODE[this.code], this.message, { cause: this });
   }
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Entry, HardState } from '../types.js';
 import { WalError } from './errors.js';
+import { asTswarmError } from '../../../lib/errors.js';
 import { makeEntries, makeTempDir, plain } from './testing.js';
 import { Wal } from './wal.js';
 
@@ -59,6 +60,7 @@ describe('Wal on a full disk', () => {
       }
       expect(failure).toBeInstanceOf(WalError);
       expect((failure as WalError).code).toBe('DISK_FULL');
+      expect(asTswarmError(failure).code).toBe('RESOURCE_EXHAUSTED');
       expect((failure as WalError).message).toMatch(/Free space/);
       expect(acked.length).toBeGreaterThan(0);
       // Still full: the next save is refused too, and nothing was half-acknowledged.

@@ -2,6 +2,7 @@ import { cp, readFile, stat, truncate, unlink, writeFile, appendFile } from 'nod
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HardState } from '../types.js';
+import { asTswarmError } from '../../../lib/errors.js';
 import { WalError } from './errors.js';
 import { checkFrame, encodeRecords, entriesRecords } from './record.js';
 import { makeEntries, makeTempDir, plain, recordingLogger, removeDir } from './testing.js';
@@ -52,6 +53,8 @@ async function expectCorrupt(file: string, offsetBytes: number): Promise<void> {
   expect((err as WalError).offsetBytes).toBe(offsetBytes);
   expect((err as WalError).message).toContain(file);
   expect((err as WalError).message).toMatch(/peer/);
+  // To the daemon and its callers it is DATA_CORRUPT (gRPC DATA_LOSS), the message unchanged.
+  expect(asTswarmError(err)).toMatchObject({ code: 'DATA_CORRUPT', grpcStatus: 15, message: (err as WalError).message });
 }
 
 describe('torn tail repair', () => {
