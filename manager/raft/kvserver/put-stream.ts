@@ -37,6 +37,8 @@ interface InFlight {
   resolve(): void;
   reject(err: KvAttemptError): void;
   timer: NodeJS.Timeout;
+  /** The stream the put went out on: only its failure fails the put. */
+  call: ClientDuplexStream<PutStreamRequest, PutStreamResponse>;
 }
 
 export type OpenPutStream = () => ClientDuplexStream<PutStreamRequest, PutStreamResponse>;
@@ -62,7 +64,7 @@ export class PutStream {
         this.inFlight.delete(id);
         reject(new KvAttemptError(new TswarmError('DEADLINE_EXCEEDED', `kv: no answer to a put within ${this.requestTimeoutMs} ms`), undefined));
       }, this.requestTimeoutMs);
-      this.inFlight.set(id, { resolve, reject, timer });
+      this.inFlight.set(id, { resolve, reject, timer, call });
       call.write({ ...req, id });
     });
   }
@@ -71,9 +73,12 @@ export class PutStream {
     const call = this.open();
     this.call = call;
     call.on('data', (res: PutStreamResponse) => this.settle(res));
+    // grpc-js may report one broken stream twice ('error', then 'end'); by then a new stream
+    // may carry puts of its own, which this one's failure must not touch.
     const fail = (error: TswarmError) => {
       if (this.call === call) this.call = undefined;
       for (const [id, waiter] of this.inFlight) {
+        if (waiter.call !== call) continue;
         clearTimeout(waiter.timer);
         waiter.reject(new KvAttemptError(error, undefined));
         this.inFlight.delete(id);
