@@ -100,6 +100,17 @@ describe('NodeNetworking, bridge mode', () => {
     await net.detach(b);
   });
 
+  it('refuses a host port a process of the host listens on, and leaves nothing behind', async () => {
+    const listener = startHiServer(hostPath(), 9191);
+    servers.push(listener);
+    await expectHi(hostPath(), '127.0.0.1', 9191); // listening before the attach
+    const c = id();
+    await expect(net.attach(c, 'bridge', [tcp(9191, 80)])).rejects.toThrow(/host port 9191\/tcp is already in use by a process on this host/);
+    expect(await netnsExists(`${prefix}-${c.slice(0, 12)}`)).toBe(false);
+    await expectHi(hostPath(), '127.0.0.1', 9191); // the host's service still answers
+    stopProcess(listener);
+  });
+
   it('detach leaves nothing: no namespace, veth, rule or lease', async () => {
     const a = id();
     const att = await net.attach(a, 'bridge', [tcp(7070, 80)]);

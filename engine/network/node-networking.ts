@@ -8,7 +8,7 @@ import { HostNs } from './host-ns.js';
 import { allocateAddress, gatewayOf, parseSubnet, type Subnet } from './ipam.js';
 import { networkNames, type NetworkNames } from './names.js';
 import { protocolName, renderDeleteTable, renderRuleset, type PortForward } from './nft-ruleset.js';
-import { checkConflicts, chooseHostPorts, normalizePort, type HeldPort } from './ports.js';
+import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, type HeldPort } from './ports.js';
 import { containerResolvConf } from './resolv-conf.js';
 import { leasedAddresses, loadState, saveState, type NetworkRecord, type NetworkState } from './state.js';
 import { boundHostPorts, ensureBridge, listVeths, makeNetns, netnsExists, unwire, wireVeth } from './wiring.js';
@@ -150,7 +150,8 @@ export class NodeNetworking implements ContainerNetworking {
     const normalized = wanted.map(normalizePort);
     const held = this.heldPorts();
     checkConflicts(containerId, normalized, held);
-    const inUse = normalized.some((p) => p.hostPort === 0) ? await boundHostPorts(this.host) : new Set<string>();
+    const inUse = normalized.length > 0 ? await boundHostPorts(this.host) : new Set<string>();
+    checkHostBound(normalized, inUse);
     return chooseHostPorts(normalized, held, inUse);
   }
 

@@ -59,6 +59,18 @@ export function checkConflicts(containerId: string, wanted: readonly PublishedPo
 }
 
 /**
+ * Refuses an explicit host port a process of the host listens on (sshd on 22): a DNAT rule for it
+ * would silently take that service's outside traffic away. Docker fails the same way ("address
+ * already in use"); `inUse` is from /proc/net, as chooseHostPorts reads it.
+ */
+export function checkHostBound(wanted: readonly PublishedPort[], inUse: ReadonlySet<string>): void {
+  for (const port of wanted) {
+    if (port.hostPort === 0 || !inUse.has(key(port))) continue;
+    throw new TswarmError('CONFLICT', `host port ${describe(port)} is already in use by a process on this host. Choose another host port, or 0 to have one chosen`);
+  }
+}
+
+/**
  * Fills in host ports of 0 with free ones: not published by any container of this daemon and not
  * bound by a process of the host (`inUse`, from /proc/net). Starts at a random point so two
  * daemons picking at once rarely race for the same port; bounded by the range's size.

@@ -4,7 +4,7 @@ import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { allocateAddress, gatewayOf, macFor, offsetOf, parseSubnet } from './ipam.js';
 import { networkNames, IFNAME_CHARS_MAX } from './names.js';
 import { renderRuleset } from './nft-ruleset.js';
-import { checkConflicts, chooseHostPorts, normalizePort, parseProcNet } from './ports.js';
+import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, parseProcNet } from './ports.js';
 import { containerResolvConf } from './resolv-conf.js';
 
 const tcp = (hostPort: number, containerPort = 80, hostIp = ''): PublishedPort => ({ hostPort, containerPort, protocol: PortProtocol.PORT_PROTOCOL_TCP, hostIp });
@@ -71,6 +71,12 @@ describe('ports', () => {
     expect(() => checkConflicts('b', [tcp(8080, 80, '10.0.0.1')], held)).toThrow(/already published/);
     expect(() => checkConflicts('b', [tcp(81), tcp(81)], [])).toThrow(/this container already/);
     expect(() => checkConflicts('b', [tcp(8080, 80, '10.0.0.1')], [{ containerId: 'a', port: tcp(8080, 80, '10.0.0.2') }])).not.toThrow();
+  });
+  it('refuses an explicit host port a host process listens on', () => {
+    const bound = new Set(['tcp/22', 'udp/53']);
+    expect(() => checkHostBound([tcp(22)], bound)).toThrow(/host port 22\/tcp is already in use by a process on this host/);
+    expect(() => checkHostBound([{ ...tcp(53), protocol: PortProtocol.PORT_PROTOCOL_UDP }], bound)).toThrow(/53\/udp/);
+    expect(() => checkHostBound([tcp(53), tcp(0), tcp(8080)], bound)).not.toThrow();
   });
   it('chooses free host ports, avoiding held and bound ones', () => {
     const chosen = chooseHostPorts([tcp(0), tcp(0)], [], new Set(['tcp/40000']));

@@ -13,6 +13,18 @@ describe('k8s-file log parsing', () => {
     expect(records[0]!.timestampMs).toBe(Date.UTC(2026, 10, 22, 22, 27, 23, 806));
   });
 
+  it('hands over a line the output never ended, as written, and streams pieces when asked', () => {
+    const text = '2026-11-22T22:27:23.8+00:00 stdout P hi\n2026-11-22T22:27:23.9+00:00 stderr P err\n';
+    const joined = new K8sLogParser();
+    expect(joined.push(Buffer.from(text))).toEqual([]);
+    expect(joined.flush().map((r) => [r.stream, r.data.toString()])).toEqual([['stdout', 'hi'], ['stderr', 'err']]);
+    expect(joined.flush()).toEqual([]);
+    const streaming = new K8sLogParser('streaming');
+    const records = streaming.push(Buffer.from(`${text}2026-11-22T22:27:24.0+00:00 stdout F !\n`));
+    expect(records.map((r) => r.data.toString())).toEqual(['hi', 'err', '!\n']);
+    expect(streaming.flush()).toEqual([]);
+  });
+
   it('keeps an empty line', () => {
     expect(new K8sLogParser().push(Buffer.from('2026-11-22T22:27:23.8+00:00 stdout F \n'))[0]?.data.toString()).toBe('\n');
   });

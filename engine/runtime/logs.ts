@@ -19,12 +19,19 @@ export function parseTimestampMs(text: string): number {
 
 /**
  * Parses conmon's k8s-file format, `TIMESTAMP STREAM TAG CONTENT\n`, where TAG F ends a line and
- * P is a piece of a longer one (conmon splits lines at its buffer size). Pieces are joined, so a
- * record is always one whole line. Feed it bytes in any chunking.
+ * P is a piece of one: conmon writes output that does not (yet) end in a newline, and lines
+ * longer than its buffer, as P pieces. Feed it bytes in any chunking.
+ *
+ * Joined (the default), pieces wait for the F that ends their line, so a record is one whole line
+ * (what `--tail` counts); flush() hands over a line the container never ended, as `printf hi`
+ * leaves it. Streaming, each piece is a record as soon as it is read, without a newline, so a
+ * follower sees a prompt or a progress bar when it is written, as `docker run` shows it.
  */
 export class K8sLogParser {
   private rest: Buffer = Buffer.alloc(0);
-  private partial = new Map<string, Buffer[]>();
+  private readonly partial = new Map<'stdout' | 'stderr', { timestampMs: number; pieces: Buffer[] }>();
+
+  constructor(private readonly mode: 'joined' | 'streaming' = 'joined') {}
 
   push(chunk: Buffer): LogRecord[] {
     const buf = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
@@ -39,6 +46,14 @@ export class K8sLogParser {
     return out;
   }
 
+  /** Lines whose end never came (the output stopped without a newline), one per stream, as written. */
+  flush(): LogRecord[] {
+    const out: LogRecord[] = [];
+    for (const [stream, held] of this.partial) out.push({ timestampMs: held.timestampMs, stream, data: Buffer.concat(held.pieces) });
+    this.partial.clear();
+    return out.sort((a, b) => a.timestampMs - b.timestampMs);
+  }
+
   private line(line: Buffer): LogRecord | undefined {
     const s1 = line.indexOf(SPACE);
     const s2 = s1 === -1 ? -1 : line.indexOf(SPACE, s1 + 1);
@@ -48,15 +63,18 @@ export class K8sLogParser {
     const stream = line.subarray(s1 + 1, s2).toString();
     if (stream !== 'stdout' && stream !== 'stderr') return undefined;
     const tag = line.subarray(s2 + 1, s3 === -1 ? line.length : s3).toString();
-    const content = s3 === -1 ? Buffer.alloc(0) : line.subarray(s3 + 1);
-    const pieces = this.partial.get(stream) ?? [];
-    pieces.push(Buffer.from(content));
+    const content = Buffer.from(s3 === -1 ? Buffer.alloc(0) : line.subarray(s3 + 1));
+    if (this.mode === 'streaming') {
+      return { timestampMs, stream, data: tag === 'P' ? content : Buffer.concat([content, Buffer.from('\n')]) };
+    }
+    const held = this.partial.get(stream) ?? { timestampMs, pieces: [] };
+    held.pieces.push(content);
     if (tag === 'P') {
-      this.partial.set(stream, pieces);
+      this.partial.set(stream, held);
       return undefined;
     }
     this.partial.delete(stream);
-    return { timestampMs, stream, data: Buffer.concat([...pieces, Buffer.from('\n')]) };
+    return { timestampMs, stream, data: Buffer.concat([...held.pieces, Buffer.from('\n')]) };
   }
 }
 
@@ -85,7 +103,10 @@ export async function readLog(path: string, options: TailOptions): Promise<{ rec
     const info = await handle.stat();
     // conmon caps the file at the configured size, so reading it whole is bounded.
     const bytes = await handle.readFile();
-    return { records: select(new K8sLogParser().push(bytes), options), offset: bytes.length, ino: info.ino };
+    const parser = new K8sLogParser();
+    // A line still unended is shown as far as it goes; a follow goes on from the end of the file.
+    const records = [...parser.push(bytes), ...parser.flush()];
+    return { records: select(records, options), offset: bytes.length, ino: info.ino };
   } finally {
     await handle.close();
   }
@@ -180,7 +201,7 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
 
 async function* followFrom(path: string, options: FollowOptions, start: { offset: number; ino: number; wakeup: Wakeup; pollMs: number }): AsyncGenerator<LogRecord> {
   let { offset, ino } = start;
-  let parser = new K8sLogParser();
+  let parser = new K8sLogParser('streaming');
   for (;;) {
     if (options.signal?.aborted) return;
     const done = await options.isDone();
@@ -188,7 +209,7 @@ async function* followFrom(path: string, options: FollowOptions, start: { offset
     if (info && (info.ino !== ino || info.size < offset)) {
       ino = info.ino;
       offset = 0;
-      parser = new K8sLogParser();
+      parser = new K8sLogParser('streaming');
     }
     let progressed = false;
     if (info && info.size > offset) {

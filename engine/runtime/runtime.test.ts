@@ -165,6 +165,19 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id);
   });
 
+  it('keeps output that does not end in a newline, followed or read after the exit (printf hi)', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'printf "a\\nhi"; printf oops >&2'] } }, image });
+    await rt.start(id);
+    const raw = async (iter: AsyncIterable<LogRecord>) => {
+      const parts: string[] = [];
+      for await (const r of iter) parts.push(`${r.stream}:${r.data.toString()}`);
+      return parts.sort();
+    };
+    expect(await raw(rt.logs(id, { follow: true }))).toEqual(['stderr:oops', 'stdout:a\n', 'stdout:hi']);
+    expect(await raw(rt.logs(id))).toEqual(['stderr:oops', 'stdout:a\n', 'stdout:hi']);
+    await rt.remove(id);
+  });
+
   it('gives the container loopback in its own netns and lets busybox nc work under seccomp', async () => {
     const { id, result } = await runToEnd({ command: ['sh', '-c', 'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ip addr show lo 2>&1 | head -3'] });
     const lines = await collect(rt.logs(id));

@@ -40,6 +40,27 @@ describe('pull against a fake registry', () => {
     expect(await s.list()).toEqual([]);
   });
 
+  it('downloads a layer once when two pulls want it at the same time, and both succeed', async () => {
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const { s, server, ref } = await setup({ hold: { digest: image.layerDigest, release: released } });
+    let waiting = false;
+    const first = s.pull(ref);
+    // The second pull starts while the first holds half the layer; it waits instead of writing too.
+    const second = s.pull(ref, {
+      onProgress: (p) => {
+        if (p.status !== 'waiting' || waiting) return;
+        waiting = true;
+        release();
+      },
+    });
+    const [a, b] = await Promise.all([first, second]);
+    expect(waiting).toBe(true);
+    expect(a.id).toBe(image.configDigest);
+    expect(b.id).toBe(image.configDigest);
+    expect(server.requests.filter((r) => r.path.endsWith(image.layerDigest))).toHaveLength(1);
+  });
+
   it('resumes a broken download with a Range request', async () => {
     const { s, server, ref } = await setup({ breakOnce: image.layerDigest });
     const pulled = await s.pull(ref);

@@ -88,19 +88,21 @@ async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: s
     report('already exists', layer.size);
     return record;
   }
-  const stored = await deps.blobs.has(layer.digest);
-  if (!stored) {
-    const partial = deps.blobs.partialPath(layer.digest);
-    let lastMs = 0;
-    await downloadBlob(deps.client, t, layer, partial, (current, total) => {
-      const now = Date.now();
-      if (current !== total && now - lastMs < PROGRESS_INTERVAL_MS) return;
-      lastMs = now;
-      report('downloading', current);
-    });
-    report('verifying', layer.size);
-    await deps.blobs.commit(partial, layer.digest);
-  }
+  let lastMs = 0;
+  const downloaded = await deps.blobs.fetchOnce(
+    layer.digest,
+    async (partial) => {
+      await downloadBlob(deps.client, t, layer, partial, (current, total) => {
+        const now = Date.now();
+        if (current !== total && now - lastMs < PROGRESS_INTERVAL_MS) return;
+        lastMs = now;
+        report('downloading', current);
+      });
+      report('verifying', layer.size);
+    },
+    () => report('waiting'),
+  );
+  const stored = !downloaded;
   report('extracting', layer.size);
   try {
     record.unpackedBytes = await deps.layers.unpack(diffId, deps.blobs.path(layer.digest));

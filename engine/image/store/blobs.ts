@@ -30,6 +30,8 @@ export class BlobTooLargeError extends Error {
 export class BlobStore {
   readonly blobsDir: string;
   readonly ingestDir: string;
+  /** Downloads running, by digest: a partial file has one writer, however many pulls want it. */
+  private readonly fetching = new Map<string, Promise<void>>();
 
   constructor(root: string) {
     this.blobsDir = join(root, 'blobs', 'sha256');
@@ -123,6 +125,35 @@ export class BlobStore {
     }
     await this.commit(tmp, digest);
     return { digest, sizeBytes };
+  }
+
+  /**
+   * Makes the store hold `digest` by running `download` into its partial file, then committing
+   * it — unless the blob is there already, or another download of it is running: then this waits
+   * for that one, and tries itself only if it failed. Two pulls sharing a layer would otherwise
+   * append to the same partial file at once and corrupt it. Resolves `false` when the blob came
+   * without a download of this caller's.
+   */
+  async fetchOnce(digest: string, download: (partialPath: string) => Promise<void>, onWait?: () => void): Promise<boolean> {
+    for (;;) {
+      const running = this.fetching.get(digest);
+      if (running) {
+        onWait?.();
+        await running.catch(() => undefined);
+        continue;
+      }
+      if (await this.has(digest)) return false;
+      // Another caller may have started while has() was out.
+      if (!this.fetching.has(digest)) break;
+    }
+    const partial = this.partialPath(digest);
+    const work = (async () => {
+      await download(partial);
+      await this.commit(partial, digest);
+    })().finally(() => this.fetching.delete(digest));
+    this.fetching.set(digest, work);
+    await work;
+    return true;
   }
 
   /** Moves a complete, verified, fsynced file into place as `digest`. */

@@ -73,6 +73,8 @@ export interface FakeRegistryOptions {
   tamper?: string;
   /** The first GET of this blob sends half its bytes, then drops the connection. */
   breakOnce?: string;
+  /** GETs of this blob send half its bytes, then the rest only once `release` resolves. */
+  hold?: { digest: string; release: Promise<void> };
 }
 
 export interface FakeServer {
@@ -113,6 +115,13 @@ export async function startFakeRegistry(o: FakeRegistryOptions): Promise<FakeSer
       broken = true;
       res.writeHead(200, { 'content-length': String(data.length) });
       res.write(data.subarray(0, Math.floor(data.length / 2)), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
+    if (o.hold?.digest === blobMatch[1] && !req.headers.range) {
+      const half = Math.floor(data.length / 2);
+      res.writeHead(200, { 'content-length': String(data.length) });
+      res.write(data.subarray(0, half));
+      void o.hold.release.then(() => res.end(data.subarray(half)));
       return;
     }
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
