@@ -40,6 +40,15 @@ describe('tswarm CLI', () => {
     expect(r.stderr).toContain('Usage: tswarm info');
   });
 
+  it('run keeps docker run\'s code for its own usage errors: 125, not 2', async () => {
+    const unknown = await runBuilt('cli', ['-H', 'unix:///nonexistent/tswarm.sock', 'container', 'run', '--bogus', 'busybox']);
+    expect(unknown.code).toBe(125);
+    expect(unknown.stderr).toContain("Error: unknown option '--bogus'.");
+    const badValue = await runBuilt('cli', ['run', '--memory', 'lots', 'busybox']);
+    expect(badValue.code).toBe(125);
+    expect(badValue.stderr).toContain('invalid size "lots"');
+  });
+
   it('refuses a bad --format and a malformed --host as usage errors', async () => {
     expect((await runBuilt('cli', ['info', '--format', 'yaml'])).code).toBe(2);
     const r = await runBuilt('cli', ['--host', 'tcp://127.0.0.1:1', 'info']);

@@ -4,3 +4,6 @@ export class ExitWith extends Error {
     super(`exit ${exitCode}`);
   }
 }
+
+/** Docker's `run` exit code for a failure of tswarm itself (usage included), not of the container. */
+export const EXIT_RUN_ENGINE_ERROR = 125;

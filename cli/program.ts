@@ -3,7 +3,7 @@ import { EXIT_OK, EXIT_USAGE } from '../lib/errors.js';
 import { tswarmVersion } from '../lib/version.js';
 import { CliContext } from './context.js';
 import { errorLine, reportError } from './errors.js';
-import { ExitWith } from './exit-with.js';
+import { EXIT_RUN_ENGINE_ERROR, ExitWith } from './exit-with.js';
 
 /**
  * Defines a module's commands. `words` (the command words on the command line) lets a module
@@ -113,6 +113,13 @@ export function buildProgram(io: CliIo, context: () => CliContext, register: rea
   return program;
 }
 
+/** Whether argv runs a container (`run`, `container run`), after the global -H/--host option. */
+export function isRunCommand(argv: readonly string[]): boolean {
+  let i = 0;
+  while (i < argv.length && /^(-H|--host)(=|$)/.test(argv[i]!)) i += argv[i]!.includes('=') ? 1 : 2;
+  return argv[i] === 'run' || (argv[i] === 'container' && argv[i + 1] === 'run');
+}
+
 /** Runs the CLI and returns the exit code: 0 ok, 1 error, 2 usage (STYLE.md). */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let ctx: CliContext | undefined;
@@ -128,7 +135,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
-      return EXIT_USAGE;
+      // `run` keeps Docker's codes, where 125 is "tswarm failed" — a usage error included — so a
+      // script can tell it from the container's own exit code.
+      return isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE;
     }
     if (err instanceof ExitWith) return err.exitCode;
     return reportError(err, io.err);

@@ -13,7 +13,9 @@ import { startTestRegistry, type TestRegistry } from '../engine/image/testing/re
 import { randomPrefix } from '../engine/runtime/testing.js';
 import { CliContext } from '../cli/context.js';
 import { reportError } from '../cli/errors.js';
-import { ExitWith } from '../cli/exit-with.js';
+import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../cli/exit-with.js';
+import { isRunCommand } from '../cli/program.js';
+import { EXIT_USAGE } from '../lib/errors.js';
 import { registerImage } from '../cli/commands/image.js';
 import { registerContainer } from '../cli/commands/container.js';
 import { registerVolume } from '../cli/commands/volume.js';
@@ -65,7 +67,8 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     return { code: 0, out, err };
   } catch (e) {
     if (e instanceof ExitWith) return { code: e.exitCode, out, err };
-    if (e instanceof CommanderError) return { code: 2, out, err };
+    // As runCli maps it (cli/program.ts).
+    if (e instanceof CommanderError) return { code: isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE, out, err };
     const code = reportError(e, (t) => (err += t));
     return { code, out, err };
   } finally {
@@ -102,11 +105,11 @@ describe('EngineService over the local socket', () => {
     expect((await nnp()).out).toContain('NoNewPrivs:\t0\n');
   });
 
-  it('exits 127 for a missing command, 125 for an engine error, 2 for a bad flag', async () => {
+  it('exits 127 for a missing command, 125 for an engine error and for a bad flag, as docker run does', async () => {
     expect((await cli('run', '--rm', '--network', 'none', ref, '/no/such/command')).code).toBe(127);
     expect((await cli('run', '--network', 'none', `${registry.host}/test/absent:1`)).code).toBe(125);
     const bad = await cli('run', '-m', 'lots', ref);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(125);
     expect(bad.err).toContain('invalid size "lots"');
   });
 

@@ -141,8 +141,8 @@ function containerService(engine: Engine): UntypedServiceImplementation {
       return {};
     }),
     containerStop: unaryHandler<api.ContainerStopRequest, api.ContainerStopResponse>(async (req) => {
-      if (req.timeoutMs < 0 || req.timeoutMs > STOP_TIMEOUT_MS_MAX) throw new TswarmError('INVALID_ARGUMENT', `stop timeout ${req.timeoutMs} ms is out of range. Give 0 to ${STOP_TIMEOUT_MS_MAX / 1000} seconds`);
-      await engine.containerStop(requireId(req.id), req.timeoutMs || undefined);
+      if (req.timeoutMs !== undefined && (req.timeoutMs < 0 || req.timeoutMs > STOP_TIMEOUT_MS_MAX)) throw new TswarmError('INVALID_ARGUMENT', `stop timeout ${req.timeoutMs} ms is out of range. Give 0 to ${STOP_TIMEOUT_MS_MAX / 1000} seconds`);
+      await engine.containerStop(requireId(req.id), req.timeoutMs);
       return {};
     }),
     containerRemove: unaryHandler<api.ContainerRemoveRequest, api.ContainerRemoveResponse>(async (req) => {

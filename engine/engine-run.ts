@@ -1,6 +1,7 @@
 import { TswarmError } from '../lib/errors.js';
 import type { ContainerRunResponse } from '../gen/tswarm/v1/engine.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './runtime/process.js';
 
 /** Receives `run` events in order; a returned promise holds the stream back (backpressure). */
 export type RunEventSink = (event: ContainerRunResponse) => void | Promise<void>;
@@ -19,10 +20,10 @@ export function stderrEvent(text: string): ContainerRunResponse {
   return { output: { timestampMs: Date.now(), stream: 'stderr', data: Buffer.from(text), nodeId: '', taskId: '' } };
 }
 
-/** Docker's codes for a command that cannot run: 126 cannot execute, 127 not found. */
+/** Docker's codes for a command that cannot run: 126 cannot execute, 127 not found; else the engine failed (125, the CLI's). */
 function cannotRunCode(runtime: ContainerRuntime, id: string): number | undefined {
   const code = runtime.inspect(id).container.state?.exitCode;
-  return code === 126 || code === 127 ? code : undefined;
+  return code === EXIT_CANNOT_EXECUTE || code === EXIT_NOT_FOUND ? code : undefined;
 }
 
 /**

@@ -71,7 +71,7 @@ function validateSpec(spec: ContainerSpec): void {
   if (spec.mounts.length > MOUNTS_MAX) throw invalid(`too many mounts (${spec.mounts.length}). Give at most ${MOUNTS_MAX}`);
   spec.mounts.forEach(validateMount);
   validateLabels(spec.labels);
-  if (spec.stopGracePeriodMs < 0) throw invalid('the stop timeout is negative. Give 0 or more seconds');
+  if (spec.stopGracePeriodMs !== undefined && spec.stopGracePeriodMs < 0) throw invalid('the stop timeout is negative. Give 0 or more seconds');
 }
 
 export function validateContainerConfig(config: ContainerConfig): void {

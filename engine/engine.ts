@@ -8,6 +8,7 @@ import { ContainerSpec, MountType, type Mount } from '../gen/tswarm/v1/objects.j
 import type { ImageForRuntime } from './image-contract.js';
 import type { ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
+import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './engine-network.js';
@@ -212,11 +213,11 @@ export class Engine {
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
     if (command.length === 0 || command[0] === '') throw new TswarmError('INVALID_ARGUMENT', 'exec needs a command, e.g. "tswarm container exec web -- ls /"');
     const r = await this.runtime.exec(ref, command, { timeoutMs: timeoutMs || EXEC_TIMEOUT_MS_MAX, outputBytesMax: EXEC_OUTPUT_BYTES_MAX });
-    // The runtime ends a command it could not start with 255; Docker's codes say why: 127 not
-    // found, 126 not executable (the same split as a container's start, runtime.ts).
-    if (r.exitCode === 255 && /not found|No such file/.test(r.stderr)) return { ...r, exitCode: 127 };
-    if (r.exitCode === 255 && /[Pp]ermission denied/.test(r.stderr)) return { ...r, exitCode: 126 };
-    return r;
+    // The runtime ends a command it could not start with 255; Docker's codes say why, with the
+    // same split as a container's start. A 255 without such a message is the command's own.
+    if (r.exitCode !== 255) return r;
+    const code = cannotRunExitCode(r.stderr);
+    return code === EXIT_ENGINE_ERROR ? r : { ...r, exitCode: code };
   }
 
   /** The cgroup counters of the named containers, or of every running one when none is named. */

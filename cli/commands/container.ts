@@ -6,7 +6,7 @@ import type { LogLine } from '../../gen/lite/tswarm/v1/objects.js';
 import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
-import { ExitWith } from '../exit-with.js';
+import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
 import { withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
 import { parseNonNegativeInt } from './engine-flags.js';
@@ -16,8 +16,6 @@ import { pullImage } from './image.js';
 
 type Ctx = () => CliContext;
 
-/** Docker's `run` exit code for a failure of the engine itself (not the container's). */
-export const EXIT_RUN_ENGINE_ERROR = 125;
 
 const stderr = (text: string) => process.stderr.write(text);
 
@@ -48,9 +46,10 @@ export async function streamRun(c: CliContext, engine: EngineClient, config: Con
  * when tswarm itself failed — so a script can tell a failing command from a failing engine.
  */
 async function runAction(c: CliContext, image: string, command: string[], flags: ContainerFlags & { detach?: boolean }): Promise<void> {
-  const config = buildContainerConfig(image, command, flags);
   let outcome: { id: string; exitCode: number | undefined };
   try {
+    // A bad flag value is tswarm's error too (Docker: `docker run --memory x` exits 125).
+    const config = buildContainerConfig(image, command, flags);
     outcome = await withEngine(c, (e) => streamRun(c, e, config, !flags.detach));
   } catch (err) {
     stderr(errorLine(asTswarmError(err).message));
@@ -193,7 +192,7 @@ function addStop(container: Command, ctx: Ctx): void {
     .description('Stop running containers: the stop signal, then SIGKILL after the grace period')
     .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container’s stop timeout)', parseNonNegativeInt('--time'))
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[], opts: { time?: number }) => eachContainer(ctx(), refs, (e, id) => e.call('containerStop', { id, timeoutMs: (opts.time ?? 0) * 1000 }, SLOW_CALL_DEADLINE_MS)));
+    .action(async (refs: string[], opts: { time?: number }) => eachContainer(ctx(), refs, (e, id) => e.call('containerStop', { id, ...(opts.time !== undefined ? { timeoutMs: opts.time * 1000 } : {}) }, SLOW_CALL_DEADLINE_MS)));
 }
 
 function addRemove(container: Command, ctx: Ctx): void {

@@ -152,7 +152,7 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
       image: { id: input.image.id, reference: input.image.reference, layerDirs: input.image.layerDirs },
       argv: built.argv,
       stopSignal: built.stopSignal,
-      stopGracePeriodMs: spec.stopGracePeriodMs || DEFAULT_STOP_GRACE_MS,
+      stopGracePeriodMs: spec.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS,
       health: built.health,
       cgroupsPath,
       netnsPath,

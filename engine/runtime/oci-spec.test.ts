@@ -3,7 +3,7 @@ import { ContainerSpec, MountType } from '../../gen/tswarm/v1/objects.js';
 import type { DeepPartial } from '../../gen/tswarm/v1/objects.js';
 import type { OciImageConfig } from '../image-contract.js';
 import { buildOciSpec, cgroupResources, type OciSpecInput } from './oci-spec.js';
-import { normalizeSignal, resolveArgv, resolveCapabilities, resolveHealth } from './process.js';
+import { cannotRunExitCode, normalizeSignal, resolveArgv, resolveCapabilities, resolveHealth } from './process.js';
 import { resolveUser } from './user.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH } from './defaults.js';
 import { defaultHosts, defaultResolvConf } from './etc-files.js';
@@ -28,6 +28,16 @@ function input(spec: DeepPartial<ContainerSpec>, image: OciImageConfig = { Cmd: 
     ...extra,
   };
 }
+
+describe('a command that cannot run, in docker run\'s exit codes', () => {
+  it('127 not found, 126 not executable, 125 anything else', () => {
+    expect(cannotRunExitCode('crun: executable file `nope` not found in $PATH: No such file or directory')).toBe(127);
+    expect(cannotRunExitCode('open `/no/such`: No such file or directory')).toBe(127);
+    expect(cannotRunExitCode('exec `/etc/passwd`: Permission denied')).toBe(126);
+    expect(cannotRunExitCode('exec `/bin`: Is a directory')).toBe(126);
+    expect(cannotRunExitCode('write to `/sys/fs/cgroup/memory/x/memory.limit_in_bytes`: Device or resource busy')).toBe(125);
+  });
+});
 
 describe('entrypoint and cmd, as Docker resolves them', () => {
   const image = { Entrypoint: ['/entry'], Cmd: ['--default'] };

@@ -21,6 +21,23 @@ export function resolveArgv(image: OciImageConfig, spec: Pick<ContainerSpec, 'co
   return argv;
 }
 
+/** Docker's exit code for a command the runtime could not run: the message decides, as `docker run`'s does. */
+export const EXIT_NOT_FOUND = 127;
+export const EXIT_CANNOT_EXECUTE = 126;
+export const EXIT_ENGINE_ERROR = 125;
+
+/**
+ * Why a runtime could not start a command, as Docker's CLI tells it (runStartContainerErr): 127
+ * when the executable is not there, 126 when it is there but cannot be executed (no permission, a
+ * directory), and 125 for anything else — a mount, a cgroup, a seccomp failure is the engine's,
+ * not the command's.
+ */
+export function cannotRunExitCode(message: string): number {
+  if (/executable file .*not found|no such file or directory|cannot find the file/i.test(message)) return EXIT_NOT_FOUND;
+  if (/permission denied|is a directory/i.test(message)) return EXIT_CANNOT_EXECUTE;
+  return EXIT_ENGINE_ERROR;
+}
+
 /** Image env, then spec env overriding by key; PATH defaulted, HOSTNAME and HOME as Docker sets them. */
 export function mergeEnv(imageEnv: readonly string[], specEnv: readonly string[], defaults: Record<string, string>): string[] {
   const merged = new Map<string, string>();

@@ -83,6 +83,15 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id);
   });
 
+  // The default grace is 10 s; this test's own 5 s limit is what tells 0 from "unset".
+  it('a stop timeout of 0 kills at once after the stop signal (docker --stop-timeout 0)', { timeout: 5_000 }, async () => {
+    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], stopGracePeriodMs: 0 } }, image });
+    await rt.start(id);
+    await rt.stop(id);
+    expect((await rt.wait(id)).exitCode).toBe(137);
+    await rt.remove(id);
+  });
+
   it('init: true makes TERM stop the container at once', async () => {
     const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], init: true } }, image });
     await rt.start(id);

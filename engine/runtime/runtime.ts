@@ -19,7 +19,7 @@ import { mountRootfs, unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
 import { HealthMonitor, type HealthLogEntry } from './health.js';
-import { healthArgv, normalizeSignal } from './process.js';
+import { cannotRunExitCode, healthArgv, normalizeSignal } from './process.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { compilerFingerprint, SeccompBpfCache } from './seccomp-cache.js';
 import type { SeccompProfile } from './seccomp.js';
@@ -191,8 +191,7 @@ export class ContainerRuntime {
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      // Docker's codes for a command that cannot run: 127 not found, 126 not executable.
-      record.state = { ...record.state, exitCode: /not found|No such file/.test(message) ? 127 : 126, error: message };
+      record.state = { ...record.state, exitCode: cannotRunExitCode(message), error: message };
       await saveRecord(paths.dir, record);
       await this.oci.delete(record.runtimeName, true);
       throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
@@ -200,7 +199,16 @@ export class ContainerRuntime {
     await this.keepCompiledSeccomp(record);
     record.state = { ...record.state, status: 'running', pid, exitCode: 0, oomKilled: false, pidsLimitHit: false, startedAtMs: this.clock.nowMs(), finishedAtMs: 0, error: '', health: record.health ? 'starting' : '' };
     await saveRecord(paths.dir, record);
-    await this.oci.start(record.runtimeName);
+    try {
+      await this.oci.start(record.runtimeName);
+    } catch (err) {
+      // Saved as running a moment ago: a container whose start failed must not show as Up.
+      const message = err instanceof Error ? err.message : String(err);
+      record.state = { ...record.state, status: 'exited', exitCode: cannotRunExitCode(message), finishedAtMs: this.clock.nowMs(), error: message, health: '' };
+      await saveRecord(paths.dir, record);
+      await this.oci.delete(record.runtimeName, true).catch((e: unknown) => this.log.warn({ err: e, container: record.id }, 'removing a container whose start failed'));
+      throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
+    }
     this.startHealth(record);
     this.log.info({ container: record.id, pid }, 'container started');
   }
@@ -226,7 +234,7 @@ export class ContainerRuntime {
   async stop(ref: string, timeoutMs?: number): Promise<void> {
     const record = this.get(ref);
     if (record.state.status !== 'running') return;
-    const graceMs = timeoutMs && timeoutMs > 0 ? timeoutMs : record.stopGracePeriodMs;
+    const graceMs = timeoutMs ?? record.stopGracePeriodMs;
     await this.oci.kill(record.runtimeName, record.stopSignal);
     if (await this.watcher.waitExited(record.runtimeName, graceMs, () => record.state.status !== 'running')) return;
     this.log.info({ container: record.id, graceMs }, 'container did not stop in its grace period; killing it');
