@@ -16,6 +16,7 @@ import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { bindLocalSocket, removeSocket } from './local-socket.js';
 import { systemService } from './system-api.js';
 import { tswarmVersion } from '../lib/version.js';
+import { readCaBundle } from '../engine/image/registry/registry-options.js';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -57,6 +58,8 @@ export class Daemon {
     try {
       const hostname = this.options.hostname ?? osHostname();
       const engineRoot = join(dataDir.path, 'engine');
+      // A wrong --registry-ca stops the start here, named, rather than failing every pull later.
+      if (this.options.caBundlePath) await readCaBundle(this.options.caBundlePath);
       this.engine = await Engine.open({
         dataDir: dataDir.path,
         namePrefix: dataDir.node.namePrefix,

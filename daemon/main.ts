@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, parseLogLevel } from '../lib/log.js';
 import { asTswarmError, EXIT_USAGE } from '../lib/errors.js';
 import { tswarmVersion } from '../lib/version.js';
@@ -7,6 +7,7 @@ import { DEFAULT_DATA_DIR } from './data-dir.js';
 import { DEFAULT_HOST } from '../lib/grpc.js';
 import { Launcher } from '../lib/launcher.js';
 import { useCommandRunner } from '../lib/run.js';
+import { parseInsecureRegistry } from '../engine/image/registry/registry-options.js';
 
 interface Flags {
   dataDir: string;
@@ -18,6 +19,14 @@ interface Flags {
   runtime: 'crun' | 'runc';
 }
 
+function insecureRegistryFlag(value: string): string {
+  try {
+    return parseInsecureRegistry(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function parseFlags(argv: string[]): Flags {
   const program = new Command('tswarmd')
     .description('The tswarm daemon: runs this node’s engine, its worker agent and, on managers, the control plane.')
@@ -26,7 +35,7 @@ function parseFlags(argv: string[]): Flags {
     .addOption(new Option('-H, --host <url>', 'the local API socket').env('TSWARM_HOST').default(DEFAULT_HOST))
     .option('--hostname <name>', 'the name this node reports (default: the machine’s hostname)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--insecure-registry <host:port>', 'a registry spoken to over plain HTTP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--insecure-registry <host:port>', 'a registry spoken to over plain HTTP (repeatable)', (v: string, prev: string[] = []) => [...prev, insecureRegistryFlag(v)])
     .option('--registry-ca <file>', 'PEM bundle of CAs trusted for HTTPS registries')
     .addOption(new Option('--runtime <name>', 'OCI runtime').choices(['crun', 'runc']).default('crun'))
     .allowExcessArguments(false)

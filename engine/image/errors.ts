@@ -39,6 +39,16 @@ export function registryUnreachable(image: string, registry: string, cause: unkn
   );
 }
 
+/** A TLS failure with a registry: permanent until the operator trusts its CA or names it insecure. */
+export function tlsRefused(image: string, registry: string, cause: Error & { code: string }): ImageError {
+  return new ImageError(
+    'FAILED_PRECONDITION',
+    `cannot pull ${image}: the TLS handshake with registry ${registry} failed (${cause.code}). If the registry's certificate comes from a private CA, start tswarmd with --registry-ca FILE; if it serves plain HTTP, with --insecure-registry ${registry}`,
+    false,
+    { cause },
+  );
+}
+
 export function credentialsRefused(image: string, registry: string, status: number): ImageError {
   return new ImageError(
     'UNAUTHENTICATED',

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageInspectResponse, ImagePruneResponse, ImageRemoveResponse, ImageSummary, LoginResponse } from '../../gen/tswarm/v1/engine.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
@@ -13,6 +12,7 @@ import { RegistryClient, type RegistryClientOptions } from './registry/client.js
 import { pullImage, type OnProgress, type PulledImage } from './registry/pull.js';
 import { BlobStore } from './store/blobs.js';
 import { collectGarbage } from './store/gc.js';
+import { readCaBundle } from './registry/registry-options.js';
 import { ImageIndex, type ImageRecord, type IndexData } from './store/image-index.js';
 import { LayerStore } from './store/layers.js';
 
@@ -63,11 +63,12 @@ export class ImageService {
   }
 
   private ready(): Promise<Ready> {
-    this.readyPromise ??= (async () => {
+    if (this.readyPromise) return this.readyPromise;
+    const opening = (async () => {
       await this.blobs.init();
       await this.layers.init();
       const index = await ImageIndex.open(join(this.options.root, 'images.json'));
-      const ca = this.options.caBundlePath ? await readFile(this.options.caBundlePath) : undefined;
+      const ca = this.options.caBundlePath ? await readCaBundle(this.options.caBundlePath) : undefined;
       const client = new RegistryClient({
         ...this.options.registry,
         insecureRegistries: this.options.insecureRegistries ?? [],
@@ -77,7 +78,12 @@ export class ImageService {
       });
       return { index, client };
     })();
-    return this.readyPromise;
+    // A failure (an unreadable CA bundle, a full disk) is not kept: the next call tries again.
+    this.readyPromise = opening;
+    opening.catch(() => {
+      if (this.readyPromise === opening) this.readyPromise = undefined;
+    });
+    return opening;
   }
 
   async close(): Promise<void> {

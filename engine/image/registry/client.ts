@@ -1,8 +1,8 @@
 import type { Logger } from '../../../lib/log.js';
-import { ImageError, credentialsRefused, imageNotFound, registryUnreachable, tooLarge } from '../errors.js';
+import { ImageError, credentialsRefused, imageNotFound, registryUnreachable, tlsRefused, tooLarge } from '../errors.js';
 import { DOCKER_HUB } from '../reference.js';
 import { parseChallenge, RegistryAuth, TokenError, type Credentials } from './auth.js';
-import { BodyTooLargeError, HttpClient, NetworkError, discard, readBody, type HttpResponse } from './http.js';
+import { BodyTooLargeError, HttpClient, NetworkError, TlsError, discard, readBody, type HttpResponse } from './http.js';
 
 export interface RegistryClientOptions {
   /** "host:port" (or host) entries reached over plain HTTP; every other registry is HTTPS. */
@@ -116,6 +116,7 @@ export class RegistryClient {
       try {
         return await fn(attempt);
       } catch (err) {
+        if (err instanceof TlsError) throw tlsRefused(t.image, t.registry, err);
         if (!(err instanceof NetworkError || err instanceof RetryableStatusError)) throw err;
         if (attempt >= this.attemptsMax) throw registryUnreachable(t.image, t.registry, err);
         const backoffMs = this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);

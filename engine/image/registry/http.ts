@@ -1,5 +1,6 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 
 /**
  * The HTTP client the registry code uses: node:http(s) rather than global fetch, because fetch
@@ -21,6 +22,27 @@ export interface HttpResponse {
   url: URL;
 }
 
+/**
+ * A TLS handshake the registry and this node disagree on — an untrusted or expired certificate, a
+ * name mismatch, a plain-HTTP registry spoken to over HTTPS. Retrying changes nothing: it needs
+ * the operator (--registry-ca, --insecure-registry), so it is not a NetworkError.
+ */
+export class TlsError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** OpenSSL's verification codes and Node's TLS codes that no retry can fix. */
+function isTlsFailure(code: string | undefined): code is string {
+  if (!code) return false;
+  return /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|^ERR_TLS_|^ERR_SSL_|^EPROTO$/.test(code);
+}
+
 /** A transport failure (connection refused, reset, timeout): worth retrying. */
 export class NetworkError extends Error {
   constructor(
@@ -38,8 +60,9 @@ export class HttpClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   private readonly httpsAgent: https.Agent;
 
+  /** `ca` is trusted beside the public roots, as Docker's certs.d is: a private CA does not cut a node off Docker Hub. */
   constructor(ca?: Buffer) {
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca } : {}) });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca: [...rootCertificates, ca.toString('utf8')] } : {}) });
   }
 
   async request(url: URL, req: HttpRequest): Promise<HttpResponse> {
@@ -74,7 +97,9 @@ export class HttpClient {
         request.destroy(new NetworkError(`no response from ${url.host} for ${req.idleTimeoutMs} ms`, 'ETIMEDOUT'));
       });
       request.on('error', (err: NodeJS.ErrnoException) => {
-        reject(err instanceof NetworkError ? err : new NetworkError(`${url.host}: ${err.code ?? err.message}`, err.code, { cause: err }));
+        if (err instanceof NetworkError) return reject(err);
+        if (isHttps && isTlsFailure(err.code)) return reject(new TlsError(`${url.host}: ${err.code}: ${err.message}`, err.code, { cause: err }));
+        reject(new NetworkError(`${url.host}: ${err.code ?? err.message}`, err.code, { cause: err }));
       });
       request.on('response', (body) => {
         // The request's idle timer keeps watching the socket while the body streams.

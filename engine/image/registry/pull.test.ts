@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isRetryableImageError } from '../errors.js';
+import { run } from '../../../lib/run.js';
+import { readFile, writeFile } from 'node:fs/promises';
 import { ImageService } from '../images.js';
 import { makeFakeImage, startFakeRegistry, type FakeRegistryOptions, type FakeServer } from '../testing/fake-registry.js';
 
@@ -13,12 +15,18 @@ describe('pull against a fake registry', () => {
   const services: ImageService[] = [];
   const image = makeFakeImage();
 
-  const setup = async (options: Partial<FakeRegistryOptions> = {}) => {
+  const setup = async (options: Partial<FakeRegistryOptions> = {}, service: { insecure?: boolean; caBundlePath?: string } = {}) => {
     const server = await startFakeRegistry({ repository: 'test/fake', tag: '1', image, ...options });
     servers.push(server);
     const root = await mkdtemp(join(tmpdir(), 'tswarm-pull-'));
     dirs.push(root);
-    const s = new ImageService({ root, credentialsPath: join(root, 'credentials.json'), insecureRegistries: [server.host], registry: { attemptsMax: 3, backoffBaseMs: 5 } });
+    const s = new ImageService({
+      root,
+      credentialsPath: join(root, 'credentials.json'),
+      insecureRegistries: service.insecure === false ? [] : [server.host],
+      ...(service.caBundlePath ? { caBundlePath: service.caBundlePath } : {}),
+      registry: { attemptsMax: 3, backoffBaseMs: 5 },
+    });
     services.push(s);
     return { server, s, root, ref: `${server.host}/test/fake:1` };
   };
@@ -59,6 +67,37 @@ describe('pull against a fake registry', () => {
     expect(a.id).toBe(image.configDigest);
     expect(b.id).toBe(image.configDigest);
     expect(server.requests.filter((r) => r.path.endsWith(image.layerDigest))).toHaveLength(1);
+  });
+
+  describe('over HTTPS', () => {
+    /** A self-signed certificate for 127.0.0.1, made with openssl (Debian's), in its own directory. */
+    const selfSigned = async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tswarm-tls-'));
+      dirs.push(dir);
+      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { timeoutMs: 20_000 });
+      return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8'), certPath: join(dir, 'cert.pem'), dir };
+    };
+
+    it('an untrusted certificate is a permanent error that names the flags to fix it, tried once', async () => {
+      const tls = await selfSigned();
+      const { s, server, ref } = await setup({ tls }, { insecure: false });
+      const err = await s.pull(ref).catch((e: unknown) => e);
+      expect(String(err)).toMatch(/the TLS handshake with registry 127\.0\.0\.1:\d+ failed \(DEPTH_ZERO_SELF_SIGNED_CERT\).*--registry-ca FILE.*--insecure-registry 127\.0\.0\.1:\d+/);
+      expect(isRetryableImageError(err)).toBe(false);
+      expect(server.requests).toHaveLength(0); // the handshake failed before any request, and was not retried
+    });
+
+    it('pulls once the CA is given with --registry-ca; a bundle without a certificate is named', async () => {
+      const tls = await selfSigned();
+      const { s, ref } = await setup({ tls }, { insecure: false, caBundlePath: tls.certPath });
+      expect((await s.pull(ref)).id).toBe(image.configDigest);
+      const notPem = join(tls.dir, 'not-pem.txt');
+      await writeFile(notPem, 'hello\n');
+      const bad = await setup({ tls }, { insecure: false, caBundlePath: notPem });
+      await expect(bad.s.pull(bad.ref)).rejects.toThrow(/registry CA bundle .*not-pem\.txt holds no PEM certificate/);
+      const missing = await setup({ tls }, { insecure: false, caBundlePath: join(tls.dir, 'absent.pem') });
+      await expect(missing.s.pull(missing.ref)).rejects.toThrow(/cannot read the registry CA bundle .*absent\.pem \(ENOENT\)/);
+    });
   });
 
   it('resumes a broken download with a Range request', async () => {

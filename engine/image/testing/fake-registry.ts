@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 
@@ -73,6 +74,8 @@ export interface FakeRegistryOptions {
   tamper?: string;
   /** The first GET of this blob sends half its bytes, then drops the connection. */
   breakOnce?: string;
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  tls?: { cert: string; key: string };
   /** GETs of this blob send half its bytes, then the rest only once `release` resolves. */
   hold?: { digest: string; release: Promise<void> };
 }
@@ -88,7 +91,7 @@ const TOKEN = 'fake-token-1';
 
 export async function startFakeRegistry(o: FakeRegistryOptions): Promise<FakeServer> {
   let broken = false;
-  return serve((req, res, host) => {
+  return serve(o.tls, (req, res, host) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/token') {
       if (req.headers.authorization !== basic(o.auth)) return void res.writeHead(401).end();
@@ -143,7 +146,7 @@ function authorized(req: http.IncomingMessage, auth: NonNullable<FakeRegistryOpt
 
 /** Forwards every request to `upstream` (host:port) and records it. */
 export function startCountingProxy(upstream: string): Promise<FakeServer> {
-  return serve((req, res) => {
+  return serve(undefined, (req, res) => {
     const forward = http.request({ host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), path: req.url, method: req.method, headers: { ...req.headers, host: upstream } }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -153,19 +156,20 @@ export function startCountingProxy(upstream: string): Promise<FakeServer> {
   });
 }
 
-async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse, host: string) => void): Promise<FakeServer> {
+async function serve(tls: FakeRegistryOptions['tls'], handler: (req: http.IncomingMessage, res: http.ServerResponse, host: string) => void): Promise<FakeServer> {
   const requests: FakeServer['requests'] = [];
   let host = '';
-  const server = http.createServer((req, res) => {
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     handler(req, res, host);
-  });
+  };
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, listener) : http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
   host = `127.0.0.1:${address.port}`;
   return {
-    url: `http://${host}`,
+    url: `${tls ? 'https' : 'http'}://${host}`,
     host,
     requests,
     stop: () =>
