@@ -99,6 +99,19 @@ describe('the engine on a lab host', () => {
     const read = await tswarmOk(L(), 'm1', ['run', '--rm', '-v', 'data1:/data', image, 'cat', '/data/f']);
     show(`the next container reads: ${read.trim()}`);
     expect(read).toBe('persisted\n');
+    // Anonymous volumes (-v /path) go with a --rm container or rm -v; named ones stay, and prune
+    // takes only anonymous ones unless --all (Docker 23).
+    const volumes = async () => (await tswarmOk(L(), 'm1', ['volume', 'ls', '-q'])).split('\n').filter(Boolean);
+    await tswarmOk(L(), 'm1', ['run', '--rm', '-v', '/scratch', image, 'sh', '-c', 'echo x > /scratch/f']);
+    expect(await volumes()).toEqual(['data1']);
+    await tswarmOk(L(), 'm1', ['run', '--name', 'anon', '-v', '/scratch', image, 'true']);
+    const anonymous = (await volumes()).filter((v) => v !== 'data1');
+    expect(anonymous).toHaveLength(1);
+    await tswarmOk(L(), 'm1', ['container', 'rm', 'anon']);
+    expect(await tswarmOk(L(), 'm1', ['volume', 'prune'])).toContain(anonymous[0]!);
+    expect(await volumes()).toEqual(['data1']);
+    await tswarmOk(L(), 'm1', ['volume', 'prune', '--all']);
+    expect(await volumes()).toEqual([]);
   });
 
   it('follows logs; after kill -9 of tswarmd the container runs on, logs survive, the new daemon adopts and stops it', async () => {

@@ -146,7 +146,7 @@ function containerService(engine: Engine): UntypedServiceImplementation {
       return {};
     }),
     containerRemove: unaryHandler<api.ContainerRemoveRequest, api.ContainerRemoveResponse>(async (req) => {
-      await engine.containerRemove(requireId(req.id), { force: req.force });
+      await engine.containerRemove(requireId(req.id), { force: req.force, volumes: req.volumes });
       return {};
     }),
     containerList: unaryHandler<api.ContainerListRequest, api.ContainerListResponse>(async (req) => ({ containers: engine.containerList({ all: req.all, labels: req.labels }) })),
@@ -200,7 +200,7 @@ function volumeService(engine: Engine): UntypedServiceImplementation {
       await engine.volumeRemove(req.name, req.force);
       return {};
     }),
-    volumePrune: unaryHandler<api.VolumePruneRequest, api.VolumePruneResponse>(async () => engine.volumePrune()),
+    volumePrune: unaryHandler<api.VolumePruneRequest, api.VolumePruneResponse>(async (req) => engine.volumePrune({ all: req.all })),
   };
 }
 

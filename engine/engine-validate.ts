@@ -1,7 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
 import type { ContainerConfig, PublishedPort } from '../gen/tswarm/v1/engine.js';
-import { MountType, type ContainerSpec, type Mount } from '../gen/tswarm/v1/objects.js';
+import { availableParallelism } from 'node:os';
+import { MountType, type ContainerSpec, type HealthConfig, type Mount, type Resources } from '../gen/tswarm/v1/objects.js';
 
 /**
  * Checks on what callers of the engine API send, before anything is touched: every list and
@@ -22,6 +23,14 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Docker's rule for volume names. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const ENGINE_LABEL_PREFIX = 'tswarm.engine.';
+/** sethostname(2) takes at most 64 bytes; each dot-separated label is a DNS label (RFC 1123). */
+const HOSTNAME = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+/** Docker's floor: below it the kernel's own use of the cgroup leaves the process no room. */
+export const MEMORY_BYTES_MIN = 6 * 1024 * 1024;
+/** Docker's smallest CPU limit, 0.01 CPUs; the cgroup's quota is 1 ms per 100 ms period then. */
+export const NANO_CPUS_MIN = 10_000_000;
+/** A health check timing, when given, is at least this (Docker's rule). */
+const HEALTH_TIMING_MS_MIN = 1;
 
 export function requireText(what: string, value: string, charsMax = REFERENCE_CHARS_MAX): string {
   if (value === '') throw invalid(`${what} is empty. Give one`);
@@ -60,6 +69,14 @@ function validateMount(m: Mount): void {
   if (m.tmpfsSizeBytes < 0) throw invalid(`tmpfs size for ${m.target} is negative. Give a size such as 64m`);
 }
 
+function validateHealth(h: HealthConfig): void {
+  if (h.test.length > LIST_ITEMS_MAX) throw invalid(`the health check has too many words (${h.test.length}). Give at most ${LIST_ITEMS_MAX}`);
+  const timings = { interval: h.intervalMs, timeout: h.timeoutMs, 'start period': h.startPeriodMs };
+  for (const [what, ms] of Object.entries(timings)) {
+    if (ms !== 0 && ms < HEALTH_TIMING_MS_MIN) throw invalid(`the health check ${what} ${ms} ms is out of range. Give 0 (the default) or at least ${HEALTH_TIMING_MS_MIN} ms`);
+  }
+}
+
 function validateSpec(spec: ContainerSpec): void {
   requireText('the image reference', spec.image);
   const lists = { command: spec.command, args: spec.args, env: spec.env, hosts: spec.hosts, 'added capabilities': spec.capabilityAdd, 'dropped capabilities': spec.capabilityDrop };
@@ -72,9 +89,20 @@ function validateSpec(spec: ContainerSpec): void {
   spec.mounts.forEach(validateMount);
   validateLabels(spec.labels);
   if (spec.stopGracePeriodMs !== undefined && spec.stopGracePeriodMs < 0) throw invalid('the stop timeout is negative. Give 0 or more seconds');
+  if (spec.hostname !== '' && !HOSTNAME.test(spec.hostname)) throw invalid(`invalid hostname "${spec.hostname}". Use at most 64 characters: letters, digits and '-', in labels separated by dots`);
+  if (spec.healthcheck) validateHealth(spec.healthcheck);
 }
 
-export function validateContainerConfig(config: ContainerConfig): void {
+/** What the kernel and Docker accept, so a bad limit is refused here and not deep in crun (as a 126). */
+function validateLimits(limits: Resources, cpusOnHost: number): void {
+  if (limits.nanoCpus < 0 || limits.memoryBytes < 0 || limits.pids < 0) throw invalid('a resource limit is negative. Give 0 (no limit) or more');
+  if (limits.memoryBytes > 0 && limits.memoryBytes < MEMORY_BYTES_MIN) throw invalid(`memory limit ${limits.memoryBytes} bytes is below the minimum of 6 MiB. Give 6m or more`);
+  if (limits.nanoCpus > 0 && (limits.nanoCpus < NANO_CPUS_MIN || limits.nanoCpus > cpusOnHost * 1e9)) {
+    throw invalid(`CPU limit ${(limits.nanoCpus / 1e9).toFixed(3)} is out of range. Give 0.01 to ${cpusOnHost}, the CPUs this node has`);
+  }
+}
+
+export function validateContainerConfig(config: ContainerConfig, cpusOnHost = availableParallelism()): void {
   if (config.name !== '' && (config.name.length > NAME_CHARS_MAX || !CONTAINER_NAME.test(config.name))) {
     throw invalid(`invalid container name "${config.name}". Use letters, digits, '_', '.' and '-', starting with a letter or digit`);
   }
@@ -83,6 +111,6 @@ export function validateContainerConfig(config: ContainerConfig): void {
   if (config.ports.length > PORTS_MAX) throw invalid(`too many published ports (${config.ports.length}). Give at most ${PORTS_MAX}`);
   config.ports.forEach(validatePort);
   const limits = config.resources?.limits;
-  if (limits && (limits.nanoCpus < 0 || limits.memoryBytes < 0 || limits.pids < 0)) throw invalid('a resource limit is negative. Give 0 (no limit) or more');
+  if (limits) validateLimits(limits, cpusOnHost);
   if (config.networkMode.length > NAME_CHARS_MAX) throw invalid('the network name is too long. Use bridge, host or none');
 }

@@ -42,6 +42,8 @@ export interface EngineOptions {
 export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
 export const LABEL_ATTACHMENT = 'tswarm.engine.attachment';
 export const LABEL_AUTO_REMOVE = 'tswarm.engine.auto-remove';
+/** Docker's label (since 23.0) on a volume made for a `-v /path` without a name. */
+export const LABEL_ANONYMOUS_VOLUME = 'com.docker.volume.anonymous';
 
 export interface CreateResult {
   id: string;
@@ -179,11 +181,25 @@ export class Engine {
     await this.runtime.stop(ref, timeoutMs);
   }
 
-  async containerRemove(ref: string, options: { force?: boolean } = {}): Promise<void> {
-    const summary = this.runtime.inspect(ref).container;
-    await this.runtime.remove(summary.id, options);
+  /** `volumes` also removes the container's anonymous volumes (`rm -v`, and `run --rm` as Docker does); named ones stay. */
+  async containerRemove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const inspected = this.runtime.inspect(ref);
+    const summary = inspected.container;
+    await this.runtime.remove(summary.id, { force: options.force ?? false });
     const attachment = summary.labels[LABEL_ATTACHMENT];
     if (attachment) await this.detach(attachment);
+    if (options.volumes) await this.removeAnonymousVolumes(inspected.config.spec?.mounts ?? []);
+  }
+
+  private async removeAnonymousVolumes(mounts: readonly Mount[]): Promise<void> {
+    const anonymous = mounts.filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && m.volumeLabels[LABEL_ANONYMOUS_VOLUME] !== undefined).map((m) => m.source);
+    if (anonymous.length === 0 || !this.o.volumes) return;
+    const users = this.volumeUsers();
+    for (const name of anonymous) {
+      // Another container given the same volume (--volumes-from style, or by its name) keeps it.
+      if (users.has(name)) continue;
+      await this.o.volumes.remove(name, { force: true }).catch((err: unknown) => this.o.log.warn({ err, volume: name }, 'removing an anonymous volume failed'));
+    }
   }
 
   private async detach(attachmentId: string): Promise<void> {
@@ -248,7 +264,7 @@ export class Engine {
     if (autoRemove && options.attach) this.drains.set(created.id, new Promise<void>((resolve) => (drained = resolve)));
     try {
       const removeNow = async () => {
-        if (autoRemove) await this.containerRemove(created.id, { force: true }).catch(ignoreNotFound);
+        if (autoRemove) await this.containerRemove(created.id, { force: true, volumes: true }).catch(ignoreNotFound);
       };
       const onStarted = () => autoRemove && this.reapWhenExited(created.id);
       await runAttached(this.runtime, created.id, { ...options, onStarted, beforeExitCode: removeNow }, removeNow);
@@ -270,7 +286,7 @@ export class Engine {
         await this.runtime.wait(id);
         const drain = this.drains.get(id);
         if (drain) await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS).unref())]);
-        if (!this.closed) await this.containerRemove(id, { force: true });
+        if (!this.closed) await this.containerRemove(id, { force: true, volumes: true });
       } catch (err) {
         if (!this.closed && !(err instanceof TswarmError && err.code === 'NOT_FOUND')) this.o.log.warn({ err, container: id }, 'auto-remove failed');
       } finally {
@@ -316,9 +332,12 @@ export class Engine {
     await volumes.remove(name, { force });
   }
 
-  async volumePrune(): Promise<{ deleted: string[]; reclaimedBytes: number }> {
+  /** Unused anonymous volumes; with `all`, every unused volume (Docker 23's `volume prune [-a]`). */
+  async volumePrune(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimedBytes: number }> {
+    const volumes = this.requireVolumes();
     const users = this.volumeUsers();
-    return this.requireVolumes().prune((name) => users.has(name));
+    const named = new Set((await volumes.list()).filter((v) => v.labels[LABEL_ANONYMOUS_VOLUME] === undefined).map((v) => v.name));
+    return volumes.prune((name) => users.has(name) || (!options.all && named.has(name)));
   }
 }
 
@@ -328,7 +347,8 @@ function anonymousVolumeName(): string {
 }
 
 function nameAnonymousVolume(m: Mount): Mount {
-  return m.type === MountType.MOUNT_TYPE_VOLUME && m.source === '' ? { ...m, source: anonymousVolumeName() } : m;
+  if (m.type !== MountType.MOUNT_TYPE_VOLUME || m.source !== '') return m;
+  return { ...m, source: anonymousVolumeName(), volumeLabels: { ...m.volumeLabels, [LABEL_ANONYMOUS_VOLUME]: '' } };
 }
 
 /** Removal raced with another (the reaper, or a user's rm): the container is gone either way. */

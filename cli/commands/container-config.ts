@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { ContainerConfig, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
 import { ContainerSpec, type HealthConfig, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
 import { collect, parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSecurityOpt, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
+import { TswarmError } from '../../lib/errors.js';
 
 /** The flags `container create` and `container run` share, parsed (see addContainerOptions). */
 export interface ContainerFlags {
@@ -85,6 +86,18 @@ function healthConfig(f: ContainerFlags): HealthConfig | undefined {
 }
 
 /**
+ * `--entrypoint E` replaces the image's entrypoint, the words after IMAGE its cmd. `--entrypoint ""`
+ * clears the entrypoint (Docker's way to run another command in an image that has one): the
+ * words after IMAGE are then the whole command, and there must be some.
+ */
+function argv(entrypoint: string | undefined, command: readonly string[]): { command: string[]; args: string[] } {
+  if (entrypoint === undefined) return { command: [], args: [...command] };
+  if (entrypoint !== '') return { command: [entrypoint], args: [...command] };
+  if (command.length === 0) throw new TswarmError('INVALID_ARGUMENT', '--entrypoint "" clears the image\'s entrypoint and cmd, so a command is needed. Give one after the image');
+  return { command: [...command], args: [] };
+}
+
+/**
  * The ContainerConfig Docker's flags describe. `--entrypoint` replaces the image's entrypoint and
  * the words after IMAGE its cmd, as in Docker.
  */
@@ -92,8 +105,7 @@ export function buildContainerConfig(image: string, command: readonly string[], 
   const spec = ContainerSpec.fromPartial({
     image,
     labels: Object.fromEntries(f.label ?? []),
-    command: f.entrypoint !== undefined ? [f.entrypoint] : [],
-    args: [...command],
+    ...argv(f.entrypoint, command),
     hostname: f.hostname ?? '',
     env: (f.env ?? []).filter((e): e is string => e !== undefined),
     dir: f.workdir ?? '',

@@ -200,9 +200,9 @@ function addRemove(container: Command, ctx: Ctx): void {
     .command('rm')
     .description('Remove containers')
     .option('-f, --force', 'kill and remove a running container')
-    .option('-v, --volumes', 'accepted for Docker compatibility; named volumes are kept')
+    .option('-v, --volumes', 'also remove the container’s anonymous volumes (named ones are kept)')
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[], opts: { force?: boolean }) => eachContainer(ctx(), refs, (e, id) => e.call('containerRemove', { id, force: opts.force ?? false, volumes: false }, SLOW_CALL_DEADLINE_MS)));
+    .action(async (refs: string[], opts: { force?: boolean; volumes?: boolean }) => eachContainer(ctx(), refs, (e, id) => e.call('containerRemove', { id, force: opts.force ?? false, volumes: opts.volumes ?? false }, SLOW_CALL_DEADLINE_MS)));
 }
 
 function addInspect(container: Command, ctx: Ctx): void {

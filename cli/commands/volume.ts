@@ -55,11 +55,12 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     });
   volume
     .command('prune')
-    .description('Remove every volume no container uses')
+    .description('Remove the anonymous volumes no container uses; with --all, every unused volume')
+    .option('-a, --all', 'named volumes too, not only anonymous ones (as Docker 23 and later)')
     .option('-f, --force', 'accepted for Docker compatibility (tswarm never prompts)')
-    .action(async () => {
+    .action(async (opts: { all?: boolean }) => {
       const c = ctx();
-      const r = await withEngine(c, (e) => e.call('volumePrune', {}, 60_000));
+      const r = await withEngine(c, (e) => e.call('volumePrune', { all: opts.all ?? false }, 60_000));
       if (r.deleted.length > 0) c.out(`Deleted Volumes:\n${r.deleted.map((d) => `${d}\n`).join('')}\n`);
       c.out(`Total reclaimed space: ${humanBytes(r.reclaimedBytes)}\n`);
     });

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ContainerConfig } from '../gen/tswarm/v1/engine.js';
+import type { DeepPartial } from '../gen/tswarm/v1/engine.js';
+import { validateContainerConfig } from './engine-validate.js';
+
+const CPUS_ON_HOST = 2;
+const check = (config: DeepPartial<ContainerConfig>) => () => validateContainerConfig(ContainerConfig.fromPartial({ ...config, spec: { image: 'busybox', ...config.spec } }), CPUS_ON_HOST);
+const limits = (l: { nanoCpus?: number; memoryBytes?: number; pids?: number }) => check({ resources: { limits: l } });
+
+describe('container config checks: what crun would refuse is refused first, saying what to give', () => {
+  it('memory limits below 6 MiB, CPU limits outside 0.01 to the host’s CPUs', () => {
+    expect(limits({ memoryBytes: 1024 })).toThrow(/memory limit 1024 bytes is below the minimum of 6 MiB/);
+    expect(limits({ memoryBytes: 6 * 1024 * 1024 })).not.toThrow();
+    expect(limits({ nanoCpus: 1_000_000 })).toThrow(/CPU limit 0\.001 is out of range. Give 0\.01 to 2/);
+    expect(limits({ nanoCpus: 3e9 })).toThrow(/CPU limit 3\.000 is out of range/);
+    expect(limits({ nanoCpus: 5e8, pids: 10 })).not.toThrow();
+    expect(limits({ pids: -1 })).toThrow(/negative/);
+  });
+
+  it('hostnames sethostname takes', () => {
+    expect(check({ spec: { hostname: 'web-1.example' } })).not.toThrow();
+    expect(check({ spec: { hostname: 'x'.repeat(65) } })).toThrow(/invalid hostname/);
+    expect(check({ spec: { hostname: 'bad_name' } })).toThrow(/invalid hostname "bad_name"/);
+    expect(check({ spec: { hostname: '-lead' } })).toThrow(/invalid hostname/);
+  });
+
+  it('health check timings: 0 for the default, else positive', () => {
+    expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: -5 } } })).toThrow(/health check interval -5 ms is out of range/);
+    expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], timeoutMs: -1 } } })).toThrow(/health check timeout/);
+    expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: 0, timeoutMs: 1000, startPeriodMs: 10 } } })).not.toThrow();
+  });
+});
