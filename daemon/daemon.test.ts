@@ -63,6 +63,10 @@ describe('tswarmd', () => {
     expect(info.server.namePrefix).toMatch(/^t[0-9a-f]{5}$/);
     expect(info.server.swarm.localNodeState).toBe('inactive');
     expect(info.server.swarm.nodeId).toBe('');
+    // The engine's figures, not placeholders: nothing made yet, and what the host probe found.
+    expect([info.server.containers, info.server.containersRunning, info.server.images]).toEqual([0, 0, 0]);
+    expect(info.server.runtime).toMatch(/^crun \d+\.\d+/);
+    expect(['v1', 'hybrid', 'v2']).toContain(info.server.cgroupLayout);
     expect((await stat(join(dir, 'data'))).mode & 0o777).toBe(0o700);
   });
 
@@ -100,5 +104,15 @@ describe('tswarmd', () => {
     const r = await runBuilt('daemon', ['--no-such-flag']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--no-such-flag'");
+  });
+
+  it('refuses a registry flag that could never work, naming it, before touching anything', async () => {
+    const insecure = await runBuilt('daemon', ['--data-dir', join(dir, 'never'), '--insecure-registry', 'http://reg:5000']);
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toContain('insecure registry "http://reg:5000" is not HOST or HOST:PORT');
+    const ca = await runBuilt('daemon', ['--data-dir', join(dir, 'ca'), '--host', `unix://${join(dir, 'ca.sock')}`, '--registry-ca', join(dir, 'no-such-ca.pem')]);
+    expect(ca.code).not.toBe(0);
+    expect(ca.stderr + ca.stdout).toContain('cannot read the registry CA bundle');
+    expect(existsSync(join(dir, 'ca.sock'))).toBe(false);
   });
 });

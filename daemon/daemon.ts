@@ -73,7 +73,7 @@ export class Daemon {
       const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
       this.swarm = swarm;
       const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-      server.addService(SystemServiceService, systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, swarm }));
+      server.addService(SystemServiceService, systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, swarm, engine: this.engine }));
       server.addService(ControlServiceService, controlProxy(swarm));
       server.addService(EngineServiceService, engineService(this.engine));
       // A member picks up where it left off (a restart after kill -9 included) before serving.

@@ -14,6 +14,7 @@ import {
   type VersionResponse,
 } from '../gen/tswarm/v1/system.js';
 import type { Swarm } from './swarm.js';
+import type { Engine } from '../engine/engine.js';
 
 export interface SystemContext {
   hostname: string;
@@ -21,6 +22,7 @@ export interface SystemContext {
   startedAtMs: number;
   logLevel: string;
   swarm: Swarm;
+  engine: Engine;
 }
 
 /** The node-local System API: versions, info, and this node's swarm membership. */
@@ -38,11 +40,7 @@ export function systemService(ctx: SystemContext): UntypedServiceImplementation 
         startedAtMs: ctx.startedAtMs,
         pid: process.pid,
         logLevel: ctx.logLevel,
-        containers: 0,
-        containersRunning: 0,
-        images: 0,
-        runtime: '',
-        cgroupLayout: '',
+        ...(await ctx.engine.summary()),
       };
     }),
     swarmInit: unaryHandler<SwarmInitRequest, SwarmInitResponse>((req) => ctx.swarm.init(req)),

@@ -92,6 +92,9 @@ export class Engine {
       isInUse: (id) => holder.engine?.isInUse(id) ?? true,
     });
     const runtime = await ContainerRuntime.open({ root, namePrefix: o.namePrefix, runtime: o.runtime ?? 'crun', log: o.log });
+    // What the host lacks but the engine can do without (an init for --init, nft for -p) is said
+    // once, at start, rather than found out by the first container that needs it.
+    for (const what of runtime.host.missing) o.log.warn({ missing: what }, 'this host lacks something containers may need');
     const engine = new Engine(o, images, runtime);
     holder.engine = engine;
     await engine.recover();
@@ -114,6 +117,20 @@ export class Engine {
     this.closed = true;
     this.runtime.close();
     await this.images.close();
+  }
+
+  /** What `tswarm info` shows of the engine: counts, and what the host probe found. */
+  async summary(): Promise<{ containers: number; containersRunning: number; images: number; runtime: string; cgroupLayout: string; warnings: string[] }> {
+    const all = this.runtime.list({ all: true });
+    const host = this.runtime.host;
+    return {
+      containers: all.length,
+      containersRunning: all.filter((c) => c.state?.status === 'running').length,
+      images: (await this.images.list()).length,
+      runtime: `${host.runtime}${host.runtimeVersion ? ` ${host.runtimeVersion}` : ''}`,
+      cgroupLayout: host.cgroupLayout,
+      warnings: host.missing,
+    };
   }
 
   isInUse(imageId: string): boolean {

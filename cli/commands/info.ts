@@ -24,6 +24,10 @@ function serverFields(info: InfoResponse): [string, string][] {
     ['Data dir', info.dataDir],
     ['Name prefix', info.namePrefix],
     ['PID', String(info.pid)],
+    ['Containers', `${info.containers} (${info.containersRunning} running)`],
+    ['Images', String(info.images)],
+    ['Runtime', info.runtime],
+    ['Cgroup layout', info.cgroupLayout],
     ['Swarm', swarmStateName(info)],
   ];
   if (info.swarm?.nodeId) {
@@ -48,5 +52,7 @@ export function registerInfo(program: Command, ctx: () => CliContext): void {
       }
       c.out('Client:\n' + formatFields([['Version', client.version], ['Host', c.host]]));
       c.out('\nServer:\n' + formatFields(serverFields(info)));
+      // On stderr, as docker info prints its warnings: scripts read the fields from stdout.
+      for (const w of info.warnings) process.stderr.write(`WARNING: ${w}\n`);
     });
 }

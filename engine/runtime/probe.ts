@@ -58,15 +58,21 @@ export async function readMounts(): Promise<{ target: string; type: string; opti
     });
 }
 
-async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedControllers: string[]; unifiedMount?: string }> {
+/** The controllers resource limits need: without one, its limit cannot be enforced. */
+const LIMIT_CONTROLLERS = { memory: '--memory', cpu: '--cpus', pids: '--pids-limit' } as const;
+
+async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedControllers: string[]; unifiedMount?: string; limitControllers: string[] }> {
   const mounts = await readMounts();
   const root = mounts.find((m) => m.target === '/sys/fs/cgroup');
   if (root?.type === 'cgroup2') {
-    return { layout: 'v2', unifiedControllers: await readControllers('/sys/fs/cgroup') };
+    const controllers = await readControllers('/sys/fs/cgroup');
+    return { layout: 'v2', unifiedControllers: controllers, limitControllers: controllers };
   }
+  // v1: each controller is a mount of type cgroup, named in its options (cpu,cpuacct …).
+  const v1Controllers = mounts.filter((m) => m.type === 'cgroup').flatMap((m) => m.options.split(','));
   const unified = mounts.find((m) => m.type === 'cgroup2' && m.target.startsWith('/sys/fs/cgroup/'));
-  if (!unified) return { layout: 'v1', unifiedControllers: [] };
-  return { layout: 'hybrid', unifiedControllers: await readControllers(unified.target), unifiedMount: unified.target };
+  if (!unified) return { layout: 'v1', unifiedControllers: [], limitControllers: v1Controllers };
+  return { layout: 'hybrid', unifiedControllers: await readControllers(unified.target), unifiedMount: unified.target, limitControllers: v1Controllers };
 }
 
 async function readControllers(dir: string): Promise<string[]> {
@@ -99,6 +105,9 @@ export async function probeHost(runtime: RuntimeName = 'crun'): Promise<HostProb
   if (!catatonitPath) missing.push('catatonit is not installed; containers with init: true cannot start (apt-get install catatonit)');
   if (!overlayfs) missing.push('the kernel has no overlay filesystem; container root filesystems cannot be mounted');
   if (!nftPath) missing.push('nft is not installed; networking with published ports and VIPs will not work (apt-get install nftables)');
+  for (const [controller, flag] of Object.entries(LIMIT_CONTROLLERS)) {
+    if (!cgroups.limitControllers.includes(controller)) missing.push(`the ${controller} cgroup controller is not available; ${flag} limits cannot be enforced`);
+  }
   return {
     runtime,
     runtimePath,
