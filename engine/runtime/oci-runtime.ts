@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile, chmod, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, writeFile, chmod, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, type RunResult } from '../../lib/run.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -125,20 +125,34 @@ export class OciRuntime {
    */
   async execIn(name: string, argv: readonly string[], timeoutMs: number, outputBytesMax = EXEC_OUTPUT_BYTES_MAX): Promise<RunResult> {
     const base = join(this.stateRoot, `exec-${randomBytes(6).toString('hex')}`);
+    const pidFile = `${base}.pid`;
     const [out, err] = await Promise.all([open(`${base}.out`, 'w+'), open(`${base}.err`, 'w+')]);
     try {
-      const child = spawn(this.command.path, [...this.command.args, 'exec', name, ...argv], { stdio: ['ignore', out.fd, err.fd] });
+      const child = spawn(this.command.path, [...this.command.args, 'exec', '--pid-file', pidFile, name, ...argv], { stdio: ['ignore', out.fd, err.fd] });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.on('exit', (code, signal) => resolve({ code, signal }));
         child.on('error', () => resolve({ code: null, signal: null }));
       });
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      // At the deadline the command itself is killed, not only the runtime's client: a hung
+      // health check left running would be joined by another every interval.
+      const timer = setTimeout(() => void killExecProcess(pidFile).finally(() => child.kill('SIGKILL')), timeoutMs);
       const { code, signal } = await exited.finally(() => clearTimeout(timer));
       return { code, signal, stdout: await readHead(out, outputBytesMax), stderr: await readHead(err, outputBytesMax) };
     } finally {
       await Promise.all([out.close(), err.close()]);
-      await Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true })]);
+      await Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true }), rm(pidFile, { force: true })]);
     }
+  }
+}
+
+/** SIGKILLs the process `crun exec --pid-file` started (its host PID), if it got that far. */
+async function killExecProcess(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
 

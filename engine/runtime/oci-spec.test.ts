@@ -136,6 +136,10 @@ describe('buildOciSpec', () => {
     expect(fromSpec.stopSignal).toBe('SIGINT');
     expect(fromSpec.health).toBeUndefined();
     expect(resolveHealth({}, { healthcheck: undefined })).toBeUndefined();
+    // Timings alone (--health-interval without --health-cmd) retime the image's check, as Docker merges them.
+    const retimed = resolveHealth(image, { healthcheck: { test: [], intervalMs: 250, timeoutMs: 0, retries: 0, startPeriodMs: 0 } });
+    expect(retimed).toEqual({ test: ['CMD', 'true'], intervalMs: 250, timeoutMs: 1000, retries: 2, startPeriodMs: 0 });
+    expect(resolveHealth({}, { healthcheck: { test: [], intervalMs: 250, timeoutMs: 0, retries: 0, startPeriodMs: 0 } })).toBeUndefined();
   });
 
   it('rejects an unknown signal', () => expect(() => normalizeSignal('SIGFOO')).toThrow(/unknown signal/));

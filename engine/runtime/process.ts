@@ -105,11 +105,13 @@ export function resolveStopSignal(image: OciImageConfig, spec: Pick<ContainerSpe
 const NS_PER_MS = 1_000_000;
 
 /**
- * The health check in force: the spec's, else the image's HEALTHCHECK (durations in ns there),
- * with Docker's defaults for unset numbers; undefined when there is none or it is ["NONE"].
+ * The health check in force, merged as Docker merges a container's with its image's: the spec's
+ * test if it gives one, else the image's HEALTHCHECK (durations in ns there); each timing the
+ * spec's if set, else the image's, else Docker's default — so `--health-interval 5s` alone retimes
+ * the image's check. Undefined when there is no test or it is ["NONE"].
  */
 export function resolveHealth(image: OciImageConfig, spec: Pick<ContainerSpec, 'healthcheck'>): HealthConfig | undefined {
-  const fromSpec = spec.healthcheck && spec.healthcheck.test.length > 0 ? spec.healthcheck : undefined;
+  const given = spec.healthcheck;
   const img = image.Healthcheck;
   const fromImage: HealthConfig | undefined = img?.Test && img.Test.length > 0
     ? {
@@ -120,18 +122,18 @@ export function resolveHealth(image: OciImageConfig, spec: Pick<ContainerSpec, '
         startPeriodMs: (img.StartPeriod ?? 0) / NS_PER_MS,
       }
     : undefined;
-  const chosen = fromSpec ?? fromImage;
-  if (!chosen || chosen.test[0] === 'NONE') return undefined;
-  const kind = chosen.test[0];
+  const test = given && given.test.length > 0 ? given.test : fromImage?.test;
+  if (!test || test[0] === 'NONE') return undefined;
+  const kind = test[0];
   if (kind !== 'CMD' && kind !== 'CMD-SHELL') {
     throw new TswarmError('INVALID_ARGUMENT', `health check test must start with CMD, CMD-SHELL or NONE, not "${kind}"`);
   }
   return {
-    test: chosen.test,
-    intervalMs: chosen.intervalMs || DEFAULT_HEALTH.intervalMs,
-    timeoutMs: chosen.timeoutMs || DEFAULT_HEALTH.timeoutMs,
-    retries: chosen.retries || DEFAULT_HEALTH.retries,
-    startPeriodMs: chosen.startPeriodMs || DEFAULT_HEALTH.startPeriodMs,
+    test,
+    intervalMs: given?.intervalMs || fromImage?.intervalMs || DEFAULT_HEALTH.intervalMs,
+    timeoutMs: given?.timeoutMs || fromImage?.timeoutMs || DEFAULT_HEALTH.timeoutMs,
+    retries: given?.retries || fromImage?.retries || DEFAULT_HEALTH.retries,
+    startPeriodMs: given?.startPeriodMs || fromImage?.startPeriodMs || DEFAULT_HEALTH.startPeriodMs,
   };
 }
 

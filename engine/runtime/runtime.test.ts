@@ -275,4 +275,14 @@ describe('ContainerRuntime with crun and conmon', () => {
     expect(result).toEqual({ exitCode: 4, stdout: 'me\n', stderr: 'err\n' });
     await rt.remove(id, { force: true });
   });
+
+  it('kills a command that outlives its exec deadline, not only the runtime client (no hung health checks piling up)', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sleep', '60'], init: true } }, image });
+    await rt.start(id);
+    const hung = await rt.exec(id, ['sleep', '1234'], { timeoutMs: 300 });
+    expect(hung.exitCode).toBe(-1);
+    // Bounded wait: the kill is sent at the deadline; the process is reaped by the container's init.
+    await waitFor(async () => !(await rt.exec(id, ['ps', '-o', 'args'], { timeoutMs: 5_000 })).stdout.includes('sleep 1234'), { what: 'the timed-out exec to be gone', timeoutMs: 5_000, intervalMs: 100 });
+    await rt.remove(id, { force: true });
+  });
 });
