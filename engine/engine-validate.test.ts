@@ -24,6 +24,12 @@ describe('container config checks: what crun would refuse is refused first, sayi
     expect(check({ spec: { hostname: '-lead' } })).toThrow(/invalid hostname/);
   });
 
+  it('DNS settings resolv.conf can take', () => {
+    expect(check({ spec: { dnsNameservers: ['10.0.0.2', 'fd00::53'], dnsSearch: ['lab.test'], dnsOptions: ['ndots:2'] } })).not.toThrow();
+    expect(check({ spec: { dnsNameservers: ['dns.example'] } })).toThrow(/DNS server "dns.example" is not an IP address/);
+    expect(check({ spec: { dnsSearch: ['a b'] } })).toThrow(/DNS setting "a b" is not a single word/);
+  });
+
   it('health check timings: 0 for the default, else positive', () => {
     expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: -5 } } })).toThrow(/health check interval -5 ms is out of range/);
     expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], timeoutMs: -1 } } })).toThrow(/health check timeout/);

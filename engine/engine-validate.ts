@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
 import type { ContainerConfig, PublishedPort } from '../gen/tswarm/v1/engine.js';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { MountType, type ContainerSpec, type HealthConfig, type Mount, type Resources } from '../gen/tswarm/v1/objects.js';
 
@@ -91,6 +92,15 @@ function validateSpec(spec: ContainerSpec): void {
   if (spec.stopGracePeriodMs !== undefined && spec.stopGracePeriodMs < 0) throw invalid('the stop timeout is negative. Give 0 or more seconds');
   if (spec.hostname !== '' && !HOSTNAME.test(spec.hostname)) throw invalid(`invalid hostname "${spec.hostname}". Use at most 64 characters: letters, digits and '-', in labels separated by dots`);
   if (spec.healthcheck) validateHealth(spec.healthcheck);
+  validateDns(spec);
+}
+
+/** resolv.conf takes one item a word: an address for a nameserver, words without spaces for the rest. */
+function validateDns(spec: ContainerSpec): void {
+  const all = [...spec.dnsNameservers, ...spec.dnsSearch, ...spec.dnsOptions];
+  if (all.length > LIST_ITEMS_MAX) throw invalid(`too many DNS settings (${all.length}). Give at most ${LIST_ITEMS_MAX}`);
+  for (const server of spec.dnsNameservers) if (isIP(server) === 0) throw invalid(`DNS server "${server}" is not an IP address. Give one such as 10.0.0.2`);
+  for (const word of [...spec.dnsSearch, ...spec.dnsOptions]) if (word === '' || word.length > 253 || /[\s#;]/.test(word)) throw invalid(`DNS setting "${word}" is not a single word. Give a domain (--dns-search) or an option such as ndots:2`);
 }
 
 /** What the kernel and Docker accept, so a bad limit is refused here and not deep in crun (as a 126). */

@@ -38,16 +38,18 @@ afterAll(async () => {
 interface RunOutput {
   id: string;
   pulls: number;
+  /** Containers that existed when the first pull report arrived. */
+  containersAtFirstPull: number | undefined;
   stdout: string;
   stderr: string;
   exitCode: number | undefined;
 }
 
 async function run(config: DeepPartial<ContainerConfig>, command: string[]): Promise<RunOutput> {
-  const out: RunOutput = { id: '', pulls: 0, stdout: '', stderr: '', exitCode: undefined };
+  const out: RunOutput = { id: '', pulls: 0, containersAtFirstPull: undefined, stdout: '', stderr: '', exitCode: undefined };
   const onEvent = (e: ContainerRunResponse) => {
     if (e.id !== undefined) out.id = e.id;
-    if (e.pull) out.pulls++;
+    if (e.pull && out.pulls++ === 0) out.containersAtFirstPull = engine.containerList({ all: true }).length;
     if (e.output) out[e.output.stream === 'stdout' ? 'stdout' : 'stderr'] += Buffer.from(e.output.data).toString();
     if (e.exitCode !== undefined) out.exitCode = e.exitCode;
   };
@@ -57,8 +59,11 @@ async function run(config: DeepPartial<ContainerConfig>, command: string[]): Pro
 
 describe('Engine', () => {
   it('pulls a missing image on run, streams the output and ends with the exit code', async () => {
+    const before = engine.containerList({ all: true }).length;
     const r = await run({}, ['sh', '-c', 'echo hello; echo oops >&2; exit 3']);
     expect(r.pulls).toBeGreaterThan(0);
+    // Progress is sent while the pull runs, not held back until the container exists.
+    expect(r.containersAtFirstPull).toBe(before);
     expect([r.stdout, r.stderr, r.exitCode]).toEqual(['hello\n', 'oops\n', 3]);
     expect(engine.containerInspect(r.id).container?.state?.status).toBe('exited');
     expect(engine.containerList({ all: true }).some((c) => c.id === r.id)).toBe(true);

@@ -68,6 +68,12 @@ export class Engine {
   private readonly reapers = new Set<string>();
   /** Attached runs still reading output: the reaper waits for them before removing the log. */
   private readonly drains = new Map<string, Promise<void>>();
+  /**
+   * Images and volumes of containers being created, which have no record yet to show them in
+   * use: an `image rm`, `image prune` or `volume prune` meanwhile must not take them away.
+   */
+  private readonly creating = new Map<number, { imageId?: string; volumes: string[] }>();
+  private nextCreate = 0;
   private closed = false;
 
   private constructor(
@@ -134,6 +140,7 @@ export class Engine {
   }
 
   isInUse(imageId: string): boolean {
+    if ([...this.creating.values()].some((h) => h.imageId === imageId)) return true;
     return this.runtime.list({ all: true }).some((c) => c.labels[LABEL_IMAGE_ID] === imageId);
   }
 
@@ -160,7 +167,19 @@ export class Engine {
     const cfg = ContainerConfig.fromPartial(config);
     const given = cfg.spec ?? ContainerSpec.fromPartial({});
     const spec = { ...given, mounts: given.mounts.map(nameAnonymousVolume) };
+    const hold: { imageId?: string; volumes: string[] } = { volumes: volumeNames(spec.mounts) };
+    const token = this.nextCreate++;
+    this.creating.set(token, hold);
+    try {
+      return await this.createHeld(cfg, spec, hold, options);
+    } finally {
+      this.creating.delete(token);
+    }
+  }
+
+  private async createHeld(cfg: ContainerConfig, spec: ContainerSpec, hold: { imageId?: string }, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
     const image = await this.ensureImage(spec.image, options.onPull);
+    hold.imageId = image.id;
     const { mode, warnings } = resolveNetworkMode(cfg.networkMode, this.o.networking !== undefined, cfg.ports);
     const volumePaths = await this.volumePaths(spec.mounts);
     // The runtime picks the container ID, but the namespace must exist before create: the
@@ -271,9 +290,9 @@ export class Engine {
    * reason on stderr, as Docker does. Events are awaited, so a slow reader slows the stream.
    */
   async containerRun(config: DeepPartial<ContainerConfig>, options: { attach: boolean; signal?: AbortSignal; onEvent: RunEventSink }): Promise<void> {
-    const pulls: LayerProgress[] = [];
-    const created = await this.containerCreate(config, { onPull: (p) => pulls.push(p) });
-    for (const pull of pulls) await options.onEvent({ pull });
+    const progress = new LatestPerLayer((pull) => options.onEvent({ pull }));
+    const created = await this.containerCreate(config, { onPull: (p) => progress.offer(p) });
+    await progress.flushed();
     await options.onEvent({ id: created.id });
     for (const w of created.warnings) await options.onEvent(stderrEvent(`WARNING: ${w}\n`));
     const autoRemove = config.autoRemove === true;
@@ -321,7 +340,9 @@ export class Engine {
 
   private volumeUsers(): Map<string, string[]> {
     const containers = this.runtime.list({ all: true }).map((summary) => ({ summary, mounts: this.runtime.inspect(summary.id).config.spec?.mounts ?? [] }));
-    return volumeUsers(containers);
+    const users = volumeUsers(containers);
+    for (const hold of this.creating.values()) for (const name of hold.volumes) users.set(name, [...(users.get(name) ?? []), 'a container being created']);
+    return users;
   }
 
   private withUsers(v: Volume, users = this.volumeUsers()): Volume {
@@ -355,6 +376,47 @@ export class Engine {
     const users = this.volumeUsers();
     const named = new Set((await volumes.list()).filter((v) => v.labels[LABEL_ANONYMOUS_VOLUME] === undefined).map((v) => v.name));
     return volumes.prune((name) => users.has(name) || (!options.all && named.has(name)));
+  }
+}
+
+/**
+ * Sends pull progress to a run's client as it happens, at the client's pace: while a send is
+ * under way only the newest report of each layer waits, so a slow client holds at most one per
+ * layer. A client gone mid-pull does not stop the pull; the run finds it gone at its next event.
+ */
+class LatestPerLayer {
+  private readonly waiting = new Map<string, LayerProgress>();
+  private pump: Promise<void> | undefined;
+
+  constructor(private readonly send: (p: LayerProgress) => void | Promise<void>) {}
+
+  offer(p: LayerProgress): void {
+    this.waiting.set(p.digest, p);
+    // drain() awaits a send before it can return, so it is running whenever pump is set.
+    this.pump ??= this.drain();
+  }
+
+  /** Resolves once everything offered has been sent (or the client failed). */
+  async flushed(): Promise<void> {
+    while (this.pump) await this.pump;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let next = this.take(); next; next = this.take()) await this.send(next);
+    } catch {
+      this.waiting.clear();
+    } finally {
+      // No await between the last empty take() and here: an offer cannot fall in between.
+      this.pump = undefined;
+    }
+  }
+
+  private take(): LayerProgress | undefined {
+    const first = this.waiting.entries().next();
+    if (first.done) return undefined;
+    this.waiting.delete(first.value[0]);
+    return first.value[1];
   }
 }
 

@@ -34,6 +34,9 @@ export interface ContainerFlags {
   stopSignal?: string;
   stopTimeout?: number;
   securityOpt?: { noNewPrivileges: boolean }[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
 }
 
 const NETWORK_MODES = ['bridge', 'host', 'none'];
@@ -47,6 +50,9 @@ export function addContainerOptions(cmd: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user[:group]>', 'user (name or UID) to run as')
     .option('--hostname <name>', 'the container’s host name')
+    .option('--dns <ip>', 'a nameserver for the container’s resolv.conf, instead of the host’s (repeatable)', collect(String))
+    .option('--dns-search <domain>', 'a search domain for the container’s resolv.conf (repeatable)', collect(String))
+    .option('--dns-option <option>', 'a resolv.conf option, e.g. ndots:2 (repeatable)', collect(String))
     .option('--init', 'run an init process (catatonit) as PID 1 that reaps zombies and forwards signals')
     .option('--read-only', 'mount the root filesystem read-only')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g', parseSizeBytes)
@@ -107,6 +113,9 @@ export function buildContainerConfig(image: string, command: readonly string[], 
     labels: Object.fromEntries(f.label ?? []),
     ...argv(f.entrypoint, command),
     hostname: f.hostname ?? '',
+    dnsNameservers: f.dns ?? [],
+    dnsSearch: f.dnsSearch ?? [],
+    dnsOptions: f.dnsOption ?? [],
     env: (f.env ?? []).filter((e): e is string => e !== undefined),
     dir: f.workdir ?? '',
     user: f.user ?? '',

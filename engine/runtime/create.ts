@@ -5,7 +5,7 @@ import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerConfig, type DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import { ContainerSpec, MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
 import { buildOciSpec, type ResolvedMount } from './oci-spec.js';
-import { defaultHosts, defaultResolvConf } from './etc-files.js';
+import { containerResolvConf, defaultHosts, withDnsOverrides } from './etc-files.js';
 import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
 import { createNetns, deleteNetns } from './netns.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
@@ -93,8 +93,8 @@ async function resolveMount(m: Mount, volumePaths: Record<string, string>): Prom
 async function writeEtcFiles(paths: ContainerPaths, input: CreateInput, spec: ContainerSpec, hostname: string) {
   const files = { hosts: join(paths.dir, 'hosts'), hostname: join(paths.dir, 'hostname'), resolvConf: join(paths.dir, 'resolv.conf') };
   const hosts = input.hostsContent ?? defaultHosts({ hostname, ip: input.ip, extraHosts: spec.hosts });
-  const hostResolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const resolv = input.resolvConfContent ?? defaultResolvConf({ hostResolvConf, nameservers: spec.dnsNameservers, search: spec.dnsSearch, options: spec.dnsOptions });
+  const base = input.resolvConfContent ?? containerResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+  const resolv = withDnsOverrides(base, { nameservers: spec.dnsNameservers, search: spec.dnsSearch, options: spec.dnsOptions });
   await Promise.all([writeFile(files.hosts, hosts), writeFile(files.hostname, `${hostname}\n`), writeFile(files.resolvConf, resolv)]);
   return files;
 }

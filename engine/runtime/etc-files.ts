@@ -25,26 +25,64 @@ export function defaultHosts(input: HostsInput): string {
   return `${lines.join('\n')}\n`;
 }
 
-export interface ResolvInput {
-  /** The host's /etc/resolv.conf, used when no nameservers are given. */
-  hostResolvConf: string;
-  nameservers?: readonly string[];
-  search?: readonly string[];
-  options?: readonly string[];
+/**
+ * A container's /etc/resolv.conf from the host's: the same search domains and options, without
+ * nameservers on loopback (127.0.0.0/8, ::1). Those are the host's local caches (systemd-resolved,
+ * dnsmasq); inside the container's own network namespace loopback is the container's, so they
+ * cannot answer there. No public resolver is ever put in their place: a container's DNS must go
+ * only to servers the host's operator chose (network safety: never point at addresses we don't own).
+ */
+export function containerResolvConf(hostResolvConf: string): string {
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  let nameservers = 0;
+  for (const line of hostResolvConf.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (!m) {
+      if (line.trim() !== '') kept.push(line.trimEnd());
+      continue;
+    }
+    const server = m[1] ?? '';
+    if (isLoopback(server)) {
+      dropped.push(server);
+    } else {
+      kept.push(`nameserver ${server}`);
+      nameservers++;
+    }
+  }
+  const notes: string[] = [];
+  if (dropped.length > 0) notes.push(`# tswarm: left out loopback nameservers ${dropped.join(', ')}: unreachable from the container's network namespace.`);
+  if (nameservers === 0) notes.push("# tswarm: no usable nameserver on the host, so none here; name lookups will fail. Configure one on the host or with --dns.");
+  return [...notes, ...kept].join('\n') + '\n';
+}
+
+function isLoopback(server: string): boolean {
+  const address = server.split('%')[0] ?? server; // a zone suffix (fe80::1%eth0) is not part of it
+  return /^127\./.test(address) || address === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(address);
+}
+
+export interface DnsOverrides {
+  nameservers: readonly string[];
+  search: readonly string[];
+  options: readonly string[];
 }
 
 /**
- * Given nameservers win; otherwise the host's, minus loopback ones (a container's 127.0.0.1 is not
- * the host's resolver), falling back to public resolvers as Docker does when none remain.
+ * A container's resolv.conf with the spec's DNS settings in force (docker run --dns,
+ * --dns-search, --dns-option): each one given replaces the base's lines of its kind, as Docker
+ * does; what is not given stays as the base (the host's, as containerResolvConf made it) has it.
  */
-export function defaultResolvConf(input: ResolvInput): string {
-  const hostLines = input.hostResolvConf.split('\n').map((l) => l.trim());
-  const hostServers = hostLines.filter((l) => l.startsWith('nameserver')).map((l) => l.split(/\s+/)[1] ?? '').filter((s) => s !== '' && !s.startsWith('127.') && s !== '::1');
-  const servers = input.nameservers && input.nameservers.length > 0 ? input.nameservers : hostServers.length > 0 ? hostServers : ['8.8.8.8', '8.8.4.4'];
-  const hostSearch = hostLines.find((l) => l.startsWith('search'))?.split(/\s+/).slice(1) ?? [];
-  const search = input.search && input.search.length > 0 ? input.search : hostSearch;
-  const lines = servers.map((s) => `nameserver ${s}`);
-  if (search.length > 0) lines.push(`search ${search.join(' ')}`);
-  if (input.options && input.options.length > 0) lines.push(`options ${input.options.join(' ')}`);
+export function withDnsOverrides(base: string, o: DnsOverrides): string {
+  if (o.nameservers.length === 0 && o.search.length === 0 && o.options.length === 0) return base;
+  const replaced = (line: string) =>
+    (o.nameservers.length > 0 && /^\s*nameserver\s/.test(line)) ||
+    (o.search.length > 0 && /^\s*(search|domain)\s/.test(line)) ||
+    (o.options.length > 0 && /^\s*options\s/.test(line)) ||
+    // The note about a missing nameserver is wrong once some are given.
+    (o.nameservers.length > 0 && line.startsWith('# tswarm: no usable nameserver'));
+  const lines = base.split('\n').filter((l) => l.trim() !== '' && !replaced(l));
+  lines.push(...o.nameservers.map((s) => `nameserver ${s}`));
+  if (o.search.length > 0) lines.push(`search ${o.search.join(' ')}`);
+  if (o.options.length > 0) lines.push(`options ${o.options.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }

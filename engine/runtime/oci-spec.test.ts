@@ -6,7 +6,7 @@ import { buildOciSpec, cgroupResources, type OciSpecInput } from './oci-spec.js'
 import { cannotRunExitCode, normalizeSignal, resolveArgv, resolveCapabilities, resolveHealth } from './process.js';
 import { resolveUser } from './user.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH } from './defaults.js';
-import { defaultHosts, defaultResolvConf } from './etc-files.js';
+import { containerResolvConf, defaultHosts, withDnsOverrides } from './etc-files.js';
 import { overlayOptions } from './rootfs.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:www:/var/www:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false\n';
@@ -156,8 +156,13 @@ describe('resources, etc files and overlay options', () => {
 
   it('writes hosts with the container address and resolv.conf without loopback servers', () => {
     expect(defaultHosts({ hostname: 'web1', ip: '10.0.0.5', extraHosts: ['db:10.0.0.9'] })).toMatch(/10\.0\.0\.9\tdb\n10\.0\.0\.5\tweb1\n$/);
-    expect(defaultResolvConf({ hostResolvConf: 'nameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch lab\n' })).toBe('nameserver 10.1.1.1\nsearch lab\n');
-    expect(defaultResolvConf({ hostResolvConf: '', nameservers: ['9.9.9.9'], options: ['ndots:2'] })).toBe('nameserver 9.9.9.9\noptions ndots:2\n');
+    const base = containerResolvConf('nameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch lab\noptions rotate\n');
+    const none = { nameservers: [], search: [], options: [] };
+    expect(withDnsOverrides(base, none)).toBe(base);
+    // Each setting given replaces its kind of line and leaves the others as the host has them.
+    expect(withDnsOverrides(base, { ...none, nameservers: ['10.9.9.9'] })).not.toContain('10.1.1.1');
+    expect(withDnsOverrides(base, { ...none, nameservers: ['10.9.9.9'], options: ['ndots:2'] }).split('\n').filter((l) => !l.startsWith('#'))).toEqual(['search lab', 'nameserver 10.9.9.9', 'options ndots:2', '']);
+    expect(withDnsOverrides(containerResolvConf(''), { ...none, nameservers: ['10.9.9.9'] })).toBe('nameserver 10.9.9.9\n');
   });
 
   it('lists overlay lowerdirs highest first', () => {

@@ -187,6 +187,13 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id);
   });
 
+  it('writes the spec\'s DNS settings into the container\'s resolv.conf (--dns, --dns-search, --dns-option)', async () => {
+    const { id } = await runToEnd({ command: ['cat', '/etc/resolv.conf'], dnsNameservers: ['10.213.9.53'], dnsSearch: ['lab.test'], dnsOptions: ['ndots:2'] });
+    const lines = (await collect(rt.logs(id))).filter((l) => !l.startsWith('stdout:#'));
+    expect(lines).toEqual(['stdout:nameserver 10.213.9.53', 'stdout:search lab.test', 'stdout:options ndots:2']);
+    await rt.remove(id);
+  });
+
   it('gives the container loopback in its own netns and lets busybox nc work under seccomp', async () => {
     const { id, result } = await runToEnd({ command: ['sh', '-c', 'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ip addr show lo 2>&1 | head -3'] });
     const lines = await collect(rt.logs(id));
