@@ -123,6 +123,16 @@ describe('EngineService over the local socket', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect((await cli('container', 'wait', 'follower')).out).toBe('0\n');
     expect((await cli('container', 'logs', '--tail', '1', 'follower')).out).toBe('b\n');
+    expect((await cli('container', 'logs', '--tail', '0', 'follower')).out).toBe('');
+    // An API client that sets no tail gets the whole log, as docker logs does.
+    const client = new EngineServiceClient(host, credentials.createInsecure());
+    try {
+      const lines: string[] = [];
+      for await (const m of client.containerLogs({ id, follow: false, sinceMs: 0 })) for (const l of (m as { lines: { data: Buffer }[] }).lines) lines.push(Buffer.from(l.data).toString());
+      expect(lines).toEqual(['a\n', 'b\n']);
+    } finally {
+      client.close();
+    }
     expect((await cli('container', 'rm', 'follower')).code).toBe(0);
   });
 

@@ -168,7 +168,7 @@ function containerService(engine: Engine): UntypedServiceImplementation {
     ),
     containerLogs: serverStream<api.ContainerLogsRequest, api.ContainerLogsResponse>(async (req, send, signal) => {
       if (req.sinceMs < 0) throw new TswarmError('INVALID_ARGUMENT', 'since is negative. Give a time in the past');
-      const lines = engine.containerLogs(requireId(req.id), { follow: req.follow, tail: req.tail < 0 ? undefined : req.tail, sinceMs: req.sinceMs, signal });
+      const lines = engine.containerLogs(requireId(req.id), { follow: req.follow, tail: req.tail === undefined || req.tail < 0 ? undefined : req.tail, sinceMs: req.sinceMs, signal });
       let batch: LogLine[] = [];
       for await (const r of lines) {
         batch.push(toLogLine(r));

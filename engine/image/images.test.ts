@@ -140,6 +140,20 @@ describe('ImageService against a real registry', () => {
     expect((await lstat(join(rt.layerDirs[1] ?? '', 'etc/gone.txt'))).isCharacterDevice()).toBe(true);
   });
 
+  it('takes a name for a tag before an ID prefix, as Docker does: removing that tag only untags it', async () => {
+    const s = await service();
+    const archive = join(work, 'bb-tagged.tar');
+    await makeArchive(layout, 'bb', 'docker', archive, 'example.com/test/kept:1');
+    const [image] = await s.load(createReadStream(archive));
+    // A repository named like the start of the image's ID.
+    const hexName = image!.id.slice(7, 19);
+    const named = join(work, 'bb-hexname.tar');
+    await makeArchive(layout, 'bb', 'docker', named, `${hexName}:latest`);
+    await s.load(createReadStream(named));
+    expect(await s.remove(hexName)).toEqual({ untagged: [`${hexName}:latest`], deleted: [] });
+    expect((await s.list()).map((i) => i.repoTags)).toEqual([['example.com/test/kept:1']]);
+  });
+
   it('refuses to remove an image in use unless forced, and garbage-collects what nothing uses', async () => {
     let used = true;
     const s = await service({ isInUse: () => used });

@@ -164,7 +164,7 @@ export class ImageService {
     const { index } = await this.ready();
     const record = this.find(index, ref);
     const inUse = await this.inUse(record.id);
-    const tag = tagNamed(ref, record.id);
+    const tag = index.tagNamed(ref);
     const result = await index.update((draft) => planRemoval(draft, record.id, tag, inUse, options.force ?? false));
     if (result.deleted.length > 0) await this.gc(index);
     return { untagged: result.untagged.map(familiarReference), deleted: result.deleted };
@@ -248,13 +248,6 @@ export class ImageService {
       createdAtMs: r.createdAtMs,
     };
   }
-}
-
-/** The tag `ref` names, or undefined when it names the image by id or digest. */
-function tagNamed(ref: string, id: string): string | undefined {
-  if (id === ref || id.slice(7).startsWith(ref.replace(/^sha256:/, ''))) return undefined;
-  const parsed = parseReference(ref);
-  return parsed.digest ? undefined : formatReference(parsed);
 }
 
 /** Adds or updates an image record, keeping layer sizes known from earlier unpacks. */

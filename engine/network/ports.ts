@@ -17,6 +17,9 @@ const PORT_MAX = 65535;
 /** A published port checked and with its defaults filled in (protocol tcp). */
 export function normalizePort(p: PublishedPort): PublishedPort {
   const protocol = p.protocol === PortProtocol.PORT_PROTOCOL_UNSPECIFIED ? PortProtocol.PORT_PROTOCOL_TCP : p.protocol;
+  if (protocol !== PortProtocol.PORT_PROTOCOL_TCP && protocol !== PortProtocol.PORT_PROTOCOL_UDP && protocol !== PortProtocol.PORT_PROTOCOL_SCTP) {
+    throw new TswarmError('INVALID_ARGUMENT', `cannot publish ${p.hostPort}:${p.containerPort}: unknown protocol ${String(p.protocol)}. Use tcp or udp`);
+  }
   if (protocol === PortProtocol.PORT_PROTOCOL_SCTP) {
     throw new TswarmError('INVALID_ARGUMENT', `cannot publish ${p.hostPort}:${p.containerPort}/sctp: only tcp and udp ports can be published. Use tcp or udp`);
   }

@@ -63,6 +63,7 @@ describe('ports', () => {
     expect(normalizePort({ ...tcp(80), protocol: PortProtocol.PORT_PROTOCOL_UNSPECIFIED, hostIp: '0.0.0.0' })).toEqual(tcp(80));
     expect(() => normalizePort(tcp(80, 0))).toThrow(/invalid container port/);
     expect(() => normalizePort({ ...tcp(80), protocol: PortProtocol.PORT_PROTOCOL_SCTP })).toThrow(/only tcp and udp/);
+    expect(() => normalizePort({ ...tcp(80), protocol: 99 as PortProtocol })).toThrow(/unknown protocol 99/);
     expect(() => normalizePort(tcp(80, 80, '::1'))).toThrow(/not an IPv4 address/);
   });
   it('finds conflicts across containers and inside one request', () => {

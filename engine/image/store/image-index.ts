@@ -80,26 +80,36 @@ export class ImageIndex {
   }
 
   /** Finds an image by id (full or a prefix of 12+ hex digits), tag or repo digest. */
+  /**
+   * The image `ref` names, looked up as Docker does: a full digest is an ID; otherwise a tag the
+   * node has wins, and only then a unique ID prefix — so a tag such as `cafe` is never taken for
+   * an image whose ID starts with those letters.
+   */
   resolve(ref: string): ImageRecord | undefined {
     const data = this.current;
+    if (isDigest(ref)) return data.images[ref];
+    const tag = this.tagNamed(ref);
+    if (tag) return data.images[data.tags[tag]!];
+    const parsed = tryParseReference(ref);
+    if (parsed?.digest) {
+      const wanted = `${repositoryName(parsed)}@${parsed.digest}`;
+      const byDigest = Object.values(data.images).find((i) => i.repoDigests.includes(wanted));
+      if (byDigest) return byDigest;
+    }
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
     if (/^[a-f0-9]+$/.test(hex) && hex.length >= SHORT_ID_CHARS_MIN) {
       const byId = Object.values(data.images).filter((i) => i.id.slice(7).startsWith(hex));
       if (byId.length === 1) return byId[0];
     }
-    if (isDigest(ref)) return data.images[ref];
-    let parsed;
-    try {
-      parsed = parseReference(ref);
-    } catch {
-      return undefined;
-    }
-    if (parsed.digest) {
-      const wanted = `${repositoryName(parsed)}@${parsed.digest}`;
-      return Object.values(data.images).find((i) => i.repoDigests.includes(wanted));
-    }
-    const id = data.tags[formatReference(parsed)];
-    return id ? data.images[id] : undefined;
+    return undefined;
+  }
+
+  /** The tag `ref` names when the node has that tag (normalized, e.g. busybox → docker.io/library/busybox:latest). */
+  tagNamed(ref: string): string | undefined {
+    const parsed = tryParseReference(ref);
+    if (!parsed || parsed.digest) return undefined;
+    const tag = formatReference(parsed);
+    return this.current.tags[tag] !== undefined ? tag : undefined;
   }
 
   tagsOf(id: string): string[] {
@@ -107,5 +117,13 @@ export class ImageIndex {
       .filter(([, imageId]) => imageId === id)
       .map(([tag]) => tag)
       .sort();
+  }
+}
+
+function tryParseReference(ref: string): ReturnType<typeof parseReference> | undefined {
+  try {
+    return parseReference(ref);
+  } catch {
+    return undefined;
   }
 }
