@@ -1,5 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { previousGeneration } from './log-keeper.js';
 
 /** One line of a container's output, as the LogLine message carries it. */
 export interface LogRecord {
@@ -90,26 +92,41 @@ function select(records: LogRecord[], options: TailOptions): LogRecord[] {
   return options.tail !== undefined && options.tail >= 0 ? kept.slice(Math.max(0, kept.length - options.tail)) : kept;
 }
 
-/** The log so far and the byte offset and inode it was read up to, for a follow to go on from. */
-export async function readLog(path: string, options: TailOptions): Promise<{ records: LogRecord[]; offset: number; ino: number }> {
+/** A file's whole content, or nothing when it does not exist. */
+async function readIfPresent(path: string): Promise<{ bytes: Buffer; ino: number } | undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], offset: 0, ino: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
   try {
     const info = await handle.stat();
     // conmon caps the file at the configured size, so reading it whole is bounded.
-    const bytes = await handle.readFile();
-    const parser = new K8sLogParser();
-    // A line still unended is shown as far as it goes; a follow goes on from the end of the file.
-    const records = [...parser.push(bytes), ...parser.flush()];
-    return { records: select(records, options), offset: bytes.length, ino: info.ino };
+    return { bytes: await handle.readFile(), ino: info.ino };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The log so far — the generation kept from conmon's last rotation (log-keeper.ts), then the
+ * live file — and the offset and inode the live file was read up to, for a follow to go on from.
+ */
+export async function readLog(path: string, options: TailOptions): Promise<{ records: LogRecord[] }> {
+  const [previous, live] = await Promise.all([readIfPresent(previousGeneration(path)), readIfPresent(path)]);
+  return { records: parseGenerations(previous?.bytes, live?.bytes, options) };
+}
+
+/** The kept generation's lines, then the live file's, as one log (a line may span the two). */
+function parseGenerations(previous: Buffer | undefined, live: Buffer | undefined, options: TailOptions): LogRecord[] {
+  const parser = new K8sLogParser();
+  const records = previous ? parser.push(previous) : [];
+  if (live) records.push(...parser.push(live));
+  // A line still unended is shown as far as it goes; a follow goes on from the end of the file.
+  records.push(...parser.flush());
+  return select(records, options);
 }
 
 export interface FollowOptions extends TailOptions {
@@ -152,9 +169,13 @@ class Wakeup {
   }
 }
 
+/** Watches the log's directory, not the file: a watch on the file would stay on the inode conmon replaces at its cap. */
 function watchFile(path: string, wakeup: Wakeup): FSWatcher | undefined {
+  const name = basename(path);
   try {
-    const watcher = watch(path, { persistent: false }, () => wakeup.wake());
+    const watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file === name) wakeup.wake();
+    });
     watcher.on('error', () => watcher.close());
     return watcher;
   } catch {
@@ -165,14 +186,24 @@ function watchFile(path: string, wakeup: Wakeup): FSWatcher | undefined {
 /** Bytes read per poll, so a burst of output cannot grow one read without bound. */
 const FOLLOW_CHUNK_BYTES = 1024 * 1024;
 
-async function readFrom(path: string, offset: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
+async function readAt(handle: FileHandle, offset: number): Promise<Buffer> {
+  const buf = Buffer.alloc(FOLLOW_CHUNK_BYTES);
+  const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+  return buf.subarray(0, bytesRead);
+}
+
+interface OpenLog {
+  handle: FileHandle;
+  ino: number;
+}
+
+async function openIfPresent(path: string): Promise<OpenLog | undefined> {
   try {
-    const buf = Buffer.alloc(FOLLOW_CHUNK_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
+    const handle = await open(path, 'r');
+    return { handle, ino: (await handle.stat()).ino };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 
@@ -183,42 +214,62 @@ async function readFrom(path: string, offset: number): Promise<Buffer> {
  */
 export async function* followLog(path: string, options: FollowOptions): AsyncGenerator<LogRecord> {
   const pollMs = options.pollMs ?? 100;
-  const first = await readLog(path, options);
-  yield* first.records;
+  // The live file is opened before anything is read: lines written to it and then replaced by
+  // conmon's rotation while the first lines go out are still read through this handle.
+  const current = await openIfPresent(path);
   const wakeup = new Wakeup();
   const watcher = watchFile(path, wakeup);
   const unsubscribe = options.onExit?.(() => wakeup.wake());
   const onAbort = () => wakeup.wake();
   options.signal?.addEventListener('abort', onAbort);
   try {
-    yield* followFrom(path, options, { offset: first.offset, ino: first.ino, wakeup, pollMs });
+    const previous = await readIfPresent(previousGeneration(path));
+    const live = current ? await current.handle.readFile() : undefined;
+    yield* parseGenerations(previous?.bytes, live, options);
+    yield* followFrom(path, options, { current, offset: live?.length ?? 0, wakeup, pollMs });
   } finally {
     watcher?.close();
     unsubscribe?.();
     options.signal?.removeEventListener('abort', onAbort);
+    await current?.handle.close().catch(() => undefined);
   }
 }
 
-async function* followFrom(path: string, options: FollowOptions, start: { offset: number; ino: number; wakeup: Wakeup; pollMs: number }): AsyncGenerator<LogRecord> {
-  let { offset, ino } = start;
+/**
+ * Reads on from `start.offset` through an open handle, so the lines conmon writes just before it
+ * replaces the file at its cap are still read from the old inode before the follow moves on to
+ * the new file.
+ */
+async function* followFrom(path: string, options: FollowOptions, start: { current: OpenLog | undefined; offset: number; wakeup: Wakeup; pollMs: number }): AsyncGenerator<LogRecord> {
+  let current = start.current;
+  let offset = start.offset;
   let parser = new K8sLogParser('streaming');
-  for (;;) {
-    if (options.signal?.aborted) return;
-    const done = await options.isDone();
-    const info = await stat(path).catch(() => undefined);
-    if (info && (info.ino !== ino || info.size < offset)) {
-      ino = info.ino;
-      offset = 0;
-      parser = new K8sLogParser('streaming');
+  try {
+    for (;;) {
+      if (options.signal?.aborted) return;
+      const done = await options.isDone();
+      let progressed = false;
+      if (current) {
+        const bytes = await readAt(current.handle, offset);
+        offset += bytes.length;
+        progressed = bytes.length > 0;
+        for (const r of parser.push(bytes)) if (!options.sinceMs || r.timestampMs >= options.sinceMs) yield r;
+      }
+      if (progressed) continue;
+      // The file read to its end: go on to a new one if conmon replaced it meanwhile.
+      const live = await stat(path).catch(() => undefined);
+      if (live && live.ino !== current?.ino) {
+        if (current !== start.current) await current?.handle.close();
+        current = await openIfPresent(path);
+        offset = 0;
+        parser = new K8sLogParser('streaming');
+        continue;
+      }
+      if (done) return;
+      await start.wakeup.sleep(start.pollMs);
     }
-    let progressed = false;
-    if (info && info.size > offset) {
-      const bytes = await readFrom(path, offset);
-      offset += bytes.length;
-      progressed = bytes.length > 0;
-      for (const r of parser.push(bytes)) if (!options.sinceMs || r.timestampMs >= options.sinceMs) yield r;
-    }
-    if (done && !progressed) return;
-    if (!progressed) await start.wakeup.sleep(start.pollMs);
+  } finally {
+    // The first handle is followLog's to close.
+    if (current !== start.current) await current?.handle.close();
   }
 }

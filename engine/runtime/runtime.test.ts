@@ -258,6 +258,13 @@ describe('ContainerRuntime with crun and conmon', () => {
       const { stat } = await import('node:fs/promises');
       expect((await stat(small.inspect(id).logPath)).size).toBeLessThanOrEqual(4096 + 200);
       expect(await collect(small.logs(id, { tail: 1 }))).toEqual(['stdout:line400']);
+      // The generation conmon replaced at the cap is kept: the log holds more than the live file,
+      // in order, up to the last line.
+      const live = (await readFile(small.inspect(id).logPath, 'utf8')).split('\n').filter(Boolean).length;
+      const all = (await collect(small.logs(id))).map((l) => Number(l.replace('stdout:line', '')));
+      expect(all.length).toBeGreaterThan(live);
+      expect(all.at(-1)).toBe(400);
+      expect(all.every((n, i) => i === 0 || n > all[i - 1]!)).toBe(true);
       await small.remove(id);
     } finally {
       small.close();

@@ -21,6 +21,7 @@ import { followLog, readLog, type LogRecord } from './logs.js';
 import { HealthMonitor, type HealthLogEntry } from './health.js';
 import { cannotRunExitCode, healthArgv, normalizeSignal } from './process.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { LogKeeper } from './log-keeper.js';
 import { compilerFingerprint, SeccompBpfCache } from './seccomp-cache.js';
 import type { SeccompProfile } from './seccomp.js';
 
@@ -86,6 +87,7 @@ export class ContainerRuntime {
   /** Called when a running container's exit is recorded, so log followers end without polling. */
   private readonly exitListeners = new Map<string, Set<() => void>>();
   private readonly watcher: ExitWatcher;
+  private readonly logKeeper: LogKeeper;
   private readonly containersDir: string;
   private readonly exitDir: string;
   private readonly clock: Clock;
@@ -102,6 +104,7 @@ export class ContainerRuntime {
     this.clock = o.clock ?? systemClock;
     this.log = o.log;
     this.watcher = new ExitWatcher(this.exitDir, () => this.runningNames(), (name, exit) => this.onExit(name, exit), this.log);
+    this.logKeeper = new LogKeeper(this.log, () => this.runningRecords().map((r) => containerPaths(this.containersDir, r.id).log));
   }
 
   static async open(options: RuntimeOptions): Promise<ContainerRuntime> {
@@ -120,6 +123,7 @@ export class ContainerRuntime {
     const runtime = new ContainerRuntime(options, host, oci, seccompCache);
     await runtime.adopt();
     runtime.watcher.start();
+    runtime.logKeeper.start();
     return runtime;
   }
 
@@ -127,12 +131,17 @@ export class ContainerRuntime {
     const adopted = await adoptContainers({ containersDir: this.containersDir, exitDir: this.exitDir, namePrefix: this.o.namePrefix, oci: this.oci, log: this.log, nowMs: this.clock.nowMs() });
     for (const record of adopted.records) this.records.set(record.id, record);
     for (const { record, exit } of adopted.ended) await this.withLock(record.id, () => this.finalize(record, exit));
-    for (const record of this.records.values()) if (record.state.status === 'running') this.startHealth(record);
+    for (const record of this.records.values()) {
+      if (record.state.status !== 'running') continue;
+      this.startHealth(record);
+      await this.logKeeper.follow(containerPaths(this.containersDir, record.id).log);
+    }
   }
 
   /** Stops watching; the containers keep running under conmon for the next instance to adopt. */
   close(): void {
     this.watcher.stop();
+    this.logKeeper.stop();
     for (const monitor of this.monitors.values()) monitor.stop();
     this.monitors.clear();
   }
@@ -210,6 +219,7 @@ export class ContainerRuntime {
       throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
     }
     this.startHealth(record);
+    await this.logKeeper.follow(paths.log);
     this.log.info({ container: record.id, pid }, 'container started');
   }
 
@@ -373,6 +383,7 @@ export class ContainerRuntime {
     const reasons = await readExitReasons(this.host.cgroupLayout, record.cgroupsPath);
     this.monitors.get(record.id)?.stop();
     this.monitors.delete(record.id);
+    await this.logKeeper.unfollow(containerPaths(this.containersDir, record.id).log);
     record.state = { ...record.state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: reasons.oomKilled, pidsLimitHit: reasons.pidsLimitHit, finishedAtMs: Math.round(exit.atMs) };
     await this.persist(record);
     this.notifyExit(record.id);
@@ -417,8 +428,12 @@ export class ContainerRuntime {
     return saveRecord(containerPaths(this.containersDir, record.id).dir, record);
   }
 
+  private runningRecords(): ContainerRecord[] {
+    return this.ready().filter((r) => r.state.status === 'running');
+  }
+
   private runningNames(): string[] {
-    return this.ready().filter((r) => r.state.status === 'running').map((r) => r.runtimeName);
+    return this.runningRecords().map((r) => r.runtimeName);
   }
 
   /** Records fully created (not a create still in progress). */
