@@ -69,7 +69,7 @@ export class LogKeeper {
       const watcher = watch(dirname(logPath), { persistent: false }, (_event, file) => {
         if (file === name) void this.keep(logPath);
       });
-      watcher.on('error', () => this.unfollow(logPath));
+      watcher.on('error', () => void this.unfollow(logPath));
       this.watchers.set(logPath, watcher);
     } catch (err) {
       this.log.debug({ err, logPath }, 'cannot watch a container log directory; its rotations are noticed by polling');
