@@ -29,8 +29,10 @@ export function startHiServer(netnsPath: string, port: number): ChildProcess {
   return child;
 }
 
+/** Kills a server this test started, once: a child killed by a signal has no exit code, only a signal code. */
 export function stopProcess(child: ChildProcess | undefined): void {
-  if (child?.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null || child.killed) return;
+  child.kill('SIGKILL');
 }
 
 /** Connects from the namespace at `netnsPath` and returns what the server said ('' if nothing). */
