@@ -112,6 +112,10 @@ describe('the engine on a lab host', () => {
     expect(await volumes()).toEqual(['data1']);
     await tswarmOk(L(), 'm1', ['volume', 'prune', '--all']);
     expect(await volumes()).toEqual([]);
+    // A new volume mounted where the image has files starts with a copy of them (Docker's copy-up):
+    // over /bin, the shell is still there.
+    expect(await tswarmOk(L(), 'm1', ['run', '--rm', '-v', 'binvol:/bin', image, 'ls', '/bin/sh'])).toBe('/bin/sh\n');
+    await tswarmOk(L(), 'm1', ['volume', 'rm', 'binvol']);
   });
 
   it('follows logs; after kill -9 of tswarmd the container runs on, logs survive, the new daemon adopts and stops it', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ContainerConfig } from '../gen/tswarm/v1/engine.js';
 import type { DeepPartial } from '../gen/tswarm/v1/engine.js';
 import { validateContainerConfig } from './engine-validate.js';
+import { imageVolumeMounts, LABEL_ANONYMOUS_VOLUME } from './engine.js';
+import { MountType } from '../gen/tswarm/v1/objects.js';
 
 const CPUS_ON_HOST = 2;
 const check = (config: DeepPartial<ContainerConfig>) => () => validateContainerConfig(ContainerConfig.fromPartial({ ...config, spec: { image: 'busybox', ...config.spec } }), CPUS_ON_HOST);
@@ -34,5 +36,14 @@ describe('container config checks: what crun would refuse is refused first, sayi
     expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: -5 } } })).toThrow(/health check interval -5 ms is out of range/);
     expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], timeoutMs: -1 } } })).toThrow(/health check timeout/);
     expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: 0, timeoutMs: 1000, startPeriodMs: 10 } } })).not.toThrow();
+  });
+});
+
+describe('the image\'s VOLUMEs', () => {
+  it('become anonymous volumes where the spec mounts nothing', () => {
+    const mounts = imageVolumeMounts({ Volumes: { '/data': {}, '/var/log/': {}, '/': {}, 'relative': {} } }, [{ type: MountType.MOUNT_TYPE_TMPFS, source: '', target: '/var/log', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: {} }]);
+    expect(mounts).toHaveLength(1);
+    expect(mounts[0]).toMatchObject({ type: MountType.MOUNT_TYPE_VOLUME, target: '/data', volumeLabels: { [LABEL_ANONYMOUS_VOLUME]: '' } });
+    expect(mounts[0]!.source).toMatch(/^[0-9a-f]{64}$/);
   });
 });

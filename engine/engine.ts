@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { newId } from '../lib/ids.js';
 import { ContainerConfig, type ContainerInspectResponse, type ContainerStats, type ContainerSummary, type DeepPartial, type LayerProgress, type Volume } from '../gen/tswarm/v1/engine.js';
-import { ContainerSpec, MountType, type Mount } from '../gen/tswarm/v1/objects.js';
-import type { ImageForRuntime } from './image-contract.js';
+import { ContainerSpec, Mount, MountType } from '../gen/tswarm/v1/objects.js';
+import type { ImageForRuntime, OciImageConfig } from './image-contract.js';
 import type { ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
 import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
@@ -177,9 +177,14 @@ export class Engine {
     }
   }
 
-  private async createHeld(cfg: ContainerConfig, spec: ContainerSpec, hold: { imageId?: string }, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
-    const image = await this.ensureImage(spec.image, options.onPull);
+  private async createHeld(cfg: ContainerConfig, given: ContainerSpec, hold: { imageId?: string; volumes: string[] }, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
+    const image = await this.ensureImage(given.image, options.onPull);
     hold.imageId = image.id;
+    // The image's VOLUMEs, where the spec mounts nothing, get anonymous volumes as in Docker (a
+    // database's data dir). A node without volume support runs the image without them.
+    const imageVolumes = this.o.volumes ? imageVolumeMounts(image.config, given.mounts) : [];
+    hold.volumes.push(...volumeNames(imageVolumes));
+    const spec = { ...given, mounts: [...given.mounts, ...imageVolumes] };
     const { mode, warnings } = resolveNetworkMode(cfg.networkMode, this.o.networking !== undefined, cfg.ports);
     const volumePaths = await this.volumePaths(spec.mounts);
     // The runtime picks the container ID, but the namespace must exist before create: the
@@ -418,6 +423,20 @@ class LatestPerLayer {
     this.waiting.delete(first.value[0]);
     return first.value[1];
   }
+}
+
+/** Anonymous volume mounts for the image's VOLUME paths that no mount of the spec covers. */
+export function imageVolumeMounts(config: OciImageConfig, mounts: readonly Mount[]): Mount[] {
+  const taken = new Set(mounts.map((m) => normalizeTarget(m.target)));
+  return Object.keys(config.Volumes ?? {})
+    .map(normalizeTarget)
+    .filter((target) => target !== '/' && isAbsolute(target) && !taken.has(target))
+    .sort()
+    .map((target) => nameAnonymousVolume(Mount.fromPartial({ type: MountType.MOUNT_TYPE_VOLUME, source: '', target })));
+}
+
+function normalizeTarget(target: string): string {
+  return posix.normalize(target).replace(/(.)\/+$/, '$1');
 }
 
 /** Docker names anonymous volumes with 64 random hex digits. */

@@ -1,11 +1,13 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerConfig, type DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import { ContainerSpec, MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
 import { buildOciSpec, type ResolvedMount } from './oci-spec.js';
 import { containerResolvConf, defaultHosts, withDnsOverrides } from './etc-files.js';
+import { copyImageContentIntoVolumes } from './volume-copy-up.js';
 import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
 import { createNetns, deleteNetns } from './netns.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
@@ -51,6 +53,7 @@ export interface CreateContext {
   namePrefix: string;
   catatonitPath: string | undefined;
   nowMs: number;
+  log: Logger;
   /**
    * The node's compiled seccomp filters (crun only). A hit goes into the bundle as crun's
    * annotation; a miss is reported so the program crun compiles can be kept.
@@ -117,6 +120,8 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
   await mkdir(paths.bundle, { recursive: true });
   try {
     await mountRootfs(input.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
+    const volumeMounts = spec.mounts.filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && volumePaths[m.source]).map((m) => ({ target: m.target, hostPath: volumePaths[m.source]! }));
+    await copyImageContentIntoVolumes(paths.rootfs, volumeMounts, ctx.log);
     const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')));
     const hostname = spec.hostname || id.slice(0, 12);
     const etcFiles = await writeEtcFiles(paths, input, spec, hostname);

@@ -154,7 +154,7 @@ export class ContainerRuntime {
       throw new TswarmError('ALREADY_EXISTS', `a container named "${name}" already exists. Remove it or choose another name`);
     }
     const seccomp = this.seccompCache && { cache: this.seccompCache, onMiss: (profile: SeccompProfile) => this.uncompiledSeccomp.set(id, profile) };
-    const ctx = { containersDir: this.containersDir, namePrefix: this.o.namePrefix, catatonitPath: this.host.catatonitPath, nowMs: this.clock.nowMs(), seccomp };
+    const ctx = { containersDir: this.containersDir, namePrefix: this.o.namePrefix, catatonitPath: this.host.catatonitPath, nowMs: this.clock.nowMs(), log: this.log, seccomp };
     // The name is reserved before the slow part, so two concurrent creates cannot both take it.
     const placeholder = { id, name, state: { status: 'created' } } as ContainerRecord;
     this.records.set(id, placeholder);
