@@ -37,6 +37,20 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   const { tswarmVersion } = await import('../lib/version.js');
   process.stdout.write(`${tswarmVersion()}\n`);
 } else {
-  const { runCli } = await import('./program.js');
+  const { runCli } = await loadProgram();
   process.exitCode = await runCli(argv);
+}
+
+/**
+ * The command tree: the bundle `npm run build` makes (scripts/bundle-cli.mjs), which loads in
+ * fewer files, else the compiled modules (a build that stopped after tsc).
+ */
+async function loadProgram(): Promise<typeof import('./program.js')> {
+  const bundled = './bundle/program.js';
+  try {
+    return (await import(bundled)) as typeof import('./program.js');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes('bundle/program.js')) throw err;
+    return import('./program.js');
+  }
 }
