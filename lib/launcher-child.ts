@@ -3,17 +3,13 @@
  * channel and answers with how each ended. It holds nothing else, so it stays small, and a
  * small process forks fast. It exits when its parent goes away.
  */
-import { spawnDirect, type RunOptions } from './run.js';
+import { spawnDetachedDirect, spawnDirect, type DetachOptions, type RunOptions } from './run.js';
 
-interface Request {
-  id: number;
-  command: string;
-  args: string[];
-  options: RunOptions;
-}
+type Request = { id: number; command: string; args: string[] } & ({ kind: 'run'; options: RunOptions } | { kind: 'detach'; options: DetachOptions });
 
 process.on('message', (message: Request) => {
-  void spawnDirect(message.command, message.args, message.options).then((outcome) => {
+  const started = message.kind === 'detach' ? spawnDetachedDirect(message.command, message.args, message.options) : spawnDirect(message.command, message.args, message.options);
+  void started.then((outcome) => {
     // The parent may be gone by now; then there is no one to answer.
     if (process.connected) process.send?.({ id: message.id, outcome });
   });

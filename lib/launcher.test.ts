@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from './log.js';
 import { Launcher } from './launcher.js';
-import { run, useCommandRunner } from './run.js';
+import { run, runDetached, useCommandRunner } from './run.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TswarmError } from './errors.js';
 import { waitFor } from './poll.js';
 
@@ -65,6 +68,31 @@ describe('commands through the launcher', () => {
     const second = await helperPid();
     expect(second).not.toBe(first);
     expect(second).not.toBe(process.pid);
+  });
+
+  it('starts a detached monitor (as conmon): returns its fd 3 report at once and leaves it running', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tswarm-detach-'));
+    const started: number[] = [];
+    try {
+      for (const through of ['launcher', 'this process'] as const) {
+        if (through === 'launcher') await installLauncher();
+        else useCommandRunner(undefined);
+        const options = { cwd: dir, env: { PATH: process.env['PATH'] }, outputPath: join(dir, 'out.log'), timeoutMs: 10_000 };
+        // Reports its PID and its working directory's name, writes to stdout, and stays.
+        const r = await runDetached('sh', ['-c', 'echo "{\\"data\\": $$}" >&3; echo to-the-log; exec sleep 30'], options);
+        expect(r).toMatchObject({ outcome: 'reported' });
+        const pid = (JSON.parse((r as { report: string }).report) as { data: number }).data;
+        started.push(pid);
+        expect(() => process.kill(pid, 0)).not.toThrow(); // still running
+        await waitFor(async () => (await readFile(options.outputPath, 'utf8')).includes('to-the-log'), { what: 'its output in the log', timeoutMs: 5_000, intervalMs: 20 });
+        const silent = await runDetached('sh', ['-c', 'exit 0'], options);
+        expect(silent).toEqual({ report: '', outcome: 'ended' });
+        expect(await runDetached('tswarm-no-such-monitor', [], options)).toMatchObject({ spawnError: { code: 'ENOENT' } });
+      }
+    } finally {
+      for (const pid of started) process.kill(pid, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('after close, or when no helper can start, commands start from this process', async () => {

@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './log.js';
-import { DEFAULT_TIMEOUT_MS, spawnDirect, type CommandResult, type CommandRunner, type RunOptions } from './run.js';
+import { DEFAULT_TIMEOUT_MS, spawnDetachedDirect, spawnDirect, type CommandResult, type CommandRunner, type DetachOptions, type DetachResult, type RunOptions } from './run.js';
 
 /** Commands in flight through the helper at most; more start from the daemon directly. */
 const IN_FLIGHT_MAX = 256;
@@ -25,13 +25,13 @@ const CHILD_HEAP_MB = 32;
 const START_FAILURES_MAX = 3;
 
 interface Waiter {
-  resolve(outcome: CommandResult): void;
+  resolve(outcome: CommandResult | DetachResult): void;
   timer: NodeJS.Timeout;
 }
 
 interface Answer {
   id: number;
-  outcome: CommandResult;
+  outcome: CommandResult | DetachResult;
 }
 
 export interface LauncherOptions {
@@ -57,14 +57,29 @@ export class Launcher implements CommandRunner {
   }
 
   execute(command: string, args: readonly string[], options: RunOptions): Promise<CommandResult> {
-    const child = this.closed || this.waiters.size >= IN_FLIGHT_MAX ? undefined : this.readyChild();
+    const child = this.available();
     if (!child) return spawnDirect(command, args, options);
+    // A command given no env gets the helper's: this process's, as it was when the helper started.
+    return this.ask<CommandResult>(child, { kind: 'run', command, args: [...args], options }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  /** conmon and its like: started detached by the helper, which reads their report. */
+  detach(command: string, args: readonly string[], options: DetachOptions): Promise<DetachResult> {
+    const child = this.available();
+    if (!child) return spawnDetachedDirect(command, args, options);
+    return this.ask<DetachResult>(child, { kind: 'detach', command, args: [...args], options }, options.timeoutMs);
+  }
+
+  private available(): ChildProcess | undefined {
+    return this.closed || this.waiters.size >= IN_FLIGHT_MAX ? undefined : this.readyChild();
+  }
+
+  private ask<T extends CommandResult | DetachResult>(child: ChildProcess, request: object, timeoutMs: number): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.lose(id, 'the command launcher did not answer in time'), (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + ANSWER_GRACE_MS);
-      this.waiters.set(id, { resolve, timer });
-      // A command given no env gets the helper's: this process's, as it was when the helper started.
-      child.send({ id, command, args: [...args], options });
+      const timer = setTimeout(() => this.lose(id, 'the command launcher did not answer in time'), timeoutMs + ANSWER_GRACE_MS);
+      this.waiters.set(id, { resolve: resolve as (outcome: CommandResult | DetachResult) => void, timer });
+      child.send({ id, ...request });
     });
   }
 

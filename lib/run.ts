@@ -1,4 +1,6 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { TswarmError } from './errors.js';
 
 export interface RunOptions {
@@ -41,9 +43,31 @@ export interface LostCommand {
 
 export type CommandResult = CommandOutcome | SpawnFailure | LostCommand;
 
+/**
+ * A process started to stay (a monitor such as conmon): detached, its output appended to a file,
+ * and one report read from its fd 3 — not waited for.
+ */
+export interface DetachOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** stdout and stderr are appended here (its own errors, before it could report). */
+  outputPath: string;
+  /** How long the report may take; the process is left running when it does not come. */
+  timeoutMs: number;
+}
+
+/** What came on fd 3: read until it held one JSON value, or the pipe ended, or the deadline passed. */
+export interface DetachedReport {
+  report: string;
+  outcome: 'reported' | 'ended' | 'timed-out';
+}
+
+export type DetachResult = DetachedReport | SpawnFailure | LostCommand;
+
 /** Something that runs commands for run(): this process itself, or a launcher (lib/launcher.ts). */
 export interface CommandRunner {
   execute(command: string, args: readonly string[], options: RunOptions): Promise<CommandResult>;
+  detach(command: string, args: readonly string[], options: DetachOptions): Promise<DetachResult>;
 }
 
 /** Runs the command as a child of this process, killed at its deadline, its output bounded. */
@@ -78,7 +102,48 @@ export function spawnDirect(command: string, args: readonly string[], options: R
   });
 }
 
-const direct: CommandRunner = { execute: spawnDirect };
+function holdsJsonValue(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a detached process from this one and reads its fd 3 report (see DetachOptions). */
+export async function spawnDetachedDirect(command: string, args: readonly string[], o: DetachOptions): Promise<DetachedReport | SpawnFailure> {
+  const output = await open(o.outputPath, 'a');
+  try {
+    return await new Promise((resolve) => {
+      // stdin/stdout must not be pipes this process waits on: the detached process's own children inherit them.
+      const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', output.fd, output.fd, 'pipe'], detached: true });
+      let text = '';
+      let settled = false;
+      const finish = (result: DetachedReport | SpawnFailure) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        pipe?.destroy();
+        child.unref();
+        resolve(result);
+      };
+      const timer = setTimeout(() => finish({ report: text, outcome: 'timed-out' }), o.timeoutMs);
+      const pipe = child.stdio[3] as Readable | null;
+      pipe?.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (holdsJsonValue(text.trim())) finish({ report: text, outcome: 'reported' });
+      });
+      pipe?.on('end', () => finish({ report: text, outcome: 'ended' }));
+      pipe?.on('error', () => undefined);
+      child.on('error', (e: NodeJS.ErrnoException) => finish({ spawnError: { code: e.code, message: e.message } }));
+    });
+  } finally {
+    await output.close();
+  }
+}
+
+const direct: CommandRunner = { execute: spawnDirect, detach: spawnDetachedDirect };
 let runner: CommandRunner = direct;
 
 /**
@@ -87,6 +152,11 @@ let runner: CommandRunner = direct;
  */
 export function useCommandRunner(next: CommandRunner | undefined): void {
   runner = next ?? direct;
+}
+
+/** Starts a long-lived helper (conmon) through the installed runner and returns its fd 3 report. */
+export function runDetached(command: string, args: readonly string[], options: DetachOptions): Promise<DetachResult> {
+  return runner.detach(command, args, options);
 }
 
 /**

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { runDetached } from '../../lib/run.js';
 import { TswarmError } from '../../lib/errors.js';
 
 export interface ConmonOptions {
@@ -30,7 +28,9 @@ const CREATE_TIMEOUT_MS = 30_000;
  *
  * conmon reports through the sync pipe (fd 3, `_OCI_SYNCPIPE`) as podman uses it: one JSON object,
  * `{"data": pid}` or `{"data": -1, "message": "…"}`. Without the pipe conmon's parent returns
- * before the container exists.
+ * before the container exists. It is started through the daemon's command runner (the launcher's
+ * small process forks faster than the daemon), in the bundle, where it writes an "oom" file when
+ * the container is OOM-killed — inside the container's own directory, not wherever we were started.
  */
 export async function conmonCreate(o: ConmonOptions): Promise<number> {
   const args = [
@@ -48,43 +48,19 @@ export async function conmonCreate(o: ConmonOptions): Promise<number> {
     '--syslog=false',
     '--log-level', 'error',
   ];
-  const errLog = await open(o.conmonLogPath, 'a');
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      // stdin/stdout must not be pipes Node waits on: conmon's daemon child inherits them (LAB.md).
-      const child = spawn(o.conmonPath, args, {
-        // conmon writes an empty file named "oom" into its working directory when the container
-        // is OOM-killed: keep that inside the container's own bundle, not wherever we were started.
-        cwd: o.bundleDir,
-        stdio: ['ignore', errLog.fd, errLog.fd, 'pipe'],
-        env: { ...process.env, _OCI_SYNCPIPE: '3' },
-        detached: true,
-      });
-      let text = '';
-      let settled = false;
-      const finish = (err: Error | undefined, pid?: number) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        pipe?.destroy();
-        if (err) reject(err);
-        else resolve(pid!);
-      };
-      const timer = setTimeout(() => finish(new TswarmError('DEADLINE_EXCEEDED', `conmon did not report container ${o.name} created within ${CREATE_TIMEOUT_MS} ms`)), CREATE_TIMEOUT_MS);
-      const pipe = child.stdio[3] as Readable | null;
-      pipe?.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        const report = parseSyncReport(text);
-        if (report) finish(report.error, report.pid);
-      });
-      pipe?.on('end', () => finish(new TswarmError('INTERNAL', `conmon for ${o.name} exited without reporting; see ${o.conmonLogPath}`)));
-      pipe?.on('error', () => undefined);
-      child.on('error', (e) => finish(new TswarmError('UNSUPPORTED_HOST', `cannot run conmon: ${e.message}`)));
-      child.unref();
-    });
-  } finally {
-    await errLog.close();
-  }
+  const result = await runDetached(o.conmonPath, args, {
+    cwd: o.bundleDir,
+    env: { ...process.env, _OCI_SYNCPIPE: '3' },
+    outputPath: o.conmonLogPath,
+    timeoutMs: CREATE_TIMEOUT_MS,
+  });
+  if ('spawnError' in result) throw new TswarmError('UNSUPPORTED_HOST', `cannot run conmon: ${result.spawnError.message}`);
+  if ('lost' in result) throw new TswarmError('UNAVAILABLE', `conmon for ${o.name}: ${result.lost}, so whether the container was created is unknown. Retry the operation`);
+  const report = parseSyncReport(result.report);
+  if (report?.error) throw report.error;
+  if (report?.pid !== undefined) return report.pid;
+  if (result.outcome === 'timed-out') throw new TswarmError('DEADLINE_EXCEEDED', `conmon did not report container ${o.name} created within ${CREATE_TIMEOUT_MS} ms`);
+  throw new TswarmError('INTERNAL', `conmon for ${o.name} exited without reporting; see ${o.conmonLogPath}`);
 }
 
 function parseSyncReport(text: string): { pid?: number; error?: Error } | undefined {
