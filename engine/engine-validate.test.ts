@@ -22,8 +22,14 @@ describe('container config checks: what crun would refuse is refused first, sayi
   it('hostnames sethostname takes', () => {
     expect(check({ spec: { hostname: 'web-1.example' } })).not.toThrow();
     expect(check({ spec: { hostname: 'x'.repeat(65) } })).toThrow(/invalid hostname/);
-    expect(check({ spec: { hostname: 'bad_name' } })).toThrow(/invalid hostname "bad_name"/);
+    expect(check({ spec: { hostname: 'under_score' } })).not.toThrow(); // Docker takes it too
+    expect(check({ spec: { hostname: 'bad name' } })).toThrow(/invalid hostname "bad name"/);
     expect(check({ spec: { hostname: '-lead' } })).toThrow(/invalid hostname/);
+  });
+
+  it('refuses the anonymous-volume label from a client: rm -v would then delete a named volume', () => {
+    const mount = { type: MountType.MOUNT_TYPE_VOLUME, source: 'data', target: '/data', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: { [LABEL_ANONYMOUS_VOLUME]: '' } };
+    expect(check({ spec: { mounts: [mount] } })).toThrow(/is the engine's/);
   });
 
   it('DNS settings resolv.conf can take', () => {

@@ -3,6 +3,7 @@ import { TswarmError } from '../lib/errors.js';
 import type { ContainerConfig, PublishedPort } from '../gen/tswarm/v1/engine.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { LABEL_ANONYMOUS_VOLUME } from './engine-volumes.js';
 import { MountType, type ContainerSpec, type HealthConfig, type Mount, type Resources } from '../gen/tswarm/v1/objects.js';
 
 /**
@@ -19,13 +20,13 @@ const LIST_ITEMS_MAX = 1_000;
 /** The whole command line plus environment; Linux's own ARG_MAX is 2 MiB. */
 const ARGV_ENV_BYTES_MAX = 1024 * 1024;
 const PORTS_MAX = 1_000;
-const MOUNTS_MAX = 256;
+export const MOUNTS_MAX = 256;
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Docker's rule for volume names. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const ENGINE_LABEL_PREFIX = 'tswarm.engine.';
 /** sethostname(2) takes at most 64 bytes; each dot-separated label is a DNS label (RFC 1123). */
-const HOSTNAME = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const HOSTNAME = /^(?=.{1,64}$)[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*$/;
 /** Docker's floor: below it the kernel's own use of the cgroup leaves the process no room. */
 export const MEMORY_BYTES_MIN = 6 * 1024 * 1024;
 /** Docker's smallest CPU limit, 0.01 CPUs; the cgroup's quota is 1 ms per 100 ms period then. */
@@ -62,6 +63,8 @@ function validatePort(p: PublishedPort): void {
 }
 
 function validateMount(m: Mount): void {
+  // The engine marks the volumes it names itself; a client's mark would make rm -v delete a named volume.
+  if (LABEL_ANONYMOUS_VOLUME in m.volumeLabels) throw invalid(`volume label "${LABEL_ANONYMOUS_VOLUME}" is the engine's. Leave it out; a volume with no name is anonymous`);
   if (!isAbsolute(m.target)) throw invalid(`mount target "${m.target}" is not an absolute path. Give a path such as /data`);
   // An empty volume source is an anonymous volume: the engine names it.
   if (m.type === MountType.MOUNT_TYPE_VOLUME) validateVolumeName(m.source, true);
@@ -90,7 +93,7 @@ function validateSpec(spec: ContainerSpec): void {
   spec.mounts.forEach(validateMount);
   validateLabels(spec.labels);
   if (spec.stopGracePeriodMs !== undefined && spec.stopGracePeriodMs < 0) throw invalid('the stop timeout is negative. Give 0 or more seconds');
-  if (spec.hostname !== '' && !HOSTNAME.test(spec.hostname)) throw invalid(`invalid hostname "${spec.hostname}". Use at most 64 characters: letters, digits and '-', in labels separated by dots`);
+  if (spec.hostname !== '' && !HOSTNAME.test(spec.hostname)) throw invalid(`invalid hostname "${spec.hostname}". Use at most 64 characters: letters, digits, '_' and '-', in labels separated by dots`);
   if (spec.healthcheck) validateHealth(spec.healthcheck);
   validateDns(spec);
 }

@@ -20,6 +20,9 @@ export interface EngineVolumes {
   resolveMounts(mounts: readonly Mount[]): Promise<Record<string, string>>;
 }
 
+/** Docker's label (since 23.0) on a volume made for a `-v /path` without a name. */
+export const LABEL_ANONYMOUS_VOLUME = 'com.docker.volume.anonymous';
+
 /** The named volumes a container's mounts use. */
 export function volumeNames(mounts: readonly Mount[]): string[] {
   return mounts.filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME).map((m) => m.source);

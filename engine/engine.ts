@@ -12,8 +12,9 @@ import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './engine-network.js';
-import { volumeNames, volumeUsers, type EngineVolumes } from './engine-volumes.js';
+import { LABEL_ANONYMOUS_VOLUME, volumeNames, volumeUsers, type EngineVolumes } from './engine-volumes.js';
 import { runAttached, stderrEvent, type RunEventSink } from './engine-run.js';
+import { MOUNTS_MAX } from './engine-validate.js';
 
 export type { EngineVolumes } from './engine-volumes.js';
 export type { RunEventSink } from './engine-run.js';
@@ -42,8 +43,7 @@ export interface EngineOptions {
 export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
 export const LABEL_ATTACHMENT = 'tswarm.engine.attachment';
 export const LABEL_AUTO_REMOVE = 'tswarm.engine.auto-remove';
-/** Docker's label (since 23.0) on a volume made for a `-v /path` without a name. */
-export const LABEL_ANONYMOUS_VOLUME = 'com.docker.volume.anonymous';
+export { LABEL_ANONYMOUS_VOLUME } from './engine-volumes.js';
 
 export interface CreateResult {
   id: string;
@@ -183,6 +183,9 @@ export class Engine {
     // The image's VOLUMEs, where the spec mounts nothing, get anonymous volumes as in Docker (a
     // database's data dir). A node without volume support runs the image without them.
     const imageVolumes = this.o.volumes ? imageVolumeMounts(image.config, given.mounts) : [];
+    if (given.mounts.length + imageVolumes.length > MOUNTS_MAX) {
+      throw new TswarmError('INVALID_ARGUMENT', `image ${given.image} declares ${imageVolumes.length} VOLUMEs, which with the ${given.mounts.length} mounts given pass the limit of ${MOUNTS_MAX}. Use another image`);
+    }
     hold.volumes.push(...volumeNames(imageVolumes));
     const spec = { ...given, mounts: [...given.mounts, ...imageVolumes] };
     const { mode, warnings } = resolveNetworkMode(cfg.networkMode, this.o.networking !== undefined, cfg.ports);
@@ -239,6 +242,9 @@ export class Engine {
     for (const name of anonymous) {
       // Another container given the same volume (--volumes-from style, or by its name) keeps it.
       if (users.has(name)) continue;
+      // The volume's own label decides, not the mount's (which a client wrote).
+      const stored = await this.o.volumes.inspect(name).catch(() => undefined);
+      if (stored?.labels[LABEL_ANONYMOUS_VOLUME] === undefined) continue;
       await this.o.volumes.remove(name, { force: true }).catch((err: unknown) => this.o.log.warn({ err, volume: name }, 'removing an anonymous volume failed'));
     }
   }
@@ -378,9 +384,10 @@ export class Engine {
   /** Unused anonymous volumes; with `all`, every unused volume (Docker 23's `volume prune [-a]`). */
   async volumePrune(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimedBytes: number }> {
     const volumes = this.requireVolumes();
-    const users = this.volumeUsers();
-    const named = new Set((await volumes.list()).filter((v) => v.labels[LABEL_ANONYMOUS_VOLUME] === undefined).map((v) => v.name));
-    return volumes.prune((name) => users.has(name) || (!options.all && named.has(name)));
+    // Anonymous ones are an allow-list taken now: a volume made after it is kept, whatever it is.
+    const anonymous = new Set((await volumes.list()).filter((v) => v.labels[LABEL_ANONYMOUS_VOLUME] !== undefined).map((v) => v.name));
+    // Users are asked per volume while the prune runs, so a container created meanwhile counts.
+    return volumes.prune((name) => this.volumeUsers().has(name) || (!options.all && !anonymous.has(name)));
   }
 }
 
@@ -397,8 +404,8 @@ class LatestPerLayer {
 
   offer(p: LayerProgress): void {
     this.waiting.set(p.digest, p);
-    // drain() awaits a send before it can return, so it is running whenever pump is set.
-    this.pump ??= this.drain();
+    // Started on the next turn, so pump is set before drain() can clear it (even if send throws at once).
+    this.pump ??= Promise.resolve().then(() => this.drain());
   }
 
   /** Resolves once everything offered has been sent (or the client failed). */

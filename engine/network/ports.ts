@@ -111,7 +111,8 @@ export function parseProcNet(protocol: 'tcp' | 'udp', text: string): string[] {
     const cols = line.trim().split(/\s+/);
     const local = cols[1];
     const state = cols[3];
-    if (!local || (protocol === 'tcp' && state !== '0A')) continue;
+    // Listening TCP (0A); unconnected UDP (07): a connected UDP socket is a client's ephemeral port.
+    if (!local || state !== (protocol === 'tcp' ? '0A' : '07')) continue;
     const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
     if (port > 0) ports.push(`${protocol}/${port}`);
   }

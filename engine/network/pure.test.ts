@@ -87,6 +87,9 @@ describe('ports', () => {
   it('reads listening ports from /proc/net', () => {
     const text = '  sl  local_address rem_address   st\n   0: 00000000:1F90 00000000:0000 0A\n   1: 0100007F:0050 0100007F:9C40 01\n';
     expect(parseProcNet('tcp', text)).toEqual(['tcp/8080']);
+    // UDP: a bound socket (07) counts; a connected one (01) is some client's ephemeral port.
+    const udp = '  sl  local_address rem_address   st\n   0: 00000000:0035 00000000:0000 07\n   1: 0100007F:D431 08080808:0035 01\n';
+    expect(parseProcNet('udp', udp)).toEqual(['udp/53']);
   });
 });
 

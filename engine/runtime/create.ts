@@ -93,10 +93,12 @@ async function resolveMount(m: Mount, volumePaths: Record<string, string>): Prom
   return { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly };
 }
 
-async function writeEtcFiles(paths: ContainerPaths, input: CreateInput, spec: ContainerSpec, hostname: string) {
+async function writeEtcFiles(paths: ContainerPaths, input: CreateInput, spec: ContainerSpec, hostname: string, hostNetwork: boolean) {
   const files = { hosts: join(paths.dir, 'hosts'), hostname: join(paths.dir, 'hostname'), resolvConf: join(paths.dir, 'resolv.conf') };
   const hosts = input.hostsContent ?? defaultHosts({ hostname, ip: input.ip, extraHosts: spec.hosts });
-  const base = input.resolvConfContent ?? containerResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+  const hostResolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  // On the host's network a loopback resolver (systemd-resolved, dnsmasq) is reachable: keep it.
+  const base = input.resolvConfContent ?? (hostNetwork ? hostResolvConf : containerResolvConf(hostResolvConf));
   const resolv = withDnsOverrides(base, { nameservers: spec.dnsNameservers, search: spec.dnsSearch, options: spec.dnsOptions });
   await Promise.all([writeFile(files.hosts, hosts), writeFile(files.hostname, `${hostname}\n`), writeFile(files.resolvConf, resolv)]);
   return files;
@@ -124,7 +126,7 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
     await copyImageContentIntoVolumes(paths.rootfs, volumeMounts, ctx.log);
     const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')));
     const hostname = spec.hostname || id.slice(0, 12);
-    const etcFiles = await writeEtcFiles(paths, input, spec, hostname);
+    const etcFiles = await writeEtcFiles(paths, input, spec, hostname, config.networkMode === 'host');
     const cgroupsPath = `/${ctx.namePrefix}/${id}`;
     const built = buildOciSpec({
       rootfsPath: paths.rootfs,

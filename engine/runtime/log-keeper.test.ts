@@ -60,3 +60,30 @@ describe('keeping the log generation conmon replaces at its cap', () => {
     expect(seen).toEqual(['line1', 'line2', 'line3', 'line4']);
   });
 });
+
+describe('LogKeeper', () => {
+  it('checks one log one look at a time: overlapping looks keep the replaced generation once', async () => {
+    const path = await logFile(lines(1, 3));
+    const { LogKeeper } = await import('./log-keeper.js');
+    const { silentLogger } = await import('../../lib/log.js');
+    const keeper = new LogKeeper(silentLogger(), () => []);
+    try {
+      await keeper.follow(path);
+      await conmonRotates(path, line(4));
+      await Promise.all([keeper.check(path), keeper.check(path), keeper.check(path)]);
+      expect((await readLog(path, {})).records.map((r) => r.data.toString())).toEqual(['line1\n', 'line2\n', 'line3\n', 'line4\n']);
+    } finally {
+      keeper.stop();
+    }
+  });
+
+  it('reads a rotation the keeper has not handled yet from ctr.log.cur, without a gap or a repeat', async () => {
+    const path = await logFile(lines(1, 2));
+    await keepRotatedLog(path);
+    await conmonRotates(path, line(3));
+    await keepRotatedLog(path); // .1 = lines 1-2
+    await appendFile(path, line(4));
+    await conmonRotates(path, line(5)); // not yet kept: .cur holds lines 3-4
+    expect((await readLog(path, {})).records.map((r) => r.data.toString().trim())).toEqual(['line1', 'line2', 'line3', 'line4', 'line5']);
+  });
+});

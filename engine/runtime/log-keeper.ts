@@ -27,7 +27,15 @@ export function previousGeneration(logPath: string): string {
 export async function keepRotatedLog(logPath: string): Promise<boolean> {
   const [live, held] = await Promise.all([stat(logPath).catch(() => undefined), stat(currentLink(logPath)).catch(() => undefined)]);
   if (!live || held?.ino === live.ino) return false;
-  if (held) await rename(currentLink(logPath), previousGeneration(logPath));
+  if (held) {
+    try {
+      await rename(currentLink(logPath), previousGeneration(logPath));
+    } catch (err) {
+      // The container was removed meanwhile.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
   try {
     await link(logPath, currentLink(logPath));
   } catch (err) {
@@ -46,6 +54,8 @@ const POLL_MS = 1_000;
  */
 export class LogKeeper {
   private readonly watchers = new Map<string, FSWatcher>();
+  /** One check at a time per log: two at once could both see the rename and move the new file to .1. */
+  private readonly checks = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -55,19 +65,20 @@ export class LogKeeper {
 
   start(): void {
     this.timer = setInterval(() => {
-      for (const path of this.running()) void this.keep(path);
+      for (const path of this.running()) void this.check(path);
     }, POLL_MS);
     this.timer.unref();
   }
 
   /** Starts keeping `logPath` (a started container); links it at once. */
   async follow(logPath: string): Promise<void> {
-    await this.keep(logPath);
+    await this.check(logPath);
     if (this.watchers.has(logPath)) return;
     try {
       const name = basename(logPath);
-      const watcher = watch(dirname(logPath), { persistent: false }, (_event, file) => {
-        if (file === name) void this.keep(logPath);
+      // Only renames: conmon's rotation is one, while each line written is a 'change'.
+      const watcher = watch(dirname(logPath), { persistent: false }, (event, file) => {
+        if (event === 'rename' && file === name) void this.check(logPath);
       });
       watcher.on('error', () => void this.unfollow(logPath));
       this.watchers.set(logPath, watcher);
@@ -80,7 +91,23 @@ export class LogKeeper {
   async unfollow(logPath: string): Promise<void> {
     this.watchers.get(logPath)?.close();
     this.watchers.delete(logPath);
-    await this.keep(logPath);
+    await this.check(logPath);
+  }
+
+  /** Stops watching a removed container's log, without looking again. */
+  forget(logPath: string): void {
+    this.watchers.get(logPath)?.close();
+    this.watchers.delete(logPath);
+  }
+
+  /** Looks for a rotation of `logPath`, after any look already under way for it. */
+  check(logPath: string): Promise<void> {
+    const next = (this.checks.get(logPath) ?? Promise.resolve()).then(() => this.keep(logPath));
+    this.checks.set(logPath, next);
+    void next.finally(() => {
+      if (this.checks.get(logPath) === next) this.checks.delete(logPath);
+    });
+    return next;
   }
 
   stop(): void {

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { previousGeneration } from './log-keeper.js';
+import { currentLink, previousGeneration } from './log-keeper.js';
 
 /** One line of a container's output, as the LogLine message carries it. */
 export interface LogRecord {
@@ -92,38 +92,47 @@ function select(records: LogRecord[], options: TailOptions): LogRecord[] {
   return options.tail !== undefined && options.tail >= 0 ? kept.slice(Math.max(0, kept.length - options.tail)) : kept;
 }
 
-/** A file's whole content, or nothing when it does not exist. */
-async function readIfPresent(path: string): Promise<{ bytes: Buffer; ino: number } | undefined> {
-  let handle;
+/**
+ * The log so far: the generations kept from conmon's rotations (log-keeper.ts), then the live file.
+ */
+export async function readLog(path: string, options: TailOptions): Promise<{ records: LogRecord[] }> {
+  const live = await openIfPresent(path);
   try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const info = await handle.stat();
-    // conmon caps the file at the configured size, so reading it whole is bounded.
-    return { bytes: await handle.readFile(), ino: info.ino };
+    const earlier = await earlierGenerations(path, live?.ino);
+    const bytes = live ? await live.handle.readFile() : undefined;
+    return { records: parseGenerations(earlier, bytes, options) };
   } finally {
-    await handle.close();
+    await live?.handle.close();
   }
 }
 
 /**
- * The log so far — the generation kept from conmon's last rotation (log-keeper.ts), then the
- * live file — and the offset and inode the live file was read up to, for a follow to go on from.
+ * The generations before the live file (inode `liveIno`), oldest first: ctr.log.1, and
+ * ctr.log.cur when conmon has replaced the live file and the keeper has not yet moved it to .1.
+ * Each file is told by its inode, so one the keeper renames meanwhile is never read twice, and
+ * the live file never as an earlier generation.
  */
-export async function readLog(path: string, options: TailOptions): Promise<{ records: LogRecord[] }> {
-  const [previous, live] = await Promise.all([readIfPresent(previousGeneration(path)), readIfPresent(path)]);
-  return { records: parseGenerations(previous?.bytes, live?.bytes, options) };
+async function earlierGenerations(path: string, liveIno: number | undefined): Promise<Buffer[]> {
+  const opened = await Promise.all([openIfPresent(previousGeneration(path)), openIfPresent(currentLink(path))]);
+  try {
+    const seen = new Set<number>(liveIno === undefined ? [] : [liveIno]);
+    const out: Buffer[] = [];
+    for (const file of opened) {
+      if (!file || seen.has(file.ino)) continue;
+      seen.add(file.ino);
+      out.push(await file.handle.readFile());
+    }
+    return out;
+  } finally {
+    await Promise.all(opened.map((f) => f?.handle.close() ?? Promise.resolve()));
+  }
 }
 
-/** The kept generation's lines, then the live file's, as one log (a line may span the two). */
-function parseGenerations(previous: Buffer | undefined, live: Buffer | undefined, options: TailOptions): LogRecord[] {
+/** The earlier generations' lines, then the live file's, as one log (a line may span two files). */
+function parseGenerations(earlier: readonly Buffer[], live: Buffer | undefined, options: TailOptions): LogRecord[] {
   const parser = new K8sLogParser();
-  const records = previous ? parser.push(previous) : [];
-  if (live) records.push(...parser.push(live));
+  const records: LogRecord[] = [];
+  for (const bytes of [...earlier, ...(live ? [live] : [])]) records.push(...parser.push(bytes));
   // A line still unended is shown as far as it goes; a follow goes on from the end of the file.
   records.push(...parser.flush());
   return select(records, options);
@@ -223,9 +232,9 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
   const onAbort = () => wakeup.wake();
   options.signal?.addEventListener('abort', onAbort);
   try {
-    const previous = await readIfPresent(previousGeneration(path));
+    const earlier = await earlierGenerations(path, current?.ino);
     const live = current ? await current.handle.readFile() : undefined;
-    yield* parseGenerations(previous?.bytes, live, options);
+    yield* parseGenerations(earlier, live, options);
     yield* followFrom(path, options, { current, offset: live?.length ?? 0, wakeup, pollMs });
   } finally {
     watcher?.close();
@@ -256,9 +265,19 @@ async function* followFrom(path: string, options: FollowOptions, start: { curren
         for (const r of parser.push(bytes)) if (!options.sinceMs || r.timestampMs >= options.sinceMs) yield r;
       }
       if (progressed) continue;
-      // The file read to its end: go on to a new one if conmon replaced it meanwhile.
+      // The file read to its end: go on to a new one if conmon replaced it meanwhile — after one
+      // more read of the old one, since conmon may have written its last lines there between our
+      // read and its rename (it closes the old file before making the new one).
       const live = await stat(path).catch(() => undefined);
       if (live && live.ino !== current?.ino) {
+        if (current) {
+          const last = await readAt(current.handle, offset);
+          if (last.length > 0) {
+            offset += last.length;
+            for (const r of parser.push(last)) if (!options.sinceMs || r.timestampMs >= options.sinceMs) yield r;
+            continue;
+          }
+        }
         if (current !== start.current) await current?.handle.close();
         current = await openIfPresent(path);
         offset = 0;

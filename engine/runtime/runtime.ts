@@ -277,6 +277,7 @@ export class ContainerRuntime {
       if (!this.records.has(record.id)) return;
       this.monitors.get(record.id)?.stop();
       this.monitors.delete(record.id);
+      this.logKeeper.forget(containerPaths(this.containersDir, record.id).log);
       const runtimeDeleted = this.released.has(record.id) || this.neverStarted.has(record.id);
       // The runtime lets go first: were its delete to fail, the record and bundle must still be
       // there for the next try (or the next daemon's adoption).

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
@@ -37,14 +37,26 @@ describe('copy-up of image content into a new volume (as Docker does)', () => {
     expect(await readdir(used)).toEqual(['mine']);
   });
 
-  it('leaves a path through a symlink alone: resolved on the host it could leave the rootfs', async () => {
+  it('gives the volume the owner and mode of an empty image directory (an image USER may own it)', async () => {
+    const { rootfs, volume } = await setup();
+    await mkdir(join(rootfs, 'owned'));
+    await chown(join(rootfs, 'owned'), 1000, 1000);
+    await chmod(join(rootfs, 'owned'), 0o700);
+    const v = await volume('owned');
+    await copyImageContentIntoVolumes(rootfs, [{ target: '/owned', hostPath: v }], silentLogger());
+    const info = await stat(v);
+    expect([info.uid, info.gid, info.mode & 0o777]).toEqual([1000, 1000, 0o700]);
+  });
+
+  it('leaves a path through a symlink or out of the rootfs alone: resolved on the host it could leave the rootfs', async () => {
     const { base, rootfs, volume } = await setup();
     const outside = join(base, 'host-secrets');
     await mkdir(outside);
     await writeFile(join(outside, 'secret'), 'host only\n');
     await symlink(outside, join(rootfs, 'link'));
     const v = await volume('v');
-    await copyImageContentIntoVolumes(rootfs, [{ target: '/link', hostPath: v }, { target: '/absent', hostPath: v }, { target: '/../data', hostPath: v }], silentLogger());
+    // /../host-secrets joined to the rootfs would name a real directory beside it.
+    await copyImageContentIntoVolumes(rootfs, [{ target: '/link', hostPath: v }, { target: '/absent', hostPath: v }, { target: '/../host-secrets', hostPath: v }], silentLogger());
     expect(await readdir(v)).toEqual([]);
   });
 });

@@ -89,7 +89,7 @@ async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: s
     return record;
   }
   let lastMs = 0;
-  const downloaded = await deps.blobs.fetchOnce(
+  const came = await deps.blobs.fetchOnce(
     layer.digest,
     async (partial) => {
       await downloadBlob(deps.client, t, layer, partial, (current, total) => {
@@ -102,7 +102,8 @@ async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: s
     },
     () => report('waiting'),
   );
-  const stored = !downloaded;
+  // Only a blob stored by an earlier pull can have been damaged since it was verified.
+  const stored = came === 'stored';
   report('extracting', layer.size);
   try {
     record.unpackedBytes = await deps.layers.unpack(diffId, deps.blobs.path(layer.digest));

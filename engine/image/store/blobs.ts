@@ -131,18 +131,20 @@ export class BlobStore {
    * Makes the store hold `digest` by running `download` into its partial file, then committing
    * it — unless the blob is there already, or another download of it is running: then this waits
    * for that one, and tries itself only if it failed. Two pulls sharing a layer would otherwise
-   * append to the same partial file at once and corrupt it. Resolves `false` when the blob came
-   * without a download of this caller's.
+   * append to the same partial file at once and corrupt it. Says how the blob came: downloaded by
+   * this call, by another pull it waited for (fresh either way), or stored before.
    */
-  async fetchOnce(digest: string, download: (partialPath: string) => Promise<void>, onWait?: () => void): Promise<boolean> {
+  async fetchOnce(digest: string, download: (partialPath: string) => Promise<void>, onWait?: () => void): Promise<'downloaded' | 'waited' | 'stored'> {
+    let waited = false;
     for (;;) {
       const running = this.fetching.get(digest);
       if (running) {
         onWait?.();
+        waited = true;
         await running.catch(() => undefined);
         continue;
       }
-      if (await this.has(digest)) return false;
+      if (await this.has(digest)) return waited ? 'waited' : 'stored';
       // Another caller may have started while has() was out.
       if (!this.fetching.has(digest)) break;
     }
@@ -153,7 +155,7 @@ export class BlobStore {
     })().finally(() => this.fetching.delete(digest));
     this.fetching.set(digest, work);
     await work;
-    return true;
+    return 'downloaded';
   }
 
   /** Moves a complete, verified, fsynced file into place as `digest`. */
