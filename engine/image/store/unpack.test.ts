@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tarOf, digestOf, type TarFile } from '../testing/fake-registry.js';
 import { unpackLayerFile } from './unpack.js';
+import { run } from '../../../lib/run.js';
 
 describe('unpackLayerFile', () => {
   const dirs: string[] = [];
@@ -35,6 +36,29 @@ describe('unpackLayerFile', () => {
     expect(await readFile(join(dest, 'etc/a'), 'utf8')).toBe('replaced');
     expect(await readFile(join(dest, 'etc/b'), 'utf8')).toBe('a');
     expect(await readlink(join(dest, 'etc/abs'))).toBe('/etc/a');
+  });
+
+  it('keeps file capabilities and user xattrs from pax headers, binary values intact; leaves trusted.* out', async () => {
+    // vfs_cap_data v2: effective, permitted CAP_NET_BIND_SERVICE (bit 10): what `setcap cap_net_bind_service+ep` writes.
+    const capability = Buffer.alloc(20);
+    capability.writeUInt32LE(0x02000001, 0);
+    capability.writeUInt32LE(1 << 10, 4);
+    const { dest, result } = await unpack([
+      { path: 'bin/', type: 'Directory' },
+      { path: 'bin/server', content: 'x', mode: 0o755, xattrs: { 'security.capability': capability, 'user.note': Buffer.from('kept\n') } },
+      { path: 'bin/plain', content: 'y' },
+      { path: 'bin/forged', content: 'z', xattrs: { 'trusted.overlay.opaque': Buffer.from('y') } },
+    ]);
+    await result;
+    const getfattr = async (name: string, file: string) => {
+      const out = (await run('getfattr', ['-h', '-e', 'hex', '-n', name, join(dest, file)], { allowFailure: true })).stdout;
+      return /=(0x[0-9a-f]+)/.exec(out)?.[1] ?? '';
+    };
+    expect(await getfattr('security.capability', 'bin/server')).toBe(`0x${capability.toString('hex')}`);
+    expect(await getfattr('user.note', 'bin/server')).toBe(`0x${Buffer.from('kept\n').toString('hex')}`);
+    expect(await getfattr('user.note', 'bin/plain')).toBe('');
+    expect(await getfattr('trusted.overlay.opaque', 'bin/forged')).toBe('');
+    expect(await readFile(join(dest, 'bin/forged'), 'utf8')).toBe('z');
   });
 
   it('refuses paths that climb out of the layer', async () => {

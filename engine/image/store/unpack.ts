@@ -8,6 +8,7 @@ import { run } from '../../../lib/run.js';
 import { writeAll } from './blobs.js';
 import { makeWhiteout, markOpaque } from './overlay-marks.js';
 import { forEachTarEntry, type ReadEntry } from './tar-stream.js';
+import { PaxXattrScanner } from './pax-xattrs.js';
 
 /** A layer tar tried to write outside its root, or through something that is not a directory. */
 export class UnsafeLayerError extends Error {}
@@ -37,14 +38,16 @@ const TOOL_TIMEOUT_MS = 10_000;
 export async function unpackLayerFile(blobPath: string, destDir: string): Promise<{ diffId: string; unpackedBytes: number }> {
   const hash = createHash('sha256');
   let unpackedBytes = 0;
+  const xattrs = new PaxXattrScanner();
   const tarBytes = (async function* () {
     for await (const chunk of await decompressed(blobPath)) {
       hash.update(chunk);
       unpackedBytes += chunk.length;
+      xattrs.push(chunk);
       yield chunk;
     }
   })();
-  const writer = new LayerWriter(destDir);
+  const writer = new LayerWriter(destDir, xattrs);
   await forEachTarEntry(tarBytes, (entry) => writer.apply(entry));
   await writer.finish();
   return { diffId: `sha256:${hash.digest('hex')}`, unpackedBytes };
@@ -76,10 +79,22 @@ class LayerWriter {
   /** What this layer has created so far; the directory starts empty, so this is the whole truth. */
   private readonly kinds = new Map<string, Kind>([['', 'dir']]);
   private readonly dirs = new Map<string, DirMeta>();
+  /** Entries applied so far: the scanner keeps each one's xattrs under this number. */
+  private entries = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly xattrs: PaxXattrScanner,
+  ) {}
 
   async apply(entry: ReadEntry): Promise<void> {
+    const xattrs = this.xattrs.byEntry.get(this.entries++);
+    await this.applyEntry(entry);
+    // A whiteout is overlayfs's mark, not a file of the image: nothing to carry onto it.
+    if (xattrs && !posix.basename(layerPath(entry.path)).startsWith(WHITEOUT_PREFIX)) await applyXattrs(join(this.root, layerPath(entry.path)), xattrs);
+  }
+
+  private async applyEntry(entry: ReadEntry): Promise<void> {
     const rel = layerPath(entry.path);
     const name = posix.basename(rel);
     if (rel !== '') await this.ensureParents(rel, entry.path);
@@ -194,6 +209,22 @@ async function applyMeta(path: string, entry: ReadEntry, isSymlink: boolean): Pr
   if (!isSymlink) await chmod(path, (entry.mode ?? 0o644) & 0o7777);
   const mtime = entry.mtime ?? new Date(0);
   await lutimes(path, mtime, mtime);
+}
+
+/**
+ * The xattrs a layer may set: file capabilities (security.capability: ping, a server binding port
+ * 80 as a user) and user.*. Others are left out: trusted.overlay.* in a lower layer would forge
+ * overlayfs's own marks, and security.selinux or system.* are the host's business.
+ */
+const KEPT_XATTR = /^(security\.capability|user\..+)$/;
+
+/** After applyMeta: chown clears security.capability, so it must come first. */
+async function applyXattrs(path: string, xattrs: ReadonlyMap<string, Buffer>): Promise<void> {
+  for (const [name, value] of xattrs) {
+    if (!KEPT_XATTR.test(name)) continue;
+    // -h: a symlink's own attributes, never its target's; 0s: the value as base64, binary-safe.
+    await run('setfattr', ['-h', '-n', name, '-v', `0s${value.toString('base64')}`, '--', path], { timeoutMs: TOOL_TIMEOUT_MS });
+  }
 }
 
 function ignoreExists(err: NodeJS.ErrnoException): void {

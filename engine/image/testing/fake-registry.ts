@@ -15,12 +15,28 @@ export interface TarFile {
   content?: string;
   linkpath?: string;
   mode?: number;
+  /** Extended attributes, written as SCHILY.xattr pax records before the entry (as GNU tar --xattrs). */
+  xattrs?: Record<string, Buffer>;
+}
+
+/** One pax record, binary-safe: "<length> <key>=<value>\n", the length counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const rest = Buffer.byteLength(` ${key}=`) + value.length + 1;
+  let length = rest + 1;
+  while (String(length).length + rest !== length) length = String(length).length + rest;
+  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
 }
 
 /** A tar built entry by entry, so tests can write archives no well-behaved tool would. */
 export function tarOf(files: TarFile[]): Buffer {
   const blocks: Buffer[] = [];
   for (const f of files) {
+    if (f.xattrs) {
+      const records = Buffer.concat(Object.entries(f.xattrs).map(([k, v]) => paxRecord(`SCHILY.xattr.${k}`, v)));
+      const pax = Buffer.alloc(512);
+      new Header({ path: 'PaxHeader', mode: 0o644, size: records.length, type: 'ExtendedHeader', mtime: new Date(0) }).encode(pax);
+      blocks.push(pax, records, Buffer.alloc((512 - (records.length % 512)) % 512));
+    }
     const body = Buffer.from(f.content ?? '');
     const type = f.type ?? 'File';
     const header = new Header({ path: f.path, mode: f.mode ?? (type === 'Directory' ? 0o755 : 0o644), size: type === 'File' ? body.length : 0, type, linkpath: f.linkpath ?? '', mtime: new Date(0), uid: 0, gid: 0 });
