@@ -144,17 +144,20 @@ export class Engine {
     return this.runtime.list({ all: true }).some((c) => c.labels[LABEL_IMAGE_ID] === imageId);
   }
 
-  /** The image, pulled first when the node does not have it (as `docker create` and `run` do). */
-  private async ensureImage(ref: string, onPull?: (p: LayerProgress) => void): Promise<ImageForRuntime> {
+  /**
+   * The image, pulled first when the node does not have it (as `docker create` and `run` do).
+   * `onResolved` hears its ID before its files are read (the create's hold).
+   */
+  private async ensureImage(ref: string, onPull?: (p: LayerProgress) => void, onResolved?: (imageId: string) => void): Promise<ImageForRuntime> {
     if (ref === '') throw new TswarmError('INVALID_ARGUMENT', 'the container has no image. Give one, e.g. "tswarm run busybox echo hello"');
     try {
-      return await this.images.forRuntime(ref);
+      return await this.images.forRuntime(ref, onResolved);
     } catch (err) {
       if (!(err instanceof TswarmError && err.code === 'NOT_FOUND')) throw err;
     }
     this.o.log.info({ image: ref }, 'image not on this node; pulling it');
     await this.images.pull(ref, onPull ? { onProgress: onPull } : {});
-    return this.images.forRuntime(ref);
+    return this.images.forRuntime(ref, onResolved);
   }
 
   private async volumePaths(mounts: readonly Mount[]): Promise<Record<string, string>> {
@@ -178,8 +181,7 @@ export class Engine {
   }
 
   private async createHeld(cfg: ContainerConfig, given: ContainerSpec, hold: { imageId?: string; volumes: string[] }, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
-    const image = await this.ensureImage(given.image, options.onPull);
-    hold.imageId = image.id;
+    const image = await this.ensureImage(given.image, options.onPull, (id) => (hold.imageId = id));
     // The image's VOLUMEs, where the spec mounts nothing, get anonymous volumes as in Docker (a
     // database's data dir). A node without volume support runs the image without them.
     const imageVolumes = this.o.volumes ? imageVolumeMounts(image.config, given.mounts) : [];

@@ -59,7 +59,9 @@ describe('ImageService against a real registry', () => {
     expect(image.repoTags).toEqual([`${registry.host}/test/busybox:1`]);
     expect(image.repoDigests).toEqual([`${registry.host}/test/busybox@${digest}`]);
     expect(new Set(events.map((e) => e.status))).toEqual(new Set(['waiting', 'downloading', 'verifying', 'extracting', 'done']));
-    const rt = await s.forRuntime(`${registry.host}/test/busybox:1`);
+    const resolved: string[] = [];
+    const rt = await s.forRuntime(`${registry.host}/test/busybox:1`, (id) => resolved.push(id));
+    expect(resolved).toEqual([image.id]); // heard before the files are read: the caller's hold
     expect(rt.reference).toBe(`${registry.host}/test/busybox:1`);
     expect(rt.config.Cmd).toEqual(['sh']);
     expect(rt.layerDirs).toHaveLength(2);

@@ -187,9 +187,15 @@ export class ImageService {
     return { deleted, reclaimedBytes };
   }
 
-  async forRuntime(ref: string): Promise<ImageForRuntime> {
+  /**
+   * The image's config and layer directories for a container. `onResolved` hears the image's ID
+   * as soon as the name is looked up, before anything is read, so a caller can count the image as
+   * in use (remove and prune ask isInUse) for the rest of the read.
+   */
+  async forRuntime(ref: string, onResolved?: (imageId: string) => void): Promise<ImageForRuntime> {
     const { index } = await this.ready();
     const record = this.find(index, ref);
+    onResolved?.(record.id);
     const doc = JSON.parse((await this.blobs.read(record.id, CONFIG_BYTES_MAX)).toString('utf8')) as { config?: OciImageConfig };
     for (const layer of record.layers) {
       if (await this.layers.has(layer.diffId)) continue;

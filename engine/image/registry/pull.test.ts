@@ -52,16 +52,18 @@ describe('pull against a fake registry', () => {
     let release = () => undefined as void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const { s, server, ref } = await setup({ hold: { digest: image.layerDigest, release: released } });
+    // Whichever pull gets to the layer first holds half of it; the other must wait for it rather
+    // than write the same partial file. Each pull opens with one 'waiting' per queued layer: the
+    // third 'waiting' for the layer is the wait for the other pull's download.
     let waiting = false;
-    const first = s.pull(ref);
-    // The second pull starts while the first holds half the layer; it waits instead of writing too.
-    const second = s.pull(ref, {
-      onProgress: (p) => {
-        if (p.status !== 'waiting' || waiting) return;
-        waiting = true;
-        release();
-      },
-    });
+    let layerWaits = 0;
+    const onProgress = (p: { digest: string; status: string }) => {
+      if (p.status !== 'waiting' || p.digest !== image.layerDigest || ++layerWaits !== 3) return;
+      waiting = true;
+      release();
+    };
+    const first = s.pull(ref, { onProgress });
+    const second = s.pull(ref, { onProgress });
     const [a, b] = await Promise.all([first, second]);
     expect(waiting).toBe(true);
     expect(a.id).toBe(image.configDigest);
