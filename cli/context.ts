@@ -7,7 +7,8 @@ export class CliContext {
 
   constructor(
     private readonly hostFlag: string | undefined,
-    readonly out: (text: string) => void = (t) => process.stdout.write(t),
+    /** Text, or a container's output as the bytes it wrote. */
+    readonly out: (data: string | Uint8Array) => void = (t) => process.stdout.write(t),
   ) {}
 
   get host(): string {

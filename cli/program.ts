@@ -77,7 +77,7 @@ async function registrars(argv: readonly string[]): Promise<{ register: Register
 }
 
 export interface CliIo {
-  out: (text: string) => void;
+  out: (data: string | Uint8Array) => void;
   err: (text: string) => void;
 }
 

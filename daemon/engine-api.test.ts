@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../lib/log.js';
+import { waitFor } from '../lib/poll.js';
 import { EngineServiceClient, EngineServiceService, type ImagePullResponse } from '../gen/tswarm/v1/engine.js';
 import { Engine } from '../engine/engine.js';
 import { buildBusyboxImage, makeArchive, pushTestImage } from '../engine/image/testing/images.js';
@@ -56,21 +57,26 @@ afterAll(async () => {
 }, 60_000);
 
 /** The CLI's engine commands in a program of their own (program.ts registers them for real). */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string; outBytes: Buffer }> {
   let out = '';
   let err = '';
-  const ctx = new CliContext(host, (t) => (out += t));
+  const bytes: Buffer[] = [];
+  const ctx = new CliContext(host, (t) => {
+    bytes.push(Buffer.from(t));
+    out += typeof t === 'string' ? t : Buffer.from(t).toString('utf8');
+  });
   const program = new Command('tswarm').exitOverride().enablePositionalOptions().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
   for (const register of [registerImage, registerContainer, registerVolume, registerLogin]) register(program, () => ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return { code: 0, out, err };
+    return { code: 0, out, err, outBytes: Buffer.concat(bytes) };
   } catch (e) {
-    if (e instanceof ExitWith) return { code: e.exitCode, out, err };
+    const outBytes = Buffer.concat(bytes);
+    if (e instanceof ExitWith) return { code: e.exitCode, out, err, outBytes };
     // As runCli maps it (cli/program.ts).
-    if (e instanceof CommanderError) return { code: isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE, out, err };
+    if (e instanceof CommanderError) return { code: isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE, out, err, outBytes };
     const code = reportError(e, (t) => (err += t));
-    return { code, out, err };
+    return { code, out, err, outBytes };
   } finally {
     ctx.close();
   }
@@ -97,6 +103,18 @@ describe('EngineService over the local socket', () => {
     const r = await cli('run', '--rm', '--network', 'none', ref, 'sh', '-c', 'echo hello; exit 3');
     expect([r.code, r.out]).toEqual([3, 'hello\n']);
     expect((await cli('ps', '-a', '-q')).out).toBe('');
+  });
+
+  it('passes a container\'s output through as the bytes it wrote: run, logs and exec (binary is not text)', async () => {
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x78, 0x0a]);
+    const printf = 'printf "\\377\\376\\000x\\n"';
+    const run = await cli('run', '-d', '--name', 'bin', '--network', 'none', ref, 'sh', '-c', `${printf}; sleep 30`);
+    expect(run.code).toBe(0);
+    const attached = await cli('run', '--rm', '--network', 'none', ref, 'sh', '-c', printf);
+    expect(attached.outBytes).toEqual(binary);
+    await waitFor(async () => (await cli('container', 'logs', 'bin')).outBytes.equals(binary), { what: 'the binary line in the log', timeoutMs: 10_000, intervalMs: 50 });
+    expect((await cli('container', 'exec', 'bin', '--', 'sh', '-c', printf)).outBytes).toEqual(binary);
+    expect((await cli('container', 'rm', '-f', 'bin')).code).toBe(0);
   });
 
   it('runs with no-new-privileges when --security-opt asks for it, and not otherwise', async () => {

@@ -281,7 +281,7 @@ export class Engine {
     // The runtime ends a command it could not start with 255; Docker's codes say why, with the
     // same split as a container's start. A 255 without such a message is the command's own.
     if (r.exitCode !== 255) return r;
-    const code = cannotRunExitCode(r.stderr);
+    const code = cannotRunExitCode(r.stderr.toString('utf8'));
     return code === EXIT_ENGINE_ERROR ? r : { ...r, exitCode: code };
   }
 

@@ -17,12 +17,13 @@ import { pullImage } from './image.js';
 type Ctx = () => CliContext;
 
 
-const stderr = (text: string) => process.stderr.write(text);
+const stderr = (data: string | Uint8Array) => process.stderr.write(data);
 
+/** A container's output goes out as the bytes it wrote: decoding it as text would mangle binary. */
 function writeLine(c: CliContext, line: LogLine, timestamps: boolean): void {
-  const text = (timestamps ? `${new Date(line.timestampMs).toISOString()} ` : '') + Buffer.from(line.data).toString('utf8');
-  if (line.stream === 'stderr') stderr(text);
-  else c.out(text);
+  const write = line.stream === 'stderr' ? stderr : c.out;
+  if (timestamps) write(`${new Date(line.timestampMs).toISOString()} `);
+  write(line.data);
 }
 
 /** Streams a run: pull progress and warnings on stderr, output as it comes; gives the exit code when attached. */
@@ -229,8 +230,8 @@ function addExec(container: Command, ctx: Ctx): void {
       // passThroughOptions keeps the `--` that separates the command: it is not part of it.
       const command = words[0] === '--' ? words.slice(1) : words;
       const r = await withEngine(c, (e) => e.call('containerExec', { id, command, timeoutMs: 0 }, SLOW_CALL_DEADLINE_MS));
-      c.out(Buffer.from(r.stdout).toString('utf8'));
-      stderr(Buffer.from(r.stderr).toString('utf8'));
+      c.out(r.stdout);
+      stderr(r.stderr);
       // -1: the engine ended it at its deadline, an engine failure as `docker exec` reports one.
       if (r.exitCode !== 0) throw new ExitWith(r.exitCode < 0 ? EXIT_RUN_ENGINE_ERROR : r.exitCode);
     });

@@ -123,7 +123,7 @@ export class OciRuntime {
    * files, not pipes, and the end is the process's exit: a background child left holding stdout
    * would otherwise keep pipes open and hang the caller (LAB.md).
    */
-  async execIn(name: string, argv: readonly string[], timeoutMs: number, outputBytesMax = EXEC_OUTPUT_BYTES_MAX): Promise<RunResult> {
+  async execIn(name: string, argv: readonly string[], timeoutMs: number, outputBytesMax = EXEC_OUTPUT_BYTES_MAX): Promise<ExecOutput> {
     const base = join(this.stateRoot, `exec-${randomBytes(6).toString('hex')}`);
     const pidFile = `${base}.pid`;
     const [out, err] = await Promise.all([open(`${base}.out`, 'w+'), open(`${base}.err`, 'w+')]);
@@ -159,8 +159,16 @@ async function killExecProcess(pidFile: string): Promise<void> {
 /** Exec output kept by default: enough for a health check's message, bounded against a chatty command. */
 const EXEC_OUTPUT_BYTES_MAX = 64 * 1024;
 
-async function readHead(handle: FileHandle, bytesMax: number): Promise<string> {
+/** What an exec printed, as bytes (a command's output need not be text), up to the bound. */
+export interface ExecOutput {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+async function readHead(handle: FileHandle, bytesMax: number): Promise<Buffer> {
   const buf = Buffer.alloc(bytesMax);
   const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-  return buf.subarray(0, bytesRead).toString();
+  return buf.subarray(0, bytesRead);
 }

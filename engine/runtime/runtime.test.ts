@@ -210,12 +210,14 @@ describe('ContainerRuntime with crun and conmon', () => {
     // A user namespace needs no capability, so only the filter refuses unshare(CLONE_NEWUSER)
     // (without it the command exits 0); mode 2 is SECCOMP_MODE_FILTER.
     const filtered = ['stderr:unshare: unshare(0x10000000): Operation not permitted', 'stdout:unshare=1', 'stdout:Seccomp:\t2'];
-    const before = (await readdir(cacheDir)).length;
+    // Kept entries only: the cache writes NAME.bpf.tmp first.
+    const kept = async () => (await readdir(cacheDir)).filter((n) => n.endsWith('.bpf')).length;
+    const before = await kept();
     const first = await runToEnd(spec);
     expect((await bundleConfig(first.id)).annotations?.[SECCOMP_BPF_ANNOTATION]).toBeUndefined();
     expect(await collect(rt.logs(first.id))).toEqual(filtered);
     await rt.remove(first.id);
-    await waitFor(async () => (await readdir(cacheDir)).length === before + 1, { timeoutMs: 10_000, what: 'the compiled filter in the cache' });
+    await waitFor(async () => (await kept()) === before + 1, { timeoutMs: 10_000, what: 'the compiled filter in the cache' });
 
     const second = await runToEnd(spec);
     expect((await bundleConfig(second.id)).annotations?.[SECCOMP_BPF_ANNOTATION]).toMatch(/^[A-Za-z0-9+/]+=*$/);
@@ -286,7 +288,7 @@ describe('ContainerRuntime with crun and conmon', () => {
     const t0 = Date.now();
     const result = await rt.exec(id, ['sh', '-c', 'echo $WHO; echo err >&2; sleep 20 & exit 4'], { timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeLessThan(4_000);
-    expect(result).toEqual({ exitCode: 4, stdout: 'me\n', stderr: 'err\n' });
+    expect(result).toEqual({ exitCode: 4, stdout: Buffer.from('me\n'), stderr: Buffer.from('err\n') });
     await rt.remove(id, { force: true });
   });
 
@@ -296,7 +298,7 @@ describe('ContainerRuntime with crun and conmon', () => {
     const hung = await rt.exec(id, ['sleep', '1234'], { timeoutMs: 300 });
     expect(hung.exitCode).toBe(-1);
     // Bounded wait: the kill is sent at the deadline; the process is reaped by the container's init.
-    await waitFor(async () => !(await rt.exec(id, ['ps', '-o', 'args'], { timeoutMs: 5_000 })).stdout.includes('sleep 1234'), { what: 'the timed-out exec to be gone', timeoutMs: 5_000, intervalMs: 100 });
+    await waitFor(async () => !(await rt.exec(id, ['ps', '-o', 'args'], { timeoutMs: 5_000 })).stdout.toString().includes('sleep 1234'), { what: 'the timed-out exec to be gone', timeoutMs: 5_000, intervalMs: 100 });
     await rt.remove(id, { force: true });
   });
 });

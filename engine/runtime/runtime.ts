@@ -43,8 +43,9 @@ export interface RuntimeOptions {
 export interface ExecResult {
   /** -1 when the command was killed at its deadline or could not run. */
   exitCode: number;
-  stdout: string;
-  stderr: string;
+  /** As the command wrote them: bytes, not text. */
+  stdout: Buffer;
+  stderr: Buffer;
 }
 
 export interface WaitResult {
@@ -358,7 +359,7 @@ export class ContainerRuntime {
       startedAtMs: record.state.startedAtMs,
       probe: async (timeoutMs) => {
         const r = await this.exec(record.id, argv, { timeoutMs });
-        return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+        return { exitCode: r.exitCode, output: r.stdout.toString('utf8') + r.stderr.toString('utf8') };
       },
       onChange: (status) => {
         record.state.health = status;

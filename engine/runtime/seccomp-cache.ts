@@ -112,12 +112,13 @@ export class SeccompBpfCache {
       this.log.warn({ bytes: program.length }, 'the runtime wrote no usable seccomp filter; not caching it');
       return;
     }
+    // In use at once, for this daemon's life; the file is for the next one.
+    this.entries.set(key, program.toString('base64'));
     this.pending.add(key);
     try {
       await this.writeEntry(key, program);
-      this.entries.set(key, program.toString('base64'));
     } catch (err) {
-      this.log.warn({ err }, 'could not keep a compiled seccomp filter; containers will compile it again');
+      this.log.warn({ err }, 'could not keep a compiled seccomp filter on disk; after a restart containers will compile it again');
     } finally {
       this.pending.delete(key);
     }
