@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import type { LabRegistry } from '../lab/registry.js';
 import { waitFor } from '../lib/poll.js';
+import { binDir } from '../lib/paths.js';
 import { collectLines, engineDir, entries, httpGetFrom, inspect, namePrefix, show, tswarm, tswarmOk } from './support/engine.js';
 
 /**
@@ -116,6 +117,28 @@ describe('the engine on a lab host', () => {
     // over /bin, the shell is still there.
     expect(await tswarmOk(L(), 'm1', ['run', '--rm', '-v', 'binvol:/bin', image, 'ls', '/bin/sh'])).toBe('/bin/sh\n');
     await tswarmOk(L(), 'm1', ['volume', 'rm', 'binvol']);
+  });
+
+  it('passes Ctrl-C on to an attached run\'s container (sig-proxy) and exits with its code', async () => {
+    // The CLI in this namespace, talking to m1's daemon over its socket: the test signals that process.
+    const cli = spawn(join(binDir(), 'tswarm'), ['run', '--name', 'intr', '--network', 'none', image, 'sh', '-c', 'trap "echo got INT; exit 5" INT; echo ready; while :; do sleep 0.1; done'], {
+      env: { ...process.env, ...L().env('m1') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    followers.push(cli);
+    const lines = collectLines(cli);
+    const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+    await waitFor(async () => lines.includes('ready'), { what: 'the container to start', timeoutMs: 30_000, intervalMs: 50 });
+    cli.kill('SIGINT');
+    expect(await exited).toBe(5);
+    expect(lines).toContain('got INT');
+    expect((await inspect(L(), 'm1', 'intr')).container.state.exitCode).toBe(5);
+    await tswarmOk(L(), 'm1', ['container', 'rm', 'intr']);
+    // docker kill: the default is SIGKILL; -s names another.
+    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'killme', '--network', 'none', image, 'sh', '-c', 'trap "exit 3" HUP; while :; do sleep 0.1; done']);
+    await tswarmOk(L(), 'm1', ['container', 'kill', '-s', 'HUP', 'killme']);
+    expect((await tswarmOk(L(), 'm1', ['container', 'wait', 'killme'])).trim()).toBe('3');
+    await tswarmOk(L(), 'm1', ['container', 'rm', 'killme']);
   });
 
   it('follows logs; after kill -9 of tswarmd the container runs on, logs survive, the new daemon adopts and stops it', async () => {

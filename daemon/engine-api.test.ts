@@ -203,6 +203,12 @@ describe('EngineService over the local socket', () => {
     expect(v.err).toContain('volumes are not available on this node');
     const n = await cli('run', '--name', 'bad name!', '--network', 'none', ref);
     expect(n.code).toBe(125);
+    // Docker's inspect of several names: the found ones are shown, the command still fails.
+    expect((await cli('container', 'create', '--name', 'insp', '--network', 'none', ref, 'true')).code).toBe(0);
+    const some = await cli('container', 'inspect', 'insp', 'no-such-container');
+    expect(some.code).toBe(1);
+    expect((JSON.parse(some.out) as { container: { name: string } }[]).map((c) => c.container.name)).toEqual(['insp']);
+    expect((await cli('container', 'rm', 'insp')).code).toBe(0);
     const tooLong = await cli('image', 'inspect', 'x'.repeat(600));
     expect(tooLong.err).toContain('the image reference is longer than 512 characters');
   });

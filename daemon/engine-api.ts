@@ -140,6 +140,11 @@ function containerService(engine: Engine): UntypedServiceImplementation {
       await engine.containerStart(requireId(req.id));
       return {};
     }),
+    containerKill: unaryHandler<api.ContainerKillRequest, api.ContainerKillResponse>(async (req) => {
+      if (req.signal.length > 32) throw new TswarmError('INVALID_ARGUMENT', 'the signal name is too long. Give a name such as SIGTERM or a number');
+      await engine.containerKill(requireId(req.id), req.signal || 'SIGKILL');
+      return {};
+    }),
     containerStop: unaryHandler<api.ContainerStopRequest, api.ContainerStopResponse>(async (req) => {
       if (req.timeoutMs !== undefined && (req.timeoutMs < 0 || req.timeoutMs > STOP_TIMEOUT_MS_MAX)) throw new TswarmError('INVALID_ARGUMENT', `stop timeout ${req.timeoutMs} ms is out of range. Give 0 to ${STOP_TIMEOUT_MS_MAX / 1000} seconds`);
       await engine.containerStop(requireId(req.id), req.timeoutMs);

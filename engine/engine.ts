@@ -223,6 +223,11 @@ export class Engine {
     if (summary.labels[LABEL_AUTO_REMOVE] === 'true') this.reapWhenExited(summary.id);
   }
 
+  /** `docker kill -s SIGNAL`: the signal to the container's main process; an unknown name is refused. */
+  async containerKill(ref: string, signal: string): Promise<void> {
+    await this.runtime.kill(ref, signal);
+  }
+
   async containerStop(ref: string, timeoutMs?: number): Promise<void> {
     await this.runtime.stop(ref, timeoutMs);
   }

@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
-import { withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
+import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
 import { parseNonNegativeInt } from './engine-flags.js';
 import { containerRows, statsRows } from './engine-format.js';
@@ -27,7 +27,7 @@ function writeLine(c: CliContext, line: LogLine, timestamps: boolean): void {
 }
 
 /** Streams a run: pull progress and warnings on stderr, output as it comes; gives the exit code when attached. */
-export async function streamRun(c: CliContext, engine: EngineClient, config: ContainerConfig, attach: boolean): Promise<{ id: string; exitCode: number | undefined }> {
+export async function streamRun(c: CliContext, engine: EngineClient, config: ContainerConfig, attach: boolean, onId?: (id: string) => void): Promise<{ id: string; exitCode: number | undefined }> {
   const progress = new PullProgress(stderr, process.stderr.isTTY === true);
   const result: { id: string; exitCode: number | undefined } = { id: '', exitCode: undefined };
   const handle = (ev: ContainerRunResponse) => {
@@ -35,11 +35,43 @@ export async function streamRun(c: CliContext, engine: EngineClient, config: Con
     else if (ev.id !== undefined) {
       progress.finish();
       result.id = ev.id;
+      onId?.(ev.id);
     } else if (ev.output) writeLine(c, ev.output, false);
     else if (ev.exitCode !== undefined) result.exitCode = ev.exitCode;
   };
   for await (const ev of engine.stream('containerRun', { config, attach })) handle(ev);
   return result;
+}
+
+/** What `docker run` passes on to the container while attached (its --sig-proxy, on by default). */
+const PROXIED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * Sends the signals this process gets to the container, so Ctrl-C stops the command rather than
+ * only the client (which then keeps streaming until the container exits, and exits with its
+ * code). Before the container exists a signal does what it would have done: ends the client.
+ * Returns the function that stops proxying.
+ */
+function proxySignals(engine: EngineClient, containerId: () => string): () => void {
+  const installed: [NodeJS.Signals, () => void][] = [];
+  const stop = () => {
+    for (const [signal, handler] of installed.splice(0)) process.off(signal, handler);
+  };
+  for (const signal of PROXIED_SIGNALS) {
+    const handler = () => {
+      const id = containerId();
+      if (id === '') {
+        stop();
+        process.kill(process.pid, signal);
+        return;
+      }
+      // A container that already exited cannot take it; the run ends on its own then.
+      void engine.call('containerKill', { id, signal }).catch(() => undefined);
+    };
+    process.on(signal, handler);
+    installed.push([signal, handler]);
+  }
+  return stop;
 }
 
 /**
@@ -51,7 +83,16 @@ async function runAction(c: CliContext, image: string, command: string[], flags:
   try {
     // A bad flag value is tswarm's error too (Docker: `docker run --memory x` exits 125).
     const config = buildContainerConfig(image, command, flags);
-    outcome = await withEngine(c, (e) => streamRun(c, e, config, !flags.detach));
+    outcome = await withEngine(c, async (e) => {
+      if (flags.detach) return streamRun(c, e, config, false);
+      let id = '';
+      const stopProxy = proxySignals(e, () => id);
+      try {
+        return await streamRun(c, e, config, true, (created) => (id = created));
+      } finally {
+        stopProxy();
+      }
+    });
   } catch (err) {
     stderr(errorLine(asTswarmError(err).message));
     throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
@@ -196,6 +237,15 @@ function addStop(container: Command, ctx: Ctx): void {
     .action(async (refs: string[], opts: { time?: number }) => eachContainer(ctx(), refs, (e, id) => e.call('containerStop', { id, ...(opts.time !== undefined ? { timeoutMs: opts.time * 1000 } : {}) }, SLOW_CALL_DEADLINE_MS)));
 }
 
+function addKill(container: Command, ctx: Ctx): void {
+  container
+    .command('kill')
+    .description('Send a signal to running containers (default SIGKILL)')
+    .option('-s, --signal <signal>', 'signal name or number, e.g. SIGHUP or 1', 'SIGKILL')
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[], opts: { signal: string }) => eachContainer(ctx(), refs, (e, id) => e.call('containerKill', { id, signal: opts.signal })));
+}
+
 function addRemove(container: Command, ctx: Ctx): void {
   container
     .command('rm')
@@ -213,7 +263,7 @@ function addInspect(container: Command, ctx: Ctx): void {
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[]) => {
       const c = ctx();
-      c.out(formatJson(await withEngine(c, (e) => Promise.all(refs.map((id) => e.call('containerInspect', { id }))))));
+      await inspectEach(c, refs, (e, id) => e.call('containerInspect', { id }), (found) => c.out(formatJson(found)));
     });
 }
 
@@ -271,6 +321,7 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   create: addCreate,
   start: addStart,
   stop: addStop,
+  kill: addKill,
   rm: addRemove,
   inspect: addInspect,
   ls: (c, ctx) => addList(c, 'ls', ctx),

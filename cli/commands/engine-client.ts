@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { EngineServiceDefinition, type ImageLoadRequest, type ImageLoadResponse } from '../../gen/lite/tswarm/v1/engine.js';
 import { unixSocketPath } from '../../lib/grpc.js';
-import { TswarmError } from '../../lib/errors.js';
+import { asTswarmError, TswarmError } from '../../lib/errors.js';
+import { errorLine } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { fromLocalCall, localCallError, unreachable } from '../../lib/local-call-errors.js';
 import { LocalGrpcChannel, type MethodDefinition } from '../../lib/local-grpc/channel.js';
@@ -91,4 +92,19 @@ export async function withEngine<T>(ctx: CliContext, fn: (engine: EngineClient) 
   } finally {
     engine.close();
   }
+}
+
+/**
+ * Docker's inspect of several names: what was found is shown, each name that failed is an error
+ * line on stderr, and the command fails with the last failure's code.
+ */
+export async function inspectEach<T>(c: CliContext, refs: readonly string[], fetch: (engine: EngineClient, ref: string) => Promise<T>, show: (found: T[]) => void): Promise<void> {
+  const settled = await withEngine(c, (e) => Promise.allSettled(refs.map((ref) => fetch(e, ref))));
+  const found = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.flatMap((r) => (r.status === 'rejected' ? [asTswarmError(r.reason)] : []));
+  if (found.length > 0 || failed.length === 0) show(found);
+  // Each failure but the last here; the last is thrown, reported like any command's error.
+  for (const err of failed.slice(0, -1)) process.stderr.write(errorLine(err.message));
+  const last = failed.at(-1);
+  if (last) throw last;
 }

@@ -4,7 +4,7 @@ import { TswarmError } from '../../lib/errors.js';
 import type { ImageSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
-import { withEngine, SLOW_CALL_DEADLINE_MS, type EngineClient } from './engine-client.js';
+import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, type EngineClient } from './engine-client.js';
 import { humanBytes, imageRows, shortImageId } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 
@@ -101,9 +101,9 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .argument('<reference...>', 'images by name, ID or digest')
     .action(async (refs: string[]) => {
       const c = ctx();
-      const all = await withEngine(c, (e) => Promise.all(refs.map((reference) => e.call('imageInspect', { reference }))));
-      const view = all.map((r) => ({ ...r.image, config: JSON.parse(Buffer.from(r.configJson).toString('utf8')) as unknown, layers: r.layerDigests }));
-      c.out(formatJson(view));
+      await inspectEach(c, refs, (e, reference) => e.call('imageInspect', { reference }), (found) => {
+        c.out(formatJson(found.map((r) => ({ ...r.image, config: JSON.parse(Buffer.from(r.configJson).toString('utf8')) as unknown, layers: r.layerDigests }))));
+      });
     });
   image
     .command('rm')

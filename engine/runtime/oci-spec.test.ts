@@ -35,6 +35,7 @@ describe('a command that cannot run, in docker run\'s exit codes', () => {
     expect(cannotRunExitCode('open `/no/such`: No such file or directory')).toBe(127);
     expect(cannotRunExitCode('exec `/etc/passwd`: Permission denied')).toBe(126);
     expect(cannotRunExitCode('exec `/bin`: Is a directory')).toBe(126);
+    expect(cannotRunExitCode('the runtime could not create the container: open executable: Operation not permitted')).toBe(126);
     expect(cannotRunExitCode('write to `/sys/fs/cgroup/memory/x/memory.limit_in_bytes`: Device or resource busy')).toBe(125);
   });
 });

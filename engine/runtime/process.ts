@@ -34,7 +34,8 @@ export const EXIT_ENGINE_ERROR = 125;
  */
 export function cannotRunExitCode(message: string): number {
   if (/executable file .*not found|no such file or directory|cannot find the file/i.test(message)) return EXIT_NOT_FOUND;
-  if (/permission denied|is a directory/i.test(message)) return EXIT_CANNOT_EXECUTE;
+  // crun says EPERM for a directory given as the command (runc: "is a directory").
+  if (/permission denied|is a directory|executable: operation not permitted/i.test(message)) return EXIT_CANNOT_EXECUTE;
   return EXIT_ENGINE_ERROR;
 }
 

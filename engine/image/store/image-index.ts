@@ -30,7 +30,11 @@ export interface IndexData {
   tags: Record<string, string>;
 }
 
-const SHORT_ID_CHARS_MIN = 12;
+/**
+ * Any unambiguous prefix of an image ID names it, as in Docker (`docker run 35ce`); a tag of the
+ * same letters still comes first (resolve).
+ */
+const SHORT_ID_CHARS_MIN = 1;
 
 /**
  * The node's image index: reference → image (manifest, config, layers), persisted atomically
