@@ -49,6 +49,14 @@ describe('tswarm CLI', () => {
     expect(badValue.stderr).toContain('invalid size "lots"');
   });
 
+  it('image load names a missing archive or a directory plainly, before any traffic', async () => {
+    const missing = await runBuilt('cli', ['-H', 'unix:///nonexistent/tswarm.sock', 'image', 'load', '-i', '/nonexistent/image.tar']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read the archive /nonexistent/image.tar (no such file)');
+    const dir = await runBuilt('cli', ['-H', 'unix:///nonexistent/tswarm.sock', 'image', 'load', '-i', '/tmp']);
+    expect(dir.stderr).toContain('/tmp is not a file');
+  });
+
   it('refuses a bad --format and a malformed --host as usage errors', async () => {
     expect((await runBuilt('cli', ['info', '--format', 'yaml'])).code).toBe(2);
     const r = await runBuilt('cli', ['--host', 'tcp://127.0.0.1:1', 'info']);

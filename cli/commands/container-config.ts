@@ -57,7 +57,7 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--read-only', 'mount the root filesystem read-only')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g', parseSizeBytes)
     .option('--cpus <n>', 'CPU limit, e.g. 0.5', parseNanoCpus)
-    .option('--pids-limit <n>', 'the most processes the container may have', parseNonNegativeInt('--pids-limit'))
+    .option('--pids-limit <n>', 'the most processes the container may have (0 or -1: no limit)', (v: string) => (v.trim() === '-1' ? 0 : parseNonNegativeInt('--pids-limit')(v)))
     .option('-v, --volume <src:dst[:ro]>', 'bind mount (/host/path:/path) or volume (name:/path) (repeatable)', collect(parseVolume))
     .option('--tmpfs <dst[:options]>', 'a tmpfs mount, e.g. /run:size=64m (repeatable)', collect(parseTmpfs))
     .option('-p, --publish <[ip:][host:]container[/proto]>', 'publish a container port on the node (repeatable)', collect(parsePort))
@@ -78,8 +78,12 @@ export function addContainerOptions(cmd: Command): Command {
 
 function healthConfig(f: ContainerFlags): HealthConfig | undefined {
   // Commander turns --no-healthcheck into healthcheck: false; ContainerFlags names it noHealthcheck.
-  if (f.noHealthcheck) return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
   const tuned = f.healthInterval !== undefined || f.healthTimeout !== undefined || f.healthRetries !== undefined || f.healthStartPeriod !== undefined;
+  if (f.noHealthcheck) {
+    // As Docker: turning the check off and configuring it at once is a mistake, not a choice.
+    if (f.healthCmd !== undefined || tuned) throw new TswarmError('INVALID_ARGUMENT', '--no-healthcheck conflicts with --health-* options. Give one or the other');
+    return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
+  }
   if (!f.healthCmd && !tuned) return undefined;
   return {
     // Without --health-cmd the image's test stays and only the timings change.

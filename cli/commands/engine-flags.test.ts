@@ -68,6 +68,11 @@ describe('container config from flags', () => {
     expect([config.autoRemove, config.networkMode]).toEqual([true, 'none']);
     expect(buildContainerConfig('x', [], containerFlags({ healthcheck: false })).spec?.healthcheck?.test).toEqual(['NONE']);
   });
+  it('refuses --no-healthcheck with --health-* options, as Docker does', () => {
+    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthCmd: 'true' }))).toThrow(/--no-healthcheck conflicts with --health-\* options/);
+    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthInterval: 1000 }))).toThrow(/conflicts/);
+  });
+
   it('--entrypoint "" clears the entrypoint: the words after the image are the whole command', () => {
     expect(buildContainerConfig('x', ['echo', 'hi'], containerFlags({ entrypoint: '' })).spec).toMatchObject({ command: ['echo', 'hi'], args: [] });
     expect(() => buildContainerConfig('x', [], containerFlags({ entrypoint: '' }))).toThrow(/--entrypoint "" clears the image's entrypoint and cmd, so a command is needed/);

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TswarmError } from '../../lib/errors.js';
 import type { ImageSummary } from '../../gen/lite/tswarm/v1/engine.js';
@@ -56,7 +56,17 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
 
 /** Refuses a terminal as the archive: a binary stream typed in by hand is always a mistake. */
 function archiveSource(input: string | undefined): AsyncIterable<Buffer> {
-  if (input) return createReadStream(input);
+  if (input) {
+    let info;
+    try {
+      info = statSync(input);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new TswarmError('INVALID_ARGUMENT', `cannot read the archive ${input} (${code === 'ENOENT' ? 'no such file' : code}). Give the path of a docker save or OCI archive`);
+    }
+    if (!info.isFile()) throw new TswarmError('INVALID_ARGUMENT', `${input} is not a file. Give the path of a docker save or OCI archive (a .tar, plain or compressed)`);
+    return createReadStream(input);
+  }
   if (process.stdin.isTTY) throw new TswarmError('USAGE', 'no archive given. Use -i FILE, or pipe the archive: tswarm image load < image.tar');
   return process.stdin;
 }

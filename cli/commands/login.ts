@@ -40,7 +40,14 @@ export function registerLogin(program: Command, ctx: () => CliContext): void {
     .argument('<registry>', 'registry host[:port]')
     .action(async (registry: string) => {
       const c = ctx();
-      await withEngine(c, (e) => e.call('logout', { registry }));
-      c.out(`Removing login credentials for ${registry}\n`);
+      // As docker logout: not being logged in is said, not an error.
+      const removed = await withEngine(c, (e) => e.call('logout', { registry })).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof TswarmError && err.code === 'NOT_FOUND') return false;
+          throw err;
+        },
+      );
+      c.out(removed ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
     });
 }

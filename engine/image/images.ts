@@ -221,7 +221,15 @@ export class ImageService {
   async login(registry: string, username: string, password: string): Promise<LoginResponse> {
     const { client } = await this.ready();
     const host = normalizeRegistryHost(registry);
-    await client.verifyLogin(host, { username, password });
+    try {
+      await client.verifyLogin(host, { username, password });
+    } catch (err) {
+      // The registry errors are worded for pulls ("cannot pull HOST: …"); this is a login.
+      if (err instanceof ImageError && err.message.startsWith(`cannot pull ${host}: `)) {
+        throw new ImageError(err.code, `cannot log in to ${host}: ${err.message.slice(`cannot pull ${host}: `.length)}`, err.retryable, { cause: err });
+      }
+      throw err;
+    }
     await this.credentials.set(host, { username, password });
     return { status: 'Login Succeeded' };
   }

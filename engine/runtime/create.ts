@@ -1,4 +1,5 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -125,7 +126,8 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
     const volumeMounts = spec.mounts.filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && volumePaths[m.source]).map((m) => ({ target: m.target, hostPath: volumePaths[m.source]! }));
     await copyImageContentIntoVolumes(paths.rootfs, volumeMounts, ctx.log);
     const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')));
-    const hostname = spec.hostname || id.slice(0, 12);
+    // On the host's network a container is the host, by name too (Docker does the same).
+    const hostname = spec.hostname || (config.networkMode === 'host' ? osHostname() : id.slice(0, 12));
     const etcFiles = await writeEtcFiles(paths, input, spec, hostname, config.networkMode === 'host');
     const cgroupsPath = `/${ctx.namePrefix}/${id}`;
     const built = buildOciSpec({
