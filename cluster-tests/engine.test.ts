@@ -89,6 +89,23 @@ describe('the engine on a lab host', () => {
     expect(got).toEqual({ status: 200, body: 'kept\n' });
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'web', 'srv']);
 
+    // A stopped container lets go of its host port (as in Docker): another may publish it, and
+    // a start attaches the first again, its port working again once it is free.
+    await tswarmOk(L(), 'm1', ['run', '--name', 'was', '-p', '8090:80', image, 'true']);
+    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'now', '-p', '8090:80', image, 'httpd', '-f', '-p', '80']);
+    await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8090/etc/kept.txt'), { what: 'the second holder of 8090 to answer', timeoutMs: 15_000, intervalMs: 200 });
+    // A port a running container holds is refused, naming that container (not its network's ID).
+    const taken = await tswarm(L(), 'm1', ['run', '--rm', '-p', '8090:80', image, 'true']);
+    expect(taken.stderr).toContain('host port 8090/tcp is already published by container now');
+    await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'now', 'was']);
+    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'again', '-p', '8091:80', image, 'httpd', '-f', '-p', '80']);
+    await tswarmOk(L(), 'm1', ['container', 'stop', '-t', '0', 'again']);
+    expect(await httpGetFrom(L(), 'w1', 'http://192.168.77.11:8091/etc/kept.txt', 500)).toBeUndefined();
+    await tswarmOk(L(), 'm1', ['container', 'start', 'again']);
+    const back = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8091/etc/kept.txt'), { what: 'the restarted container to answer on 8091', timeoutMs: 15_000, intervalMs: 200 });
+    show(`after stop and start, w1 GET :8091 -> ${back.status}`);
+    await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'again']);
+
     const links = await tswarmOk(L(), 'm1', ['run', '--rm', '--network', 'none', image, 'ip', '-o', 'link']);
     show(`--network none: ${links.trim()}`);
     expect(links.trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);

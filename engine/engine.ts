@@ -6,7 +6,7 @@ import { newId } from '../lib/ids.js';
 import { ContainerConfig, type ContainerInspectResponse, type ContainerStats, type ContainerSummary, type DeepPartial, type LayerProgress, type Volume } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec, Mount, MountType } from '../gen/tswarm/v1/objects.js';
 import type { ImageForRuntime, OciImageConfig } from './image-contract.js';
-import type { ContainerNetworking } from './network-contract.js';
+import type { ContainerNetworking, NetworkMode } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
 import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
@@ -73,6 +73,11 @@ export class Engine {
    * use: an `image rm`, `image prune` or `volume prune` meanwhile must not take them away.
    */
   private readonly creating = new Map<number, { imageId?: string; volumes: string[] }>();
+  /**
+   * Attachments let go when their container stopped: as in Docker, a container that is not
+   * running holds no namespace, address or host port; start attaches it again.
+   */
+  private readonly released = new Set<string>();
   private nextCreate = 0;
   private closed = false;
 
@@ -103,13 +108,23 @@ export class Engine {
     for (const what of runtime.host.missing) o.log.warn({ missing: what }, 'this host lacks something containers may need');
     const engine = new Engine(o, images, runtime);
     holder.engine = engine;
+    runtime.whenExited((id) => void engine.releaseNetwork(id));
+    engine.networking.nameHolders?.((attachmentId) => runtime.list({ all: true }).find((c) => c.labels[LABEL_ATTACHMENT] === attachmentId)?.name);
     await engine.recover();
     return engine;
   }
 
   private async recover(): Promise<void> {
     const all = this.runtime.list({ all: true });
-    const live = new Set(all.map((c) => c.labels[LABEL_ATTACHMENT]).filter((a): a is string => a !== undefined));
+    // Running containers keep their networking, and created ones theirs for the first start; an
+    // exited one's was let go (or is now: it may have stopped while the daemon was down).
+    const live = new Set<string>();
+    for (const c of all) {
+      const attachment = c.labels[LABEL_ATTACHMENT];
+      if (attachment === undefined) continue;
+      if (c.state?.status === 'running' || c.state?.status === 'created') live.add(attachment);
+      else this.released.add(attachment);
+    }
     try {
       await this.networking.reconcile(live);
     } catch (err) {
@@ -218,9 +233,40 @@ export class Engine {
   }
 
   async containerStart(ref: string): Promise<void> {
-    const summary = this.runtime.inspect(ref).container;
-    await this.runtime.start(summary.id);
+    const inspected = this.runtime.inspect(ref);
+    const summary = inspected.container;
+    const attachment = summary.labels[LABEL_ATTACHMENT];
+    const reattach = attachment !== undefined && this.released.has(attachment) && summary.state?.status !== 'running';
+    if (reattach) {
+      const mode = inspected.config.networkMode as NetworkMode;
+      const a = await this.networking.attach(attachment, mode, mode === 'bridge' ? inspected.config.ports : []);
+      this.released.delete(attachment);
+      await this.runtime.refreshNetworkFiles(summary.id, { ip: a.ip, resolvConfContent: a.resolvConf });
+    }
+    try {
+      await this.runtime.start(summary.id);
+    } catch (err) {
+      // A start that failed leaves a stopped container: it holds no network either.
+      if (attachment !== undefined && (this.runtime.inspect(summary.id).container.state?.status ?? '') !== 'running') await this.releaseNetwork(summary.id);
+      throw err;
+    }
     if (summary.labels[LABEL_AUTO_REMOVE] === 'true') this.reapWhenExited(summary.id);
+  }
+
+  /** Lets go of a stopped container's namespace, address and published ports (start attaches again). */
+  private async releaseNetwork(id: string): Promise<void> {
+    let summary;
+    try {
+      summary = this.runtime.inspect(id).container;
+    } catch {
+      return; // removed meanwhile: removal detached it
+    }
+    const attachment = summary.labels[LABEL_ATTACHMENT];
+    if (attachment === undefined || this.released.has(attachment) || summary.state?.status === 'running') return;
+    this.released.add(attachment);
+    await this.detach(attachment);
+    // Removed meanwhile (an auto-remove): nothing is left to attach again.
+    if (!this.runtime.list({ all: true }).some((c) => c.id === id)) this.released.delete(attachment);
   }
 
   /** `docker kill -s SIGNAL`: the signal to the container's main process; an unknown name is refused. */
@@ -238,7 +284,10 @@ export class Engine {
     const summary = inspected.container;
     await this.runtime.remove(summary.id, { force: options.force ?? false });
     const attachment = summary.labels[LABEL_ATTACHMENT];
-    if (attachment) await this.detach(attachment);
+    if (attachment) {
+      await this.detach(attachment);
+      this.released.delete(attachment);
+    }
     if (options.volumes) await this.removeAnonymousVolumes(inspected.config.spec?.mounts ?? []);
   }
 

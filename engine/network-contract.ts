@@ -24,6 +24,11 @@ export interface ContainerNetworking {
   attach(containerId: string, mode: NetworkMode, ports: readonly PublishedPort[]): Promise<Attachment>;
   /** Removes everything attach made for the container; tolerates what is already gone. */
   detach(containerId: string): Promise<void>;
+  /**
+   * How to name the container behind an attachment in an error ("already published by container
+   * web"): the engine knows which container holds which attachment, this part does not.
+   */
+  nameHolders?(describe: (attachmentId: string) => string | undefined): void;
   /** After a daemon restart: keep what belongs to live containers, remove the rest. */
   reconcile(liveContainerIds: ReadonlySet<string>): Promise<void>;
 }

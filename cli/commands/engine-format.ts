@@ -70,7 +70,7 @@ export function formatPort(p: PublishedPort): string {
 export function containerRows(containers: readonly ContainerSummary[], nowMs = Date.now()): string[][] {
   return containers.map((c) => {
     const command = c.command.join(' ');
-    return [c.id.slice(0, 12), c.image, `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`, ago(c.createdAtMs, nowMs), containerStatus(c, nowMs), c.ports.map(formatPort).join(', '), c.name];
+    return [c.id.slice(0, 12), c.image, `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`, ago(c.createdAtMs, nowMs), containerStatus(c, nowMs), c.state?.status === 'running' ? c.ports.map(formatPort).join(', ') : '', c.name];
   });
 }
 

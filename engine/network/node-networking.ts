@@ -41,6 +41,7 @@ const DEFAULT_SUBNET = '172.30.0.0/16';
  */
 export class NodeNetworking implements ContainerNetworking {
   private queue: Promise<unknown> = Promise.resolve();
+  private holderName: ((attachmentId: string) => string | undefined) | undefined;
 
   private constructor(
     private readonly o: Required<Omit<NodeNetworkingOptions, 'hostNetns'>>,
@@ -149,7 +150,7 @@ export class NodeNetworking implements ContainerNetworking {
   private async bindPorts(containerId: string, wanted: readonly PublishedPort[]): Promise<PublishedPort[]> {
     const normalized = wanted.map(normalizePort);
     const held = this.heldPorts();
-    checkConflicts(containerId, normalized, held);
+    checkConflicts(containerId, normalized, held, (id) => `container ${this.holderName?.(id) ?? id.slice(0, 12)}`);
     const inUse = normalized.length > 0 ? await boundHostPorts(this.host) : new Set<string>();
     checkHostBound(normalized, inUse);
     return chooseHostPorts(normalized, held, inUse);
@@ -224,6 +225,10 @@ export class NodeNetworking implements ContainerNetworking {
   private async commit(containerId: string, record: NetworkRecord): Promise<void> {
     this.state.containers[containerId] = record;
     await saveState(this.o.stateDir, this.state);
+  }
+
+  nameHolders(describe: (attachmentId: string) => string | undefined): void {
+    this.holderName = describe;
   }
 
   private heldPorts(): HeldPort[] {

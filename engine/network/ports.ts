@@ -48,13 +48,13 @@ function describe(p: PublishedPort): string {
 }
 
 /** Refuses a host port another container (or the same request) already publishes, naming the holder. */
-export function checkConflicts(containerId: string, wanted: readonly PublishedPort[], held: readonly HeldPort[]): void {
+export function checkConflicts(containerId: string, wanted: readonly PublishedPort[], held: readonly HeldPort[], nameHolder: (attachmentId: string) => string = (id) => `container ${id.slice(0, 12)}`): void {
   const seen: HeldPort[] = [...held];
   for (const port of wanted) {
     if (port.hostPort === 0) continue;
     const holder = seen.find((h) => clashes(h.port, port));
     if (holder) {
-      const who = holder.containerId === containerId ? 'this container already' : `container ${holder.containerId.slice(0, 12)}`;
+      const who = holder.containerId === containerId ? 'this container already' : nameHolder(holder.containerId);
       throw new TswarmError('CONFLICT', `host port ${describe(port)} is already published by ${who}. Choose another host port, or 0 to have one chosen`);
     }
     seen.push({ containerId, port });

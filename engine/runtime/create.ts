@@ -94,7 +94,8 @@ async function resolveMount(m: Mount, volumePaths: Record<string, string>): Prom
   return { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly };
 }
 
-async function writeEtcFiles(paths: ContainerPaths, input: CreateInput, spec: ContainerSpec, hostname: string, hostNetwork: boolean) {
+/** /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, in its directory (bind-mounted in). */
+export async function writeEtcFiles(paths: ContainerPaths, input: Pick<CreateInput, 'ip' | 'hostsContent' | 'resolvConfContent'>, spec: ContainerSpec, hostname: string, hostNetwork: boolean) {
   const files = { hosts: join(paths.dir, 'hosts'), hostname: join(paths.dir, 'hostname'), resolvConf: join(paths.dir, 'resolv.conf') };
   const hosts = input.hostsContent ?? defaultHosts({ hostname, ip: input.ip, extraHosts: spec.hosts });
   const hostResolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');

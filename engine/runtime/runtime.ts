@@ -5,11 +5,11 @@ import type { Logger } from '../../lib/log.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
 import type { ContainerConfig, ContainerSummary } from '../../gen/tswarm/v1/engine.js';
-import { MountType } from '../../gen/tswarm/v1/objects.js';
+import { ContainerSpec, MountType } from '../../gen/tswarm/v1/objects.js';
 import { probeHost, type HostProbe, type RuntimeName } from './probe.js';
 import { OciRuntime } from './oci-runtime.js';
 import { conmonCreate } from './conmon.js';
-import { containerPaths, discardContainerFiles, prepareContainer, validateName, type CreateInput } from './create.js';
+import { containerPaths, discardContainerFiles, prepareContainer, validateName, writeEtcFiles, type CreateInput } from './create.js';
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
@@ -85,6 +85,8 @@ export class ContainerRuntime {
   private readonly uncompiledSeccomp = new Map<string, SeccompProfile>();
   /** Exited containers whose runtime state finalize already deleted. */
   private readonly released = new Set<string>();
+  /** Told of every container whose exit is recorded (the engine releases its network). */
+  private readonly exitHooks: ((id: string) => void)[] = [];
   /** Called when a running container's exit is recorded, so log followers end without polling. */
   private readonly exitListeners = new Map<string, Set<() => void>>();
   private readonly watcher: ExitWatcher;
@@ -137,6 +139,23 @@ export class ContainerRuntime {
       this.startHealth(record);
       await this.logKeeper.follow(containerPaths(this.containersDir, record.id).log);
     }
+  }
+
+  /** Calls `hook` with the ID of each container whose exit is recorded from now on. */
+  whenExited(hook: (id: string) => void): void {
+    this.exitHooks.push(hook);
+  }
+
+  /**
+   * Rewrites a stopped container's /etc/hosts and /etc/resolv.conf for a new network attachment
+   * (its address can change between runs, as in Docker), before it starts again.
+   */
+  async refreshNetworkFiles(ref: string, network: { ip: string | undefined; resolvConfContent: string | undefined }): Promise<void> {
+    const record = this.get(ref);
+    const spec = record.config.spec ?? ContainerSpec.fromPartial({});
+    const paths = containerPaths(this.containersDir, record.id);
+    const hostname = (await readFile(join(paths.dir, 'hostname'), 'utf8').catch(() => '')).trim() || spec.hostname || record.id.slice(0, 12);
+    await writeEtcFiles(paths, { ip: network.ip, resolvConfContent: network.resolvConfContent || undefined }, spec, hostname, record.config.networkMode === 'host');
   }
 
   /** Stops watching; the containers keep running under conmon for the next instance to adopt. */
@@ -389,6 +408,7 @@ export class ContainerRuntime {
     record.state = { ...record.state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: reasons.oomKilled, pidsLimitHit: reasons.pidsLimitHit, finishedAtMs: Math.round(exit.atMs) };
     await this.persist(record);
     this.notifyExit(record.id);
+    for (const hook of this.exitHooks) hook(record.id);
     // The record is durable first: a crash from here on loses no exit code.
     const [, deleted, unmounted] = await Promise.allSettled([
       removeExitFile(this.exitDir, record.runtimeName),
