@@ -165,7 +165,7 @@ function containerService(engine: Engine): UntypedServiceImplementation {
     containerExec: unaryHandler<api.ContainerExecRequest, api.ContainerExecResponse>(async (req) => {
       if (req.timeoutMs < 0) throw new TswarmError('INVALID_ARGUMENT', 'exec timeout is negative. Give 0 for the default or a number of milliseconds');
       const r = await engine.containerExec(requireId(req.id), req.command, req.timeoutMs);
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated };
     }),
     containerStats: unaryHandler<api.ContainerStatsRequest, api.ContainerStatsResponse>(async (req) => ({ stats: await engine.containerStats(req.ids.map(requireId)) })),
     containerRun: serverStream<api.ContainerRunRequest, api.ContainerRunResponse>((req, send, signal) =>

@@ -282,6 +282,7 @@ function addExec(container: Command, ctx: Ctx): void {
       const r = await withEngine(c, (e) => e.call('containerExec', { id, command, timeoutMs: 0 }, SLOW_CALL_DEADLINE_MS));
       c.out(r.stdout);
       stderr(r.stderr);
+      if (r.truncated) stderr('WARNING: the command wrote more than 4 MiB to stdout or stderr; the rest was dropped. Write large output to a file in the container instead.\n');
       // -1: the engine ended it at its deadline, an engine failure as `docker exec` reports one.
       if (r.exitCode !== 0) throw new ExitWith(r.exitCode < 0 ? EXIT_RUN_ENGINE_ERROR : r.exitCode);
     });

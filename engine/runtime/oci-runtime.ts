@@ -137,7 +137,8 @@ export class OciRuntime {
       // health check left running would be joined by another every interval.
       const timer = setTimeout(() => void killExecProcess(pidFile).finally(() => child.kill('SIGKILL')), timeoutMs);
       const { code, signal } = await exited.finally(() => clearTimeout(timer));
-      return { code, signal, stdout: await readHead(out, outputBytesMax), stderr: await readHead(err, outputBytesMax) };
+      const [stdout, stderr] = [await readHead(out, outputBytesMax), await readHead(err, outputBytesMax)];
+      return { code, signal, stdout: stdout.bytes, stderr: stderr.bytes, truncated: stdout.truncated || stderr.truncated };
     } finally {
       await Promise.all([out.close(), err.close()]);
       await Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true }), rm(pidFile, { force: true })]);
@@ -165,10 +166,13 @@ export interface ExecOutput {
   signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: Buffer;
+  /** The command wrote more than the bound to one of them: the rest was dropped. */
+  truncated: boolean;
 }
 
-async function readHead(handle: FileHandle, bytesMax: number): Promise<Buffer> {
-  const buf = Buffer.alloc(bytesMax);
+/** The first `bytesMax` bytes, and whether there were more (one byte past the bound is read to know). */
+async function readHead(handle: FileHandle, bytesMax: number): Promise<{ bytes: Buffer; truncated: boolean }> {
+  const buf = Buffer.alloc(bytesMax + 1);
   const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-  return buf.subarray(0, bytesRead);
+  return { bytes: buf.subarray(0, Math.min(bytesRead, bytesMax)), truncated: bytesRead > bytesMax };
 }

@@ -288,7 +288,9 @@ describe('ContainerRuntime with crun and conmon', () => {
     const t0 = Date.now();
     const result = await rt.exec(id, ['sh', '-c', 'echo $WHO; echo err >&2; sleep 20 & exit 4'], { timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeLessThan(4_000);
-    expect(result).toEqual({ exitCode: 4, stdout: Buffer.from('me\n'), stderr: Buffer.from('err\n') });
+    expect(result).toEqual({ exitCode: 4, stdout: Buffer.from('me\n'), stderr: Buffer.from('err\n'), truncated: false });
+    const big = await rt.exec(id, ['sh', '-c', 'head -c 300 /dev/zero'], { timeoutMs: 5_000, outputBytesMax: 100 });
+    expect([big.stdout.length, big.truncated]).toEqual([100, true]);
     await rt.remove(id, { force: true });
   });
 

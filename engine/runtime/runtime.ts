@@ -46,6 +46,8 @@ export interface ExecResult {
   /** As the command wrote them: bytes, not text. */
   stdout: Buffer;
   stderr: Buffer;
+  /** Output past the bound was dropped. */
+  truncated: boolean;
 }
 
 export interface WaitResult {
@@ -359,7 +361,7 @@ export class ContainerRuntime {
     const record = this.get(ref);
     if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
     const result = await this.oci.execIn(record.runtimeName, argv, options.timeoutMs ?? EXEC_TIMEOUT_MS, options.outputBytesMax);
-    return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+    return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr, truncated: result.truncated };
   }
 
   /** What the running container's cgroup says it uses now. */
