@@ -1,7 +1,7 @@
 import { totalmem } from 'node:os';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
-import type { ContainerConfig, ContainerRunResponse } from '../../gen/lite/tswarm/v1/engine.js';
+import type { ContainerConfig, ContainerRunResponse, ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import type { LogLine } from '../../gen/lite/tswarm/v1/objects.js';
 import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
@@ -9,7 +9,7 @@ import { formatJson, formatTable, parseFormat } from '../output.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
 import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
-import { parseNonNegativeInt } from './engine-flags.js';
+import { collect, parseNonNegativeInt } from './engine-flags.js';
 import { containerRows, statsRows } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 import { pullImage } from './image.js';
@@ -168,15 +168,56 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .description('List containers (running ones unless -a)')
     .option('-a, --all', 'show all containers, not only running ones')
     .option('-q, --quiet', 'only show container IDs')
-    .option('-f, --format <format>', 'output format: table or json')
-    .action(async (opts: { all?: boolean; quiet?: boolean; format?: string }) => {
+    .option('-f, --filter <key=value>', 'name, id, label (KEY or KEY=VALUE), status or ancestor (repeatable)', collect(parseContainerFilter))
+    .option('--format <format>', 'output format: table or json')
+    .action(async (opts: { all?: boolean; quiet?: boolean; format?: string; filter?: ContainerFilter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const { containers } = await withEngine(c, (e) => e.call('containerList', { all: opts.all ?? false, labels: {} }));
+      const listed = await withEngine(c, (e) => e.call('containerList', { all: opts.all ?? false, labels: {} }));
+      const containers = listed.containers.filter((x) => (opts.filter ?? []).every((f) => matchesFilter(x, f)));
       if (opts.quiet) c.out(containers.map((x) => `${x.id.slice(0, 12)}\n`).join(''));
       else if (format === 'json') c.out(formatJson(containers));
       else c.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], containerRows(containers)));
     });
+}
+
+/** A `ps --filter` term, as Docker's: name (substring), id (prefix), label, status, ancestor. */
+export interface ContainerFilter {
+  key: 'name' | 'id' | 'label' | 'status' | 'ancestor';
+  value: string;
+}
+
+const FILTER_KEYS = ['name', 'id', 'label', 'status', 'ancestor'] as const;
+const STATUSES = ['created', 'running', 'exited'];
+
+export function parseContainerFilter(raw: string): ContainerFilter {
+  const eq = raw.indexOf('=');
+  const key = raw.slice(0, eq);
+  const value = raw.slice(eq + 1);
+  if (eq <= 0 || value === '') throw new InvalidArgumentError(`invalid filter "${raw}". Use KEY=VALUE with ${FILTER_KEYS.join(', ')}`);
+  if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new InvalidArgumentError(`unknown filter "${key}". Use ${FILTER_KEYS.join(', ')}`);
+  if (key === 'status' && !STATUSES.includes(value)) throw new InvalidArgumentError(`invalid status filter "${value}". Use ${STATUSES.join(', ')}`);
+  return { key: key as ContainerFilter['key'], value };
+}
+
+export function matchesFilter(c: ContainerSummary, f: ContainerFilter): boolean {
+  switch (f.key) {
+    case 'name':
+      return c.name.includes(f.value);
+    case 'id':
+      return c.id.startsWith(f.value);
+    case 'status':
+      return c.state?.status === f.value;
+    case 'ancestor': {
+      // The engine labels each container with its image's ID (engine.ts LABEL_IMAGE_ID).
+      const imageId = c.labels['tswarm.engine.image-id'] ?? '';
+      return c.image === f.value || c.image.startsWith(`${f.value}:`) || imageId === f.value || (/^[0-9a-f]+$/.test(f.value) && imageId.startsWith(`sha256:${f.value}`));
+    }
+    case 'label': {
+      const eq = f.value.indexOf('=');
+      return eq === -1 ? Object.hasOwn(c.labels, f.value) : c.labels[f.value.slice(0, eq)] === f.value.slice(eq + 1);
+    }
+  }
 }
 
 function parseTail(value: string): number {

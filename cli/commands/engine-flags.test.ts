@@ -1,3 +1,5 @@
+import { matchesFilter, parseContainerFilter } from './container.js';
+import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
 import { MountType, PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
@@ -103,5 +105,25 @@ describe('engine output', () => {
     t.update(layer);
     t.update({ ...layer, digest: 'sha256:bbbbbbbbbbbbbbbb', status: 'waiting' });
     expect(tty).toContain('\x1b[1A');
+  });
+});
+
+describe('ps --filter', () => {
+  const c = { id: 'abc123', name: 'web-1', image: 'busybox:1', command: [], createdAtMs: 0, state: undefined, ports: [], labels: { tier: 'front', 'tswarm.engine.image-id': 'sha256:35ce00' } } as unknown as ContainerSummary;
+  const running = { ...c, state: { status: 'running' } } as unknown as ContainerSummary;
+  it('matches as docker ps does: name substring, id prefix, label, status, ancestor', () => {
+    expect(matchesFilter(c, parseContainerFilter('name=web'))).toBe(true);
+    expect(matchesFilter(c, parseContainerFilter('id=abc'))).toBe(true);
+    expect(matchesFilter(c, parseContainerFilter('id=bc'))).toBe(false);
+    expect(matchesFilter(c, parseContainerFilter('label=tier'))).toBe(true);
+    expect(matchesFilter(c, parseContainerFilter('label=tier=back'))).toBe(false);
+    expect(matchesFilter(running, parseContainerFilter('status=running'))).toBe(true);
+    expect(matchesFilter(c, parseContainerFilter('ancestor=busybox'))).toBe(true);
+    expect(matchesFilter(c, parseContainerFilter('ancestor=35ce'))).toBe(true);
+  });
+  it('refuses what it cannot filter by, naming the keys', () => {
+    expect(() => parseContainerFilter('nmae=web')).toThrow(/unknown filter "nmae". Use name, id, label, status, ancestor/);
+    expect(() => parseContainerFilter('status=up')).toThrow(/invalid status filter "up"/);
+    expect(() => parseContainerFilter('name')).toThrow(/invalid filter "name"/);
   });
 });
