@@ -88,7 +88,8 @@ describe('Engine', () => {
     const { id } = await engine.containerCreate({ networkMode: 'none', spec: { image: other, command: ['true'] } });
     const imageId = engine.containerInspect(id).container!.labels[LABEL_IMAGE_ID]!;
     expect(engine.isInUse(imageId)).toBe(true);
-    await expect(engine.images.remove(other)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const name = engine.containerInspect(id).container!.name;
+    await expect(engine.images.remove(other)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(`is used by container ${name}`) });
     await engine.containerRemove(id);
     await expect(engine.images.remove(other)).resolves.toMatchObject({ untagged: [other], deleted: [imageId] });
   });

@@ -101,6 +101,7 @@ export class Engine {
       log: o.log,
       // Until the engine is open nothing may be removed: every image counts as in use.
       isInUse: (id) => holder.engine?.isInUse(id) ?? true,
+      usedBy: (id) => holder.engine?.imageUsers(id) ?? [],
     });
     const runtime = await ContainerRuntime.open({ root, namePrefix: o.namePrefix, runtime: o.runtime ?? 'crun', log: o.log });
     // What the host lacks but the engine can do without (an init for --init, nft for -p) is said
@@ -152,6 +153,11 @@ export class Engine {
       cgroupLayout: host.cgroupLayout,
       warnings: host.missing,
     };
+  }
+
+  /** The names of the containers made from the image (for the message refusing its removal). */
+  imageUsers(imageId: string): string[] {
+    return this.runtime.list({ all: true }).filter((c) => c.labels[LABEL_IMAGE_ID] === imageId).map((c) => c.name);
   }
 
   isInUse(imageId: string): boolean {

@@ -27,6 +27,8 @@ export interface ImageServiceOptions {
   log?: Logger;
   /** Whether a container uses the image: such an image is not removed unless forced, never pruned. */
   isInUse?: (imageId: string) => boolean | Promise<boolean>;
+  /** The containers that use it, by name, for the message that refuses its removal. */
+  usedBy?: (imageId: string) => string[];
   /** Timeouts and retry bounds of registry requests (tests shorten them). */
   registry?: Pick<RegistryClientOptions, 'idleTimeoutMs' | 'attemptsMax' | 'backoffBaseMs'>;
 }
@@ -164,8 +166,9 @@ export class ImageService {
     const { index } = await this.ready();
     const record = this.find(index, ref);
     const inUse = await this.inUse(record.id);
+    const users = inUse ? (this.options.usedBy?.(record.id) ?? []) : [];
     const tag = index.tagNamed(ref);
-    const result = await index.update((draft) => planRemoval(draft, record.id, tag, inUse, options.force ?? false));
+    const result = await index.update((draft) => planRemoval(draft, record.id, tag, inUse, options.force ?? false, users));
     if (result.deleted.length > 0) await this.gc(index);
     return { untagged: result.untagged.map(familiarReference), deleted: result.deleted };
   }
@@ -296,7 +299,7 @@ function layerSizes(data: Readonly<IndexData>): Map<string, number> {
  * container uses it or while it has several tags, unless forced; forced removal of an image in
  * use only untags it (its layers stay under the running container).
  */
-function planRemoval(draft: IndexData, id: string, tag: string | undefined, inUse: boolean, force: boolean): { untagged: string[]; deleted: string[] } {
+function planRemoval(draft: IndexData, id: string, tag: string | undefined, inUse: boolean, force: boolean, users: readonly string[] = []): { untagged: string[]; deleted: string[] } {
   const tags = Object.keys(draft.tags).filter((t) => draft.tags[t] === id);
   const toUntag = tag ? [tag] : tags;
   const lastTag = toUntag.length >= tags.length;
@@ -304,7 +307,8 @@ function planRemoval(draft: IndexData, id: string, tag: string | undefined, inUs
     throw new ImageError('CONFLICT', `image ${id} is referenced by several tags (${tags.map(familiarReference).join(', ')}). Remove them by name, or use --force`, false);
   }
   if (inUse && lastTag && !force) {
-    throw new ImageError('CONFLICT', `image ${tag ? familiarReference(tag) : id} is used by a container. Remove the container first, or use --force`, false);
+    const who = users.length === 0 ? 'a container' : `container ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}`;
+    throw new ImageError('CONFLICT', `image ${tag ? familiarReference(tag) : id} is used by ${who}. Remove the container first, or use --force`, false);
   }
   for (const t of toUntag) delete draft.tags[t];
   if (!lastTag || inUse) return { untagged: toUntag, deleted: [] };
