@@ -10,7 +10,7 @@ import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
 import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
 import { collect, parseNonNegativeInt } from './engine-flags.js';
-import { containerRows, statsRows } from './engine-format.js';
+import { containerJson, containerRows, statsRows } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 import { pullImage } from './image.js';
 
@@ -176,7 +176,7 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
       const listed = await withEngine(c, (e) => e.call('containerList', { all: opts.all ?? false, labels: {} }));
       const containers = listed.containers.filter((x) => (opts.filter ?? []).every((f) => matchesFilter(x, f)));
       if (opts.quiet) c.out(containers.map((x) => `${x.id.slice(0, 12)}\n`).join(''));
-      else if (format === 'json') c.out(formatJson(containers));
+      else if (format === 'json') c.out(formatJson(containers.map(containerJson)));
       else c.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], containerRows(containers)));
     });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { humanBinaryBytes, statsRows } from './engine-format.js';
+import { containerJson, humanBinaryBytes, statsRows } from './engine-format.js';
+import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
 
 const sample = (id: string, cpuUsageNs: number, readAtMs: number, memoryLimitBytes = 0) => ({ id, name: `c-${id}`, cpuUsageNs, memoryBytes: 512 * 1024 * 1024, memoryLimitBytes, pids: 3, readAtMs });
 
@@ -15,5 +16,12 @@ describe('docker stats rows', () => {
 
   it('prints binary units as docker stats does', () => {
     expect([humanBinaryBytes(0), humanBinaryBytes(1536), humanBinaryBytes(64 * 1024 * 1024)]).toEqual(['0B', '1.5KiB', '64MiB']);
+  });
+});
+
+describe('ps --format json', () => {
+  it('names each port\'s protocol, as the table does', () => {
+    const c = { id: 'a', name: 'web', image: 'busybox', command: [], createdAtMs: 0, state: undefined, labels: {}, ports: [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 1 }] } as unknown as ContainerSummary;
+    expect(containerJson(c)).toMatchObject({ ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
   });
 });

@@ -67,6 +67,11 @@ export function formatPort(p: PublishedPort): string {
   return p.hostPort ? `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${proto}` : `${p.containerPort}/${proto}`;
 }
 
+/** A container as `ps --format json` shows it: ports with their protocol's name, not its number. */
+export function containerJson(c: ContainerSummary): object {
+  return { ...c, ports: c.ports.map((p) => ({ ...p, protocol: PROTOCOL_NAMES[p.protocol] ?? 'tcp' })) };
+}
+
 export function containerRows(containers: readonly ContainerSummary[], nowMs = Date.now()): string[][] {
   return containers.map((c) => {
     const command = c.command.join(' ');
