@@ -269,6 +269,8 @@ export class Engine {
     }
     const attachment = summary.labels[LABEL_ATTACHMENT];
     if (attachment === undefined || this.released.has(attachment) || summary.state?.status === 'running') return;
+    // An auto-remove container is about to be removed, which detaches it: once is enough.
+    if (summary.labels[LABEL_AUTO_REMOVE] === 'true') return;
     this.released.add(attachment);
     await this.detach(attachment);
     // Removed meanwhile (an auto-remove): nothing is left to attach again.
