@@ -161,8 +161,7 @@ export class Engine {
   }
 
   isInUse(imageId: string): boolean {
-    if ([...this.creating.values()].some((h) => h.imageId === imageId)) return true;
-    return this.runtime.list({ all: true }).some((c) => c.labels[LABEL_IMAGE_ID] === imageId);
+    return [...this.creating.values()].some((h) => h.imageId === imageId) || this.imageUsers(imageId).length > 0;
   }
 
   /**
@@ -273,7 +272,7 @@ export class Engine {
     if (summary.labels[LABEL_AUTO_REMOVE] === 'true') return;
     this.released.add(attachment);
     await this.detach(attachment);
-    // Removed meanwhile (an auto-remove): nothing is left to attach again.
+    // Removed meanwhile (a concurrent rm): nothing is left to attach again.
     if (!this.runtime.list({ all: true }).some((c) => c.id === id)) this.released.delete(attachment);
   }
 

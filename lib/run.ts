@@ -102,6 +102,9 @@ export function spawnDirect(command: string, args: readonly string[], options: R
   });
 }
 
+/** A detached process's fd 3 report is a line of JSON; more than this is read no further. */
+const REPORT_CHARS_MAX = 64 * 1024;
+
 function holdsJsonValue(text: string): boolean {
   try {
     JSON.parse(text);
@@ -133,6 +136,8 @@ export async function spawnDetachedDirect(command: string, args: readonly string
       pipe?.on('data', (chunk: Buffer) => {
         text += chunk.toString();
         if (holdsJsonValue(text.trim())) finish({ report: text, outcome: 'reported' });
+        // A report is one small JSON value; this much text without one is not coming.
+        else if (text.length > REPORT_CHARS_MAX) finish({ report: text.slice(0, REPORT_CHARS_MAX), outcome: 'ended' });
       });
       pipe?.on('end', () => finish({ report: text, outcome: 'ended' }));
       pipe?.on('error', () => undefined);
