@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { OciImageConfig } from '../image-contract.js';
 import type { ContainerSpec, HealthConfig, Resources } from '../../gen/tswarm/v1/objects.js';
 import { DEFAULT_DEVICE_RULES, INIT_PATH_IN_CONTAINER, MASKED_PATHS, READONLY_PATHS } from './defaults.js';
@@ -90,6 +91,16 @@ const NANO_CPUS_PER_CPU = 1e9;
 const SHARES_PER_CPU = 1024;
 const SHARES_MIN = 2;
 
+/**
+ * Mounts in the order the runtime must make them: a parent before what is mounted under it, or a
+ * volume at /etc would cover the generated /etc/hosts (Docker sorts by path depth the same way).
+ * The sort is stable, so mounts of equal depth keep the order they were given in.
+ */
+export function parentsFirst(mounts: readonly OciMount[]): OciMount[] {
+  const depth = (m: OciMount) => posix.normalize(m.destination).split('/').filter((p) => p !== '').length;
+  return [...mounts].sort((a, b) => depth(a) - depth(b));
+}
+
 function systemMounts(): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -151,13 +162,17 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
   const user = resolveUser(spec.user || image.User || '', input.passwd, input.group, spec.groups);
   const caps = resolveCapabilities(spec.capabilityAdd, spec.capabilityDrop);
   const env = mergeEnv(image.Env ?? [], spec.env, { HOSTNAME: input.hostname, HOME: user.home });
-  const mounts = [...systemMounts(), ...etcMounts(input.etcFiles), ...input.mounts.map(userMount)];
+  const given = input.mounts.map(userMount);
+  // A mount the user gives for /etc/hosts (or hostname, resolv.conf) replaces the generated file.
+  const taken = new Set(given.map((m) => posix.normalize(m.destination)));
+  const container = [...etcMounts(input.etcFiles).filter((m) => !taken.has(m.destination)), ...given];
   let args = argv;
   if (spec.init) {
     if (!input.initHostPath) throw new Error('buildOciSpec: init requested without initHostPath');
-    mounts.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: input.initHostPath, options: ['rbind', 'rprivate', 'ro'] });
+    container.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: input.initHostPath, options: ['rbind', 'rprivate', 'ro'] });
     args = [INIT_PATH_IN_CONTAINER, '--', ...argv];
   }
+  const mounts = [...systemMounts(), ...parentsFirst(container)];
   const oci: OciSpec = {
     ociVersion: '1.0.2',
     process: {

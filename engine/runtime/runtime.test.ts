@@ -187,6 +187,23 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id);
   });
 
+  it('mounts a parent before what goes under it: a volume at /etc keeps the generated /etc/hosts', async () => {
+    const outer = join(dir, 'vol-outer');
+    const inner = join(dir, 'vol-inner');
+    await mkdir(outer, { recursive: true });
+    await mkdir(inner, { recursive: true });
+    // Given child first: mounted in that order, /x would cover /x/y.
+    const mounts = [
+      { type: MountType.MOUNT_TYPE_BIND, source: inner, target: '/x/y', readOnly: false },
+      { type: MountType.MOUNT_TYPE_BIND, source: outer, target: '/x', readOnly: false },
+      { type: MountType.MOUNT_TYPE_BIND, source: outer, target: '/etc', readOnly: false },
+    ];
+    const { id, result } = await runToEnd({ command: ['sh', '-c', 'echo hi > /x/y/f && cat /x/y/f && grep -q "127.0.0.1.*localhost" /etc/hosts && echo hosts-kept'], mounts });
+    expect(result.exitCode).toBe(0);
+    expect(await collect(rt.logs(id))).toEqual(['stdout:hi', 'stdout:hosts-kept']);
+    await rt.remove(id);
+  });
+
   it('writes the spec\'s DNS settings into the container\'s resolv.conf (--dns, --dns-search, --dns-option)', async () => {
     const { id } = await runToEnd({ command: ['cat', '/etc/resolv.conf'], dnsNameservers: ['10.213.9.53'], dnsSearch: ['lab.test'], dnsOptions: ['ndots:2'] });
     const lines = (await collect(rt.logs(id))).filter((l) => !l.startsWith('stdout:#'));
