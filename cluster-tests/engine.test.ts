@@ -105,6 +105,14 @@ describe('the engine on a lab host', () => {
     const back = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8091/etc/kept.txt'), { what: 'the restarted container to answer on 8091', timeoutMs: 15_000, intervalMs: 200 });
     show(`after stop and start, w1 GET :8091 -> ${back.status}`);
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'again']);
+    // Nor does a created container hold one (Docker binds at start), or one whose start failed.
+    await tswarmOk(L(), 'm1', ['container', 'create', '--name', 'made', '-p', '8092:80', image, 'httpd', '-f', '-p', '80']);
+    expect((await tswarm(L(), 'm1', ['run', '--name', 'failed', '-p', '8093:80', image, 'no-such-command'])).code).toBe(127);
+    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'meanwhile', '-p', '8092:80', '-p', '8093:81', image, 'httpd', '-f', '-p', '80']);
+    await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'meanwhile', 'failed']);
+    await tswarmOk(L(), 'm1', ['container', 'start', 'made']);
+    await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8092/etc/kept.txt'), { what: 'the created container, started, to answer on 8092', timeoutMs: 15_000, intervalMs: 200 });
+    await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'made']);
 
     const links = await tswarmOk(L(), 'm1', ['run', '--rm', '--network', 'none', image, 'ip', '-o', 'link']);
     show(`--network none: ${links.trim()}`);

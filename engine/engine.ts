@@ -117,13 +117,13 @@ export class Engine {
 
   private async recover(): Promise<void> {
     const all = this.runtime.list({ all: true });
-    // Running containers keep their networking, and created ones theirs for the first start; an
-    // exited one's was let go (or is now: it may have stopped while the daemon was down).
+    // Only running containers hold networking; a created or exited one's was let go (or is now:
+    // it may have stopped while the daemon was down), and start attaches it again.
     const live = new Set<string>();
     for (const c of all) {
       const attachment = c.labels[LABEL_ATTACHMENT];
       if (attachment === undefined) continue;
-      if (c.state?.status === 'running' || c.state?.status === 'created') live.add(attachment);
+      if (c.state?.status === 'running') live.add(attachment);
       else this.released.add(attachment);
     }
     try {
@@ -186,7 +186,18 @@ export class Engine {
     return this.o.volumes.resolveMounts(mounts);
   }
 
-  async containerCreate(config: DeepPartial<ContainerConfig>, options: { onPull?: (p: LayerProgress) => void } = {}): Promise<CreateResult> {
+  /**
+   * `container create`: the container is made with its network attached (its namespace path, address
+   * and /etc files are settled), which is then let go until start, as in Docker, where a created
+   * container holds no host port. `run` starts at once and keeps it (`keepNetwork`).
+   */
+  async containerCreate(config: DeepPartial<ContainerConfig>, options: { onPull?: (p: LayerProgress) => void; keepNetwork?: boolean } = {}): Promise<CreateResult> {
+    const created = await this.createContainer(config, options);
+    if (!options.keepNetwork) await this.releaseUntilStart(created.id);
+    return created;
+  }
+
+  private async createContainer(config: DeepPartial<ContainerConfig>, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
     const cfg = ContainerConfig.fromPartial(config);
     const given = cfg.spec ?? ContainerSpec.fromPartial({});
     const spec = { ...given, mounts: given.mounts.map(nameAnonymousVolume) };
@@ -256,6 +267,14 @@ export class Engine {
       throw err;
     }
     if (summary.labels[LABEL_AUTO_REMOVE] === 'true') this.reapWhenExited(summary.id);
+  }
+
+  /** Lets go of a container's networking until its (next) start, auto-remove or not. */
+  private async releaseUntilStart(id: string): Promise<void> {
+    const attachment = this.runtime.inspect(id).container.labels[LABEL_ATTACHMENT];
+    if (attachment === undefined || this.released.has(attachment)) return;
+    this.released.add(attachment);
+    await this.detach(attachment);
   }
 
   /** Lets go of a stopped container's namespace, address and published ports (start attaches again). */
@@ -365,7 +384,7 @@ export class Engine {
    */
   async containerRun(config: DeepPartial<ContainerConfig>, options: { attach: boolean; signal?: AbortSignal; onEvent: RunEventSink }): Promise<void> {
     const progress = new LatestPerLayer((pull) => options.onEvent({ pull }));
-    const created = await this.containerCreate(config, { onPull: (p) => progress.offer(p) });
+    const created = await this.containerCreate(config, { onPull: (p) => progress.offer(p), keepNetwork: true });
     await progress.flushed();
     await options.onEvent({ id: created.id });
     for (const w of created.warnings) await options.onEvent(stderrEvent(`WARNING: ${w}\n`));
@@ -377,7 +396,9 @@ export class Engine {
         if (autoRemove) await this.containerRemove(created.id, { force: true, volumes: true }).catch(ignoreNotFound);
       };
       const onStarted = () => autoRemove && this.reapWhenExited(created.id);
-      await runAttached(this.runtime, created.id, { ...options, onStarted, beforeExitCode: removeNow }, removeNow);
+      // A start that failed leaves the container created, without networking (or removes it).
+      const onStartFailed = async () => (autoRemove ? removeNow() : this.releaseUntilStart(created.id));
+      await runAttached(this.runtime, created.id, { ...options, onStarted, beforeExitCode: removeNow }, onStartFailed);
     } finally {
       drained();
       this.drains.delete(created.id);
