@@ -10,6 +10,7 @@ import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
 import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
 import { collect, parseNonNegativeInt } from './engine-flags.js';
+import { filterParser, labelMatches, matchesAll, type Filter } from './filters.js';
 import { containerJson, containerRows, statsRows } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 import { pullImage } from './image.js';
@@ -173,37 +174,43 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .action(async (opts: { all?: boolean; quiet?: boolean; format?: string; filter?: ContainerFilter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const listed = await withEngine(c, (e) => e.call('containerList', { all: opts.all ?? false, labels: {} }));
-      const containers = listed.containers.filter((x) => (opts.filter ?? []).every((f) => matchesFilter(x, f)));
+      const filters = opts.filter ?? [];
+      // As Docker's daemon: a status filter looks at every container, not only running ones.
+      const all = (opts.all ?? false) || filters.some((f) => f.key === 'status');
+      const listed = await withEngine(c, (e) => e.call('containerList', { all, labels: {} }));
+      const containers = listed.containers.filter((x) => matchesFilters(x, filters));
       if (opts.quiet) c.out(containers.map((x) => `${x.id.slice(0, 12)}\n`).join(''));
       else if (format === 'json') c.out(formatJson(containers.map(containerJson)));
       else c.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], containerRows(containers)));
     });
 }
 
-/** A `ps --filter` term, as Docker's: name (substring), id (prefix), label, status, ancestor. */
-export interface ContainerFilter {
-  key: 'name' | 'id' | 'label' | 'status' | 'ancestor';
-  value: string;
+function nameMatches(name: string, pattern: string): boolean {
+  try {
+    return new RegExp(pattern).test(name);
+  } catch {
+    return name.includes(pattern);
+  }
 }
 
-const FILTER_KEYS = ['name', 'id', 'label', 'status', 'ancestor'] as const;
+/** A `ps --filter` term, as Docker's: name (a regex), id (prefix), label, status, ancestor. */
+export type ContainerFilter = Filter<'name' | 'id' | 'label' | 'status' | 'ancestor'>;
+
 const STATUSES = ['created', 'running', 'exited'];
 
-export function parseContainerFilter(raw: string): ContainerFilter {
-  const eq = raw.indexOf('=');
-  const key = raw.slice(0, eq);
-  const value = raw.slice(eq + 1);
-  if (eq <= 0 || value === '') throw new InvalidArgumentError(`invalid filter "${raw}". Use KEY=VALUE with ${FILTER_KEYS.join(', ')}`);
-  if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new InvalidArgumentError(`unknown filter "${key}". Use ${FILTER_KEYS.join(', ')}`);
-  if (key === 'status' && !STATUSES.includes(value)) throw new InvalidArgumentError(`invalid status filter "${value}". Use ${STATUSES.join(', ')}`);
-  return { key: key as ContainerFilter['key'], value };
+export const parseContainerFilter = filterParser(['name', 'id', 'label', 'status', 'ancestor'] as const, (f) => {
+  if (f.key === 'status' && !STATUSES.includes(f.value)) throw new InvalidArgumentError(`invalid status filter "${f.value}". Use ${STATUSES.join(', ')}`);
+});
+
+export function matchesFilters(c: ContainerSummary, filters: readonly ContainerFilter[]): boolean {
+  return matchesAll(c, filters, matchesFilter);
 }
 
 export function matchesFilter(c: ContainerSummary, f: ContainerFilter): boolean {
   switch (f.key) {
     case 'name':
-      return c.name.includes(f.value);
+      // A regular expression, as Docker takes it (name=^web$ for one name); a text that is not one matches as text.
+      return nameMatches(c.name, f.value);
     case 'id':
       return c.id.startsWith(f.value);
     case 'status':
@@ -213,10 +220,8 @@ export function matchesFilter(c: ContainerSummary, f: ContainerFilter): boolean 
       const imageId = c.labels['tswarm.engine.image-id'] ?? '';
       return c.image === f.value || c.image.startsWith(`${f.value}:`) || imageId === f.value || (/^[0-9a-f]+$/.test(f.value) && imageId.startsWith(`sha256:${f.value}`));
     }
-    case 'label': {
-      const eq = f.value.indexOf('=');
-      return eq === -1 ? Object.hasOwn(c.labels, f.value) : c.labels[f.value.slice(0, eq)] === f.value.slice(eq + 1);
-    }
+    case 'label':
+      return labelMatches(c.labels, f.value);
   }
 }
 

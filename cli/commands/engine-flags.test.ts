@@ -1,4 +1,4 @@
-import { matchesFilter, parseContainerFilter } from './container.js';
+import { matchesFilter, matchesFilters, parseContainerFilter } from './container.js';
 import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
@@ -121,6 +121,15 @@ describe('ps --filter', () => {
     expect(matchesFilter(c, parseContainerFilter('ancestor=busybox'))).toBe(true);
     expect(matchesFilter(c, parseContainerFilter('ancestor=35ce'))).toBe(true);
   });
+  it('takes name as a regular expression, and ORs terms of one key while ANDing keys', () => {
+    expect(matchesFilter(c, parseContainerFilter('name=^web-1$'))).toBe(true);
+    expect(matchesFilter(c, parseContainerFilter('name=^web$'))).toBe(false);
+    const terms = ['name=other', 'name=web', 'label=tier'].map(parseContainerFilter);
+    expect(matchesFilters(c, terms)).toBe(true);
+    expect(matchesFilters(c, [...terms, parseContainerFilter('label=nope')])).toBe(true); // label=tier OR label=nope
+    expect(matchesFilters(c, [parseContainerFilter('name=other'), parseContainerFilter('label=tier')])).toBe(false);
+  });
+
   it('refuses what it cannot filter by, naming the keys', () => {
     expect(() => parseContainerFilter('nmae=web')).toThrow(/unknown filter "nmae". Use name, id, label, status, ancestor/);
     expect(() => parseContainerFilter('status=up')).toThrow(/invalid status filter "up"/);

@@ -7,6 +7,8 @@ import { formatJson, formatTable, parseFormat } from '../output.js';
 import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, type EngineClient } from './engine-client.js';
 import { humanBytes, imageRows, shortImageId } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
+import { collect } from './engine-flags.js';
+import { checkBoolean, filterParser, globMatches, matchesAll, type Filter } from './filters.js';
 
 type Ctx = () => CliContext;
 
@@ -43,15 +45,27 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .description('List the images on this node')
     .option('-a, --all', 'show all images (the same as the default: this node keeps no intermediate images)')
     .option('-q, --quiet', 'only show image IDs')
-    .option('-f, --format <format>', 'output format: table or json')
-    .action(async (opts: { quiet?: boolean; format?: string }) => {
+    .option('-f, --filter <key=value>', 'dangling=true|false, reference=PATTERN (repo or repo:tag, * and ? as in a shell) (repeatable)', collect(parseImageFilter))
+    .option('--format <format>', 'output format: table or json')
+    .action(async (opts: { quiet?: boolean; format?: string; filter?: ImageFilter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const { images } = await withEngine(c, (e) => e.call('imageList', { all: true, references: [] }));
+      const listed = await withEngine(c, (e) => e.call('imageList', { all: true, references: [] }));
+      const images = listed.images.filter((i) => matchesAll(i, opts.filter ?? [], imageMatches));
       if (opts.quiet) c.out([...new Set(images.map((i) => shortImageId(i.id)))].map((id) => `${id}\n`).join(''));
       else if (format === 'json') c.out(formatJson(images));
       else c.out(formatTable(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imageRows(images)));
     });
+}
+
+export type ImageFilter = Filter<'dangling' | 'reference'>;
+
+export const parseImageFilter = filterParser(['dangling', 'reference'] as const, (f) => f.key === 'dangling' && checkBoolean(f));
+
+/** Docker's image filters: dangling (no tag), reference (a pattern over repo or repo:tag). */
+export function imageMatches(i: ImageSummary, f: ImageFilter): boolean {
+  if (f.key === 'dangling') return (i.repoTags.length === 0) === (f.value === 'true');
+  return i.repoTags.some((tag) => globMatches(tag, f.value) || globMatches(tag.slice(0, tag.lastIndexOf(':')), f.value));
 }
 
 /** Refuses a terminal as the archive: a binary stream typed in by hand is always a mistake. */

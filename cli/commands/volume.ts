@@ -4,6 +4,19 @@ import { formatJson, formatTable, parseFormat } from '../output.js';
 import { withEngine } from './engine-client.js';
 import { collect, parseLabel } from './engine-flags.js';
 import { humanBytes } from './engine-format.js';
+import { checkBoolean, filterParser, labelMatches, matchesAll, type Filter } from './filters.js';
+import type { Volume } from '../../gen/lite/tswarm/v1/engine.js';
+
+export type VolumeFilter = Filter<'dangling' | 'name' | 'label'>;
+
+export const parseVolumeFilter = filterParser(['dangling', 'name', 'label'] as const, (f) => f.key === 'dangling' && checkBoolean(f));
+
+/** Docker's volume filters: dangling (no container uses it), name (substring), label. */
+export function volumeMatches(v: Volume, f: VolumeFilter): boolean {
+  if (f.key === 'dangling') return (v.usedBy.length === 0) === (f.value === 'true');
+  if (f.key === 'name') return v.name.includes(f.value);
+  return labelMatches(v.labels, f.value);
+}
 
 export function registerVolume(program: Command, ctx: () => CliContext): void {
   const volume = program.command('volume').description('Manage the named volumes on this node');
@@ -21,11 +34,13 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .command('ls')
     .description('List volumes')
     .option('-q, --quiet', 'only show volume names')
-    .option('-f, --format <format>', 'output format: table or json')
-    .action(async (opts: { quiet?: boolean; format?: string }) => {
+    .option('-f, --filter <key=value>', 'dangling=true|false (used by no container), name=TEXT, label=KEY[=VALUE] (repeatable)', collect(parseVolumeFilter))
+    .option('--format <format>', 'output format: table or json')
+    .action(async (opts: { quiet?: boolean; format?: string; filter?: VolumeFilter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const { volumes } = await withEngine(c, (e) => e.call('volumeList', {}));
+      const listed = await withEngine(c, (e) => e.call('volumeList', {}));
+      const volumes = listed.volumes.filter((v) => matchesAll(v, opts.filter ?? [], volumeMatches));
       if (opts.quiet) c.out(volumes.map((v) => `${v.name}\n`).join(''));
       else if (format === 'json') c.out(formatJson(volumes));
       else c.out(formatTable(['DRIVER', 'VOLUME NAME'], volumes.map((v) => [v.driver || 'local', v.name])));
