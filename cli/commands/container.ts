@@ -225,8 +225,9 @@ export function matchesFilter(c: ContainerSummary, f: ContainerFilter): boolean 
   }
 }
 
+/** `all` or -1 for the whole log (Docker takes both), else a number of lines. */
 function parseTail(value: string): number {
-  return value === 'all' ? -1 : parseNonNegativeInt('--tail')(value);
+  return value === 'all' || value.trim() === '-1' ? -1 : parseNonNegativeInt('--tail')(value);
 }
 
 function addLogs(container: Command, ctx: Ctx): void {
