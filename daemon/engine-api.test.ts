@@ -197,6 +197,7 @@ describe('EngineService over the local socket', () => {
   it('validates requests and says what to do', async () => {
     const r = await cli('container', 'inspect', 'no-such-container');
     expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toEqual([]); // as docker inspect
     expect(r.err).toContain('no such container: no-such-container');
     const v = await cli('volume', 'ls');
     expect(v.code).toBe(1);

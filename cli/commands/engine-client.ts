@@ -102,7 +102,8 @@ export async function inspectEach<T>(c: CliContext, refs: readonly string[], fet
   const settled = await withEngine(c, (e) => Promise.allSettled(refs.map((ref) => fetch(e, ref))));
   const found = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = settled.flatMap((r) => (r.status === 'rejected' ? [asTswarmError(r.reason)] : []));
-  if (found.length > 0 || failed.length === 0) show(found);
+  // As docker inspect: the found ones, `[]` when none was.
+  show(found);
   // Each failure but the last here; the last is thrown, reported like any command's error.
   for (const err of failed.slice(0, -1)) process.stderr.write(errorLine(err.message));
   const last = failed.at(-1);
