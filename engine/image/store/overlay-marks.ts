@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { Header } from 'tar';
 import { run } from '../../../lib/run.js';
+import { paxRecord } from './pax-xattrs.js';
 
 /**
  * The two marks overlayfs reads in a lower layer, made with host tools because Node can neither
@@ -61,10 +62,3 @@ function opaqueArchive(name: string): Buffer {
   return Buffer.concat([paxBlock, body, dirBlock, Buffer.alloc(1024)]);
 }
 
-/** A pax record is "<length> <key>=<value>\n" where the length counts itself. */
-function paxRecord(key: string, value: string): Buffer {
-  const payload = ` ${key}=${value}\n`;
-  let length = payload.length + 1;
-  while (String(length).length + payload.length !== length) length = String(length).length + payload.length;
-  return Buffer.from(`${length}${payload}`);
-}

@@ -112,3 +112,12 @@ export function paxRecords(body: Buffer): [string, Buffer][] {
   }
   return out;
 }
+
+/** One pax record, binary-safe: `<length> <key>=<value>\n`, the length (in bytes) counting itself. */
+export function paxRecord(key: string, value: string | Buffer): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+  const rest = Buffer.byteLength(` ${key}=`) + bytes.length + 1;
+  let length = rest + 1;
+  while (String(length).length + rest !== length) length = String(length).length + rest;
+  return Buffer.concat([Buffer.from(`${length} ${key}=`), bytes, Buffer.from('\n')]);
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { paxRecord } from '../store/pax-xattrs.js';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 
@@ -17,14 +18,6 @@ export interface TarFile {
   mode?: number;
   /** Extended attributes, written as SCHILY.xattr pax records before the entry (as GNU tar --xattrs). */
   xattrs?: Record<string, Buffer>;
-}
-
-/** One pax record, binary-safe: "<length> <key>=<value>\n", the length counting itself. */
-function paxRecord(key: string, value: Buffer): Buffer {
-  const rest = Buffer.byteLength(` ${key}=`) + value.length + 1;
-  let length = rest + 1;
-  while (String(length).length + rest !== length) length = String(length).length + rest;
-  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
 }
 
 /** A tar built entry by entry, so tests can write archives no well-behaved tool would. */
