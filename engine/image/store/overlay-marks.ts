@@ -61,4 +61,3 @@ function opaqueArchive(name: string): Buffer {
   record.copy(body);
   return Buffer.concat([paxBlock, body, dirBlock, Buffer.alloc(1024)]);
 }
-
