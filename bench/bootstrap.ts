@@ -23,17 +23,61 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t0, r];
 }
 
-async function joinTimes(): Promise<{ init: number[]; worker: number[]; manager: number[]; info: number[]; cliInit: number }> {
-  const out = { init: [] as number[], worker: [] as number[], manager: [] as number[], info: [] as number[], cliInit: 0 };
+async function joinTimes(): Promise<{
+  init: number[];
+  worker: number[];
+  manager: number[];
+  info: number[];
+  cliInit: number;
+}> {
+  const out = {
+    init: [] as number[],
+    worker: [] as number[],
+    manager: [] as number[],
+    info: [] as number[],
+    cliInit: 0,
+  };
   for (let i = 0; i < RUNS; i++) {
     const lab = await Lab.up({ name: `bbs${i}`, managers: 2, workers: 1, logLevel: 'warn' });
     const [m1, m2, w1] = [client(lab, 'm1'), client(lab, 'm2'), client(lab, 'w1')];
     try {
       out.info.push((await timed(() => m1.info()))[0]);
-      const [tInit, res] = await timed(() => m1.swarmInit({ listenAddr: '0.0.0.0:2377', advertiseAddr: '192.168.77.11', forceNewCluster: false, spec: undefined, availability: 0 }));
+      const [tInit, res] = await timed(() =>
+        m1.swarmInit({
+          listenAddr: '0.0.0.0:2377',
+          advertiseAddr: '192.168.77.11',
+          forceNewCluster: false,
+          spec: undefined,
+          availability: 0,
+        }),
+      );
       out.init.push(tInit);
-      out.worker.push((await timed(() => w1.swarmJoin({ token: res.workerJoinToken, remoteAddrs: ['192.168.77.11:2377'], listenAddr: '', advertiseAddr: '', availability: 0 })))[0]);
-      out.manager.push((await timed(() => m2.swarmJoin({ token: res.managerJoinToken, remoteAddrs: ['192.168.77.11:2377'], listenAddr: '', advertiseAddr: '192.168.77.12', availability: 0 })))[0]);
+      out.worker.push(
+        (
+          await timed(() =>
+            w1.swarmJoin({
+              token: res.workerJoinToken,
+              remoteAddrs: ['192.168.77.11:2377'],
+              listenAddr: '',
+              advertiseAddr: '',
+              availability: 0,
+            }),
+          )
+        )[0],
+      );
+      out.manager.push(
+        (
+          await timed(() =>
+            m2.swarmJoin({
+              token: res.managerJoinToken,
+              remoteAddrs: ['192.168.77.11:2377'],
+              listenAddr: '',
+              advertiseAddr: '192.168.77.12',
+              availability: 0,
+            }),
+          )
+        )[0],
+      );
       if (i === 0) {
         await w1.swarmLeave(false);
         const t0 = performance.now();
@@ -67,7 +111,10 @@ async function failoverTimes(): Promise<number[]> {
   try {
     await formSwarm(lab);
     for (let i = 0; i < FAILOVERS; i++) {
-      const leader = await waitFor(() => leaderOf(lab, 'm1').catch(() => leaderOf(lab, 'm2')), { what: 'a leader', timeoutMs: 30_000 });
+      const leader = await waitFor(() => leaderOf(lab, 'm1').catch(() => leaderOf(lab, 'm2')), {
+        what: 'a leader',
+        timeoutMs: 30_000,
+      });
       const survivor = ['m1', 'm2', 'm3'].find((h) => h !== leader)!;
       const c = client(lab, survivor);
       const t0 = performance.now();
@@ -75,7 +122,11 @@ async function failoverTimes(): Promise<number[]> {
       await waitFor(
         async () => {
           const { node } = await c.cluster.getNode({ nodeId: survivor });
-          await c.cluster.updateNode({ nodeId: node!.id, nodeVersion: 0, spec: { ...node!.spec!, annotations: { name: '', labels: { run: String(i) } } } });
+          await c.cluster.updateNode({
+            nodeId: node!.id,
+            nodeVersion: 0,
+            spec: { ...node!.spec!, annotations: { name: '', labels: { run: String(i) } } },
+          });
           return true;
         },
         { what: 'a write through a surviving manager', timeoutMs: 30_000, intervalMs: 20 },
@@ -83,14 +134,21 @@ async function failoverTimes(): Promise<number[]> {
       times.push(performance.now() - t0);
       c.close();
       await lab.start(leader);
-      await waitFor(async () => (await leaderOf(lab, survivor)) !== '' && (await client(lab, leader).info()).swarm?.nodeId !== '', { what: 'the old leader back', timeoutMs: 30_000 });
+      await waitFor(
+        async () => (await leaderOf(lab, survivor)) !== '' && (await client(lab, leader).info()).swarm?.nodeId !== '',
+        { what: 'the old leader back', timeoutMs: 30_000 },
+      );
       // Let it catch up and be counted reachable before the next round.
       await waitFor(
         async () => {
           const cc = client(lab, survivor);
           try {
             const { nodes } = await cc.cluster.listNodes({ names: [], idPrefixes: [], roles: [], labels: {} });
-            return nodes.filter((n) => n.managerStatus).every((n) => n.managerStatus!.leader || n.managerStatus!.reachability === Reachability.REACHABILITY_REACHABLE);
+            return nodes
+              .filter((n) => n.managerStatus)
+              .every(
+                (n) => n.managerStatus!.leader || n.managerStatus!.reachability === Reachability.REACHABILITY_REACHABLE,
+              );
           } finally {
             cc.close();
           }
@@ -108,7 +166,9 @@ export async function benchBootstrap(): Promise<void> {
   const j = await joinTimes();
   const line = (what: string, xs: number[], targetMs: number) => {
     const s = summarize(xs);
-    console.log(`  ${what.padEnd(14)} ${formatMs(s)}  target ≤ ${targetMs} ms: ${s.median <= targetMs ? 'met' : 'missed'}`);
+    console.log(
+      `  ${what.padEnd(14)} ${formatMs(s)}  target ≤ ${targetMs} ms: ${s.median <= targetMs ? 'met' : 'missed'}`,
+    );
   };
   console.log('bootstrap on the lab (daemon API call; median of 10)');
   line('init', j.init, 300);
@@ -118,5 +178,7 @@ export async function benchBootstrap(): Promise<void> {
   console.log(`  for reference, \`tswarm join\` as a command (CLI process start included): ${j.cliInit.toFixed(0)} ms`);
   const f = summarize(await failoverTimes());
   console.log('leader failover (SIGKILL of the leader → a write through a survivor succeeds)');
-  console.log(`  ${formatMs(f)}  targets: median < 2000 ms ${f.median < 2000 ? 'met' : 'missed'}, max < 4000 ms ${f.max < 4000 ? 'met' : 'missed'}`);
+  console.log(
+    `  ${formatMs(f)}  targets: median < 2000 ms ${f.median < 2000 ? 'met' : 'missed'}, max < 4000 ms ${f.max < 4000 ? 'met' : 'missed'}`,
+  );
 }

@@ -12,7 +12,9 @@ describe('tswarm CLI', () => {
       const host = `unix://${join(dir, 'none.sock')}`;
       const r = await runBuilt('cli', ['info'], { TSWARM_HOST: host });
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`Error: cannot reach tswarmd at ${host}. Is it running? Start it with \`tswarmd\` (see README).\n`);
+      expect(r.stderr).toBe(
+        `Error: cannot reach tswarmd at ${host}. Is it running? Start it with \`tswarmd\` (see README).\n`,
+      );
       const v = await runBuilt('cli', ['--host', host, 'version']);
       expect(v.code).toBe(1);
       expect(v.stdout).toContain('Client:');
@@ -40,8 +42,15 @@ describe('tswarm CLI', () => {
     expect(r.stderr).toContain('Usage: tswarm info');
   });
 
-  it('run keeps docker run\'s code for its own usage errors: 125, not 2', async () => {
-    const unknown = await runBuilt('cli', ['-H', 'unix:///nonexistent/tswarm.sock', 'container', 'run', '--bogus', 'busybox']);
+  it("run keeps docker run's code for its own usage errors: 125, not 2", async () => {
+    const unknown = await runBuilt('cli', [
+      '-H',
+      'unix:///nonexistent/tswarm.sock',
+      'container',
+      'run',
+      '--bogus',
+      'busybox',
+    ]);
     expect(unknown.code).toBe(125);
     expect(unknown.stderr).toContain("Error: unknown option '--bogus'.");
     const badValue = await runBuilt('cli', ['run', '--memory', 'lots', 'busybox']);
@@ -50,7 +59,14 @@ describe('tswarm CLI', () => {
   });
 
   it('image load names a missing archive or a directory plainly, before any traffic', async () => {
-    const missing = await runBuilt('cli', ['-H', 'unix:///nonexistent/tswarm.sock', 'image', 'load', '-i', '/nonexistent/image.tar']);
+    const missing = await runBuilt('cli', [
+      '-H',
+      'unix:///nonexistent/tswarm.sock',
+      'image',
+      'load',
+      '-i',
+      '/nonexistent/image.tar',
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('cannot read the archive /nonexistent/image.tar (no such file)');
     const dir = await runBuilt('cli', ['-H', 'unix:///nonexistent/tswarm.sock', 'image', 'load', '-i', '/tmp']);
@@ -65,7 +81,15 @@ describe('tswarm CLI', () => {
   });
 
   it('has --help on every command and sub-command, exit 0', async () => {
-    for (const argv of [[], ['--help'], ['info', '--help'], ['version', '--help'], ['lab', '--help'], ['lab', 'up', '--help'], ['lab', 'partition', '--help']]) {
+    for (const argv of [
+      [],
+      ['--help'],
+      ['info', '--help'],
+      ['version', '--help'],
+      ['lab', '--help'],
+      ['lab', 'up', '--help'],
+      ['lab', 'partition', '--help'],
+    ]) {
       const r = await runBuilt('cli', argv);
       expect(r.code, argv.join(' ')).toBe(0);
       expect(r.stdout).toContain('Usage: tswarm');

@@ -10,6 +10,7 @@ export function errorLine(message: string): string {
 export function reportError(err: unknown, write: (text: string) => void): number {
   const e = asTswarmError(err);
   write(errorLine(e.message));
-  if (e.code === 'INTERNAL' && process.env['TSWARM_DEBUG'] && e.cause instanceof Error) write(`${e.cause.stack ?? ''}\n`);
+  if (e.code === 'INTERNAL' && process.env['TSWARM_DEBUG'] && e.cause instanceof Error)
+    write(`${e.cause.stack ?? ''}\n`);
   return e.exitCode;
 }

@@ -50,7 +50,11 @@ async function loadProgram(): Promise<typeof import('./program.js')> {
   try {
     return (await import(bundled)) as typeof import('./program.js');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes('bundle/program.js')) throw err;
+    if (
+      (err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' ||
+      !String((err as Error).message).includes('bundle/program.js')
+    )
+      throw err;
     return import('./program.js');
   }
 }

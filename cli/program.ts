@@ -63,11 +63,17 @@ function commandWords(argv: readonly string[]): string[] {
 
 /** `tswarm --version` alone: commander answers it from the program itself, with no command registered. */
 function versionOnly(argv: readonly string[], word: string | undefined): boolean {
-  return word === undefined && argv.some((a) => a === '-v' || a === '--version') && !argv.some((a) => a === '-h' || a === '--help');
+  return (
+    word === undefined &&
+    argv.some((a) => a === '-v' || a === '--version') &&
+    !argv.some((a) => a === '-h' || a === '--help')
+  );
 }
 
 /** The modules to load, and the command words they may narrow their commands to (none: define all). */
-async function registrars(argv: readonly string[]): Promise<{ register: Register[]; words: readonly string[] | undefined }> {
+async function registrars(
+  argv: readonly string[],
+): Promise<{ register: Register[]; words: readonly string[] | undefined }> {
   const words = commandWords(argv);
   const word = words[0];
   if (versionOnly(argv, word)) return { register: [], words: undefined };
@@ -94,7 +100,12 @@ function commanderMessage(raw: string): string {
     .trim();
 }
 
-export function buildProgram(io: CliIo, context: () => CliContext, register: readonly Register[], words?: readonly string[]): Command {
+export function buildProgram(
+  io: CliIo,
+  context: () => CliContext,
+  register: readonly Register[],
+  words?: readonly string[],
+): Command {
   const program = new Command('tswarm');
   program
     .description('tswarm: run containers as services on a cluster of machines, in the spirit of Docker Swarm mode.')
@@ -124,7 +135,12 @@ export function isRunCommand(argv: readonly string[]): boolean {
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let ctx: CliContext | undefined;
   const { register, words } = await registrars(argv);
-  const program = buildProgram(io, () => (ctx ??= new CliContext(program.opts<{ host?: string }>().host, io.out)), register, words);
+  const program = buildProgram(
+    io,
+    () => (ctx ??= new CliContext(program.opts<{ host?: string }>().host, io.out)),
+    register,
+    words,
+  );
   if (argv.length === 0) {
     io.out(program.helpInformation());
     return EXIT_OK;
@@ -134,7 +150,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT_OK;
       // `run` keeps Docker's codes, where 125 is "tswarm failed" — a usage error included — so a
       // script can tell it from the container's own exit code.
       return isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE;

@@ -12,7 +12,8 @@ const name = `cr${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 const LIFETIME_MS = 20_000;
 
-const certOf = async (host: string) => parseNodeCertificate(await readFile(join(labPaths.dataDir(lab!.name, host), 'certificates', 'node.pem'), 'utf8'));
+const certOf = async (host: string) =>
+  parseNodeCertificate(await readFile(join(labPaths.dataDir(lab!.name, host), 'certificates', 'node.pem'), 'utf8'));
 
 describe('certificate renewal', () => {
   beforeAll(async () => {
@@ -23,7 +24,14 @@ describe('certificate renewal', () => {
   });
 
   it('renews worker and manager certificates in time, and the cluster keeps working on them', async () => {
-    const init = await lab!.exec('m1', ['env', 'TSWARM_TEST_ALLOW_SHORT_CERTS=1', 'tswarm', 'init', '--cert-expiry', '20s']);
+    const init = await lab!.exec('m1', [
+      'env',
+      'TSWARM_TEST_ALLOW_SHORT_CERTS=1',
+      'tswarm',
+      'init',
+      '--cert-expiry',
+      '20s',
+    ]);
     expect(init.code, init.stderr).toBe(0);
     const token = (await lab!.exec('m1', ['tswarm', 'join-token', 'worker', '-q'])).stdout.trim();
     expect((await lab!.exec('w1', ['tswarm', 'join', '--token', token, '192.168.77.11:2377'])).code).toBe(0);
@@ -40,9 +48,17 @@ describe('certificate renewal', () => {
     );
     expect(renewed.identity).toEqual(first.identity);
     const managerFirst = (await certOf('m1')).serial;
-    await waitFor(async () => (await certOf('m1')).serial !== managerFirst || undefined, { what: 'm1 to renew', timeoutMs: LIFETIME_MS * 2, intervalMs: 250 });
+    await waitFor(async () => (await certOf('m1')).serial !== managerFirst || undefined, {
+      what: 'm1 to renew',
+      timeoutMs: LIFETIME_MS * 2,
+      intervalMs: 250,
+    });
     // Past the first certificates' expiry, the nodes still talk (on the renewed ones), no restart.
-    await waitFor(() => Date.now() > first.notAfterMs + 2_000 || undefined, { what: 'the first certificate to expire', timeoutMs: LIFETIME_MS * 2, intervalMs: 250 });
+    await waitFor(() => Date.now() > first.notAfterMs + 2_000 || undefined, {
+      what: 'the first certificate to expire',
+      timeoutMs: LIFETIME_MS * 2,
+      intervalMs: 250,
+    });
     await waitFor(
       async () => {
         const r = await lab!.exec('m1', ['tswarm', 'node', 'ls', '--format', 'json']);

@@ -7,7 +7,17 @@ import { Lab } from '../lab/lab.js';
 import type { LabRegistry } from '../lab/registry.js';
 import { waitFor } from '../lib/poll.js';
 import { binDir } from '../lib/paths.js';
-import { collectLines, engineDir, entries, httpGetFrom, inspect, namePrefix, show, tswarm, tswarmOk } from './support/engine.js';
+import {
+  collectLines,
+  engineDir,
+  entries,
+  httpGetFrom,
+  inspect,
+  namePrefix,
+  show,
+  tswarm,
+  tswarmOk,
+} from './support/engine.js';
 
 /**
  * Issue 5's "Must show" list on the lab: one manager host (m1, 192.168.77.11), one worker host
@@ -24,7 +34,15 @@ const L = () => lab as Lab;
 /** Blob downloads by the lab's daemons (the registry's own push came from its loopback). */
 async function blobGets(): Promise<number> {
   const log = await readFile(registry!.logFile, 'utf8');
-  return log.split('\n').filter((l) => l.includes('response completed') && l.includes('method=GET') && l.includes('/blobs/') && l.includes('remoteaddr="192.168.77.')).length;
+  return log
+    .split('\n')
+    .filter(
+      (l) =>
+        l.includes('response completed') &&
+        l.includes('method=GET') &&
+        l.includes('/blobs/') &&
+        l.includes('remoteaddr="192.168.77.'),
+    ).length;
 }
 
 describe('the engine on a lab host', () => {
@@ -43,7 +61,9 @@ describe('the engine on a lab host', () => {
     const first = await tswarmOk(L(), 'm1', ['pull', image]);
     const afterFirst = await blobGets();
     const second = await tswarmOk(L(), 'm1', ['pull', image]);
-    show(`first pull (${afterFirst} blob GETs):\n${first}second pull (${(await blobGets()) - afterFirst} blob GETs):\n${second}`);
+    show(
+      `first pull (${afterFirst} blob GETs):\n${first}second pull (${(await blobGets()) - afterFirst} blob GETs):\n${second}`,
+    );
     expect(afterFirst).toBe(3); // config + two layers
     expect(await blobGets()).toBe(afterFirst);
     const layerLines = second.split('\n').filter((l) => /^[0-9a-f]{12}: /.test(l) && !l.endsWith('waiting'));
@@ -54,7 +74,19 @@ describe('the engine on a lab host', () => {
 
   it('OOM-kills a process that allocates past its memory limit and says so', async () => {
     // busybox dd allocates its whole block (100 MB) and fills it from /dev/zero.
-    const r = await tswarm(L(), 'm1', ['run', '--name', 'oom', '-m', '32m', image, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=100M', 'count=1']);
+    const r = await tswarm(L(), 'm1', [
+      'run',
+      '--name',
+      'oom',
+      '-m',
+      '32m',
+      image,
+      'dd',
+      'if=/dev/zero',
+      'of=/dev/null',
+      'bs=100M',
+      'count=1',
+    ]);
     expect(r.code).toBe(137);
     const { state } = (await inspect(L(), 'm1', 'oom')).container;
     show(`run -m 32m dd bs=100M: exit ${r.code}; inspect state ${JSON.stringify(state)}`);
@@ -62,29 +94,86 @@ describe('the engine on a lab host', () => {
   });
 
   it('puts the CPU quota and pids limit in the container cgroup; the pids limit stops a fork bomb', async () => {
-    const id = (await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'limits', '--cpus', '0.5', '--pids-limit', '20', image, 'sleep', '300'])).trim();
+    const id = (
+      await tswarmOk(L(), 'm1', [
+        'run',
+        '-d',
+        '--name',
+        'limits',
+        '--cpus',
+        '0.5',
+        '--pids-limit',
+        '20',
+        image,
+        'sleep',
+        '300',
+      ])
+    ).trim();
     const cgroup = `${await namePrefix(L(), 'm1')}/${id}`;
-    const read = (controller: string, file: string) => readFile(join('/sys/fs/cgroup', controller, cgroup, file), 'utf8').then((s) => s.trim());
-    const quota = [await read('cpu', 'cpu.cfs_quota_us'), await read('cpu', 'cpu.cfs_period_us'), await read('pids', 'pids.max')];
+    const read = (controller: string, file: string) =>
+      readFile(join('/sys/fs/cgroup', controller, cgroup, file), 'utf8').then((s) => s.trim());
+    const quota = [
+      await read('cpu', 'cpu.cfs_quota_us'),
+      await read('cpu', 'cpu.cfs_period_us'),
+      await read('pids', 'pids.max'),
+    ];
     show(`/sys/fs/cgroup/{cpu,pids}/${cgroup}: cfs_quota_us/cfs_period_us/pids.max = ${quota.join(' / ')}`);
     expect(quota).toEqual(['50000', '100000', '20']);
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'limits']);
 
-    const bomb = await tswarm(L(), 'm1', ['run', '--rm', '--pids-limit', '20', image, 'sh', '-c', 'for i in $(seq 1 200); do sleep 2 & done; wait']);
+    const bomb = await tswarm(L(), 'm1', [
+      'run',
+      '--rm',
+      '--pids-limit',
+      '20',
+      image,
+      'sh',
+      '-c',
+      'for i in $(seq 1 200); do sleep 2 & done; wait',
+    ]);
     show(`fork bomb under --pids-limit 20: exit ${bomb.code}, ${bomb.stderr.trim().split('\n')[0]}`);
     expect(bomb.code).not.toBe(0);
     expect(bomb.stderr).toMatch(/can't fork/);
   });
 
   it('connects two containers on the bridge by IP, publishes a port to the lab, and isolates --network none', async () => {
-    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'srv', image, 'sh', '-c', 'ip -o -4 addr show eth0; echo hello-from-srv | nc -l -p 7000']);
-    const addr = await waitFor(async () => /inet (172\.30\.[0-9.]+)\//.exec(await tswarmOk(L(), 'm1', ['container', 'logs', 'srv']))?.[1], { what: 'srv to print its address', timeoutMs: 10_000 });
+    await tswarmOk(L(), 'm1', [
+      'run',
+      '-d',
+      '--name',
+      'srv',
+      image,
+      'sh',
+      '-c',
+      'ip -o -4 addr show eth0; echo hello-from-srv | nc -l -p 7000',
+    ]);
+    const addr = await waitFor(
+      async () => /inet (172\.30\.[0-9.]+)\//.exec(await tswarmOk(L(), 'm1', ['container', 'logs', 'srv']))?.[1],
+      { what: 'srv to print its address', timeoutMs: 10_000 },
+    );
     const reply = await tswarmOk(L(), 'm1', ['run', '--rm', image, 'sh', '-c', `echo hi | nc -w 3 ${addr} 7000`]);
     show(`container -> ${addr}:7000 on the bridge: ${reply.trim()}`);
     expect(reply).toBe('hello-from-srv\n');
 
-    await tswarmOk(L(), 'm1', ['container', 'run', '-d', '--name', 'web', '-p', '8080:80', image, 'httpd', '-f', '-p', '80']);
-    const got = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8080/etc/kept.txt'), { what: 'httpd on m1:8080 to answer w1', timeoutMs: 15_000, intervalMs: 200 });
+    await tswarmOk(L(), 'm1', [
+      'container',
+      'run',
+      '-d',
+      '--name',
+      'web',
+      '-p',
+      '8080:80',
+      image,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+    ]);
+    const got = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8080/etc/kept.txt'), {
+      what: 'httpd on m1:8080 to answer w1',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     show(`w1 GET http://192.168.77.11:8080/etc/kept.txt -> ${got.status} ${JSON.stringify(got.body)}`);
     expect(got).toEqual({ status: 200, body: 'kept\n' });
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'web', 'srv']);
@@ -93,7 +182,11 @@ describe('the engine on a lab host', () => {
     // a start attaches the first again, its port working again once it is free.
     await tswarmOk(L(), 'm1', ['run', '--name', 'was', '-p', '8090:80', image, 'true']);
     await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'now', '-p', '8090:80', image, 'httpd', '-f', '-p', '80']);
-    await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8090/etc/kept.txt'), { what: 'the second holder of 8090 to answer', timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8090/etc/kept.txt'), {
+      what: 'the second holder of 8090 to answer',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     // A port a running container holds is refused, naming that container (not its network's ID).
     const taken = await tswarm(L(), 'm1', ['run', '--rm', '-p', '8090:80', image, 'true']);
     expect(taken.stderr).toContain('host port 8090/tcp is already published by container now');
@@ -102,25 +195,76 @@ describe('the engine on a lab host', () => {
     await tswarmOk(L(), 'm1', ['container', 'stop', '-t', '0', 'again']);
     expect(await httpGetFrom(L(), 'w1', 'http://192.168.77.11:8091/etc/kept.txt', 500)).toBeUndefined();
     await tswarmOk(L(), 'm1', ['container', 'start', 'again']);
-    const back = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8091/etc/kept.txt'), { what: 'the restarted container to answer on 8091', timeoutMs: 15_000, intervalMs: 200 });
+    const back = await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8091/etc/kept.txt'), {
+      what: 'the restarted container to answer on 8091',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     show(`after stop and start, w1 GET :8091 -> ${back.status}`);
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'again']);
     // Nor does a created container hold one (Docker binds at start), or one whose start failed.
-    await tswarmOk(L(), 'm1', ['container', 'create', '--name', 'made', '-p', '8092:80', image, 'httpd', '-f', '-p', '80']);
-    expect((await tswarm(L(), 'm1', ['run', '--name', 'failed', '-p', '8093:80', image, 'no-such-command'])).code).toBe(127);
-    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'meanwhile', '-p', '8092:80', '-p', '8093:81', image, 'httpd', '-f', '-p', '80']);
+    await tswarmOk(L(), 'm1', [
+      'container',
+      'create',
+      '--name',
+      'made',
+      '-p',
+      '8092:80',
+      image,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+    ]);
+    expect((await tswarm(L(), 'm1', ['run', '--name', 'failed', '-p', '8093:80', image, 'no-such-command'])).code).toBe(
+      127,
+    );
+    await tswarmOk(L(), 'm1', [
+      'run',
+      '-d',
+      '--name',
+      'meanwhile',
+      '-p',
+      '8092:80',
+      '-p',
+      '8093:81',
+      image,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+    ]);
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'meanwhile', 'failed']);
     await tswarmOk(L(), 'm1', ['container', 'start', 'made']);
-    await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8092/etc/kept.txt'), { what: 'the created container, started, to answer on 8092', timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(() => httpGetFrom(L(), 'w1', 'http://192.168.77.11:8092/etc/kept.txt'), {
+      what: 'the created container, started, to answer on 8092',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     await tswarmOk(L(), 'm1', ['container', 'rm', '-f', 'made']);
 
     const links = await tswarmOk(L(), 'm1', ['run', '--rm', '--network', 'none', image, 'ip', '-o', 'link']);
     show(`--network none: ${links.trim()}`);
-    expect(links.trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
+    expect(
+      links
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+    ).toEqual(['lo']);
   });
 
   it('keeps named-volume data across the container’s removal', async () => {
-    await tswarmOk(L(), 'm1', ['run', '--name', 'writer', '-v', 'data1:/data', image, 'sh', '-c', 'echo persisted > /data/f']);
+    await tswarmOk(L(), 'm1', [
+      'run',
+      '--name',
+      'writer',
+      '-v',
+      'data1:/data',
+      image,
+      'sh',
+      '-c',
+      'echo persisted > /data/f',
+    ]);
     await tswarmOk(L(), 'm1', ['container', 'rm', 'writer']);
     const read = await tswarmOk(L(), 'm1', ['run', '--rm', '-v', 'data1:/data', image, 'cat', '/data/f']);
     show(`the next container reads: ${read.trim()}`);
@@ -144,23 +288,52 @@ describe('the engine on a lab host', () => {
     await tswarmOk(L(), 'm1', ['volume', 'rm', 'binvol']);
   });
 
-  it('passes Ctrl-C on to an attached run\'s container (sig-proxy) and exits with its code', async () => {
+  it("passes Ctrl-C on to an attached run's container (sig-proxy) and exits with its code", async () => {
     // The CLI in this namespace, talking to m1's daemon over its socket: the test signals that process.
-    const cli = spawn(join(binDir(), 'tswarm'), ['run', '--name', 'intr', '--network', 'none', image, 'sh', '-c', 'trap "echo got INT; exit 5" INT; echo ready; while :; do sleep 0.1; done'], {
-      env: { ...process.env, ...L().env('m1') },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const cli = spawn(
+      join(binDir(), 'tswarm'),
+      [
+        'run',
+        '--name',
+        'intr',
+        '--network',
+        'none',
+        image,
+        'sh',
+        '-c',
+        'trap "echo got INT; exit 5" INT; echo ready; while :; do sleep 0.1; done',
+      ],
+      {
+        env: { ...process.env, ...L().env('m1') },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     followers.push(cli);
     const lines = collectLines(cli);
     const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
-    await waitFor(async () => lines.includes('ready'), { what: 'the container to start', timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor(async () => lines.includes('ready'), {
+      what: 'the container to start',
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
     cli.kill('SIGINT');
     expect(await exited).toBe(5);
     expect(lines).toContain('got INT');
     expect((await inspect(L(), 'm1', 'intr')).container.state.exitCode).toBe(5);
     await tswarmOk(L(), 'm1', ['container', 'rm', 'intr']);
     // docker kill: the default is SIGKILL; -s names another.
-    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'killme', '--network', 'none', image, 'sh', '-c', 'trap "exit 3" HUP; while :; do sleep 0.1; done']);
+    await tswarmOk(L(), 'm1', [
+      'run',
+      '-d',
+      '--name',
+      'killme',
+      '--network',
+      'none',
+      image,
+      'sh',
+      '-c',
+      'trap "exit 3" HUP; while :; do sleep 0.1; done',
+    ]);
     await tswarmOk(L(), 'm1', ['container', 'kill', '-s', 'HUP', 'killme']);
     expect((await tswarmOk(L(), 'm1', ['container', 'wait', 'killme'])).trim()).toBe('3');
     await tswarmOk(L(), 'm1', ['container', 'rm', 'killme']);
@@ -168,7 +341,16 @@ describe('the engine on a lab host', () => {
 
   it('follows logs; after kill -9 of tswarmd the container runs on, logs survive, the new daemon adopts and stops it', async () => {
     await tswarmOk(L(), 'm1', ['run', '--name', 'oneshot', image, 'echo', 'written-before-restart']);
-    await tswarmOk(L(), 'm1', ['run', '-d', '--name', 'talker', image, 'sh', '-c', 'i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done']);
+    await tswarmOk(L(), 'm1', [
+      'run',
+      '-d',
+      '--name',
+      'talker',
+      image,
+      'sh',
+      '-c',
+      'i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done',
+    ]);
     const follower = L().spawn('m1', ['tswarm', 'container', 'logs', '-f', 'talker'], ['ignore', 'pipe', 'inherit']);
     followers.push(follower);
     const lines = collectLines(follower);
@@ -181,7 +363,10 @@ describe('the engine on a lab host', () => {
     const { pid } = talker.container.state;
     await L().kill('m1');
     const linesAtKill = await logLineCountOnDisk(talker.logPath);
-    await waitFor(async () => (await logLineCountOnDisk(talker.logPath)) >= linesAtKill + 3, { what: 'talker to keep logging with tswarmd dead', timeoutMs: 10_000 });
+    await waitFor(async () => (await logLineCountOnDisk(talker.logPath)) >= linesAtKill + 3, {
+      what: 'talker to keep logging with tswarmd dead',
+      timeoutMs: 10_000,
+    });
     expect(existsSync(`/proc/${pid}`)).toBe(true);
 
     await L().start('m1');
@@ -190,7 +375,9 @@ describe('the engine on a lab host', () => {
     expect((await inspect(L(), 'm1', 'talker')).container.state).toMatchObject({ status: 'running', pid });
     expect(await tswarmOk(L(), 'm1', ['container', 'logs', 'oneshot'])).toBe('written-before-restart\n');
     const talked = (await tswarmOk(L(), 'm1', ['container', 'logs', 'talker'])).split('\n').filter((l) => l !== '');
-    show(`after restart: talker pid ${pid} running; ${talked.length} log lines (${linesAtKill} when tswarmd was killed)`);
+    show(
+      `after restart: talker pid ${pid} running; ${talked.length} log lines (${linesAtKill} when tswarmd was killed)`,
+    );
     expect(talked.length).toBeGreaterThan(linesAtKill);
 
     await tswarmOk(L(), 'm1', ['container', 'stop', '-t', '1', 'talker']);
@@ -212,7 +399,9 @@ describe('the engine on a lab host', () => {
     expect(badBind.code).toBe(125);
     expect(badBind.stderr).toMatch(/^Error: bind mount source path does not exist: \/nonexistent\/tswarm-src/);
     expect(noRegistry.code).toBe(1);
-    expect(noRegistry.stderr).toMatch(/^Error: cannot pull 192\.168\.77\.99:5000\/x:1: registry 192\.168\.77\.99:5000 is unreachable/);
+    expect(noRegistry.stderr).toMatch(
+      /^Error: cannot pull 192\.168\.77\.99:5000\/x:1: registry 192\.168\.77\.99:5000 is unreachable/,
+    );
     expect(await snapshot('m1')).toEqual(before);
   });
 
@@ -220,7 +409,9 @@ describe('the engine on a lab host', () => {
     await tswarmOk(L(), 'w1', ['pull', image]);
     const images = join(engineDir(L(), 'w1'), 'images');
     // The image store's index maps each layer blob (digest) to its unpacked directory (diff ID).
-    const index = JSON.parse(await readFile(join(images, 'images.json'), 'utf8')) as { images: Record<string, { layers: { digest: string; diffId: string; sizeBytes: number }[] }> };
+    const index = JSON.parse(await readFile(join(images, 'images.json'), 'utf8')) as {
+      images: Record<string, { layers: { digest: string; diffId: string; sizeBytes: number }[] }>;
+    };
     const layer = Object.values(index.images)[0]!.layers.reduce((a, b) => (a.sizeBytes >= b.sizeBytes ? a : b));
     const hex = (d: string) => d.slice('sha256:'.length);
     // Damage the stored gzip blob in the middle and drop its unpacked copy, so the engine must use the blob.
@@ -231,10 +422,14 @@ describe('the engine on a lab host', () => {
     const before = await snapshot('w1');
     const ran = await tswarm(L(), 'w1', ['run', '--rm', image, 'echo', 'should-not-run']);
     const pulled = await tswarm(L(), 'w1', ['pull', image]);
-    show(`run on a corrupted layer: exit ${ran.code}: ${ran.stderr.trim()}\npull: exit ${pulled.code}: ${pulled.stderr.trim()}`);
+    show(
+      `run on a corrupted layer: exit ${ran.code}: ${ran.stderr.trim()}\npull: exit ${pulled.code}: ${pulled.stderr.trim()}`,
+    );
     expect(ran.code).toBe(125);
     expect(ran.stdout).not.toMatch(/should-not-run/);
-    const damaged = new RegExp(`^Error: layer ${layer.digest} of ${image.replace(/\./g, '\\.')} is damaged on this node \\(.+\\)\\. Remove the image`);
+    const damaged = new RegExp(
+      `^Error: layer ${layer.digest} of ${image.replace(/\./g, '\\.')} is damaged on this node \\(.+\\)\\. Remove the image`,
+    );
     expect(ran.stderr).toMatch(damaged);
     expect(pulled.code).toBe(1);
     expect(pulled.stderr).toMatch(damaged);

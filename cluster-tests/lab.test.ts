@@ -40,7 +40,9 @@ describe('the lab', () => {
     for (const host of lab!.hosts) {
       const r = await lab!.exec(host.name, ['tswarm', 'info', '--format', 'json']);
       expect(r.code, r.stderr).toBe(0);
-      const info = JSON.parse(r.stdout) as { server: { hostname: string; pid: number; swarm: { localNodeState: string } } };
+      const info = JSON.parse(r.stdout) as {
+        server: { hostname: string; pid: number; swarm: { localNodeState: string } };
+      };
       expect(info.server.hostname).toBe(host.name);
       expect(info.server.pid).toBe(host.pid);
       expect(info.server.swarm.localNodeState).toBe('inactive');
@@ -89,7 +91,10 @@ describe('the lab', () => {
     expect((await lab!.status()).find((h) => h.name === 'm1')?.group).toBe(1);
 
     await lab!.heal();
-    await waitFor(() => canConnect(lab!, 'm1', '192.168.77.12', 7070), { what: 'm1 to reach m2 after heal', timeoutMs: 15_000 });
+    await waitFor(() => canConnect(lab!, 'm1', '192.168.77.12', 7070), {
+      what: 'm1 to reach m2 after heal',
+      timeoutMs: 15_000,
+    });
   });
 
   it('tears down completely: no namespace, process or directory is left', async () => {

@@ -38,7 +38,12 @@ async function byHost(host: string): Promise<Record<string, NodeRow>> {
 const certDir = (host: string) => join(labPaths.dataDir(lab!.name, host), 'certificates');
 
 /** One raw gRPC call from `from`'s namespace, with `certs` (a directory, or 'none'). */
-async function rawCall(from: string, certs: string, method: 'listNodes' | 'heartbeat' | 'getRootCa', addr = M1): Promise<{ code: string; message: string }> {
+async function rawCall(
+  from: string,
+  certs: string,
+  method: 'listNodes' | 'heartbeat' | 'getRootCa',
+  addr = M1,
+): Promise<{ code: string; message: string }> {
   const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'lib/testing/raw-call.js');
   const r = await lab!.exec(from, [process.execPath, entry, certs, addr, method], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`raw call failed: ${r.stderr}`);
@@ -102,13 +107,20 @@ describe('swarm bootstrap (issue 4)', () => {
       await waitFor(
         async () => {
           const rows = await nodes(m);
-          return rows.length === 6 && rows.every((n) => n.status === 'Ready') && rows.filter((n) => n.managerStatus === 'Leader').length === 1 && rows.filter((n) => n.managerStatus === 'Reachable').length === 2;
+          return (
+            rows.length === 6 &&
+            rows.every((n) => n.status === 'Ready') &&
+            rows.filter((n) => n.managerStatus === 'Leader').length === 1 &&
+            rows.filter((n) => n.managerStatus === 'Reachable').length === 2
+          );
         },
         { what: `node ls on ${m}: 6 Ready nodes, one Leader, two Reachable`, timeoutMs: 60_000, intervalMs: 500 },
       );
     }
     for (const h of ['m1', 'm2', 'w1']) {
-      const nodeFile = JSON.parse(await readFile(join(lab!.hosts.find((x) => x.name === h)!.dataDir, 'node.json'), 'utf8')) as { raft?: { electionTicks: number; tickMs: number } };
+      const nodeFile = JSON.parse(
+        await readFile(join(lab!.hosts.find((x) => x.name === h)!.dataDir, 'node.json'), 'utf8'),
+      ) as { raft?: { electionTicks: number; tickMs: number } };
       expect(nodeFile.raft, h).toEqual({ tickMs: 100, electionTicks: 12, heartbeatTicks: 1 });
     }
     const table = await tswarm('m1', 'node', 'ls');
@@ -146,11 +158,16 @@ describe('swarm bootstrap (issue 4)', () => {
     await cp(certDir('w2'), kept, { recursive: true });
     const rm = await tswarm('m1', 'node', 'rm', '--force', 'w2');
     expect(rm.code, rm.stderr).toBe(0);
-    expect(await rawCall('w2', kept, 'heartbeat')).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('not a member') });
+    expect(await rawCall('w2', kept, 'heartbeat')).toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: expect.stringContaining('not a member'),
+    });
   });
 
   it('updates availability and labels', async () => {
-    expect((await tswarm('m2', 'node', 'update', '--availability', 'drain', '--label-add', 'zone=a', 'w1')).code).toBe(0);
+    expect((await tswarm('m2', 'node', 'update', '--availability', 'drain', '--label-add', 'zone=a', 'w1')).code).toBe(
+      0,
+    );
     const w1 = (await byHost('m3'))['w1']!;
     expect(w1.availability).toBe('Drain');
     expect(w1.labels).toEqual({ zone: 'a' });
@@ -161,13 +178,19 @@ describe('swarm bootstrap (issue 4)', () => {
     await waitFor(
       async () => {
         const rows = await byHost('m2');
-        return ['m2', 'm3'].some((m) => rows[m]!.managerStatus === 'Leader') && rows['m1']!.managerStatus === 'Unreachable';
+        return (
+          ['m2', 'm3'].some((m) => rows[m]!.managerStatus === 'Leader') && rows['m1']!.managerStatus === 'Unreachable'
+        );
       },
       { what: 'a new leader among m2 and m3', timeoutMs: 60_000, intervalMs: 500 },
     );
     expect((await nodes('m3')).length).toBeGreaterThanOrEqual(5);
     await lab!.start('m1');
-    await waitFor(async () => (await byHost('m1'))['m1']!.managerStatus === 'Reachable', { what: 'm1 back as a follower', timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(async () => (await byHost('m1'))['m1']!.managerStatus === 'Reachable', {
+      what: 'm1 back as a follower',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
   });
 
   it('refuses to let a manager leave when that would hurt the cluster, unless forced', async () => {
@@ -190,7 +213,9 @@ describe('swarm bootstrap (issue 4)', () => {
     await waitFor(
       async () => {
         const rows = await byHost('m1');
-        return rows['m1']!.managerStatus === 'Leader' && rows['w1']!.status === 'Ready' && rows['w1']!.labels['zone'] === 'a';
+        return (
+          rows['m1']!.managerStatus === 'Leader' && rows['w1']!.status === 'Ready' && rows['w1']!.labels['zone'] === 'a'
+        );
       },
       { what: 'the recovered cluster, with w1 reconnected and its labels kept', timeoutMs: 60_000, intervalMs: 500 },
     );
@@ -200,7 +225,11 @@ describe('swarm bootstrap (issue 4)', () => {
 
   it('promotes a worker to manager, and a demoted manager’s certificate is refused on manager-only methods at once', async () => {
     expect((await tswarm('m1', 'node', 'promote', 'w1')).code).toBe(0);
-    await waitFor(async () => (await byHost('m1'))['w1']!.managerStatus === 'Reachable', { what: 'w1 to become a reachable manager', timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(async () => (await byHost('m1'))['w1']!.managerStatus === 'Reachable', {
+      what: 'w1 to become a reachable manager',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     expect((await tswarm('w1', 'node', 'ls')).code).toBe(0);
     const kept = await mkdtemp(join(labPaths.dir(lab!.name), 'w1-manager-certs-'));
     await cp(certDir('w1'), kept, { recursive: true });

@@ -7,7 +7,11 @@ export const SWARM_PORT_DEFAULT = 2377;
 export function splitHostPort(value: string, what: string): { host: string; port: number } {
   const m = /^([^\s:]+)(?::(\d{1,5}))?$/.exec(value.trim());
   const port = m?.[2] === undefined ? SWARM_PORT_DEFAULT : Number(m[2]);
-  if (!m?.[1] || port < 1 || port > 65535) throw new TswarmError('INVALID_ARGUMENT', `invalid ${what} "${value}". Use ADDR or ADDR:PORT, e.g. 192.168.77.11:2377`);
+  if (!m?.[1] || port < 1 || port > 65535)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid ${what} "${value}". Use ADDR or ADDR:PORT, e.g. 192.168.77.11:2377`,
+    );
   return { host: m[1], port };
 }
 
@@ -35,6 +39,13 @@ export function chooseAdvertiseAddr(given: string, listenPort: number, ownPrefix
   }
   const addrs = hostAddresses(ownPrefix);
   if (addrs.length === 1) return `${addrs[0]!.addr}:${listenPort}`;
-  if (addrs.length === 0) throw new TswarmError('INVALID_ARGUMENT', 'this host has no non-loopback IPv4 address to advertise. Give one with --advertise-addr');
-  throw new TswarmError('INVALID_ARGUMENT', `this host has several addresses (${addrs.map((a) => `${a.addr} on ${a.iface}`).join(', ')}). Choose one with --advertise-addr`);
+  if (addrs.length === 0)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      'this host has no non-loopback IPv4 address to advertise. Give one with --advertise-addr',
+    );
+  throw new TswarmError(
+    'INVALID_ARGUMENT',
+    `this host has several addresses (${addrs.map((a) => `${a.addr} on ${a.iface}`).join(', ')}). Choose one with --advertise-addr`,
+  );
 }

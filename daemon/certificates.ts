@@ -23,9 +23,17 @@ export async function saveCertificates(dataDir: string, m: TlsMaterial): Promise
 export async function loadCertificates(dataDir: string): Promise<TlsMaterial> {
   const f = files(dataDir);
   try {
-    return { caPem: await readFile(f.ca, 'utf8'), certPem: await readFile(f.cert, 'utf8'), keyPem: await readFile(f.key, 'utf8') };
+    return {
+      caPem: await readFile(f.ca, 'utf8'),
+      certPem: await readFile(f.cert, 'utf8'),
+      keyPem: await readFile(f.key, 'utf8'),
+    };
   } catch (err) {
-    throw new TswarmError('FAILED_PRECONDITION', `this node's certificates in ${join(dataDir, 'certificates')} are missing (${(err as Error).message}). Leave with \`tswarm leave --force\` and join again`, { cause: err });
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `this node's certificates in ${join(dataDir, 'certificates')} are missing (${(err as Error).message}). Leave with \`tswarm leave --force\` and join again`,
+      { cause: err },
+    );
   }
 }
 

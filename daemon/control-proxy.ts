@@ -1,4 +1,10 @@
-import { makeGenericClientConstructor, Metadata, type Client, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  makeGenericClientConstructor,
+  Metadata,
+  type Client,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { ControlServiceService } from '../gen/tswarm/v1/control.js';
 import { fromServiceError, TswarmError } from '../lib/errors.js';
 import { unaryHandler } from '../lib/grpc.js';
@@ -21,8 +27,16 @@ export function controlProxy(swarm: Swarm): UntypedServiceImplementation {
     if (def.responseStream) continue;
     impl[method] = unaryHandler(async (request: unknown) => {
       const node = swarm.node;
-      if (node.role === 'none') throw new TswarmError('NOT_IN_SWARM', 'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`');
-      if (node.role !== 'manager') throw new TswarmError('NOT_A_MANAGER', 'this node is not a manager. Run the command on a manager, or promote this node with `tswarm node promote` there');
+      if (node.role === 'none')
+        throw new TswarmError(
+          'NOT_IN_SWARM',
+          'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`',
+        );
+      if (node.role !== 'manager')
+        throw new TswarmError(
+          'NOT_A_MANAGER',
+          'this node is not a manager. Run the command on a manager, or promote this node with `tswarm node promote` there',
+        );
       const addr = swarm.managerAddr();
       if (!client || clientAddr !== addr) {
         client?.close();
@@ -33,7 +47,9 @@ export function controlProxy(swarm: Swarm): UntypedServiceImplementation {
       const fn = (client as unknown as Record<string, UnaryFn>)[method]!;
       const c = client;
       return new Promise((resolve, reject) =>
-        fn.call(c, request, new Metadata(), { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res))),
+        fn.call(c, request, new Metadata(), { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
+          err ? reject(fromServiceError(err)) : resolve(res),
+        ),
       );
     });
   }

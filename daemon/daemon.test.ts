@@ -37,7 +37,10 @@ afterEach(async () => {
 });
 
 function start(data: string, sock: string, extra: string[] = []): ChildProcess {
-  const child = startBuiltDaemon(['--data-dir', data, '--host', `unix://${sock}`, '--log-level', 'warn', ...extra], netns);
+  const child = startBuiltDaemon(
+    ['--data-dir', data, '--host', `unix://${sock}`, '--log-level', 'warn', ...extra],
+    netns,
+  );
   children.push(child);
   return child;
 }
@@ -73,7 +76,13 @@ describe('tswarmd', () => {
   it('refuses a second daemon on the same data dir, naming the holder', async () => {
     const first = start(join(dir, 'data'), join(dir, 'a.sock'));
     await answers(join(dir, 'a.sock'));
-    const second = await runBuilt('daemon', ['--data-dir', join(dir, 'data'), '--host', `unix://${join(dir, 'b.sock')}`], {}, 20_000, netns);
+    const second = await runBuilt(
+      'daemon',
+      ['--data-dir', join(dir, 'data'), '--host', `unix://${join(dir, 'b.sock')}`],
+      {},
+      20_000,
+      netns,
+    );
     expect(second.code).toBe(1);
     expect(second.stdout + second.stderr).toContain(`is in use by another tswarmd (pid ${first.pid})`);
     expect(existsSync(join(dir, 'b.sock'))).toBe(false);
@@ -107,10 +116,22 @@ describe('tswarmd', () => {
   });
 
   it('refuses a registry flag that could never work, naming it, before touching anything', async () => {
-    const insecure = await runBuilt('daemon', ['--data-dir', join(dir, 'never'), '--insecure-registry', 'http://reg:5000']);
+    const insecure = await runBuilt('daemon', [
+      '--data-dir',
+      join(dir, 'never'),
+      '--insecure-registry',
+      'http://reg:5000',
+    ]);
     expect(insecure.code).toBe(2);
     expect(insecure.stderr).toContain('insecure registry "http://reg:5000" is not HOST or HOST:PORT');
-    const ca = await runBuilt('daemon', ['--data-dir', join(dir, 'ca'), '--host', `unix://${join(dir, 'ca.sock')}`, '--registry-ca', join(dir, 'no-such-ca.pem')]);
+    const ca = await runBuilt('daemon', [
+      '--data-dir',
+      join(dir, 'ca'),
+      '--host',
+      `unix://${join(dir, 'ca.sock')}`,
+      '--registry-ca',
+      join(dir, 'no-such-ca.pem'),
+    ]);
     expect(ca.code).not.toBe(0);
     expect(ca.stderr + ca.stdout).toContain('cannot read the registry CA bundle');
     expect(existsSync(join(dir, 'ca.sock'))).toBe(false);

@@ -66,14 +66,28 @@ export class Daemon {
         runtime: this.options.runtime ?? 'crun',
         insecureRegistries: this.options.insecureRegistries ?? [],
         ...(this.options.caBundlePath ? { caBundlePath: this.options.caBundlePath } : {}),
-        networking: await NodeNetworking.open({ namePrefix: dataDir.node.namePrefix, stateDir: join(engineRoot, 'network'), log: this.log.child({ part: 'network' }) }),
+        networking: await NodeNetworking.open({
+          namePrefix: dataDir.node.namePrefix,
+          stateDir: join(engineRoot, 'network'),
+          log: this.log.child({ part: 'network' }),
+        }),
         volumes: await EngineVolumeStore.open(engineRoot),
         log: this.log.child({ part: 'engine' }),
       });
       const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
       this.swarm = swarm;
       const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-      server.addService(SystemServiceService, systemService({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), logLevel: this.options.logLevel, swarm, engine: this.engine }));
+      server.addService(
+        SystemServiceService,
+        systemService({
+          hostname,
+          dataDir: dataDir.path,
+          startedAtMs: Date.now(),
+          logLevel: this.options.logLevel,
+          swarm,
+          engine: this.engine,
+        }),
+      );
       server.addService(ControlServiceService, controlProxy(swarm));
       server.addService(EngineServiceService, engineService(this.engine));
       // A member picks up where it left off (a restart after kill -9 included) before serving.
@@ -81,7 +95,13 @@ export class Daemon {
       await bindLocalSocket(server, this.socketPath);
       this.server = server;
       this.log.info(
-        { version: tswarmVersion(), dataDir: dataDir.path, host: this.options.host, hostname, namePrefix: dataDir.node.namePrefix },
+        {
+          version: tswarmVersion(),
+          dataDir: dataDir.path,
+          host: this.options.host,
+          hostname,
+          namePrefix: dataDir.node.namePrefix,
+        },
         'tswarmd ready',
       );
     } catch (err) {

@@ -25,11 +25,16 @@ export async function openDataDir(dataDir: string): Promise<OpenedDataDir> {
   try {
     await mkdir(path, { recursive: true, mode: 0o700 });
     const info = await stat(path);
-    if (!info.isDirectory()) throw new TswarmError('INVALID_ARGUMENT', `data dir ${path} is not a directory. Give --data-dir a directory`);
+    if (!info.isDirectory())
+      throw new TswarmError('INVALID_ARGUMENT', `data dir ${path} is not a directory. Give --data-dir a directory`);
   } catch (err) {
     if (err instanceof TswarmError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TswarmError('FAILED_PRECONDITION', `cannot create data dir ${path} (${code}). Check the path and that tswarmd runs as root`, { cause: err });
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `cannot create data dir ${path} (${code}). Check the path and that tswarmd runs as root`,
+      { cause: err },
+    );
   }
   const lock = await PidLock.acquire(join(path, LOCK_FILE), `data dir ${path}`);
   try {

@@ -42,11 +42,19 @@ beforeAll(async () => {
   archive = join(dir, 'image.tar');
   await makeArchive(layout, 'bb', 'docker', archive, 'loaded/busybox:1');
   ref = `${registry.host}/test/busybox:1`;
-  engine = await Engine.open({ dataDir: join(dir, 'data'), namePrefix: prefix, insecureRegistries: [registry.host], log: silentLogger(), registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 } });
+  engine = await Engine.open({
+    dataDir: join(dir, 'data'),
+    namePrefix: prefix,
+    insecureRegistries: [registry.host],
+    log: silentLogger(),
+    registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 },
+  });
   server = new Server();
   server.addService(EngineServiceService, engineService(engine));
   const sock = join(dir, 'd.sock');
-  await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${sock}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${sock}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
   host = `unix://${sock}`;
 }, 60_000);
 
@@ -65,8 +73,12 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     bytes.push(Buffer.from(t));
     out += typeof t === 'string' ? t : Buffer.from(t).toString('utf8');
   });
-  const program = new Command('tswarm').exitOverride().enablePositionalOptions().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
-  for (const register of [registerImage, registerContainer, registerVolume, registerLogin]) register(program, () => ctx);
+  const program = new Command('tswarm')
+    .exitOverride()
+    .enablePositionalOptions()
+    .configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
+  for (const register of [registerImage, registerContainer, registerVolume, registerLogin])
+    register(program, () => ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return { code: 0, out, err, outBytes: Buffer.concat(bytes) };
@@ -74,7 +86,8 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
     const outBytes = Buffer.concat(bytes);
     if (e instanceof ExitWith) return { code: e.exitCode, out, err, outBytes };
     // As runCli maps it (cli/program.ts).
-    if (e instanceof CommanderError) return { code: isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE, out, err, outBytes };
+    if (e instanceof CommanderError)
+      return { code: isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE, out, err, outBytes };
     const code = reportError(e, (t) => (err += t));
     return { code, out, err, outBytes };
   } finally {
@@ -87,7 +100,8 @@ describe('EngineService over the local socket', () => {
     const client = new EngineServiceClient(host, credentials.createInsecure());
     try {
       const messages: ImagePullResponse[] = [];
-      for await (const m of client.imagePull({ reference: ref, platform: undefined })) messages.push(m as ImagePullResponse);
+      for await (const m of client.imagePull({ reference: ref, platform: undefined }))
+        messages.push(m as ImagePullResponse);
       expect(messages.slice(0, -1).every((m) => m.layers.length === 1 && !m.image)).toBe(true);
       expect(new Set(messages.flatMap((m) => m.layers.map((l) => l.status)))).toContain('done');
       expect(messages.at(-1)?.image?.repoTags).toEqual([ref]);
@@ -105,20 +119,25 @@ describe('EngineService over the local socket', () => {
     expect((await cli('ps', '-a', '-q')).out).toBe('');
   });
 
-  it('passes a container\'s output through as the bytes it wrote: run, logs and exec (binary is not text)', async () => {
+  it("passes a container's output through as the bytes it wrote: run, logs and exec (binary is not text)", async () => {
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x78, 0x0a]);
     const printf = 'printf "\\377\\376\\000x\\n"';
     const run = await cli('run', '-d', '--name', 'bin', '--network', 'none', ref, 'sh', '-c', `${printf}; sleep 30`);
     expect(run.code).toBe(0);
     const attached = await cli('run', '--rm', '--network', 'none', ref, 'sh', '-c', printf);
     expect(attached.outBytes).toEqual(binary);
-    await waitFor(async () => (await cli('container', 'logs', 'bin')).outBytes.equals(binary), { what: 'the binary line in the log', timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(async () => (await cli('container', 'logs', 'bin')).outBytes.equals(binary), {
+      what: 'the binary line in the log',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     expect((await cli('container', 'exec', 'bin', '--', 'sh', '-c', printf)).outBytes).toEqual(binary);
     expect((await cli('container', 'rm', '-f', 'bin')).code).toBe(0);
   });
 
   it('runs with no-new-privileges when --security-opt asks for it, and not otherwise', async () => {
-    const nnp = (...flags: string[]) => cli('run', '--rm', '--network', 'none', ...flags, ref, 'cat', '/proc/self/status');
+    const nnp = (...flags: string[]) =>
+      cli('run', '--rm', '--network', 'none', ...flags, ref, 'cat', '/proc/self/status');
     expect((await nnp('--security-opt', 'no-new-privileges')).out).toContain('NoNewPrivs:\t1\n');
     expect((await nnp()).out).toContain('NoNewPrivs:\t0\n');
   });
@@ -132,7 +151,18 @@ describe('EngineService over the local socket', () => {
   });
 
   it('follows logs until the container exits', async () => {
-    const started = await cli('run', '-d', '--network', 'none', '--name', 'follower', ref, 'sh', '-c', 'echo a; sleep 1; echo b');
+    const started = await cli(
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '--name',
+      'follower',
+      ref,
+      'sh',
+      '-c',
+      'echo a; sleep 1; echo b',
+    );
     expect(started.code).toBe(0);
     const id = started.out.trim();
     const t0 = Date.now();
@@ -146,7 +176,8 @@ describe('EngineService over the local socket', () => {
     const client = new EngineServiceClient(host, credentials.createInsecure());
     try {
       const lines: string[] = [];
-      for await (const m of client.containerLogs({ id, follow: false, sinceMs: 0 })) for (const l of (m as { lines: { data: Buffer }[] }).lines) lines.push(Buffer.from(l.data).toString());
+      for await (const m of client.containerLogs({ id, follow: false, sinceMs: 0 }))
+        for (const l of (m as { lines: { data: Buffer }[] }).lines) lines.push(Buffer.from(l.data).toString());
       expect(lines).toEqual(['a\n', 'b\n']);
     } finally {
       client.close();
@@ -155,19 +186,40 @@ describe('EngineService over the local socket', () => {
   });
 
   it('execs in a running container with the command’s exit code, and shows its CPU, memory and pids', async () => {
-    const started = await cli('run', '-d', '--network', 'none', '--name', 'busy', '--memory', '64m', ref, 'sh', '-c', 'while :; do :; done');
+    const started = await cli(
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '--name',
+      'busy',
+      '--memory',
+      '64m',
+      ref,
+      'sh',
+      '-c',
+      'while :; do :; done',
+    );
     expect(started.code).toBe(0);
     const hostname = started.out.trim().slice(0, 12);
     const e = await cli('container', 'exec', 'busy', '--', 'sh', '-c', 'echo in $(hostname); exit 4');
     expect([e.code, e.out]).toEqual([4, `in ${hostname}\n`]);
     expect((await cli('container', 'exec', 'busy', '--', '/no/such/command')).code).toBe(127);
     const json = await cli('container', 'stats', '--no-stream', '-f', 'json', 'busy');
-    const [stat] = JSON.parse(json.out) as { name: string; cpuUsageNs: number; memoryBytes: number; memoryLimitBytes: number; pids: number }[];
+    const [stat] = JSON.parse(json.out) as {
+      name: string;
+      cpuUsageNs: number;
+      memoryBytes: number;
+      memoryLimitBytes: number;
+      pids: number;
+    }[];
     expect(stat).toMatchObject({ name: 'busy', memoryLimitBytes: 64 * 1024 * 1024 });
     expect(stat!.cpuUsageNs).toBeGreaterThan(0);
     expect(stat!.pids).toBeGreaterThanOrEqual(1);
     const table = await cli('container', 'stats', '--no-stream', 'busy');
-    expect(table.out).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n\S{12}\s+busy\s+\d+\.\d\d%\s+\S+ \/ 64MiB\s+\d+\.\d\d%\s+\d+\n$/);
+    expect(table.out).toMatch(
+      /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n\S{12}\s+busy\s+\d+\.\d\d%\s+\S+ \/ 64MiB\s+\d+\.\d\d%\s+\d+\n$/,
+    );
     expect((await cli('container', 'rm', '-f', 'busy')).code).toBe(0);
     const gone = await cli('container', 'exec', 'busy', '--', 'true');
     expect([gone.code, gone.err]).toEqual([1, 'Error: no such container: busy.\n']);

@@ -1,4 +1,10 @@
-import type { handleClientStreamingCall, handleServerStreamingCall, ServerReadableStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type {
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  ServerReadableStream,
+  ServerWritableStream,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { toServiceError, TswarmError } from '../lib/errors.js';
 import { unaryHandler } from '../lib/grpc.js';
 import * as api from '../gen/tswarm/v1/engine.js';
@@ -23,7 +29,9 @@ const cancelledError = () => new TswarmError('UNAVAILABLE', 'the client went awa
  * client reads slowly (so a slow reader slows the producer instead of growing memory); `signal`
  * aborts when the client cancels or the call closes, and a pending send then rejects.
  */
-function serverStream<Req, Res>(handler: (req: Req, send: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>): handleServerStreamingCall<Req, Res> {
+function serverStream<Req, Res>(
+  handler: (req: Req, send: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
   return (call: ServerWritableStream<Req, Res>) => {
     const ac = new AbortController();
     const abort = () => ac.abort();
@@ -49,24 +57,38 @@ function serverStream<Req, Res>(handler: (req: Req, send: (msg: Res) => Promise<
     Promise.resolve()
       .then(() => handler(call.request, send, ac.signal))
       .then(
-      () => {
-        if (!ac.signal.aborted) call.end();
-      },
-      (err: unknown) => {
-        // grpc-js turns an 'error' event into the call's status; destroy() would skip sending it.
-        if (!ac.signal.aborted) call.emit('error', Object.assign(new Error(err instanceof Error ? err.message : String(err)), toServiceError(err)));
-      },
-    );
+        () => {
+          if (!ac.signal.aborted) call.end();
+        },
+        (err: unknown) => {
+          // grpc-js turns an 'error' event into the call's status; destroy() would skip sending it.
+          if (!ac.signal.aborted)
+            call.emit(
+              'error',
+              Object.assign(new Error(err instanceof Error ? err.message : String(err)), toServiceError(err)),
+            );
+        },
+      );
   };
 }
 
 /** The client's chunks as bytes, refusing a stream past `LOAD_BYTES_MAX`; async iteration gives backpressure. */
-async function* loadChunks(call: ServerReadableStream<api.ImageLoadRequest, api.ImageLoadResponse>): AsyncGenerator<Uint8Array> {
+async function* loadChunks(
+  call: ServerReadableStream<api.ImageLoadRequest, api.ImageLoadResponse>,
+): AsyncGenerator<Uint8Array> {
   let totalBytes = 0;
   for await (const req of call as AsyncIterable<api.ImageLoadRequest>) {
-    if (req.chunk.length > LOAD_CHUNK_BYTES_MAX) throw new TswarmError('INVALID_ARGUMENT', `an archive chunk of ${req.chunk.length} bytes is over the ${LOAD_CHUNK_BYTES_MAX}-byte limit. Send chunks of 1 MiB`);
+    if (req.chunk.length > LOAD_CHUNK_BYTES_MAX)
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `an archive chunk of ${req.chunk.length} bytes is over the ${LOAD_CHUNK_BYTES_MAX}-byte limit. Send chunks of 1 MiB`,
+      );
     totalBytes += req.chunk.length;
-    if (totalBytes > LOAD_BYTES_MAX) throw new TswarmError('RESOURCE_EXHAUSTED', `the archive is larger than ${LOAD_BYTES_MAX} bytes. Load a smaller archive, or pull the image from a registry`);
+    if (totalBytes > LOAD_BYTES_MAX)
+      throw new TswarmError(
+        'RESOURCE_EXHAUSTED',
+        `the archive is larger than ${LOAD_BYTES_MAX} bytes. Load a smaller archive, or pull the image from a registry`,
+      );
     if (req.chunk.length > 0) yield req.chunk;
   }
 }
@@ -89,7 +111,8 @@ function requireId(id: string): string {
 }
 
 function containerConfig(partial: api.ContainerConfig | undefined): api.ContainerConfig {
-  if (!partial) throw new TswarmError('INVALID_ARGUMENT', 'the request has no container config. Give at least an image');
+  if (!partial)
+    throw new TswarmError('INVALID_ARGUMENT', 'the request has no container config. Give at least an image');
   const config = api.ContainerConfig.fromPartial(partial);
   validateContainerConfig(config);
   return config;
@@ -105,7 +128,9 @@ function imageService(engine: Engine): UntypedServiceImplementation {
         onProgress: (p) => {
           chain = chain.then(() => send({ layers: [p], image: undefined })).catch(() => undefined);
         },
-        ...(req.platform?.architecture ? { platform: { os: req.platform.os || 'linux', architecture: req.platform.architecture } } : {}),
+        ...(req.platform?.architecture
+          ? { platform: { os: req.platform.os || 'linux', architecture: req.platform.architecture } }
+          : {}),
       });
       await chain;
       await send({ layers: [], image });
@@ -114,20 +139,35 @@ function imageService(engine: Engine): UntypedServiceImplementation {
     imageList: unaryHandler<api.ImageListRequest, api.ImageListResponse>(async (req) => {
       const images = await engine.images.list();
       const wanted = new Set(req.references);
-      return { images: wanted.size === 0 ? images : images.filter((i) => i.repoTags.some((t) => wanted.has(t)) || wanted.has(i.id)) };
+      return {
+        images:
+          wanted.size === 0 ? images : images.filter((i) => i.repoTags.some((t) => wanted.has(t)) || wanted.has(i.id)),
+      };
     }),
-    imageInspect: unaryHandler<api.ImageInspectRequest, api.ImageInspectResponse>(async (req) => engine.images.inspect(requireText('the image reference', req.reference))),
-    imageRemove: unaryHandler<api.ImageRemoveRequest, api.ImageRemoveResponse>(async (req) => engine.images.remove(requireText('the image reference', req.reference), { force: req.force })),
-    imagePrune: unaryHandler<api.ImagePruneRequest, api.ImagePruneResponse>(async (req) => engine.images.prune({ all: req.all })),
+    imageInspect: unaryHandler<api.ImageInspectRequest, api.ImageInspectResponse>(async (req) =>
+      engine.images.inspect(requireText('the image reference', req.reference)),
+    ),
+    imageRemove: unaryHandler<api.ImageRemoveRequest, api.ImageRemoveResponse>(async (req) =>
+      engine.images.remove(requireText('the image reference', req.reference), { force: req.force }),
+    ),
+    imagePrune: unaryHandler<api.ImagePruneRequest, api.ImagePruneResponse>(async (req) =>
+      engine.images.prune({ all: req.all }),
+    ),
     login: unaryHandler<api.LoginRequest, api.LoginResponse>(async (req) => {
       requireText('the registry', req.registry);
-      if (req.username === '' || req.password === '') throw new TswarmError('INVALID_ARGUMENT', 'login needs a username and a password. Give -u USER and -p PASS (or --password-stdin)');
-      if (req.username.length > 256 || req.password.length > 8192) throw new TswarmError('INVALID_ARGUMENT', 'the username or password is too long. Check what you passed');
+      if (req.username === '' || req.password === '')
+        throw new TswarmError(
+          'INVALID_ARGUMENT',
+          'login needs a username and a password. Give -u USER and -p PASS (or --password-stdin)',
+        );
+      if (req.username.length > 256 || req.password.length > 8192)
+        throw new TswarmError('INVALID_ARGUMENT', 'the username or password is too long. Check what you passed');
       return engine.images.login(req.registry, req.username, req.password);
     }),
     logout: unaryHandler<api.LogoutRequest, api.LogoutResponse>(async (req) => {
       const registry = requireText('the registry', req.registry);
-      if (!(await engine.images.logout(registry))) throw new TswarmError('NOT_FOUND', `not logged in to ${registry}. Nothing to do`);
+      if (!(await engine.images.logout(registry)))
+        throw new TswarmError('NOT_FOUND', `not logged in to ${registry}. Nothing to do`);
       return {};
     }),
   };
@@ -135,18 +175,28 @@ function imageService(engine: Engine): UntypedServiceImplementation {
 
 function containerService(engine: Engine): UntypedServiceImplementation {
   return {
-    containerCreate: unaryHandler<api.ContainerCreateRequest, api.ContainerCreateResponse>(async (req) => engine.containerCreate(containerConfig(req.config))),
+    containerCreate: unaryHandler<api.ContainerCreateRequest, api.ContainerCreateResponse>(async (req) =>
+      engine.containerCreate(containerConfig(req.config)),
+    ),
     containerStart: unaryHandler<api.ContainerStartRequest, api.ContainerStartResponse>(async (req) => {
       await engine.containerStart(requireId(req.id));
       return {};
     }),
     containerKill: unaryHandler<api.ContainerKillRequest, api.ContainerKillResponse>(async (req) => {
-      if (req.signal.length > 32) throw new TswarmError('INVALID_ARGUMENT', 'the signal name is too long. Give a name such as SIGTERM or a number');
+      if (req.signal.length > 32)
+        throw new TswarmError(
+          'INVALID_ARGUMENT',
+          'the signal name is too long. Give a name such as SIGTERM or a number',
+        );
       await engine.containerKill(requireId(req.id), req.signal || 'SIGKILL');
       return {};
     }),
     containerStop: unaryHandler<api.ContainerStopRequest, api.ContainerStopResponse>(async (req) => {
-      if (req.timeoutMs !== undefined && (req.timeoutMs < 0 || req.timeoutMs > STOP_TIMEOUT_MS_MAX)) throw new TswarmError('INVALID_ARGUMENT', `stop timeout ${req.timeoutMs} ms is out of range. Give 0 to ${STOP_TIMEOUT_MS_MAX / 1000} seconds`);
+      if (req.timeoutMs !== undefined && (req.timeoutMs < 0 || req.timeoutMs > STOP_TIMEOUT_MS_MAX))
+        throw new TswarmError(
+          'INVALID_ARGUMENT',
+          `stop timeout ${req.timeoutMs} ms is out of range. Give 0 to ${STOP_TIMEOUT_MS_MAX / 1000} seconds`,
+        );
       await engine.containerStop(requireId(req.id), req.timeoutMs);
       return {};
     }),
@@ -154,26 +204,44 @@ function containerService(engine: Engine): UntypedServiceImplementation {
       await engine.containerRemove(requireId(req.id), { force: req.force, volumes: req.volumes });
       return {};
     }),
-    containerList: unaryHandler<api.ContainerListRequest, api.ContainerListResponse>(async (req) => ({ containers: engine.containerList({ all: req.all, labels: req.labels }) })),
-    containerInspect: unaryHandler<api.ContainerInspectRequest, api.ContainerInspectResponse>(async (req) => engine.containerInspect(requireId(req.id))),
+    containerList: unaryHandler<api.ContainerListRequest, api.ContainerListResponse>(async (req) => ({
+      containers: engine.containerList({ all: req.all, labels: req.labels }),
+    })),
+    containerInspect: unaryHandler<api.ContainerInspectRequest, api.ContainerInspectResponse>(async (req) =>
+      engine.containerInspect(requireId(req.id)),
+    ),
     containerWait: unaryHandler<api.ContainerWaitRequest, api.ContainerWaitResponse>(async (req, call) => {
       // A wait outlives the client's patience only until it cancels.
       const id = requireId(req.id);
-      const result = await Promise.race([engine.containerWait(id), new Promise<never>((_, reject) => call.once('cancelled', () => reject(cancelledError())))]);
+      const result = await Promise.race([
+        engine.containerWait(id),
+        new Promise<never>((_, reject) => call.once('cancelled', () => reject(cancelledError()))),
+      ]);
       return { exitCode: result.exitCode, oomKilled: result.oomKilled };
     }),
     containerExec: unaryHandler<api.ContainerExecRequest, api.ContainerExecResponse>(async (req) => {
-      if (req.timeoutMs < 0) throw new TswarmError('INVALID_ARGUMENT', 'exec timeout is negative. Give 0 for the default or a number of milliseconds');
+      if (req.timeoutMs < 0)
+        throw new TswarmError(
+          'INVALID_ARGUMENT',
+          'exec timeout is negative. Give 0 for the default or a number of milliseconds',
+        );
       const r = await engine.containerExec(requireId(req.id), req.command, req.timeoutMs);
       return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated };
     }),
-    containerStats: unaryHandler<api.ContainerStatsRequest, api.ContainerStatsResponse>(async (req) => ({ stats: await engine.containerStats(req.ids.map(requireId)) })),
+    containerStats: unaryHandler<api.ContainerStatsRequest, api.ContainerStatsResponse>(async (req) => ({
+      stats: await engine.containerStats(req.ids.map(requireId)),
+    })),
     containerRun: serverStream<api.ContainerRunRequest, api.ContainerRunResponse>((req, send, signal) =>
       engine.containerRun(containerConfig(req.config), { attach: req.attach, signal, onEvent: send }),
     ),
     containerLogs: serverStream<api.ContainerLogsRequest, api.ContainerLogsResponse>(async (req, send, signal) => {
       if (req.sinceMs < 0) throw new TswarmError('INVALID_ARGUMENT', 'since is negative. Give a time in the past');
-      const lines = engine.containerLogs(requireId(req.id), { follow: req.follow, tail: req.tail === undefined || req.tail < 0 ? undefined : req.tail, sinceMs: req.sinceMs, signal });
+      const lines = engine.containerLogs(requireId(req.id), {
+        follow: req.follow,
+        tail: req.tail === undefined || req.tail < 0 ? undefined : req.tail,
+        sinceMs: req.sinceMs,
+        signal,
+      });
       let batch: LogLine[] = [];
       for await (const r of lines) {
         batch.push(toLogLine(r));
@@ -195,7 +263,9 @@ function volumeService(engine: Engine): UntypedServiceImplementation {
       validateLabels(req.labels);
       return { volume: await engine.volumeCreate(req.name, req.labels) };
     }),
-    volumeList: unaryHandler<api.VolumeListRequest, api.VolumeListResponse>(async () => ({ volumes: await engine.volumeList() })),
+    volumeList: unaryHandler<api.VolumeListRequest, api.VolumeListResponse>(async () => ({
+      volumes: await engine.volumeList(),
+    })),
     volumeInspect: unaryHandler<api.VolumeInspectRequest, api.VolumeInspectResponse>(async (req) => {
       validateVolumeName(req.name);
       return { volume: await engine.volumeInspect(req.name) };
@@ -205,7 +275,9 @@ function volumeService(engine: Engine): UntypedServiceImplementation {
       await engine.volumeRemove(req.name, req.force);
       return {};
     }),
-    volumePrune: unaryHandler<api.VolumePruneRequest, api.VolumePruneResponse>(async (req) => engine.volumePrune({ all: req.all })),
+    volumePrune: unaryHandler<api.VolumePruneRequest, api.VolumePruneResponse>(async (req) =>
+      engine.volumePrune({ all: req.all }),
+    ),
   };
 }
 

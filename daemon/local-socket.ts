@@ -41,22 +41,32 @@ async function socketAnswers(path: string): Promise<boolean> {
  */
 export async function bindLocalSocket(server: Server, socketPath: string): Promise<void> {
   if (Buffer.byteLength(socketPath) > SOCKET_PATH_BYTES_MAX) {
-    throw new TswarmError('USAGE', `socket path ${socketPath} is longer than ${SOCKET_PATH_BYTES_MAX} bytes. Choose a shorter --host path`);
+    throw new TswarmError(
+      'USAGE',
+      `socket path ${socketPath} is longer than ${SOCKET_PATH_BYTES_MAX} bytes. Choose a shorter --host path`,
+    );
   }
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
   const existing = await lstat(socketPath).catch(() => undefined);
   if (existing) {
     if (!existing.isSocket()) {
-      throw new TswarmError('FAILED_PRECONDITION', `${socketPath} exists and is not a socket. Remove it or choose another --host`);
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `${socketPath} exists and is not a socket. Remove it or choose another --host`,
+      );
     }
     if (await socketAnswers(socketPath)) {
-      throw new TswarmError('FAILED_PRECONDITION', `another tswarmd already serves ${socketPath}. Stop it, or give this daemon another --host`);
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `another tswarmd already serves ${socketPath}. Stop it, or give this daemon another --host`,
+      );
     }
     await unlink(socketPath);
   }
   await new Promise<void>((resolve, reject) => {
     server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => {
-      if (err) reject(new TswarmError('UNAVAILABLE', `cannot listen on unix://${socketPath}: ${err.message}`, { cause: err }));
+      if (err)
+        reject(new TswarmError('UNAVAILABLE', `cannot listen on unix://${socketPath}: ${err.message}`, { cause: err }));
       else resolve();
     });
   });

@@ -35,7 +35,11 @@ function parseFlags(argv: string[]): Flags {
     .addOption(new Option('-H, --host <url>', 'the local API socket').env('TSWARM_HOST').default(DEFAULT_HOST))
     .option('--hostname <name>', 'the name this node reports (default: the machine’s hostname)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--insecure-registry <host:port>', 'a registry spoken to over plain HTTP (repeatable)', (v: string, prev: string[] = []) => [...prev, insecureRegistryFlag(v)])
+    .option(
+      '--insecure-registry <host:port>',
+      'a registry spoken to over plain HTTP (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, insecureRegistryFlag(v)],
+    )
     .option('--registry-ca <file>', 'PEM bundle of CAs trusted for HTTPS registries')
     .addOption(new Option('--runtime <name>', 'OCI runtime').choices(['crun', 'runc']).default('crun'))
     .allowExcessArguments(false)
@@ -59,7 +63,15 @@ async function main(): Promise<void> {
   const launcher = new Launcher(log.child({ part: 'launcher' }));
   useCommandRunner(launcher);
   const daemon = new Daemon(
-    { dataDir: flags.dataDir, host: flags.host, hostname: flags.hostname, logLevel: flags.logLevel, insecureRegistries: flags.insecureRegistry ?? [], caBundlePath: flags.registryCa, runtime: flags.runtime },
+    {
+      dataDir: flags.dataDir,
+      host: flags.host,
+      hostname: flags.hostname,
+      logLevel: flags.logLevel,
+      insecureRegistries: flags.insecureRegistry ?? [],
+      caBundlePath: flags.registryCa,
+      runtime: flags.runtime,
+    },
     log,
   );
   let signalled = false;

@@ -48,7 +48,10 @@ function validate(value: unknown, path: string): NodeConfig {
     typeof (v.advertiseAddr ?? '') === 'string' &&
     typeof (v.listenAddr ?? '') === 'string';
   if (!ok) {
-    throw new TswarmError('FAILED_PRECONDITION', `${path} is not a valid tswarm node file. Restore it from a backup, or move the data dir aside to start afresh`);
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `${path} is not a valid tswarm node file. Restore it from a backup, or move the data dir aside to start afresh`,
+    );
   }
   const config = v as NodeConfig;
   return { ...config, advertiseAddr: config.advertiseAddr ?? '', listenAddr: config.listenAddr ?? '' };
@@ -77,5 +80,14 @@ export async function saveNodeConfig(dataDir: string, config: NodeConfig): Promi
 }
 
 export function freshNodeConfig(namePrefix: string): NodeConfig {
-  return { formatVersion: 1, namePrefix, nodeId: '', clusterId: '', role: 'none', joinAddrs: [], advertiseAddr: '', listenAddr: '' };
+  return {
+    formatVersion: 1,
+    namePrefix,
+    nodeId: '',
+    clusterId: '',
+    role: 'none',
+    joinAddrs: [],
+    advertiseAddr: '',
+    listenAddr: '',
+  };
 }

@@ -6,17 +6,42 @@ import { TswarmError } from '../lib/errors.js';
 import { callUnary } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { cryptoRandom } from '../lib/random.js';
-import { caOnlyCredentials, clientCredentials, MANAGER_CHANNEL_OPTIONS, TlsMaterialProvider, unverifiedBootstrapCredentials } from '../lib/tls.js';
+import {
+  caOnlyCredentials,
+  clientCredentials,
+  MANAGER_CHANNEL_OPTIONS,
+  TlsMaterialProvider,
+  unverifiedBootstrapCredentials,
+} from '../lib/tls.js';
 import { tswarmVersion } from '../lib/version.js';
 import { CAServiceClient, NodeCAServiceClient } from '../gen/tswarm/v1/ca.js';
-import { NodeAvailability, NodeRole, type ClusterSpec, type NodeDescription, type RaftConfig } from '../gen/tswarm/v1/objects.js';
+import {
+  NodeAvailability,
+  NodeRole,
+  type ClusterSpec,
+  type NodeDescription,
+  type RaftConfig,
+} from '../gen/tswarm/v1/objects.js';
 import { RaftMembershipServiceClient } from '../gen/tswarm/v1/raft.js';
 import type { HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
-import { LocalNodeState, type SwarmInfo, type SwarmInitRequest, type SwarmInitResponse, type SwarmJoinRequest, type SwarmJoinResponse } from '../gen/tswarm/v1/system.js';
+import {
+  LocalNodeState,
+  type SwarmInfo,
+  type SwarmInitRequest,
+  type SwarmInitResponse,
+  type SwarmJoinRequest,
+  type SwarmJoinResponse,
+} from '../gen/tswarm/v1/system.js';
 import { parseJoinToken } from '../manager/ca/join-token.js';
 import { createKeyAndCsr, parseNodeCertificate } from '../manager/ca/node-certificate.js';
 import { renewalDelayMs } from '../manager/ca/renewal.js';
-import { defaultClusterSpec, ELECTION_TICKS_DEFAULT, HEARTBEAT_TICKS_DEFAULT, newCluster, RAFT_TICK_MS_DEFAULT } from '../manager/cluster/new-cluster.js';
+import {
+  defaultClusterSpec,
+  ELECTION_TICKS_DEFAULT,
+  HEARTBEAT_TICKS_DEFAULT,
+  newCluster,
+  RAFT_TICK_MS_DEFAULT,
+} from '../manager/cluster/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
@@ -73,7 +98,11 @@ export class Swarm {
   }
 
   credentials() {
-    if (!this.tls) throw new TswarmError('NOT_IN_SWARM', 'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`');
+    if (!this.tls)
+      throw new TswarmError(
+        'NOT_IN_SWARM',
+        'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`',
+      );
     return clientCredentials(this.tls);
   }
 
@@ -93,18 +122,41 @@ export class Swarm {
     const spec: ClusterSpec = mergeSpec(defaultClusterSpec(), req.spec);
     checkRaftTimings(raftTimings(spec.raft)!);
     const nc = await newCluster(spec, this.clock);
-    this.tls = new TlsMaterialProvider({ caPem: nc.cluster.rootCa!.caCertPem.toString(), keyPem: nc.keyPem, certPem: nc.certPem });
+    this.tls = new TlsMaterialProvider({
+      caPem: nc.cluster.rootCa!.caCertPem.toString(),
+      keyPem: nc.keyPem,
+      certPem: nc.certPem,
+    });
     await saveCertificates(this.o.dataDir, this.tls.current);
-    await this.setNode({ nodeId: nc.nodeId, clusterId: nc.cluster.id, role: 'manager', joinAddrs: [], advertiseAddr, listenAddr: `${listen.host}:${listen.port}`, raft: raftTimings(spec.raft) });
+    await this.setNode({
+      nodeId: nc.nodeId,
+      clusterId: nc.cluster.id,
+      role: 'manager',
+      joinAddrs: [],
+      advertiseAddr,
+      listenAddr: `${listen.host}:${listen.port}`,
+      raft: raftTimings(spec.raft),
+    });
     try {
-      await this.startManager({ kind: 'init', cluster: nc.cluster, hostname: this.o.hostname, availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE });
+      await this.startManager({
+        kind: 'init',
+        cluster: nc.cluster,
+        hostname: this.o.hostname,
+        availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      });
     } catch (err) {
       await this.forget();
       throw err;
     }
     this.startNodeParts();
     const tokens = nc.cluster.rootCa!.joinTokens!;
-    return { nodeId: nc.nodeId, clusterId: nc.cluster.id, workerJoinToken: tokens.worker, managerJoinToken: tokens.manager, advertiseAddr };
+    return {
+      nodeId: nc.nodeId,
+      clusterId: nc.cluster.id,
+      workerJoinToken: tokens.worker,
+      managerJoinToken: tokens.manager,
+      advertiseAddr,
+    };
   }
 
   /**
@@ -114,22 +166,45 @@ export class Swarm {
   private async forceNewCluster(): Promise<SwarmInitResponse> {
     const n = this.o.node;
     if (n.role !== 'manager') {
-      throw new TswarmError('FAILED_PRECONDITION', '--force-new-cluster recovers a manager’s own copy of the cluster, and this node is not a manager. Run it on a surviving manager');
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        '--force-new-cluster recovers a manager’s own copy of the cluster, and this node is not a manager. Run it on a surviving manager',
+      );
     }
     await this.stopParts();
-    await forceNewCluster(join(this.o.dataDir, 'raft'), n.nodeId, n.advertiseAddr, new MemoryStore(), this.o.log, this.clock.nowMs());
+    await forceNewCluster(
+      join(this.o.dataDir, 'raft'),
+      n.nodeId,
+      n.advertiseAddr,
+      new MemoryStore(),
+      this.o.log,
+      this.clock.nowMs(),
+    );
     await this.startManager({ kind: 'restart' });
     this.startNodeParts();
-    await waitFor(() => this.manager?.isLeader() === true, { what: 'this manager to lead the recovered cluster', timeoutMs: 30_000 });
+    await waitFor(() => this.manager?.isLeader() === true, {
+      what: 'this manager to lead the recovered cluster',
+      timeoutMs: 30_000,
+    });
     const tokens = this.manager!.cluster()?.rootCa?.joinTokens;
-    return { nodeId: n.nodeId, clusterId: n.clusterId, workerJoinToken: tokens?.worker ?? '', managerJoinToken: tokens?.manager ?? '', advertiseAddr: n.advertiseAddr };
+    return {
+      nodeId: n.nodeId,
+      clusterId: n.clusterId,
+      workerJoinToken: tokens?.worker ?? '',
+      managerJoinToken: tokens?.manager ?? '',
+      advertiseAddr: n.advertiseAddr,
+    };
   }
 
   async join(req: SwarmJoinRequest): Promise<SwarmJoinResponse> {
     this.requireInactive();
     const token = parseJoinToken(req.token);
     const remote = req.remoteAddrs[0];
-    if (!remote) throw new TswarmError('INVALID_ARGUMENT', 'join needs the address of a manager, e.g. `tswarm join --token TOKEN 192.168.77.11:2377`');
+    if (!remote)
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        'join needs the address of a manager, e.g. `tswarm join --token TOKEN 192.168.77.11:2377`',
+      );
     const { host, port } = splitHostPort(remote, 'manager address');
     const managerAddr = `${host}:${port}`;
     const caPem = await this.fetchRootCA(managerAddr, token.caDigest);
@@ -137,7 +212,17 @@ export class Swarm {
     const client = new NodeCAServiceClient(managerAddr, caOnlyCredentials(caPem), MANAGER_CHANNEL_OPTIONS);
     let issued;
     try {
-      issued = await callUnary(client.issueNodeCertificate.bind(client), new Metadata(), { csrPem: Buffer.from(csrPem), token: token.text, availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE, hostname: this.o.hostname }, CALL_DEADLINE_MS);
+      issued = await callUnary(
+        client.issueNodeCertificate.bind(client),
+        new Metadata(),
+        {
+          csrPem: Buffer.from(csrPem),
+          token: token.text,
+          availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+          hostname: this.o.hostname,
+        },
+        CALL_DEADLINE_MS,
+      );
     } finally {
       client.close();
     }
@@ -145,8 +230,19 @@ export class Swarm {
     this.tls = new TlsMaterialProvider({ caPem, keyPem, certPem: issued.certificatePem.toString() });
     await saveCertificates(this.o.dataDir, this.tls.current);
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
-    const advertiseAddr = role === 'manager' ? chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix) : req.advertiseAddr;
-    await this.setNode({ nodeId: issued.nodeId, clusterId: issued.clusterId, role, joinAddrs: [managerAddr], advertiseAddr, listenAddr: `${listen.host}:${listen.port}`, raft: this.joinedRaftTimings(issued.raft) });
+    const advertiseAddr =
+      role === 'manager'
+        ? chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix)
+        : req.advertiseAddr;
+    await this.setNode({
+      nodeId: issued.nodeId,
+      clusterId: issued.clusterId,
+      role,
+      joinAddrs: [managerAddr],
+      advertiseAddr,
+      listenAddr: `${listen.host}:${listen.port}`,
+      raft: this.joinedRaftTimings(issued.raft),
+    });
     try {
       if (role === 'manager') await this.startManager({ kind: 'join', joinAddr: managerAddr });
     } catch (err) {
@@ -161,12 +257,21 @@ export class Swarm {
   private async fetchRootCA(addr: string, expectedDigest: Buffer): Promise<string> {
     const client = new CAServiceClient(addr, unverifiedBootstrapCredentials(), MANAGER_CHANNEL_OPTIONS);
     try {
-      const res = await callUnary(client.getRootCaCertificate.bind(client), new Metadata(), {}, CALL_DEADLINE_MS).catch((err: unknown) => {
-        throw new TswarmError('UNAVAILABLE', `cannot reach a manager at ${addr} (${(err as Error).message}). Check the address and that port ${addr.split(':')[1]} is open`, { cause: err });
-      });
+      const res = await callUnary(client.getRootCaCertificate.bind(client), new Metadata(), {}, CALL_DEADLINE_MS).catch(
+        (err: unknown) => {
+          throw new TswarmError(
+            'UNAVAILABLE',
+            `cannot reach a manager at ${addr} (${(err as Error).message}). Check the address and that port ${addr.split(':')[1]} is open`,
+            { cause: err },
+          );
+        },
+      );
       const pem = res.certificatePem.toString();
       if (!createHash('sha256').update(pem).digest().equals(expectedDigest)) {
-        throw new TswarmError('PERMISSION_DENIED', `the manager at ${addr} has a CA that does not match this token: it belongs to another cluster, or a machine in the middle answered. Check the address and the token`);
+        throw new TswarmError(
+          'PERMISSION_DENIED',
+          `the manager at ${addr} has a CA that does not match this token: it belongs to another cluster, or a machine in the middle answered. Check the address and the token`,
+        );
       }
       return pem;
     } finally {
@@ -179,8 +284,14 @@ export class Swarm {
     if (this.o.node.role === 'manager' && !force) {
       const status = this.manager?.raftStatus();
       const voters = status?.voters.length ?? 1;
-      const why = voters <= 1 ? 'it is the last manager: leaving would destroy the cluster' : `leaving would leave ${voters - 1} managers${voters - 1 < 3 ? ', and losing one more would lose quorum' : ''}`;
-      throw new TswarmError('FAILED_PRECONDITION', `this node is a manager and ${why}. Demote it first with \`tswarm node demote\`, or use --force`);
+      const why =
+        voters <= 1
+          ? 'it is the last manager: leaving would destroy the cluster'
+          : `leaving would leave ${voters - 1} managers${voters - 1 < 3 ? ', and losing one more would lose quorum' : ''}`;
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `this node is a manager and ${why}. Demote it first with \`tswarm node demote\`, or use --force`,
+      );
     }
     await this.stopParts();
     await removeCertificates(this.o.dataDir);
@@ -189,7 +300,10 @@ export class Swarm {
 
   private requireInactive(): void {
     if (this.o.node.role !== 'none') {
-      throw new TswarmError('FAILED_PRECONDITION', `this node is already part of a swarm (node ${this.o.node.nodeId}). Leave it first with \`tswarm leave\``);
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `this node is already part of a swarm (node ${this.o.node.nodeId}). Leave it first with \`tswarm leave\``,
+      );
     }
   }
 
@@ -230,7 +344,9 @@ export class Swarm {
       mode,
       log: this.o.log.child({ part: 'manager' }),
       clock: this.clock,
-      ...(n.raft ? { tickMs: n.raft.tickMs, electionTicks: n.raft.electionTicks, heartbeatTicks: n.raft.heartbeatTicks } : {}),
+      ...(n.raft
+        ? { tickMs: n.raft.tickMs, electionTicks: n.raft.electionTicks, heartbeatTicks: n.raft.heartbeatTicks }
+        : {}),
     });
     if (mode.kind === 'join') await this.joinRaft(mode.joinAddr);
   }
@@ -238,7 +354,12 @@ export class Swarm {
   private async joinRaft(managerAddr: string): Promise<void> {
     const client = new RaftMembershipServiceClient(managerAddr, clientCredentials(this.tls!), MANAGER_CHANNEL_OPTIONS);
     try {
-      const res = await callUnary(client.joinRaft.bind(client), new Metadata(), { addr: this.o.node.advertiseAddr }, CALL_DEADLINE_MS);
+      const res = await callUnary(
+        client.joinRaft.bind(client),
+        new Metadata(),
+        { addr: this.o.node.advertiseAddr },
+        CALL_DEADLINE_MS,
+      );
       this.manager?.learnPeers(res.members);
     } finally {
       client.close();
@@ -332,12 +453,20 @@ export class Swarm {
     const { keyPem, csrPem } = await createKeyAndCsr();
     const client = new NodeCAServiceClient(addr, clientCredentials(this.tls!), MANAGER_CHANNEL_OPTIONS);
     try {
-      const issued = await callUnary(client.issueNodeCertificate.bind(client), new Metadata(), { csrPem: Buffer.from(csrPem), token: '', availability: 0, hostname: '' }, CALL_DEADLINE_MS);
+      const issued = await callUnary(
+        client.issueNodeCertificate.bind(client),
+        new Metadata(),
+        { csrPem: Buffer.from(csrPem), token: '', availability: 0, hostname: '' },
+        CALL_DEADLINE_MS,
+      );
       const material = { caPem: this.tls!.current.caPem, keyPem, certPem: issued.certificatePem.toString() };
       await saveCertificates(this.o.dataDir, material);
       this.tls!.update(material);
       this.heartbeat?.resetConnections();
-      this.o.log.info({ notAfterMs: parseNodeCertificate(material.certPem).notAfterMs }, 'renewed this node’s certificate');
+      this.o.log.info(
+        { notAfterMs: parseNodeCertificate(material.certPem).notAfterMs },
+        'renewed this node’s certificate',
+      );
     } finally {
       client.close();
     }
@@ -375,17 +504,27 @@ const ELECTION_TICKS_MAX = 1_000;
 /** Timings Raft can live with: a leader must heartbeat well within an election timeout. */
 function checkRaftTimings(t: RaftTimings): void {
   if (t.tickMs < TICK_MS_MIN || t.tickMs > TICK_MS_MAX) {
-    throw new TswarmError('INVALID_ARGUMENT', `the Raft tick must be between ${TICK_MS_MIN}ms and ${TICK_MS_MAX / 1000}s, got ${t.tickMs}ms. Use e.g. --raft-tick 100ms`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `the Raft tick must be between ${TICK_MS_MIN}ms and ${TICK_MS_MAX / 1000}s, got ${t.tickMs}ms. Use e.g. --raft-tick 100ms`,
+    );
   }
   if (t.electionTicks > ELECTION_TICKS_MAX || t.electionTicks <= t.heartbeatTicks) {
-    throw new TswarmError('INVALID_ARGUMENT', `election ticks must be more than the heartbeat's ${t.heartbeatTicks} and at most ${ELECTION_TICKS_MAX}, got ${t.electionTicks}. Use e.g. --election-ticks 10`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `election ticks must be more than the heartbeat's ${t.heartbeatTicks} and at most ${ELECTION_TICKS_MAX}, got ${t.electionTicks}. Use e.g. --election-ticks 10`,
+    );
   }
 }
 
 /** The timings a manager starts Raft with; zero (unset) fields take the defaults. */
 function raftTimings(raft: RaftConfig | undefined): RaftTimings | undefined {
   if (!raft) return undefined;
-  return { tickMs: raft.tickMs || RAFT_TICK_MS_DEFAULT, electionTicks: raft.electionTick || ELECTION_TICKS_DEFAULT, heartbeatTicks: raft.heartbeatTick || HEARTBEAT_TICKS_DEFAULT };
+  return {
+    tickMs: raft.tickMs || RAFT_TICK_MS_DEFAULT,
+    electionTicks: raft.electionTick || ELECTION_TICKS_DEFAULT,
+    heartbeatTicks: raft.heartbeatTick || HEARTBEAT_TICKS_DEFAULT,
+  };
 }
 
 function mergeSpec(base: ClusterSpec, given: ClusterSpec | undefined): ClusterSpec {

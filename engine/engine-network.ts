@@ -13,7 +13,10 @@ const MODES: readonly NetworkMode[] = ['bridge', 'host', 'none'];
 export class LocalNetworking implements ContainerNetworking {
   async attach(_containerId: string, mode: NetworkMode, _ports: readonly PublishedPort[]): Promise<Attachment> {
     if (mode === 'bridge') {
-      throw new TswarmError('FAILED_PRECONDITION', 'bridge networking is not available on this node. Use --network none or --network host');
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        'bridge networking is not available on this node. Use --network none or --network host',
+      );
     }
     return { netnsPath: undefined, ip: undefined, extraHosts: [], resolvConf: '', ports: [] };
   }
@@ -32,16 +35,26 @@ export interface ResolvedMode {
  * Docker's default is `bridge`; a node without bridge networking falls back to `none` and says so
  * rather than refusing every plain `run`. Named networks arrive with overlay networking.
  */
-export function resolveNetworkMode(requested: string, hasBridge: boolean, ports: readonly PublishedPort[]): ResolvedMode {
+export function resolveNetworkMode(
+  requested: string,
+  hasBridge: boolean,
+  ports: readonly PublishedPort[],
+): ResolvedMode {
   const warnings: string[] = [];
   let mode: NetworkMode;
   if (requested === '') {
     mode = hasBridge ? 'bridge' : 'none';
-    if (!hasBridge) warnings.push('bridge networking is not available on this node; the container has loopback only (--network none)');
+    if (!hasBridge)
+      warnings.push(
+        'bridge networking is not available on this node; the container has loopback only (--network none)',
+      );
   } else if ((MODES as readonly string[]).includes(requested)) {
     mode = requested as NetworkMode;
   } else {
-    throw new TswarmError('INVALID_ARGUMENT', `network "${requested}" is not attached to this node. Use --network bridge, host or none`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `network "${requested}" is not attached to this node. Use --network bridge, host or none`,
+    );
   }
   if (mode !== 'bridge' && ports.length > 0) warnings.push(`published ports are discarded with --network ${mode}`);
   return { mode, warnings };

@@ -31,14 +31,21 @@ function cannotRunCode(runtime: ContainerRuntime, id: string): number | undefine
  * exit wait begins right after start resolves — before any timer can run — so even an
  * instant exit is seen. A client that goes away (signal) stops the stream, not the container.
  */
-export async function runAttached(runtime: ContainerRuntime, id: string, o: AttachOptions, onStartFailed: () => Promise<void>): Promise<void> {
+export async function runAttached(
+  runtime: ContainerRuntime,
+  id: string,
+  o: AttachOptions,
+  onStartFailed: () => Promise<void>,
+): Promise<void> {
   try {
     await runtime.start(id);
   } catch (err) {
     const exitCode = cannotRunCode(runtime, id);
     await onStartFailed();
     if (exitCode === undefined || !(err instanceof TswarmError)) throw err;
-    await o.onEvent(stderrEvent(`Error: ${err.message.replace(/\.?\s*$/, '')}. Check the command and that it exists in the image.\n`));
+    await o.onEvent(
+      stderrEvent(`Error: ${err.message.replace(/\.?\s*$/, '')}. Check the command and that it exists in the image.\n`),
+    );
     await o.onEvent({ exitCode });
     return;
   }

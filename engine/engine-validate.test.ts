@@ -6,7 +6,11 @@ import { imageVolumeMounts, LABEL_ANONYMOUS_VOLUME } from './engine.js';
 import { MountType } from '../gen/tswarm/v1/objects.js';
 
 const CPUS_ON_HOST = 2;
-const check = (config: DeepPartial<ContainerConfig>) => () => validateContainerConfig(ContainerConfig.fromPartial({ ...config, spec: { image: 'busybox', ...config.spec } }), CPUS_ON_HOST);
+const check = (config: DeepPartial<ContainerConfig>) => () =>
+  validateContainerConfig(
+    ContainerConfig.fromPartial({ ...config, spec: { image: 'busybox', ...config.spec } }),
+    CPUS_ON_HOST,
+  );
 const limits = (l: { nanoCpus?: number; memoryBytes?: number; pids?: number }) => check({ resources: { limits: l } });
 
 describe('container config checks: what crun would refuse is refused first, saying what to give', () => {
@@ -28,28 +32,58 @@ describe('container config checks: what crun would refuse is refused first, sayi
   });
 
   it('refuses the anonymous-volume label from a client: rm -v would then delete a named volume', () => {
-    const mount = { type: MountType.MOUNT_TYPE_VOLUME, source: 'data', target: '/data', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: { [LABEL_ANONYMOUS_VOLUME]: '' } };
+    const mount = {
+      type: MountType.MOUNT_TYPE_VOLUME,
+      source: 'data',
+      target: '/data',
+      readOnly: false,
+      tmpfsSizeBytes: 0,
+      tmpfsMode: 0,
+      volumeLabels: { [LABEL_ANONYMOUS_VOLUME]: '' },
+    };
     expect(check({ spec: { mounts: [mount] } })).toThrow(/is the engine's/);
   });
 
   it('DNS settings resolv.conf can take', () => {
-    expect(check({ spec: { dnsNameservers: ['10.0.0.2', 'fd00::53'], dnsSearch: ['lab.test'], dnsOptions: ['ndots:2'] } })).not.toThrow();
-    expect(check({ spec: { dnsNameservers: ['dns.example'] } })).toThrow(/DNS server "dns.example" is not an IP address/);
+    expect(
+      check({ spec: { dnsNameservers: ['10.0.0.2', 'fd00::53'], dnsSearch: ['lab.test'], dnsOptions: ['ndots:2'] } }),
+    ).not.toThrow();
+    expect(check({ spec: { dnsNameservers: ['dns.example'] } })).toThrow(
+      /DNS server "dns.example" is not an IP address/,
+    );
     expect(check({ spec: { dnsSearch: ['a b'] } })).toThrow(/DNS setting "a b" is not a single word/);
   });
 
   it('health check timings: 0 for the default, else positive', () => {
-    expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: -5 } } })).toThrow(/health check interval -5 ms is out of range/);
+    expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: -5 } } })).toThrow(
+      /health check interval -5 ms is out of range/,
+    );
     expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], timeoutMs: -1 } } })).toThrow(/health check timeout/);
-    expect(check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: 0, timeoutMs: 1000, startPeriodMs: 10 } } })).not.toThrow();
+    expect(
+      check({ spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: 0, timeoutMs: 1000, startPeriodMs: 10 } } }),
+    ).not.toThrow();
   });
 });
 
-describe('the image\'s VOLUMEs', () => {
+describe("the image's VOLUMEs", () => {
   it('become anonymous volumes where the spec mounts nothing', () => {
-    const mounts = imageVolumeMounts({ Volumes: { '/data': {}, '/var/log/': {}, '/': {}, 'relative': {} } }, [{ type: MountType.MOUNT_TYPE_TMPFS, source: '', target: '/var/log', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: {} }]);
+    const mounts = imageVolumeMounts({ Volumes: { '/data': {}, '/var/log/': {}, '/': {}, relative: {} } }, [
+      {
+        type: MountType.MOUNT_TYPE_TMPFS,
+        source: '',
+        target: '/var/log',
+        readOnly: false,
+        tmpfsSizeBytes: 0,
+        tmpfsMode: 0,
+        volumeLabels: {},
+      },
+    ]);
     expect(mounts).toHaveLength(1);
-    expect(mounts[0]).toMatchObject({ type: MountType.MOUNT_TYPE_VOLUME, target: '/data', volumeLabels: { [LABEL_ANONYMOUS_VOLUME]: '' } });
+    expect(mounts[0]).toMatchObject({
+      type: MountType.MOUNT_TYPE_VOLUME,
+      target: '/data',
+      volumeLabels: { [LABEL_ANONYMOUS_VOLUME]: '' },
+    });
     expect(mounts[0]!.source).toMatch(/^[0-9a-f]{64}$/);
   });
 });

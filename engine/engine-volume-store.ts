@@ -15,7 +15,10 @@ export class EngineVolumeStore implements EngineVolumes {
 
   static async open(engineRoot: string): Promise<EngineVolumeStore> {
     const holder: { self?: EngineVolumeStore } = {};
-    const store = await VolumeStore.open({ engineRoot, usedBy: (name) => (holder.self?.allowed(name) ? [] : ['a container']) });
+    const store = await VolumeStore.open({
+      engineRoot,
+      usedBy: (name) => (holder.self?.allowed(name) ? [] : ['a container']),
+    });
     holder.self = new EngineVolumeStore(store);
     return holder.self;
   }

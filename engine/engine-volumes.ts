@@ -29,7 +29,9 @@ export function volumeNames(mounts: readonly Mount[]): string[] {
 }
 
 /** Volume name → the containers (names) that use it, from their mounts. */
-export function volumeUsers(containers: readonly { summary: ContainerSummary; mounts: readonly Mount[] }[]): Map<string, string[]> {
+export function volumeUsers(
+  containers: readonly { summary: ContainerSummary; mounts: readonly Mount[] }[],
+): Map<string, string[]> {
   const users = new Map<string, string[]>();
   for (const c of containers) {
     for (const name of volumeNames(c.mounts)) users.set(name, [...(users.get(name) ?? []), c.summary.name]);

@@ -28,7 +28,13 @@ beforeAll(async () => {
   await buildBusyboxImage(join(dir, 'layout'), 'bb2', { withChangesLayer: true });
   await pushTestImage(join(dir, 'layout'), 'bb2', registry.host, 'other', '1');
   ref = `${registry.host}/test/busybox:1`;
-  engine = await Engine.open({ dataDir: join(dir, 'data'), namePrefix: prefix, insecureRegistries: [registry.host], log: silentLogger(), registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 } });
+  engine = await Engine.open({
+    dataDir: join(dir, 'data'),
+    namePrefix: prefix,
+    insecureRegistries: [registry.host],
+    log: silentLogger(),
+    registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -46,14 +52,24 @@ interface RunOutput {
 }
 
 async function run(config: DeepPartial<ContainerConfig>, command: string[]): Promise<RunOutput> {
-  const out: RunOutput = { id: '', pulls: 0, containersAtFirstPull: undefined, stdout: '', stderr: '', exitCode: undefined };
+  const out: RunOutput = {
+    id: '',
+    pulls: 0,
+    containersAtFirstPull: undefined,
+    stdout: '',
+    stderr: '',
+    exitCode: undefined,
+  };
   const onEvent = (e: ContainerRunResponse) => {
     if (e.id !== undefined) out.id = e.id;
     if (e.pull && out.pulls++ === 0) out.containersAtFirstPull = engine.containerList({ all: true }).length;
     if (e.output) out[e.output.stream === 'stdout' ? 'stdout' : 'stderr'] += Buffer.from(e.output.data).toString();
     if (e.exitCode !== undefined) out.exitCode = e.exitCode;
   };
-  await engine.containerRun({ networkMode: 'none', ...config, spec: { image: ref, command, ...config.spec } }, { attach: true, onEvent });
+  await engine.containerRun(
+    { networkMode: 'none', ...config, spec: { image: ref, command, ...config.spec } },
+    { attach: true, onEvent },
+  );
   return out;
 }
 
@@ -73,7 +89,10 @@ describe('Engine', () => {
   it('removes an auto-remove container after it exits, output read first', async () => {
     const r = await run({ autoRemove: true }, ['sh', '-c', 'echo bye']);
     expect([r.stdout, r.exitCode]).toEqual(['bye\n', 0]);
-    await waitFor(() => !engine.containerList({ all: true }).some((c) => c.id === r.id), { what: 'the --rm container to go', timeoutMs: 10_000 });
+    await waitFor(() => !engine.containerList({ all: true }).some((c) => c.id === r.id), {
+      what: 'the --rm container to go',
+      timeoutMs: 10_000,
+    });
   });
 
   it('ends with 127 when the command does not exist, and says why', async () => {
@@ -89,13 +108,20 @@ describe('Engine', () => {
     const imageId = engine.containerInspect(id).container!.labels[LABEL_IMAGE_ID]!;
     expect(engine.isInUse(imageId)).toBe(true);
     const name = engine.containerInspect(id).container!.name;
-    await expect(engine.images.remove(other)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(`is used by container ${name}`) });
+    await expect(engine.images.remove(other)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining(`is used by container ${name}`),
+    });
     await engine.containerRemove(id);
     await expect(engine.images.remove(other)).resolves.toMatchObject({ untagged: [other], deleted: [imageId] });
   });
 
   it('gives none a loopback-only namespace and host the host’s', async () => {
-    const hostIfaces = (await readFile('/proc/net/dev', 'utf8')).split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter((n) => n !== '');
+    const hostIfaces = (await readFile('/proc/net/dev', 'utf8'))
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0]!.trim())
+      .filter((n) => n !== '');
     const none = await run({ networkMode: 'none' }, ['cat', '/proc/net/dev']);
     expect(none.stdout).toMatch(/\blo:/);
     expect(hostIfaces.filter((n) => n !== 'lo').some((n) => none.stdout.includes(`${n}:`))).toBe(false);
@@ -107,7 +133,9 @@ describe('Engine', () => {
     const r = await run({ networkMode: '' }, ['true']);
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toContain('WARNING: bridge networking is not available');
-    await expect(engine.containerCreate({ networkMode: 'bridge', spec: { image: ref } })).rejects.toThrow(/bridge networking is not available/);
+    await expect(engine.containerCreate({ networkMode: 'bridge', spec: { image: ref } })).rejects.toThrow(
+      /bridge networking is not available/,
+    );
   });
 
   it('says plainly when volumes are missing on the node', async () => {

@@ -3,7 +3,15 @@ import { isAbsolute, join, posix } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { newId } from '../lib/ids.js';
-import { ContainerConfig, type ContainerInspectResponse, type ContainerStats, type ContainerSummary, type DeepPartial, type LayerProgress, type Volume } from '../gen/tswarm/v1/engine.js';
+import {
+  ContainerConfig,
+  type ContainerInspectResponse,
+  type ContainerStats,
+  type ContainerSummary,
+  type DeepPartial,
+  type LayerProgress,
+  type Volume,
+} from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec, Mount, MountType } from '../gen/tswarm/v1/objects.js';
 import type { ImageForRuntime, OciImageConfig } from './image-contract.js';
 import type { ContainerNetworking, NetworkMode } from './network-contract.js';
@@ -103,14 +111,22 @@ export class Engine {
       isInUse: (id) => holder.engine?.isInUse(id) ?? true,
       usedBy: (id) => holder.engine?.imageUsers(id) ?? [],
     });
-    const runtime = await ContainerRuntime.open({ root, namePrefix: o.namePrefix, runtime: o.runtime ?? 'crun', log: o.log });
+    const runtime = await ContainerRuntime.open({
+      root,
+      namePrefix: o.namePrefix,
+      runtime: o.runtime ?? 'crun',
+      log: o.log,
+    });
     // What the host lacks but the engine can do without (an init for --init, nft for -p) is said
     // once, at start, rather than found out by the first container that needs it.
-    for (const what of runtime.host.missing) o.log.warn({ missing: what }, 'this host lacks something containers may need');
+    for (const what of runtime.host.missing)
+      o.log.warn({ missing: what }, 'this host lacks something containers may need');
     const engine = new Engine(o, images, runtime);
     holder.engine = engine;
     runtime.whenExited((id) => void engine.releaseNetwork(id));
-    engine.networking.nameHolders?.((attachmentId) => runtime.list({ all: true }).find((c) => c.labels[LABEL_ATTACHMENT] === attachmentId)?.name);
+    engine.networking.nameHolders?.(
+      (attachmentId) => runtime.list({ all: true }).find((c) => c.labels[LABEL_ATTACHMENT] === attachmentId)?.name,
+    );
     await engine.recover();
     return engine;
   }
@@ -142,7 +158,14 @@ export class Engine {
   }
 
   /** What `tswarm info` shows of the engine: counts, and what the host probe found. */
-  async summary(): Promise<{ containers: number; containersRunning: number; images: number; runtime: string; cgroupLayout: string; warnings: string[] }> {
+  async summary(): Promise<{
+    containers: number;
+    containersRunning: number;
+    images: number;
+    runtime: string;
+    cgroupLayout: string;
+    warnings: string[];
+  }> {
     const all = this.runtime.list({ all: true });
     const host = this.runtime.host;
     return {
@@ -157,7 +180,10 @@ export class Engine {
 
   /** The names of the containers made from the image (for the message refusing its removal). */
   imageUsers(imageId: string): string[] {
-    return this.runtime.list({ all: true }).filter((c) => c.labels[LABEL_IMAGE_ID] === imageId).map((c) => c.name);
+    return this.runtime
+      .list({ all: true })
+      .filter((c) => c.labels[LABEL_IMAGE_ID] === imageId)
+      .map((c) => c.name);
   }
 
   isInUse(imageId: string): boolean {
@@ -168,8 +194,16 @@ export class Engine {
    * The image, pulled first when the node does not have it (as `docker create` and `run` do).
    * `onResolved` hears its ID before its files are read (the create's hold).
    */
-  private async ensureImage(ref: string, onPull?: (p: LayerProgress) => void, onResolved?: (imageId: string) => void): Promise<ImageForRuntime> {
-    if (ref === '') throw new TswarmError('INVALID_ARGUMENT', 'the container has no image. Give one, e.g. "tswarm run busybox echo hello"');
+  private async ensureImage(
+    ref: string,
+    onPull?: (p: LayerProgress) => void,
+    onResolved?: (imageId: string) => void,
+  ): Promise<ImageForRuntime> {
+    if (ref === '')
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        'the container has no image. Give one, e.g. "tswarm run busybox echo hello"',
+      );
     try {
       return await this.images.forRuntime(ref, onResolved);
     } catch (err) {
@@ -182,7 +216,11 @@ export class Engine {
 
   private async volumePaths(mounts: readonly Mount[]): Promise<Record<string, string>> {
     if (volumeNames(mounts).length === 0) return {};
-    if (!this.o.volumes) throw new TswarmError('FAILED_PRECONDITION', 'volumes are not available on this node. Use a bind mount (-v /host/path:/path) or tmpfs instead');
+    if (!this.o.volumes)
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        'volumes are not available on this node. Use a bind mount (-v /host/path:/path) or tmpfs instead',
+      );
     return this.o.volumes.resolveMounts(mounts);
   }
 
@@ -191,13 +229,19 @@ export class Engine {
    * and /etc files are settled), which is then let go until start, as in Docker, where a created
    * container holds no host port. `run` starts at once and keeps it (`keepNetwork`).
    */
-  async containerCreate(config: DeepPartial<ContainerConfig>, options: { onPull?: (p: LayerProgress) => void; keepNetwork?: boolean } = {}): Promise<CreateResult> {
+  async containerCreate(
+    config: DeepPartial<ContainerConfig>,
+    options: { onPull?: (p: LayerProgress) => void; keepNetwork?: boolean } = {},
+  ): Promise<CreateResult> {
     const created = await this.createContainer(config, options);
     if (!options.keepNetwork) await this.releaseUntilStart(created.id);
     return created;
   }
 
-  private async createContainer(config: DeepPartial<ContainerConfig>, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
+  private async createContainer(
+    config: DeepPartial<ContainerConfig>,
+    options: { onPull?: (p: LayerProgress) => void },
+  ): Promise<CreateResult> {
     const cfg = ContainerConfig.fromPartial(config);
     const given = cfg.spec ?? ContainerSpec.fromPartial({});
     const spec = { ...given, mounts: given.mounts.map(nameAnonymousVolume) };
@@ -211,13 +255,21 @@ export class Engine {
     }
   }
 
-  private async createHeld(cfg: ContainerConfig, given: ContainerSpec, hold: { imageId?: string; volumes: string[] }, options: { onPull?: (p: LayerProgress) => void }): Promise<CreateResult> {
+  private async createHeld(
+    cfg: ContainerConfig,
+    given: ContainerSpec,
+    hold: { imageId?: string; volumes: string[] },
+    options: { onPull?: (p: LayerProgress) => void },
+  ): Promise<CreateResult> {
     const image = await this.ensureImage(given.image, options.onPull, (id) => (hold.imageId = id));
     // The image's VOLUMEs, where the spec mounts nothing, get anonymous volumes as in Docker (a
     // database's data dir). A node without volume support runs the image without them.
     const imageVolumes = this.o.volumes ? imageVolumeMounts(image.config, given.mounts) : [];
     if (given.mounts.length + imageVolumes.length > MOUNTS_MAX) {
-      throw new TswarmError('INVALID_ARGUMENT', `image ${given.image} declares ${imageVolumes.length} VOLUMEs, which with the ${given.mounts.length} mounts given pass the limit of ${MOUNTS_MAX}. Use another image`);
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `image ${given.image} declares ${imageVolumes.length} VOLUMEs, which with the ${given.mounts.length} mounts given pass the limit of ${MOUNTS_MAX}. Use another image`,
+      );
     }
     hold.volumes.push(...volumeNames(imageVolumes));
     const spec = { ...given, mounts: [...given.mounts, ...imageVolumes] };
@@ -228,7 +280,11 @@ export class Engine {
     const attachmentId = newId();
     const attachment = await this.networking.attach(attachmentId, mode, mode === 'bridge' ? cfg.ports : []);
     try {
-      const labels: Record<string, string> = { ...spec.labels, [LABEL_IMAGE_ID]: image.id, [LABEL_ATTACHMENT]: attachmentId };
+      const labels: Record<string, string> = {
+        ...spec.labels,
+        [LABEL_IMAGE_ID]: image.id,
+        [LABEL_ATTACHMENT]: attachmentId,
+      };
       if (cfg.autoRemove) labels[LABEL_AUTO_REMOVE] = 'true';
       const finalSpec: ContainerSpec = { ...spec, labels, hosts: [...spec.hosts, ...attachment.extraHosts] };
       // autoRemove is the engine's (see reapWhenExited): the runtime's own would delete the log
@@ -263,7 +319,8 @@ export class Engine {
       await this.runtime.start(summary.id);
     } catch (err) {
       // A start that failed leaves a stopped container: it holds no network either.
-      if (attachment !== undefined && (this.runtime.inspect(summary.id).container.state?.status ?? '') !== 'running') await this.releaseNetwork(summary.id);
+      if (attachment !== undefined && (this.runtime.inspect(summary.id).container.state?.status ?? '') !== 'running')
+        await this.releaseNetwork(summary.id);
       throw err;
     }
     if (summary.labels[LABEL_AUTO_REMOVE] === 'true') this.reapWhenExited(summary.id);
@@ -318,7 +375,9 @@ export class Engine {
   }
 
   private async removeAnonymousVolumes(mounts: readonly Mount[]): Promise<void> {
-    const anonymous = mounts.filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && m.volumeLabels[LABEL_ANONYMOUS_VOLUME] !== undefined).map((m) => m.source);
+    const anonymous = mounts
+      .filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && m.volumeLabels[LABEL_ANONYMOUS_VOLUME] !== undefined)
+      .map((m) => m.source);
     if (anonymous.length === 0 || !this.o.volumes) return;
     const users = this.volumeUsers();
     for (const name of anonymous) {
@@ -327,12 +386,16 @@ export class Engine {
       // The volume's own label decides, not the mount's (which a client wrote).
       const stored = await this.o.volumes.inspect(name).catch(() => undefined);
       if (stored?.labels[LABEL_ANONYMOUS_VOLUME] === undefined) continue;
-      await this.o.volumes.remove(name, { force: true }).catch((err: unknown) => this.o.log.warn({ err, volume: name }, 'removing an anonymous volume failed'));
+      await this.o.volumes
+        .remove(name, { force: true })
+        .catch((err: unknown) => this.o.log.warn({ err, volume: name }, 'removing an anonymous volume failed'));
     }
   }
 
   private async detach(attachmentId: string): Promise<void> {
-    await this.networking.detach(attachmentId).catch((err: unknown) => this.o.log.warn({ err, attachmentId }, 'detaching container networking failed'));
+    await this.networking
+      .detach(attachmentId)
+      .catch((err: unknown) => this.o.log.warn({ err, attachmentId }, 'detaching container networking failed'));
   }
 
   containerList(options: { all?: boolean; labels?: Record<string, string> } = {}): ContainerSummary[] {
@@ -350,14 +413,21 @@ export class Engine {
     return this.runtime.wait(ref);
   }
 
-  containerLogs(ref: string, options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal }): AsyncIterable<LogRecord> {
+  containerLogs(
+    ref: string,
+    options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal },
+  ): AsyncIterable<LogRecord> {
     return this.runtime.logs(ref, options);
   }
 
   /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
-    if (command.length === 0 || command[0] === '') throw new TswarmError('INVALID_ARGUMENT', 'exec needs a command, e.g. "tswarm container exec web -- ls /"');
-    const r = await this.runtime.exec(ref, command, { timeoutMs: timeoutMs || EXEC_TIMEOUT_MS_MAX, outputBytesMax: EXEC_OUTPUT_BYTES_MAX });
+    if (command.length === 0 || command[0] === '')
+      throw new TswarmError('INVALID_ARGUMENT', 'exec needs a command, e.g. "tswarm container exec web -- ls /"');
+    const r = await this.runtime.exec(ref, command, {
+      timeoutMs: timeoutMs || EXEC_TIMEOUT_MS_MAX,
+      outputBytesMax: EXEC_OUTPUT_BYTES_MAX,
+    });
     // The runtime ends a command it could not start with 255; Docker's codes say why, with the
     // same split as a container's start. A 255 without such a message is the command's own.
     if (r.exitCode !== 255) return r;
@@ -382,7 +452,10 @@ export class Engine {
    * container exits, then its exit code. A command that cannot run ends with 126 or 127 and the
    * reason on stderr, as Docker does. Events are awaited, so a slow reader slows the stream.
    */
-  async containerRun(config: DeepPartial<ContainerConfig>, options: { attach: boolean; signal?: AbortSignal; onEvent: RunEventSink }): Promise<void> {
+  async containerRun(
+    config: DeepPartial<ContainerConfig>,
+    options: { attach: boolean; signal?: AbortSignal; onEvent: RunEventSink },
+  ): Promise<void> {
     const progress = new LatestPerLayer((pull) => options.onEvent({ pull }));
     const created = await this.containerCreate(config, { onPull: (p) => progress.offer(p), keepNetwork: true });
     await progress.flushed();
@@ -419,7 +492,8 @@ export class Engine {
         if (drain) await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS).unref())]);
         if (!this.closed) await this.containerRemove(id, { force: true, volumes: true });
       } catch (err) {
-        if (!this.closed && !(err instanceof TswarmError && err.code === 'NOT_FOUND')) this.o.log.warn({ err, container: id }, 'auto-remove failed');
+        if (!this.closed && !(err instanceof TswarmError && err.code === 'NOT_FOUND'))
+          this.o.log.warn({ err, container: id }, 'auto-remove failed');
       } finally {
         this.reapers.delete(id);
       }
@@ -429,14 +503,21 @@ export class Engine {
   // ---- volumes ----
 
   private requireVolumes(): EngineVolumes {
-    if (!this.o.volumes) throw new TswarmError('FAILED_PRECONDITION', 'volumes are not available on this node. Use bind mounts, or a daemon with volume support');
+    if (!this.o.volumes)
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        'volumes are not available on this node. Use bind mounts, or a daemon with volume support',
+      );
     return this.o.volumes;
   }
 
   private volumeUsers(): Map<string, string[]> {
-    const containers = this.runtime.list({ all: true }).map((summary) => ({ summary, mounts: this.runtime.inspect(summary.id).config.spec?.mounts ?? [] }));
+    const containers = this.runtime
+      .list({ all: true })
+      .map((summary) => ({ summary, mounts: this.runtime.inspect(summary.id).config.spec?.mounts ?? [] }));
     const users = volumeUsers(containers);
-    for (const hold of this.creating.values()) for (const name of hold.volumes) users.set(name, [...(users.get(name) ?? []), 'a container being created']);
+    for (const hold of this.creating.values())
+      for (const name of hold.volumes) users.set(name, [...(users.get(name) ?? []), 'a container being created']);
     return users;
   }
 
@@ -461,7 +542,11 @@ export class Engine {
   async volumeRemove(name: string, force: boolean): Promise<void> {
     const volumes = this.requireVolumes();
     const users = this.volumeUsers().get(name);
-    if (users) throw new TswarmError('CONFLICT', `volume ${name} is in use by ${users.join(', ')}. Remove those containers first`);
+    if (users)
+      throw new TswarmError(
+        'CONFLICT',
+        `volume ${name} is in use by ${users.join(', ')}. Remove those containers first`,
+      );
     await volumes.remove(name, { force });
   }
 
@@ -469,7 +554,9 @@ export class Engine {
   async volumePrune(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimedBytes: number }> {
     const volumes = this.requireVolumes();
     // Anonymous ones are an allow-list taken now: a volume made after it is kept, whatever it is.
-    const anonymous = new Set((await volumes.list()).filter((v) => v.labels[LABEL_ANONYMOUS_VOLUME] !== undefined).map((v) => v.name));
+    const anonymous = new Set(
+      (await volumes.list()).filter((v) => v.labels[LABEL_ANONYMOUS_VOLUME] !== undefined).map((v) => v.name),
+    );
     // Users are asked per volume while the prune runs, so a container created meanwhile counts.
     return volumes.prune((name) => this.volumeUsers().has(name) || (!options.all && !anonymous.has(name)));
   }

@@ -22,7 +22,9 @@ export async function ensureHierarchy(): Promise<void> {
   if (await isMounted()) return;
   await mkdir(CGROUP_MOUNT, { recursive: true });
   try {
-    await run('mount', ['-t', 'cgroup', '-o', `none,name=${CGROUP_HIERARCHY_NAME}`, 'cgroup', CGROUP_MOUNT], { timeoutMs: 10_000 });
+    await run('mount', ['-t', 'cgroup', '-o', `none,name=${CGROUP_HIERARCHY_NAME}`, 'cgroup', CGROUP_MOUNT], {
+      timeoutMs: 10_000,
+    });
   } catch (err) {
     throw new TswarmError(
       'UNSUPPORTED_HOST',
@@ -82,7 +84,10 @@ export async function killCgroup(path: string): Promise<void> {
       }
     }
     if (Date.now() > deadlineMs) {
-      throw new TswarmError('INTERNAL', `processes ${pids.join(', ')} in ${path} survived SIGKILL for ${KILL_DEADLINE_MS} ms. Check for processes stuck in the kernel (state D)`);
+      throw new TswarmError(
+        'INTERNAL',
+        `processes ${pids.join(', ')} in ${path} survived SIGKILL for ${KILL_DEADLINE_MS} ms. Check for processes stuck in the kernel (state D)`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, KILL_POLL_MS));
   }

@@ -6,7 +6,11 @@ const JOIN_TIMEOUT_MS = 90_000;
 
 async function tswarm(lab: Lab, host: string, args: string[]): Promise<string> {
   const r = await lab.exec(host, ['tswarm', ...args], { timeoutMs: JOIN_TIMEOUT_MS });
-  if (r.code !== 0) throw new TswarmError('FAILED_PRECONDITION', `tswarm ${args[0]} on ${host} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `tswarm ${args[0]} on ${host} failed: ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   return r.stdout;
 }
 
@@ -19,12 +23,14 @@ export async function formSwarm(lab: Lab): Promise<void> {
   const workers = lab.hosts.filter((h) => h.role === 'worker');
   const first = managers[0] ?? workers[0];
   if (!first) return;
-  if (first.role !== 'manager') throw new TswarmError('USAGE', 'a swarm needs a manager. Use --managers 1 or more, or --no-swarm');
+  if (first.role !== 'manager')
+    throw new TswarmError('USAGE', 'a swarm needs a manager. Use --managers 1 or more, or --no-swarm');
   await tswarm(lab, first.name, ['init', '--advertise-addr', first.addr]);
   const managerToken = (await tswarm(lab, first.name, ['join-token', 'manager', '-q'])).trim();
   const workerToken = (await tswarm(lab, first.name, ['join-token', 'worker', '-q'])).trim();
   const leader = `${first.addr}:2377`;
-  for (const m of managers.slice(1)) await tswarm(lab, m.name, ['join', '--token', managerToken, '--advertise-addr', m.addr, leader]);
+  for (const m of managers.slice(1))
+    await tswarm(lab, m.name, ['join', '--token', managerToken, '--advertise-addr', m.addr, leader]);
   await Promise.all(workers.map((w) => tswarm(lab, w.name, ['join', '--token', workerToken, leader])));
   await waitFor(
     async () => {

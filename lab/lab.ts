@@ -11,9 +11,35 @@ import { createCgroup, ensureHierarchy, killCgroup } from './cgroup.js';
 import { applyPartition, createHost, createSwitch, healPartition } from './netns.js';
 import { labPaths } from './paths.js';
 import { DEFAULT_LAB_NAME, partitionGroups, planHosts, validateLabName } from './plan.js';
-import { hostCommandScript, hostEnv, isAlive, logTail, signalProcess, spawnInHost, startDaemon, waitForExit } from './processes.js';
-import { createRegistryHost, planRegistry, registryAnswers, registryView, requireRegistryTools, startRegistry, withRegistryDaemonArgs, type LabRegistry } from './registry.js';
-import { findHost, loadLabState, requireLabState, saveLabState, type HostState, type LabState, type RegistryState } from './state.js';
+import {
+  hostCommandScript,
+  hostEnv,
+  isAlive,
+  logTail,
+  signalProcess,
+  spawnInHost,
+  startDaemon,
+  waitForExit,
+} from './processes.js';
+import {
+  createRegistryHost,
+  planRegistry,
+  registryAnswers,
+  registryView,
+  requireRegistryTools,
+  startRegistry,
+  withRegistryDaemonArgs,
+  type LabRegistry,
+} from './registry.js';
+import {
+  findHost,
+  loadLabState,
+  requireLabState,
+  saveLabState,
+  type HostState,
+  type LabState,
+  type RegistryState,
+} from './state.js';
 import { teardownLab, type TeardownReport } from './teardown.js';
 
 export interface LabUpOptions {
@@ -77,12 +103,18 @@ function daemonArgsFor(options: LabUpOptions): { daemonArgs?: string[] } {
 
 async function requireRoot(): Promise<void> {
   if (process.getuid?.() !== 0) {
-    throw new TswarmError('UNSUPPORTED_HOST', 'the lab needs root: it creates network namespaces, links and cgroups. Run it as root (e.g. with sudo)');
+    throw new TswarmError(
+      'UNSUPPORTED_HOST',
+      'the lab needs root: it creates network namespaces, links and cgroups. Run it as root (e.g. with sudo)',
+    );
   }
   try {
     await access('/proc/self/ns/net');
   } catch {
-    throw new TswarmError('UNSUPPORTED_HOST', 'this kernel has no network namespaces (/proc/self/ns/net is missing). The lab needs Linux with CONFIG_NET_NS');
+    throw new TswarmError(
+      'UNSUPPORTED_HOST',
+      'this kernel has no network namespaces (/proc/self/ns/net is missing). The lab needs Linux with CONFIG_NET_NS',
+    );
   }
 }
 
@@ -131,13 +163,19 @@ export class Lab {
     await requireRoot();
     if (options.registry) await requireRegistryTools();
     await access(builtEntry('daemon')).catch(() => {
-      throw new TswarmError('FAILED_PRECONDITION', `tswarmd is not built (${builtEntry('daemon')} is missing). Run \`npm run build\` first`);
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `tswarmd is not built (${builtEntry('daemon')} is missing). Run \`npm run build\` first`,
+      );
     });
     await mkdir(labPaths.dir(name), { recursive: true, mode: 0o755 });
     const lock = await PidLock.acquire(labPaths.lock(name), `lab "${name}"`);
     try {
       if (await loadLabState(name)) {
-        throw new TswarmError('ALREADY_EXISTS', `lab "${name}" is already up. Tear it down with \`tswarm lab down${name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`}\`, or give this one another --name`);
+        throw new TswarmError(
+          'ALREADY_EXISTS',
+          `lab "${name}" is already up. Tear it down with \`tswarm lab down${name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`}\`, or give this one another --name`,
+        );
       }
       const state: LabState = {
         formatVersion: 1,
@@ -163,8 +201,11 @@ export class Lab {
       try {
         await lab.build(options);
       } catch (err) {
-        await teardownLab(lab.state, { graceful: false, log: options.log }).catch((e: unknown) => options.log?.error({ err: e }, 'teardown after a failed lab up failed'));
-        if (options.signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', `lab up was interrupted; everything it made was removed`);
+        await teardownLab(lab.state, { graceful: false, log: options.log }).catch((e: unknown) =>
+          options.log?.error({ err: e }, 'teardown after a failed lab up failed'),
+        );
+        if (options.signal?.aborted)
+          throw new TswarmError('FAILED_PRECONDITION', `lab up was interrupted; everything it made was removed`);
         throw err;
       }
       return lab;
@@ -192,7 +233,10 @@ export class Lab {
     checkAbort();
     // The registry's image build and push take seconds; the daemons need none of it to start.
     // allSettled, not all: a failed lab up tears down only after both stopped making things.
-    const [daemons, registry] = await Promise.allSettled([this.startDaemons(options), reg ? startRegistry(name, reg, options.signal) : Promise.resolve(undefined)]);
+    const [daemons, registry] = await Promise.allSettled([
+      this.startDaemons(options),
+      reg ? startRegistry(name, reg, options.signal) : Promise.resolve(undefined),
+    ]);
     if (registry.status === 'fulfilled' && registry.value && reg) Object.assign(reg, registry.value);
     if (daemons.status === 'rejected') throw daemons.reason;
     if (registry.status === 'rejected') throw registry.reason;
@@ -202,9 +246,12 @@ export class Lab {
   }
 
   private async startDaemons(options: LabUpOptions): Promise<void> {
-    for (const host of this.state.hosts) Object.assign(host, await startDaemon(this.state.name, host, options.logLevel ?? 'info', this.state.daemonArgs));
+    for (const host of this.state.hosts)
+      Object.assign(host, await startDaemon(this.state.name, host, options.logLevel ?? 'info', this.state.daemonArgs));
     await saveLabState(this.state);
-    await Promise.all(this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)));
+    await Promise.all(
+      this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)),
+    );
   }
 
   private async waitReady(host: HostState, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -212,14 +259,18 @@ export class Lab {
       async () => {
         if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
         if (!isAlive(host)) {
-          throw new TswarmError('INTERNAL', `tswarmd on host ${host.name} exited during start. Its log (${host.logFile}) ends:\n${logTail(host.logFile)}`);
+          throw new TswarmError(
+            'INTERNAL',
+            `tswarmd on host ${host.name} exited during start. Its log (${host.logFile}) ends:\n${logTail(host.logFile)}`,
+          );
         }
         return answers(host);
       },
       { what: `tswarmd on host ${host.name} to answer on ${host.socket}`, timeoutMs, intervalMs: 50 },
     ).catch((err: unknown) => {
       // A daemon that died is reported as such, not as a timeout.
-      if (err instanceof TswarmError && err.cause instanceof TswarmError && err.cause.code === 'INTERNAL') throw err.cause;
+      if (err instanceof TswarmError && err.cause instanceof TswarmError && err.cause.code === 'INTERNAL')
+        throw err.cause;
       throw err;
     });
   }
@@ -265,9 +316,17 @@ export class Lab {
   }
 
   /** Runs a command on a host to completion: inside its namespace and cgroup, `tswarm` on PATH. */
-  async exec(host: string, argv: readonly string[], options: { timeoutMs?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
+  async exec(
+    host: string,
+    argv: readonly string[],
+    options: { timeoutMs?: number; allowFailure?: boolean } = {},
+  ): Promise<RunResult> {
     const h = findHost(this.state, host);
-    return run('/bin/sh', ['-c', hostCommandScript(this.state.name, h, argv)], { env: hostEnv(h), timeoutMs: options.timeoutMs ?? 60_000, allowFailure: options.allowFailure ?? true });
+    return run('/bin/sh', ['-c', hostCommandScript(this.state.name, h, argv)], {
+      env: hostEnv(h),
+      timeoutMs: options.timeoutMs ?? 60_000,
+      allowFailure: options.allowFailure ?? true,
+    });
   }
 
   /** Starts a command on a host and returns at once; the caller ends it by its pid. */
@@ -296,7 +355,8 @@ export class Lab {
   async start(host: string, options: { logLevel?: string; readyTimeoutMs?: number } = {}): Promise<void> {
     const h = await this.mutate(async (state) => {
       const h = findHost(state, host);
-      if (isAlive(h)) throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is already running (pid ${h.pid})`);
+      if (isAlive(h))
+        throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is already running (pid ${h.pid})`);
       Object.assign(h, await startDaemon(state.name, h, options.logLevel ?? 'info', state.daemonArgs));
       h.desired = 'running';
       return h;
@@ -308,7 +368,8 @@ export class Lab {
   async kill(host: string): Promise<void> {
     await this.mutate(async (state) => {
       const h = findHost(state, host);
-      if (!signalProcess(h, 'SIGKILL')) throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is not running`);
+      if (!signalProcess(h, 'SIGKILL'))
+        throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is not running`);
       await waitForExit(h, STOP_TIMEOUT_MS);
     });
   }
@@ -323,7 +384,10 @@ export class Lab {
 
   async partition(groupArgs: readonly string[]): Promise<string[][]> {
     return this.mutate(async (state) => {
-      const groups = partitionGroups(state.hosts.map((h) => h.name), groupArgs);
+      const groups = partitionGroups(
+        state.hosts.map((h) => h.name),
+        groupArgs,
+      );
       await applyPartition(state.name, groups);
       state.partition = groups;
       return groups;
@@ -332,7 +396,10 @@ export class Lab {
 
   async heal(): Promise<void> {
     await this.mutate(async (state) => {
-      await healPartition(state.name, state.hosts.map((h) => h.name));
+      await healPartition(
+        state.name,
+        state.hosts.map((h) => h.name),
+      );
       state.partition = null;
     });
   }

@@ -57,7 +57,9 @@ export async function createHost(lab: string, host: string, addr: string): Promi
   await ip(['-n', ns, 'addr', 'add', `${addr}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', 'eth0']);
   await ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
   // Hosts route for their containers, as any Docker host does.
-  await run('nsenter', [`--net=${labPaths.netnsPath(ns)}`, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'], { timeoutMs: IP_TIMEOUT_MS });
+  await run('nsenter', [`--net=${labPaths.netnsPath(ns)}`, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'], {
+    timeoutMs: IP_TIMEOUT_MS,
+  });
 }
 
 /**
@@ -69,14 +71,16 @@ export async function applyPartition(lab: string, groups: readonly (readonly str
   const sw = labPaths.switchNetns(lab);
   for (let g = 0; g < groups.length; g++) {
     await ensureBridge(lab, g);
-    for (const host of groups[g] ?? []) await ip(['-n', sw, 'link', 'set', labPaths.switchPort(host), 'master', labPaths.switchBridge(g)]);
+    for (const host of groups[g] ?? [])
+      await ip(['-n', sw, 'link', 'set', labPaths.switchPort(host), 'master', labPaths.switchBridge(g)]);
   }
   await deleteBridgesFrom(lab, groups.length);
 }
 
 export async function healPartition(lab: string, hosts: readonly string[]): Promise<void> {
   const sw = labPaths.switchNetns(lab);
-  for (const host of hosts) await ip(['-n', sw, 'link', 'set', labPaths.switchPort(host), 'master', labPaths.switchBridge(0)]);
+  for (const host of hosts)
+    await ip(['-n', sw, 'link', 'set', labPaths.switchPort(host), 'master', labPaths.switchBridge(0)]);
   await deleteBridgesFrom(lab, 1);
 }
 

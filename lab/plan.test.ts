@@ -37,7 +37,10 @@ describe('partitionGroups', () => {
 
   it('puts the hosts named in no group together', () => {
     expect(partitionGroups(hosts, ['m1'])).toEqual([['m1'], ['m2', 'm3', 'w1', 'w2']]);
-    expect(partitionGroups(hosts, ['m1,m2', 'm3,w1,w2'])).toEqual([['m1', 'm2'], ['m3', 'w1', 'w2']]);
+    expect(partitionGroups(hosts, ['m1,m2', 'm3,w1,w2'])).toEqual([
+      ['m1', 'm2'],
+      ['m3', 'w1', 'w2'],
+    ]);
   });
 
   it('refuses unknown hosts, duplicates and empty groups', () => {
@@ -59,6 +62,7 @@ describe('validateLabName', () => {
   it('accepts short plain names and refuses the rest', () => {
     expect(validateLabName('lab')).toBe('lab');
     expect(validateLabName('ci42')).toBe('ci42');
-    for (const bad of ['', 'Lab', '1lab', 'a-b', 'abcdefghijk']) expect(usageError(() => validateLabName(bad))).toContain('invalid lab name');
+    for (const bad of ['', 'Lab', '1lab', 'a-b', 'abcdefghijk'])
+      expect(usageError(() => validateLabName(bad))).toContain('invalid lab name');
   });
 });

@@ -23,7 +23,10 @@ const LAB_NAME_PATTERN = /^[a-z][a-z0-9]{0,9}$/;
 
 export function validateLabName(name: string): string {
   if (!LAB_NAME_PATTERN.test(name)) {
-    throw new TswarmError('USAGE', `invalid lab name "${name}". Use 1 to 10 lower-case letters and digits, starting with a letter`);
+    throw new TswarmError(
+      'USAGE',
+      `invalid lab name "${name}". Use 1 to 10 lower-case letters and digits, starting with a letter`,
+    );
   }
   return name;
 }
@@ -36,10 +39,13 @@ export function planHosts(managers: number, workers: number): HostPlan[] {
   };
   check('managers', managers, MANAGERS_MAX);
   check('workers', workers, WORKERS_MAX);
-  if (managers + workers === 0) throw new TswarmError('USAGE', 'a lab needs at least one host. Use --managers or --workers');
+  if (managers + workers === 0)
+    throw new TswarmError('USAGE', 'a lab needs at least one host. Use --managers or --workers');
   const hosts: HostPlan[] = [];
-  for (let i = 1; i <= managers; i++) hosts.push({ name: `m${i}`, role: 'manager', addr: `${UNDERLAY_PREFIX}.${10 + i}` });
-  for (let i = 1; i <= workers; i++) hosts.push({ name: `w${i}`, role: 'worker', addr: `${UNDERLAY_PREFIX}.${20 + i}` });
+  for (let i = 1; i <= managers; i++)
+    hosts.push({ name: `m${i}`, role: 'manager', addr: `${UNDERLAY_PREFIX}.${10 + i}` });
+  for (let i = 1; i <= workers; i++)
+    hosts.push({ name: `w${i}`, role: 'worker', addr: `${UNDERLAY_PREFIX}.${20 + i}` });
   return hosts;
 }
 
@@ -48,15 +54,28 @@ export function planHosts(managers: number, workers: number): HostPlan[] {
  * group form one more group together, so `lab partition m1` cuts m1 off from all the rest.
  */
 export function partitionGroups(hostNames: readonly string[], groupArgs: readonly string[]): string[][] {
-  if (groupArgs.length === 0) throw new TswarmError('USAGE', 'name at least one group of hosts, e.g. `tswarm lab partition m1` or `tswarm lab partition m1,m2 m3,w1`');
+  if (groupArgs.length === 0)
+    throw new TswarmError(
+      'USAGE',
+      'name at least one group of hosts, e.g. `tswarm lab partition m1` or `tswarm lab partition m1,m2 m3,w1`',
+    );
   const known = new Set(hostNames);
   const seen = new Set<string>();
   const groups = groupArgs.map((arg) => {
-    const members = arg.split(',').map((h) => h.trim()).filter((h) => h !== '');
-    if (members.length === 0) throw new TswarmError('USAGE', `empty group "${arg}". Separate hosts with commas and groups with spaces`);
+    const members = arg
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== '');
+    if (members.length === 0)
+      throw new TswarmError('USAGE', `empty group "${arg}". Separate hosts with commas and groups with spaces`);
     for (const host of members) {
-      if (!known.has(host)) throw new TswarmError('USAGE', `unknown host "${host}" in partition. The lab's hosts are: ${hostNames.join(', ')}`);
-      if (seen.has(host)) throw new TswarmError('USAGE', `host "${host}" is named in two groups. Each host belongs to one group`);
+      if (!known.has(host))
+        throw new TswarmError(
+          'USAGE',
+          `unknown host "${host}" in partition. The lab's hosts are: ${hostNames.join(', ')}`,
+        );
+      if (seen.has(host))
+        throw new TswarmError('USAGE', `host "${host}" is named in two groups. Each host belongs to one group`);
       seen.add(host);
     }
     return members;

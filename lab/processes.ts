@@ -51,13 +51,26 @@ export function hostCommandScript(lab: string, host: HostState, argv: readonly s
   return `echo $$ > ${shellQuote(cgroupProcs)} && exec nsenter --net=${shellQuote(labPaths.netnsPath(host.netns))} -- ${argv.map(shellQuote).join(' ')}`;
 }
 
-export function spawnInHost(lab: string, host: HostState, argv: readonly string[], options: { stdio: StdioOptions; detached?: boolean; env?: NodeJS.ProcessEnv }): ChildProcess {
-  return spawn('/bin/sh', ['-c', hostCommandScript(lab, host, argv)], { stdio: options.stdio, detached: options.detached ?? false, env: options.env ?? process.env });
+export function spawnInHost(
+  lab: string,
+  host: HostState,
+  argv: readonly string[],
+  options: { stdio: StdioOptions; detached?: boolean; env?: NodeJS.ProcessEnv },
+): ChildProcess {
+  return spawn('/bin/sh', ['-c', hostCommandScript(lab, host, argv)], {
+    stdio: options.stdio,
+    detached: options.detached ?? false,
+    env: options.env ?? process.env,
+  });
 }
 
 /** The environment of a command run on a host: `tswarm` on PATH, talking to that host's daemon. */
 export function hostEnv(host: HostState, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...base, PATH: `${binDir()}:${base['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, TSWARM_HOST: `unix://${host.socket}` };
+  return {
+    ...base,
+    PATH: `${binDir()}:${base['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    TSWARM_HOST: `unix://${host.socket}`,
+  };
 }
 
 function withoutHostVar(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -67,18 +80,48 @@ function withoutHostVar(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Starts a host's tswarmd, detached so it outlives the `tswarm lab` command that started it. */
-export async function startDaemon(lab: string, host: HostState, logLevel: string, extraArgs: readonly string[] = []): Promise<ProcessRef> {
+export async function startDaemon(
+  lab: string,
+  host: HostState,
+  logLevel: string,
+  extraArgs: readonly string[] = [],
+): Promise<ProcessRef> {
   const logFd = openSync(host.logFile, 'a', 0o644);
   try {
-    const argv = [process.execPath, '--enable-source-maps', builtEntry('daemon'), '--data-dir', host.dataDir, '--host', `unix://${host.socket}`, '--hostname', host.name, '--log-level', logLevel, ...extraArgs];
-    const child = spawnInHost(lab, host, argv, { stdio: ['ignore', logFd, logFd], detached: true, env: withoutHostVar(process.env) });
+    const argv = [
+      process.execPath,
+      '--enable-source-maps',
+      builtEntry('daemon'),
+      '--data-dir',
+      host.dataDir,
+      '--host',
+      `unix://${host.socket}`,
+      '--hostname',
+      host.name,
+      '--log-level',
+      logLevel,
+      ...extraArgs,
+    ];
+    const child = spawnInHost(lab, host, argv, {
+      stdio: ['ignore', logFd, logFd],
+      detached: true,
+      env: withoutHostVar(process.env),
+    });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid as number));
-      child.once('error', (err) => reject(new TswarmError('INTERNAL', `cannot start tswarmd for host ${host.name}: ${err.message}`, { cause: err })));
+      child.once('error', (err) =>
+        reject(
+          new TswarmError('INTERNAL', `cannot start tswarmd for host ${host.name}: ${err.message}`, { cause: err }),
+        ),
+      );
     });
     child.unref();
     const startTime = processStartTime(pid);
-    if (!startTime) throw new TswarmError('INTERNAL', `tswarmd for host ${host.name} exited at once. See ${host.logFile}:\n${logTail(host.logFile)}`);
+    if (!startTime)
+      throw new TswarmError(
+        'INTERNAL',
+        `tswarmd for host ${host.name} exited at once. See ${host.logFile}:\n${logTail(host.logFile)}`,
+      );
     return { pid, startTime };
   } finally {
     closeSync(logFd);

@@ -10,7 +10,14 @@ import { loadLabState, saveLabState, type LabState } from './state.js';
 describe('planRegistry', () => {
   it('puts reg at .5:5000 with the test image lab/busybox:1 (ARCHITECTURE.md §5)', () => {
     const reg = planRegistry('ab1');
-    expect(reg).toMatchObject({ name: 'reg', addr: '192.168.77.5', address: '192.168.77.5:5000', image: '192.168.77.5:5000/lab/busybox:1', netns: 'tsl-ab1-reg', pid: 0 });
+    expect(reg).toMatchObject({
+      name: 'reg',
+      addr: '192.168.77.5',
+      address: '192.168.77.5:5000',
+      image: '192.168.77.5:5000/lab/busybox:1',
+      netns: 'tsl-ab1-reg',
+      pid: 0,
+    });
     expect(LAB_TEST_IMAGE).toBe(reg.image);
   });
 });
@@ -18,9 +25,16 @@ describe('planRegistry', () => {
 describe('withRegistryDaemonArgs', () => {
   it('adds --insecure-registry for the lab registry once', () => {
     expect(withRegistryDaemonArgs()).toEqual(['--insecure-registry', '192.168.77.5:5000']);
-    expect(withRegistryDaemonArgs(['--runtime', 'crun'])).toEqual(['--runtime', 'crun', '--insecure-registry', '192.168.77.5:5000']);
+    expect(withRegistryDaemonArgs(['--runtime', 'crun'])).toEqual([
+      '--runtime',
+      'crun',
+      '--insecure-registry',
+      '192.168.77.5:5000',
+    ]);
     expect(withRegistryDaemonArgs([...LAB_REGISTRY_DAEMON_ARGS])).toEqual([...LAB_REGISTRY_DAEMON_ARGS]);
-    expect(withRegistryDaemonArgs(['--insecure-registry=192.168.77.5:5000'])).toEqual(['--insecure-registry=192.168.77.5:5000']);
+    expect(withRegistryDaemonArgs(['--insecure-registry=192.168.77.5:5000'])).toEqual([
+      '--insecure-registry=192.168.77.5:5000',
+    ]);
     // Another registry's flag is no reason to leave ours out.
     expect(withRegistryDaemonArgs(['--insecure-registry', '10.0.0.1:5000'])).toHaveLength(4);
   });
@@ -48,14 +62,21 @@ describe('the registry in the lab state', () => {
     phase: 'up',
     partition: null,
     hosts: [],
-    ...(withRegistry ? { daemonArgs: withRegistryDaemonArgs(), registry: { ...planRegistry(name), pid: 4242, startTime: '99' } } : {}),
+    ...(withRegistry
+      ? { daemonArgs: withRegistryDaemonArgs(), registry: { ...planRegistry(name), pid: 4242, startTime: '99' } }
+      : {}),
   });
 
   it('survives the round trip, so Lab.open knows the registry', async () => {
     await saveLabState(state('withreg', true));
     expect(await loadLabState('withreg')).toEqual(state('withreg', true));
     const reg = (await Lab.open('withreg')).requireRegistry();
-    expect(reg).toMatchObject({ host: '192.168.77.5:5000', image: '192.168.77.5:5000/lab/busybox:1', pid: 4242, logFile: join(root, 'withreg', 'hosts', 'reg', 'registry.log') });
+    expect(reg).toMatchObject({
+      host: '192.168.77.5:5000',
+      image: '192.168.77.5:5000/lab/busybox:1',
+      pid: 4242,
+      logFile: join(root, 'withreg', 'hosts', 'reg', 'registry.log'),
+    });
     expect(await reg.countRequests('/v2/')).toBe(0);
   });
 

@@ -30,7 +30,22 @@ export const LAB_TEST_IMAGE = `${LAB_REGISTRY}/${LAB_TEST_IMAGE_PATH}`;
 export const LAB_REGISTRY_DAEMON_ARGS: readonly string[] = ['--insecure-registry', LAB_REGISTRY];
 
 /** Applets the engine's scenario tests and benchmarks use beyond the fixture's base set. */
-const TEST_APPLETS = ['httpd', 'seq', 'dd', 'head', 'ip', 'grep', 'wc', 'mkdir', 'cut', 'tr', 'env', 'ps', 'kill', 'hostname'];
+const TEST_APPLETS = [
+  'httpd',
+  'seq',
+  'dd',
+  'head',
+  'ip',
+  'grep',
+  'wc',
+  'mkdir',
+  'cut',
+  'tr',
+  'env',
+  'ps',
+  'kill',
+  'hostname',
+];
 /** The programs the registry host needs (Debian: docker-registry, skopeo, umoci, busybox-static). */
 const REQUIRED_TOOLS = ['docker-registry', 'skopeo', 'umoci'];
 const BUSYBOX = '/bin/busybox';
@@ -67,7 +82,11 @@ export function planRegistry(lab: string): RegistryState {
 
 /** `daemonArgs` with `--insecure-registry 192.168.77.5:5000` added once, whatever the caller passed. */
 export function withRegistryDaemonArgs(daemonArgs: readonly string[] = []): string[] {
-  const present = daemonArgs.some((arg, i) => (arg === '--insecure-registry' && daemonArgs[i + 1] === LAB_REGISTRY) || arg === `--insecure-registry=${LAB_REGISTRY}`);
+  const present = daemonArgs.some(
+    (arg, i) =>
+      (arg === '--insecure-registry' && daemonArgs[i + 1] === LAB_REGISTRY) ||
+      arg === `--insecure-registry=${LAB_REGISTRY}`,
+  );
   return present ? [...daemonArgs] : [...daemonArgs, ...LAB_REGISTRY_DAEMON_ARGS];
 }
 
@@ -83,7 +102,13 @@ export function registryView(reg: RegistryState): LabRegistry {
 async function onPath(tool: string): Promise<boolean> {
   const dirs = (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter);
   for (const dir of dirs) {
-    if (await access(join(dir, tool)).then(() => true, () => false)) return true;
+    if (
+      await access(join(dir, tool)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -92,7 +117,13 @@ async function onPath(tool: string): Promise<boolean> {
 export async function requireRegistryTools(): Promise<void> {
   const missing: string[] = [];
   for (const tool of REQUIRED_TOOLS) if (!(await onPath(tool))) missing.push(tool);
-  if (!(await access(BUSYBOX).then(() => true, () => false))) missing.push(BUSYBOX);
+  if (
+    !(await access(BUSYBOX).then(
+      () => true,
+      () => false,
+    ))
+  )
+    missing.push(BUSYBOX);
   if (missing.length > 0) {
     throw new TswarmError(
       'UNSUPPORTED_HOST',
@@ -104,13 +135,25 @@ export async function requireRegistryTools(): Promise<void> {
 /** Runs `argv` inside the registry host: its cgroup first, then its network namespace. */
 function inRegistryHost(lab: string, argv: readonly string[]): [string, string[]] {
   const procs = join(labPaths.cgroupHost(lab, REGISTRY_HOST), 'cgroup.procs');
-  const quoted = [`--net=${labPaths.netnsPath(labPaths.hostNetns(lab, REGISTRY_HOST))}`, '--', ...argv].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = [`--net=${labPaths.netnsPath(labPaths.hostNetns(lab, REGISTRY_HOST))}`, '--', ...argv]
+    .map((w) => `'${w.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   return ['/bin/sh', ['-c', `echo $$ > '${procs}' && exec nsenter ${quoted}`]];
 }
 
 function registryConfig(dataDir: string): string {
   // Info level: the registry then logs each request it served, which tests count.
-  return ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${dataDir}`, 'http:', `  addr: 0.0.0.0:${REGISTRY_PORT}`, ''].join('\n');
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: info',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${dataDir}`,
+    'http:',
+    `  addr: 0.0.0.0:${REGISTRY_PORT}`,
+    '',
+  ].join('\n');
 }
 
 /** True when the registry answers /v2/ from inside its namespace (the root namespace has no route to the lab). */
@@ -142,14 +185,17 @@ export async function startRegistry(lab: string, reg: RegistryState, signal?: Ab
   child.unref();
   const pid = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid as number));
-    child.once('error', (err) => reject(new TswarmError('INTERNAL', `cannot start the lab registry: ${err.message}`, { cause: err })));
+    child.once('error', (err) =>
+      reject(new TswarmError('INTERNAL', `cannot start the lab registry: ${err.message}`, { cause: err })),
+    );
   });
   // sh execs nsenter, which execs docker-registry: one pid, one start time, for the whole chain.
   const startTime = processStartTime(pid) ?? '';
   await waitFor(
     async () => {
       if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
-      if (child.exitCode !== null) throw new TswarmError('INTERNAL', `docker-registry exited with ${child.exitCode}; see ${reg.logFile}`);
+      if (child.exitCode !== null)
+        throw new TswarmError('INTERNAL', `docker-registry exited with ${child.exitCode}; see ${reg.logFile}`);
       return registryAnswers(lab);
     },
     { what: `the lab registry to answer on ${reg.address}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
@@ -162,6 +208,13 @@ export async function startRegistry(lab: string, reg: RegistryState, signal?: Ab
 /** Builds the image in an OCI layout and pushes it from inside the registry host (skopeo over loopback). */
 async function pushTestImage(lab: string, layout: string): Promise<void> {
   await buildBusyboxImage(layout, 'busybox', { withChangesLayer: true, applets: TEST_APPLETS });
-  const [cmd, args] = inRegistryHost(lab, ['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:busybox`, `docker://127.0.0.1:${REGISTRY_PORT}/${LAB_TEST_IMAGE_PATH}`]);
+  const [cmd, args] = inRegistryHost(lab, [
+    'skopeo',
+    'copy',
+    '--quiet',
+    '--dest-tls-verify=false',
+    `oci:${layout}:busybox`,
+    `docker://127.0.0.1:${REGISTRY_PORT}/${LAB_TEST_IMAGE_PATH}`,
+  ]);
   await run(cmd, args, { timeoutMs: TOOL_TIMEOUT_MS });
 }

@@ -83,14 +83,21 @@ export async function saveLabState(state: LabState): Promise<void> {
 
 export async function requireLabState(lab: string): Promise<LabState> {
   const state = await loadLabState(lab);
-  if (!state) throw new TswarmError('NOT_FOUND', `lab "${lab}" is not up. Start it with \`tswarm lab up${lab === 'lab' ? '' : ` --name ${lab}`}\``);
+  if (!state)
+    throw new TswarmError(
+      'NOT_FOUND',
+      `lab "${lab}" is not up. Start it with \`tswarm lab up${lab === 'lab' ? '' : ` --name ${lab}`}\``,
+    );
   return state;
 }
 
 export function findHost(state: LabState, host: string): HostState {
   const found = state.hosts.find((h) => h.name === host);
   if (!found) {
-    throw new TswarmError('NOT_FOUND', `lab "${state.name}" has no host "${host}". Its hosts are: ${state.hosts.map((h) => h.name).join(', ')}`);
+    throw new TswarmError(
+      'NOT_FOUND',
+      `lab "${state.name}" has no host "${host}". Its hosts are: ${state.hosts.map((h) => h.name).join(', ')}`,
+    );
   }
   return found;
 }

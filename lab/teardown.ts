@@ -51,7 +51,10 @@ export interface TeardownReport {
  * cgroups, and last the lab's directory. Each step tolerates what is already gone, so it also
  * finishes a lab that failed half-way.
  */
-export async function teardownLab(state: LabState, options: { graceful: boolean; log?: Logger }): Promise<TeardownReport> {
+export async function teardownLab(
+  state: LabState,
+  options: { graceful: boolean; log?: Logger },
+): Promise<TeardownReport> {
   const lab = state.name;
   if (options.graceful) {
     const running = state.hosts.filter((h) => isAlive(h));
@@ -66,7 +69,11 @@ export async function teardownLab(state: LabState, options: { graceful: boolean;
   const mounts = await unmountUnder(labPaths.dir(lab));
   const prefixes = (await Promise.all(state.hosts.map(daemonPrefix))).filter((p): p is string => p !== undefined);
   // The registry host is no daemon host (not in state.hosts) but lives and dies with the lab.
-  const ours = new Set([labPaths.switchNetns(lab), labPaths.hostNetns(lab, REGISTRY_HOST), ...state.hosts.map((h) => h.netns)]);
+  const ours = new Set([
+    labPaths.switchNetns(lab),
+    labPaths.hostNetns(lab, REGISTRY_HOST),
+    ...state.hosts.map((h) => h.netns),
+  ]);
   const present = await listNetns();
   const doomed = present.filter((n) => ours.has(n) || prefixes.some((p) => n.startsWith(p)));
   for (const n of doomed) await deleteNetns(n);

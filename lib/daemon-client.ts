@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { SystemServiceDefinition } from '../gen/lite/tswarm/v1/system.js';
-import type { InfoResponse, SwarmInitRequest, SwarmInitResponse, SwarmJoinRequest, SwarmJoinResponse, VersionResponse } from '../gen/lite/tswarm/v1/system.js';
+import type {
+  InfoResponse,
+  SwarmInitRequest,
+  SwarmInitResponse,
+  SwarmJoinRequest,
+  SwarmJoinResponse,
+  VersionResponse,
+} from '../gen/lite/tswarm/v1/system.js';
 import { ControlServiceDefinition } from '../gen/lite/tswarm/v1/control.js';
 import type * as control from '../gen/lite/tswarm/v1/control.js';
 import { unixSocketPath } from './grpc.js';
@@ -28,7 +35,12 @@ export class DaemonClient {
     this.channel = new LocalGrpcChannel(path);
   }
 
-  private async call<Req, Res>(service: ServiceDefinition, method: MethodDefinition<Req, Res>, request: Req, deadlineMs: number): Promise<Res> {
+  private async call<Req, Res>(
+    service: ServiceDefinition,
+    method: MethodDefinition<Req, Res>,
+    request: Req,
+    deadlineMs: number,
+  ): Promise<Res> {
     try {
       return await this.channel.unary(service, method, request, deadlineMs);
     } catch (err) {
@@ -47,7 +59,8 @@ export class DaemonClient {
     updateNode: (req: control.UpdateNodeRequest) => this.controlCall(ControlServiceDefinition.methods.updateNode, req),
     removeNode: (req: control.RemoveNodeRequest) => this.controlCall(ControlServiceDefinition.methods.removeNode, req),
     getCluster: (req: control.GetClusterRequest) => this.controlCall(ControlServiceDefinition.methods.getCluster, req),
-    updateCluster: (req: control.UpdateClusterRequest) => this.controlCall(ControlServiceDefinition.methods.updateCluster, req),
+    updateCluster: (req: control.UpdateClusterRequest) =>
+      this.controlCall(ControlServiceDefinition.methods.updateCluster, req),
   };
 
   swarmInit(req: SwarmInitRequest): Promise<SwarmInitResponse> {
@@ -59,7 +72,12 @@ export class DaemonClient {
   }
 
   async swarmLeave(force: boolean): Promise<void> {
-    await this.call(SystemServiceDefinition, SystemServiceDefinition.methods.swarmLeave, { force }, CLUSTER_CALL_DEADLINE_MS);
+    await this.call(
+      SystemServiceDefinition,
+      SystemServiceDefinition.methods.swarmLeave,
+      { force },
+      CLUSTER_CALL_DEADLINE_MS,
+    );
   }
 
   version(): Promise<VersionResponse> {

@@ -11,7 +11,8 @@ describe('durations', () => {
   });
 
   it('refuses anything else with the flag named', () => {
-    for (const bad of ['', '10', '10x', '1h foo', '-1s']) expect(() => parseDurationMs(bad, '--cert-expiry')).toThrow(/invalid --cert-expiry/);
+    for (const bad of ['', '10', '10x', '1h foo', '-1s'])
+      expect(() => parseDurationMs(bad, '--cert-expiry')).toThrow(/invalid --cert-expiry/);
   });
 
   it('formats back compactly', () => {

@@ -1,19 +1,28 @@
-import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServiceError, CallOptions, Metadata } from '@grpc/grpc-js';
+import type {
+  handleUnaryCall,
+  sendUnaryData,
+  ServerUnaryCall,
+  ServiceError,
+  CallOptions,
+  Metadata,
+} from '@grpc/grpc-js';
 import { fromServiceError, toServiceError, TswarmError } from './errors.js';
 
 /**
  * Wraps an async handler as a grpc-js unary handler: a thrown TswarmError travels with its code
  * (ERROR_CODE_METADATA_KEY), anything else as INTERNAL — never as a crashed daemon.
  */
-export function unaryHandler<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>): handleUnaryCall<Req, Res> {
+export function unaryHandler<Req, Res>(
+  handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     // Promise.resolve().then: an error thrown before the handler's first await travels too.
     Promise.resolve()
       .then(() => handler(call.request, call))
       .then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(err)),
-    );
+        (response) => callback(null, response),
+        (err: unknown) => callback(toServiceError(err)),
+      );
   };
 }
 
@@ -25,7 +34,12 @@ type UnaryMethod<Req, Res> = (
 ) => unknown;
 
 /** Calls a generated client's unary method as a promise with a deadline; errors come back typed. */
-export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, metadata: Metadata, request: Req, deadlineMs: number): Promise<Res> {
+export function callUnary<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  metadata: Metadata,
+  request: Req,
+  deadlineMs: number,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     method(request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
       if (error) reject(fromServiceError(error));

@@ -5,10 +5,15 @@
  */
 import { spawnDetachedDirect, spawnDirect, type DetachOptions, type RunOptions } from './run.js';
 
-type Request = { id: number; command: string; args: string[] } & ({ kind: 'run'; options: RunOptions } | { kind: 'detach'; options: DetachOptions });
+type Request = { id: number; command: string; args: string[] } & (
+  { kind: 'run'; options: RunOptions } | { kind: 'detach'; options: DetachOptions }
+);
 
 process.on('message', (message: Request) => {
-  const started = message.kind === 'detach' ? spawnDetachedDirect(message.command, message.args, message.options) : spawnDirect(message.command, message.args, message.options);
+  const started =
+    message.kind === 'detach'
+      ? spawnDetachedDirect(message.command, message.args, message.options)
+      : spawnDirect(message.command, message.args, message.options);
   void started.then((outcome) => {
     // The parent may be gone by now; then there is no one to answer.
     if (process.connected) process.send?.({ id: message.id, outcome });

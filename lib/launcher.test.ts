@@ -26,10 +26,13 @@ async function parentPid(): Promise<number> {
 
 /** The helper's PID once it is ready (commands before that start from this process). */
 function helperPid(): Promise<number> {
-  return waitFor(async () => {
-    const pid = await parentPid();
-    return pid !== process.pid && pid;
-  }, { what: 'the launcher helper', timeoutMs: 10_000, intervalMs: 10 });
+  return waitFor(
+    async () => {
+      const pid = await parentPid();
+      return pid !== process.pid && pid;
+    },
+    { what: 'the launcher helper', timeoutMs: 10_000, intervalMs: 10 },
+  );
 }
 
 async function installLauncher(): Promise<Launcher> {
@@ -48,13 +51,23 @@ describe('commands through the launcher', () => {
     const res = await run('sh', ['-c', 'cat; echo err >&2; exit 3'], { input: 'from stdin', allowFailure: true });
     expect(res).toEqual({ code: 3, signal: null, stdout: 'from stdin', stderr: 'err\n' });
     await expect(run('sh', ['-c', 'echo no >&2; exit 1'])).rejects.toThrow(/exited with 1: no/);
-    expect((await run('sh', ['-c', 'echo $TSWARM_T; pwd'], { env: { TSWARM_T: 'set', PATH: process.env['PATH'] }, cwd: '/tmp' })).stdout).toBe('set\n/tmp\n');
+    expect(
+      (
+        await run('sh', ['-c', 'echo $TSWARM_T; pwd'], {
+          env: { TSWARM_T: 'set', PATH: process.env['PATH'] },
+          cwd: '/tmp',
+        })
+      ).stdout,
+    ).toBe('set\n/tmp\n');
   });
 
   it('keeps deadlines and says when a command is not installed', async () => {
     await installLauncher();
     await expect(run('sleep', ['5'], { timeoutMs: 100 })).rejects.toThrow(/killed by SIGKILL \(deadline 100 ms\)/);
-    await expect(run('tswarm-no-such-command', [])).rejects.toMatchObject({ code: 'UNSUPPORTED_HOST', message: expect.stringMatching(/not installed/) });
+    await expect(run('tswarm-no-such-command', [])).rejects.toMatchObject({
+      code: 'UNSUPPORTED_HOST',
+      message: expect.stringMatching(/not installed/),
+    });
   });
 
   it('reports a command lost with its helper, never runs it twice, and starts a new helper', async () => {
@@ -62,7 +75,10 @@ describe('commands through the launcher', () => {
     const first = await parentPid();
     const inFlight = run('sh', ['-c', 'sleep 5']);
     process.kill(first, 'SIGKILL');
-    const err = await inFlight.then(() => undefined, (e: unknown) => e);
+    const err = await inFlight.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TswarmError);
     expect(err).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/whether it ran is unknown/) });
     const second = await helperPid();
@@ -77,17 +93,32 @@ describe('commands through the launcher', () => {
       for (const through of ['launcher', 'this process'] as const) {
         if (through === 'launcher') await installLauncher();
         else useCommandRunner(undefined);
-        const options = { cwd: dir, env: { PATH: process.env['PATH'] }, outputPath: join(dir, 'out.log'), timeoutMs: 10_000 };
+        const options = {
+          cwd: dir,
+          env: { PATH: process.env['PATH'] },
+          outputPath: join(dir, 'out.log'),
+          timeoutMs: 10_000,
+        };
         // Reports its PID and its working directory's name, writes to stdout, and stays.
-        const r = await runDetached('sh', ['-c', 'echo "{\\"data\\": $$}" >&3; echo to-the-log; exec sleep 30'], options);
+        const r = await runDetached(
+          'sh',
+          ['-c', 'echo "{\\"data\\": $$}" >&3; echo to-the-log; exec sleep 30'],
+          options,
+        );
         expect(r).toMatchObject({ outcome: 'reported' });
         const pid = (JSON.parse((r as { report: string }).report) as { data: number }).data;
         started.push(pid);
         expect(() => process.kill(pid, 0)).not.toThrow(); // still running
-        await waitFor(async () => (await readFile(options.outputPath, 'utf8')).includes('to-the-log'), { what: 'its output in the log', timeoutMs: 5_000, intervalMs: 20 });
+        await waitFor(async () => (await readFile(options.outputPath, 'utf8')).includes('to-the-log'), {
+          what: 'its output in the log',
+          timeoutMs: 5_000,
+          intervalMs: 20,
+        });
         const silent = await runDetached('sh', ['-c', 'exit 0'], options);
         expect(silent).toEqual({ report: '', outcome: 'ended' });
-        expect(await runDetached('tswarm-no-such-monitor', [], options)).toMatchObject({ spawnError: { code: 'ENOENT' } });
+        expect(await runDetached('tswarm-no-such-monitor', [], options)).toMatchObject({
+          spawnError: { code: 'ENOENT' },
+        });
       }
     } finally {
       for (const pid of started) process.kill(pid, 'SIGKILL');

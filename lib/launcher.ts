@@ -13,7 +13,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './log.js';
-import { DEFAULT_TIMEOUT_MS, spawnDetachedDirect, spawnDirect, type CommandResult, type CommandRunner, type DetachOptions, type DetachResult, type RunOptions } from './run.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  spawnDetachedDirect,
+  spawnDirect,
+  type CommandResult,
+  type CommandRunner,
+  type DetachOptions,
+  type DetachResult,
+  type RunOptions,
+} from './run.js';
 
 /** Commands in flight through the helper at most; more start from the daemon directly. */
 const IN_FLIGHT_MAX = 256;
@@ -60,7 +69,11 @@ export class Launcher implements CommandRunner {
     const child = this.available();
     if (!child) return spawnDirect(command, args, options);
     // A command given no env gets the helper's: this process's, as it was when the helper started.
-    return this.ask<CommandResult>(child, { kind: 'run', command, args: [...args], options }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return this.ask<CommandResult>(
+      child,
+      { kind: 'run', command, args: [...args], options },
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
   }
 
   /** conmon and its like: started detached by the helper, which reads their report. */
@@ -74,10 +87,17 @@ export class Launcher implements CommandRunner {
     return this.closed || this.waiters.size >= IN_FLIGHT_MAX ? undefined : this.readyChild();
   }
 
-  private ask<T extends CommandResult | DetachResult>(child: ChildProcess, request: object, timeoutMs: number): Promise<T> {
+  private ask<T extends CommandResult | DetachResult>(
+    child: ChildProcess,
+    request: object,
+    timeoutMs: number,
+  ): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.lose(id, 'the command launcher did not answer in time'), timeoutMs + ANSWER_GRACE_MS);
+      const timer = setTimeout(
+        () => this.lose(id, 'the command launcher did not answer in time'),
+        timeoutMs + ANSWER_GRACE_MS,
+      );
       this.waiters.set(id, { resolve: resolve as (outcome: CommandResult | DetachResult) => void, timer });
       child.send({ id, ...request });
     });
@@ -111,7 +131,11 @@ export class Launcher implements CommandRunner {
         if (!this.ready) this.startFailures++;
         this.child = undefined;
         this.ready = false;
-        if (!this.closed) this.log.warn({ code, signal, lost: this.waiters.size, startFailures: this.startFailures }, 'the command launcher exited; the next command starts a new one');
+        if (!this.closed)
+          this.log.warn(
+            { code, signal, lost: this.waiters.size, startFailures: this.startFailures },
+            'the command launcher exited; the next command starts a new one',
+          );
         for (const id of [...this.waiters.keys()]) this.lose(id, 'the command launcher exited before it finished');
       });
       child.on('error', (err) => this.log.warn({ err }, 'the command launcher failed'));

@@ -20,7 +20,11 @@ export function fromLocalCall(err: unknown): unknown {
 export function localCallError(host: string, err: unknown): unknown {
   if (err instanceof TswarmError && err.code === 'UNAVAILABLE' && !sentByDaemon(err)) {
     if (/EACCES|permission denied/i.test(err.message)) {
-      return new TswarmError('PERMISSION_DENIED', `permission denied on ${host}. Run as root or as a member of the tswarm group`, { cause: err });
+      return new TswarmError(
+        'PERMISSION_DENIED',
+        `permission denied on ${host}. Run as root or as a member of the tswarm group`,
+        { cause: err },
+      );
     }
     return unreachable(host, err);
   }
@@ -33,5 +37,9 @@ function sentByDaemon(err: TswarmError): boolean {
 }
 
 export function unreachable(host: string, cause?: unknown): TswarmError {
-  return new TswarmError('DAEMON_UNREACHABLE', `cannot reach tswarmd at ${host}. Is it running? Start it with \`tswarmd\` (see README)`, { cause });
+  return new TswarmError(
+    'DAEMON_UNREACHABLE',
+    `cannot reach tswarmd at ${host}. Is it running? Start it with \`tswarmd\` (see README)`,
+    { cause },
+  );
 }

@@ -59,7 +59,8 @@ export class PidLock {
   /** Takes the lock at `path`, or fails with DATA_DIR_LOCKED naming the live holder. `what` names the locked thing. */
   static async acquire(path: string, what: string): Promise<PidLock> {
     const startTime = processStartTime(process.pid);
-    if (!startTime) throw new TswarmError('UNSUPPORTED_HOST', 'cannot read /proc/self/stat. tswarmd needs Linux with /proc mounted');
+    if (!startTime)
+      throw new TswarmError('UNSUPPORTED_HOST', 'cannot read /proc/self/stat. tswarmd needs Linux with /proc mounted');
     const self = { pid: process.pid, startTime };
     const content = `${self.pid} ${self.startTime}\n`;
     for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS_MAX; attempt++) {
@@ -91,7 +92,10 @@ export class PidLock {
       }
       await unlink(path).catch(() => undefined);
     }
-    throw new TswarmError('DATA_DIR_LOCKED', `could not lock ${what} (${path}): it keeps changing hands. Check for other tswarmd processes`);
+    throw new TswarmError(
+      'DATA_DIR_LOCKED',
+      `could not lock ${what} (${path}): it keeps changing hands. Check for other tswarmd processes`,
+    );
   }
 
   async release(): Promise<void> {

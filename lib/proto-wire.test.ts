@@ -10,7 +10,11 @@ describe('gen/lite against gen/', () => {
   const node: full.Node = full.Node.fromPartial({
     id: 'n1',
     role: full.NodeRole.NODE_ROLE_MANAGER,
-    spec: { desiredRole: full.NodeRole.NODE_ROLE_MANAGER, availability: full.NodeAvailability.NODE_AVAILABILITY_DRAIN, annotations: { name: 'm1', labels: { zone: 'a' } } },
+    spec: {
+      desiredRole: full.NodeRole.NODE_ROLE_MANAGER,
+      availability: full.NodeAvailability.NODE_AVAILABILITY_DRAIN,
+      annotations: { name: 'm1', labels: { zone: 'a' } },
+    },
     managerStatus: { leader: true, reachability: full.Reachability.REACHABILITY_REACHABLE, addr: '192.168.77.11:2377' },
     meta: { version: 42, createdAtMs: 1_700_000_000_000, updatedAtMs: 1_700_000_000_001 },
   });
@@ -26,13 +30,21 @@ describe('gen/lite against gen/', () => {
   it('carries bytes and repeated fields of the engine’s messages', () => {
     const config = liteEngine.ContainerConfig.fromPartial({
       name: 'c',
-      spec: { image: 'busybox', args: ['sh', '-c', 'true'], mounts: [{ type: lite.MountType.MOUNT_TYPE_TMPFS, target: '/run', tmpfsSizeBytes: 64 << 20 }] },
-      ports: [{ protocol: lite.PortProtocol.PORT_PROTOCOL_UDP, containerPort: 53, hostPort: 5353, hostIp: '127.0.0.1' }],
+      spec: {
+        image: 'busybox',
+        args: ['sh', '-c', 'true'],
+        mounts: [{ type: lite.MountType.MOUNT_TYPE_TMPFS, target: '/run', tmpfsSizeBytes: 64 << 20 }],
+      },
+      ports: [
+        { protocol: lite.PortProtocol.PORT_PROTOCOL_UDP, containerPort: 53, hostPort: 5353, hostIp: '127.0.0.1' },
+      ],
     });
     const decoded = fullEngine.ContainerConfig.decode(liteEngine.ContainerConfig.encode(config).finish());
     expect(decoded).toEqual(fullEngine.ContainerConfig.fromPartial(config));
     const chunk = Buffer.from([0, 1, 2, 255]);
-    expect(Buffer.from(liteEngine.ImageLoadRequest.decode(fullEngine.ImageLoadRequest.encode({ chunk }).finish()).chunk)).toEqual(chunk);
+    expect(
+      Buffer.from(liteEngine.ImageLoadRequest.decode(fullEngine.ImageLoadRequest.encode({ chunk }).finish()).chunk),
+    ).toEqual(chunk);
   });
 
   it('has the same enum values, typed as the full tree’s enums', () => {

@@ -71,9 +71,17 @@ export interface CommandRunner {
 }
 
 /** Runs the command as a child of this process, killed at its deadline, its output bounded. */
-export function spawnDirect(command: string, args: readonly string[], options: RunOptions): Promise<CommandOutcome | SpawnFailure> {
+export function spawnDirect(
+  command: string,
+  args: readonly string[],
+  options: RunOptions,
+): Promise<CommandOutcome | SpawnFailure> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const spawnOptions: SpawnOptions = { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd };
+  const spawnOptions: SpawnOptions = {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  };
   return new Promise((resolve) => {
     const child = spawn(command, args, spawnOptions);
     const out: Buffer[] = [];
@@ -115,12 +123,21 @@ function holdsJsonValue(text: string): boolean {
 }
 
 /** Starts a detached process from this one and reads its fd 3 report (see DetachOptions). */
-export async function spawnDetachedDirect(command: string, args: readonly string[], o: DetachOptions): Promise<DetachedReport | SpawnFailure> {
+export async function spawnDetachedDirect(
+  command: string,
+  args: readonly string[],
+  o: DetachOptions,
+): Promise<DetachedReport | SpawnFailure> {
   const output = await open(o.outputPath, 'a');
   try {
     return await new Promise((resolve) => {
       // stdin/stdout must not be pipes this process waits on: the detached process's own children inherit them.
-      const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', output.fd, output.fd, 'pipe'], detached: true });
+      const child = spawn(command, args, {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: ['ignore', output.fd, output.fd, 'pipe'],
+        detached: true,
+      });
       let text = '';
       let settled = false;
       const finish = (result: DetachedReport | SpawnFailure) => {
@@ -172,7 +189,10 @@ export async function run(command: string, args: readonly string[], options: Run
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const outcome = await runner.execute(command, args, options);
   if ('lost' in outcome) {
-    throw new TswarmError('UNAVAILABLE', `${command} ${args.join(' ')}: ${outcome.lost}, so whether it ran is unknown. Retry the operation`);
+    throw new TswarmError(
+      'UNAVAILABLE',
+      `${command} ${args.join(' ')}: ${outcome.lost}, so whether it ran is unknown. Retry the operation`,
+    );
   }
   if ('spawnError' in outcome) {
     const e = outcome.spawnError;
@@ -182,7 +202,9 @@ export async function run(command: string, args: readonly string[], options: Run
   const { code, signal } = outcome;
   const result = { code, signal, stdout: outcome.stdout.toString(), stderr: outcome.stderr.toString() };
   if (code === 0 || options.allowFailure) return result;
-  const what = signal ? `was killed by ${signal}${signal === 'SIGKILL' ? ` (deadline ${timeoutMs} ms)` : ''}` : `exited with ${code}`;
+  const what = signal
+    ? `was killed by ${signal}${signal === 'SIGKILL' ? ` (deadline ${timeoutMs} ms)` : ''}`
+    : `exited with ${code}`;
   const detail = result.stderr.trim() || result.stdout.trim();
   throw new TswarmError('INTERNAL', `${command} ${args.join(' ')} ${what}${detail ? `: ${detail}` : ''}`);
 }

@@ -1,20 +1,51 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Server, makeGenericClientConstructor, type ChannelCredentials, type ServiceDefinition, type ServiceError, type handleUnaryCall } from '@grpc/grpc-js';
+import {
+  Server,
+  makeGenericClientConstructor,
+  type ChannelCredentials,
+  type ServiceDefinition,
+  type ServiceError,
+  type handleUnaryCall,
+} from '@grpc/grpc-js';
 import { createRootCA, loadRootCA, type RootCA } from '../manager/ca/root-ca.js';
 import { createKeyAndCsr, issueNodeCertificate, type NodeIdentity } from '../manager/ca/node-certificate.js';
-import { caOnlyCredentials, clientCredentials, MANAGER_CHANNEL_OPTIONS, peerIdentity, serverCredentials, TlsMaterialProvider, unverifiedBootstrapCredentials, type TlsMaterial } from './tls.js';
+import {
+  caOnlyCredentials,
+  clientCredentials,
+  MANAGER_CHANNEL_OPTIONS,
+  peerIdentity,
+  serverCredentials,
+  TlsMaterialProvider,
+  unverifiedBootstrapCredentials,
+  type TlsMaterial,
+} from './tls.js';
 import { generateKeyPair, privateKeyToPem, SIGNING_ALGORITHM, x509 } from '../manager/ca/x509.js';
 
 // Real TLS on 127.0.0.1 with certificates from our own CA: who the server sees calling.
-const json = { serialize: (v: unknown) => Buffer.from(JSON.stringify(v)), deserialize: (b: Buffer) => JSON.parse(b.toString()) as unknown };
+const json = {
+  serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+  deserialize: (b: Buffer) => JSON.parse(b.toString()) as unknown,
+};
 const service: ServiceDefinition = {
-  whoAmI: { path: '/test.Who/WhoAmI', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+  whoAmI: {
+    path: '/test.Who/WhoAmI',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: json.serialize,
+    requestDeserialize: json.deserialize,
+    responseSerialize: json.serialize,
+    responseDeserialize: json.deserialize,
+  },
 };
 const Client = makeGenericClientConstructor(service, 'Who');
 
 async function material(ca: RootCA, identity: NodeIdentity): Promise<TlsMaterial> {
   const { keyPem, csrPem } = await createKeyAndCsr();
-  return { caPem: ca.certPem, keyPem, certPem: await issueNodeCertificate({ ca: await loadRootCA(ca), csrPem, identity }) };
+  return {
+    caPem: ca.certPem,
+    keyPem,
+    certPem: await issueNodeCertificate({ ca: await loadRootCA(ca), csrPem, identity }),
+  };
 }
 
 const cleanups: (() => void)[] = [];
@@ -26,7 +57,9 @@ async function serve(provider: TlsMaterialProvider): Promise<number> {
   const server = new Server();
   const whoAmI: handleUnaryCall<unknown, unknown> = (call, cb) => cb(null, { identity: peerIdentity(call) ?? null });
   server.addService(service, { whoAmI });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', serverCredentials(provider), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', serverCredentials(provider), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   cleanups.push(() => server.forceShutdown());
   return port;
 }
@@ -35,26 +68,51 @@ function ask(port: number, creds: ChannelCredentials): Promise<unknown> {
   const client = new Client(`127.0.0.1:${port}`, creds, MANAGER_CHANNEL_OPTIONS);
   cleanups.push(() => client.close());
   return new Promise((resolve, reject) => {
-    (client as unknown as Record<string, (r: unknown, o: object, cb: (e: ServiceError | null, v: unknown) => void) => void>)['whoAmI']!({}, { deadline: Date.now() + 5000 }, (e, v) => (e ? reject(e) : resolve((v as { identity: unknown }).identity)));
+    (
+      client as unknown as Record<
+        string,
+        (r: unknown, o: object, cb: (e: ServiceError | null, v: unknown) => void) => void
+      >
+    )['whoAmI']!({}, { deadline: Date.now() + 5000 }, (e, v) =>
+      e ? reject(e) : resolve((v as { identity: unknown }).identity),
+    );
   });
 }
 
 describe('mutual TLS', () => {
   it('shows the server a client certificate’s node, role and cluster; none for a joining node', async () => {
     const ca = await createRootCA();
-    const port = await serve(new TlsMaterialProvider(await material(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })));
+    const port = await serve(
+      new TlsMaterialProvider(await material(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })),
+    );
     const worker = new TlsMaterialProvider(await material(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }));
-    expect(await ask(port, clientCredentials(worker))).toEqual({ nodeId: 'wrk1', ou: 'tswarm-worker', clusterId: 'c1' });
+    expect(await ask(port, clientCredentials(worker))).toEqual({
+      nodeId: 'wrk1',
+      ou: 'tswarm-worker',
+      clusterId: 'c1',
+    });
     expect(await ask(port, caOnlyCredentials(ca.certPem))).toBeNull();
     expect(await ask(port, unverifiedBootstrapCredentials())).toBeNull();
   });
 
   it('gives a forged self-signed "manager" certificate no identity', async () => {
     const ca = await createRootCA();
-    const port = await serve(new TlsMaterialProvider(await material(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })));
+    const port = await serve(
+      new TlsMaterialProvider(await material(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })),
+    );
     const keys = await generateKeyPair();
-    const forged = await x509.X509CertificateGenerator.createSelfSigned({ name: 'CN=evil, OU=tswarm-manager, O=c1', keys, signingAlgorithm: SIGNING_ALGORITHM });
-    const creds = clientCredentials(new TlsMaterialProvider({ caPem: ca.certPem, keyPem: await privateKeyToPem(keys.privateKey), certPem: forged.toString('pem') }));
+    const forged = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=evil, OU=tswarm-manager, O=c1',
+      keys,
+      signingAlgorithm: SIGNING_ALGORITHM,
+    });
+    const creds = clientCredentials(
+      new TlsMaterialProvider({
+        caPem: ca.certPem,
+        keyPem: await privateKeyToPem(keys.privateKey),
+        certPem: forged.toString('pem'),
+      }),
+    );
     const result = await ask(port, creds).catch(() => 'refused');
     expect(result === null || result === 'refused').toBe(true);
   });

@@ -1,6 +1,15 @@
-import { credentials, experimental, type ChannelCredentials, type ChannelOptions, type ServerCredentials } from '@grpc/grpc-js';
+import {
+  credentials,
+  experimental,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ServerCredentials,
+} from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
-import type { CaCertificateUpdateListener, IdentityCertificateUpdateListener } from '@grpc/grpc-js/build/src/certificate-provider.js';
+import type {
+  CaCertificateUpdateListener,
+  IdentityCertificateUpdateListener,
+} from '@grpc/grpc-js/build/src/certificate-provider.js';
 
 /** The DNS name every manager certificate carries; clients verify it, not the address dialled. */
 export const MANAGER_TLS_NAME = 'tswarm-manager';
@@ -108,7 +117,9 @@ function first(value: string | string[] | undefined): string | undefined {
  * The caller's verified certificate subject, or undefined for a caller without one. A forged
  * self-signed certificate fails verification and arrives as undefined too (LAB.md).
  */
-export function peerIdentity(call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null }): PeerIdentity | undefined {
+export function peerIdentity(call: {
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
+}): PeerIdentity | undefined {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   const subject = cert?.subject;
   const nodeId = first(subject?.['CN']);

@@ -1,4 +1,11 @@
-import { makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import {
+  makeGenericClientConstructor,
+  Metadata,
+  type ChannelCredentials,
+  type Client,
+  type ServiceDefinition,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { ERROR_CODE_METADATA_KEY, fromServiceError, TswarmError } from '../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
@@ -20,9 +27,19 @@ export class LeaderForwarder {
     private readonly leaderAddr: () => string | undefined,
   ) {}
 
-  async forward<Res>(definition: ServiceDefinition, serviceName: string, method: string, request: unknown, caller: Caller): Promise<Res> {
+  async forward<Res>(
+    definition: ServiceDefinition,
+    serviceName: string,
+    method: string,
+    request: unknown,
+    caller: Caller,
+  ): Promise<Res> {
     const addr = this.leaderAddr();
-    if (!addr) throw new TswarmError('UNAVAILABLE', 'no leader: an election is under way, or the managers lost quorum (a majority is down). Retry shortly; if managers are lost for good, see “Recovering from a lost quorum” in the README');
+    if (!addr)
+      throw new TswarmError(
+        'UNAVAILABLE',
+        'no leader: an election is under way, or the managers lost quorum (a majority is down). Retry shortly; if managers are lost for good, see “Recovering from a lost quorum” in the README',
+      );
     const key = `${serviceName}@${addr}`;
     let client = this.clients.get(key);
     if (!client) {
@@ -35,7 +52,9 @@ export class LeaderForwarder {
     const fn = (client as unknown as Record<string, UnaryFn>)[method];
     if (!fn) throw new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`);
     return new Promise<Res>((resolve, reject) => {
-      fn.call(client, request, metadata, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) => (err ? reject(explain(err, addr)) : resolve(res as Res)));
+      fn.call(client, request, metadata, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) =>
+        err ? reject(explain(err, addr)) : resolve(res as Res),
+      );
     });
   }
 

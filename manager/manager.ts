@@ -19,7 +19,10 @@ import { newNodeObject, roleName, theCluster } from './store/cluster-objects.js'
 import { managerServices } from './services.js';
 import { controlHandlers } from './controlapi/handlers.js';
 
-export type ManagerMode = { kind: 'init'; cluster: Cluster; hostname: string; availability: number } | { kind: 'join'; joinAddr: string } | { kind: 'restart' };
+export type ManagerMode =
+  | { kind: 'init'; cluster: Cluster; hostname: string; availability: number }
+  | { kind: 'join'; joinAddr: string }
+  | { kind: 'restart' };
 
 export interface ManagerOptions {
   dataDir: string;
@@ -61,7 +64,10 @@ export class Manager {
   private constructor(private readonly o: ManagerOptions) {
     this.clock = o.clock ?? systemClock;
     this.store = new Store(this.replica, { propose: (d) => this.raft.propose(d) }, this.clock);
-    this.forwarder = new LeaderForwarder(() => clientCredentials(o.tls), () => this.raft.status().leaderAddr);
+    this.forwarder = new LeaderForwarder(
+      () => clientCredentials(o.tls),
+      () => this.raft.status().leaderAddr,
+    );
   }
 
   static async start(o: ManagerOptions): Promise<Manager> {
@@ -103,7 +109,9 @@ export class Manager {
       credentials: clientCredentials(o.tls),
       authorizeSender: (call, fromId) => {
         const peer = peerIdentity(call);
-        return peer !== undefined && peer.nodeId === fromId && peer.clusterId === o.clusterId && peer.ou === 'tswarm-manager';
+        return (
+          peer !== undefined && peer.nodeId === fromId && peer.clusterId === o.clusterId && peer.ou === 'tswarm-manager'
+        );
       },
       logger: o.log.child({ part: 'raft' }),
       ...(o.clock ? { clock: o.clock } : {}),
@@ -112,15 +120,27 @@ export class Manager {
       ...(o.heartbeatTicks ? { heartbeatTicks: o.heartbeatTicks } : {}),
     });
     this.raft.registerService(this.server);
-    for (const s of managerServices(this.handlers(), this.membership(), this.forwarder)) this.server.addService(s.definition, s.implementation);
+    for (const s of managerServices(this.handlers(), this.membership(), this.forwarder))
+      this.server.addService(s.definition, s.implementation);
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(o.listenAddr, serverCredentials(o.tls), (err, port) =>
-        err ? reject(new TswarmError('UNAVAILABLE', `cannot listen on ${o.listenAddr}: ${err.message}. Is another tswarmd using the port?`, { cause: err })) : resolve(port),
+        err
+          ? reject(
+              new TswarmError(
+                'UNAVAILABLE',
+                `cannot listen on ${o.listenAddr}: ${err.message}. Is another tswarmd using the port?`,
+                { cause: err },
+              ),
+            )
+          : resolve(port),
       ),
     );
     if (o.mode.kind === 'init') await this.bootstrapCluster(o.mode.cluster, o.mode.hostname, o.mode.availability);
     this.scheduleReconcile();
-    o.log.info({ listen: o.listenAddr, advertise: o.advertiseAddr, port: this.boundPort, mode: o.mode.kind }, 'manager started');
+    o.log.info(
+      { listen: o.listenAddr, advertise: o.advertiseAddr, port: this.boundPort, mode: o.mode.kind },
+      'manager started',
+    );
   }
 
   /** `tswarm init`: this single voter leads at once; the cluster and this node go in as the first transaction. */
@@ -130,7 +150,11 @@ export class Manager {
     await this.store.update((tx) => {
       tx.create('cluster', cluster);
       const node = newNodeObject({ id: this.o.nodeId, role: 'manager', hostname, availability, certificatePem });
-      node.managerStatus = { addr: this.o.advertiseAddr, leader: true, reachability: Reachability.REACHABILITY_REACHABLE };
+      node.managerStatus = {
+        addr: this.o.advertiseAddr,
+        leader: true,
+        reachability: Reachability.REACHABILITY_REACHABLE,
+      };
       tx.create('node', node);
     });
   }
@@ -159,12 +183,26 @@ export class Manager {
     return {
       isLeader: () => this.isLeader(),
       rootCaPem: () => this.o.tls.current.caPem,
-      issueCertificate: async (req: { csrPem: Buffer; token: string; hostname: string; availability: number }, caller: Caller) => {
-        const issued = await issuer.issue({ csrPem: req.csrPem.toString(), token: req.token, hostname: req.hostname, availability: req.availability }, caller);
-        return { nodeId: issued.nodeId, role: issued.role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER, certificatePem: Buffer.from(issued.certificatePem), rootCaPem: Buffer.from(issued.rootCaPem), clusterId: issued.clusterId, raft: issued.raft };
+      issueCertificate: async (
+        req: { csrPem: Buffer; token: string; hostname: string; availability: number },
+        caller: Caller,
+      ) => {
+        const issued = await issuer.issue(
+          { csrPem: req.csrPem.toString(), token: req.token, hostname: req.hostname, availability: req.availability },
+          caller,
+        );
+        return {
+          nodeId: issued.nodeId,
+          role: issued.role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER,
+          certificatePem: Buffer.from(issued.certificatePem),
+          rootCaPem: Buffer.from(issued.rootCaPem),
+          clusterId: issued.clusterId,
+          raft: issued.raft,
+        };
       },
       certificateStatus: async (req: { nodeId: string }, caller: Caller) => {
-        if (caller.kind !== 'node' || (caller.role !== 'manager' && caller.nodeId !== req.nodeId)) throw new TswarmError('PERMISSION_DENIED', 'a node may read only its own certificate status');
+        if (caller.kind !== 'node' || (caller.role !== 'manager' && caller.nodeId !== req.nodeId))
+          throw new TswarmError('PERMISSION_DENIED', 'a node may read only its own certificate status');
         const node = this.replica.get('node', req.nodeId);
         if (!node) throw new TswarmError('NOT_FOUND', `no node ${req.nodeId}`);
         return { certificate: node.certificate, rootCaPem: Buffer.from(this.o.tls.current.caPem) };
@@ -172,7 +210,8 @@ export class Manager {
       heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.heartbeat(req, caller),
       joinRaft: async (req: JoinRaftRequest, caller: Caller) => this.joinRaft(req, caller),
       leaveRaft: async (req: { nodeId: string }, caller: Caller) => {
-        if (caller.kind !== 'node' || caller.nodeId !== req.nodeId) throw new TswarmError('PERMISSION_DENIED', 'a manager may only take itself out of Raft');
+        if (caller.kind !== 'node' || caller.nodeId !== req.nodeId)
+          throw new TswarmError('PERMISSION_DENIED', 'a manager may only take itself out of Raft');
         await this.raft.proposeConfChange({ type: 'remove', nodeId: req.nodeId, addr: '' });
         return {};
       },
@@ -180,7 +219,8 @@ export class Manager {
         store: this.store,
         quorum: {
           voters: () => this.raft.status().voters,
-          reachable: (id) => id === this.o.nodeId || this.replica.get('node', id)?.status?.state === NodeState.NODE_STATE_READY,
+          reachable: (id) =>
+            id === this.o.nodeId || this.replica.get('node', id)?.status?.state === NodeState.NODE_STATE_READY,
         },
         leaderId: () => this.raft.status().leader,
       }),
@@ -189,7 +229,8 @@ export class Manager {
 
   private async heartbeat(req: HeartbeatRequest, caller: Caller) {
     // The policy admits nodes only; this narrows the type and guards a policy mistake.
-    if (caller.kind !== 'node') throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
+    if (caller.kind !== 'node')
+      throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
     this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
     this.tracker.beat(caller.nodeId, this.clock.nowMs());
     const node = this.replica.get('node', caller.nodeId);
@@ -213,9 +254,13 @@ export class Manager {
   private async joinRaft(req: JoinRaftRequest, caller: Caller) {
     if (caller.kind !== 'node') throw new TswarmError('UNAUTHENTICATED', 'joining Raft needs a manager certificate');
     if (this.replica.get('node', caller.nodeId)?.spec?.desiredRole !== NodeRole.NODE_ROLE_MANAGER) {
-      throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not to be a manager. Promote it first with \`tswarm node promote\``);
+      throw new TswarmError(
+        'PERMISSION_DENIED',
+        `node ${caller.nodeId} is not to be a manager. Promote it first with \`tswarm node promote\``,
+      );
     }
-    if (!/^[^\s:]+:\d{1,5}$/.test(req.addr)) throw new TswarmError('INVALID_ARGUMENT', `invalid Raft address "${req.addr}". Use HOST:PORT`);
+    if (!/^[^\s:]+:\d{1,5}$/.test(req.addr))
+      throw new TswarmError('INVALID_ARGUMENT', `invalid Raft address "${req.addr}". Use HOST:PORT`);
     const status = this.raft.status();
     if (!status.voters.includes(caller.nodeId) && !status.learners.includes(caller.nodeId)) {
       await this.raft.proposeConfChange({ type: 'addLearner', nodeId: caller.nodeId, addr: req.addr });
@@ -227,7 +272,13 @@ export class Manager {
       tx.update('node', n);
     });
     const book = this.raft.status();
-    return { members: [...book.voters, ...book.learners].map((id) => ({ nodeId: id, addr: this.replica.get('node', id)?.managerStatus?.addr ?? '', learner: book.learners.includes(id) })) };
+    return {
+      members: [...book.voters, ...book.learners].map((id) => ({
+        nodeId: id,
+        addr: this.replica.get('node', id)?.managerStatus?.addr ?? '',
+        learner: book.learners.includes(id),
+      })),
+    };
   }
 
   private scheduleReconcile(): void {
@@ -248,12 +299,17 @@ export class Manager {
       this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
       this.tracker.beat(this.o.nodeId, this.clock.nowMs());
       const nodes = this.replica.list('node');
-      const changes = this.tracker.changes(nodes.map((n) => ({ nodeId: n.id, state: n.status?.state ?? NodeState.NODE_STATE_UNKNOWN })), this.clock.nowMs(), this.heartbeatPeriodMs());
+      const changes = this.tracker.changes(
+        nodes.map((n) => ({ nodeId: n.id, state: n.status?.state ?? NodeState.NODE_STATE_UNKNOWN })),
+        this.clock.nowMs(),
+        this.heartbeatPeriodMs(),
+      );
       if (changes.length > 0) {
         await this.store.update((tx, s) => {
           for (const c of changes) {
             const n = s.get('node', c.nodeId);
-            if (n) tx.update('node', { ...n, status: { state: c.state, message: c.message, addr: n.status?.addr ?? '' } });
+            if (n)
+              tx.update('node', { ...n, status: { state: c.state, message: c.message, addr: n.status?.addr ?? '' } });
           }
         });
         for (const c of changes) this.o.log.info({ node: c.nodeId, state: NodeState[c.state] }, 'node state changed');
@@ -279,7 +335,9 @@ export class Manager {
     for (const n of nodes) {
       const inRaft = status.voters.includes(n.id);
       if (n.role !== NodeRole.NODE_ROLE_MANAGER && inRaft) {
-        await this.store.update((tx, s) => tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_MANAGER }));
+        await this.store.update((tx, s) =>
+          tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_MANAGER }),
+        );
         return;
       }
       if (n.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER && n.role === NodeRole.NODE_ROLE_MANAGER) {
@@ -289,7 +347,9 @@ export class Manager {
           return;
         }
         if (inRaft) await this.raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
-        await this.store.update((tx, s) => tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_WORKER, managerStatus: undefined }));
+        await this.store.update((tx, s) =>
+          tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_WORKER, managerStatus: undefined }),
+        );
         return;
       }
     }

@@ -1,8 +1,27 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { CAServiceService, NodeCAServiceService, type GetRootCACertificateRequest, type GetRootCACertificateResponse, type IssueNodeCertificateRequest, type IssueNodeCertificateResponse, type NodeCertificateStatusRequest, type NodeCertificateStatusResponse } from '../gen/tswarm/v1/ca.js';
+import {
+  CAServiceService,
+  NodeCAServiceService,
+  type GetRootCACertificateRequest,
+  type GetRootCACertificateResponse,
+  type IssueNodeCertificateRequest,
+  type IssueNodeCertificateResponse,
+  type NodeCertificateStatusRequest,
+  type NodeCertificateStatusResponse,
+} from '../gen/tswarm/v1/ca.js';
 import * as control from '../gen/tswarm/v1/control.js';
-import { DispatcherServiceService, type HeartbeatRequest, type HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
-import { RaftMembershipServiceService, type JoinRaftRequest, type JoinRaftResponse, type LeaveRaftRequest, type LeaveRaftResponse } from '../gen/tswarm/v1/raft.js';
+import {
+  DispatcherServiceService,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from '../gen/tswarm/v1/dispatcher.js';
+import {
+  RaftMembershipServiceService,
+  type JoinRaftRequest,
+  type JoinRaftResponse,
+  type LeaveRaftRequest,
+  type LeaveRaftResponse,
+} from '../gen/tswarm/v1/raft.js';
 import { secureUnary, type Allowed, type Caller, type MembershipView } from './authz/authz.js';
 import type { LeaderForwarder } from './forward.js';
 
@@ -85,18 +104,42 @@ export interface BuiltServices {
   implementation: UntypedServiceImplementation;
 }
 
-export function managerServices(h: ManagerHandlers, membership: MembershipView, forwarder: LeaderForwarder): BuiltServices[] {
+export function managerServices(
+  h: ManagerHandlers,
+  membership: MembershipView,
+  forwarder: LeaderForwarder,
+): BuiltServices[] {
   const isLeader = () => h.isLeader();
-  const mk = (definition: ServiceDefinition, name: keyof typeof POLICIES, handlers: Record<string, Handler>, leaderOnly: string[]): BuiltServices => ({
+  const mk = (
+    definition: ServiceDefinition,
+    name: keyof typeof POLICIES,
+    handlers: Record<string, Handler>,
+    leaderOnly: string[],
+  ): BuiltServices => ({
     definition,
     implementation: build(definition, name, handlers, new Set(leaderOnly), membership, isLeader, forwarder),
   });
   const rootCa = async (): Promise<GetRootCACertificateResponse> => ({ certificatePem: Buffer.from(h.rootCaPem()) });
   return [
-    mk(CAServiceService, 'tswarm.v1.CAService', { getRootCaCertificate: async (_req: GetRootCACertificateRequest) => rootCa() }, []),
-    mk(NodeCAServiceService, 'tswarm.v1.NodeCAService', { issueNodeCertificate: h.issueCertificate, nodeCertificateStatus: h.certificateStatus }, ['issueNodeCertificate']),
+    mk(
+      CAServiceService,
+      'tswarm.v1.CAService',
+      { getRootCaCertificate: async (_req: GetRootCACertificateRequest) => rootCa() },
+      [],
+    ),
+    mk(
+      NodeCAServiceService,
+      'tswarm.v1.NodeCAService',
+      { issueNodeCertificate: h.issueCertificate, nodeCertificateStatus: h.certificateStatus },
+      ['issueNodeCertificate'],
+    ),
     mk(DispatcherServiceService, 'tswarm.v1.DispatcherService', { heartbeat: h.heartbeat }, ['heartbeat']),
-    mk(RaftMembershipServiceService, 'tswarm.v1.RaftMembershipService', { joinRaft: h.joinRaft, leaveRaft: h.leaveRaft }, ['joinRaft', 'leaveRaft']),
+    mk(
+      RaftMembershipServiceService,
+      'tswarm.v1.RaftMembershipService',
+      { joinRaft: h.joinRaft, leaveRaft: h.leaveRaft },
+      ['joinRaft', 'leaveRaft'],
+    ),
     mk(control.ControlServiceService, 'tswarm.v1.ControlService', h.control, Object.keys(h.control)),
   ];
 }

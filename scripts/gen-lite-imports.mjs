@@ -18,7 +18,8 @@ const ENUM = /^export enum (\w+) \{\n([^}]*)\}\n/gm;
 for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
   const path = join(dir, name);
   let text = readFileSync(path, 'utf8');
-  if (!text.includes(WIRE_FROM)) throw new Error(`${path} does not import ${WIRE_FROM}: ts-proto's output changed, check lib/proto-wire.ts`);
+  if (!text.includes(WIRE_FROM))
+    throw new Error(`${path} does not import ${WIRE_FROM}: ts-proto's output changed, check lib/proto-wire.ts`);
   text = text.replaceAll(WIRE_FROM, WIRE_TO);
   const full = `"../../../tswarm/v1/${name.replace(/\.ts$/, '.js')}"`;
   text = text.replace(
@@ -29,6 +30,7 @@ for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
       `export const ${enumName} = ${enumName}$ as unknown as typeof import(${full}).${enumName};\n` +
       `export type ${enumName} = import(${full}).${enumName};\n`,
   );
-  if (/^export enum /m.test(text)) throw new Error(`${path}: an enum was not rewritten: ts-proto's output changed, check ${import.meta.filename}`);
+  if (/^export enum /m.test(text))
+    throw new Error(`${path}: an enum was not rewritten: ts-proto's output changed, check ${import.meta.filename}`);
   writeFileSync(path, text);
 }

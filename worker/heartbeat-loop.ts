@@ -6,7 +6,6 @@ import type { Logger } from '../lib/log.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
 import type { Clock, Timer } from '../lib/clock.js';
 
-
 export interface HeartbeatLoopOptions {
   /** Managers to try, in order; refreshed from each response. */
   managers: string[];
@@ -63,7 +62,12 @@ export class HeartbeatLoop {
     const addr = this.managers[this.next % this.managers.length]!;
     const c = this.client(addr);
     try {
-      const res = await callUnary(c.heartbeat.bind(c), new Metadata(), { sessionId: '', description: this.o.description() }, BEAT_DEADLINE_MS);
+      const res = await callUnary(
+        c.heartbeat.bind(c),
+        new Metadata(),
+        { sessionId: '', description: this.o.description() },
+        BEAT_DEADLINE_MS,
+      );
       this.lastError = undefined;
       this.periodMs = res.periodMs || this.periodMs;
       const known = res.managers.map((m) => m.addr).filter((a) => a !== '');

@@ -28,17 +28,27 @@ export interface Baseline {
 /** Lower dirs of `image` in a daemon's image store, top layer first (overlayfs order). */
 export async function imageLowerDirs(engineDir: string, repoTag: string): Promise<string> {
   const imagesDir = join(engineDir, 'images');
-  const index = JSON.parse(await readFile(join(imagesDir, 'images.json'), 'utf8')) as { tags: Record<string, string>; images: Record<string, { layers: { diffId: string }[] }> };
+  const index = JSON.parse(await readFile(join(imagesDir, 'images.json'), 'utf8')) as {
+    tags: Record<string, string>;
+    images: Record<string, { layers: { diffId: string }[] }>;
+  };
   const record = index.images[index.tags[repoTag] ?? ''];
   if (!record) throw new Error(`image ${repoTag} is not in ${imagesDir}`);
-  return record.layers.map((l) => join(imagesDir, 'layers', l.diffId.slice('sha256:'.length))).reverse().join(':');
+  return record.layers
+    .map((l) => join(imagesDir, 'layers', l.diffId.slice('sha256:'.length)))
+    .reverse()
+    .join(':');
 }
 
 export async function makeBaseline(lowerDirs: string): Promise<Baseline> {
   const bundle = await mkdtemp(join(tmpdir(), 'tswarm-bench-bundle-'));
   await mkdir(join(bundle, 'rootfs'));
   await run('crun', ['spec'], { cwd: bundle });
-  const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: { args: string[]; terminal: boolean }; root: { path: string; readonly: boolean }; linux: { cgroupsPath?: string } };
+  const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as {
+    process: { args: string[]; terminal: boolean };
+    root: { path: string; readonly: boolean };
+    linux: { cgroupsPath?: string };
+  };
   spec.process.args = ['true'];
   spec.process.terminal = false;
   spec.root = { path: 'rootfs', readonly: false };
@@ -49,7 +59,9 @@ export async function makeBaseline(lowerDirs: string): Promise<Baseline> {
       // A cgroup per container, as the engine makes; crun removes it on exit.
       spec.linux.cgroupsPath = `/${id}`;
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
-      await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'baseline', bundle, lowerDirs, id], { timeoutMs: 30_000 });
+      await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'baseline', bundle, lowerDirs, id], {
+        timeoutMs: 30_000,
+      });
     },
     remove: () => rm(bundle, { recursive: true, force: true }),
   };

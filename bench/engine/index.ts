@@ -63,15 +63,30 @@ export async function benchEngine(): Promise<void> {
     const podman = await makePodman(join(labPaths.hostDir(lab.name, REGISTRY_HOST), 'oci'), 'busybox');
     if (podman) cleanups.push(() => podman.remove());
 
-    const samples = { none: [] as number[], bridge: [] as number[], script: [] as number[], podman: [] as number[], cli: [] as number[] };
+    const samples = {
+      none: [] as number[],
+      bridge: [] as number[],
+      script: [] as number[],
+      podman: [] as number[],
+      cli: [] as number[],
+    };
     for (let i = 0; i < RUNS; i++) {
-      samples.none.push(await timed(() => tswarm(['container', 'run', '--rm', '--network', 'none', registry.image, 'true'])));
-      samples.bridge.push(await timed(() => tswarm(['container', 'run', '--rm', '--network', 'bridge', registry.image, 'true'])));
+      samples.none.push(
+        await timed(() => tswarm(['container', 'run', '--rm', '--network', 'none', registry.image, 'true'])),
+      );
+      samples.bridge.push(
+        await timed(() => tswarm(['container', 'run', '--rm', '--network', 'bridge', registry.image, 'true'])),
+      );
       samples.script.push(await timed(() => baseline.runOnce()));
       if (podman) samples.podman.push(await timed(() => podman.runOnce()));
       samples.cli.push(await timed(() => tswarm(['--version'])));
     }
-    const s = { none: summarize(samples.none), bridge: summarize(samples.bridge), script: summarize(samples.script), cli: summarize(samples.cli) };
+    const s = {
+      none: summarize(samples.none),
+      bridge: summarize(samples.bridge),
+      script: summarize(samples.script),
+      cli: summarize(samples.cli),
+    };
     process.stdout.write(`container run --rm IMAGE true (${RUNS} runs each, interleaved), image ${registry.image}\n`);
     line('tswarm container run --network none', s.none);
     line('tswarm container run --network bridge', s.bridge);
@@ -83,7 +98,8 @@ export async function benchEngine(): Promise<void> {
       const p = summarize(samples.podman);
       line('podman run --rm --network none (runc)', p);
       ratio('ratio podman / tswarm none (target >= 3x)', p, s.none);
-    } else process.stdout.write('  podman: not installed, skipped (scripts/setup.sh --bench installs podman and runc)\n');
+    } else
+      process.stdout.write('  podman: not installed, skipped (scripts/setup.sh --bench installs podman and runc)\n');
     process.stdout.write(`image pull from the lab registry (${PULL_RUNS} runs)\n`);
     line('cold (after image rm)', summarize(cold));
     line('warm (everything present)', summarize(warm));

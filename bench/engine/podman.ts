@@ -20,7 +20,16 @@ const IMAGE = 'localhost/tswarm-bench:1';
 export async function makePodman(ociLayout: string, tag: string): Promise<Podman | undefined> {
   if ((await run('podman', ['--version'], { allowFailure: true }).catch(() => undefined))?.code !== 0) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'tswarm-bench-podman-'));
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--cgroup-manager=cgroupfs', '--events-backend=file', '--runtime', 'runc'];
+  const base = [
+    '--root',
+    join(dir, 'root'),
+    '--runroot',
+    join(dir, 'run'),
+    '--cgroup-manager=cgroupfs',
+    '--events-backend=file',
+    '--runtime',
+    'runc',
+  ];
   const remove = async () => {
     await run('podman', [...base, 'rmi', '--all', '--force'], { allowFailure: true, timeoutMs: 60_000 });
     // containers/storage keeps its overlay dir mounted (private); only then can the dir go.
@@ -28,7 +37,9 @@ export async function makePodman(ociLayout: string, tag: string): Promise<Podman
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const { stdout } = await run('podman', [...base, 'pull', '--quiet', `oci:${ociLayout}:${tag}`], { timeoutMs: 60_000 });
+    const { stdout } = await run('podman', [...base, 'pull', '--quiet', `oci:${ociLayout}:${tag}`], {
+      timeoutMs: 60_000,
+    });
     await run('podman', [...base, 'tag', stdout.trim(), IMAGE]);
   } catch (err) {
     await remove();
@@ -36,7 +47,25 @@ export async function makePodman(ociLayout: string, tag: string): Promise<Podman
   }
   return {
     async runOnce() {
-      await run('podman', [...base, 'run', '--rm', '--pull', 'never', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', IMAGE, 'true'], { timeoutMs: 60_000, cwd: dir });
+      await run(
+        'podman',
+        [
+          ...base,
+          'run',
+          '--rm',
+          '--pull',
+          'never',
+          '--network',
+          'none',
+          '--ulimit',
+          'nofile=1024:1024',
+          '--ulimit',
+          'nproc=4096:4096',
+          IMAGE,
+          'true',
+        ],
+        { timeoutMs: 60_000, cwd: dir },
+      );
     },
     remove,
   };

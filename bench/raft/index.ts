@@ -35,7 +35,12 @@ function tswarmSystem(coalesce: boolean): System {
   return {
     start: () => ProcessCluster.startTswarm(),
     connect(cluster, n) {
-      const client = new KvClient({ endpoints: cluster.clientAddrs, credentials: credentials.createInsecure(), requestTimeoutMs: 10_000, coalesce });
+      const client = new KvClient({
+        endpoints: cluster.clientAddrs,
+        credentials: credentials.createInsecure(),
+        requestTimeoutMs: 10_000,
+        coalesce,
+      });
       const puts = Array.from({ length: n }, () => {
         const s = client.session();
         return (k: string, v: string) => s.put(k, v);
@@ -61,7 +66,11 @@ const etcd: System = {
 async function waitReady(system: System, cluster: ProcessCluster): Promise<void> {
   const probe = system.connect(cluster, 1);
   try {
-    await waitFor(() => probe.puts[0]!('ready', 'x').then(() => true), { what: `${cluster.kind} cluster ready`, timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
+    await waitFor(() => probe.puts[0]!('ready', 'x').then(() => true), {
+      what: `${cluster.kind} cluster ready`,
+      timeoutMs: READY_TIMEOUT_MS,
+      intervalMs: 200,
+    });
   } finally {
     probe.close();
   }
@@ -109,14 +118,29 @@ function printTable(ts: Results, tc: Results, et: Results): void {
     const s = med(rs, f);
     return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
   };
-  console.log(`raft writes: 3 members on loopback, 128-byte values, ${REPS} reps x ${MEASURE_MS} ms after ${WARMUP_MS} ms warm-up; median (min-max)`);
+  console.log(
+    `raft writes: 3 members on loopback, 128-byte values, ${REPS} reps x ${MEASURE_MS} ms after ${WARMUP_MS} ms warm-up; median (min-max)`,
+  );
   console.log(['clients', 'system', 'writes/s', 'vs etcd', 'p50 ms', 'p99 ms'].join(' | '));
   for (const c of CONCURRENCIES) {
     const etcdRate = med(et.get(c)!, (r) => r.writesPerSec).median;
-    const rows: [string, LoadResult[]][] = [['tswarm', ts.get(c)!], ['tswarm, coalescing client', tc.get(c)!], ['etcd 3.4', et.get(c)!]];
+    const rows: [string, LoadResult[]][] = [
+      ['tswarm', ts.get(c)!],
+      ['tswarm, coalescing client', tc.get(c)!],
+      ['etcd 3.4', et.get(c)!],
+    ];
     for (const [name, rs] of rows) {
       const ratio = med(rs, (r) => r.writesPerSec).median / etcdRate;
-      console.log([c, name, fmt(rs, (r) => r.writesPerSec, 0), `${ratio.toFixed(2)}x`, fmt(rs, (r) => r.p50Ms, 2), fmt(rs, (r) => r.p99Ms, 2)].join(' | '));
+      console.log(
+        [
+          c,
+          name,
+          fmt(rs, (r) => r.writesPerSec, 0),
+          `${ratio.toFixed(2)}x`,
+          fmt(rs, (r) => r.p50Ms, 2),
+          fmt(rs, (r) => r.p99Ms, 2),
+        ].join(' | '),
+      );
     }
   }
   if (ts.has(1)) {
@@ -134,5 +158,7 @@ export async function benchRaft(): Promise<void> {
   const loadBefore = loadavg()[0]!.toFixed(2);
   for (let rep = 0; rep < REPS; rep++) await runRep(ts, tc, et);
   printTable(ts, tc, et);
-  console.log(`machine: ${cpus().length} CPUs, 1-minute load average ${loadBefore} before, ${loadavg()[0]!.toFixed(2)} after`);
+  console.log(
+    `machine: ${cpus().length} CPUs, 1-minute load average ${loadBefore} before, ${loadavg()[0]!.toFixed(2)} after`,
+  );
 }

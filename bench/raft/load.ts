@@ -19,7 +19,12 @@ const KEYS_PER_CLIENT = 100;
 /** Failed puts tolerated before the run is declared broken. */
 const ERRORS_MAX = 100;
 
-export async function runLoad(clients: PutFn[], value: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
+export async function runLoad(
+  clients: PutFn[],
+  value: string,
+  warmupMs: number,
+  measureMs: number,
+): Promise<LoadResult> {
   const start = performance.now();
   const measureFrom = start + warmupMs;
   const end = measureFrom + measureMs;
@@ -43,5 +48,10 @@ export async function runLoad(clients: PutFn[], value: string, warmupMs: number,
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { writesPerSec: completed / (measureMs / 1000), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors };
+  return {
+    writesPerSec: completed / (measureMs / 1000),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    errors,
+  };
 }

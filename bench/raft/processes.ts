@@ -62,7 +62,17 @@ export class ProcessCluster {
     const main = fileURLToPath(new URL('../../manager/raft/kvserver/main.js', import.meta.url));
     const peers = [...addrs].map(([id, a]) => `${id}=${a}`).join(',');
     for (const id of ids) {
-      cluster.spawnMember(id, process.execPath, [main, '--id', id, '--data-dir', join(dir, id), '--listen', addrs.get(id)!, '--peers', peers]);
+      cluster.spawnMember(id, process.execPath, [
+        main,
+        '--id',
+        id,
+        '--data-dir',
+        join(dir, id),
+        '--listen',
+        addrs.get(id)!,
+        '--peers',
+        peers,
+      ]);
     }
     return cluster;
   }
@@ -82,11 +92,28 @@ export class ProcessCluster {
     for (const id of ids) {
       const url = `http://${client.get(id)!}`;
       cluster.spawnMember(id, ETCD_BIN, [
-        '--name', id, '--data-dir', join(dir, id),
-        '--listen-client-urls', url, '--advertise-client-urls', url,
-        '--listen-peer-urls', peer.get(id)!, '--initial-advertise-peer-urls', peer.get(id)!,
-        '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', `bench-${process.pid}`,
-        '--logger', 'zap', '--log-level', 'warn',
+        '--name',
+        id,
+        '--data-dir',
+        join(dir, id),
+        '--listen-client-urls',
+        url,
+        '--advertise-client-urls',
+        url,
+        '--listen-peer-urls',
+        peer.get(id)!,
+        '--initial-advertise-peer-urls',
+        peer.get(id)!,
+        '--initial-cluster',
+        initial,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        `bench-${process.pid}`,
+        '--logger',
+        'zap',
+        '--log-level',
+        'warn',
       ]);
     }
     return cluster;

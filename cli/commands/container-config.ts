@@ -1,7 +1,19 @@
 import { Option, type Command } from 'commander';
 import type { ContainerConfig, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
 import { ContainerSpec, type HealthConfig, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
-import { collect, parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSecurityOpt, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
+import {
+  collect,
+  parseDurationMs,
+  parseEnv,
+  parseLabel,
+  parseNanoCpus,
+  parseNonNegativeInt,
+  parsePort,
+  parseSecurityOpt,
+  parseSizeBytes,
+  parseTmpfs,
+  parseVolume,
+} from './engine-flags.js';
 import { TswarmError } from '../../lib/errors.js';
 
 /** The flags `container create` and `container run` share, parsed (see addContainerOptions). */
@@ -45,26 +57,48 @@ export function addContainerOptions(cmd: Command): Command {
   return cmd
     .option('--name <name>', 'the container’s name')
     .option('--rm', 'remove the container when it exits')
-    .option('-e, --env <key=value>', 'set an environment variable; KEY alone copies it from this shell (repeatable)', collect((v) => parseEnv(v)))
+    .option(
+      '-e, --env <key=value>',
+      'set an environment variable; KEY alone copies it from this shell (repeatable)',
+      collect((v) => parseEnv(v)),
+    )
     .option('-l, --label <key=value>', 'a label (repeatable)', collect(parseLabel))
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user[:group]>', 'user (name or UID) to run as')
     .option('--hostname <name>', 'the container’s host name')
-    .option('--dns <ip>', 'a nameserver for the container’s resolv.conf, instead of the host’s (repeatable)', collect(String))
+    .option(
+      '--dns <ip>',
+      'a nameserver for the container’s resolv.conf, instead of the host’s (repeatable)',
+      collect(String),
+    )
     .option('--dns-search <domain>', 'a search domain for the container’s resolv.conf (repeatable)', collect(String))
     .option('--dns-option <option>', 'a resolv.conf option, e.g. ndots:2 (repeatable)', collect(String))
     .option('--init', 'run an init process (catatonit) as PID 1 that reaps zombies and forwards signals')
     .option('--read-only', 'mount the root filesystem read-only')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g', parseSizeBytes)
     .option('--cpus <n>', 'CPU limit, e.g. 0.5', parseNanoCpus)
-    .option('--pids-limit <n>', 'the most processes the container may have (0 or -1: no limit)', (v: string) => (v.trim() === '-1' ? 0 : parseNonNegativeInt('--pids-limit')(v)))
-    .option('-v, --volume <src:dst[:ro]>', 'bind mount (/host/path:/path) or volume (name:/path) (repeatable)', collect(parseVolume))
+    .option('--pids-limit <n>', 'the most processes the container may have (0 or -1: no limit)', (v: string) =>
+      v.trim() === '-1' ? 0 : parseNonNegativeInt('--pids-limit')(v),
+    )
+    .option(
+      '-v, --volume <src:dst[:ro]>',
+      'bind mount (/host/path:/path) or volume (name:/path) (repeatable)',
+      collect(parseVolume),
+    )
     .option('--tmpfs <dst[:options]>', 'a tmpfs mount, e.g. /run:size=64m (repeatable)', collect(parseTmpfs))
-    .option('-p, --publish <[ip:][host:]container[/proto]>', 'publish a container port on the node (repeatable)', collect(parsePort))
+    .option(
+      '-p, --publish <[ip:][host:]container[/proto]>',
+      'publish a container port on the node (repeatable)',
+      collect(parsePort),
+    )
     .addOption(new Option('--network <mode>', 'network: bridge (default), host or none').choices(NETWORK_MODES))
     .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect(String))
     .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect(String))
-    .option('--security-opt <opt>', 'no-new-privileges: processes cannot gain privileges (setuid, file caps) (repeatable)', collect(parseSecurityOpt))
+    .option(
+      '--security-opt <opt>',
+      'no-new-privileges: processes cannot gain privileges (setuid, file caps) (repeatable)',
+      collect(parseSecurityOpt),
+    )
     .option('--entrypoint <cmd>', 'replace the image’s entrypoint')
     .option('--health-cmd <cmd>', 'command (run with /bin/sh -c) that checks the container’s health')
     .option('--health-interval <duration>', 'time between health checks, e.g. 30s', parseDurationMs)
@@ -73,15 +107,27 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--health-start-period <duration>', 'grace time after start when failures do not count', parseDurationMs)
     .option('--no-healthcheck', 'disable the image’s health check')
     .option('--stop-signal <signal>', 'signal that stops the container (default SIGTERM or the image’s)')
-    .option('--stop-timeout <seconds>', 'seconds to wait after the stop signal before killing', parseNonNegativeInt('--stop-timeout'));
+    .option(
+      '--stop-timeout <seconds>',
+      'seconds to wait after the stop signal before killing',
+      parseNonNegativeInt('--stop-timeout'),
+    );
 }
 
 function healthConfig(f: ContainerFlags): HealthConfig | undefined {
   // Commander turns --no-healthcheck into healthcheck: false; ContainerFlags names it noHealthcheck.
-  const tuned = f.healthInterval !== undefined || f.healthTimeout !== undefined || f.healthRetries !== undefined || f.healthStartPeriod !== undefined;
+  const tuned =
+    f.healthInterval !== undefined ||
+    f.healthTimeout !== undefined ||
+    f.healthRetries !== undefined ||
+    f.healthStartPeriod !== undefined;
   if (f.noHealthcheck) {
     // As Docker: turning the check off and configuring it at once is a mistake, not a choice.
-    if (f.healthCmd !== undefined || tuned) throw new TswarmError('INVALID_ARGUMENT', '--no-healthcheck conflicts with --health-* options. Give one or the other');
+    if (f.healthCmd !== undefined || tuned)
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        '--no-healthcheck conflicts with --health-* options. Give one or the other',
+      );
     return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
   }
   if (!f.healthCmd && !tuned) return undefined;
@@ -103,7 +149,11 @@ function healthConfig(f: ContainerFlags): HealthConfig | undefined {
 function argv(entrypoint: string | undefined, command: readonly string[]): { command: string[]; args: string[] } {
   if (entrypoint === undefined) return { command: [], args: [...command] };
   if (entrypoint !== '') return { command: [entrypoint], args: [...command] };
-  if (command.length === 0) throw new TswarmError('INVALID_ARGUMENT', '--entrypoint "" clears the image\'s entrypoint and cmd, so a command is needed. Give one after the image');
+  if (command.length === 0)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      '--entrypoint "" clears the image\'s entrypoint and cmd, so a command is needed. Give one after the image',
+    );
   return { command: [...command], args: [] };
 }
 

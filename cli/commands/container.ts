@@ -17,7 +17,6 @@ import { pullImage } from './image.js';
 
 type Ctx = () => CliContext;
 
-
 const stderr = (data: string | Uint8Array) => process.stderr.write(data);
 
 /** A container's output goes out as the bytes it wrote: decoding it as text would mangle binary. */
@@ -28,7 +27,13 @@ function writeLine(c: CliContext, line: LogLine, timestamps: boolean): void {
 }
 
 /** Streams a run: pull progress and warnings on stderr, output as it comes; gives the exit code when attached. */
-export async function streamRun(c: CliContext, engine: EngineClient, config: ContainerConfig, attach: boolean, onId?: (id: string) => void): Promise<{ id: string; exitCode: number | undefined }> {
+export async function streamRun(
+  c: CliContext,
+  engine: EngineClient,
+  config: ContainerConfig,
+  attach: boolean,
+  onId?: (id: string) => void,
+): Promise<{ id: string; exitCode: number | undefined }> {
   const progress = new PullProgress(stderr, process.stderr.isTTY === true);
   const result: { id: string; exitCode: number | undefined } = { id: '', exitCode: undefined };
   const handle = (ev: ContainerRunResponse) => {
@@ -79,7 +84,12 @@ function proxySignals(engine: EngineClient, containerId: () => string): () => vo
  * `docker run`'s exit codes: the container's own, 126/127 when its command cannot run, and 125
  * when tswarm itself failed — so a script can tell a failing command from a failing engine.
  */
-async function runAction(c: CliContext, image: string, command: string[], flags: ContainerFlags & { detach?: boolean }): Promise<void> {
+async function runAction(
+  c: CliContext,
+  image: string,
+  command: string[],
+  flags: ContainerFlags & { detach?: boolean },
+): Promise<void> {
   let outcome: { id: string; exitCode: number | undefined };
   try {
     // A bad flag value is tswarm's error too (Docker: `docker run --memory x` exits 125).
@@ -100,7 +110,9 @@ async function runAction(c: CliContext, image: string, command: string[], flags:
   }
   if (outcome.exitCode === undefined) {
     if (!flags.detach) {
-      stderr(errorLine('the daemon ended the run without an exit code. Check the container with "tswarm container inspect"'));
+      stderr(
+        errorLine('the daemon ended the run without an exit code. Check the container with "tswarm container inspect"'),
+      );
       throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
     }
     c.out(`${outcome.id}\n`);
@@ -118,9 +130,11 @@ function addRun(parent: Command, name: string, ctx: Ctx): void {
     .option('-d, --detach', 'run in the background and print the container ID')
     // Words after IMAGE belong to the command: `run busybox sh -c "…"` must not read -c as a flag.
     .passThroughOptions();
-  addContainerOptions(cmd).action(async (image: string, command: string[], opts: ContainerFlags & { detach?: boolean; healthcheck?: boolean }) => {
-    await runAction(ctx(), image, command, { ...containerFlags(opts), detach: opts.detach ?? false });
-  });
+  addContainerOptions(cmd).action(
+    async (image: string, command: string[], opts: ContainerFlags & { detach?: boolean; healthcheck?: boolean }) => {
+      await runAction(ctx(), image, command, { ...containerFlags(opts), detach: opts.detach ?? false });
+    },
+  );
 }
 
 async function hasImage(e: EngineClient, reference: string): Promise<boolean> {
@@ -145,7 +159,11 @@ async function createAction(c: CliContext, image: string, command: string[], fla
 }
 
 /** Applies `fn` to each container named, printing each name as Docker does; fails if any failed. */
-async function eachContainer(c: CliContext, refs: string[], fn: (e: EngineClient, id: string) => Promise<unknown>): Promise<void> {
+async function eachContainer(
+  c: CliContext,
+  refs: string[],
+  fn: (e: EngineClient, id: string) => Promise<unknown>,
+): Promise<void> {
   const failures: string[] = [];
   let first: unknown;
   await withEngine(c, async (e) => {
@@ -160,7 +178,8 @@ async function eachContainer(c: CliContext, refs: string[], fn: (e: EngineClient
     }
   });
   if (failures.length === 1) throw first;
-  if (failures.length > 1) throw new TswarmError('FAILED_PRECONDITION', `${failures.length} containers failed: ${failures.join('; ')}`);
+  if (failures.length > 1)
+    throw new TswarmError('FAILED_PRECONDITION', `${failures.length} containers failed: ${failures.join('; ')}`);
 }
 
 function addList(parent: Command, name: string, ctx: Ctx): void {
@@ -169,7 +188,11 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .description('List containers (running ones unless -a)')
     .option('-a, --all', 'show all containers, not only running ones')
     .option('-q, --quiet', 'only show container IDs')
-    .option('-f, --filter <key=value>', 'name, id, label (KEY or KEY=VALUE), status or ancestor (repeatable)', collect(parseContainerFilter))
+    .option(
+      '-f, --filter <key=value>',
+      'name, id, label (KEY or KEY=VALUE), status or ancestor (repeatable)',
+      collect(parseContainerFilter),
+    )
     .option('--format <format>', 'output format: table or json')
     .action(async (opts: { all?: boolean; quiet?: boolean; format?: string; filter?: ContainerFilter[] }) => {
       const format = parseFormat(opts.format);
@@ -181,7 +204,13 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
       const containers = listed.containers.filter((x) => matchesFilters(x, filters));
       if (opts.quiet) c.out(containers.map((x) => `${x.id.slice(0, 12)}\n`).join(''));
       else if (format === 'json') c.out(formatJson(containers.map(containerJson)));
-      else c.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], containerRows(containers)));
+      else
+        c.out(
+          formatTable(
+            ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+            containerRows(containers),
+          ),
+        );
     });
 }
 
@@ -199,7 +228,8 @@ export type ContainerFilter = Filter<'name' | 'id' | 'label' | 'status' | 'ances
 const STATUSES = ['created', 'running', 'exited'];
 
 export const parseContainerFilter = filterParser(['name', 'id', 'label', 'status', 'ancestor'] as const, (f) => {
-  if (f.key === 'status' && !STATUSES.includes(f.value)) throw new InvalidArgumentError(`invalid status filter "${f.value}". Use ${STATUSES.join(', ')}`);
+  if (f.key === 'status' && !STATUSES.includes(f.value))
+    throw new InvalidArgumentError(`invalid status filter "${f.value}". Use ${STATUSES.join(', ')}`);
 });
 
 export function matchesFilters(c: ContainerSummary, filters: readonly ContainerFilter[]): boolean {
@@ -218,7 +248,12 @@ export function matchesFilter(c: ContainerSummary, f: ContainerFilter): boolean 
     case 'ancestor': {
       // The engine labels each container with its image's ID (engine.ts LABEL_IMAGE_ID).
       const imageId = c.labels['tswarm.engine.image-id'] ?? '';
-      return c.image === f.value || c.image.startsWith(`${f.value}:`) || imageId === f.value || (/^[0-9a-f]+$/.test(f.value) && imageId.startsWith(`sha256:${f.value}`));
+      return (
+        c.image === f.value ||
+        c.image.startsWith(`${f.value}:`) ||
+        imageId === f.value ||
+        (/^[0-9a-f]+$/.test(f.value) && imageId.startsWith(`sha256:${f.value}`))
+      );
     }
     case 'label':
       return labelMatches(c.labels, f.value);
@@ -241,7 +276,12 @@ function addLogs(container: Command, ctx: Ctx): void {
     .action(async (id: string, opts: { follow?: boolean; tail: number; timestamps?: boolean }) => {
       const c = ctx();
       await withEngine(c, async (e) => {
-        for await (const m of e.stream('containerLogs', { id, follow: opts.follow ?? false, tail: opts.tail, sinceMs: 0 })) {
+        for await (const m of e.stream('containerLogs', {
+          id,
+          follow: opts.follow ?? false,
+          tail: opts.tail,
+          sinceMs: 0,
+        })) {
           for (const line of m.lines) writeLine(c, line, opts.timestamps ?? false);
         }
       });
@@ -263,8 +303,15 @@ function addWait(container: Command, ctx: Ctx): void {
 
 function addCreate(container: Command, ctx: Ctx): void {
   addContainerOptions(
-    container.command('create').description('Create a container without starting it').argument('<image>', 'the image').argument('[command...]', 'the command and its arguments').passThroughOptions(),
-  ).action(async (image: string, command: string[], opts: ContainerFlags & { healthcheck?: boolean }) => createAction(ctx(), image, command, containerFlags(opts)));
+    container
+      .command('create')
+      .description('Create a container without starting it')
+      .argument('<image>', 'the image')
+      .argument('[command...]', 'the command and its arguments')
+      .passThroughOptions(),
+  ).action(async (image: string, command: string[], opts: ContainerFlags & { healthcheck?: boolean }) =>
+    createAction(ctx(), image, command, containerFlags(opts)),
+  );
 }
 
 function addStart(container: Command, ctx: Ctx): void {
@@ -272,16 +319,30 @@ function addStart(container: Command, ctx: Ctx): void {
     .command('start')
     .description('Start created or stopped containers')
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[]) => eachContainer(ctx(), refs, (e, id) => e.call('containerStart', { id }, SLOW_CALL_DEADLINE_MS)));
+    .action(async (refs: string[]) =>
+      eachContainer(ctx(), refs, (e, id) => e.call('containerStart', { id }, SLOW_CALL_DEADLINE_MS)),
+    );
 }
 
 function addStop(container: Command, ctx: Ctx): void {
   container
     .command('stop')
     .description('Stop running containers: the stop signal, then SIGKILL after the grace period')
-    .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container’s stop timeout)', parseNonNegativeInt('--time'))
+    .option(
+      '-t, --time <seconds>',
+      'seconds to wait before killing (default: the container’s stop timeout)',
+      parseNonNegativeInt('--time'),
+    )
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[], opts: { time?: number }) => eachContainer(ctx(), refs, (e, id) => e.call('containerStop', { id, ...(opts.time !== undefined ? { timeoutMs: opts.time * 1000 } : {}) }, SLOW_CALL_DEADLINE_MS)));
+    .action(async (refs: string[], opts: { time?: number }) =>
+      eachContainer(ctx(), refs, (e, id) =>
+        e.call(
+          'containerStop',
+          { id, ...(opts.time !== undefined ? { timeoutMs: opts.time * 1000 } : {}) },
+          SLOW_CALL_DEADLINE_MS,
+        ),
+      ),
+    );
 }
 
 function addKill(container: Command, ctx: Ctx): void {
@@ -290,7 +351,9 @@ function addKill(container: Command, ctx: Ctx): void {
     .description('Send a signal to running containers (default SIGKILL)')
     .option('-s, --signal <signal>', 'signal name or number, e.g. SIGHUP or 1', 'SIGKILL')
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[], opts: { signal: string }) => eachContainer(ctx(), refs, (e, id) => e.call('containerKill', { id, signal: opts.signal })));
+    .action(async (refs: string[], opts: { signal: string }) =>
+      eachContainer(ctx(), refs, (e, id) => e.call('containerKill', { id, signal: opts.signal })),
+    );
 }
 
 function addRemove(container: Command, ctx: Ctx): void {
@@ -300,7 +363,15 @@ function addRemove(container: Command, ctx: Ctx): void {
     .option('-f, --force', 'kill and remove a running container')
     .option('-v, --volumes', 'also remove the container’s anonymous volumes (named ones are kept)')
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[], opts: { force?: boolean; volumes?: boolean }) => eachContainer(ctx(), refs, (e, id) => e.call('containerRemove', { id, force: opts.force ?? false, volumes: opts.volumes ?? false }, SLOW_CALL_DEADLINE_MS)));
+    .action(async (refs: string[], opts: { force?: boolean; volumes?: boolean }) =>
+      eachContainer(ctx(), refs, (e, id) =>
+        e.call(
+          'containerRemove',
+          { id, force: opts.force ?? false, volumes: opts.volumes ?? false },
+          SLOW_CALL_DEADLINE_MS,
+        ),
+      ),
+    );
 }
 
 function addInspect(container: Command, ctx: Ctx): void {
@@ -310,7 +381,12 @@ function addInspect(container: Command, ctx: Ctx): void {
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[]) => {
       const c = ctx();
-      await inspectEach(c, refs, (e, id) => e.call('containerInspect', { id }), (found) => c.out(formatJson(found)));
+      await inspectEach(
+        c,
+        refs,
+        (e, id) => e.call('containerInspect', { id }),
+        (found) => c.out(formatJson(found)),
+      );
     });
 }
 
@@ -326,10 +402,15 @@ function addExec(container: Command, ctx: Ctx): void {
       const c = ctx();
       // passThroughOptions keeps the `--` that separates the command: it is not part of it.
       const command = words[0] === '--' ? words.slice(1) : words;
-      const r = await withEngine(c, (e) => e.call('containerExec', { id, command, timeoutMs: 0 }, SLOW_CALL_DEADLINE_MS));
+      const r = await withEngine(c, (e) =>
+        e.call('containerExec', { id, command, timeoutMs: 0 }, SLOW_CALL_DEADLINE_MS),
+      );
       c.out(r.stdout);
       stderr(r.stderr);
-      if (r.truncated) stderr('WARNING: the command wrote more than 4 MiB to stdout or stderr; the rest was dropped. Write large output to a file in the container instead.\n');
+      if (r.truncated)
+        stderr(
+          'WARNING: the command wrote more than 4 MiB to stdout or stderr; the rest was dropped. Write large output to a file in the container instead.\n',
+        );
       // -1: the engine ended it at its deadline, an engine failure as `docker exec` reports one.
       if (r.exitCode !== 0) throw new ExitWith(r.exitCode < 0 ? EXIT_RUN_ENGINE_ERROR : r.exitCode);
     });
@@ -355,7 +436,13 @@ function addStats(container: Command, ctx: Ctx): void {
           await new Promise((resolve) => setTimeout(resolve, STATS_INTERVAL_MS));
           const after = (await e.call('containerStats', { ids })).stats;
           if (format === 'json') c.out(formatJson(after));
-          else c.out(formatTable(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'], statsRows(before, after, hostMemoryBytes)));
+          else
+            c.out(
+              formatTable(
+                ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
+                statsRows(before, after, hostMemoryBytes),
+              ),
+            );
           if (!opts.stream) return;
           before = after;
         }
@@ -388,7 +475,10 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
 export function registerContainer(program: Command, ctx: Ctx, words?: readonly string[]): void {
   const [top, sub] = words ?? [];
   if (top === undefined || top === 'container') {
-    const container = program.command('container').description('Manage the containers on this node').enablePositionalOptions();
+    const container = program
+      .command('container')
+      .description('Manage the containers on this node')
+      .enablePositionalOptions();
     const only = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? sub : undefined;
     for (const [name, add] of Object.entries(SUBCOMMANDS)) if (only === undefined || name === only) add(container, ctx);
   }

@@ -1,5 +1,9 @@
 import { existsSync } from 'node:fs';
-import { EngineServiceDefinition, type ImageLoadRequest, type ImageLoadResponse } from '../../gen/lite/tswarm/v1/engine.js';
+import {
+  EngineServiceDefinition,
+  type ImageLoadRequest,
+  type ImageLoadResponse,
+} from '../../gen/lite/tswarm/v1/engine.js';
 import { unixSocketPath } from '../../lib/grpc.js';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { errorLine } from '../errors.js';
@@ -18,9 +22,21 @@ const LOAD_CHUNK_BYTES = 1024 * 1024;
 
 type Methods = (typeof EngineServiceDefinition)['methods'];
 /** The unary methods of EngineService, by name, with their request and response types. */
-export type UnaryName = { [K in keyof Methods]: Methods[K]['requestStream'] extends false ? (Methods[K]['responseStream'] extends false ? K : never) : never }[keyof Methods];
+export type UnaryName = {
+  [K in keyof Methods]: Methods[K]['requestStream'] extends false
+    ? Methods[K]['responseStream'] extends false
+      ? K
+      : never
+    : never;
+}[keyof Methods];
 /** The server-streaming methods of EngineService (pull, run, logs). */
-export type StreamName = { [K in keyof Methods]: Methods[K]['requestStream'] extends false ? (Methods[K]['responseStream'] extends true ? K : never) : never }[keyof Methods];
+export type StreamName = {
+  [K in keyof Methods]: Methods[K]['requestStream'] extends false
+    ? Methods[K]['responseStream'] extends true
+      ? K
+      : never
+    : never;
+}[keyof Methods];
 type RequestOf<K extends keyof Methods> = Parameters<Methods[K]['requestType']['encode']>[0];
 type ResponseOf<K extends keyof Methods> = ReturnType<Methods[K]['responseType']['decode']>;
 
@@ -45,7 +61,11 @@ export class EngineClient {
     return localCallError(this.host, e);
   }
 
-  async call<K extends UnaryName>(name: K, request: RequestOf<K>, deadlineMs = LOCAL_CALL_DEADLINE_MS): Promise<ResponseOf<K>> {
+  async call<K extends UnaryName>(
+    name: K,
+    request: RequestOf<K>,
+    deadlineMs = LOCAL_CALL_DEADLINE_MS,
+  ): Promise<ResponseOf<K>> {
     try {
       return await this.channel.unary(EngineServiceDefinition, methodOf(name), request, deadlineMs);
     } catch (err) {
@@ -69,11 +89,16 @@ export class EngineClient {
   async load(source: AsyncIterable<Buffer>): Promise<ImageLoadResponse> {
     async function* chunks(): AsyncGenerator<ImageLoadRequest> {
       for await (const data of source) {
-        for (let at = 0; at < data.length; at += LOAD_CHUNK_BYTES) yield { chunk: data.subarray(at, at + LOAD_CHUNK_BYTES) };
+        for (let at = 0; at < data.length; at += LOAD_CHUNK_BYTES)
+          yield { chunk: data.subarray(at, at + LOAD_CHUNK_BYTES) };
       }
     }
     try {
-      return await this.channel.clientStream(EngineServiceDefinition, EngineServiceDefinition.methods.imageLoad, chunks());
+      return await this.channel.clientStream(
+        EngineServiceDefinition,
+        EngineServiceDefinition.methods.imageLoad,
+        chunks(),
+      );
     } catch (err) {
       throw this.mapError(err);
     }
@@ -98,7 +123,12 @@ export async function withEngine<T>(ctx: CliContext, fn: (engine: EngineClient) 
  * Docker's inspect of several names: what was found is shown, each name that failed is an error
  * line on stderr, and the command fails with the last failure's code.
  */
-export async function inspectEach<T>(c: CliContext, refs: readonly string[], fetch: (engine: EngineClient, ref: string) => Promise<T>, show: (found: T[]) => void): Promise<void> {
+export async function inspectEach<T>(
+  c: CliContext,
+  refs: readonly string[],
+  fetch: (engine: EngineClient, ref: string) => Promise<T>,
+  show: (found: T[]) => void,
+): Promise<void> {
   const settled = await withEngine(c, (e) => Promise.allSettled(refs.map((ref) => fetch(e, ref))));
   const found = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = settled.flatMap((r) => (r.status === 'rejected' ? [asTswarmError(r.reason)] : []));

@@ -3,7 +3,18 @@ import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
 import { MountType, PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
-import { parseDurationMs, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parsePort, parseSecurityOpt, parseSizeBytes, parseTmpfs, parseVolume } from './engine-flags.js';
+import {
+  parseDurationMs,
+  parseEnv,
+  parseLabel,
+  parseNanoCpus,
+  parseNonNegativeInt,
+  parsePort,
+  parseSecurityOpt,
+  parseSizeBytes,
+  parseTmpfs,
+  parseVolume,
+} from './engine-flags.js';
 import { buildContainerConfig, containerFlags } from './container-config.js';
 import { containerStatus, humanBytes, imageRows, splitRepoTag } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
@@ -31,23 +42,56 @@ describe('engine flag parsers', () => {
   });
 
   it('reads --security-opt no-new-privileges and refuses what it does not support', () => {
-    expect(['no-new-privileges', 'no-new-privileges:true', 'no-new-privileges=false'].map((v) => parseSecurityOpt(v).noNewPrivileges)).toEqual([true, true, false]);
-    expect(() => parseSecurityOpt('seccomp=unconfined')).toThrow('unsupported --security-opt "seccomp=unconfined". Only no-new-privileges[:true|false] is supported');
+    expect(
+      ['no-new-privileges', 'no-new-privileges:true', 'no-new-privileges=false'].map(
+        (v) => parseSecurityOpt(v).noNewPrivileges,
+      ),
+    ).toEqual([true, true, false]);
+    expect(() => parseSecurityOpt('seccomp=unconfined')).toThrow(
+      'unsupported --security-opt "seccomp=unconfined". Only no-new-privileges[:true|false] is supported',
+    );
   });
 
   it('reads published ports', () => {
-    expect(parsePort('8080:80')).toEqual({ hostPort: 8080, containerPort: 80, protocol: PortProtocol.PORT_PROTOCOL_TCP, hostIp: '' });
-    expect(parsePort('127.0.0.1:53:53/udp')).toEqual({ hostPort: 53, containerPort: 53, protocol: PortProtocol.PORT_PROTOCOL_UDP, hostIp: '127.0.0.1' });
+    expect(parsePort('8080:80')).toEqual({
+      hostPort: 8080,
+      containerPort: 80,
+      protocol: PortProtocol.PORT_PROTOCOL_TCP,
+      hostIp: '',
+    });
+    expect(parsePort('127.0.0.1:53:53/udp')).toEqual({
+      hostPort: 53,
+      containerPort: 53,
+      protocol: PortProtocol.PORT_PROTOCOL_UDP,
+      hostIp: '127.0.0.1',
+    });
     expect(parsePort('80')).toMatchObject({ hostPort: 0, containerPort: 80 });
-    for (const bad of ['0', '70000:80', '80/icmp', 'a:b', '1:2:3:4']) expect(() => parsePort(bad)).toThrow(InvalidArgumentError);
+    for (const bad of ['0', '70000:80', '80/icmp', 'a:b', '1:2:3:4'])
+      expect(() => parsePort(bad)).toThrow(InvalidArgumentError);
   });
 
   it('reads bind mounts, volumes and tmpfs', () => {
-    expect(parseVolume('/srv:/data:ro')).toMatchObject({ type: MountType.MOUNT_TYPE_BIND, source: '/srv', target: '/data', readOnly: true });
-    expect(parseVolume('cache:/cache')).toMatchObject({ type: MountType.MOUNT_TYPE_VOLUME, source: 'cache', target: '/cache', readOnly: false });
+    expect(parseVolume('/srv:/data:ro')).toMatchObject({
+      type: MountType.MOUNT_TYPE_BIND,
+      source: '/srv',
+      target: '/data',
+      readOnly: true,
+    });
+    expect(parseVolume('cache:/cache')).toMatchObject({
+      type: MountType.MOUNT_TYPE_VOLUME,
+      source: 'cache',
+      target: '/cache',
+      readOnly: false,
+    });
     expect(parseVolume('/anon')).toMatchObject({ type: MountType.MOUNT_TYPE_VOLUME, source: '', target: '/anon' });
-    for (const bad of ['rel', '/a:rel', '/a:/b:rx', '/a::/b']) expect(() => parseVolume(bad)).toThrow(InvalidArgumentError);
-    expect(parseTmpfs('/run:size=64m,mode=1777')).toMatchObject({ type: MountType.MOUNT_TYPE_TMPFS, target: '/run', tmpfsSizeBytes: 64 * 1024 * 1024, tmpfsMode: 0o1777 });
+    for (const bad of ['rel', '/a:rel', '/a:/b:rx', '/a::/b'])
+      expect(() => parseVolume(bad)).toThrow(InvalidArgumentError);
+    expect(parseTmpfs('/run:size=64m,mode=1777')).toMatchObject({
+      type: MountType.MOUNT_TYPE_TMPFS,
+      target: '/run',
+      tmpfsSizeBytes: 64 * 1024 * 1024,
+      tmpfsMode: 0o1777,
+    });
     expect(() => parseTmpfs('/run:uid=1')).toThrow(/invalid --tmpfs option/);
   });
 
@@ -63,21 +107,54 @@ describe('engine flag parsers', () => {
 
 describe('container config from flags', () => {
   it('maps Docker’s flags onto a ContainerConfig, --entrypoint replacing the entrypoint and the rest the cmd', () => {
-    const config = buildContainerConfig('busybox', ['-c', 'echo hi'], containerFlags({ entrypoint: 'sh', env: ['A=1', undefined], memory: 1024, cpus: 5e8, pidsLimit: 10, rm: true, network: 'none', stopTimeout: 3, healthCmd: 'true', label: [['k', 'v']] }));
-    expect(config.spec).toMatchObject({ image: 'busybox', command: ['sh'], args: ['-c', 'echo hi'], env: ['A=1'], stopGracePeriodMs: 3000, labels: { k: 'v' } });
+    const config = buildContainerConfig(
+      'busybox',
+      ['-c', 'echo hi'],
+      containerFlags({
+        entrypoint: 'sh',
+        env: ['A=1', undefined],
+        memory: 1024,
+        cpus: 5e8,
+        pidsLimit: 10,
+        rm: true,
+        network: 'none',
+        stopTimeout: 3,
+        healthCmd: 'true',
+        label: [['k', 'v']],
+      }),
+    );
+    expect(config.spec).toMatchObject({
+      image: 'busybox',
+      command: ['sh'],
+      args: ['-c', 'echo hi'],
+      env: ['A=1'],
+      stopGracePeriodMs: 3000,
+      labels: { k: 'v' },
+    });
     expect(config.spec?.healthcheck?.test).toEqual(['CMD-SHELL', 'true']);
     expect(config.resources?.limits).toEqual({ nanoCpus: 5e8, memoryBytes: 1024, pids: 10 });
     expect([config.autoRemove, config.networkMode]).toEqual([true, 'none']);
-    expect(buildContainerConfig('x', [], containerFlags({ healthcheck: false })).spec?.healthcheck?.test).toEqual(['NONE']);
+    expect(buildContainerConfig('x', [], containerFlags({ healthcheck: false })).spec?.healthcheck?.test).toEqual([
+      'NONE',
+    ]);
   });
   it('refuses --no-healthcheck with --health-* options, as Docker does', () => {
-    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthCmd: 'true' }))).toThrow(/--no-healthcheck conflicts with --health-\* options/);
-    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthInterval: 1000 }))).toThrow(/conflicts/);
+    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthCmd: 'true' }))).toThrow(
+      /--no-healthcheck conflicts with --health-\* options/,
+    );
+    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthInterval: 1000 }))).toThrow(
+      /conflicts/,
+    );
   });
 
   it('--entrypoint "" clears the entrypoint: the words after the image are the whole command', () => {
-    expect(buildContainerConfig('x', ['echo', 'hi'], containerFlags({ entrypoint: '' })).spec).toMatchObject({ command: ['echo', 'hi'], args: [] });
-    expect(() => buildContainerConfig('x', [], containerFlags({ entrypoint: '' }))).toThrow(/--entrypoint "" clears the image's entrypoint and cmd, so a command is needed/);
+    expect(buildContainerConfig('x', ['echo', 'hi'], containerFlags({ entrypoint: '' })).spec).toMatchObject({
+      command: ['echo', 'hi'],
+      args: [],
+    });
+    expect(() => buildContainerConfig('x', [], containerFlags({ entrypoint: '' }))).toThrow(
+      /--entrypoint "" clears the image's entrypoint and cmd, so a command is needed/,
+    );
   });
 });
 
@@ -87,9 +164,28 @@ describe('engine output', () => {
     expect(splitRepoTag('127.0.0.1:5000/test/busybox:1')).toEqual(['127.0.0.1:5000/test/busybox', '1']);
     expect(splitRepoTag('127.0.0.1:5000/test/busybox')).toEqual(['127.0.0.1:5000/test/busybox', '<none>']);
     const now = 1_000_000_000;
-    expect(imageRows([{ id: 'sha256:0123456789abcdef', repoTags: [], repoDigests: [], sizeBytes: 1000, createdAtMs: now - 120_000 }], now)).toEqual([['<none>', '<none>', '0123456789ab', '2 minutes ago', '1kB']]);
-    const state = { status: 'exited', pid: 0, exitCode: 3, oomKilled: false, startedAtMs: 0, finishedAtMs: now - 5_000, health: '', error: '' };
-    expect(containerStatus({ id: 'x', name: 'n', image: 'i', command: [], createdAtMs: 0, state, ports: [], labels: {} }, now)).toBe('Exited (3) 5 seconds ago');
+    expect(
+      imageRows(
+        [{ id: 'sha256:0123456789abcdef', repoTags: [], repoDigests: [], sizeBytes: 1000, createdAtMs: now - 120_000 }],
+        now,
+      ),
+    ).toEqual([['<none>', '<none>', '0123456789ab', '2 minutes ago', '1kB']]);
+    const state = {
+      status: 'exited',
+      pid: 0,
+      exitCode: 3,
+      oomKilled: false,
+      startedAtMs: 0,
+      finishedAtMs: now - 5_000,
+      health: '',
+      error: '',
+    };
+    expect(
+      containerStatus(
+        { id: 'x', name: 'n', image: 'i', command: [], createdAtMs: 0, state, ports: [], labels: {} },
+        now,
+      ),
+    ).toBe('Exited (3) 5 seconds ago');
   });
 
   it('prints a plain line per layer status change off a terminal, and redraws on one', () => {
@@ -109,7 +205,16 @@ describe('engine output', () => {
 });
 
 describe('ps --filter', () => {
-  const c = { id: 'abc123', name: 'web-1', image: 'busybox:1', command: [], createdAtMs: 0, state: undefined, ports: [], labels: { tier: 'front', 'tswarm.engine.image-id': 'sha256:35ce00' } } as unknown as ContainerSummary;
+  const c = {
+    id: 'abc123',
+    name: 'web-1',
+    image: 'busybox:1',
+    command: [],
+    createdAtMs: 0,
+    state: undefined,
+    ports: [],
+    labels: { tier: 'front', 'tswarm.engine.image-id': 'sha256:35ce00' },
+  } as unknown as ContainerSummary;
   const running = { ...c, state: { status: 'running' } } as unknown as ContainerSummary;
   it('matches as docker ps does: name substring, id prefix, label, status, ancestor', () => {
     expect(matchesFilter(c, parseContainerFilter('name=web'))).toBe(true);
@@ -131,7 +236,9 @@ describe('ps --filter', () => {
   });
 
   it('refuses what it cannot filter by, naming the keys', () => {
-    expect(() => parseContainerFilter('nmae=web')).toThrow(/unknown filter "nmae". Use name, id, label, status, ancestor/);
+    expect(() => parseContainerFilter('nmae=web')).toThrow(
+      /unknown filter "nmae". Use name, id, label, status, ancestor/,
+    );
     expect(() => parseContainerFilter('status=up')).toThrow(/invalid status filter "up"/);
     expect(() => parseContainerFilter('name')).toThrow(/invalid filter "name"/);
   });

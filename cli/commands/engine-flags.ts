@@ -26,40 +26,51 @@ const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h
 /** Go-style durations: "500ms", "30s", "1m30s", "2h". */
 export function parseDurationMs(value: string): number {
   const text = value.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) throw bad(`invalid duration "${value}". Use a number with a unit: ms, s, m or h (e.g. 30s, 1m30s)`);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text))
+    throw bad(`invalid duration "${value}". Use a number with a unit: ms, s, m or h (e.g. 30s, 1m30s)`);
   let totalMs = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) totalMs += Number(n) * DURATION_UNITS_MS[unit!]!;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    totalMs += Number(n) * DURATION_UNITS_MS[unit!]!;
   return Math.round(totalMs);
 }
 
 /** "--cpus 0.5" → 500,000,000 nano CPUs. */
 export function parseNanoCpus(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || Number(value) <= 0) throw bad(`invalid --cpus "${value}". Give a positive number of CPUs, e.g. 0.5 or 2`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || Number(value) <= 0)
+    throw bad(`invalid --cpus "${value}". Give a positive number of CPUs, e.g. 0.5 or 2`);
   return Math.round(Number(value) * 1e9);
 }
 
 export function parseNonNegativeInt(flag: string): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) throw bad(`invalid ${flag} "${value}". Give a whole number, 0 or more`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value)))
+      throw bad(`invalid ${flag} "${value}". Give a whole number, 0 or more`);
     return Number(value);
   };
 }
 
 function portNumber(text: string, what: string, allowZero: boolean): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535 || (!allowZero && n === 0)) throw bad(`invalid ${what} "${text}". Use a number from ${allowZero ? 0 : 1} to 65535`);
+  if (!/^\d+$/.test(text) || n > 65535 || (!allowZero && n === 0))
+    throw bad(`invalid ${what} "${text}". Use a number from ${allowZero ? 0 : 1} to 65535`);
   return n;
 }
 
-const PROTOCOLS: Record<string, PortProtocol> = { tcp: PortProtocol.PORT_PROTOCOL_TCP, udp: PortProtocol.PORT_PROTOCOL_UDP, sctp: PortProtocol.PORT_PROTOCOL_SCTP };
+const PROTOCOLS: Record<string, PortProtocol> = {
+  tcp: PortProtocol.PORT_PROTOCOL_TCP,
+  udp: PortProtocol.PORT_PROTOCOL_UDP,
+  sctp: PortProtocol.PORT_PROTOCOL_SCTP,
+};
 
 /** "-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]"; a missing host port means "any free one" (0). */
 export function parsePort(value: string): PublishedPort {
   const [spec = '', proto = 'tcp', ...rest] = value.split('/');
   const protocol = PROTOCOLS[proto.toLowerCase()];
-  if (protocol === undefined || rest.length > 0) throw bad(`invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`);
+  if (protocol === undefined || rest.length > 0)
+    throw bad(`invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`);
   const parts = spec.split(':');
-  if (parts.length > 3) throw bad(`invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`);
+  if (parts.length > 3)
+    throw bad(`invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`);
   const containerPort = portNumber(parts[parts.length - 1] ?? '', 'container port', false);
   const hostText = parts.length >= 2 ? parts[parts.length - 2]! : '';
   const hostPort = hostText === '' ? 0 : portNumber(hostText, 'host port', true);
@@ -85,14 +96,27 @@ export function parseVolume(value: string): Mount {
   }
   const [source, target] = parts as [string, string];
   if (!isAbsolute(target)) throw bad(`${usage} (the container path must be absolute)`);
-  return { ...base, type: isAbsolute(source) ? MountType.MOUNT_TYPE_BIND : MountType.MOUNT_TYPE_VOLUME, source, target };
+  return {
+    ...base,
+    type: isAbsolute(source) ? MountType.MOUNT_TYPE_BIND : MountType.MOUNT_TYPE_VOLUME,
+    source,
+    target,
+  };
 }
 
 /** "--tmpfs /run[:size=64m,mode=1777]". */
 export function parseTmpfs(value: string): Mount {
   const [target = '', options = ''] = value.split(/:(.*)/s);
   if (!isAbsolute(target)) throw bad(`invalid --tmpfs "${value}". Use /path[:size=64m,mode=1777]`);
-  const mount: Mount = { type: MountType.MOUNT_TYPE_TMPFS, source: '', target, readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: {} };
+  const mount: Mount = {
+    type: MountType.MOUNT_TYPE_TMPFS,
+    source: '',
+    target,
+    readOnly: false,
+    tmpfsSizeBytes: 0,
+    tmpfsMode: 0,
+    volumeLabels: {},
+  };
   for (const opt of options.split(',').filter((o) => o !== '')) {
     const [k, v = ''] = opt.split('=');
     if (k === 'size') mount.tmpfsSizeBytes = parseSizeBytes(v);

@@ -4,7 +4,11 @@ import { PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
 /** How the engine commands show things, as the docker CLI does. */
 
 /** `bytes` in the largest of `units` (each `step` times the last) that keeps the value at 1 or more. */
-function scaled(bytes: number, step: number, units: readonly string[]): { value: number; unit: string; whole: boolean } {
+function scaled(
+  bytes: number,
+  step: number,
+  units: readonly string[],
+): { value: number; unit: string; whole: boolean } {
   let value = bytes;
   let i = 0;
   while (value >= step && i < units.length - 1) {
@@ -23,7 +27,14 @@ export function humanBytes(bytes: number): string {
 /** "5 seconds", "3 minutes", "2 hours", "4 days" (largest unit, rounded down). */
 export function humanDuration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
-  const [n, unit] = s < 60 ? [s, 'second'] : s < 3600 ? [Math.floor(s / 60), 'minute'] : s < 86_400 ? [Math.floor(s / 3600), 'hour'] : [Math.floor(s / 86_400), 'day'];
+  const [n, unit] =
+    s < 60
+      ? [s, 'second']
+      : s < 3600
+        ? [Math.floor(s / 60), 'minute']
+        : s < 86_400
+          ? [Math.floor(s / 3600), 'hour']
+          : [Math.floor(s / 86_400), 'day'];
   return n === 1 ? `1 ${unit}` : `${n} ${unit}s`;
 }
 
@@ -60,11 +71,16 @@ export function containerStatus(c: ContainerSummary, nowMs = Date.now()): string
   return s.status.charAt(0).toUpperCase() + s.status.slice(1);
 }
 
-const PROTOCOL_NAMES: Partial<Record<PortProtocol, string>> = { [PortProtocol.PORT_PROTOCOL_UDP]: 'udp', [PortProtocol.PORT_PROTOCOL_SCTP]: 'sctp' };
+const PROTOCOL_NAMES: Partial<Record<PortProtocol, string>> = {
+  [PortProtocol.PORT_PROTOCOL_UDP]: 'udp',
+  [PortProtocol.PORT_PROTOCOL_SCTP]: 'sctp',
+};
 
 export function formatPort(p: PublishedPort): string {
   const proto = PROTOCOL_NAMES[p.protocol] ?? 'tcp';
-  return p.hostPort ? `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${proto}` : `${p.containerPort}/${proto}`;
+  return p.hostPort
+    ? `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${proto}`
+    : `${p.containerPort}/${proto}`;
 }
 
 /** A container as `ps --format json` shows it: ports with their protocol's name, not its number. */
@@ -75,7 +91,15 @@ export function containerJson(c: ContainerSummary): object {
 export function containerRows(containers: readonly ContainerSummary[], nowMs = Date.now()): string[][] {
   return containers.map((c) => {
     const command = c.command.join(' ');
-    return [c.id.slice(0, 12), c.image, `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`, ago(c.createdAtMs, nowMs), containerStatus(c, nowMs), c.state?.status === 'running' ? c.ports.map(formatPort).join(', ') : '', c.name];
+    return [
+      c.id.slice(0, 12),
+      c.image,
+      `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`,
+      ago(c.createdAtMs, nowMs),
+      containerStatus(c, nowMs),
+      c.state?.status === 'running' ? c.ports.map(formatPort).join(', ') : '',
+      c.name,
+    ];
   });
 }
 
@@ -90,7 +114,11 @@ export function humanBinaryBytes(bytes: number): string {
  * over the time between them, memory against its limit (the host's memory when unlimited).
  * A container missing from the earlier sample (it just started) shows 0% CPU.
  */
-export function statsRows(before: readonly ContainerStats[], after: readonly ContainerStats[], hostMemoryBytes: number): string[][] {
+export function statsRows(
+  before: readonly ContainerStats[],
+  after: readonly ContainerStats[],
+  hostMemoryBytes: number,
+): string[][] {
   const earlier = new Map(before.map((s) => [s.id, s]));
   return after.map((s) => {
     const prev = earlier.get(s.id);
@@ -98,6 +126,13 @@ export function statsRows(before: readonly ContainerStats[], after: readonly Con
     const cpu = prev && elapsedNs > 0 ? (Math.max(0, s.cpuUsageNs - prev.cpuUsageNs) / elapsedNs) * 100 : 0;
     const limit = s.memoryLimitBytes > 0 ? s.memoryLimitBytes : hostMemoryBytes;
     const memPercent = limit > 0 ? (s.memoryBytes / limit) * 100 : 0;
-    return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${humanBinaryBytes(s.memoryBytes)} / ${humanBinaryBytes(limit)}`, `${memPercent.toFixed(2)}%`, String(s.pids)];
+    return [
+      s.id.slice(0, 12),
+      s.name,
+      `${cpu.toFixed(2)}%`,
+      `${humanBinaryBytes(s.memoryBytes)} / ${humanBinaryBytes(limit)}`,
+      `${memPercent.toFixed(2)}%`,
+      String(s.pids),
+    ];
   });
 }

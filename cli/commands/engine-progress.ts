@@ -6,7 +6,8 @@ const REDRAW_INTERVAL_MS = 100;
 
 function layerLine(p: LayerProgress): string {
   const id = p.digest.replace(/^sha256:/, '').slice(0, 12);
-  const bytes = p.status === 'downloading' && p.totalBytes > 0 ? ` ${humanBytes(p.currentBytes)}/${humanBytes(p.totalBytes)}` : '';
+  const bytes =
+    p.status === 'downloading' && p.totalBytes > 0 ? ` ${humanBytes(p.currentBytes)}/${humanBytes(p.totalBytes)}` : '';
   return `${id}: ${p.status}${bytes}`;
 }
 

@@ -5,10 +5,17 @@ import { imageMatches, parseImageFilter } from './image.js';
 import { parseVolumeFilter, volumeMatches } from './volume.js';
 
 describe('--filter on images and volumes, as Docker takes it', () => {
-  const tagged = { id: 'sha256:aa', repoTags: ['192.168.77.5:5000/lab/busybox:1'], repoDigests: [], sizeBytes: 0, createdAtMs: 0 } as ImageSummary;
+  const tagged = {
+    id: 'sha256:aa',
+    repoTags: ['192.168.77.5:5000/lab/busybox:1'],
+    repoDigests: [],
+    sizeBytes: 0,
+    createdAtMs: 0,
+  } as ImageSummary;
   const dangling = { ...tagged, id: 'sha256:bb', repoTags: [] } as ImageSummary;
   it('images: dangling, and reference as a shell pattern over repo or repo:tag', () => {
-    const pick = (...raw: string[]) => [tagged, dangling].filter((i) => matchesAll(i, raw.map(parseImageFilter), imageMatches)).map((i) => i.id);
+    const pick = (...raw: string[]) =>
+      [tagged, dangling].filter((i) => matchesAll(i, raw.map(parseImageFilter), imageMatches)).map((i) => i.id);
     expect(pick('dangling=true')).toEqual(['sha256:bb']);
     expect(pick('dangling=false')).toEqual(['sha256:aa']);
     expect(pick('reference=*/lab/busybox')).toEqual(['sha256:aa']);
@@ -18,9 +25,17 @@ describe('--filter on images and volumes, as Docker takes it', () => {
   });
 
   it('volumes: dangling (used by no container), name, label', () => {
-    const used = { name: 'data', driver: 'local', mountpoint: '', labels: { tier: 'db' }, createdAtMs: 0, usedBy: ['web'] } as Volume;
+    const used = {
+      name: 'data',
+      driver: 'local',
+      mountpoint: '',
+      labels: { tier: 'db' },
+      createdAtMs: 0,
+      usedBy: ['web'],
+    } as Volume;
     const loose = { ...used, name: 'cache', labels: {}, usedBy: [] } as Volume;
-    const pick = (...raw: string[]) => [used, loose].filter((v) => matchesAll(v, raw.map(parseVolumeFilter), volumeMatches)).map((v) => v.name);
+    const pick = (...raw: string[]) =>
+      [used, loose].filter((v) => matchesAll(v, raw.map(parseVolumeFilter), volumeMatches)).map((v) => v.name);
     expect(pick('dangling=true')).toEqual(['cache']);
     expect(pick('label=tier=db')).toEqual(['data']);
     expect(pick('name=ca', 'name=da')).toEqual(['data', 'cache']); // one key: either

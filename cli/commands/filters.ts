@@ -7,13 +7,18 @@ export interface Filter<K extends string = string> {
 }
 
 /** A commander parser for `--filter` of a command that knows `keys`; a mistake names the valid ones. */
-export function filterParser<K extends string>(keys: readonly K[], check: (f: Filter<K>) => void = () => undefined): (raw: string) => Filter<K> {
+export function filterParser<K extends string>(
+  keys: readonly K[],
+  check: (f: Filter<K>) => void = () => undefined,
+): (raw: string) => Filter<K> {
   return (raw) => {
     const eq = raw.indexOf('=');
     const key = raw.slice(0, eq);
     const value = raw.slice(eq + 1);
-    if (eq <= 0 || value === '') throw new InvalidArgumentError(`invalid filter "${raw}". Use KEY=VALUE with ${keys.join(', ')}`);
-    if (!(keys as readonly string[]).includes(key)) throw new InvalidArgumentError(`unknown filter "${key}". Use ${keys.join(', ')}`);
+    if (eq <= 0 || value === '')
+      throw new InvalidArgumentError(`invalid filter "${raw}". Use KEY=VALUE with ${keys.join(', ')}`);
+    if (!(keys as readonly string[]).includes(key))
+      throw new InvalidArgumentError(`unknown filter "${key}". Use ${keys.join(', ')}`);
     const filter = { key: key as K, value };
     check(filter);
     return filter;
@@ -21,7 +26,11 @@ export function filterParser<K extends string>(keys: readonly K[], check: (f: Fi
 }
 
 /** Docker's rule: terms with the same key are alternatives (OR), different keys all apply (AND). */
-export function matchesAll<T, K extends string>(item: T, filters: readonly Filter<K>[], matches: (item: T, f: Filter<K>) => boolean): boolean {
+export function matchesAll<T, K extends string>(
+  item: T,
+  filters: readonly Filter<K>[],
+  matches: (item: T, f: Filter<K>) => boolean,
+): boolean {
   const byKey = new Map<K, Filter<K>[]>();
   for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
   return [...byKey.values()].every((alternatives) => alternatives.some((f) => matches(item, f)));
@@ -29,7 +38,8 @@ export function matchesAll<T, K extends string>(item: T, filters: readonly Filte
 
 /** `true`/`false` for a boolean filter (dangling=true), else a usage error. */
 export function checkBoolean(f: Filter): void {
-  if (f.value !== 'true' && f.value !== 'false') throw new InvalidArgumentError(`invalid ${f.key} filter "${f.value}". Use true or false`);
+  if (f.value !== 'true' && f.value !== 'false')
+    throw new InvalidArgumentError(`invalid ${f.key} filter "${f.value}". Use true or false`);
 }
 
 /** A label filter, `KEY` (present) or `KEY=VALUE`. */
@@ -40,6 +50,11 @@ export function labelMatches(labels: Record<string, string>, value: string): boo
 
 /** Docker's reference filter: a shell-style pattern (`*`, `?`) over `repo` or `repo:tag`. */
 export function globMatches(text: string, pattern: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  );
   return regex.test(text);
 }

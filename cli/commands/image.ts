@@ -13,7 +13,12 @@ import { checkBoolean, filterParser, globMatches, matchesAll, type Filter } from
 type Ctx = () => CliContext;
 
 /** Pulls with progress on `write` (redrawn lines when `tty`); resolves to the pulled image. */
-export async function pullImage(engine: EngineClient, reference: string, write: (text: string) => void, tty: boolean): Promise<ImageSummary> {
+export async function pullImage(
+  engine: EngineClient,
+  reference: string,
+  write: (text: string) => void,
+  tty: boolean,
+): Promise<ImageSummary> {
   const progress = new PullProgress(write, tty);
   let image: ImageSummary | undefined;
   for await (const m of engine.stream('imagePull', { reference, platform: undefined })) {
@@ -21,7 +26,8 @@ export async function pullImage(engine: EngineClient, reference: string, write: 
     if (m.image) image = m.image;
   }
   progress.finish();
-  if (!image) throw new TswarmError('INTERNAL', `the pull of ${reference} ended without naming the image. Retry the pull`);
+  if (!image)
+    throw new TswarmError('INTERNAL', `the pull of ${reference} ended without naming the image. Retry the pull`);
   return image;
 }
 
@@ -45,7 +51,11 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .description('List the images on this node')
     .option('-a, --all', 'show all images (the same as the default: this node keeps no intermediate images)')
     .option('-q, --quiet', 'only show image IDs')
-    .option('-f, --filter <key=value>', 'dangling=true|false, reference=PATTERN (repo or repo:tag, * and ? as in a shell) (repeatable)', collect(parseImageFilter))
+    .option(
+      '-f, --filter <key=value>',
+      'dangling=true|false, reference=PATTERN (repo or repo:tag, * and ? as in a shell) (repeatable)',
+      collect(parseImageFilter),
+    )
     .option('--format <format>', 'output format: table or json')
     .action(async (opts: { quiet?: boolean; format?: string; filter?: ImageFilter[] }) => {
       const format = parseFormat(opts.format);
@@ -60,12 +70,17 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
 
 export type ImageFilter = Filter<'dangling' | 'reference'>;
 
-export const parseImageFilter = filterParser(['dangling', 'reference'] as const, (f) => f.key === 'dangling' && checkBoolean(f));
+export const parseImageFilter = filterParser(
+  ['dangling', 'reference'] as const,
+  (f) => f.key === 'dangling' && checkBoolean(f),
+);
 
 /** Docker's image filters: dangling (no tag), reference (a pattern over repo or repo:tag). */
 export function imageMatches(i: ImageSummary, f: ImageFilter): boolean {
   if (f.key === 'dangling') return (i.repoTags.length === 0) === (f.value === 'true');
-  return i.repoTags.some((tag) => globMatches(tag, f.value) || globMatches(tag.slice(0, tag.lastIndexOf(':')), f.value));
+  return i.repoTags.some(
+    (tag) => globMatches(tag, f.value) || globMatches(tag.slice(0, tag.lastIndexOf(':')), f.value),
+  );
 }
 
 /** Refuses a terminal as the archive: a binary stream typed in by hand is always a mistake. */
@@ -76,12 +91,20 @@ function archiveSource(input: string | undefined): AsyncIterable<Buffer> {
       info = statSync(input);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new TswarmError('INVALID_ARGUMENT', `cannot read the archive ${input} (${code === 'ENOENT' ? 'no such file' : code}). Give the path of a docker save or OCI archive`);
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `cannot read the archive ${input} (${code === 'ENOENT' ? 'no such file' : code}). Give the path of a docker save or OCI archive`,
+      );
     }
-    if (!info.isFile()) throw new TswarmError('INVALID_ARGUMENT', `${input} is not a file. Give the path of a docker save or OCI archive (a .tar, plain or compressed)`);
+    if (!info.isFile())
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `${input} is not a file. Give the path of a docker save or OCI archive (a .tar, plain or compressed)`,
+      );
     return createReadStream(input);
   }
-  if (process.stdin.isTTY) throw new TswarmError('USAGE', 'no archive given. Use -i FILE, or pipe the archive: tswarm image load < image.tar');
+  if (process.stdin.isTTY)
+    throw new TswarmError('USAGE', 'no archive given. Use -i FILE, or pipe the archive: tswarm image load < image.tar');
   return process.stdin;
 }
 
@@ -102,7 +125,8 @@ async function removeAll(c: CliContext, refs: string[], force: boolean): Promise
   });
   // Like docker rmi: every image is tried; the command fails if any could not be removed.
   if (failures.length === 1) throw first;
-  if (failures.length > 1) throw new TswarmError('CONFLICT', `${failures.length} images were not removed: ${failures.join('; ')}`);
+  if (failures.length > 1)
+    throw new TswarmError('CONFLICT', `${failures.length} images were not removed: ${failures.join('; ')}`);
 }
 
 export function registerImage(program: Command, ctx: Ctx): void {
@@ -117,7 +141,10 @@ export function registerImage(program: Command, ctx: Ctx): void {
       const c = ctx();
       const source = archiveSource(opts.input);
       const { images } = await withEngine(c, (e) => e.load(source));
-      for (const i of images) c.out(i.repoTags.length > 0 ? i.repoTags.map((t) => `Loaded image: ${t}\n`).join('') : `Loaded image ID: ${i.id}\n`);
+      for (const i of images)
+        c.out(
+          i.repoTags.length > 0 ? i.repoTags.map((t) => `Loaded image: ${t}\n`).join('') : `Loaded image ID: ${i.id}\n`,
+        );
     });
   image
     .command('inspect')
@@ -125,9 +152,22 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .argument('<reference...>', 'images by name, ID or digest')
     .action(async (refs: string[]) => {
       const c = ctx();
-      await inspectEach(c, refs, (e, reference) => e.call('imageInspect', { reference }), (found) => {
-        c.out(formatJson(found.map((r) => ({ ...r.image, config: JSON.parse(Buffer.from(r.configJson).toString('utf8')) as unknown, layers: r.layerDigests }))));
-      });
+      await inspectEach(
+        c,
+        refs,
+        (e, reference) => e.call('imageInspect', { reference }),
+        (found) => {
+          c.out(
+            formatJson(
+              found.map((r) => ({
+                ...r.image,
+                config: JSON.parse(Buffer.from(r.configJson).toString('utf8')) as unknown,
+                layers: r.layerDigests,
+              })),
+            ),
+          );
+        },
+      );
     });
   image
     .command('rm')

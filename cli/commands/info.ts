@@ -31,7 +31,11 @@ function serverFields(info: InfoResponse): [string, string][] {
     ['Swarm', swarmStateName(info)],
   ];
   if (info.swarm?.nodeId) {
-    fields.push(['NodeID', info.swarm.nodeId], ['Is Manager', String(info.swarm.controlAvailable)], ['ClusterID', info.swarm.clusterId]);
+    fields.push(
+      ['NodeID', info.swarm.nodeId],
+      ['Is Manager', String(info.swarm.controlAvailable)],
+      ['ClusterID', info.swarm.clusterId],
+    );
   }
   return fields;
 }
@@ -47,10 +51,18 @@ export function registerInfo(program: Command, ctx: () => CliContext): void {
       const info = await (await c.daemon()).info();
       const client = versionInfo();
       if (format === 'json') {
-        c.out(formatJson({ client, server: { ...info, swarm: { ...info.swarm, localNodeState: swarmStateName(info) } } }));
+        c.out(
+          formatJson({ client, server: { ...info, swarm: { ...info.swarm, localNodeState: swarmStateName(info) } } }),
+        );
         return;
       }
-      c.out('Client:\n' + formatFields([['Version', client.version], ['Host', c.host]]));
+      c.out(
+        'Client:\n' +
+          formatFields([
+            ['Version', client.version],
+            ['Host', c.host],
+          ]),
+      );
       c.out('\nServer:\n' + formatFields(serverFields(info)));
       // On stderr, as docker info prints its warnings: scripts read the fields from stdout.
       for (const w of info.warnings) process.stderr.write(`WARNING: ${w}\n`);

@@ -19,7 +19,14 @@ function parseCount(flag: string) {
 function statusTable(hosts: readonly HostStatus[]): string {
   const partitioned = hosts.some((h) => h.group > 0);
   const headers = ['HOST', 'ROLE', 'ADDRESS', 'PID', 'STATE', ...(partitioned ? ['GROUP'] : [])];
-  const rows = hosts.map((h) => [h.name, h.role, h.addr, h.pid > 0 ? String(h.pid) : '-', h.state, ...(partitioned ? [String(h.group)] : [])]);
+  const rows = hosts.map((h) => [
+    h.name,
+    h.role,
+    h.addr,
+    h.pid > 0 ? String(h.pid) : '-',
+    h.state,
+    ...(partitioned ? [String(h.group)] : []),
+  ]);
   return formatTable(headers, rows);
 }
 
@@ -30,7 +37,10 @@ function upHints(created: Lab, swarm: boolean): string {
   const lines: string[] = [];
   if (swarm) lines.push(`The hosts form a swarm: try \`tswarm lab exec${nameFlag} ${first} -- tswarm node ls\`.`);
   const reg = created.registry;
-  if (reg) lines.push(`The lab registry ${reg.host} holds ${reg.image}: try \`tswarm lab exec${nameFlag} ${first} -- tswarm run --rm ${reg.image} echo hi\`.`);
+  if (reg)
+    lines.push(
+      `The lab registry ${reg.host} holds ${reg.image}: try \`tswarm lab exec${nameFlag} ${first} -- tswarm run --rm ${reg.image} echo hi\`.`,
+    );
   return lines.length > 0 ? `\n${lines.join('\n')}\n` : '';
 }
 
@@ -44,7 +54,9 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
 
   lab
     .command('up')
-    .description('Create the lab hosts m1…mM and w1…wW, start a tswarmd on each, and the registry host reg with the test image')
+    .description(
+      'Create the lab hosts m1…mM and w1…wW, start a tswarmd on each, and the registry host reg with the test image',
+    )
     .option('--managers <n>', 'number of manager hosts (m1…)', parseCount('--managers'), 3)
     .option('--workers <n>', 'number of worker hosts (w1…)', parseCount('--workers'), 2)
     .addOption(nameOption())
@@ -52,30 +64,47 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .option('--no-swarm', 'only start the daemons; do not init and join a swarm')
     .option('--no-registry', 'do not make the registry host reg (192.168.77.5:5000) with the test image')
     .option('-f, --format <format>', 'output format: table or json')
-    .action(async (opts: { managers: number; workers: number; name: string; logLevel: string; swarm: boolean; registry: boolean; format?: string }) => {
-      const format = parseFormat(opts.format);
-      const abort = new AbortController();
-      const onInterrupt = () => abort.abort();
-      process.once('SIGINT', onInterrupt);
-      process.once('SIGTERM', onInterrupt);
-      try {
-        const created = await Lab.up({ managers: opts.managers, workers: opts.workers, name: opts.name, logLevel: opts.logLevel, registry: opts.registry, signal: abort.signal });
-        if (opts.swarm) {
-          try {
-            await formSwarm(created);
-          } catch (err) {
-            await created.down();
-            throw err;
+    .action(
+      async (opts: {
+        managers: number;
+        workers: number;
+        name: string;
+        logLevel: string;
+        swarm: boolean;
+        registry: boolean;
+        format?: string;
+      }) => {
+        const format = parseFormat(opts.format);
+        const abort = new AbortController();
+        const onInterrupt = () => abort.abort();
+        process.once('SIGINT', onInterrupt);
+        process.once('SIGTERM', onInterrupt);
+        try {
+          const created = await Lab.up({
+            managers: opts.managers,
+            workers: opts.workers,
+            name: opts.name,
+            logLevel: opts.logLevel,
+            registry: opts.registry,
+            signal: abort.signal,
+          });
+          if (opts.swarm) {
+            try {
+              await formSwarm(created);
+            } catch (err) {
+              await created.down();
+              throw err;
+            }
           }
+          const hosts = await created.status();
+          ctx().out(format === 'json' ? formatJson({ name: created.name, hosts }) : statusTable(hosts));
+          if (format !== 'json') ctx().out(upHints(created, opts.swarm));
+        } finally {
+          process.off('SIGINT', onInterrupt);
+          process.off('SIGTERM', onInterrupt);
         }
-        const hosts = await created.status();
-        ctx().out(format === 'json' ? formatJson({ name: created.name, hosts }) : statusTable(hosts));
-        if (format !== 'json') ctx().out(upHints(created, opts.swarm));
-      } finally {
-        process.off('SIGINT', onInterrupt);
-        process.off('SIGTERM', onInterrupt);
-      }
-    });
+      },
+    );
 
   lab
     .command('status')
@@ -96,7 +125,11 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .option('-q, --quiet', 'print only the address (HOST:PORT)')
     .action(async (opts: { name: string; quiet?: boolean }) => {
       const reg = (await Lab.open(opts.name)).requireRegistry();
-      ctx().out(opts.quiet ? `${reg.host}\n` : `Registry:   ${reg.host} (plain HTTP; every lab daemon lists it as an insecure registry)\nTest image: ${reg.image}\n`);
+      ctx().out(
+        opts.quiet
+          ? `${reg.host}\n`
+          : `Registry:   ${reg.host} (plain HTTP; every lab daemon lists it as an insecure registry)\nTest image: ${reg.image}\n`,
+      );
     });
 
   lab
@@ -108,7 +141,8 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .passThroughOptions()
     .action(async (host: string, command: string[], opts: { name: string }) => {
       const argv = command[0] === '--' ? command.slice(1) : command;
-      if (argv.length === 0) throw new TswarmError('USAGE', 'no command given. Use `tswarm lab exec HOST -- COMMAND [ARG...]`');
+      if (argv.length === 0)
+        throw new TswarmError('USAGE', 'no command given. Use `tswarm lab exec HOST -- COMMAND [ARG...]`');
       const l = await Lab.open(opts.name);
       const child = l.spawn(host, argv, 'inherit');
       const code = await new Promise<number>((resolve, reject) => {
@@ -128,7 +162,9 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
       const l = await Lab.open(opts.name);
       const env = l.env(host);
       const lines = Object.entries(env).map(([k, v]) => `export ${k}=${v}`);
-      ctx().out(`${lines.join('\n')}\n# Run this command to configure your shell:\n# eval "$(tswarm lab env ${host}${opts.name === DEFAULT_LAB_NAME ? '' : ` --name ${opts.name}`})"\n`);
+      ctx().out(
+        `${lines.join('\n')}\n# Run this command to configure your shell:\n# eval "$(tswarm lab env ${host}${opts.name === DEFAULT_LAB_NAME ? '' : ` --name ${opts.name}`})"\n`,
+      );
     });
 
   const hostAction = (verb: 'stop' | 'start' | 'kill' | 'crash', description: string) =>
@@ -174,7 +210,9 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { name: string }) => {
       const l = await Lab.open(opts.name);
       const report = await l.down();
-      ctx().out(`lab "${l.name}" is down: removed ${report.netns.length} network namespaces and ${report.mounts.length} mounts\n`);
+      ctx().out(
+        `lab "${l.name}" is down: removed ${report.netns.length} network namespaces and ${report.mounts.length} mounts\n`,
+      );
     });
 
   lab
@@ -182,6 +220,8 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .description('Tear down every lab on this machine and remove whatever a crashed run left behind')
     .action(async () => {
       const r = await pruneLabs();
-      ctx().out(`pruned: ${r.labs.length} labs, ${r.netns.length} network namespaces, ${r.cgroups.length} cgroups, ${r.mounts.length} mounts\n`);
+      ctx().out(
+        `pruned: ${r.labs.length} labs, ${r.netns.length} network namespaces, ${r.cgroups.length} cgroups, ${r.mounts.length} mounts\n`,
+      );
     });
 }

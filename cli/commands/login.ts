@@ -10,7 +10,11 @@ export async function readPasswordStdin(stdin: AsyncIterable<Buffer | string> = 
   let text = '';
   for await (const chunk of stdin) {
     text += chunk.toString();
-    if (text.length > PASSWORD_STDIN_BYTES_MAX) throw new TswarmError('USAGE', `--password-stdin read more than ${PASSWORD_STDIN_BYTES_MAX} bytes. Pipe only the password`);
+    if (text.length > PASSWORD_STDIN_BYTES_MAX)
+      throw new TswarmError(
+        'USAGE',
+        `--password-stdin read more than ${PASSWORD_STDIN_BYTES_MAX} bytes. Pipe only the password`,
+      );
   }
   // `echo pass | tswarm login …` adds a newline the password does not have.
   return text.replace(/\r?\n$/, '');
@@ -26,10 +30,12 @@ export function registerLogin(program: Command, ctx: () => CliContext): void {
     .argument('<registry>', 'registry host[:port], e.g. 127.0.0.1:5000')
     .action(async (registry: string, opts: { username?: string; password?: string; passwordStdin?: boolean }) => {
       if (!opts.username) throw new TswarmError('USAGE', 'login needs a user name. Give -u USER');
-      if (opts.password !== undefined && opts.passwordStdin) throw new TswarmError('USAGE', '--password and --password-stdin are exclusive. Give one');
+      if (opts.password !== undefined && opts.passwordStdin)
+        throw new TswarmError('USAGE', '--password and --password-stdin are exclusive. Give one');
       const password = opts.passwordStdin ? await readPasswordStdin() : opts.password;
       if (!password) throw new TswarmError('USAGE', 'login needs a password. Give --password-stdin (or -p PASS)');
-      if (opts.password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      if (opts.password !== undefined)
+        process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
       const c = ctx();
       const r = await withEngine(c, (e) => e.call('login', { registry, username: opts.username!, password }, 60_000));
       c.out(`${r.status}\n`);

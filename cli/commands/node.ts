@@ -2,7 +2,14 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { TswarmError } from '../../lib/errors.js';
-import { NodeAvailability, NodeRole, NodeState, Reachability, type Node, type NodeSpec } from '../../gen/lite/tswarm/v1/objects.js';
+import {
+  NodeAvailability,
+  NodeRole,
+  NodeState,
+  Reachability,
+  type Node,
+  type NodeSpec,
+} from '../../gen/lite/tswarm/v1/objects.js';
 import type { ListNodesRequest } from '../../gen/lite/tswarm/v1/control.js';
 import { AVAILABILITY } from './swarm.js';
 
@@ -30,9 +37,11 @@ export function parseNodeFilters(filters: readonly string[]): ListNodesRequest {
   for (const f of filters) {
     const [key, ...rest] = f.split('=');
     const value = rest.join('=');
-    if (!value) throw new TswarmError('USAGE', `invalid filter "${f}". Use KEY=VALUE with role, name, id or node.label`);
+    if (!value)
+      throw new TswarmError('USAGE', `invalid filter "${f}". Use KEY=VALUE with role, name, id or node.label`);
     if (key === 'role') {
-      if (value !== 'manager' && value !== 'worker') throw new TswarmError('USAGE', `invalid role filter "${value}". Use manager or worker`);
+      if (value !== 'manager' && value !== 'worker')
+        throw new TswarmError('USAGE', `invalid role filter "${value}". Use manager or worker`);
       req.roles.push(value === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER);
     } else if (key === 'name') req.names.push(value);
     else if (key === 'id') req.idPrefixes.push(value);
@@ -71,7 +80,11 @@ async function getNode(c: CliContext, ref: string): Promise<Node> {
 
 async function update(c: CliContext, ref: string, change: (spec: NodeSpec) => void): Promise<Node> {
   const node = await getNode(c, ref);
-  const spec: NodeSpec = { annotations: { name: node.spec?.annotations?.name ?? '', labels: { ...(node.spec?.annotations?.labels ?? {}) } }, desiredRole: node.spec!.desiredRole, availability: node.spec!.availability };
+  const spec: NodeSpec = {
+    annotations: { name: node.spec?.annotations?.name ?? '', labels: { ...(node.spec?.annotations?.labels ?? {}) } },
+    desiredRole: node.spec!.desiredRole,
+    availability: node.spec!.availability,
+  };
   change(spec);
   const d = await c.daemon();
   return (await d.cluster.updateNode({ nodeId: node.id, nodeVersion: node.meta?.version ?? 0, spec })).node!;
@@ -99,7 +112,14 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
       const self = info.swarm?.nodeId;
       const rows = nodes.map((n) => {
         const j = nodeJson(n);
-        return [`${n.id}${n.id === self ? ' *' : ''}`, j.hostname, j.status, j.availability, j.managerStatus, j.engineVersion];
+        return [
+          `${n.id}${n.id === self ? ' *' : ''}`,
+          j.hostname,
+          j.status,
+          j.availability,
+          j.managerStatus,
+          j.engineVersion,
+        ];
       });
       c.out(formatTable(['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'], rows));
     });
@@ -118,13 +138,17 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
   const roleChange = (verb: 'promote' | 'demote', role: NodeRole) =>
     node
       .command(verb)
-      .description(verb === 'promote' ? 'Make workers managers' : 'Make managers workers (refused if it would lose quorum)')
+      .description(
+        verb === 'promote' ? 'Make workers managers' : 'Make managers workers (refused if it would lose quorum)',
+      )
       .argument('<node...>', 'node IDs, ID prefixes or hostnames')
       .action(async (refs: string[]) => {
         const c = ctx();
         for (const r of refs) {
           const n = await update(c, r, (spec) => (spec.desiredRole = role));
-          c.out(`Node ${n.description?.hostname || n.id} ${verb}d ${verb === 'promote' ? 'to a manager' : 'to a worker'} in the swarm.\n`);
+          c.out(
+            `Node ${n.description?.hostname || n.id} ${verb}d ${verb === 'promote' ? 'to a manager' : 'to a worker'} in the swarm.\n`,
+          );
         }
       });
   roleChange('promote', NodeRole.NODE_ROLE_MANAGER);
@@ -152,8 +176,10 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .option('--label-rm <key>', 'remove a label (repeatable)', collect, [])
     .argument('<node>', 'node ID, ID prefix or hostname')
     .action(async (ref: string, f: { availability?: string; labelAdd: string[]; labelRm: string[] }) => {
-      if (f.availability !== undefined && !(f.availability in AVAILABILITY)) throw new TswarmError('USAGE', `invalid --availability "${f.availability}". Use active, pause or drain`);
-      if (f.availability === undefined && f.labelAdd.length === 0 && f.labelRm.length === 0) throw new TswarmError('USAGE', 'nothing to update. Give --availability, --label-add or --label-rm');
+      if (f.availability !== undefined && !(f.availability in AVAILABILITY))
+        throw new TswarmError('USAGE', `invalid --availability "${f.availability}". Use active, pause or drain`);
+      if (f.availability === undefined && f.labelAdd.length === 0 && f.labelRm.length === 0)
+        throw new TswarmError('USAGE', 'nothing to update. Give --availability, --label-add or --label-rm');
       const c = ctx();
       const n = await update(c, ref, (spec) => {
         if (f.availability) spec.availability = AVAILABILITY[f.availability]!;
@@ -167,4 +193,3 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
       c.out(`${n.description?.hostname || n.id}\n`);
     });
 }
-

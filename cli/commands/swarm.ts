@@ -12,11 +12,15 @@ export const AVAILABILITY: Record<string, NodeAvailability> = {
   drain: NodeAvailability.NODE_AVAILABILITY_DRAIN,
 };
 
-const availabilityOption = () => new Option('--availability <state>', 'availability of this node: active, pause or drain').choices(Object.keys(AVAILABILITY)).default('active');
+const availabilityOption = () =>
+  new Option('--availability <state>', 'availability of this node: active, pause or drain')
+    .choices(Object.keys(AVAILABILITY))
+    .default('active');
 
 function positiveInt(flag: string) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) === 0) throw new TswarmError('USAGE', `invalid ${flag} "${v}". Use a whole number above 0`);
+    if (!/^\d+$/.test(v) || Number(v) === 0)
+      throw new TswarmError('USAGE', `invalid ${flag} "${v}". Use a whole number above 0`);
     return Number(v);
   };
 }
@@ -44,8 +48,16 @@ function initSpec(f: InitFlags): ClusterSpec {
   return {
     annotations: undefined,
     orchestration: undefined,
-    raft: { snapshotInterval: f.snapshotInterval ?? 0, keepOldSnapshots: 0, heartbeatTick: 0, electionTick: f.electionTicks ?? 0, tickMs },
-    dispatcher: { heartbeatPeriodMs: f.dispatcherHeartbeat ? parseDurationMs(f.dispatcherHeartbeat, '--dispatcher-heartbeat') : 0 },
+    raft: {
+      snapshotInterval: f.snapshotInterval ?? 0,
+      keepOldSnapshots: 0,
+      heartbeatTick: 0,
+      electionTick: f.electionTicks ?? 0,
+      tickMs,
+    },
+    dispatcher: {
+      heartbeatPeriodMs: f.dispatcherHeartbeat ? parseDurationMs(f.dispatcherHeartbeat, '--dispatcher-heartbeat') : 0,
+    },
     caConfig: { nodeCertExpiryMs: certExpiryMs },
   };
 }
@@ -58,7 +70,10 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
   program
     .command('init')
     .description('Create a swarm with this node as its first manager')
-    .option('--advertise-addr <addr[:port]>', 'address other nodes reach this manager at (needed when the host has several)')
+    .option(
+      '--advertise-addr <addr[:port]>',
+      'address other nodes reach this manager at (needed when the host has several)',
+    )
     .option('--listen-addr <addr[:port]>', 'address to listen on for cluster traffic', '0.0.0.0:2377')
     .option('--cert-expiry <duration>', 'lifetime of node certificates (at least 1h)', '2160h')
     .option('--dispatcher-heartbeat <duration>', 'how often nodes send heartbeats', '1s')
@@ -66,15 +81,30 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('--election-ticks <n>', 'ticks without a leader before an election', positiveInt('--election-ticks'))
     .option('--snapshot-interval <n>', 'Raft entries between snapshots', positiveInt('--snapshot-interval'))
     .addOption(availabilityOption())
-    .option('--force-new-cluster', 'after losing quorum: restart the cluster from this manager’s state, as its only manager')
+    .option(
+      '--force-new-cluster',
+      'after losing quorum: restart the cluster from this manager’s state, as its only manager',
+    )
     .action(async (f: InitFlags & { forceNewCluster?: boolean }) => {
       const c = ctx();
       const spec = initSpec(f);
-      const res = await (await c.daemon()).swarmInit({ listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', forceNewCluster: f.forceNewCluster ?? false, spec, availability: AVAILABILITY[f.availability]! });
+      const res = await (
+        await c.daemon()
+      ).swarmInit({
+        listenAddr: f.listenAddr,
+        advertiseAddr: f.advertiseAddr ?? '',
+        forceNewCluster: f.forceNewCluster ?? false,
+        spec,
+        availability: AVAILABILITY[f.availability]!,
+      });
       if (f.forceNewCluster) {
-        return c.out(`Swarm recovered: current node (${res.nodeId}) is now the only manager, with the cluster's committed state.\nDemote or remove the lost managers (\`tswarm node demote\`), then add managers with 'tswarm join-token manager'.\n`);
+        return c.out(
+          `Swarm recovered: current node (${res.nodeId}) is now the only manager, with the cluster's committed state.\nDemote or remove the lost managers (\`tswarm node demote\`), then add managers with 'tswarm join-token manager'.\n`,
+        );
       }
-      c.out(`Swarm initialized: current node (${res.nodeId}) is now a manager.\n\nTo add a worker to this swarm, run the following command:\n\n${joinCommand(res.workerJoinToken, res.advertiseAddr)}\nTo add a manager to this swarm, run 'tswarm join-token manager' and follow the instructions.\n`);
+      c.out(
+        `Swarm initialized: current node (${res.nodeId}) is now a manager.\n\nTo add a worker to this swarm, run the following command:\n\n${joinCommand(res.workerJoinToken, res.advertiseAddr)}\nTo add a manager to this swarm, run 'tswarm join-token manager' and follow the instructions.\n`,
+      );
     });
 
   program
@@ -85,13 +115,23 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('--advertise-addr <addr[:port]>', 'address other nodes reach this node at (managers)')
     .option('--listen-addr <addr[:port]>', 'address to listen on (managers)', '0.0.0.0:2377')
     .addOption(availabilityOption())
-    .action(async (addr: string, f: { token: string; advertiseAddr?: string; listenAddr: string; availability: string }) => {
-      // Checked here, before any traffic: a mistyped token is never mistaken for a wrong cluster.
-      parseJoinToken(f.token);
-      const c = ctx();
-      const res = await (await c.daemon()).swarmJoin({ token: f.token, remoteAddrs: [addr], listenAddr: f.listenAddr, advertiseAddr: f.advertiseAddr ?? '', availability: AVAILABILITY[f.availability]! });
-      c.out(`This node joined a swarm as a ${res.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker'}.\n`);
-    });
+    .action(
+      async (addr: string, f: { token: string; advertiseAddr?: string; listenAddr: string; availability: string }) => {
+        // Checked here, before any traffic: a mistyped token is never mistaken for a wrong cluster.
+        parseJoinToken(f.token);
+        const c = ctx();
+        const res = await (
+          await c.daemon()
+        ).swarmJoin({
+          token: f.token,
+          remoteAddrs: [addr],
+          listenAddr: f.listenAddr,
+          advertiseAddr: f.advertiseAddr ?? '',
+          availability: AVAILABILITY[f.availability]!,
+        });
+        c.out(`This node joined a swarm as a ${res.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker'}.\n`);
+      },
+    );
 
   program
     .command('join-token')
@@ -100,18 +140,29 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('-q, --quiet', 'print only the token')
     .option('--rotate', 'replace the token: the old one stops working for new joins')
     .action(async (role: string, f: { quiet?: boolean; rotate?: boolean }) => {
-      if (role !== 'worker' && role !== 'manager') throw new TswarmError('USAGE', `unknown role "${role}". Use worker or manager`);
+      if (role !== 'worker' && role !== 'manager')
+        throw new TswarmError('USAGE', `unknown role "${role}". Use worker or manager`);
       const c = ctx();
       const d = await c.daemon();
       let cluster = (await d.cluster.getCluster({ clusterId: '' })).cluster!;
       if (f.rotate) {
-        cluster = (await d.cluster.updateCluster({ clusterId: cluster.id, clusterVersion: 0, spec: cluster.spec, rotateWorkerToken: role === 'worker', rotateManagerToken: role === 'manager' })).cluster!;
+        cluster = (
+          await d.cluster.updateCluster({
+            clusterId: cluster.id,
+            clusterVersion: 0,
+            spec: cluster.spec,
+            rotateWorkerToken: role === 'worker',
+            rotateManagerToken: role === 'manager',
+          })
+        ).cluster!;
         if (!f.quiet) c.out(`Successfully rotated ${role} join token.\n\n`);
       }
       const token = role === 'worker' ? cluster.rootCa!.joinTokens!.worker : cluster.rootCa!.joinTokens!.manager;
       if (f.quiet) return c.out(`${token}\n`);
       const info = await d.info();
-      c.out(`To add a ${role} to this swarm, run the following command:\n\n${joinCommand(token, info.swarm?.nodeAddr ?? '')}`);
+      c.out(
+        `To add a ${role} to this swarm, run the following command:\n\n${joinCommand(token, info.swarm?.nodeAddr ?? '')}`,
+      );
     });
 
   program

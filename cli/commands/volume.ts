@@ -9,7 +9,10 @@ import type { Volume } from '../../gen/lite/tswarm/v1/engine.js';
 
 export type VolumeFilter = Filter<'dangling' | 'name' | 'label'>;
 
-export const parseVolumeFilter = filterParser(['dangling', 'name', 'label'] as const, (f) => f.key === 'dangling' && checkBoolean(f));
+export const parseVolumeFilter = filterParser(
+  ['dangling', 'name', 'label'] as const,
+  (f) => f.key === 'dangling' && checkBoolean(f),
+);
 
 /** Docker's volume filters: dangling (no container uses it), name (substring), label. */
 export function volumeMatches(v: Volume, f: VolumeFilter): boolean {
@@ -27,14 +30,20 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .option('-l, --label <key=value>', 'a label (repeatable)', collect(parseLabel))
     .action(async (name: string | undefined, opts: { label?: [string, string][] }) => {
       const c = ctx();
-      const r = await withEngine(c, (e) => e.call('volumeCreate', { name: name ?? '', labels: Object.fromEntries(opts.label ?? []) }));
+      const r = await withEngine(c, (e) =>
+        e.call('volumeCreate', { name: name ?? '', labels: Object.fromEntries(opts.label ?? []) }),
+      );
       c.out(`${r.volume?.name ?? name ?? ''}\n`);
     });
   volume
     .command('ls')
     .description('List volumes')
     .option('-q, --quiet', 'only show volume names')
-    .option('-f, --filter <key=value>', 'dangling=true|false (used by no container), name=TEXT, label=KEY[=VALUE] (repeatable)', collect(parseVolumeFilter))
+    .option(
+      '-f, --filter <key=value>',
+      'dangling=true|false (used by no container), name=TEXT, label=KEY[=VALUE] (repeatable)',
+      collect(parseVolumeFilter),
+    )
     .option('--format <format>', 'output format: table or json')
     .action(async (opts: { quiet?: boolean; format?: string; filter?: VolumeFilter[] }) => {
       const format = parseFormat(opts.format);
@@ -43,7 +52,13 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
       const volumes = listed.volumes.filter((v) => matchesAll(v, opts.filter ?? [], volumeMatches));
       if (opts.quiet) c.out(volumes.map((v) => `${v.name}\n`).join(''));
       else if (format === 'json') c.out(formatJson(volumes));
-      else c.out(formatTable(['DRIVER', 'VOLUME NAME'], volumes.map((v) => [v.driver || 'local', v.name])));
+      else
+        c.out(
+          formatTable(
+            ['DRIVER', 'VOLUME NAME'],
+            volumes.map((v) => [v.driver || 'local', v.name]),
+          ),
+        );
     });
   volume
     .command('inspect')

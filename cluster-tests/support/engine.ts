@@ -20,7 +20,11 @@ export async function tswarmOk(lab: Lab, host: string, args: readonly string[], 
 }
 
 export interface InspectedContainer {
-  container: { id: string; name: string; state: { status: string; pid: number; exitCode: number; oomKilled: boolean; error: string } };
+  container: {
+    id: string;
+    name: string;
+    state: { status: string; pid: number; exitCode: number; oomKilled: boolean; error: string };
+  };
   /** The log file the container's monitor writes; it outlives the daemon. */
   logPath: string;
 }
@@ -57,8 +61,15 @@ fetch(url, { signal: AbortSignal.timeout(Number(timeoutMs)) })
 `;
 
 /** An HTTP GET made from a lab host's own network namespace; undefined when it fails. */
-export async function httpGetFrom(lab: Lab, host: string, url: string, timeoutMs = 2_000): Promise<{ status: number; body: string } | undefined> {
-  const r = await lab.exec(host, [process.execPath, '-e', GET_SCRIPT, url, String(timeoutMs)], { timeoutMs: timeoutMs + 10_000 });
+export async function httpGetFrom(
+  lab: Lab,
+  host: string,
+  url: string,
+  timeoutMs = 2_000,
+): Promise<{ status: number; body: string } | undefined> {
+  const r = await lab.exec(host, [process.execPath, '-e', GET_SCRIPT, url, String(timeoutMs)], {
+    timeoutMs: timeoutMs + 10_000,
+  });
   return r.code === 0 ? (JSON.parse(r.stdout) as { status: number; body: string }) : undefined;
 }
 

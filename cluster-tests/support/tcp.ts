@@ -24,7 +24,11 @@ s.on('error', () => process.exit(1));
 `;
 
 export async function listenOn(lab: Lab, host: string, addr: string, port: number): Promise<Listener> {
-  const child = lab.spawn(host, [process.execPath, '-e', LISTEN_SCRIPT, addr, String(port)], ['ignore', 'pipe', 'inherit']);
+  const child = lab.spawn(
+    host,
+    [process.execPath, '-e', LISTEN_SCRIPT, addr, String(port)],
+    ['ignore', 'pipe', 'inherit'],
+  );
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`listener on ${host} did not start within 10 s`)), 10_000);
@@ -38,7 +42,15 @@ export async function listenOn(lab: Lab, host: string, addr: string, port: numbe
 }
 
 /** True when `from` completes a TCP exchange with addr:port within the deadline. */
-export async function canConnect(lab: Lab, from: string, addr: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  const r = await lab.exec(from, [process.execPath, '-e', CONNECT_SCRIPT, addr, String(port), String(timeoutMs)], { timeoutMs: timeoutMs + 10_000 });
+export async function canConnect(
+  lab: Lab,
+  from: string,
+  addr: string,
+  port: number,
+  timeoutMs = 1_000,
+): Promise<boolean> {
+  const r = await lab.exec(from, [process.execPath, '-e', CONNECT_SCRIPT, addr, String(port), String(timeoutMs)], {
+    timeoutMs: timeoutMs + 10_000,
+  });
   return r.code === 0;
 }

@@ -1,7 +1,15 @@
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { ImageError, malformed } from './errors.js';
-import { CONFIG_BYTES_MAX, MANIFEST_BYTES_MAX, MEDIA, parseConfig, parseManifest, type Descriptor, type Platform } from './oci.js';
+import {
+  CONFIG_BYTES_MAX,
+  MANIFEST_BYTES_MAX,
+  MEDIA,
+  parseConfig,
+  parseManifest,
+  type Descriptor,
+  type Platform,
+} from './oci.js';
 import { selectPlatform } from './platform.js';
 import { formatReference, parseReference } from './reference.js';
 import { BlobDigestError, sha256, type BlobStore } from './store/blobs.js';
@@ -38,7 +46,11 @@ interface ArchiveFiles {
  * straight into the blob store under its sha256 (verified against its name under blobs/sha256/),
  * so a multi-gigabyte archive never sits in memory.
  */
-export async function readArchive(source: AsyncIterable<Uint8Array>, blobs: BlobStore, platform: Platform): Promise<ArchiveImage[]> {
+export async function readArchive(
+  source: AsyncIterable<Uint8Array>,
+  blobs: BlobStore,
+  platform: Platform,
+): Promise<ArchiveImage[]> {
   const files: ArchiveFiles = { metadata: new Map(), blobs: new Map(), links: new Map() };
   let entries = 0;
   try {
@@ -48,7 +60,8 @@ export async function readArchive(source: AsyncIterable<Uint8Array>, blobs: Blob
     });
   } catch (err) {
     if (err instanceof ImageError) throw err;
-    if (err instanceof BlobDigestError) throw malformed(WHAT, `${err.expected} holds content with digest ${err.actual}`);
+    if (err instanceof BlobDigestError)
+      throw malformed(WHAT, `${err.expected} holds content with digest ${err.actual}`);
     throw malformed(WHAT, `it is not a readable tar archive (${(err as Error).message})`);
   }
   const manifest = files.metadata.get('manifest.json');
@@ -61,7 +74,8 @@ export async function readArchive(source: AsyncIterable<Uint8Array>, blobs: Blob
 async function takeEntry(entry: ReadEntry, files: ArchiveFiles, blobs: BlobStore): Promise<void> {
   const path = posix.normalize(entry.path.replace(/^(\.\/)+/, ''));
   if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
-    const target = entry.type === 'Link' ? entry.linkpath ?? '' : posix.join(posix.dirname(path), entry.linkpath ?? '');
+    const target =
+      entry.type === 'Link' ? (entry.linkpath ?? '') : posix.join(posix.dirname(path), entry.linkpath ?? '');
     files.links.set(path, posix.normalize(target.replace(/^(\.\/)+/, '')));
     return;
   }
@@ -95,8 +109,12 @@ function json<T>(bytes: Buffer, what: string): T {
 }
 
 async function dockerImages(manifestJson: Buffer, files: ArchiveFiles, blobs: BlobStore): Promise<ArchiveImage[]> {
-  const entries = json<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }[]>(manifestJson, 'manifest.json');
-  if (!Array.isArray(entries) || entries.length > IMAGES_MAX) throw malformed(WHAT, 'manifest.json is not a list of images');
+  const entries = json<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }[]>(
+    manifestJson,
+    'manifest.json',
+  );
+  if (!Array.isArray(entries) || entries.length > IMAGES_MAX)
+    throw malformed(WHAT, 'manifest.json is not a list of images');
   const images: ArchiveImage[] = [];
   for (const e of entries) {
     if (!e.Config || !Array.isArray(e.Layers)) throw malformed(WHAT, 'a manifest.json entry lacks Config or Layers');
@@ -107,7 +125,13 @@ async function dockerImages(manifestJson: Buffer, files: ArchiveFiles, blobs: Bl
     for (const [i, path] of e.Layers.entries()) {
       const digest = digestAt(files, path);
       const mediaType = (await isGzip(blobs.path(digest))) ? MEDIA.ociLayerGzip : MEDIA.ociLayer;
-      layers.push({ digest, mediaType, sizeBytes: (await blobs.sizeOf(digest)) ?? 0, diffId: config.rootfs?.diff_ids?.[i] ?? '', unpackedBytes: 0 });
+      layers.push({
+        digest,
+        mediaType,
+        sizeBytes: (await blobs.sizeOf(digest)) ?? 0,
+        diffId: config.rootfs?.diff_ids?.[i] ?? '',
+        unpackedBytes: 0,
+      });
     }
     const manifestDigest = await storeManifest(blobs, configDigest, configBytes.length, layers);
     const references = (e.RepoTags ?? []).map((tag) => formatReference(parseReference(tag)));
@@ -117,7 +141,12 @@ async function dockerImages(manifestJson: Buffer, files: ArchiveFiles, blobs: Bl
 }
 
 /** docker save has no registry manifest: write the OCI manifest that describes what it holds. */
-async function storeManifest(blobs: BlobStore, configDigest: string, configSize: number, layers: LayerRecord[]): Promise<string> {
+async function storeManifest(
+  blobs: BlobStore,
+  configDigest: string,
+  configSize: number,
+  layers: LayerRecord[],
+): Promise<string> {
   const manifest = {
     schemaVersion: 2,
     mediaType: MEDIA.ociManifest,
@@ -130,13 +159,23 @@ async function storeManifest(blobs: BlobStore, configDigest: string, configSize:
   return digest;
 }
 
-async function ociImages(indexJson: Buffer, files: ArchiveFiles, blobs: BlobStore, platform: Platform): Promise<ArchiveImage[]> {
+async function ociImages(
+  indexJson: Buffer,
+  files: ArchiveFiles,
+  blobs: BlobStore,
+  platform: Platform,
+): Promise<ArchiveImage[]> {
   const index = parseManifest(WHAT, indexJson, MEDIA.ociIndex);
-  if (index.kind !== 'index' || index.manifests.length > IMAGES_MAX) throw malformed(WHAT, 'index.json is not an image index');
+  if (index.kind !== 'index' || index.manifests.length > IMAGES_MAX)
+    throw malformed(WHAT, 'index.json is not an image index');
   const images: ArchiveImage[] = [];
   for (const top of index.manifests) {
     let desc: Descriptor = top;
-    let doc = parseManifest(WHAT, await blobs.read(digestAt(files, blobPath(desc)), MANIFEST_BYTES_MAX), desc.mediaType);
+    let doc = parseManifest(
+      WHAT,
+      await blobs.read(digestAt(files, blobPath(desc)), MANIFEST_BYTES_MAX),
+      desc.mediaType,
+    );
     for (let depth = 0; doc.kind === 'index'; depth++) {
       if (depth >= 2) throw malformed(WHAT, 'image indexes nest too deeply');
       desc = selectPlatform(WHAT, doc.manifests, platform);
@@ -146,9 +185,21 @@ async function ociImages(indexJson: Buffer, files: ArchiveFiles, blobs: BlobStor
     const config = parseConfig(WHAT, configBytes, doc.layers.length);
     const layers = doc.layers.map((l, i) => {
       digestAt(files, blobPath(l));
-      return { digest: l.digest, mediaType: l.mediaType, sizeBytes: l.size, diffId: config.rootfs?.diff_ids?.[i] ?? '', unpackedBytes: 0 };
+      return {
+        digest: l.digest,
+        mediaType: l.mediaType,
+        sizeBytes: l.size,
+        diffId: config.rootfs?.diff_ids?.[i] ?? '',
+        unpackedBytes: 0,
+      };
     });
-    images.push({ id: doc.config.digest, manifestDigest: desc.digest, references: ociReferences(top), layers, createdAtMs: createdMs(config.created) });
+    images.push({
+      id: doc.config.digest,
+      manifestDigest: desc.digest,
+      references: ociReferences(top),
+      layers,
+      createdAtMs: createdMs(config.created),
+    });
   }
   return images;
 }

@@ -28,7 +28,8 @@ export class CredentialStore {
   }
 
   set(registry: string, creds: Credentials): Promise<void> {
-    if (creds.username.includes(':')) throw new TswarmError('INVALID_ARGUMENT', 'a registry user name cannot contain ":". Check the user name');
+    if (creds.username.includes(':'))
+      throw new TswarmError('INVALID_ARGUMENT', 'a registry user name cannot contain ":". Check the user name');
     return this.mutate((all) => {
       all[normalizeRegistryHost(registry)] = Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
     });
@@ -65,7 +66,8 @@ export class CredentialStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    if (text.length > FILE_BYTES_MAX) throw new TswarmError('INTERNAL', `credential file ${this.path} is too large. Remove it and log in again`);
+    if (text.length > FILE_BYTES_MAX)
+      throw new TswarmError('INTERNAL', `credential file ${this.path} is too large. Remove it and log in again`);
     try {
       const doc = JSON.parse(text) as unknown;
       if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) return doc as Record<string, string>;

@@ -22,11 +22,19 @@ export function isRetryableImageError(err: unknown): boolean {
 }
 
 export function invalidReference(ref: string, why: string): ImageError {
-  return new ImageError('INVALID_ARGUMENT', `invalid image reference "${ref}": ${why}. Use NAME[:TAG] or NAME@sha256:DIGEST`, false);
+  return new ImageError(
+    'INVALID_ARGUMENT',
+    `invalid image reference "${ref}": ${why}. Use NAME[:TAG] or NAME@sha256:DIGEST`,
+    false,
+  );
 }
 
 export function imageNotFound(image: string, detail: string): ImageError {
-  return new ImageError('NOT_FOUND', `image ${image} not found: ${detail}. Check the name and tag, and that you are logged in to the registry if it is private`, false);
+  return new ImageError(
+    'NOT_FOUND',
+    `image ${image} not found: ${detail}. Check the name and tag, and that you are logged in to the registry if it is private`,
+    false,
+  );
 }
 
 export function registryUnreachable(image: string, registry: string, cause: unknown): ImageError {
@@ -66,15 +74,27 @@ export function digestMismatch(image: string, digest: string, actual: string): I
 }
 
 export function unsupportedMediaType(image: string, mediaType: string): ImageError {
-  return new ImageError('UNIMPLEMENTED', `cannot use ${image}: unsupported media type "${mediaType}". Push the image as an OCI or Docker v2 schema 2 image`, false);
+  return new ImageError(
+    'UNIMPLEMENTED',
+    `cannot use ${image}: unsupported media type "${mediaType}". Push the image as an OCI or Docker v2 schema 2 image`,
+    false,
+  );
 }
 
 export function tooLarge(image: string, what: string, bytesLimit: number): ImageError {
-  return new ImageError('RESOURCE_EXHAUSTED', `cannot use ${image}: ${what} is larger than the limit of ${bytesLimit} bytes. The image is malformed or hostile`, false);
+  return new ImageError(
+    'RESOURCE_EXHAUSTED',
+    `cannot use ${image}: ${what} is larger than the limit of ${bytesLimit} bytes. The image is malformed or hostile`,
+    false,
+  );
 }
 
 export function malformed(image: string, what: string): ImageError {
-  return new ImageError('INVALID_ARGUMENT', `cannot use ${image}: ${what}. The image is malformed: rebuild or re-push it`, false);
+  return new ImageError(
+    'INVALID_ARGUMENT',
+    `cannot use ${image}: ${what}. The image is malformed: rebuild or re-push it`,
+    false,
+  );
 }
 
 /**
@@ -84,5 +104,10 @@ export function malformed(image: string, what: string): ImageError {
  */
 export function damagedLayer(image: string, digest: string, cause: unknown): ImageError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  return new ImageError('FAILED_PRECONDITION', `layer ${digest} of ${image} is damaged on this node (${why}). Remove the image (tswarm image rm ${image}) and pull it again`, false, { cause });
+  return new ImageError(
+    'FAILED_PRECONDITION',
+    `layer ${digest} of ${image} is damaged on this node (${why}). Remove the image (tswarm image rm ${image}) and pull it again`,
+    false,
+    { cause },
+  );
 }

@@ -58,7 +58,9 @@ describe('ImageService against a real registry', () => {
     const image = await s.pull(`${registry.host}/test/busybox:1`, { onProgress: (p) => events.push(p) });
     expect(image.repoTags).toEqual([`${registry.host}/test/busybox:1`]);
     expect(image.repoDigests).toEqual([`${registry.host}/test/busybox@${digest}`]);
-    expect(new Set(events.map((e) => e.status))).toEqual(new Set(['waiting', 'downloading', 'verifying', 'extracting', 'done']));
+    expect(new Set(events.map((e) => e.status))).toEqual(
+      new Set(['waiting', 'downloading', 'verifying', 'extracting', 'done']),
+    );
     const resolved: string[] = [];
     const rt = await s.forRuntime(`${registry.host}/test/busybox:1`, (id) => resolved.push(id));
     expect(resolved).toEqual([image.id]); // heard before the files are read: the caller's hold
@@ -106,7 +108,9 @@ describe('ImageService against a real registry', () => {
     expect(amd.id).toBe(configIds['amd64']);
     const arm = await s.pull(`${registry.host}/test/multi:1`, { platform: { os: 'linux', architecture: 'arm64' } });
     expect(arm.id).toBe(configIds['arm64']);
-    const err = await s.pull(`${registry.host}/test/multi:1`, { platform: { os: 'linux', architecture: 's390x' } }).catch((e: unknown) => e);
+    const err = await s
+      .pull(`${registry.host}/test/multi:1`, { platform: { os: 'linux', architecture: 's390x' } })
+      .catch((e: unknown) => e);
     expect(String(err)).toMatch(/no variant for platform linux\/s390x/);
     expect(isRetryableImageError(err)).toBe(false);
   });
@@ -114,7 +118,9 @@ describe('ImageService against a real registry', () => {
   it('fails permanently, naming the image, when the reference does not exist', async () => {
     const s = await service();
     const err = await s.pull(`${registry.host}/test/nope:1`).catch((e: unknown) => e);
-    expect(String(err)).toMatch(new RegExp(`image ${registry.host}/test/nope:1 not found.*MANIFEST_UNKNOWN|NAME_UNKNOWN`));
+    expect(String(err)).toMatch(
+      new RegExp(`image ${registry.host}/test/nope:1 not found.*MANIFEST_UNKNOWN|NAME_UNKNOWN`),
+    );
     expect(isRetryableImageError(err)).toBe(false);
   });
 

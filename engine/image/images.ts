@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import type { ImageInspectResponse, ImagePruneResponse, ImageRemoveResponse, ImageSummary, LoginResponse } from '../../gen/tswarm/v1/engine.js';
+import type {
+  ImageInspectResponse,
+  ImagePruneResponse,
+  ImageRemoveResponse,
+  ImageSummary,
+  LoginResponse,
+} from '../../gen/tswarm/v1/engine.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { ImageForRuntime, OciImageConfig } from '../image-contract.js';
 import { readArchive } from './archive.js';
@@ -7,7 +13,13 @@ import { CredentialStore } from './credentials.js';
 import { damagedLayer, ImageError, malformed } from './errors.js';
 import { CONFIG_BYTES_MAX, type Platform } from './oci.js';
 import { hostPlatform } from './platform.js';
-import { familiarReference, formatReference, normalizeRegistryHost, parseReference, repositoryName } from './reference.js';
+import {
+  familiarReference,
+  formatReference,
+  normalizeRegistryHost,
+  parseReference,
+  repositoryName,
+} from './reference.js';
 import { RegistryClient, type RegistryClientOptions } from './registry/client.js';
 import { pullImage, type OnProgress, type PulledImage } from './registry/pull.js';
 import { BlobStore } from './store/blobs.js';
@@ -102,10 +114,17 @@ export class ImageService {
     };
     try {
       const deps = { client, blobs: this.blobs, layers: this.layers, pin };
-      const pulled = await pullImage(deps, parsed, options.platform ?? hostPlatform(), options.onProgress ?? (() => undefined));
+      const pulled = await pullImage(
+        deps,
+        parsed,
+        options.platform ?? hostPlatform(),
+        options.onProgress ?? (() => undefined),
+      );
       this.log.info({ image: formatReference(parsed), id: pulled.id }, 'image pulled');
       const tag = parsed.digest ? undefined : formatReference(parsed);
-      const record = await index.update((draft) => recordImage(draft, pulled, tag, `${repositoryName(parsed)}@${pulled.repoDigest}`));
+      const record = await index.update((draft) =>
+        recordImage(draft, pulled, tag, `${repositoryName(parsed)}@${pulled.repoDigest}`),
+      );
       return this.summary(index, record);
     } finally {
       for (const d of pinned) {
@@ -168,7 +187,9 @@ export class ImageService {
     const inUse = await this.inUse(record.id);
     const users = inUse ? (this.options.usedBy?.(record.id) ?? []) : [];
     const tag = index.tagNamed(ref);
-    const result = await index.update((draft) => planRemoval(draft, record.id, tag, inUse, options.force ?? false, users));
+    const result = await index.update((draft) =>
+      planRemoval(draft, record.id, tag, inUse, options.force ?? false, users),
+    );
     if (result.deleted.length > 0) await this.gc(index);
     return { untagged: result.untagged.map(familiarReference), deleted: result.deleted };
   }
@@ -199,11 +220,17 @@ export class ImageService {
     const { index } = await this.ready();
     const record = this.find(index, ref);
     onResolved?.(record.id);
-    const doc = JSON.parse((await this.blobs.read(record.id, CONFIG_BYTES_MAX)).toString('utf8')) as { config?: OciImageConfig };
+    const doc = JSON.parse((await this.blobs.read(record.id, CONFIG_BYTES_MAX)).toString('utf8')) as {
+      config?: OciImageConfig;
+    };
     for (const layer of record.layers) {
       if (await this.layers.has(layer.diffId)) continue;
       if (!(await this.blobs.has(layer.digest))) {
-        throw new ImageError('FAILED_PRECONDITION', `layer ${layer.diffId} of ${ref} is missing from this node. Remove the image and pull it again`, false);
+        throw new ImageError(
+          'FAILED_PRECONDITION',
+          `layer ${layer.diffId} of ${ref} is missing from this node. Remove the image and pull it again`,
+          false,
+        );
       }
       try {
         await this.layers.unpack(layer.diffId, this.blobs.path(layer.digest));
@@ -213,11 +240,19 @@ export class ImageService {
     }
     let reference = index.tagsOf(record.id)[0] ?? record.id;
     try {
-      reference = index.data.tags[formatReference(parseReference(ref))] === record.id ? formatReference(parseReference(ref)) : reference;
+      reference =
+        index.data.tags[formatReference(parseReference(ref))] === record.id
+          ? formatReference(parseReference(ref))
+          : reference;
     } catch {
       // an id, not a reference
     }
-    return { id: record.id, reference, config: doc.config ?? {}, layerDirs: record.layers.map((l) => this.layers.path(l.diffId)) };
+    return {
+      id: record.id,
+      reference,
+      config: doc.config ?? {},
+      layerDirs: record.layers.map((l) => this.layers.path(l.diffId)),
+    };
   }
 
   /** Checks the credentials against the registry, then stores them. */
@@ -229,7 +264,12 @@ export class ImageService {
     } catch (err) {
       // The registry errors are worded for pulls ("cannot pull HOST: …"); this is a login.
       if (err instanceof ImageError && err.message.startsWith(`cannot pull ${host}: `)) {
-        throw new ImageError(err.code, `cannot log in to ${host}: ${err.message.slice(`cannot pull ${host}: `.length)}`, err.retryable, { cause: err });
+        throw new ImageError(
+          err.code,
+          `cannot log in to ${host}: ${err.message.slice(`cannot pull ${host}: `.length)}`,
+          err.retryable,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -243,7 +283,8 @@ export class ImageService {
 
   private find(index: ImageIndex, ref: string): ImageRecord {
     const record = index.resolve(ref);
-    if (!record) throw new ImageError('NOT_FOUND', `no such image: ${ref}. Pull it first ("tswarm image pull ${ref}")`, false);
+    if (!record)
+      throw new ImageError('NOT_FOUND', `no such image: ${ref}. Pull it first ("tswarm image pull ${ref}")`, false);
     return record;
   }
 
@@ -268,7 +309,12 @@ export class ImageService {
 }
 
 /** Adds or updates an image record, keeping layer sizes known from earlier unpacks. */
-function recordImage(draft: IndexData, pulled: PulledImage, tag: string | undefined, repoDigest: string | undefined): ImageRecord {
+function recordImage(
+  draft: IndexData,
+  pulled: PulledImage,
+  tag: string | undefined,
+  repoDigest: string | undefined,
+): ImageRecord {
   const sizes = layerSizes(draft);
   const existing = draft.images[pulled.id];
   const layers = pulled.layers.map((l) => ({ ...l, unpackedBytes: l.unpackedBytes || sizes.get(l.diffId) || 0 }));
@@ -289,7 +335,8 @@ function recordImage(draft: IndexData, pulled: PulledImage, tag: string | undefi
 
 function layerSizes(data: Readonly<IndexData>): Map<string, number> {
   const sizes = new Map<string, number>();
-  for (const image of Object.values(data.images)) for (const l of image.layers) if (l.unpackedBytes) sizes.set(l.diffId, l.unpackedBytes);
+  for (const image of Object.values(data.images))
+    for (const l of image.layers) if (l.unpackedBytes) sizes.set(l.diffId, l.unpackedBytes);
   return sizes;
 }
 
@@ -299,16 +346,34 @@ function layerSizes(data: Readonly<IndexData>): Map<string, number> {
  * container uses it or while it has several tags, unless forced; forced removal of an image in
  * use only untags it (its layers stay under the running container).
  */
-function planRemoval(draft: IndexData, id: string, tag: string | undefined, inUse: boolean, force: boolean, users: readonly string[] = []): { untagged: string[]; deleted: string[] } {
+function planRemoval(
+  draft: IndexData,
+  id: string,
+  tag: string | undefined,
+  inUse: boolean,
+  force: boolean,
+  users: readonly string[] = [],
+): { untagged: string[]; deleted: string[] } {
   const tags = Object.keys(draft.tags).filter((t) => draft.tags[t] === id);
   const toUntag = tag ? [tag] : tags;
   const lastTag = toUntag.length >= tags.length;
   if (!tag && tags.length > 1 && !force) {
-    throw new ImageError('CONFLICT', `image ${id} is referenced by several tags (${tags.map(familiarReference).join(', ')}). Remove them by name, or use --force`, false);
+    throw new ImageError(
+      'CONFLICT',
+      `image ${id} is referenced by several tags (${tags.map(familiarReference).join(', ')}). Remove them by name, or use --force`,
+      false,
+    );
   }
   if (inUse && lastTag && !force) {
-    const who = users.length === 0 ? 'a container' : `container ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}`;
-    throw new ImageError('CONFLICT', `image ${tag ? familiarReference(tag) : id} is used by ${who}. Remove the container first, or use --force`, false);
+    const who =
+      users.length === 0
+        ? 'a container'
+        : `container ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}`;
+    throw new ImageError(
+      'CONFLICT',
+      `image ${tag ? familiarReference(tag) : id} is used by ${who}. Remove the container first, or use --force`,
+      false,
+    );
   }
   for (const t of toUntag) delete draft.tags[t];
   if (!lastTag || inUse) return { untagged: toUntag, deleted: [] };

@@ -66,12 +66,20 @@ export interface ImageConfigDocument {
 /** Parses a manifest or index; `contentType` is the HTTP Content-Type (or undefined from a layout). */
 export function parseManifest(image: string, bytes: Buffer, contentType: string | undefined): ManifestDocument {
   const doc = parseJson(image, bytes, 'manifest') as Record<string, unknown>;
-  const mediaType = (typeof doc['mediaType'] === 'string' ? doc['mediaType'] : contentType?.split(';')[0]?.trim()) ?? '';
-  if (mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList || (!mediaType && Array.isArray(doc['manifests']))) {
+  const mediaType =
+    (typeof doc['mediaType'] === 'string' ? doc['mediaType'] : contentType?.split(';')[0]?.trim()) ?? '';
+  if (
+    mediaType === MEDIA.ociIndex ||
+    mediaType === MEDIA.dockerList ||
+    (!mediaType && Array.isArray(doc['manifests']))
+  ) {
     if (!Array.isArray(doc['manifests'])) throw malformed(image, 'the index has no manifests');
     return { kind: 'index', manifests: doc['manifests'].map((d) => descriptor(image, d)) };
   }
-  const isManifest = mediaType === MEDIA.ociManifest || mediaType === MEDIA.dockerManifest || (!mediaType && doc['config'] !== undefined);
+  const isManifest =
+    mediaType === MEDIA.ociManifest ||
+    mediaType === MEDIA.dockerManifest ||
+    (!mediaType && doc['config'] !== undefined);
   if (!isManifest) throw unsupportedMediaType(image, mediaType || 'unknown');
   if (doc['schemaVersion'] !== 2) throw unsupportedMediaType(image, `schema version ${String(doc['schemaVersion'])}`);
   const config = descriptor(image, doc['config']);
@@ -86,8 +94,15 @@ export function parseManifest(image: string, bytes: Buffer, contentType: string 
 export function parseConfig(image: string, bytes: Buffer, layerCount: number): ImageConfigDocument {
   const doc = parseJson(image, bytes, 'image config') as ImageConfigDocument;
   const diffIds = doc.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every((d) => typeof d === 'string' && isDigest(d))) {
-    throw malformed(image, `the config's rootfs.diff_ids do not list one sha256 digest per layer (${layerCount} layers)`);
+  if (
+    !Array.isArray(diffIds) ||
+    diffIds.length !== layerCount ||
+    !diffIds.every((d) => typeof d === 'string' && isDigest(d))
+  ) {
+    throw malformed(
+      image,
+      `the config's rootfs.diff_ids do not list one sha256 digest per layer (${layerCount} layers)`,
+    );
   }
   return doc;
 }
@@ -99,7 +114,8 @@ function parseJson(image: string, bytes: Buffer, what: string): unknown {
   } catch {
     throw malformed(image, `the ${what} is not valid JSON`);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed(image, `the ${what} is not a JSON object`);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw malformed(image, `the ${what} is not a JSON object`);
   return doc;
 }
 

@@ -28,7 +28,9 @@ function normalizeVariant(p: Platform): string {
  * matches exactly wins over an entry with no variant.
  */
 export function selectPlatform(image: string, manifests: Descriptor[], want: Platform): Descriptor {
-  const candidates = manifests.filter((m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture);
+  const candidates = manifests.filter(
+    (m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture,
+  );
   const wantVariant = normalizeVariant(want);
   const exact = candidates.find((m) => m.platform && normalizeVariant(m.platform) === wantVariant);
   const loose = candidates.find((m) => !m.platform?.variant || !want.variant);

@@ -30,14 +30,22 @@ describe('parseReference', () => {
 describe('selectPlatform', () => {
   const d = (architecture: string, variant?: string) => ({
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    digest: `sha256:${architecture.padEnd(64, '0').slice(0, 64).replace(/[^a-f0-9]/g, '0')}`,
+    digest: `sha256:${architecture
+      .padEnd(64, '0')
+      .slice(0, 64)
+      .replace(/[^a-f0-9]/g, '0')}`,
     size: 1,
     platform: { os: 'linux', architecture, ...(variant ? { variant } : {}) },
   });
   it('matches arm64 with or without v8, prefers the exact arm variant', () => {
-    expect(selectPlatform('x', [d('amd64'), d('arm64')], { os: 'linux', architecture: 'arm64', variant: 'v8' }).platform?.architecture).toBe('arm64');
+    expect(
+      selectPlatform('x', [d('amd64'), d('arm64')], { os: 'linux', architecture: 'arm64', variant: 'v8' }).platform
+        ?.architecture,
+    ).toBe('arm64');
     const arm = [d('arm', 'v6'), d('arm', 'v7')];
     expect(selectPlatform('x', arm, { os: 'linux', architecture: 'arm', variant: 'v7' }).platform?.variant).toBe('v7');
-    expect(() => selectPlatform('x', [d('amd64')], { os: 'linux', architecture: 'riscv64' })).toThrow(/offers: linux\/amd64/);
+    expect(() => selectPlatform('x', [d('amd64')], { os: 'linux', architecture: 'riscv64' })).toThrow(
+      /offers: linux\/amd64/,
+    );
   });
 });

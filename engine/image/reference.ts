@@ -20,7 +20,8 @@ const REFERENCE_CHARS_MAX = 4096;
 const COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
+const HOST_RE =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
 
 export function isDigest(value: string): boolean {
   return DIGEST_RE.test(value);
@@ -60,7 +61,8 @@ function splitName(ref: string, name: string): { registry: string; repository: s
   if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
   for (const component of repository.split('/')) {
-    if (!COMPONENT_RE.test(component)) throw invalidReference(ref, `invalid repository name "${repository}" (lowercase letters, digits and . _ - only)`);
+    if (!COMPONENT_RE.test(component))
+      throw invalidReference(ref, `invalid repository name "${repository}" (lowercase letters, digits and . _ - only)`);
   }
   return { registry, repository };
 }

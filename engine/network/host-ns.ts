@@ -19,9 +19,16 @@ export class HostNs {
   }
 
   /** Any other tool (nft, sysctl, cat of /proc/net): nsenter, which, unlike `ip netns exec`, leaves /sys alone. */
-  exec(command: string, args: readonly string[], options: { allowFailure?: boolean; input?: string } = {}): Promise<RunResult> {
+  exec(
+    command: string,
+    args: readonly string[],
+    options: { allowFailure?: boolean; input?: string } = {},
+  ): Promise<RunResult> {
     if (!this.netnsName) return run(command, args, { timeoutMs: COMMAND_TIMEOUT_MS, ...options });
-    return run('nsenter', [`--net=/run/netns/${this.netnsName}`, command, ...args], { timeoutMs: COMMAND_TIMEOUT_MS, ...options });
+    return run('nsenter', [`--net=/run/netns/${this.netnsName}`, command, ...args], {
+      timeoutMs: COMMAND_TIMEOUT_MS,
+      ...options,
+    });
   }
 
   async sysctl(key: string, value: string): Promise<void> {

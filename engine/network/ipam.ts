@@ -31,13 +31,24 @@ export function numberToIp(n: number): string {
 export function parseSubnet(cidr: string): Subnet {
   const [ip, len] = cidr.split('/');
   const prefixLength = Number(len);
-  if (ip === undefined || !Number.isInteger(prefixLength) || prefixLength < PREFIX_LENGTH_MIN || prefixLength > PREFIX_LENGTH_MAX) {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid bridge subnet "${cidr}". Give an IPv4 CIDR from /${PREFIX_LENGTH_MIN} to /${PREFIX_LENGTH_MAX}, such as 172.30.0.0/16`);
+  if (
+    ip === undefined ||
+    !Number.isInteger(prefixLength) ||
+    prefixLength < PREFIX_LENGTH_MIN ||
+    prefixLength > PREFIX_LENGTH_MAX
+  ) {
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid bridge subnet "${cidr}". Give an IPv4 CIDR from /${PREFIX_LENGTH_MIN} to /${PREFIX_LENGTH_MAX}, such as 172.30.0.0/16`,
+    );
   }
   const size = 2 ** (32 - prefixLength);
   const network = ipToNumber(ip);
   if (network % size !== 0) {
-    throw new TswarmError('INVALID_ARGUMENT', `bridge subnet "${cidr}" has host bits set. Use its network address, ${numberToIp(network - (network % size))}/${prefixLength}`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `bridge subnet "${cidr}" has host bits set. Use its network address, ${numberToIp(network - (network % size))}/${prefixLength}`,
+    );
   }
   return { cidr, network, prefixLength, size };
 }
@@ -59,7 +70,11 @@ export function offsetOf(subnet: Subnet, ip: string): number {
  * lowest free one: a just-released address is reused last, so peers' stale ARP entries and
  * connections to the old holder have time to expire. Pure: the caller persists the result.
  */
-export function allocateAddress(subnet: Subnet, taken: ReadonlySet<string>, lastOffset: number): { ip: string; offset: number } {
+export function allocateAddress(
+  subnet: Subnet,
+  taken: ReadonlySet<string>,
+  lastOffset: number,
+): { ip: string; offset: number } {
   const first = 2; // after the network address and the gateway
   const count = subnet.size - 3; // less network, gateway and broadcast
   const start = lastOffset >= first && lastOffset < first + count ? lastOffset - first + 1 : 0;
@@ -68,7 +83,10 @@ export function allocateAddress(subnet: Subnet, taken: ReadonlySet<string>, last
     const ip = numberToIp(subnet.network + offset);
     if (!taken.has(ip)) return { ip, offset };
   }
-  throw new TswarmError('RESOURCE_EXHAUSTED', `no free address left in the bridge subnet ${subnet.cidr} (${count} in use). Remove unused containers, or give the daemon a larger subnet`);
+  throw new TswarmError(
+    'RESOURCE_EXHAUSTED',
+    `no free address left in the bridge subnet ${subnet.cidr} (${count} in use). Remove unused containers, or give the daemon a larger subnet`,
+  );
 }
 
 /** A MAC derived from the address, as Docker does (02:42 + IPv4): stable for a given address. */

@@ -30,12 +30,18 @@ export interface NetworkNames {
  */
 function interfacePrefix(prefix: string): string {
   if (prefix.length <= IF_PREFIX_CHARS_MAX) return prefix;
-  return `h${createHash('sha256').update(prefix).digest('hex').slice(0, IF_PREFIX_CHARS_MAX - 1)}`;
+  return `h${createHash('sha256')
+    .update(prefix)
+    .digest('hex')
+    .slice(0, IF_PREFIX_CHARS_MAX - 1)}`;
 }
 
 export function networkNames(prefix: string): NetworkNames {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid name prefix "${prefix}". Use 1 to 16 lower-case letters and digits`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid name prefix "${prefix}". Use 1 to 16 lower-case letters and digits`,
+    );
   }
   const ifp = interfacePrefix(prefix);
   return {

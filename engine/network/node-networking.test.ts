@@ -23,11 +23,23 @@ let net: NodeNetworking;
 const servers: ChildProcess[] = [];
 
 const id = () => randomBytes(32).toString('hex');
-const tcp = (hostPort: number, containerPort: number): PublishedPort => ({ hostPort, containerPort, protocol: PortProtocol.PORT_PROTOCOL_TCP, hostIp: '' });
+const tcp = (hostPort: number, containerPort: number): PublishedPort => ({
+  hostPort,
+  containerPort,
+  protocol: PortProtocol.PORT_PROTOCOL_TCP,
+  hostIp: '',
+});
 const hostPath = () => `/run/netns/${hostNs}`;
 
 function options(): NodeNetworkingOptions {
-  return { namePrefix: prefix, stateDir: join(dir, 'state'), log: silentLogger(), bridgeSubnet: subnet, hostNetns: hostNs, hostResolvConfPath: join(dir, 'resolv.conf') };
+  return {
+    namePrefix: prefix,
+    stateDir: join(dir, 'state'),
+    log: silentLogger(),
+    bridgeSubnet: subnet,
+    hostNetns: hostNs,
+    hostResolvConfPath: join(dir, 'resolv.conf'),
+  };
 }
 
 async function hostShow(args: string[]): Promise<string> {
@@ -92,7 +104,9 @@ describe('NodeNetworking, bridge mode', () => {
   it('refuses a host port another container publishes, naming it', async () => {
     const [a, b] = [id(), id()];
     await net.attach(a, 'bridge', [tcp(9090, 80)]);
-    await expect(net.attach(b, 'bridge', [tcp(9090, 81)])).rejects.toThrow(new RegExp(`9090/tcp is already published by container ${a.slice(0, 12)}`));
+    await expect(net.attach(b, 'bridge', [tcp(9090, 81)])).rejects.toThrow(
+      new RegExp(`9090/tcp is already published by container ${a.slice(0, 12)}`),
+    );
     expect(await netnsExists(`${prefix}-${b.slice(0, 12)}`)).toBe(false);
     // The same number on udp is another port.
     await net.attach(b, 'bridge', [{ ...tcp(9090, 81), protocol: PortProtocol.PORT_PROTOCOL_UDP }]);
@@ -105,7 +119,9 @@ describe('NodeNetworking, bridge mode', () => {
     servers.push(listener);
     await expectHi(hostPath(), '127.0.0.1', 9191); // listening before the attach
     const c = id();
-    await expect(net.attach(c, 'bridge', [tcp(9191, 80)])).rejects.toThrow(/host port 9191\/tcp is already in use by a process on this host/);
+    await expect(net.attach(c, 'bridge', [tcp(9191, 80)])).rejects.toThrow(
+      /host port 9191\/tcp is already in use by a process on this host/,
+    );
     expect(await netnsExists(`${prefix}-${c.slice(0, 12)}`)).toBe(false);
     await expectHi(hostPath(), '127.0.0.1', 9191); // the host's service still answers
     stopProcess(listener);
@@ -130,7 +146,9 @@ describe('NodeNetworking, bridge mode', () => {
     expect(host.netnsPath).toBeUndefined();
     expect(host.ports).toEqual([]);
     const none = await net.attach(n, 'none', []);
-    const links = (await run('ip', ['-n', `${prefix}-${n.slice(0, 12)}`, '-o', 'link', 'show'])).stdout.trim().split('\n');
+    const links = (await run('ip', ['-n', `${prefix}-${n.slice(0, 12)}`, '-o', 'link', 'show'])).stdout
+      .trim()
+      .split('\n');
     expect(links).toHaveLength(1);
     expect(links[0]).toContain('lo:');
     expect(none.ip).toBeUndefined();
@@ -150,7 +168,9 @@ describe('NodeNetworking across restarts', () => {
     const stray = `${prefix}-${id().slice(0, 12)}`;
     await run('ip', ['netns', 'add', stray]);
     net = await NodeNetworking.open(options());
-    const state = JSON.parse(await readFile(join(dir, 'state', 'network.json'), 'utf8')) as { containers: Record<string, { ip: string }> };
+    const state = JSON.parse(await readFile(join(dir, 'state', 'network.json'), 'utf8')) as {
+      containers: Record<string, { ip: string }>;
+    };
     expect(state.containers[live]?.ip).toBe(l.ip);
     const fresh = await net.attach(id(), 'bridge', []);
     expect([l.ip, d.ip]).not.toContain(fresh.ip);

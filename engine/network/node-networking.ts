@@ -100,7 +100,8 @@ export class NodeNetworking implements ContainerNetworking {
         delete this.state.containers[id];
       }
       for (const name of await listNetns(this.names.netnsPrefix)) await unwire(this.host, undefined, name);
-      for (const veth of await listVeths(this.host)) if (this.names.vethPattern.test(veth)) await unwire(this.host, veth, undefined);
+      for (const veth of await listVeths(this.host))
+        if (this.names.vethPattern.test(veth)) await unwire(this.host, veth, undefined);
       await this.host.ip(['link', 'del', this.names.bridge], { allowFailure: true });
       await this.host.exec('nft', ['-f', '-'], { input: renderDeleteTable(this.names.nftTable), allowFailure: true });
       await saveState(this.o.stateDir, this.state);
@@ -114,32 +115,56 @@ export class NodeNetworking implements ContainerNetworking {
     return next;
   }
 
-  private async attachLocked(containerId: string, mode: NetworkMode, wanted: readonly PublishedPort[]): Promise<Attachment> {
+  private async attachLocked(
+    containerId: string,
+    mode: NetworkMode,
+    wanted: readonly PublishedPort[],
+  ): Promise<Attachment> {
     if (this.state.containers[containerId]) {
-      throw new TswarmError('ALREADY_EXISTS', `container ${containerId.slice(0, 12)} is already attached to the network. Detach it first`);
+      throw new TswarmError(
+        'ALREADY_EXISTS',
+        `container ${containerId.slice(0, 12)} is already attached to the network. Detach it first`,
+      );
     }
     const hostResolv = await readFile(this.o.hostResolvConfPath, 'utf8').catch(() => '');
     if (mode === 'host') {
-      if (wanted.length > 0) this.o.log.warn({ container: containerId }, 'published ports are ignored in host network mode');
+      if (wanted.length > 0)
+        this.o.log.warn({ container: containerId }, 'published ports are ignored in host network mode');
       await this.commit(containerId, { mode, netnsName: undefined, ip: undefined, veth: undefined, ports: [] });
       // On the host's network, its own resolvers (even on loopback) are reachable.
       return { netnsPath: undefined, ip: undefined, extraHosts: [], resolvConf: hostResolv, ports: [] };
     }
     if (mode === 'none' && wanted.length > 0) {
-      throw new TswarmError('INVALID_ARGUMENT', 'a container with network mode "none" cannot publish ports. Use the bridge network, or drop -p');
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        'a container with network mode "none" cannot publish ports. Use the bridge network, or drop -p',
+      );
     }
     const ports = mode === 'bridge' ? await this.bindPorts(containerId, wanted) : [];
-    const record = mode === 'bridge' ? this.leaseAddress(containerId, ports) : { mode, netnsName: this.names.netns(containerId), ip: undefined, veth: undefined, ports };
+    const record =
+      mode === 'bridge'
+        ? this.leaseAddress(containerId, ports)
+        : { mode, netnsName: this.names.netns(containerId), ip: undefined, veth: undefined, ports };
     // Persisted before anything is made: after a crash, reconcile finds and removes what follows.
     await this.commit(containerId, record);
     try {
       const netnsPath = await makeNetns(record.netnsName!);
       if (record.ip && record.veth) {
-        const plan = { netnsName: record.netnsName!, veth: record.veth, bridge: this.names.bridge, ip: record.ip, subnet: this.subnet, gateway: this.gateway };
+        const plan = {
+          netnsName: record.netnsName!,
+          veth: record.veth,
+          bridge: this.names.bridge,
+          ip: record.ip,
+          subnet: this.subnet,
+          gateway: this.gateway,
+        };
         await wireVeth(this.host, plan);
         if (ports.length > 0) await this.programRules();
       }
-      this.o.log.info({ container: containerId, mode, ip: record.ip, ports: ports.length }, 'container network attached');
+      this.o.log.info(
+        { container: containerId, mode, ip: record.ip, ports: ports.length },
+        'container network attached',
+      );
       return { netnsPath, ip: record.ip, extraHosts: [], resolvConf: containerResolvConf(hostResolv), ports };
     } catch (err) {
       await this.undo(containerId, record);
@@ -167,7 +192,8 @@ export class NodeNetworking implements ContainerNetworking {
     await unwire(this.host, record.veth, record.netnsName);
     delete this.state.containers[containerId];
     await saveState(this.o.stateDir, this.state);
-    if (record.ports.length > 0) await this.programRules().catch((err: unknown) => this.o.log.warn({ err }, 'could not re-program the nft table'));
+    if (record.ports.length > 0)
+      await this.programRules().catch((err: unknown) => this.o.log.warn({ err }, 'could not re-program the nft table'));
   }
 
   private async detachLocked(containerId: string): Promise<void> {
@@ -217,7 +243,10 @@ export class NodeNetworking implements ContainerNetworking {
   private async checkLive(): Promise<void> {
     for (const [id, record] of Object.entries(this.state.containers)) {
       if (record.netnsName && !(await netnsExists(record.netnsName))) {
-        this.o.log.warn({ container: id, netns: record.netnsName }, 'a live container lost its network namespace; restart it to get networking back');
+        this.o.log.warn(
+          { container: id, netns: record.netnsName },
+          'a live container lost its network namespace; restart it to get networking back',
+        );
       }
     }
   }
@@ -232,16 +261,30 @@ export class NodeNetworking implements ContainerNetworking {
   }
 
   private heldPorts(): HeldPort[] {
-    return Object.entries(this.state.containers).flatMap(([containerId, r]) => r.ports.map((port) => ({ containerId, port })));
+    return Object.entries(this.state.containers).flatMap(([containerId, r]) =>
+      r.ports.map((port) => ({ containerId, port })),
+    );
   }
 
   /** The whole table from the state, in one transaction (nft-ruleset.ts). */
   private async programRules(): Promise<void> {
     const forwards: PortForward[] = Object.values(this.state.containers).flatMap((r) =>
-      r.ip === undefined ? [] : r.ports.map((p) => ({ protocol: protocolName(p.protocol), hostIp: p.hostIp, hostPort: p.hostPort, containerIp: r.ip!, containerPort: p.containerPort })),
+      r.ip === undefined
+        ? []
+        : r.ports.map((p) => ({
+            protocol: protocolName(p.protocol),
+            hostIp: p.hostIp,
+            hostPort: p.hostPort,
+            containerIp: r.ip!,
+            containerPort: p.containerPort,
+          })),
     );
-    const script = renderRuleset({ table: this.names.nftTable, bridge: this.names.bridge, subnetCidr: this.subnet.cidr, forwards });
+    const script = renderRuleset({
+      table: this.names.nftTable,
+      bridge: this.names.bridge,
+      subnetCidr: this.subnet.cidr,
+      forwards,
+    });
     await this.host.exec('nft', ['-f', '-'], { input: script });
   }
 }
-

@@ -17,17 +17,33 @@ const PORT_MAX = 65535;
 /** A published port checked and with its defaults filled in (protocol tcp). */
 export function normalizePort(p: PublishedPort): PublishedPort {
   const protocol = p.protocol === PortProtocol.PORT_PROTOCOL_UNSPECIFIED ? PortProtocol.PORT_PROTOCOL_TCP : p.protocol;
-  if (protocol !== PortProtocol.PORT_PROTOCOL_TCP && protocol !== PortProtocol.PORT_PROTOCOL_UDP && protocol !== PortProtocol.PORT_PROTOCOL_SCTP) {
-    throw new TswarmError('INVALID_ARGUMENT', `cannot publish ${p.hostPort}:${p.containerPort}: unknown protocol ${String(p.protocol)}. Use tcp or udp`);
+  if (
+    protocol !== PortProtocol.PORT_PROTOCOL_TCP &&
+    protocol !== PortProtocol.PORT_PROTOCOL_UDP &&
+    protocol !== PortProtocol.PORT_PROTOCOL_SCTP
+  ) {
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `cannot publish ${p.hostPort}:${p.containerPort}: unknown protocol ${String(p.protocol)}. Use tcp or udp`,
+    );
   }
   if (protocol === PortProtocol.PORT_PROTOCOL_SCTP) {
-    throw new TswarmError('INVALID_ARGUMENT', `cannot publish ${p.hostPort}:${p.containerPort}/sctp: only tcp and udp ports can be published. Use tcp or udp`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `cannot publish ${p.hostPort}:${p.containerPort}/sctp: only tcp and udp ports can be published. Use tcp or udp`,
+    );
   }
   if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > PORT_MAX) {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid container port ${p.containerPort}. Give a port from 1 to ${PORT_MAX}`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid container port ${p.containerPort}. Give a port from 1 to ${PORT_MAX}`,
+    );
   }
   if (!Number.isInteger(p.hostPort) || p.hostPort < 0 || p.hostPort > PORT_MAX) {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid host port ${p.hostPort}. Give a port from 1 to ${PORT_MAX}, or 0 to have one chosen`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid host port ${p.hostPort}. Give a port from 1 to ${PORT_MAX}, or 0 to have one chosen`,
+    );
   }
   if (p.hostIp !== '' && p.hostIp !== '0.0.0.0') ipToNumber(p.hostIp); // throws a clear error for IPv6 or garbage
   return { ...p, protocol, hostIp: p.hostIp === '0.0.0.0' ? '' : p.hostIp };
@@ -35,7 +51,11 @@ export function normalizePort(p: PublishedPort): PublishedPort {
 
 /** Two bindings clash when protocol and port match and their addresses overlap ('' is every address). */
 function clashes(a: PublishedPort, b: PublishedPort): boolean {
-  return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === '' || b.hostIp === '' || a.hostIp === b.hostIp);
+  return (
+    a.protocol === b.protocol &&
+    a.hostPort === b.hostPort &&
+    (a.hostIp === '' || b.hostIp === '' || a.hostIp === b.hostIp)
+  );
 }
 
 export interface HeldPort {
@@ -48,14 +68,22 @@ function describe(p: PublishedPort): string {
 }
 
 /** Refuses a host port another container (or the same request) already publishes, naming the holder. */
-export function checkConflicts(containerId: string, wanted: readonly PublishedPort[], held: readonly HeldPort[], nameHolder: (attachmentId: string) => string = (id) => `container ${id.slice(0, 12)}`): void {
+export function checkConflicts(
+  containerId: string,
+  wanted: readonly PublishedPort[],
+  held: readonly HeldPort[],
+  nameHolder: (attachmentId: string) => string = (id) => `container ${id.slice(0, 12)}`,
+): void {
   const seen: HeldPort[] = [...held];
   for (const port of wanted) {
     if (port.hostPort === 0) continue;
     const holder = seen.find((h) => clashes(h.port, port));
     if (holder) {
       const who = holder.containerId === containerId ? 'this container already' : nameHolder(holder.containerId);
-      throw new TswarmError('CONFLICT', `host port ${describe(port)} is already published by ${who}. Choose another host port, or 0 to have one chosen`);
+      throw new TswarmError(
+        'CONFLICT',
+        `host port ${describe(port)} is already published by ${who}. Choose another host port, or 0 to have one chosen`,
+      );
     }
     seen.push({ containerId, port });
   }
@@ -69,7 +97,10 @@ export function checkConflicts(containerId: string, wanted: readonly PublishedPo
 export function checkHostBound(wanted: readonly PublishedPort[], inUse: ReadonlySet<string>): void {
   for (const port of wanted) {
     if (port.hostPort === 0 || !inUse.has(key(port))) continue;
-    throw new TswarmError('CONFLICT', `host port ${describe(port)} is already in use by a process on this host. Choose another host port, or 0 to have one chosen`);
+    throw new TswarmError(
+      'CONFLICT',
+      `host port ${describe(port)} is already in use by a process on this host. Choose another host port, or 0 to have one chosen`,
+    );
   }
 }
 
@@ -78,7 +109,11 @@ export function checkHostBound(wanted: readonly PublishedPort[], inUse: Readonly
  * bound by a process of the host (`inUse`, from /proc/net). Starts at a random point so two
  * daemons picking at once rarely race for the same port; bounded by the range's size.
  */
-export function chooseHostPorts(wanted: readonly PublishedPort[], held: readonly HeldPort[], inUse: ReadonlySet<string>): PublishedPort[] {
+export function chooseHostPorts(
+  wanted: readonly PublishedPort[],
+  held: readonly HeldPort[],
+  inUse: ReadonlySet<string>,
+): PublishedPort[] {
   const taken = new Set([...held.map((h) => key(h.port)), ...inUse]);
   for (const p of wanted) if (p.hostPort !== 0) taken.add(key(p));
   const span = DYNAMIC_PORT_MAX - DYNAMIC_PORT_MIN + 1;
@@ -92,7 +127,10 @@ export function chooseHostPorts(wanted: readonly PublishedPort[], held: readonly
         return candidate;
       }
     }
-    throw new TswarmError('RESOURCE_EXHAUSTED', `no free ${protocolName(p.protocol)} host port left from ${DYNAMIC_PORT_MIN} to ${DYNAMIC_PORT_MAX}. Publish an explicit host port, or free some`);
+    throw new TswarmError(
+      'RESOURCE_EXHAUSTED',
+      `no free ${protocolName(p.protocol)} host port left from ${DYNAMIC_PORT_MIN} to ${DYNAMIC_PORT_MAX}. Publish an explicit host port, or free some`,
+    );
   });
 }
 

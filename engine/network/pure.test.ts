@@ -7,7 +7,12 @@ import { renderRuleset } from './nft-ruleset.js';
 import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, parseProcNet } from './ports.js';
 import { containerResolvConf } from '../runtime/etc-files.js';
 
-const tcp = (hostPort: number, containerPort = 80, hostIp = ''): PublishedPort => ({ hostPort, containerPort, protocol: PortProtocol.PORT_PROTOCOL_TCP, hostIp });
+const tcp = (hostPort: number, containerPort = 80, hostIp = ''): PublishedPort => ({
+  hostPort,
+  containerPort,
+  protocol: PortProtocol.PORT_PROTOCOL_TCP,
+  hostIp,
+});
 
 describe('ipam', () => {
   const s = parseSubnet('172.30.0.0/16');
@@ -50,7 +55,9 @@ describe('nft ruleset', () => {
       table: 't1',
       bridge: 't1-br0',
       subnetCidr: '172.30.0.0/16',
-      forwards: [{ protocol: 'udp', hostIp: '192.168.77.11', hostPort: 53, containerIp: '172.30.0.2', containerPort: 5353 }],
+      forwards: [
+        { protocol: 'udp', hostIp: '192.168.77.11', hostPort: 53, containerIp: '172.30.0.2', containerPort: 5353 },
+      ],
     });
     expect(text.startsWith('table ip t1 {}\ndelete table ip t1\n')).toBe(true);
     expect(text).toContain('ip daddr 192.168.77.11 udp dport 53 dnat to 172.30.0.2:5353');
@@ -60,7 +67,9 @@ describe('nft ruleset', () => {
 
 describe('ports', () => {
   it('fills defaults and refuses what cannot work', () => {
-    expect(normalizePort({ ...tcp(80), protocol: PortProtocol.PORT_PROTOCOL_UNSPECIFIED, hostIp: '0.0.0.0' })).toEqual(tcp(80));
+    expect(normalizePort({ ...tcp(80), protocol: PortProtocol.PORT_PROTOCOL_UNSPECIFIED, hostIp: '0.0.0.0' })).toEqual(
+      tcp(80),
+    );
     expect(() => normalizePort(tcp(80, 0))).toThrow(/invalid container port/);
     expect(() => normalizePort({ ...tcp(80), protocol: PortProtocol.PORT_PROTOCOL_SCTP })).toThrow(/only tcp and udp/);
     expect(() => normalizePort({ ...tcp(80), protocol: 99 as PortProtocol })).toThrow(/unknown protocol 99/);
@@ -68,14 +77,20 @@ describe('ports', () => {
   });
   it('finds conflicts across containers and inside one request', () => {
     const held = [{ containerId: 'aaaaaaaaaaaaffff', port: tcp(8080) }];
-    expect(() => checkConflicts('b', [tcp(8080)], held)).toThrow(/8080\/tcp is already published by container aaaaaaaaaaaa/);
+    expect(() => checkConflicts('b', [tcp(8080)], held)).toThrow(
+      /8080\/tcp is already published by container aaaaaaaaaaaa/,
+    );
     expect(() => checkConflicts('b', [tcp(8080, 80, '10.0.0.1')], held)).toThrow(/already published/);
     expect(() => checkConflicts('b', [tcp(81), tcp(81)], [])).toThrow(/this container already/);
-    expect(() => checkConflicts('b', [tcp(8080, 80, '10.0.0.1')], [{ containerId: 'a', port: tcp(8080, 80, '10.0.0.2') }])).not.toThrow();
+    expect(() =>
+      checkConflicts('b', [tcp(8080, 80, '10.0.0.1')], [{ containerId: 'a', port: tcp(8080, 80, '10.0.0.2') }]),
+    ).not.toThrow();
   });
   it('refuses an explicit host port a host process listens on', () => {
     const bound = new Set(['tcp/22', 'udp/53']);
-    expect(() => checkHostBound([tcp(22)], bound)).toThrow(/host port 22\/tcp is already in use by a process on this host/);
+    expect(() => checkHostBound([tcp(22)], bound)).toThrow(
+      /host port 22\/tcp is already in use by a process on this host/,
+    );
     expect(() => checkHostBound([{ ...tcp(53), protocol: PortProtocol.PORT_PROTOCOL_UDP }], bound)).toThrow(/53\/udp/);
     expect(() => checkHostBound([tcp(53), tcp(0), tcp(8080)], bound)).not.toThrow();
   });
@@ -85,17 +100,21 @@ describe('ports', () => {
     expect(chosen.map((p) => p.hostPort)).not.toContain(40000);
   });
   it('reads listening ports from /proc/net', () => {
-    const text = '  sl  local_address rem_address   st\n   0: 00000000:1F90 00000000:0000 0A\n   1: 0100007F:0050 0100007F:9C40 01\n';
+    const text =
+      '  sl  local_address rem_address   st\n   0: 00000000:1F90 00000000:0000 0A\n   1: 0100007F:0050 0100007F:9C40 01\n';
     expect(parseProcNet('tcp', text)).toEqual(['tcp/8080']);
     // UDP: a bound socket (07) counts; a connected one (01) is some client's ephemeral port.
-    const udp = '  sl  local_address rem_address   st\n   0: 00000000:0035 00000000:0000 07\n   1: 0100007F:D431 08080808:0035 01\n';
+    const udp =
+      '  sl  local_address rem_address   st\n   0: 00000000:0035 00000000:0000 07\n   1: 0100007F:D431 08080808:0035 01\n';
     expect(parseProcNet('udp', udp)).toEqual(['udp/53']);
   });
 });
 
 describe('resolv.conf', () => {
   it('drops loopback nameservers and keeps the rest', () => {
-    const out = containerResolvConf('search a.test\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 10.1.1.1\noptions ndots:2\n');
+    const out = containerResolvConf(
+      'search a.test\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 10.1.1.1\noptions ndots:2\n',
+    );
     expect(out).toContain('nameserver 10.1.1.1');
     expect(out).toContain('search a.test');
     expect(out).toContain('options ndots:2');

@@ -20,7 +20,13 @@ let net: NodeNetworking | undefined;
 beforeAll(async () => {
   hostNs = await makeTestNetns();
   dir = await makeTempDir('network-real');
-  net = await NodeNetworking.open({ namePrefix: prefix, stateDir: join(dir, 'net'), log: silentLogger(), bridgeSubnet: '10.213.8.0/24', hostNetns: hostNs });
+  net = await NodeNetworking.open({
+    namePrefix: prefix,
+    stateDir: join(dir, 'net'),
+    log: silentLogger(),
+    bridgeSubnet: '10.213.8.0/24',
+    hostNetns: hostNs,
+  });
   rt = await ContainerRuntime.open({ root: join(dir, 'engine'), namePrefix: prefix, log: silentLogger() });
 });
 
@@ -45,7 +51,13 @@ it('a real container on the bridge answers on its published port and from a peer
   const att = await net!.attach(key, 'bridge', ports);
   expect(att.ports[0]!.hostPort).toBeGreaterThan(0);
   const spec = { command: ['nc', '-ll', '-p', '80', '-e', 'echo', 'hi'] };
-  const id = await rt!.create({ config: { spec, networkMode: 'bridge', ports: att.ports }, image, netnsPath: att.netnsPath, ip: att.ip, resolvConfContent: att.resolvConf });
+  const id = await rt!.create({
+    config: { spec, networkMode: 'bridge', ports: att.ports },
+    image,
+    netnsPath: att.netnsPath,
+    ip: att.ip,
+    resolvConfContent: att.resolvConf,
+  });
   await rt!.start(id);
   await expectHi(`/run/netns/${hostNs}`, net!.gateway, att.ports[0]!.hostPort);
   const peer = await net!.attach(randomBytes(32).toString('hex'), 'bridge', []);

@@ -46,12 +46,18 @@ export async function loadState(stateDir: string, subnet: string): Promise<Netwo
   }
   const state = JSON.parse(text) as NetworkState;
   if (state.formatVersion !== 1 || typeof state.containers !== 'object') {
-    throw new TswarmError('FAILED_PRECONDITION', `${path} is not a network state file this version understands. Move it aside and restart`);
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `${path} is not a network state file this version understands. Move it aside and restart`,
+    );
   }
   const leases = Object.values(state.containers).some((r) => r.ip !== undefined);
   if (state.subnet !== subnet && !leases) return { ...emptyState(subnet), containers: state.containers };
   if (state.subnet !== subnet) {
-    throw new TswarmError('FAILED_PRECONDITION', `the bridge subnet changed from ${state.subnet} to ${subnet} while containers hold addresses in the old one. Remove those containers first, or keep ${state.subnet}`);
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `the bridge subnet changed from ${state.subnet} to ${subnet} while containers hold addresses in the old one. Remove those containers first, or keep ${state.subnet}`,
+    );
   }
   return state;
 }

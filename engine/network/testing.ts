@@ -24,7 +24,9 @@ export async function deleteTestNetns(name: string): Promise<void> {
 
 /** A TCP server in the namespace at `netnsPath` that answers every connection with "hi". */
 export function startHiServer(netnsPath: string, port: number): ChildProcess {
-  const child = spawn('nsenter', [`--net=${netnsPath}`, 'busybox', 'nc', '-ll', '-p', `${port}`, '-e', 'echo', 'hi'], { stdio: 'ignore' });
+  const child = spawn('nsenter', [`--net=${netnsPath}`, 'busybox', 'nc', '-ll', '-p', `${port}`, '-e', 'echo', 'hi'], {
+    stdio: 'ignore',
+  });
   child.on('error', () => undefined);
   return child;
 }
@@ -37,16 +39,26 @@ export function stopProcess(child: ChildProcess | undefined): void {
 
 /** Connects from the namespace at `netnsPath` and returns what the server said ('' if nothing). */
 export async function tcpGet(netnsPath: string, ip: string, port: number): Promise<string> {
-  const r = await run('nsenter', [`--net=${netnsPath}`, 'busybox', 'nc', '-w', '2', ip, `${port}`], { timeoutMs: TIMEOUT_MS, allowFailure: true });
+  const r = await run('nsenter', [`--net=${netnsPath}`, 'busybox', 'nc', '-w', '2', ip, `${port}`], {
+    timeoutMs: TIMEOUT_MS,
+    allowFailure: true,
+  });
   return r.stdout.trim();
 }
 
 /** Retries until the server answers "hi" (a listener just spawned may not be bound yet). */
 export async function expectHi(netnsPath: string, ip: string, port: number): Promise<void> {
-  await waitFor(async () => (await tcpGet(netnsPath, ip, port)) === 'hi', { what: `"hi" from ${ip}:${port}`, timeoutMs: TIMEOUT_MS, intervalMs: 100 });
+  await waitFor(async () => (await tcpGet(netnsPath, ip, port)) === 'hi', {
+    what: `"hi" from ${ip}:${port}`,
+    timeoutMs: TIMEOUT_MS,
+    intervalMs: 100,
+  });
 }
 
 export async function pingOnce(netnsPath: string, ip: string): Promise<boolean> {
-  const r = await run('nsenter', [`--net=${netnsPath}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip], { timeoutMs: TIMEOUT_MS, allowFailure: true });
+  const r = await run('nsenter', [`--net=${netnsPath}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip], {
+    timeoutMs: TIMEOUT_MS,
+    allowFailure: true,
+  });
   return r.code === 0;
 }

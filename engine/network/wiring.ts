@@ -52,7 +52,8 @@ export async function wireVeth(host: HostNs, plan: VethPlan): Promise<void> {
   ].join('\n');
   const first = await host.ip(['-batch', '-'], { input: `${hostSide}\n`, allowFailure: true });
   if (first.code !== 0) {
-    if (!/exists/i.test(first.stderr)) throw new TswarmError('INTERNAL', `wiring ${plan.veth} to ${plan.bridge} failed: ${first.stderr.trim()}`);
+    if (!/exists/i.test(first.stderr))
+      throw new TswarmError('INTERNAL', `wiring ${plan.veth} to ${plan.bridge} failed: ${first.stderr.trim()}`);
     await host.ip(['link', 'del', plan.veth], { allowFailure: true });
     await host.ip(['-batch', '-'], { input: `${hostSide}\n` });
   }
@@ -63,7 +64,10 @@ export async function wireVeth(host: HostNs, plan: VethPlan): Promise<void> {
     `route add default via ${plan.gateway} dev eth0`,
   ].join('\n');
   // nsenter rather than `ip -n`, which also remounts /sys in a mount namespace of its own.
-  await run('nsenter', [`--net=${netnsPath(plan.netnsName)}`, 'ip', '-batch', '-'], { timeoutMs: COMMAND_TIMEOUT_MS, input: `${inside}\n` });
+  await run('nsenter', [`--net=${netnsPath(plan.netnsName)}`, 'ip', '-batch', '-'], {
+    timeoutMs: COMMAND_TIMEOUT_MS,
+    input: `${inside}\n`,
+  });
 }
 
 /** A namespace with loopback up (engine/runtime's helper); replaces a leftover of the same name. */
@@ -79,7 +83,10 @@ export async function unwire(host: HostNs, veth: string | undefined, netnsName: 
   // its eth0 would stay on the bridge with it. One ip process for both; -force goes on past a
   // veth already gone.
   if (veth && netnsName && !host.netnsName) {
-    await host.ip(['-force', '-batch', '-'], { input: `link del ${veth}\nnetns delete ${netnsName}\n`, allowFailure: true });
+    await host.ip(['-force', '-batch', '-'], {
+      input: `link del ${veth}\nnetns delete ${netnsName}\n`,
+      allowFailure: true,
+    });
     if (await netnsExists(netnsName)) await deleteNetns(netnsName);
     return;
   }
@@ -106,7 +113,10 @@ export async function netnsExists(name: string): Promise<boolean> {
 /** Ports bound by processes of the host namespace, so a chosen host port avoids them. */
 export async function boundHostPorts(host: HostNs): Promise<Set<string>> {
   const ports = new Set<string>();
-  for (const [protocol, files] of [['tcp', ['tcp', 'tcp6']], ['udp', ['udp', 'udp6']]] as const) {
+  for (const [protocol, files] of [
+    ['tcp', ['tcp', 'tcp6']],
+    ['udp', ['udp', 'udp6']],
+  ] as const) {
     for (const f of files) {
       const out = await host.exec('cat', [`/proc/net/${f}`], { allowFailure: true });
       for (const p of parseProcNet(protocol, out.stdout)) ports.add(p);

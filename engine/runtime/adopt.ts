@@ -50,7 +50,12 @@ async function adoptRunning(ctx: AdoptContext, record: ContainerRecord, dir: str
   if (state?.status === 'created') {
     // The daemon died between `create` and `start`: the process never ran; back to created.
     await ctx.oci.delete(record.runtimeName, true);
-    record.state = { ...record.state, status: 'created', pid: 0, error: 'the daemon stopped while starting the container' };
+    record.state = {
+      ...record.state,
+      status: 'created',
+      pid: 0,
+      error: 'the daemon stopped while starting the container',
+    };
     await saveRecord(dir, record);
     return undefined;
   }

@@ -20,7 +20,11 @@ async function open(prefix = prefixA, root = join(dir, 'engine')): Promise<Conta
   return rt;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 beforeAll(async () => {
   dir = await makeTempDir('adopt');
@@ -28,7 +32,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const [prefix, root] of [[prefixA, join(dir, 'engine')], [prefixB, join(dir, 'engine-b')]] as const) {
+  for (const [prefix, root] of [
+    [prefixA, join(dir, 'engine')],
+    [prefixB, join(dir, 'engine-b')],
+  ] as const) {
     const rt = await ContainerRuntime.open({ root, namePrefix: prefix, log: silentLogger() }).catch(() => undefined);
     for (const c of rt?.list({ all: true }) ?? []) await rt!.remove(c.id, { force: true }).catch(() => undefined);
     rt?.close();
@@ -64,7 +71,10 @@ describe('a restarted daemon adopts its containers', () => {
     await first.start(id);
     const runtimeName = `${prefixA}-${id}`;
     first.close();
-    await waitFor(() => exists(join(dir, 'engine', 'exits', runtimeName)), { what: 'the exit file', timeoutMs: 10_000 });
+    await waitFor(() => exists(join(dir, 'engine', 'exits', runtimeName)), {
+      what: 'the exit file',
+      timeoutMs: 10_000,
+    });
     const second = await open();
     expect(second.inspect(id).container.state).toMatchObject({ status: 'exited', exitCode: 3 });
     expect(await isMounted(second.inspect(id).rootfs)).toBe(false);
@@ -81,7 +91,11 @@ describe('a restarted daemon adopts its containers', () => {
     await rm(join(containerDir, 'container.json'));
     const halfMade = join(dir, 'engine', 'containers', 'halfmade');
     await mkdir(halfMade, { recursive: true });
-    await mountRootfs(image.layerDirs, { upper: join(halfMade, 'upper'), work: join(halfMade, 'work'), target: join(halfMade, 'rootfs') });
+    await mountRootfs(image.layerDirs, {
+      upper: join(halfMade, 'upper'),
+      work: join(halfMade, 'work'),
+      target: join(halfMade, 'rootfs'),
+    });
     const second = await open();
     expect(second.list({ all: true })).toEqual([]);
     expect(await exists(containerDir)).toBe(false);

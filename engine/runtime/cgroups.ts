@@ -71,9 +71,16 @@ function num(text: string): number {
 export async function readUsage(layout: CgroupLayout, cgroupsPath: string): Promise<CgroupUsage> {
   if (layout === 'v2') {
     const dir = join(CGROUP_ROOT, cgroupsPath);
-    const [cpu, current, max, stat, pids] = await Promise.all(['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'pids.current'].map((f) => readOr(join(dir, f))));
+    const [cpu, current, max, stat, pids] = await Promise.all(
+      ['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'pids.current'].map((f) => readOr(join(dir, f))),
+    );
     const limit = max!.trim() === 'max' ? 0 : num(max!);
-    return { cpuUsageNs: counter(cpu!, 'usage_usec') * 1000, memoryBytes: Math.max(0, num(current!) - counter(stat!, 'inactive_file')), memoryLimitBytes: limit, pids: num(pids!) };
+    return {
+      cpuUsageNs: counter(cpu!, 'usage_usec') * 1000,
+      memoryBytes: Math.max(0, num(current!) - counter(stat!, 'inactive_file')),
+      memoryLimitBytes: limit,
+      pids: num(pids!),
+    };
   }
   const [cpu, usage, limit, stat, pids] = await Promise.all([
     readOr(join(CGROUP_ROOT, 'cpuacct', cgroupsPath, 'cpuacct.usage')),

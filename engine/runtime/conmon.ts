@@ -34,19 +34,34 @@ const CREATE_TIMEOUT_MS = 30_000;
  */
 export async function conmonCreate(o: ConmonOptions): Promise<number> {
   const args = [
-    '--api-version', '1',
-    '-c', o.name, '-u', o.name, '-n', o.name,
-    '-r', o.runtimePath,
+    '--api-version',
+    '1',
+    '-c',
+    o.name,
+    '-u',
+    o.name,
+    '-n',
+    o.name,
+    '-r',
+    o.runtimePath,
     ...o.runtimeArgs.flatMap((a) => ['--runtime-arg', a]),
-    '-b', o.bundleDir,
-    '-p', o.containerPidFile,
-    '-P', o.conmonPidFile,
-    '-l', `k8s-file:${o.logPath}`,
-    '--log-size-max', String(o.logBytesMax),
-    '--exit-dir', o.exitDir,
-    '--socket-dir-path', o.socketDir,
+    '-b',
+    o.bundleDir,
+    '-p',
+    o.containerPidFile,
+    '-P',
+    o.conmonPidFile,
+    '-l',
+    `k8s-file:${o.logPath}`,
+    '--log-size-max',
+    String(o.logBytesMax),
+    '--exit-dir',
+    o.exitDir,
+    '--socket-dir-path',
+    o.socketDir,
     '--syslog=false',
-    '--log-level', 'error',
+    '--log-level',
+    'error',
   ];
   const result = await runDetached(o.conmonPath, args, {
     cwd: o.bundleDir,
@@ -54,12 +69,21 @@ export async function conmonCreate(o: ConmonOptions): Promise<number> {
     outputPath: o.conmonLogPath,
     timeoutMs: CREATE_TIMEOUT_MS,
   });
-  if ('spawnError' in result) throw new TswarmError('UNSUPPORTED_HOST', `cannot run conmon: ${result.spawnError.message}`);
-  if ('lost' in result) throw new TswarmError('UNAVAILABLE', `conmon for ${o.name}: ${result.lost}, so whether the container was created is unknown. Retry the operation`);
+  if ('spawnError' in result)
+    throw new TswarmError('UNSUPPORTED_HOST', `cannot run conmon: ${result.spawnError.message}`);
+  if ('lost' in result)
+    throw new TswarmError(
+      'UNAVAILABLE',
+      `conmon for ${o.name}: ${result.lost}, so whether the container was created is unknown. Retry the operation`,
+    );
   const report = parseSyncReport(result.report);
   if (report?.error) throw report.error;
   if (report?.pid !== undefined) return report.pid;
-  if (result.outcome === 'timed-out') throw new TswarmError('DEADLINE_EXCEEDED', `conmon did not report container ${o.name} created within ${CREATE_TIMEOUT_MS} ms`);
+  if (result.outcome === 'timed-out')
+    throw new TswarmError(
+      'DEADLINE_EXCEEDED',
+      `conmon did not report container ${o.name} created within ${CREATE_TIMEOUT_MS} ms`,
+    );
   throw new TswarmError('INTERNAL', `conmon for ${o.name} exited without reporting; see ${o.conmonLogPath}`);
 }
 

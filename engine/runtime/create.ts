@@ -46,7 +46,14 @@ export interface ContainerPaths {
 
 export function containerPaths(containersDir: string, id: string): ContainerPaths {
   const dir = join(containersDir, id);
-  return { dir, bundle: join(dir, 'bundle'), rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work'), log: join(dir, 'ctr.log') };
+  return {
+    dir,
+    bundle: join(dir, 'bundle'),
+    rootfs: join(dir, 'rootfs'),
+    upper: join(dir, 'upper'),
+    work: join(dir, 'work'),
+    log: join(dir, 'ctr.log'),
+  };
 }
 
 export interface CreateContext {
@@ -71,38 +78,81 @@ export function ownNetnsName(prefix: string, id: string): string {
 
 export function validateName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid container name "${name}". Use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid container name "${name}". Use letters, digits, '_', '.' and '-', starting with a letter or digit`,
+    );
   }
 }
 
 async function resolveMount(m: Mount, volumePaths: Record<string, string>): Promise<ResolvedMount> {
-  if (!isAbsolute(m.target)) throw new TswarmError('INVALID_ARGUMENT', `mount target "${m.target}" is not an absolute path. Give a path such as /data`);
+  if (!isAbsolute(m.target))
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `mount target "${m.target}" is not an absolute path. Give a path such as /data`,
+    );
   if (m.type === MountType.MOUNT_TYPE_TMPFS) {
-    return { type: 'tmpfs', source: '', target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: m.tmpfsSizeBytes, tmpfsMode: m.tmpfsMode };
+    return {
+      type: 'tmpfs',
+      source: '',
+      target: m.target,
+      readOnly: m.readOnly,
+      tmpfsSizeBytes: m.tmpfsSizeBytes,
+      tmpfsMode: m.tmpfsMode,
+    };
   }
   if (m.type === MountType.MOUNT_TYPE_VOLUME) {
     const path = volumePaths[m.source];
-    if (!path) throw new TswarmError('INVALID_ARGUMENT', `volume "${m.source}" for ${m.target} was not prepared. Create the volume first`);
+    if (!path)
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `volume "${m.source}" for ${m.target} was not prepared. Create the volume first`,
+      );
     return { type: 'bind', source: path, target: m.target, readOnly: m.readOnly };
   }
-  if (!isAbsolute(m.source)) throw new TswarmError('INVALID_ARGUMENT', `bind mount source "${m.source}" is not an absolute path. Give a host path such as /srv/data`);
+  if (!isAbsolute(m.source))
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `bind mount source "${m.source}" is not an absolute path. Give a host path such as /srv/data`,
+    );
   try {
     await stat(m.source);
   } catch {
-    throw new TswarmError('INVALID_ARGUMENT', `bind mount source path does not exist: ${m.source}. Create it on the host first`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `bind mount source path does not exist: ${m.source}. Create it on the host first`,
+    );
   }
   return { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly };
 }
 
 /** /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, in its directory (bind-mounted in). */
-export async function writeEtcFiles(paths: ContainerPaths, input: Pick<CreateInput, 'ip' | 'hostsContent' | 'resolvConfContent'>, spec: ContainerSpec, hostname: string, hostNetwork: boolean) {
-  const files = { hosts: join(paths.dir, 'hosts'), hostname: join(paths.dir, 'hostname'), resolvConf: join(paths.dir, 'resolv.conf') };
+export async function writeEtcFiles(
+  paths: ContainerPaths,
+  input: Pick<CreateInput, 'ip' | 'hostsContent' | 'resolvConfContent'>,
+  spec: ContainerSpec,
+  hostname: string,
+  hostNetwork: boolean,
+) {
+  const files = {
+    hosts: join(paths.dir, 'hosts'),
+    hostname: join(paths.dir, 'hostname'),
+    resolvConf: join(paths.dir, 'resolv.conf'),
+  };
   const hosts = input.hostsContent ?? defaultHosts({ hostname, ip: input.ip, extraHosts: spec.hosts });
   const hostResolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   // On the host's network a loopback resolver (systemd-resolved, dnsmasq) is reachable: keep it.
   const base = input.resolvConfContent ?? (hostNetwork ? hostResolvConf : containerResolvConf(hostResolvConf));
-  const resolv = withDnsOverrides(base, { nameservers: spec.dnsNameservers, search: spec.dnsSearch, options: spec.dnsOptions });
-  await Promise.all([writeFile(files.hosts, hosts), writeFile(files.hostname, `${hostname}\n`), writeFile(files.resolvConf, resolv)]);
+  const resolv = withDnsOverrides(base, {
+    nameservers: spec.dnsNameservers,
+    search: spec.dnsSearch,
+    options: spec.dnsOptions,
+  });
+  await Promise.all([
+    writeFile(files.hosts, hosts),
+    writeFile(files.hostname, `${hostname}\n`),
+    writeFile(files.resolvConf, resolv),
+  ]);
   return files;
 }
 
@@ -115,7 +165,11 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
   const config = ContainerConfig.fromPartial(input.config);
   const spec = config.spec ?? ContainerSpec.fromPartial({});
   config.spec = spec;
-  if (spec.init && !ctx.catatonitPath) throw new TswarmError('UNSUPPORTED_HOST', 'init: true needs catatonit, which is not installed. Install it (apt-get install catatonit)');
+  if (spec.init && !ctx.catatonitPath)
+    throw new TswarmError(
+      'UNSUPPORTED_HOST',
+      'init: true needs catatonit, which is not installed. Install it (apt-get install catatonit)',
+    );
   const volumePaths = input.volumePaths ?? {};
   const mounts: ResolvedMount[] = [];
   for (const m of spec.mounts) mounts.push(await resolveMount(m, volumePaths));
@@ -124,9 +178,13 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
   await mkdir(paths.bundle, { recursive: true });
   try {
     await mountRootfs(input.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
-    const volumeMounts = spec.mounts.filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && volumePaths[m.source]).map((m) => ({ target: m.target, hostPath: volumePaths[m.source]! }));
+    const volumeMounts = spec.mounts
+      .filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && volumePaths[m.source])
+      .map((m) => ({ target: m.target, hostPath: volumePaths[m.source]! }));
     await copyImageContentIntoVolumes(paths.rootfs, volumeMounts, ctx.log);
-    const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')));
+    const [passwd, group] = await Promise.all(
+      ['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')),
+    );
     // On the host's network a container is the host, by name too (Docker does the same).
     const hostname = spec.hostname || (config.networkMode === 'host' ? osHostname() : id.slice(0, 12));
     const etcFiles = await writeEtcFiles(paths, input, spec, hostname, config.networkMode === 'host');
@@ -152,7 +210,11 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
       else ctx.seccomp.onMiss(built.oci.linux.seccomp);
     }
     await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(built.oci, null, 1));
-    const netnsPath = netnsName ? await createNetns(netnsName) : config.networkMode === 'host' ? null : input.netnsPath!;
+    const netnsPath = netnsName
+      ? await createNetns(netnsName)
+      : config.networkMode === 'host'
+        ? null
+        : input.netnsPath!;
     const record: ContainerRecord = {
       id,
       name: config.name,
@@ -182,7 +244,10 @@ export async function discardContainerFiles(paths: ContainerPaths, netnsName: st
   await unmountTree(paths.rootfs);
   if (netnsName) await deleteNetns(netnsName);
   if (await isMounted(paths.rootfs)) {
-    throw new TswarmError('INTERNAL', `${paths.rootfs} is still mounted; not deleting ${paths.dir}. Unmount it by hand`);
+    throw new TswarmError(
+      'INTERNAL',
+      `${paths.rootfs} is still mounted; not deleting ${paths.dir}. Unmount it by hand`,
+    );
   }
   await rm(paths.dir, { recursive: true, force: true });
 }

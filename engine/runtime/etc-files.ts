@@ -12,7 +12,14 @@ export interface HostsInput {
 }
 
 export function defaultHosts(input: HostsInput): string {
-  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
   for (const entry of input.extraHosts ?? []) {
     const spaced = entry.trim().split(/\s+/);
     if (spaced.length >= 2) lines.push(`${spaced[0]}\t${spaced.slice(1).join(' ')}`);
@@ -51,8 +58,14 @@ export function containerResolvConf(hostResolvConf: string): string {
     }
   }
   const notes: string[] = [];
-  if (dropped.length > 0) notes.push(`# tswarm: left out loopback nameservers ${dropped.join(', ')}: unreachable from the container's network namespace.`);
-  if (nameservers === 0) notes.push("# tswarm: no usable nameserver on the host, so none here; name lookups will fail. Configure one on the host or with --dns.");
+  if (dropped.length > 0)
+    notes.push(
+      `# tswarm: left out loopback nameservers ${dropped.join(', ')}: unreachable from the container's network namespace.`,
+    );
+  if (nameservers === 0)
+    notes.push(
+      '# tswarm: no usable nameserver on the host, so none here; name lookups will fail. Configure one on the host or with --dns.',
+    );
   return [...notes, ...kept].join('\n') + '\n';
 }
 

@@ -99,7 +99,10 @@ export class ExitWatcher {
     const present = new Set(await readdir(this.exitDir).catch(() => [] as string[]));
     for (const name of running.filter((n) => present.has(n))) {
       const exit = await readExitFile(this.exitDir, name);
-      if (exit) await this.onExit(name, exit).catch((err: unknown) => this.log.error({ err, name }, 'recording a container exit failed'));
+      if (exit)
+        await this.onExit(name, exit).catch((err: unknown) =>
+          this.log.error({ err, name }, 'recording a container exit failed'),
+        );
     }
   }
 

@@ -5,7 +5,10 @@ import type { HealthStatus } from './record.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function monitor(results: (() => Promise<HealthProbeResult>)[], config: Partial<{ intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number }> = {}) {
+function monitor(
+  results: (() => Promise<HealthProbeResult>)[],
+  config: Partial<{ intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number }> = {},
+) {
   const clock = new ManualClock(0);
   const changes: HealthStatus[] = [];
   let calls = 0;

@@ -67,7 +67,9 @@ export class HealthMonitor {
     const startMs = this.o.clock.nowMs();
     let timeoutTimer: Timer | undefined;
     const timedOut = new Promise<HealthProbeResult>((resolve) => {
-      timeoutTimer = this.o.clock.setTimer(this.o.config.timeoutMs, () => resolve({ exitCode: -1, output: `health check timed out after ${this.o.config.timeoutMs} ms` }));
+      timeoutTimer = this.o.clock.setTimer(this.o.config.timeoutMs, () =>
+        resolve({ exitCode: -1, output: `health check timed out after ${this.o.config.timeoutMs} ms` }),
+      );
     });
     const probing = this.o
       .probe(this.o.config.timeoutMs)

@@ -27,7 +27,10 @@ export interface PinnedMountNs {
 
 /** True when the pinned namespace no longer has the cgroup2 mount (a pin made halfway still has it). */
 async function pinIsUsable(path: string, unifiedMount: string): Promise<boolean> {
-  const r = await run('nsenter', [`--mount=${path}`, 'cat', '/proc/self/mounts'], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
+  const r = await run('nsenter', [`--mount=${path}`, 'cat', '/proc/self/mounts'], {
+    timeoutMs: MOUNT_TIMEOUT_MS,
+    allowFailure: true,
+  });
   return r.code === 0 && !r.stdout.split('\n').some((l) => l.split(' ')[1] === unifiedMount);
 }
 
@@ -42,7 +45,11 @@ async function unpin(path: string): Promise<void> {
  * started before this scheme, still running): binding it now would hide their rootfs mounts, so
  * crun keeps to a fresh namespace per call until the daemon starts with none of them left.
  */
-export async function pinHybridMountNs(engineRoot: string, containersDir: string, unifiedMount: string): Promise<PinnedMountNs | undefined> {
+export async function pinHybridMountNs(
+  engineRoot: string,
+  containersDir: string,
+  unifiedMount: string,
+): Promise<PinnedMountNs | undefined> {
   const nsDir = join(engineRoot, 'mntns');
   const path = join(nsDir, 'crun');
   if (await isPinnedNamespace(path)) {
@@ -60,7 +67,9 @@ export async function pinHybridMountNs(engineRoot: string, containersDir: string
   await writeFile(path, '', { mode: 0o600 });
   try {
     // unshare pins the namespace before it runs umount: a failure leaves a pin to take down.
-    await run('unshare', [`--mount=${path}`, '--propagation', 'slave', 'umount', unifiedMount], { timeoutMs: MOUNT_TIMEOUT_MS });
+    await run('unshare', [`--mount=${path}`, '--propagation', 'slave', 'umount', unifiedMount], {
+      timeoutMs: MOUNT_TIMEOUT_MS,
+    });
   } catch (err) {
     await unpin(path);
     throw err;

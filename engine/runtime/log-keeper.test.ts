@@ -41,7 +41,11 @@ describe('keeping the log generation conmon replaces at its cap', () => {
     await appendFile(path, line(12));
     await conmonRotates(path, line(13));
     expect(await keepRotatedLog(path)).toBe(true);
-    expect((await readLog(path, {})).records.map((r) => r.data.toString())).toEqual(['line11\n', 'line12\n', 'line13\n']);
+    expect((await readLog(path, {})).records.map((r) => r.data.toString())).toEqual([
+      'line11\n',
+      'line12\n',
+      'line13\n',
+    ]);
   });
 
   it('a follower reads the last lines of the replaced file before going on with the new one', async () => {
@@ -71,7 +75,12 @@ describe('LogKeeper', () => {
       await keeper.follow(path);
       await conmonRotates(path, line(4));
       await Promise.all([keeper.check(path), keeper.check(path), keeper.check(path)]);
-      expect((await readLog(path, {})).records.map((r) => r.data.toString())).toEqual(['line1\n', 'line2\n', 'line3\n', 'line4\n']);
+      expect((await readLog(path, {})).records.map((r) => r.data.toString())).toEqual([
+        'line1\n',
+        'line2\n',
+        'line3\n',
+        'line4\n',
+      ]);
     } finally {
       keeper.stop();
     }
@@ -84,6 +93,12 @@ describe('LogKeeper', () => {
     await keepRotatedLog(path); // .1 = lines 1-2
     await appendFile(path, line(4));
     await conmonRotates(path, line(5)); // not yet kept: .cur holds lines 3-4
-    expect((await readLog(path, {})).records.map((r) => r.data.toString().trim())).toEqual(['line1', 'line2', 'line3', 'line4', 'line5']);
+    expect((await readLog(path, {})).records.map((r) => r.data.toString().trim())).toEqual([
+      'line1',
+      'line2',
+      'line3',
+      'line4',
+      'line5',
+    ]);
   });
 });

@@ -25,7 +25,10 @@ export function previousGeneration(logPath: string): string {
  * the container's directory makes that need a cap's worth of output within one event turn.
  */
 export async function keepRotatedLog(logPath: string): Promise<boolean> {
-  const [live, held] = await Promise.all([stat(logPath).catch(() => undefined), stat(currentLink(logPath)).catch(() => undefined)]);
+  const [live, held] = await Promise.all([
+    stat(logPath).catch(() => undefined),
+    stat(currentLink(logPath)).catch(() => undefined),
+  ]);
   if (!live || held?.ino === live.ino) return false;
   if (held) {
     try {

@@ -6,10 +6,14 @@ import { followLog, K8sLogParser, parseTimestampMs } from './logs.js';
 
 describe('k8s-file log parsing', () => {
   it('parses full lines and joins partial ones, in any chunking', () => {
-    const text = '2026-11-22T22:27:23.806411882+00:00 stdout F hello\n2026-11-22T22:27:23.9+00:00 stderr P par\n2026-11-22T22:27:24.0+00:00 stderr F tial\n';
+    const text =
+      '2026-11-22T22:27:23.806411882+00:00 stdout F hello\n2026-11-22T22:27:23.9+00:00 stderr P par\n2026-11-22T22:27:24.0+00:00 stderr F tial\n';
     const parser = new K8sLogParser();
     const records = [...parser.push(Buffer.from(text.slice(0, 30))), ...parser.push(Buffer.from(text.slice(30)))];
-    expect(records.map((r) => [r.stream, r.data.toString()])).toEqual([['stdout', 'hello\n'], ['stderr', 'partial\n']]);
+    expect(records.map((r) => [r.stream, r.data.toString()])).toEqual([
+      ['stdout', 'hello\n'],
+      ['stderr', 'partial\n'],
+    ]);
     expect(records[0]!.timestampMs).toBe(Date.UTC(2026, 10, 22, 22, 27, 23, 806));
   });
 
@@ -17,7 +21,10 @@ describe('k8s-file log parsing', () => {
     const text = '2026-11-22T22:27:23.8+00:00 stdout P hi\n2026-11-22T22:27:23.9+00:00 stderr P err\n';
     const joined = new K8sLogParser();
     expect(joined.push(Buffer.from(text))).toEqual([]);
-    expect(joined.flush().map((r) => [r.stream, r.data.toString()])).toEqual([['stdout', 'hi'], ['stderr', 'err']]);
+    expect(joined.flush().map((r) => [r.stream, r.data.toString()])).toEqual([
+      ['stdout', 'hi'],
+      ['stderr', 'err'],
+    ]);
     expect(joined.flush()).toEqual([]);
     const streaming = new K8sLogParser('streaming');
     const records = streaming.push(Buffer.from(`${text}2026-11-22T22:27:24.0+00:00 stdout F !\n`));
@@ -26,10 +33,13 @@ describe('k8s-file log parsing', () => {
   });
 
   it('keeps an empty line', () => {
-    expect(new K8sLogParser().push(Buffer.from('2026-11-22T22:27:23.8+00:00 stdout F \n'))[0]?.data.toString()).toBe('\n');
+    expect(new K8sLogParser().push(Buffer.from('2026-11-22T22:27:23.8+00:00 stdout F \n'))[0]?.data.toString()).toBe(
+      '\n',
+    );
   });
 
-  it('reads nanosecond timestamps with offsets', () => expect(parseTimestampMs('2026-01-01T01:00:00.123456789+01:00')).toBe(Date.UTC(2026, 0, 1, 0, 0, 0, 123)));
+  it('reads nanosecond timestamps with offsets', () =>
+    expect(parseTimestampMs('2026-01-01T01:00:00.123456789+01:00')).toBe(Date.UTC(2026, 0, 1, 0, 0, 0, 123)));
 });
 
 describe('following a log', () => {
@@ -56,7 +66,8 @@ describe('following a log', () => {
       });
       for await (const r of follow) {
         seen.push(r.data.toString().trim());
-        if (seen.length === 1) setTimeout(() => void appendFile(path, '2026-11-22T22:27:23.9+00:00 stdout F two\n'), LATER_MS);
+        if (seen.length === 1)
+          setTimeout(() => void appendFile(path, '2026-11-22T22:27:23.9+00:00 stdout F two\n'), LATER_MS);
         if (seen.length === 2) {
           setTimeout(() => {
             exited = true;

@@ -51,7 +51,8 @@ export class K8sLogParser {
   /** Lines whose end never came (the output stopped without a newline), one per stream, as written. */
   flush(): LogRecord[] {
     const out: LogRecord[] = [];
-    for (const [stream, held] of this.partial) out.push({ timestampMs: held.timestampMs, stream, data: Buffer.concat(held.pieces) });
+    for (const [stream, held] of this.partial)
+      out.push({ timestampMs: held.timestampMs, stream, data: Buffer.concat(held.pieces) });
     this.partial.clear();
     return out.sort((a, b) => a.timestampMs - b.timestampMs);
   }
@@ -249,7 +250,11 @@ export async function* followLog(path: string, options: FollowOptions): AsyncGen
  * replaces the file at its cap are still read from the old inode before the follow moves on to
  * the new file.
  */
-async function* followFrom(path: string, options: FollowOptions, start: { current: OpenLog | undefined; offset: number; wakeup: Wakeup; pollMs: number }): AsyncGenerator<LogRecord> {
+async function* followFrom(
+  path: string,
+  options: FollowOptions,
+  start: { current: OpenLog | undefined; offset: number; wakeup: Wakeup; pollMs: number },
+): AsyncGenerator<LogRecord> {
   let current = start.current;
   let offset = start.offset;
   let parser = new K8sLogParser('streaming');

@@ -55,7 +55,10 @@ export class OciRuntime {
   /** Prepares the state root and, on a hybrid host with crun, the pinned namespace and wrapper. */
   static async open(probe: HostProbe, engineRoot: string, containersDir: string): Promise<OciRuntime> {
     if (!probe.runtimePath) {
-      throw new TswarmError('UNSUPPORTED_HOST', `${probe.runtime} is not installed. Install it (apt-get install ${probe.runtime}) or choose the other runtime`);
+      throw new TswarmError(
+        'UNSUPPORTED_HOST',
+        `${probe.runtime} is not installed. Install it (apt-get install ${probe.runtime}) or choose the other runtime`,
+      );
     }
     const stateRoot = join(engineRoot, probe.runtime);
     await mkdir(stateRoot, { recursive: true, mode: 0o700 });
@@ -64,14 +67,23 @@ export class OciRuntime {
       return new OciRuntime(probe.runtimePath, stateRoot, { path: probe.runtimePath, args: globalArgs }, undefined);
     }
     const nsenter = await which('nsenter');
-    if (!nsenter) throw new TswarmError('UNSUPPORTED_HOST', 'nsenter is not installed; crun on this hybrid cgroup host needs it (apt-get install util-linux)');
+    if (!nsenter)
+      throw new TswarmError(
+        'UNSUPPORTED_HOST',
+        'nsenter is not installed; crun on this hybrid cgroup host needs it (apt-get install util-linux)',
+      );
     const wrapper = join(engineRoot, `${probe.runtime}-hybrid.sh`);
     await writeFile(wrapper, hybridWrapper(probe.runtimePath, probe.unifiedMount), { mode: 0o700 });
     await chmod(wrapper, 0o700);
     const fresh = { path: wrapper, args: globalArgs };
     const pinned = await pinHybridMountNs(engineRoot, containersDir, probe.unifiedMount);
     if (!pinned) return new OciRuntime(probe.runtimePath, stateRoot, fresh, undefined);
-    return new OciRuntime(probe.runtimePath, stateRoot, { path: nsenter, args: [`--mount=${pinned.path}`, probe.runtimePath, ...globalArgs] }, fresh);
+    return new OciRuntime(
+      probe.runtimePath,
+      stateRoot,
+      { path: nsenter, args: [`--mount=${pinned.path}`, probe.runtimePath, ...globalArgs] },
+      fresh,
+    );
   }
 
   /**
@@ -83,7 +95,10 @@ export class OciRuntime {
   }
 
   private exec(args: string[], options: { timeoutMs?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
-    return run(this.command.path, [...this.command.args, ...args], { timeoutMs: options.timeoutMs ?? COMMAND_TIMEOUT_MS, allowFailure: options.allowFailure });
+    return run(this.command.path, [...this.command.args, ...args], {
+      timeoutMs: options.timeoutMs ?? COMMAND_TIMEOUT_MS,
+      allowFailure: options.allowFailure,
+    });
   }
 
   async state(name: string): Promise<RuntimeState | undefined> {
@@ -97,7 +112,10 @@ export class OciRuntime {
   async list(): Promise<string[]> {
     const result = await this.exec(['list', '--quiet'], { allowFailure: true });
     if (result.code !== 0) return [];
-    return result.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    return result.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   }
 
   async start(name: string): Promise<void> {
@@ -123,12 +141,19 @@ export class OciRuntime {
    * files, not pipes, and the end is the process's exit: a background child left holding stdout
    * would otherwise keep pipes open and hang the caller (LAB.md).
    */
-  async execIn(name: string, argv: readonly string[], timeoutMs: number, outputBytesMax = EXEC_OUTPUT_BYTES_MAX): Promise<ExecOutput> {
+  async execIn(
+    name: string,
+    argv: readonly string[],
+    timeoutMs: number,
+    outputBytesMax = EXEC_OUTPUT_BYTES_MAX,
+  ): Promise<ExecOutput> {
     const base = join(this.stateRoot, `exec-${randomBytes(6).toString('hex')}`);
     const pidFile = `${base}.pid`;
     const [out, err] = await Promise.all([open(`${base}.out`, 'w+'), open(`${base}.err`, 'w+')]);
     try {
-      const child = spawn(this.command.path, [...this.command.args, 'exec', '--pid-file', pidFile, name, ...argv], { stdio: ['ignore', out.fd, err.fd] });
+      const child = spawn(this.command.path, [...this.command.args, 'exec', '--pid-file', pidFile, name, ...argv], {
+        stdio: ['ignore', out.fd, err.fd],
+      });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.on('exit', (code, signal) => resolve({ code, signal }));
         child.on('error', () => resolve({ code: null, signal: null }));
@@ -138,10 +163,20 @@ export class OciRuntime {
       const timer = setTimeout(() => void killExecProcess(pidFile).finally(() => child.kill('SIGKILL')), timeoutMs);
       const { code, signal } = await exited.finally(() => clearTimeout(timer));
       const [stdout, stderr] = [await readHead(out, outputBytesMax), await readHead(err, outputBytesMax)];
-      return { code, signal, stdout: stdout.bytes, stderr: stderr.bytes, truncated: stdout.truncated || stderr.truncated };
+      return {
+        code,
+        signal,
+        stdout: stdout.bytes,
+        stderr: stderr.bytes,
+        truncated: stdout.truncated || stderr.truncated,
+      };
     } finally {
       await Promise.all([out.close(), err.close()]);
-      await Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true }), rm(pidFile, { force: true })]);
+      await Promise.all([
+        rm(`${base}.out`, { force: true }),
+        rm(`${base}.err`, { force: true }),
+        rm(pidFile, { force: true }),
+      ]);
     }
   }
 }

@@ -54,7 +54,13 @@ export interface OciSpec {
     args: string[];
     env: string[];
     cwd: string;
-    capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
+    capabilities: {
+      bounding: string[];
+      effective: string[];
+      permitted: string[];
+      inheritable: string[];
+      ambient: string[];
+    };
     rlimits: { type: string; hard: number; soft: number }[];
     noNewPrivileges: boolean;
   };
@@ -97,19 +103,43 @@ const SHARES_MIN = 2;
  * The sort is stable, so mounts of equal depth keep the order they were given in.
  */
 export function parentsFirst(mounts: readonly OciMount[]): OciMount[] {
-  const depth = (m: OciMount) => posix.normalize(m.destination).split('/').filter((p) => p !== '').length;
+  const depth = (m: OciMount) =>
+    posix
+      .normalize(m.destination)
+      .split('/')
+      .filter((p) => p !== '').length;
   return [...mounts].sort((a, b) => depth(a) - depth(b));
 }
 
 function systemMounts(): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', `size=${DEV_SHM_SIZE}`] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${DEV_SHM_SIZE}`] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', `size=${DEV_SHM_SIZE}`],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${DEV_SHM_SIZE}`],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
   ];
 }
 
@@ -122,12 +152,26 @@ function userMount(m: ResolvedMount): OciMount {
     if (m.readOnly) options.push('ro');
     return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options };
   }
-  return { destination: m.target, type: 'bind', source: m.source, options: ['rbind', 'rprivate', m.readOnly ? 'ro' : 'rw'] };
+  return {
+    destination: m.target,
+    type: 'bind',
+    source: m.source,
+    options: ['rbind', 'rprivate', m.readOnly ? 'ro' : 'rw'],
+  };
 }
 
 function etcMounts(files: OciSpecInput['etcFiles']): OciMount[] {
-  const bind = (destination: string, source: string): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
-  return [bind('/etc/hosts', files.hosts), bind('/etc/hostname', files.hostname), bind('/etc/resolv.conf', files.resolvConf)];
+  const bind = (destination: string, source: string): OciMount => ({
+    destination,
+    type: 'bind',
+    source,
+    options: ['rbind', 'rprivate'],
+  });
+  return [
+    bind('/etc/hosts', files.hosts),
+    bind('/etc/hostname', files.hostname),
+    bind('/etc/resolv.conf', files.resolvConf),
+  ];
 }
 
 /** linux.resources: memory without swap, CPU quota from nano CPUs, shares from the reservation, pids. */
@@ -139,14 +183,20 @@ export function cgroupResources(limits?: Resources, reservations?: Resources): R
     cpu['quota'] = Math.round((limits.nanoCpus * CPU_PERIOD_US) / NANO_CPUS_PER_CPU);
     cpu['period'] = CPU_PERIOD_US;
   }
-  if (reservations?.nanoCpus) cpu['shares'] = Math.max(SHARES_MIN, Math.round((reservations.nanoCpus * SHARES_PER_CPU) / NANO_CPUS_PER_CPU));
+  if (reservations?.nanoCpus)
+    cpu['shares'] = Math.max(SHARES_MIN, Math.round((reservations.nanoCpus * SHARES_PER_CPU) / NANO_CPUS_PER_CPU));
   if (Object.keys(cpu).length > 0) resources['cpu'] = cpu;
   if (limits?.pids) resources['pids'] = { limit: limits.pids };
   return resources;
 }
 
 function namespaces(netnsPath: string | null): { type: string; path?: string }[] {
-  const list: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const list: { type: string; path?: string }[] = [
+    { type: 'pid' },
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+  ];
   if (netnsPath !== null) list.push({ type: 'network', path: netnsPath });
   return list;
 }
@@ -169,7 +219,12 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
   let args = argv;
   if (spec.init) {
     if (!input.initHostPath) throw new Error('buildOciSpec: init requested without initHostPath');
-    container.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: input.initHostPath, options: ['rbind', 'rprivate', 'ro'] });
+    container.push({
+      destination: INIT_PATH_IN_CONTAINER,
+      type: 'bind',
+      source: input.initHostPath,
+      options: ['rbind', 'rprivate', 'ro'],
+    });
     args = [INIT_PATH_IN_CONTAINER, '--', ...argv];
   }
   const mounts = [...systemMounts(), ...parentsFirst(container)];

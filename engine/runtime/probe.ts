@@ -31,7 +31,10 @@ export interface HostProbe {
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-export async function which(command: string, extraDirs: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman']): Promise<string | undefined> {
+export async function which(
+  command: string,
+  extraDirs: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman'],
+): Promise<string | undefined> {
   const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...extraDirs].filter((d) => d !== '');
   for (const dir of dirs) {
     const candidate = join(dir, command);
@@ -61,7 +64,12 @@ export async function readMounts(): Promise<{ target: string; type: string; opti
 /** The controllers resource limits need: without one, its limit cannot be enforced. */
 const LIMIT_CONTROLLERS = { memory: '--memory', cpu: '--cpus', pids: '--pids-limit' } as const;
 
-async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedControllers: string[]; unifiedMount?: string; limitControllers: string[] }> {
+async function probeCgroups(): Promise<{
+  layout: CgroupLayout;
+  unifiedControllers: string[];
+  unifiedMount?: string;
+  limitControllers: string[];
+}> {
   const mounts = await readMounts();
   const root = mounts.find((m) => m.target === '/sys/fs/cgroup');
   if (root?.type === 'cgroup2') {
@@ -72,7 +80,12 @@ async function probeCgroups(): Promise<{ layout: CgroupLayout; unifiedController
   const v1Controllers = mounts.filter((m) => m.type === 'cgroup').flatMap((m) => m.options.split(','));
   const unified = mounts.find((m) => m.type === 'cgroup2' && m.target.startsWith('/sys/fs/cgroup/'));
   if (!unified) return { layout: 'v1', unifiedControllers: [], limitControllers: v1Controllers };
-  return { layout: 'hybrid', unifiedControllers: await readControllers(unified.target), unifiedMount: unified.target, limitControllers: v1Controllers };
+  return {
+    layout: 'hybrid',
+    unifiedControllers: await readControllers(unified.target),
+    unifiedMount: unified.target,
+    limitControllers: v1Controllers,
+  };
 }
 
 async function readControllers(dir: string): Promise<string[]> {
@@ -81,7 +94,9 @@ async function readControllers(dir: string): Promise<string[]> {
 }
 
 async function runtimeVersion(path: string): Promise<string | undefined> {
-  const result = await run(path, ['--version'], { timeoutMs: PROBE_TIMEOUT_MS, allowFailure: true }).catch(() => undefined);
+  const result = await run(path, ['--version'], { timeoutMs: PROBE_TIMEOUT_MS, allowFailure: true }).catch(
+    () => undefined,
+  );
   const match = result?.stdout.match(/version\s+(\S+)/);
   return match?.[1];
 }
@@ -102,11 +117,16 @@ export async function probeHost(runtime: RuntimeName = 'crun'): Promise<HostProb
   const missing: string[] = [];
   if (!runtimePath) missing.push(`${runtime} is not installed (apt-get install ${runtime})`);
   if (!conmonPath) missing.push('conmon is not installed (apt-get install conmon)');
-  if (!catatonitPath) missing.push('catatonit is not installed; containers with init: true cannot start (apt-get install catatonit)');
+  if (!catatonitPath)
+    missing.push('catatonit is not installed; containers with init: true cannot start (apt-get install catatonit)');
   if (!overlayfs) missing.push('the kernel has no overlay filesystem; container root filesystems cannot be mounted');
-  if (!nftPath) missing.push('nft is not installed; networking with published ports and VIPs will not work (apt-get install nftables)');
+  if (!nftPath)
+    missing.push(
+      'nft is not installed; networking with published ports and VIPs will not work (apt-get install nftables)',
+    );
   for (const [controller, flag] of Object.entries(LIMIT_CONTROLLERS)) {
-    if (!cgroups.limitControllers.includes(controller)) missing.push(`the ${controller} cgroup controller is not available; ${flag} limits cannot be enforced`);
+    if (!cgroups.limitControllers.includes(controller))
+      missing.push(`the ${controller} cgroup controller is not available; ${flag} limits cannot be enforced`);
   }
   return {
     runtime,

@@ -16,7 +16,10 @@ export function resolveArgv(image: OciImageConfig, spec: Pick<ContainerSpec, 'co
   else cmd = image.Cmd ?? [];
   const argv = [...entrypoint, ...cmd];
   if (argv.length === 0) {
-    throw new TswarmError('INVALID_ARGUMENT', 'no command to run: the image has no Entrypoint or Cmd and the spec gives none. Give a command');
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      'no command to run: the image has no Entrypoint or Cmd and the spec gives none. Give a command',
+    );
   }
   return argv;
 }
@@ -33,14 +36,19 @@ export const EXIT_ENGINE_ERROR = 125;
  * not the command's.
  */
 export function cannotRunExitCode(message: string): number {
-  if (/executable file .*not found|no such file or directory|cannot find the file/i.test(message)) return EXIT_NOT_FOUND;
+  if (/executable file .*not found|no such file or directory|cannot find the file/i.test(message))
+    return EXIT_NOT_FOUND;
   // crun says EPERM for a directory given as the command (runc: "is a directory").
   if (/permission denied|is a directory|executable: operation not permitted/i.test(message)) return EXIT_CANNOT_EXECUTE;
   return EXIT_ENGINE_ERROR;
 }
 
 /** Image env, then spec env overriding by key; PATH defaulted, HOSTNAME and HOME as Docker sets them. */
-export function mergeEnv(imageEnv: readonly string[], specEnv: readonly string[], defaults: Record<string, string>): string[] {
+export function mergeEnv(
+  imageEnv: readonly string[],
+  specEnv: readonly string[],
+  defaults: Record<string, string>,
+): string[] {
   const merged = new Map<string, string>();
   for (const [key, value] of Object.entries(defaults)) merged.set(key, value);
   for (const entry of [...imageEnv, ...specEnv]) {
@@ -68,7 +76,10 @@ export function resolveCapabilities(capAdd: readonly string[], capDrop: readonly
   const drop = capDrop.map(capName);
   for (const cap of [...add, ...drop]) {
     if (cap !== 'ALL' && !ALL_CAPABILITIES.includes(cap)) {
-      throw new TswarmError('INVALID_ARGUMENT', `unknown capability "${cap}". Use a name such as NET_ADMIN or CAP_NET_ADMIN`);
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `unknown capability "${cap}". Use a name such as NET_ADMIN or CAP_NET_ADMIN`,
+      );
     }
   }
   let caps: Set<string>;
@@ -79,10 +90,37 @@ export function resolveCapabilities(capAdd: readonly string[], capDrop: readonly
 }
 
 const SIGNALS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
-  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16,
-  SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23,
-  SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
 };
 
 /** "TERM", "SIGTERM", "15" → "SIGTERM"; anything else is INVALID_ARGUMENT. */
@@ -111,23 +149,30 @@ const NS_PER_MS = 1_000_000;
  * spec's if set, else the image's, else Docker's default — so `--health-interval 5s` alone retimes
  * the image's check. Undefined when there is no test or it is ["NONE"].
  */
-export function resolveHealth(image: OciImageConfig, spec: Pick<ContainerSpec, 'healthcheck'>): HealthConfig | undefined {
+export function resolveHealth(
+  image: OciImageConfig,
+  spec: Pick<ContainerSpec, 'healthcheck'>,
+): HealthConfig | undefined {
   const given = spec.healthcheck;
   const img = image.Healthcheck;
-  const fromImage: HealthConfig | undefined = img?.Test && img.Test.length > 0
-    ? {
-        test: img.Test,
-        intervalMs: (img.Interval ?? 0) / NS_PER_MS,
-        timeoutMs: (img.Timeout ?? 0) / NS_PER_MS,
-        retries: img.Retries ?? 0,
-        startPeriodMs: (img.StartPeriod ?? 0) / NS_PER_MS,
-      }
-    : undefined;
+  const fromImage: HealthConfig | undefined =
+    img?.Test && img.Test.length > 0
+      ? {
+          test: img.Test,
+          intervalMs: (img.Interval ?? 0) / NS_PER_MS,
+          timeoutMs: (img.Timeout ?? 0) / NS_PER_MS,
+          retries: img.Retries ?? 0,
+          startPeriodMs: (img.StartPeriod ?? 0) / NS_PER_MS,
+        }
+      : undefined;
   const test = given && given.test.length > 0 ? given.test : fromImage?.test;
   if (!test || test[0] === 'NONE') return undefined;
   const kind = test[0];
   if (kind !== 'CMD' && kind !== 'CMD-SHELL') {
-    throw new TswarmError('INVALID_ARGUMENT', `health check test must start with CMD, CMD-SHELL or NONE, not "${kind}"`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `health check test must start with CMD, CMD-SHELL or NONE, not "${kind}"`,
+    );
   }
   return {
     test,

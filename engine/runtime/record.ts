@@ -71,5 +71,15 @@ export async function listContainerDirs(containersDir: string): Promise<string[]
 }
 
 export function initialState(): RecordState {
-  return { status: 'created', pid: 0, exitCode: 0, oomKilled: false, pidsLimitHit: false, startedAtMs: 0, finishedAtMs: 0, health: '', error: '' };
+  return {
+    status: 'created',
+    pid: 0,
+    exitCode: 0,
+    oomKilled: false,
+    pidsLimitHit: false,
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    health: '',
+    error: '',
+  };
 }

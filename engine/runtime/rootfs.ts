@@ -15,13 +15,21 @@ export interface OverlayDirs {
 
 /** overlayfs takes the highest layer first; the image store lists them lowest first. */
 export function overlayOptions(layerDirs: readonly string[], dirs: OverlayDirs): string {
-  if (layerDirs.length === 0) throw new TswarmError('INVALID_ARGUMENT', 'the image has no layers. Pull or load it again');
+  if (layerDirs.length === 0)
+    throw new TswarmError('INVALID_ARGUMENT', 'the image has no layers. Pull or load it again');
   for (const dir of [...layerDirs, dirs.upper, dirs.work]) {
-    if (/[,:]/.test(dir)) throw new TswarmError('INVALID_ARGUMENT', `overlay directory "${dir}" contains ',' or ':', which mount options cannot carry`);
+    if (/[,:]/.test(dir))
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `overlay directory "${dir}" contains ',' or ':', which mount options cannot carry`,
+      );
   }
   const options = `lowerdir=${[...layerDirs].reverse().join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
   if (options.length >= MOUNT_OPTIONS_BYTES_MAX) {
-    throw new TswarmError('INVALID_ARGUMENT', `the image has too many layers (${layerDirs.length}) for one overlay mount. Flatten the image`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `the image has too many layers (${layerDirs.length}) for one overlay mount. Flatten the image`,
+    );
   }
   return options;
 }

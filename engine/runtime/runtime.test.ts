@@ -69,7 +69,13 @@ describe('ContainerRuntime with crun and conmon', () => {
       hostname: 'box',
     });
     expect(result.exitCode).toBe(0);
-    expect(await collect(rt.logs(id))).toEqual(['stdout:override spec /home/app', 'stdout:/srv/work', 'stdout:1000', 'stdout:1000 50', 'stdout:box']);
+    expect(await collect(rt.logs(id))).toEqual([
+      'stdout:override spec /home/app',
+      'stdout:/srv/work',
+      'stdout:1000',
+      'stdout:1000 50',
+      'stdout:box',
+    ]);
     await rt.remove(id);
   });
 
@@ -84,13 +90,20 @@ describe('ContainerRuntime with crun and conmon', () => {
   });
 
   // The default grace is 10 s; this test's own 5 s limit is what tells 0 from "unset".
-  it('a stop timeout of 0 kills at once after the stop signal (docker --stop-timeout 0)', { timeout: 5_000 }, async () => {
-    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], stopGracePeriodMs: 0 } }, image });
-    await rt.start(id);
-    await rt.stop(id);
-    expect((await rt.wait(id)).exitCode).toBe(137);
-    await rt.remove(id);
-  });
+  it(
+    'a stop timeout of 0 kills at once after the stop signal (docker --stop-timeout 0)',
+    { timeout: 5_000 },
+    async () => {
+      const id = await rt.create({
+        config: { spec: { command: ['sh', '-c', 'sleep 60'], stopGracePeriodMs: 0 } },
+        image,
+      });
+      await rt.start(id);
+      await rt.stop(id);
+      expect((await rt.wait(id)).exitCode).toBe(137);
+      await rt.remove(id);
+    },
+  );
 
   it('init: true makes TERM stop the container at once', async () => {
     const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], init: true } }, image });
@@ -131,7 +144,12 @@ describe('ContainerRuntime with crun and conmon', () => {
 
   it('refuses a bind mount whose source is missing, and leaves nothing behind', async () => {
     const missing = join(dir, 'no-such-dir');
-    const create = rt.create({ config: { spec: { command: ['true'], mounts: [{ type: MountType.MOUNT_TYPE_BIND, source: missing, target: '/data' }] } }, image });
+    const create = rt.create({
+      config: {
+        spec: { command: ['true'], mounts: [{ type: MountType.MOUNT_TYPE_BIND, source: missing, target: '/data' }] },
+      },
+      image,
+    });
     await expect(create).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(missing) });
     expect(rt.list({ all: true })).toHaveLength(0);
   });
@@ -143,7 +161,10 @@ describe('ContainerRuntime with crun and conmon', () => {
       { type: MountType.MOUNT_TYPE_TMPFS, target: '/scratch', tmpfsSizeBytes: 1024 * 1024 },
       { type: MountType.MOUNT_TYPE_BIND, source: host, target: '/data' },
     ];
-    const { id, result } = await runToEnd({ command: ['sh', '-c', 'df -k /scratch | tail -1 | awk "{print \\$2}"; echo written > /data/out.txt'], mounts });
+    const { id, result } = await runToEnd({
+      command: ['sh', '-c', 'df -k /scratch | tail -1 | awk "{print \\$2}"; echo written > /data/out.txt'],
+      mounts,
+    });
     expect(result.exitCode).toBe(0);
     expect(await collect(rt.logs(id))).toEqual(['stdout:1024']);
     const { readFile } = await import('node:fs/promises');
@@ -157,7 +178,10 @@ describe('ContainerRuntime with crun and conmon', () => {
     await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'late', late]);
     try {
       await writeFile(join(late, 'marker'), 'from a late mount\n');
-      const { id, result } = await runToEnd({ command: ['cat', '/data/marker'], mounts: [{ type: MountType.MOUNT_TYPE_BIND, source: late, target: '/data' }] });
+      const { id, result } = await runToEnd({
+        command: ['cat', '/data/marker'],
+        mounts: [{ type: MountType.MOUNT_TYPE_BIND, source: late, target: '/data' }],
+      });
       expect(await collect(rt.logs(id))).toEqual(['stdout:from a late mount']);
       expect(result.exitCode).toBe(0);
       await rt.remove(id);
@@ -167,15 +191,27 @@ describe('ContainerRuntime with crun and conmon', () => {
   });
 
   it('follows logs until the container exits, and tails them', async () => {
-    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; sleep 0.1; done'] } }, image });
+    const id = await rt.create({
+      config: { spec: { command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; sleep 0.1; done'] } },
+      image,
+    });
     await rt.start(id);
-    expect(await collect(rt.logs(id, { follow: true }))).toEqual(['stdout:line1', 'stdout:line2', 'stdout:line3', 'stdout:line4', 'stdout:line5']);
+    expect(await collect(rt.logs(id, { follow: true }))).toEqual([
+      'stdout:line1',
+      'stdout:line2',
+      'stdout:line3',
+      'stdout:line4',
+      'stdout:line5',
+    ]);
     expect(await collect(rt.logs(id, { tail: 2 }))).toEqual(['stdout:line4', 'stdout:line5']);
     await rt.remove(id);
   });
 
   it('keeps output that does not end in a newline, followed or read after the exit (printf hi)', async () => {
-    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'printf "a\\nhi"; printf oops >&2'] } }, image });
+    const id = await rt.create({
+      config: { spec: { command: ['sh', '-c', 'printf "a\\nhi"; printf oops >&2'] } },
+      image,
+    });
     await rt.start(id);
     const raw = async (iter: AsyncIterable<LogRecord>) => {
       const parts: string[] = [];
@@ -198,21 +234,39 @@ describe('ContainerRuntime with crun and conmon', () => {
       { type: MountType.MOUNT_TYPE_BIND, source: outer, target: '/x', readOnly: false },
       { type: MountType.MOUNT_TYPE_BIND, source: outer, target: '/etc', readOnly: false },
     ];
-    const { id, result } = await runToEnd({ command: ['sh', '-c', 'echo hi > /x/y/f && cat /x/y/f && grep -q "127.0.0.1.*localhost" /etc/hosts && echo hosts-kept'], mounts });
+    const { id, result } = await runToEnd({
+      command: [
+        'sh',
+        '-c',
+        'echo hi > /x/y/f && cat /x/y/f && grep -q "127.0.0.1.*localhost" /etc/hosts && echo hosts-kept',
+      ],
+      mounts,
+    });
     expect(result.exitCode).toBe(0);
     expect(await collect(rt.logs(id))).toEqual(['stdout:hi', 'stdout:hosts-kept']);
     await rt.remove(id);
   });
 
-  it('writes the spec\'s DNS settings into the container\'s resolv.conf (--dns, --dns-search, --dns-option)', async () => {
-    const { id } = await runToEnd({ command: ['cat', '/etc/resolv.conf'], dnsNameservers: ['10.213.9.53'], dnsSearch: ['lab.test'], dnsOptions: ['ndots:2'] });
+  it("writes the spec's DNS settings into the container's resolv.conf (--dns, --dns-search, --dns-option)", async () => {
+    const { id } = await runToEnd({
+      command: ['cat', '/etc/resolv.conf'],
+      dnsNameservers: ['10.213.9.53'],
+      dnsSearch: ['lab.test'],
+      dnsOptions: ['ndots:2'],
+    });
     const lines = (await collect(rt.logs(id))).filter((l) => !l.startsWith('stdout:#'));
     expect(lines).toEqual(['stdout:nameserver 10.213.9.53', 'stdout:search lab.test', 'stdout:options ndots:2']);
     await rt.remove(id);
   });
 
   it('gives the container loopback in its own netns and lets busybox nc work under seccomp', async () => {
-    const { id, result } = await runToEnd({ command: ['sh', '-c', 'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ip addr show lo 2>&1 | head -3'] });
+    const { id, result } = await runToEnd({
+      command: [
+        'sh',
+        '-c',
+        'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ip addr show lo 2>&1 | head -3',
+      ],
+    });
     const lines = await collect(rt.logs(id));
     expect(lines, lines.join('\n')).toContain('stdout:ping');
     expect(result.exitCode).toBe(0);
@@ -221,12 +275,22 @@ describe('ContainerRuntime with crun and conmon', () => {
 
   it('compiles a seccomp profile once: later containers load the kept program, which still filters', async () => {
     // CAP_SYS_TIME gives this test a profile of its own, so no earlier container compiled it.
-    const spec = { command: ['sh', '-c', 'unshare -U true; echo unshare=$?; grep "^Seccomp:" /proc/self/status'], capabilityAdd: ['CAP_SYS_TIME'] };
-    const bundleConfig = async (id: string) => JSON.parse(await readFile(join(dir, 'engine', 'containers', id, 'bundle', 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+    const spec = {
+      command: ['sh', '-c', 'unshare -U true; echo unshare=$?; grep "^Seccomp:" /proc/self/status'],
+      capabilityAdd: ['CAP_SYS_TIME'],
+    };
+    const bundleConfig = async (id: string) =>
+      JSON.parse(await readFile(join(dir, 'engine', 'containers', id, 'bundle', 'config.json'), 'utf8')) as {
+        annotations?: Record<string, string>;
+      };
     const cacheDir = join(dir, 'engine', 'seccomp');
     // A user namespace needs no capability, so only the filter refuses unshare(CLONE_NEWUSER)
     // (without it the command exits 0); mode 2 is SECCOMP_MODE_FILTER.
-    const filtered = ['stderr:unshare: unshare(0x10000000): Operation not permitted', 'stdout:unshare=1', 'stdout:Seccomp:\t2'];
+    const filtered = [
+      'stderr:unshare: unshare(0x10000000): Operation not permitted',
+      'stdout:unshare=1',
+      'stdout:Seccomp:\t2',
+    ];
     // Kept entries only: the cache writes NAME.bpf.tmp first.
     const kept = async () => (await readdir(cacheDir)).filter((n) => n.endsWith('.bpf')).length;
     const before = await kept();
@@ -234,7 +298,10 @@ describe('ContainerRuntime with crun and conmon', () => {
     expect((await bundleConfig(first.id)).annotations?.[SECCOMP_BPF_ANNOTATION]).toBeUndefined();
     expect(await collect(rt.logs(first.id))).toEqual(filtered);
     await rt.remove(first.id);
-    await waitFor(async () => (await kept()) === before + 1, { timeoutMs: 10_000, what: 'the compiled filter in the cache' });
+    await waitFor(async () => (await kept()) === before + 1, {
+      timeoutMs: 10_000,
+      what: 'the compiled filter in the cache',
+    });
 
     const second = await runToEnd(spec);
     expect((await bundleConfig(second.id)).annotations?.[SECCOMP_BPF_ANNOTATION]).toMatch(/^[A-Za-z0-9+/]+=*$/);
@@ -245,7 +312,9 @@ describe('ContainerRuntime with crun and conmon', () => {
 
   it('names are unique; running containers need force to be removed; unknown ones are NOT_FOUND', async () => {
     const id = await rt.create({ config: { name: 'web', spec: { command: ['sleep', '30'] } }, image });
-    await expect(rt.create({ config: { name: 'web', spec: { command: ['true'] } }, image })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(rt.create({ config: { name: 'web', spec: { command: ['true'] } }, image })).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
     await rt.start('web');
     expect(rt.list().map((c) => c.id)).toEqual([id]);
     await expect(rt.remove('web')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
@@ -255,23 +324,46 @@ describe('ContainerRuntime with crun and conmon', () => {
 
   it('health checks make a container healthy, or unhealthy after the retries', async () => {
     const check = (test: string[]) => ({ test, intervalMs: 200, timeoutMs: 2_000, retries: 2, startPeriodMs: 0 });
-    const good = await rt.create({ config: { spec: { command: ['sh', '-c', 'touch /tmp/ready; sleep 30'], init: true, healthcheck: check(['CMD-SHELL', 'test -e /tmp/ready']) } }, image });
-    const bad = await rt.create({ config: { spec: { command: ['sleep', '30'], init: true, healthcheck: check(['CMD', 'false']) } }, image });
+    const good = await rt.create({
+      config: {
+        spec: {
+          command: ['sh', '-c', 'touch /tmp/ready; sleep 30'],
+          init: true,
+          healthcheck: check(['CMD-SHELL', 'test -e /tmp/ready']),
+        },
+      },
+      image,
+    });
+    const bad = await rt.create({
+      config: { spec: { command: ['sleep', '30'], init: true, healthcheck: check(['CMD', 'false']) } },
+      image,
+    });
     await rt.start(good);
     await rt.start(bad);
     // Right after start it is 'starting', unless the first check already ran (a busy machine).
     expect(['starting', 'healthy']).toContain(rt.inspect(good).container.state?.health);
     await waitFor(() => rt.inspect(good).container.state?.health === 'healthy', { what: 'healthy', timeoutMs: 10_000 });
-    await waitFor(() => rt.inspect(bad).container.state?.health === 'unhealthy', { what: 'unhealthy', timeoutMs: 10_000 });
+    await waitFor(() => rt.inspect(bad).container.state?.health === 'unhealthy', {
+      what: 'unhealthy',
+      timeoutMs: 10_000,
+    });
     expect(rt.inspect(bad).healthLog.length).toBeGreaterThanOrEqual(2);
     await rt.remove(good, { force: true });
     await rt.remove(bad, { force: true });
   });
 
   it('caps the log file at logBytesMax and keeps reading it', async () => {
-    const small = await ContainerRuntime.open({ root: join(dir, 'engine-small-logs'), namePrefix: prefix, log: silentLogger(), logBytesMax: 4096 });
+    const small = await ContainerRuntime.open({
+      root: join(dir, 'engine-small-logs'),
+      namePrefix: prefix,
+      log: silentLogger(),
+      logBytesMax: 4096,
+    });
     try {
-      const id = await small.create({ config: { spec: { command: ['sh', '-c', 'for i in $(seq 1 400); do echo line$i; done'] } }, image });
+      const id = await small.create({
+        config: { spec: { command: ['sh', '-c', 'for i in $(seq 1 400); do echo line$i; done'] } },
+        image,
+      });
       await small.start(id);
       await small.wait(id, { timeoutMs: 20_000 });
       const { stat } = await import('node:fs/promises');
@@ -305,7 +397,12 @@ describe('ContainerRuntime with crun and conmon', () => {
     const t0 = Date.now();
     const result = await rt.exec(id, ['sh', '-c', 'echo $WHO; echo err >&2; sleep 20 & exit 4'], { timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeLessThan(4_000);
-    expect(result).toEqual({ exitCode: 4, stdout: Buffer.from('me\n'), stderr: Buffer.from('err\n'), truncated: false });
+    expect(result).toEqual({
+      exitCode: 4,
+      stdout: Buffer.from('me\n'),
+      stderr: Buffer.from('err\n'),
+      truncated: false,
+    });
     const big = await rt.exec(id, ['sh', '-c', 'head -c 300 /dev/zero'], { timeoutMs: 5_000, outputBytesMax: 100 });
     expect([big.stdout.length, big.truncated]).toEqual([100, true]);
     await rt.remove(id, { force: true });
@@ -317,7 +414,11 @@ describe('ContainerRuntime with crun and conmon', () => {
     const hung = await rt.exec(id, ['sleep', '1234'], { timeoutMs: 300 });
     expect(hung.exitCode).toBe(-1);
     // Bounded wait: the kill is sent at the deadline; the process is reaped by the container's init.
-    await waitFor(async () => !(await rt.exec(id, ['ps', '-o', 'args'], { timeoutMs: 5_000 })).stdout.toString().includes('sleep 1234'), { what: 'the timed-out exec to be gone', timeoutMs: 5_000, intervalMs: 100 });
+    await waitFor(
+      async () =>
+        !(await rt.exec(id, ['ps', '-o', 'args'], { timeoutMs: 5_000 })).stdout.toString().includes('sleep 1234'),
+      { what: 'the timed-out exec to be gone', timeoutMs: 5_000, intervalMs: 100 },
+    );
     await rt.remove(id, { force: true });
   });
 });

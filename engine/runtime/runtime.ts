@@ -9,7 +9,14 @@ import { ContainerSpec, MountType } from '../../gen/tswarm/v1/objects.js';
 import { probeHost, type HostProbe, type RuntimeName } from './probe.js';
 import { OciRuntime } from './oci-runtime.js';
 import { conmonCreate } from './conmon.js';
-import { containerPaths, discardContainerFiles, prepareContainer, validateName, writeEtcFiles, type CreateInput } from './create.js';
+import {
+  containerPaths,
+  discardContainerFiles,
+  prepareContainer,
+  validateName,
+  writeEtcFiles,
+  type CreateInput,
+} from './create.js';
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
@@ -108,23 +115,42 @@ export class ContainerRuntime {
     this.exitDir = join(o.root, 'exits');
     this.clock = o.clock ?? systemClock;
     this.log = o.log;
-    this.watcher = new ExitWatcher(this.exitDir, () => this.runningNames(), (name, exit) => this.onExit(name, exit), this.log);
-    this.logKeeper = new LogKeeper(this.log, () => this.runningRecords().map((r) => containerPaths(this.containersDir, r.id).log));
+    this.watcher = new ExitWatcher(
+      this.exitDir,
+      () => this.runningNames(),
+      (name, exit) => this.onExit(name, exit),
+      this.log,
+    );
+    this.logKeeper = new LogKeeper(this.log, () =>
+      this.runningRecords().map((r) => containerPaths(this.containersDir, r.id).log),
+    );
   }
 
   static async open(options: RuntimeOptions): Promise<ContainerRuntime> {
     if (!PREFIX_PATTERN.test(options.namePrefix)) {
-      throw new TswarmError('INVALID_ARGUMENT', `name prefix "${options.namePrefix}" must be 1-16 lower-case letters or digits`);
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `name prefix "${options.namePrefix}" must be 1-16 lower-case letters or digits`,
+      );
     }
     const host = await probeHost(options.runtime ?? 'crun');
     const fatal = [!host.runtimePath, !host.conmonPath, !host.overlayfs];
     if (fatal.some(Boolean)) {
       throw new TswarmError('UNSUPPORTED_HOST', `this host cannot run containers: ${host.missing.join('; ')}`);
     }
-    await Promise.all(['containers', 'exits', 's'].map((d) => mkdir(join(options.root, d), { recursive: true, mode: 0o700 })));
+    await Promise.all(
+      ['containers', 'exits', 's'].map((d) => mkdir(join(options.root, d), { recursive: true, mode: 0o700 })),
+    );
     const oci = await OciRuntime.open(host, options.root, join(options.root, 'containers'));
     // Only crun takes a compiled filter (runc compiles on every create, with no way around it).
-    const seccompCache = host.runtime === 'crun' ? await SeccompBpfCache.open(join(options.root, 'seccomp'), await compilerFingerprint(oci.runtimePath, host.runtimeVersion), options.log) : undefined;
+    const seccompCache =
+      host.runtime === 'crun'
+        ? await SeccompBpfCache.open(
+            join(options.root, 'seccomp'),
+            await compilerFingerprint(oci.runtimePath, host.runtimeVersion),
+            options.log,
+          )
+        : undefined;
     const runtime = new ContainerRuntime(options, host, oci, seccompCache);
     await runtime.adopt();
     runtime.watcher.start();
@@ -133,7 +159,14 @@ export class ContainerRuntime {
   }
 
   private async adopt(): Promise<void> {
-    const adopted = await adoptContainers({ containersDir: this.containersDir, exitDir: this.exitDir, namePrefix: this.o.namePrefix, oci: this.oci, log: this.log, nowMs: this.clock.nowMs() });
+    const adopted = await adoptContainers({
+      containersDir: this.containersDir,
+      exitDir: this.exitDir,
+      namePrefix: this.o.namePrefix,
+      oci: this.oci,
+      log: this.log,
+      nowMs: this.clock.nowMs(),
+    });
     for (const record of adopted.records) this.records.set(record.id, record);
     for (const { record, exit } of adopted.ended) await this.withLock(record.id, () => this.finalize(record, exit));
     for (const record of this.records.values()) {
@@ -152,12 +185,24 @@ export class ContainerRuntime {
    * Rewrites a stopped container's /etc/hosts and /etc/resolv.conf for a new network attachment
    * (its address can change between runs, as in Docker), before it starts again.
    */
-  async refreshNetworkFiles(ref: string, network: { ip: string | undefined; resolvConfContent: string | undefined }): Promise<void> {
+  async refreshNetworkFiles(
+    ref: string,
+    network: { ip: string | undefined; resolvConfContent: string | undefined },
+  ): Promise<void> {
     const record = this.get(ref);
     const spec = record.config.spec ?? ContainerSpec.fromPartial({});
     const paths = containerPaths(this.containersDir, record.id);
-    const hostname = (await readFile(join(paths.dir, 'hostname'), 'utf8').catch(() => '')).trim() || spec.hostname || record.id.slice(0, 12);
-    await writeEtcFiles(paths, { ip: network.ip, resolvConfContent: network.resolvConfContent || undefined }, spec, hostname, record.config.networkMode === 'host');
+    const hostname =
+      (await readFile(join(paths.dir, 'hostname'), 'utf8').catch(() => '')).trim() ||
+      spec.hostname ||
+      record.id.slice(0, 12);
+    await writeEtcFiles(
+      paths,
+      { ip: network.ip, resolvConfContent: network.resolvConfContent || undefined },
+      spec,
+      hostname,
+      record.config.networkMode === 'host',
+    );
   }
 
   /** Stops watching; the containers keep running under conmon for the next instance to adopt. */
@@ -173,10 +218,23 @@ export class ContainerRuntime {
     const name = input.config.name || id.slice(0, 12);
     validateName(name);
     if ([...this.records.values()].some((r) => r.name === name)) {
-      throw new TswarmError('ALREADY_EXISTS', `a container named "${name}" already exists. Remove it or choose another name`);
+      throw new TswarmError(
+        'ALREADY_EXISTS',
+        `a container named "${name}" already exists. Remove it or choose another name`,
+      );
     }
-    const seccomp = this.seccompCache && { cache: this.seccompCache, onMiss: (profile: SeccompProfile) => this.uncompiledSeccomp.set(id, profile) };
-    const ctx = { containersDir: this.containersDir, namePrefix: this.o.namePrefix, catatonitPath: this.host.catatonitPath, nowMs: this.clock.nowMs(), log: this.log, seccomp };
+    const seccomp = this.seccompCache && {
+      cache: this.seccompCache,
+      onMiss: (profile: SeccompProfile) => this.uncompiledSeccomp.set(id, profile),
+    };
+    const ctx = {
+      containersDir: this.containersDir,
+      namePrefix: this.o.namePrefix,
+      catatonitPath: this.host.catatonitPath,
+      nowMs: this.clock.nowMs(),
+      log: this.log,
+      seccomp,
+    };
     // The name is reserved before the slow part, so two concurrent creates cannot both take it.
     const placeholder = { id, name, state: { status: 'created' } } as ContainerRecord;
     this.records.set(id, placeholder);
@@ -211,14 +269,26 @@ export class ContainerRuntime {
     if (!this.neverStarted.delete(record.id)) await this.oci.delete(record.runtimeName, true);
     this.released.delete(record.id);
     await removeExitFile(this.exitDir, record.runtimeName);
-    const runtime = this.oci.conmonCommand({ hostBindMounts: (record.config.spec?.mounts ?? []).some((m) => m.type === MountType.MOUNT_TYPE_BIND || m.type === MountType.MOUNT_TYPE_UNSPECIFIED) });
+    const runtime = this.oci.conmonCommand({
+      hostBindMounts: (record.config.spec?.mounts ?? []).some(
+        (m) => m.type === MountType.MOUNT_TYPE_BIND || m.type === MountType.MOUNT_TYPE_UNSPECIFIED,
+      ),
+    });
     let pid: number;
     try {
       pid = await conmonCreate({
-        conmonPath: this.host.conmonPath!, runtimePath: runtime.path, runtimeArgs: runtime.args, name: record.runtimeName,
-        bundleDir: paths.bundle, containerPidFile: join(paths.dir, 'ctr.pid'), conmonPidFile: join(paths.dir, 'conmon.pid'),
-        logPath: paths.log, logBytesMax: this.o.logBytesMax ?? DEFAULT_LOG_BYTES_MAX, exitDir: this.exitDir,
-        socketDir: join(this.o.root, 's'), conmonLogPath: join(paths.dir, 'conmon.log'),
+        conmonPath: this.host.conmonPath!,
+        runtimePath: runtime.path,
+        runtimeArgs: runtime.args,
+        name: record.runtimeName,
+        bundleDir: paths.bundle,
+        containerPidFile: join(paths.dir, 'ctr.pid'),
+        conmonPidFile: join(paths.dir, 'conmon.pid'),
+        logPath: paths.log,
+        logBytesMax: this.o.logBytesMax ?? DEFAULT_LOG_BYTES_MAX,
+        exitDir: this.exitDir,
+        socketDir: join(this.o.root, 's'),
+        conmonLogPath: join(paths.dir, 'conmon.log'),
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -228,16 +298,38 @@ export class ContainerRuntime {
       throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
     }
     await this.keepCompiledSeccomp(record);
-    record.state = { ...record.state, status: 'running', pid, exitCode: 0, oomKilled: false, pidsLimitHit: false, startedAtMs: this.clock.nowMs(), finishedAtMs: 0, error: '', health: record.health ? 'starting' : '' };
+    record.state = {
+      ...record.state,
+      status: 'running',
+      pid,
+      exitCode: 0,
+      oomKilled: false,
+      pidsLimitHit: false,
+      startedAtMs: this.clock.nowMs(),
+      finishedAtMs: 0,
+      error: '',
+      health: record.health ? 'starting' : '',
+    };
     await saveRecord(paths.dir, record);
     try {
       await this.oci.start(record.runtimeName);
     } catch (err) {
       // Saved as running a moment ago: a container whose start failed must not show as Up.
       const message = err instanceof Error ? err.message : String(err);
-      record.state = { ...record.state, status: 'exited', exitCode: cannotRunExitCode(message), finishedAtMs: this.clock.nowMs(), error: message, health: '' };
+      record.state = {
+        ...record.state,
+        status: 'exited',
+        exitCode: cannotRunExitCode(message),
+        finishedAtMs: this.clock.nowMs(),
+        error: message,
+        health: '',
+      };
       await saveRecord(paths.dir, record);
-      await this.oci.delete(record.runtimeName, true).catch((e: unknown) => this.log.warn({ err: e, container: record.id }, 'removing a container whose start failed'));
+      await this.oci
+        .delete(record.runtimeName, true)
+        .catch((e: unknown) =>
+          this.log.warn({ err: e, container: record.id }, 'removing a container whose start failed'),
+        );
       throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
     }
     this.startHealth(record);
@@ -276,7 +368,10 @@ export class ContainerRuntime {
   private async killAndWait(record: ContainerRecord): Promise<void> {
     await this.oci.kill(record.runtimeName, 'SIGKILL');
     if (!(await this.watcher.waitExited(record.runtimeName, KILL_WAIT_MS, () => record.state.status !== 'running'))) {
-      throw new TswarmError('DEADLINE_EXCEEDED', `container ${record.name} did not exit within ${KILL_WAIT_MS} ms of SIGKILL`);
+      throw new TswarmError(
+        'DEADLINE_EXCEEDED',
+        `container ${record.name} did not exit within ${KILL_WAIT_MS} ms of SIGKILL`,
+      );
     }
   }
 
@@ -291,8 +386,14 @@ export class ContainerRuntime {
   async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
     const record = this.get(ref);
     if (record.state.status === 'running') {
-      if (!options.force) throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is running. Stop it first or remove it with force`);
-      await this.killAndWait(record).catch((err: unknown) => this.log.warn({ err, container: record.id }, 'force remove: kill failed'));
+      if (!options.force)
+        throw new TswarmError(
+          'FAILED_PRECONDITION',
+          `container ${record.name} is running. Stop it first or remove it with force`,
+        );
+      await this.killAndWait(record).catch((err: unknown) =>
+        this.log.warn({ err, container: record.id }, 'force remove: kill failed'),
+      );
     }
     await this.withLock(record.id, async () => {
       // A concurrent remove (the auto-remove reaper and an attached run's) got here first.
@@ -307,7 +408,10 @@ export class ContainerRuntime {
       this.released.delete(record.id);
       this.neverStarted.delete(record.id);
       this.uncompiledSeccomp.delete(record.id);
-      await Promise.all([discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName), removeExitFile(this.exitDir, record.runtimeName)]);
+      await Promise.all([
+        discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName),
+        removeExitFile(this.exitDir, record.runtimeName),
+      ]);
       await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
       this.notifyExit(record.id);
       this.records.delete(record.id);
@@ -319,10 +423,19 @@ export class ContainerRuntime {
   async wait(ref: string, options: { timeoutMs?: number } = {}): Promise<WaitResult> {
     const record = this.get(ref);
     if (record.state.status !== 'exited') {
-      const ok = await this.watcher.waitExited(record.runtimeName, options.timeoutMs ?? Number.MAX_SAFE_INTEGER, () => record.state.status === 'exited');
-      if (!ok) throw new TswarmError('DEADLINE_EXCEEDED', `container ${record.name} still runs after ${options.timeoutMs} ms`);
+      const ok = await this.watcher.waitExited(
+        record.runtimeName,
+        options.timeoutMs ?? Number.MAX_SAFE_INTEGER,
+        () => record.state.status === 'exited',
+      );
+      if (!ok)
+        throw new TswarmError('DEADLINE_EXCEEDED', `container ${record.name} still runs after ${options.timeoutMs} ms`);
     }
-    return { exitCode: record.state.exitCode, oomKilled: record.state.oomKilled, pidsLimitHit: record.state.pidsLimitHit };
+    return {
+      exitCode: record.state.exitCode,
+      oomKilled: record.state.oomKilled,
+      pidsLimitHit: record.state.pidsLimitHit,
+    };
   }
 
   list(options: { all?: boolean } = {}): ContainerSummary[] {
@@ -346,28 +459,49 @@ export class ContainerRuntime {
   }
 
   /** The container's output; with follow, goes on until the container exits. */
-  logs(ref: string, options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal } = {}): AsyncIterable<LogRecord> {
+  logs(
+    ref: string,
+    options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal } = {},
+  ): AsyncIterable<LogRecord> {
     const record = this.get(ref);
     const path = containerPaths(this.containersDir, record.id).log;
     if (options.follow) {
-      return followLog(path, { ...options, onExit: (wake) => this.subscribeExit(record, wake), isDone: async () => record.state.status !== 'running' });
+      return followLog(path, {
+        ...options,
+        onExit: (wake) => this.subscribeExit(record, wake),
+        isDone: async () => record.state.status !== 'running',
+      });
     }
     return (async function* () {
       yield* (await readLog(path, options)).records;
     })();
   }
 
-  async exec(ref: string, argv: readonly string[], options: { timeoutMs?: number; outputBytesMax?: number } = {}): Promise<ExecResult> {
+  async exec(
+    ref: string,
+    argv: readonly string[],
+    options: { timeoutMs?: number; outputBytesMax?: number } = {},
+  ): Promise<ExecResult> {
     const record = this.get(ref);
-    if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
-    const result = await this.oci.execIn(record.runtimeName, argv, options.timeoutMs ?? EXEC_TIMEOUT_MS, options.outputBytesMax);
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
+    const result = await this.oci.execIn(
+      record.runtimeName,
+      argv,
+      options.timeoutMs ?? EXEC_TIMEOUT_MS,
+      options.outputBytesMax,
+    );
     return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr, truncated: result.truncated };
   }
 
   /** What the running container's cgroup says it uses now. */
   async stats(ref: string): Promise<{ id: string; name: string; usage: CgroupUsage }> {
     const record = this.get(ref);
-    if (record.state.status !== 'running') throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running; only running containers have stats`);
+    if (record.state.status !== 'running')
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `container ${record.name} is not running; only running containers have stats`,
+      );
     return { id: record.id, name: record.name, usage: await readUsage(this.host.cgroupLayout, record.cgroupsPath) };
   }
 
@@ -385,7 +519,9 @@ export class ContainerRuntime {
       onChange: (status) => {
         record.state.health = status;
         this.log.info({ container: record.id, health: status }, 'container health changed');
-        void this.withLock(record.id, () => this.persist(record)).catch((err: unknown) => this.log.warn({ err }, 'saving health failed'));
+        void this.withLock(record.id, () => this.persist(record)).catch((err: unknown) =>
+          this.log.warn({ err }, 'saving health failed'),
+        );
       },
     });
     this.monitors.set(record.id, monitor);
@@ -407,7 +543,15 @@ export class ContainerRuntime {
     this.monitors.get(record.id)?.stop();
     this.monitors.delete(record.id);
     await this.logKeeper.unfollow(containerPaths(this.containersDir, record.id).log);
-    record.state = { ...record.state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: reasons.oomKilled, pidsLimitHit: reasons.pidsLimitHit, finishedAtMs: Math.round(exit.atMs) };
+    record.state = {
+      ...record.state,
+      status: 'exited',
+      pid: 0,
+      exitCode: exit.exitCode,
+      oomKilled: reasons.oomKilled,
+      pidsLimitHit: reasons.pidsLimitHit,
+      finishedAtMs: Math.round(exit.atMs),
+    };
     await this.persist(record);
     this.notifyExit(record.id);
     for (const hook of this.exitHooks) hook(record.id);
@@ -472,7 +616,8 @@ export class ContainerRuntime {
     if (exact) return exact;
     const byPrefix = ref.length > 0 ? all.filter((r) => r.id.startsWith(ref)) : [];
     if (byPrefix.length === 1) return byPrefix[0]!;
-    if (byPrefix.length > 1) throw new TswarmError('INVALID_ARGUMENT', `"${ref}" matches ${byPrefix.length} containers. Give more of the ID`);
+    if (byPrefix.length > 1)
+      throw new TswarmError('INVALID_ARGUMENT', `"${ref}" matches ${byPrefix.length} containers. Give more of the ID`);
     throw new TswarmError('NOT_FOUND', `no such container: ${ref}`);
   }
 
@@ -484,7 +629,16 @@ export class ContainerRuntime {
       image: r.image.reference,
       command: r.argv,
       createdAtMs: r.createdAtMs,
-      state: { status: s.status, pid: s.pid, exitCode: s.exitCode, oomKilled: s.oomKilled, startedAtMs: s.startedAtMs, finishedAtMs: s.finishedAtMs, health: s.health, error: s.error },
+      state: {
+        status: s.status,
+        pid: s.pid,
+        exitCode: s.exitCode,
+        oomKilled: s.oomKilled,
+        startedAtMs: s.startedAtMs,
+        finishedAtMs: s.finishedAtMs,
+        health: s.health,
+        error: s.error,
+      },
       ports: r.config.ports,
       labels: r.config.spec?.labels ?? {},
     };

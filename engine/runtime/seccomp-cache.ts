@@ -28,7 +28,15 @@ const MAX_INSTRUCTIONS = 4096;
 const BPF_RET = 0x06;
 /** Profiles differ only by capability set, so a node sees a handful; this bounds a strange one. */
 const MAX_ENTRIES = 64;
-const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib'];
+const LIB_DIRS = [
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/lib64',
+  '/usr/lib',
+];
 
 /** Whether `program` has the shape of a classic BPF filter: whole instructions, ending in a return. */
 export function isPlausibleFilter(program: Buffer): boolean {
@@ -118,7 +126,10 @@ export class SeccompBpfCache {
     try {
       await this.writeEntry(key, program);
     } catch (err) {
-      this.log.warn({ err }, 'could not keep a compiled seccomp filter on disk; after a restart containers will compile it again');
+      this.log.warn(
+        { err },
+        'could not keep a compiled seccomp filter on disk; after a restart containers will compile it again',
+      );
     } finally {
       this.pending.delete(key);
     }

@@ -62,9 +62,29 @@ waitpid write writev arch_prctl modify_ldt
 /** Syscalls Docker opens only when the container holds a capability. */
 const BY_CAPABILITY: Record<string, readonly string[]> = {
   CAP_SYS_ADMIN: [
-    'bpf', 'clone', 'clone3', 'fanotify_init', 'fsconfig', 'fsmount', 'fsopen', 'fspick', 'lookup_dcookie',
-    'mount', 'mount_setattr', 'move_mount', 'open_tree', 'perf_event_open', 'quotactl', 'quotactl_fd',
-    'setdomainname', 'sethostname', 'setns', 'syslog', 'umount', 'umount2', 'unshare',
+    'bpf',
+    'clone',
+    'clone3',
+    'fanotify_init',
+    'fsconfig',
+    'fsmount',
+    'fsopen',
+    'fspick',
+    'lookup_dcookie',
+    'mount',
+    'mount_setattr',
+    'move_mount',
+    'open_tree',
+    'perf_event_open',
+    'quotactl',
+    'quotactl_fd',
+    'setdomainname',
+    'sethostname',
+    'setns',
+    'syslog',
+    'umount',
+    'umount2',
+    'unshare',
   ],
   CAP_SYS_BOOT: ['reboot'],
   CAP_SYS_CHROOT: ['chroot'],
@@ -101,13 +121,19 @@ export function defaultSeccompProfile(capabilities: readonly string[]): SeccompP
   for (const [cap, names] of Object.entries(BY_CAPABILITY)) {
     if (held.has(cap)) for (const name of names) extra.add(name);
   }
-  const syscalls: SeccompSyscallRule[] = [{ names: [...ALLOWED, ...[...extra].filter((n) => n !== 'clone' && n !== 'clone3')], action: 'SCMP_ACT_ALLOW' }];
+  const syscalls: SeccompSyscallRule[] = [
+    { names: [...ALLOWED, ...[...extra].filter((n) => n !== 'clone' && n !== 'clone3')], action: 'SCMP_ACT_ALLOW' },
+  ];
   if (held.has('CAP_SYS_ADMIN')) {
     syscalls.push({ names: ['clone', 'clone3'], action: 'SCMP_ACT_ALLOW' });
   } else {
     // clone is allowed only without namespace flags; clone3 passes its flags in memory, which
     // seccomp cannot read, so it answers ENOSYS and libc falls back to clone (Docker does the same).
-    syscalls.push({ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] });
+    syscalls.push({
+      names: ['clone'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
+    });
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
   }
   return {

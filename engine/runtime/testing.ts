@@ -26,7 +26,9 @@ export async function makeBusyboxImage(dir: string, config: OciImageConfig = {})
   await mkdir(join(base, 'bin'), { recursive: true });
   await copyFile('/usr/bin/busybox', join(base, 'bin', 'busybox'));
   await run('chmod', ['755', join(base, 'bin', 'busybox')]);
-  const applets = (await run('/usr/bin/busybox', ['--list'])).stdout.split('\n').filter((a) => a !== '' && a !== 'busybox');
+  const applets = (await run('/usr/bin/busybox', ['--list'])).stdout
+    .split('\n')
+    .filter((a) => a !== '' && a !== 'busybox');
   await Promise.all(applets.map((a) => symlink('busybox', join(base, 'bin', a))));
   await Promise.all(['etc', 'srv/work', 'tmp', 'home/app'].map((d) => mkdir(join(top, d), { recursive: true })));
   await writeFile(join(top, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n');
@@ -35,7 +37,11 @@ export async function makeBusyboxImage(dir: string, config: OciImageConfig = {})
   return {
     id: `sha256:${randomBytes(32).toString('hex')}`,
     reference: 'test/busybox:1',
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'IMAGE_VAR=image'], Cmd: ['sh'], ...config },
+    config: {
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'IMAGE_VAR=image'],
+      Cmd: ['sh'],
+      ...config,
+    },
     layerDirs: [base, top],
   };
 }

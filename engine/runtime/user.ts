@@ -48,7 +48,10 @@ function resolveGroup(spec: string, groups: GroupEntry[], user: string): number 
   if (NUMERIC.test(spec)) return Number(spec);
   const found = groups.find((g) => g.name === spec);
   if (!found) {
-    throw new TswarmError('INVALID_ARGUMENT', `group "${spec}" of user "${user}" is not in the image's /etc/group. Use a numeric gid or a group the image defines`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `group "${spec}" of user "${user}" is not in the image's /etc/group. Use a numeric gid or a group the image defines`,
+    );
   }
   return found.gid;
 }
@@ -59,7 +62,12 @@ function resolveGroup(spec: string, groups: GroupEntry[], user: string): number 
  * As Docker: a numeric uid unknown to passwd runs with gid 0; a name must exist; supplementary
  * groups are the user's memberships in /etc/group plus `extraGroups`.
  */
-export function resolveUser(userSpec: string, passwdText: string, groupText: string, extraGroups: readonly string[] = []): ProcessUser {
+export function resolveUser(
+  userSpec: string,
+  passwdText: string,
+  groupText: string,
+  extraGroups: readonly string[] = [],
+): ProcessUser {
   const spec = userSpec === '' ? '0' : userSpec;
   const [userPart = '', groupPart] = spec.split(':', 2);
   const passwd = parsePasswd(passwdText);
@@ -70,7 +78,10 @@ export function resolveUser(userSpec: string, passwdText: string, groupText: str
   } else {
     entry = passwd.find((p) => p.name === userPart);
     if (!entry) {
-      throw new TswarmError('INVALID_ARGUMENT', `user "${userPart}" is not in the image's /etc/passwd. Use a numeric uid or a user the image defines`);
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `user "${userPart}" is not in the image's /etc/passwd. Use a numeric uid or a user the image defines`,
+      );
     }
   }
   const uid = entry ? entry.uid : Number(userPart);

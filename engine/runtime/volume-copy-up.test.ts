@@ -31,7 +31,14 @@ describe('copy-up of image content into a new volume (as Docker does)', () => {
     const empty = await volume('empty');
     const used = await volume('used');
     await writeFile(join(used, 'mine'), 'keep\n');
-    await copyImageContentIntoVolumes(rootfs, [{ target: '/data', hostPath: empty }, { target: '/data/', hostPath: used }], silentLogger());
+    await copyImageContentIntoVolumes(
+      rootfs,
+      [
+        { target: '/data', hostPath: empty },
+        { target: '/data/', hostPath: used },
+      ],
+      silentLogger(),
+    );
     expect(await readFile(join(empty, 'sub', 'conf'), 'utf8')).toBe('from the image\n');
     expect((await stat(join(empty, 'sub', 'conf'))).mode & 0o777).toBe(0o640);
     expect(await readdir(used)).toEqual(['mine']);
@@ -56,7 +63,15 @@ describe('copy-up of image content into a new volume (as Docker does)', () => {
     await symlink(outside, join(rootfs, 'link'));
     const v = await volume('v');
     // /../host-secrets joined to the rootfs would name a real directory beside it.
-    await copyImageContentIntoVolumes(rootfs, [{ target: '/link', hostPath: v }, { target: '/absent', hostPath: v }, { target: '/../host-secrets', hostPath: v }], silentLogger());
+    await copyImageContentIntoVolumes(
+      rootfs,
+      [
+        { target: '/link', hostPath: v },
+        { target: '/absent', hostPath: v },
+        { target: '/../host-secrets', hostPath: v },
+      ],
+      silentLogger(),
+    );
     expect(await readdir(v)).toEqual([]);
   });
 });

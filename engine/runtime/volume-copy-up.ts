@@ -19,7 +19,11 @@ const COPY_TIMEOUT_MS = 10 * 60_000;
  * create, from the container's own rootfs (the image as overlayfs shows it). A path through a
  * symlink is left alone: resolved on the host it could point outside the rootfs.
  */
-export async function copyImageContentIntoVolumes(rootfs: string, volumes: readonly VolumeMountPoint[], log: Logger): Promise<void> {
+export async function copyImageContentIntoVolumes(
+  rootfs: string,
+  volumes: readonly VolumeMountPoint[],
+  log: Logger,
+): Promise<void> {
   for (const v of volumes) {
     const source = await directoryInRootfs(rootfs, v.target);
     if (!source) continue;
@@ -29,7 +33,9 @@ export async function copyImageContentIntoVolumes(rootfs: string, volumes: reado
       await run('cp', ['-a', '--', `${source}/.`, `${v.hostPath}/`], { timeoutMs: COPY_TIMEOUT_MS });
     } catch (err) {
       // Half a copy would pass for data the next time (the volume is no longer empty): empty it.
-      await emptyDirectory(v.hostPath).catch((e: unknown) => log.warn({ err: e, volume: v.hostPath }, 'emptying a volume after a failed copy-up failed'));
+      await emptyDirectory(v.hostPath).catch((e: unknown) =>
+        log.warn({ err: e, volume: v.hostPath }, 'emptying a volume after a failed copy-up failed'),
+      );
       throw err;
     }
     log.debug({ target: v.target, volume: v.hostPath }, 'copied the image content into a new volume');

@@ -23,7 +23,10 @@ export interface ResolvedMounts {
 
 function checkTarget(m: Mount): void {
   if (!isAbsolute(m.target)) {
-    throw new TswarmError('INVALID_ARGUMENT', `mount target "${m.target}" is not an absolute path. Give a path such as /data`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `mount target "${m.target}" is not an absolute path. Give a path such as /data`,
+    );
   }
 }
 
@@ -32,9 +35,15 @@ async function resolveOne(m: Mount, volumes: VolumeStore): Promise<{ mount: Host
   const base = { target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: 0, tmpfsMode: 0 };
   switch (m.type) {
     case MountType.MOUNT_TYPE_TMPFS:
-      return { mount: { ...base, type: 'tmpfs', source: '', tmpfsSizeBytes: m.tmpfsSizeBytes, tmpfsMode: m.tmpfsMode } };
+      return {
+        mount: { ...base, type: 'tmpfs', source: '', tmpfsSizeBytes: m.tmpfsSizeBytes, tmpfsMode: m.tmpfsMode },
+      };
     case MountType.MOUNT_TYPE_VOLUME: {
-      if (m.source === '') throw new TswarmError('INVALID_ARGUMENT', `the volume mount at ${m.target} has no volume name. Give one, as in -v NAME:${m.target}`);
+      if (m.source === '')
+        throw new TswarmError(
+          'INVALID_ARGUMENT',
+          `the volume mount at ${m.target} has no volume name. Give one, as in -v NAME:${m.target}`,
+        );
       validateVolumeName(m.source);
       const path = await volumes.mountpointFor(m.source, m.volumeLabels);
       return { mount: { ...base, type: 'bind', source: path }, volume: m.source };
@@ -43,18 +52,27 @@ async function resolveOne(m: Mount, volumes: VolumeStore): Promise<{ mount: Host
     case MountType.MOUNT_TYPE_UNSPECIFIED:
       return { mount: { ...base, type: 'bind', source: await checkBindSource(m.source) } };
     default:
-      throw new TswarmError('INVALID_ARGUMENT', `unknown mount type ${String(m.type)} for ${m.target}. Use bind, volume or tmpfs`);
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `unknown mount type ${String(m.type)} for ${m.target}. Use bind, volume or tmpfs`,
+      );
   }
 }
 
 async function checkBindSource(source: string): Promise<string> {
   if (!isAbsolute(source)) {
-    throw new TswarmError('INVALID_ARGUMENT', `bind mount source "${source}" is not an absolute path. Give a host path such as /srv/data`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `bind mount source "${source}" is not an absolute path. Give a host path such as /srv/data`,
+    );
   }
   try {
     await stat(source);
   } catch {
-    throw new TswarmError('INVALID_ARGUMENT', `bind mount source path does not exist: ${source}. Create it on the host first`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `bind mount source path does not exist: ${source}. Create it on the host first`,
+    );
   }
   return source;
 }

@@ -11,8 +11,18 @@ let root: string;
 let users: Record<string, string[]>;
 let store: VolumeStore;
 
-const open = () => VolumeStore.open({ engineRoot: root, usedBy: (name) => users[name] ?? [], clock: new ManualClock(1_000) });
-const mount = (m: Partial<Mount>): Mount => ({ type: MountType.MOUNT_TYPE_VOLUME, source: '', target: '/data', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: {}, ...m });
+const open = () =>
+  VolumeStore.open({ engineRoot: root, usedBy: (name) => users[name] ?? [], clock: new ManualClock(1_000) });
+const mount = (m: Partial<Mount>): Mount => ({
+  type: MountType.MOUNT_TYPE_VOLUME,
+  source: '',
+  target: '/data',
+  readOnly: false,
+  tmpfsSizeBytes: 0,
+  tmpfsMode: 0,
+  volumeLabels: {},
+  ...m,
+});
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'tswarm-volume-'));
@@ -27,7 +37,14 @@ afterEach(async () => {
 describe('VolumeStore', () => {
   it('creates idempotently with the same labels, and refuses other labels', async () => {
     const v = await store.create('data', { team: 'a' });
-    expect(v).toEqual({ name: 'data', driver: 'local', mountpoint: join(root, 'volumes', 'data', '_data'), labels: { team: 'a' }, createdAtMs: expect.any(Number), usedBy: [] });
+    expect(v).toEqual({
+      name: 'data',
+      driver: 'local',
+      mountpoint: join(root, 'volumes', 'data', '_data'),
+      labels: { team: 'a' },
+      createdAtMs: expect.any(Number),
+      usedBy: [],
+    });
     expect((await stat(v.mountpoint)).isDirectory()).toBe(true);
     expect(await store.create('data', { team: 'a' })).toEqual(v);
     await expect(store.create('data', { team: 'b' })).rejects.toThrow(/already exists with other labels/);
@@ -45,7 +62,10 @@ describe('VolumeStore', () => {
     await store.create('a', { x: '1' });
     users.a = ['c1'];
     const reopened = await open();
-    expect((await reopened.list()).map((v) => [v.name, v.usedBy])).toEqual([['a', ['c1']], ['b', []]]);
+    expect((await reopened.list()).map((v) => [v.name, v.usedBy])).toEqual([
+      ['a', ['c1']],
+      ['b', []],
+    ]);
     expect((await reopened.inspect('a')).labels).toEqual({ x: '1' });
     await expect(reopened.inspect('zzz')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -79,7 +99,13 @@ describe('VolumeStore', () => {
 
 describe('resolveMounts', () => {
   it('creates a volume on first use and returns its _data path', async () => {
-    const r = await resolveMounts([mount({ source: 'cache', volumeLabels: { l: 'v' } }), mount({ type: MountType.MOUNT_TYPE_TMPFS, target: '/tmp', tmpfsSizeBytes: 1024 })], store);
+    const r = await resolveMounts(
+      [
+        mount({ source: 'cache', volumeLabels: { l: 'v' } }),
+        mount({ type: MountType.MOUNT_TYPE_TMPFS, target: '/tmp', tmpfsSizeBytes: 1024 }),
+      ],
+      store,
+    );
     const path = join(root, 'volumes', 'cache', '_data');
     expect(r.volumePaths).toEqual({ cache: path });
     expect(r.mounts[0]).toMatchObject({ type: 'bind', source: path, target: '/data' });
@@ -89,8 +115,12 @@ describe('resolveMounts', () => {
 
   it('checks bind sources and targets, naming the path', async () => {
     const missing = join(root, 'nope');
-    await expect(resolveMounts([mount({ type: MountType.MOUNT_TYPE_BIND, source: missing })], store)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(missing) });
-    await expect(resolveMounts([mount({ type: MountType.MOUNT_TYPE_BIND, source: 'rel' })], store)).rejects.toThrow(/not an absolute path/);
+    await expect(
+      resolveMounts([mount({ type: MountType.MOUNT_TYPE_BIND, source: missing })], store),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(missing) });
+    await expect(resolveMounts([mount({ type: MountType.MOUNT_TYPE_BIND, source: 'rel' })], store)).rejects.toThrow(
+      /not an absolute path/,
+    );
     await expect(resolveMounts([mount({ source: 'v', target: 'data' })], store)).rejects.toThrow(/mount target "data"/);
     await expect(resolveMounts([mount({ source: '' })], store)).rejects.toThrow(/no volume name/);
     const r = await resolveMounts([mount({ type: MountType.MOUNT_TYPE_BIND, source: root, readOnly: true })], store);

@@ -31,7 +31,10 @@ const SIZE_WALK_ENTRIES_MAX = 100_000;
 
 export function validateVolumeName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid volume name "${name}". Use 1 to 64 letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `invalid volume name "${name}". Use 1 to 64 letters, digits, '_', '.' and '-', starting with a letter or digit`,
+    );
   }
 }
 
@@ -72,7 +75,10 @@ export class VolumeStore {
     return this.serial(async () => {
       const existing = await this.readMeta(name);
       if (existing && !sameLabels(existing.labels, labels)) {
-        throw new TswarmError('ALREADY_EXISTS', `volume "${name}" already exists with other labels. Remove it first, or create it with the same labels`);
+        throw new TswarmError(
+          'ALREADY_EXISTS',
+          `volume "${name}" already exists with other labels. Remove it first, or create it with the same labels`,
+        );
       }
       return this.toVolume(existing ?? (await this.createLocked(name, labels)));
     });
@@ -113,7 +119,10 @@ export class VolumeStore {
       }
       const users = this.o.usedBy(name);
       if (users.length > 0 && !options.force) {
-        throw new TswarmError('CONFLICT', `volume "${name}" is in use by container(s) ${users.map((u) => u.slice(0, 12)).join(', ')}. Remove them first, or force the removal`);
+        throw new TswarmError(
+          'CONFLICT',
+          `volume "${name}" is in use by container(s) ${users.map((u) => u.slice(0, 12)).join(', ')}. Remove them first, or force the removal`,
+        );
       }
       await this.discard(name);
     });
@@ -155,12 +164,23 @@ export class VolumeStore {
       return JSON.parse(await readFile(join(this.dir, name, META_FILE), 'utf8')) as VolumeMeta;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new TswarmError('INTERNAL', `cannot read the metadata of volume "${name}": ${(err as Error).message}. Check ${join(this.dir, name, META_FILE)}`, { cause: err });
+      throw new TswarmError(
+        'INTERNAL',
+        `cannot read the metadata of volume "${name}": ${(err as Error).message}. Check ${join(this.dir, name, META_FILE)}`,
+        { cause: err },
+      );
     }
   }
 
   private toVolume(meta: VolumeMeta): Volume {
-    return { name: meta.name, driver: 'local', mountpoint: join(this.dir, meta.name, '_data'), labels: { ...meta.labels }, createdAtMs: meta.createdAtMs, usedBy: this.o.usedBy(meta.name) };
+    return {
+      name: meta.name,
+      driver: 'local',
+      mountpoint: join(this.dir, meta.name, '_data'),
+      labels: { ...meta.labels },
+      createdAtMs: meta.createdAtMs,
+      usedBy: this.o.usedBy(meta.name),
+    };
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

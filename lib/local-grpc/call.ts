@@ -188,12 +188,20 @@ export class Call<Res> implements StreamHandler {
     this.sawResponseHeaders = true;
     const httpStatus = Number(headers[':status']);
     if (httpStatus !== 200) {
-      this.finish({ code: fromHttpStatus(httpStatus), details: `Received HTTP status code ${httpStatus}`, metadata: new ResponseMetadata(headers) });
+      this.finish({
+        code: fromHttpStatus(httpStatus),
+        details: `Received HTTP status code ${httpStatus}`,
+        metadata: new ResponseMetadata(headers),
+      });
       return;
     }
     const contentType = String(headers['content-type'] ?? '');
     if (!contentType.startsWith('application/grpc')) {
-      this.finish({ code: GrpcStatus.UNKNOWN, details: `Received invalid content-type "${contentType}"`, metadata: new ResponseMetadata(headers) });
+      this.finish({
+        code: GrpcStatus.UNKNOWN,
+        details: `Received invalid content-type "${contentType}"`,
+        metadata: new ResponseMetadata(headers),
+      });
       return;
     }
     // A trailers-only response (the usual shape of an error) carries its status in the headers.
@@ -215,7 +223,11 @@ export class Call<Res> implements StreamHandler {
       try {
         this.queue.push({ message: this.decode(frame), bytes: frame.length });
       } catch (err) {
-        this.finish({ code: GrpcStatus.INTERNAL, details: `Failed to parse server response: ${err instanceof Error ? err.message : String(err)}`, metadata: new ResponseMetadata() });
+        this.finish({
+          code: GrpcStatus.INTERNAL,
+          details: `Failed to parse server response: ${err instanceof Error ? err.message : String(err)}`,
+          metadata: new ResponseMetadata(),
+        });
         return;
       }
       this.queuedBytes += frame.length;
@@ -230,9 +242,14 @@ export class Call<Res> implements StreamHandler {
     const status = this.serverStatus;
     switch (how.kind) {
       case 'ended':
-        if (!status) this.finish({ code: GrpcStatus.UNKNOWN, details: 'No status received', metadata: new ResponseMetadata() });
+        if (!status)
+          this.finish({ code: GrpcStatus.UNKNOWN, details: 'No status received', metadata: new ResponseMetadata() });
         else if (status.code === GrpcStatus.OK && this.decoder.midMessage) {
-          this.finish({ code: GrpcStatus.INTERNAL, details: 'the response ended in the middle of a message', metadata: status.metadata });
+          this.finish({
+            code: GrpcStatus.INTERNAL,
+            details: 'the response ended in the middle of a message',
+            metadata: status.metadata,
+          });
         } else this.finish(status);
         return;
       case 'reset':
@@ -243,7 +260,11 @@ export class Call<Res> implements StreamHandler {
         return;
       case 'connection':
         // A refused or dropped connection reads as grpc-js reports it: UNAVAILABLE, with the socket's reason.
-        this.finish({ code: how.protocolError ? GrpcStatus.INTERNAL : GrpcStatus.UNAVAILABLE, details: how.error.message, metadata: new ResponseMetadata() });
+        this.finish({
+          code: how.protocolError ? GrpcStatus.INTERNAL : GrpcStatus.UNAVAILABLE,
+          details: how.error.message,
+          metadata: new ResponseMetadata(),
+        });
         return;
     }
   }
@@ -251,7 +272,11 @@ export class Call<Res> implements StreamHandler {
   private armDeadline(atMs: number): void {
     const leftMs = atMs - Date.now();
     if (leftMs <= 0) {
-      this.finish({ code: GrpcStatus.DEADLINE_EXCEEDED, details: `Deadline exceeded after ${((Date.now() - this.startedAtMs) / 1000).toFixed(3)}s`, metadata: new ResponseMetadata() });
+      this.finish({
+        code: GrpcStatus.DEADLINE_EXCEEDED,
+        details: `Deadline exceeded after ${((Date.now() - this.startedAtMs) / 1000).toFixed(3)}s`,
+        metadata: new ResponseMetadata(),
+      });
       return;
     }
     this.timer = setTimeout(() => this.armDeadline(atMs), Math.min(leftMs, TIMER_MS_MAX));

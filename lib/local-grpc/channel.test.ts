@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Server, ServerCredentials, status, type handleClientStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type handleClientStreamingCall,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +21,23 @@ import { GrpcCallError, LocalGrpcChannel, type MethodDefinition } from './channe
 // payload. No test depends on timing: waits are bounded by deadlines, never asserted on.
 
 const SERVICE = { fullName: 'tswarm.test.Echo' };
-const method = (name: string): MethodDefinition<LogLine, LogLine> => ({ name, requestType: LogLine, responseType: LogLine });
+const method = (name: string): MethodDefinition<LogLine, LogLine> => ({
+  name,
+  requestType: LogLine,
+  responseType: LogLine,
+});
 const UNARY = method('Unary');
 const SERVER_STREAM = method('ServerStream');
 const CLIENT_STREAM = method('ClientStream');
 const SILENT = method('Silent');
 
-const line = (stream: string, data: Buffer = Buffer.alloc(0), timestampMs = 0): LogLine => ({ timestampMs, stream, data, nodeId: '', taskId: '' });
+const line = (stream: string, data: Buffer = Buffer.alloc(0), timestampMs = 0): LogLine => ({
+  timestampMs,
+  stream,
+  data,
+  nodeId: '',
+  taskId: '',
+});
 const codec = {
   requestSerialize: (m: LogLine) => Buffer.from(LogLine.encode(m).finish()),
   requestDeserialize: (b: Buffer) => LogLine.decode(b),
@@ -38,7 +56,8 @@ const cancelled: string[] = [];
 
 const unary: handleUnaryCall<LogLine, LogLine> = (call, cb) => {
   const req = call.request;
-  if (req.stream === 'fail') return cb(toServiceError(new TswarmError('NOT_FOUND', 'no such thing: 50% of "x/y". Check the name')));
+  if (req.stream === 'fail')
+    return cb(toServiceError(new TswarmError('NOT_FOUND', 'no such thing: 50% of "x/y". Check the name')));
   if (req.stream === 'plain-fail') return cb({ code: status.UNAVAILABLE, details: 'registry down' });
   if (req.stream === 'big') return cb(null, line('big', Buffer.alloc(req.timestampMs, 7)));
   cb(null, line(`echo:${req.stream}`, req.data, req.timestampMs));
@@ -47,7 +66,10 @@ const unary: handleUnaryCall<LogLine, LogLine> = (call, cb) => {
 const serverStream: handleServerStreamingCall<LogLine, LogLine> = (call) => {
   const req = call.request;
   if (req.stream === 'fail-first') {
-    call.emit('error', Object.assign(new Error('refused'), toServiceError(new TswarmError('PERMISSION_DENIED', 'not allowed'))));
+    call.emit(
+      'error',
+      Object.assign(new Error('refused'), toServiceError(new TswarmError('PERMISSION_DENIED', 'not allowed'))),
+    );
     return;
   }
   if (req.stream === 'endless') {
@@ -66,7 +88,11 @@ const serverStream: handleServerStreamingCall<LogLine, LogLine> = (call) => {
       const ok = call.write(line(String(sent++), payload));
       if (!ok) return void call.once('drain', pump);
     }
-    if (req.stream === 'fail-after') call.emit('error', Object.assign(new Error('x'), toServiceError(new TswarmError('CONFLICT', 'changed meanwhile'))));
+    if (req.stream === 'fail-after')
+      call.emit(
+        'error',
+        Object.assign(new Error('x'), toServiceError(new TswarmError('CONFLICT', 'changed meanwhile'))),
+      );
     else call.end();
   };
   pump();
@@ -83,7 +109,12 @@ const clientStream: handleClientStreamingCall<LogLine, LogLine> = (call, cb) => 
 };
 
 // Silent never answers: only a deadline (or the test's end) finishes the call.
-const impl = { Unary: unary, ServerStream: serverStream, ClientStream: clientStream, Silent: (() => {}) as handleUnaryCall<LogLine, LogLine> };
+const impl = {
+  Unary: unary,
+  ServerStream: serverStream,
+  ClientStream: clientStream,
+  Silent: (() => {}) as handleUnaryCall<LogLine, LogLine>,
+};
 
 let dir = '';
 let socket = '';
@@ -93,7 +124,9 @@ let server: Server;
 async function serve(path: string): Promise<Server> {
   const s = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   s.addService(definition, impl);
-  await new Promise<void>((resolve, reject) => s.bindAsync(`unix://${path}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    s.bindAsync(`unix://${path}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
   return s;
 }
 
@@ -122,7 +155,10 @@ describe('LocalGrpcChannel against grpc-js', () => {
   it('makes unary calls, several on one connection', async () => {
     const ch = new LocalGrpcChannel(socket);
     try {
-      const [a, b] = await Promise.all([ch.unary(SERVICE, UNARY, line('a', Buffer.from('hi'), 42), 10_000), ch.unary(SERVICE, UNARY, line('b'), 10_000)]);
+      const [a, b] = await Promise.all([
+        ch.unary(SERVICE, UNARY, line('a', Buffer.from('hi'), 42), 10_000),
+        ch.unary(SERVICE, UNARY, line('b'), 10_000),
+      ]);
       expect(a).toMatchObject({ stream: 'echo:a', timestampMs: 42 });
       expect(Buffer.from(a.data).toString()).toBe('hi');
       expect(b.stream).toBe('echo:b');
@@ -156,13 +192,15 @@ describe('LocalGrpcChannel against grpc-js', () => {
     const ch = new LocalGrpcChannel(socket);
     try {
       const got: string[] = [];
-      for await (const m of ch.serverStream(SERVICE, SERVER_STREAM, line('count', Buffer.from('x'), 5))) got.push(m.stream);
+      for await (const m of ch.serverStream(SERVICE, SERVER_STREAM, line('count', Buffer.from('x'), 5)))
+        got.push(m.stream);
       expect(got).toEqual(['0', '1', '2', '3', '4']);
 
       const before: string[] = [];
       const err = await failure(
         (async () => {
-          for await (const m of ch.serverStream(SERVICE, SERVER_STREAM, line('fail-after', Buffer.alloc(0), 3))) before.push(m.stream);
+          for await (const m of ch.serverStream(SERVICE, SERVER_STREAM, line('fail-after', Buffer.alloc(0), 3)))
+            before.push(m.stream);
         })(),
       );
       expect(before).toEqual(['0', '1', '2']);
@@ -170,7 +208,8 @@ describe('LocalGrpcChannel against grpc-js', () => {
 
       const first = await failure(
         (async () => {
-          for await (const _ of ch.serverStream(SERVICE, SERVER_STREAM, line('fail-first'))) throw new Error('no message expected');
+          for await (const _ of ch.serverStream(SERVICE, SERVER_STREAM, line('fail-first')))
+            throw new Error('no message expected');
         })(),
       );
       expect(fromServiceError(first)).toMatchObject({ code: 'PERMISSION_DENIED', message: 'not allowed' });
@@ -304,7 +343,9 @@ describe('LocalGrpcChannel against grpc-js', () => {
         // The old connection may not have seen its close yet: retry, bounded, as a user would.
         let answered: LogLine | undefined;
         for (let i = 0; i < 50 && !answered; i++) {
-          answered = await ch.unary(SERVICE, UNARY, line('again'), 10_000).catch(async () => void (await new Promise((r) => setTimeout(r, 20))));
+          answered = await ch
+            .unary(SERVICE, UNARY, line('again'), 10_000)
+            .catch(async () => void (await new Promise((r) => setTimeout(r, 20))));
         }
         expect(answered?.stream).toBe('echo:again');
       } finally {

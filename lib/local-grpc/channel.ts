@@ -61,7 +61,12 @@ export class LocalGrpcChannel {
   }
 
   /** One request, one response; fails with a GrpcCallError. */
-  async unary<Req, Res>(service: ServiceDefinition, method: MethodDefinition<Req, Res>, request: Req, deadlineMs: number): Promise<Res> {
+  async unary<Req, Res>(
+    service: ServiceDefinition,
+    method: MethodDefinition<Req, Res>,
+    request: Req,
+    deadlineMs: number,
+  ): Promise<Res> {
     const call = this.open(service, method, deadlineMs);
     await call.send(this.frame(method, request, call));
     call.endRequest();
@@ -72,7 +77,12 @@ export class LocalGrpcChannel {
    * A server stream as an async iterable; the call starts with the iteration. Leaving the loop
    * early (break, throw) cancels it with RST_STREAM CANCEL, so the daemon stops producing.
    */
-  async *serverStream<Req, Res>(service: ServiceDefinition, method: MethodDefinition<Req, Res>, request: Req, deadlineMs?: number): AsyncGenerator<Res> {
+  async *serverStream<Req, Res>(
+    service: ServiceDefinition,
+    method: MethodDefinition<Req, Res>,
+    request: Req,
+    deadlineMs?: number,
+  ): AsyncGenerator<Res> {
     const call = this.open(service, method, deadlineMs);
     try {
       await call.send(this.frame(method, request, call));
@@ -88,7 +98,12 @@ export class LocalGrpcChannel {
    * memory stays flat; a server that ends the call early stops the sending. An error from
    * `requests` itself cancels the call and is rethrown as it is.
    */
-  async clientStream<Req, Res>(service: ServiceDefinition, method: MethodDefinition<Req, Res>, requests: AsyncIterable<Req>, deadlineMs?: number): Promise<Res> {
+  async clientStream<Req, Res>(
+    service: ServiceDefinition,
+    method: MethodDefinition<Req, Res>,
+    requests: AsyncIterable<Req>,
+    deadlineMs?: number,
+  ): Promise<Res> {
     const call = this.open(service, method, deadlineMs);
     try {
       for await (const request of requests) {
@@ -112,7 +127,8 @@ export class LocalGrpcChannel {
   private async single<Res>(call: Call<Res>): Promise<Res> {
     const response = await call.next();
     if (response === undefined) throw new GrpcCallError(GrpcStatus.UNIMPLEMENTED, 'No message received');
-    if ((await call.next()) !== undefined) throw new GrpcCallError(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
+    if ((await call.next()) !== undefined)
+      throw new GrpcCallError(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
     return response;
   }
 
@@ -120,12 +136,19 @@ export class LocalGrpcChannel {
     const bytes = method.requestType.encode(request).finish();
     if (bytes.length > this.messageBytesMax) {
       call.cancel();
-      throw new GrpcCallError(GrpcStatus.RESOURCE_EXHAUSTED, `Sent message larger than max (${bytes.length} vs. ${this.messageBytesMax})`);
+      throw new GrpcCallError(
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        `Sent message larger than max (${bytes.length} vs. ${this.messageBytesMax})`,
+      );
     }
     return encodeFrame(bytes);
   }
 
-  private open<Res>(service: ServiceDefinition, method: MethodDefinition<unknown, Res>, deadlineMs: number | undefined): Call<Res> {
+  private open<Res>(
+    service: ServiceDefinition,
+    method: MethodDefinition<unknown, Res>,
+    deadlineMs: number | undefined,
+  ): Call<Res> {
     const headers: HeaderField[] = [
       [':method', 'POST'],
       [':scheme', 'http'],

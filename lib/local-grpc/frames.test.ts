@@ -11,7 +11,10 @@ describe('FrameDecoder', () => {
       const decoder = new FrameDecoder(1024);
       const messages: Buffer[] = [];
       for (let at = 0; at < wire.length; at += size) messages.push(...decoder.push(wire.subarray(at, at + size)));
-      expect(messages.map((m) => m.length), `chunks of ${size}`).toEqual([3, 0, 300]);
+      expect(
+        messages.map((m) => m.length),
+        `chunks of ${size}`,
+      ).toEqual([3, 0, 300]);
       expect([...messages[0]!]).toEqual([1, 2, 3]);
       expect(messages[2]!.every((b) => b === 9)).toBe(true);
       expect(decoder.midMessage).toBe(false);

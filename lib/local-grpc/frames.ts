@@ -50,8 +50,13 @@ export class FrameDecoder {
         const length = header.readUInt32BE(1);
         // This client never offers an encoding (grpc-accept-encoding: identity), so a compressed
         // message is a broken server.
-        if ((header[0]! & COMPRESSED_FLAG) !== 0) throw new FrameError(GrpcStatus.INTERNAL, 'received a compressed message, but no encoding was agreed');
-        if (length > this.messageBytesMax) throw new FrameError(GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.messageBytesMax})`);
+        if ((header[0]! & COMPRESSED_FLAG) !== 0)
+          throw new FrameError(GrpcStatus.INTERNAL, 'received a compressed message, but no encoding was agreed');
+        if (length > this.messageBytesMax)
+          throw new FrameError(
+            GrpcStatus.RESOURCE_EXHAUSTED,
+            `Received message larger than max (${length} vs. ${this.messageBytesMax})`,
+          );
         this.messageBytes = length;
       }
       if (this.input.length < this.messageBytes) break;

@@ -15,9 +15,26 @@ import { encodeHeaders, HpackDecoder, HpackError, type HeaderField } from './hpa
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const FRAME_HEADER_BYTES = 9;
 
-const FRAME = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+const FRAME = {
+  DATA: 0,
+  HEADERS: 1,
+  PRIORITY: 2,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PUSH_PROMISE: 5,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
 const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
-const SETTING = { HEADER_TABLE_SIZE: 1, ENABLE_PUSH: 2, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5, MAX_HEADER_LIST_SIZE: 6 } as const;
+const SETTING = {
+  HEADER_TABLE_SIZE: 1,
+  ENABLE_PUSH: 2,
+  INITIAL_WINDOW_SIZE: 4,
+  MAX_FRAME_SIZE: 5,
+  MAX_HEADER_LIST_SIZE: 6,
+} as const;
 
 /** HTTP/2 error codes (RFC 9113 §7). */
 export const H2_ERROR = {
@@ -37,7 +54,12 @@ export const H2_ERROR = {
 const DEFAULT_WINDOW_BYTES = 65_535;
 const DEFAULT_FRAME_BYTES = 16_384;
 /** GOAWAY codes that say this side broke the protocol, rather than that the daemon is going away. */
-const PEER_BLAMES_US: ReadonlySet<number> = new Set([H2_ERROR.PROTOCOL_ERROR, H2_ERROR.FLOW_CONTROL_ERROR, H2_ERROR.FRAME_SIZE_ERROR, H2_ERROR.COMPRESSION_ERROR]);
+const PEER_BLAMES_US: ReadonlySet<number> = new Set([
+  H2_ERROR.PROTOCOL_ERROR,
+  H2_ERROR.FLOW_CONTROL_ERROR,
+  H2_ERROR.FRAME_SIZE_ERROR,
+  H2_ERROR.COMPRESSION_ERROR,
+]);
 /** No flow-control window may exceed 2^31-1 (RFC 9113 §6.9.1). */
 const WINDOW_BYTES_MAX = 2 ** 31 - 1;
 /** The largest frame this side accepts: the default, which it never raises. */
@@ -233,7 +255,8 @@ export class H2Connection {
   request(fields: readonly HeaderField[], handler: StreamHandler): H2Stream {
     if (!this.usable) throw this.failure ?? new Error('the connection to the daemon is closing');
     const block = encodeHeaders(fields);
-    if (block.length > this.peerFrameBytesMax) throw new Error(`request headers of ${block.length} bytes do not fit one frame`);
+    if (block.length > this.peerFrameBytesMax)
+      throw new Error(`request headers of ${block.length} bytes do not fit one frame`);
     const stream = new H2Stream(this.nextStreamId, this, handler, this.peerInitialWindow);
     this.nextStreamId += 2;
     this.streams.set(stream.id, stream);
@@ -316,7 +339,8 @@ export class H2Connection {
   private fail(error: Error, protocolError: boolean): void {
     if (this.failure) return;
     this.failure = error;
-    for (const stream of [...this.streams.values()]) this.closeStream(stream, { kind: 'connection', error, protocolError });
+    for (const stream of [...this.streams.values()])
+      this.closeStream(stream, { kind: 'connection', error, protocolError });
     this.socket.destroy();
   }
 
@@ -361,7 +385,8 @@ export class H2Connection {
         return this.onData(flags, streamId, payload);
       case FRAME.HEADERS: {
         const fragment = this.unpad(flags, payload, (flags & FLAG.PRIORITY) !== 0 ? 5 : 0);
-        if (!fragment || streamId === 0) return this.protocolError(H2_ERROR.PROTOCOL_ERROR, 'a malformed HEADERS frame');
+        if (!fragment || streamId === 0)
+          return this.protocolError(H2_ERROR.PROTOCOL_ERROR, 'a malformed HEADERS frame');
         this.pendingHeaders = { streamId, endStream: (flags & FLAG.END_STREAM) !== 0, fragments: [], bytes: 0 };
         return this.onHeaderFragment(flags, fragment);
       }
@@ -385,11 +410,13 @@ export class H2Connection {
         const increment = payload.readUInt32BE(0) & 0x7fffffff;
         if (increment === 0) return this.protocolError(H2_ERROR.PROTOCOL_ERROR, 'a WINDOW_UPDATE of 0');
         if (streamId === 0) {
-          if (this.sendWindow + increment > WINDOW_BYTES_MAX) return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, 'a connection window over 2^31-1');
+          if (this.sendWindow + increment > WINDOW_BYTES_MAX)
+            return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, 'a connection window over 2^31-1');
           this.sendWindow += increment;
         } else {
           const stream = this.streams.get(streamId);
-          if (stream && stream.sendWindow + increment > WINDOW_BYTES_MAX) return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, 'a stream window over 2^31-1');
+          if (stream && stream.sendWindow + increment > WINDOW_BYTES_MAX)
+            return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, 'a stream window over 2^31-1');
           if (stream) stream.sendWindow += increment;
         }
         return this.flush();
@@ -414,7 +441,11 @@ export class H2Connection {
     if (!stream) return; // a stream this side already reset: its last frames are dropped
     const data = this.unpad(flags, payload);
     if (!data) return this.protocolError(H2_ERROR.PROTOCOL_ERROR, 'a malformed DATA frame');
-    if (!stream.received(payload.length)) return this.resetStream(stream, H2_ERROR.FLOW_CONTROL_ERROR, { kind: 'reset', code: H2_ERROR.FLOW_CONTROL_ERROR });
+    if (!stream.received(payload.length))
+      return this.resetStream(stream, H2_ERROR.FLOW_CONTROL_ERROR, {
+        kind: 'reset',
+        code: H2_ERROR.FLOW_CONTROL_ERROR,
+      });
     if (data.length > 0) stream.handler.data(data);
     if ((flags & FLAG.END_STREAM) !== 0) this.onRemoteEnd(stream);
   }
@@ -423,7 +454,8 @@ export class H2Connection {
     const pending = this.pendingHeaders!;
     pending.fragments.push(fragment);
     pending.bytes += fragment.length;
-    if (pending.bytes > HEADER_BLOCK_BYTES_MAX) return this.protocolError(H2_ERROR.ENHANCE_YOUR_CALM, `a header block over ${HEADER_BLOCK_BYTES_MAX} bytes`);
+    if (pending.bytes > HEADER_BLOCK_BYTES_MAX)
+      return this.protocolError(H2_ERROR.ENHANCE_YOUR_CALM, `a header block over ${HEADER_BLOCK_BYTES_MAX} bytes`);
     if ((flags & FLAG.END_HEADERS) === 0) return;
     this.pendingHeaders = undefined;
     let fields: HeaderField[];
@@ -456,13 +488,15 @@ export class H2Connection {
       const id = payload.readUInt16BE(at);
       const value = payload.readUInt32BE(at + 2);
       if (id === SETTING.INITIAL_WINDOW_SIZE) {
-        if (value > WINDOW_BYTES_MAX) return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, `an initial window of ${value}`);
+        if (value > WINDOW_BYTES_MAX)
+          return this.protocolError(H2_ERROR.FLOW_CONTROL_ERROR, `an initial window of ${value}`);
         // Applies to open streams too, by the difference (RFC 9113 §6.9.2); a window may go negative.
         for (const stream of this.streams.values()) stream.sendWindow += value - this.peerInitialWindow;
         this.peerInitialWindow = value;
       } else if (id === SETTING.MAX_FRAME_SIZE) {
         // RFC 9113 §6.5.2: 2^14 to 2^24-1. Less would stall every send (nothing fits a frame).
-        if (value < 16_384 || value > 16_777_215) return this.protocolError(H2_ERROR.PROTOCOL_ERROR, `a MAX_FRAME_SIZE of ${value}`);
+        if (value < 16_384 || value > 16_777_215)
+          return this.protocolError(H2_ERROR.PROTOCOL_ERROR, `a MAX_FRAME_SIZE of ${value}`);
         this.peerFrameBytesMax = value;
       }
       // HEADER_TABLE_SIZE: this side never indexes, so the server's table size does not matter.
@@ -478,12 +512,18 @@ export class H2Connection {
     this.goneAway = true;
     if (PEER_BLAMES_US.has(code)) {
       // Not a shutdown: the daemon found this side at fault, and every stream is over.
-      return this.fail(new Error(`the daemon closed the connection with HTTP/2 error ${code} (this client broke the protocol)`), true);
+      return this.fail(
+        new Error(`the daemon closed the connection with HTTP/2 error ${code} (this client broke the protocol)`),
+        true,
+      );
     }
     // Streams the server never took may be retried elsewhere; here they fail as unreachable.
-    const refused = new Error(`the daemon is shutting down (GOAWAY${code === H2_ERROR.NO_ERROR ? '' : `, HTTP/2 error ${code}`})`);
+    const refused = new Error(
+      `the daemon is shutting down (GOAWAY${code === H2_ERROR.NO_ERROR ? '' : `, HTTP/2 error ${code}`})`,
+    );
     for (const stream of [...this.streams.values()]) {
-      if (stream.id > lastStreamId) this.closeStream(stream, { kind: 'connection', error: refused, protocolError: false });
+      if (stream.id > lastStreamId)
+        this.closeStream(stream, { kind: 'connection', error: refused, protocolError: false });
     }
     if (this.streams.size === 0) this.goodbye();
   }

@@ -7,8 +7,9 @@ import { huffmanDecode, HuffmanError } from './huffman.js';
 // decoder, as a connection's blocks are.
 const BLOCKS: { hex: string; fields: HeaderField[] }[] = [
   {
-    hex: '3fe101885f8b1d75d0620d263d4c4d6564408e9acac8b0c842d6958b510f21aa9b903485a9264fafa90b2d03497ea6f6' +
-    '6aff408a9acac8b16a21e435537f863485a9264faf',
+    hex:
+      '3fe101885f8b1d75d0620d263d4c4d6564408e9acac8b0c842d6958b510f21aa9b903485a9264fafa90b2d03497ea6f6' +
+      '6aff408a9acac8b16a21e435537f863485a9264faf',
     fields: [
       [':status', '200'],
       ['content-type', 'application/grpc'],
@@ -17,8 +18,9 @@ const BLOCKS: { hex: string; fields: HeaderField[] }[] = [
     ],
   },
   {
-    hex: '40889acac8b21234da8f816f40899acac8b5254207317f8fa8ea8808b493aa2010f52466a8b67f408c4a3c0eca562d96' +
-    '1ec588790b88d3ab7c587570d37f',
+    hex:
+      '40889acac8b21234da8f816f40899acac8b5254207317f8fa8ea8808b493aa2010f52466a8b67f408c4a3c0eca562d96' +
+      '1ec588790b88d3ab7c587570d37f',
     fields: [
       ['grpc-status', '5'],
       ['grpc-message', 'no%20such%20container'],
@@ -35,11 +37,12 @@ const BLOCKS: { hex: string; fields: HeaderField[] }[] = [
     ],
   },
   {
-    hex: '7f00816f7f00851d474ce5b3408c4a3c0eca562d961ec588790b88d3ab7c587570d37f4085f2b507aa6fff30f5ebd7af' +
-    '5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7' +
-    'af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5eb' +
-    'd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5' +
-    'ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7a',
+    hex:
+      '7f00816f7f00851d474ce5b3408c4a3c0eca562d961ec588790b88d3ab7c587570d37f4085f2b507aa6fff30f5ebd7af' +
+      '5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7' +
+      'af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5eb' +
+      'd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5' +
+      'ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7af5ebd7a',
     fields: [
       ['grpc-status', '5'],
       ['grpc-message', 'another'],
@@ -75,7 +78,8 @@ const ALL_OCTETS_HUFFMAN =
 describe('HpackDecoder', () => {
   it('decodes a connection’s blocks: static and dynamic indexes, Huffman, size update, eviction', () => {
     const decoder = new HpackDecoder();
-    for (const [i, block] of BLOCKS.entries()) expect(decoder.decode(Buffer.from(block.hex, 'hex')), `block ${i + 1}`).toEqual(block.fields);
+    for (const [i, block] of BLOCKS.entries())
+      expect(decoder.decode(Buffer.from(block.hex, 'hex')), `block ${i + 1}`).toEqual(block.fields);
   });
 
   it('refuses an index past the tables and a table larger than advertised', () => {

@@ -119,7 +119,8 @@ export class HpackDecoder {
       return (huffman ? huffmanDecode(raw) : raw).toString('latin1');
     };
     const entry = (index: number): HeaderField => {
-      const field = index <= STATIC_TABLE.length ? STATIC_TABLE[index - 1] : this.dynamic[index - STATIC_TABLE.length - 1];
+      const field =
+        index <= STATIC_TABLE.length ? STATIC_TABLE[index - 1] : this.dynamic[index - STATIC_TABLE.length - 1];
       if (index === 0 || !field) throw new HpackError(`invalid table index ${index}`);
       return field;
     };
@@ -139,7 +140,8 @@ export class HpackDecoder {
         fields.push(field);
       } else if (octet & 0x20) {
         const size = integer(5);
-        if (size > this.tableBytesMax) throw new HpackError(`table size ${size} over the ${this.tableBytesMax} allowed`);
+        if (size > this.tableBytesMax)
+          throw new HpackError(`table size ${size} over the ${this.tableBytesMax} allowed`);
         this.dynamicBytesMax = size;
         this.evict(0);
       } else {

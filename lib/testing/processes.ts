@@ -14,7 +14,13 @@ function commandLine(entry: string, args: string[], netns?: string): [string, st
   return netns ? ['nsenter', [`--net=/run/netns/${netns}`, '--', ...node]] : [node[0]!, node.slice(1)];
 }
 
-export function runBuilt(which: 'cli' | 'daemon', args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, netns?: string): Promise<Exited> {
+export function runBuilt(
+  which: 'cli' | 'daemon',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+  netns?: string,
+): Promise<Exited> {
   return new Promise((resolve, reject) => {
     const [cmd, argv] = commandLine(builtEntry(which), args, netns);
     const child = spawn(cmd, argv, { env: withEnv(env) });
@@ -38,7 +44,8 @@ export function startBuiltDaemon(args: string[], netns: string): ChildProcess {
 }
 
 export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 

@@ -4,7 +4,10 @@ import { TswarmError } from '../../lib/errors.js';
 import { checkAllowed, identifyCaller, type MembershipView, type Role } from './authz.js';
 
 function call(subject?: Record<string, string>) {
-  return { getAuthContext: () => ({ sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined }), getPeer: () => 'ipv4:127.0.0.1:1' };
+  return {
+    getAuthContext: () => ({ sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined }),
+    getPeer: () => 'ipv4:127.0.0.1:1',
+  };
 }
 
 const roles = new Map<string, Role>([
@@ -31,8 +34,12 @@ describe('authorization', () => {
   });
 
   it('refuses a removed node and a node of another cluster, though their certificates verify', () => {
-    expect(codeOf(() => identifyCaller(call({ CN: 'gone', OU: 'tswarm-worker', O: 'c1' }), membership))).toBe('PERMISSION_DENIED');
-    expect(codeOf(() => identifyCaller(call({ CN: 'm1', OU: 'tswarm-manager', O: 'other' }), membership))).toBe('PERMISSION_DENIED');
+    expect(codeOf(() => identifyCaller(call({ CN: 'gone', OU: 'tswarm-worker', O: 'c1' }), membership))).toBe(
+      'PERMISSION_DENIED',
+    );
+    expect(codeOf(() => identifyCaller(call({ CN: 'm1', OU: 'tswarm-manager', O: 'other' }), membership))).toBe(
+      'PERMISSION_DENIED',
+    );
   });
 
   it('lets anonymous callers reach only methods that allow them', () => {

@@ -1,4 +1,12 @@
-import type { Metadata, handleServerStreamingCall, handleUnaryCall, sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type {
+  Metadata,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  sendUnaryData,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { TswarmError, toServiceError } from '../../lib/errors.js';
 import { peerIdentity } from '../../lib/tls.js';
@@ -21,7 +29,11 @@ export interface MembershipView {
   roleOf(nodeId: string): Role | undefined;
 }
 
-type AuthCall = { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null; getPeer(): string; metadata?: Metadata };
+type AuthCall = {
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
+  getPeer(): string;
+  metadata?: Metadata;
+};
 
 /**
  * A follower forwarding a call to the leader names the original caller here ("anonymous" or a
@@ -39,7 +51,11 @@ export function identifyCaller(call: AuthCall, membership: MembershipView): Call
   }
   if (forwarded === 'anonymous') return { kind: 'anonymous' };
   const role = membership.roleOf(forwarded);
-  if (!role) throw new TswarmError('PERMISSION_DENIED', `node ${forwarded} is not a member of this cluster (it was removed). Join again with a new token`);
+  if (!role)
+    throw new TswarmError(
+      'PERMISSION_DENIED',
+      `node ${forwarded} is not a member of this cluster (it was removed). Join again with a new token`,
+    );
   return { kind: 'node', nodeId: forwarded, role };
 }
 
@@ -47,25 +63,46 @@ function identifyDirectCaller(call: AuthCall, membership: MembershipView): Calle
   const peer = peerIdentity(call);
   if (!peer) return { kind: 'anonymous' };
   if (peer.clusterId !== membership.clusterId()) {
-    throw new TswarmError('PERMISSION_DENIED', `the caller's certificate belongs to another cluster (${peer.clusterId}). Leave that cluster before joining this one`);
+    throw new TswarmError(
+      'PERMISSION_DENIED',
+      `the caller's certificate belongs to another cluster (${peer.clusterId}). Leave that cluster before joining this one`,
+    );
   }
   const role = membership.roleOf(peer.nodeId);
-  if (!role) throw new TswarmError('PERMISSION_DENIED', `node ${peer.nodeId} is not a member of this cluster (it was removed). Join again with a new token`);
+  if (!role)
+    throw new TswarmError(
+      'PERMISSION_DENIED',
+      `node ${peer.nodeId} is not a member of this cluster (it was removed). Join again with a new token`,
+    );
   return { kind: 'node', nodeId: peer.nodeId, role };
 }
 
 export function checkAllowed(caller: Caller, allowed: readonly Allowed[], method: string): void {
   const as: Allowed = caller.kind === 'anonymous' ? 'anonymous' : caller.role;
   if (allowed.includes(as)) return;
-  if (caller.kind === 'anonymous') throw new TswarmError('UNAUTHENTICATED', `${method} needs a node certificate of this cluster. Join the cluster first`);
-  if (caller.role === 'worker' && allowed.includes('manager')) throw new TswarmError('NOT_A_MANAGER', `${method} is for managers, and node ${caller.nodeId} is a worker`);
+  if (caller.kind === 'anonymous')
+    throw new TswarmError(
+      'UNAUTHENTICATED',
+      `${method} needs a node certificate of this cluster. Join the cluster first`,
+    );
+  if (caller.role === 'worker' && allowed.includes('manager'))
+    throw new TswarmError('NOT_A_MANAGER', `${method} is for managers, and node ${caller.nodeId} is a worker`);
   throw new TswarmError('PERMISSION_DENIED', `${method} may not be called by a ${caller.role}`);
 }
 
 export type SecureUnary<Req, Res> = (request: Req, caller: Caller, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
-export type SecureStream<Req, Res> = (request: Req, caller: Caller, call: ServerWritableStream<Req, Res>) => Promise<void>;
+export type SecureStream<Req, Res> = (
+  request: Req,
+  caller: Caller,
+  call: ServerWritableStream<Req, Res>,
+) => Promise<void>;
 
-export function secureUnary<Req, Res>(method: string, allowed: readonly Allowed[], membership: MembershipView, handler: SecureUnary<Req, Res>): handleUnaryCall<Req, Res> {
+export function secureUnary<Req, Res>(
+  method: string,
+  allowed: readonly Allowed[],
+  membership: MembershipView,
+  handler: SecureUnary<Req, Res>,
+): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const run = async () => {
       const caller = identifyCaller(call, membership);
@@ -79,7 +116,12 @@ export function secureUnary<Req, Res>(method: string, allowed: readonly Allowed[
   };
 }
 
-export function secureServerStream<Req, Res>(method: string, allowed: readonly Allowed[], membership: MembershipView, handler: SecureStream<Req, Res>): handleServerStreamingCall<Req, Res> {
+export function secureServerStream<Req, Res>(
+  method: string,
+  allowed: readonly Allowed[],
+  membership: MembershipView,
+  handler: SecureStream<Req, Res>,
+): handleServerStreamingCall<Req, Res> {
   return (call: ServerWritableStream<Req, Res>) => {
     const run = async () => {
       const caller = identifyCaller(call, membership);
@@ -98,7 +140,11 @@ export function secureServerStream<Req, Res>(method: string, allowed: readonly A
 export type Policy<S> = { readonly [K in keyof S]: readonly Allowed[] };
 
 /** Asserts at start-up that an implementation has a policy entry for each of its methods. */
-export function assertPolicyCovers(impl: UntypedServiceImplementation, policy: Record<string, readonly Allowed[]>, service: string): void {
+export function assertPolicyCovers(
+  impl: UntypedServiceImplementation,
+  policy: Record<string, readonly Allowed[]>,
+  service: string,
+): void {
   for (const method of Object.keys(impl)) {
     if (!policy[method]) throw new Error(`${service}.${method} has no authorization policy`);
   }

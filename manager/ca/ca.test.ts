@@ -3,7 +3,13 @@ import { ManualClock } from '../../lib/clock.js';
 import { SeededRandom } from '../../lib/random.js';
 import { TswarmError } from '../../lib/errors.js';
 import { BACKDATE_MS, caBundleDigest, createRootCA, loadRootCA } from './root-ca.js';
-import { createKeyAndCsr, issueNodeCertificate, parseNodeCertificate, verifyNodeCertificate, MANAGER_DNS_NAME } from './node-certificate.js';
+import {
+  createKeyAndCsr,
+  issueNodeCertificate,
+  parseNodeCertificate,
+  verifyNodeCertificate,
+  MANAGER_DNS_NAME,
+} from './node-certificate.js';
 import { createJoinToken, parseJoinToken, sameSecret } from './join-token.js';
 import { renewalDelayMs } from './renewal.js';
 import { x509 } from './x509.js';
@@ -15,7 +21,13 @@ describe('root CA and node certificates', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const ca = await loadRootCA(await createRootCA(clock));
     const { csrPem } = await createKeyAndCsr();
-    const pem = await issueNodeCertificate({ ca, csrPem, identity: { nodeId: 'node1', role: 'manager', clusterId: 'clusterA' }, validityMs: 90 * 24 * HOUR_MS, clock });
+    const pem = await issueNodeCertificate({
+      ca,
+      csrPem,
+      identity: { nodeId: 'node1', role: 'manager', clusterId: 'clusterA' },
+      validityMs: 90 * 24 * HOUR_MS,
+      clock,
+    });
     const parsed = parseNodeCertificate(pem);
     expect(parsed.identity).toEqual({ nodeId: 'node1', role: 'manager', clusterId: 'clusterA' });
     expect(parsed.notBeforeMs).toBe(clock.nowMs() - BACKDATE_MS);
@@ -37,7 +49,11 @@ describe('root CA and node certificates', () => {
 
   it('refuses a garbled CSR with a clear error', async () => {
     const ca = await loadRootCA(await createRootCA());
-    const err = await issueNodeCertificate({ ca, csrPem: 'nonsense', identity: { nodeId: 'n', role: 'worker', clusterId: 'c' } }).catch((e: unknown) => e);
+    const err = await issueNodeCertificate({
+      ca,
+      csrPem: 'nonsense',
+      identity: { nodeId: 'n', role: 'worker', clusterId: 'c' },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TswarmError);
     expect((err as TswarmError).code).toBe('INVALID_ARGUMENT');
   });

@@ -13,7 +13,16 @@ async function setup() {
   const nc = await newCluster(undefined, t.clock);
   await t.store.update((tx) => {
     tx.create('cluster', nc.cluster);
-    tx.create('node', newNodeObject({ id: nc.nodeId, role: 'manager', hostname: 'm1', availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE, certificatePem: nc.certPem }));
+    tx.create(
+      'node',
+      newNodeObject({
+        id: nc.nodeId,
+        role: 'manager',
+        hostname: 'm1',
+        availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+        certificatePem: nc.certPem,
+      }),
+    );
   });
   return { ...t, nc, issuer: new CertificateIssuer(t.store, t.clock) };
 }
@@ -28,21 +37,48 @@ async function code(p: Promise<unknown>): Promise<string> {
 describe('certificate issuer', () => {
   it('joins a worker with the worker token and a manager with the manager token', async () => {
     const { issuer, nc, store } = await setup();
-    const w = await issuer.issue({ csrPem: (await createKeyAndCsr()).csrPem, token: nc.cluster.rootCa!.joinTokens!.worker, hostname: 'w1', availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE }, { kind: 'anonymous' });
+    const w = await issuer.issue(
+      {
+        csrPem: (await createKeyAndCsr()).csrPem,
+        token: nc.cluster.rootCa!.joinTokens!.worker,
+        hostname: 'w1',
+        availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      },
+      { kind: 'anonymous' },
+    );
     expect(w.role).toBe('worker');
-    expect(parseNodeCertificate(w.certificatePem).identity).toEqual({ nodeId: w.nodeId, role: 'worker', clusterId: nc.cluster.id });
+    expect(parseNodeCertificate(w.certificatePem).identity).toEqual({
+      nodeId: w.nodeId,
+      role: 'worker',
+      clusterId: nc.cluster.id,
+    });
     expect(store.get('node', w.nodeId)?.role).toBe(NodeRole.NODE_ROLE_WORKER);
     expect(store.get('node', w.nodeId)?.description?.hostname).toBe('w1');
-    const m = await issuer.issue({ csrPem: (await createKeyAndCsr()).csrPem, token: nc.cluster.rootCa!.joinTokens!.manager, hostname: 'm2', availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE }, { kind: 'anonymous' });
+    const m = await issuer.issue(
+      {
+        csrPem: (await createKeyAndCsr()).csrPem,
+        token: nc.cluster.rootCa!.joinTokens!.manager,
+        hostname: 'm2',
+        availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      },
+      { kind: 'anonymous' },
+    );
     expect(m.role).toBe('manager');
   });
 
   it('refuses missing, foreign and rotated tokens', async () => {
     const { issuer, nc, store } = await setup();
     const csrPem = (await createKeyAndCsr()).csrPem;
-    const req = (token: string) => ({ csrPem, token, hostname: 'x', availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE });
+    const req = (token: string) => ({
+      csrPem,
+      token,
+      hostname: 'x',
+      availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+    });
     expect(await code(issuer.issue(req(''), { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
-    expect(await code(issuer.issue(req(createJoinToken(Buffer.alloc(32)).text), { kind: 'anonymous' }))).toBe('PERMISSION_DENIED');
+    expect(await code(issuer.issue(req(createJoinToken(Buffer.alloc(32)).text), { kind: 'anonymous' }))).toBe(
+      'PERMISSION_DENIED',
+    );
     const old = nc.cluster.rootCa!.joinTokens!.worker;
     await store.update((tx, s) => {
       const c = s.get('cluster', nc.cluster.id)!;
@@ -55,15 +91,33 @@ describe('certificate issuer', () => {
 
   it('renews a member over mutual TLS with the same ID and the role the store holds', async () => {
     const { issuer, nc, store } = await setup();
-    const w = await issuer.issue({ csrPem: (await createKeyAndCsr()).csrPem, token: nc.cluster.rootCa!.joinTokens!.worker, hostname: 'w1', availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE }, { kind: 'anonymous' });
+    const w = await issuer.issue(
+      {
+        csrPem: (await createKeyAndCsr()).csrPem,
+        token: nc.cluster.rootCa!.joinTokens!.worker,
+        hostname: 'w1',
+        availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      },
+      { kind: 'anonymous' },
+    );
     await store.update((tx, s) => {
       const n = s.get('node', w.nodeId)!;
       n.spec!.desiredRole = NodeRole.NODE_ROLE_MANAGER;
       tx.update('node', n);
     });
-    const renewed = await issuer.issue({ csrPem: (await createKeyAndCsr()).csrPem, token: '', hostname: '', availability: 0 }, { kind: 'node', nodeId: w.nodeId, role: 'worker' });
+    const renewed = await issuer.issue(
+      { csrPem: (await createKeyAndCsr()).csrPem, token: '', hostname: '', availability: 0 },
+      { kind: 'node', nodeId: w.nodeId, role: 'worker' },
+    );
     expect(renewed.nodeId).toBe(w.nodeId);
     expect(parseNodeCertificate(renewed.certificatePem).identity.role).toBe('manager');
-    expect(await code(issuer.issue({ csrPem: (await createKeyAndCsr()).csrPem, token: '', hostname: '', availability: 0 }, { kind: 'node', nodeId: 'gone', role: 'worker' }))).toBe('PERMISSION_DENIED');
+    expect(
+      await code(
+        issuer.issue(
+          { csrPem: (await createKeyAndCsr()).csrPem, token: '', hostname: '', availability: 0 },
+          { kind: 'node', nodeId: 'gone', role: 'worker' },
+        ),
+      ),
+    ).toBe('PERMISSION_DENIED');
   });
 });

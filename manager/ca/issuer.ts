@@ -32,7 +32,10 @@ export function roleForToken(cluster: Cluster, tokenText: string): Role {
   const token = parseJoinToken(tokenText);
   const root = cluster.rootCa!;
   if (!token.caDigest.equals(caBundleDigest(root.caCertPem.toString()))) {
-    throw new TswarmError('PERMISSION_DENIED', 'the join token was made for another cluster’s CA. Get a token from a manager of this cluster');
+    throw new TswarmError(
+      'PERMISSION_DENIED',
+      'the join token was made for another cluster’s CA. Get a token from a manager of this cluster',
+    );
   }
   const worker = root.joinTokens?.worker ? parseJoinToken(root.joinTokens.worker) : undefined;
   const manager = root.joinTokens?.manager ? parseJoinToken(root.joinTokens.manager) : undefined;
@@ -40,7 +43,10 @@ export function roleForToken(cluster: Cluster, tokenText: string): Role {
   const isManager = manager !== undefined && sameSecret(token, manager);
   if (isManager) return 'manager';
   if (isWorker) return 'worker';
-  throw new TswarmError('PERMISSION_DENIED', 'the join token is not valid for this cluster (it may have been rotated). Get the current one with `tswarm join-token worker|manager` on a manager');
+  throw new TswarmError(
+    'PERMISSION_DENIED',
+    'the join token is not valid for this cluster (it may have been rotated). Get the current one with `tswarm join-token worker|manager` on a manager',
+  );
 }
 
 /**
@@ -58,27 +64,61 @@ export class CertificateIssuer {
   async issue(request: IssueRequest, caller: Caller): Promise<Issued> {
     await parseAndVerifyCsr(request.csrPem);
     const cluster = theCluster(this.store.replica);
-    const ca = await loadRootCA({ certPem: cluster.rootCa!.caCertPem.toString(), keyPem: cluster.rootCa!.caKeyPem.toString() });
+    const ca = await loadRootCA({
+      certPem: cluster.rootCa!.caCertPem.toString(),
+      keyPem: cluster.rootCa!.caKeyPem.toString(),
+    });
     const validityMs = cluster.spec?.caConfig?.nodeCertExpiryMs || NODE_CERT_VALIDITY_MS_DEFAULT;
     if (caller.kind === 'node') return this.renew(caller.nodeId, request, cluster, ca, validityMs);
-    if (!request.token) throw new TswarmError('UNAUTHENTICATED', 'joining needs a join token. Get one with `tswarm join-token worker|manager` on a manager');
+    if (!request.token)
+      throw new TswarmError(
+        'UNAUTHENTICATED',
+        'joining needs a join token. Get one with `tswarm join-token worker|manager` on a manager',
+      );
     const role = roleForToken(cluster, request.token);
     const hostname = request.hostname.slice(0, HOSTNAME_BYTES_MAX);
     const nodeId = newId();
-    const certificatePem = await issueNodeCertificate({ ca, csrPem: request.csrPem, identity: { nodeId, role, clusterId: cluster.id }, validityMs, clock: this.clock });
-    await this.store.update((tx) => tx.create('node', newNodeObject({ id: nodeId, role, hostname, availability: request.availability, certificatePem })));
+    const certificatePem = await issueNodeCertificate({
+      ca,
+      csrPem: request.csrPem,
+      identity: { nodeId, role, clusterId: cluster.id },
+      validityMs,
+      clock: this.clock,
+    });
+    await this.store.update((tx) =>
+      tx.create(
+        'node',
+        newNodeObject({ id: nodeId, role, hostname, availability: request.availability, certificatePem }),
+      ),
+    );
     return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };
   }
 
-  private async renew(nodeId: string, request: IssueRequest, cluster: Cluster, ca: Awaited<ReturnType<typeof loadRootCA>>, validityMs: number): Promise<Issued> {
+  private async renew(
+    nodeId: string,
+    request: IssueRequest,
+    cluster: Cluster,
+    ca: Awaited<ReturnType<typeof loadRootCA>>,
+    validityMs: number,
+  ): Promise<Issued> {
     const node = this.store.get('node', nodeId);
     const role = node && roleName(node.spec?.desiredRole ?? node.role);
     if (!node || !role) throw new TswarmError('PERMISSION_DENIED', `node ${nodeId} is not a member of this cluster`);
-    const certificatePem = await issueNodeCertificate({ ca, csrPem: request.csrPem, identity: { nodeId, role, clusterId: cluster.id }, validityMs, clock: this.clock });
+    const certificatePem = await issueNodeCertificate({
+      ca,
+      csrPem: request.csrPem,
+      identity: { nodeId, role, clusterId: cluster.id },
+      validityMs,
+      clock: this.clock,
+    });
     await this.store.update((tx, s) => {
       const current = s.get('node', nodeId);
       if (!current) throw new TswarmError('NOT_FOUND', `node ${nodeId} was removed while renewing`);
-      current.certificate = { ...current.certificate!, certificatePem: Buffer.from(certificatePem), role: current.spec!.desiredRole };
+      current.certificate = {
+        ...current.certificate!,
+        certificatePem: Buffer.from(certificatePem),
+        role: current.spec!.desiredRole,
+      };
       tx.update('node', current);
     });
     return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };

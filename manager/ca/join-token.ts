@@ -13,7 +13,9 @@ export const TOKEN_VERSION = '1';
 const DIGEST_CHARS = 50; // 36^50 > 2^256
 const SECRET_CHARS = 25; // 36^25 > 2^128
 const CHECKSUM_CHARS = 4;
-const TOKEN_PATTERN = new RegExp(`^${TOKEN_PREFIX}-(\\d+)-([0-9a-z]{${DIGEST_CHARS}})-([0-9a-z]{${SECRET_CHARS}})-([0-9a-z]{${CHECKSUM_CHARS}})$`);
+const TOKEN_PATTERN = new RegExp(
+  `^${TOKEN_PREFIX}-(\\d+)-([0-9a-z]{${DIGEST_CHARS}})-([0-9a-z]{${SECRET_CHARS}})-([0-9a-z]{${CHECKSUM_CHARS}})$`,
+);
 
 export interface JoinToken {
   caDigest: Buffer;
@@ -44,7 +46,8 @@ function checksum(body: string): string {
 }
 
 export function createJoinToken(caDigest: Buffer, random: Random = cryptoRandom): JoinToken {
-  if (caDigest.length !== 32) throw new TswarmError('INTERNAL', `CA digest must be 32 bytes (SHA-256), got ${caDigest.length}`);
+  if (caDigest.length !== 32)
+    throw new TswarmError('INTERNAL', `CA digest must be 32 bytes (SHA-256), got ${caDigest.length}`);
   const secret = toBase36(random.bytes(16), SECRET_CHARS);
   const body = `${TOKEN_PREFIX}-${TOKEN_VERSION}-${toBase36(caDigest, DIGEST_CHARS)}-${secret}`;
   return { caDigest, secret, text: `${body}-${checksum(body)}` };
@@ -56,11 +59,23 @@ const HOW_TO_GET = 'Copy the whole token again from `tswarm join-token worker` (
 export function parseJoinToken(text: string): JoinToken {
   const trimmed = text.trim();
   const match = TOKEN_PATTERN.exec(trimmed);
-  if (!match) throw new TswarmError('INVALID_ARGUMENT', `this is not a valid join token (it must look like ${TOKEN_PREFIX}-1-…, 86 characters). ${HOW_TO_GET}`);
+  if (!match)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `this is not a valid join token (it must look like ${TOKEN_PREFIX}-1-…, 86 characters). ${HOW_TO_GET}`,
+    );
   const [, version, digest, secret, sum] = match as unknown as [string, string, string, string, string];
-  if (version !== TOKEN_VERSION) throw new TswarmError('INVALID_ARGUMENT', `join token version ${version} is not supported by this tswarm (it knows version ${TOKEN_VERSION})`);
+  if (version !== TOKEN_VERSION)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `join token version ${version} is not supported by this tswarm (it knows version ${TOKEN_VERSION})`,
+    );
   const body = trimmed.slice(0, trimmed.length - CHECKSUM_CHARS - 1);
-  if (checksum(body) !== sum) throw new TswarmError('INVALID_ARGUMENT', `this is not a valid join token: its checksum does not match, so it was mistyped or cut short. ${HOW_TO_GET}`);
+  if (checksum(body) !== sum)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `this is not a valid join token: its checksum does not match, so it was mistyped or cut short. ${HOW_TO_GET}`,
+    );
   return { caDigest: fromBase36(digest, 32), secret, text: trimmed };
 }
 

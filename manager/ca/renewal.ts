@@ -13,6 +13,7 @@ const FRACTION_STEPS = 10_000;
 export function renewalDelayMs(notBeforeMs: number, notAfterMs: number, nowMs: number, random: Random): number {
   const issuedMs = Math.min(notBeforeMs + BACKDATE_MS, notAfterMs);
   const lifeMs = notAfterMs - issuedMs;
-  const fraction = RENEW_FRACTION_MIN + ((RENEW_FRACTION_MAX - RENEW_FRACTION_MIN) * random.int(FRACTION_STEPS + 1)) / FRACTION_STEPS;
+  const fraction =
+    RENEW_FRACTION_MIN + ((RENEW_FRACTION_MAX - RENEW_FRACTION_MIN) * random.int(FRACTION_STEPS + 1)) / FRACTION_STEPS;
   return Math.max(0, Math.round(issuedMs + lifeMs * fraction - nowMs));
 }

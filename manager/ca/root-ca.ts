@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
-import { generateKeyPair, privateKeyFromPem, privateKeyToPem, randomSerial, SIGNING_ALGORITHM, x509, type CryptoKey } from './x509.js';
+import {
+  generateKeyPair,
+  privateKeyFromPem,
+  privateKeyToPem,
+  randomSerial,
+  SIGNING_ALGORITHM,
+  x509,
+  type CryptoKey,
+} from './x509.js';
 
 /** The cluster's root of trust. The key lives only in the managers' store (ARCHITECTURE.md §4). */
 export interface RootCA {
@@ -26,7 +34,10 @@ export async function createRootCA(clock: Clock = systemClock): Promise<RootCA> 
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -51,6 +62,10 @@ export async function loadRootCA(ca: RootCA): Promise<LoadedRootCA> {
   try {
     return { cert: new x509.X509Certificate(ca.certPem), key: await privateKeyFromPem(ca.keyPem), pem: ca };
   } catch (err) {
-    throw new TswarmError('INTERNAL', `the cluster's root CA cannot be loaded (${(err as Error).message}). The cluster object in the store is damaged`, { cause: err });
+    throw new TswarmError(
+      'INTERNAL',
+      `the cluster's root CA cannot be loaded (${(err as Error).message}). The cluster object in the store is damaged`,
+      { cause: err },
+    );
   }
 }

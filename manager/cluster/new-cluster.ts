@@ -16,7 +16,13 @@ export function defaultClusterSpec(): ClusterSpec {
   return {
     annotations: { name: 'default', labels: {} },
     orchestration: { taskHistoryRetentionLimit: 5 },
-    raft: { snapshotInterval: SNAPSHOT_INTERVAL_DEFAULT, keepOldSnapshots: 2, heartbeatTick: HEARTBEAT_TICKS_DEFAULT, electionTick: ELECTION_TICKS_DEFAULT, tickMs: RAFT_TICK_MS_DEFAULT },
+    raft: {
+      snapshotInterval: SNAPSHOT_INTERVAL_DEFAULT,
+      keepOldSnapshots: 2,
+      heartbeatTick: HEARTBEAT_TICKS_DEFAULT,
+      electionTick: ELECTION_TICKS_DEFAULT,
+      tickMs: RAFT_TICK_MS_DEFAULT,
+    },
     dispatcher: { heartbeatPeriodMs: DISPATCHER_HEARTBEAT_MS_DEFAULT },
     caConfig: { nodeCertExpiryMs: NODE_CERT_VALIDITY_MS_DEFAULT },
   };
@@ -33,7 +39,10 @@ export interface NewCluster {
  * What `tswarm init` creates before anything runs: a cluster ID, the root CA (its key kept in the
  * cluster object, which only managers hold), both join tokens, and this node's manager identity.
  */
-export async function newCluster(spec: ClusterSpec = defaultClusterSpec(), clock: Clock = systemClock): Promise<NewCluster> {
+export async function newCluster(
+  spec: ClusterSpec = defaultClusterSpec(),
+  clock: Clock = systemClock,
+): Promise<NewCluster> {
   const clusterId = newId();
   const nodeId = newId();
   const rootCA = await createRootCA(clock);

@@ -27,10 +27,18 @@ export async function updateCluster(store: Store, req: UpdateClusterRequest): Pr
     }
     if (req.spec) {
       const [was, want] = [cluster.spec?.raft, req.spec.raft];
-      if (want && (want.tickMs !== (was?.tickMs ?? 0) || want.electionTick !== (was?.electionTick ?? 0) || want.heartbeatTick !== (was?.heartbeatTick ?? 0))) {
+      if (
+        want &&
+        (want.tickMs !== (was?.tickMs ?? 0) ||
+          want.electionTick !== (was?.electionTick ?? 0) ||
+          want.heartbeatTick !== (was?.heartbeatTick ?? 0))
+      ) {
         // Managers take their timings when they start or join (node.json): a change here would
         // leave the running ones on the old values, mixed with newcomers on the new.
-        throw new TswarmError('FAILED_PRECONDITION', 'the Raft tick and election/heartbeat ticks are fixed when the swarm is created. Keep them as they are');
+        throw new TswarmError(
+          'FAILED_PRECONDITION',
+          'the Raft tick and election/heartbeat ticks are fixed when the swarm is created. Keep them as they are',
+        );
       }
       cluster.spec = req.spec;
     }

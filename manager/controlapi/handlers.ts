@@ -19,7 +19,11 @@ function withManagerStatus(node: Node, ctx: ControlContext): Node {
   const reachable = leader || ctx.quorum.reachable(node.id);
   return {
     ...node,
-    managerStatus: { addr: node.managerStatus?.addr ?? '', leader, reachability: reachable ? Reachability.REACHABILITY_REACHABLE : Reachability.REACHABILITY_UNREACHABLE },
+    managerStatus: {
+      addr: node.managerStatus?.addr ?? '',
+      leader,
+      reachability: reachable ? Reachability.REACHABILITY_REACHABLE : Reachability.REACHABILITY_UNREACHABLE,
+    },
   };
 }
 
@@ -32,8 +36,12 @@ function forApi(node: Node, ctx: ControlContext): Node {
 export function controlHandlers(ctx: ControlContext) {
   const { store } = ctx;
   return {
-    getNode: async (req: control.GetNodeRequest): Promise<control.GetNodeResponse> => ({ node: forApi(resolveNode(store.replica, req.nodeId), ctx) }),
-    listNodes: async (req: control.ListNodesRequest): Promise<control.ListNodesResponse> => ({ nodes: listNodes(store.replica, req).map((n) => forApi(n, ctx)) }),
+    getNode: async (req: control.GetNodeRequest): Promise<control.GetNodeResponse> => ({
+      node: forApi(resolveNode(store.replica, req.nodeId), ctx),
+    }),
+    listNodes: async (req: control.ListNodesRequest): Promise<control.ListNodesResponse> => ({
+      nodes: listNodes(store.replica, req).map((n) => forApi(n, ctx)),
+    }),
     updateNode: async (req: control.UpdateNodeRequest): Promise<control.UpdateNodeResponse> => {
       if (!req.spec) throw new TswarmError('INVALID_ARGUMENT', 'update node needs a node spec');
       return { node: forApi(await updateNode(store, ctx.quorum, req.nodeId, req.nodeVersion, req.spec), ctx) };
@@ -42,9 +50,14 @@ export function controlHandlers(ctx: ControlContext) {
       await removeNode(store, req.nodeId, req.force);
       return {};
     },
-    getCluster: async (_req: control.GetClusterRequest): Promise<control.GetClusterResponse> => ({ cluster: redactCluster(theCluster(store.replica)) }),
-    listClusters: async (_req: control.ListClustersRequest): Promise<control.ListClustersResponse> => ({ clusters: store.replica.list('cluster').map(redactCluster) }),
-    updateCluster: async (req: control.UpdateClusterRequest): Promise<control.UpdateClusterResponse> => ({ cluster: await updateCluster(store, req) }),
+    getCluster: async (_req: control.GetClusterRequest): Promise<control.GetClusterResponse> => ({
+      cluster: redactCluster(theCluster(store.replica)),
+    }),
+    listClusters: async (_req: control.ListClustersRequest): Promise<control.ListClustersResponse> => ({
+      clusters: store.replica.list('cluster').map(redactCluster),
+    }),
+    updateCluster: async (req: control.UpdateClusterRequest): Promise<control.UpdateClusterResponse> => ({
+      cluster: await updateCluster(store, req),
+    }),
   };
 }
-

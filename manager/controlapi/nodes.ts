@@ -20,7 +20,10 @@ export function resolveNode(store: MemoryStore, ref: string): Node {
   const matches = store.list('node', (n) => n.id.startsWith(ref) || n.description?.hostname === ref);
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw new TswarmError('NOT_FOUND', `no node "${ref}". List them with \`tswarm node ls\``);
-  throw new TswarmError('INVALID_ARGUMENT', `"${ref}" matches ${matches.length} nodes (${matches.map((n) => n.id.slice(0, 12)).join(', ')}). Use a longer ID prefix`);
+  throw new TswarmError(
+    'INVALID_ARGUMENT',
+    `"${ref}" matches ${matches.length} nodes (${matches.map((n) => n.id.slice(0, 12)).join(', ')}). Use a longer ID prefix`,
+  );
 }
 
 export function listNodes(store: MemoryStore, req: ListNodesRequest): Node[] {
@@ -32,7 +35,10 @@ export function listNodes(store: MemoryStore, req: ListNodesRequest): Node[] {
       for (const [k, v] of Object.entries(req.labels)) if (n.spec?.annotations?.labels[k] !== v) return false;
       return true;
     })
-    .sort((a, b) => (a.description?.hostname ?? '').localeCompare(b.description?.hostname ?? '') || a.id.localeCompare(b.id));
+    .sort(
+      (a, b) =>
+        (a.description?.hostname ?? '').localeCompare(b.description?.hostname ?? '') || a.id.localeCompare(b.id),
+    );
 }
 
 /**
@@ -43,15 +49,28 @@ export function checkQuorumAfterRemoving(nodeId: string, quorum: QuorumView, wha
   const voters = quorum.voters();
   if (!voters.includes(nodeId)) return;
   const remaining = voters.filter((v) => v !== nodeId);
-  if (remaining.length === 0) throw new TswarmError('FAILED_PRECONDITION', `${what} would leave the cluster without a manager. Promote another node first`);
+  if (remaining.length === 0)
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `${what} would leave the cluster without a manager. Promote another node first`,
+    );
   const reachable = remaining.filter((v) => quorum.reachable(v)).length;
   const needed = Math.floor(remaining.length / 2) + 1;
   if (reachable < needed) {
-    throw new TswarmError('FAILED_PRECONDITION', `${what} would lose quorum: ${reachable} of the remaining ${remaining.length} managers are reachable and ${needed} are needed. Bring managers back first`);
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `${what} would lose quorum: ${reachable} of the remaining ${remaining.length} managers are reachable and ${needed} are needed. Bring managers back first`,
+    );
   }
 }
 
-export async function updateNode(store: Store, quorum: QuorumView, nodeId: string, version: number, spec: NodeSpec): Promise<Node> {
+export async function updateNode(
+  store: Store,
+  quorum: QuorumView,
+  nodeId: string,
+  version: number,
+  spec: NodeSpec,
+): Promise<Node> {
   const node = resolveNode(store.replica, nodeId);
   if (!spec.availability || !Object.values(NodeAvailability).includes(spec.availability)) {
     throw new TswarmError('INVALID_ARGUMENT', 'node availability must be active, pause or drain');
@@ -77,11 +96,17 @@ export async function removeNode(store: Store, ref: string, force: boolean): Pro
   const node = resolveNode(store.replica, ref);
   const name = node.description?.hostname || node.id;
   if (node.role === NodeRole.NODE_ROLE_MANAGER) {
-    throw new TswarmError('FAILED_PRECONDITION', `node ${name} is a manager. Demote it first with \`tswarm node demote ${name}\``);
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `node ${name} is a manager. Demote it first with \`tswarm node demote ${name}\``,
+    );
   }
   const down = node.status?.state === NodeState.NODE_STATE_DOWN;
   if (!force && !down) {
-    throw new TswarmError('FAILED_PRECONDITION', `node ${name} is not down and can't be removed. Stop it (or run \`tswarm leave\` on it), or use --force`);
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `node ${name} is not down and can't be removed. Stop it (or run \`tswarm leave\` on it), or use --force`,
+    );
   }
   await store.update((tx, s) => {
     tx.remove('node', s.get('node', node.id)!);

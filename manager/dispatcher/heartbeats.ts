@@ -40,9 +40,14 @@ export class HeartbeatTracker {
       const last = this.lastBeatMs.get(n.nodeId) ?? this.startedMs;
       const alive = nowMs - last <= deadlineMs;
       const beatSeen = this.lastBeatMs.has(n.nodeId);
-      if (alive && beatSeen && n.state !== NodeState.NODE_STATE_READY) out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_READY, message: '' });
+      if (alive && beatSeen && n.state !== NodeState.NODE_STATE_READY)
+        out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_READY, message: '' });
       if (!alive && n.state !== NodeState.NODE_STATE_DOWN) {
-        out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_DOWN, message: `heartbeat failure: none for ${Math.round((nowMs - last) / 1000)} s` });
+        out.push({
+          nodeId: n.nodeId,
+          state: NodeState.NODE_STATE_DOWN,
+          message: `heartbeat failure: none for ${Math.round((nowMs - last) / 1000)} s`,
+        });
       }
     }
     return out;

@@ -60,7 +60,8 @@ export function describeReady(rd: Ready): string[] {
   if (rd.snapshot) out.push(`Snapshot ${describeSnapshot(rd.snapshot)}`);
   if (rd.committedEntries.length > 0) out.push('CommittedEntries:', ...rd.committedEntries.map(describeEntry));
   if (rd.messages.length > 0) out.push('Messages:', ...rd.messages.map(describeMessage));
-  if (rd.messagesAfterPersist.length > 0) out.push('MessagesAfterPersist:', ...rd.messagesAfterPersist.map(describeMessage));
+  if (rd.messagesAfterPersist.length > 0)
+    out.push('MessagesAfterPersist:', ...rd.messagesAfterPersist.map(describeMessage));
   if (rd.readStates.length > 0) {
     out.push('ReadStates:', ...rd.readStates.map((rs) => `Index:${rs.index} RequestCtx:${rs.requestCtx}`));
   }

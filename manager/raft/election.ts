@@ -21,7 +21,9 @@ export function hup(r: Raft, t: CampaignType): void {
   // A committed but unapplied conf change may change who votes: wait until it is applied, so
   // the election is decided under the configuration everyone will use.
   if (hasUnappliedConfChange(r)) {
-    r.log.warn(`${r.id} cannot campaign at term ${r.term} since there are still pending configuration changes to apply`);
+    r.log.warn(
+      `${r.id} cannot campaign at term ${r.term} since there are still pending configuration changes to apply`,
+    );
     return;
   }
   r.log.info(`${r.id} is starting a new election at term ${r.term}`);
@@ -58,7 +60,9 @@ export function campaign(r: Raft, t: CampaignType): void {
   const lastTerm = r.raftLog.lastTerm();
   for (const id of [...r.trk.voters].sort()) {
     if (id === r.id) continue;
-    r.log.info(`${r.id} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${voteMsg} request to ${id} at term ${r.term}`);
+    r.log.info(
+      `${r.id} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${voteMsg} request to ${id} at term ${r.term}`,
+    );
     const context = t === 'transfer' ? CAMPAIGN_TRANSFER : '';
     r.send(newMessage({ type: voteMsg, to: id, term, index: lastIndex, logTerm: lastTerm, context }));
   }

@@ -13,7 +13,9 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 const rewrite = process.env['REWRITE'] === '1';
 
 describe('raft interaction scripts', () => {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()) {
     it(file, () => {
       const path = join(dir, file);
       const chunks = parseDataDriven(readFileSync(path, 'utf8'));

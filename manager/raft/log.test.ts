@@ -3,7 +3,12 @@ import { RaftLog } from './log.js';
 import { MemoryStorage } from './memory-storage.js';
 import type { Entry } from './types.js';
 
-const ent = (index: number, term: number, data = ''): Entry => ({ index, term, type: 'normal', data: new TextEncoder().encode(data) });
+const ent = (index: number, term: number, data = ''): Entry => ({
+  index,
+  term,
+  type: 'normal',
+  data: new TextEncoder().encode(data),
+});
 const terms = (es: readonly Entry[] | undefined) => (es ?? []).map((e) => `${e.term}/${e.index}`);
 
 function logWith(stable: Entry[], unstable: Entry[] = []): RaftLog {

@@ -5,13 +5,7 @@
  * compact() drops a prefix the snapshot covers.
  */
 import { assert } from '../../lib/assert.js';
-import {
-  CompactedError,
-  EMPTY_CONF_STATE,
-  UnavailableError,
-  type InitialState,
-  type RaftStorage,
-} from './storage.js';
+import { CompactedError, EMPTY_CONF_STATE, UnavailableError, type InitialState, type RaftStorage } from './storage.js';
 import { EMPTY_HARD_STATE, type ConfState, type Entry, type HardState, type Snapshot } from './types.js';
 
 export class MemoryStorage implements RaftStorage {

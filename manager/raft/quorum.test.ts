@@ -17,7 +17,7 @@ describe('quorum', () => {
 
   it('committed index agrees with brute force on random inputs', () => {
     let x = 12345;
-    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number) => (x = (x * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let trial = 0; trial < 500; trial++) {
       const n = 1 + rnd(7);
       const ids = Array.from({ length: n }, (_, i) => String(i));

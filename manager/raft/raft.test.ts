@@ -10,13 +10,19 @@ interface TestNode {
   storage: MemoryStorage;
 }
 
-function cluster(ids: string[], opts: { preVote?: boolean; checkQuorum?: boolean; seed?: number } = {}): Map<string, TestNode> {
+function cluster(
+  ids: string[],
+  opts: { preVote?: boolean; checkQuorum?: boolean; seed?: number } = {},
+): Map<string, TestNode> {
   const cs: ConfState = { voters: ids, learners: [] };
   const random = new SeededRandom(opts.seed ?? 1);
   return new Map(
     ids.map((id) => {
       const storage = MemoryStorage.bootstrap(cs, 1, 1);
-      return [id, { storage, rn: new RawNode({ id, storage, random, preVote: opts.preVote, checkQuorum: opts.checkQuorum }) }];
+      return [
+        id,
+        { storage, rn: new RawNode({ id, storage, random, preVote: opts.preVote, checkQuorum: opts.checkQuorum }) },
+      ];
     }),
   );
 }

@@ -70,7 +70,10 @@ export class Raft {
   }
 
   private loadState(hs: HardState): void {
-    assert(hs.commit <= this.raftLog.lastIndex(), `raft: durable commit ${hs.commit} beyond last index ${this.raftLog.lastIndex()}`);
+    assert(
+      hs.commit <= this.raftLog.lastIndex(),
+      `raft: durable commit ${hs.commit} beyond last index ${this.raftLog.lastIndex()}`,
+    );
     this.raftLog.commitTo(hs.commit);
     this.term = hs.term;
     this.vote = hs.vote;
@@ -251,7 +254,9 @@ export class Raft {
       // carries that future term; we adopt it only when we really campaign.
       return false;
     }
-    this.log.info(`${this.id} [term: ${this.term}] received a ${m.type} message with higher term from ${m.from} [term: ${m.term}]`);
+    this.log.info(
+      `${this.id} [term: ${this.term}] received a ${m.type} message with higher term from ${m.from} [term: ${m.term}]`,
+    );
     const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
     this.becomeFollower(m.term, fromLeader ? m.from : NONE);
     return false;
@@ -265,7 +270,9 @@ export class Raft {
     } else if (m.type === 'MsgPreVote') {
       this.send(newMessage({ type: 'MsgPreVoteResp', to: m.from, term: this.term, reject: true }));
     } else {
-      this.log.debug(`${this.id} [term: ${this.term}] ignored a ${m.type} message with lower term from ${m.from} [term: ${m.term}]`);
+      this.log.debug(
+        `${this.id} [term: ${this.term}] ignored a ${m.type} message with lower term from ${m.from} [term: ${m.term}]`,
+      );
     }
   }
 
@@ -273,11 +280,15 @@ export class Raft {
     // We can vote if we already voted for them (a duplicate), if we have no vote and know no
     // leader this term, or if it is a pre-vote for a later term.
     const canVote =
-      this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (m.type === 'MsgPreVote' && m.term > this.term);
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (m.type === 'MsgPreVote' && m.term > this.term);
     const respType = voteResponseType(m.type);
     const status = `${this.id} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${this.vote || 0}]`;
     if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm) && !this.goesFirst(m)) {
-      this.log.info(`${status} cast ${m.type} for ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`);
+      this.log.info(
+        `${status} cast ${m.type} for ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
+      );
       // The response carries the request's term: for a pre-vote that is the future term.
       this.send(newMessage({ type: respType, to: m.from, term: m.term }));
       if (m.type === 'MsgVote') {
@@ -285,7 +296,9 @@ export class Raft {
         this.vote = m.from;
       }
     } else {
-      this.log.info(`${status} rejected ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`);
+      this.log.info(
+        `${status} rejected ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
+      );
       this.send(newMessage({ type: respType, to: m.from, term: this.term, reject: true }));
     }
   }
@@ -299,7 +312,9 @@ export class Raft {
    */
   private goesFirst(m: Message): boolean {
     if (m.type !== 'MsgPreVote' || this.state !== 'preCandidate' || m.term !== this.term + 1) return false;
-    const ourLogIsAsGood = m.logTerm < this.raftLog.lastTerm() || (m.logTerm === this.raftLog.lastTerm() && m.index <= this.raftLog.lastIndex());
+    const ourLogIsAsGood =
+      m.logTerm < this.raftLog.lastTerm() ||
+      (m.logTerm === this.raftLog.lastTerm() && m.index <= this.raftLog.lastIndex());
     return ourLogIsAsGood && this.id < m.from;
   }
 
@@ -312,7 +327,9 @@ export class Raft {
     const bytes = entriesBytes(stamped);
     // Always accept when nothing is uncommitted, so one oversized proposal can still pass.
     if (this.uncommittedBytes > 0 && bytes > 0 && this.uncommittedBytes + bytes > this.cfg.maxUncommittedEntriesBytes) {
-      this.log.debug(`${this.id} appending new entries to log would exceed uncommitted entry size limit; dropping proposal`);
+      this.log.debug(
+        `${this.id} appending new entries to log would exceed uncommitted entry size limit; dropping proposal`,
+      );
       return false;
     }
     this.uncommittedBytes += bytes;

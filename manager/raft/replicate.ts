@@ -25,7 +25,9 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
   const ents = r.raftLog.entriesFrom(pr.next, r.cfg.maxSizePerMsgBytes);
   if (ents !== undefined && ents.length === 0 && !sendIfEmpty) return false;
   if (prevTerm === undefined || ents === undefined) return maybeSendSnapshot(r, to);
-  r.send(newMessage({ type: 'MsgApp', to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: r.raftLog.committed }));
+  r.send(
+    newMessage({ type: 'MsgApp', to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: r.raftLog.committed }),
+  );
   pr.sentEntries(ents.length, entriesBytes(ents));
   pr.sentCommit = Math.max(pr.sentCommit, r.raftLog.committed);
   return true;
@@ -50,7 +52,9 @@ function maybeSendSnapshot(r: Raft, to: NodeId): boolean {
   }
   const { index, term } = snapshot.metadata;
   assert(index !== 0, 'replicate: a compacted log has a snapshot to send');
-  r.log.debug(`${r.id} [firstindex: ${r.raftLog.firstIndex()}, commit: ${r.raftLog.committed}] sent snapshot[index: ${index}, term: ${term}] to ${to} [${pr.describe()}]`);
+  r.log.debug(
+    `${r.id} [firstindex: ${r.raftLog.firstIndex()}, commit: ${r.raftLog.committed}] sent snapshot[index: ${index}, term: ${term}] to ${to} [${pr.describe()}]`,
+  );
   pr.becomeSnapshot(index);
   r.send(newMessage({ type: 'MsgSnap', to, snapshot }));
   return true;

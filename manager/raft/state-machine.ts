@@ -31,7 +31,10 @@ export class Applier<R> {
 
   /** Applies a committed entry; returns the result for normal non-empty entries, else undefined. */
   apply(entry: Entry): R | undefined {
-    assert(entry.index === this.appliedIndex + 1, `applier: entry ${entry.index} applied right after ${this.appliedIndex}`);
+    assert(
+      entry.index === this.appliedIndex + 1,
+      `applier: entry ${entry.index} applied right after ${this.appliedIndex}`,
+    );
     this.appliedIndex = entry.index;
     if (entry.type !== 'normal' || entry.data.length === 0) return undefined;
     return this.sm.apply(entry.index, entry.data);

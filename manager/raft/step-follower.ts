@@ -32,7 +32,9 @@ export function stepFollower(r: Raft, m: Message): StepResult {
       handleSnapshot(r, m);
       return 'ok';
     case 'MsgTimeoutNow':
-      r.log.info(`${r.id} [term ${r.term}] received MsgTimeoutNow from ${m.from} and starts an election to get leadership`);
+      r.log.info(
+        `${r.id} [term ${r.term}] received MsgTimeoutNow from ${m.from} and starts an election to get leadership`,
+      );
       // A transfer needs no pre-vote: the leader asked for it, nobody is partitioned.
       hup(r, 'transfer');
       return 'ok';
@@ -106,7 +108,16 @@ function handleAppendEntries(r: Raft, m: Message): void {
   r.log.debug(
     `${r.id} [logterm: ${r.raftLog.term(m.index) ?? 0}, index: ${m.index}] rejected MsgApp [logterm: ${m.logTerm}, index: ${m.index}] from ${m.from}`,
   );
-  r.send(newMessage({ type: 'MsgAppResp', to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }));
+  r.send(
+    newMessage({
+      type: 'MsgAppResp',
+      to: m.from,
+      index: m.index,
+      reject: true,
+      rejectHint: hint.index,
+      logTerm: hint.term,
+    }),
+  );
 }
 
 function handleHeartbeat(r: Raft, m: Message): void {

@@ -35,7 +35,9 @@ export function stepLeader(r: Raft, m: Message): StepResult {
       break;
     case 'MsgSnapStatus':
       if (pr.state !== 'snapshot') break;
-      r.log.debug(`${r.id} snapshot ${m.reject ? 'failed' : 'succeeded'}, resumed sending replication messages to ${m.from} [${pr.describe()}]`);
+      r.log.debug(
+        `${r.id} snapshot ${m.reject ? 'failed' : 'succeeded'}, resumed sending replication messages to ${m.from} [${pr.describe()}]`,
+      );
       if (m.reject) pr.pendingSnapshot = 0;
       pr.becomeProbe();
       // Wait for the follower's response (or a heartbeat's) before probing: the snapshot may
@@ -68,7 +70,9 @@ function handleProposal(r: Raft, m: Message): StepResult {
   if (m.entries.length === 0) return 'dropped';
   if (!r.trk.progress.has(r.id)) return 'dropped'; // removed, about to step down
   if (r.leadTransferee !== NONE) {
-    r.log.debug(`${r.id} [term ${r.term}] transfer leadership to ${r.leadTransferee} is in progress; dropping proposal`);
+    r.log.debug(
+      `${r.id} [term ${r.term}] transfer leadership to ${r.leadTransferee} is in progress; dropping proposal`,
+    );
     return 'dropped';
   }
   const entries: Entry[] = m.entries.map((e, i) => {
@@ -126,7 +130,9 @@ function handleReadIndex(r: Raft, m: Message): StepResult {
 function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true;
   if (m.reject) {
-    r.log.debug(`${r.id} received MsgAppResp(rejected, hint: (index ${m.rejectHint}, term ${m.logTerm})) from ${m.from} for index ${m.index}`);
+    r.log.debug(
+      `${r.id} received MsgAppResp(rejected, hint: (index ${m.rejectHint}, term ${m.logTerm})) from ${m.from} for index ${m.index}`,
+    );
     let nextProbeIndex = m.rejectHint;
     if (m.logTerm > 0) nextProbeIndex = r.raftLog.findConflictByTerm(m.rejectHint, m.logTerm).index;
     if (pr.maybeDecrTo(m.index, nextProbeIndex)) {
@@ -185,7 +191,9 @@ function handleTransferLeader(r: Raft, m: Message, pr: Progress): void {
   }
   if (r.leadTransferee !== NONE) {
     if (r.leadTransferee === transferee) {
-      r.log.info(`${r.id} [term ${r.term}] transfer leadership to ${transferee} is in progress, ignores request to same node`);
+      r.log.info(
+        `${r.id} [term ${r.term}] transfer leadership to ${transferee} is in progress, ignores request to same node`,
+      );
       return;
     }
     r.abortLeaderTransfer();

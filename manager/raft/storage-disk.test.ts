@@ -35,7 +35,10 @@ async function reopen(s: DiskStorage, options = SMALL): Promise<DiskStorage> {
 describe('DiskStorage', () => {
   it('starts empty', async () => {
     const s = await openStorage();
-    expect(s.initialState()).toEqual({ hardState: { term: 0, vote: '', commit: 0 }, confState: { voters: [], learners: [] } });
+    expect(s.initialState()).toEqual({
+      hardState: { term: 0, vote: '', commit: 0 },
+      confState: { voters: [], learners: [] },
+    });
     expect([s.firstIndex(), s.lastIndex(), s.term(0)]).toEqual([1, 0, 0]);
     expect(s.entries(1, 1, 100)).toEqual([]);
     expect(() => s.term(1)).toThrow(UnavailableError);
@@ -66,7 +69,8 @@ describe('DiskStorage', () => {
 
   it('creates snapshots, compacts, releases WAL segments, and recovers from the snapshot', async () => {
     let s = await openStorage();
-    for (let i = 0; i < 10; i++) await s.save({ term: 1, vote: 'm1', commit: i * 10 + 10 }, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
+    for (let i = 0; i < 10; i++)
+      await s.save({ term: 1, vote: 'm1', commit: i * 10 + 10 }, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
     const segmentsBefore = (await readdir(join(dir, 'wal'))).length;
     await s.createSnapshot(40, CONF, Buffer.from('state@40'));
     await s.createSnapshot(80, CONF, Buffer.from('state@80'));
@@ -107,7 +111,8 @@ describe('DiskStorage', () => {
   it('falls back to the older snapshot and replays the WAL when the newest file is corrupt', async () => {
     const logger = recordingLogger();
     let s = await openStorage({ ...SMALL, logger });
-    for (let i = 0; i < 10; i++) await s.save({ term: 1, vote: 'm1', commit: i * 10 + 10 }, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
+    for (let i = 0; i < 10; i++)
+      await s.save({ term: 1, vote: 'm1', commit: i * 10 + 10 }, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
     await s.createSnapshot(40, CONF, Buffer.from('state@40'));
     await s.createSnapshot(80, CONF, Buffer.from('state@80'));
     await s.close();
@@ -169,7 +174,9 @@ describe('DiskStorage', () => {
         m.compact(m.snapshot().metadata.index);
       }
       expect([s.firstIndex(), s.lastIndex()]).toEqual([m.firstIndex(), m.lastIndex()]);
-      expect(plain(s.entries(s.firstIndex(), s.lastIndex() + 1, 1e9))).toEqual(plain(m.entries(m.firstIndex(), m.lastIndex() + 1, 1e9)));
+      expect(plain(s.entries(s.firstIndex(), s.lastIndex() + 1, 1e9))).toEqual(
+        plain(m.entries(m.firstIndex(), m.lastIndex() + 1, 1e9)),
+      );
       expect(s.term(s.firstIndex() - 1)).toBe(m.term(m.firstIndex() - 1));
     }
   });

@@ -25,7 +25,10 @@ export interface DiskStorageOptions {
   logger?: WalLogger;
 }
 
-const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ metadata: { index: 0, term: 0, confState: EMPTY_CONF_STATE }, data: new Uint8Array() });
+const EMPTY_SNAPSHOT: Snapshot = Object.freeze({
+  metadata: { index: 0, term: 0, confState: EMPTY_CONF_STATE },
+  data: new Uint8Array(),
+});
 
 export class DiskStorage implements RaftStorage {
   /**
@@ -118,7 +121,8 @@ export class DiskStorage implements RaftStorage {
     return this.serialized(async () => {
       const snapIndex = this.snap.metadata.index;
       // Entries at or below the snapshot are already covered by it (as MemoryStorage does).
-      const fresh = entries.length > 0 && entries[0]!.index <= snapIndex ? entries.filter((e) => e.index > snapIndex) : entries;
+      const fresh =
+        entries.length > 0 && entries[0]!.index <= snapIndex ? entries.filter((e) => e.index > snapIndex) : entries;
       if (fresh.length > 0) {
         const first = fresh[0]!;
         assert(first.index <= this.lastIndex() + 1, 'disk storage: appended entries leave no gap');
@@ -173,7 +177,10 @@ export class DiskStorage implements RaftStorage {
       assert(index <= this.lastIndex(), 'disk storage: snapshot within the log');
       if (index === this.snap.metadata.index) return this.snap;
       const term = this.term(index);
-      const snapshot: Snapshot = { metadata: { index, term, confState: { voters: [...confState.voters], learners: [...confState.learners] } }, data };
+      const snapshot: Snapshot = {
+        metadata: { index, term, confState: { voters: [...confState.voters], learners: [...confState.learners] } },
+        data,
+      };
       await this.snapFiles.save(snapshot);
       await this.wal.saveSnapshot({ index, term }, 'compact');
       this.snap = snapshot;
@@ -225,12 +232,15 @@ async function loadSnapshot(snapFiles: SnapshotFiles, recovery: WalRecovery, log
     throw new WalError(
       'SNAPSHOT_MISSING',
       `raft WAL records a snapshot at index ${marker.index} (term ${marker.term}) but no usable snapshot file is in ${snapFiles.dir}. ` +
-        'Remove this manager\'s raft directory and rejoin it from a healthy peer',
+        "Remove this manager's raft directory and rejoin it from a healthy peer",
       { file: snapFiles.dir },
     );
   }
   if (snap.metadata.index < marker.index) {
-    logger.warn({ code: 'SNAPSHOT_CORRUPT', wanted: marker.index, used: snap.metadata.index }, 'raft storage: recovering from an older snapshot and replaying the WAL from it');
+    logger.warn(
+      { code: 'SNAPSHOT_CORRUPT', wanted: marker.index, used: snap.metadata.index },
+      'raft storage: recovering from an older snapshot and replaying the WAL from it',
+    );
   }
   return snap;
 }

@@ -68,7 +68,10 @@ export class Unstable {
   }
 
   slice(lo: number, hi: number): Entry[] {
-    assert(lo <= hi && lo >= this.offset && hi <= this.offset + this.entries.length, `unstable: slice [${lo},${hi}) out of bounds`);
+    assert(
+      lo <= hi && lo >= this.offset && hi <= this.offset + this.entries.length,
+      `unstable: slice [${lo},${hi}) out of bounds`,
+    );
     return this.entries.slice(lo - this.offset, hi - this.offset);
   }
 }

@@ -1,5 +1,11 @@
 import type { Cluster, Meta, Network, Node, Service, Task } from '../../gen/tswarm/v1/objects.js';
-import { Cluster as ClusterCodec, Network as NetworkCodec, Node as NodeCodec, Service as ServiceCodec, Task as TaskCodec } from '../../gen/tswarm/v1/objects.js';
+import {
+  Cluster as ClusterCodec,
+  Network as NetworkCodec,
+  Node as NodeCodec,
+  Service as ServiceCodec,
+  Task as TaskCodec,
+} from '../../gen/tswarm/v1/objects.js';
 import type { StoreObject } from '../../gen/tswarm/v1/store.js';
 
 /** The kinds of object the store holds; new kinds join here and nowhere else changes shape. */
@@ -21,11 +27,20 @@ export interface Stored {
   meta?: Meta | undefined;
 }
 
-const CODECS = { cluster: ClusterCodec, node: NodeCodec, service: ServiceCodec, task: TaskCodec, network: NetworkCodec };
+const CODECS = {
+  cluster: ClusterCodec,
+  node: NodeCodec,
+  service: ServiceCodec,
+  task: TaskCodec,
+  network: NetworkCodec,
+};
 
 /** A deep copy: the store never shares an object with a caller, so nobody mutates it in place. */
 export function cloneObject<K extends Kind>(kind: K, object: ObjectOfKind[K]): ObjectOfKind[K] {
-  const codec = CODECS[kind] as unknown as { encode(o: unknown): { finish(): Uint8Array }; decode(b: Uint8Array): ObjectOfKind[K] };
+  const codec = CODECS[kind] as unknown as {
+    encode(o: unknown): { finish(): Uint8Array };
+    decode(b: Uint8Array): ObjectOfKind[K];
+  };
   return codec.decode(codec.encode(object).finish());
 }
 

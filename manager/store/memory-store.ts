@@ -3,7 +3,15 @@ import type { ErrorCode } from '../../lib/errors.js';
 import { StoreActionKind, StoreSnapshot, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
 import type { StateMachine } from '../raft/state-machine.js';
-import { cloneObject, KINDS, uniqueNameOf, unwrapObject, type AnyObject, type Kind, type ObjectOfKind } from './kinds.js';
+import {
+  cloneObject,
+  KINDS,
+  uniqueNameOf,
+  unwrapObject,
+  type AnyObject,
+  type Kind,
+  type ObjectOfKind,
+} from './kinds.js';
 import { Watcher, type ChangeEvent, type WatchOptions } from './watch.js';
 
 export type TxResult = { ok: true; version: number } | { ok: false; code: ErrorCode; message: string };
@@ -34,7 +42,8 @@ export class MemoryStore implements StateMachine<TxResult> {
 
   list<K extends Kind>(kind: K, filter?: (o: ObjectOfKind[K]) => boolean): ObjectOfKind[K][] {
     const out: ObjectOfKind[K][] = [];
-    for (const o of this.tables.get(kind)!.values() as Iterable<ObjectOfKind[K]>) if (!filter || filter(o)) out.push(cloneObject(kind, o));
+    for (const o of this.tables.get(kind)!.values() as Iterable<ObjectOfKind[K]>)
+      if (!filter || filter(o)) out.push(cloneObject(kind, o));
     return out;
   }
 
@@ -80,25 +89,38 @@ export class MemoryStore implements StateMachine<TxResult> {
   /** Validates a whole transaction against the current state without changing anything. */
   private check(tx: StoreTransaction): TxResult | undefined {
     if (tx.actions.length === 0 || tx.actions.length > TX_ACTIONS_MAX) {
-      return { ok: false, code: 'INVALID_ARGUMENT', message: `a transaction holds 1 to ${TX_ACTIONS_MAX} actions, not ${tx.actions.length}` };
+      return {
+        ok: false,
+        code: 'INVALID_ARGUMENT',
+        message: `a transaction holds 1 to ${TX_ACTIONS_MAX} actions, not ${tx.actions.length}`,
+      };
     }
     const touched = new Set<string>();
     const claimed = new Map<string, string>();
     for (const action of tx.actions) {
       const target = unwrapObject(action.target);
-      if (!target || !target.object.id) return { ok: false, code: 'INVALID_ARGUMENT', message: 'a store action names no object' };
+      if (!target || !target.object.id)
+        return { ok: false, code: 'INVALID_ARGUMENT', message: 'a store action names no object' };
       const { kind, object } = target;
       const key = `${kind}/${object.id}`;
-      if (touched.has(key)) return { ok: false, code: 'INVALID_ARGUMENT', message: `${key} is changed twice in one transaction` };
+      if (touched.has(key))
+        return { ok: false, code: 'INVALID_ARGUMENT', message: `${key} is changed twice in one transaction` };
       touched.add(key);
       const current = this.tables.get(kind)!.get(object.id);
       if (action.kind === StoreActionKind.STORE_ACTION_KIND_CREATE) {
         if (current) return { ok: false, code: 'ALREADY_EXISTS', message: `${kind} ${object.id} already exists` };
-      } else if (action.kind === StoreActionKind.STORE_ACTION_KIND_UPDATE || action.kind === StoreActionKind.STORE_ACTION_KIND_REMOVE) {
+      } else if (
+        action.kind === StoreActionKind.STORE_ACTION_KIND_UPDATE ||
+        action.kind === StoreActionKind.STORE_ACTION_KIND_REMOVE
+      ) {
         if (!current) return { ok: false, code: 'NOT_FOUND', message: `${kind} ${object.id} does not exist` };
         const version = current.meta?.version ?? 0;
         if (version !== action.expectedVersion) {
-          return { ok: false, code: 'CONFLICT', message: `${kind} ${object.id} changed since it was read (version ${action.expectedVersion}, now ${version}). Read it again and retry` };
+          return {
+            ok: false,
+            code: 'CONFLICT',
+            message: `${kind} ${object.id} changed since it was read (version ${action.expectedVersion}, now ${version}). Read it again and retry`,
+          };
         }
       } else {
         return { ok: false, code: 'INVALID_ARGUMENT', message: `unknown store action ${action.kind}` };
@@ -107,7 +129,8 @@ export class MemoryStore implements StateMachine<TxResult> {
         const name = uniqueNameOf(kind, object);
         if (name !== undefined) {
           const owner = claimed.get(`${kind}/${name}`) ?? this.names.get(kind)!.get(name);
-          if (owner !== undefined && owner !== object.id) return { ok: false, code: 'ALREADY_EXISTS', message: `a ${kind} named "${name}" already exists` };
+          if (owner !== undefined && owner !== object.id)
+            return { ok: false, code: 'ALREADY_EXISTS', message: `a ${kind} named "${name}" already exists` };
           claimed.set(`${kind}/${name}`, object.id);
         }
       }
@@ -125,7 +148,12 @@ export class MemoryStore implements StateMachine<TxResult> {
       return { action: 'remove', kind, object: cloneObject(kind, current!), version: index };
     }
     const stored = cloneObject(kind, object);
-    stored.meta = { id: object.id, version: index, createdAtMs: current?.meta?.createdAtMs ?? timestampMs, updatedAtMs: timestampMs };
+    stored.meta = {
+      id: object.id,
+      version: index,
+      createdAtMs: current?.meta?.createdAtMs ?? timestampMs,
+      updatedAtMs: timestampMs,
+    };
     table.set(object.id, stored);
     this.index(kind, stored);
     return { action: current ? 'update' : 'create', kind, object: cloneObject(kind, stored), version: index };

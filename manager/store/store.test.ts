@@ -8,11 +8,40 @@ import { DirectProposer } from './testing.js';
 import type { ChangeEvent } from './watch.js';
 
 function service(id: string, name: string): Service {
-  return { id, meta: undefined, spec: { annotations: { name, labels: {} }, taskTemplate: undefined, replicated: { replicas: 1 }, global: undefined, updateConfig: undefined, rollbackConfig: undefined, endpoint: undefined }, previousSpec: undefined, endpoint: undefined, updateStatus: undefined };
+  return {
+    id,
+    meta: undefined,
+    spec: {
+      annotations: { name, labels: {} },
+      taskTemplate: undefined,
+      replicated: { replicas: 1 },
+      global: undefined,
+      updateConfig: undefined,
+      rollbackConfig: undefined,
+      endpoint: undefined,
+    },
+    previousSpec: undefined,
+    endpoint: undefined,
+    updateStatus: undefined,
+  };
 }
 
 function task(id: string, serviceId: string, nodeId: string): Task {
-  return { id, meta: undefined, spec: undefined, serviceId, slot: 1, nodeId, annotations: undefined, serviceAnnotations: undefined, status: undefined, desiredState: TaskState.TASK_STATE_RUNNING, networks: [], endpoint: undefined, specVersion: 0 };
+  return {
+    id,
+    meta: undefined,
+    spec: undefined,
+    serviceId,
+    slot: 1,
+    nodeId,
+    annotations: undefined,
+    serviceAnnotations: undefined,
+    status: undefined,
+    desiredState: TaskState.TASK_STATE_RUNNING,
+    networks: [],
+    endpoint: undefined,
+    specVersion: 0,
+  };
 }
 
 function setup() {
@@ -68,8 +97,18 @@ describe('store transactions', () => {
       tx.create('task', task('t2', 's1', 'n2'));
       tx.create('task', task('t3', 's2', 'n1'));
     });
-    expect(replicas[0]!.tasksOfService('s1').map((t) => t.id).sort()).toEqual(['t1', 't2']);
-    expect(replicas[0]!.tasksOfNode('n1').map((t) => t.id).sort()).toEqual(['t1', 't3']);
+    expect(
+      replicas[0]!
+        .tasksOfService('s1')
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual(['t1', 't2']);
+    expect(
+      replicas[0]!
+        .tasksOfNode('n1')
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual(['t1', 't3']);
     await store.update((tx, s) => {
       const t = s.get('task', 't1')!;
       t.nodeId = 'n2';
@@ -85,7 +124,16 @@ describe('store transactions', () => {
     await store.update((tx) => {
       tx.create('service', service('s1', 'web'));
       tx.create('task', task('t1', 's1', 'n1'));
-      tx.create('node', { id: 'n1', meta: undefined, spec: undefined, description: undefined, status: undefined, managerStatus: undefined, role: NodeRole.NODE_ROLE_MANAGER, certificate: undefined });
+      tx.create('node', {
+        id: 'n1',
+        meta: undefined,
+        spec: undefined,
+        description: undefined,
+        status: undefined,
+        managerStatus: undefined,
+        role: NodeRole.NODE_ROLE_MANAGER,
+        certificate: undefined,
+      });
     });
     const copy = new MemoryStore();
     copy.restore(replicas[0]!.snapshot());

@@ -15,16 +15,28 @@ export class Tx {
   readonly actions: StoreAction[] = [];
 
   create<K extends Kind>(kind: K, object: ObjectOfKind[K]): void {
-    this.actions.push({ kind: StoreActionKind.STORE_ACTION_KIND_CREATE, target: wrapObject(kind, object), expectedVersion: 0 });
+    this.actions.push({
+      kind: StoreActionKind.STORE_ACTION_KIND_CREATE,
+      target: wrapObject(kind, object),
+      expectedVersion: 0,
+    });
   }
 
   /** Updates an object read from the store; its meta.version is the version checked at apply. */
   update<K extends Kind>(kind: K, object: ObjectOfKind[K]): void {
-    this.actions.push({ kind: StoreActionKind.STORE_ACTION_KIND_UPDATE, target: wrapObject(kind, object), expectedVersion: object.meta?.version ?? 0 });
+    this.actions.push({
+      kind: StoreActionKind.STORE_ACTION_KIND_UPDATE,
+      target: wrapObject(kind, object),
+      expectedVersion: object.meta?.version ?? 0,
+    });
   }
 
   remove<K extends Kind>(kind: K, object: ObjectOfKind[K]): void {
-    this.actions.push({ kind: StoreActionKind.STORE_ACTION_KIND_REMOVE, target: wrapObject(kind, object), expectedVersion: object.meta?.version ?? 0 });
+    this.actions.push({
+      kind: StoreActionKind.STORE_ACTION_KIND_REMOVE,
+      target: wrapObject(kind, object),
+      expectedVersion: object.meta?.version ?? 0,
+    });
   }
 }
 

@@ -55,7 +55,12 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
       return;
     }
     if (this.queue.length >= this.queueLengthMax) {
-      this.fail(new TswarmError('RESOURCE_EXHAUSTED', `watch fell more than ${this.queueLengthMax} events behind and was closed. List the objects again and start a new watch`));
+      this.fail(
+        new TswarmError(
+          'RESOURCE_EXHAUSTED',
+          `watch fell more than ${this.queueLengthMax} events behind and was closed. List the objects again and start a new watch`,
+        ),
+      );
       return;
     }
     this.queue.push(event);

@@ -70,7 +70,12 @@ export class RegistryAuth {
   }
 
   /** Answers a 401's challenge; undefined when there is nothing to answer it with. */
-  async answer(registry: string, scope: string, challenge: Challenge, creds: Credentials | undefined): Promise<string | undefined> {
+  async answer(
+    registry: string,
+    scope: string,
+    challenge: Challenge,
+    creds: Credentials | undefined,
+  ): Promise<string | undefined> {
     this.schemes.set(registry, challenge);
     if (challenge.scheme === 'basic') return creds ? basicHeader(creds) : undefined;
     const token = await this.fetchToken(challenge, scope, creds);
@@ -79,7 +84,11 @@ export class RegistryAuth {
     return token.header;
   }
 
-  private async fetchToken(challenge: Challenge, scope: string, creds: Credentials | undefined): Promise<{ header: string; expiresAtMs: number }> {
+  private async fetchToken(
+    challenge: Challenge,
+    scope: string,
+    creds: Credentials | undefined,
+  ): Promise<{ header: string; expiresAtMs: number }> {
     const realm = challenge.params['realm'];
     if (!realm) throw new TokenError('the registry asked for a bearer token but named no token endpoint (realm)', 0);
     const url = new URL(realm);
@@ -89,7 +98,8 @@ export class RegistryAuth {
     if (creds) headers['authorization'] = basicHeader(creds);
     const res = await this.http.request(url, { headers, idleTimeoutMs: this.timeoutMs });
     const body = await readBody(res, TOKEN_BYTES_MAX);
-    if (res.status !== 200) throw new TokenError(`the token endpoint ${url.host} answered HTTP ${res.status}`, res.status);
+    if (res.status !== 200)
+      throw new TokenError(`the token endpoint ${url.host} answered HTTP ${res.status}`, res.status);
     let doc: { token?: string; access_token?: string; expires_in?: number };
     try {
       doc = JSON.parse(body.toString('utf8')) as typeof doc;

@@ -16,7 +16,13 @@ export type OnBytes = (currentBytes: number, totalBytes: number) => void;
  * download that mismatches is tried once more from scratch, since the stale part may be the
  * corrupt one.
  */
-export async function downloadBlob(client: RegistryClient, t: Target, desc: Descriptor, partialPath: string, onBytes: OnBytes): Promise<void> {
+export async function downloadBlob(
+  client: RegistryClient,
+  t: Target,
+  desc: Descriptor,
+  partialPath: string,
+  onBytes: OnBytes,
+): Promise<void> {
   let fromScratch = false;
   for (;;) {
     const resumed = await client.withRetries(t, () => attempt(client, t, desc, partialPath, onBytes));
@@ -32,7 +38,13 @@ export async function downloadBlob(client: RegistryClient, t: Target, desc: Desc
 }
 
 /** One request; returns whether it continued earlier bytes. Leaves `partialPath` complete in size. */
-async function attempt(client: RegistryClient, t: Target, desc: Descriptor, partialPath: string, onBytes: OnBytes): Promise<boolean> {
+async function attempt(
+  client: RegistryClient,
+  t: Target,
+  desc: Descriptor,
+  partialPath: string,
+  onBytes: OnBytes,
+): Promise<boolean> {
   let have = await sizeOf(partialPath);
   if (have > desc.size) {
     await rm(partialPath, { force: true });
@@ -53,7 +65,11 @@ async function attempt(client: RegistryClient, t: Target, desc: Descriptor, part
   const start = resumeOffset(res, have);
   if (start === undefined) {
     discard(res);
-    throw new ImageError('INTERNAL', `cannot pull ${t.image}: registry ${t.registry} answered HTTP ${res.status} for blob ${desc.digest}`, false);
+    throw new ImageError(
+      'INTERNAL',
+      `cannot pull ${t.image}: registry ${t.registry} answered HTTP ${res.status} for blob ${desc.digest}`,
+      false,
+    );
   }
   await appendBody(res, partialPath, start, desc, onBytes);
   return start > 0;
@@ -67,7 +83,13 @@ function resumeOffset(res: HttpResponse, have: number): number | undefined {
   return range && Number(range[1]) === have ? have : undefined;
 }
 
-async function appendBody(res: HttpResponse, path: string, start: number, desc: Descriptor, onBytes: OnBytes): Promise<void> {
+async function appendBody(
+  res: HttpResponse,
+  path: string,
+  start: number,
+  desc: Descriptor,
+  onBytes: OnBytes,
+): Promise<void> {
   const handle = await open(path, start > 0 ? 'a' : 'w', 0o600);
   let current = start;
   try {
@@ -81,12 +103,17 @@ async function appendBody(res: HttpResponse, path: string, start: number, desc: 
     }
     await handle.sync();
   } catch (err) {
-    throw new NetworkError(`download of ${desc.digest} broke off at ${current} bytes: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code, { cause: err });
+    throw new NetworkError(
+      `download of ${desc.digest} broke off at ${current} bytes: ${(err as Error).message}`,
+      (err as NodeJS.ErrnoException).code,
+      { cause: err },
+    );
   } finally {
     await handle.close();
     res.body.destroy();
   }
-  if (current < desc.size) throw new NetworkError(`download of ${desc.digest} ended early at ${current} of ${desc.size} bytes`, 'ESHORT');
+  if (current < desc.size)
+    throw new NetworkError(`download of ${desc.digest} ended early at ${current} of ${desc.size} bytes`, 'ESHORT');
 }
 
 async function sizeOf(path: string): Promise<number> {

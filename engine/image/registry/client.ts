@@ -98,13 +98,23 @@ export class RegistryClient {
     return res;
   }
 
-  private async answer(t: Target, scope: string, challenge: NonNullable<ReturnType<typeof parseChallenge>>, creds: Credentials | undefined) {
+  private async answer(
+    t: Target,
+    scope: string,
+    challenge: NonNullable<ReturnType<typeof parseChallenge>>,
+    creds: Credentials | undefined,
+  ) {
     try {
       return await this.auth.answer(t.registry, scope, challenge, creds);
     } catch (err) {
-      if (err instanceof TokenError && (err.status === 401 || err.status === 403)) throw credentialsRefused(t.image, t.registry, err.status);
+      if (err instanceof TokenError && (err.status === 401 || err.status === 403))
+        throw credentialsRefused(t.image, t.registry, err.status);
       if (err instanceof TokenError && err.status < 500 && err.status !== 429) {
-        throw new ImageError('UNAUTHENTICATED', `cannot pull ${t.image}: ${err.message}. Check the registry's auth setup`, false);
+        throw new ImageError(
+          'UNAUTHENTICATED',
+          `cannot pull ${t.image}: ${err.message}. Check the registry's auth setup`,
+          false,
+        );
       }
       throw err;
     }
@@ -120,21 +130,37 @@ export class RegistryClient {
         if (!(err instanceof NetworkError || err instanceof RetryableStatusError)) throw err;
         if (attempt >= this.attemptsMax) throw registryUnreachable(t.image, t.registry, err);
         const backoffMs = this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-        const waitMs = err instanceof RetryableStatusError && err.retryAfterMs !== undefined ? Math.min(err.retryAfterMs, RETRY_AFTER_MS_MAX) : backoffMs;
-        this.options.log?.debug({ image: t.image, attempt, waitMs, err: err.message }, 'registry request failed; retrying');
+        const waitMs =
+          err instanceof RetryableStatusError && err.retryAfterMs !== undefined
+            ? Math.min(err.retryAfterMs, RETRY_AFTER_MS_MAX)
+            : backoffMs;
+        this.options.log?.debug(
+          { image: t.image, attempt, waitMs, err: err.message },
+          'registry request failed; retrying',
+        );
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
   }
 
   /** GETs a small document (manifest, config) with a size bound; 404 → permanent not found. */
-  async fetchSmall(t: Target, path: string, accept: string | undefined, bytesMax: number, what: string): Promise<{ bytes: Buffer; res: HttpResponse }> {
+  async fetchSmall(
+    t: Target,
+    path: string,
+    accept: string | undefined,
+    bytesMax: number,
+    what: string,
+  ): Promise<{ bytes: Buffer; res: HttpResponse }> {
     return this.withRetries(t, async () => {
       const res = await this.send(t, path, accept ? { accept } : {});
       if (res.status === 404) throw imageNotFound(t.image, await notFoundDetail(res, what));
       if (res.status !== 200) {
         discard(res);
-        throw new ImageError('INTERNAL', `cannot pull ${t.image}: registry ${t.registry} answered HTTP ${res.status} for the ${what}. Check the registry`, false);
+        throw new ImageError(
+          'INTERNAL',
+          `cannot pull ${t.image}: registry ${t.registry} answered HTTP ${res.status} for the ${what}. Check the registry`,
+          false,
+        );
       }
       try {
         return { bytes: await readBody(res, bytesMax), res };
@@ -160,7 +186,12 @@ export class RegistryClient {
       discard(res);
       if (res.status === 401 || res.status === 403) throw loginRefused(registry, res.status);
       if (res.status >= 500 || res.status === 429) throw new RetryableStatusError(res.status, undefined);
-      if (res.status !== 200) throw new ImageError('FAILED_PRECONDITION', `${registry} does not look like a registry (GET /v2/ answered HTTP ${res.status}). Check the address`, false);
+      if (res.status !== 200)
+        throw new ImageError(
+          'FAILED_PRECONDITION',
+          `${registry} does not look like a registry (GET /v2/ answered HTTP ${res.status}). Check the address`,
+          false,
+        );
     }).catch((err: unknown) => {
       if (err instanceof ImageError && err.code === 'UNAUTHENTICATED') throw loginRefused(registry, 401);
       throw err;
@@ -169,7 +200,11 @@ export class RegistryClient {
 }
 
 function loginRefused(registry: string, status: number): ImageError {
-  return new ImageError('UNAUTHENTICATED', `login to ${registry} failed: the registry refused the credentials (HTTP ${status}). Check the user name and password`, false);
+  return new ImageError(
+    'UNAUTHENTICATED',
+    `login to ${registry} failed: the registry refused the credentials (HTTP ${status}). Check the user name and password`,
+    false,
+  );
 }
 
 function authRequired(t: Target, creds: Credentials | undefined): ImageError {
@@ -184,7 +219,9 @@ function authRequired(t: Target, creds: Credentials | undefined): ImageError {
 async function notFoundDetail(res: HttpResponse, what: string): Promise<string> {
   let code = '';
   try {
-    const doc = JSON.parse((await readBody(res, ERROR_BODY_BYTES_MAX)).toString('utf8')) as { errors?: { code?: string }[] };
+    const doc = JSON.parse((await readBody(res, ERROR_BODY_BYTES_MAX)).toString('utf8')) as {
+      errors?: { code?: string }[];
+    };
     code = doc.errors?.[0]?.code ?? '';
   } catch {
     // a 404 without a distribution error body

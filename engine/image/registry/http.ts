@@ -62,7 +62,11 @@ export class HttpClient {
 
   /** `ca` is trusted beside the public roots, as Docker's certs.d is: a private CA does not cut a node off Docker Hub. */
   constructor(ca?: Buffer) {
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca: [...rootCertificates, ca.toString('utf8')] } : {}) });
+    this.httpsAgent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 8,
+      ...(ca ? { ca: [...rootCertificates, ca.toString('utf8')] } : {}),
+    });
   }
 
   async request(url: URL, req: HttpRequest): Promise<HttpResponse> {
@@ -76,7 +80,9 @@ export class HttpClient {
       if (hop >= REDIRECTS_MAX) throw new NetworkError(`too many redirects from ${url.href}`, 'EREDIRECT');
       const next = new URL(location, current);
       if (next.origin !== current.origin) {
-        const { authorization: _dropped, ...rest } = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+        const { authorization: _dropped, ...rest } = Object.fromEntries(
+          Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]),
+        );
         headers = rest;
       }
       current = next;
@@ -92,13 +98,18 @@ export class HttpClient {
     const isHttps = url.protocol === 'https:';
     const mod = isHttps ? https : http;
     return new Promise((resolve, reject) => {
-      const request = mod.request(url, { method: req.method ?? 'GET', headers, agent: isHttps ? this.httpsAgent : this.httpAgent });
+      const request = mod.request(url, {
+        method: req.method ?? 'GET',
+        headers,
+        agent: isHttps ? this.httpsAgent : this.httpAgent,
+      });
       request.setTimeout(req.idleTimeoutMs, () => {
         request.destroy(new NetworkError(`no response from ${url.host} for ${req.idleTimeoutMs} ms`, 'ETIMEDOUT'));
       });
       request.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof NetworkError) return reject(err);
-        if (isHttps && isTlsFailure(err.code)) return reject(new TlsError(`${url.host}: ${err.code}: ${err.message}`, err.code, { cause: err }));
+        if (isHttps && isTlsFailure(err.code))
+          return reject(new TlsError(`${url.host}: ${err.code}: ${err.message}`, err.code, { cause: err }));
         reject(new NetworkError(`${url.host}: ${err.code ?? err.message}`, err.code, { cause: err }));
       });
       request.on('response', (body) => {
@@ -129,7 +140,11 @@ export async function readBody(res: HttpResponse, bytesMax: number): Promise<Buf
   } catch (err) {
     res.body.destroy();
     if (err instanceof BodyTooLargeError) throw err;
-    throw new NetworkError(`reading a response from ${res.url.host} failed: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code, { cause: err });
+    throw new NetworkError(
+      `reading a response from ${res.url.host} failed: ${(err as Error).message}`,
+      (err as NodeJS.ErrnoException).code,
+      { cause: err },
+    );
   }
   return Buffer.concat(chunks);
 }

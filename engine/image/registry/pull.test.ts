@@ -6,7 +6,12 @@ import { isRetryableImageError } from '../errors.js';
 import { run } from '../../../lib/run.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ImageService } from '../images.js';
-import { makeFakeImage, startFakeRegistry, type FakeRegistryOptions, type FakeServer } from '../testing/fake-registry.js';
+import {
+  makeFakeImage,
+  startFakeRegistry,
+  type FakeRegistryOptions,
+  type FakeServer,
+} from '../testing/fake-registry.js';
 
 /** Behaviour a real registry will not show on demand, against a small fake registry on loopback. */
 describe('pull against a fake registry', () => {
@@ -15,7 +20,10 @@ describe('pull against a fake registry', () => {
   const services: ImageService[] = [];
   const image = makeFakeImage();
 
-  const setup = async (options: Partial<FakeRegistryOptions> = {}, service: { insecure?: boolean; caBundlePath?: string } = {}) => {
+  const setup = async (
+    options: Partial<FakeRegistryOptions> = {},
+    service: { insecure?: boolean; caBundlePath?: string } = {},
+  ) => {
     const server = await startFakeRegistry({ repository: 'test/fake', tag: '1', image, ...options });
     servers.push(server);
     const root = await mkdtemp(join(tmpdir(), 'tswarm-pull-'));
@@ -42,7 +50,9 @@ describe('pull against a fake registry', () => {
   it('refuses a blob whose content does not match its digest, and discards it', async () => {
     const { s, root, ref } = await setup({ tamper: image.layerDigest });
     const err = await s.pull(ref).catch((e: unknown) => e);
-    expect(String(err)).toMatch(new RegExp(`cannot pull ${ref.replace(/[.]/g, '\\.')}: content of ${image.layerDigest} does not match`));
+    expect(String(err)).toMatch(
+      new RegExp(`cannot pull ${ref.replace(/[.]/g, '\\.')}: content of ${image.layerDigest} does not match`),
+    );
     expect(isRetryableImageError(err)).toBe(false);
     expect(await readdir(join(root, 'ingest'))).toEqual([]);
     expect(await s.list()).toEqual([]);
@@ -76,15 +86,44 @@ describe('pull against a fake registry', () => {
     const selfSigned = async () => {
       const dir = await mkdtemp(join(tmpdir(), 'tswarm-tls-'));
       dirs.push(dir);
-      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { timeoutMs: 20_000 });
-      return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8'), certPath: join(dir, 'cert.pem'), dir };
+      await run(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { timeoutMs: 20_000 },
+      );
+      return {
+        cert: await readFile(join(dir, 'cert.pem'), 'utf8'),
+        key: await readFile(join(dir, 'key.pem'), 'utf8'),
+        certPath: join(dir, 'cert.pem'),
+        dir,
+      };
     };
 
     it('an untrusted certificate is a permanent error that names the flags to fix it, tried once', async () => {
       const tls = await selfSigned();
       const { s, server, ref } = await setup({ tls }, { insecure: false });
       const err = await s.pull(ref).catch((e: unknown) => e);
-      expect(String(err)).toMatch(/the TLS handshake with registry 127\.0\.0\.1:\d+ failed \(DEPTH_ZERO_SELF_SIGNED_CERT\).*--registry-ca FILE.*--insecure-registry 127\.0\.0\.1:\d+/);
+      expect(String(err)).toMatch(
+        /the TLS handshake with registry 127\.0\.0\.1:\d+ failed \(DEPTH_ZERO_SELF_SIGNED_CERT\).*--registry-ca FILE.*--insecure-registry 127\.0\.0\.1:\d+/,
+      );
       expect(isRetryableImageError(err)).toBe(false);
       expect(server.requests).toHaveLength(0); // the handshake failed before any request, and was not retried
     });
@@ -98,7 +137,9 @@ describe('pull against a fake registry', () => {
       const bad = await setup({ tls }, { insecure: false, caBundlePath: notPem });
       await expect(bad.s.pull(bad.ref)).rejects.toThrow(/registry CA bundle .*not-pem\.txt holds no PEM certificate/);
       const missing = await setup({ tls }, { insecure: false, caBundlePath: join(tls.dir, 'absent.pem') });
-      await expect(missing.s.pull(missing.ref)).rejects.toThrow(/cannot read the registry CA bundle .*absent\.pem \(ENOENT\)/);
+      await expect(missing.s.pull(missing.ref)).rejects.toThrow(
+        /cannot read the registry CA bundle .*absent\.pem \(ENOENT\)/,
+      );
     });
   });
 
@@ -136,7 +177,10 @@ describe('pull against a fake registry', () => {
     const other = await setup({ auth: { scheme: 'bearer', username: 'bob', password: 'pw' } });
     const otherHost = other.ref.split('/')[0] ?? '';
     // Stored credentials that the registry no longer accepts: a permanent, clear error.
-    await (other.s as unknown as { credentials: { set(r: string, c: object): Promise<void> } }).credentials.set(otherHost, { username: 'bob', password: 'old' });
+    await (other.s as unknown as { credentials: { set(r: string, c: object): Promise<void> } }).credentials.set(
+      otherHost,
+      { username: 'bob', password: 'old' },
+    );
     const err = await other.s.pull(other.ref).catch((e: unknown) => e);
     expect(String(err)).toMatch(/refused the credentials \(HTTP 401\)/);
     expect(isRetryableImageError(err)).toBe(false);

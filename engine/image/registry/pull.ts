@@ -1,6 +1,16 @@
 import type { LayerProgress } from '../../../gen/tswarm/v1/engine.js';
 import { damagedLayer, digestMismatch, ImageError, malformed, tooLarge } from '../errors.js';
-import { CONFIG_BYTES_MAX, LAYER_BYTES_MAX, MANIFEST_ACCEPT, MANIFEST_BYTES_MAX, parseConfig, parseManifest, type Descriptor, type ImageConfigDocument, type Platform } from '../oci.js';
+import {
+  CONFIG_BYTES_MAX,
+  LAYER_BYTES_MAX,
+  MANIFEST_ACCEPT,
+  MANIFEST_BYTES_MAX,
+  parseConfig,
+  parseManifest,
+  type Descriptor,
+  type ImageConfigDocument,
+  type Platform,
+} from '../oci.js';
 import { selectPlatform } from '../platform.js';
 import { formatReference, type ImageReference } from '../reference.js';
 import { BlobDigestError, sha256, type BlobStore } from '../store/blobs.js';
@@ -36,7 +46,12 @@ const PROGRESS_INTERVAL_MS = 100;
 const INDEX_DEPTH_MAX = 2;
 
 /** Pulls `ref` for `platform`: manifest (through an index if any), config, then every layer. */
-export async function pullImage(deps: PullDeps, ref: ImageReference, platform: Platform, onProgress: OnProgress): Promise<PulledImage> {
+export async function pullImage(
+  deps: PullDeps,
+  ref: ImageReference,
+  platform: Platform,
+  onProgress: OnProgress,
+): Promise<PulledImage> {
   const t: Target = { image: formatReference(ref), registry: ref.registry, repository: ref.repository };
   const top = await fetchManifest(deps, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
   let { doc, digest: manifestDigest, bytes: manifestBytes } = top;
@@ -52,25 +67,41 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, platform: P
   const diffIds = config.rootfs?.diff_ids ?? [];
   deps.pin([...doc.layers.map((l) => l.digest), ...diffIds]);
   await deps.blobs.write(manifestDigest, manifestBytes);
-  for (const layer of doc.layers) onProgress({ digest: layer.digest, status: 'waiting', currentBytes: 0, totalBytes: layer.size });
-  const layers = await mapBounded(doc.layers, LAYER_CONCURRENCY, (layer, i) => pullLayer(deps, t, layer, diffIds[i] ?? '', onProgress));
+  for (const layer of doc.layers)
+    onProgress({ digest: layer.digest, status: 'waiting', currentBytes: 0, totalBytes: layer.size });
+  const layers = await mapBounded(doc.layers, LAYER_CONCURRENCY, (layer, i) =>
+    pullLayer(deps, t, layer, diffIds[i] ?? '', onProgress),
+  );
   return { id: doc.config.digest, repoDigest: top.digest, manifestDigest, layers, createdAtMs: createdMs(config) };
 }
 
 async function fetchManifest(deps: PullDeps, t: Target, reference: string, expectedDigest: string | undefined) {
-  const { bytes, res } = await deps.client.fetchSmall(t, `/manifests/${reference}`, MANIFEST_ACCEPT, MANIFEST_BYTES_MAX, 'manifest');
+  const { bytes, res } = await deps.client.fetchSmall(
+    t,
+    `/manifests/${reference}`,
+    MANIFEST_ACCEPT,
+    MANIFEST_BYTES_MAX,
+    'manifest',
+  );
   const digest = sha256(bytes);
   // A digest reference is checked against the bytes; a tag is checked against what the registry claims.
   const claimed = responseHeader(res, 'docker-content-digest');
   if (expectedDigest && digest !== expectedDigest) throw digestMismatch(t.image, expectedDigest, digest);
-  if (!expectedDigest && claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(t.image, claimed, digest);
+  if (!expectedDigest && claimed?.startsWith('sha256:') && claimed !== digest)
+    throw digestMismatch(t.image, claimed, digest);
   return { bytes, digest, doc: parseManifest(t.image, bytes, responseHeader(res, 'content-type')) };
 }
 
 async function fetchConfig(deps: PullDeps, t: Target, desc: Descriptor): Promise<Buffer> {
   if (desc.size > CONFIG_BYTES_MAX) throw tooLarge(t.image, 'the image config', CONFIG_BYTES_MAX);
   if (await deps.blobs.has(desc.digest)) return deps.blobs.read(desc.digest, CONFIG_BYTES_MAX);
-  const { bytes } = await deps.client.fetchSmall(t, `/blobs/${desc.digest}`, undefined, CONFIG_BYTES_MAX, 'image config');
+  const { bytes } = await deps.client.fetchSmall(
+    t,
+    `/blobs/${desc.digest}`,
+    undefined,
+    CONFIG_BYTES_MAX,
+    'image config',
+  );
   try {
     await deps.blobs.write(desc.digest, bytes);
   } catch (err) {
@@ -80,9 +111,16 @@ async function fetchConfig(deps: PullDeps, t: Target, desc: Descriptor): Promise
   return bytes;
 }
 
-async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: string, onProgress: OnProgress): Promise<LayerRecord> {
+async function pullLayer(
+  deps: PullDeps,
+  t: Target,
+  layer: Descriptor,
+  diffId: string,
+  onProgress: OnProgress,
+): Promise<LayerRecord> {
   const record = { digest: layer.digest, mediaType: layer.mediaType, sizeBytes: layer.size, diffId, unpackedBytes: 0 };
-  const report = (status: string, currentBytes = 0) => onProgress({ digest: layer.digest, status, currentBytes, totalBytes: layer.size });
+  const report = (status: string, currentBytes = 0) =>
+    onProgress({ digest: layer.digest, status, currentBytes, totalBytes: layer.size });
   if (layer.size > LAYER_BYTES_MAX) throw tooLarge(t.image, `layer ${layer.digest}`, LAYER_BYTES_MAX);
   if (await deps.layers.has(diffId)) {
     report('already exists', layer.size);
@@ -110,8 +148,17 @@ async function pullLayer(deps: PullDeps, t: Target, layer: Descriptor, diffId: s
   } catch (err) {
     // A blob stored by an earlier pull was verified then; failing now means it was damaged since.
     if (stored) throw damagedLayer(t.image, layer.digest, err);
-    if (err instanceof LayerDiffIdError) throw malformed(t.image, `layer ${layer.digest} unpacks to ${err.actual}, not the ${err.expected} its config names`);
-    throw new ImageError('INTERNAL', `cannot unpack layer ${layer.digest} of ${t.image}: ${(err as Error).message}`, false, { cause: err });
+    if (err instanceof LayerDiffIdError)
+      throw malformed(
+        t.image,
+        `layer ${layer.digest} unpacks to ${err.actual}, not the ${err.expected} its config names`,
+      );
+    throw new ImageError(
+      'INTERNAL',
+      `cannot unpack layer ${layer.digest} of ${t.image}: ${(err as Error).message}`,
+      false,
+      { cause: err },
+    );
   }
   report('done', layer.size);
   return record;
@@ -123,7 +170,11 @@ function createdMs(config: ImageConfigDocument): number {
 }
 
 /** Maps with at most `limit` calls in flight; the first failure fails the whole (others finish). */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

@@ -3,7 +3,8 @@ import { parseInsecureRegistry } from './registry-options.js';
 
 describe('--insecure-registry values', () => {
   it('takes HOST and HOST:PORT as references name them', () => {
-    for (const ok of ['192.168.77.5:5000', 'reg:5000', 'localhost', 'registry.example.com', '[::1]:5000']) expect(parseInsecureRegistry(ok)).toBe(ok);
+    for (const ok of ['192.168.77.5:5000', 'reg:5000', 'localhost', 'registry.example.com', '[::1]:5000'])
+      expect(parseInsecureRegistry(ok)).toBe(ok);
     expect(parseInsecureRegistry('Reg.Example:5000')).toBe('reg.example:5000');
   });
   it('refuses a scheme, a path, a bad port or nothing, saying what to give', () => {

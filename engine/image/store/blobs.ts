@@ -99,7 +99,11 @@ export class BlobStore {
    * Streams `source` into the store, hashing as it goes; with `expected`, a mismatch discards the
    * temp file and throws BlobDigestError. Returns the digest and size.
    */
-  async ingest(source: AsyncIterable<Uint8Array>, expected?: string, bytesMax = Number.MAX_SAFE_INTEGER): Promise<{ digest: string; sizeBytes: number }> {
+  async ingest(
+    source: AsyncIterable<Uint8Array>,
+    expected?: string,
+    bytesMax = Number.MAX_SAFE_INTEGER,
+  ): Promise<{ digest: string; sizeBytes: number }> {
     const tmp = this.tempPath();
     const handle = await open(tmp, 'w', 0o600);
     const hash = createHash('sha256');
@@ -134,7 +138,11 @@ export class BlobStore {
    * append to the same partial file at once and corrupt it. Says how the blob came: downloaded by
    * this call, by another pull it waited for (fresh either way), or stored before.
    */
-  async fetchOnce(digest: string, download: (partialPath: string) => Promise<void>, onWait?: () => void): Promise<'downloaded' | 'waited' | 'stored'> {
+  async fetchOnce(
+    digest: string,
+    download: (partialPath: string) => Promise<void>,
+    onWait?: () => void,
+  ): Promise<'downloaded' | 'waited' | 'stored'> {
     let waited = false;
     for (;;) {
       const running = this.fetching.get(digest);

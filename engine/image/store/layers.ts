@@ -105,12 +105,14 @@ export class LayerStore {
   /** Half-unpacked or half-removed layers left by a crash. */
   async removeTemps(): Promise<void> {
     for (const name of await readdir(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX) && !this.inFlightTemp(name)) await rm(join(this.dir, name), { recursive: true, force: true });
+      if (name.startsWith(TEMP_PREFIX) && !this.inFlightTemp(name))
+        await rm(join(this.dir, name), { recursive: true, force: true });
     }
   }
 
   private inFlightTemp(name: string): boolean {
-    for (const diffId of this.inFlight.keys()) if (name.startsWith(`${TEMP_PREFIX}${diffId.slice(7, 19)}-`)) return true;
+    for (const diffId of this.inFlight.keys())
+      if (name.startsWith(`${TEMP_PREFIX}${diffId.slice(7, 19)}-`)) return true;
     return false;
   }
 }

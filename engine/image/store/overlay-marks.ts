@@ -43,16 +43,36 @@ export async function markOpaque(dir: string, options: { useTar?: boolean } = {}
     return;
   }
   // --no-overwrite-dir keeps the directory's mode and owner; the xattr is still applied.
-  await run('tar', ['-x', '--no-overwrite-dir', '--xattrs', `--xattrs-include=${OPAQUE_XATTR}`, '--no-same-permissions', '-C', dirname(dir), '-f', '-'], {
-    input: opaqueArchive(basename(dir)),
-    timeoutMs: TOOL_TIMEOUT_MS,
-  });
+  await run(
+    'tar',
+    [
+      '-x',
+      '--no-overwrite-dir',
+      '--xattrs',
+      `--xattrs-include=${OPAQUE_XATTR}`,
+      '--no-same-permissions',
+      '-C',
+      dirname(dir),
+      '-f',
+      '-',
+    ],
+    {
+      input: opaqueArchive(basename(dir)),
+      timeoutMs: TOOL_TIMEOUT_MS,
+    },
+  );
 }
 
 /** A tar holding one directory entry `name/` with a pax header carrying the opaque xattr. */
 function opaqueArchive(name: string): Buffer {
   const record = paxRecord(`SCHILY.xattr.${OPAQUE_XATTR}`, 'y');
-  const pax = new Header({ path: 'PaxHeader', mode: 0o644, size: record.length, type: 'ExtendedHeader', mtime: new Date(0) });
+  const pax = new Header({
+    path: 'PaxHeader',
+    mode: 0o644,
+    size: record.length,
+    type: 'ExtendedHeader',
+    mtime: new Date(0),
+  });
   const paxBlock = Buffer.alloc(512);
   pax.encode(paxBlock);
   const dirBlock = Buffer.alloc(512);

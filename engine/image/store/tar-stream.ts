@@ -12,7 +12,10 @@ const HARMLESS_WARNINGS = new Set(['TAR_BAD_ARCHIVE']);
  * the source meanwhile, so memory stays bounded whatever the archive's size. `onEntry` may leave
  * the body unread; it is then skipped. Any handler error or corrupt archive stops the walk.
  */
-export async function forEachTarEntry(source: AsyncIterable<Uint8Array>, onEntry: (entry: ReadEntry) => Promise<void>): Promise<void> {
+export async function forEachTarEntry(
+  source: AsyncIterable<Uint8Array>,
+  onEntry: (entry: ReadEntry) => Promise<void>,
+): Promise<void> {
   const parser = new Parser({ strict: false, brotli: false });
   let failure: Error | undefined;
   let rejectFailed!: (err: Error) => void;
@@ -31,7 +34,8 @@ export async function forEachTarEntry(source: AsyncIterable<Uint8Array>, onEntry
     });
   });
   parser.on('warn', (code: string, message: string | Error) => {
-    if (!HARMLESS_WARNINGS.has(code)) fail(new Error(`corrupt archive (${code}): ${message instanceof Error ? message.message : message}`));
+    if (!HARMLESS_WARNINGS.has(code))
+      fail(new Error(`corrupt archive (${code}): ${message instanceof Error ? message.message : message}`));
   });
   parser.on('error', fail);
   const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));

@@ -45,13 +45,19 @@ describe('unpackLayerFile', () => {
     capability.writeUInt32LE(1 << 10, 4);
     const { dest, result } = await unpack([
       { path: 'bin/', type: 'Directory' },
-      { path: 'bin/server', content: 'x', mode: 0o755, xattrs: { 'security.capability': capability, 'user.note': Buffer.from('kept\n') } },
+      {
+        path: 'bin/server',
+        content: 'x',
+        mode: 0o755,
+        xattrs: { 'security.capability': capability, 'user.note': Buffer.from('kept\n') },
+      },
       { path: 'bin/plain', content: 'y' },
       { path: 'bin/forged', content: 'z', xattrs: { 'trusted.overlay.opaque': Buffer.from('y') } },
     ]);
     await result;
     const getfattr = async (name: string, file: string) => {
-      const out = (await run('getfattr', ['-h', '-e', 'hex', '-n', name, join(dest, file)], { allowFailure: true })).stdout;
+      const out = (await run('getfattr', ['-h', '-e', 'hex', '-n', name, join(dest, file)], { allowFailure: true }))
+        .stdout;
       return /=(0x[0-9a-f]+)/.exec(out)?.[1] ?? '';
     };
     expect(await getfattr('security.capability', 'bin/server')).toBe(`0x${capability.toString('hex')}`);

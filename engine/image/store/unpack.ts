@@ -35,7 +35,10 @@ const TOOL_TIMEOUT_MS = 10_000;
  * directories stack directly as overlayfs lowerdirs. A path with `..`, or one that would pass
  * through a symlink or a non-directory, is refused: nothing is ever written outside `destDir`.
  */
-export async function unpackLayerFile(blobPath: string, destDir: string): Promise<{ diffId: string; unpackedBytes: number }> {
+export async function unpackLayerFile(
+  blobPath: string,
+  destDir: string,
+): Promise<{ diffId: string; unpackedBytes: number }> {
   const hash = createHash('sha256');
   let unpackedBytes = 0;
   const xattrs = new PaxXattrScanner();
@@ -91,7 +94,8 @@ class LayerWriter {
     const xattrs = this.xattrs.byEntry.get(this.entries++);
     await this.applyEntry(entry);
     // A whiteout is overlayfs's mark, not a file of the image: nothing to carry onto it.
-    if (xattrs && !posix.basename(layerPath(entry.path)).startsWith(WHITEOUT_PREFIX)) await applyXattrs(join(this.root, layerPath(entry.path)), xattrs);
+    if (xattrs && !posix.basename(layerPath(entry.path)).startsWith(WHITEOUT_PREFIX))
+      await applyXattrs(join(this.root, layerPath(entry.path)), xattrs);
   }
 
   private async applyEntry(entry: ReadEntry): Promise<void> {
@@ -110,7 +114,13 @@ class LayerWriter {
       case 'Directory':
         await this.replace(rel, 'dir');
         if (rel !== '') await mkdir(abs, { mode: 0o700 }).catch(ignoreExists);
-        this.dirs.set(rel, { path: abs, mode: (entry.mode ?? 0o755) & 0o7777, uid: entry.uid ?? 0, gid: entry.gid ?? 0, mtime: entry.mtime ?? new Date(0) });
+        this.dirs.set(rel, {
+          path: abs,
+          mode: (entry.mode ?? 0o755) & 0o7777,
+          uid: entry.uid ?? 0,
+          gid: entry.gid ?? 0,
+          mtime: entry.mtime ?? new Date(0),
+        });
         return;
       case 'SymbolicLink':
         await this.replace(rel, 'symlink');
@@ -155,7 +165,9 @@ class LayerWriter {
     const target = layerPath(entry.linkpath ?? '');
     const kind = this.kinds.get(target);
     if (kind === undefined || kind === 'dir') {
-      throw new UnsafeLayerError(`refused hard link "${entry.path}" -> "${entry.linkpath}": the target is not a file earlier in this layer`);
+      throw new UnsafeLayerError(
+        `refused hard link "${entry.path}" -> "${entry.linkpath}": the target is not a file earlier in this layer`,
+      );
     }
     await this.replace(rel, kind);
     // link(2) does not follow a symlink target: the new name is the same inode, inside the layer.
@@ -169,7 +181,8 @@ class LayerWriter {
       const prefix = parts.slice(0, i).join('/');
       const kind = this.kinds.get(prefix);
       if (kind === 'dir') continue;
-      if (kind !== undefined) throw new UnsafeLayerError(`refused layer entry "${raw}": "${prefix}" is a ${kind}, not a directory`);
+      if (kind !== undefined)
+        throw new UnsafeLayerError(`refused layer entry "${raw}": "${prefix}" is a ${kind}, not a directory`);
       await mkdir(join(this.root, prefix), { mode: 0o755 });
       this.kinds.set(prefix, 'dir');
     }
@@ -223,7 +236,9 @@ async function applyXattrs(path: string, xattrs: ReadonlyMap<string, Buffer>): P
   for (const [name, value] of xattrs) {
     if (!KEPT_XATTR.test(name)) continue;
     // -h: a symlink's own attributes, never its target's; 0s: the value as base64, binary-safe.
-    await run('setfattr', ['-h', '-n', name, '-v', `0s${value.toString('base64')}`, '--', path], { timeoutMs: TOOL_TIMEOUT_MS });
+    await run('setfattr', ['-h', '-n', name, '-v', `0s${value.toString('base64')}`, '--', path], {
+      timeoutMs: TOOL_TIMEOUT_MS,
+    });
   }
 }
 

@@ -27,12 +27,27 @@ export function tarOf(files: TarFile[]): Buffer {
     if (f.xattrs) {
       const records = Buffer.concat(Object.entries(f.xattrs).map(([k, v]) => paxRecord(`SCHILY.xattr.${k}`, v)));
       const pax = Buffer.alloc(512);
-      new Header({ path: 'PaxHeader', mode: 0o644, size: records.length, type: 'ExtendedHeader', mtime: new Date(0) }).encode(pax);
+      new Header({
+        path: 'PaxHeader',
+        mode: 0o644,
+        size: records.length,
+        type: 'ExtendedHeader',
+        mtime: new Date(0),
+      }).encode(pax);
       blocks.push(pax, records, Buffer.alloc((512 - (records.length % 512)) % 512));
     }
     const body = Buffer.from(f.content ?? '');
     const type = f.type ?? 'File';
-    const header = new Header({ path: f.path, mode: f.mode ?? (type === 'Directory' ? 0o755 : 0o644), size: type === 'File' ? body.length : 0, type, linkpath: f.linkpath ?? '', mtime: new Date(0), uid: 0, gid: 0 });
+    const header = new Header({
+      path: f.path,
+      mode: f.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+      size: type === 'File' ? body.length : 0,
+      type,
+      linkpath: f.linkpath ?? '',
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+    });
     const block = Buffer.alloc(512);
     header.encode(block);
     blocks.push(block);
@@ -58,20 +73,35 @@ export function digestOf(data: Buffer): string {
 export function makeFakeImage(files: TarFile[] = [{ path: 'hello.txt', content: 'hello\n' }]): FakeImage {
   const tar = tarOf(files);
   const layer = gzipSync(tar);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [digestOf(tar)] } }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: [digestOf(tar)] },
+    }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(layer), size: layer.length }],
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(layer), size: layer.length },
+      ],
     }),
   );
   const blobs = new Map([
     [digestOf(config), config],
     [digestOf(layer), layer],
   ]);
-  return { manifest, manifestDigest: digestOf(manifest), configDigest: digestOf(config), layerDigest: digestOf(layer), blobs };
+  return {
+    manifest,
+    manifestDigest: digestOf(manifest),
+    configDigest: digestOf(config),
+    layerDigest: digestOf(layer),
+    blobs,
+  };
 }
 
 export interface FakeRegistryOptions {
@@ -104,20 +134,35 @@ export async function startFakeRegistry(o: FakeRegistryOptions): Promise<FakeSer
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/token') {
       if (req.headers.authorization !== basic(o.auth)) return void res.writeHead(401).end();
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: TOKEN, expires_in: 300 }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token: TOKEN, expires_in: 300 }));
     }
     if (o.auth && !authorized(req, o.auth)) {
-      const challenge = o.auth.scheme === 'basic' ? 'Basic realm="fake"' : `Bearer realm="http://${host}/token",service="fake",scope="repository:${o.repository}:pull"`;
-      return void res.writeHead(401, { 'www-authenticate': challenge, 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      const challenge =
+        o.auth.scheme === 'basic'
+          ? 'Basic realm="fake"'
+          : `Bearer realm="http://${host}/token",service="fake",scope="repository:${o.repository}:pull"`;
+      return void res
+        .writeHead(401, { 'www-authenticate': challenge, 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
     }
     if (path === '/v2/') return void res.writeHead(200).end('{}');
     const manifestPath = `/v2/${o.repository}/manifests/`;
     if (path === `${manifestPath}${o.tag}` || path === `${manifestPath}${o.image.manifestDigest}`) {
-      return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': o.image.manifestDigest }).end(o.image.manifest);
+      return void res
+        .writeHead(200, {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'docker-content-digest': o.image.manifestDigest,
+        })
+        .end(o.image.manifest);
     }
     const blobMatch = new RegExp(`^/v2/${o.repository}/blobs/(sha256:[a-f0-9]{64})$`).exec(path);
     const blob = blobMatch?.[1] ? o.image.blobs.get(blobMatch[1]) : undefined;
-    if (!blobMatch?.[1] || !blob) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+    if (!blobMatch?.[1] || !blob)
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
     let data = blob;
     if (o.tamper === blobMatch[1]) {
       data = Buffer.from(blob);
@@ -139,7 +184,12 @@ export async function startFakeRegistry(o: FakeRegistryOptions): Promise<FakeSer
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (range) {
       const start = Number(range[1]);
-      return void res.writeHead(206, { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}`, 'content-length': String(data.length - start) }).end(data.subarray(start));
+      return void res
+        .writeHead(206, {
+          'content-range': `bytes ${start}-${data.length - 1}/${data.length}`,
+          'content-length': String(data.length - start),
+        })
+        .end(data.subarray(start));
     }
     res.writeHead(200, { 'content-length': String(data.length) }).end(data);
   });
@@ -156,16 +206,28 @@ function authorized(req: http.IncomingMessage, auth: NonNullable<FakeRegistryOpt
 /** Forwards every request to `upstream` (host:port) and records it. */
 export function startCountingProxy(upstream: string): Promise<FakeServer> {
   return serve(undefined, (req, res) => {
-    const forward = http.request({ host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), path: req.url, method: req.method, headers: { ...req.headers, host: upstream } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const forward = http.request(
+      {
+        host: upstream.split(':')[0],
+        port: Number(upstream.split(':')[1]),
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, host: upstream },
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     forward.on('error', () => res.writeHead(502).end());
     req.pipe(forward);
   });
 }
 
-async function serve(tls: FakeRegistryOptions['tls'], handler: (req: http.IncomingMessage, res: http.ServerResponse, host: string) => void): Promise<FakeServer> {
+async function serve(
+  tls: FakeRegistryOptions['tls'],
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, host: string) => void,
+): Promise<FakeServer> {
   const requests: FakeServer['requests'] = [];
   let host = '';
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -61,7 +61,11 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   };
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => child.exitCode === null && (await fetch(`${url}/v2/`)).status === 200, { what: 'the test registry to answer /v2/', timeoutMs: START_TIMEOUT_MS, intervalMs: 50 });
+    await waitFor(async () => child.exitCode === null && (await fetch(`${url}/v2/`)).status === 200, {
+      what: 'the test registry to answer /v2/',
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 50,
+    });
   } catch (err) {
     await stop();
     throw err;

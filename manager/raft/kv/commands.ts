@@ -31,6 +31,13 @@ export function encodeKvCommand(c: KvCommand): Uint8Array {
 }
 
 export function decodeKvCommand(data: Uint8Array): KvCommand {
-  const [clientId, seq, op, key, value, expected] = JSON.parse(decoder.decode(data)) as [string, number, KvOp, string, string, string];
+  const [clientId, seq, op, key, value, expected] = JSON.parse(decoder.decode(data)) as [
+    string,
+    number,
+    KvOp,
+    string,
+    string,
+    string,
+  ];
   return { clientId, seq, op, key, value, expected };
 }

@@ -75,7 +75,10 @@ export class KvStateMachine implements StateMachine<KvResult> {
       this.sessions = new Map();
       return;
     }
-    const state = JSON.parse(new TextDecoder().decode(bytes)) as { data: [string, string][]; sessions: [string, Session][] };
+    const state = JSON.parse(new TextDecoder().decode(bytes)) as {
+      data: [string, string][];
+      sessions: [string, Session][];
+    };
     assert(Array.isArray(state.data) && Array.isArray(state.sessions), 'kv: a snapshot holds data and sessions');
     this.data = new Map(state.data);
     this.sessions = new Map(state.sessions);

@@ -4,7 +4,13 @@
  * sequence number per command; a retry reuses the number, so the state machine applies each
  * command at most once however often it is retried. Sessions share the members' connections.
  */
-import { makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  makeGenericClientConstructor,
+  type ChannelCredentials,
+  type Client,
+  type ClientDuplexStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { TswarmError } from '../../../lib/errors.js';
 import type { NodeId } from '../types.js';
@@ -39,7 +45,11 @@ export interface KvClientOptions {
   streamPuts?: boolean;
 }
 
-type Unary<Req, Res> = (req: Req, options: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => void;
+type Unary<Req, Res> = (
+  req: Req,
+  options: { deadline: number },
+  cb: (err: ServiceError | null, res: Res) => void,
+) => void;
 interface KvStub extends Client {
   put: Unary<PutRequest, PutResponse>;
   putBatch: Unary<PutBatchRequest, PutBatchResponse>;
@@ -81,7 +91,8 @@ export class KvClient {
   readonly streamPuts: boolean;
 
   constructor(options: KvClientOptions) {
-    for (const [id, addr] of options.endpoints) this.stubs.set(id, new KvStubConstructor(addr, options.credentials, { 'grpc.enable_channelz': 0 }));
+    for (const [id, addr] of options.endpoints)
+      this.stubs.set(id, new KvStubConstructor(addr, options.credentials, { 'grpc.enable_channelz': 0 }));
     this.ids = [...options.endpoints.keys()];
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     // With the 100 ms backoff cap, about 15 s of trying: several elections even with slow ticks.
@@ -136,9 +147,13 @@ export class KvClient {
         backoffMs = Math.min(this.backoffMsMax, backoffMs * 2);
       }
     }
-    throw new TswarmError('UNAVAILABLE', `kv: no member accepted the request after ${this.attemptsMax} attempts (last: ${lastError?.message ?? 'none'})`, {
-      cause: lastError,
-    });
+    throw new TswarmError(
+      'UNAVAILABLE',
+      `kv: no member accepted the request after ${this.attemptsMax} attempts (last: ${lastError?.message ?? 'none'})`,
+      {
+        cause: lastError,
+      },
+    );
   }
 
   private putStreamTo(target: NodeId): PutStream {
@@ -155,7 +170,9 @@ export class KvClient {
     const stub = this.stubs.get(target)!;
     const fn = stub[method] as unknown as Unary<Req, Res>;
     return new Promise((resolve, reject) => {
-      fn.call(stub, req, { deadline: Date.now() + this.requestTimeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      fn.call(stub, req, { deadline: Date.now() + this.requestTimeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
     });
   }
 
@@ -177,7 +194,11 @@ export class KvSession {
 
   async put(key: string, value: string): Promise<void> {
     // Deduplication remembers only a client's last command, so a session must not overlap its own.
-    if (this.busy) throw new TswarmError('FAILED_PRECONDITION', 'kv: a session runs one command at a time. Use a session per concurrent caller');
+    if (this.busy)
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        'kv: a session runs one command at a time. Use a session per concurrent caller',
+      );
     this.busy = true;
     try {
       const req: PutRequest = { clientId: this.clientId, seq: ++this.seq, key, value };

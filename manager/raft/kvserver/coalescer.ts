@@ -16,7 +16,6 @@ interface Item {
   reject(err: Error): void;
 }
 
-
 export class PutCoalescer {
   private queued: Item[] = [];
   private scheduled = false;

@@ -32,12 +32,19 @@ async function startCluster(ids: NodeId[]): Promise<Cluster> {
     for (const m of members.values()) await m.stop();
   });
   for (const id of ids) {
-    members.set(id, await startKvMember({ id, dataDir: join(dir, id), listen: peers.get(id)!, peers, node: { tickMs: 20 } }));
+    members.set(
+      id,
+      await startKvMember({ id, dataDir: join(dir, id), listen: peers.get(id)!, peers, node: { tickMs: 20 } }),
+    );
   }
   const client = new KvClient({ endpoints: peers, credentials: credentials.createInsecure(), requestTimeoutMs: 2000 });
   cleanups.push(() => client.close());
   const leader = () =>
-    waitFor(() => [...members.values()].find((m) => m.node.status().role === 'leader')?.node.id, { what: 'a leader', timeoutMs: 10_000, intervalMs: 20 });
+    waitFor(() => [...members.values()].find((m) => m.node.status().role === 'leader')?.node.id, {
+      what: 'a leader',
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
   return { members, peers, client, leader };
 }
 
@@ -45,9 +52,11 @@ describe('kv server and client', () => {
   it('writes through whichever member leads, and keeps going when the leader stops', async () => {
     const { members, client, leader } = await startCluster(['n1', 'n2', 'n3']);
     const sessions = Array.from({ length: 8 }, () => client.session());
-    await Promise.all(sessions.map(async (s, i) => {
-      for (let j = 0; j < 10; j++) await s.put(`k${i}`, `v${i}-${j}`);
-    }));
+    await Promise.all(
+      sessions.map(async (s, i) => {
+        for (let j = 0; j < 10; j++) await s.put(`k${i}`, `v${i}-${j}`);
+      }),
+    );
     expect(await sessions[0]!.get('k7')).toBe('v7-9');
 
     const old = await leader();
@@ -61,7 +70,12 @@ describe('kv server and client', () => {
 
   it('coalesces concurrent sessions into batch requests, across a leader change', async () => {
     const { members, peers, leader } = await startCluster(['n1', 'n2', 'n3']);
-    const client = new KvClient({ endpoints: peers, credentials: credentials.createInsecure(), requestTimeoutMs: 2000, coalesce: true });
+    const client = new KvClient({
+      endpoints: peers,
+      credentials: credentials.createInsecure(),
+      requestTimeoutMs: 2000,
+      coalesce: true,
+    });
     cleanups.push(() => client.close());
     const sessions = Array.from({ length: 32 }, () => client.session());
     const round = (tag: string) => Promise.all(sessions.map((s, i) => s.put(`k${i}`, `${tag}${i}`)));
@@ -85,7 +99,9 @@ describe('kv server and client', () => {
 
   it('refuses malformed requests without retrying', async () => {
     const { client } = await startCluster(['solo']);
-    await expect(client.call('put', { clientId: 'c', seq: -1, key: 'k', value: 'v' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(client.call('put', { clientId: 'c', seq: -1, key: 'k', value: 'v' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('answers each put on a stream by its id, naming the leader from a follower, and fails a stream whose put has no id', async () => {
@@ -109,18 +125,25 @@ describe('kv server and client', () => {
     const led = answers(toLeader, 2);
     toLeader.write({ id: 7, clientId: 'c', seq: 1, key: 'a', value: '1' });
     toLeader.write({ id: 8, clientId: 'c', seq: 2, key: 'a', value: '2' });
-    expect((await led).sort((x, y) => x.id - y.id)).toEqual([{ id: 7, ok: true }, { id: 8, ok: true }]);
+    expect((await led).sort((x, y) => x.id - y.id)).toEqual([
+      { id: 7, ok: true },
+      { id: 8, ok: true },
+    ]);
     toLeader.end();
 
     const toFollower = open(follower);
     const redirected = answers(toFollower, 1);
     toFollower.write({ id: 1, clientId: 'c', seq: 3, key: 'a', value: '3' });
-    expect(await redirected).toEqual([expect.objectContaining({ id: 1, errorCode: 'FAILED_PRECONDITION', leader: lead })]);
+    expect(await redirected).toEqual([
+      expect.objectContaining({ id: 1, errorCode: 'FAILED_PRECONDITION', leader: lead }),
+    ]);
     toFollower.end();
 
     const bad = open(lead);
     const failed = answers(bad, 1);
     bad.write({ clientId: 'c', seq: 4, key: 'a', value: '4' } as PutStreamRequest);
-    await expect(failed).rejects.toMatchObject({ details: expect.stringContaining('non-negative integer id') } satisfies Partial<ServiceError>);
+    await expect(failed).rejects.toMatchObject({
+      details: expect.stringContaining('non-negative integer id'),
+    } satisfies Partial<ServiceError>);
   });
 });

@@ -70,7 +70,11 @@ async function main(): Promise<void> {
     logger,
     ...(values['client-listen'] ? { clientListen: values['client-listen'] } : {}),
     // This process does nothing but Raft: its followers may fsync on the event loop.
-    node: { blockingFollowerSync: true, ...(tickMs ? { tickMs } : {}), ...(snapshotEveryEntries ? { snapshotEveryEntries } : {}) },
+    node: {
+      blockingFollowerSync: true,
+      ...(tickMs ? { tickMs } : {}),
+      ...(snapshotEveryEntries ? { snapshotEveryEntries } : {}),
+    },
   });
   logger.info({ id, listen, peers: Object.fromEntries(peers) }, 'kvserver: member started');
   let stopping = false;

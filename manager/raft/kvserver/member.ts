@@ -35,7 +35,13 @@ export const SERVER_OPTIONS = { 'grpc.enable_channelz': 0 };
 function bind(server: Server, addr: string, creds: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(addr, creds, (err, port) =>
-      err ? reject(new TswarmError('UNAVAILABLE', `kv: cannot listen on ${addr}: ${err.message}. Choose a free address`, { cause: err })) : resolve(port),
+      err
+        ? reject(
+            new TswarmError('UNAVAILABLE', `kv: cannot listen on ${addr}: ${err.message}. Choose a free address`, {
+              cause: err,
+            }),
+          )
+        : resolve(port),
     );
   });
 }

@@ -22,14 +22,20 @@ export class KvAttemptError extends Error {
  * Errors after which another member (or the same, later) may succeed. Retrying is safe because
  * commands carry their client ID and sequence number.
  */
-export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED']);
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
+  'RESOURCE_EXHAUSTED',
+]);
 
 /**
  * The error a failed call or stream stands for. CANCELLED is what a call in flight gets when its
  * member shuts down: another member may take the command, so it counts as UNAVAILABLE.
  */
 export function callFailure(se: ServiceError): TswarmError {
-  if (se.code === status.CANCELLED) return new TswarmError('UNAVAILABLE', `kv: the call was cancelled: ${se.details}`, { cause: se });
+  if (se.code === status.CANCELLED)
+    return new TswarmError('UNAVAILABLE', `kv: the call was cancelled: ${se.details}`, { cause: se });
   return fromServiceError(se);
 }
 
@@ -55,14 +61,27 @@ export class PutStream {
 
   put(req: PutRequest): Promise<void> {
     if (this.inFlight.size >= PUT_STREAM_IN_FLIGHT_MAX) {
-      return Promise.reject(new KvAttemptError(new TswarmError('RESOURCE_EXHAUSTED', `kv: ${PUT_STREAM_IN_FLIGHT_MAX} puts already in flight on this stream`), undefined));
+      return Promise.reject(
+        new KvAttemptError(
+          new TswarmError(
+            'RESOURCE_EXHAUSTED',
+            `kv: ${PUT_STREAM_IN_FLIGHT_MAX} puts already in flight on this stream`,
+          ),
+          undefined,
+        ),
+      );
     }
     const call = this.call ?? this.openStream();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.inFlight.delete(id);
-        reject(new KvAttemptError(new TswarmError('DEADLINE_EXCEEDED', `kv: no answer to a put within ${this.requestTimeoutMs} ms`), undefined));
+        reject(
+          new KvAttemptError(
+            new TswarmError('DEADLINE_EXCEEDED', `kv: no answer to a put within ${this.requestTimeoutMs} ms`),
+            undefined,
+          ),
+        );
       }, this.requestTimeoutMs);
       this.inFlight.set(id, { resolve, reject, timer, call });
       call.write({ ...req, id });

@@ -22,7 +22,10 @@ export class NotLeaderError extends TswarmError {
 
 /** A proposal whose fate is unknown (leadership lost) or that was replaced in the log. Retry with the same sequence number. */
 export function proposalLost(why: string): TswarmError {
-  return new TswarmError('UNAVAILABLE', `raft: proposal ${why}; its outcome is unknown. Retry it (a retried command is applied at most once)`);
+  return new TswarmError(
+    'UNAVAILABLE',
+    `raft: proposal ${why}; its outcome is unknown. Retry it (a retried command is applied at most once)`,
+  );
 }
 
 export function nodeStopped(): TswarmError {

@@ -15,14 +15,25 @@ import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 /** Entries read per batch while replaying; bounds memory on a long log. */
 const REPLAY_BATCH_BYTES_MAX = 16 * 1024 * 1024;
 
-export async function forceNewCluster<R>(raftDir: string, self: NodeId, selfAddr: string, sm: StateMachine<R>, logger: Logger, nowMs: number): Promise<{ index: number; term: number; oldDir: string }> {
+export async function forceNewCluster<R>(
+  raftDir: string,
+  self: NodeId,
+  selfAddr: string,
+  sm: StateMachine<R>,
+  logger: Logger,
+  nowMs: number,
+): Promise<{ index: number; term: number; oldDir: string }> {
   const old = await DiskStorage.open(raftDir, { logger: logger.child({ part: 'wal' }) });
   let index: number;
   let term: number;
   try {
     const { hardState } = old.initialState();
     const snap = old.snapshot();
-    if (snap.metadata.index === 0 && old.lastIndex() === 0) throw new TswarmError('FAILED_PRECONDITION', `${raftDir} holds no Raft state to recover from. Run \`tswarm init\` without --force-new-cluster to create a new cluster`);
+    if (snap.metadata.index === 0 && old.lastIndex() === 0)
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `${raftDir} holds no Raft state to recover from. Run \`tswarm init\` without --force-new-cluster to create a new cluster`,
+      );
     sm.restore(decodeSnapshotData(snap.data).stateMachineData);
     index = snap.metadata.index;
     term = snap.metadata.term;
@@ -44,12 +55,18 @@ export async function forceNewCluster<R>(raftDir: string, self: NodeId, selfAddr
   const fresh = await DiskStorage.open(raftDir, { logger: logger.child({ part: 'wal' }) });
   try {
     await fresh.applySnapshot(
-      { metadata: { index, term, confState: { voters: [self], learners: [] } }, data: encodeSnapshotData(new Map([[self, selfAddr]]), sm.snapshot()) },
+      {
+        metadata: { index, term, confState: { voters: [self], learners: [] } },
+        data: encodeSnapshotData(new Map([[self, selfAddr]]), sm.snapshot()),
+      },
       { term, vote: '', commit: index },
     );
   } finally {
     await fresh.close();
   }
-  logger.warn({ index, term, oldDir }, 'raft: forced a new single-member cluster from the committed state; the old Raft directory is kept');
+  logger.warn(
+    { index, term, oldDir },
+    'raft: forced a new single-member cluster from the committed state; the old Raft directory is kept',
+  );
   return { index, term, oldDir };
 }

@@ -5,7 +5,8 @@ import { HeldCommitAppends } from './held-commit-appends.js';
 
 const entry: Entry = { term: 1, index: 6, type: 'normal', data: new Uint8Array([1]) };
 const commitOnly = (to: string, commit: number) => newMessage({ type: 'MsgApp', to, index: 5, logTerm: 1, commit });
-const withEntries = (to: string, commit: number) => newMessage({ type: 'MsgApp', to, index: 5, logTerm: 1, entries: [entry], commit });
+const withEntries = (to: string, commit: number) =>
+  newMessage({ type: 'MsgApp', to, index: 5, logTerm: 1, entries: [entry], commit });
 const always = () => true;
 
 describe('held commit-only appends', () => {
@@ -14,7 +15,10 @@ describe('held commit-only appends', () => {
     const heartbeat = newMessage({ type: 'MsgHeartbeat', to: 'n2' });
     expect(h.filter([commitOnly('n2', 4), heartbeat, commitOnly('n3', 4)], always)).toEqual([heartbeat]);
     expect(h.filter([commitOnly('n2', 5)], always)).toEqual([]);
-    expect(h.takeAll().map((m) => [m.to, m.commit])).toEqual([['n2', 5], ['n3', 4]]);
+    expect(h.takeAll().map((m) => [m.to, m.commit])).toEqual([
+      ['n2', 5],
+      ['n3', 4],
+    ]);
     expect(h.takeAll()).toEqual([]);
   });
 

@@ -34,7 +34,12 @@ export class PendingProposals<R> {
     return new Promise<R>((resolve, reject) => {
       const timer = this.clock.setTimer(this.timeoutMs, () => {
         this.byIndex.delete(index);
-        reject(new TswarmError('DEADLINE_EXCEEDED', `raft: proposal at index ${index} not applied within ${this.timeoutMs} ms. Retry it`));
+        reject(
+          new TswarmError(
+            'DEADLINE_EXCEEDED',
+            `raft: proposal at index ${index} not applied within ${this.timeoutMs} ms. Retry it`,
+          ),
+        );
       });
       this.byIndex.set(index, { term, resolve, reject, timer });
     });
@@ -47,7 +52,10 @@ export class PendingProposals<R> {
     this.byIndex.delete(index);
     w.timer.cancel();
     if (w.term === term) w.resolve(result);
-    else w.reject(new TswarmError('UNAVAILABLE', `raft: proposal at index ${index} was overwritten by a new leader. Retry it`));
+    else
+      w.reject(
+        new TswarmError('UNAVAILABLE', `raft: proposal at index ${index} was overwritten by a new leader. Retry it`),
+      );
   }
 
   rejectAll(err: Error): void {

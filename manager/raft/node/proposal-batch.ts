@@ -28,7 +28,12 @@ export class ProposalBatcher<R> {
 
   add(data: Uint8Array): Promise<R> {
     if (this.pending.size + this.queued.length >= this.countMax) {
-      return Promise.reject(new TswarmError('RESOURCE_EXHAUSTED', `raft: ${this.countMax} proposals already waiting on this member. Retry shortly`));
+      return Promise.reject(
+        new TswarmError(
+          'RESOURCE_EXHAUSTED',
+          `raft: ${this.countMax} proposals already waiting on this member. Retry shortly`,
+        ),
+      );
     }
     return new Promise<R>((resolve, reject) => {
       this.queued.push({ data, resolve, reject });

@@ -11,7 +11,9 @@ afterEach(async () => {
 });
 
 async function putMany(leader: Member, from: number, count: number): Promise<number> {
-  const results = await Promise.all(Array.from({ length: count }, (_, i) => leader.node.propose(put('c', from + i, `k${from + i}`, `v${from + i}`))));
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, i) => leader.node.propose(put('c', from + i, `k${from + i}`, `v${from + i}`))),
+  );
   expect(results.every((r) => r.ok)).toBe(true);
   return leader.node.status().applied;
 }

@@ -72,8 +72,15 @@ export class RaftNode<R> {
       logger: coreLogger(this.logger),
     });
     this.proposals = new PendingProposals(this.clock, this.cfg.pendingProposalsMax, this.cfg.proposalTimeoutMs);
-    this.batcher = new ProposalBatcher(this.proposals, this.cfg.pendingProposalsMax, (datas) => this.stepProposalBatch(datas));
-    this.reads = new PendingReads(this.clock, `${options.id}-${Date.now().toString(36)}`, this.cfg.pendingReadsMax, this.cfg.readTimeoutMs);
+    this.batcher = new ProposalBatcher(this.proposals, this.cfg.pendingProposalsMax, (datas) =>
+      this.stepProposalBatch(datas),
+    );
+    this.reads = new PendingReads(
+      this.clock,
+      `${options.id}-${Date.now().toString(36)}`,
+      this.cfg.pendingReadsMax,
+      this.cfg.readTimeoutMs,
+    );
     this.transport = new Transport({
       id: options.id,
       credentials: options.credentials,
@@ -155,12 +162,16 @@ export class RaftNode<R> {
     } catch (err) {
       // A failed fsync leaves the disk in doubt: the member must stop rather than guess.
       this.logger.error({ err }, 'raft: the node loop failed; stopping this member');
-      this.stop().catch((stopErr: unknown) => this.logger.error({ err: stopErr }, 'raft: stopping after a failure failed too'));
+      this.stop().catch((stopErr: unknown) =>
+        this.logger.error({ err: stopErr }, 'raft: stopping after a failure failed too'),
+      );
     }
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    this.transport.send(this.heldCommitAppends.filter(rd.messages, (to) => this.rn.raft.trk.progress.get(to)?.state === 'replicate'));
+    this.transport.send(
+      this.heldCommitAppends.filter(rd.messages, (to) => this.rn.raft.trk.progress.get(to)?.state === 'replicate'),
+    );
     if (rd.snapshot) {
       await this.persist(rd);
       this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data);
@@ -209,7 +220,10 @@ export class RaftNode<R> {
     }
     // Only small saves (light load): under load a big batch's fsync should overlap the next
     // messages' arrival, which a blocked loop cannot read.
-    const blockingSync = this.options.blockingFollowerSync === true && rd.entries.length <= BLOCKING_SYNC_ENTRIES_MAX && this.rn.softState().raftState !== 'leader';
+    const blockingSync =
+      this.options.blockingFollowerSync === true &&
+      rd.entries.length <= BLOCKING_SYNC_ENTRIES_MAX &&
+      this.rn.softState().raftState !== 'leader';
     await this.storage.save(rd.hardState ?? this.deferredHardState ?? null, rd.entries, { blockingSync });
     this.deferredHardState = undefined;
   }
@@ -249,7 +263,9 @@ export class RaftNode<R> {
       this.proposals.rejectAll(proposalLost('was pending when this member stopped leading'));
       this.heldCommitAppends.clear();
     }
-    this.reads.rejectUnconfirmed(new TswarmError('UNAVAILABLE', 'raft: the leader changed before confirming this read. Retry it'));
+    this.reads.rejectUnconfirmed(
+      new TswarmError('UNAVAILABLE', 'raft: the leader changed before confirming this read. Retry it'),
+    );
     this.leaderWatchers = this.leaderWatchers.filter((w) => {
       if (!w.until(s)) return true;
       w.resolve();
@@ -303,7 +319,8 @@ export class RaftNode<R> {
       this.proposals.checkCapacity();
       this.rn.proposeConfChange(cc);
     } catch (err) {
-      if (err instanceof ProposalDroppedError) return Promise.reject(new TswarmError('UNAVAILABLE', err.message, { cause: err }));
+      if (err instanceof ProposalDroppedError)
+        return Promise.reject(new TswarmError('UNAVAILABLE', err.message, { cause: err }));
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     // The leader appended the entry at the end of its log in this term, synchronously.
@@ -325,7 +342,9 @@ export class RaftNode<R> {
       this.schedule();
       return done;
     } catch (err) {
-      return Promise.reject(err instanceof ProposalDroppedError ? new TswarmError('UNAVAILABLE', err.message) : (err as Error));
+      return Promise.reject(
+        err instanceof ProposalDroppedError ? new TswarmError('UNAVAILABLE', err.message) : (err as Error),
+      );
     }
   }
 

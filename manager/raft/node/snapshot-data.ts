@@ -22,7 +22,8 @@ export function encodeSnapshotData(addresses: ReadonlyMap<NodeId, string>, state
 export function decodeSnapshotData(data: Uint8Array): { addresses: Map<NodeId, string>; stateMachineData: Uint8Array } {
   if (data.length === 0) return { addresses: new Map(), stateMachineData: data };
   const bookBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
-  if (4 + bookBytes > data.length) throw new TswarmError('INTERNAL', 'raft snapshot: the address book runs past the end of the data');
+  if (4 + bookBytes > data.length)
+    throw new TswarmError('INTERNAL', 'raft snapshot: the address book runs past the end of the data');
   const book = JSON.parse(decoder.decode(data.subarray(4, 4 + bookBytes))) as [NodeId, string][];
   return { addresses: new Map(book), stateMachineData: data.subarray(4 + bookBytes) };
 }

@@ -75,7 +75,12 @@ export function parseCommand(text: string): Command {
       continue;
     }
     const value = t.slice(eq + 1);
-    const list = value.startsWith('(') ? value.slice(1, -1).split(/[\s,]+/).filter((v) => v !== '') : [value];
+    const list = value.startsWith('(')
+      ? value
+          .slice(1, -1)
+          .split(/[\s,]+/)
+          .filter((v) => v !== '')
+      : [value];
     kv.set(t.slice(0, eq), list);
   }
   return { name: name ?? '', args, kv };

@@ -156,7 +156,8 @@ export class InteractionEnv {
     const index = num('index', 0);
     for (let i = 0; i < count; i++) {
       const id = String(this.nodes.size + 1);
-      const storage = cs.voters.length > 0 ? MemoryStorage.bootstrap(cs, index, index > 0 ? 1 : 0) : new MemoryStorage();
+      const storage =
+        cs.voters.length > 0 ? MemoryStorage.bootstrap(cs, index, index > 0 ? 1 : 0) : new MemoryStorage();
       const node: EnvNode = { id, rn: undefined as unknown as RawNode, storage, applied: [], options };
       this.nodes.set(id, node);
       node.rn = this.newRawNode(node);
@@ -181,7 +182,8 @@ export class InteractionEnv {
     for (const line of describeReady(rd)) this.print(`  ${line}`);
     if (rd.snapshot) {
       n.storage.applySnapshot(rd.snapshot);
-      n.applied = rd.snapshot.data.length > 0 ? (JSON.parse(new TextDecoder().decode(rd.snapshot.data)) as string[]) : [];
+      n.applied =
+        rd.snapshot.data.length > 0 ? (JSON.parse(new TextDecoder().decode(rd.snapshot.data)) as string[]) : [];
     }
     n.storage.append(rd.entries);
     if (rd.hardState) n.storage.setHardState(rd.hardState);
@@ -216,7 +218,9 @@ export class InteractionEnv {
   private dropMsgs(cmd: Command): void {
     const from = cmd.kv.get('from')?.[0];
     const to = cmd.kv.get('to')?.[0];
-    const dropped = this.queue.filter((m) => (from === undefined || m.from === from) && (to === undefined || m.to === to));
+    const dropped = this.queue.filter(
+      (m) => (from === undefined || m.from === from) && (to === undefined || m.to === to),
+    );
     this.queue = this.queue.filter((m) => !dropped.includes(m));
     for (const m of dropped) this.print(`dropped: ${describeMessage(m)}`);
   }
@@ -253,21 +257,29 @@ export class InteractionEnv {
   private raftState(): void {
     for (const n of this.nodes.values()) {
       const st = n.rn.status();
-      const kind = st.confState.voters.includes(n.id) ? 'Voter' : st.confState.learners.includes(n.id) ? 'Learner' : 'NonMember';
-      this.print(`${n.id}: ${st.softState.raftState} (${kind}) Term:${st.hardState.term} Lead:${st.softState.lead || 0}`);
+      const kind = st.confState.voters.includes(n.id)
+        ? 'Voter'
+        : st.confState.learners.includes(n.id)
+          ? 'Learner'
+          : 'NonMember';
+      this.print(
+        `${n.id}: ${st.softState.raftState} (${kind}) Term:${st.hardState.term} Lead:${st.softState.lead || 0}`,
+      );
     }
   }
 
   private raftLog(n: EnvNode): void {
     const ents = n.storage.allEntries();
-    if (ents.length === 0) this.print(`log is empty: first index=${n.storage.firstIndex()}, last index=${n.storage.lastIndex()}`);
+    if (ents.length === 0)
+      this.print(`log is empty: first index=${n.storage.firstIndex()}, last index=${n.storage.lastIndex()}`);
     for (const e of ents) this.print(describeEntry(e));
   }
 
   private status(n: EnvNode): void {
     const st = n.rn.status();
     this.print(`${describeHardState(st.hardState)} Applied:${st.applied} ${describeConfState(st.confState)}`);
-    for (const [id, pr] of [...st.progress].sort(([a], [b]) => a.localeCompare(b))) this.print(`${id}: ${pr.describe()}`);
+    for (const [id, pr] of [...st.progress].sort(([a], [b]) => a.localeCompare(b)))
+      this.print(`${id}: ${pr.describe()}`);
   }
 
   /** Snapshots the node's applied state at its applied index and compacts the log up to `index`. */

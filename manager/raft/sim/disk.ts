@@ -9,7 +9,10 @@ import { MemoryStorage } from '../memory-storage.js';
 import { EMPTY_CONF_STATE } from '../storage.js';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from '../types.js';
 
-type Write = { kind: 'snapshot'; snapshot: Snapshot } | { kind: 'entries'; entries: Entry[] } | { kind: 'hardState'; hardState: HardState };
+type Write =
+  | { kind: 'snapshot'; snapshot: Snapshot }
+  | { kind: 'entries'; entries: Entry[] }
+  | { kind: 'hardState'; hardState: HardState };
 
 export class SimDisk {
   private hardState: HardState = { ...EMPTY_HARD_STATE };

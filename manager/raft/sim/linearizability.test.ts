@@ -22,11 +22,7 @@ describe('linearizability checker', () => {
 
   it('accepts concurrent operations in either order', () => {
     // The write overlaps both reads: one may see it, the later one must then see it too.
-    const h = [
-      op('a', 0, 10, put('x', '1'), ''),
-      op('b', 1, 2, get('x'), ''),
-      op('c', 3, 4, get('x'), '1'),
-    ];
+    const h = [op('a', 0, 10, put('x', '1'), ''), op('b', 1, 2, get('x'), ''), op('c', 3, 4, get('x'), '1')];
     expect(checkHistory(kvModel, h).result).toBe('ok');
   });
 
@@ -37,11 +33,7 @@ describe('linearizability checker', () => {
 
   it('rejects reads that go back in time', () => {
     // Two sequential reads during a long write: new then old is impossible.
-    const h = [
-      op('a', 0, 10, put('x', '1'), ''),
-      op('b', 1, 2, get('x'), '1'),
-      op('c', 3, 4, get('x'), ''),
-    ];
+    const h = [op('a', 0, 10, put('x', '1'), ''), op('b', 1, 2, get('x'), '1'), op('c', 3, 4, get('x'), '')];
     expect(checkHistory(kvModel, h).result).toBe('illegal');
   });
 

@@ -56,7 +56,8 @@ export function checkHistory<S, I, O>(
   }
   let sawUnknown: string | undefined;
   for (const [p, ops] of [...partitions].sort(([a], [b]) => a.localeCompare(b))) {
-    const result = ops.length > options.maxOpsPerPartition ? 'unknown' : checkPartition(model, ops, options.maxStepsPerPartition);
+    const result =
+      ops.length > options.maxOpsPerPartition ? 'unknown' : checkPartition(model, ops, options.maxStepsPerPartition);
     if (result === 'illegal') return { result, partition: p };
     if (result === 'unknown') sawUnknown ??= p;
   }
@@ -113,7 +114,11 @@ function unlift(call: Node): void {
   relink(call);
 }
 
-function checkPartition<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], maxSteps: number): CheckResult {
+function checkPartition<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly Operation<I, O>[],
+  maxSteps: number,
+): CheckResult {
   const head = buildList(ops);
   const linearized = new Uint8Array(ops.length); // 0/1 per op; its string form keys the cache
   const cache = new Set<string>();

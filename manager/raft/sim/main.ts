@@ -41,7 +41,8 @@ function describeFailure(r: SimResult, steps: number): string {
   const lines = [`FAIL seed ${r.seed}:`];
   for (const v of r.violations) lines.push(`  safety: ${v}`);
   if (r.linearizability !== 'ok') lines.push(`  linearizability: ${r.linearizability}`);
-  if (r.incomplete > 0) lines.push(`  liveness: ${r.incomplete} client operations never completed after the calm phase`);
+  if (r.incomplete > 0)
+    lines.push(`  liveness: ${r.incomplete} client operations never completed after the calm phase`);
   lines.push(`  replay: node dist/manager/raft/sim/main.js --seed ${r.seed} --steps ${steps}`);
   return lines.join('\n');
 }
@@ -62,7 +63,9 @@ function main(): void {
       r = new Simulation({ seed, steps: args.steps, calmSteps: 2000, clients: 5 }).run();
     } catch (err) {
       failures++;
-      process.stdout.write(`FAIL seed ${seed}: threw ${(err as Error).stack}\n  replay: node dist/manager/raft/sim/main.js --seed ${seed} --steps ${args.steps}\n`);
+      process.stdout.write(
+        `FAIL seed ${seed}: threw ${(err as Error).stack}\n  replay: node dist/manager/raft/sim/main.js --seed ${seed} --steps ${args.steps}\n`,
+      );
       continue;
     }
     operations += r.operations;

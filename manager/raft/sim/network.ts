@@ -53,7 +53,11 @@ export class SimNetwork {
 
   /** Returns false if the message was lost at once (drop, partition, full queue). */
   send(m: Message, now: number): boolean {
-    if (this.inFlight.length >= this.maxInFlight || this.random.int(1000) < this.faults.dropPerMille || !this.connected(m.from, m.to)) {
+    if (
+      this.inFlight.length >= this.maxInFlight ||
+      this.random.int(1000) < this.faults.dropPerMille ||
+      !this.connected(m.from, m.to)
+    ) {
       this.dropped++;
       return false;
     }
@@ -66,7 +70,9 @@ export class SimNetwork {
 
   /** Messages due by `now`, in delivery order; a partition formed meanwhile cuts them too. */
   due(now: number): { delivered: Message[]; cut: Message[] } {
-    const ready = this.inFlight.filter((f) => f.deliverAt <= now).sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq);
+    const ready = this.inFlight
+      .filter((f) => f.deliverAt <= now)
+      .sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq);
     this.inFlight = this.inFlight.filter((f) => f.deliverAt > now);
     const delivered: Message[] = [];
     const cut: Message[] = [];

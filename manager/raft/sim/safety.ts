@@ -48,7 +48,9 @@ export class SafetyChecker {
     for (const [index, { term }] of this.applied) {
       if (index < first) continue; // inside the leader's snapshot: committed state it holds
       if (log.term(index) !== term) {
-        this.fail(`leader completeness: ${n.id} leads term ${n.rn.raft.term} without committed entry ${index} (term ${term}) (tick ${now})`);
+        this.fail(
+          `leader completeness: ${n.id} leads term ${n.rn.raft.term} without committed entry ${index} (term ${term}) (tick ${now})`,
+        );
       }
     }
   }

@@ -67,13 +67,28 @@ export class Simulation {
   constructor(readonly options: SimOptions) {
     this.random = new SeededRandom(options.seed);
     this.net = new SimNetwork(this.random, { dropPerMille: 50, duplicatePerMille: 20, maxDelayTicks: 3 });
-    const boot = { metadata: { index: 1, term: 1, confState: { voters: INITIAL_VOTERS, learners: [] } }, data: new Uint8Array() };
+    const boot = {
+      metadata: { index: 1, term: 1, confState: { voters: INITIAL_VOTERS, learners: [] } },
+      data: new Uint8Array(),
+    };
     for (const id of INITIAL_VOTERS) this.addNode(id, SimDisk.bootstrap(boot, { term: 1, vote: '', commit: 1 }));
     for (let i = 0; i < options.clients; i++) this.clients.push(new SimClient(`c${i}`));
   }
 
   private addNode(id: NodeId, disk: SimDisk): SimNode {
-    const n = new SimNode(id, disk, this.random, { electionTicks: 10, snapshotEveryEntries: 40, compactionLagEntries: 5, maxSizePerMsgBytes: 256, maxInflightMsgs: 4 }, this.hooks);
+    const n = new SimNode(
+      id,
+      disk,
+      this.random,
+      {
+        electionTicks: 10,
+        snapshotEveryEntries: 40,
+        compactionLagEntries: 5,
+        maxSizePerMsgBytes: 256,
+        maxInflightMsgs: 4,
+      },
+      this.hooks,
+    );
     n.start();
     this.nodes.set(id, n);
     return n;
@@ -89,7 +104,8 @@ export class Simulation {
   run(): SimResult {
     for (; this.now < this.options.steps; this.now++) this.tick(true);
     this.calmDown();
-    for (let i = 0; i < this.options.calmSteps && this.clients.some((c) => c.outstanding); i++, this.now++) this.tick(false);
+    for (let i = 0; i < this.options.calmSteps && this.clients.some((c) => c.outstanding); i++, this.now++)
+      this.tick(false);
     return this.finish();
   }
 
@@ -233,7 +249,13 @@ export class Simulation {
     }
   }
 
-  private onApplied(node: SimNode, entry: Entry, clientId: string | undefined, seq: number | undefined, value: string | undefined): void {
+  private onApplied(
+    node: SimNode,
+    entry: Entry,
+    clientId: string | undefined,
+    seq: number | undefined,
+    value: string | undefined,
+  ): void {
     this.safety.observeApplied(node, entry);
     if (clientId === undefined) return;
     const c = this.clients.find((x) => x.id === clientId);
@@ -259,7 +281,14 @@ export class Simulation {
       if (!o) continue;
       incomplete++;
       // A write that never returned may or may not have happened; a read constrains nothing.
-      if (o.input.op !== 'get') this.history.push({ clientId: c.id, input: o.input, output: undefined, callTime: o.callTime, returnTime: Infinity });
+      if (o.input.op !== 'get')
+        this.history.push({
+          clientId: c.id,
+          input: o.input,
+          output: undefined,
+          callTime: o.callTime,
+          returnTime: Infinity,
+        });
     }
     const { result } = checkHistory(kvModel, this.history);
     return {

@@ -15,7 +15,8 @@ const plain = (m: Message): unknown =>
   JSON.parse(
     JSON.stringify(m, (_k, v: unknown) => {
       if (v instanceof Uint8Array) return [...v];
-      if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer') return (v as { data: number[] }).data;
+      if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer')
+        return (v as { data: number[] }).data;
       return v;
     }),
   );
@@ -23,7 +24,13 @@ const plain = (m: Message): unknown =>
 describe('raft transport codec', () => {
   it('round-trips an append with entries of both types', () => {
     const m = newMessage({
-      type: 'MsgApp', from: 'n1', to: 'n2', term: 7, logTerm: 6, index: 41, commit: 40,
+      type: 'MsgApp',
+      from: 'n1',
+      to: 'n2',
+      term: 7,
+      logTerm: 6,
+      index: 41,
+      commit: 40,
       entries: [
         { term: 7, index: 42, type: 'normal', data: new Uint8Array([1, 2, 3]) },
         { term: 7, index: 43, type: 'confChange', data: new TextEncoder().encode('{"type":"remove"}') },
@@ -34,9 +41,32 @@ describe('raft transport codec', () => {
   });
 
   it('round-trips every network message type with its fields', () => {
-    for (const type of ['MsgAppResp', 'MsgVote', 'MsgVoteResp', 'MsgPreVote', 'MsgPreVoteResp', 'MsgHeartbeat', 'MsgHeartbeatResp',
-      'MsgTimeoutNow', 'MsgReadIndex', 'MsgReadIndexResp', 'MsgProp', 'MsgTransferLeader'] as const) {
-      const m = newMessage({ type, from: 'a', to: 'b', term: 3, index: 9, logTerm: 2, reject: true, rejectHint: 5, context: 'ctx-é', commit: 8 });
+    for (const type of [
+      'MsgAppResp',
+      'MsgVote',
+      'MsgVoteResp',
+      'MsgPreVote',
+      'MsgPreVoteResp',
+      'MsgHeartbeat',
+      'MsgHeartbeatResp',
+      'MsgTimeoutNow',
+      'MsgReadIndex',
+      'MsgReadIndexResp',
+      'MsgProp',
+      'MsgTransferLeader',
+    ] as const) {
+      const m = newMessage({
+        type,
+        from: 'a',
+        to: 'b',
+        term: 3,
+        index: 9,
+        logTerm: 2,
+        reject: true,
+        rejectHint: 5,
+        context: 'ctx-é',
+        commit: 8,
+      });
       expect(plain(roundTrip(m))).toEqual(plain(m));
     }
   });
@@ -44,8 +74,14 @@ describe('raft transport codec', () => {
   it('carries a snapshot message as metadata, with the data supplied apart', () => {
     const data = new Uint8Array([9, 8, 7]);
     const m = newMessage({
-      type: 'MsgSnap', from: 'n1', to: 'n3', term: 4,
-      snapshot: { metadata: { index: 100, term: 4, confState: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } }, data },
+      type: 'MsgSnap',
+      from: 'n1',
+      to: 'n3',
+      term: 4,
+      snapshot: {
+        metadata: { index: 100, term: 4, confState: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } },
+        data,
+      },
     });
     const wire = messageToWire(m);
     expect(WireMessage.encode(wire).finish().length).toBeLessThan(100); // the data is not inside
@@ -54,6 +90,8 @@ describe('raft transport codec', () => {
 
   it('refuses local message types in both directions', () => {
     expect(() => messageToWire(newMessage({ type: 'MsgHup' }))).toThrow(/local/);
-    expect(() => messageFromWire({ ...messageToWire(newMessage({ type: 'MsgApp' })), type: 10 })).toThrow(/not accepted/);
+    expect(() => messageFromWire({ ...messageToWire(newMessage({ type: 'MsgApp' })), type: 10 })).toThrow(
+      /not accepted/,
+    );
   });
 });

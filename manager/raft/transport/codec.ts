@@ -32,9 +32,7 @@ const TO_WIRE: Partial<Record<MessageType, WireMessageType>> = {
   MsgTransferLeader: WireMessageType.MESSAGE_TYPE_TRANSFER_LEADER,
 };
 
-const FROM_WIRE = new Map<WireMessageType, MessageType>(
-  Object.entries(TO_WIRE).map(([k, v]) => [v, k as MessageType]),
-);
+const FROM_WIRE = new Map<WireMessageType, MessageType>(Object.entries(TO_WIRE).map(([k, v]) => [v, k as MessageType]));
 
 export function isWireMessageType(type: MessageType): boolean {
   return TO_WIRE[type] !== undefined;
@@ -59,7 +57,11 @@ export function entryFromWire(w: WireEntry): Entry {
 }
 
 function metadataToWire(m: SnapshotMetadata): WireSnapshotMetadata {
-  return { index: m.index, term: m.term, confState: { voters: [...m.confState.voters], learners: [...m.confState.learners] } };
+  return {
+    index: m.index,
+    term: m.term,
+    confState: { voters: [...m.confState.voters], learners: [...m.confState.learners] },
+  };
 }
 
 function metadataFromWire(w: WireSnapshotMetadata): SnapshotMetadata {
@@ -90,7 +92,11 @@ export function messageToWire(m: Message): WireMessage {
 /** The core's message from its wire form; `snapshotData` completes a MsgSnap received on StreamSnapshot. */
 export function messageFromWire(w: WireMessage, snapshotData: Uint8Array = new Uint8Array()): Message {
   const type = FROM_WIRE.get(w.type);
-  if (type === undefined) throw new TswarmError('INVALID_ARGUMENT', `raft transport: message type ${w.type} is not accepted from the network`);
+  if (type === undefined)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `raft transport: message type ${w.type} is not accepted from the network`,
+    );
   return newMessage({
     type,
     to: w.to,

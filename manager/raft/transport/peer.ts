@@ -140,7 +140,8 @@ export class Peer {
         return;
       }
     }
-    if (this.client.getChannel().getConnectivityState(false) === connectivityState.READY) this.backoffMs = this.deps.limits.backoffMsMin;
+    if (this.client.getChannel().getConnectivityState(false) === connectivityState.READY)
+      this.backoffMs = this.deps.limits.backoffMsMin;
   }
 
   private openStream(): ClientWritableStream<StreamMessagesRequest> {
@@ -160,7 +161,10 @@ export class Peer {
     this.queue = [];
     this.state = 'backoff';
     const delayMs = this.backoffMs / 2 + this.deps.random.int(Math.max(1, Math.floor(this.backoffMs / 2)));
-    this.deps.logger.debug({ peer: this.id, addr: this.addr, reason, dropped, delayMs }, 'raft peer unreachable; backing off');
+    this.deps.logger.debug(
+      { peer: this.id, addr: this.addr, reason, dropped, delayMs },
+      'raft peer unreachable; backing off',
+    );
     this.deps.events.unreachable(this.id);
     this.backoffMs = Math.min(this.deps.limits.backoffMsMax, this.backoffMs * 2);
     this.backoffTimer = this.deps.clock.setTimer(delayMs, () => {
@@ -185,7 +189,9 @@ export class Peer {
     };
     // gRPC deadlines are wall-clock times, whatever clock drives the node.
     const deadline = Date.now() + this.deps.limits.snapshotTimeoutMs;
-    const call = this.client.streamSnapshot({ deadline }, (err) => (err ? done('failure', err.message) : done('finish')));
+    const call = this.client.streamSnapshot({ deadline }, (err) =>
+      err ? done('failure', err.message) : done('finish'),
+    );
     call.on('error', () => undefined); // reported through the callback above
     const chunks = snapshotChunks(m);
     const writeMore = (): void => {

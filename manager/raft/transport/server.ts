@@ -5,7 +5,13 @@
  */
 import { status, type handleClientStreamingCall, type ServerReadableStream } from '@grpc/grpc-js';
 import type { Logger } from '../../../lib/log.js';
-import type { RaftServiceServer, StreamMessagesRequest, StreamMessagesResponse, StreamSnapshotRequest, StreamSnapshotResponse } from '../../../gen/tswarm/v1/raft.js';
+import type {
+  RaftServiceServer,
+  StreamMessagesRequest,
+  StreamMessagesResponse,
+  StreamSnapshotRequest,
+  StreamSnapshotResponse,
+} from '../../../gen/tswarm/v1/raft.js';
 import type { Message } from '../messages.js';
 import type { NodeId } from '../types.js';
 import { messageFromWire } from './codec.js';
@@ -35,7 +41,10 @@ export function createRaftService(options: RaftServiceOptions): RaftServiceServe
       for (const wire of req.messages) {
         if (!options.authorizeSender(call, wire.from)) {
           failed = true;
-          options.logger.warn({ from: wire.from }, 'raft transport: refused messages from a sender that is not a current member');
+          options.logger.warn(
+            { from: wire.from },
+            'raft transport: refused messages from a sender that is not a current member',
+          );
           callback(fail(status.PERMISSION_DENIED, `raft: ${wire.from} is not a current member`));
           return;
         }

@@ -14,18 +14,36 @@ import { messageFromWire, messageToWire } from './codec.js';
 export const SNAPSHOT_CHUNK_BYTES_MAX = 1024 * 1024;
 
 /** The requests that carry `m` (a MsgSnap with its data), in order. */
-export function* snapshotChunks(m: Message, chunkBytesMax = SNAPSHOT_CHUNK_BYTES_MAX): Generator<StreamSnapshotRequest> {
+export function* snapshotChunks(
+  m: Message,
+  chunkBytesMax = SNAPSHOT_CHUNK_BYTES_MAX,
+): Generator<StreamSnapshotRequest> {
   const data = m.snapshot?.data ?? new Uint8Array();
   const empty = Buffer.alloc(0);
-  yield { message: messageToWire(m), offset: 0, data: empty, last: data.length === 0, totalBytes: data.length, crc32c: crc32c(data) };
+  yield {
+    message: messageToWire(m),
+    offset: 0,
+    data: empty,
+    last: data.length === 0,
+    totalBytes: data.length,
+    crc32c: crc32c(data),
+  };
   for (let offset = 0; offset < data.length; offset += chunkBytesMax) {
     const chunk = data.subarray(offset, Math.min(data.length, offset + chunkBytesMax));
     const last = offset + chunk.length === data.length;
-    yield { message: undefined, offset, data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), last, totalBytes: 0, crc32c: crc32c(chunk) };
+    yield {
+      message: undefined,
+      offset,
+      data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      last,
+      totalBytes: 0,
+      crc32c: crc32c(chunk),
+    };
   }
 }
 
-const corrupt = (what: string) => new TswarmError('INVALID_ARGUMENT', `raft snapshot stream: ${what}; the sender will retry`);
+const corrupt = (what: string) =>
+  new TswarmError('INVALID_ARGUMENT', `raft snapshot stream: ${what}; the sender will retry`);
 
 /** Reassembles one snapshot from its chunks, refusing anything out of order, oversized or corrupt. */
 export class SnapshotAssembler {
@@ -41,8 +59,10 @@ export class SnapshotAssembler {
     if (this.done) throw corrupt('chunk after the last one');
     if (this.header === undefined) return this.acceptHeader(req);
     if (req.message !== undefined) throw corrupt('a second header');
-    if (req.offset !== this.receivedBytes) throw corrupt(`chunk at offset ${req.offset}, expected ${this.receivedBytes}`);
-    if (req.data.length > SNAPSHOT_CHUNK_BYTES_MAX) throw corrupt(`chunk of ${req.data.length} bytes exceeds ${SNAPSHOT_CHUNK_BYTES_MAX}`);
+    if (req.offset !== this.receivedBytes)
+      throw corrupt(`chunk at offset ${req.offset}, expected ${this.receivedBytes}`);
+    if (req.data.length > SNAPSHOT_CHUNK_BYTES_MAX)
+      throw corrupt(`chunk of ${req.data.length} bytes exceeds ${SNAPSHOT_CHUNK_BYTES_MAX}`);
     if (this.receivedBytes + req.data.length > this.header.totalBytes) throw corrupt('more data than announced');
     if (crc32c(req.data) !== req.crc32c) throw corrupt(`checksum mismatch in the chunk at offset ${req.offset}`);
     req.data.copy(this.data!, this.receivedBytes);
@@ -51,10 +71,15 @@ export class SnapshotAssembler {
   }
 
   private acceptHeader(req: StreamSnapshotRequest): Message | undefined {
-    if (req.message === undefined || req.message.type !== WireMessageType.MESSAGE_TYPE_SNAP || req.message.snapshot === undefined) {
+    if (
+      req.message === undefined ||
+      req.message.type !== WireMessageType.MESSAGE_TYPE_SNAP ||
+      req.message.snapshot === undefined
+    ) {
       throw corrupt('the first chunk must carry a MsgSnap with its metadata');
     }
-    if (req.totalBytes > this.snapshotBytesMax) throw corrupt(`snapshot of ${req.totalBytes} bytes exceeds the limit of ${this.snapshotBytesMax}`);
+    if (req.totalBytes > this.snapshotBytesMax)
+      throw corrupt(`snapshot of ${req.totalBytes} bytes exceeds the limit of ${this.snapshotBytesMax}`);
     this.header = req;
     this.data = Buffer.alloc(req.totalBytes);
     return req.last ? this.finish() : undefined;
@@ -62,10 +87,14 @@ export class SnapshotAssembler {
 
   private finish(): Message {
     const header = this.header!;
-    if (this.receivedBytes !== header.totalBytes) throw corrupt(`received ${this.receivedBytes} of ${header.totalBytes} bytes`);
+    if (this.receivedBytes !== header.totalBytes)
+      throw corrupt(`received ${this.receivedBytes} of ${header.totalBytes} bytes`);
     if (crc32c(this.data!) !== header.crc32c) throw corrupt('checksum mismatch over the whole snapshot');
     this.done = true;
-    return messageFromWire(header.message!, new Uint8Array(this.data!.buffer, this.data!.byteOffset, this.data!.byteLength));
+    return messageFromWire(
+      header.message!,
+      new Uint8Array(this.data!.buffer, this.data!.byteOffset, this.data!.byteLength),
+    );
   }
 
   /** Whether the stream ended with the snapshot complete. */

@@ -23,7 +23,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function endpoint(id: NodeId, limits: { queueLengthMax?: number } = {}, clock?: Clock): Promise<Endpoint & { port: number }> {
+async function endpoint(
+  id: NodeId,
+  limits: { queueLengthMax?: number } = {},
+  clock?: Clock,
+): Promise<Endpoint & { port: number }> {
   const received: Message[] = [];
   const unreachable: NodeId[] = [];
   const snapshotStatus: string[] = [];
@@ -42,11 +46,15 @@ async function endpoint(id: NodeId, limits: { queueLengthMax?: number } = {}, cl
   const server = new Server();
   transport.register(server);
   const port = await listenLoopback(server);
-  cleanups.push(() => transport.close(), () => shutdown(server));
+  cleanups.push(
+    () => transport.close(),
+    () => shutdown(server),
+  );
   return { transport, server, received, unreachable, snapshotStatus, port };
 }
 
-const heartbeat = (from: NodeId, to: NodeId, commit: number) => newMessage({ type: 'MsgHeartbeat', from, to, term: 1, commit });
+const heartbeat = (from: NodeId, to: NodeId, commit: number) =>
+  newMessage({ type: 'MsgHeartbeat', from, to, term: 1, commit });
 
 describe('raft transport over gRPC', () => {
   it('delivers batches of messages in order between members', async () => {
@@ -85,16 +93,26 @@ describe('raft transport over gRPC', () => {
     a.transport.send([heartbeat('a', 'b', 1)]);
     await waitFor(() => a.unreachable.length > 0, { what: 'b unreachable', timeoutMs: 5000 });
     const received: Message[] = [];
-    const b = new Transport({ id: 'b', credentials: credentials.createInsecure(), handler: { receive: (m) => received.push(m), unreachable() {}, snapshotStatus() {} } });
+    const b = new Transport({
+      id: 'b',
+      credentials: credentials.createInsecure(),
+      handler: { receive: (m) => received.push(m), unreachable() {}, snapshotStatus() {} },
+    });
     b.setPeer('a', 'unused');
     const server = new Server();
     b.register(server);
     await listenLoopback(server, port);
-    cleanups.push(() => b.close(), () => shutdown(server));
-    await waitFor(() => {
-      a.transport.send([heartbeat('a', 'b', 2)]);
-      return received.length > 0;
-    }, { what: 'a message through after b came back', timeoutMs: 10_000, intervalMs: 100 });
+    cleanups.push(
+      () => b.close(),
+      () => shutdown(server),
+    );
+    await waitFor(
+      () => {
+        a.transport.send([heartbeat('a', 'b', 2)]);
+        return received.length > 0;
+      },
+      { what: 'a message through after b came back', timeoutMs: 10_000, intervalMs: 100 },
+    );
   });
 
   it('refuses messages from a sender that is not a member', async () => {
@@ -127,7 +145,13 @@ describe('raft transport over gRPC', () => {
     const client = new RaftServiceClient(`127.0.0.1:${b.port}`, credentials.createInsecure());
     cleanups.push(() => client.close());
     const data = new SeededRandom(3).bytes(3 * 1024 * 1024);
-    const m = newMessage({ type: 'MsgSnap', from: 'a', to: 'b', term: 2, snapshot: { metadata: { index: 9, term: 2, confState: { voters: ['a', 'b'], learners: [] } }, data } });
+    const m = newMessage({
+      type: 'MsgSnap',
+      from: 'a',
+      to: 'b',
+      term: 2,
+      snapshot: { metadata: { index: 9, term: 2, confState: { voters: ['a', 'b'], learners: [] } }, data },
+    });
     const send = (chunks: StreamSnapshotRequest[]) =>
       new Promise<ServiceError | null>((resolve) => {
         const call = client.streamSnapshot((err) => resolve(err));

@@ -44,7 +44,9 @@ export class Transport {
 
   /** Adds the RaftService to a server the caller owns (it may serve other services too). */
   register(server: Server): void {
-    const authorize = this.options.authorizeSender ?? ((_call: ServerReadableStream<unknown, unknown>, from: NodeId) => this.addresses.has(from));
+    const authorize =
+      this.options.authorizeSender ??
+      ((_call: ServerReadableStream<unknown, unknown>, from: NodeId) => this.addresses.has(from));
     server.addService(
       RaftServiceService,
       createRaftService({

@@ -69,7 +69,7 @@ export function walCorrupt(file: string, offsetBytes: number, what: string): Wal
   return new WalError(
     'WAL_CORRUPT',
     `raft WAL is corrupt: ${what} in ${file} at byte offset ${offsetBytes}. ` +
-      'This is damage a crash cannot cause; do not delete records by hand: remove this manager\'s raft ' +
+      "This is damage a crash cannot cause; do not delete records by hand: remove this manager's raft " +
       'directory and rejoin it from a healthy peer (or restore the cluster from a snapshot backup)',
     { file, offsetBytes },
   );
@@ -89,5 +89,10 @@ export function ioError(err: unknown, what: string, file: string): WalError {
     );
   }
   const reason = err instanceof Error ? err.message : String(err);
-  return new WalError('WAL_IO', `I/O error while ${what} (${file}): ${reason}. Check the disk`, { file }, { cause: err });
+  return new WalError(
+    'WAL_IO',
+    `I/O error while ${what} (${file}): ${reason}. Check the disk`,
+    { file },
+    { cause: err },
+  );
 }

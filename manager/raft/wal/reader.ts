@@ -10,7 +10,14 @@ import type { Entry, HardState } from '../types.js';
 import { DecodeError } from './binary.js';
 import { WAL_TORN_TAIL_REPAIRED, ioError, walCorrupt } from './errors.js';
 import type { WalLogger } from './logger.js';
-import { checkFrame, decodePayload, isValidFrameAt, type FrameResult, type SnapshotMarker, type WalRecord } from './record.js';
+import {
+  checkFrame,
+  decodePayload,
+  isValidFrameAt,
+  type FrameResult,
+  type SnapshotMarker,
+  type WalRecord,
+} from './record.js';
 import { RecoveredLog, Replay } from './replay.js';
 import { listSegments, type SegmentName } from './segment-names.js';
 
@@ -51,7 +58,8 @@ export async function readWal(dir: string, logger: WalLogger): Promise<WalRecove
   let tornTail: TornTail | null = null;
   for (const [i, segment] of segments.entries()) {
     const path = join(dir, segment.file);
-    if (segment.seq !== segments[0]!.seq + i) throw walCorrupt(path, 0, `segment ${segments[0]!.seq + i} is missing before this file`);
+    if (segment.seq !== segments[0]!.seq + i)
+      throw walCorrupt(path, 0, `segment ${segments[0]!.seq + i} is missing before this file`);
     const isLast = i === segments.length - 1;
     const result = await readSegment(path, isLast, replay, segment);
     lastSegmentBytes = result.validBytes;
@@ -61,7 +69,16 @@ export async function readWal(dir: string, logger: WalLogger): Promise<WalRecove
   if (tornTail !== null) logTornTail(logger, tornTail);
   const log = replay.log!;
   const entries = replay.marker === null ? log.entries : log.entriesAfter(replay.marker.index);
-  return { hardState: replay.hardState, snapshotMarker: replay.marker, entries, log, segments, lastSegmentBytes, lastSegmentStartBytes, tornTail };
+  return {
+    hardState: replay.hardState,
+    snapshotMarker: replay.marker,
+    entries,
+    log,
+    segments,
+    lastSegmentBytes,
+    lastSegmentStartBytes,
+    tornTail,
+  };
 }
 
 async function readSegment(
@@ -71,7 +88,8 @@ async function readSegment(
   segment: SegmentName,
 ): Promise<{ validBytes: number; startBytes: number; tornTail: TornTail | null }> {
   const sizeBytes = (await stat(path)).size;
-  if (sizeBytes > SEGMENT_FILE_BYTES_MAX) throw walCorrupt(path, 0, `segment of ${sizeBytes} bytes exceeds the ${SEGMENT_FILE_BYTES_MAX}-byte bound`);
+  if (sizeBytes > SEGMENT_FILE_BYTES_MAX)
+    throw walCorrupt(path, 0, `segment of ${sizeBytes} bytes exceeds the ${SEGMENT_FILE_BYTES_MAX}-byte bound`);
   const buf = await readFile(path);
   let offset = 0;
   let startBytes = 0;
@@ -117,7 +135,8 @@ function classifyBadFrame(buf: Buffer, offset: number, frame: FrameResult, isLas
   if (!isLast) throw walCorrupt(path, offset, `${reason} in a segment that is not the last`);
   // A crash only tears the final write: valid records after the damage mean it is not a tear.
   for (let y = offset + 1; y < buf.length; y++) {
-    if (isValidFrameAt(buf, y, buf.length)) throw walCorrupt(path, offset, `${reason}, followed by a valid record at ${y}`);
+    if (isValidFrameAt(buf, y, buf.length))
+      throw walCorrupt(path, offset, `${reason}, followed by a valid record at ${y}`);
   }
   // A complete frame with a bad checksum is a tear only if part of it was never written
   // (a whole sector still zero); otherwise it is a synced record that rotted: refuse.

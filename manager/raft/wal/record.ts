@@ -135,10 +135,16 @@ export function checkFrame(buf: Buffer, offset: number, end: number): FrameResul
   const length = buf.readUInt32LE(offset);
   if (length === 0 || length > RECORD_BYTES_MAX) return { kind: 'bad', reason: `impossible record length ${length}` };
   const next = offset + RECORD_HEADER_BYTES + length;
-  if (next > end) return { kind: 'short', reason: `record of ${length} bytes cut short at ${end - offset - RECORD_HEADER_BYTES}` };
+  if (next > end)
+    return { kind: 'short', reason: `record of ${length} bytes cut short at ${end - offset - RECORD_HEADER_BYTES}` };
   const crc = crc32c(buf, offset + RECORD_HEADER_BYTES, next);
   if (crc !== buf.readUInt32LE(offset + 4)) return { kind: 'bad', reason: 'record checksum mismatch' };
-  return { kind: 'ok', typeCode: buf[offset + RECORD_HEADER_BYTES]!, payloadStart: offset + RECORD_HEADER_BYTES + 1, next };
+  return {
+    kind: 'ok',
+    typeCode: buf[offset + RECORD_HEADER_BYTES]!,
+    payloadStart: offset + RECORD_HEADER_BYTES + 1,
+    next,
+  };
 }
 
 /** True if a plausible, checksum-valid record starts at `offset` (used to tell corruption from a torn tail). */

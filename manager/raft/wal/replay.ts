@@ -70,13 +70,15 @@ export class Replay {
       return `segment starts at index ${h.firstIndex} but the log before it ends at ${this.log.lastIndex}`;
     }
     const prevTerm = this.log.termAt(h.firstIndex - 1);
-    if (prevTerm !== undefined && prevTerm !== h.prevTerm) return `segment's previous term ${h.prevTerm} is not the log's ${prevTerm}`;
+    if (prevTerm !== undefined && prevTerm !== h.prevTerm)
+      return `segment's previous term ${h.prevTerm} is not the log's ${prevTerm}`;
     return null;
   }
 
   private setHardState(hs: HardState): string | null {
     if (hs.term < this.hardState.term) return `hard state term went back from ${this.hardState.term} to ${hs.term}`;
-    if (hs.commit < this.hardState.commit) return `commit index went back from ${this.hardState.commit} to ${hs.commit}`;
+    if (hs.commit < this.hardState.commit)
+      return `commit index went back from ${this.hardState.commit} to ${hs.commit}`;
     this.hardState = hs;
     return null;
   }
@@ -93,7 +95,8 @@ export class Replay {
     if (m.index < log.prevIndex) return null;
     if (m.index > log.lastIndex) return `snapshot marker at ${m.index} is beyond the log's last index ${log.lastIndex}`;
     const term = log.termAt(m.index);
-    if (term !== undefined && term !== m.term) return `snapshot marker term ${m.term} is not the log's term ${term} at ${m.index}`;
+    if (term !== undefined && term !== m.term)
+      return `snapshot marker term ${m.term} is not the log's term ${term} at ${m.index}`;
     return null;
   }
 
@@ -115,7 +118,8 @@ export class Replay {
       log.entries = [];
     }
     const prevTerm = log.termAt(first.index - 1);
-    if (prevTerm !== undefined && first.term < prevTerm) return `entry ${first.index}'s term ${first.term} is below the previous entry's ${prevTerm}`;
+    if (prevTerm !== undefined && first.term < prevTerm)
+      return `entry ${first.index}'s term ${first.term} is below the previous entry's ${prevTerm}`;
     log.entries.length = first.index - log.prevIndex - 1;
     for (const e of batch) log.entries.push(e);
     return null;

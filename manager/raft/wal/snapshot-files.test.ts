@@ -92,7 +92,10 @@ describe('SnapshotFiles', () => {
       buf[20]! ^= 0xff;
       await writeFile(join(dir, f), buf);
     }
-    await expect(files.loadNewest()).rejects.toMatchObject({ code: 'SNAPSHOT_CORRUPT', message: expect.stringMatching(/peer/) });
+    await expect(files.loadNewest()).rejects.toMatchObject({
+      code: 'SNAPSHOT_CORRUPT',
+      message: expect.stringMatching(/peer/),
+    });
   });
 
   it('skips files the caller does not accept', async () => {

@@ -55,18 +55,29 @@ export class SnapshotFiles {
 
   static async open(dir: string, options: SnapshotFilesOptions = {}): Promise<SnapshotFiles> {
     const retainCount = options.retainCount ?? RETAIN_COUNT_DEFAULT;
-    assert(Number.isSafeInteger(retainCount) && retainCount >= 1 && retainCount <= RETAIN_COUNT_MAX, `retainCount within [1, ${RETAIN_COUNT_MAX}]`);
+    assert(
+      Number.isSafeInteger(retainCount) && retainCount >= 1 && retainCount <= RETAIN_COUNT_MAX,
+      `retainCount within [1, ${RETAIN_COUNT_MAX}]`,
+    );
     await mkdirDurable(dir);
     // A leftover temp file is a save that crashed before its rename: it never counted.
     for (const file of await readdir(dir)) if (file.endsWith('.snap.tmp')) await unlink(join(dir, file));
-    return new SnapshotFiles(dir, retainCount, options.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT, options.logger ?? NOOP_LOGGER);
+    return new SnapshotFiles(
+      dir,
+      retainCount,
+      options.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT,
+      options.logger ?? NOOP_LOGGER,
+    );
   }
 
   /** Writes the snapshot durably, then deletes files beyond the retention count. */
   async save(snapshot: Snapshot): Promise<SnapshotFileInfo> {
     const { index, term } = snapshot.metadata;
     if (snapshot.data.length > this.snapshotBytesMax) {
-      throw new WalError('SNAPSHOT_TOO_LARGE', `raft snapshot of ${snapshot.data.length} bytes exceeds the ${this.snapshotBytesMax}-byte bound. Raise the bound or shrink the store`);
+      throw new WalError(
+        'SNAPSHOT_TOO_LARGE',
+        `raft snapshot of ${snapshot.data.length} bytes exceeds the ${this.snapshotBytesMax}-byte bound. Raise the bound or shrink the store`,
+      );
     }
     const file = snapshotFileName(term, index);
     const path = join(this.dir, file);
@@ -112,11 +123,18 @@ export class SnapshotFiles {
       if (!accept(info)) continue;
       try {
         const snapshot = await this.read(info);
-        if (broken.length > 0) this.logger.warn({ code: 'SNAPSHOT_CORRUPT', broken, used: info.file }, 'raft snapshot: newest file is corrupt; fell back to an older snapshot');
+        if (broken.length > 0)
+          this.logger.warn(
+            { code: 'SNAPSHOT_CORRUPT', broken, used: info.file },
+            'raft snapshot: newest file is corrupt; fell back to an older snapshot',
+          );
         return snapshot;
       } catch (err) {
         if (!(err instanceof WalError) || err.code !== 'SNAPSHOT_CORRUPT') throw err;
-        this.logger.warn({ code: err.code, file: info.file, reason: err.message }, 'raft snapshot: corrupt file set aside as .broken');
+        this.logger.warn(
+          { code: err.code, file: info.file, reason: err.message },
+          'raft snapshot: corrupt file set aside as .broken',
+        );
         await rename(join(this.dir, info.file), join(this.dir, `${info.file}.broken`));
         broken.push(info.file);
       }
@@ -126,7 +144,7 @@ export class SnapshotFiles {
     throw new WalError(
       'SNAPSHOT_CORRUPT',
       `no valid raft snapshot in ${this.dir}: ${broken.join(', ')} failed their checks (now *.broken). ` +
-        'Remove this manager\'s raft directory and rejoin it from a healthy peer',
+        "Remove this manager's raft directory and rejoin it from a healthy peer",
       { file: join(this.dir, broken[0]!) },
     );
   }
@@ -136,7 +154,11 @@ export class SnapshotFiles {
     const path = join(this.dir, info.file);
     const sizeBytes = (await stat(path)).size;
     if (sizeBytes > this.snapshotBytesMax + HEADER_BYTES + MEMBERS_MAX * 2 * (MEMBER_ID_BYTES_MAX + 2)) {
-      throw new WalError('SNAPSHOT_TOO_LARGE', `raft snapshot ${path} of ${sizeBytes} bytes exceeds the ${this.snapshotBytesMax}-byte bound. Raise the bound`, { file: path });
+      throw new WalError(
+        'SNAPSHOT_TOO_LARGE',
+        `raft snapshot ${path} of ${sizeBytes} bytes exceeds the ${this.snapshotBytesMax}-byte bound. Raise the bound`,
+        { file: path },
+      );
     }
     const fh = await open(path, 'r');
     let buf: Buffer;
@@ -148,7 +170,8 @@ export class SnapshotFiles {
     try {
       const snapshot = decodeSnapshot(buf);
       const { index, term } = snapshot.metadata;
-      if (index !== info.index || term !== info.term) throw new DecodeError(`holds term ${term} index ${index}, not what its name says`);
+      if (index !== info.index || term !== info.term)
+        throw new DecodeError(`holds term ${term} index ${index}, not what its name says`);
       return snapshot;
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
@@ -166,7 +189,10 @@ export class SnapshotFiles {
 function encodeHeader(snapshot: Snapshot): Buffer {
   const { index, term, confState } = snapshot.metadata;
   const members = [...confState.voters, ...confState.learners].map((id) => Buffer.from(id, 'utf8'));
-  assert(members.length <= MEMBERS_MAX && members.every((m) => m.length <= MEMBER_ID_BYTES_MAX), 'membership within bounds');
+  assert(
+    members.length <= MEMBERS_MAX && members.every((m) => m.length <= MEMBER_ID_BYTES_MAX),
+    'membership within bounds',
+  );
   const metaBytes = 8 + 8 + 2 + 2 + members.reduce((n, m) => n + 2 + m.length, 0);
   const buf = Buffer.alloc(HEADER_BYTES + metaBytes);
   const w = new Writer(buf);
@@ -188,12 +214,14 @@ function encodeHeader(snapshot: Snapshot): Buffer {
 }
 
 function decodeSnapshot(buf: Buffer): Snapshot {
-  if (buf.length < HEADER_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new DecodeError('not a tswarm snapshot file');
+  if (buf.length < HEADER_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new DecodeError('not a tswarm snapshot file');
   const r = new Reader(buf, CRC_OFFSET, buf.length);
   const crc = r.u32();
   const metaBytes = r.u32();
   const dataBytes = r.u64();
-  if (HEADER_BYTES + metaBytes + dataBytes !== buf.length) throw new DecodeError(`length fields say ${HEADER_BYTES + metaBytes + dataBytes} bytes, file has ${buf.length}`);
+  if (HEADER_BYTES + metaBytes + dataBytes !== buf.length)
+    throw new DecodeError(`length fields say ${HEADER_BYTES + metaBytes + dataBytes} bytes, file has ${buf.length}`);
   if (crc32c(buf, CRC_OFFSET + 4) !== crc) throw new DecodeError('checksum mismatch');
   const meta = new Reader(buf, HEADER_BYTES, HEADER_BYTES + metaBytes);
   const metadata = decodeMetadata(meta);

@@ -65,7 +65,9 @@ describe('Wal on a full disk', () => {
       expect(acked.length).toBeGreaterThan(0);
       // Still full: the next save is refused too, and nothing was half-acknowledged.
       const next = makeEntries(acked.length + 1, acked.length + BATCH_ENTRIES, 3, ENTRY_DATA_BYTES);
-      await expect(wal.save({ ...ackedHs, commit: ackedHs.commit + 1 }, next)).rejects.toMatchObject({ code: 'DISK_FULL' });
+      await expect(wal.save({ ...ackedHs, commit: ackedHs.commit + 1 }, next)).rejects.toMatchObject({
+        code: 'DISK_FULL',
+      });
       await wal.close();
 
       // Restart on the same, still full, filesystem: exactly the acknowledged state.

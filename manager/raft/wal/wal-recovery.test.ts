@@ -33,7 +33,7 @@ async function writeBase(): Promise<string> {
 
 function frameOffsets(buf: Buffer): number[] {
   const offsets: number[] = [];
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     const f = checkFrame(buf, off, buf.length);
     if (f.kind !== 'ok') throw new Error(`unexpected bad frame at ${off}`);
     offsets.push(off);
@@ -54,7 +54,11 @@ async function expectCorrupt(file: string, offsetBytes: number): Promise<void> {
   expect((err as WalError).message).toContain(file);
   expect((err as WalError).message).toMatch(/peer/);
   // To the daemon and its callers it is DATA_CORRUPT (gRPC DATA_LOSS), the message unchanged.
-  expect(asTswarmError(err)).toMatchObject({ code: 'DATA_CORRUPT', grpcStatus: 15, message: (err as WalError).message });
+  expect(asTswarmError(err)).toMatchObject({
+    code: 'DATA_CORRUPT',
+    grpcStatus: 15,
+    message: (err as WalError).message,
+  });
 }
 
 describe('torn tail repair', () => {
@@ -153,7 +157,9 @@ describe('corruption is refused', () => {
       }
     }
     await writeFile(lastPath, buf);
-    expect((await Wal.open(dir, { segmentBytesLimit: SEGMENT_BYTES }).then(async ({ wal }) => wal.close())) ?? 'ok').toBe('ok');
+    expect(
+      (await Wal.open(dir, { segmentBytesLimit: SEGMENT_BYTES }).then(async ({ wal }) => wal.close())) ?? 'ok',
+    ).toBe('ok');
   });
 
   it('a flipped bit anywhere in a segment that is not the last is refused', async () => {

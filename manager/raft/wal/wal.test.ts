@@ -56,9 +56,12 @@ describe('Wal round trip', () => {
     await third.wal.close();
   });
 
-  it('saves with a blocking fsync (a follower\'s) the same way, mixed with pooled ones', async () => {
+  it("saves with a blocking fsync (a follower's) the same way, mixed with pooled ones", async () => {
     const { wal } = await reopen();
-    for (let i = 0; i < 20; i++) await wal.save({ term: 1, vote: 'a', commit: i }, makeEntries(i + 1, i + 1, 1, 40), { blockingSync: i % 2 === 0 });
+    for (let i = 0; i < 20; i++)
+      await wal.save({ term: 1, vote: 'a', commit: i }, makeEntries(i + 1, i + 1, 1, 40), {
+        blockingSync: i % 2 === 0,
+      });
     await wal.close();
     const { wal: w2, recovery } = await reopen();
     expect(recovery.entries.map((e) => e.index)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -77,7 +80,9 @@ describe('Wal round trip', () => {
 
   it('serializes saves that the caller did not await one by one', async () => {
     const { wal } = await reopen();
-    await Promise.all(Array.from({ length: 20 }, (_, i) => wal.save({ term: 1, vote: 'a', commit: i }, makeEntries(i + 1, i + 1, 1))));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => wal.save({ term: 1, vote: 'a', commit: i }, makeEntries(i + 1, i + 1, 1))),
+    );
     await wal.close();
     const { wal: w2, recovery } = await reopen();
     expect(recovery.entries.map((e) => e.index)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -130,7 +135,8 @@ describe('Wal overwrite of conflicting entries', () => {
 describe('Wal snapshot markers and release', () => {
   it('a compacting marker drops the covered entries from recovery and lets old segments go', async () => {
     const { wal } = await reopen();
-    for (let i = 0; i < 20; i++) await wal.save({ term: 1, vote: 'a', commit: i * 10 + 10 }, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
+    for (let i = 0; i < 20; i++)
+      await wal.save({ term: 1, vote: 'a', commit: i * 10 + 10 }, makeEntries(i * 10 + 1, i * 10 + 10, 1, 100));
     const before = wal.segmentFiles.length;
     await wal.saveSnapshot({ index: 150, term: 1 }, 'compact');
     const released = await wal.releaseTo(150);
@@ -183,7 +189,10 @@ describe('Wal snapshot markers and release', () => {
     await wal.save(null, makeEntries(1, 30, 1, 200)); // fills segment 1
     await wal.save(null, makeEntries(31, 31, 1, 200)); // goes to segment 2, which starts at 31
     await wal.save(null, makeEntries(25, 33, 2, 200)); // rewrites 25..31 in a later segment
-    expect(wal.segmentFiles).toEqual(['0000000000000001-0000000000000001.wal', '0000000000000002-000000000000001f.wal']);
+    expect(wal.segmentFiles).toEqual([
+      '0000000000000001-0000000000000001.wal',
+      '0000000000000002-000000000000001f.wal',
+    ]);
     await wal.saveSnapshot({ index: 30, term: 2 }, 'compact');
     expect(await wal.releaseTo(30)).toBeGreaterThan(0);
     await wal.close();

@@ -82,7 +82,9 @@ export class Wal {
   static async open(dir: string, options: WalOptions = {}): Promise<{ wal: Wal; recovery: WalRecovery }> {
     const segmentBytesLimit = options.segmentBytesLimit ?? SEGMENT_BYTES_LIMIT_DEFAULT;
     assert(
-      Number.isSafeInteger(segmentBytesLimit) && segmentBytesLimit >= SEGMENT_BYTES_LIMIT_MIN && segmentBytesLimit <= SEGMENT_BYTES_LIMIT_MAX,
+      Number.isSafeInteger(segmentBytesLimit) &&
+        segmentBytesLimit >= SEGMENT_BYTES_LIMIT_MIN &&
+        segmentBytesLimit <= SEGMENT_BYTES_LIMIT_MAX,
       `segmentBytesLimit within [${SEGMENT_BYTES_LIMIT_MIN}, ${SEGMENT_BYTES_LIMIT_MAX}]`,
     );
     const logger = options.logger ?? NOOP_LOGGER;
@@ -90,11 +92,28 @@ export class Wal {
     const recovery = (await readWal(dir, logger)) ?? (await createFirstSegment(dir));
     const last = recovery.segments[recovery.segments.length - 1]!;
     const path = join(dir, last.file);
-    const fh = await open(path, 'r+').catch((err: unknown) => Promise.reject(ioError(err, 'opening the last segment', path)));
-    const current: OpenSegment = { fh, name: last, sizeBytes: recovery.lastSegmentBytes, startBytes: recovery.lastSegmentStartBytes };
+    const fh = await open(path, 'r+').catch((err: unknown) =>
+      Promise.reject(ioError(err, 'opening the last segment', path)),
+    );
+    const current: OpenSegment = {
+      fh,
+      name: last,
+      sizeBytes: recovery.lastSegmentBytes,
+      startBytes: recovery.lastSegmentStartBytes,
+    };
     const lastTerm = recovery.log.termAt(recovery.log.lastIndex);
     assert(lastTerm !== undefined, 'the term of the last entry is known after recovery');
-    const wal = new Wal(dir, segmentBytesLimit, logger, [...recovery.segments], current, recovery.log.lastIndex, lastTerm, { ...recovery.hardState }, recovery.snapshotMarker);
+    const wal = new Wal(
+      dir,
+      segmentBytesLimit,
+      logger,
+      [...recovery.segments],
+      current,
+      recovery.log.lastIndex,
+      lastTerm,
+      { ...recovery.hardState },
+      recovery.snapshotMarker,
+    );
     return { wal, recovery };
   }
 
@@ -162,7 +181,10 @@ export class Wal {
       }
       if (released > 0) {
         await fsyncDir(this.dir);
-        this.logger.info({ released, index, firstSegment: this.segments[0]!.file }, 'raft WAL: released segments covered by a snapshot');
+        this.logger.info(
+          { released, index, firstSegment: this.segments[0]!.file },
+          'raft WAL: released segments covered by a snapshot',
+        );
       }
       return released;
     });
@@ -182,7 +204,12 @@ export class Wal {
 
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
     if (this.queuedOps >= QUEUED_OPS_MAX) {
-      return Promise.reject(new WalError('WAL_BUSY', `raft WAL: more than ${QUEUED_OPS_MAX} writes queued. Await each save before the next`));
+      return Promise.reject(
+        new WalError(
+          'WAL_BUSY',
+          `raft WAL: more than ${QUEUED_OPS_MAX} writes queued. Await each save before the next`,
+        ),
+      );
     }
     this.queuedOps++;
     const run = this.queue.then(() => {
@@ -206,7 +233,10 @@ export class Wal {
       assert(e.index === first.index + i, 'a batch holds consecutive entries');
       assert(i === 0 || e.term >= entries[i - 1]!.term, 'entry terms never decrease');
       if (e.data.length > ENTRY_DATA_BYTES_MAX) {
-        throw new WalError('WAL_RECORD_TOO_LARGE', `raft entry ${e.index} holds ${e.data.length} bytes, over the ${ENTRY_DATA_BYTES_MAX}-byte bound. Make the change smaller`);
+        throw new WalError(
+          'WAL_RECORD_TOO_LARGE',
+          `raft entry ${e.index} holds ${e.data.length} bytes, over the ${ENTRY_DATA_BYTES_MAX}-byte bound. Make the change smaller`,
+        );
       }
     }
   }
@@ -219,7 +249,10 @@ export class Wal {
   /** One write and one fdatasync; on failure nothing is acknowledged and the partial write is undone. */
   private async writeDurably(buf: Buffer, blockingSync = false): Promise<void> {
     if (buf.length > SAVE_BYTES_MAX) {
-      throw new WalError('WAL_RECORD_TOO_LARGE', `raft WAL: a save of ${buf.length} bytes exceeds the ${SAVE_BYTES_MAX}-byte bound. Save in smaller batches`);
+      throw new WalError(
+        'WAL_RECORD_TOO_LARGE',
+        `raft WAL: a save of ${buf.length} bytes exceeds the ${SAVE_BYTES_MAX}-byte bound. Save in smaller batches`,
+      );
     }
     const seg = this.current;
     if (seg.sizeBytes > seg.startBytes && seg.sizeBytes + buf.length > this.segmentBytesLimit) await this.roll();
@@ -237,7 +270,12 @@ export class Wal {
     } catch (err) {
       // After a failed fsync the kernel may have dropped the dirty pages: whether the data is on
       // disk is unknown, and retrying could falsely succeed. Only a reopen (re-reading) is safe.
-      this.failure = new WalError('WAL_FAILED', `raft WAL: fsync of ${path} failed. Restart the daemon to recover from disk`, { file: path }, { cause: err });
+      this.failure = new WalError(
+        'WAL_FAILED',
+        `raft WAL: fsync of ${path} failed. Restart the daemon to recover from disk`,
+        { file: path },
+        { cause: err },
+      );
       throw ioError(err, 'syncing the raft WAL', path);
     }
     target.sizeBytes += buf.length;
@@ -247,7 +285,12 @@ export class Wal {
     try {
       await seg.fh.truncate(seg.sizeBytes);
     } catch (err) {
-      this.failure = new WalError('WAL_FAILED', `raft WAL: could not undo a failed write to ${path}. Restart the daemon to recover from disk`, { file: path }, { cause: err });
+      this.failure = new WalError(
+        'WAL_FAILED',
+        `raft WAL: could not undo a failed write to ${path}. Restart the daemon to recover from disk`,
+        { file: path },
+        { cause: err },
+      );
     }
   }
 
@@ -255,7 +298,9 @@ export class Wal {
   private async roll(): Promise<void> {
     const name: SegmentName = { seq: this.current.name.seq + 1, firstIndex: this.lastIndex + 1, file: '' };
     name.file = segmentFileName(name.seq, name.firstIndex);
-    const records: WalRecord[] = [{ type: 'segmentHeader', header: { seq: name.seq, firstIndex: name.firstIndex, prevTerm: this.lastTerm } }];
+    const records: WalRecord[] = [
+      { type: 'segmentHeader', header: { seq: name.seq, firstIndex: name.firstIndex, prevTerm: this.lastTerm } },
+    ];
     if (this.marker !== null) records.push({ type: 'snapshotMarker', marker: this.marker, mode: 'compact' });
     records.push({ type: 'hardState', hardState: this.hardState });
     const content = encodeRecords(records);
