@@ -5,7 +5,7 @@ import { listNetns } from '../lab/netns.js';
 import { labPaths } from '../lab/paths.js';
 import { isAlive } from '../lab/processes.js';
 import { LAB_REGISTRY, LAB_TEST_IMAGE } from '../lab/registry.js';
-import { processStartTime } from '../lib/pid-lock.js';
+import { processStartTime } from '../lib/process/pid-lock.js';
 import { waitFor } from '../lib/poll.js';
 import { runBuilt } from '../lib/testing/processes.js';
 import { canConnect, listenOn, type Listener } from './support/tcp.js';

@@ -1,7 +1,7 @@
 import { mkdir, chmod, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
-import { PidLock } from '../lib/pid-lock.js';
+import { PidLock } from '../lib/process/pid-lock.js';
 import { namePrefixFor } from './name-prefix.js';
 import { freshNodeConfig, loadNodeConfig, saveNodeConfig, type NodeConfig } from './node-config.js';
 

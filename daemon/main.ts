@@ -5,8 +5,8 @@ import { tswarmVersion } from '../lib/version.js';
 import { Daemon } from './daemon.js';
 import { DEFAULT_DATA_DIR } from './data-dir.js';
 import { DEFAULT_HOST } from '../lib/grpc.js';
-import { Launcher } from '../lib/launcher.js';
-import { useCommandRunner } from '../lib/run.js';
+import { Launcher } from '../lib/process/launcher.js';
+import { useCommandRunner } from '../lib/process/run.js';
 import { parseInsecureRegistry } from '../engine/image/registry/registry-options.js';
 
 interface Flags {

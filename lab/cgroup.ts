@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
-import { run } from '../lib/run.js';
+import { run } from '../lib/process/run.js';
 import { CGROUP_HIERARCHY_NAME, CGROUP_MOUNT } from './paths.js';
 
 /**

@@ -1,10 +1,10 @@
 import { mkdir, access } from 'node:fs/promises';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { TswarmError } from '../lib/errors.js';
-import { PidLock } from '../lib/pid-lock.js';
+import { PidLock } from '../lib/process/pid-lock.js';
 import { builtEntry } from '../lib/paths.js';
 import { waitFor } from '../lib/poll.js';
-import { run, type RunResult } from '../lib/run.js';
+import { run, type RunResult } from '../lib/process/run.js';
 import { DaemonClient } from '../lib/daemon-client.js';
 import type { Logger } from '../lib/log.js';
 import { createCgroup, ensureHierarchy, killCgroup } from './cgroup.js';

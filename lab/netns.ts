@@ -1,4 +1,4 @@
-import { run } from '../lib/run.js';
+import { run } from '../lib/process/run.js';
 import { labPaths, NETNS_PREFIX } from './paths.js';
 import { UNDERLAY_PREFIX_LENGTH } from './plan.js';
 

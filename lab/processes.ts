@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { processStartTime, isHolderAlive } from '../lib/pid-lock.js';
+import { processStartTime, isHolderAlive } from '../lib/process/pid-lock.js';
 import { builtEntry, binDir } from '../lib/paths.js';
 import { TswarmError } from '../lib/errors.js';
 import { labPaths } from './paths.js';

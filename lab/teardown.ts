@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../lib/run.js';
+import { run } from '../lib/process/run.js';
 import type { Logger } from '../lib/log.js';
 import { killCgroup, removeCgroup } from './cgroup.js';
 import { deleteNetns, listNetns } from './netns.js';

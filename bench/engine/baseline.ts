@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 
 /**
  * The floor for `tswarm container run --rm --network none IMAGE true`: the same work done by hand

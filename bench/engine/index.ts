@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Lab } from '../../lab/lab.js';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { binDir } from '../../lib/paths.js';
 import { labPaths, REGISTRY_HOST } from '../../lab/paths.js';
 import { formatMs, summarize, type Summary } from '../stats.js';

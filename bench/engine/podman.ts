@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { unmountUnder } from '../../lab/teardown.js';
 
 /**

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Lab } from '../../lab/lab.js';
-import type { RunResult } from '../../lib/run.js';
+import type { RunResult } from '../../lib/process/run.js';
 
 /** Helpers for scenario tests that drive a host's engine through the real CLI. */
 

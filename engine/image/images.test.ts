@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerProgress } from '../../gen/tswarm/v1/engine.js';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { isRetryableImageError } from './errors.js';
 import { ImageService } from './images.js';
 import { addPlatformIndex, buildBusyboxImage, makeArchive, pushTestImage } from './testing/images.js';

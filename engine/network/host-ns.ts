@@ -1,4 +1,4 @@
-import { run, type RunResult } from '../../lib/run.js';
+import { run, type RunResult } from '../../lib/process/run.js';
 
 /** ip and nft answer in milliseconds; a stuck one (a wedged netlink socket) must not hang attach. */
 export const COMMAND_TIMEOUT_MS = 10_000;

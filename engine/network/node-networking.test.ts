@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../lib/log.js';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { listNetns } from '../runtime/netns.js';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { waitFor } from '../../lib/poll.js';
 
 /**

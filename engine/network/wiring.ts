@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { createNetns, deleteNetns, netnsPath } from '../runtime/netns.js';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { HostNs } from './host-ns.js';
 import { COMMAND_TIMEOUT_MS } from './host-ns.js';

@@ -1,4 +1,4 @@
-import { runDetached } from '../../lib/run.js';
+import { runDetached } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 
 export interface ConmonOptions {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { readMounts } from './probe.js';
 import { ensureOwnMount, isPinnedNamespace, NETNS_DIR } from './mounts.js';
 

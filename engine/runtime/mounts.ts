@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { readMounts } from './probe.js';
 import { isMounted } from './rootfs.js';
 

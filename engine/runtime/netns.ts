@@ -1,5 +1,5 @@
 import { rm, writeFile } from 'node:fs/promises';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { ensureOwnMount, NETNS_DIR } from './mounts.js';
 
 const IP_TIMEOUT_MS = 10_000;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile, chmod, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, type RunResult } from '../../lib/run.js';
+import { run, type RunResult } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 import { which, type HostProbe } from './probe.js';
 import { pinHybridMountNs } from './hybrid-mount-ns.js';

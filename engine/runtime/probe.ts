@@ -1,6 +1,6 @@
 import { access, readFile, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 import { readMounts } from './probe.js';
 

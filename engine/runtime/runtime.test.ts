@@ -12,7 +12,7 @@ import { SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
 import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
 import { unmountTree } from './rootfs.js';
 import { waitFor } from '../../lib/poll.js';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 
 const prefix = randomPrefix();
 let dir: string;

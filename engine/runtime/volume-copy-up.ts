@@ -1,7 +1,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
-import { run } from '../../lib/run.js';
+import { run } from '../../lib/process/run.js';
 
 /** A volume mounted into a container: where in the container, and its directory on the host. */
 export interface VolumeMountPoint {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isRetryableImageError } from '../errors.js';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ImageService } from '../images.js';
 import {

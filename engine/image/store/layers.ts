@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../../../lib/assert.js';
 import { fsyncDir } from '../../../lib/fsutil.js';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 import { isDigest } from '../reference.js';
 import { unpackLayerFile } from './unpack.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 import { makeWhiteout, markOpaque } from './overlay-marks.js';
 
 /** Mounts `lowers` (topmost first) read-only with overlayfs, returns what `path` holds there. */

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { Header } from 'tar';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 import { paxRecord } from './pax-xattrs.js';
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tarOf, digestOf, type TarFile } from '../testing/fake-registry.js';
 import { unpackLayerFile } from './unpack.js';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 
 describe('unpackLayerFile', () => {
   const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink } from 'node:fs/
 import { join, posix } from 'node:path';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 import { writeAll } from './blobs.js';
 import { makeWhiteout, markOpaque } from './overlay-marks.js';
 import { forEachTarEntry, type ReadEntry } from './tar-stream.js';

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile, chown, chmo
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../../lib/run.js';
+import { run } from '../../../lib/process/run.js';
 
 /**
  * Test images built from busybox-static with umoci, as LAB.md describes. Layer 1 is a busybox

@@ -12,7 +12,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import {
   DEFAULT_TIMEOUT_MS,
   spawnDetachedDirect,

@@ -1,6 +1,6 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { TswarmError } from './errors.js';
+import { TswarmError } from '../errors.js';
 
 /**
  * A data-dir lock that a kill -9 can never leave stuck: a pid file naming the holder's pid and its

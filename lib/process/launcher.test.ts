@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from './log.js';
+import { silentLogger } from '../log.js';
 import { Launcher } from './launcher.js';
 import { run, runDetached, useCommandRunner } from './run.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TswarmError } from './errors.js';
-import { waitFor } from './poll.js';
+import { TswarmError } from '../errors.js';
+import { waitFor } from '../poll.js';
 
 /** Vitest runs the sources; the helper runs compiled (npm test builds first). */
-const CHILD_SCRIPT = fileURLToPath(new URL('../dist/lib/launcher-child.js', import.meta.url));
+const CHILD_SCRIPT = fileURLToPath(new URL('../../dist/lib/launcher-child.js', import.meta.url));
 
 let launcher: Launcher | undefined;
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { TswarmError } from './errors.js';
+import { TswarmError } from '../errors.js';
 
 export interface RunOptions {
   timeoutMs?: number;

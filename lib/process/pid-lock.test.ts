@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PidLock, processStartTime } from './pid-lock.js';
-import { TswarmError } from './errors.js';
+import { TswarmError } from '../errors.js';
 
 let dir: string;
 beforeEach(async () => {
