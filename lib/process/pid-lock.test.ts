@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PidLock, processStartTime } from './pid-lock.js';
+import { isHolderAlive, PidLock, processStartTime, readHolder } from './pid-lock.js';
 import { TswarmError } from '../errors.js';
 
 let dir: string;
@@ -42,15 +42,21 @@ describe('PidLock', () => {
 
   it('does not mistake a reused pid for the holder: the start time must match too', async () => {
     const path = join(dir, 'tswarmd.pid');
+    // This process lives, but its start time is not 1: a pid reused by an unrelated process.
     await writeFile(path, `${process.pid} 1\n`);
+    expect(isHolderAlive({ pid: process.pid, startTime: '1' })).toBe(false);
     const lock = await PidLock.acquire(path, 'data dir X');
+    expect(await readFile(path, 'utf8')).toBe(`${process.pid} ${processStartTime(process.pid)}\n`);
     await lock.release();
+    await expect(readFile(path, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('treats a garbled pid file as stale', async () => {
     const path = join(dir, 'tswarmd.pid');
     await writeFile(path, 'not a pid');
+    expect(await readHolder(path)).toBeUndefined();
     const lock = await PidLock.acquire(path, 'data dir X');
+    expect(await readHolder(path)).toEqual({ pid: process.pid, startTime: processStartTime(process.pid) });
     await lock.release();
   });
 });
