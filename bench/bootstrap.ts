@@ -7,7 +7,7 @@ import { formatMs, summarize } from './stats.js';
 import { Reachability } from '../gen/tswarm/v1/objects.js';
 
 /**
- * Issue 4's figures, on the lab: how long `init`, a worker join and a manager join take (the
+ * Bootstrap figures, on the lab: how long `init`, a worker join and a manager join take (the
  * daemon's API call; the CLI adds its own process start, measured once alongside), and leader
  * failover — from SIGKILL of the leader's daemon until a write through a surviving manager
  * succeeds. Baseline in the same run: an Info round trip on the same socket.

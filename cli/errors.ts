@@ -1,6 +1,6 @@
 import { asTswarmError } from '../lib/errors.js';
 
-/** "Error: <what happened>. <what to do>." — one line, ending in a full stop (STYLE.md). */
+/** "Error: <what happened>. <what to do>." — one line, ending in a full stop, so every error tells the reader what to do next. */
 export function errorLine(message: string): string {
   const text = message.trim();
   return `Error: ${/[.!?]$/.test(text) ? text : text + '.'}\n`;

@@ -131,7 +131,7 @@ export function isRunCommand(argv: readonly string[]): boolean {
   return argv[i] === 'run' || (argv[i] === 'container' && argv[i + 1] === 'run');
 }
 
-/** Runs the CLI and returns the exit code: 0 ok, 1 error, 2 usage (STYLE.md). */
+/** Runs the CLI and returns the exit code: 0 ok, 1 error, 2 usage, so scripts can tell a typo from a failure. */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let ctx: CliContext | undefined;
   const { register, words } = await registrars(argv);

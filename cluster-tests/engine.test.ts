@@ -20,7 +20,7 @@ import {
 } from './support/engine.js';
 
 /**
- * Issue 5's "Must show" list on the lab: one manager host (m1, 192.168.77.11), one worker host
+ * The engine on real daemons in the lab: one manager host (m1, 192.168.77.11), one worker host
  * (w1, .21) and the lab registry (.5), every step through the real CLI against real daemons.
  * The tests run in order and share the hosts; each names its own containers.
  */

@@ -5,7 +5,7 @@ import { GrpcStatus } from './grpc-status.js';
 /**
  * Every error tswarm reports has a stable code; the code alone decides the gRPC status it travels
  * as and the exit code the CLI ends with, so scripts and remote callers can rely on both.
- * Messages read "<what happened>. <what to do>." (STYLE.md).
+ * Messages read "<what happened>. <what to do>.": a reader always learns the next step.
  */
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
@@ -34,7 +34,7 @@ interface CodeMapping {
   exitCode: number;
 }
 
-/** Exit codes: 0 ok, 1 error, 2 usage (STYLE.md). */
+/** Exit codes: 0 ok, 1 error, 2 usage: scripts can tell a typo from a failure. */
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;

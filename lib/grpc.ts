@@ -57,5 +57,5 @@ export function unixSocketPath(host: string): string {
   return match[1];
 }
 
-/** The local API socket, as /var/run/docker.sock is Docker's (ARCHITECTURE.md §1). */
+/** The local API socket, as /var/run/docker.sock is Docker's (docs/architecture.md, Data directory). */
 export const DEFAULT_HOST = 'unix:///run/tswarm/tswarm.sock';

@@ -9,7 +9,7 @@ import { imageLowerDirs, makeBaseline } from './baseline.js';
 import { makePodman } from './podman.js';
 
 /**
- * Issue 5's engine benchmark, on a one-host lab with the lab registry:
+ * The engine benchmark, on a one-host lab with the lab registry:
  * - `tswarm container run --rm --network none IMAGE true` beside a plain script doing the same
  *   work by hand (overlay mount, `crun run`, unmount, remove) — target ≤ 1.5× the script;
  * - the same with `--network bridge`, to show what networking costs;

@@ -3,7 +3,7 @@
  *
  * Why not @grpc/grpc-js, which the daemon serves with: loading it costs a `tswarm` process about
  * 50 ms (its ~65 modules plus node:http2), and node:http2 alone about 26 ms — most of a short
- * command's run (issue #5's benchmark times `tswarm container run` end to end).
+ * command's run (`npm run bench -- engine` times `tswarm container run` end to end).
  * @connectrpc/connect-node speaks gRPC too, but over node:http2, with protobuf-es message
  * classes rather than the ts-proto messages the whole code base uses, and would add two
  * dependencies. The CLI needs little of gRPC: one local connection, no TLS, no load balancing,
