@@ -1,4 +1,4 @@
-import { matchesFilter, matchesFilters, parseContainerFilter } from './container.js';
+import { matchesFilter, matchesFilters, parseContainerFilter } from './container-filters.js';
 import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
