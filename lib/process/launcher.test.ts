@@ -10,7 +10,7 @@ import { TswarmError } from '../errors.js';
 import { waitFor } from '../poll.js';
 
 /** Vitest runs the sources; the helper runs compiled (npm test builds first). */
-const CHILD_SCRIPT = fileURLToPath(new URL('../../dist/lib/launcher-child.js', import.meta.url));
+const CHILD_SCRIPT = fileURLToPath(new URL('../../dist/lib/process/launcher-child.js', import.meta.url));
 
 let launcher: Launcher | undefined;
 afterEach(() => {
