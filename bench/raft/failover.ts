@@ -7,7 +7,7 @@
 import { credentials } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { waitFor } from '../../lib/poll.js';
-import { KvClient } from '../../manager/raft/kvserver/client.js';
+import { KvClient } from './kvserver/client.js';
 import { formatMs, summarize } from '../stats.js';
 import { ProcessCluster } from './processes.js';
 

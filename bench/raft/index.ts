@@ -9,7 +9,7 @@ import { credentials } from '@grpc/grpc-js';
 import { cpus, loadavg } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { waitFor } from '../../lib/poll.js';
-import { KvClient } from '../../manager/raft/kvserver/client.js';
+import { KvClient } from './kvserver/client.js';
 import { summarize } from '../stats.js';
 import { runLoad, type LoadResult, type PutFn } from './load.js';
 import { ProcessCluster } from './processes.js';

@@ -3,10 +3,10 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Clock } from '../../../lib/clock.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Random } from '../../../lib/random.js';
-import type { RaftLogger } from '../config.js';
-import type { SoftState } from '../rawnode.js';
-import type { StateMachine } from '../state-machine.js';
-import type { NodeId } from '../types.js';
+import type { RaftLogger } from '../core/config.js';
+import type { SoftState } from '../core/rawnode.js';
+import type { StateMachine } from '../core/state-machine.js';
+import type { NodeId } from '../core/types.js';
 import type { PeerLimits } from '../transport/peer.js';
 import type { AuthorizeSender } from '../transport/server.js';
 

@@ -4,14 +4,20 @@
  * Each command returns its output lines; logs from the nodes are interleaved where they happen.
  */
 import type { Random } from '../../../lib/random.js';
-import type { RaftLogger } from '../config.js';
-import { decodeConfChange } from '../confchange.js';
-import { describeEntry, describeHardState, describeMessage, describeReady, describeSnapshot } from '../describe.js';
-import { MemoryStorage } from '../memory-storage.js';
-import type { Message } from '../messages.js';
-import { describeConfState } from '../confchange.js';
-import { RawNode } from '../rawnode.js';
-import type { ConfChange, ConfState, NodeId } from '../types.js';
+import type { RaftLogger } from '../core/config.js';
+import { decodeConfChange } from '../core/confchange.js';
+import {
+  describeEntry,
+  describeHardState,
+  describeMessage,
+  describeReady,
+  describeSnapshot,
+} from '../core/describe.js';
+import { MemoryStorage } from '../core/memory-storage.js';
+import type { Message } from '../core/messages.js';
+import { describeConfState } from '../core/confchange.js';
+import { RawNode } from '../core/rawnode.js';
+import type { ConfChange, ConfState, NodeId } from '../core/types.js';
 import type { Command } from './datadriven.js';
 
 type LogLevel = 'none' | 'warn' | 'info' | 'debug';
