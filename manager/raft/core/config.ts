@@ -1,17 +1,9 @@
 /** How a Raft member is configured. Every limit has a default and a reason. */
 import { assert } from '../../../lib/assert.js';
+import { NOOP_LOGGER, type BasicLogger } from '../../../lib/logger.js';
 import type { Random } from '../../../lib/random.js';
 import type { RaftStorage } from './storage.js';
 import type { NodeId } from './types.js';
-
-/** Where the core reports what it decided; the node loop adapts it to pino. No I/O in the core itself. */
-export interface RaftLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-}
-
-export const silentLogger: RaftLogger = { debug() {}, info() {}, warn() {} };
 
 export interface RaftConfig {
   id: NodeId;
@@ -38,7 +30,8 @@ export interface RaftConfig {
   maxPendingReadIndex?: number;
   checkQuorum?: boolean;
   preVote?: boolean;
-  logger?: RaftLogger;
+  /** Where the core reports what it decided (messages only); the node passes a pino child logger. */
+  logger?: BasicLogger;
 }
 
 export type ResolvedConfig = Required<RaftConfig>;
@@ -56,7 +49,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     maxPendingReadIndex: 4096,
     checkQuorum: true,
     preVote: true,
-    logger: silentLogger,
+    logger: NOOP_LOGGER,
     ...stripUndefined(c),
   } as ResolvedConfig;
   assert(resolved.id !== '', 'config: a raft member needs a non-empty ID');

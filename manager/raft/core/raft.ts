@@ -5,7 +5,8 @@
  * stepFollower), as in etcd-io/raft; this file holds the state and what all roles share.
  */
 import { assert } from '../../../lib/assert.js';
-import { resolveConfig, type RaftConfig, type RaftLogger, type ResolvedConfig } from './config.js';
+import type { BasicLogger } from '../../../lib/logger.js';
+import { resolveConfig, type RaftConfig, type ResolvedConfig } from './config.js';
 import { applyToConfState, describeConfState } from './confchange.js';
 import { hup } from './election.js';
 import { RaftLog } from './log.js';
@@ -27,7 +28,7 @@ export type StepFn = (r: Raft, m: Message) => StepResult;
 export class Raft {
   readonly id: NodeId;
   readonly cfg: ResolvedConfig;
-  readonly log: RaftLogger;
+  readonly log: BasicLogger;
   term = 0;
   vote: NodeId = NONE;
   lead: NodeId = NONE;

@@ -1,9 +1,8 @@
 /** How a RaftNode is configured, and what it reports. Every limit has a default and a reason. */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Clock } from '../../../lib/clock.js';
-import type { Logger } from '../../../lib/log.js';
+import type { BasicLogger, Logger } from '../../../lib/log.js';
 import type { Random } from '../../../lib/random.js';
-import type { RaftLogger } from '../core/config.js';
 import type { SoftState } from '../core/rawnode.js';
 import type { StateMachine } from '../core/state-machine.js';
 import type { NodeId } from '../core/types.js';
@@ -73,9 +72,8 @@ export const DEFAULTS = {
   pendingReadsMax: 10_000,
 };
 
-export function coreLogger(logger: Logger): RaftLogger {
-  const core = logger.child({ part: 'core' });
-  return { debug: (m) => core.debug(m), info: (m) => core.info(m), warn: (m) => core.warn(m) };
+export function coreLogger(logger: Logger): BasicLogger {
+  return logger.child({ part: 'core' });
 }
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {

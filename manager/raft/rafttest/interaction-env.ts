@@ -4,7 +4,7 @@
  * Each command returns its output lines; logs from the nodes are interleaved where they happen.
  */
 import type { Random } from '../../../lib/random.js';
-import type { RaftLogger } from '../core/config.js';
+import type { BasicLogger, LogFn } from '../../../lib/logger.js';
 import { decodeConfChange } from '../core/confchange.js';
 import {
   describeEntry,
@@ -61,11 +61,20 @@ export class InteractionEnv {
     this.out.push(line);
   }
 
-  private logger(): RaftLogger {
-    const at = (lvl: LogLevel, tag: string) => (msg: string) => {
-      if (LEVELS.indexOf(this.level) >= LEVELS.indexOf(lvl)) this.print(`${tag} ${msg}`);
+  private logger(): BasicLogger {
+    // The core logs messages alone; fields, if ever given, are left out of the transcript.
+    const at =
+      (lvl: LogLevel, tag: string): LogFn =>
+      (objOrMsg: object | string, msg?: string) => {
+        const line = typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '');
+        if (LEVELS.indexOf(this.level) >= LEVELS.indexOf(lvl)) this.print(`${tag} ${line}`);
+      };
+    return {
+      debug: at('debug', 'DEBUG'),
+      info: at('info', 'INFO'),
+      warn: at('warn', 'WARN'),
+      error: at('warn', 'ERROR'),
     };
-    return { debug: at('debug', 'DEBUG'), info: at('info', 'INFO'), warn: at('warn', 'WARN') };
   }
 
   private dispatch(cmd: Command): void {

@@ -17,7 +17,7 @@ import {
 } from '../core/storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../core/types.js';
 import { WalError } from './wal/errors.js';
-import { NOOP_LOGGER, type WalLogger } from './wal/logger.js';
+import { NOOP_LOGGER, type BasicLogger } from '../../../lib/logger.js';
 import type { WalRecovery } from './wal/reader.js';
 import { SnapshotFiles } from './wal/snapshot-files.js';
 import { Wal, type SaveOptions } from './wal/wal.js';
@@ -28,7 +28,7 @@ export interface DiskStorageOptions {
   /** Snapshot files kept (default 2); the WAL keeps entries back to the oldest, so any can be used. */
   snapshotRetainCount?: number;
   snapshotBytesMax?: number;
-  logger?: WalLogger;
+  logger?: BasicLogger;
 }
 
 const EMPTY_SNAPSHOT: Snapshot = Object.freeze({
@@ -229,7 +229,7 @@ export class DiskStorage implements RaftStorage {
  * log the WAL holds (so entries after it are there and consistent). Usually the WAL's own marker;
  * an older one if the newest file is corrupt and the WAL still has the entries in between.
  */
-async function loadSnapshot(snapFiles: SnapshotFiles, recovery: WalRecovery, logger: WalLogger): Promise<Snapshot> {
+async function loadSnapshot(snapFiles: SnapshotFiles, recovery: WalRecovery, logger: BasicLogger): Promise<Snapshot> {
   const marker = recovery.snapshotMarker;
   if (marker === null) return EMPTY_SNAPSHOT;
   const log = recovery.log;

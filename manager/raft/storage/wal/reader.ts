@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Entry, HardState } from '../../core/types.js';
 import { DecodeError } from './binary.js';
 import { WAL_TORN_TAIL_REPAIRED, ioError, walCorrupt } from './errors.js';
-import type { WalLogger } from './logger.js';
+import type { BasicLogger } from '../../../../lib/logger.js';
 import {
   checkFrame,
   decodePayload,
@@ -49,7 +49,7 @@ export interface WalRecovery {
 }
 
 /** Recovers the WAL in dir, or returns null if dir holds no segments. */
-export async function readWal(dir: string, logger: WalLogger): Promise<WalRecovery | null> {
+export async function readWal(dir: string, logger: BasicLogger): Promise<WalRecovery | null> {
   const segments = await listSegments(dir);
   if (segments.length === 0) return null;
   const replay = new Replay();
@@ -179,7 +179,7 @@ async function truncateDurably(path: string, sizeBytes: number): Promise<void> {
   }
 }
 
-function logTornTail(logger: WalLogger, t: TornTail): void {
+function logTornTail(logger: BasicLogger, t: TornTail): void {
   logger.warn(
     { code: WAL_TORN_TAIL_REPAIRED, file: t.file, offsetBytes: t.offsetBytes, cutBytes: t.cutBytes, reason: t.reason },
     `raft WAL: cut a torn tail of ${t.cutBytes} bytes at byte ${t.offsetBytes} of ${t.file} (${t.reason}); ` +

@@ -14,7 +14,7 @@ import { DecodeError, Reader, Writer } from './binary.js';
 import { crc32c } from './crc32c.js';
 import { WalError, ioError } from './errors.js';
 import { fsyncDir, mkdirDurable, writeAll } from './fs-durable.js';
-import { NOOP_LOGGER, type WalLogger } from './logger.js';
+import { NOOP_LOGGER, type BasicLogger } from '../../../../lib/logger.js';
 
 const MAGIC = Buffer.from('TSWSNAP1', 'latin1');
 const HEADER_BYTES = MAGIC.length + 4 + 4 + 8;
@@ -32,7 +32,7 @@ export interface SnapshotFilesOptions {
   /** How many snapshot files to keep (newest first); older ones are deleted after each save. */
   retainCount?: number;
   snapshotBytesMax?: number;
-  logger?: WalLogger;
+  logger?: BasicLogger;
 }
 
 export interface SnapshotFileInfo {
@@ -50,7 +50,7 @@ export class SnapshotFiles {
     readonly dir: string,
     private readonly retainCount: number,
     private readonly snapshotBytesMax: number,
-    private readonly logger: WalLogger,
+    private readonly logger: BasicLogger,
   ) {}
 
   static async open(dir: string, options: SnapshotFilesOptions = {}): Promise<SnapshotFiles> {

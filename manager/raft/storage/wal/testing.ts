@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '../../core/types.js';
-import type { WalLogger } from './logger.js';
+import type { BasicLogger, LogFn } from '../../../../lib/logger.js';
 
 export async function makeTempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `tswarm-${prefix}-`));
@@ -30,16 +30,18 @@ export function plain(entries: readonly Entry[]): Array<{ index: number; term: n
 }
 
 export interface RecordedLog {
-  level: 'warn' | 'info';
+  level: 'debug' | 'info' | 'warn' | 'error';
   obj: object;
   msg: string;
 }
 
-export function recordingLogger(): WalLogger & { records: RecordedLog[] } {
+export function recordingLogger(): BasicLogger & { records: RecordedLog[] } {
   const records: RecordedLog[] = [];
-  return {
-    records,
-    warn: (obj, msg) => records.push({ level: 'warn', obj, msg }),
-    info: (obj, msg) => records.push({ level: 'info', obj, msg }),
-  };
+  const at =
+    (level: RecordedLog['level']): LogFn =>
+    (objOrMsg: object | string, msg?: string) =>
+      records.push(
+        typeof objOrMsg === 'string' ? { level, obj: {}, msg: objOrMsg } : { level, obj: objOrMsg, msg: msg ?? '' },
+      );
+  return { records, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

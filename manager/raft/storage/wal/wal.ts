@@ -13,7 +13,7 @@ import { assert } from '../../../../lib/assert.js';
 import { EMPTY_HARD_STATE, type Entry, type HardState } from '../../core/types.js';
 import { WalError, ioError } from './errors.js';
 import { createFileDurable, fsyncDir, mkdirDurable, writeAll } from './fs-durable.js';
-import { NOOP_LOGGER, type WalLogger } from './logger.js';
+import { NOOP_LOGGER, type BasicLogger } from '../../../../lib/logger.js';
 import { readWal, type WalRecovery } from './reader.js';
 import { RecoveredLog } from './replay.js';
 import {
@@ -39,7 +39,7 @@ const QUEUED_OPS_MAX = 64;
 
 export interface WalOptions {
   segmentBytesLimit?: number;
-  logger?: WalLogger;
+  logger?: BasicLogger;
 }
 
 interface OpenSegment {
@@ -69,7 +69,7 @@ export class Wal {
   private constructor(
     private readonly dir: string,
     private readonly segmentBytesLimit: number,
-    private readonly logger: WalLogger,
+    private readonly logger: BasicLogger,
     private segments: SegmentName[],
     private current: OpenSegment,
     private lastIndex: number,
