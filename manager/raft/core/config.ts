@@ -38,7 +38,7 @@ export type ResolvedConfig = Required<RaftConfig>;
 
 export function resolveConfig(c: RaftConfig): ResolvedConfig {
   const resolved: ResolvedConfig = {
-    electionTicks: 10, // ARCHITECTURE.md §4: 10 ticks of 100 ms, randomised 10-20
+    electionTicks: 10, // 10 ticks of 100 ms, randomised 10-20 (docs/architecture.md, Timing defaults)
     heartbeatTicks: 1,
     applied: 0,
     maxSizePerMsgBytes: 1024 * 1024, // keeps one append well under gRPC's 4 MiB message limit

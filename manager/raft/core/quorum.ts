@@ -1,6 +1,6 @@
 /**
  * Majority quorum math, kept apart from the rest so it can be tested exhaustively.
- * Only simple majorities: membership changes are one at a time (ARCHITECTURE.md §4), so a
+ * Only simple majorities: membership changes are one at a time (docs/raft.md), so a
  * configuration is never joint.
  */
 import type { NodeId } from './types.js';

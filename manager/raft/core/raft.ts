@@ -174,7 +174,7 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
-    // A lone voter has nobody to wait for: it elects itself at once (ARCHITECTURE.md §4).
+    // A lone voter has nobody to wait for: it elects itself at once, without an election timeout.
     const alone = this.trk.isSingleton() && this.lead === NONE;
     if (this.promotable() && (alone || this.pastElectionTimeout())) {
       this.electionElapsed = 0;

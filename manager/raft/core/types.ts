@@ -1,6 +1,7 @@
 /**
  * The data Raft is made of, shared by the pure core, the WAL, snapshots and the transport.
- * Names follow the Raft paper and etcd-io/raft. A member's ID is its node ID (ARCHITECTURE.md §4).
+ * Names follow the Raft paper and etcd-io/raft. A member's ID is its node ID, so logs and
+ * membership read in the cluster's own names (docs/raft.md).
  * Indexes and terms are plain numbers: 2^53 entries is beyond any cluster's lifetime.
  */
 export type NodeId = string;

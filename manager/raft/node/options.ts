@@ -61,10 +61,10 @@ export interface NodeStatus {
 }
 
 export const DEFAULTS = {
-  tickMs: 100, // ARCHITECTURE.md §4: 100 ms ticks, election after 10-20 ticks
+  tickMs: 100, // 100 ms ticks, election after 10-20 ticks (docs/architecture.md, Timing defaults)
   electionTicks: 10,
   heartbeatTicks: 1,
-  snapshotEveryEntries: 10_000, // ARCHITECTURE.md §4
+  snapshotEveryEntries: 10_000, // bounds replay after a restart (docs/architecture.md, Timing defaults)
   compactionLagEntries: 1000,
   proposalTimeoutMs: 10_000,
   pendingProposalsMax: 10_000,

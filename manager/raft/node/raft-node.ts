@@ -105,7 +105,7 @@ export class RaftNode<R> {
     const node = new RaftNode(options, rec.storage, rec.appliedIndex, rec.addresses);
     node.startTicking();
     const cs = node.rn.status().confState;
-    // ARCHITECTURE.md §4: a single-voter cluster elects itself at once.
+    // A single-voter cluster has nobody to wait for: it elects itself at once, without a timeout.
     if (cs.voters.length === 1 && cs.voters[0] === node.id) node.campaign();
     return node;
   }

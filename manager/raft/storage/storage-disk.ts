@@ -4,7 +4,7 @@
  * only once its data is durable; the in-memory log changes only after that, so a read never
  * sees what a crash could take back.
  *
- * Layout under the raft dir (ARCHITECTURE.md §1): wal/*.wal and snap/*.snap.
+ * Layout under the raft dir (the data directory, docs/architecture.md): wal/*.wal and snap/*.snap.
  */
 import { join } from 'node:path';
 import { assert } from '../../../lib/assert.js';

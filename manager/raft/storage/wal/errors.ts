@@ -1,6 +1,7 @@
 /**
  * Typed failures of the durable Raft log. Each carries a stable `code`, which toTswarmError maps
- * to the TswarmError code (and so the gRPC status and exit code) it stands for; messages read "<what happened>. <what to do>." (STYLE.md).
+ * to the TswarmError code (and so the gRPC status and exit code) it stands for; messages read
+ * "<what happened>. <what to do>." so an operator knows the next step without reading code.
  */
 import { TswarmError, type ConvertibleError, type ErrorCode } from '../../../../lib/errors.js';
 
