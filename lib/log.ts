@@ -1,8 +1,15 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 import { TswarmError } from './errors.js';
+import type { BasicLogger } from './logger.js';
 
 export type { Logger } from 'pino';
+export { NOOP_LOGGER, type BasicLogger, type LogFn } from './logger.js';
+
+// pino's Logger must stay a BasicLogger (the Raft core and the WAL log through one); a pino
+// upgrade that breaks this fails the build here rather than at each call site.
+type Is<T extends true> = T;
+export type _PinoIsABasicLogger = Is<Logger extends BasicLogger ? true : false>;
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 

@@ -1,5 +1,5 @@
 /**
- * Leader failover on real processes (the Raft issue): three kvserver members with default
+ * Leader failover on real processes: three kvserver members with default
  * timings (tick 100 ms, elections after 10-20 ticks); SIGKILL of the leader's process, then the
  * time until a put through the surviving members succeeds, as a client that retries sees it.
  * Each trial is a fresh cluster, warmed up first. Targets: median < 1.5 s, max < 3 s.
@@ -7,7 +7,7 @@
 import { credentials } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { waitFor } from '../../lib/poll.js';
-import { KvClient } from '../../manager/raft/kvserver/client.js';
+import { KvClient } from './kvserver/client.js';
 import { formatMs, summarize } from '../stats.js';
 import { ProcessCluster } from './processes.js';
 

@@ -2,14 +2,14 @@
  * Raft write throughput and latency: tswarm's Raft (three kvserver processes, real fsync)
  * against etcd 3.4 (three members) in the same run, on loopback, 128-byte values, 1, 16 and 256
  * concurrent clients each doing sequential puts. Medians and spread over REPS fresh clusters.
- * Targets (the Raft issue): throughput >= 1.0x etcd at every concurrency (2x the ambition),
+ * Targets (set when tswarm's Raft was written): throughput >= 1.0x etcd at every concurrency (2x the ambition),
  * p50 at 1 client no worse than etcd's.
  */
 import { credentials } from '@grpc/grpc-js';
 import { cpus, loadavg } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { waitFor } from '../../lib/poll.js';
-import { KvClient } from '../../manager/raft/kvserver/client.js';
+import { KvClient } from './kvserver/client.js';
 import { summarize } from '../stats.js';
 import { runLoad, type LoadResult, type PutFn } from './load.js';
 import { ProcessCluster } from './processes.js';

@@ -59,7 +59,7 @@ export class ProcessCluster {
     const addrs = new Map<string, string>();
     for (const id of ids) addrs.set(id, `127.0.0.1:${await freePort()}`);
     const cluster = new ProcessCluster('tswarm', dir, addrs);
-    const main = fileURLToPath(new URL('../../manager/raft/kvserver/main.js', import.meta.url));
+    const main = fileURLToPath(new URL('./kvserver/main.js', import.meta.url));
     const peers = [...addrs].map(([id, a]) => `${id}=${a}`).join(',');
     for (const id of ids) {
       cluster.spawnMember(id, process.execPath, [

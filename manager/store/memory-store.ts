@@ -2,7 +2,7 @@ import { assert } from '../../lib/assert.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import { StoreActionKind, StoreSnapshot, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
-import type { StateMachine } from '../raft/state-machine.js';
+import type { StateMachine } from '../raft/core/state-machine.js';
 import {
   cloneObject,
   KINDS,

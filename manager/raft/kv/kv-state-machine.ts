@@ -5,7 +5,7 @@
  * table is part of the snapshot, so deduplication survives restarts and snapshot installs.
  */
 import { assert } from '../../../lib/assert.js';
-import type { StateMachine } from '../state-machine.js';
+import type { StateMachine } from '../core/state-machine.js';
 import { decodeKvCommand, type KvCommand, type KvResult } from './commands.js';
 
 interface Session {

@@ -1,6 +1,6 @@
 /** Errors of the node loop, each with a stable code (lib/errors.ts) so they survive gRPC. */
 import { TswarmError } from '../../../lib/errors.js';
-import type { NodeId } from '../types.js';
+import type { NodeId } from '../core/types.js';
 
 /**
  * This member cannot take the request because it is not the leader. `leaderId` is empty while

@@ -7,9 +7,9 @@
 import { rename } from 'node:fs/promises';
 import { TswarmError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
-import type { StateMachine } from '../state-machine.js';
-import { DiskStorage } from '../storage-disk.js';
-import type { NodeId } from '../types.js';
+import type { StateMachine } from '../core/state-machine.js';
+import { DiskStorage } from '../storage/storage-disk.js';
+import type { NodeId } from '../core/types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 
 /** Entries read per batch while replaying; bounds memory on a long log. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newMessage } from '../messages.js';
-import type { Entry } from '../types.js';
+import { newMessage } from '../core/messages.js';
+import type { Entry } from '../core/types.js';
 import { HeldCommitAppends } from './held-commit-appends.js';
 
 const entry: Entry = { term: 1, index: 6, type: 'normal', data: new Uint8Array([1]) };

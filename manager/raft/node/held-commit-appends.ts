@@ -8,8 +8,8 @@
  * Delaying or dropping a message is always safe in Raft (the network may do both); the commit
  * index a follower knows decides only when it applies entries, never which.
  */
-import type { Message } from '../messages.js';
-import type { NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
 
 export class HeldCommitAppends {
   /** At most one per follower: a newer commit-only append replaces the held one. */

@@ -1,12 +1,11 @@
 /** How a RaftNode is configured, and what it reports. Every limit has a default and a reason. */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Clock } from '../../../lib/clock.js';
-import type { Logger } from '../../../lib/log.js';
+import type { BasicLogger, Logger } from '../../../lib/log.js';
 import type { Random } from '../../../lib/random.js';
-import type { RaftLogger } from '../config.js';
-import type { SoftState } from '../rawnode.js';
-import type { StateMachine } from '../state-machine.js';
-import type { NodeId } from '../types.js';
+import type { SoftState } from '../core/rawnode.js';
+import type { StateMachine } from '../core/state-machine.js';
+import type { NodeId } from '../core/types.js';
 import type { PeerLimits } from '../transport/peer.js';
 import type { AuthorizeSender } from '../transport/server.js';
 
@@ -62,10 +61,10 @@ export interface NodeStatus {
 }
 
 export const DEFAULTS = {
-  tickMs: 100, // ARCHITECTURE.md §4: 100 ms ticks, election after 10-20 ticks
+  tickMs: 100, // 100 ms ticks, election after 10-20 ticks (docs/architecture.md, Timing defaults)
   electionTicks: 10,
   heartbeatTicks: 1,
-  snapshotEveryEntries: 10_000, // ARCHITECTURE.md §4
+  snapshotEveryEntries: 10_000, // bounds replay after a restart (docs/architecture.md, Timing defaults)
   compactionLagEntries: 1000,
   proposalTimeoutMs: 10_000,
   pendingProposalsMax: 10_000,
@@ -73,9 +72,8 @@ export const DEFAULTS = {
   pendingReadsMax: 10_000,
 };
 
-export function coreLogger(logger: Logger): RaftLogger {
-  const core = logger.child({ part: 'core' });
-  return { debug: (m) => core.debug(m), info: (m) => core.info(m), warn: (m) => core.warn(m) };
+export function coreLogger(logger: Logger): BasicLogger {
+  return logger.child({ part: 'core' });
 }
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {

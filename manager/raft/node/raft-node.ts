@@ -12,12 +12,12 @@ import { systemClock, type Clock, type Timer } from '../../../lib/clock.js';
 import { TswarmError } from '../../../lib/errors.js';
 import { silentLogger, type Logger } from '../../../lib/log.js';
 import { cryptoRandom } from '../../../lib/random.js';
-import { decodeConfChange } from '../confchange.js';
-import { newMessage, type Message } from '../messages.js';
-import { ProposalDroppedError, RawNode, type Ready, type SoftState } from '../rawnode.js';
-import { Applier } from '../state-machine.js';
-import type { DiskStorage } from '../storage-disk.js';
-import type { ConfChange, ConfState, Entry, HardState, NodeId } from '../types.js';
+import { decodeConfChange } from '../core/confchange.js';
+import { newMessage, type Message } from '../core/messages.js';
+import { ProposalDroppedError, RawNode, type Ready, type SoftState } from '../core/rawnode.js';
+import { Applier } from '../core/state-machine.js';
+import type { DiskStorage } from '../storage/storage-disk.js';
+import type { ConfChange, ConfState, Entry, HardState, NodeId } from '../core/types.js';
 export type { NodeStatus, RaftNodeOptions } from './options.js';
 import { Transport } from '../transport/transport.js';
 import { nodeStopped, NotLeaderError, proposalLost } from './errors.js';
@@ -105,7 +105,7 @@ export class RaftNode<R> {
     const node = new RaftNode(options, rec.storage, rec.appliedIndex, rec.addresses);
     node.startTicking();
     const cs = node.rn.status().confState;
-    // ARCHITECTURE.md §4: a single-voter cluster elects itself at once.
+    // A single-voter cluster has nobody to wait for: it elects itself at once, without a timeout.
     if (cs.voters.length === 1 && cs.voters[0] === node.id) node.campaign();
     return node;
   }

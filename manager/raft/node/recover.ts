@@ -6,9 +6,9 @@
  * member joining an existing cluster starts empty: the leader sends it a snapshot.
  */
 import type { Logger } from '../../../lib/log.js';
-import { DiskStorage } from '../storage-disk.js';
-import type { StateMachine } from '../state-machine.js';
-import type { NodeId, Snapshot } from '../types.js';
+import { DiskStorage } from '../storage/storage-disk.js';
+import type { StateMachine } from '../core/state-machine.js';
+import type { NodeId, Snapshot } from '../core/types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
 
 export interface Recovered {

@@ -5,7 +5,7 @@
  * own snapshot bytes.
  */
 import { TswarmError } from '../../../lib/errors.js';
-import type { NodeId } from '../types.js';
+import type { NodeId } from '../core/types.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -10,7 +10,7 @@ import { waitFor } from '../../../lib/poll.js';
 import { encodeKvCommand, type KvResult } from '../kv/commands.js';
 import { KvStateMachine } from '../kv/kv-state-machine.js';
 import { listenLoopback, unusedPort } from '../transport/testing.js';
-import type { NodeId } from '../types.js';
+import type { NodeId } from '../core/types.js';
 import { RaftNode, type RaftNodeOptions } from './raft-node.js';
 
 export interface Member {

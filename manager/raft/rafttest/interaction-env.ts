@@ -4,14 +4,20 @@
  * Each command returns its output lines; logs from the nodes are interleaved where they happen.
  */
 import type { Random } from '../../../lib/random.js';
-import type { RaftLogger } from '../config.js';
-import { decodeConfChange } from '../confchange.js';
-import { describeEntry, describeHardState, describeMessage, describeReady, describeSnapshot } from '../describe.js';
-import { MemoryStorage } from '../memory-storage.js';
-import type { Message } from '../messages.js';
-import { describeConfState } from '../confchange.js';
-import { RawNode } from '../rawnode.js';
-import type { ConfChange, ConfState, NodeId } from '../types.js';
+import type { BasicLogger, LogFn } from '../../../lib/logger.js';
+import { decodeConfChange } from '../core/confchange.js';
+import {
+  describeEntry,
+  describeHardState,
+  describeMessage,
+  describeReady,
+  describeSnapshot,
+} from '../core/describe.js';
+import { MemoryStorage } from '../core/memory-storage.js';
+import type { Message } from '../core/messages.js';
+import { describeConfState } from '../core/confchange.js';
+import { RawNode } from '../core/rawnode.js';
+import type { ConfChange, ConfState, NodeId } from '../core/types.js';
 import type { Command } from './datadriven.js';
 
 type LogLevel = 'none' | 'warn' | 'info' | 'debug';
@@ -55,11 +61,20 @@ export class InteractionEnv {
     this.out.push(line);
   }
 
-  private logger(): RaftLogger {
-    const at = (lvl: LogLevel, tag: string) => (msg: string) => {
-      if (LEVELS.indexOf(this.level) >= LEVELS.indexOf(lvl)) this.print(`${tag} ${msg}`);
+  private logger(): BasicLogger {
+    // The core logs messages alone; fields, if ever given, are left out of the transcript.
+    const at =
+      (lvl: LogLevel, tag: string): LogFn =>
+      (objOrMsg: object | string, msg?: string) => {
+        const line = typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '');
+        if (LEVELS.indexOf(this.level) >= LEVELS.indexOf(lvl)) this.print(`${tag} ${line}`);
+      };
+    return {
+      debug: at('debug', 'DEBUG'),
+      info: at('info', 'INFO'),
+      warn: at('warn', 'WARN'),
+      error: at('warn', 'ERROR'),
     };
-    return { debug: at('debug', 'DEBUG'), info: at('info', 'INFO'), warn: at('warn', 'WARN') };
   }
 
   private dispatch(cmd: Command): void {

@@ -5,9 +5,9 @@
  */
 import { assert } from '../../../lib/assert.js';
 import type { Random } from '../../../lib/random.js';
-import { MemoryStorage } from '../memory-storage.js';
-import { EMPTY_CONF_STATE } from '../storage.js';
-import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from '../types.js';
+import { MemoryStorage } from '../core/memory-storage.js';
+import { EMPTY_CONF_STATE } from '../core/storage.js';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from '../core/types.js';
 
 type Write =
   | { kind: 'snapshot'; snapshot: Snapshot }

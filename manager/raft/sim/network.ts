@@ -4,8 +4,8 @@
  * bounded; beyond the bound new ones are dropped (as a full transport queue would).
  */
 import type { Random } from '../../../lib/random.js';
-import type { Message } from '../messages.js';
-import type { NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
 
 export interface NetworkFaults {
   /** Per mille of messages dropped. */

@@ -5,7 +5,7 @@
  * - leader completeness: a leader's log holds every entry committed before its term;
  * - state machine safety: no two members apply different entries at the same index.
  */
-import type { Entry, NodeId } from '../types.js';
+import type { Entry, NodeId } from '../core/types.js';
 import type { SimNode } from './sim-node.js';
 
 const decoder = new TextDecoder();

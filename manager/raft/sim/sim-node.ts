@@ -6,14 +6,14 @@
  * back only what the disk made durable.
  */
 import type { Random } from '../../../lib/random.js';
-import { decodeConfChange } from '../confchange.js';
+import { decodeConfChange } from '../core/confchange.js';
 import { KvStateMachine } from '../kv/kv-state-machine.js';
 import { decodeKvCommand, type KvCommand, type KvResult } from '../kv/commands.js';
-import type { Message } from '../messages.js';
-import type { MemoryStorage } from '../memory-storage.js';
-import { RawNode, type Ready } from '../rawnode.js';
-import { Applier } from '../state-machine.js';
-import type { Entry, NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { MemoryStorage } from '../core/memory-storage.js';
+import { RawNode, type Ready } from '../core/rawnode.js';
+import { Applier } from '../core/state-machine.js';
+import type { Entry, NodeId } from '../core/types.js';
 import { SimDisk } from './disk.js';
 
 export interface NodeHooks {

@@ -8,10 +8,10 @@
  * client finish; then the history is checked for linearizability.
  */
 import { SeededRandom } from '../../../lib/random.js';
-import { ProposalDroppedError } from '../rawnode.js';
+import { ProposalDroppedError } from '../core/rawnode.js';
 import { encodeKvCommand } from '../kv/commands.js';
-import type { Message } from '../messages.js';
-import type { Entry, NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { Entry, NodeId } from '../core/types.js';
 import { SimClient, type Outstanding } from './client.js';
 import { SimDisk } from './disk.js';
 import { kvModel, type KvInput, type KvOutput } from './kv-model.js';

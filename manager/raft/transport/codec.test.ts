@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Message as WireMessage, StreamMessagesRequest } from '../../../gen/tswarm/v1/raft.js';
-import { newMessage, type Message } from '../messages.js';
+import { newMessage, type Message } from '../core/messages.js';
 import { messageFromWire, messageToWire } from './codec.js';
 
 /** Through the codec and the protobuf bytes, as a message really travels. */

@@ -11,8 +11,8 @@ import {
   type Message as WireMessage,
   type SnapshotMetadata as WireSnapshotMetadata,
 } from '../../../gen/tswarm/v1/raft.js';
-import { newMessage, type Message, type MessageType } from '../messages.js';
-import type { Entry, SnapshotMetadata } from '../types.js';
+import { newMessage, type Message, type MessageType } from '../core/messages.js';
+import type { Entry, SnapshotMetadata } from '../core/types.js';
 
 /** Types that may cross the network; local ones (MsgHup, MsgBeat, ...) never do. */
 const TO_WIRE: Partial<Record<MessageType, WireMessageType>> = {

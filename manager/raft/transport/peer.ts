@@ -11,8 +11,8 @@ import type { Clock, Timer } from '../../../lib/clock.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Random } from '../../../lib/random.js';
 import { RaftServiceClient, type StreamMessagesRequest } from '../../../gen/tswarm/v1/raft.js';
-import type { Message } from '../messages.js';
-import type { NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
 import { messageToWire } from './codec.js';
 import { snapshotChunks } from './snapshot-chunks.js';
 

@@ -12,8 +12,8 @@ import type {
   StreamSnapshotRequest,
   StreamSnapshotResponse,
 } from '../../../gen/tswarm/v1/raft.js';
-import type { Message } from '../messages.js';
-import type { NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
 import { messageFromWire } from './codec.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
 

@@ -6,8 +6,8 @@
  */
 import { TswarmError } from '../../../lib/errors.js';
 import { MessageType as WireMessageType, type StreamSnapshotRequest } from '../../../gen/tswarm/v1/raft.js';
-import type { Message } from '../messages.js';
-import { crc32c } from '../wal/crc32c.js';
+import type { Message } from '../core/messages.js';
+import { crc32c } from '../storage/wal/crc32c.js';
 import { messageFromWire, messageToWire } from './codec.js';
 
 /** 1 MiB: well under gRPC's 4 MiB default message limit, large enough that framing costs nothing. */

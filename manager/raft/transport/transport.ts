@@ -8,8 +8,8 @@ import { systemClock, type Clock } from '../../../lib/clock.js';
 import { silentLogger, type Logger } from '../../../lib/log.js';
 import { cryptoRandom, type Random } from '../../../lib/random.js';
 import { RaftServiceService } from '../../../gen/tswarm/v1/raft.js';
-import type { Message } from '../messages.js';
-import type { NodeId } from '../types.js';
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
 import { DEFAULT_PEER_LIMITS, Peer, type PeerEvents, type PeerLimits } from './peer.js';
 import { createRaftService, SNAPSHOT_BYTES_MAX_DEFAULT, type AuthorizeSender } from './server.js';
 
