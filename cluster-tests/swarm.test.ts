@@ -5,7 +5,7 @@ import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { builtEntry } from '../lib/paths.js';
-import { createJoinToken } from '../manager/ca/join-token.js';
+import { createJoinToken } from '../ca/join-token.js';
 
 // Issue 4 on real daemons in network namespaces: init, joins over mutual TLS, refusals at the
 // CLI and at the network layer, leader failure, lost quorum and its recovery, promote/demote.

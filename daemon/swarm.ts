@@ -32,9 +32,9 @@ import {
   type SwarmJoinRequest,
   type SwarmJoinResponse,
 } from '../gen/tswarm/v1/system.js';
-import { parseJoinToken } from '../manager/ca/join-token.js';
-import { createKeyAndCsr, parseNodeCertificate } from '../manager/ca/node-certificate.js';
-import { renewalDelayMs } from '../manager/ca/renewal.js';
+import { parseJoinToken } from '../ca/join-token.js';
+import { createKeyAndCsr, parseNodeCertificate } from '../ca/node-certificate.js';
+import { renewalDelayMs } from '../ca/renewal.js';
 import {
   defaultClusterSpec,
   ELECTION_TICKS_DEFAULT,
@@ -49,7 +49,7 @@ import { waitFor } from '../lib/poll.js';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
-import { loadCertificates, removeCertificates, saveCertificates } from './certificates.js';
+import { loadCertificates, removeCertificates, saveCertificates } from '../worker/certificates.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
 import { saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
 

@@ -9,10 +9,10 @@ import {
   parseNodeCertificate,
   verifyNodeCertificate,
   MANAGER_DNS_NAME,
-} from './node-certificate.js';
-import { createJoinToken, parseJoinToken, sameSecret } from './join-token.js';
-import { renewalDelayMs } from './renewal.js';
-import { x509 } from './x509.js';
+} from '../../ca/node-certificate.js';
+import { createJoinToken, parseJoinToken, sameSecret } from '../../ca/join-token.js';
+import { renewalDelayMs } from '../../ca/renewal.js';
+import { x509 } from '../../ca/x509.js';
 
 const HOUR_MS = 3600 * 1000;
 

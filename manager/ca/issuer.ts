@@ -5,8 +5,8 @@ import { NodeAvailability, type Cluster, type RaftConfig } from '../../gen/tswar
 import type { Caller, Role } from '../authz/authz.js';
 import type { Store } from '../store/store.js';
 import { newNodeObject, roleName, theCluster } from '../store/cluster-objects.js';
-import { parseJoinToken, sameSecret } from './join-token.js';
-import { issueNodeCertificate, NODE_CERT_VALIDITY_MS_DEFAULT, parseAndVerifyCsr } from './node-certificate.js';
+import { parseJoinToken, sameSecret } from '../../ca/join-token.js';
+import { issueNodeCertificate, NODE_CERT_VALIDITY_MS_DEFAULT, parseAndVerifyCsr } from '../../ca/node-certificate.js';
 import { caBundleDigest, loadRootCA } from './root-ca.js';
 
 export interface IssueRequest {

@@ -9,7 +9,7 @@ import {
   SIGNING_ALGORITHM,
   x509,
   type CryptoKey,
-} from './x509.js';
+} from '../../ca/x509.js';
 
 /** The cluster's root of trust. The key lives only in the managers' store (ARCHITECTURE.md §4). */
 export interface RootCA {

@@ -1,5 +1,5 @@
-import type { Random } from '../../lib/random.js';
-import { BACKDATE_MS } from './root-ca.js';
+import type { Random } from '../lib/random.js';
+import { BACKDATE_MS } from '../manager/ca/root-ca.js';
 
 /**
  * When to renew a node certificate: at a random point between 50 % and 80 % of its life

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { TswarmError } from '../../lib/errors.js';
-import { cryptoRandom, type Random } from '../../lib/random.js';
+import { TswarmError } from '../lib/errors.js';
+import { cryptoRandom, type Random } from '../lib/random.js';
 
 /**
  * Join tokens: TSWTKN-1-<SHA-256 of the root CA bundle>-<128-bit secret>-<checksum>, all base 36

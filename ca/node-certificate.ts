@@ -1,6 +1,6 @@
-import { systemClock, type Clock } from '../../lib/clock.js';
-import { TswarmError } from '../../lib/errors.js';
-import { BACKDATE_MS, type LoadedRootCA } from './root-ca.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { TswarmError } from '../lib/errors.js';
+import { BACKDATE_MS, type LoadedRootCA } from '../manager/ca/root-ca.js';
 import { generateKeyPair, privateKeyToPem, randomSerial, SIGNING_ALGORITHM, x509 } from './x509.js';
 
 /**
