@@ -33,7 +33,8 @@ import {
   type SwarmJoinResponse,
 } from '../gen/tswarm/v1/system.js';
 import { parseJoinToken } from '../ca/join-token.js';
-import { createKeyAndCsr, parseNodeCertificate } from '../ca/node-certificate.js';
+import { createKeyAndCsr } from '../ca/csr.js';
+import { parseNodeCertificate } from '../ca/node-certificate.js';
 import { renewalDelayMs } from '../ca/renewal.js';
 import {
   defaultClusterSpec,

@@ -8,7 +8,9 @@ import {
   type handleUnaryCall,
 } from '@grpc/grpc-js';
 import { createRootCA, loadRootCA, type RootCA } from '../manager/ca/root-ca.js';
-import { createKeyAndCsr, issueNodeCertificate, type NodeIdentity } from '../ca/node-certificate.js';
+import { createKeyAndCsr } from '../ca/csr.js';
+import { type NodeIdentity } from '../ca/node-certificate.js';
+import { issueNodeCertificate } from '../manager/ca/sign-certificate.js';
 import {
   caOnlyCredentials,
   clientCredentials,

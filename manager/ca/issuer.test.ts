@@ -6,7 +6,8 @@ import { newNodeObject } from '../store/cluster-objects.js';
 import { testStore } from '../store/testing.js';
 import { createJoinToken } from '../../ca/join-token.js';
 import { CertificateIssuer } from './issuer.js';
-import { createKeyAndCsr, parseNodeCertificate } from '../../ca/node-certificate.js';
+import { createKeyAndCsr } from '../../ca/csr.js';
+import { parseNodeCertificate } from '../../ca/node-certificate.js';
 
 async function setup() {
   const t = testStore();
