@@ -4,7 +4,7 @@ import { cryptoRandom, type Random } from '../lib/random.js';
 
 /**
  * Join tokens: TSWTKN-1-<SHA-256 of the root CA bundle>-<128-bit secret>-<checksum>, all base 36
- * (docs/security.md). The digest pins the CA a joining node must find; the secret says which
+ * (docs/security.md, Join tokens). The digest pins the CA a joining node must find; the secret says which
  * role it may join as; the checksum catches a mistyped or truncated token locally, before any
  * traffic, so a typo is never mistaken for a man in the middle.
  */

@@ -2,7 +2,7 @@ import { TswarmError } from '../lib/errors.js';
 import { x509 } from './x509.js';
 
 /**
- * A node certificate says who the node is (docs/security.md): CN = node ID, OU = role,
+ * A node certificate says who the node is (docs/security.md, Identities): CN = node ID, OU = role,
  * O = cluster ID. Managers also carry the DNS name `tswarm-manager`, which clients verify instead
  * of IP addresses, so any manager is reachable at any address.
  */

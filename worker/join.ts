@@ -24,7 +24,7 @@ export interface JoinHandshakeResult {
 }
 
 /**
- * The CA-pinned join handshake (docs/security.md): fetch the manager's root CA without trusting
+ * The CA-pinned join handshake (docs/security.md, Joining, step by step): fetch the manager's root CA without trusting
  * it, check it against the digest in the token, then — now over TLS that verifies the manager
  * against that CA — send a fresh CSR with the token and receive this node's certificate.
  */

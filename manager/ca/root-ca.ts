@@ -11,7 +11,7 @@ import {
   type CryptoKey,
 } from '../../ca/x509.js';
 
-/** The cluster's root of trust. The key lives only in the managers' store (docs/security.md). */
+/** The cluster's root of trust. The key lives only in the managers' store (docs/security.md, The root CA key). */
 export interface RootCA {
   certPem: string;
   keyPem: string;
