@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{lib,daemon,cli,lab,manager,worker,engine,bench}/**/*.test.ts'],
+          include: ['{lib,ca,daemon,cli,lab,manager,worker,engine,bench}/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

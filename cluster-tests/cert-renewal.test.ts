@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
-import { parseNodeCertificate } from '../manager/ca/node-certificate.js';
+import { parseNodeCertificate } from '../ca/node-certificate.js';
 
 // Certificates renew themselves between 50 % and 80 % of their life, without a restart: with the
 // test-only short lifetime (20 s) that happens within seconds, and the nodes keep talking.

@@ -17,7 +17,7 @@ type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError |
 /**
  * The Control API on the local socket: the daemon carries its operator's request to this node's
  * manager with its own node certificate, so the cluster only ever sees node identities
- * (ARCHITECTURE.md §1). On a worker the answer is plain: this node is not a manager.
+ * (docs/security.md, The local socket). On a worker the answer is plain: this node is not a manager.
  */
 export function controlProxy(swarm: Swarm): UntypedServiceImplementation {
   let client: Client | undefined;

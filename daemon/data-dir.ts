@@ -7,7 +7,7 @@ import { freshNodeConfig, loadNodeConfig, saveNodeConfig, type NodeConfig } from
 
 export const DEFAULT_DATA_DIR = '/var/lib/tswarm';
 export const LOCK_FILE = 'tswarmd.pid';
-/** Subdirectories named in ARCHITECTURE.md §1. */
+/** The data dir's subdirectories (docs/architecture.md, Data directory). */
 const SUBDIRS = ['certificates', 'raft', 'engine'] as const;
 
 export interface OpenedDataDir {

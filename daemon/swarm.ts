@@ -1,29 +1,14 @@
-import { createHash } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
-import { arch, cpus, platform, totalmem } from 'node:os';
-import { systemClock, type Clock, type Timer } from '../lib/clock.js';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { TswarmError } from '../lib/errors.js';
 import { callUnary } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
-import { cryptoRandom } from '../lib/random.js';
-import {
-  caOnlyCredentials,
-  clientCredentials,
-  MANAGER_CHANNEL_OPTIONS,
-  TlsMaterialProvider,
-  unverifiedBootstrapCredentials,
-} from '../lib/tls.js';
-import { tswarmVersion } from '../lib/version.js';
-import { CAServiceClient, NodeCAServiceClient } from '../gen/tswarm/v1/ca.js';
-import {
-  NodeAvailability,
-  NodeRole,
-  type ClusterSpec,
-  type NodeDescription,
-  type RaftConfig,
-} from '../gen/tswarm/v1/objects.js';
+import { waitFor } from '../lib/poll.js';
+import { clientCredentials, MANAGER_CHANNEL_OPTIONS, TlsMaterialProvider } from '../lib/tls.js';
+import { NodeAvailability, NodeRole, type ClusterSpec, type RaftConfig } from '../gen/tswarm/v1/objects.js';
 import { RaftMembershipServiceClient } from '../gen/tswarm/v1/raft.js';
-import type { HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
 import {
   LocalNodeState,
   type SwarmInfo,
@@ -32,30 +17,21 @@ import {
   type SwarmJoinRequest,
   type SwarmJoinResponse,
 } from '../gen/tswarm/v1/system.js';
-import { parseJoinToken } from '../manager/ca/join-token.js';
-import { createKeyAndCsr, parseNodeCertificate } from '../manager/ca/node-certificate.js';
-import { renewalDelayMs } from '../manager/ca/renewal.js';
-import {
-  defaultClusterSpec,
-  ELECTION_TICKS_DEFAULT,
-  HEARTBEAT_TICKS_DEFAULT,
-  newCluster,
-  RAFT_TICK_MS_DEFAULT,
-} from '../manager/cluster/new-cluster.js';
+import { parseJoinToken } from '../ca/join-token.js';
+import { defaultClusterSpec, newCluster } from '../manager/cluster/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
-import { waitFor } from '../lib/poll.js';
-import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { loadCertificates, removeCertificates, saveCertificates } from '../worker/certificates.js';
+import { MANAGER_CALL_DEADLINE_MS } from '../worker/deadlines.js';
 import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
-import { loadCertificates, removeCertificates, saveCertificates } from './certificates.js';
+import { joinHandshake } from '../worker/join.js';
+import { describeNode } from '../worker/node-description.js';
+import { RenewalScheduler, renewCertificate } from '../worker/renewal.js';
+import { RoleChanger } from '../worker/role-change.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
+import { checkRaftTimings, mergeSpec, raftTimings } from './cluster-spec.js';
 import { saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
-
-const CALL_DEADLINE_MS = 15_000;
-/** A failed renewal is retried this much later (the certificate still has at least 20 % of its life). */
-const RENEW_RETRY_MS = 30_000;
 
 export interface SwarmOptions {
   dataDir: string;
@@ -73,14 +49,28 @@ export class Swarm {
   private tls: TlsMaterialProvider | undefined;
   private manager: Manager | undefined;
   private heartbeat: HeartbeatLoop | undefined;
-  private renewTimer: Timer | undefined;
-  private roleChange: Promise<void> | undefined;
   private readonly clock: Clock;
+  private readonly renewal: RenewalScheduler;
+  private readonly roles: RoleChanger;
   private state: LocalNodeState = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
   private lastError = '';
 
   constructor(private readonly o: SwarmOptions) {
     this.clock = o.clock ?? systemClock;
+    this.renewal = new RenewalScheduler({
+      clock: this.clock,
+      log: this.o.log,
+      certificatePem: () => (this.tls && this.o.node.role !== 'none' ? this.tls.current.certPem : undefined),
+      renew: () => this.renewCertificate(),
+    });
+    this.roles = new RoleChanger({
+      log: this.o.log,
+      node: () => this.o.node,
+      renewCertificate: () => this.renewCertificate(),
+      becomeWorker: (managers) => this.becomeWorker(managers),
+      becomeManager: (joinAddr) => this.becomeManager(joinAddr),
+      failed: (message) => (this.lastError = message),
+    });
   }
 
   get node(): NodeConfig {
@@ -207,25 +197,12 @@ export class Swarm {
       );
     const { host, port } = splitHostPort(remote, 'manager address');
     const managerAddr = `${host}:${port}`;
-    const caPem = await this.fetchRootCA(managerAddr, token.caDigest);
-    const { keyPem, csrPem } = await createKeyAndCsr();
-    const client = new NodeCAServiceClient(managerAddr, caOnlyCredentials(caPem), MANAGER_CHANNEL_OPTIONS);
-    let issued;
-    try {
-      issued = await callUnary(
-        client.issueNodeCertificate.bind(client),
-        new Metadata(),
-        {
-          csrPem: Buffer.from(csrPem),
-          token: token.text,
-          availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE,
-          hostname: this.o.hostname,
-        },
-        CALL_DEADLINE_MS,
-      );
-    } finally {
-      client.close();
-    }
+    const { caPem, keyPem, issued } = await joinHandshake({
+      managerAddr,
+      token,
+      availability: req.availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      hostname: this.o.hostname,
+    });
     const role = issued.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
     this.tls = new TlsMaterialProvider({ caPem, keyPem, certPem: issued.certificatePem.toString() });
     await saveCertificates(this.o.dataDir, this.tls.current);
@@ -251,32 +228,6 @@ export class Swarm {
     }
     this.startNodeParts();
     return { nodeId: issued.nodeId, role: issued.role };
-  }
-
-  /** Fetches the CA without trusting it, then checks it against the token: a mismatch is refused. */
-  private async fetchRootCA(addr: string, expectedDigest: Buffer): Promise<string> {
-    const client = new CAServiceClient(addr, unverifiedBootstrapCredentials(), MANAGER_CHANNEL_OPTIONS);
-    try {
-      const res = await callUnary(client.getRootCaCertificate.bind(client), new Metadata(), {}, CALL_DEADLINE_MS).catch(
-        (err: unknown) => {
-          throw new TswarmError(
-            'UNAVAILABLE',
-            `cannot reach a manager at ${addr} (${(err as Error).message}). Check the address and that port ${addr.split(':')[1]} is open`,
-            { cause: err },
-          );
-        },
-      );
-      const pem = res.certificatePem.toString();
-      if (!createHash('sha256').update(pem).digest().equals(expectedDigest)) {
-        throw new TswarmError(
-          'PERMISSION_DENIED',
-          `the manager at ${addr} has a CA that does not match this token: it belongs to another cluster, or a machine in the middle answered. Check the address and the token`,
-        );
-      }
-      return pem;
-    } finally {
-      client.close();
-    }
   }
 
   async leave(force: boolean): Promise<void> {
@@ -358,7 +309,7 @@ export class Swarm {
         client.joinRaft.bind(client),
         new Metadata(),
         { addr: this.o.node.advertiseAddr },
-        CALL_DEADLINE_MS,
+        MANAGER_CALL_DEADLINE_MS,
       );
       this.manager?.learnPeers(res.members);
     } finally {
@@ -372,104 +323,49 @@ export class Swarm {
     this.heartbeat = new HeartbeatLoop({
       managers,
       credentials: () => clientCredentials(this.tls!),
-      description: () => this.description(),
+      description: () => describeNode(this.o.hostname),
       clock: this.clock,
       log: this.o.log.child({ part: 'heartbeat' }),
-      onResponse: (res) => this.onHeartbeat(res),
+      onResponse: (res) => this.roles.onHeartbeat(res),
     });
     this.heartbeat.start();
-    this.scheduleRenewal();
+    this.renewal.schedule();
   }
 
-  private description(): NodeDescription {
-    return {
-      hostname: this.o.hostname,
-      platform: { os: platform(), architecture: arch() },
-      resources: { nanoCpus: cpus().length * 1e9, memoryBytes: totalmem(), pids: 0 },
-      engineVersion: tswarmVersion(),
-      engineLabels: {},
-    };
+  /** Demoted: the manager parts stop and the node follows these managers. */
+  private async becomeWorker(managers: string[]): Promise<void> {
+    await this.manager?.stop();
+    this.manager = undefined;
+    // No longer a member: its copy of the log is history, and a later promotion starts empty.
+    await rm(join(this.o.dataDir, 'raft'), { recursive: true, force: true });
+    await this.setNode({ role: 'worker', joinAddrs: managers });
   }
 
-  private onHeartbeat(res: HeartbeatResponse): void {
-    const want = res.desiredRole === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
-    if (want !== this.o.node.role && !this.roleChange) {
-      this.roleChange = this.changeRole(want, res).finally(() => (this.roleChange = undefined));
-    }
-  }
-
-  /** Promotion or demotion decided by the cluster: a certificate for the new role, then the parts to match. */
-  private async changeRole(want: 'manager' | 'worker', res: HeartbeatResponse): Promise<void> {
+  /** Promoted: the manager parts start and join Raft through `joinAddr`. */
+  private async becomeManager(joinAddr: string): Promise<void> {
+    const listen = splitHostPort(this.o.node.listenAddr || '0.0.0.0:2377', '--listen-addr');
+    const advertiseAddr = chooseAdvertiseAddr(this.o.node.advertiseAddr, listen.port, this.o.node.namePrefix);
+    await this.setNode({ advertiseAddr, listenAddr: `${listen.host}:${listen.port}` });
     try {
-      this.o.log.info({ from: this.o.node.role, to: want }, 'the cluster changed this node’s role');
-      await this.renewCertificate();
-      if (want === 'worker') {
-        await this.manager?.stop();
-        this.manager = undefined;
-        // No longer a member: its copy of the log is history, and a later promotion starts empty.
-        await rm(join(this.o.dataDir, 'raft'), { recursive: true, force: true });
-        await this.setNode({ role: 'worker', joinAddrs: res.managers.map((m) => m.addr).filter((a) => a !== '') });
-      } else {
-        const joinAddr = res.managers.map((m) => m.addr).find((a) => a !== '') ?? this.o.node.joinAddrs[0] ?? '';
-        const listen = splitHostPort(this.o.node.listenAddr || '0.0.0.0:2377', '--listen-addr');
-        const advertiseAddr = chooseAdvertiseAddr(this.o.node.advertiseAddr, listen.port, this.o.node.namePrefix);
-        await this.setNode({ advertiseAddr, listenAddr: `${listen.host}:${listen.port}` });
-        try {
-          await this.startManager({ kind: 'join', joinAddr });
-        } catch (err) {
-          // Stay a worker, so the next heartbeat tries again.
-          await this.manager?.stop();
-          this.manager = undefined;
-          throw err;
-        }
-        await this.setNode({ role: 'manager' });
-      }
+      await this.startManager({ kind: 'join', joinAddr });
     } catch (err) {
-      this.lastError = `role change to ${want} failed: ${(err as Error).message}`;
-      this.o.log.warn({ err: (err as Error).message }, 'role change failed; will retry on the next heartbeat');
+      // Stay a worker, so the next heartbeat tries again.
+      await this.manager?.stop();
+      this.manager = undefined;
+      throw err;
     }
-  }
-
-  private scheduleRenewal(): void {
-    this.renewTimer?.cancel();
-    // A renewal that ended after the node left the swarm schedules nothing more.
-    if (!this.tls || this.o.node.role === 'none') return;
-    const cert = parseNodeCertificate(this.tls.current.certPem);
-    const delayMs = renewalDelayMs(cert.notBeforeMs, cert.notAfterMs, this.clock.nowMs(), cryptoRandom);
-    this.renewTimer = this.clock.setTimer(Math.min(delayMs, 2 ** 31 - 1), () => {
-      void this.renewCertificate().then(
-        () => this.scheduleRenewal(),
-        (err: unknown) => {
-          this.o.log.warn({ err: (err as Error).message }, 'certificate renewal failed; retrying in 30 s');
-          if (this.tls) this.renewTimer = this.clock.setTimer(RENEW_RETRY_MS, () => this.scheduleRenewal());
-        },
-      );
-    });
+    await this.setNode({ role: 'manager' });
   }
 
   /** A new key and certificate from any manager over mutual TLS; takes effect without a restart. */
   async renewCertificate(): Promise<void> {
-    const addr = this.managerAddr();
-    const { keyPem, csrPem } = await createKeyAndCsr();
-    const client = new NodeCAServiceClient(addr, clientCredentials(this.tls!), MANAGER_CHANNEL_OPTIONS);
-    try {
-      const issued = await callUnary(
-        client.issueNodeCertificate.bind(client),
-        new Metadata(),
-        { csrPem: Buffer.from(csrPem), token: '', availability: 0, hostname: '' },
-        CALL_DEADLINE_MS,
-      );
-      const material = { caPem: this.tls!.current.caPem, keyPem, certPem: issued.certificatePem.toString() };
-      await saveCertificates(this.o.dataDir, material);
-      this.tls!.update(material);
-      this.heartbeat?.resetConnections();
-      this.o.log.info(
-        { notAfterMs: parseNodeCertificate(material.certPem).notAfterMs },
-        'renewed this node’s certificate',
-      );
-    } finally {
-      client.close();
-    }
+    await renewCertificate({
+      managerAddr: this.managerAddr(),
+      tls: () => this.tls,
+      dataDir: this.o.dataDir,
+      log: this.o.log,
+      onRenewed: () => this.heartbeat?.resetConnections(),
+    });
   }
 
   info(): SwarmInfo {
@@ -489,56 +385,10 @@ export class Swarm {
   }
 
   async stopParts(): Promise<void> {
-    this.renewTimer?.cancel();
+    this.renewal.cancel();
     this.heartbeat?.stop();
     this.heartbeat = undefined;
     await this.manager?.stop();
     this.manager = undefined;
   }
-}
-
-const TICK_MS_MIN = 10;
-const TICK_MS_MAX = 10_000;
-const ELECTION_TICKS_MAX = 1_000;
-
-/** Timings Raft can live with: a leader must heartbeat well within an election timeout. */
-function checkRaftTimings(t: RaftTimings): void {
-  if (t.tickMs < TICK_MS_MIN || t.tickMs > TICK_MS_MAX) {
-    throw new TswarmError(
-      'INVALID_ARGUMENT',
-      `the Raft tick must be between ${TICK_MS_MIN}ms and ${TICK_MS_MAX / 1000}s, got ${t.tickMs}ms. Use e.g. --raft-tick 100ms`,
-    );
-  }
-  if (t.electionTicks > ELECTION_TICKS_MAX || t.electionTicks <= t.heartbeatTicks) {
-    throw new TswarmError(
-      'INVALID_ARGUMENT',
-      `election ticks must be more than the heartbeat's ${t.heartbeatTicks} and at most ${ELECTION_TICKS_MAX}, got ${t.electionTicks}. Use e.g. --election-ticks 10`,
-    );
-  }
-}
-
-/** The timings a manager starts Raft with; zero (unset) fields take the defaults. */
-function raftTimings(raft: RaftConfig | undefined): RaftTimings | undefined {
-  if (!raft) return undefined;
-  return {
-    tickMs: raft.tickMs || RAFT_TICK_MS_DEFAULT,
-    electionTicks: raft.electionTick || ELECTION_TICKS_DEFAULT,
-    heartbeatTicks: raft.heartbeatTick || HEARTBEAT_TICKS_DEFAULT,
-  };
-}
-
-function mergeSpec(base: ClusterSpec, given: ClusterSpec | undefined): ClusterSpec {
-  if (!given) return base;
-  return {
-    annotations: base.annotations,
-    orchestration: base.orchestration,
-    raft: { ...base.raft!, ...nonZero(given.raft) },
-    dispatcher: { ...base.dispatcher!, ...nonZero(given.dispatcher) },
-    caConfig: { ...base.caConfig!, ...nonZero(given.caConfig) },
-  };
-}
-
-function nonZero<T extends object>(o: T | undefined): Partial<T> {
-  if (!o) return {};
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== 0 && v !== undefined)) as Partial<T>;
 }

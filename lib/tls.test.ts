@@ -8,7 +8,9 @@ import {
   type handleUnaryCall,
 } from '@grpc/grpc-js';
 import { createRootCA, loadRootCA, type RootCA } from '../manager/ca/root-ca.js';
-import { createKeyAndCsr, issueNodeCertificate, type NodeIdentity } from '../manager/ca/node-certificate.js';
+import { createKeyAndCsr } from '../ca/csr.js';
+import { type NodeIdentity } from '../ca/node-certificate.js';
+import { issueNodeCertificate } from '../manager/ca/sign-certificate.js';
 import {
   caOnlyCredentials,
   clientCredentials,
@@ -19,7 +21,7 @@ import {
   unverifiedBootstrapCredentials,
   type TlsMaterial,
 } from './tls.js';
-import { generateKeyPair, privateKeyToPem, SIGNING_ALGORITHM, x509 } from '../manager/ca/x509.js';
+import { generateKeyPair, privateKeyToPem, SIGNING_ALGORITHM, x509 } from '../ca/x509.js';
 
 // Real TLS on 127.0.0.1 with certificates from our own CA: who the server sees calling.
 const json = {

@@ -2,8 +2,8 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { TswarmError } from '../../lib/errors.js';
 import { parseDurationMs } from '../../lib/duration.js';
-import { parseJoinToken } from '../../manager/ca/join-token.js';
-import { NODE_CERT_VALIDITY_MS_MIN } from '../../manager/ca/limits.js';
+import { parseJoinToken } from '../../ca/join-token.js';
+import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/limits.js';
 import { NodeAvailability, NodeRole, type ClusterSpec } from '../../gen/lite/tswarm/v1/objects.js';
 
 export const AVAILABILITY: Record<string, NodeAvailability> = {

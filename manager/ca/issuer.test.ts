@@ -4,9 +4,10 @@ import { NodeAvailability, NodeRole } from '../../gen/tswarm/v1/objects.js';
 import { newCluster } from '../cluster/new-cluster.js';
 import { newNodeObject } from '../store/cluster-objects.js';
 import { testStore } from '../store/testing.js';
-import { createJoinToken } from './join-token.js';
+import { createJoinToken } from '../../ca/join-token.js';
 import { CertificateIssuer } from './issuer.js';
-import { createKeyAndCsr, parseNodeCertificate } from './node-certificate.js';
+import { createKeyAndCsr } from '../../ca/csr.js';
+import { parseNodeCertificate } from '../../ca/node-certificate.js';
 
 async function setup() {
   const t = testStore();

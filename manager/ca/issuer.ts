@@ -5,9 +5,11 @@ import { NodeAvailability, type Cluster, type RaftConfig } from '../../gen/tswar
 import type { Caller, Role } from '../authz/authz.js';
 import type { Store } from '../store/store.js';
 import { newNodeObject, roleName, theCluster } from '../store/cluster-objects.js';
-import { parseJoinToken, sameSecret } from './join-token.js';
-import { issueNodeCertificate, NODE_CERT_VALIDITY_MS_DEFAULT, parseAndVerifyCsr } from './node-certificate.js';
-import { caBundleDigest, loadRootCA } from './root-ca.js';
+import { caBundleDigest, parseJoinToken, sameSecret } from '../../ca/join-token.js';
+import { parseAndVerifyCsr } from '../../ca/csr.js';
+import { NODE_CERT_VALIDITY_MS_DEFAULT } from '../../ca/node-certificate.js';
+import { loadRootCA } from './root-ca.js';
+import { issueNodeCertificate } from './sign-certificate.js';
 
 export interface IssueRequest {
   csrPem: string;

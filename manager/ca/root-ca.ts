@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
+import { BACKDATE_MS } from '../../ca/limits.js';
 import {
   generateKeyPair,
   privateKeyFromPem,
@@ -9,17 +9,15 @@ import {
   SIGNING_ALGORITHM,
   x509,
   type CryptoKey,
-} from './x509.js';
+} from '../../ca/x509.js';
 
-/** The cluster's root of trust. The key lives only in the managers' store (ARCHITECTURE.md §4). */
+/** The cluster's root of trust. The key lives only in the managers' store (docs/security.md, The root CA key). */
 export interface RootCA {
   certPem: string;
   keyPem: string;
 }
 
 export const ROOT_CA_VALIDITY_MS = 20 * 365 * 24 * 3600 * 1000;
-/** Every certificate starts an hour in the past, so machines with skewed clocks accept it at once. */
-export const BACKDATE_MS = 3600 * 1000;
 export const ROOT_CA_COMMON_NAME = 'tswarm-root-ca';
 
 export async function createRootCA(clock: Clock = systemClock): Promise<RootCA> {
@@ -42,14 +40,6 @@ export async function createRootCA(clock: Clock = systemClock): Promise<RootCA> 
     ],
   });
   return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyToPem(keys.privateKey) };
-}
-
-/**
- * SHA-256 over the whole root CA bundle as served: a joining node compares it with the digest in
- * its token, so a machine in the middle cannot slip in a CA of its own.
- */
-export function caBundleDigest(certPem: string): Buffer {
-  return createHash('sha256').update(certPem).digest();
 }
 
 export interface LoadedRootCA {

@@ -1,9 +1,11 @@
 import { newId } from '../../lib/ids.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Cluster, ClusterSpec } from '../../gen/tswarm/v1/objects.js';
-import { createJoinToken } from '../ca/join-token.js';
-import { createKeyAndCsr, issueNodeCertificate, NODE_CERT_VALIDITY_MS_DEFAULT } from '../ca/node-certificate.js';
-import { caBundleDigest, createRootCA, loadRootCA } from '../ca/root-ca.js';
+import { caBundleDigest, createJoinToken } from '../../ca/join-token.js';
+import { createKeyAndCsr } from '../../ca/csr.js';
+import { NODE_CERT_VALIDITY_MS_DEFAULT } from '../../ca/node-certificate.js';
+import { createRootCA, loadRootCA } from '../ca/root-ca.js';
+import { issueNodeCertificate } from '../ca/sign-certificate.js';
 
 /** Defaults of a new cluster (ARCHITECTURE.md §4 "Timing defaults"). */
 export const RAFT_TICK_MS_DEFAULT = 100;

@@ -1,8 +1,8 @@
 import { TswarmError } from '../../lib/errors.js';
 import type { Cluster } from '../../gen/tswarm/v1/objects.js';
 import type { UpdateClusterRequest } from '../../gen/tswarm/v1/control.js';
-import { createJoinToken } from '../ca/join-token.js';
-import { NODE_CERT_VALIDITY_MS_MIN } from '../ca/node-certificate.js';
+import { createJoinToken } from '../../ca/join-token.js';
+import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/node-certificate.js';
 import { theCluster } from '../store/cluster-objects.js';
 import type { Store } from '../store/store.js';
 

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { TswarmError } from '../../lib/errors.js';
-import { cryptoRandom, type Random } from '../../lib/random.js';
+import { TswarmError } from '../lib/errors.js';
+import { cryptoRandom, type Random } from '../lib/random.js';
 
 /**
  * Join tokens: TSWTKN-1-<SHA-256 of the root CA bundle>-<128-bit secret>-<checksum>, all base 36
- * (ARCHITECTURE.md §4). The digest pins the CA a joining node must find; the secret says which
+ * (docs/security.md, Join tokens). The digest pins the CA a joining node must find; the secret says which
  * role it may join as; the checksum catches a mistyped or truncated token locally, before any
  * traffic, so a typo is never mistaken for a man in the middle.
  */
@@ -16,6 +16,14 @@ const CHECKSUM_CHARS = 4;
 const TOKEN_PATTERN = new RegExp(
   `^${TOKEN_PREFIX}-(\\d+)-([0-9a-z]{${DIGEST_CHARS}})-([0-9a-z]{${SECRET_CHARS}})-([0-9a-z]{${CHECKSUM_CHARS}})$`,
 );
+
+/**
+ * SHA-256 over the whole root CA bundle as served: a joining node compares it with the digest in
+ * its token, so a machine in the middle cannot slip in a CA of its own.
+ */
+export function caBundleDigest(certPem: string): Buffer {
+  return createHash('sha256').update(certPem).digest();
+}
 
 export interface JoinToken {
   caDigest: Buffer;

@@ -1,9 +1,9 @@
-import type { Random } from '../../lib/random.js';
-import { BACKDATE_MS } from './root-ca.js';
+import type { Random } from '../lib/random.js';
+import { BACKDATE_MS } from './limits.js';
 
 /**
  * When to renew a node certificate: at a random point between 50 % and 80 % of its life
- * (ARCHITECTURE.md §4), so a fleet issued at once does not renew at once. The life counts from
+ * (docs/security.md), so a fleet issued at once does not renew at once. The life counts from
  * issuance, not from the backdated notBefore.
  */
 export const RENEW_FRACTION_MIN = 0.5;

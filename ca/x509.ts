@@ -1,4 +1,4 @@
-// @peculiar/x509 needs reflect-metadata loaded first, and a WebCrypto provider (ARCHITECTURE.md §4:
+// @peculiar/x509 needs reflect-metadata loaded first, and a WebCrypto provider (docs/security.md:
 // ECDSA P-256 everywhere; node-forge can only make RSA certificates).
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
