@@ -41,7 +41,7 @@ import {
   HEARTBEAT_TICKS_DEFAULT,
   newCluster,
   RAFT_TICK_MS_DEFAULT,
-} from '../manager/cluster/new-cluster.js';
+} from '../manager/store/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
