@@ -2,6 +2,7 @@ import { Server } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../lib/clock.js';
 import { TswarmError } from '../lib/errors.js';
+import { GRPC_MESSAGE_BYTES_MAX } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { clientCredentials, peerIdentity, serverCredentials, type TlsMaterialProvider } from '../lib/tls.js';
@@ -52,7 +53,7 @@ export class Manager {
   readonly replica = new MemoryStore();
   private raft!: RaftNode<TxResult>;
   readonly store: Store;
-  private readonly server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  private readonly server = new Server({ 'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX });
   private readonly forwarder: LeaderForwarder;
   private readonly clock: Clock;
   private tracker: HeartbeatTracker | undefined;
