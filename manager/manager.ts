@@ -9,14 +9,15 @@ import { clientCredentials, peerIdentity, serverCredentials, type TlsMaterialPro
 import { NodeRole, NodeState, Reachability, type Cluster } from '../gen/tswarm/v1/objects.js';
 import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
 import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
-import type { MembershipView, Caller } from './authz/authz.js';
+import type { Caller } from './authz/authz.js';
+import { storeMembership } from './authz/store-membership.js';
 import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
 import { RaftNode } from './raft/node/raft-node.js';
 import { MemoryStore, type TxResult } from './store/memory-store.js';
 import { Store } from './store/store.js';
-import { newNodeObject, roleName, theCluster } from './store/cluster-objects.js';
+import { newNodeObject, theCluster } from './store/cluster-objects.js';
 import { managerServices } from './services.js';
 import { controlHandlers } from './controlapi/handlers.js';
 import { joinRaft, leaveRaft } from './membership/join-raft.js';
@@ -101,21 +102,6 @@ export class Manager {
     return m;
   }
 
-  private membership(): MembershipView {
-    return {
-      clusterId: () => this.o.clusterId,
-      roleOf: (id) => {
-        // A node the store does not hold is no member (yet, or any more): refused.
-        const node = this.replica.get('node', id);
-        if (!node) return undefined;
-        // Demotion takes effect at once: a manager the cluster no longer wants is treated as a
-        // worker while its Raft removal is still under way. (A promotion waits for Raft.)
-        const role = roleName(node.role);
-        return role === 'manager' && node.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER ? 'worker' : role;
-      },
-    };
-  }
-
   private async startParts(): Promise<void> {
     const o = this.o;
     const members = o.mode.kind === 'init' ? new Map([[o.nodeId, o.advertiseAddr]]) : new Map<string, string>();
@@ -140,7 +126,7 @@ export class Manager {
       ...(o.heartbeatTicks ? { heartbeatTicks: o.heartbeatTicks } : {}),
     });
     this.raft.registerService(this.server);
-    for (const s of managerServices(this.handlers(), this.membership(), this.forwarder))
+    for (const s of managerServices(this.handlers(), storeMembership(this.replica, o.clusterId), this.forwarder))
       this.server.addService(s.definition, s.implementation);
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(o.listenAddr, serverCredentials(o.tls), (err, port) =>
