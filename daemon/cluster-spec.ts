@@ -4,7 +4,7 @@ import {
   ELECTION_TICKS_DEFAULT,
   HEARTBEAT_TICKS_DEFAULT,
   RAFT_TICK_MS_DEFAULT,
-} from '../manager/cluster/new-cluster.js';
+} from '../manager/store/new-cluster.js';
 import type { RaftTimings } from './node-config.js';
 
 const TICK_MS_MIN = 10;

@@ -1,7 +1,7 @@
 import { Server } from '@grpc/grpc-js';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../lib/log.js';
-import { unixSocketPath } from '../lib/grpc.js';
+import { GRPC_MESSAGE_BYTES_MAX, unixSocketPath } from '../lib/grpc.js';
 import { SystemServiceService } from '../gen/tswarm/v1/system.js';
 import { ControlServiceService } from '../gen/tswarm/v1/control.js';
 import { controlProxy } from './control-proxy.js';
@@ -76,7 +76,7 @@ export class Daemon {
       });
       const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
       this.swarm = swarm;
-      const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      const server = new Server({ 'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX });
       server.addService(
         SystemServiceService,
         systemService({

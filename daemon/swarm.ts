@@ -18,7 +18,7 @@ import {
   type SwarmJoinResponse,
 } from '../gen/tswarm/v1/system.js';
 import { parseJoinToken } from '../ca/join-token.js';
-import { defaultClusterSpec, newCluster } from '../manager/cluster/new-cluster.js';
+import { defaultClusterSpec, newCluster } from '../manager/store/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';

@@ -2,22 +2,27 @@ import { Server } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../lib/clock.js';
 import { TswarmError } from '../lib/errors.js';
+import { GRPC_MESSAGE_BYTES_MAX } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { clientCredentials, peerIdentity, serverCredentials, type TlsMaterialProvider } from '../lib/tls.js';
-import { NodeRole, NodeState, Reachability, type Cluster, type Node } from '../gen/tswarm/v1/objects.js';
-import type { JoinRaftRequest } from '../gen/tswarm/v1/raft.js';
+import { NodeRole, NodeState, Reachability, type Cluster } from '../gen/tswarm/v1/objects.js';
 import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
-import type { MembershipView, Caller } from './authz/authz.js';
+import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
+import type { Caller } from './authz/authz.js';
+import { storeMembership } from './authz/store-membership.js';
 import { CertificateIssuer } from './ca/issuer.js';
-import { HeartbeatTracker } from './dispatcher/heartbeats.js';
+import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
 import { RaftNode } from './raft/node/raft-node.js';
 import { MemoryStore, type TxResult } from './store/memory-store.js';
 import { Store } from './store/store.js';
-import { newNodeObject, roleName, theCluster } from './store/cluster-objects.js';
+import { newNodeObject, theCluster } from './store/cluster-objects.js';
 import { managerServices } from './services.js';
 import { controlHandlers } from './controlapi/handlers.js';
+import { joinRaft, leaveRaft } from './membership/join-raft.js';
+import type { RaftMembership } from './membership/raft-membership.js';
+import { RoleManager } from './membership/role-manager.js';
 
 export type ManagerMode =
   | { kind: 'init'; cluster: Cluster; hostname: string; availability: number }
@@ -52,10 +57,11 @@ export class Manager {
   readonly replica = new MemoryStore();
   private raft!: RaftNode<TxResult>;
   readonly store: Store;
-  private readonly server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  private readonly server = new Server({ 'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX });
   private readonly forwarder: LeaderForwarder;
   private readonly clock: Clock;
-  private tracker: HeartbeatTracker | undefined;
+  private readonly dispatcher: Dispatcher;
+  private readonly roles: RoleManager;
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private stopped = false;
@@ -68,6 +74,21 @@ export class Manager {
       () => clientCredentials(o.tls),
       () => this.raft.status().leaderAddr,
     );
+    this.dispatcher = new Dispatcher({
+      nodeId: o.nodeId,
+      store: this.store,
+      clock: this.clock,
+      log: o.log,
+      ...(o.heartbeatPeriodMs ? { heartbeatPeriodMs: o.heartbeatPeriodMs } : {}),
+    });
+    // The Raft node exists once started; the role manager reaches it through this view.
+    const raft: RaftMembership = {
+      status: () => this.raft.status(),
+      learnerCaughtUp: (id) => this.raft.learnerCaughtUp(id),
+      proposeConfChange: (cc) => this.raft.proposeConfChange(cc),
+      transferLeadership: (to) => this.raft.transferLeadership(to),
+    };
+    this.roles = new RoleManager({ nodeId: o.nodeId, raft, store: this.store, log: o.log });
   }
 
   static async start(o: ManagerOptions): Promise<Manager> {
@@ -79,21 +100,6 @@ export class Manager {
       throw err;
     }
     return m;
-  }
-
-  private membership(): MembershipView {
-    return {
-      clusterId: () => this.o.clusterId,
-      roleOf: (id) => {
-        // A node the store does not hold is no member (yet, or any more): refused.
-        const node = this.replica.get('node', id);
-        if (!node) return undefined;
-        // Demotion takes effect at once: a manager the cluster no longer wants is treated as a
-        // worker while its Raft removal is still under way. (A promotion waits for Raft.)
-        const role = roleName(node.role);
-        return role === 'manager' && node.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER ? 'worker' : role;
-      },
-    };
   }
 
   private async startParts(): Promise<void> {
@@ -120,7 +126,7 @@ export class Manager {
       ...(o.heartbeatTicks ? { heartbeatTicks: o.heartbeatTicks } : {}),
     });
     this.raft.registerService(this.server);
-    for (const s of managerServices(this.handlers(), this.membership(), this.forwarder))
+    for (const s of managerServices(this.handlers(), storeMembership(this.replica, o.clusterId), this.forwarder))
       this.server.addService(s.definition, s.implementation);
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(o.listenAddr, serverCredentials(o.tls), (err, port) =>
@@ -173,11 +179,6 @@ export class Manager {
     return this.raft.status();
   }
 
-  private heartbeatPeriodMs(): number {
-    const c = this.replica.list('cluster')[0];
-    return c?.spec?.dispatcher?.heartbeatPeriodMs || this.o.heartbeatPeriodMs || 1_000;
-  }
-
   private handlers() {
     const issuer = new CertificateIssuer(this.store, this.clock);
     return {
@@ -207,14 +208,11 @@ export class Manager {
         if (!node) throw new TswarmError('NOT_FOUND', `no node ${req.nodeId}`);
         return { certificate: node.certificate, rootCaPem: Buffer.from(this.o.tls.current.caPem) };
       },
-      heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.heartbeat(req, caller),
-      joinRaft: async (req: JoinRaftRequest, caller: Caller) => this.joinRaft(req, caller),
-      leaveRaft: async (req: { nodeId: string }, caller: Caller) => {
-        if (caller.kind !== 'node' || caller.nodeId !== req.nodeId)
-          throw new TswarmError('PERMISSION_DENIED', 'a manager may only take itself out of Raft');
-        await this.raft.proposeConfChange({ type: 'remove', nodeId: req.nodeId, addr: '' });
-        return {};
-      },
+      heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.dispatcher.heartbeat(req, caller),
+      joinRaft: async (req: JoinRaftRequest, caller: Caller) =>
+        joinRaft({ raft: this.raft, store: this.store }, req, caller),
+      leaveRaft: async (req: LeaveRaftRequest, caller: Caller) =>
+        leaveRaft({ raft: this.raft, store: this.store }, req, caller),
       control: controlHandlers({
         store: this.store,
         quorum: {
@@ -224,60 +222,6 @@ export class Manager {
         },
         leaderId: () => this.raft.status().leader,
       }),
-    };
-  }
-
-  private async heartbeat(req: HeartbeatRequest, caller: Caller) {
-    // The policy admits nodes only; this narrows the type and guards a policy mistake.
-    if (caller.kind !== 'node')
-      throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
-    this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
-    this.tracker.beat(caller.nodeId, this.clock.nowMs());
-    const node = this.replica.get('node', caller.nodeId);
-    if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
-    if (req.description && JSON.stringify(req.description) !== JSON.stringify(node.description)) {
-      await this.store.update((tx, s) => {
-        const n = s.get('node', caller.nodeId)!;
-        n.description = req.description;
-        tx.update('node', n);
-      });
-    }
-    const managers = this.replica.list('node', (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr);
-    return {
-      periodMs: this.heartbeatPeriodMs(),
-      desiredRole: node.spec?.desiredRole ?? node.role,
-      managers: managers.map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr, weight: 1 })),
-    };
-  }
-
-  /** A new manager (its certificate already says so) asks to be added: as a learner first, promoted once caught up. */
-  private async joinRaft(req: JoinRaftRequest, caller: Caller) {
-    if (caller.kind !== 'node') throw new TswarmError('UNAUTHENTICATED', 'joining Raft needs a manager certificate');
-    if (this.replica.get('node', caller.nodeId)?.spec?.desiredRole !== NodeRole.NODE_ROLE_MANAGER) {
-      throw new TswarmError(
-        'PERMISSION_DENIED',
-        `node ${caller.nodeId} is not to be a manager. Promote it first with \`tswarm node promote\``,
-      );
-    }
-    if (!/^[^\s:]+:\d{1,5}$/.test(req.addr))
-      throw new TswarmError('INVALID_ARGUMENT', `invalid Raft address "${req.addr}". Use HOST:PORT`);
-    const status = this.raft.status();
-    if (!status.voters.includes(caller.nodeId) && !status.learners.includes(caller.nodeId)) {
-      await this.raft.proposeConfChange({ type: 'addLearner', nodeId: caller.nodeId, addr: req.addr });
-    }
-    await this.store.update((tx, s) => {
-      const n = s.get('node', caller.nodeId);
-      if (!n) return;
-      n.managerStatus = { addr: req.addr, leader: false, reachability: Reachability.REACHABILITY_REACHABLE };
-      tx.update('node', n);
-    });
-    const book = this.raft.status();
-    return {
-      members: [...book.voters, ...book.learners].map((id) => ({
-        nodeId: id,
-        addr: this.replica.get('node', id)?.managerStatus?.addr ?? '',
-        learner: book.learners.includes(id),
-      })),
     };
   }
 
@@ -291,67 +235,18 @@ export class Manager {
   /** Leader-only housekeeping: node liveness, learner promotion, role changes. Bounded per round. */
   private async reconcile(): Promise<void> {
     if (this.reconciling || !this.isLeader() || this.replica.count('cluster') === 0) {
-      if (!this.isLeader()) this.tracker = undefined;
+      if (!this.isLeader()) this.dispatcher.forgetBeats();
       return;
     }
     this.reconciling = true;
     try {
-      this.tracker ??= new HeartbeatTracker(this.clock.nowMs());
-      this.tracker.beat(this.o.nodeId, this.clock.nowMs());
       const nodes = this.replica.list('node');
-      const changes = this.tracker.changes(
-        nodes.map((n) => ({ nodeId: n.id, state: n.status?.state ?? NodeState.NODE_STATE_UNKNOWN })),
-        this.clock.nowMs(),
-        this.heartbeatPeriodMs(),
-      );
-      if (changes.length > 0) {
-        await this.store.update((tx, s) => {
-          for (const c of changes) {
-            const n = s.get('node', c.nodeId);
-            if (n)
-              tx.update('node', { ...n, status: { state: c.state, message: c.message, addr: n.status?.addr ?? '' } });
-          }
-        });
-        for (const c of changes) this.o.log.info({ node: c.nodeId, state: NodeState[c.state] }, 'node state changed');
-      }
-      await this.reconcileRoles(nodes);
+      await this.dispatcher.markLiveness(nodes);
+      await this.roles.reconcile(nodes);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'manager reconcile round failed; retrying');
     } finally {
       this.reconciling = false;
-    }
-  }
-
-  private async reconcileRoles(nodes: Node[]): Promise<void> {
-    const status = this.raft.status();
-    for (const learner of status.learners) {
-      // A learner is promoted once it has applied what the leader had when it was added.
-      if (this.raft.learnerCaughtUp(learner)) {
-        await this.raft.proposeConfChange({ type: 'addVoter', nodeId: learner, addr: '' });
-        this.o.log.info({ node: learner }, 'promoted a caught-up learner to voter');
-        return;
-      }
-    }
-    for (const n of nodes) {
-      const inRaft = status.voters.includes(n.id);
-      if (n.role !== NodeRole.NODE_ROLE_MANAGER && inRaft) {
-        await this.store.update((tx, s) =>
-          tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_MANAGER }),
-        );
-        return;
-      }
-      if (n.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER && n.role === NodeRole.NODE_ROLE_MANAGER) {
-        if (n.id === this.o.nodeId) {
-          const other = status.voters.find((v) => v !== this.o.nodeId);
-          if (other) await this.raft.transferLeadership(other);
-          return;
-        }
-        if (inRaft) await this.raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
-        await this.store.update((tx, s) =>
-          tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_WORKER, managerStatus: undefined }),
-        );
-        return;
-      }
     }
   }
 

@@ -26,8 +26,9 @@ import { secureUnary, type Allowed, type Caller, type MembershipView } from './a
 import type { LeaderForwarder } from './forward.js';
 
 /**
- * Who may call each network-facing method, declared once (STYLE.md, SwarmKit). The join
- * endpoints are the only ones open to a caller without a certificate.
+ * Who may call each network-facing method, declared once beside the services so a reviewer reads
+ * the whole policy in one table, and a method without an entry fails at startup instead of being
+ * open. The join endpoints are the only ones open to a caller without a certificate.
  */
 const ANY: readonly Allowed[] = ['anonymous', 'worker', 'manager'];
 const NODES: readonly Allowed[] = ['worker', 'manager'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TswarmError } from '../../lib/errors.js';
 import { NodeAvailability, NodeRole } from '../../gen/tswarm/v1/objects.js';
-import { newCluster } from '../cluster/new-cluster.js';
+import { newCluster } from '../store/new-cluster.js';
 import { newNodeObject } from '../store/cluster-objects.js';
 import { testStore } from '../store/testing.js';
 import { createJoinToken } from '../../ca/join-token.js';

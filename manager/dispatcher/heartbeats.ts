@@ -1,6 +1,10 @@
 import { NodeState } from '../../gen/tswarm/v1/objects.js';
 
-/** A node is DOWN after this many missed heartbeats (ARCHITECTURE.md §4). */
+/**
+ * A node is DOWN after this many missed heartbeats: one lost or late beat (a GC pause, a busy
+ * link) must not mark a live node down, yet a dead one is noticed within a few periods
+ * (docs/architecture.md, Timing defaults).
+ */
 export const MISSED_HEARTBEATS_MAX = 3;
 
 export interface NodeLiveness {

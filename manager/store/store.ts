@@ -43,7 +43,8 @@ export class Tx {
 /**
  * The store as its users see it: reads from the local replica, writes as transactions proposed
  * through Raft and applied on every manager. Components never call each other; they read here,
- * write here and watch here (ARCHITECTURE.md §3).
+ * write here and watch here, so each one works alone from the replicated state (docs/architecture.md,
+ * How a request flows).
  */
 export class Store {
   constructor(

@@ -7,7 +7,7 @@ import { NODE_CERT_VALIDITY_MS_DEFAULT } from '../../ca/node-certificate.js';
 import { createRootCA, loadRootCA } from '../ca/root-ca.js';
 import { issueNodeCertificate } from '../ca/sign-certificate.js';
 
-/** Defaults of a new cluster (ARCHITECTURE.md §4 "Timing defaults"). */
+/** Defaults of a new cluster (docs/architecture.md, Timing defaults). */
 export const RAFT_TICK_MS_DEFAULT = 100;
 export const ELECTION_TICKS_DEFAULT = 10;
 export const HEARTBEAT_TICKS_DEFAULT = 1;

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { addCluster, addNode, testStore } from '../store/testing.js';
+import { storeMembership } from './store-membership.js';
+
+describe('storeMembership', () => {
+  it('takes roles from the store: a manager to be demoted is a worker at once, a worker to be promoted is not yet a manager', async () => {
+    const t = testStore();
+    await addCluster(t.store);
+    await addNode(t.store, { id: 'm1', role: 'manager' });
+    await addNode(t.store, { id: 'm2', role: 'manager', desiredRole: 'worker' });
+    await addNode(t.store, { id: 'w1', role: 'worker', desiredRole: 'manager' });
+    const view = storeMembership(t.replica, 'c1');
+    expect(view.clusterId()).toBe('c1');
+    expect(['m1', 'm2', 'w1', 'gone'].map((id) => view.roleOf(id))).toEqual(['manager', 'worker', 'worker', undefined]);
+  });
+});

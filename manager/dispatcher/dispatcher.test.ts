@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../lib/log.js';
+import { TswarmError } from '../../lib/errors.js';
+import { NodeRole, NodeState } from '../../gen/tswarm/v1/objects.js';
+import type { HeartbeatRequest } from '../../gen/tswarm/v1/dispatcher.js';
+import type { Caller } from '../authz/authz.js';
+import { addCluster, addNode, testStore } from '../store/testing.js';
+import { Dispatcher } from './dispatcher.js';
+import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
+
+const PERIOD_MS = 1_000; // the default cluster spec's heartbeat period
+
+async function setup() {
+  const t = testStore(10_000);
+  await addCluster(t.store);
+  const dispatcher = new Dispatcher({ nodeId: 'm1', store: t.store, clock: t.clock, log: silentLogger() });
+  return { ...t, dispatcher };
+}
+
+const node = (nodeId: string): Caller => ({ kind: 'node', nodeId, role: 'worker' });
+const beat: HeartbeatRequest = { sessionId: '', description: undefined };
+
+function stateOf(t: Awaited<ReturnType<typeof setup>>, id: string): NodeState | undefined {
+  return t.replica.get('node', id)?.status?.state;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'ok',
+    (e: unknown) => (e as TswarmError).code,
+  );
+}
+
+describe('Dispatcher', () => {
+  it('answers a member’s heartbeat with the period, its desired role and the managers to reach', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'm1', role: 'manager', managerAddr: '10.0.0.1:2377' });
+    await addNode(t.store, { id: 'w1', desiredRole: 'manager' });
+    const res = await t.dispatcher.heartbeat(beat, node('w1'));
+    expect(res).toEqual({
+      periodMs: PERIOD_MS,
+      desiredRole: NodeRole.NODE_ROLE_MANAGER,
+      managers: [{ nodeId: 'm1', addr: '10.0.0.1:2377', weight: 1 }],
+    });
+  });
+
+  it('refuses a caller without a certificate and a node the store does not hold', async () => {
+    const t = await setup();
+    expect(await codeOf(t.dispatcher.heartbeat(beat, { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
+    expect(await codeOf(t.dispatcher.heartbeat(beat, node('gone')))).toBe('PERMISSION_DENIED');
+  });
+
+  it('writes a node’s new description, and nothing when it is unchanged', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'w1', hostname: 'old' });
+    const description = { ...t.replica.get('node', 'w1')!.description!, hostname: 'new' };
+    await t.dispatcher.heartbeat({ sessionId: '', description }, node('w1'));
+    expect(t.replica.get('node', 'w1')!.description!.hostname).toBe('new');
+    const version = t.replica.version;
+    await t.dispatcher.heartbeat({ sessionId: '', description }, node('w1'));
+    expect(t.replica.version).toBe(version);
+  });
+
+  it(`marks a node DOWN after ${MISSED_HEARTBEATS_MAX} missed periods and READY when it beats again`, async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'm1', role: 'manager', state: NodeState.NODE_STATE_UNKNOWN });
+    await addNode(t.store, { id: 'w1', state: NodeState.NODE_STATE_UNKNOWN });
+    await t.dispatcher.heartbeat(beat, node('w1'));
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
+    expect(stateOf(t, 'm1')).toBe(NodeState.NODE_STATE_READY); // the leader beats for itself
+
+    t.clock.advance(MISSED_HEARTBEATS_MAX * PERIOD_MS);
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY); // exactly at the deadline: still alive
+
+    t.clock.advance(1);
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_DOWN);
+    expect(t.replica.get('node', 'w1')!.status!.message).toContain('heartbeat failure');
+    expect(stateOf(t, 'm1')).toBe(NodeState.NODE_STATE_READY);
+
+    await t.dispatcher.heartbeat(beat, node('w1'));
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
+  });
+
+  it('after forgetting its beats (leadership lost), gives every node a full deadline again', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'w1' });
+    await t.dispatcher.heartbeat(beat, node('w1'));
+    t.clock.advance(10 * PERIOD_MS);
+    t.dispatcher.forgetBeats();
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
+    t.clock.advance(MISSED_HEARTBEATS_MAX * PERIOD_MS + 1);
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_DOWN);
+  });
+
+  it('takes the period from the cluster spec, else the configured one', async () => {
+    const t = testStore();
+    const d = new Dispatcher({
+      nodeId: 'm1',
+      store: t.store,
+      clock: t.clock,
+      log: silentLogger(),
+      heartbeatPeriodMs: 7,
+    });
+    expect(d.heartbeatPeriodMs()).toBe(7);
+    await addCluster(t.store);
+    expect(d.heartbeatPeriodMs()).toBe(PERIOD_MS);
+  });
+});

@@ -1,0 +1,88 @@
+import type { Clock } from '../../lib/clock.js';
+import { TswarmError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { NodeRole, NodeState, type Node } from '../../gen/tswarm/v1/objects.js';
+import type { HeartbeatRequest, HeartbeatResponse } from '../../gen/tswarm/v1/dispatcher.js';
+import type { Caller } from '../authz/authz.js';
+import type { Store } from '../store/store.js';
+import { HeartbeatTracker } from './heartbeats.js';
+
+export interface DispatcherOptions {
+  /** This manager's own node: it beats for itself every round, having no heartbeat loop of its own. */
+  nodeId: string;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** The period when the cluster object names none. */
+  heartbeatPeriodMs?: number;
+}
+
+/**
+ * The leader's heartbeat intake and node liveness: nodes beat here, and a node silent for
+ * MISSED_HEARTBEATS_MAX periods is marked DOWN in the store (and READY again when it beats).
+ */
+export class Dispatcher {
+  private tracker: HeartbeatTracker | undefined;
+
+  constructor(private readonly o: DispatcherOptions) {}
+
+  heartbeatPeriodMs(): number {
+    const c = this.o.store.replica.list('cluster')[0];
+    return c?.spec?.dispatcher?.heartbeatPeriodMs || this.o.heartbeatPeriodMs || 1_000;
+  }
+
+  async heartbeat(req: HeartbeatRequest, caller: Caller): Promise<HeartbeatResponse> {
+    const { store, clock } = this.o;
+    // The policy admits nodes only; this narrows the type and guards a policy mistake.
+    if (caller.kind !== 'node')
+      throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
+    this.tracker ??= new HeartbeatTracker(clock.nowMs());
+    this.tracker.beat(caller.nodeId, clock.nowMs());
+    const node = store.replica.get('node', caller.nodeId);
+    if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
+    if (req.description && JSON.stringify(req.description) !== JSON.stringify(node.description)) {
+      await store.update((tx, s) => {
+        const n = s.get('node', caller.nodeId)!;
+        n.description = req.description;
+        tx.update('node', n);
+      });
+    }
+    const managers = store.replica.list(
+      'node',
+      (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr,
+    );
+    return {
+      periodMs: this.heartbeatPeriodMs(),
+      desiredRole: node.spec?.desiredRole ?? node.role,
+      managers: managers.map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr, weight: 1 })),
+    };
+  }
+
+  /**
+   * Beats go to the leader only, so a manager that is not (or no longer) leading forgets them: when
+   * it leads again, every node's clock starts at that moment rather than at a stale beat.
+   */
+  forgetBeats(): void {
+    this.tracker = undefined;
+  }
+
+  /** Leader-only round: writes the READY/DOWN changes due now for `nodes` (the store's current list). */
+  async markLiveness(nodes: readonly Node[]): Promise<void> {
+    const { store, clock, log } = this.o;
+    this.tracker ??= new HeartbeatTracker(clock.nowMs());
+    this.tracker.beat(this.o.nodeId, clock.nowMs());
+    const changes = this.tracker.changes(
+      nodes.map((n) => ({ nodeId: n.id, state: n.status?.state ?? NodeState.NODE_STATE_UNKNOWN })),
+      clock.nowMs(),
+      this.heartbeatPeriodMs(),
+    );
+    if (changes.length === 0) return;
+    await store.update((tx, s) => {
+      for (const c of changes) {
+        const n = s.get('node', c.nodeId);
+        if (n) tx.update('node', { ...n, status: { state: c.state, message: c.message, addr: n.status?.addr ?? '' } });
+      }
+    });
+    for (const c of changes) log.info({ node: c.nodeId, state: NodeState[c.state] }, 'node state changed');
+  }
+}

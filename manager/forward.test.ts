@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { credentials, Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
+import { TswarmError } from '../lib/errors.js';
+import { unaryHandler } from '../lib/grpc.js';
+import {
+  CAServiceService,
+  NodeCAServiceService,
+  type GetRootCACertificateRequest,
+  type GetRootCACertificateResponse,
+} from '../gen/tswarm/v1/ca.js';
+import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
+import { LeaderForwarder } from './forward.js';
+
+// A real gRPC server on 127.0.0.1 stands in for the leader; TLS is not the forwarder's business.
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function listen(server: Server): Promise<string> {
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  cleanups.push(() => void server.forceShutdown());
+  return `127.0.0.1:${port}`;
+}
+
+function forwarderTo(addr: string | undefined): LeaderForwarder {
+  const f = new LeaderForwarder(
+    () => credentials.createInsecure(),
+    () => addr,
+  );
+  cleanups.push(() => f.close());
+  return f;
+}
+
+async function failure(p: Promise<unknown>): Promise<TswarmError> {
+  return p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as TswarmError,
+  );
+}
+
+const worker: Caller = { kind: 'node', nodeId: 'w1', role: 'worker' };
+
+describe('LeaderForwarder', () => {
+  it('refuses at once when there is no leader, saying why', async () => {
+    const e = await failure(
+      forwarderTo(undefined).forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, worker),
+    );
+    expect(e).toBeInstanceOf(TswarmError);
+    expect(e.code).toBe('UNAVAILABLE');
+    expect(e.message).toMatch(/^no leader: an election is under way, or the managers lost quorum/);
+  });
+
+  it('carries the call to the leader, naming the original caller', async () => {
+    const seen: (string | Buffer)[][] = [];
+    const server = new Server();
+    server.addService(CAServiceService, {
+      getRootCaCertificate: unaryHandler(
+        async (
+          _req: GetRootCACertificateRequest,
+          call: ServerUnaryCall<unknown, unknown>,
+        ): Promise<GetRootCACertificateResponse> => {
+          seen.push(call.metadata.get(FORWARDED_FOR_METADATA_KEY));
+          return { certificatePem: Buffer.from('the CA') };
+        },
+      ),
+    });
+    const f = forwarderTo(await listen(server));
+    const res = await f.forward<GetRootCACertificateResponse>(
+      CAServiceService,
+      'tswarm.v1.CAService',
+      'getRootCaCertificate',
+      {},
+      worker,
+    );
+    expect(Buffer.from(res.certificatePem).toString()).toBe('the CA');
+    await f.forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, { kind: 'anonymous' });
+    expect(seen).toEqual([['w1'], ['anonymous']]);
+  });
+
+  it('passes the leader’s own errors through unchanged, even UNAVAILABLE', async () => {
+    const server = new Server();
+    server.addService(NodeCAServiceService, {
+      issueNodeCertificate: unaryHandler(async () => {
+        throw new TswarmError('PERMISSION_DENIED', 'bad token');
+      }),
+      nodeCertificateStatus: unaryHandler(async () => {
+        throw new TswarmError('UNAVAILABLE', 'the leader is stepping down');
+      }),
+    });
+    const f = forwarderTo(await listen(server));
+    const issue = { csrPem: Buffer.from('a CSR'), token: 't', availability: 0, hostname: 'h' };
+    const denied = await failure(
+      f.forward(NodeCAServiceService, 'tswarm.v1.NodeCAService', 'issueNodeCertificate', issue, worker),
+    );
+    expect([denied.code, denied.message]).toEqual(['PERMISSION_DENIED', 'bad token']);
+    const busy = await failure(
+      f.forward(NodeCAServiceService, 'tswarm.v1.NodeCAService', 'nodeCertificateStatus', { nodeId: 'w1' }, worker),
+    );
+    expect([busy.code, busy.message]).toEqual(['UNAVAILABLE', 'the leader is stepping down']);
+  });
+
+  it('names a leader that does not answer, pointing at quorum', async () => {
+    const server = new Server();
+    const addr = await listen(server);
+    server.forceShutdown(); // nothing listens there any more
+    const e = await failure(
+      forwarderTo(addr).forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, worker),
+    );
+    expect(e.code).toBe('UNAVAILABLE');
+    expect(e.message).toContain(`the leader at ${addr} does not answer`);
+  });
+
+  it('refuses a method the service does not have', async () => {
+    const f = forwarderTo('127.0.0.1:1');
+    const e = await failure(f.forward(CAServiceService, 'tswarm.v1.CAService', 'noSuchMethod', {}, worker));
+    expect(e.code).toBe('INTERNAL');
+  });
+});

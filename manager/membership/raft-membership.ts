@@ -1,0 +1,14 @@
+/**
+ * The part of the Raft node that membership changes use, declared here so the role manager and
+ * the JoinRaft handler can be driven by a fake in unit tests. RaftNode satisfies it.
+ */
+export interface RaftMembership {
+  status(): { voters: string[]; learners: string[] };
+  learnerCaughtUp(nodeId: string): boolean;
+  proposeConfChange(change: {
+    type: 'addVoter' | 'addLearner' | 'remove';
+    nodeId: string;
+    addr: string;
+  }): Promise<unknown>;
+  transferLeadership(to: string): Promise<void>;
+}

@@ -1,0 +1,39 @@
+import type { RaftMembership } from './raft-membership.js';
+
+type Change = Parameters<RaftMembership['proposeConfChange']>[0];
+
+/**
+ * Raft membership as plain lists: a proposed change is recorded and applied at once, and the
+ * test says which learners have caught up.
+ */
+export class FakeRaft implements RaftMembership {
+  readonly proposed: Change[] = [];
+  readonly transfers: string[] = [];
+  readonly caughtUp = new Set<string>();
+
+  constructor(
+    public voters: string[],
+    public learners: string[] = [],
+  ) {}
+
+  status(): { voters: string[]; learners: string[] } {
+    return { voters: [...this.voters], learners: [...this.learners] };
+  }
+
+  learnerCaughtUp(nodeId: string): boolean {
+    return this.learners.includes(nodeId) && this.caughtUp.has(nodeId);
+  }
+
+  async proposeConfChange(change: Change): Promise<void> {
+    this.proposed.push(change);
+    const others = (ids: string[]) => ids.filter((id) => id !== change.nodeId);
+    this.voters = others(this.voters);
+    this.learners = others(this.learners);
+    if (change.type === 'addVoter') this.voters.push(change.nodeId);
+    if (change.type === 'addLearner') this.learners.push(change.nodeId);
+  }
+
+  async transferLeadership(to: string): Promise<void> {
+    this.transfers.push(to);
+  }
+}

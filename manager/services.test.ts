@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { Metadata, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
+import { fromServiceError } from '../lib/errors.js';
+import type { Caller, MembershipView, Role } from './authz/authz.js';
+import type { LeaderForwarder } from './forward.js';
+import { managerServices, POLICIES, type ManagerHandlers } from './services.js';
+
+const roles = new Map<string, Role>([
+  ['m1', 'manager'],
+  ['w1', 'worker'],
+]);
+const membership: MembershipView = { clusterId: () => 'c1', roleOf: (id) => roles.get(id) };
+
+/** What each handler and the forwarder were called with, by method name. */
+function setup(leader = true) {
+  const ran: { method: string; caller: Caller }[] = [];
+  const forwarded: { service: string; method: string; caller: Caller }[] = [];
+  const handler =
+    (method: string) =>
+    async (_req: unknown, caller?: Caller): Promise<never> => {
+      ran.push({ method, caller: caller ?? { kind: 'anonymous' } });
+      return {} as never;
+    };
+  const control = Object.fromEntries(
+    Object.keys(POLICIES['tswarm.v1.ControlService']).map((m) => [m, handler(m)]),
+  ) as unknown as ManagerHandlers['control'];
+  const h: ManagerHandlers = {
+    isLeader: () => leader,
+    rootCaPem: () => 'the CA',
+    issueCertificate: handler('issueNodeCertificate'),
+    certificateStatus: handler('nodeCertificateStatus'),
+    heartbeat: handler('heartbeat'),
+    joinRaft: handler('joinRaft'),
+    leaveRaft: handler('leaveRaft'),
+    control,
+  };
+  const forwarder = {
+    forward: async (_d: unknown, service: string, method: string, _req: unknown, caller: Caller) => {
+      forwarded.push({ service, method, caller });
+      return {};
+    },
+  } as unknown as LeaderForwarder;
+  const services = managerServices(h, membership, forwarder);
+  const byName = new Map<string, UntypedServiceImplementation>();
+  for (const s of services) {
+    const first = Object.values(s.definition)[0]!;
+    byName.set(first.path.split('/')[1]!, s.implementation);
+  }
+  /** Calls a method as a caller with this certificate subject (none: anonymous); resolves with the error code or 'ok'. */
+  const call = (service: string, method: string, cn?: string): Promise<string> =>
+    new Promise((resolve) => {
+      const subject = cn ? { CN: cn, OU: 'tswarm-worker', O: 'c1' } : undefined;
+      const fakeCall = {
+        request: {},
+        metadata: new Metadata(),
+        getPeer: () => 'ipv4:127.0.0.1:1',
+        getAuthContext: () => ({
+          sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined,
+        }),
+      };
+      const impl = byName.get(service)![method] as (c: unknown, cb: (e: ServiceError | null) => void) => void;
+      impl(fakeCall, (err) => resolve(err ? fromServiceError(err).code : 'ok'));
+    });
+  return { services, ran, forwarded, call };
+}
+
+describe('manager services: who may call what', () => {
+  it('declares roles for every method served, each a method of the service definition', () => {
+    const { services } = setup();
+    const served = services.map((s) => Object.values(s.definition)[0]!.path.split('/')[1]);
+    expect(served.sort()).toEqual(Object.keys(POLICIES).sort());
+    for (const s of services) {
+      const name = Object.values(s.definition)[0]!.path.split('/')[1] as keyof typeof POLICIES;
+      const policy: Record<string, readonly string[]> = POLICIES[name];
+      expect(Object.keys(s.implementation).sort(), name).toEqual(Object.keys(policy).sort());
+      for (const method of Object.keys(policy)) expect(Object.keys(s.definition), name).toContain(method);
+      for (const [method, allowed] of Object.entries(policy)) expect(allowed.length, method).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses a worker on every manager-only method, before its handler runs', async () => {
+    const { ran, forwarded, call } = setup();
+    for (const [service, policy] of Object.entries(POLICIES))
+      for (const [method, allowed] of Object.entries(policy as Record<string, readonly string[]>))
+        if (!allowed.includes('worker')) expect(await call(service, method, 'w1'), method).toBe('NOT_A_MANAGER');
+    expect(ran).toEqual([]);
+    expect(forwarded).toEqual([]);
+  });
+
+  it('lets a caller without a certificate reach only the join endpoints', async () => {
+    const { ran, call } = setup();
+    expect(await call('tswarm.v1.CAService', 'getRootCaCertificate')).toBe('ok');
+    expect(await call('tswarm.v1.NodeCAService', 'issueNodeCertificate')).toBe('ok');
+    expect(await call('tswarm.v1.DispatcherService', 'heartbeat')).toBe('UNAUTHENTICATED');
+    expect(await call('tswarm.v1.ControlService', 'listNodes')).toBe('UNAUTHENTICATED');
+    expect(ran.map((r) => r.method)).toEqual(['issueNodeCertificate']);
+  });
+
+  it('refuses a node the store does not hold', async () => {
+    const { ran, call } = setup();
+    expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'gone')).toBe('PERMISSION_DENIED');
+    expect(ran).toEqual([]);
+  });
+
+  it('on a follower, forwards leader-only methods with the original caller and runs the rest locally', async () => {
+    const { ran, forwarded, call } = setup(false);
+    expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'w1')).toBe('ok');
+    expect(await call('tswarm.v1.ControlService', 'listNodes', 'm1')).toBe('ok');
+    expect(await call('tswarm.v1.NodeCAService', 'nodeCertificateStatus', 'w1')).toBe('ok');
+    expect(forwarded).toEqual([
+      {
+        service: 'tswarm.v1.DispatcherService',
+        method: 'heartbeat',
+        caller: { kind: 'node', nodeId: 'w1', role: 'worker' },
+      },
+      {
+        service: 'tswarm.v1.ControlService',
+        method: 'listNodes',
+        caller: { kind: 'node', nodeId: 'm1', role: 'manager' },
+      },
+    ]);
+    expect(ran).toEqual([{ method: 'nodeCertificateStatus', caller: { kind: 'node', nodeId: 'w1', role: 'worker' } }]);
+  });
+
+  it('runs leader-only methods locally on the leader', async () => {
+    const { ran, forwarded, call } = setup(true);
+    expect(await call('tswarm.v1.RaftMembershipService', 'leaveRaft', 'm1')).toBe('ok');
+    expect(forwarded).toEqual([]);
+    expect(ran.map((r) => r.method)).toEqual(['leaveRaft']);
+  });
+
+  it('refuses to build a service with a method that has no policy', () => {
+    const h = {
+      isLeader: () => true,
+      rootCaPem: () => '',
+      control: { bogus: async () => ({}) },
+    } as unknown as ManagerHandlers;
+    expect(() => managerServices(h, membership, {} as LeaderForwarder)).toThrow(/has no authorization policy/);
+  });
+});
