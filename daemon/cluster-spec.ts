@@ -1,10 +1,6 @@
 import type { ClusterSpec, RaftConfig } from '../gen/tswarm/v1/objects.js';
 import { TswarmError } from '../lib/errors.js';
-import {
-  ELECTION_TICKS_DEFAULT,
-  HEARTBEAT_TICKS_DEFAULT,
-  RAFT_TICK_MS_DEFAULT,
-} from '../manager/store/new-cluster.js';
+import { ELECTION_TICKS_DEFAULT, HEARTBEAT_TICKS_DEFAULT, RAFT_TICK_MS_DEFAULT } from '../manager/store/new-cluster.js';
 import type { RaftTimings } from './node-config.js';
 
 const TICK_MS_MIN = 10;
