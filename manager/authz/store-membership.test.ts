@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addCluster, addNode, testStore } from '../store/testing.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { storeMembership } from './store-membership.js';
 
 describe('storeMembership', () => {

@@ -3,7 +3,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { NodeAvailability, NodeRole } from '../../gen/tswarm/v1/objects.js';
 import { newCluster } from '../store/new-cluster.js';
 import { newNodeObject } from '../store/cluster-objects.js';
-import { testStore } from '../store/testing.js';
+import { testStore } from '../store/testing/test-store.js';
 import { createJoinToken } from '../../ca/join-token.js';
 import { CertificateIssuer } from './issuer.js';
 import { createKeyAndCsr } from '../../ca/csr.js';

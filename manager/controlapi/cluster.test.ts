@@ -4,7 +4,7 @@ import type { ClusterSpec } from '../../gen/tswarm/v1/objects.js';
 import type { UpdateClusterRequest } from '../../gen/tswarm/v1/control.js';
 import { parseJoinToken } from '../../ca/join-token.js';
 import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/node-certificate.js';
-import { addCluster, testStore } from '../store/testing.js';
+import { addCluster, testStore } from '../store/testing/test-store.js';
 import { redactCluster, updateCluster } from './cluster.js';
 
 async function setup() {

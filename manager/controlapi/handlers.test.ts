@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TswarmError } from '../../lib/errors.js';
 import { NodeRole, NodeState, Reachability } from '../../gen/tswarm/v1/objects.js';
-import { addCluster, addNode, testStore } from '../store/testing.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { controlHandlers } from './handlers.js';
 
 async function setup() {

@@ -8,7 +8,7 @@ import {
   type NodeSpec,
   type Task,
 } from '../../gen/tswarm/v1/objects.js';
-import { addCluster, addNode, testStore } from '../store/testing.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { checkQuorumAfterRemoving, listNodes, removeNode, resolveNode, updateNode, type QuorumView } from './nodes.js';
 
 async function setup() {

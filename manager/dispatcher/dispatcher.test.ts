@@ -4,7 +4,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { NodeRole, NodeState } from '../../gen/tswarm/v1/objects.js';
 import type { HeartbeatRequest } from '../../gen/tswarm/v1/dispatcher.js';
 import type { Caller } from '../authz/authz.js';
-import { addCluster, addNode, testStore } from '../store/testing.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
 

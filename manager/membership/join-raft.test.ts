@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { TswarmError } from '../../lib/errors.js';
 import { Reachability } from '../../gen/tswarm/v1/objects.js';
 import type { Caller } from '../authz/authz.js';
-import { addCluster, addNode, testStore } from '../store/testing.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { joinRaft, leaveRaft } from './join-raft.js';
-import { FakeRaft } from './testing.js';
+import { FakeRaft } from './testing/fake-raft.js';
 
 async function setup(raft: FakeRaft) {
   const t = testStore();

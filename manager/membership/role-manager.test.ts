@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { NodeRole } from '../../gen/tswarm/v1/objects.js';
-import { addCluster, addNode, testStore } from '../store/testing.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { RoleManager } from './role-manager.js';
-import { FakeRaft } from './testing.js';
+import { FakeRaft } from './testing/fake-raft.js';
 
 async function setup(raft: FakeRaft) {
   const t = testStore();

@@ -4,7 +4,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { NodeRole, TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
 import { MemoryStore } from './memory-store.js';
 import { Store } from './store.js';
-import { DirectProposer } from './testing.js';
+import { DirectProposer } from './testing/test-store.js';
 import type { ChangeEvent } from './watch.js';
 
 function service(id: string, name: string): Service {

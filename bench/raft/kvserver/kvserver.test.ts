@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../lib/poll.js';
-import { unusedPort } from '../../../manager/raft/transport/testing.js';
+import { unusedPort } from '../../../manager/raft/transport/testing/grpc-servers.js';
 import type { NodeId } from '../../../manager/raft/core/types.js';
 import { KvClient } from './client.js';
 import { startKvMember, type KvMember } from './member.js';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../lib/poll.js';
 import { NotLeaderError } from './errors.js';
-import { unusedPort } from '../transport/testing.js';
-import { put, TestCluster, type Member } from './testing.js';
+import { unusedPort } from '../transport/testing/grpc-servers.js';
+import { put, TestCluster, type Member } from './testing/test-cluster.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { DiskStorage } from './storage-disk.js';
 import { MemoryStorage } from '../core/memory-storage.js';
 import { CompactedError, UnavailableError } from '../core/storage.js';
 import type { ConfState } from '../core/types.js';
-import { makeEntries, makeTempDir, plain, recordingLogger, removeDir } from './wal/testing.js';
+import { makeEntries, makeTempDir, plain, recordingLogger, removeDir } from './wal/testing/wal-fixtures.js';
 
 let dir: string;
 let open: DiskStorage[] = [];

@@ -7,7 +7,7 @@ import { RaftServiceClient, type StreamSnapshotRequest } from '../../../gen/tswa
 import { newMessage, type Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 import { snapshotChunks } from './snapshot-chunks.js';
-import { listenLoopback, shutdown, unusedPort } from './testing.js';
+import { listenLoopback, shutdown, unusedPort } from './testing/grpc-servers.js';
 import { Transport } from './transport.js';
 
 interface Endpoint {

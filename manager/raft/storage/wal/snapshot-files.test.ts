@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../core/types.js';
 import { SnapshotFiles, snapshotFileName } from './snapshot-files.js';
-import { makeTempDir, recordingLogger, removeDir } from './testing.js';
+import { makeTempDir, recordingLogger, removeDir } from './testing/wal-fixtures.js';
 
 let dir: string;
 beforeEach(async () => {

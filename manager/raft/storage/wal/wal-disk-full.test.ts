@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Entry, HardState } from '../../core/types.js';
 import { WalError } from './errors.js';
 import { asTswarmError } from '../../../../lib/errors.js';
-import { makeEntries, makeTempDir, plain } from './testing.js';
+import { makeEntries, makeTempDir, plain } from './testing/wal-fixtures.js';
 import { Wal } from './wal.js';
 
 const TMPFS_BYTES = 1024 * 1024;

@@ -5,7 +5,7 @@ import type { HardState } from '../../core/types.js';
 import { asTswarmError } from '../../../../lib/errors.js';
 import { WalError } from './errors.js';
 import { checkFrame, encodeRecords, entriesRecords } from './record.js';
-import { makeEntries, makeTempDir, plain, recordingLogger, removeDir } from './testing.js';
+import { makeEntries, makeTempDir, plain, recordingLogger, removeDir } from './testing/wal-fixtures.js';
 import { Wal } from './wal.js';
 
 let dir: string;

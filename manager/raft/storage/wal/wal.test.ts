@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry, HardState } from '../../core/types.js';
 import { Wal } from './wal.js';
-import { makeEntries, makeTempDir, plain, removeDir } from './testing.js';
+import { makeEntries, makeTempDir, plain, removeDir } from './testing/wal-fixtures.js';
 
 let dir: string;
 beforeEach(async () => {

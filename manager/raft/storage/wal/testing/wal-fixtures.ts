@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Entry } from '../../core/types.js';
-import type { BasicLogger, LogFn } from '../../../../lib/logger.js';
+import type { Entry } from '../../../core/types.js';
+import type { BasicLogger, LogFn } from '../../../../../lib/logger.js';
 
 export async function makeTempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `tswarm-${prefix}-`));

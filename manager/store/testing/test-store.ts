@@ -1,10 +1,10 @@
-import { ManualClock } from '../../lib/clock.js';
-import { NodeAvailability, NodeState, Reachability, type Cluster, type Node } from '../../gen/tswarm/v1/objects.js';
-import type { Role } from '../authz/authz.js';
-import { newNodeObject, roleValue } from './cluster-objects.js';
-import { defaultClusterSpec } from './new-cluster.js';
-import { MemoryStore, type TxResult } from './memory-store.js';
-import { Store, type Proposer } from './store.js';
+import { ManualClock } from '../../../lib/clock.js';
+import { NodeAvailability, NodeState, Reachability, type Cluster, type Node } from '../../../gen/tswarm/v1/objects.js';
+import type { Role } from '../../authz/authz.js';
+import { newNodeObject, roleValue } from '../cluster-objects.js';
+import { defaultClusterSpec } from '../new-cluster.js';
+import { MemoryStore, type TxResult } from '../memory-store.js';
+import { Store, type Proposer } from '../store.js';
 
 /**
  * Applies proposals at once with rising indexes, to every replica given: a test double for Raft,

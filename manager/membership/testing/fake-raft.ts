@@ -1,4 +1,4 @@
-import type { RaftMembership } from './raft-membership.js';
+import type { RaftMembership } from '../raft-membership.js';
 
 type Change = Parameters<RaftMembership['proposeConfChange']>[0];
 

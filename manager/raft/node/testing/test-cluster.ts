@@ -6,12 +6,12 @@ import { credentials, Server } from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../../../lib/poll.js';
-import { encodeKvCommand, type KvResult } from '../kv/commands.js';
-import { KvStateMachine } from '../kv/kv-state-machine.js';
-import { listenLoopback, unusedPort } from '../transport/testing.js';
-import type { NodeId } from '../core/types.js';
-import { RaftNode, type RaftNodeOptions } from './raft-node.js';
+import { waitFor } from '../../../../lib/poll.js';
+import { encodeKvCommand, type KvResult } from '../../kv/commands.js';
+import { KvStateMachine } from '../../kv/kv-state-machine.js';
+import { listenLoopback, unusedPort } from '../../transport/testing/grpc-servers.js';
+import type { NodeId } from '../../core/types.js';
+import { RaftNode, type RaftNodeOptions } from '../raft-node.js';
 
 export interface Member {
   id: NodeId;
