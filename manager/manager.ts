@@ -5,12 +5,13 @@ import { TswarmError } from '../lib/errors.js';
 import { GRPC_MESSAGE_BYTES_MAX } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
-import { clientCredentials, peerIdentity, serverCredentials, type TlsMaterialProvider } from '../lib/tls.js';
+import { clientCredentials, serverCredentials, type TlsMaterialProvider } from '../lib/tls.js';
 import { NodeRole, NodeState, Reachability, type Cluster } from '../gen/tswarm/v1/objects.js';
 import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
 import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
 import type { Caller } from './authz/authz.js';
 import { storeMembership } from './authz/store-membership.js';
+import { raftSenderAuthorizer } from './authz/raft-sender.js';
 import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
@@ -113,12 +114,7 @@ export class Manager {
       join: o.mode.kind === 'join',
       stateMachine: this.replica,
       credentials: clientCredentials(o.tls),
-      authorizeSender: (call, fromId) => {
-        const peer = peerIdentity(call);
-        return (
-          peer !== undefined && peer.nodeId === fromId && peer.clusterId === o.clusterId && peer.ou === 'tswarm-manager'
-        );
-      },
+      authorizeSender: raftSenderAuthorizer(o.clusterId),
       logger: o.log.child({ part: 'raft' }),
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
