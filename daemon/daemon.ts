@@ -8,7 +8,7 @@ import { controlProxy } from './control-proxy.js';
 import { Swarm } from './swarm.js';
 import { EngineServiceService } from '../gen/tswarm/v1/engine.js';
 import { Engine } from '../engine/engine.js';
-import { EngineVolumeStore } from '../engine/engine-volume-store.js';
+import { EngineVolumeStore } from '../engine/volume/local-provider.js';
 import { NodeNetworking } from '../engine/network/node-networking.js';
 import { engineService } from './engine-api.js';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-import { destroyTestEngine } from '../engine/engine-testing.js';
+import { destroyTestEngine } from '../engine/testing/test-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { Command, CommanderError } from 'commander';
@@ -9,9 +9,9 @@ import { silentLogger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { EngineServiceClient, EngineServiceService, type ImagePullResponse } from '../gen/tswarm/v1/engine.js';
 import { Engine } from '../engine/engine.js';
-import { buildBusyboxImage, makeArchive, pushTestImage } from '../engine/image/testing/images.js';
-import { startTestRegistry, type TestRegistry } from '../engine/image/testing/registry.js';
-import { randomPrefix } from '../engine/runtime/testing.js';
+import { buildBusyboxImage, makeArchive, pushTestImage } from '../engine/image/testing/test-images.js';
+import { startTestRegistry, type TestRegistry } from '../engine/image/testing/test-registry.js';
+import { randomPrefix } from '../engine/runtime/testing/busybox-rootfs.js';
 import { CliContext } from '../cli/context.js';
 import { reportError } from '../cli/errors.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../cli/exit-with.js';

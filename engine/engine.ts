@@ -19,13 +19,13 @@ import { ImageService, type ImageServiceOptions } from './image/images.js';
 import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
-import { LocalNetworking, resolveNetworkMode } from './engine-network.js';
-import { LABEL_ANONYMOUS_VOLUME, volumeNames, volumeUsers, type EngineVolumes } from './engine-volumes.js';
-import { runAttached, stderrEvent, type RunEventSink } from './engine-run.js';
-import { MOUNTS_MAX } from './engine-validate.js';
+import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
+import { LABEL_ANONYMOUS_VOLUME, volumeNames, volumeUsers, type EngineVolumes } from './volume-contract.js';
+import { runAttached, stderrEvent, type RunEventSink } from './facade/run-attached.js';
+import { MOUNTS_MAX } from './facade/validate.js';
 
-export type { EngineVolumes } from './engine-volumes.js';
-export type { RunEventSink } from './engine-run.js';
+export type { EngineVolumes } from './volume-contract.js';
+export type { RunEventSink } from './facade/run-attached.js';
 
 export interface EngineOptions {
   /** The daemon's data dir; the engine keeps everything under <dataDir>/engine. */
@@ -51,7 +51,7 @@ export interface EngineOptions {
 export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
 export const LABEL_ATTACHMENT = 'tswarm.engine.attachment';
 export const LABEL_AUTO_REMOVE = 'tswarm.engine.auto-remove';
-export { LABEL_ANONYMOUS_VOLUME } from './engine-volumes.js';
+export { LABEL_ANONYMOUS_VOLUME } from './volume-contract.js';
 
 export interface CreateResult {
   id: string;

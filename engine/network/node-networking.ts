@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import type { Attachment, ContainerNetworking, NetworkMode } from '../network-contract.js';
-import { listNetns } from '../runtime/netns.js';
+import { listNetns } from '../shared/netns.js';
 import { HostNs } from './host-ns.js';
 import { allocateAddress, gatewayOf, parseSubnet, type Subnet } from './ipam.js';
 import { networkNames, type NetworkNames } from './names.js';

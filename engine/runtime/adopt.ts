@@ -5,7 +5,7 @@ import type { OciRuntime } from './oci-runtime.js';
 import { listContainerDirs, loadRecord, saveRecord, type ContainerRecord } from './record.js';
 import { containerPaths, discardContainerFiles } from './create.js';
 import { readExitFile, removeExitFile, type ExitFile } from './exits.js';
-import { deleteNetns, listNetns } from './netns.js';
+import { deleteNetns, listNetns } from '../shared/netns.js';
 import { isMounted, unmountTree } from './rootfs.js';
 
 export interface AdoptContext {

@@ -5,7 +5,13 @@ import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
 import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerRuntime } from './runtime.js';
-import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
+import {
+  makeBusyboxImage,
+  makeTempDir,
+  randomPrefix,
+  removePrefixCgroups,
+  removeTree,
+} from './testing/busybox-rootfs.js';
 import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
 
 const prefixA = randomPrefix();

@@ -10,7 +10,7 @@ import { buildOciSpec, type ResolvedMount } from './oci-spec.js';
 import { containerResolvConf, defaultHosts, withDnsOverrides } from './etc-files.js';
 import { copyImageContentIntoVolumes } from './volume-copy-up.js';
 import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
-import { createNetns, deleteNetns } from './netns.js';
+import { createNetns, deleteNetns } from '../shared/netns.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { DEFAULT_STOP_GRACE_MS } from './defaults.js';
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from './seccomp-cache.js';

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../lib/process/run.js';
 import { readMounts } from './probe.js';
-import { ensureOwnMount, isPinnedNamespace, NETNS_DIR } from './mounts.js';
+import { ensureOwnMount, isPinnedNamespace, NETNS_DIR } from '../shared/mount-table.js';
 
 /**
  * crun on a hybrid cgroup host refuses to run while the cgroup2 mount holds a controller, and

@@ -20,8 +20,8 @@ import {
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
-import { createNetns, deleteNetns } from './netns.js';
-import { isPinnedNamespace } from './mounts.js';
+import { createNetns, deleteNetns } from '../shared/netns.js';
+import { isPinnedNamespace } from '../shared/mount-table.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';

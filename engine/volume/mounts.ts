@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { TswarmError } from '../../lib/errors.js';
 import { MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
-import { validateVolumeName, type VolumeStore } from './volume-store.js';
+import { validateVolumeName, type VolumeStore } from './local-driver.js';
 
 /** A mount as the runtime mounts it: named volumes are host directories by now. */
 export interface HostMount {

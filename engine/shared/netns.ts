@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { run } from '../../lib/process/run.js';
-import { ensureOwnMount, NETNS_DIR } from './mounts.js';
+import { ensureOwnMount, NETNS_DIR } from './mount-table.js';
 
 const IP_TIMEOUT_MS = 10_000;
 

@@ -1,8 +1,8 @@
-import type { Mount } from '../gen/tswarm/v1/objects.js';
-import type { Volume } from '../gen/tswarm/v1/engine.js';
-import { VolumeStore } from './volume/volume-store.js';
-import { resolveMounts } from './volume/mounts.js';
-import type { EngineVolumes } from './engine-volumes.js';
+import type { Mount } from '../../gen/tswarm/v1/objects.js';
+import type { Volume } from '../../gen/tswarm/v1/engine.js';
+import { VolumeStore } from './local-driver.js';
+import { resolveMounts } from './mounts.js';
+import type { EngineVolumes } from '../volume-contract.js';
 
 /**
  * The node's named volumes as the engine uses them. The engine decides what is in use (it knows

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, copyFile, writeFile, readdir, rmdir } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { run } from '../../lib/process/run.js';
-import type { ImageForRuntime, OciImageConfig } from '../image-contract.js';
+import { run } from '../../../lib/process/run.js';
+import type { ImageForRuntime, OciImageConfig } from '../../image-contract.js';
 
 /** Test support: a two-layer busybox image built from busybox-static, no registry needed. */
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { run } from '../../lib/process/run.js';
-import { readMounts } from './probe.js';
-import { isMounted } from './rootfs.js';
+import { readMounts } from '../runtime/probe.js';
+import { isMounted } from '../runtime/rootfs.js';
 
 const MOUNT_TIMEOUT_MS = 10_000;
 /** Where ip(8) pins network namespaces; containers join theirs by this path. */

@@ -1,6 +1,6 @@
-import { TswarmError } from '../lib/errors.js';
-import type { PublishedPort } from '../gen/tswarm/v1/engine.js';
-import type { Attachment, ContainerNetworking, NetworkMode } from './network-contract.js';
+import { TswarmError } from '../../lib/errors.js';
+import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
+import type { Attachment, ContainerNetworking, NetworkMode } from '../network-contract.js';
 
 const MODES: readonly NetworkMode[] = ['bridge', 'host', 'none'];
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
 import { MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
-import { VolumeStore } from './volume-store.js';
+import { VolumeStore } from './local-driver.js';
 import { resolveMounts } from './mounts.js';
 
 let root: string;
