@@ -4,13 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../lib/log.js';
 import { PortProtocol } from '../gen/tswarm/v1/objects.js';
 import { ContainerRuntime } from './runtime/runtime.js';
-import {
-  makeBusyboxImage,
-  makeTempDir,
-  randomPrefix,
-  removePrefixCgroups,
-  removeTree,
-} from './runtime/testing/busybox-rootfs.js';
+import { makeBusyboxImage } from './runtime/testing/busybox-rootfs.js';
+import { makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing/scratch.js';
 import { unmountTree } from './runtime/rootfs.js';
 import { NodeNetworking } from './network/node-networking.js';
 import { deleteTestNetns, expectHi, makeTestNetns } from './network/testing/test-netns.js';

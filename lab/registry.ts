@@ -6,7 +6,7 @@ import { TswarmError } from '../lib/errors.js';
 import { processStartTime } from '../lib/process/pid-lock.js';
 import { waitFor } from '../lib/poll.js';
 import { run } from '../lib/process/run.js';
-import { buildBusyboxImage } from '../engine/image/testing/test-images.js';
+import { buildBusyboxImage } from '../engine/image/busybox-image.js';
 import { createCgroup } from './cgroup.js';
 import { createHost } from './netns.js';
 import { labPaths, REGISTRY_ADDR, REGISTRY_HOST } from './paths.js';

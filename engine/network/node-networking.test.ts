@@ -8,7 +8,7 @@ import { run } from '../../lib/process/run.js';
 import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { listNetns } from '../shared/netns.js';
-import { makeTempDir, randomPrefix, removeTree } from '../runtime/testing/busybox-rootfs.js';
+import { makeTempDir, randomPrefix, removeTree } from '../testing/scratch.js';
 import { NodeNetworking, type NodeNetworkingOptions } from './node-networking.js';
 import { DYNAMIC_PORT_MAX, DYNAMIC_PORT_MIN } from './ports.js';
 import { netnsExists } from './wiring.js';

@@ -9,7 +9,7 @@ import { allocateAddress, gatewayOf, parseSubnet, type Subnet } from './ipam.js'
 import { networkNames, type NetworkNames } from './names.js';
 import { protocolName, renderDeleteTable, renderRuleset, type PortForward } from './nft-ruleset.js';
 import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, type HeldPort } from './ports.js';
-import { containerResolvConf } from '../runtime/etc-files.js';
+import { containerResolvConf } from '../shared/resolv-conf.js';
 import { leasedAddresses, loadState, saveState, type NetworkRecord, type NetworkState } from './state.js';
 import { boundHostPorts, ensureBridge, listVeths, makeNetns, netnsExists, unwire, wireVeth } from './wiring.js';
 

@@ -6,7 +6,8 @@ import { listContainerDirs, loadRecord, saveRecord, type ContainerRecord } from 
 import { containerPaths, discardContainerFiles } from './create.js';
 import { readExitFile, removeExitFile, type ExitFile } from './exits.js';
 import { deleteNetns, listNetns } from '../shared/netns.js';
-import { isMounted, unmountTree } from './rootfs.js';
+import { unmountTree } from './rootfs.js';
+import { isMounted } from '../shared/mount-table.js';
 
 export interface AdoptContext {
   containersDir: string;

@@ -1,6 +1,7 @@
 import { access, readFile, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { run } from '../../lib/process/run.js';
+import { readMounts } from '../shared/mount-table.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
@@ -46,19 +47,6 @@ export async function which(
     }
   }
   return undefined;
-}
-
-/** Mount points and types from /proc/self/mounts. */
-export async function readMounts(): Promise<{ target: string; type: string; options: string }[]> {
-  const text = await readFile('/proc/self/mounts', 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const f = l.split(' ');
-      // /proc/self/mounts escapes spaces as \040
-      return { target: (f[1] ?? '').replace(/\\040/g, ' '), type: f[2] ?? '', options: f[3] ?? '' };
-    });
 }
 
 /** The controllers resource limits need: without one, its limit cannot be enforced. */

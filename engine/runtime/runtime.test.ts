@@ -9,13 +9,8 @@ import type { ContainerSpec } from '../../gen/tswarm/v1/objects.js';
 import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerRuntime, type LogRecord } from './runtime.js';
 import { SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
-import {
-  makeBusyboxImage,
-  makeTempDir,
-  randomPrefix,
-  removePrefixCgroups,
-  removeTree,
-} from './testing/busybox-rootfs.js';
+import { makeBusyboxImage } from './testing/busybox-rootfs.js';
+import { makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from '../testing/scratch.js';
 import { unmountTree } from './rootfs.js';
 import { waitFor } from '../../lib/poll.js';
 import { run } from '../../lib/process/run.js';

@@ -1,11 +1,28 @@
-import { mkdir } from 'node:fs/promises';
+/**
+ * The host's mount table, read and extended: what both engine/runtime (root filesystems, the crun
+ * namespace on a hybrid host) and the network namespace pins in netns.ts need to know about mounts.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
 import { run } from '../../lib/process/run.js';
-import { readMounts } from '../runtime/probe.js';
-import { isMounted } from '../runtime/rootfs.js';
 
 const MOUNT_TIMEOUT_MS = 10_000;
-/** Where ip(8) pins network namespaces; containers join theirs by this path. */
-export const NETNS_DIR = '/run/netns';
+
+/** Mount points and types from /proc/self/mounts. */
+export async function readMounts(): Promise<{ target: string; type: string; options: string }[]> {
+  const text = await readFile('/proc/self/mounts', 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const f = l.split(' ');
+      // /proc/self/mounts escapes spaces as \040
+      return { target: (f[1] ?? '').replace(/\\040/g, ' '), type: f[2] ?? '', options: f[3] ?? '' };
+    });
+}
+
+export async function isMounted(target: string): Promise<boolean> {
+  return (await readMounts()).some((m) => m.target === target);
+}
 
 /** A bind mount of `dir` on itself (carrying the mounts below it) with the given propagation. */
 export async function ensureOwnMount(dir: string, propagation: 'shared' | 'private', mode = 0o700): Promise<void> {
