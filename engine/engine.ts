@@ -20,11 +20,11 @@ import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
-import { LABEL_ANONYMOUS_VOLUME, volumeNames, volumeUsers, type EngineVolumes } from './volume-contract.js';
+import { LABEL_ANONYMOUS_VOLUME, volumeNames, volumeUsers, type VolumeProvider } from './volume-contract.js';
 import { runAttached, stderrEvent, type RunEventSink } from './facade/run-attached.js';
 import { MOUNTS_MAX } from './facade/validate.js';
 
-export type { EngineVolumes } from './volume-contract.js';
+export type { VolumeProvider } from './volume-contract.js';
 export type { RunEventSink } from './facade/run-attached.js';
 
 export interface EngineOptions {
@@ -37,7 +37,7 @@ export interface EngineOptions {
   caBundlePath?: string;
   /** Bridge (and later overlay) networking; without it only `host` and `none` work. */
   networking?: ContainerNetworking;
-  volumes?: EngineVolumes;
+  volumes?: VolumeProvider;
   log: Logger;
   /** Registry timeouts and retries (tests shorten them). */
   registry?: ImageServiceOptions['registry'];
@@ -502,7 +502,7 @@ export class Engine {
 
   // ---- volumes ----
 
-  private requireVolumes(): EngineVolumes {
+  private requireVolumes(): VolumeProvider {
     if (!this.o.volumes)
       throw new TswarmError(
         'FAILED_PRECONDITION',
