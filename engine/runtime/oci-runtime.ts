@@ -4,7 +4,7 @@ import { mkdir, writeFile, chmod, open, readFile, rm, type FileHandle } from 'no
 import { join } from 'node:path';
 import { run, type RunResult } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
-import { which, type HostProbe } from './probe.js';
+import { findTool, type HostProbe } from './probe.js';
 import { pinHybridMountNs } from './hybrid-mount-ns.js';
 
 /** What `crun state` says about a container; undefined when the runtime does not know it. */
@@ -66,7 +66,7 @@ export class OciRuntime {
     if (!probe.needsHybridWorkaround || !probe.unifiedMount) {
       return new OciRuntime(probe.runtimePath, stateRoot, { path: probe.runtimePath, args: globalArgs }, undefined);
     }
-    const nsenter = await which('nsenter');
+    const nsenter = await findTool('nsenter');
     if (!nsenter)
       throw new TswarmError(
         'UNSUPPORTED_HOST',

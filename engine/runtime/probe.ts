@@ -1,6 +1,7 @@
-import { access, readFile, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { run } from '../../lib/process/run.js';
+import { which } from '../../lib/process/which.js';
 import { readMounts } from '../shared/mount-table.js';
 
 export type RuntimeName = 'crun' | 'runc';
@@ -32,21 +33,12 @@ export interface HostProbe {
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-export async function which(
-  command: string,
-  extraDirs: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman'],
-): Promise<string | undefined> {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...extraDirs].filter((d) => d !== '');
-  for (const dir of dirs) {
-    const candidate = join(dir, command);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+/** Where some distributions keep the runtime's tools outside PATH (conmon in /usr/libexec/podman). */
+const TOOL_DIRS: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman'];
+
+/** Finds one of the runtime's host tools: PATH first, then TOOL_DIRS. */
+export function findTool(command: string): Promise<string | undefined> {
+  return which(command, TOOL_DIRS);
 }
 
 /** The controllers resource limits need: without one, its limit cannot be enforced. */
@@ -92,10 +84,10 @@ async function runtimeVersion(path: string): Promise<string | undefined> {
 /** Probes the host for everything the engine's runtime needs; never throws for a missing tool. */
 export async function probeHost(runtime: RuntimeName = 'crun'): Promise<HostProbe> {
   const [runtimePath, conmonPath, catatonitPath, nftPath, cgroups, filesystems, pid1] = await Promise.all([
-    which(runtime),
-    which('conmon'),
-    which('catatonit'),
-    which('nft'),
+    findTool(runtime),
+    findTool('conmon'),
+    findTool('catatonit'),
+    findTool('nft'),
     probeCgroups(),
     readFile('/proc/filesystems', 'utf8').catch(() => ''),
     readFile('/proc/1/comm', 'utf8').catch(() => ''),
