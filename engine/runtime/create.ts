@@ -248,3 +248,27 @@ export async function discardContainerFiles(paths: ContainerPaths, netnsName: st
   }
   await rm(paths.dir, { recursive: true, force: true });
 }
+
+/**
+ * Rewrites a stopped container's /etc/hosts and /etc/resolv.conf for a new network attachment
+ * (its address can change between runs, as in Docker), keeping the hostname it has.
+ */
+export async function refreshEtcFiles(
+  containersDir: string,
+  record: ContainerRecord,
+  network: { ip: string | undefined; resolvConfContent: string | undefined },
+): Promise<void> {
+  const spec = record.config.spec ?? ContainerSpec.fromPartial({});
+  const paths = containerPaths(containersDir, record.id);
+  const hostname =
+    (await readFile(join(paths.dir, 'hostname'), 'utf8').catch(() => '')).trim() ||
+    spec.hostname ||
+    record.id.slice(0, 12);
+  await writeEtcFiles(
+    paths,
+    { ip: network.ip, resolvConfContent: network.resolvConfContent || undefined },
+    spec,
+    hostname,
+    record.config.networkMode === 'host',
+  );
+}
