@@ -14,7 +14,7 @@ import type { ProcessRef } from './processes.js';
 import type { RegistryState } from './state.js';
 
 /**
- * The lab's registry host `reg` (192.168.77.5, ARCHITECTURE.md §5): a namespace on the lab's
+ * The lab's registry host `reg` (192.168.77.5; docs/architecture.md, "Address plan"): a namespace on the lab's
  * switch running Debian's docker-registry, holding the busybox test image, so pulls in the lab
  * cross the lab's own network, nothing leaves the machine, and the registry outlives the crash
  * of any daemon host. Its process sits in a cgroup under the lab's and its files under the lab's

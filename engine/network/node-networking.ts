@@ -19,7 +19,7 @@ export interface NodeNetworkingOptions {
   /** Where the node's network state (leases, published ports) is kept, e.g. <data-dir>/engine/network. */
   stateDir: string;
   log: Logger;
-  /** The node-local bridge network (ARCHITECTURE.md §5). */
+  /** The node-local bridge network (docs/architecture.md, "Address plan"). */
   bridgeSubnet?: string;
   /**
    * The namespace that is "the host" for this daemon (a lab host, a test's namespace); the root
@@ -33,7 +33,7 @@ export interface NodeNetworkingOptions {
 const DEFAULT_SUBNET = '172.30.0.0/16';
 
 /**
- * Every container of the node goes through here for its network (ARCHITECTURE.md §4): a namespace
+ * Every container of the node goes through here for its network: a namespace
  * made before its process runs, and in bridge mode a veth on the node's bridge, an address from
  * the subnet, outbound NAT and published ports through the daemon's own nft table. State is a
  * single file, so a restarted daemon finds its leases and re-programs the same rules; containers

@@ -7,7 +7,7 @@ import { COMMAND_TIMEOUT_MS } from './host-ns.js';
 import { macFor, type Subnet } from './ipam.js';
 import { parseProcNet } from './ports.js';
 
-/** The container's MTU: a plain bridge on a 1500-byte underlay (overlays use 1450, LAB.md). */
+/** The container's MTU: a plain bridge on a 1500-byte underlay (overlays use 1450, docs/lab.md). */
 export const CONTAINER_MTU = 1500;
 
 /**

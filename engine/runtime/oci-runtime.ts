@@ -19,7 +19,7 @@ const COMMAND_TIMEOUT_MS = 15_000;
 /**
  * The crun wrapper for a hybrid cgroup host when a container needs the host's mounts as they are
  * now (bind mounts): crun runs in a fresh private mount namespace without the cgroup2 mount that
- * holds hugetlb, so it sees a plain v1 layout (LAB.md). Every other call enters the pinned
+ * holds hugetlb, so it sees a plain v1 layout (docs/lab.md). Every other call enters the pinned
  * namespace instead (hybrid-mount-ns.ts), which is much cheaper.
  */
 function hybridWrapper(runtimePath: string, unifiedMount: string): string {
@@ -139,7 +139,7 @@ export class OciRuntime {
   /**
    * Runs argv in the container (as its process user, env and cwd) with a deadline. Output goes to
    * files, not pipes, and the end is the process's exit: a background child left holding stdout
-   * would otherwise keep pipes open and hang the caller (LAB.md).
+   * would otherwise keep pipes open and hang the caller (docs/lab.md).
    */
   async execIn(
     name: string,

@@ -25,7 +25,7 @@ export interface HostProbe {
   nftPath: string | undefined;
   /**
    * crun refuses a hybrid layout whose cgroup2 holds controllers; it then runs in a private
-   * mount namespace without /sys/fs/cgroup/unified (LAB.md).
+   * mount namespace without /sys/fs/cgroup/unified (docs/lab.md).
    */
   needsHybridWorkaround: boolean;
   missing: string[];
