@@ -7,7 +7,7 @@ import { silentLogger } from '../../lib/log.js';
 import { run } from '../../lib/process/run.js';
 import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
-import { listNetns } from '../shared/netns.js';
+import { listNetns } from '../netns/netns.js';
 import { makeTempDir, randomPrefix, removeTree } from '../testing/scratch.js';
 import { NodeNetworking, type NodeNetworkingOptions } from './node-networking.js';
 import { DYNAMIC_PORT_MAX, DYNAMIC_PORT_MIN } from './ports.js';

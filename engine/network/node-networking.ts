@@ -3,13 +3,13 @@ import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import type { Attachment, ContainerNetworking, NetworkMode } from '../network-contract.js';
-import { listNetns } from '../shared/netns.js';
+import { listNetns } from '../netns/netns.js';
 import { HostNs } from './host-ns.js';
 import { allocateAddress, gatewayOf, parseSubnet, type Subnet } from './ipam.js';
 import { networkNames, type NetworkNames } from './names.js';
 import { protocolName, renderDeleteTable, renderRuleset, type PortForward } from './nft-ruleset.js';
 import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, type HeldPort } from './ports.js';
-import { containerResolvConf } from '../shared/resolv-conf.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 import { leasedAddresses, loadState, saveState, type NetworkRecord, type NetworkState } from './state.js';
 import { boundHostPorts, ensureBridge, listVeths, makeNetns, netnsExists, unwire, wireVeth } from './wiring.js';
 

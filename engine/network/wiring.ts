@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { createNetns, deleteNetns, netnsPath } from '../shared/netns.js';
+import { createNetns, deleteNetns, netnsPath } from '../netns/netns.js';
 import { run } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { HostNs } from './host-ns.js';

@@ -8,7 +8,7 @@ import { ContainerRuntime } from './runtime.js';
 import { makeBusyboxImage } from './testing/busybox-rootfs.js';
 import { makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from '../testing/scratch.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
-import { isMounted } from '../shared/mount-table.js';
+import { isMounted } from '../netns/mount-table.js';
 
 const prefixA = randomPrefix();
 const prefixB = randomPrefix();

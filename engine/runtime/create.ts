@@ -8,11 +8,11 @@ import { ContainerConfig, type DeepPartial } from '../../gen/tswarm/v1/engine.js
 import { ContainerSpec, MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
 import { buildOciSpec, type ResolvedMount } from './oci-spec.js';
 import { defaultHosts, withDnsOverrides } from './etc-files.js';
-import { containerResolvConf } from '../shared/resolv-conf.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 import { copyImageContentIntoVolumes } from './volume-copy-up.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
-import { isMounted } from '../shared/mount-table.js';
-import { createNetns, deleteNetns, ownNetnsName } from '../shared/netns.js';
+import { isMounted } from '../netns/mount-table.js';
+import { createNetns, deleteNetns, ownNetnsName } from '../netns/netns.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { DEFAULT_STOP_GRACE_MS } from './defaults.js';
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from './seccomp-cache.js';

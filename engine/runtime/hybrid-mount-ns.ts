@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../lib/process/run.js';
-import { ensureOwnMount, isPinnedNamespace, readMounts } from '../shared/mount-table.js';
-import { NETNS_DIR } from '../shared/netns.js';
+import { ensureOwnMount, isPinnedNamespace, readMounts } from '../netns/mount-table.js';
+import { NETNS_DIR } from '../netns/netns.js';
 
 /**
  * crun on a hybrid cgroup host refuses to run while the cgroup2 mount holds a controller, and

@@ -7,7 +7,7 @@ import { cannotRunExitCode, normalizeSignal, resolveArgv, resolveCapabilities, r
 import { resolveUser } from './user.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH } from './defaults.js';
 import { defaultHosts, withDnsOverrides } from './etc-files.js';
-import { containerResolvConf } from '../shared/resolv-conf.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 import { overlayOptions } from './rootfs.js';
 
 const PASSWD =

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../lib/process/run.js';
 import { which } from '../../lib/process/which.js';
-import { readMounts } from '../shared/mount-table.js';
+import { readMounts } from '../netns/mount-table.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';

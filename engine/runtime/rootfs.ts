@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { run } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
-import { isMounted, readMounts } from '../shared/mount-table.js';
+import { isMounted, readMounts } from '../netns/mount-table.js';
 
 /** The page the kernel copies mount options into; overlay's lowerdir list must fit in it. */
 const MOUNT_OPTIONS_BYTES_MAX = 4096;
