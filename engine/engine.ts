@@ -12,10 +12,8 @@ import {
   type Volume,
 } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
-import type { ImageForRuntime } from './image-contract.js';
 import type { ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
-import { cannotRunExitCode, EXIT_ENGINE_ERROR } from './runtime/process.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
@@ -28,6 +26,10 @@ import { LatestPerLayer } from './facade/progress-queue.js';
 import { VolumeCommands } from './facade/volume-commands.js';
 import { Attachments } from './facade/attachments.js';
 import { AutoRemover } from './facade/auto-remove.js';
+import { ensureImage } from './facade/ensure-image.js';
+import { execInContainer } from './facade/exec.js';
+import { readStats } from './facade/stats.js';
+import { engineInfo, type EngineInfo } from './facade/info.js';
 
 export type { VolumeProvider } from './volume-contract.js';
 export type { RunEventSink } from './facade/run-attached.js';
@@ -56,11 +58,6 @@ export interface CreateResult {
   id: string;
   warnings: string[];
 }
-
-/** An exec's bound when the caller gives none (`docker exec` has none; every wait here has one). */
-const EXEC_TIMEOUT_MS_MAX = 30 * 60_000;
-/** Output an exec returns per stream; more is cut (use logs or a file in a volume for bulk). */
-const EXEC_OUTPUT_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
  * One node's engine: images, containers, networking and volumes composed. The runtime adopts
@@ -144,24 +141,8 @@ export class Engine {
   }
 
   /** What `tswarm info` shows of the engine: counts, and what the host probe found. */
-  async summary(): Promise<{
-    containers: number;
-    containersRunning: number;
-    images: number;
-    runtime: string;
-    cgroupLayout: string;
-    warnings: string[];
-  }> {
-    const all = this.runtime.list({ all: true });
-    const host = this.runtime.host;
-    return {
-      containers: all.length,
-      containersRunning: all.filter((c) => c.state?.status === 'running').length,
-      images: (await this.images.list()).length,
-      runtime: `${host.runtime}${host.runtimeVersion ? ` ${host.runtimeVersion}` : ''}`,
-      cgroupLayout: host.cgroupLayout,
-      warnings: host.missing,
-    };
+  async summary(): Promise<EngineInfo> {
+    return engineInfo(this.runtime, this.images);
   }
 
   /** The names of the containers made from the image (for the message refusing its removal). */
@@ -174,30 +155,6 @@ export class Engine {
 
   isInUse(imageId: string): boolean {
     return [...this.creating.values()].some((h) => h.imageId === imageId) || this.imageUsers(imageId).length > 0;
-  }
-
-  /**
-   * The image, pulled first when the node does not have it (as `docker create` and `run` do).
-   * `onResolved` hears its ID before its files are read (the create's hold).
-   */
-  private async ensureImage(
-    ref: string,
-    onPull?: (p: LayerProgress) => void,
-    onResolved?: (imageId: string) => void,
-  ): Promise<ImageForRuntime> {
-    if (ref === '')
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        'the container has no image. Give one, e.g. "tswarm run busybox echo hello"',
-      );
-    try {
-      return await this.images.forRuntime(ref, onResolved);
-    } catch (err) {
-      if (!(err instanceof TswarmError && err.code === 'NOT_FOUND')) throw err;
-    }
-    this.o.log.info({ image: ref }, 'image not on this node; pulling it');
-    await this.images.pull(ref, onPull ? { onProgress: onPull } : {});
-    return this.images.forRuntime(ref, onResolved);
   }
 
   /**
@@ -237,7 +194,7 @@ export class Engine {
     hold: { imageId?: string; volumes: string[] },
     options: { onPull?: (p: LayerProgress) => void },
   ): Promise<CreateResult> {
-    const image = await this.ensureImage(given.image, options.onPull, (id) => (hold.imageId = id));
+    const image = await ensureImage(this.images, this.o.log, given.image, options.onPull, (id) => (hold.imageId = id));
     // The image's VOLUMEs, where the spec mounts nothing, get anonymous volumes as in Docker (a
     // database's data dir). A node without volume support runs the image without them.
     const imageVolumes = this.volumes.available ? imageVolumeMounts(image.config, given.mounts) : [];
@@ -339,29 +296,12 @@ export class Engine {
 
   /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
-    if (command.length === 0 || command[0] === '')
-      throw new TswarmError('INVALID_ARGUMENT', 'exec needs a command, e.g. "tswarm container exec web -- ls /"');
-    const r = await this.runtime.exec(ref, command, {
-      timeoutMs: timeoutMs || EXEC_TIMEOUT_MS_MAX,
-      outputBytesMax: EXEC_OUTPUT_BYTES_MAX,
-    });
-    // The runtime ends a command it could not start with 255; Docker's codes say why, with the
-    // same split as a container's start. A 255 without such a message is the command's own.
-    if (r.exitCode !== 255) return r;
-    const code = cannotRunExitCode(r.stderr.toString('utf8'));
-    return code === EXIT_ENGINE_ERROR ? r : { ...r, exitCode: code };
+    return execInContainer(this.runtime, ref, command, timeoutMs);
   }
 
   /** The cgroup counters of the named containers, or of every running one when none is named. */
   async containerStats(refs: readonly string[]): Promise<ContainerStats[]> {
-    const one = async (ref: string): Promise<ContainerStats> => {
-      const { id, name, usage } = await this.runtime.stats(ref);
-      return { id, name, ...usage, readAtMs: Date.now() };
-    };
-    if (refs.length > 0) return Promise.all(refs.map(one));
-    // Every running one: a container that stops between the list and its read is left out.
-    const settled = await Promise.allSettled(this.runtime.list().map((c) => one(c.id)));
-    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    return readStats(this.runtime, refs);
   }
 
   /**
