@@ -20,8 +20,8 @@ import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cg
 import { unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
-import { HealthMonitor } from './health.js';
-import { healthArgv, normalizeSignal } from './process.js';
+import { HealthMonitors } from './health-monitors.js';
+import { normalizeSignal } from './process.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { LogKeeper } from './log-keeper.js';
 import type { SeccompBpfCache } from './seccomp-cache.js';
@@ -51,7 +51,7 @@ const EXEC_TIMEOUT_MS = 60_000;
  */
 export class ContainerRuntime {
   private readonly records = new ContainerRecords();
-  private readonly monitors = new Map<string, HealthMonitor>();
+  private readonly monitors: HealthMonitors;
   private readonly locks = new KeyedLock();
   /** Created by this process and never started: the runtime cannot hold a leftover of theirs. */
   private readonly neverStarted = new Set<string>();
@@ -86,6 +86,12 @@ export class ContainerRuntime {
       (name, exit) => this.onExit(name, exit),
       this.log,
     );
+    this.monitors = new HealthMonitors({
+      clock: this.clock,
+      log: this.log,
+      exec: (id, argv, timeoutMs) => this.exec(id, argv, { timeoutMs }),
+      save: (record) => this.locks.run(record.id, () => this.persist(record)),
+    });
     this.logKeeper = new LogKeeper(this.log, () =>
       this.records.running().map((r) => containerPaths(this.containersDir, r.id).log),
     );
@@ -113,7 +119,7 @@ export class ContainerRuntime {
     for (const { record, exit } of adopted.ended) await this.locks.run(record.id, () => this.finalize(record, exit));
     for (const record of this.records.values()) {
       if (record.state.status !== 'running') continue;
-      this.startHealth(record);
+      this.monitors.start(record);
       await this.logKeeper.follow(containerPaths(this.containersDir, record.id).log);
     }
   }
@@ -138,8 +144,7 @@ export class ContainerRuntime {
   close(): void {
     this.watcher.stop();
     this.logKeeper.stop();
-    for (const monitor of this.monitors.values()) monitor.stop();
-    this.monitors.clear();
+    this.monitors.stopAll();
   }
 
   async create(input: CreateInput): Promise<string> {
@@ -196,7 +201,7 @@ export class ContainerRuntime {
     const pid = await launchUnderConmon(this.startContext(), record, paths);
     await keepCompiledSeccomp(this.startContext(), record, this.uncompiledSeccomp, this.seccompCache);
     await startLaunched(this.startContext(), record, paths, pid);
-    this.startHealth(record);
+    this.monitors.start(record);
     await this.logKeeper.follow(paths.log);
     this.log.info({ container: record.id, pid }, 'container started');
   }
@@ -257,8 +262,7 @@ export class ContainerRuntime {
     await this.locks.run(record.id, async () => {
       // A concurrent remove (the auto-remove reaper and an attached run's) got here first.
       if (!this.records.has(record.id)) return;
-      this.monitors.get(record.id)?.stop();
-      this.monitors.delete(record.id);
+      this.monitors.stop(record.id);
       this.logKeeper.forget(containerPaths(this.containersDir, record.id).log);
       const runtimeDeleted = this.released.has(record.id) || this.neverStarted.has(record.id);
       // The runtime lets go first: were its delete to fail, the record and bundle must still be
@@ -314,7 +318,7 @@ export class ContainerRuntime {
       rootfs: paths.rootfs,
       logPath: paths.log,
       pidsLimitHit: record.state.pidsLimitHit,
-      healthLog: [...(this.monitors.get(record.id)?.log ?? [])],
+      healthLog: this.monitors.logOf(record.id),
     };
   }
 
@@ -365,29 +369,6 @@ export class ContainerRuntime {
     return { id: record.id, name: record.name, usage: await readUsage(this.host.cgroupLayout, record.cgroupsPath) };
   }
 
-  private startHealth(record: ContainerRecord): void {
-    if (!record.health || this.monitors.has(record.id)) return;
-    const argv = healthArgv(record.health.test);
-    const monitor = new HealthMonitor({
-      clock: this.clock,
-      config: record.health,
-      startedAtMs: record.state.startedAtMs,
-      probe: async (timeoutMs) => {
-        const r = await this.exec(record.id, argv, { timeoutMs });
-        return { exitCode: r.exitCode, output: r.stdout.toString('utf8') + r.stderr.toString('utf8') };
-      },
-      onChange: (status) => {
-        record.state.health = status;
-        this.log.info({ container: record.id, health: status }, 'container health changed');
-        void this.locks
-          .run(record.id, () => this.persist(record))
-          .catch((err: unknown) => this.log.warn({ err }, 'saving health failed'));
-      },
-    });
-    this.monitors.set(record.id, monitor);
-    monitor.start();
-  }
-
   private async onExit(runtimeName: string, exit: ExitFile): Promise<void> {
     const record = [...this.records.values()].find((r) => r.runtimeName === runtimeName);
     if (!record) return;
@@ -400,8 +381,7 @@ export class ContainerRuntime {
   /** Records how the container ended, then releases what only a running container needs. */
   private async finalize(record: ContainerRecord, exit: ExitFile): Promise<void> {
     const reasons = await readExitReasons(this.host.cgroupLayout, record.cgroupsPath);
-    this.monitors.get(record.id)?.stop();
-    this.monitors.delete(record.id);
+    this.monitors.stop(record.id);
     await this.logKeeper.unfollow(containerPaths(this.containersDir, record.id).log);
     record.state = {
       ...record.state,
