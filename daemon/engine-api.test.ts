@@ -1,4 +1,4 @@
-import { destroyTestEngine } from '../engine/engine-testing.js';
+import { destroyTestEngine } from '../engine/testing/test-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { Command, CommanderError } from 'commander';
@@ -9,9 +9,11 @@ import { silentLogger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { EngineServiceClient, EngineServiceService, type ImagePullResponse } from '../gen/tswarm/v1/engine.js';
 import { Engine } from '../engine/engine.js';
-import { buildBusyboxImage, makeArchive, pushTestImage } from '../engine/image/testing/images.js';
-import { startTestRegistry, type TestRegistry } from '../engine/image/testing/registry.js';
-import { randomPrefix } from '../engine/runtime/testing.js';
+import { buildBusyboxImage } from '../engine/image/busybox-image.js';
+import { makeArchive, pushTestImage } from '../engine/image/testing/test-images.js';
+import { startTestRegistry, type TestRegistry } from '../engine/image/testing/test-registry.js';
+import { randomPrefix } from '../engine/testing/scratch.js';
+import { settlesWithin } from '../engine/testing/bounded.js';
 import { CliContext } from '../cli/context.js';
 import { reportError } from '../cli/errors.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../cli/exit-with.js';
@@ -165,10 +167,12 @@ describe('EngineService over the local socket', () => {
     );
     expect(started.code).toBe(0);
     const id = started.out.trim();
-    const t0 = Date.now();
-    const logs = await cli('container', 'logs', '-f', id);
+    const logs = await settlesWithin(
+      cli('container', 'logs', '-f', id),
+      10_000,
+      'logs -f to end when the container exits',
+    );
     expect([logs.code, logs.out]).toEqual([0, 'a\nb\n']);
-    expect(Date.now() - t0).toBeLessThan(10_000);
     expect((await cli('container', 'wait', 'follower')).out).toBe('0\n');
     expect((await cli('container', 'logs', '--tail', '1', 'follower')).out).toBe('b\n');
     expect((await cli('container', 'logs', '--tail', '0', 'follower')).out).toBe('');

@@ -10,7 +10,7 @@ import { unaryHandler } from '../lib/grpc.js';
 import * as api from '../gen/tswarm/v1/engine.js';
 import type { LogLine } from '../gen/tswarm/v1/objects.js';
 import type { Engine } from '../engine/engine.js';
-import { requireText, validateContainerConfig, validateLabels, validateVolumeName } from '../engine/engine-validate.js';
+import { requireText, validateContainerConfig, validateLabels, validateVolumeName } from '../engine/facade/validate.js';
 
 /** `docker load` of a multi-gigabyte image is normal; beyond this a client is broken or hostile. */
 export const LOAD_BYTES_MAX = 16 * 1024 * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { destroyTestEngine } from './engine-testing.js';
+import { destroyTestEngine } from './testing/test-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,9 +8,10 @@ import { TswarmError } from '../lib/errors.js';
 import { waitFor } from '../lib/poll.js';
 import type { ContainerRunResponse, DeepPartial, ContainerConfig } from '../gen/tswarm/v1/engine.js';
 import { Engine, LABEL_IMAGE_ID } from './engine.js';
-import { buildBusyboxImage, pushTestImage } from './image/testing/images.js';
-import { startTestRegistry, type TestRegistry } from './image/testing/registry.js';
-import { randomPrefix } from './runtime/testing.js';
+import { buildBusyboxImage } from './image/busybox-image.js';
+import { pushTestImage } from './image/testing/test-images.js';
+import { startTestRegistry, type TestRegistry } from './image/testing/test-registry.js';
+import { randomPrefix } from './testing/scratch.js';
 
 /** Real parts end to end: a registry on loopback, the image store, crun under conmon. */
 let registry: TestRegistry;

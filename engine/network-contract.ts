@@ -1,7 +1,7 @@
 /**
  * What the engine's network part gives a container, the meeting point of engine/network and the
  * engine that composes it with engine/runtime: the network namespace is made (and wired) before
- * the container's process starts, and its path handed to the runtime (ARCHITECTURE.md §4).
+ * the container's process starts, and its path handed to the runtime.
  */
 import type { PublishedPort } from '../gen/tswarm/v1/engine.js';
 

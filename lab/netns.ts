@@ -5,7 +5,7 @@ import { UNDERLAY_PREFIX_LENGTH } from './plan.js';
 /**
  * The lab's network: a switch (a bridge in a namespace of its own, so the root namespace gets no
  * new links, addresses or routes) and one namespace per host joined to it by a veth pair
- * (LAB.md). Shelling out to iproute2 is cheap (~4 ms a command) and works in any namespace.
+ * (docs/lab.md). Shelling out to iproute2 is cheap (~4 ms a command) and works in any namespace.
  */
 const IP_TIMEOUT_MS = 10_000;
 

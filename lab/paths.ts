@@ -10,7 +10,7 @@ export const NETNS_PREFIX = 'tsl-';
 /** A cgroup v1 hierarchy with no controllers, used only to track each host's processes. */
 export const CGROUP_HIERARCHY_NAME = 'tswarm-lab';
 export const CGROUP_MOUNT = '/run/tswarm-lab/cgroup';
-/** The lab's registry host (lab/registry.ts): a namespace beside the daemon hosts, at .5 (ARCHITECTURE.md §5). */
+/** The lab's registry host (lab/registry.ts): a namespace beside the daemon hosts, at .5 (docs/architecture.md, "Address plan"). */
 export const REGISTRY_HOST = 'reg';
 export const REGISTRY_ADDR = '192.168.77.5';
 

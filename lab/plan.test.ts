@@ -14,7 +14,7 @@ function usageError(fn: () => unknown): string {
 }
 
 describe('planHosts', () => {
-  it('names and addresses hosts as ARCHITECTURE.md §5 lays out', () => {
+  it('names and addresses hosts as the address plan lays out (docs/architecture.md)', () => {
     expect(planHosts(3, 2)).toEqual([
       { name: 'm1', role: 'manager', addr: '192.168.77.11' },
       { name: 'm2', role: 'manager', addr: '192.168.77.12' },

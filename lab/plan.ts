@@ -1,7 +1,7 @@
 import { TswarmError } from '../lib/errors.js';
 
 /**
- * The lab's layout as pure data: which hosts exist, their addresses (ARCHITECTURE.md §5) and how
+ * The lab's layout as pure data: which hosts exist, their addresses (docs/architecture.md, "Address plan") and how
  * a partition splits them. No I/O here, so every rule is unit-tested directly.
  */
 export type HostRole = 'manager' | 'worker';

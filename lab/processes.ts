@@ -43,7 +43,7 @@ function shellQuote(word: string): string {
 /**
  * Starts `argv` as a process of a lab host: first into the host's cgroup, then into its network
  * namespace (nsenter --net, not `ip netns exec`, which remounts /sys and hides the cgroup tree —
- * LAB.md), then exec: the pid we get is the pid of the program itself.
+ * docs/lab.md), then exec: the pid we get is the pid of the program itself.
  */
 /** The sh script that enters a host (cgroup, then network namespace) and execs `argv`. */
 export function hostCommandScript(lab: string, host: HostState, argv: readonly string[]): string {

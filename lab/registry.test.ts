@@ -8,7 +8,7 @@ import { LAB_REGISTRY_DAEMON_ARGS, LAB_TEST_IMAGE, planRegistry, withRegistryDae
 import { loadLabState, saveLabState, type LabState } from './state.js';
 
 describe('planRegistry', () => {
-  it('puts reg at .5:5000 with the test image lab/busybox:1 (ARCHITECTURE.md §5)', () => {
+  it('puts reg at .5:5000 with the test image lab/busybox:1 (docs/architecture.md, "Address plan")', () => {
     const reg = planRegistry('ab1');
     expect(reg).toMatchObject({
       name: 'reg',

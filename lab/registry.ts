@@ -6,7 +6,7 @@ import { TswarmError } from '../lib/errors.js';
 import { processStartTime } from '../lib/process/pid-lock.js';
 import { waitFor } from '../lib/poll.js';
 import { run } from '../lib/process/run.js';
-import { buildBusyboxImage } from '../engine/image/testing/images.js';
+import { buildBusyboxImage } from '../engine/image/busybox-image.js';
 import { createCgroup } from './cgroup.js';
 import { createHost } from './netns.js';
 import { labPaths, REGISTRY_ADDR, REGISTRY_HOST } from './paths.js';
@@ -14,7 +14,7 @@ import type { ProcessRef } from './processes.js';
 import type { RegistryState } from './state.js';
 
 /**
- * The lab's registry host `reg` (192.168.77.5, ARCHITECTURE.md §5): a namespace on the lab's
+ * The lab's registry host `reg` (192.168.77.5; docs/architecture.md, "Address plan"): a namespace on the lab's
  * switch running Debian's docker-registry, holding the busybox test image, so pulls in the lab
  * cross the lab's own network, nothing leaves the machine, and the registry outlives the crash
  * of any daemon host. Its process sits in a cgroup under the lab's and its files under the lab's

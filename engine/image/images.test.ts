@@ -7,9 +7,10 @@ import type { LayerProgress } from '../../gen/tswarm/v1/engine.js';
 import { run } from '../../lib/process/run.js';
 import { isRetryableImageError } from './errors.js';
 import { ImageService } from './images.js';
-import { addPlatformIndex, buildBusyboxImage, makeArchive, pushTestImage } from './testing/images.js';
+import { buildBusyboxImage } from './busybox-image.js';
+import { addPlatformIndex, makeArchive, pushTestImage } from './testing/test-images.js';
 import { startCountingProxy, type FakeServer } from './testing/fake-registry.js';
-import { freePort, startTestRegistry, type TestRegistry } from './testing/registry.js';
+import { freePort, startTestRegistry, type TestRegistry } from './testing/test-registry.js';
 
 /** Real parts: Debian's registry on loopback, images built with umoci and pushed with skopeo. */
 describe('ImageService against a real registry', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TswarmError } from '../../lib/errors.js';
-import { ownNetnsName } from '../runtime/create.js';
+import { ownNetnsName } from '../netns/netns.js';
 
 /** Linux caps interface names at 15 characters (IFNAMSIZ 16, with the NUL). */
 export const IFNAME_CHARS_MAX = 15;

@@ -7,12 +7,20 @@ import { silentLogger } from '../../lib/log.js';
 import { run } from '../../lib/process/run.js';
 import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
-import { listNetns } from '../runtime/netns.js';
-import { makeTempDir, randomPrefix, removeTree } from '../runtime/testing.js';
+import { listNetns } from '../netns/netns.js';
+import { makeTempDir, randomPrefix, removeTree } from '../testing/scratch.js';
 import { NodeNetworking, type NodeNetworkingOptions } from './node-networking.js';
 import { DYNAMIC_PORT_MAX, DYNAMIC_PORT_MIN } from './ports.js';
 import { netnsExists } from './wiring.js';
-import { deleteTestNetns, expectHi, makeTestNetns, pingOnce, startHiServer, stopProcess, tcpGet } from './testing.js';
+import {
+  deleteTestNetns,
+  expectHi,
+  makeTestNetns,
+  pingOnce,
+  startHiServer,
+  stopProcess,
+  tcpGet,
+} from './testing/test-netns.js';
 
 // Network safety: all host-side work happens in `hostNs`, a namespace this file makes and deletes.
 const prefix = randomPrefix();

@@ -3,13 +3,13 @@ import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import type { Attachment, ContainerNetworking, NetworkMode } from '../network-contract.js';
-import { listNetns } from '../runtime/netns.js';
+import { listNetns } from '../netns/netns.js';
 import { HostNs } from './host-ns.js';
 import { allocateAddress, gatewayOf, parseSubnet, type Subnet } from './ipam.js';
 import { networkNames, type NetworkNames } from './names.js';
 import { protocolName, renderDeleteTable, renderRuleset, type PortForward } from './nft-ruleset.js';
 import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, type HeldPort } from './ports.js';
-import { containerResolvConf } from '../runtime/etc-files.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 import { leasedAddresses, loadState, saveState, type NetworkRecord, type NetworkState } from './state.js';
 import { boundHostPorts, ensureBridge, listVeths, makeNetns, netnsExists, unwire, wireVeth } from './wiring.js';
 
@@ -19,7 +19,7 @@ export interface NodeNetworkingOptions {
   /** Where the node's network state (leases, published ports) is kept, e.g. <data-dir>/engine/network. */
   stateDir: string;
   log: Logger;
-  /** The node-local bridge network (ARCHITECTURE.md §5). */
+  /** The node-local bridge network (docs/architecture.md, "Address plan"). */
   bridgeSubnet?: string;
   /**
    * The namespace that is "the host" for this daemon (a lab host, a test's namespace); the root
@@ -33,7 +33,7 @@ export interface NodeNetworkingOptions {
 const DEFAULT_SUBNET = '172.30.0.0/16';
 
 /**
- * Every container of the node goes through here for its network (ARCHITECTURE.md §4): a namespace
+ * Every container of the node goes through here for its network: a namespace
  * made before its process runs, and in bridge mode a veth on the node's bridge, an address from
  * the subnet, outbound NAT and published ports through the daemon's own nft table. State is a
  * single file, so a restarted daemon finds its leases and re-programs the same rules; containers

@@ -5,7 +5,7 @@ import { allocateAddress, gatewayOf, macFor, offsetOf, parseSubnet } from './ipa
 import { networkNames, IFNAME_CHARS_MAX } from './names.js';
 import { renderRuleset } from './nft-ruleset.js';
 import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, parseProcNet } from './ports.js';
-import { containerResolvConf } from '../runtime/etc-files.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 
 const tcp = (hostPort: number, containerPort = 80, hostIp = ''): PublishedPort => ({
   hostPort,

@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { createNetns, deleteNetns, netnsPath } from '../runtime/netns.js';
+import { createNetns, deleteNetns, netnsPath } from '../netns/netns.js';
 import { run } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { HostNs } from './host-ns.js';
@@ -7,7 +7,7 @@ import { COMMAND_TIMEOUT_MS } from './host-ns.js';
 import { macFor, type Subnet } from './ipam.js';
 import { parseProcNet } from './ports.js';
 
-/** The container's MTU: a plain bridge on a 1500-byte underlay (overlays use 1450, LAB.md). */
+/** The container's MTU: a plain bridge on a 1500-byte underlay (overlays use 1450, docs/lab.md). */
 export const CONTAINER_MTU = 1500;
 
 /**

@@ -5,8 +5,9 @@ import type { OciRuntime } from './oci-runtime.js';
 import { listContainerDirs, loadRecord, saveRecord, type ContainerRecord } from './record.js';
 import { containerPaths, discardContainerFiles } from './create.js';
 import { readExitFile, removeExitFile, type ExitFile } from './exits.js';
-import { deleteNetns, listNetns } from './netns.js';
-import { isMounted, unmountTree } from './rootfs.js';
+import { deleteNetns, listNetns } from '../netns/netns.js';
+import { unmountTree } from './rootfs.js';
+import { isMounted } from '../netns/mount-table.js';
 
 export interface AdoptContext {
   containersDir: string;

@@ -5,8 +5,10 @@ import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
 import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerRuntime } from './runtime.js';
-import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
-import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
+import { makeBusyboxImage } from './testing/busybox-rootfs.js';
+import { makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from '../testing/scratch.js';
+import { mountRootfs, unmountTree } from './rootfs.js';
+import { isMounted } from '../netns/mount-table.js';
 
 const prefixA = randomPrefix();
 const prefixB = randomPrefix();

@@ -7,10 +7,12 @@ import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerConfig, type DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import { ContainerSpec, MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
 import { buildOciSpec, type ResolvedMount } from './oci-spec.js';
-import { containerResolvConf, defaultHosts, withDnsOverrides } from './etc-files.js';
+import { defaultHosts, withDnsOverrides } from './etc-files.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 import { copyImageContentIntoVolumes } from './volume-copy-up.js';
-import { isMounted, mountRootfs, unmountTree } from './rootfs.js';
-import { createNetns, deleteNetns } from './netns.js';
+import { mountRootfs, unmountTree } from './rootfs.js';
+import { isMounted } from '../netns/mount-table.js';
+import { createNetns, deleteNetns, ownNetnsName } from '../netns/netns.js';
 import { initialState, saveRecord, type ContainerRecord } from './record.js';
 import { DEFAULT_STOP_GRACE_MS } from './defaults.js';
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from './seccomp-cache.js';
@@ -70,11 +72,6 @@ export interface CreateContext {
 }
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
-/** A network namespace name: ip(8) keeps them in /run/netns, so the prefix keeps daemons apart. */
-export function ownNetnsName(prefix: string, id: string): string {
-  return `${prefix}-${id.slice(0, 12)}`;
-}
 
 export function validateName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
@@ -250,4 +247,28 @@ export async function discardContainerFiles(paths: ContainerPaths, netnsName: st
     );
   }
   await rm(paths.dir, { recursive: true, force: true });
+}
+
+/**
+ * Rewrites a stopped container's /etc/hosts and /etc/resolv.conf for a new network attachment
+ * (its address can change between runs, as in Docker), keeping the hostname it has.
+ */
+export async function refreshEtcFiles(
+  containersDir: string,
+  record: ContainerRecord,
+  network: { ip: string | undefined; resolvConfContent: string | undefined },
+): Promise<void> {
+  const spec = record.config.spec ?? ContainerSpec.fromPartial({});
+  const paths = containerPaths(containersDir, record.id);
+  const hostname =
+    (await readFile(join(paths.dir, 'hostname'), 'utf8').catch(() => '')).trim() ||
+    spec.hostname ||
+    record.id.slice(0, 12);
+  await writeEtcFiles(
+    paths,
+    { ip: network.ip, resolvConfContent: network.resolvConfContent || undefined },
+    spec,
+    hostname,
+    record.config.networkMode === 'host',
+  );
 }

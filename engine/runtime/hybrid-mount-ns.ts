@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../lib/process/run.js';
-import { readMounts } from './probe.js';
-import { ensureOwnMount, isPinnedNamespace, NETNS_DIR } from './mounts.js';
+import { ensureOwnMount, isPinnedNamespace, readMounts } from '../netns/mount-table.js';
+import { NETNS_DIR } from '../netns/netns.js';
 
 /**
  * crun on a hybrid cgroup host refuses to run while the cgroup2 mount holds a controller, and
- * works in a mount namespace without that mount (LAB.md). Making such a namespace for every crun
+ * works in a mount namespace without that mount (docs/lab.md). Making such a namespace for every crun
  * call (unshare, sh, umount — the cgroup2 umount alone takes ~5 ms) cost ~20 ms per call and four
  * calls per container. So the engine makes one at start and pins it to a file; each call then
  * only enters it (nsenter, ~3 ms).

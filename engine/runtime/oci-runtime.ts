@@ -4,7 +4,7 @@ import { mkdir, writeFile, chmod, open, readFile, rm, type FileHandle } from 'no
 import { join } from 'node:path';
 import { run, type RunResult } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
-import { which, type HostProbe } from './probe.js';
+import { findTool, type HostProbe } from './probe.js';
 import { pinHybridMountNs } from './hybrid-mount-ns.js';
 
 /** What `crun state` says about a container; undefined when the runtime does not know it. */
@@ -19,7 +19,7 @@ const COMMAND_TIMEOUT_MS = 15_000;
 /**
  * The crun wrapper for a hybrid cgroup host when a container needs the host's mounts as they are
  * now (bind mounts): crun runs in a fresh private mount namespace without the cgroup2 mount that
- * holds hugetlb, so it sees a plain v1 layout (LAB.md). Every other call enters the pinned
+ * holds hugetlb, so it sees a plain v1 layout (docs/lab.md). Every other call enters the pinned
  * namespace instead (hybrid-mount-ns.ts), which is much cheaper.
  */
 function hybridWrapper(runtimePath: string, unifiedMount: string): string {
@@ -66,7 +66,7 @@ export class OciRuntime {
     if (!probe.needsHybridWorkaround || !probe.unifiedMount) {
       return new OciRuntime(probe.runtimePath, stateRoot, { path: probe.runtimePath, args: globalArgs }, undefined);
     }
-    const nsenter = await which('nsenter');
+    const nsenter = await findTool('nsenter');
     if (!nsenter)
       throw new TswarmError(
         'UNSUPPORTED_HOST',
@@ -139,7 +139,7 @@ export class OciRuntime {
   /**
    * Runs argv in the container (as its process user, env and cwd) with a deadline. Output goes to
    * files, not pipes, and the end is the process's exit: a background child left holding stdout
-   * would otherwise keep pipes open and hang the caller (LAB.md).
+   * would otherwise keep pipes open and hang the caller (docs/lab.md).
    */
   async execIn(
     name: string,

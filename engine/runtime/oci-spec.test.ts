@@ -6,7 +6,8 @@ import { buildOciSpec, cgroupResources, type OciSpecInput } from './oci-spec.js'
 import { cannotRunExitCode, normalizeSignal, resolveArgv, resolveCapabilities, resolveHealth } from './process.js';
 import { resolveUser } from './user.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH } from './defaults.js';
-import { containerResolvConf, defaultHosts, withDnsOverrides } from './etc-files.js';
+import { defaultHosts, withDnsOverrides } from './etc-files.js';
+import { containerResolvConf } from '../netns/resolv-conf.js';
 import { overlayOptions } from './rootfs.js';
 
 const PASSWD =

@@ -1,6 +1,8 @@
-import { access, readFile, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { run } from '../../lib/process/run.js';
+import { which } from '../../lib/process/which.js';
+import { readMounts } from '../netns/mount-table.js';
 
 export type RuntimeName = 'crun' | 'runc';
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
@@ -23,7 +25,7 @@ export interface HostProbe {
   nftPath: string | undefined;
   /**
    * crun refuses a hybrid layout whose cgroup2 holds controllers; it then runs in a private
-   * mount namespace without /sys/fs/cgroup/unified (LAB.md).
+   * mount namespace without /sys/fs/cgroup/unified (docs/lab.md).
    */
   needsHybridWorkaround: boolean;
   missing: string[];
@@ -31,34 +33,12 @@ export interface HostProbe {
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-export async function which(
-  command: string,
-  extraDirs: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman'],
-): Promise<string | undefined> {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...extraDirs].filter((d) => d !== '');
-  for (const dir of dirs) {
-    const candidate = join(dir, command);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
+/** Where some distributions keep the runtime's tools outside PATH (conmon in /usr/libexec/podman). */
+const TOOL_DIRS: readonly string[] = ['/usr/sbin', '/sbin', '/usr/libexec/podman'];
 
-/** Mount points and types from /proc/self/mounts. */
-export async function readMounts(): Promise<{ target: string; type: string; options: string }[]> {
-  const text = await readFile('/proc/self/mounts', 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const f = l.split(' ');
-      // /proc/self/mounts escapes spaces as \040
-      return { target: (f[1] ?? '').replace(/\\040/g, ' '), type: f[2] ?? '', options: f[3] ?? '' };
-    });
+/** Finds one of the runtime's host tools: PATH first, then TOOL_DIRS. */
+export function findTool(command: string): Promise<string | undefined> {
+  return which(command, TOOL_DIRS);
 }
 
 /** The controllers resource limits need: without one, its limit cannot be enforced. */
@@ -104,10 +84,10 @@ async function runtimeVersion(path: string): Promise<string | undefined> {
 /** Probes the host for everything the engine's runtime needs; never throws for a missing tool. */
 export async function probeHost(runtime: RuntimeName = 'crun'): Promise<HostProbe> {
   const [runtimePath, conmonPath, catatonitPath, nftPath, cgroups, filesystems, pid1] = await Promise.all([
-    which(runtime),
-    which('conmon'),
-    which('catatonit'),
-    which('nft'),
+    findTool(runtime),
+    findTool('conmon'),
+    findTool('catatonit'),
+    findTool('nft'),
     probeCgroups(),
     readFile('/proc/filesystems', 'utf8').catch(() => ''),
     readFile('/proc/1/comm', 'utf8').catch(() => ''),

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { run } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
-import { readMounts } from './probe.js';
+import { isMounted, readMounts } from '../netns/mount-table.js';
 
 /** The page the kernel copies mount options into; overlay's lowerdir list must fit in it. */
 const MOUNT_OPTIONS_BYTES_MAX = 4096;
@@ -32,10 +32,6 @@ export function overlayOptions(layerDirs: readonly string[], dirs: OverlayDirs):
     );
   }
   return options;
-}
-
-export async function isMounted(target: string): Promise<boolean> {
-  return (await readMounts()).some((m) => m.target === target);
 }
 
 /** Mounts the container's root filesystem unless it is mounted already (a restart, an adoption). */

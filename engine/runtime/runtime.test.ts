@@ -9,7 +9,9 @@ import type { ContainerSpec } from '../../gen/tswarm/v1/objects.js';
 import type { ImageForRuntime } from '../image-contract.js';
 import { ContainerRuntime, type LogRecord } from './runtime.js';
 import { SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
-import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing.js';
+import { makeBusyboxImage } from './testing/busybox-rootfs.js';
+import { makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from '../testing/scratch.js';
+import { settlesWithin, stillPendingAfter } from '../testing/bounded.js';
 import { unmountTree } from './rootfs.js';
 import { waitFor } from '../../lib/poll.js';
 import { run } from '../../lib/process/run.js';
@@ -82,9 +84,11 @@ describe('ContainerRuntime with crun and conmon', () => {
   it('stops a shell PID 1 that ignores TERM: grace period, then SIGKILL', async () => {
     const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'] } }, image });
     await rt.start(id);
-    const t0 = Date.now();
-    await rt.stop(id, 500);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    const stopping = rt.stop(id, 500);
+    // TERM alone does not end a shell PID 1: within the grace period it still runs, and stop waits.
+    expect(await stillPendingAfter(stopping, 400)).toBe(true);
+    expect(rt.inspect(id).container.state?.status).toBe('running');
+    await stopping;
     expect((await rt.wait(id)).exitCode).toBe(137);
     await rt.remove(id);
   });
@@ -108,9 +112,8 @@ describe('ContainerRuntime with crun and conmon', () => {
   it('init: true makes TERM stop the container at once', async () => {
     const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 60'], init: true } }, image });
     await rt.start(id);
-    const t0 = Date.now();
-    await rt.stop(id, 10_000);
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    // Well before the 10 s grace ends; 143 (not 137) says TERM ended it, not the kill after the grace.
+    await settlesWithin(rt.stop(id, 10_000), 5_000, 'TERM to stop the container under init');
     expect((await rt.wait(id)).exitCode).toBe(143);
     await rt.remove(id);
   });
@@ -394,9 +397,11 @@ describe('ContainerRuntime with crun and conmon', () => {
   it('execs in a running container without waiting on a background child', async () => {
     const id = await rt.create({ config: { spec: { command: ['sleep', '30'], init: true, env: ['WHO=me'] } }, image });
     await rt.start(id);
-    const t0 = Date.now();
-    const result = await rt.exec(id, ['sh', '-c', 'echo $WHO; echo err >&2; sleep 20 & exit 4'], { timeoutMs: 5_000 });
-    expect(Date.now() - t0).toBeLessThan(4_000);
+    const result = await settlesWithin(
+      rt.exec(id, ['sh', '-c', 'echo $WHO; echo err >&2; sleep 20 & exit 4'], { timeoutMs: 5_000 }),
+      4_000,
+      'exec to return without waiting on its background child',
+    );
     expect(result).toEqual({
       exitCode: 4,
       stdout: Buffer.from('me\n'),

@@ -1,78 +1,43 @@
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
-import type { ContainerConfig, ContainerSummary } from '../../gen/tswarm/v1/engine.js';
-import { ContainerSpec, MountType } from '../../gen/tswarm/v1/objects.js';
-import { probeHost, type HostProbe, type RuntimeName } from './probe.js';
-import { OciRuntime } from './oci-runtime.js';
-import { conmonCreate } from './conmon.js';
+import type { ContainerSummary } from '../../gen/tswarm/v1/engine.js';
+import type { HostProbe } from './probe.js';
+import type { OciRuntime } from './oci-runtime.js';
 import {
   containerPaths,
   discardContainerFiles,
   prepareContainer,
+  refreshEtcFiles,
   validateName,
-  writeEtcFiles,
   type CreateInput,
 } from './create.js';
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
-import { createNetns, deleteNetns } from './netns.js';
-import { isPinnedNamespace } from './mounts.js';
-import { mountRootfs, unmountTree } from './rootfs.js';
+import { unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
-import { HealthMonitor, type HealthLogEntry } from './health.js';
-import { cannotRunExitCode, healthArgv, normalizeSignal } from './process.js';
+import { HealthMonitors } from './health-monitors.js';
+import { normalizeSignal } from './process.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { LogKeeper } from './log-keeper.js';
-import { compilerFingerprint, SeccompBpfCache } from './seccomp-cache.js';
+import type { SeccompBpfCache } from './seccomp-cache.js';
+import { setUpHost } from './host-setup.js';
 import type { SeccompProfile } from './seccomp.js';
+import type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
+import { containerSummary } from './summary.js';
+import { ContainerRecords } from './records.js';
+import { KeyedLock } from './keyed-lock.js';
+import { ExitListeners } from './exit-listeners.js';
+import { keepCompiledSeccomp, launchUnderConmon, prepareStart, startLaunched, type StartContext } from './start.js';
 
 export type { CreateInput } from './create.js';
+export type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 export type { LogRecord } from './logs.js';
 
-export interface RuntimeOptions {
-  /** The engine's directory, e.g. <data-dir>/engine. */
-  root: string;
-  /** The daemon's short name prefix (lower-case letters and digits), on everything it creates. */
-  namePrefix: string;
-  runtime?: RuntimeName;
-  log: Logger;
-  clock?: Clock;
-  /** conmon's cap on a container's log file. */
-  logBytesMax?: number;
-}
-
-export interface ExecResult {
-  /** -1 when the command was killed at its deadline or could not run. */
-  exitCode: number;
-  /** As the command wrote them: bytes, not text. */
-  stdout: Buffer;
-  stderr: Buffer;
-  /** Output past the bound was dropped. */
-  truncated: boolean;
-}
-
-export interface WaitResult {
-  exitCode: number;
-  oomKilled: boolean;
-  pidsLimitHit: boolean;
-}
-
-export interface ContainerInspect {
-  container: ContainerSummary;
-  config: ContainerConfig;
-  rootfs: string;
-  logPath: string;
-  pidsLimitHit: boolean;
-  healthLog: HealthLogEntry[];
-}
-
-const PREFIX_PATTERN = /^[a-z0-9]{1,16}$/;
 /** Docker's default json-file cap is unbounded; ours is 10 MiB per container. */
 const DEFAULT_LOG_BYTES_MAX = 10 * 1024 * 1024;
 /** After SIGKILL the kernel needs moments, not seconds; this bounds a stuck D-state exit. */
@@ -85,9 +50,9 @@ const EXEC_TIMEOUT_MS = 60_000;
  * container, so a restarted daemon opening the same root adopts them (see adopt.ts).
  */
 export class ContainerRuntime {
-  private readonly records = new Map<string, ContainerRecord>();
-  private readonly monitors = new Map<string, HealthMonitor>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly records = new ContainerRecords();
+  private readonly monitors: HealthMonitors;
+  private readonly locks = new KeyedLock();
   /** Created by this process and never started: the runtime cannot hold a leftover of theirs. */
   private readonly neverStarted = new Set<string>();
   /** Created with a seccomp profile the cache lacks: the program crun compiles at start is kept. */
@@ -97,7 +62,7 @@ export class ContainerRuntime {
   /** Told of every container whose exit is recorded (the engine releases its network). */
   private readonly exitHooks: ((id: string) => void)[] = [];
   /** Called when a running container's exit is recorded, so log followers end without polling. */
-  private readonly exitListeners = new Map<string, Set<() => void>>();
+  private readonly exitListeners = new ExitListeners();
   private readonly watcher: ExitWatcher;
   private readonly logKeeper: LogKeeper;
   private readonly containersDir: string;
@@ -117,40 +82,23 @@ export class ContainerRuntime {
     this.log = o.log;
     this.watcher = new ExitWatcher(
       this.exitDir,
-      () => this.runningNames(),
+      () => this.records.runningNames(),
       (name, exit) => this.onExit(name, exit),
       this.log,
     );
+    this.monitors = new HealthMonitors({
+      clock: this.clock,
+      log: this.log,
+      exec: (id, argv, timeoutMs) => this.exec(id, argv, { timeoutMs }),
+      save: (record) => this.locks.run(record.id, () => this.persist(record)),
+    });
     this.logKeeper = new LogKeeper(this.log, () =>
-      this.runningRecords().map((r) => containerPaths(this.containersDir, r.id).log),
+      this.records.running().map((r) => containerPaths(this.containersDir, r.id).log),
     );
   }
 
   static async open(options: RuntimeOptions): Promise<ContainerRuntime> {
-    if (!PREFIX_PATTERN.test(options.namePrefix)) {
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `name prefix "${options.namePrefix}" must be 1-16 lower-case letters or digits`,
-      );
-    }
-    const host = await probeHost(options.runtime ?? 'crun');
-    const fatal = [!host.runtimePath, !host.conmonPath, !host.overlayfs];
-    if (fatal.some(Boolean)) {
-      throw new TswarmError('UNSUPPORTED_HOST', `this host cannot run containers: ${host.missing.join('; ')}`);
-    }
-    await Promise.all(
-      ['containers', 'exits', 's'].map((d) => mkdir(join(options.root, d), { recursive: true, mode: 0o700 })),
-    );
-    const oci = await OciRuntime.open(host, options.root, join(options.root, 'containers'));
-    // Only crun takes a compiled filter (runc compiles on every create, with no way around it).
-    const seccompCache =
-      host.runtime === 'crun'
-        ? await SeccompBpfCache.open(
-            join(options.root, 'seccomp'),
-            await compilerFingerprint(oci.runtimePath, host.runtimeVersion),
-            options.log,
-          )
-        : undefined;
+    const { host, oci, seccompCache } = await setUpHost(options);
     const runtime = new ContainerRuntime(options, host, oci, seccompCache);
     await runtime.adopt();
     runtime.watcher.start();
@@ -168,10 +116,10 @@ export class ContainerRuntime {
       nowMs: this.clock.nowMs(),
     });
     for (const record of adopted.records) this.records.set(record.id, record);
-    for (const { record, exit } of adopted.ended) await this.withLock(record.id, () => this.finalize(record, exit));
+    for (const { record, exit } of adopted.ended) await this.locks.run(record.id, () => this.finalize(record, exit));
     for (const record of this.records.values()) {
       if (record.state.status !== 'running') continue;
-      this.startHealth(record);
+      this.monitors.start(record);
       await this.logKeeper.follow(containerPaths(this.containersDir, record.id).log);
     }
   }
@@ -189,28 +137,14 @@ export class ContainerRuntime {
     ref: string,
     network: { ip: string | undefined; resolvConfContent: string | undefined },
   ): Promise<void> {
-    const record = this.get(ref);
-    const spec = record.config.spec ?? ContainerSpec.fromPartial({});
-    const paths = containerPaths(this.containersDir, record.id);
-    const hostname =
-      (await readFile(join(paths.dir, 'hostname'), 'utf8').catch(() => '')).trim() ||
-      spec.hostname ||
-      record.id.slice(0, 12);
-    await writeEtcFiles(
-      paths,
-      { ip: network.ip, resolvConfContent: network.resolvConfContent || undefined },
-      spec,
-      hostname,
-      record.config.networkMode === 'host',
-    );
+    await refreshEtcFiles(this.containersDir, this.records.resolve(ref), network);
   }
 
   /** Stops watching; the containers keep running under conmon for the next instance to adopt. */
   close(): void {
     this.watcher.stop();
     this.logKeeper.stop();
-    for (const monitor of this.monitors.values()) monitor.stop();
-    this.monitors.clear();
+    this.monitors.stopAll();
   }
 
   async create(input: CreateInput): Promise<string> {
@@ -252,111 +186,41 @@ export class ContainerRuntime {
   }
 
   async start(ref: string): Promise<void> {
-    const record = this.get(ref);
-    await this.withLock(record.id, () => this.startLocked(record));
+    const record = this.records.resolve(ref);
+    await this.locks.run(record.id, () => this.startLocked(record));
   }
 
   private async startLocked(record: ContainerRecord): Promise<void> {
     if (record.state.status === 'running') return;
     const paths = containerPaths(this.containersDir, record.id);
-    await mountRootfs(record.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
-    if (record.netnsName && !(await isPinnedNamespace(record.netnsPath!))) {
-      // A pin file without a namespace on it (a crash while making it) goes first.
-      await deleteNetns(record.netnsName);
-      await createNetns(record.netnsName);
-    }
+    await prepareStart(record, paths);
     // A restart: what the last run left in the runtime goes first (a fresh container has nothing).
     if (!this.neverStarted.delete(record.id)) await this.oci.delete(record.runtimeName, true);
     this.released.delete(record.id);
     await removeExitFile(this.exitDir, record.runtimeName);
-    const runtime = this.oci.conmonCommand({
-      hostBindMounts: (record.config.spec?.mounts ?? []).some(
-        (m) => m.type === MountType.MOUNT_TYPE_BIND || m.type === MountType.MOUNT_TYPE_UNSPECIFIED,
-      ),
-    });
-    let pid: number;
-    try {
-      pid = await conmonCreate({
-        conmonPath: this.host.conmonPath!,
-        runtimePath: runtime.path,
-        runtimeArgs: runtime.args,
-        name: record.runtimeName,
-        bundleDir: paths.bundle,
-        containerPidFile: join(paths.dir, 'ctr.pid'),
-        conmonPidFile: join(paths.dir, 'conmon.pid'),
-        logPath: paths.log,
-        logBytesMax: this.o.logBytesMax ?? DEFAULT_LOG_BYTES_MAX,
-        exitDir: this.exitDir,
-        socketDir: join(this.o.root, 's'),
-        conmonLogPath: join(paths.dir, 'conmon.log'),
-      });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      record.state = { ...record.state, exitCode: cannotRunExitCode(message), error: message };
-      await saveRecord(paths.dir, record);
-      await this.oci.delete(record.runtimeName, true);
-      throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
-    }
-    await this.keepCompiledSeccomp(record);
-    record.state = {
-      ...record.state,
-      status: 'running',
-      pid,
-      exitCode: 0,
-      oomKilled: false,
-      pidsLimitHit: false,
-      startedAtMs: this.clock.nowMs(),
-      finishedAtMs: 0,
-      error: '',
-      health: record.health ? 'starting' : '',
-    };
-    await saveRecord(paths.dir, record);
-    try {
-      await this.oci.start(record.runtimeName);
-    } catch (err) {
-      // Saved as running a moment ago: a container whose start failed must not show as Up.
-      const message = err instanceof Error ? err.message : String(err);
-      record.state = {
-        ...record.state,
-        status: 'exited',
-        exitCode: cannotRunExitCode(message),
-        finishedAtMs: this.clock.nowMs(),
-        error: message,
-        health: '',
-      };
-      await saveRecord(paths.dir, record);
-      await this.oci
-        .delete(record.runtimeName, true)
-        .catch((e: unknown) =>
-          this.log.warn({ err: e, container: record.id }, 'removing a container whose start failed'),
-        );
-      throw new TswarmError('FAILED_PRECONDITION', `cannot start container ${record.name}: ${message}`, { cause: err });
-    }
-    this.startHealth(record);
+    const pid = await launchUnderConmon(this.startContext(), record, paths);
+    await keepCompiledSeccomp(this.startContext(), record, this.uncompiledSeccomp, this.seccompCache);
+    await startLaunched(this.startContext(), record, paths, pid);
+    this.monitors.start(record);
     await this.logKeeper.follow(paths.log);
     this.log.info({ container: record.id, pid }, 'container started');
   }
 
-  /**
-   * After the first create of a profile, keeps the program crun compiled into its state dir (it
-   * is gone once the container is deleted). The file is read now; the cache writes it in the
-   * background, since a failure there only costs the next container a compile.
-   */
-  private async keepCompiledSeccomp(record: ContainerRecord): Promise<void> {
-    const profile = this.uncompiledSeccomp.get(record.id);
-    if (!profile || !this.seccompCache) return;
-    this.uncompiledSeccomp.delete(record.id);
-    const bpfPath = join(this.oci.stateRoot, record.runtimeName, 'seccomp.bpf');
-    const program = await readFile(bpfPath).catch((err: unknown) => {
-      this.log.warn({ err, bpfPath }, 'crun left no compiled seccomp filter to keep');
-      return undefined;
-    });
-    if (program) void this.seccompCache.remember(profile, program);
+  private startContext(): StartContext {
+    return {
+      host: this.host,
+      oci: this.oci,
+      exitDir: this.exitDir,
+      socketDir: join(this.o.root, 's'),
+      logBytesMax: this.o.logBytesMax ?? DEFAULT_LOG_BYTES_MAX,
+      clock: this.clock,
+      log: this.log,
+    };
   }
 
   /** The stop signal, `timeoutMs` (else the container's grace period) to exit, then SIGKILL. */
   async stop(ref: string, timeoutMs?: number): Promise<void> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     if (record.state.status !== 'running') return;
     const graceMs = timeoutMs ?? record.stopGracePeriodMs;
     await this.oci.kill(record.runtimeName, record.stopSignal);
@@ -376,7 +240,7 @@ export class ContainerRuntime {
   }
 
   async kill(ref: string, signal: string): Promise<void> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     const name = normalizeSignal(signal);
     if (record.state.status !== 'running' || !(await this.oci.kill(record.runtimeName, name))) {
       throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
@@ -384,7 +248,7 @@ export class ContainerRuntime {
   }
 
   async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     if (record.state.status === 'running') {
       if (!options.force)
         throw new TswarmError(
@@ -395,11 +259,10 @@ export class ContainerRuntime {
         this.log.warn({ err, container: record.id }, 'force remove: kill failed'),
       );
     }
-    await this.withLock(record.id, async () => {
+    await this.locks.run(record.id, async () => {
       // A concurrent remove (the auto-remove reaper and an attached run's) got here first.
       if (!this.records.has(record.id)) return;
-      this.monitors.get(record.id)?.stop();
-      this.monitors.delete(record.id);
+      this.monitors.stop(record.id);
       this.logKeeper.forget(containerPaths(this.containersDir, record.id).log);
       const runtimeDeleted = this.released.has(record.id) || this.neverStarted.has(record.id);
       // The runtime lets go first: were its delete to fail, the record and bundle must still be
@@ -413,7 +276,7 @@ export class ContainerRuntime {
         removeExitFile(this.exitDir, record.runtimeName),
       ]);
       await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
-      this.notifyExit(record.id);
+      this.exitListeners.notify(record.id);
       this.records.delete(record.id);
       this.log.info({ container: record.id }, 'container removed');
     });
@@ -421,7 +284,7 @@ export class ContainerRuntime {
 
   /** Waits until the container is not running (bounded by timeoutMs when given). */
   async wait(ref: string, options: { timeoutMs?: number } = {}): Promise<WaitResult> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     if (record.state.status !== 'exited') {
       const ok = await this.watcher.waitExited(
         record.runtimeName,
@@ -439,22 +302,23 @@ export class ContainerRuntime {
   }
 
   list(options: { all?: boolean } = {}): ContainerSummary[] {
-    return this.ready()
+    return this.records
+      .ready()
       .filter((r) => options.all || r.state.status === 'running')
       .sort((a, b) => b.createdAtMs - a.createdAtMs)
-      .map((r) => this.summary(r));
+      .map((r) => containerSummary(r));
   }
 
   inspect(ref: string): ContainerInspect {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     const paths = containerPaths(this.containersDir, record.id);
     return {
-      container: this.summary(record),
+      container: containerSummary(record),
       config: record.config,
       rootfs: paths.rootfs,
       logPath: paths.log,
       pidsLimitHit: record.state.pidsLimitHit,
-      healthLog: [...(this.monitors.get(record.id)?.log ?? [])],
+      healthLog: this.monitors.logOf(record.id),
     };
   }
 
@@ -463,12 +327,12 @@ export class ContainerRuntime {
     ref: string,
     options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<LogRecord> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     const path = containerPaths(this.containersDir, record.id).log;
     if (options.follow) {
       return followLog(path, {
         ...options,
-        onExit: (wake) => this.subscribeExit(record, wake),
+        onExit: (wake) => this.exitListeners.subscribe(record, wake),
         isDone: async () => record.state.status !== 'running',
       });
     }
@@ -482,7 +346,7 @@ export class ContainerRuntime {
     argv: readonly string[],
     options: { timeoutMs?: number; outputBytesMax?: number } = {},
   ): Promise<ExecResult> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     if (record.state.status !== 'running')
       throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
     const result = await this.oci.execIn(
@@ -496,7 +360,7 @@ export class ContainerRuntime {
 
   /** What the running container's cgroup says it uses now. */
   async stats(ref: string): Promise<{ id: string; name: string; usage: CgroupUsage }> {
-    const record = this.get(ref);
+    const record = this.records.resolve(ref);
     if (record.state.status !== 'running')
       throw new TswarmError(
         'FAILED_PRECONDITION',
@@ -505,33 +369,10 @@ export class ContainerRuntime {
     return { id: record.id, name: record.name, usage: await readUsage(this.host.cgroupLayout, record.cgroupsPath) };
   }
 
-  private startHealth(record: ContainerRecord): void {
-    if (!record.health || this.monitors.has(record.id)) return;
-    const argv = healthArgv(record.health.test);
-    const monitor = new HealthMonitor({
-      clock: this.clock,
-      config: record.health,
-      startedAtMs: record.state.startedAtMs,
-      probe: async (timeoutMs) => {
-        const r = await this.exec(record.id, argv, { timeoutMs });
-        return { exitCode: r.exitCode, output: r.stdout.toString('utf8') + r.stderr.toString('utf8') };
-      },
-      onChange: (status) => {
-        record.state.health = status;
-        this.log.info({ container: record.id, health: status }, 'container health changed');
-        void this.withLock(record.id, () => this.persist(record)).catch((err: unknown) =>
-          this.log.warn({ err }, 'saving health failed'),
-        );
-      },
-    });
-    this.monitors.set(record.id, monitor);
-    monitor.start();
-  }
-
   private async onExit(runtimeName: string, exit: ExitFile): Promise<void> {
     const record = [...this.records.values()].find((r) => r.runtimeName === runtimeName);
     if (!record) return;
-    await this.withLock(record.id, async () => {
+    await this.locks.run(record.id, async () => {
       if (record.state.status === 'running') await this.finalize(record, exit);
     });
     if (record.config.autoRemove && this.records.has(record.id)) await this.remove(record.id, { force: true });
@@ -540,8 +381,7 @@ export class ContainerRuntime {
   /** Records how the container ended, then releases what only a running container needs. */
   private async finalize(record: ContainerRecord, exit: ExitFile): Promise<void> {
     const reasons = await readExitReasons(this.host.cgroupLayout, record.cgroupsPath);
-    this.monitors.get(record.id)?.stop();
-    this.monitors.delete(record.id);
+    this.monitors.stop(record.id);
     await this.logKeeper.unfollow(containerPaths(this.containersDir, record.id).log);
     record.state = {
       ...record.state,
@@ -553,7 +393,7 @@ export class ContainerRuntime {
       finishedAtMs: Math.round(exit.atMs),
     };
     await this.persist(record);
-    this.notifyExit(record.id);
+    this.exitListeners.notify(record.id);
     for (const hook of this.exitHooks) hook(record.id);
     // The record is durable first: a crash from here on loses no exit code.
     const [, deleted, unmounted] = await Promise.allSettled([
@@ -567,91 +407,8 @@ export class ContainerRuntime {
     this.log.info({ container: record.id, exitCode: exit.exitCode, oomKilled: reasons.oomKilled }, 'container exited');
   }
 
-  /** Calls `listener` once the container's exit is recorded (at once if it is not running); returns the unsubscribe. */
-  private subscribeExit(record: ContainerRecord, listener: () => void): () => void {
-    if (record.state.status !== 'running') {
-      queueMicrotask(listener);
-      return () => undefined;
-    }
-    let listeners = this.exitListeners.get(record.id);
-    if (!listeners) {
-      listeners = new Set();
-      this.exitListeners.set(record.id, listeners);
-    }
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.exitListeners.get(record.id) === listeners) this.exitListeners.delete(record.id);
-    };
-  }
-
-  private notifyExit(id: string): void {
-    const listeners = this.exitListeners.get(id);
-    this.exitListeners.delete(id);
-    for (const listener of listeners ?? []) listener();
-  }
-
   private persist(record: ContainerRecord): Promise<void> {
     if (!this.records.has(record.id)) return Promise.resolve();
     return saveRecord(containerPaths(this.containersDir, record.id).dir, record);
-  }
-
-  private runningRecords(): ContainerRecord[] {
-    return this.ready().filter((r) => r.state.status === 'running');
-  }
-
-  private runningNames(): string[] {
-    return this.runningRecords().map((r) => r.runtimeName);
-  }
-
-  /** Records fully created (not a create still in progress). */
-  private ready(): ContainerRecord[] {
-    return [...this.records.values()].filter((r) => r.runtimeName !== undefined);
-  }
-
-  /** By full ID, name or unique ID prefix, as Docker resolves a container reference. */
-  private get(ref: string): ContainerRecord {
-    const all = this.ready();
-    const exact = all.find((r) => r.id === ref || r.name === ref);
-    if (exact) return exact;
-    const byPrefix = ref.length > 0 ? all.filter((r) => r.id.startsWith(ref)) : [];
-    if (byPrefix.length === 1) return byPrefix[0]!;
-    if (byPrefix.length > 1)
-      throw new TswarmError('INVALID_ARGUMENT', `"${ref}" matches ${byPrefix.length} containers. Give more of the ID`);
-    throw new TswarmError('NOT_FOUND', `no such container: ${ref}`);
-  }
-
-  private summary(r: ContainerRecord): ContainerSummary {
-    const s = r.state;
-    return {
-      id: r.id,
-      name: r.name,
-      image: r.image.reference,
-      command: r.argv,
-      createdAtMs: r.createdAtMs,
-      state: {
-        status: s.status,
-        pid: s.pid,
-        exitCode: s.exitCode,
-        oomKilled: s.oomKilled,
-        startedAtMs: s.startedAtMs,
-        finishedAtMs: s.finishedAtMs,
-        health: s.health,
-        error: s.error,
-      },
-      ports: r.config.ports,
-      labels: r.config.spec?.labels ?? {},
-    };
-  }
-
-  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.locks.set(id, next);
-    try {
-      return await next;
-    } finally {
-      if (this.locks.get(id) === next) this.locks.delete(id);
-    }
   }
 }

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { TswarmError } from '../../lib/errors.js';
 import { MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
-import { validateVolumeName, type VolumeStore } from './volume-store.js';
+import { validateVolumeName, type LocalVolumeDriver } from './local-driver.js';
 
 /** A mount as the runtime mounts it: named volumes are host directories by now. */
 export interface HostMount {
@@ -30,7 +30,7 @@ function checkTarget(m: Mount): void {
   }
 }
 
-async function resolveOne(m: Mount, volumes: VolumeStore): Promise<{ mount: HostMount; volume?: string }> {
+async function resolveOne(m: Mount, volumes: LocalVolumeDriver): Promise<{ mount: HostMount; volume?: string }> {
   checkTarget(m);
   const base = { target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: 0, tmpfsMode: 0 };
   switch (m.type) {
@@ -82,7 +82,7 @@ async function checkBindSource(source: string): Promise<string> {
  * and mounted from its _data directory, a bind source must exist on the host (Swarm refuses a
  * missing one rather than creating it as Docker's -v did), tmpfs passes through.
  */
-export async function resolveMounts(mounts: readonly Mount[], volumes: VolumeStore): Promise<ResolvedMounts> {
+export async function resolveMounts(mounts: readonly Mount[], volumes: LocalVolumeDriver): Promise<ResolvedMounts> {
   const resolved: ResolvedMounts = { mounts: [], volumePaths: {} };
   for (const m of mounts) {
     const { mount, volume } = await resolveOne(m, volumes);

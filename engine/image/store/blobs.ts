@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir } from '../../../lib/fsutil.js';
+import { renameDurable, writeFileSynced, writeStreamSynced } from '../../../lib/fsutil.js';
 import { assert } from '../../../lib/assert.js';
 import { isDigest } from '../reference.js';
 
@@ -85,13 +85,7 @@ export class BlobStore {
     if (actual !== digest) throw new BlobDigestError(digest, actual);
     if (await this.has(digest)) return;
     const tmp = this.tempPath();
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileSynced(tmp, data, 0o600);
     await this.commit(tmp, digest);
   }
 
@@ -105,23 +99,18 @@ export class BlobStore {
     bytesMax = Number.MAX_SAFE_INTEGER,
   ): Promise<{ digest: string; sizeBytes: number }> {
     const tmp = this.tempPath();
-    const handle = await open(tmp, 'w', 0o600);
     const hash = createHash('sha256');
     let sizeBytes = 0;
-    try {
+    // Counted and hashed on the way to the file; a source over bytesMax stops the write.
+    async function* measured(): AsyncIterable<Uint8Array> {
       for await (const chunk of source) {
         sizeBytes += chunk.length;
         if (sizeBytes > bytesMax) throw new BlobTooLargeError(bytesMax);
         hash.update(chunk);
-        await writeAll(handle, chunk);
+        yield chunk;
       }
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await rm(tmp, { force: true });
-      throw err;
     }
-    await handle.close();
+    await writeStreamSynced(tmp, measured(), 0o600);
     const digest = `sha256:${hash.digest('hex')}`;
     if (expected && digest !== expected) {
       await rm(tmp, { force: true });
@@ -168,8 +157,7 @@ export class BlobStore {
 
   /** Moves a complete, verified, fsynced file into place as `digest`. */
   async commit(file: string, digest: string): Promise<void> {
-    await rename(file, this.path(digest));
-    await fsyncDir(this.blobsDir);
+    await renameDurable(file, this.path(digest));
   }
 
   async list(): Promise<string[]> {
@@ -206,12 +194,4 @@ export async function hashFile(path: string, hash: ReturnType<typeof createHash>
     bytes += chunk.length;
   }
   return bytes;
-}
-
-export async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
-  }
 }

@@ -1,8 +1,7 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { basename, delimiter, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Header } from 'tar';
 import { run } from '../../../lib/process/run.js';
+import { which } from '../../../lib/process/which.js';
 import { paxRecord } from './pax-xattrs.js';
 
 /**
@@ -22,21 +21,8 @@ export async function makeWhiteout(path: string): Promise<void> {
 
 let setfattrPath: Promise<string | undefined> | undefined;
 
-async function findSetfattr(): Promise<string | undefined> {
-  for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
-    const candidate = join(dir, 'setfattr');
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this PATH entry
-    }
-  }
-  return undefined;
-}
-
 export async function markOpaque(dir: string, options: { useTar?: boolean } = {}): Promise<void> {
-  setfattrPath ??= findSetfattr();
+  setfattrPath ??= which('setfattr');
   const setfattr = options.useTar ? undefined : await setfattrPath;
   if (setfattr) {
     await run(setfattr, ['-n', OPAQUE_XATTR, '-v', 'y', dir], { timeoutMs: TOOL_TIMEOUT_MS });

@@ -5,7 +5,7 @@ import { join, posix } from 'node:path';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { run } from '../../../lib/process/run.js';
-import { writeAll } from './blobs.js';
+import { writeAll } from '../../../lib/fsutil.js';
 import { makeWhiteout, markOpaque } from './overlay-marks.js';
 import { forEachTarEntry, type ReadEntry } from './tar-stream.js';
 import { PaxXattrScanner } from './pax-xattrs.js';

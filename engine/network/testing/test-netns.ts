@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { run } from '../../lib/process/run.js';
-import { waitFor } from '../../lib/poll.js';
+import { run } from '../../../lib/process/run.js';
+import { waitFor } from '../../../lib/poll.js';
 
 /**
  * Test support for engine/network. Network safety: every test runs the code under test with a

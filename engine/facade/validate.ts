@@ -1,16 +1,16 @@
 import { isAbsolute } from 'node:path';
-import { TswarmError } from '../lib/errors.js';
-import type { ContainerConfig, PublishedPort } from '../gen/tswarm/v1/engine.js';
+import { TswarmError } from '../../lib/errors.js';
+import type { ContainerConfig, PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { LABEL_ANONYMOUS_VOLUME } from './engine-volumes.js';
+import { LABEL_ANONYMOUS_VOLUME } from '../volume-contract.js';
 import {
   MountType,
   type ContainerSpec,
   type HealthConfig,
   type Mount,
   type Resources,
-} from '../gen/tswarm/v1/objects.js';
+} from '../../gen/tswarm/v1/objects.js';
 
 /**
  * Checks on what callers of the engine API send, before anything is touched: every list and

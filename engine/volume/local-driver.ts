@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../lib/fsutil.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Volume, VolumePruneResponse } from '../../gen/tswarm/v1/engine.js';
 
-export interface VolumeStoreOptions {
+export interface LocalVolumeDriverOptions {
   /** The engine's directory, e.g. <data-dir>/engine; volumes live in its volumes/ folder. */
   engineRoot: string;
   /** The containers that use a volume (by name), from the runtime: remove and prune need it. */
@@ -49,19 +49,19 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
  * volume exists once its metadata does. Changes are serialised in this process; the daemon's
  * data-dir lock keeps other processes out.
  */
-export class VolumeStore {
+export class LocalVolumeDriver {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly dir: string;
   private readonly clock: Clock;
 
-  private constructor(private readonly o: VolumeStoreOptions) {
+  private constructor(private readonly o: LocalVolumeDriverOptions) {
     this.dir = join(o.engineRoot, 'volumes');
     this.clock = o.clock ?? systemClock;
   }
 
   /** Opens the store and finishes removals a crash cut short. */
-  static async open(options: VolumeStoreOptions): Promise<VolumeStore> {
-    const store = new VolumeStore(options);
+  static async open(options: LocalVolumeDriverOptions): Promise<LocalVolumeDriver> {
+    const store = new LocalVolumeDriver(options);
     await mkdir(store.dir, { recursive: true, mode: 0o700 });
     for (const entry of await readdir(store.dir)) {
       if (entry.startsWith(TRASH_PREFIX)) await rm(join(store.dir, entry), { recursive: true, force: true });

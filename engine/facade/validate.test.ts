@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ContainerConfig } from '../gen/tswarm/v1/engine.js';
-import type { DeepPartial } from '../gen/tswarm/v1/engine.js';
-import { validateContainerConfig } from './engine-validate.js';
-import { imageVolumeMounts, LABEL_ANONYMOUS_VOLUME } from './engine.js';
-import { MountType } from '../gen/tswarm/v1/objects.js';
+import { ContainerConfig } from '../../gen/tswarm/v1/engine.js';
+import type { DeepPartial } from '../../gen/tswarm/v1/engine.js';
+import { validateContainerConfig } from './validate.js';
+import { imageVolumeMounts, LABEL_ANONYMOUS_VOLUME } from '../engine.js';
+import { MountType } from '../../gen/tswarm/v1/objects.js';
 
 const CPUS_ON_HOST = 2;
 const check = (config: DeepPartial<ContainerConfig>) => () =>

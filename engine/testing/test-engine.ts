@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
-import type { Engine } from './engine.js';
-import type { TestRegistry } from './image/testing/registry.js';
-import { unmountTree } from './runtime/rootfs.js';
-import { removePrefixCgroups } from './runtime/testing.js';
+import type { Engine } from '../engine.js';
+import type { TestRegistry } from '../image/testing/test-registry.js';
+import { unmountTree } from '../runtime/rootfs.js';
+import { removePrefixCgroups } from './scratch.js';
 
 /**
  * Tears down what an engine test made, whatever state a failed test left: every container, the

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { silentLogger } from '../../lib/log.js';
-import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
-import { ContainerRuntime } from '../runtime/runtime.js';
-import { makeBusyboxImage, makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from '../runtime/testing.js';
-import { unmountTree } from '../runtime/rootfs.js';
-import { NodeNetworking } from './node-networking.js';
-import { deleteTestNetns, expectHi, makeTestNetns } from './testing.js';
+import { silentLogger } from '../lib/log.js';
+import { PortProtocol } from '../gen/tswarm/v1/objects.js';
+import { ContainerRuntime } from './runtime/runtime.js';
+import { makeBusyboxImage } from './runtime/testing/busybox-rootfs.js';
+import { makeTempDir, randomPrefix, removePrefixCgroups, removeTree } from './testing/scratch.js';
+import { unmountTree } from './runtime/rootfs.js';
+import { NodeNetworking } from './network/node-networking.js';
+import { deleteTestNetns, expectHi, makeTestNetns } from './network/testing/test-netns.js';
 
 // A real container (crun under conmon, busybox image) on the bridge, with a published port.
 // Network safety: the node's "host" namespace is one this test makes; the root namespace is untouched.

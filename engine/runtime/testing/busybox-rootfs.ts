@@ -1,19 +1,10 @@
-import { mkdir, mkdtemp, rm, symlink, copyFile, writeFile, readdir, rmdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { run } from '../../lib/process/run.js';
-import type { ImageForRuntime, OciImageConfig } from '../image-contract.js';
+import { run } from '../../../lib/process/run.js';
+import type { ImageForRuntime, OciImageConfig } from '../../image-contract.js';
 
 /** Test support: a two-layer busybox image built from busybox-static, no registry needed. */
-
-export function randomPrefix(): string {
-  return `t${randomBytes(3).toString('hex')}`;
-}
-
-export async function makeTempDir(label: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `tswarm-${label}-`));
-}
 
 /**
  * Layer 1: /bin/busybox and its applets as relative symlinks (busybox --install -s would point
@@ -44,19 +35,4 @@ export async function makeBusyboxImage(dir: string, config: OciImageConfig = {})
     },
     layerDirs: [base, top],
   };
-}
-
-/** Removes what a test's daemon prefix may have left in the cgroup trees (empty dirs only). */
-export async function removePrefixCgroups(prefix: string): Promise<void> {
-  for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-    const dir = join('/sys/fs/cgroup', controller, prefix);
-    for (const child of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (child.isDirectory()) await rmdir(join(dir, child.name)).catch(() => undefined);
-    }
-    await rmdir(dir).catch(() => undefined);
-  }
-}
-
-export async function removeTree(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
 }

@@ -3,11 +3,12 @@ import { MountType, type Mount } from '../gen/tswarm/v1/objects.js';
 import type { ContainerSummary } from '../gen/tswarm/v1/engine.js';
 
 /**
- * What the engine needs from engine/volume: named volumes as host directories. Which containers
+ * The meeting point of the engine and engine/volume, shared by both: what the engine needs from
+ * the volume part (a VolumeProvider), named volumes as host directories. Which containers
  * use a volume is the engine's knowledge (their mounts), so the volume part needs no container
  * bookkeeping: the engine passes `isInUse` where it matters and fills Volume.used_by itself.
  */
-export interface EngineVolumes {
+export interface VolumeProvider {
   /** Creates the volume; creating one that exists with the same labels returns it (as Docker). */
   create(name: string, labels: Record<string, string>): Promise<Volume>;
   list(): Promise<Volume[]>;

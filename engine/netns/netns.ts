@@ -1,8 +1,21 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { run } from '../../lib/process/run.js';
-import { ensureOwnMount, NETNS_DIR } from './mounts.js';
+import { ensureOwnMount } from './mount-table.js';
+
+/**
+ * Network namespaces as engine/runtime and engine/network both make and name them: pinned in
+ * /run/netns the way ip(8) does, named with the daemon's prefix so daemons sharing a machine (the
+ * lab) never touch each other's. Neither part reaches into the other for these.
+ */
 
 const IP_TIMEOUT_MS = 10_000;
+/** Where ip(8) pins network namespaces; containers join theirs by this path. */
+export const NETNS_DIR = '/run/netns';
+
+/** A network namespace name: ip(8) keeps them in /run/netns, so the prefix keeps daemons apart. */
+export function ownNetnsName(prefix: string, id: string): string {
+  return `${prefix}-${id.slice(0, 12)}`;
+}
 
 export function netnsPath(name: string): string {
   return `${NETNS_DIR}/${name}`;

@@ -1,25 +1,26 @@
-import type { Mount } from '../gen/tswarm/v1/objects.js';
-import type { Volume } from '../gen/tswarm/v1/engine.js';
-import { VolumeStore } from './volume/volume-store.js';
-import { resolveMounts } from './volume/mounts.js';
-import type { EngineVolumes } from './engine-volumes.js';
+import type { Mount } from '../../gen/tswarm/v1/objects.js';
+import type { Volume } from '../../gen/tswarm/v1/engine.js';
+import { LocalVolumeDriver } from './local-driver.js';
+import { resolveMounts } from './mounts.js';
+import type { VolumeProvider } from '../volume-contract.js';
 
 /**
- * The node's named volumes as the engine uses them. The engine decides what is in use (it knows
- * the containers); the store is told only while a removal or prune it allowed is running.
+ * The VolumeProvider the daemon gives the engine: the local driver's named volumes, with mounts
+ * resolved to host paths. The engine decides what is in use (it knows the containers); the driver
+ * is told only while a removal or prune the engine allowed is running.
  */
-export class EngineVolumeStore implements EngineVolumes {
+export class LocalVolumeProvider implements VolumeProvider {
   private allowed: (name: string) => boolean = () => false;
 
-  private constructor(private store: VolumeStore) {}
+  private constructor(private store: LocalVolumeDriver) {}
 
-  static async open(engineRoot: string): Promise<EngineVolumeStore> {
-    const holder: { self?: EngineVolumeStore } = {};
-    const store = await VolumeStore.open({
+  static async open(engineRoot: string): Promise<LocalVolumeProvider> {
+    const holder: { self?: LocalVolumeProvider } = {};
+    const store = await LocalVolumeDriver.open({
       engineRoot,
       usedBy: (name) => (holder.self?.allowed(name) ? [] : ['a container']),
     });
-    holder.self = new EngineVolumeStore(store);
+    holder.self = new LocalVolumeProvider(store);
     return holder.self;
   }
 

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
 import { MountType, type Mount } from '../../gen/tswarm/v1/objects.js';
-import { VolumeStore } from './volume-store.js';
+import { LocalVolumeDriver } from './local-driver.js';
 import { resolveMounts } from './mounts.js';
 
 let root: string;
 let users: Record<string, string[]>;
-let store: VolumeStore;
+let store: LocalVolumeDriver;
 
 const open = () =>
-  VolumeStore.open({ engineRoot: root, usedBy: (name) => users[name] ?? [], clock: new ManualClock(1_000) });
+  LocalVolumeDriver.open({ engineRoot: root, usedBy: (name) => users[name] ?? [], clock: new ManualClock(1_000) });
 const mount = (m: Partial<Mount>): Mount => ({
   type: MountType.MOUNT_TYPE_VOLUME,
   source: '',
@@ -34,7 +34,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('VolumeStore', () => {
+describe('LocalVolumeDriver', () => {
   it('creates idempotently with the same labels, and refuses other labels', async () => {
     const v = await store.create('data', { team: 'a' });
     expect(v).toEqual({

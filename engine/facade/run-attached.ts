@@ -1,7 +1,7 @@
-import { TswarmError } from '../lib/errors.js';
-import type { ContainerRunResponse } from '../gen/tswarm/v1/engine.js';
-import type { ContainerRuntime } from './runtime/runtime.js';
-import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './runtime/process.js';
+import { TswarmError } from '../../lib/errors.js';
+import type { ContainerRunResponse } from '../../gen/tswarm/v1/engine.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from '../runtime/process.js';
 
 /** Receives `run` events in order; a returned promise holds the stream back (backpressure). */
 export type RunEventSink = (event: ContainerRunResponse) => void | Promise<void>;

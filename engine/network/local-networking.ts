@@ -1,13 +1,13 @@
-import { TswarmError } from '../lib/errors.js';
-import type { PublishedPort } from '../gen/tswarm/v1/engine.js';
-import type { Attachment, ContainerNetworking, NetworkMode } from './network-contract.js';
+import { TswarmError } from '../../lib/errors.js';
+import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
+import type { Attachment, ContainerNetworking, NetworkMode } from '../network-contract.js';
 
 const MODES: readonly NetworkMode[] = ['bridge', 'host', 'none'];
 
 /**
  * The networking a node has before (or without) engine/network: `host` shares the host's
  * namespace and `none` gets a loopback-only one. For `none` it hands over no namespace on purpose:
- * the runtime then makes its own with engine/runtime/netns.ts and re-creates it after a reboot
+ * the runtime then makes its own with engine/netns/netns.ts and re-creates it after a reboot
  * (CreateInput.netnsPath), so nothing here needs cleaning up.
  */
 export class LocalNetworking implements ContainerNetworking {

@@ -1,0 +1,8 @@
+/**
+ * Engine bookkeeping kept in a container's labels, so it survives restarts with the runtime's
+ * own record and needs no second file: the image the container was made from (image removal
+ * checks it), its network attachment, and whether the engine removes it when it exits.
+ */
+export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
+export const LABEL_ATTACHMENT = 'tswarm.engine.attachment';
+export const LABEL_AUTO_REMOVE = 'tswarm.engine.auto-remove';

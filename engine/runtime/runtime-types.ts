@@ -1,0 +1,44 @@
+import type { Logger } from '../../lib/log.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ContainerConfig, ContainerSummary } from '../../gen/tswarm/v1/engine.js';
+import type { RuntimeName } from './probe.js';
+import type { HealthLogEntry } from './health.js';
+
+/** What ContainerRuntime takes and gives besides containers' own types: its options and results. */
+
+export interface RuntimeOptions {
+  /** The engine's directory, e.g. <data-dir>/engine. */
+  root: string;
+  /** The daemon's short name prefix (lower-case letters and digits), on everything it creates. */
+  namePrefix: string;
+  runtime?: RuntimeName;
+  log: Logger;
+  clock?: Clock;
+  /** conmon's cap on a container's log file. */
+  logBytesMax?: number;
+}
+
+export interface ExecResult {
+  /** -1 when the command was killed at its deadline or could not run. */
+  exitCode: number;
+  /** As the command wrote them: bytes, not text. */
+  stdout: Buffer;
+  stderr: Buffer;
+  /** Output past the bound was dropped. */
+  truncated: boolean;
+}
+
+export interface WaitResult {
+  exitCode: number;
+  oomKilled: boolean;
+  pidsLimitHit: boolean;
+}
+
+export interface ContainerInspect {
+  container: ContainerSummary;
+  config: ContainerConfig;
+  rootfs: string;
+  logPath: string;
+  pidsLimitHit: boolean;
+  healthLog: HealthLogEntry[];
+}
