@@ -160,8 +160,15 @@ export class OciRuntime {
       });
       // At the deadline the command itself is killed, not only the runtime's client: a hung
       // health check left running would be joined by another every interval.
-      const timer = setTimeout(() => void killExecProcess(pidFile).finally(() => child.kill('SIGKILL')), timeoutMs);
-      const { code, signal } = await exited.finally(() => clearTimeout(timer));
+      // Which dies first at the deadline — the command or the runtime's client — is a race; either
+      // way the exec timed out, and says so the same way (no exit code, SIGKILL).
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        void killExecProcess(pidFile).finally(() => child.kill('SIGKILL'));
+      }, timeoutMs);
+      const exit = await exited.finally(() => clearTimeout(timer));
+      const { code, signal } = timedOut ? { code: null, signal: 'SIGKILL' as const } : exit;
       const [stdout, stderr] = [await readHead(out, outputBytesMax), await readHead(err, outputBytesMax)];
       return {
         code,
