@@ -23,7 +23,8 @@ export interface TlsMaterial {
 /**
  * Serves a node's CA and identity to grpc-js through its certificate-provider interface, so a
  * renewed certificate takes effect on new connections without restarting anything. Listeners are
- * called asynchronously (setImmediate): grpc-js never sets a TLS context otherwise (LAB.md).
+ * called asynchronously (setImmediate): grpc-js never sets a TLS context otherwise
+ * (tried: called synchronously, every handshake failed).
  */
 export class TlsMaterialProvider implements experimental.CertificateProvider {
   private caListeners = new Set<CaCertificateUpdateListener>();
@@ -115,7 +116,8 @@ function first(value: string | string[] | undefined): string | undefined {
 
 /**
  * The caller's verified certificate subject, or undefined for a caller without one. A forged
- * self-signed certificate fails verification and arrives as undefined too (LAB.md).
+ * self-signed certificate fails verification and arrives as undefined too (tried: a worker
+ * certificate gives its CN and OU; none, or a forged one claiming OU=tswarm-manager, gives undefined).
  */
 export function peerIdentity(call: {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;

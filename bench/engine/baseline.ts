@@ -7,7 +7,8 @@ import { run } from '../../lib/process/run.js';
  * The floor for `tswarm container run --rm --network none IMAGE true`: the same work done by hand
  * in one shell script — overlay-mount the image's unpacked layers, `crun run` a minimal
  * config.json (its own network namespace: no network), unmount, remove. It runs in a private
- * mount namespace without the cgroup2 mount, as crun needs on this hybrid machine (LAB.md).
+ * mount namespace without the cgroup2 mount, as crun needs on a hybrid cgroup
+ * host (docs/lab.md, "Recipes tried on these machines").
  */
 const SCRIPT = `
 set -e
