@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { TswarmError } from '../../lib/errors.js';
 import { NodeAvailability, NodeRole } from '../../gen/tswarm/v1/objects.js';
 import { newCluster } from '../store/new-cluster.js';
 import { newNodeObject } from '../store/cluster-objects.js';
@@ -8,6 +7,7 @@ import { createJoinToken } from '../../ca/join-token.js';
 import { CertificateIssuer } from './issuer.js';
 import { createKeyAndCsr } from '../../ca/csr.js';
 import { parseNodeCertificate } from '../../ca/node-certificate.js';
+import { rejectedCode } from '../../lib/testing/error-codes.js';
 
 async function setup() {
   const t = testStore();
@@ -26,13 +26,6 @@ async function setup() {
     );
   });
   return { ...t, nc, issuer: new CertificateIssuer(t.store, t.clock) };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'ok',
-    (e: unknown) => (e as TswarmError).code,
-  );
 }
 
 describe('certificate issuer', () => {
@@ -76,8 +69,8 @@ describe('certificate issuer', () => {
       hostname: 'x',
       availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
     });
-    expect(await code(issuer.issue(req(''), { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
-    expect(await code(issuer.issue(req(createJoinToken(Buffer.alloc(32)).text), { kind: 'anonymous' }))).toBe(
+    expect(await rejectedCode(issuer.issue(req(''), { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
+    expect(await rejectedCode(issuer.issue(req(createJoinToken(Buffer.alloc(32)).text), { kind: 'anonymous' }))).toBe(
       'PERMISSION_DENIED',
     );
     const old = nc.cluster.rootCa!.joinTokens!.worker;
@@ -86,7 +79,7 @@ describe('certificate issuer', () => {
       c.rootCa!.joinTokens!.worker = createJoinToken(Buffer.from(c.rootCa!.caCertDigest, 'hex')).text;
       tx.update('cluster', c);
     });
-    expect(await code(issuer.issue(req(old), { kind: 'anonymous' }))).toBe('PERMISSION_DENIED');
+    expect(await rejectedCode(issuer.issue(req(old), { kind: 'anonymous' }))).toBe('PERMISSION_DENIED');
     expect(store.list('node')).toHaveLength(1);
   });
 
@@ -113,7 +106,7 @@ describe('certificate issuer', () => {
     expect(renewed.nodeId).toBe(w.nodeId);
     expect(parseNodeCertificate(renewed.certificatePem).identity.role).toBe('manager');
     expect(
-      await code(
+      await rejectedCode(
         issuer.issue(
           { csrPem: (await createKeyAndCsr()).csrPem, token: '', hostname: '', availability: 0 },
           { kind: 'node', nodeId: 'gone', role: 'worker' },

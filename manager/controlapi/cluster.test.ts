@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { TswarmError } from '../../lib/errors.js';
 import type { ClusterSpec } from '../../gen/tswarm/v1/objects.js';
 import type { UpdateClusterRequest } from '../../gen/tswarm/v1/control.js';
 import { parseJoinToken } from '../../ca/join-token.js';
 import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/node-certificate.js';
 import { addCluster, testStore } from '../store/testing/test-store.js';
 import { redactCluster, updateCluster } from './cluster.js';
+import { rejectedCode } from '../../lib/testing/error-codes.js';
 
 async function setup() {
   const t = testStore();
@@ -24,13 +24,6 @@ function request(over: Partial<UpdateClusterRequest> = {}): UpdateClusterRequest
   };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'ok',
-    (e: unknown) => (e as TswarmError).code,
-  );
-}
-
 describe('updateCluster', () => {
   it('rotates only the token asked for, bound to the cluster CA, and answers without the CA key', async () => {
     const t = await setup();
@@ -47,7 +40,7 @@ describe('updateCluster', () => {
     const t = await setup();
     const base = t.cluster.spec!;
     const short: ClusterSpec = { ...base, caConfig: { nodeCertExpiryMs: NODE_CERT_VALIDITY_MS_MIN - 1 } };
-    expect(await codeOf(updateCluster(t.store, request({ spec: short })))).toBe('INVALID_ARGUMENT');
+    expect(await rejectedCode(updateCluster(t.store, request({ spec: short })))).toBe('INVALID_ARGUMENT');
     const labelled: ClusterSpec = { ...base, annotations: { name: 'default', labels: { env: 'test' } } };
     await updateCluster(t.store, request({ spec: labelled }));
     expect(t.replica.get('cluster', 'c1')!.spec).toEqual(labelled);
@@ -61,7 +54,9 @@ describe('updateCluster', () => {
       { ...base.raft!, electionTick: base.raft!.electionTick + 1 },
       { ...base.raft!, heartbeatTick: base.raft!.heartbeatTick + 1 },
     ])
-      expect(await codeOf(updateCluster(t.store, request({ spec: { ...base, raft } })))).toBe('FAILED_PRECONDITION');
+      expect(await rejectedCode(updateCluster(t.store, request({ spec: { ...base, raft } })))).toBe(
+        'FAILED_PRECONDITION',
+      );
     expect(t.replica.get('cluster', 'c1')!.spec).toEqual(base);
   });
 
@@ -69,7 +64,7 @@ describe('updateCluster', () => {
     const t = await setup();
     const read = t.cluster.meta!.version;
     await updateCluster(t.store, request({ clusterVersion: read, rotateManagerToken: true }));
-    expect(await codeOf(updateCluster(t.store, request({ clusterVersion: read, rotateWorkerToken: true })))).toBe(
+    expect(await rejectedCode(updateCluster(t.store, request({ clusterVersion: read, rotateWorkerToken: true })))).toBe(
       'CONFLICT',
     );
   });

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TswarmError } from '../../lib/errors.js';
-import {
-  NodeAvailability,
-  NodeRole,
-  NodeState,
-  TaskState,
-  type NodeSpec,
-  type Task,
-} from '../../gen/tswarm/v1/objects.js';
-import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
+import { NodeAvailability, NodeRole, NodeState, type NodeSpec } from '../../gen/tswarm/v1/objects.js';
+import { addCluster, addNode, testStore, testTask } from '../store/testing/test-store.js';
 import { checkQuorumAfterRemoving, listNodes, removeNode, resolveNode, updateNode, type QuorumView } from './nodes.js';
+import { thrownCode } from '../../lib/testing/error-codes.js';
 
 async function setup() {
   const t = testStore();
@@ -20,15 +14,6 @@ async function setup() {
 /** Voters as listed; every one reachable unless named in `unreachable`. */
 function quorum(voters: string[], unreachable: string[] = []): QuorumView {
   return { voters: () => voters, reachable: (id) => !unreachable.includes(id) };
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as TswarmError).code;
-  }
-  return 'ok';
 }
 
 async function asyncCodeOf(p: Promise<unknown>): Promise<string> {
@@ -47,24 +32,6 @@ function spec(over: Partial<NodeSpec> = {}): NodeSpec {
   };
 }
 
-function task(id: string, nodeId: string): Task {
-  return {
-    id,
-    meta: undefined,
-    spec: undefined,
-    serviceId: 's1',
-    slot: 1,
-    nodeId,
-    annotations: undefined,
-    serviceAnnotations: undefined,
-    status: undefined,
-    desiredState: TaskState.TASK_STATE_RUNNING,
-    networks: [],
-    endpoint: undefined,
-    specVersion: 0,
-  };
-}
-
 describe('resolveNode', () => {
   it('finds a node by full ID, unique ID prefix or hostname', async () => {
     const t = await setup();
@@ -79,9 +46,9 @@ describe('resolveNode', () => {
     const t = await setup();
     await addNode(t.store, { id: 'abc123' });
     await addNode(t.store, { id: 'abd456' });
-    expect(codeOf(() => resolveNode(t.replica, ''))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => resolveNode(t.replica, 'zzz'))).toBe('NOT_FOUND');
-    expect(codeOf(() => resolveNode(t.replica, 'ab'))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => resolveNode(t.replica, ''))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => resolveNode(t.replica, 'zzz'))).toBe('NOT_FOUND');
+    expect(thrownCode(() => resolveNode(t.replica, 'ab'))).toBe('INVALID_ARGUMENT');
   });
 });
 
@@ -104,10 +71,10 @@ describe('listNodes', () => {
 
 describe('checkQuorumAfterRemoving', () => {
   it('allows taking away a non-voter, or a voter when the rest still form a reachable majority', () => {
-    expect(codeOf(() => checkQuorumAfterRemoving('w1', quorum(['m1']), 'demoting w1'))).toBe('ok');
-    expect(codeOf(() => checkQuorumAfterRemoving('m3', quorum(['m1', 'm2', 'm3']), 'demoting m3'))).toBe('ok');
+    expect(thrownCode(() => checkQuorumAfterRemoving('w1', quorum(['m1']), 'demoting w1'))).toBe('ok');
+    expect(thrownCode(() => checkQuorumAfterRemoving('m3', quorum(['m1', 'm2', 'm3']), 'demoting m3'))).toBe('ok');
     // 4 → 3 voters with one unreachable: 2 of 3 is still a majority.
-    expect(codeOf(() => checkQuorumAfterRemoving('m4', quorum(['m1', 'm2', 'm3', 'm4'], ['m3']), 'x'))).toBe('ok');
+    expect(thrownCode(() => checkQuorumAfterRemoving('m4', quorum(['m1', 'm2', 'm3', 'm4'], ['m3']), 'x'))).toBe('ok');
   });
 
   it('refuses to remove the last manager or to leave fewer reachable voters than a majority', () => {
@@ -172,8 +139,8 @@ describe('removeNode', () => {
     await addNode(t.store, { id: 'w1', state: NodeState.NODE_STATE_DOWN });
     await addNode(t.store, { id: 'w2' });
     await t.store.update((tx) => {
-      tx.create('task', task('t1', 'w1'));
-      tx.create('task', task('t2', 'w2'));
+      tx.create('task', testTask('t1', 's1', 'w1'));
+      tx.create('task', testTask('t2', 's1', 'w2'));
     });
     await removeNode(t.store, 'w1', false);
     expect(t.replica.get('node', 'w1')).toBeUndefined();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
-import { TswarmError } from '../../lib/errors.js';
 import { NodeRole, NodeState } from '../../gen/tswarm/v1/objects.js';
 import type { HeartbeatRequest } from '../../gen/tswarm/v1/dispatcher.js';
 import type { Caller } from '../authz/authz.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
+import { rejectedCode } from '../../lib/testing/error-codes.js';
 
 const PERIOD_MS = 1_000; // the default cluster spec's heartbeat period
 
@@ -24,13 +24,6 @@ function stateOf(t: Awaited<ReturnType<typeof setup>>, id: string): NodeState | 
   return t.replica.get('node', id)?.status?.state;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'ok',
-    (e: unknown) => (e as TswarmError).code,
-  );
-}
-
 describe('Dispatcher', () => {
   it('answers a member’s heartbeat with the period, its desired role and the managers to reach', async () => {
     const t = await setup();
@@ -46,8 +39,8 @@ describe('Dispatcher', () => {
 
   it('refuses a caller without a certificate and a node the store does not hold', async () => {
     const t = await setup();
-    expect(await codeOf(t.dispatcher.heartbeat(beat, { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
-    expect(await codeOf(t.dispatcher.heartbeat(beat, node('gone')))).toBe('PERMISSION_DENIED');
+    expect(await rejectedCode(t.dispatcher.heartbeat(beat, { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
+    expect(await rejectedCode(t.dispatcher.heartbeat(beat, node('gone')))).toBe('PERMISSION_DENIED');
   });
 
   it('writes a node’s new description, and nothing when it is unchanged', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { TswarmError } from '../../lib/errors.js';
 import { Reachability } from '../../gen/tswarm/v1/objects.js';
 import type { Caller } from '../authz/authz.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { joinRaft, leaveRaft } from './join-raft.js';
 import { FakeRaft } from './testing/fake-raft.js';
+import { rejectedCode } from '../../lib/testing/error-codes.js';
 
 async function setup(raft: FakeRaft) {
   const t = testStore();
@@ -14,13 +14,6 @@ async function setup(raft: FakeRaft) {
 }
 
 const node = (nodeId: string, role: 'worker' | 'manager' = 'worker'): Caller => ({ kind: 'node', nodeId, role });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'ok',
-    (e: unknown) => (e as TswarmError).code,
-  );
-}
 
 describe('JoinRaft', () => {
   it('adds a promoted node as a learner, records its address and lists the members', async () => {
@@ -54,11 +47,13 @@ describe('JoinRaft', () => {
     const t = await setup(raft);
     await addNode(t.store, { id: 'w1' });
     await addNode(t.store, { id: 'w2', desiredRole: 'manager' });
-    expect(await codeOf(joinRaft(t.ctx, { addr: '10.0.0.2:2377' }, { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
-    expect(await codeOf(joinRaft(t.ctx, { addr: '10.0.0.2:2377' }, node('w1')))).toBe('PERMISSION_DENIED');
-    expect(await codeOf(joinRaft(t.ctx, { addr: '10.0.0.2:2377' }, node('gone')))).toBe('PERMISSION_DENIED');
+    expect(await rejectedCode(joinRaft(t.ctx, { addr: '10.0.0.2:2377' }, { kind: 'anonymous' }))).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect(await rejectedCode(joinRaft(t.ctx, { addr: '10.0.0.2:2377' }, node('w1')))).toBe('PERMISSION_DENIED');
+    expect(await rejectedCode(joinRaft(t.ctx, { addr: '10.0.0.2:2377' }, node('gone')))).toBe('PERMISSION_DENIED');
     for (const addr of ['10.0.0.2', 'host name:2377', ':2377', '10.0.0.2:123456'])
-      expect(await codeOf(joinRaft(t.ctx, { addr }, node('w2'))), addr).toBe('INVALID_ARGUMENT');
+      expect(await rejectedCode(joinRaft(t.ctx, { addr }, node('w2'))), addr).toBe('INVALID_ARGUMENT');
     expect(raft.proposed).toEqual([]);
   });
 });
@@ -67,8 +62,8 @@ describe('LeaveRaft', () => {
   it('lets a manager take only itself out of Raft', async () => {
     const raft = new FakeRaft(['m1', 'm2']);
     const t = await setup(raft);
-    expect(await codeOf(leaveRaft(t.ctx, { nodeId: 'm2' }, node('m1', 'manager')))).toBe('PERMISSION_DENIED');
-    expect(await codeOf(leaveRaft(t.ctx, { nodeId: 'm2' }, { kind: 'anonymous' }))).toBe('PERMISSION_DENIED');
+    expect(await rejectedCode(leaveRaft(t.ctx, { nodeId: 'm2' }, node('m1', 'manager')))).toBe('PERMISSION_DENIED');
+    expect(await rejectedCode(leaveRaft(t.ctx, { nodeId: 'm2' }, { kind: 'anonymous' }))).toBe('PERMISSION_DENIED');
     expect(raft.proposed).toEqual([]);
     await leaveRaft(t.ctx, { nodeId: 'm2' }, node('m2', 'manager'));
     expect(raft.proposed).toEqual([{ type: 'remove', nodeId: 'm2', addr: '' }]);

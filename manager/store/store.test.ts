@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
-import { NodeRole, TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
+import { NodeRole, type Service } from '../../gen/tswarm/v1/objects.js';
 import { MemoryStore } from './memory-store.js';
 import { Store } from './store.js';
-import { DirectProposer } from './testing/test-store.js';
+import { DirectProposer, testTask } from './testing/test-store.js';
 import type { ChangeEvent } from './watch.js';
 
 function service(id: string, name: string): Service {
@@ -23,24 +23,6 @@ function service(id: string, name: string): Service {
     previousSpec: undefined,
     endpoint: undefined,
     updateStatus: undefined,
-  };
-}
-
-function task(id: string, serviceId: string, nodeId: string): Task {
-  return {
-    id,
-    meta: undefined,
-    spec: undefined,
-    serviceId,
-    slot: 1,
-    nodeId,
-    annotations: undefined,
-    serviceAnnotations: undefined,
-    status: undefined,
-    desiredState: TaskState.TASK_STATE_RUNNING,
-    networks: [],
-    endpoint: undefined,
-    specVersion: 0,
   };
 }
 
@@ -93,9 +75,9 @@ describe('store transactions', () => {
   it('indexes tasks by service and node, and names uniquely', async () => {
     const { store, replicas } = setup();
     await store.update((tx) => {
-      tx.create('task', task('t1', 's1', 'n1'));
-      tx.create('task', task('t2', 's1', 'n2'));
-      tx.create('task', task('t3', 's2', 'n1'));
+      tx.create('task', testTask('t1', 's1', 'n1'));
+      tx.create('task', testTask('t2', 's1', 'n2'));
+      tx.create('task', testTask('t3', 's2', 'n1'));
     });
     expect(
       replicas[0]!
@@ -123,7 +105,7 @@ describe('store transactions', () => {
     const { store, replicas } = setup();
     await store.update((tx) => {
       tx.create('service', service('s1', 'web'));
-      tx.create('task', task('t1', 's1', 'n1'));
+      tx.create('task', testTask('t1', 's1', 'n1'));
       tx.create('node', {
         id: 'n1',
         meta: undefined,
@@ -157,7 +139,7 @@ describe('watches', () => {
     const w = store.watch({ kinds: ['task'] });
     await store.update((tx) => {
       tx.create('service', service('s1', 'web'));
-      tx.create('task', task('t1', 's1', 'n1'));
+      tx.create('task', testTask('t1', 's1', 'n1'));
     });
     await store.update((tx, s) => tx.remove('task', s.get('task', 't1')!));
     const seen: string[] = [];
@@ -171,13 +153,13 @@ describe('watches', () => {
   it('close a reader that falls too far behind, with an error saying what to do', async () => {
     const { store } = setup();
     const w = store.watch({ queueLengthMax: 2 });
-    for (let i = 0; i < 3; i++) await store.update((tx) => tx.create('task', task(`t${i}`, 's', 'n')));
+    for (let i = 0; i < 3; i++) await store.update((tx) => tx.create('task', testTask(`t${i}`, 's', 'n')));
     const err = await w.next().catch((e: unknown) => e);
     expect((err as TswarmError).code).toBe('RESOURCE_EXHAUSTED');
     expect((err as TswarmError).message).toContain('List the objects again');
     const events: ChangeEvent[] = [];
     const w2 = store.watch();
-    await store.update((tx) => tx.create('task', task('t9', 's', 'n')));
+    await store.update((tx) => tx.create('task', testTask('t9', 's', 'n')));
     events.push(...w2.drain());
     expect(events.map((e) => e.object.id)).toEqual(['t9']);
   });

@@ -1,5 +1,13 @@
 import { ManualClock } from '../../../lib/clock.js';
-import { NodeAvailability, NodeState, Reachability, type Cluster, type Node } from '../../../gen/tswarm/v1/objects.js';
+import {
+  NodeAvailability,
+  NodeState,
+  Reachability,
+  type Cluster,
+  type Node,
+  TaskState,
+  type Task,
+} from '../../../gen/tswarm/v1/objects.js';
 import type { Role } from '../../authz/authz.js';
 import { newNodeObject, roleValue } from '../cluster-objects.js';
 import { defaultClusterSpec } from '../new-cluster.js';
@@ -69,4 +77,23 @@ export async function addNode(store: Store, n: TestNode): Promise<Node> {
     node.managerStatus = { addr: n.managerAddr, leader: false, reachability: Reachability.REACHABILITY_REACHABLE };
   await store.update((tx) => tx.create('node', node));
   return store.replica.get('node', n.id)!;
+}
+
+/** A task of `serviceId` on `nodeId`, desired RUNNING, with every other field empty. */
+export function testTask(id: string, serviceId: string, nodeId: string): Task {
+  return {
+    id,
+    meta: undefined,
+    spec: undefined,
+    serviceId,
+    slot: 1,
+    nodeId,
+    annotations: undefined,
+    serviceAnnotations: undefined,
+    status: undefined,
+    desiredState: TaskState.TASK_STATE_RUNNING,
+    networks: [],
+    endpoint: undefined,
+    specVersion: 0,
+  };
 }
