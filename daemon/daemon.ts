@@ -13,7 +13,11 @@ import { NodeNetworking } from '../engine/network/node-networking.js';
 import { engineService } from './engine-api.js';
 import { join } from 'node:path';
 import { openDataDir, type OpenedDataDir } from './data-dir.js';
-import { bindLocalSocket, removeSocket } from './local-socket.js';
+import { LocalSocket } from './local-socket.js';
+import { createApiServer } from './api/server.js';
+import { Router } from './api/router.js';
+import { systemRoutes } from './api/system.js';
+import type { Server as HttpServer } from 'node:http';
 import { systemService } from './system-api.js';
 import { tswarmVersion } from '../lib/version.js';
 import { readCaBundle } from '../engine/image/registry/registry-options.js';
@@ -37,6 +41,8 @@ const SHUTDOWN_GRACE_MS = 5_000;
  */
 export class Daemon {
   private server: Server | undefined;
+  private http: HttpServer | undefined;
+  private socket: LocalSocket | undefined;
   private dataDir: OpenedDataDir | undefined;
   private socketPath = '';
   private stopping: Promise<void> | undefined;
@@ -92,8 +98,20 @@ export class Daemon {
       server.addService(EngineServiceService, engineService(this.engine));
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();
-      await bindLocalSocket(server, this.socketPath);
+      const router = new Router(
+        systemRoutes({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), swarm, engine: this.engine }),
+      );
+      const http = createApiServer(router, this.log.child({ part: 'api' }));
+      this.socket = await LocalSocket.bind({
+        socketPath: this.socketPath,
+        // Beside node.json, in the 0700 data dir: only root reaches the gRPC half directly.
+        grpcSocketPath: join(dataDir.path, 'local-grpc.sock'),
+        grpc: server,
+        http,
+        log: this.log,
+      });
       this.server = server;
+      this.http = http;
       this.log.info(
         {
           version: tswarmVersion(),
@@ -120,20 +138,7 @@ export class Daemon {
 
   private async doStop(): Promise<void> {
     await this.swarm?.stopParts();
-    const server = this.server;
-    if (server) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, SHUTDOWN_GRACE_MS);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      await removeSocket(this.socketPath);
-    }
+    if (this.socket && this.http) await this.socket.close(this.http, SHUTDOWN_GRACE_MS);
     await this.engine?.close();
     await this.dataDir?.lock.release();
     this.log.info('tswarmd stopped');

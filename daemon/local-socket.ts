@@ -1,16 +1,20 @@
-import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
+import { request, type Server as HttpServer } from 'node:http';
+import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { chmod, chown, mkdir, readFile, unlink, lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
-import { SystemServiceClient } from '../gen/tswarm/v1/system.js';
-import { callUnary } from '../lib/grpc.js';
-import { Metadata } from '@grpc/grpc-js';
+import type { Logger } from '../lib/log.js';
 
 /** Root and the `tswarm` group may use the socket: whoever can open it is this node's operator. */
 export const SOCKET_MODE = 0o660;
 /** sun_path holds 108 bytes including the terminating NUL. */
 const SOCKET_PATH_BYTES_MAX = 107;
 const PROBE_DEADLINE_MS = 1_000;
+/** HTTP/2's connection preface: a gRPC client (the tswarm CLI today) opens with it. */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** A connection that has not said which protocol it speaks within this is closed. */
+const SNIFF_TIMEOUT_MS = 10_000;
 
 async function groupId(name: string): Promise<number | undefined> {
   try {
@@ -22,59 +26,167 @@ async function groupId(name: string): Promise<number | undefined> {
   }
 }
 
-/** True when some daemon answers on the socket: then it is not ours to remove. */
-async function socketAnswers(path: string): Promise<boolean> {
-  const client = new SystemServiceClient(`unix://${path}`, credentials.createInsecure());
-  try {
-    await callUnary(client.version.bind(client), new Metadata(), {}, PROBE_DEADLINE_MS);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client.close();
+/** True when some daemon answers `/_ping` on the socket: then it is not ours to remove. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: path, path: '/_ping', method: 'GET', timeout: PROBE_DEADLINE_MS }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+function checkPathLength(path: string, flag: string): void {
+  if (Buffer.byteLength(path) > SOCKET_PATH_BYTES_MAX) {
+    throw new TswarmError(
+      'USAGE',
+      `socket path ${path} is longer than ${SOCKET_PATH_BYTES_MAX} bytes. Choose a shorter ${flag}`,
+    );
   }
+}
+
+/** Replaces a socket file a crashed daemon left; refuses one a live daemon answers on, or a non-socket. */
+async function clearStaleSocket(socketPath: string): Promise<void> {
+  const existing = await lstat(socketPath).catch(() => undefined);
+  if (!existing) return;
+  if (!existing.isSocket()) {
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `${socketPath} exists and is not a socket. Remove it or choose another --host`,
+    );
+  }
+  if (await socketAnswers(socketPath)) {
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `another tswarmd already serves ${socketPath}. Stop it, or give this daemon another --host`,
+    );
+  }
+  await unlink(socketPath);
 }
 
 /**
- * Binds the gRPC server on the local Unix socket. A socket file left by a crashed daemon is
- * replaced; one that still answers belongs to a live daemon (with another data dir) and is refused.
+ * The local socket speaks the Docker Engine API (HTTP/1.1). While the tswarm CLI still speaks
+ * gRPC to the daemon, a connection that opens with HTTP/2's preface is passed, byte for byte, to
+ * the gRPC server on a private socket in the data dir (mode 0700, so only root reaches it
+ * directly); every other connection goes to the HTTP server. The CLI's move to HTTP removes the
+ * gRPC half.
  */
-export async function bindLocalSocket(server: Server, socketPath: string): Promise<void> {
-  if (Buffer.byteLength(socketPath) > SOCKET_PATH_BYTES_MAX) {
-    throw new TswarmError(
-      'USAGE',
-      `socket path ${socketPath} is longer than ${SOCKET_PATH_BYTES_MAX} bytes. Choose a shorter --host path`,
-    );
-  }
-  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-  const existing = await lstat(socketPath).catch(() => undefined);
-  if (existing) {
-    if (!existing.isSocket()) {
-      throw new TswarmError(
-        'FAILED_PRECONDITION',
-        `${socketPath} exists and is not a socket. Remove it or choose another --host`,
-      );
-    }
-    if (await socketAnswers(socketPath)) {
-      throw new TswarmError(
-        'FAILED_PRECONDITION',
-        `another tswarmd already serves ${socketPath}. Stop it, or give this daemon another --host`,
-      );
-    }
-    await unlink(socketPath);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => {
-      if (err)
-        reject(new TswarmError('UNAVAILABLE', `cannot listen on unix://${socketPath}: ${err.message}`, { cause: err }));
-      else resolve();
+export class LocalSocket {
+  private constructor(
+    private readonly front: NetServer,
+    private readonly grpc: GrpcServer,
+    readonly path: string,
+    private readonly grpcPath: string,
+  ) {}
+
+  static async bind(options: {
+    socketPath: string;
+    grpcSocketPath: string;
+    grpc: GrpcServer;
+    http: HttpServer;
+    log: Logger;
+  }): Promise<LocalSocket> {
+    const { socketPath, grpcSocketPath } = options;
+    checkPathLength(socketPath, '--host path');
+    checkPathLength(grpcSocketPath, '--data-dir');
+    await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+    await clearStaleSocket(socketPath);
+    await unlink(grpcSocketPath).catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      options.grpc.bindAsync(`unix://${grpcSocketPath}`, ServerCredentials.createInsecure(), (err) => {
+        if (err)
+          reject(
+            new TswarmError('UNAVAILABLE', `cannot listen on unix://${grpcSocketPath}: ${err.message}`, { cause: err }),
+          );
+        else resolve();
+      });
     });
-  });
-  await chmod(socketPath, SOCKET_MODE);
-  const gid = await groupId('tswarm');
-  await chown(socketPath, 0, gid ?? 0).catch(() => undefined);
+    await chmod(grpcSocketPath, 0o600);
+    const front = createServer({ pauseOnConnect: true }, (socket) =>
+      route(socket, options.http, grpcSocketPath, options.log),
+    );
+    await new Promise<void>((resolve, reject) => {
+      front.once('error', (err) =>
+        reject(new TswarmError('UNAVAILABLE', `cannot listen on unix://${socketPath}: ${err.message}`, { cause: err })),
+      );
+      front.listen(socketPath, () => resolve());
+    });
+    await chmod(socketPath, SOCKET_MODE);
+    const gid = await groupId('tswarm');
+    await chown(socketPath, 0, gid ?? 0).catch(() => undefined);
+    return new LocalSocket(front, options.grpc, socketPath, grpcSocketPath);
+  }
+
+  /** Stops accepting; calls in flight get `graceMs` to finish, then both servers are cut. */
+  async close(http: HttpServer, graceMs: number): Promise<void> {
+    this.front.close();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.grpc.forceShutdown();
+        http.closeAllConnections();
+        resolve();
+      }, graceMs);
+      let pending = 2;
+      const one = () => {
+        if (--pending === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      this.grpc.tryShutdown(one);
+      http.close(one);
+      http.closeIdleConnections();
+    });
+    await unlink(this.path).catch(() => undefined);
+    await unlink(this.grpcPath).catch(() => undefined);
+  }
 }
 
-export async function removeSocket(socketPath: string): Promise<void> {
-  await unlink(socketPath).catch(() => undefined);
+/** Reads until the first bytes say HTTP/2 (gRPC) or not, then hands the connection over. */
+function route(socket: Socket, http: HttpServer, grpcSocketPath: string, log: Logger): void {
+  let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, HTTP2_PREFACE.length);
+    const isHttp2 = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+    if (isHttp2 && seen.length < HTTP2_PREFACE.length) return; // not decided yet
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.pause();
+    if (isHttp2) toGrpc(socket, seen, grpcSocketPath, log);
+    else {
+      socket.unshift(seen);
+      http.emit('connection', socket);
+      socket.resume();
+    }
+  };
+  const onEnd = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+}
+
+function toGrpc(socket: Socket, first: Buffer, grpcSocketPath: string, log: Logger): void {
+  const upstream = connect(grpcSocketPath);
+  upstream.write(first);
+  socket.pipe(upstream).pipe(socket);
+  const closeBoth = (err?: Error) => {
+    if (err) log.debug({ err: err.message }, 'local gRPC connection ended');
+    socket.destroy();
+    upstream.destroy();
+  };
+  socket.on('error', closeBoth);
+  upstream.on('error', closeBoth);
+  socket.on('close', () => upstream.destroy());
+  upstream.on('close', () => socket.destroy());
+  socket.resume();
 }

@@ -4,7 +4,7 @@ import { GrpcStatus } from './grpc-status.js';
 
 /**
  * Every error tswarm reports has a stable code; the code alone decides the gRPC status it travels
- * as and the exit code the CLI ends with, so scripts and remote callers can rely on both.
+ * as, the HTTP status of the local API and the exit code the CLI ends with, so scripts and remote callers can rely on both.
  * Messages read "<what happened>. <what to do>.": a reader always learns the next step.
  */
 export type ErrorCode =
@@ -31,6 +31,8 @@ export type ErrorCode =
 
 interface CodeMapping {
   grpc: number;
+  /** The HTTP status of the local Engine API, as dockerd answers the same condition. */
+  http: number;
   exitCode: number;
 }
 
@@ -40,25 +42,25 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 
 const MAPPING: Record<ErrorCode, CodeMapping> = {
-  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, exitCode: EXIT_ERROR },
-  USAGE: { grpc: GrpcStatus.INVALID_ARGUMENT, exitCode: EXIT_USAGE },
-  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, exitCode: EXIT_ERROR },
-  ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, exitCode: EXIT_ERROR },
-  CONFLICT: { grpc: GrpcStatus.ABORTED, exitCode: EXIT_ERROR },
-  FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
-  NOT_A_MANAGER: { grpc: GrpcStatus.PERMISSION_DENIED, exitCode: EXIT_ERROR },
-  NOT_IN_SWARM: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
-  PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, exitCode: EXIT_ERROR },
-  UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, exitCode: EXIT_ERROR },
-  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, exitCode: EXIT_ERROR },
-  DAEMON_UNREACHABLE: { grpc: GrpcStatus.UNAVAILABLE, exitCode: EXIT_ERROR },
-  DATA_DIR_LOCKED: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
-  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, exitCode: EXIT_ERROR },
-  RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, exitCode: EXIT_ERROR },
-  UNSUPPORTED_HOST: { grpc: GrpcStatus.FAILED_PRECONDITION, exitCode: EXIT_ERROR },
-  UNIMPLEMENTED: { grpc: GrpcStatus.UNIMPLEMENTED, exitCode: EXIT_ERROR },
-  DATA_CORRUPT: { grpc: GrpcStatus.DATA_LOSS, exitCode: EXIT_ERROR },
-  INTERNAL: { grpc: GrpcStatus.INTERNAL, exitCode: EXIT_ERROR },
+  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, exitCode: EXIT_ERROR },
+  USAGE: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, exitCode: EXIT_USAGE },
+  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404, exitCode: EXIT_ERROR },
+  ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409, exitCode: EXIT_ERROR },
+  CONFLICT: { grpc: GrpcStatus.ABORTED, http: 409, exitCode: EXIT_ERROR },
+  FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, exitCode: EXIT_ERROR },
+  NOT_A_MANAGER: { grpc: GrpcStatus.PERMISSION_DENIED, http: 503, exitCode: EXIT_ERROR },
+  NOT_IN_SWARM: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 503, exitCode: EXIT_ERROR },
+  PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, exitCode: EXIT_ERROR },
+  UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, exitCode: EXIT_ERROR },
+  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, exitCode: EXIT_ERROR },
+  DAEMON_UNREACHABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, exitCode: EXIT_ERROR },
+  DATA_DIR_LOCKED: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, exitCode: EXIT_ERROR },
+  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504, exitCode: EXIT_ERROR },
+  RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, exitCode: EXIT_ERROR },
+  UNSUPPORTED_HOST: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 500, exitCode: EXIT_ERROR },
+  UNIMPLEMENTED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 501, exitCode: EXIT_ERROR },
+  DATA_CORRUPT: { grpc: GrpcStatus.DATA_LOSS, http: 500, exitCode: EXIT_ERROR },
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, exitCode: EXIT_ERROR },
 };
 
 const ERROR_CODES = new Set(Object.keys(MAPPING));
@@ -96,6 +98,10 @@ export function exitCodeFor(code: ErrorCode): number {
 
 export function grpcStatusFor(code: ErrorCode): GrpcJsStatus {
   return MAPPING[code].grpc;
+}
+
+export function httpStatusFor(code: ErrorCode): number {
+  return MAPPING[code].http;
 }
 
 /**

@@ -1,0 +1,191 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import { asTswarmError, httpStatusFor } from '../../lib/errors.js';
+
+/** Where a streamed body goes: `write` waits while the client reads slowly; `closed` fires when it goes away. */
+export interface Sink {
+  write(chunk: Buffer | string): Promise<void>;
+  end(): void;
+  readonly closed: AbortSignal;
+}
+
+/** The answer to one API request, over a normal HTTP response or a hijacked (upgraded) connection. */
+export interface Reply {
+  json(status: number, body: unknown, headers?: Record<string, string>): void;
+  empty(status: number, headers?: Record<string, string>): void;
+  text(status: number, body: string, headers?: Record<string, string>): void;
+  /** A streamed body (logs, pull progress): chunked, ended by `Sink.end`. */
+  stream(status: number, contentType: string): Sink;
+  /**
+   * A raw stream for attach and exec: `101 UPGRADED` on a connection the client asked to upgrade
+   * (the docker CLI always does), else a 200 whose body is the raw stream.
+   */
+  upgrade(contentType: string): Sink;
+  readonly started: boolean;
+}
+
+/** Docker's error body: the docker CLI prints `message` as it is. */
+export function sendError(reply: Reply, err: unknown): void {
+  const e = asTswarmError(err);
+  reply.json(httpStatusFor(e.code), { message: e.message });
+}
+
+function abortOn(target: { once(event: 'close', fn: () => void): unknown }): AbortSignal {
+  const ac = new AbortController();
+  target.once('close', () => ac.abort());
+  return ac.signal;
+}
+
+function writeWithBackpressure(
+  target: { write(chunk: Buffer | string): boolean; once(event: 'drain', fn: () => void): unknown },
+  closed: AbortSignal,
+  chunk: Buffer | string,
+): Promise<void> {
+  if (closed.aborted) return Promise.reject(new Error('the client went away'));
+  if (target.write(chunk)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new Error('the client went away'));
+    closed.addEventListener('abort', onAbort, { once: true });
+    target.once('drain', () => {
+      closed.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+export class HttpReply implements Reply {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  get started(): boolean {
+    return this.res.headersSent;
+  }
+
+  json(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body) + '\n';
+    this.res.writeHead(status, {
+      ...this.headers,
+      ...headers,
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+    });
+    this.res.end(text);
+  }
+
+  empty(status: number, headers: Record<string, string> = {}): void {
+    this.res.writeHead(status, { ...this.headers, ...headers, 'Content-Length': '0' });
+    this.res.end();
+  }
+
+  text(status: number, body: string, headers: Record<string, string> = {}): void {
+    this.res.writeHead(status, {
+      ...this.headers,
+      'Content-Type': 'text/plain; charset=utf-8',
+      ...headers,
+      'Content-Length': String(Buffer.byteLength(body)),
+    });
+    this.res.end(body);
+  }
+
+  stream(status: number, contentType: string): Sink {
+    this.res.writeHead(status, { ...this.headers, 'Content-Type': contentType });
+    this.res.flushHeaders();
+    const closed = abortOn(this.res);
+    return {
+      write: (chunk) => writeWithBackpressure(this.res, closed, chunk),
+      end: () => this.res.end(),
+      closed,
+    };
+  }
+
+  upgrade(contentType: string): Sink {
+    return this.stream(200, contentType);
+  }
+}
+
+/** A reply written straight onto the socket of a request that asked to upgrade the connection. */
+export class RawReply implements Reply {
+  private headersWritten = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  get started(): boolean {
+    return this.headersWritten;
+  }
+
+  private head(status: number, headers: Record<string, string>): void {
+    this.headersWritten = true;
+    const lines = [`HTTP/1.1 ${status} ${status === 101 ? 'UPGRADED' : (STATUS_CODES[status] ?? '')}`];
+    for (const [k, v] of Object.entries({ ...this.headers, ...headers })) lines.push(`${k}: ${v}`);
+    this.socket.write(lines.join('\r\n') + '\r\n\r\n');
+  }
+
+  json(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.text(status, JSON.stringify(body) + '\n', { ...headers, 'Content-Type': 'application/json' });
+  }
+
+  empty(status: number, headers: Record<string, string> = {}): void {
+    this.head(status, { ...headers, 'Content-Length': '0', Connection: 'close' });
+    this.socket.end();
+  }
+
+  text(status: number, body: string, headers: Record<string, string> = {}): void {
+    this.head(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      ...headers,
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+    });
+    this.socket.end(body);
+  }
+
+  stream(status: number, contentType: string): Sink {
+    // No chunked framing on a connection that is closed at the end: the close ends the body.
+    this.head(status, { 'Content-Type': contentType, Connection: 'close' });
+    return this.sink();
+  }
+
+  upgrade(contentType: string): Sink {
+    this.head(101, { 'Content-Type': contentType, Connection: 'Upgrade', Upgrade: 'tcp' });
+    return this.sink();
+  }
+
+  private sink(): Sink {
+    const closed = abortOn(this.socket);
+    return {
+      write: (chunk) => writeWithBackpressure(this.socket, closed, chunk),
+      end: () => this.socket.end(),
+      closed,
+    };
+  }
+}
+
+/** The stream of one frame of Docker's multiplexed stdout/stderr format. */
+export type FrameStream = 'stdin' | 'stdout' | 'stderr' | 'systemerr';
+const STREAM_IDS: Record<FrameStream, number> = { stdin: 0, stdout: 1, stderr: 2, systemerr: 3 };
+/** A frame's length field is 32 bits; larger writes are split (and 1 MiB keeps frames small). */
+const FRAME_BYTES_MAX = 1024 * 1024;
+
+/**
+ * Docker's multiplexed stream (attach, logs and exec without a TTY): each frame is an 8-byte
+ * header — the stream (1 stdout, 2 stderr), three zero bytes, the payload length big-endian —
+ * then the payload, so a client can tell stdout from stderr.
+ */
+export function muxFrames(stream: FrameStream, data: Buffer | string): Buffer[] {
+  const payload = typeof data === 'string' ? Buffer.from(data) : data;
+  const frames: Buffer[] = [];
+  for (let off = 0; off < payload.length; off += FRAME_BYTES_MAX) {
+    const part = payload.subarray(off, off + FRAME_BYTES_MAX);
+    const header = Buffer.alloc(8);
+    header[0] = STREAM_IDS[stream];
+    header.writeUInt32BE(part.length, 4);
+    frames.push(header, part);
+  }
+  return frames;
+}

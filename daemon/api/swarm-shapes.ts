@@ -1,0 +1,78 @@
+import type { Cluster, ClusterSpec } from '../../gen/tswarm/v1/objects.js';
+import { LocalNodeState, type SwarmInfo } from '../../gen/tswarm/v1/system.js';
+
+const NS_PER_MS = 1_000_000;
+
+/** Docker's timestamps: RFC 3339 in UTC. */
+export function isoTime(ms: number | undefined): string {
+  return new Date(ms ?? 0).toISOString();
+}
+
+/** Docker's `SwarmSpec` from tswarm's cluster spec (durations in nanoseconds, as Go's). */
+export function dockerSwarmSpec(spec: ClusterSpec | undefined): Record<string, unknown> {
+  return {
+    Name: spec?.annotations?.name || 'default',
+    Labels: spec?.annotations?.labels ?? {},
+    Orchestration: { TaskHistoryRetentionLimit: spec?.orchestration?.taskHistoryRetentionLimit ?? 5 },
+    Raft: {
+      SnapshotInterval: spec?.raft?.snapshotInterval ?? 0,
+      KeepOldSnapshots: spec?.raft?.keepOldSnapshots ?? 0,
+      LogEntriesForSlowFollowers: 500,
+      ElectionTick: spec?.raft?.electionTick ?? 0,
+      HeartbeatTick: spec?.raft?.heartbeatTick ?? 0,
+    },
+    Dispatcher: { HeartbeatPeriod: (spec?.dispatcher?.heartbeatPeriodMs ?? 0) * NS_PER_MS },
+    CAConfig: { NodeCertExpiry: (spec?.caConfig?.nodeCertExpiryMs ?? 0) * NS_PER_MS },
+    TaskDefaults: {},
+    EncryptionConfig: { AutoLockManagers: false },
+  };
+}
+
+/** Docker's `ClusterInfo`: what `docker info` and `docker swarm inspect` show of the swarm. */
+export function dockerClusterInfo(cluster: Cluster): Record<string, unknown> {
+  return {
+    ID: cluster.id,
+    Version: { Index: cluster.meta?.version ?? 0 },
+    CreatedAt: isoTime(cluster.meta?.createdAtMs),
+    UpdatedAt: isoTime(cluster.meta?.updatedAtMs),
+    Spec: dockerSwarmSpec(cluster.spec),
+    TLSInfo: {
+      TrustRoot: Buffer.from(cluster.rootCa?.caCertPem ?? new Uint8Array()).toString('utf8'),
+      CertIssuerSubject: '',
+      CertIssuerPublicKey: '',
+    },
+    RootRotationInProgress: false,
+    DefaultAddrPool: ['10.0.0.0/8'],
+    SubnetSize: 24,
+    DataPathPort: 4789,
+  };
+}
+
+const LOCAL_STATES: Record<number, string> = {
+  [LocalNodeState.LOCAL_NODE_STATE_UNSPECIFIED]: 'inactive',
+  [LocalNodeState.LOCAL_NODE_STATE_INACTIVE]: 'inactive',
+  [LocalNodeState.LOCAL_NODE_STATE_PENDING]: 'pending',
+  [LocalNodeState.LOCAL_NODE_STATE_ACTIVE]: 'active',
+  [LocalNodeState.LOCAL_NODE_STATE_ERROR]: 'error',
+  [LocalNodeState.LOCAL_NODE_STATE_LOCKED]: 'locked',
+};
+
+export function localNodeStateName(state: LocalNodeState | undefined): string {
+  return LOCAL_STATES[state ?? 0] ?? 'inactive';
+}
+
+/** Docker's `Info.Swarm`; `Cluster` only where this node is a manager holding the cluster object. */
+export function dockerSwarmInfo(swarm: SwarmInfo, cluster: Cluster | undefined): Record<string, unknown> {
+  const state = localNodeStateName(swarm.localNodeState);
+  return {
+    NodeID: swarm.nodeId,
+    NodeAddr: swarm.nodeAddr,
+    LocalNodeState: state,
+    ControlAvailable: swarm.controlAvailable && cluster !== undefined,
+    Error: swarm.error,
+    RemoteManagers: swarm.remoteManagers.map((addr) => ({ NodeID: '', Addr: addr })),
+    Nodes: swarm.nodes,
+    Managers: swarm.managers,
+    ...(swarm.controlAvailable && cluster ? { Cluster: dockerClusterInfo(cluster) } : {}),
+  };
+}
