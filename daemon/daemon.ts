@@ -16,7 +16,7 @@ import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { LocalSocket } from './local-socket.js';
 import { createApiServer } from './api/server.js';
 import { Router } from './api/router.js';
-import { systemRoutes } from './api/system.js';
+import { apiRoutes } from './api/routes.js';
 import type { Server as HttpServer } from 'node:http';
 import { systemService } from './system-api.js';
 import { tswarmVersion } from '../lib/version.js';
@@ -99,7 +99,7 @@ export class Daemon {
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();
       const router = new Router(
-        systemRoutes({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), swarm, engine: this.engine }),
+        apiRoutes({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), swarm, engine: this.engine }),
       );
       const http = createApiServer(router, this.log.child({ part: 'api' }));
       this.socket = await LocalSocket.bind({

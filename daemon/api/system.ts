@@ -1,18 +1,9 @@
 import { arch, cpus, release, totalmem } from 'node:os';
 import { tswarmVersion } from '../../lib/version.js';
-import type { Engine } from '../../engine/engine.js';
-import type { Swarm } from '../swarm.js';
 import type { Route } from './router.js';
+import type { ApiContext } from './routes.js';
 import { API_VERSION_MAX, API_VERSION_MIN } from './versions.js';
 import { dockerSwarmInfo, isoTime, localNodeStateName } from './swarm-shapes.js';
-
-export interface SystemContext {
-  hostname: string;
-  dataDir: string;
-  startedAtMs: number;
-  swarm: Swarm;
-  engine: Engine;
-}
 
 /** Docker's architecture names (Go's GOARCH), which clients compare with image platforms. */
 function goArch(): string {
@@ -21,7 +12,7 @@ function goArch(): string {
 }
 
 /** `Swarm: inactive` or `active/manager`, as dockerd answers `/_ping` (API 1.46+ clients read it). */
-function swarmHeader(ctx: SystemContext): string {
+function swarmHeader(ctx: ApiContext): string {
   const info = ctx.swarm.info();
   const state = localNodeStateName(info.localNodeState);
   if (state !== 'active') return state;
@@ -52,7 +43,7 @@ export function versionBody(): Record<string, unknown> {
   };
 }
 
-async function infoBody(ctx: SystemContext): Promise<Record<string, unknown>> {
+async function infoBody(ctx: ApiContext): Promise<Record<string, unknown>> {
   const engine = await ctx.engine.summary();
   const swarm = ctx.swarm.info();
   const [runtimeName = 'crun'] = engine.runtime.split(' ');
@@ -107,7 +98,7 @@ async function infoBody(ctx: SystemContext): Promise<Record<string, unknown>> {
 }
 
 /** `/_ping`, `/version` and `/info`: what every client asks first. */
-export function systemRoutes(ctx: SystemContext): Route[] {
+export function systemRoutes(ctx: ApiContext): Route[] {
   const ping: Route['handler'] = async (_req, reply) =>
     reply.text(200, 'OK', {
       'Cache-Control': 'no-cache, no-store, must-revalidate',

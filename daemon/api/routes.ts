@@ -1,0 +1,18 @@
+import type { Engine } from '../../engine/engine.js';
+import type { Swarm } from '../swarm.js';
+import type { Route } from './router.js';
+import { systemRoutes } from './system.js';
+
+/** What the Engine API's handlers reach: this node's engine and its swarm membership. */
+export interface ApiContext {
+  hostname: string;
+  dataDir: string;
+  startedAtMs: number;
+  swarm: Swarm;
+  engine: Engine;
+}
+
+/** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
+export function apiRoutes(ctx: ApiContext): Route[] {
+  return [...systemRoutes(ctx)];
+}
