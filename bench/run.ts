@@ -3,6 +3,7 @@ import { benchRaft } from './raft/index.js';
 import { benchRaftFailover } from './raft/failover.js';
 import { benchBootstrap } from './bootstrap.js';
 import { benchEngine } from './engine/index.js';
+import { benchLocalApi } from './local-api.js';
 
 /** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'raft-failover': benchRaftFailover,
   bootstrap: benchBootstrap,
   engine: benchEngine,
+  'local-api': benchLocalApi,
 };
 
 const wanted = process.argv.slice(2);
