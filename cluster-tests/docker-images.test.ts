@@ -174,6 +174,15 @@ describe('docker images, volumes and networks on a lab host', () => {
       const inUse = await request('DELETE', `/v1.50/images/${image}`);
       expect(inUse.status).toBe(409);
       expect(inUse.body).toContain('holder');
+      // The bridge shows the container attached to it.
+      const bridge = await dockerOk(L(), 'm1', [
+        'network',
+        'inspect',
+        '-f',
+        '{{range .Containers}}{{.Name}} {{end}}',
+        'bridge',
+      ]);
+      expect(bridge.trim().split(' ')).toContain('holder');
     } finally {
       await tswarm(L(), 'm1', ['container', 'rm', '-f', 'holder']);
     }

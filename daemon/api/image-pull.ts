@@ -98,9 +98,15 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
     await sink.write(line({ status: `Pulling from ${parsed.repository}`, id: parsed.digest ?? parsed.tag ?? '' }));
     return sink;
   };
+  // A layer's first report is Docker's "Pulling fs layer"; a later wait (for another pull of the blob) is "Waiting".
+  const announced = new Set<string>();
   const progress = new LatestPerLayer(async (p) => {
     if (p.status !== 'already exists' && p.status !== 'waiting') allCached = false;
-    await (await open()).write(line(pullProgressMessage(p)));
+    const first = !announced.has(p.digest);
+    announced.add(p.digest);
+    const msg = pullProgressMessage(p);
+    if (first && p.status === 'waiting') msg['status'] = 'Pulling fs layer';
+    await (await open()).write(line(msg));
   });
   let image: ImageSummary;
   try {
