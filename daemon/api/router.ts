@@ -29,7 +29,10 @@ export type Handler = (req: ApiRequest, reply: Reply) => Promise<void>;
 
 export interface Route {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
-  /** Docker's path template, e.g. `/containers/{id}/json`; a parameter matches one path segment. */
+  /**
+   * Docker's path template, e.g. `/containers/{id}/json`; a parameter matches one path segment,
+   * and `{name*}` matches one or more (an image name such as `reg:5000/lab/busybox:1`).
+   */
   path: string;
   handler: Handler;
 }
@@ -39,7 +42,10 @@ interface CompiledRoute extends Route {
   names: string[];
 }
 
-/** The Engine API's routes, matched on method and path; `{name}` binds one URL-decoded segment. */
+/**
+ * The Engine API's routes, matched on method and path, in the order added; `{name}` binds one
+ * URL-decoded segment, `{name*}` the segments up to what follows it in the template.
+ */
 export class Router {
   private readonly routes: CompiledRoute[] = [];
 
@@ -49,10 +55,17 @@ export class Router {
 
   add(route: Route): void {
     const names: string[] = [];
-    const pattern = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
+    // Literal parts escaped; each parameter a group. `{name*}` is greedy, so `/images/a/json/json`
+    // binds `a/json`: the template's tail is matched last.
+    const pattern = route.path
+      .split(/(\{\w+\*?\})/)
+      .map((part) => {
+        const param = /^\{(\w+)(\*?)\}$/.exec(part);
+        if (!param) return part.replace(/[.*+?^$(){}|[\]\\]/g, '\\$&');
+        names.push(param[1]!);
+        return param[2] ? '([^/]+(?:/[^/]+)*)' : '([^/]+)';
+      })
+      .join('');
     this.routes.push({ ...route, regex: new RegExp(`^${pattern}/?$`), names });
   }
 

@@ -2,6 +2,9 @@ import type { Engine } from '../../engine/engine.js';
 import type { Swarm } from '../swarm.js';
 import type { Route } from './router.js';
 import { systemRoutes } from './system.js';
+import { imageRoutes } from './images.js';
+import { volumeRoutes } from './volumes.js';
+import { networkRoutes } from './networks.js';
 
 /** What the Engine API's handlers reach: this node's engine and its swarm membership. */
 export interface ApiContext {
@@ -14,5 +17,5 @@ export interface ApiContext {
 
 /** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
 export function apiRoutes(ctx: ApiContext): Route[] {
-  return [...systemRoutes(ctx)];
+  return [...systemRoutes(ctx), ...imageRoutes(ctx), ...volumeRoutes(ctx), ...networkRoutes(ctx)];
 }

@@ -165,6 +165,19 @@ describe('ImageService against a real registry', () => {
     expect((await s.list()).map((i) => i.repoTags)).toEqual([['example.com/test/kept:1']]);
   });
 
+  it('tags an image by name or ID, moving a tag from another image; refuses a digest or an unknown source', async () => {
+    const s = await service();
+    const archive = join(work, 'bb-totag.tar');
+    await makeArchive(layout, 'bb', 'docker', archive, 'example.com/test/src:1');
+    const [image] = await s.load(createReadStream(archive));
+    const tagged = await s.tag('example.com/test/src:1', 'reg.test:5000/lab/copy:2');
+    expect(tagged.repoTags).toEqual(['example.com/test/src:1', 'reg.test:5000/lab/copy:2']);
+    expect((await s.tag(image!.id, 'busybox')).repoTags).toContain('busybox:latest');
+    expect((await s.inspect('busybox')).image?.id).toBe(image!.id);
+    await expect(s.tag('example.com/test/nope:1', 'x:1')).rejects.toThrow(/no such image: example.com\/test\/nope:1/);
+    await expect(s.tag(image!.id, `x@sha256:${'a'.repeat(64)}`)).rejects.toThrow(/cannot tag with a digest/);
+  });
+
   it('refuses to remove an image in use unless forced, and garbage-collects what nothing uses', async () => {
     let used = true;
     const s = await service({ isInUse: () => used });

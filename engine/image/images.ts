@@ -181,6 +181,26 @@ export class ImageService {
     };
   }
 
+  /**
+   * `docker tag SOURCE TARGET`: TARGET (a name with a tag, not a digest) names the image SOURCE
+   * names, moving the tag off another image if it had one, as Docker does.
+   */
+  async tag(source: string, target: string): Promise<ImageSummary> {
+    const { index } = await this.ready();
+    const parsed = parseReference(target);
+    if (parsed.digest)
+      throw new ImageError('INVALID_ARGUMENT', `cannot tag with a digest: ${target}. Give a name and a tag`, false);
+    const tag = formatReference(parsed);
+    const record = await index.update((draft) => {
+      const found = index.resolve(source);
+      if (!found || !draft.images[found.id])
+        throw new ImageError('NOT_FOUND', `no such image: ${source}. Pull it first ("docker pull ${source}")`, false);
+      draft.tags[tag] = found.id;
+      return draft.images[found.id]!;
+    });
+    return this.summary(index, record);
+  }
+
   async remove(ref: string, options: { force?: boolean } = {}): Promise<ImageRemoveResponse> {
     const { index } = await this.ready();
     const record = this.find(index, ref);

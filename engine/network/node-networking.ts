@@ -30,7 +30,8 @@ export interface NodeNetworkingOptions {
   hostResolvConfPath?: string;
 }
 
-const DEFAULT_SUBNET = '172.30.0.0/16';
+/** The node-local bridge network's subnet when the daemon is given none (what the Engine API reports for `bridge`). */
+export const DEFAULT_SUBNET = '172.30.0.0/16';
 
 /**
  * Every container of the node goes through here for its network: a namespace
