@@ -384,6 +384,19 @@ export class Swarm {
     };
   }
 
+  /**
+   * The managers this node knows, with their node IDs: on a manager, every manager in its copy
+   * of the store (itself included, as Docker lists them); on a worker, those its heartbeats named.
+   */
+  remoteManagers(): { nodeId: string; addr: string }[] {
+    if (this.manager) {
+      return this.manager.replica
+        .list('node', (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr)
+        .map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr }));
+    }
+    return this.heartbeat?.knownManagerPeers() ?? [];
+  }
+
   async stopParts(): Promise<void> {
     this.renewal.cancel();
     this.heartbeat?.stop();

@@ -1,6 +1,7 @@
 import type { Engine } from '../../engine/engine.js';
 import type { Swarm } from '../swarm.js';
 import type { Route } from './router.js';
+import { swarmRoutes } from './swarm.js';
 import { systemRoutes } from './system.js';
 
 /** What the Engine API's handlers reach: this node's engine and its swarm membership. */
@@ -14,5 +15,5 @@ export interface ApiContext {
 
 /** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
 export function apiRoutes(ctx: ApiContext): Route[] {
-  return [...systemRoutes(ctx)];
+  return [...systemRoutes(ctx), ...swarmRoutes(ctx)];
 }
