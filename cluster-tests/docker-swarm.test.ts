@@ -136,6 +136,22 @@ describe('swarm mode through the docker CLI and the Python SDK', () => {
     expect(info).toMatchObject({ NodeID: id, LocalNodeState: 'active', ControlAvailable: true, Managers: 1 });
     expect(info.RemoteManagers).toEqual([{ NodeID: id, Addr: M1_ADDR }]);
     expect(info.Cluster?.ID).toBeTruthy();
+    expect(info.NodeAddr).toBe('192.168.77.11');
+    const text = await dockerOk(L(), 'm1', ['info']);
+    for (const line of [
+      ' Swarm: active\n',
+      `  NodeID: ${id}\n`,
+      '  Is Manager: true\n',
+      `  ClusterID: ${info.Cluster?.ID}\n`,
+      '  Managers: 1\n',
+      '  Nodes: 1\n',
+      '   Election Tick: 10\n',
+      '   Heartbeat Period: 1 second\n',
+      '   Expiry Duration: 3 months\n',
+      '  Node Address: 192.168.77.11\n',
+      `  Manager Addresses:\n   ${M1_ADDR}\n`,
+    ])
+      expect(text).toContain(line);
 
     const again = await docker(L(), 'm1', ['swarm', 'init', '--advertise-addr', '192.168.77.11']);
     expect(again.code).not.toBe(0);
@@ -175,6 +191,9 @@ describe('swarm mode through the docker CLI and the Python SDK', () => {
     expect(await dockerOk(L(), 'm1', ['node', 'update', '--availability', 'drain', 'w1'])).toBe('w1\n');
     expect(await dockerOk(L(), 'm1', ['node', 'inspect', '-f', '{{.Spec.Availability}}', 'w1'])).toBe('drain\n');
     expect((await nodeTable()).rows.get('w1')?.slice(0, 4)).toEqual([ids.w1, 'w1', 'Ready', 'Drain']);
+    const pretty = await dockerOk(L(), 'm1', ['node', 'inspect', '--pretty', 'w1']);
+    expect(pretty).toMatch(/Hostname:\s+w1\n/);
+    expect(pretty).toMatch(/Availability:\s+Drain\n/);
     await dockerOk(L(), 'm1', ['node', 'update', '--availability', 'active', '--label-add', 'zone=a', 'w1']);
     const inspected = JSON.parse(await dockerOk(L(), 'm1', ['node', 'inspect', ids.w1.slice(0, 6)])) as DockerNode[];
     expect(inspected[0]!.Spec).toEqual({ Labels: { zone: 'a' }, Role: 'worker', Availability: 'active' });
@@ -239,6 +258,16 @@ describe('swarm mode through the docker CLI and the Python SDK', () => {
       `Successfully rotated worker join token.\n\nTo add a worker to this swarm, run the following command:\n\n    docker swarm join --token ${rotated} ${M1_ADDR}\n\n`,
     );
     expect((await dockerOk(L(), 'm1', ['swarm', 'join-token', '-q', 'manager'])).trim()).toBe(manager);
+
+    // docker swarm update sends back the whole spec it read with one field changed.
+    expect(await dockerOk(L(), 'm1', ['swarm', 'update', '--task-history-limit', '3'])).toBe('Swarm updated.\n');
+    const spec = JSON.parse(await dockerOk(L(), 'm1', ['info', '-f', '{{json .Swarm.Cluster.Spec}}'])) as {
+      Orchestration: { TaskHistoryRetentionLimit: number };
+      Raft: { ElectionTick: number };
+    };
+    expect(spec.Orchestration.TaskHistoryRetentionLimit).toBe(3);
+    expect(spec.Raft.ElectionTick).toBe(10);
+    expect((await dockerOk(L(), 'm1', ['swarm', 'join-token', '-q', 'worker'])).trim()).toBe(rotated);
   });
 
   it('the Python SDK sees the swarm and both nodes with their roles', async () => {

@@ -83,7 +83,8 @@ export function dockerSwarmInfo(
   const state = localNodeStateName(swarm.localNodeState);
   return {
     NodeID: swarm.nodeId,
-    NodeAddr: swarm.nodeAddr,
+    // Docker's node address is the IP alone; tswarm keeps the advertised "IP:PORT".
+    NodeAddr: swarm.nodeAddr.replace(/:\d+$/, ''),
     LocalNodeState: state,
     ControlAvailable: swarm.controlAvailable && cluster !== undefined,
     Error: swarm.error,
