@@ -14,44 +14,80 @@ import type { Swarm } from './swarm.js';
 const CONTROL_DEADLINE_MS = 30_000;
 type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
 
+type Defs = typeof ControlServiceService;
+/** The control API's unary methods (Watch and logs stream, and are not forwarded here). */
+export type ControlMethod = {
+  [K in keyof Defs]: Defs[K]['responseStream'] extends false ? K : never;
+}[keyof Defs];
+export type ControlRequest<K extends ControlMethod> = Parameters<Defs[K]['requestSerialize']>[0];
+export type ControlResponse<K extends ControlMethod> = ReturnType<Defs[K]['responseDeserialize']>;
+
+/**
+ * Carries control calls to this node's manager with the node's own certificate, so the cluster
+ * only ever sees node identities (docs/security.md, The local socket). One client per daemon,
+ * redialled when the manager address changes; shared by the gRPC proxy and the Engine API.
+ */
+export class ControlForwarder {
+  private client: Client | undefined;
+  private clientAddr = '';
+
+  constructor(private readonly swarm: Swarm) {}
+
+  async call<K extends ControlMethod>(method: K, request: ControlRequest<K>): Promise<ControlResponse<K>> {
+    return (await this.callUntyped(method, request)) as ControlResponse<K>;
+  }
+
+  async callUntyped(method: string, request: unknown): Promise<unknown> {
+    const node = this.swarm.node;
+    if (node.role === 'none')
+      throw new TswarmError(
+        'NOT_IN_SWARM',
+        'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`',
+      );
+    if (node.role !== 'manager')
+      throw new TswarmError(
+        'NOT_A_MANAGER',
+        'this node is not a manager. Run the command on a manager, or promote this node with `tswarm node promote` there',
+      );
+    const addr = this.swarm.managerAddr();
+    if (!this.client || this.clientAddr !== addr) {
+      this.client?.close();
+      const Ctor = makeGenericClientConstructor(ControlServiceService, 'tswarm.v1.ControlService');
+      this.client = new Ctor(addr, this.swarm.credentials(), MANAGER_CHANNEL_OPTIONS);
+      this.clientAddr = addr;
+    }
+    const fn = (this.client as unknown as Record<string, UnaryFn>)[method]!;
+    const c = this.client;
+    return new Promise((resolve, reject) =>
+      fn.call(c, request, new Metadata(), { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
+        err ? reject(fromServiceError(err)) : resolve(res),
+      ),
+    );
+  }
+}
+
+const forwarders = new WeakMap<Swarm, ControlForwarder>();
+
+/** The daemon's one forwarder for this swarm membership. */
+export function controlForwarder(swarm: Swarm): ControlForwarder {
+  let f = forwarders.get(swarm);
+  if (!f) {
+    f = new ControlForwarder(swarm);
+    forwarders.set(swarm, f);
+  }
+  return f;
+}
+
 /**
  * The Control API on the local socket: the daemon carries its operator's request to this node's
- * manager with its own node certificate, so the cluster only ever sees node identities
- * (docs/security.md, The local socket). On a worker the answer is plain: this node is not a manager.
+ * manager. On a worker the answer is plain: this node is not a manager.
  */
 export function controlProxy(swarm: Swarm): UntypedServiceImplementation {
-  let client: Client | undefined;
-  let clientAddr = '';
+  const forwarder = controlForwarder(swarm);
   const impl: UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(ControlServiceService)) {
     if (def.responseStream) continue;
-    impl[method] = unaryHandler(async (request: unknown) => {
-      const node = swarm.node;
-      if (node.role === 'none')
-        throw new TswarmError(
-          'NOT_IN_SWARM',
-          'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`',
-        );
-      if (node.role !== 'manager')
-        throw new TswarmError(
-          'NOT_A_MANAGER',
-          'this node is not a manager. Run the command on a manager, or promote this node with `tswarm node promote` there',
-        );
-      const addr = swarm.managerAddr();
-      if (!client || clientAddr !== addr) {
-        client?.close();
-        const Ctor = makeGenericClientConstructor(ControlServiceService, 'tswarm.v1.ControlService');
-        client = new Ctor(addr, swarm.credentials(), MANAGER_CHANNEL_OPTIONS);
-        clientAddr = addr;
-      }
-      const fn = (client as unknown as Record<string, UnaryFn>)[method]!;
-      const c = client;
-      return new Promise((resolve, reject) =>
-        fn.call(c, request, new Metadata(), { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
-          err ? reject(fromServiceError(err)) : resolve(res),
-        ),
-      );
-    });
+    impl[method] = unaryHandler(async (request: unknown) => forwarder.callUntyped(method, request));
   }
   return impl;
 }

@@ -54,6 +54,8 @@ export class Swarm {
   private readonly roles: RoleChanger;
   private state: LocalNodeState = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
   private lastError = '';
+  /** The last membership change (init, join, leave) queued: they run one at a time. */
+  private membership: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: SwarmOptions) {
     this.clock = o.clock ?? systemClock;
@@ -104,7 +106,26 @@ export class Swarm {
     this.startNodeParts();
   }
 
-  async init(req: SwarmInitRequest): Promise<SwarmInitResponse> {
+  /** Two racing inits (or an init and a join) must not both pass the check that the node is free. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.membership.then(fn, fn);
+    this.membership = run.catch(() => undefined);
+    return run;
+  }
+
+  init(req: SwarmInitRequest): Promise<SwarmInitResponse> {
+    return this.exclusive(() => this.initNow(req));
+  }
+
+  join(req: SwarmJoinRequest): Promise<SwarmJoinResponse> {
+    return this.exclusive(() => this.joinNow(req));
+  }
+
+  leave(force: boolean): Promise<void> {
+    return this.exclusive(() => this.leaveNow(force));
+  }
+
+  private async initNow(req: SwarmInitRequest): Promise<SwarmInitResponse> {
     if (req.forceNewCluster) return this.forceNewCluster();
     this.requireInactive();
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
@@ -186,7 +207,7 @@ export class Swarm {
     };
   }
 
-  async join(req: SwarmJoinRequest): Promise<SwarmJoinResponse> {
+  private async joinNow(req: SwarmJoinRequest): Promise<SwarmJoinResponse> {
     this.requireInactive();
     const token = parseJoinToken(req.token);
     const remote = req.remoteAddrs[0];
@@ -230,7 +251,7 @@ export class Swarm {
     return { nodeId: issued.nodeId, role: issued.role };
   }
 
-  async leave(force: boolean): Promise<void> {
+  private async leaveNow(force: boolean): Promise<void> {
     if (this.o.node.role === 'none') throw new TswarmError('NOT_IN_SWARM', 'this node is not part of a swarm');
     if (this.o.node.role === 'manager' && !force) {
       const status = this.manager?.raftStatus();
@@ -382,6 +403,19 @@ export class Swarm {
       nodes: this.manager ? this.manager.replica.count('node') : 0,
       managers: status ? status.voters.length : 0,
     };
+  }
+
+  /**
+   * The managers this node knows, with their node IDs: on a manager, every manager in its copy
+   * of the store (itself included, as Docker lists them); on a worker, those its heartbeats named.
+   */
+  remoteManagers(): { nodeId: string; addr: string }[] {
+    if (this.manager) {
+      return this.manager.replica
+        .list('node', (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr)
+        .map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr }));
+    }
+    return this.heartbeat?.knownManagerPeers() ?? [];
   }
 
   async stopParts(): Promise<void> {

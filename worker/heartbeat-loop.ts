@@ -32,6 +32,8 @@ export class HeartbeatLoop {
   private timer: Timer | undefined;
   private stopped = false;
   private clients = new Map<string, InstanceType<typeof DispatcherServiceClient>>();
+  /** Manager node IDs by address, as the last answers named them. */
+  private managerIds = new Map<string, string>();
   lastError: string | undefined;
 
   constructor(private readonly o: HeartbeatLoopOptions) {
@@ -71,6 +73,7 @@ export class HeartbeatLoop {
       this.lastError = undefined;
       this.periodMs = res.periodMs || this.periodMs;
       const known = res.managers.map((m) => m.addr).filter((a) => a !== '');
+      if (res.managers.length > 0) this.managerIds = new Map(res.managers.map((m) => [m.addr, m.nodeId]));
       if (known.length > 0) this.managers = [addr, ...known.filter((a) => a !== addr)].slice(0, MANAGERS_MAX);
       this.next = 0;
       this.o.onResponse(res);
@@ -89,6 +92,11 @@ export class HeartbeatLoop {
 
   knownManagers(): string[] {
     return [...this.managers];
+  }
+
+  /** The known managers with their node IDs ('' for one no answer has named yet). */
+  knownManagerPeers(): { nodeId: string; addr: string }[] {
+    return this.managers.map((addr) => ({ nodeId: this.managerIds.get(addr) ?? '', addr }));
   }
 
   stop(): void {

@@ -1,6 +1,7 @@
 import type { Engine } from '../../engine/engine.js';
 import type { Swarm } from '../swarm.js';
 import type { Route } from './router.js';
+import { swarmRoutes } from './swarm.js';
 import { systemRoutes } from './system.js';
 import { imageRoutes } from './images.js';
 import { volumeRoutes } from './volumes.js';
@@ -17,5 +18,5 @@ export interface ApiContext {
 
 /** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
 export function apiRoutes(ctx: ApiContext): Route[] {
-  return [...systemRoutes(ctx), ...imageRoutes(ctx), ...volumeRoutes(ctx), ...networkRoutes(ctx)];
+  return [...systemRoutes(ctx), ...imageRoutes(ctx), ...volumeRoutes(ctx), ...networkRoutes(ctx), ...swarmRoutes(ctx)];
 }

@@ -1,5 +1,6 @@
 import type { Cluster, ClusterSpec } from '../../gen/tswarm/v1/objects.js';
 import { LocalNodeState, type SwarmInfo } from '../../gen/tswarm/v1/system.js';
+import type { RemoteManager } from './swarm-spec.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -61,16 +62,33 @@ export function localNodeStateName(state: LocalNodeState | undefined): string {
   return LOCAL_STATES[state ?? 0] ?? 'inactive';
 }
 
-/** Docker's `Info.Swarm`; `Cluster` only where this node is a manager holding the cluster object. */
-export function dockerSwarmInfo(swarm: SwarmInfo, cluster: Cluster | undefined): Record<string, unknown> {
+/** Docker's `Swarm` (`GET /swarm`): the cluster and its join tokens, for managers only. */
+export function dockerSwarm(cluster: Cluster): Record<string, unknown> {
+  const tokens = cluster.rootCa?.joinTokens;
+  return {
+    ...dockerClusterInfo(cluster),
+    JoinTokens: { Worker: tokens?.worker ?? '', Manager: tokens?.manager ?? '' },
+  };
+}
+
+/**
+ * Docker's `Info.Swarm`; `Cluster` only where this node is a manager holding the cluster object.
+ * `remoteManagers` name the managers with their node IDs; without them, the addresses alone.
+ */
+export function dockerSwarmInfo(
+  swarm: SwarmInfo,
+  cluster: Cluster | undefined,
+  remoteManagers: readonly RemoteManager[] = swarm.remoteManagers.map((addr) => ({ nodeId: '', addr })),
+): Record<string, unknown> {
   const state = localNodeStateName(swarm.localNodeState);
   return {
     NodeID: swarm.nodeId,
-    NodeAddr: swarm.nodeAddr,
+    // Docker's node address is the IP alone; tswarm keeps the advertised "IP:PORT".
+    NodeAddr: swarm.nodeAddr.replace(/:\d+$/, ''),
     LocalNodeState: state,
     ControlAvailable: swarm.controlAvailable && cluster !== undefined,
     Error: swarm.error,
-    RemoteManagers: swarm.remoteManagers.map((addr) => ({ NodeID: '', Addr: addr })),
+    RemoteManagers: remoteManagers.map((m) => ({ NodeID: m.nodeId, Addr: m.addr })),
     Nodes: swarm.nodes,
     Managers: swarm.managers,
     ...(swarm.controlAvailable && cluster ? { Cluster: dockerClusterInfo(cluster) } : {}),

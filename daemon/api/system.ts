@@ -88,7 +88,7 @@ async function infoBody(ctx: ApiContext): Promise<Record<string, unknown>> {
     ServerVersion: tswarmVersion(),
     Runtimes: { [runtimeName]: { path: runtimeName } },
     DefaultRuntime: runtimeName,
-    Swarm: dockerSwarmInfo(swarm, ctx.swarm.localManager?.cluster()),
+    Swarm: dockerSwarmInfo(swarm, ctx.swarm.localManager?.cluster(), ctx.swarm.remoteManagers()),
     LiveRestoreEnabled: true,
     Isolation: '',
     InitBinary: 'catatonit',

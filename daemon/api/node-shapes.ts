@@ -1,0 +1,174 @@
+import {
+  NodeAvailability,
+  NodeRole,
+  NodeState,
+  Reachability,
+  type Node,
+  type NodeSpec,
+} from '../../gen/tswarm/v1/objects.js';
+import type { ListNodesRequest } from '../../gen/tswarm/v1/control.js';
+import { TswarmError } from '../../lib/errors.js';
+import { field, stringMap, type JsonObject } from './body.js';
+import { availabilityFromDocker } from './swarm-spec.js';
+import { isoTime } from './swarm-shapes.js';
+
+const STATE: Record<number, string> = {
+  [NodeState.NODE_STATE_UNKNOWN]: 'unknown',
+  [NodeState.NODE_STATE_DOWN]: 'down',
+  [NodeState.NODE_STATE_READY]: 'ready',
+  [NodeState.NODE_STATE_DISCONNECTED]: 'disconnected',
+};
+const AVAILABILITY: Record<number, string> = {
+  [NodeAvailability.NODE_AVAILABILITY_ACTIVE]: 'active',
+  [NodeAvailability.NODE_AVAILABILITY_PAUSE]: 'pause',
+  [NodeAvailability.NODE_AVAILABILITY_DRAIN]: 'drain',
+};
+const REACHABILITY: Record<number, string> = {
+  [Reachability.REACHABILITY_UNKNOWN]: 'unknown',
+  [Reachability.REACHABILITY_UNREACHABLE]: 'unreachable',
+  [Reachability.REACHABILITY_REACHABLE]: 'reachable',
+};
+
+function roleWord(role: NodeRole | undefined): string {
+  return role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
+}
+
+/** The host part of "HOST:PORT". */
+function hostOf(addr: string): string {
+  const i = addr.lastIndexOf(':');
+  return i < 0 ? addr : addr.slice(0, i);
+}
+
+/**
+ * Docker's `Node` from tswarm's. `trustRoot` is the cluster's root CA: tswarm has one root for
+ * every node (no root rotation), so each node's TLS info is the cluster's.
+ */
+export function dockerNode(n: Node, trustRoot: string): Record<string, unknown> {
+  const d = n.description;
+  const managerAddr = n.managerStatus?.addr ?? '';
+  return {
+    ID: n.id,
+    Version: { Index: n.meta?.version ?? 0 },
+    CreatedAt: isoTime(n.meta?.createdAtMs),
+    UpdatedAt: isoTime(n.meta?.updatedAtMs),
+    Spec: {
+      ...(n.spec?.annotations?.name ? { Name: n.spec.annotations.name } : {}),
+      Labels: n.spec?.annotations?.labels ?? {},
+      Role: roleWord(n.spec?.desiredRole),
+      Availability: AVAILABILITY[n.spec?.availability ?? 0] ?? 'active',
+    },
+    Description: {
+      Hostname: d?.hostname ?? '',
+      Platform: { Architecture: d?.platform?.architecture ?? '', OS: d?.platform?.os ?? '' },
+      Resources: { NanoCPUs: d?.resources?.nanoCpus ?? 0, MemoryBytes: d?.resources?.memoryBytes ?? 0 },
+      Engine: {
+        EngineVersion: d?.engineVersion ?? '',
+        Labels: d?.engineLabels ?? {},
+        // As /info lists them: the engine has the same drivers on every node.
+        Plugins: [
+          { Type: 'Volume', Name: 'local' },
+          { Type: 'Network', Name: 'bridge' },
+          { Type: 'Network', Name: 'host' },
+          { Type: 'Network', Name: 'null' },
+        ],
+      },
+      TLSInfo: { TrustRoot: trustRoot, CertIssuerSubject: '', CertIssuerPublicKey: '' },
+    },
+    Status: {
+      State: STATE[n.status?.state ?? 0] ?? 'unknown',
+      ...(n.status?.message ? { Message: n.status.message } : {}),
+      // The node's address: as the managers saw it, or the one a manager advertises.
+      Addr: n.status?.addr || hostOf(managerAddr),
+    },
+    ...(n.managerStatus
+      ? {
+          ManagerStatus: {
+            Leader: n.managerStatus.leader,
+            Reachability: REACHABILITY[n.managerStatus.reachability] ?? 'unknown',
+            Addr: managerAddr,
+          },
+        }
+      : {}),
+  };
+}
+
+/** `POST /nodes/{id}/update`'s body (Docker's `NodeSpec`, all of it) as tswarm's node spec. */
+export function nodeSpecFromDocker(body: JsonObject): NodeSpec {
+  const role = field(body, 'Role', 'string') ?? '';
+  if (role !== 'manager' && role !== 'worker')
+    throw new TswarmError('INVALID_ARGUMENT', `invalid Role: "${role}". Use manager or worker`);
+  const availability = availabilityFromDocker(field(body, 'Availability', 'string'), 'Availability');
+  if (availability === NodeAvailability.NODE_AVAILABILITY_UNSPECIFIED)
+    throw new TswarmError('INVALID_ARGUMENT', 'invalid Availability: "". Use active, pause or drain');
+  return {
+    annotations: { name: field(body, 'Name', 'string') ?? '', labels: stringMap(body, 'Labels') ?? {} },
+    desiredRole: role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER,
+    availability,
+  };
+}
+
+/**
+ * Docker's `filters` query parameter: `{"role":{"manager":true}}`, or the older
+ * `{"role":["manager"]}`; keys outside `allowed` are refused as dockerd refuses them.
+ */
+export function parseDockerFilters(raw: string | null, allowed: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!raw) return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new TswarmError('INVALID_ARGUMENT', `invalid filters: ${raw}. Use JSON, e.g. {"role":{"manager":true}}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new TswarmError('INVALID_ARGUMENT', `invalid filters: ${raw}. Use a JSON object`);
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!allowed.includes(key)) throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}'`);
+    const values = Array.isArray(value)
+      ? value
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value as Record<string, unknown>)
+            .filter(([, on]) => on === true)
+            .map(([v]) => v)
+        : undefined;
+    if (!values || values.some((v) => typeof v !== 'string'))
+      throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}': its values must be strings`);
+    out.set(key, values as string[]);
+  }
+  return out;
+}
+
+export const NODE_FILTERS = ['id', 'name', 'role', 'membership', 'node.label', 'label'] as const;
+
+/** `key` or `key=value` against a label map. */
+function labelMatches(labels: Record<string, string>, want: string): boolean {
+  const i = want.indexOf('=');
+  if (i < 0) return want in labels;
+  return labels[want.slice(0, i)] === want.slice(i + 1);
+}
+
+/** What the control API filters (ID prefixes, hostnames, roles), and a check for the rest. */
+export function nodeFilters(filters: Map<string, string[]>): {
+  request: ListNodesRequest;
+  matches: (n: Node) => boolean;
+} {
+  const roles = (filters.get('role') ?? []).map((r) => {
+    if (r !== 'manager' && r !== 'worker')
+      throw new TswarmError('INVALID_ARGUMENT', `Invalid role filter value ${r}, must be manager or worker`);
+    return r === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER;
+  });
+  const membership = filters.get('membership') ?? [];
+  for (const m of membership)
+    if (m !== 'accepted' && m !== 'pending')
+      throw new TswarmError('INVALID_ARGUMENT', `Invalid membership filter value ${m}, must be accepted or pending`);
+  const nodeLabels = filters.get('node.label') ?? [];
+  const engineLabels = filters.get('label') ?? [];
+  return {
+    request: { names: filters.get('name') ?? [], idPrefixes: filters.get('id') ?? [], roles, labels: {} },
+    matches: (n) =>
+      // Every node in the store was accepted: tswarm admits nodes by token, with no pending state.
+      (membership.length === 0 || membership.includes('accepted')) &&
+      nodeLabels.every((l) => labelMatches(n.spec?.annotations?.labels ?? {}, l)) &&
+      engineLabels.every((l) => labelMatches(n.description?.engineLabels ?? {}, l)),
+  };
+}

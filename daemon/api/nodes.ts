@@ -1,0 +1,52 @@
+import type { Route } from './router.js';
+import type { ApiContext } from './routes.js';
+import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker, parseDockerFilters } from './node-shapes.js';
+import { boolQuery, managerControl, trustRoot, versionQuery } from './swarm-access.js';
+
+/** `/nodes…`: the swarm's nodes, on a manager, through the control API as `tswarm node` does. */
+export function nodeRoutes(ctx: ApiContext): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/nodes',
+      handler: async (req, reply) => {
+        const control = managerControl(ctx);
+        const { request, matches } = nodeFilters(parseDockerFilters(req.query.get('filters'), NODE_FILTERS));
+        const { nodes } = await control.call('listNodes', request);
+        const root = trustRoot(ctx);
+        reply.json(
+          200,
+          nodes.filter(matches).map((n) => dockerNode(n, root)),
+        );
+      },
+    },
+    {
+      method: 'GET',
+      path: '/nodes/{id}',
+      handler: async (req, reply) => {
+        const { node } = await managerControl(ctx).call('getNode', { nodeId: req.params.id! });
+        reply.json(200, dockerNode(node!, trustRoot(ctx)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/nodes/{id}/update',
+      handler: async (req, reply) => {
+        const control = managerControl(ctx);
+        const nodeVersion = versionQuery(req, 'node');
+        const spec = nodeSpecFromDocker(await req.json());
+        await control.call('updateNode', { nodeId: req.params.id!, nodeVersion, spec });
+        reply.empty(200);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/nodes/{id}',
+      handler: async (req, reply) => {
+        const control = managerControl(ctx);
+        await control.call('removeNode', { nodeId: req.params.id!, force: boolQuery(req, 'force') });
+        reply.empty(200);
+      },
+    },
+  ];
+}
