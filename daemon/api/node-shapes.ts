@@ -107,37 +107,6 @@ export function nodeSpecFromDocker(body: JsonObject): NodeSpec {
   };
 }
 
-/**
- * Docker's `filters` query parameter: `{"role":{"manager":true}}`, or the older
- * `{"role":["manager"]}`; keys outside `allowed` are refused as dockerd refuses them.
- */
-export function parseDockerFilters(raw: string | null, allowed: readonly string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  if (!raw) return out;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid filters: ${raw}. Use JSON, e.g. {"role":{"manager":true}}`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new TswarmError('INVALID_ARGUMENT', `invalid filters: ${raw}. Use a JSON object`);
-  for (const [key, value] of Object.entries(parsed)) {
-    if (!allowed.includes(key)) throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}'`);
-    const values = Array.isArray(value)
-      ? value
-      : value !== null && typeof value === 'object'
-        ? Object.entries(value as Record<string, unknown>)
-            .filter(([, on]) => on === true)
-            .map(([v]) => v)
-        : undefined;
-    if (!values || values.some((v) => typeof v !== 'string'))
-      throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}': its values must be strings`);
-    out.set(key, values as string[]);
-  }
-  return out;
-}
-
 export const NODE_FILTERS = ['id', 'name', 'role', 'membership', 'node.label', 'label'] as const;
 
 /** `key` or `key=value` against a label map. */

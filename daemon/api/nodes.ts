@@ -1,7 +1,8 @@
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
-import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker, parseDockerFilters } from './node-shapes.js';
+import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker } from './node-shapes.js';
 import { boolQuery, managerControl, trustRoot, versionQuery } from './swarm-access.js';
+import { parseFilters } from './list-filters.js';
 
 /** `/nodes…`: the swarm's nodes, on a manager, through the control API as `tswarm node` does. */
 export function nodeRoutes(ctx: ApiContext): Route[] {
@@ -11,7 +12,7 @@ export function nodeRoutes(ctx: ApiContext): Route[] {
       path: '/nodes',
       handler: async (req, reply) => {
         const control = managerControl(ctx);
-        const { request, matches } = nodeFilters(parseDockerFilters(req.query.get('filters'), NODE_FILTERS));
+        const { request, matches } = nodeFilters(parseFilters(req.query.get('filters'), NODE_FILTERS));
         const { nodes } = await control.call('listNodes', request);
         const root = trustRoot(ctx);
         reply.json(

@@ -9,9 +9,10 @@ import {
 } from '../../gen/tswarm/v1/objects.js';
 import { defaultClusterSpec } from '../../manager/store/new-cluster.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
-import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker, parseDockerFilters } from './node-shapes.js';
+import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker } from './node-shapes.js';
 import { dockerSwarmSpec } from './swarm-shapes.js';
 import { clusterSpecFromDocker, initRequestFromDocker, joinRequestFromDocker } from './swarm-spec.js';
+import { parseFilters } from './list-filters.js';
 
 const HOUR_NS = 3600 * 1e9;
 
@@ -76,10 +77,10 @@ describe('Docker node shapes', () => {
   });
 
   it('parses both filter formats and refuses unknown keys', () => {
-    expect(parseDockerFilters('{"role":{"manager":true}}', NODE_FILTERS).get('role')).toEqual(['manager']);
-    expect(parseDockerFilters('{"name":["m1","w1"]}', NODE_FILTERS).get('name')).toEqual(['m1', 'w1']);
-    expect(thrownCode(() => parseDockerFilters('{"colour":["red"]}', NODE_FILTERS))).toBe('INVALID_ARGUMENT');
-    expect(thrownCode(() => parseDockerFilters('{', NODE_FILTERS))).toBe('INVALID_ARGUMENT');
+    expect(parseFilters('{"role":{"manager":true}}', NODE_FILTERS).get('role')).toEqual(['manager']);
+    expect(parseFilters('{"name":["m1","w1"]}', NODE_FILTERS).get('name')).toEqual(['m1', 'w1']);
+    expect(thrownCode(() => parseFilters('{"colour":["red"]}', NODE_FILTERS))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => parseFilters('{', NODE_FILTERS))).toBe('INVALID_ARGUMENT');
     expect(thrownCode(() => nodeFilters(new Map([['role', ['boss']]])))).toBe('INVALID_ARGUMENT');
   });
 
