@@ -2,6 +2,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { Swarm } from '../swarm.js';
 import type { Route } from './router.js';
 import { systemRoutes } from './system.js';
+import { containerRoutes } from './containers.js';
 
 /** What the Engine API's handlers reach: this node's engine and its swarm membership. */
 export interface ApiContext {
@@ -14,5 +15,5 @@ export interface ApiContext {
 
 /** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
 export function apiRoutes(ctx: ApiContext): Route[] {
-  return [...systemRoutes(ctx)];
+  return [...systemRoutes(ctx), ...containerRoutes(ctx)];
 }
