@@ -176,6 +176,13 @@ function dockerState(c: ContainerSummary): Record<string, unknown> {
   };
 }
 
+/** The image's environment with the container's on top (a key given again replaces it). */
+export function mergeEnv(fromImage: readonly string[], given: readonly string[]): string[] {
+  const key = (e: string) => e.split('=', 1)[0];
+  const overridden = new Set(given.map(key));
+  return [...fromImage.filter((e) => !overridden.has(key(e))), ...given];
+}
+
 /** `GET /containers/{id}/json`: Docker's ContainerInspect. */
 export function dockerContainerInspect(
   r: ContainerInspectResponse,
@@ -228,7 +235,9 @@ export function dockerContainerInspect(
       DnsSearch: spec.dnsSearch,
       ExtraHosts: spec.hosts.length ? spec.hosts : null,
       SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges'] : null,
-      LogConfig: { Type: 'k8s-file', Config: {} },
+      // The log is a file the engine keeps and `logs` reads, as with Docker's json-file driver:
+      // clients (the Python SDK's run) read the output back only from a driver they know readable.
+      LogConfig: { Type: 'json-file', Config: {} },
       Privileged: false,
       PublishAllPorts: false,
     },
@@ -245,7 +254,7 @@ export function dockerContainerInspect(
       Tty: false,
       OpenStdin: false,
       StdinOnce: false,
-      Env: [...(image?.env ?? []), ...spec.env],
+      Env: mergeEnv(image?.env ?? [], spec.env),
       Cmd: spec.args.length ? spec.args : spec.command.length ? [] : (image?.cmd ?? null),
       Image: c.image,
       Volumes: null,
