@@ -21,20 +21,21 @@ function protocolName(p: PortProtocol): string {
 
 /** "3 seconds", "About a minute", "2 hours": Go's units.HumanDuration, as `docker ps` prints. */
 export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  // Seconds and minutes are truncated, hours rounded, as Go's units.HumanDuration does.
+  const s = Math.floor(Math.max(0, ms) / 1000);
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
-  const min = Math.round(s / 60);
+  const min = Math.floor(s / 60);
   if (min === 1) return 'About a minute';
   if (min < 60) return `${min} minutes`;
-  const h = Math.round(s / 3600);
+  const h = Math.round(ms / 3_600_000);
   if (h === 1) return 'About an hour';
   if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
 }
 
 /** `docker ps`'s STATUS column: "Up 3 seconds (healthy)", "Exited (0) 2 seconds ago", "Created". */
