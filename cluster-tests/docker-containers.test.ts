@@ -152,6 +152,33 @@ describe('the Docker API container endpoints on a lab host', () => {
     await dockerOk(L(), HOST, ['rm', 'talker']);
   });
 
+  it('docker restart, kill, wait and ps filters', async () => {
+    await dockerOk(L(), HOST, ['run', '-d', '--name', 'sleeper', '--label', 'role=nap', image, 'sleep', '300']);
+    await dockerOk(L(), HOST, ['run', '--name', 'failed', image, 'sh', '-c', 'exit 4']).catch(() => undefined);
+    const started = await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.StartedAt}}', 'sleeper']);
+    await dockerOk(L(), HOST, ['restart', '-t', '0', 'sleeper']);
+    expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}}', 'sleeper'])).toBe('running\n');
+    expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.StartedAt}}', 'sleeper'])).not.toBe(started);
+
+    const ps = (args: string[]) => dockerOk(L(), HOST, ['ps', '-a', ...args, '--format', '{{.Names}}']);
+    expect(await ps(['--filter', 'label=role=nap'])).toBe('sleeper\n');
+    expect(await ps(['--filter', 'name=sleep'])).toBe('sleeper\n');
+    expect(await ps(['--filter', 'exited=4'])).toBe('failed\n');
+    expect(await ps(['--filter', 'status=running', '--filter', 'name=failed'])).toBe('');
+
+    // A wait started before the kill ends with the kill's exit code.
+    const waiting = docker(L(), HOST, ['wait', 'sleeper'], { timeoutMs: 30_000 });
+    await dockerOk(L(), HOST, ['kill', 'sleeper']);
+    expect(await waiting).toMatchObject({ code: 0, stdout: '137\n' });
+    expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'sleeper'])).toBe(
+      'exited 137\n',
+    );
+    const again = await docker(L(), HOST, ['kill', 'sleeper']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('is not running');
+    await dockerOk(L(), HOST, ['rm', 'sleeper', 'failed']);
+  });
+
   it('the Python SDK runs a container and reads its logs', async () => {
     const r = await dockerPy(
       L(),

@@ -1,6 +1,7 @@
 import { TswarmError } from '../../lib/errors.js';
 import type { ContainerSummary } from '../../gen/tswarm/v1/engine.js';
 import { matchesFilters, type ContainerFilter } from '../../cli/commands/container-filters.js';
+import { matchesAll } from '../../cli/commands/filters.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
@@ -34,18 +35,26 @@ function stopTimeoutMs(query: URLSearchParams): number | undefined {
   return t * 1000;
 }
 
-const FILTER_KEYS = ['name', 'id', 'label', 'status', 'ancestor'] as const;
+const FILTER_KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'health'] as const;
+type ApiFilter = { key: (typeof FILTER_KEYS)[number]; value: string };
+
+/** The terms `tswarm ps` lacks: `exited=CODE` and `health=healthy|unhealthy|starting|none`. */
+function matchesApiOnly(c: ContainerSummary, f: ApiFilter): boolean {
+  if (f.key === 'exited') return c.state?.status === 'exited' && String(c.state.exitCode) === f.value;
+  return (c.state?.health || 'none') === f.value;
+}
 
 function summaries(engine: Engine, query: URLSearchParams): Record<string, unknown>[] {
-  const filters = filtersParam(query, FILTER_KEYS) as ContainerFilter[];
-  const all = boolParam(query, 'all') || filters.some((f) => f.key === 'status');
+  const filters = filtersParam(query, FILTER_KEYS);
+  const all = boolParam(query, 'all') || filters.some((f) => f.key === 'status' || f.key === 'exited');
   const limit = intParam(query, 'limit', -1)!;
   let list: ContainerSummary[] = engine.containerList({ all: all || limit > 0 });
   // Docker's names carry a slash; `name=^/web$` and `name=web` both match.
-  const terms = filters.map((f) =>
-    f.key === 'name' ? { ...f, value: f.value.replace(/^\^\//, '^').replace(/^\//, '') } : f,
-  );
-  list = list.filter((c) => matchesFilters(c, terms));
+  const shared = filters
+    .filter((f): f is ContainerFilter => f.key !== 'exited' && f.key !== 'health')
+    .map((f) => (f.key === 'name' ? { ...f, value: f.value.replace(/^\^\//, '^').replace(/^\//, '') } : f));
+  const apiOnly = filters.filter((f) => f.key === 'exited' || f.key === 'health');
+  list = list.filter((c) => matchesFilters(c, shared) && matchesAll(c, apiOnly, matchesApiOnly));
   if (limit > 0) list = list.slice(0, limit);
   return list.flatMap((c) => {
     try {
