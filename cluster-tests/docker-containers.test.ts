@@ -154,7 +154,7 @@ describe('the Docker API container endpoints on a lab host', () => {
 
   it('docker restart, kill, wait and ps filters', async () => {
     await dockerOk(L(), HOST, ['run', '-d', '--name', 'sleeper', '--label', 'role=nap', image, 'sleep', '300']);
-    await dockerOk(L(), HOST, ['run', '--name', 'failed', image, 'sh', '-c', 'exit 4']).catch(() => undefined);
+    expect((await docker(L(), HOST, ['run', '--name', 'failed', image, 'sh', '-c', 'exit 4'])).code).toBe(4);
     const started = await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.StartedAt}}', 'sleeper']);
     await dockerOk(L(), HOST, ['restart', '-t', '0', 'sleeper']);
     expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}}', 'sleeper'])).toBe('running\n');
