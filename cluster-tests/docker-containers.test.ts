@@ -66,6 +66,12 @@ describe('the Docker API container endpoints on a lab host', () => {
       timeoutMs: 10_000,
     });
 
+    // A command that is not in the image: Docker's 127, and the --rm container still goes.
+    const missing = await docker(L(), HOST, ['run', '--rm', '--name', 'nocmd', image, '/no/such/cmd']);
+    show(`docker run --rm /no/such/cmd -> ${missing.code} ${missing.stderr.trim()}`);
+    expect(missing.code).toBe(127);
+    await waitFor(async () => !(await names()).includes('nocmd'), { what: 'nocmd to go', timeoutMs: 10_000 });
+
     // Without --rm the container stays, exited, with its output in the log.
     const kept = await docker(L(), HOST, ['run', '--name', 'kept', image, 'echo', 'hello there']);
     expect(kept).toMatchObject({ code: 0, stdout: 'hello there\n' });

@@ -82,6 +82,22 @@ async function inspectBody(engine: Engine, ref: string): Promise<Record<string, 
   return dockerContainerInspect(r, address, image ? imageDefaults(Buffer.from(image.configJson)) : undefined);
 }
 
+/**
+ * A start that fails removes an auto-remove container, as dockerd does: `docker run --rm` waits
+ * for its removal, which would otherwise never come.
+ */
+async function startOrRemove(engine: Engine, ref: string): Promise<void> {
+  const c = noSuchContainer(ref, () => engine.containerInspect(ref)).container!;
+  try {
+    await engine.containerStart(c.id);
+  } catch (err) {
+    const running = engine.containerList({ all: true }).some((x) => x.id === c.id && x.state?.status === 'running');
+    if (c.labels['tswarm.engine.auto-remove'] === 'true' && !running)
+      await engine.containerRemove(c.id, { force: true, volumes: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
 function statusOf(engine: Engine, ref: string): string {
   return noSuchContainer(ref, () => engine.containerInspect(ref)).container?.state?.status ?? '';
 }
@@ -124,7 +140,7 @@ export function containerRoutes(ctx: ApiContext): Route[] {
       handler: async (req, reply) => {
         const ref = containerRef(req.params);
         if (statusOf(engine, ref) === 'running') return reply.empty(304);
-        await engine.containerStart(ref);
+        await startOrRemove(engine, ref);
         reply.empty(204);
       },
     },
@@ -146,7 +162,7 @@ export function containerRoutes(ctx: ApiContext): Route[] {
         const ref = containerRef(req.params);
         const timeoutMs = stopTimeoutMs(req.query);
         if (statusOf(engine, ref) === 'running') await engine.containerStop(ref, timeoutMs);
-        await engine.containerStart(ref);
+        await startOrRemove(engine, ref);
         reply.empty(204);
       },
     },
