@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerSummary } from '../../gen/tswarm/v1/engine.js';
 import { PortProtocol } from '../../gen/tswarm/v1/objects.js';
-import { dockerContainerSummary, humanDuration, mergeEnv, portMap, statusText } from './container-shapes.js';
+import { ContainerConfig } from '../../gen/tswarm/v1/engine.js';
+import {
+  dockerContainerInspect,
+  dockerContainerSummary,
+  humanDuration,
+  mergeEnv,
+  portMap,
+  statusText,
+} from './container-shapes.js';
 import { boolParam, filtersParam } from './params.js';
 import { ExecStore } from './exec.js';
 
@@ -63,6 +71,41 @@ describe('container shapes', () => {
       address: undefined,
     });
     expect(stopped.Ports).toEqual([]);
+  });
+
+  it('gives ContainerInspect with the fields docker inspect -f reads', () => {
+    const c = summary({});
+    const config = ContainerConfig.fromPartial({
+      name: 'web',
+      spec: { image: 'busybox', args: ['ls'] },
+      ports: c.ports,
+    });
+    const address = { ip: '172.30.0.7', gateway: '172.30.0.1', prefixLength: 16, mac: '02:42:ac:1e:00:07' };
+    const image = { entrypoint: null, cmd: ['sh'], env: ['PATH=/bin'], workingDir: '', user: '', exposedPorts: {} };
+    const r = dockerContainerInspect({ container: c, config, rootfs: '/r', logPath: '/l' }, address, image);
+    expect(r).toMatchObject({
+      Id: 'abc123',
+      Name: '/web',
+      Image: 'sha256:1',
+      Path: 'sh',
+      Args: ['-c', 'echo hi'],
+      State: { Status: 'running', Running: true, Pid: 10, ExitCode: 0, FinishedAt: '0001-01-01T00:00:00Z' },
+      Config: {
+        Image: 'busybox',
+        Cmd: ['ls'],
+        Entrypoint: null,
+        Env: ['PATH=/bin'],
+        Tty: false,
+        Labels: { team: 'a' },
+      },
+      NetworkSettings: {
+        IPAddress: '172.30.0.7',
+        Gateway: '172.30.0.1',
+        Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] },
+        Networks: { bridge: { IPAddress: '172.30.0.7', MacAddress: '02:42:ac:1e:00:07' } },
+      },
+      HostConfig: { NetworkMode: 'bridge', LogConfig: { Type: 'json-file' } },
+    });
   });
 
   it('maps ports and merges the environment', () => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { ContainerInspectResponse, ContainerSummary, PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { MountType, PortProtocol, type Mount } from '../../gen/tswarm/v1/objects.js';
 import type { BridgeAddress } from '../../engine/network-contract.js';
@@ -245,7 +246,8 @@ export function dockerContainerInspect(
     GraphDriver: { Name: 'overlay', Data: { MergedDir: r.rootfs } },
     Mounts: spec.mounts.map(dockerMount),
     Config: {
-      Hostname: spec.hostname || c.id.slice(0, 12),
+      // As the runtime names it (engine/runtime/create.ts).
+      Hostname: spec.hostname || (mode === 'host' ? hostname() : c.id.slice(0, 12)),
       Domainname: '',
       User: spec.user || image?.user || '',
       AttachStdin: false,
@@ -263,6 +265,17 @@ export function dockerContainerInspect(
       Entrypoint: spec.command.length ? spec.command : (image?.entrypoint ?? null),
       OnBuild: null,
       Labels: userLabels(c.labels),
+      ...(spec.healthcheck
+        ? {
+            Healthcheck: {
+              Test: spec.healthcheck.test,
+              Interval: spec.healthcheck.intervalMs * 1e6,
+              Timeout: spec.healthcheck.timeoutMs * 1e6,
+              Retries: spec.healthcheck.retries,
+              StartPeriod: spec.healthcheck.startPeriodMs * 1e6,
+            },
+          }
+        : {}),
       ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
       ...(spec.stopGracePeriodMs !== undefined ? { StopTimeout: Math.round(spec.stopGracePeriodMs / 1000) } : {}),
     },
