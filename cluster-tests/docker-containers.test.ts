@@ -182,7 +182,12 @@ describe('the Docker API container endpoints on a lab host', () => {
     const again = await docker(L(), HOST, ['kill', 'sleeper']);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain('is not running');
-    await dockerOk(L(), HOST, ['rm', 'sleeper', 'failed']);
+    const sleeperId = (await dockerOk(L(), HOST, ['inspect', '-f', '{{.Id}}', 'sleeper'])).trim();
+    const pruned = await dockerOk(L(), HOST, ['container', 'prune', '-f', '--filter', 'label=role=nap']);
+    expect(pruned).toContain(sleeperId);
+    expect(pruned).not.toContain((await dockerOk(L(), HOST, ['inspect', '-f', '{{.Id}}', 'failed'])).trim());
+    expect(await ps(['--filter', 'label=role=nap'])).toBe('');
+    await dockerOk(L(), HOST, ['rm', 'failed']);
   });
 
   it('the Python SDK runs a container and reads its logs', async () => {

@@ -102,6 +102,23 @@ function statusOf(engine: Engine, ref: string): string {
   return noSuchContainer(ref, () => engine.containerInspect(ref)).container?.state?.status ?? '';
 }
 
+/** `docker container prune`: every stopped container (matching `label` filters); the running stay. */
+async function prune(engine: Engine, query: URLSearchParams): Promise<Record<string, unknown>> {
+  const filters = filtersParam(query, ['label'] as const);
+  const deleted: string[] = [];
+  for (const c of engine.containerList({ all: true })) {
+    if (c.state?.status === 'running' || !matchesFilters(c, filters)) continue;
+    try {
+      await engine.containerRemove(c.id, {});
+      deleted.push(c.id);
+    } catch (err) {
+      // Started or removed meanwhile: it is not this prune's to take.
+      if (!(err instanceof TswarmError)) throw err;
+    }
+  }
+  return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+}
+
 /** The container routes: create, lifecycle, list and inspect; logs, attach, stats and exec in their modules. */
 export function containerRoutes(ctx: ApiContext): Route[] {
   const engine = ctx.engine;
@@ -191,6 +208,11 @@ export function containerRoutes(ctx: ApiContext): Route[] {
         await engine.containerRemove(ref, { force: boolParam(req.query, 'force'), volumes: boolParam(req.query, 'v') });
         reply.empty(204);
       },
+    },
+    {
+      method: 'POST',
+      path: '/containers/prune',
+      handler: async (req, reply) => reply.json(200, await prune(engine, req.query)),
     },
     waitRoute(engine),
     ...containerStreamRoutes(engine),
