@@ -161,3 +161,20 @@ describe('ExecStore', () => {
     expect(store.size).toBe(1);
   });
 });
+
+describe('withDockerWording', () => {
+  it('words a command that cannot run as the docker CLI reads it', async () => {
+    const { withDockerWording } = await import('./containers.js');
+    const { TswarmError } = await import('../../lib/errors.js');
+    const notFound = new TswarmError(
+      'FAILED_PRECONDITION',
+      'executable file `/x` not found in $PATH: No such file or directory',
+    );
+    expect((withDockerWording(notFound, 127) as Error).message).toContain('executable file not found');
+    expect((withDockerWording(new TswarmError('INTERNAL', 'EACCES'), 126) as Error).message).toContain(
+      'permission denied',
+    );
+    const other = new TswarmError('INTERNAL', 'cgroup failed');
+    expect(withDockerWording(other, 125)).toBe(other);
+  });
+});

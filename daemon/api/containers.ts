@@ -3,6 +3,7 @@ import type { ContainerSummary } from '../../gen/tswarm/v1/engine.js';
 import { matchesFilters, type ContainerFilter } from '../../cli/commands/container-filters.js';
 import { matchesAll } from '../../cli/commands/filters.js';
 import type { Engine } from '../../engine/engine.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from '../../engine/runtime/process.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { containerConfigFromDocker } from './container-create.js';
@@ -91,11 +92,29 @@ async function startOrRemove(engine: Engine, ref: string): Promise<void> {
   try {
     await engine.containerStart(c.id);
   } catch (err) {
-    const running = engine.containerList({ all: true }).some((x) => x.id === c.id && x.state?.status === 'running');
-    if (c.labels['tswarm.engine.auto-remove'] === 'true' && !running)
+    const state = engine.containerList({ all: true }).find((x) => x.id === c.id)?.state;
+    if (c.labels['tswarm.engine.auto-remove'] === 'true' && state?.status !== 'running')
       await engine.containerRemove(c.id, { force: true, volumes: true }).catch(() => undefined);
-    throw err;
+    throw withDockerWording(err, state?.exitCode);
   }
+}
+
+/**
+ * The docker CLI takes `run`'s exit code from the start error's words (127 for "executable file
+ * not found" or "no such file or directory", 126 for "permission denied" or "is a directory",
+ * matched case-sensitively): a command that could not run says it in those words.
+ */
+export function withDockerWording(err: unknown, exitCode: number | undefined): unknown {
+  if (!(err instanceof TswarmError)) return err;
+  const m = err.message;
+  if (exitCode === EXIT_NOT_FOUND && !/executable file not found|no such file or directory/.test(m))
+    return new TswarmError(err.code, `${m} (exec: executable file not found: no such file or directory)`);
+  if (exitCode === EXIT_CANNOT_EXECUTE && !/permission denied|is a directory/.test(m))
+    return new TswarmError(
+      err.code,
+      `${m} (exec: ${/is a directory/i.test(m) ? 'is a directory' : 'permission denied'})`,
+    );
+  return err;
 }
 
 function statusOf(engine: Engine, ref: string): string {
