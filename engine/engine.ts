@@ -12,7 +12,7 @@ import {
   type Volume,
 } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
-import type { ContainerNetworking } from './network-contract.js';
+import type { BridgeAddress, ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
@@ -281,6 +281,24 @@ export class Engine {
     const r = this.runtime.inspect(ref);
     const config = { ...r.config, autoRemove: r.container.labels[LABEL_AUTO_REMOVE] === 'true' };
     return { container: r.container, config, rootfs: r.rootfs, logPath: r.logPath };
+  }
+
+  /** The container's bridge address while it holds its network (running), for inspect. */
+  containerAddress(ref: string): BridgeAddress | undefined {
+    const attachment = this.runtime.inspect(ref).container.labels[LABEL_ATTACHMENT];
+    return attachment === undefined ? undefined : this.networking.addressOf?.(attachment);
+  }
+
+  /**
+   * Holds an auto-remove container's removal while an attached client reads its output (the
+   * Engine API's attach); the returned function lets it go.
+   */
+  containerHoldRemoval(id: string): () => void {
+    const drained = this.reaper.holdForDrain(id);
+    return () => {
+      drained();
+      this.reaper.endDrain(id);
+    };
   }
 
   containerWait(ref: string): Promise<WaitResult> {

@@ -20,6 +20,14 @@ export interface Attachment {
   ports: PublishedPort[];
 }
 
+/** A container's place on the node's bridge, as `docker inspect` shows it. */
+export interface BridgeAddress {
+  ip: string;
+  gateway: string;
+  prefixLength: number;
+  mac: string;
+}
+
 export interface ContainerNetworking {
   attach(containerId: string, mode: NetworkMode, ports: readonly PublishedPort[]): Promise<Attachment>;
   /** Removes everything attach made for the container; tolerates what is already gone. */
@@ -29,6 +37,8 @@ export interface ContainerNetworking {
    * web"): the engine knows which container holds which attachment, this part does not.
    */
   nameHolders?(describe: (attachmentId: string) => string | undefined): void;
+  /** The attachment's address on the bridge while it is attached (bridge mode only): for inspect. */
+  addressOf?(attachmentId: string): BridgeAddress | undefined;
   /** After a daemon restart: keep what belongs to live containers, remove the rest. */
   reconcile(liveContainerIds: ReadonlySet<string>): Promise<void>;
 }

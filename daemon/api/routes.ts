@@ -3,6 +3,7 @@ import type { Swarm } from '../swarm.js';
 import type { Route } from './router.js';
 import { swarmRoutes } from './swarm.js';
 import { systemRoutes } from './system.js';
+import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
 import { volumeRoutes } from './volumes.js';
 import { networkRoutes } from './networks.js';
@@ -18,5 +19,12 @@ export interface ApiContext {
 
 /** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
 export function apiRoutes(ctx: ApiContext): Route[] {
-  return [...systemRoutes(ctx), ...imageRoutes(ctx), ...volumeRoutes(ctx), ...networkRoutes(ctx), ...swarmRoutes(ctx)];
+  return [
+    ...systemRoutes(ctx),
+    ...containerRoutes(ctx),
+    ...imageRoutes(ctx),
+    ...volumeRoutes(ctx),
+    ...networkRoutes(ctx),
+    ...swarmRoutes(ctx),
+  ];
 }

@@ -131,6 +131,9 @@ export function createApiServer(router: Router, log: Logger): Server {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // The docker CLI half-closes a hijacked connection once it has no more stdin to send; the
+    // output must still flow back (the local socket's front server would otherwise end it).
+    socket.allowHalfOpen = true;
     const ac = new AbortController();
     socket.once('close', () => ac.abort());
     socket.on('error', () => ac.abort());

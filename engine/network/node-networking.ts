@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { PublishedPort } from '../../gen/tswarm/v1/engine.js';
-import type { Attachment, ContainerNetworking, NetworkMode } from '../network-contract.js';
+import type { Attachment, BridgeAddress, ContainerNetworking, NetworkMode } from '../network-contract.js';
 import { listNetns } from '../netns/netns.js';
 import { HostNs } from './host-ns.js';
-import { allocateAddress, gatewayOf, parseSubnet, type Subnet } from './ipam.js';
+import { allocateAddress, gatewayOf, macFor, parseSubnet, type Subnet } from './ipam.js';
 import { networkNames, type NetworkNames } from './names.js';
 import { protocolName, renderDeleteTable, renderRuleset, type PortForward } from './nft-ruleset.js';
 import { checkConflicts, checkHostBound, chooseHostPorts, normalizePort, type HeldPort } from './ports.js';
@@ -81,6 +81,12 @@ export class NodeNetworking implements ContainerNetworking {
 
   reconcile(liveContainerIds: ReadonlySet<string>): Promise<void> {
     return this.serial(() => this.reconcileLocked(liveContainerIds));
+  }
+
+  addressOf(containerId: string): BridgeAddress | undefined {
+    const ip = this.state.containers[containerId]?.ip;
+    if (ip === undefined) return undefined;
+    return { ip, gateway: this.gateway, prefixLength: this.subnet.prefixLength, mac: macFor(ip) };
   }
 
   /** The published ports of every container, as bound: for listings and `port` commands. */

@@ -1,0 +1,112 @@
+import { TswarmError } from '../../lib/errors.js';
+import type { Engine } from '../../engine/engine.js';
+import type { Route } from './router.js';
+import { containerRef } from './params.js';
+
+/** How often a wait looks for what the engine does not announce (a new start, a removal). */
+const POLL_MS = 100;
+
+type Condition = 'not-running' | 'next-exit' | 'removed';
+const CONDITIONS: readonly Condition[] = ['not-running', 'next-exit', 'removed'];
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `probe` holds; the client going away (signal) ends it with an error. */
+export async function until(probe: () => boolean, signal: AbortSignal): Promise<void> {
+  while (!probe()) {
+    if (signal.aborted) throw new TswarmError('UNAVAILABLE', 'the client went away');
+    await sleep(POLL_MS);
+  }
+}
+
+interface Snapshot {
+  status: string;
+  startedAtMs: number;
+  exitCode: number;
+}
+
+function snapshot(engine: Engine, id: string): Snapshot | undefined {
+  try {
+    const s = engine.containerInspect(id).container?.state;
+    return { status: s?.status ?? '', startedAtMs: s?.startedAtMs ?? 0, exitCode: s?.exitCode ?? 0 };
+  } catch (err) {
+    if (err instanceof TswarmError && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** Until the container is not running (or gone): its exit code, the last one seen when it went. */
+async function exited(engine: Engine, id: string, signal: AbortSignal): Promise<number> {
+  let last = snapshot(engine, id);
+  if (!last) return 0;
+  // The poll for a removal stops once the exit is seen.
+  const done = new AbortController();
+  const gone = until(
+    () => {
+      const now = snapshot(engine, id);
+      if (now) last = now;
+      return now === undefined;
+    },
+    AbortSignal.any([signal, done.signal]),
+  ).then(() => last?.exitCode ?? 0);
+  try {
+    return await Promise.race([engine.containerWait(id).then((r) => r.exitCode), gone]);
+  } finally {
+    done.abort();
+    gone.catch(() => undefined);
+  }
+}
+
+async function waitCondition(engine: Engine, id: string, condition: Condition, signal: AbortSignal): Promise<number> {
+  const first = snapshot(engine, id);
+  if (!first) return 0;
+  if (condition === 'not-running') {
+    if (first.status !== 'running') return first.exitCode;
+    return exited(engine, id, signal);
+  }
+  if (condition === 'next-exit' && first.status === 'exited') {
+    // The exit that is over does not count: wait for the next start, then its exit.
+    await until(() => {
+      const now = snapshot(engine, id);
+      return now === undefined || now.status !== 'exited' || now.startedAtMs !== first.startedAtMs;
+    }, signal);
+  }
+  const code = await exited(engine, id, signal);
+  if (condition === 'removed') await until(() => snapshot(engine, id) === undefined, signal);
+  return code;
+}
+
+/**
+ * `POST /containers/{id}/wait?condition=`: the headers go out at once (the docker CLI's `run`
+ * waits for them before it starts the container), the body when the condition is met.
+ */
+export function waitRoute(engine: Engine): Route {
+  return {
+    method: 'POST',
+    path: '/containers/{id}/wait',
+    handler: async (req, reply) => {
+      const ref = containerRef(req.params);
+      const given = req.query.get('condition') || 'not-running';
+      if (!(CONDITIONS as readonly string[]).includes(given))
+        throw new TswarmError('INVALID_ARGUMENT', `invalid condition "${given}". Use ${CONDITIONS.join(', ')}`);
+      let id: string;
+      try {
+        id = engine.containerInspect(ref).container!.id;
+      } catch (err) {
+        if (err instanceof TswarmError && err.code === 'NOT_FOUND')
+          throw new TswarmError('NOT_FOUND', `No such container: ${ref}`);
+        throw err;
+      }
+      const sink = reply.stream(200, 'application/json');
+      let body: Record<string, unknown>;
+      try {
+        body = { StatusCode: await waitCondition(engine, id, given as Condition, sink.closed) };
+      } catch (err) {
+        if (sink.closed.aborted) return;
+        body = { StatusCode: -1, Error: { Message: (err as Error).message } };
+      }
+      await sink.write(JSON.stringify(body) + '\n').catch(() => undefined);
+      sink.end();
+    },
+  };
+}

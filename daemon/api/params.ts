@@ -1,0 +1,76 @@
+import { TswarmError } from '../../lib/errors.js';
+
+/** Query parameters as dockerd reads them. */
+
+/** Docker's boolValue: absent, "", "0", "no", "false" and "none" are false; anything else true. */
+export function boolParam(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  if (v === null) return false;
+  return !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase());
+}
+
+/** An integer parameter; absent or empty gives `fallback`, anything else not an integer is INVALID_ARGUMENT. */
+export function intParam(query: URLSearchParams, name: string, fallback?: number): number | undefined {
+  const v = query.get(name);
+  if (v === null || v === '') return fallback;
+  if (!/^-?\d{1,15}$/.test(v)) throw new TswarmError('INVALID_ARGUMENT', `${name}=${v} is not an integer. Give one`);
+  return Number(v);
+}
+
+/**
+ * Docker's `filters` parameter: `{"status": ["exited"]}`, or the old form `{"status": {"exited": true}}`,
+ * as key/value pairs; a key not in `keys` is INVALID_ARGUMENT naming the valid ones.
+ */
+export function filtersParam<K extends string>(
+  query: URLSearchParams,
+  keys: readonly K[],
+): { key: K; value: string }[] {
+  const raw = query.get('filters');
+  if (raw === null || raw === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new TswarmError('INVALID_ARGUMENT', `invalid filters: ${raw.slice(0, 200)} is not JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      'invalid filters: expected an object of arrays, e.g. {"status":["exited"]}',
+    );
+  const out: { key: K; value: string }[] = [];
+  for (const [key, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!(keys as readonly string[]).includes(key))
+      throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}'. Use ${keys.join(', ')}`);
+    const values = Array.isArray(v)
+      ? v
+      : v !== null && typeof v === 'object'
+        ? Object.entries(v as Record<string, unknown>).flatMap(([k, on]) => (on === true ? [k] : []))
+        : [];
+    for (const value of values) {
+      if (typeof value !== 'string')
+        throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}': values must be strings`);
+      out.push({ key: key as K, value });
+    }
+  }
+  return out;
+}
+
+/** A container reference from the path: Docker's names carry a leading slash some clients keep. */
+export function containerRef(params: Record<string, string>, name = 'id'): string {
+  const ref = (params[name] ?? '').replace(/^\//, '');
+  if (ref === '' || ref.length > 256 || /[\s\0]/.test(ref))
+    throw new TswarmError('INVALID_ARGUMENT', `invalid container reference "${ref.slice(0, 64)}"`);
+  return ref;
+}
+
+/** Docker's wording for a missing container: clients (compose, the SDK) read the 404's message. */
+export function noSuchContainer<T>(ref: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TswarmError && err.code === 'NOT_FOUND')
+      throw new TswarmError('NOT_FOUND', `No such container: ${ref}`);
+    throw err;
+  }
+}
