@@ -1,7 +1,8 @@
 import { TswarmError } from '../../lib/errors.js';
 import { dockerImageInspect, dockerImageSummary, imageMatches, parseImageConfig } from './image-shapes.js';
 import { imageStreamRoutes } from './image-pull.js';
-import { booleanFilter, parseFilters, queryFlag } from './list-filters.js';
+import { booleanFilter, parseFilters } from './list-filters.js';
+import { boolParam } from './params.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 
@@ -76,7 +77,7 @@ export function imageRoutes(ctx: ApiContext): Route[] {
       method: 'DELETE',
       path: '/images/{name*}',
       handler: async (req, reply) => {
-        const r = await images.remove(imageName(req.params['name']), { force: queryFlag(req.query, 'force') });
+        const r = await images.remove(imageName(req.params['name']), { force: boolParam(req.query, 'force') });
         reply.json(200, [...r.untagged.map((t) => ({ Untagged: t })), ...r.deleted.map((id) => ({ Deleted: id }))]);
       },
     },

@@ -60,12 +60,6 @@ export function booleanFilter(filters: Filters, key: string): boolean | undefine
   throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}=${v}'. Give true or false`);
 }
 
-/** A query flag as Docker's clients send them: `1`/`true` on, absent/`0`/`false` off. */
-export function queryFlag(query: URLSearchParams, name: string): boolean {
-  const v = query.get(name);
-  return v !== null && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
-
 /** Docker's glob for `reference` filters: `*` within a path component, `?` one character. */
 export function globMatch(pattern: string, value: string): boolean {
   if (pattern.length > 1024) return false;

@@ -1,7 +1,8 @@
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker } from './node-shapes.js';
-import { boolQuery, managerControl, trustRoot, versionQuery } from './swarm-access.js';
+import { managerControl, trustRoot, versionQuery } from './swarm-access.js';
+import { boolParam } from './params.js';
 import { parseFilters } from './list-filters.js';
 
 /** `/nodes…`: the swarm's nodes, on a manager, through the control API as `tswarm node` does. */
@@ -45,7 +46,7 @@ export function nodeRoutes(ctx: ApiContext): Route[] {
       path: '/nodes/{id}',
       handler: async (req, reply) => {
         const control = managerControl(ctx);
-        await control.call('removeNode', { nodeId: req.params.id!, force: boolQuery(req, 'force') });
+        await control.call('removeNode', { nodeId: req.params.id!, force: boolParam(req.query, 'force') });
         reply.empty(200);
       },
     },

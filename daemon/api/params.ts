@@ -1,4 +1,5 @@
 import { TswarmError } from '../../lib/errors.js';
+import { parseFilters } from './list-filters.js';
 
 /** Query parameters as dockerd reads them. */
 
@@ -17,42 +18,14 @@ export function intParam(query: URLSearchParams, name: string, fallback?: number
   return Number(v);
 }
 
-/**
- * Docker's `filters` parameter: `{"status": ["exited"]}`, or the old form `{"status": {"exited": true}}`,
- * as key/value pairs; a key not in `keys` is INVALID_ARGUMENT naming the valid ones.
- */
+/** Docker's `filters` parameter as key/value pairs; a key not in `keys` is INVALID_ARGUMENT naming the valid ones. */
 export function filtersParam<K extends string>(
   query: URLSearchParams,
   keys: readonly K[],
 ): { key: K; value: string }[] {
-  const raw = query.get('filters');
-  if (raw === null || raw === '') return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new TswarmError('INVALID_ARGUMENT', `invalid filters: ${raw.slice(0, 200)} is not JSON`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new TswarmError(
-      'INVALID_ARGUMENT',
-      'invalid filters: expected an object of arrays, e.g. {"status":["exited"]}',
-    );
   const out: { key: K; value: string }[] = [];
-  for (const [key, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!(keys as readonly string[]).includes(key))
-      throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}'. Use ${keys.join(', ')}`);
-    const values = Array.isArray(v)
-      ? v
-      : v !== null && typeof v === 'object'
-        ? Object.entries(v as Record<string, unknown>).flatMap(([k, on]) => (on === true ? [k] : []))
-        : [];
-    for (const value of values) {
-      if (typeof value !== 'string')
-        throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}': values must be strings`);
-      out.push({ key: key as K, value });
-    }
-  }
+  for (const [key, values] of parseFilters(query.get('filters'), keys))
+    for (const value of values) out.push({ key: key as K, value });
   return out;
 }
 

@@ -29,17 +29,6 @@ export function trustRoot(ctx: ApiContext): string {
   return pem ? Buffer.from(pem).toString('utf8') : '';
 }
 
-const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
-const FALSE = new Set(['', '0', 'f', 'F', 'false', 'FALSE', 'False']);
-
-/** A boolean query parameter as Go's strconv.ParseBool reads it (absent: false). */
-export function boolQuery(req: ApiRequest, name: string): boolean {
-  const v = req.query.get(name) ?? '';
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new TswarmError('INVALID_ARGUMENT', `invalid value for ${name}: "${v}". Use true or false`);
-}
-
 /**
  * The `version` query parameter of an update: the object's `Version.Index` as the client read
  * it. Required: an update without it could overwrite a change the client never saw.

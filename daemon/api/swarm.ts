@@ -2,7 +2,8 @@ import { TswarmError } from '../../lib/errors.js';
 import { nodeRoutes } from './nodes.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
-import { boolQuery, managerControl, versionQuery } from './swarm-access.js';
+import { managerControl, versionQuery } from './swarm-access.js';
+import { boolParam } from './params.js';
 import { dockerSwarm } from './swarm-shapes.js';
 import { clusterSpecFromDocker, initRequestFromDocker, joinRequestFromDocker } from './swarm-spec.js';
 
@@ -59,7 +60,7 @@ export function swarmRoutes(ctx: ApiContext): Route[] {
       method: 'POST',
       path: '/swarm/leave',
       handler: async (req, reply) => {
-        const force = boolQuery(req, 'force');
+        const force = boolParam(req.query, 'force');
         checkLeave(ctx, force);
         await ctx.swarm.leave(force);
         reply.empty(200);
@@ -79,9 +80,9 @@ export function swarmRoutes(ctx: ApiContext): Route[] {
       handler: async (req, reply) => {
         const control = managerControl(ctx);
         const version = versionQuery(req, 'swarm');
-        const rotateWorkerToken = boolQuery(req, 'rotateWorkerToken');
-        const rotateManagerToken = boolQuery(req, 'rotateManagerToken');
-        if (boolQuery(req, 'rotateManagerUnlockKey'))
+        const rotateWorkerToken = boolParam(req.query, 'rotateWorkerToken');
+        const rotateManagerToken = boolParam(req.query, 'rotateManagerToken');
+        if (boolParam(req.query, 'rotateManagerUnlockKey'))
           throw new TswarmError(
             'UNIMPLEMENTED',
             'autolock is not supported by tswarm, so there is no unlock key to rotate',

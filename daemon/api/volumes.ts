@@ -2,7 +2,8 @@ import type { Volume } from '../../gen/tswarm/v1/engine.js';
 import { TswarmError } from '../../lib/errors.js';
 import { validateLabels, validateVolumeName } from '../../engine/facade/validate.js';
 import { field, stringMap } from './body.js';
-import { booleanFilter, matchesLabels, parseFilters, queryFlag, type Filters } from './list-filters.js';
+import { booleanFilter, matchesLabels, parseFilters, type Filters } from './list-filters.js';
+import { boolParam } from './params.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { isoTime } from './swarm-shapes.js';
@@ -102,7 +103,7 @@ export function volumeRoutes(ctx: ApiContext): Route[] {
       method: 'DELETE',
       path: '/volumes/{name}',
       handler: async (req, reply) => {
-        await engine.volumeRemove(volumeName(req.params['name']), queryFlag(req.query, 'force'));
+        await engine.volumeRemove(volumeName(req.params['name']), boolParam(req.query, 'force'));
         reply.empty(204);
       },
     },
