@@ -267,4 +267,43 @@ describe('the Docker API container endpoints on a lab host', () => {
     expect((await names()).sort()).toEqual([...before, 'taken'].sort());
     await dockerOk(L(), HOST, ['rm', 'taken']);
   });
+
+  it('docker version and info describe tswarm; versions outside 1.41-1.50, oversized and stalled requests are refused, the daemon unaffected', async () => {
+    const version = await dockerOk(L(), HOST, [
+      'version',
+      '--format',
+      '{{.Server.Version}} {{.Server.APIVersion}} {{.Server.MinAPIVersion}}',
+    ]);
+    expect(version.trim()).toMatch(/^\d+\.\d+\.\d+ 1\.50 1\.41$/);
+    const info = await dockerOk(L(), HOST, ['info', '--format', '{{.Name}} {{.Swarm.LocalNodeState}} {{.OSType}}']);
+    expect(info.trim()).toBe(`${HOST} inactive linux`);
+
+    const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n`;
+    const tooNew = parseResponse((await rawRequest(L(), HOST, get('/v1.51/version'))).response);
+    expect(tooNew.status).toBe(400);
+    expect((tooNew.body as { message: string }).message).toContain('Maximum supported API version is 1.50');
+    const tooOld = parseResponse((await rawRequest(L(), HOST, get('/v1.40/containers/json'))).response);
+    expect(tooOld.status).toBe(400);
+    expect((tooOld.body as { message: string }).message).toContain('Minimum supported API version is 1.41');
+
+    const before = await names();
+    // A body announced over the 1 MiB bound is refused from its Content-Length, before it is read.
+    const oversized = parseResponse(
+      (
+        await rawRequest(
+          L(),
+          HOST,
+          `POST /v1.50/containers/create?name=huge HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${2 * 1024 * 1024}\r\nConnection: close\r\n\r\n{"Image": "${image}", "Labels": {"pad": "xxxx`,
+        )
+      ).response,
+    );
+    expect(oversized.status).toBe(413);
+    expect(await names()).toEqual(before);
+
+    // Half a request, then silence: the daemon closes it within its headers bound (10 s).
+    const stalled = await rawRequest(L(), HOST, 'GET /v1.50/containers/json HTTP/1.1\r\nHost: d\r\n', 30_000);
+    expect(stalled.timedOut).toBe(false);
+    expect((await dockerOk(L(), HOST, ['version', '--format', '{{.Server.APIVersion}}'])).trim()).toBe('1.50');
+  });
 });

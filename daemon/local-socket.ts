@@ -105,6 +105,10 @@ export class LocalSocket {
       });
     });
     await chmod(grpcSocketPath, 0o600);
+    // Node starts its checks of the headers deadline (a half request that stalls is cut off)
+    // when an HTTP server starts listening. This one never listens: connections are handed to
+    // it. So its checks start the way Node's own 'listening' would start them.
+    options.http.emit('listening');
     const front = createServer({ pauseOnConnect: true }, (socket) =>
       route(socket, options.http, grpcSocketPath, options.log),
     );

@@ -65,9 +65,13 @@ export function rawRequest(
       resolve({ response: Buffer.concat(chunks).toString(), timedOut: true });
     }, timeoutMs);
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', (err) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(err);
+      // The daemon may answer and close before a large request is all written (a 413 decided
+      // from Content-Length): what it said is the result, the broken pipe is not.
+      if ((err.code === 'EPIPE' || err.code === 'ECONNRESET') && chunks.length > 0)
+        resolve({ response: Buffer.concat(chunks).toString(), timedOut: false });
+      else reject(err);
     });
     socket.on('close', () => {
       clearTimeout(timer);
