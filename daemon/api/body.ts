@@ -7,9 +7,42 @@ export const JSON_BODY_BYTES_MAX = 1024 * 1024;
 export const BODY_IDLE_MS = 30_000;
 
 /**
+ * Passes a body's chunks on while bounding it: RESOURCE_EXHAUSTED (413) once more than
+ * `bytesMax` arrived (`tooLarge` says it in the endpoint's words), DEADLINE_EXCEEDED when nothing
+ * arrives for `idleMs` (a client that stalls mid-body holds nothing for long).
+ */
+export async function* boundedChunks(
+  source: AsyncIterable<Buffer>,
+  options: { bytesMax: number; idleMs?: number; what?: string; tooLarge?: string },
+): AsyncGenerator<Buffer> {
+  const { bytesMax, idleMs = BODY_IDLE_MS, what = 'request body' } = options;
+  let total = 0;
+  const it = source[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new TswarmError('DEADLINE_EXCEEDED', `the ${what} stopped arriving for ${idleMs} ms`)),
+        idleMs,
+      );
+    });
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await Promise.race([it.next(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (next.done) return;
+    total += next.value.length;
+    if (total > bytesMax)
+      throw new TswarmError('RESOURCE_EXHAUSTED', options.tooLarge ?? `the ${what} is over ${bytesMax} bytes`);
+    if (next.value.length > 0) yield next.value;
+  }
+}
+
+/**
  * Reads the whole body, at most `bytesMax`: RESOURCE_EXHAUSTED (413) past it, also when the
- * declared Content-Length says so before anything is read; DEADLINE_EXCEEDED when the client
- * stalls mid-body for BODY_IDLE_MS.
+ * declared Content-Length says so before anything is read; DEADLINE_EXCEEDED when it stalls.
  */
 export async function readBody(
   source: AsyncIterable<Buffer>,
@@ -22,27 +55,7 @@ export async function readBody(
     throw new TswarmError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes is over ${bytesMax} bytes`);
   }
   const chunks: Buffer[] = [];
-  let size = 0;
-  const it = source[Symbol.asyncIterator]();
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new TswarmError('DEADLINE_EXCEEDED', `request body stalled for ${idleMs} ms`)),
-        idleMs,
-      );
-    });
-    let next: IteratorResult<Buffer>;
-    try {
-      next = await Promise.race([it.next(), stalled]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (next.done) break;
-    size += next.value.length;
-    if (size > bytesMax) throw new TswarmError('RESOURCE_EXHAUSTED', `request body is over ${bytesMax} bytes`);
-    chunks.push(next.value);
-  }
+  for await (const chunk of boundedChunks(source, { bytesMax, idleMs })) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

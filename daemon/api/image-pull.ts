@@ -3,7 +3,7 @@ import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { LatestPerLayer } from '../../engine/facade/progress-queue.js';
 import { familiarReference, formatReference, parseReference } from '../../engine/image/reference.js';
 import { LOAD_BYTES_MAX } from '../engine-api.js';
-import { BODY_IDLE_MS } from './body.js';
+import { boundedChunks } from './body.js';
 import { pullProgressMessage } from './image-shapes.js';
 import type { Sink } from './reply.js';
 import type { ApiRequest, Route } from './router.js';
@@ -142,37 +142,15 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
 }
 
 /** The request body as chunks, bounded in total and in how long the client may stall. */
-async function* boundedBody(req: ApiRequest): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  const it = req.bodyStream()[Symbol.asyncIterator]();
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new TswarmError('DEADLINE_EXCEEDED', `the archive stopped arriving for ${BODY_IDLE_MS} ms`)),
-        BODY_IDLE_MS,
-      );
-    });
-    let next: IteratorResult<Buffer>;
-    try {
-      next = await Promise.race([it.next(), stalled]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (next.done) return;
-    total += next.value.length;
-    if (total > LOAD_BYTES_MAX)
-      throw new TswarmError(
-        'RESOURCE_EXHAUSTED',
-        `the archive is larger than ${LOAD_BYTES_MAX} bytes. Load a smaller archive, or pull the image from a registry`,
-      );
-    if (next.value.length > 0) yield next.value;
-  }
-}
-
 /** POST /images/load: a `docker save` or OCI archive streamed into the engine; one line per image loaded. */
 async function load(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['handler']>[1]): Promise<void> {
-  const images = await ctx.engine.images.load(boundedBody(req));
+  const images = await ctx.engine.images.load(
+    boundedChunks(req.bodyStream(), {
+      bytesMax: LOAD_BYTES_MAX,
+      what: 'archive',
+      tooLarge: `the archive is larger than ${LOAD_BYTES_MAX} bytes. Load a smaller archive, or pull the image from a registry`,
+    }),
+  );
   const sink = reply.stream(200, 'application/json');
   try {
     for (const image of images) {
