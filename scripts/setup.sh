@@ -12,6 +12,11 @@ APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables
 # --bench: also podman and runc, which the engine benchmark runs beside tswarm (it skips podman
 # when absent; CI does not run benchmarks, so they are not installed by default).
 if [ "${1:-}" = "--bench" ]; then APT_PACKAGES+=(podman runc); fi
+# The Engine API's tests drive tswarmd with clients nobody here wrote: a docker CLI and the Python
+# docker SDK. Where the machine has none, Debian's (docker.io: API 1.41; python3-docker) serve; the
+# docker.io package's own daemon is not used.
+command -v docker >/dev/null || APT_PACKAGES+=(docker.io)
+python3 -c 'import docker' 2>/dev/null || APT_PACKAGES+=(python3-docker)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Lab } from '../../lab/lab.js';
 import { run, type RunResult } from '../../lib/process/run.js';
@@ -7,7 +8,7 @@ import { run, type RunResult } from '../../lib/process/run.js';
  * machines and the Python docker SDK. The local API is a Unix socket, so they run from the test's
  * own namespace; only what reaches a container's network (a published port) needs the host's.
  */
-export const DOCKER_CLI = '/usr/local/bin/docker';
+export const DOCKER_CLI = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : 'docker';
 
 export function socketOf(lab: Lab, host: string): string {
   const h = lab.hosts.find((x) => x.name === host);
