@@ -1,5 +1,5 @@
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
-import { request, type Server as HttpServer } from 'node:http';
+import { type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { chmod, chown, mkdir, readFile, unlink, lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -15,6 +15,8 @@ const PROBE_DEADLINE_MS = 1_000;
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** A connection that has not said which protocol it speaks within this is closed. */
 const SNIFF_TIMEOUT_MS = 10_000;
+/** How often a closing socket looks whether its connections are gone. */
+const CLOSE_POLL_MS = 50;
 
 async function groupId(name: string): Promise<number | undefined> {
   try {
@@ -26,16 +28,26 @@ async function groupId(name: string): Promise<number | undefined> {
   }
 }
 
-/** True when some daemon answers `/_ping` on the socket: then it is not ours to remove. */
+/**
+ * True when a process accepts connections on the socket: then it is not ours to remove, whatever
+ * protocol it speaks or however slow it is. Only a refused connection means a stale file.
+ */
 function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ socketPath: path, path: '/_ping', method: 'GET', timeout: PROBE_DEADLINE_MS }, (res) => {
-      res.resume();
+    const socket = connect(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(true);
+    }, PROBE_DEADLINE_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
       resolve(true);
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
+    socket.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
   });
 }
 
@@ -80,6 +92,8 @@ export class LocalSocket {
     private readonly grpc: GrpcServer,
     readonly path: string,
     private readonly grpcPath: string,
+    /** Every connection the socket accepted and still holds, whichever server it went to. */
+    private readonly sockets: Set<Socket>,
   ) {}
 
   static async bind(options: {
@@ -109,9 +123,12 @@ export class LocalSocket {
     // when an HTTP server starts listening. This one never listens: connections are handed to
     // it. So its checks start the way Node's own 'listening' would start them.
     options.http.emit('listening');
-    const front = createServer({ pauseOnConnect: true }, (socket) =>
-      route(socket, options.http, grpcSocketPath, options.log),
-    );
+    const sockets = new Set<Socket>();
+    const front = createServer({ pauseOnConnect: true }, (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      route(socket, options.http, grpcSocketPath, options.log);
+    });
     await new Promise<void>((resolve, reject) => {
       front.once('error', (err) =>
         reject(new TswarmError('UNAVAILABLE', `cannot listen on unix://${socketPath}: ${err.message}`, { cause: err })),
@@ -121,29 +138,24 @@ export class LocalSocket {
     await chmod(socketPath, SOCKET_MODE);
     const gid = await groupId('tswarm');
     await chown(socketPath, 0, gid ?? 0).catch(() => undefined);
-    return new LocalSocket(front, options.grpc, socketPath, grpcSocketPath);
+    return new LocalSocket(front, options.grpc, socketPath, grpcSocketPath, sockets);
   }
 
   /** Stops accepting; calls in flight get `graceMs` to finish, then both servers are cut. */
   async close(http: HttpServer, graceMs: number): Promise<void> {
     this.front.close();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.grpc.forceShutdown();
-        http.closeAllConnections();
-        resolve();
-      }, graceMs);
-      let pending = 2;
-      const one = () => {
-        if (--pending === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      this.grpc.tryShutdown(one);
-      http.close(one);
+    this.grpc.tryShutdown(() => undefined);
+    http.closeIdleConnections();
+    // The HTTP server never listens (connections are handed to it), so its close() waits for
+    // nothing: the accepted sockets are what in-flight calls hold. They get `graceMs`, then go.
+    const deadline = Date.now() + graceMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, CLOSE_POLL_MS));
       http.closeIdleConnections();
-    });
+    }
+    this.grpc.forceShutdown();
+    http.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
     await unlink(this.path).catch(() => undefined);
     await unlink(this.grpcPath).catch(() => undefined);
   }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { ContainerInspectResponse, ContainerSummary, PublishedPort } from '../../gen/tswarm/v1/engine.js';
+import { networkId } from './networks.js';
 import { MountType, PortProtocol, type Mount } from '../../gen/tswarm/v1/objects.js';
 import type { BridgeAddress } from '../../engine/network-contract.js';
 import { isoTime } from './swarm-shapes.js';
@@ -108,7 +109,7 @@ function endpoint(id: string, address: BridgeAddress | undefined): Record<string
     Links: null,
     Aliases: null,
     MacAddress: address?.mac ?? '',
-    NetworkID: 'bridge',
+    NetworkID: networkId('bridge'),
     EndpointID: address ? id : '',
     Gateway: address?.gateway ?? '',
     IPAddress: address?.ip ?? '',

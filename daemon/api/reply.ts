@@ -54,6 +54,35 @@ function writeWithBackpressure(
   });
 }
 
+/**
+ * A sink that refuses writes once ended: a producer still reporting after the end (a pull's other
+ * layers after one failed) must not write after end(), which a response turns into an 'error'
+ * event nobody handles — a daemon crash.
+ */
+function endOnce(
+  target: {
+    write(chunk: Buffer | string): boolean;
+    end(): unknown;
+    once(event: 'drain', fn: () => void): unknown;
+    on(event: 'error', fn: (err: Error) => void): unknown;
+  },
+  closed: AbortSignal,
+): Sink {
+  let ended = false;
+  // Whatever goes wrong on the way to a client ends that client's stream, never the daemon.
+  target.on('error', () => undefined);
+  return {
+    write: (chunk) =>
+      ended ? Promise.reject(new Error('the stream has ended')) : writeWithBackpressure(target, closed, chunk),
+    end: () => {
+      if (ended) return;
+      ended = true;
+      target.end();
+    },
+    closed,
+  };
+}
+
 export class HttpReply implements Reply {
   constructor(
     private readonly res: ServerResponse,
@@ -93,12 +122,7 @@ export class HttpReply implements Reply {
   stream(status: number, contentType: string): Sink {
     this.res.writeHead(status, { ...this.headers, 'Content-Type': contentType });
     this.res.flushHeaders();
-    const closed = abortOn(this.res);
-    return {
-      write: (chunk) => writeWithBackpressure(this.res, closed, chunk),
-      end: () => this.res.end(),
-      closed,
-    };
+    return endOnce(this.res, abortOn(this.res));
   }
 
   upgrade(contentType: string): Sink {
@@ -157,12 +181,7 @@ export class RawReply implements Reply {
   }
 
   private sink(): Sink {
-    const closed = abortOn(this.socket);
-    return {
-      write: (chunk) => writeWithBackpressure(this.socket, closed, chunk),
-      end: () => this.socket.end(),
-      closed,
-    };
+    return endOnce(this.socket, abortOn(this.socket));
   }
 }
 

@@ -16,6 +16,7 @@ let dir: string;
 let server: Server;
 let socketPath: string;
 const created: string[] = [];
+let lateWrite: Promise<string> | undefined;
 
 const router = new Router([
   {
@@ -34,6 +35,20 @@ const router = new Router([
     method: 'GET',
     path: '/things/{id}/json',
     handler: async (req, reply) => reply.json(200, { Id: req.params['id'] }),
+  },
+  {
+    method: 'GET',
+    path: '/things/{id}/progress',
+    handler: async (_req, reply) => {
+      const sink = reply.stream(200, 'application/json');
+      await sink.write('{"status":"one"}\n');
+      sink.end();
+      // A late reporter (a pull's other layers after one failed) writes after the end.
+      lateWrite = sink.write('{"status":"late"}\n').then(
+        () => 'written',
+        () => 'refused',
+      );
+    },
   },
   {
     method: 'POST',
@@ -158,6 +173,13 @@ describe('the Engine API server', () => {
     expect(stalled.closedByServer).toBe(true);
     expect((await call('GET', '/things/b/json')).json).toEqual({ Id: 'b' });
   }, 30_000);
+
+  it('refuses a write after a stream ended instead of crashing the daemon, and keeps serving', async () => {
+    const r = await call('GET', '/things/x/progress');
+    expect(r.status).toBe(200);
+    expect(await lateWrite).toBe('refused');
+    expect((await call('GET', '/things/y/json')).json).toEqual({ Id: 'y' });
+  });
 
   it('switches an attach asking to upgrade to a raw multiplexed stream (101 UPGRADED)', async () => {
     const r = await raw(
