@@ -111,8 +111,33 @@ describe('containerConfigFromDocker', () => {
       'INVALID_ARGUMENT',
       /SecurityOpt/,
     );
+    expectCode(
+      () => containerConfigFromDocker({ Image: 'x', HostConfig: { CpuQuota: 50000 } }, ''),
+      'INVALID_ARGUMENT',
+      /HostConfig.CpuQuota is not supported/,
+    );
+    expectCode(
+      () =>
+        containerConfigFromDocker({ Image: 'x', HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 1, Hard: 1 }] } }, ''),
+      'INVALID_ARGUMENT',
+      /HostConfig.Ulimits/,
+    );
+    // What the docker CLI sends when no such flag is given passes.
+    expect(() =>
+      containerConfigFromDocker(
+        { Image: 'x', HostConfig: { CpuQuota: 0, ShmSize: 0, OomKillDisable: false, Ulimits: null, CgroupParent: '' } },
+        '',
+      ),
+    ).not.toThrow();
     expectCode(() => containerConfigFromDocker({ Cmd: ['ls'] }, ''), 'INVALID_ARGUMENT', /Image is empty/);
     expectCode(() => containerConfigFromDocker({ Image: 'x' }, 'bad name'), 'INVALID_ARGUMENT', /container name/);
+  });
+
+  it('makes an anonymous volume for each Config.Volumes path (docker run -v /data)', () => {
+    const { config } = containerConfigFromDocker({ Image: 'x', Volumes: { '/data': {} } }, '');
+    expect(config?.spec?.mounts).toEqual([
+      expect.objectContaining({ type: MountType.MOUNT_TYPE_VOLUME, source: '', target: '/data' }),
+    ]);
   });
 
   it('warns about CPU shares, which it cannot apply', () => {

@@ -186,6 +186,32 @@ function refuseUnsupported(config: JsonObject, host: JsonObject | undefined): vo
   refuseIfSet(host, 'Devices', 'HostConfig.Devices', 'devices are not supported yet');
   refuseIfSet(host, 'PidMode', 'HostConfig.PidMode', 'containers have their own PID namespace');
   refuseIfSet(host, 'IpcMode', 'HostConfig.IpcMode', 'containers have their own IPC namespace');
+  // Limits and modes the engine does not apply yet: a container made without them would run
+  // without the limit its owner asked for. (The docker CLI leaves each zero unless its flag is given.)
+  const limitsLater = 'the engine applies Memory, NanoCpus (--cpus) and PidsLimit only';
+  for (const key of [
+    'CpuQuota',
+    'CpuPeriod',
+    'CpuRealtimePeriod',
+    'CpuRealtimeRuntime',
+    'CpusetCpus',
+    'CpusetMems',
+    'MemorySwap',
+    'MemoryReservation',
+    'BlkioWeight',
+    'Ulimits',
+    'ShmSize',
+    'OomKillDisable',
+  ])
+    refuseIfSet(host, key, `HostConfig.${key}`, limitsLater);
+  refuseIfSet(host, 'UTSMode', 'HostConfig.UTSMode', 'containers have their own UTS namespace');
+  refuseIfSet(host, 'UsernsMode', 'HostConfig.UsernsMode', 'user namespaces are not supported yet');
+  refuseIfSet(
+    host,
+    'CgroupParent',
+    'HostConfig.CgroupParent',
+    'the engine places every container under its own cgroup parent',
+  );
   restartPolicy(host);
 }
 
@@ -206,6 +232,10 @@ export function containerConfigFromDocker(body: JsonObject, name: string): Creat
   const pids = field(host, 'PidsLimit', 'number', 'HostConfig.PidsLimit') ?? 0;
   const stopTimeout = field(body, 'StopTimeout', 'number');
   const binds = (stringArray(host, 'Binds', 'HostConfig.Binds') ?? []).map((b) => parsed(() => parseVolume(b)));
+  // `docker run -v /data` sends the path in Config.Volumes: an anonymous volume, as the CLI's `-v /path`.
+  const anonymous = Object.keys(field(body, 'Volumes', 'object') ?? {})
+    .filter((target) => !binds.some((m) => m.target === target))
+    .map((target) => parsed(() => parseVolume(target)));
   const spec = ContainerSpec.fromPartial({
     image,
     labels: stringMap(body, 'Labels') ?? {},
@@ -217,7 +247,7 @@ export function containerConfigFromDocker(body: JsonObject, name: string): Creat
     groups: stringArray(host, 'GroupAdd', 'HostConfig.GroupAdd') ?? [],
     init: field(host, 'Init', 'boolean', 'HostConfig.Init') ?? false,
     readOnly: field(host, 'ReadonlyRootfs', 'boolean', 'HostConfig.ReadonlyRootfs') ?? false,
-    mounts: [...binds, ...apiMounts(host), ...tmpfsMounts(host)],
+    mounts: [...binds, ...anonymous, ...apiMounts(host), ...tmpfsMounts(host)],
     stopSignal: field(body, 'StopSignal', 'string') ?? '',
     ...(stopTimeout !== undefined ? { stopGracePeriodMs: stopTimeout * 1000 } : {}),
     healthcheck: healthcheck(body),
