@@ -149,7 +149,7 @@ describe('ExecStore', () => {
 
   it('keeps a bounded number and drops those of removed containers', () => {
     const live = new Set(['c1']);
-    const store = new ExecStore((id) => live.has(id), 3);
+    const store = new ExecStore(() => live, 3);
     for (let i = 0; i < 5; i++) store.add(record(`e${i}`, 'c1'));
     expect(store.size).toBe(3);
     expect(() => store.get('e0')).toThrow(/No such exec instance/);

@@ -27,12 +27,14 @@ export class ExecStore {
   private readonly records = new Map<string, ExecRecord>();
 
   constructor(
-    private readonly exists: (containerId: string) => boolean,
+    /** The IDs of the containers that exist now; asked once per add or look-up, not per record. */
+    private readonly liveContainerIds: () => ReadonlySet<string>,
     private readonly max = EXECS_MAX,
   ) {}
 
   add(r: ExecRecord): void {
-    for (const [id, old] of this.records) if (!old.running && !this.exists(old.containerId)) this.records.delete(id);
+    const live = this.liveContainerIds();
+    for (const [id, old] of this.records) if (!old.running && !live.has(old.containerId)) this.records.delete(id);
     this.records.set(r.id, r);
     for (const id of this.records.keys()) {
       if (this.records.size <= this.max) break;
@@ -42,7 +44,7 @@ export class ExecStore {
 
   get(id: string): ExecRecord {
     const r = this.records.get(id);
-    if (!r || (!r.running && !this.exists(r.containerId)))
+    if (!r || (!r.running && !this.liveContainerIds().has(r.containerId)))
       throw new TswarmError('NOT_FOUND', `No such exec instance: ${id}`);
     return r;
   }
@@ -176,6 +178,6 @@ function execInspect(store: ExecStore): Route {
 
 /** Exec without a TTY: create, start (hijacked, the output when the command is done), inspect. */
 export function execRoutes(engine: Engine): Route[] {
-  const store = new ExecStore((id) => engine.containerList({ all: true }).some((c) => c.id === id));
+  const store = new ExecStore(() => new Set(engine.containerList({ all: true }).map((c) => c.id)));
   return [execCreate(engine, store), execStart(engine, store), execInspect(store)];
 }

@@ -115,6 +115,11 @@ export function createApiServer(router: Router, log: Logger): Server {
     } catch (err) {
       const e = asTswarmError(err);
       status = httpStatusFor(e.code);
+      if (closed.aborted) {
+        // The client left (Ctrl-C on `logs -f`, a closed SDK session): nothing failed here.
+        log.debug({ err: e.message, url: req.url }, 'API client went away');
+        return;
+      }
       if (status >= 500) log.error({ err, method: req.method, url: req.url }, 'API request failed');
       if (!reply.started) sendError(reply, e);
       else log.debug({ err: e.message, url: req.url }, 'API stream ended by an error');
