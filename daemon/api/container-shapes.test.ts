@@ -12,6 +12,7 @@ import {
 } from './container-shapes.js';
 import { boolParam, filtersParam } from './params.js';
 import { ExecStore } from './exec.js';
+import { until } from './container-wait.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -176,5 +177,15 @@ describe('withDockerWording', () => {
     );
     const other = new TswarmError('INTERNAL', 'cgroup failed');
     expect(withDockerWording(other, 125)).toBe(other);
+  });
+});
+
+describe('until', () => {
+  it('gives up at its deadline with DEADLINE_EXCEEDED, and ends at once when the client has gone', async () => {
+    await expect(until(() => false, new AbortController().signal, 250)).rejects.toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+    });
+    await expect(until(() => false, AbortSignal.abort())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(until(() => true, new AbortController().signal, 0)).resolves.toBeUndefined();
   });
 });

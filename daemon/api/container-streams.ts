@@ -131,10 +131,14 @@ function attachRoute(engine: Engine): Route {
         else {
           // Not running: wait for its next start; its output is what came after the last run ended.
           const startedBefore = state?.startedAtMs ?? 0;
-          await until(() => {
-            const s = engine.containerInspect(id).container?.state;
-            return (s?.startedAtMs ?? 0) !== startedBefore;
-          }, sink.closed);
+          await until(
+            () => {
+              const s = engine.containerInspect(id).container?.state;
+              return (s?.startedAtMs ?? 0) !== startedBefore;
+            },
+            sink.closed,
+            ATTACH_START_WAIT_MS,
+          );
           if (state?.finishedAtMs) sinceMs = state.finishedAtMs + 1;
         }
         const records = engine.containerLogs(id, {
@@ -150,6 +154,13 @@ function attachRoute(engine: Engine): Route {
     },
   };
 }
+
+/**
+ * An attach to a container that is not running waits this long for its start: `docker run` and
+ * `docker start -a` start it right after attaching. A hijacked connection whose client left may
+ * never say so (it is half-open and not read), so this bounds what such a wait holds.
+ */
+const ATTACH_START_WAIT_MS = 60_000;
 
 export function containerStreamRoutes(engine: Engine): Route[] {
   return [logsRoute(engine), attachRoute(engine), statsRoute(engine)];

@@ -11,10 +11,16 @@ const CONDITIONS: readonly Condition[] = ['not-running', 'next-exit', 'removed']
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `probe` holds; the client going away (signal) ends it with an error. */
-export async function until(probe: () => boolean, signal: AbortSignal): Promise<void> {
+/**
+ * Polls until `probe` holds; the client going away (signal) ends it with an error, and so does
+ * `timeoutMs` when given (a wait no client can end, such as a hijacked connection's).
+ */
+export async function until(probe: () => boolean, signal: AbortSignal, timeoutMs?: number): Promise<void> {
+  const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   while (!probe()) {
     if (signal.aborted) throw new TswarmError('UNAVAILABLE', 'the client went away');
+    if (Date.now() >= deadline)
+      throw new TswarmError('DEADLINE_EXCEEDED', `gave up waiting after ${timeoutMs} ms. Start the container first`);
     await sleep(POLL_MS);
   }
 }
