@@ -1,9 +1,9 @@
-import type { DaemonClient } from '../lib/daemon-client.js';
+import { ApiClient } from '../lib/api-client/client.js';
 import { resolveHost } from '../lib/daemon-host.js';
 
 /** What every command gets: where the daemon is, and where output goes. */
 export class CliContext {
-  private client: DaemonClient | undefined;
+  private client: ApiClient | undefined;
 
   constructor(
     private readonly hostFlag: string | undefined,
@@ -16,19 +16,24 @@ export class CliContext {
   }
 
   /**
-   * Connects lazily: commands that never talk to the daemon (lab, --help) work without one. The
-   * client's module (and the System and Control messages it loads) is imported here, on first
-   * use, so the engine's commands and --version start without it.
+   * The daemon's Engine API, connected lazily: commands that never talk to the daemon (lab,
+   * --help) work without one. One client (one kept-alive connection) for the whole command.
    */
-  async daemon(): Promise<DaemonClient> {
-    if (!this.client) {
-      const { DaemonClient } = await import('../lib/daemon-client.js');
-      this.client ??= new DaemonClient(this.host);
-    }
+  api(): ApiClient {
+    this.client ??= new ApiClient(this.host);
     return this.client;
   }
 
+  /** @deprecated the gRPC client, until every command speaks the Engine API. */
+  async daemon(): Promise<import('../lib/daemon-client.js').DaemonClient> {
+    const { DaemonClient } = await import('../lib/daemon-client.js');
+    this.grpc ??= new DaemonClient(this.host);
+    return this.grpc;
+  }
+  private grpc: import('../lib/daemon-client.js').DaemonClient | undefined;
+
   close(): void {
     this.client?.close();
+    this.grpc?.close();
   }
 }

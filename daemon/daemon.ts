@@ -1,7 +1,8 @@
 import { Server } from '@grpc/grpc-js';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../lib/log.js';
-import { GRPC_MESSAGE_BYTES_MAX, unixSocketPath } from '../lib/grpc.js';
+import { GRPC_MESSAGE_BYTES_MAX } from '../lib/grpc.js';
+import { unixSocketPath } from '../lib/daemon-host.js';
 import { SystemServiceService } from '../gen/tswarm/v1/system.js';
 import { ControlServiceService } from '../gen/tswarm/v1/control.js';
 import { controlProxy } from './control-proxy.js';
@@ -99,7 +100,14 @@ export class Daemon {
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();
       const router = new Router(
-        apiRoutes({ hostname, dataDir: dataDir.path, startedAtMs: Date.now(), swarm, engine: this.engine }),
+        apiRoutes({
+          hostname,
+          dataDir: dataDir.path,
+          startedAtMs: Date.now(),
+          logLevel: this.options.logLevel,
+          swarm,
+          engine: this.engine,
+        }),
       );
       const http = createApiServer(router, this.log.child({ part: 'api' }));
       this.socket = await LocalSocket.bind({

@@ -4,7 +4,7 @@ import { asTswarmError, EXIT_USAGE } from '../lib/errors.js';
 import { tswarmVersion } from '../lib/version.js';
 import { Daemon } from './daemon.js';
 import { DEFAULT_DATA_DIR } from './data-dir.js';
-import { DEFAULT_HOST } from '../lib/grpc.js';
+import { DEFAULT_HOST } from '../lib/daemon-host.js';
 import { Launcher } from '../lib/process/launcher.js';
 import { useCommandRunner } from '../lib/process/run.js';
 import { parseInsecureRegistry } from '../engine/image/registry/registry-options.js';

@@ -10,7 +10,7 @@ import type {
 } from '../gen/lite/tswarm/v1/system.js';
 import { ControlServiceDefinition } from '../gen/lite/tswarm/v1/control.js';
 import type * as control from '../gen/lite/tswarm/v1/control.js';
-import { unixSocketPath } from './grpc.js';
+import { unixSocketPath } from './daemon-host.js';
 import { fromLocalCall, localCallError, unreachable } from './local-call-errors.js';
 import { LocalGrpcChannel, type MethodDefinition, type ServiceDefinition } from './local-grpc/channel.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unixSocketPath } from './grpc.js';
+import { unixSocketPath } from './daemon-host.js';
 import { TswarmError } from './errors.js';
 
 describe('unixSocketPath', () => {

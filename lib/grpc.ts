@@ -58,14 +58,4 @@ export function callUnary<Req, Res>(
   });
 }
 
-/** `unix:///run/tswarm/tswarm.sock` → `/run/tswarm/tswarm.sock`; refuses anything else with a usable message. */
-export function unixSocketPath(host: string): string {
-  const match = /^unix:\/\/(\/.+)$/.exec(host);
-  if (!match?.[1]) {
-    throw new TswarmError('USAGE', `invalid host "${host}". Use the form unix:///path/to/tswarm.sock`);
-  }
-  return match[1];
-}
 
-/** The local API socket, as /var/run/docker.sock is Docker's (docs/architecture.md, Data directory). */
-export const DEFAULT_HOST = 'unix:///run/tswarm/tswarm.sock';

@@ -4,7 +4,7 @@ import {
   type ImageLoadRequest,
   type ImageLoadResponse,
 } from '../../gen/lite/tswarm/v1/engine.js';
-import { unixSocketPath } from '../../lib/grpc.js';
+import { unixSocketPath } from '../../lib/daemon-host.js';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { errorLine } from '../errors.js';
 import type { CliContext } from '../context.js';

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { asTswarmError, httpStatusFor } from '../../lib/errors.js';
+import { ERROR_CODE_HEADER } from '../../lib/api-version.js';
 
 /** Where a streamed body goes: `write` waits while the client reads slowly; `closed` fires when it goes away. */
 export interface Sink {
@@ -28,7 +29,7 @@ export interface Reply {
 /** Docker's error body: the docker CLI prints `message` as it is. */
 export function sendError(reply: Reply, err: unknown): void {
   const e = asTswarmError(err);
-  reply.json(httpStatusFor(e.code), { message: e.message });
+  reply.json(httpStatusFor(e.code), { message: e.message }, { [ERROR_CODE_HEADER]: e.code });
 }
 
 function abortOn(target: { once(event: 'close', fn: () => void): unknown }): AbortSignal {

@@ -7,12 +7,14 @@ import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
 import { volumeRoutes } from './volumes.js';
 import { networkRoutes } from './networks.js';
+import { tswarmRoutes } from './tswarm.js';
 
 /** What the Engine API's handlers reach: this node's engine and its swarm membership. */
 export interface ApiContext {
   hostname: string;
   dataDir: string;
   startedAtMs: number;
+  logLevel: string;
   swarm: Swarm;
   engine: Engine;
 }
@@ -26,5 +28,6 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     ...volumeRoutes(ctx),
     ...networkRoutes(ctx),
     ...swarmRoutes(ctx),
+    ...tswarmRoutes(ctx),
   ];
 }

@@ -1,12 +1,9 @@
 import { TswarmError } from '../../lib/errors.js';
+import { API_VERSION_MAX, API_VERSION_MIN } from '../../lib/api-version.js';
 
-/**
- * The Engine API versions tswarmd speaks: 1.41 is Debian 12's docker.io, 1.50 the docker CLI
- * 28.2. A client negotiates down from the `API-Version` header of `/_ping`; a request for a
- * version outside the range is refused as dockerd refuses it.
- */
-export const API_VERSION_MIN = '1.41';
-export const API_VERSION_MAX = '1.50';
+// A client negotiates down from the `API-Version` header of `/_ping`; a request for a version
+// outside the range is refused as dockerd refuses it.
+export { API_VERSION_MAX, API_VERSION_MIN };
 
 /** The request's path without its `/vX.Y` prefix, and the version it asked for (the newest when none). */
 export interface ApiPath {

@@ -276,7 +276,11 @@ export class ImageService {
   }
 
   /** Checks the credentials against the registry, then stores them. */
-  async login(registry: string, username: string, password: string): Promise<LoginResponse> {
+  /**
+   * Checks the credentials with the registry; `remember` keeps them for this node's pulls (tswarm's
+   * login), without it they are only verified (Docker's /auth, whose client keeps them itself).
+   */
+  async login(registry: string, username: string, password: string, remember = true): Promise<LoginResponse> {
     const { client } = await this.ready();
     const host = normalizeRegistryHost(registry);
     try {
@@ -293,7 +297,7 @@ export class ImageService {
       }
       throw err;
     }
-    await this.credentials.set(host, { username, password });
+    if (remember) await this.credentials.set(host, { username, password });
     return { status: 'Login Succeeded' };
   }
 

@@ -1,0 +1,99 @@
+import { TSWARM_API_PREFIX } from '../../lib/api-version.js';
+import { TswarmError } from '../../lib/errors.js';
+import type { JsonObject } from './body.js';
+import { field } from './body.js';
+import type { Route } from './router.js';
+import type { ApiContext } from './routes.js';
+import { isoTime } from './swarm-shapes.js';
+
+/** Registry credentials are short; anything longer is a mistake, not a password. */
+const USERNAME_CHARS_MAX = 256;
+const PASSWORD_CHARS_MAX = 8192;
+
+function registryOf(body: JsonObject, name: string): string {
+  const registry = field(body, name, 'string') ?? '';
+  if (registry.trim() === '')
+    throw new TswarmError('INVALID_ARGUMENT', `${name} is empty. Name the registry (host[:port])`);
+  return registry.trim();
+}
+
+function credentialsOf(body: JsonObject, user: string, pass: string): { username: string; password: string } {
+  const username = field(body, user, 'string') ?? '';
+  const password = field(body, pass, 'string') ?? '';
+  if (username === '' || password === '')
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      'login needs a username and a password. Give -u USER and --password-stdin',
+    );
+  if (username.length > USERNAME_CHARS_MAX || password.length > PASSWORD_CHARS_MAX)
+    throw new TswarmError('INVALID_ARGUMENT', 'the username or password is too long. Check what you passed');
+  return { username, password };
+}
+
+/**
+ * Docker's `POST /auth` (docker login): the credentials are checked with the registry and not
+ * kept — the docker CLI keeps them and sends them with each pull (X-Registry-Auth).
+ */
+function authRoute(ctx: ApiContext): Route {
+  return {
+    method: 'POST',
+    path: '/auth',
+    handler: async (req, reply) => {
+      const body = await req.json();
+      const { username, password } = credentialsOf(body, 'username', 'password');
+      const registry = field(body, 'serveraddress', 'string') || 'docker.io';
+      const r = await ctx.engine.images.login(registry, username, password, false);
+      reply.json(200, { Status: r.status, IdentityToken: '' });
+    },
+  };
+}
+
+/**
+ * The operations Docker has no endpoint for, under one prefix (docs/architecture.md, The local
+ * API): a daemon-kept registry login, which this node's pulls use (services' pulls on workers
+ * will too), and the node facts `tswarm info` shows beside Docker's /info.
+ */
+export function tswarmRoutes(ctx: ApiContext): Route[] {
+  return [
+    authRoute(ctx),
+    {
+      method: 'GET',
+      path: `${TSWARM_API_PREFIX}/info`,
+      handler: async (_req, reply) => {
+        const engine = await ctx.engine.summary();
+        reply.json(200, {
+          Hostname: ctx.hostname,
+          DataDir: ctx.dataDir,
+          NamePrefix: ctx.swarm.node.namePrefix,
+          Pid: process.pid,
+          LogLevel: ctx.logLevel,
+          StartedAt: isoTime(ctx.startedAtMs),
+          Runtime: engine.runtime,
+          CgroupLayout: engine.cgroupLayout,
+          Warnings: engine.warnings,
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: `${TSWARM_API_PREFIX}/login`,
+      handler: async (req, reply) => {
+        const body = await req.json();
+        const registry = registryOf(body, 'Registry');
+        const { username, password } = credentialsOf(body, 'Username', 'Password');
+        const r = await ctx.engine.images.login(registry, username, password);
+        reply.json(200, { Status: r.status });
+      },
+    },
+    {
+      method: 'POST',
+      path: `${TSWARM_API_PREFIX}/logout`,
+      handler: async (req, reply) => {
+        const registry = registryOf(await req.json(), 'Registry');
+        if (!(await ctx.engine.images.logout(registry)))
+          throw new TswarmError('NOT_FOUND', `not logged in to ${registry}. Nothing to do`);
+        reply.empty(204);
+      },
+    },
+  ];
+}

@@ -1,0 +1,37 @@
+import { TswarmError } from '../errors.js';
+
+/** One progress or status message; a longer line is not a message tswarmd sends. */
+const LINE_BYTES_MAX = 1024 * 1024;
+
+/**
+ * The objects of a newline-delimited JSON stream (a pull's or a load's progress), each as soon
+ * as its line is complete. An `{"error": …}` line is the daemon failing mid-stream, after its
+ * 200: thrown as the error it names.
+ */
+export async function* readJsonLines<T>(source: AsyncIterable<Buffer>): AsyncGenerator<T> {
+  let pending = '';
+  for await (const chunk of source) {
+    pending += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line) yield parseLine<T>(line);
+    }
+    if (pending.length > LINE_BYTES_MAX)
+      throw new TswarmError('INTERNAL', `a line of tswarmd's stream is longer than ${LINE_BYTES_MAX} bytes`);
+  }
+  if (pending.trim()) yield parseLine<T>(pending.trim());
+}
+
+function parseLine<T>(line: string): T {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (err) {
+    throw new TswarmError('INTERNAL', `tswarmd's stream carried a line that is not JSON: ${line.slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+  return obj as T;
+}
