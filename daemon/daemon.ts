@@ -1,25 +1,16 @@
-import { Server } from '@grpc/grpc-js';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../lib/log.js';
-import { GRPC_MESSAGE_BYTES_MAX } from '../lib/grpc.js';
 import { unixSocketPath } from '../lib/daemon-host.js';
-import { SystemServiceService } from '../gen/tswarm/v1/system.js';
-import { ControlServiceService } from '../gen/tswarm/v1/control.js';
-import { controlProxy } from './control-proxy.js';
 import { Swarm } from './swarm.js';
-import { EngineServiceService } from '../gen/tswarm/v1/engine.js';
 import { Engine } from '../engine/engine.js';
 import { LocalVolumeProvider } from '../engine/volume/local-provider.js';
 import { NodeNetworking } from '../engine/network/node-networking.js';
-import { engineService } from './engine-api.js';
 import { join } from 'node:path';
 import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { LocalSocket } from './local-socket.js';
 import { createApiServer } from './api/server.js';
 import { Router } from './api/router.js';
 import { apiRoutes } from './api/routes.js';
-import type { Server as HttpServer } from 'node:http';
-import { systemService } from './system-api.js';
 import { tswarmVersion } from '../lib/version.js';
 import { readCaBundle } from '../engine/image/registry/registry-options.js';
 
@@ -41,8 +32,6 @@ const SHUTDOWN_GRACE_MS = 5_000;
  * agent and (on managers) the control plane attach here as they land.
  */
 export class Daemon {
-  private server: Server | undefined;
-  private http: HttpServer | undefined;
   private socket: LocalSocket | undefined;
   private dataDir: OpenedDataDir | undefined;
   private socketPath = '';
@@ -83,20 +72,6 @@ export class Daemon {
       });
       const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
       this.swarm = swarm;
-      const server = new Server({ 'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX });
-      server.addService(
-        SystemServiceService,
-        systemService({
-          hostname,
-          dataDir: dataDir.path,
-          startedAtMs: Date.now(),
-          logLevel: this.options.logLevel,
-          swarm,
-          engine: this.engine,
-        }),
-      );
-      server.addService(ControlServiceService, controlProxy(swarm));
-      server.addService(EngineServiceService, engineService(this.engine));
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();
       const router = new Router(
@@ -112,14 +87,9 @@ export class Daemon {
       const http = createApiServer(router, this.log.child({ part: 'api' }));
       this.socket = await LocalSocket.bind({
         socketPath: this.socketPath,
-        // Beside node.json, in the 0700 data dir: only root reaches the gRPC half directly.
-        grpcSocketPath: join(dataDir.path, 'local-grpc.sock'),
-        grpc: server,
         http,
         log: this.log,
       });
-      this.server = server;
-      this.http = http;
       this.log.info(
         {
           version: tswarmVersion(),
@@ -146,7 +116,7 @@ export class Daemon {
 
   private async doStop(): Promise<void> {
     await this.swarm?.stopParts();
-    if (this.socket && this.http) await this.socket.close(this.http, SHUTDOWN_GRACE_MS);
+    await this.socket?.close(SHUTDOWN_GRACE_MS);
     await this.engine?.close();
     await this.dataDir?.lock.release();
     this.log.info('tswarmd stopped');

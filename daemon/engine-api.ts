@@ -13,7 +13,7 @@ import type { Engine } from '../engine/engine.js';
 import { requireText, validateContainerConfig, validateLabels, validateVolumeName } from '../engine/facade/validate.js';
 
 /** `docker load` of a multi-gigabyte image is normal; beyond this a client is broken or hostile. */
-export const LOAD_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+import { LOAD_BYTES_MAX } from './api/image-pull.js';
 /** Clients send chunks of 1 MiB; anything far larger is refused before it is buffered further. */
 const LOAD_CHUNK_BYTES_MAX = 8 * 1024 * 1024;
 /** Log lines per message when reading a finished log (follow sends them as they come). */

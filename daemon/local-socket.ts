@@ -1,6 +1,5 @@
-import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import { type Server as HttpServer } from 'node:http';
-import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { chmod, chown, mkdir, readFile, unlink, lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
@@ -11,10 +10,6 @@ export const SOCKET_MODE = 0o660;
 /** sun_path holds 108 bytes including the terminating NUL. */
 const SOCKET_PATH_BYTES_MAX = 107;
 const PROBE_DEADLINE_MS = 1_000;
-/** HTTP/2's connection preface: a gRPC client (the tswarm CLI today) opens with it. */
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-/** A connection that has not said which protocol it speaks within this is closed. */
-const SNIFF_TIMEOUT_MS = 10_000;
 /** How often a closing socket looks whether its connections are gone. */
 const CLOSE_POLL_MS = 50;
 
@@ -80,129 +75,54 @@ async function clearStaleSocket(socketPath: string): Promise<void> {
 }
 
 /**
- * The local socket speaks the Docker Engine API (HTTP/1.1). While the tswarm CLI still speaks
- * gRPC to the daemon, a connection that opens with HTTP/2's preface is passed, byte for byte, to
- * the gRPC server on a private socket in the data dir (mode 0700, so only root reaches it
- * directly); every other connection goes to the HTTP server. The CLI's move to HTTP removes the
- * gRPC half.
+ * The local socket: the node's Docker Engine API server (HTTP/1.1) listening on a unix socket,
+ * mode 0660 for root and the `tswarm` group, as docker.sock is (docs/security.md, The local
+ * socket). It tracks its connections itself: a hijacked one (attach, exec) leaves the HTTP
+ * server's books at the upgrade, and shutdown must still end it.
  */
 export class LocalSocket {
   private constructor(
-    private readonly front: NetServer,
-    private readonly grpc: GrpcServer,
+    private readonly http: HttpServer,
     readonly path: string,
-    private readonly grpcPath: string,
-    /** Every connection the socket accepted and still holds, whichever server it went to. */
+    /** Every connection the socket accepted and still holds, upgraded ones included. */
     private readonly sockets: Set<Socket>,
   ) {}
 
-  static async bind(options: {
-    socketPath: string;
-    grpcSocketPath: string;
-    grpc: GrpcServer;
-    http: HttpServer;
-    log: Logger;
-  }): Promise<LocalSocket> {
-    const { socketPath, grpcSocketPath } = options;
+  static async bind(options: { socketPath: string; http: HttpServer; log: Logger }): Promise<LocalSocket> {
+    const { socketPath, http } = options;
     checkPathLength(socketPath, '--host path');
-    checkPathLength(grpcSocketPath, '--data-dir');
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
     await clearStaleSocket(socketPath);
-    await unlink(grpcSocketPath).catch(() => undefined);
-    await new Promise<void>((resolve, reject) => {
-      options.grpc.bindAsync(`unix://${grpcSocketPath}`, ServerCredentials.createInsecure(), (err) => {
-        if (err)
-          reject(
-            new TswarmError('UNAVAILABLE', `cannot listen on unix://${grpcSocketPath}: ${err.message}`, { cause: err }),
-          );
-        else resolve();
-      });
-    });
-    await chmod(grpcSocketPath, 0o600);
-    // Node starts its checks of the headers deadline (a half request that stalls is cut off)
-    // when an HTTP server starts listening. This one never listens: connections are handed to
-    // it. So its checks start the way Node's own 'listening' would start them.
-    options.http.emit('listening');
     const sockets = new Set<Socket>();
-    const front = createServer({ pauseOnConnect: true }, (socket) => {
+    http.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
-      route(socket, options.http, grpcSocketPath, options.log);
     });
     await new Promise<void>((resolve, reject) => {
-      front.once('error', (err) =>
+      http.once('error', (err) =>
         reject(new TswarmError('UNAVAILABLE', `cannot listen on unix://${socketPath}: ${err.message}`, { cause: err })),
       );
-      front.listen(socketPath, () => resolve());
+      http.listen(socketPath, () => resolve());
     });
+    // Made under the process's umask (022: only root may connect), then opened to the group.
     await chmod(socketPath, SOCKET_MODE);
     const gid = await groupId('tswarm');
     await chown(socketPath, 0, gid ?? 0).catch(() => undefined);
-    return new LocalSocket(front, options.grpc, socketPath, grpcSocketPath, sockets);
+    http.on('error', (err) => options.log.error({ err }, 'local API socket failed'));
+    return new LocalSocket(http, socketPath, sockets);
   }
 
-  /** Stops accepting; calls in flight get `graceMs` to finish, then both servers are cut. */
-  async close(http: HttpServer, graceMs: number): Promise<void> {
-    this.front.close();
-    this.grpc.tryShutdown(() => undefined);
-    http.closeIdleConnections();
-    // The HTTP server never listens (connections are handed to it), so its close() waits for
-    // nothing: the accepted sockets are what in-flight calls hold. They get `graceMs`, then go.
+  /** Stops accepting; calls in flight get `graceMs` to finish, then every connection is cut. */
+  async close(graceMs: number): Promise<void> {
+    this.http.close();
+    this.http.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (this.sockets.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, CLOSE_POLL_MS));
-      http.closeIdleConnections();
+      this.http.closeIdleConnections();
     }
-    this.grpc.forceShutdown();
-    http.closeAllConnections();
+    this.http.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
     await unlink(this.path).catch(() => undefined);
-    await unlink(this.grpcPath).catch(() => undefined);
   }
-}
-
-/** Reads until the first bytes say HTTP/2 (gRPC) or not, then hands the connection over. */
-function route(socket: Socket, http: HttpServer, grpcSocketPath: string, log: Logger): void {
-  let seen = Buffer.alloc(0);
-  const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
-  const onData = (chunk: Buffer) => {
-    seen = Buffer.concat([seen, chunk]);
-    const n = Math.min(seen.length, HTTP2_PREFACE.length);
-    const isHttp2 = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
-    if (isHttp2 && seen.length < HTTP2_PREFACE.length) return; // not decided yet
-    clearTimeout(timer);
-    socket.off('data', onData);
-    socket.off('end', onEnd);
-    socket.pause();
-    if (isHttp2) toGrpc(socket, seen, grpcSocketPath, log);
-    else {
-      socket.unshift(seen);
-      http.emit('connection', socket);
-      socket.resume();
-    }
-  };
-  const onEnd = () => {
-    clearTimeout(timer);
-    socket.destroy();
-  };
-  socket.on('data', onData);
-  socket.on('end', onEnd);
-  socket.on('error', () => socket.destroy());
-  socket.resume();
-}
-
-function toGrpc(socket: Socket, first: Buffer, grpcSocketPath: string, log: Logger): void {
-  const upstream = connect(grpcSocketPath);
-  upstream.write(first);
-  socket.pipe(upstream).pipe(socket);
-  const closeBoth = (err?: Error) => {
-    if (err) log.debug({ err: err.message }, 'local gRPC connection ended');
-    socket.destroy();
-    upstream.destroy();
-  };
-  socket.on('error', closeBoth);
-  upstream.on('error', closeBoth);
-  socket.on('close', () => upstream.destroy());
-  upstream.on('close', () => socket.destroy());
-  socket.resume();
 }

@@ -57,5 +57,3 @@ export function callUnary<Req, Res>(
     });
   });
 }
-
-

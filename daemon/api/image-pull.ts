@@ -2,7 +2,6 @@ import type { ImageSummary } from '../../gen/tswarm/v1/engine.js';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { LatestPerLayer } from '../../engine/facade/progress-queue.js';
 import { familiarReference, formatReference, parseReference } from '../../engine/image/reference.js';
-import { LOAD_BYTES_MAX } from '../engine-api.js';
 import { boundedChunks } from './body.js';
 import { pullProgressMessage } from './image-shapes.js';
 import type { Sink } from './reply.js';
@@ -45,6 +44,22 @@ export function decodeRegistryAuth(header: string | string[] | undefined): Regis
   return Object.keys(auth).length > 0 ? auth : undefined;
 }
 
+/**
+ * The credentials a pull uses: the client's own (the docker CLI sends its stored login in
+ * X-Registry-Auth), else none given here and the node's stored `tswarm login` applies. An
+ * identity token alone (an OAuth refresh token from a credential helper) is not something the
+ * engine can exchange yet: that pull goes on with the node's login, and the log says so.
+ */
+function pullCredentials(
+  auth: RegistryAuth | undefined,
+  req: ApiRequest,
+): { username: string; password: string } | undefined {
+  if (auth?.username && auth.password) return { username: auth.username, password: auth.password };
+  if (auth?.identitytoken)
+    req.log.info('X-Registry-Auth carries only an identity token; the pull uses the node’s stored login');
+  return undefined;
+}
+
 /** The reference `fromImage` and `tag` name together: the tag may also be a digest. */
 export function pullReference(fromImage: string | null, tag: string | null): string {
   if (!fromImage)
@@ -85,10 +100,7 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
   const ref = pullReference(req.query.get('fromImage'), req.query.get('tag'));
   const parsed = parseReference(ref);
   const platform = platformOf(req.query);
-  // The engine's pull takes no per-request credentials: it uses the node's stored logins
-  // (`tswarm login`), so X-Registry-Auth is only checked for form.
-  if (decodeRegistryAuth(req.headers['x-registry-auth']))
-    req.log.debug({ image: ref }, 'X-Registry-Auth given; the pull uses the node’s stored logins');
+  const credentials = pullCredentials(decodeRegistryAuth(req.headers['x-registry-auth']), req);
   const before = await previousImageId(ctx, ref);
   let sink: Sink | undefined;
   let allCached = true;
@@ -113,6 +125,7 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
     image = await ctx.engine.images.pull(ref, {
       onProgress: (p) => progress.offer(p),
       ...(platform ? { platform } : {}),
+      ...(credentials ? { credentials } : {}),
     });
     await progress.flushed();
   } catch (err) {
@@ -141,7 +154,9 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
   out.end();
 }
 
-/** The request body as chunks, bounded in total and in how long the client may stall. */
+/** `docker load` of a multi-gigabyte image is normal; beyond this a client is broken or hostile. */
+export const LOAD_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+
 /** POST /images/load: a `docker save` or OCI archive streamed into the engine; one line per image loaded. */
 async function load(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['handler']>[1]): Promise<void> {
   const images = await ctx.engine.images.load(

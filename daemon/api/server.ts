@@ -137,7 +137,7 @@ export function createApiServer(router: Router, log: Logger): Server {
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     // The docker CLI half-closes a hijacked connection once it has no more stdin to send; the
-    // output must still flow back (the local socket's front server would otherwise end it).
+    // output must still flow back (Node ends a socket's side when the peer's FIN arrives, unless told not to).
     socket.allowHalfOpen = true;
     const ac = new AbortController();
     socket.once('close', () => ac.abort());

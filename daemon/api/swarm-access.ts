@@ -1,5 +1,5 @@
 import { TswarmError } from '../../lib/errors.js';
-import { controlForwarder, type ControlForwarder } from '../control-proxy.js';
+import { controlForwarder, type ControlForwarder } from './control-forwarder.js';
 import type { ApiRequest } from './router.js';
 import type { ApiContext } from './routes.js';
 

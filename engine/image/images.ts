@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../../lib/log.js';
 import type { ImageForRuntime, OciImageConfig } from '../image-contract.js';
 import { readArchive } from './archive.js';
 import { CredentialStore } from './credentials.js';
+import type { Credentials } from './registry/auth.js';
 import { damagedLayer, ImageError, malformed } from './errors.js';
 import { CONFIG_BYTES_MAX, type Platform } from './oci.js';
 import { hostPlatform } from './platform.js';
@@ -48,6 +49,8 @@ export interface ImageServiceOptions {
 export interface PullOptions {
   onProgress?: OnProgress;
   platform?: Platform;
+  /** The caller's credentials for this pull only (Docker's X-Registry-Auth); else the node's stored login. */
+  credentials?: Credentials;
 }
 
 interface Ready {
@@ -119,6 +122,7 @@ export class ImageService {
         parsed,
         options.platform ?? hostPlatform(),
         options.onProgress ?? (() => undefined),
+        options.credentials,
       );
       this.log.info({ image: formatReference(parsed), id: pulled.id }, 'image pulled');
       const tag = parsed.digest ? undefined : formatReference(parsed);

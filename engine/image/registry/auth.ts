@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readBody, type HttpClient } from './http.js';
 
 export interface Credentials {
@@ -30,6 +31,17 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
     params[(m[1] ?? '').toLowerCase()] = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1');
   }
   return { scheme, params };
+}
+
+/**
+ * Whose token a cached one is: a token fetched with one caller's credentials (a pull with
+ * X-Registry-Auth) must never answer for another's, or for an anonymous pull.
+ */
+function tokenKey(registry: string, scope: string, creds: Credentials | undefined): string {
+  const who = creds
+    ? createHash('sha256').update(`${creds.username}\0${creds.password}`).digest('hex').slice(0, 32)
+    : '-';
+  return `${registry} ${scope} ${who}`;
 }
 
 export function basicHeader(c: Credentials): string {
@@ -65,7 +77,7 @@ export class RegistryAuth {
     const challenge = this.schemes.get(registry);
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') return creds ? basicHeader(creds) : undefined;
-    const token = this.tokens.get(`${registry} ${scope}`);
+    const token = this.tokens.get(tokenKey(registry, scope, creds));
     return token && token.expiresAtMs > Date.now() ? token.header : undefined;
   }
 
@@ -80,7 +92,7 @@ export class RegistryAuth {
     if (challenge.scheme === 'basic') return creds ? basicHeader(creds) : undefined;
     const token = await this.fetchToken(challenge, scope, creds);
     if (this.tokens.size >= TOKENS_CACHED_MAX) this.tokens.clear();
-    this.tokens.set(`${registry} ${scope}`, token);
+    this.tokens.set(tokenKey(registry, scope, creds), token);
     return token.header;
   }
 

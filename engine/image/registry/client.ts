@@ -23,6 +23,8 @@ export interface Target {
   image: string;
   registry: string;
   repository: string;
+  /** The caller's own credentials for this pull (Docker's X-Registry-Auth), over the node's stored login. */
+  credentials?: Credentials;
 }
 
 /** A 5xx or 429 answer: the registry exists but cannot serve now. */
@@ -77,7 +79,7 @@ export class RegistryClient {
   async send(t: Target, path: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
     const url = new URL(`/v2/${t.repository}${path}`, this.baseUrl(t.registry));
     const scope = `repository:${t.repository}:pull`;
-    const creds = await this.options.credentials(t.registry);
+    const creds = t.credentials ?? (await this.options.credentials(t.registry));
     const first = this.auth.cached(t.registry, scope, creds);
     let res = await this.http.request(url, { headers: withAuth(headers, first), idleTimeoutMs: this.idleTimeoutMs });
     if (res.status === 401) {
@@ -107,8 +109,9 @@ export class RegistryClient {
     try {
       return await this.auth.answer(t.registry, scope, challenge, creds);
     } catch (err) {
+      // A token endpoint refusing an anonymous request is asking for a login, not refusing one.
       if (err instanceof TokenError && (err.status === 401 || err.status === 403))
-        throw credentialsRefused(t.image, t.registry, err.status);
+        throw creds ? credentialsRefused(t.image, t.registry, err.status) : authRequired(t, creds);
       if (err instanceof TokenError && err.status < 500 && err.status !== 429) {
         throw new ImageError(
           'UNAUTHENTICATED',

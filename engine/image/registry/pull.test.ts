@@ -186,6 +186,20 @@ describe('pull against a fake registry', () => {
     expect(isRetryableImageError(err)).toBe(false);
   });
 
+  it("pulls with a caller's own credentials (X-Registry-Auth), whose token never serves an anonymous pull", async () => {
+    const { s, ref, server, root } = await setup({ auth: { scheme: 'bearer', username: 'bob', password: 'pw' } });
+    const wrong = await s.pull(ref, { credentials: { username: 'bob', password: 'nope' } }).catch((e: unknown) => e);
+    expect(String(wrong)).toMatch(/refused the credentials \(HTTP 401\)/);
+    expect((await s.pull(ref, { credentials: { username: 'bob', password: 'pw' } })).id).toBe(image.configDigest);
+    // Nothing was stored: the credentials were this pull's only.
+    await expect(stat(join(root, 'credentials.json'))).rejects.toThrow();
+    const tokensBefore = server.requests.filter((r) => r.path.startsWith('/token')).length;
+    // The token bob's pull got is cached for bob; an anonymous pull asks for its own and is refused.
+    const anonymous = await s.pull(ref).catch((e: unknown) => e);
+    expect(String(anonymous)).toMatch(/requires authentication/);
+    expect(server.requests.filter((r) => r.path.startsWith('/token')).length).toBeGreaterThan(tokensBefore);
+  });
+
   it('reports a missing blob as a permanent not-found error', async () => {
     const broken = { ...image, blobs: new Map([...image.blobs].filter(([d]) => d !== image.layerDigest)) };
     const { s, ref } = await setup({ image: broken });

@@ -18,6 +18,7 @@ import type { LayerRecord } from '../store/image-index.js';
 import { LayerDiffIdError, type LayerStore } from '../store/layers.js';
 import { downloadBlob } from './blob-download.js';
 import { responseHeader, type RegistryClient, type Target } from './client.js';
+import type { Credentials } from './auth.js';
 
 export type OnProgress = (progress: LayerProgress) => void;
 
@@ -51,8 +52,14 @@ export async function pullImage(
   ref: ImageReference,
   platform: Platform,
   onProgress: OnProgress,
+  credentials?: Credentials,
 ): Promise<PulledImage> {
-  const t: Target = { image: formatReference(ref), registry: ref.registry, repository: ref.repository };
+  const t: Target = {
+    image: formatReference(ref),
+    registry: ref.registry,
+    repository: ref.repository,
+    ...(credentials ? { credentials } : {}),
+  };
   const top = await fetchManifest(deps, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
   let { doc, digest: manifestDigest, bytes: manifestBytes } = top;
   for (let depth = 0; doc.kind === 'index'; depth++) {

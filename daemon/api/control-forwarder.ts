@@ -1,15 +1,8 @@
-import {
-  makeGenericClientConstructor,
-  Metadata,
-  type Client,
-  type ServiceError,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import { ControlServiceService } from '../gen/tswarm/v1/control.js';
-import { fromServiceError, TswarmError } from '../lib/errors.js';
-import { unaryHandler } from '../lib/grpc.js';
-import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
-import type { Swarm } from './swarm.js';
+import { makeGenericClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { ControlServiceService } from '../../gen/tswarm/v1/control.js';
+import { fromServiceError, TswarmError } from '../../lib/errors.js';
+import { MANAGER_CHANNEL_OPTIONS } from '../../lib/tls.js';
+import type { Swarm } from '../swarm.js';
 
 const CONTROL_DEADLINE_MS = 30_000;
 type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
@@ -25,7 +18,7 @@ export type ControlResponse<K extends ControlMethod> = ReturnType<Defs[K]['respo
 /**
  * Carries control calls to this node's manager with the node's own certificate, so the cluster
  * only ever sees node identities (docs/security.md, The local socket). One client per daemon,
- * redialled when the manager address changes; shared by the gRPC proxy and the Engine API.
+ * redialled when the manager address changes; used by the Engine API's swarm and node routes.
  */
 export class ControlForwarder {
   private client: Client | undefined;
@@ -76,18 +69,4 @@ export function controlForwarder(swarm: Swarm): ControlForwarder {
     forwarders.set(swarm, f);
   }
   return f;
-}
-
-/**
- * The Control API on the local socket: the daemon carries its operator's request to this node's
- * manager. On a worker the answer is plain: this node is not a manager.
- */
-export function controlProxy(swarm: Swarm): UntypedServiceImplementation {
-  const forwarder = controlForwarder(swarm);
-  const impl: UntypedServiceImplementation = {};
-  for (const [method, def] of Object.entries(ControlServiceService)) {
-    if (def.responseStream) continue;
-    impl[method] = unaryHandler(async (request: unknown) => forwarder.callUntyped(method, request));
-  }
-  return impl;
 }
