@@ -1,31 +1,38 @@
-import { destroyTestEngine } from '../engine/testing/test-engine.js';
+import { destroyTestEngine } from '../../engine/testing/test-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import type { Server } from 'node:http';
 import { Command, CommanderError } from 'commander';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../lib/log.js';
-import { waitFor } from '../lib/poll.js';
-import { EngineServiceClient, EngineServiceService, type ImagePullResponse } from '../gen/tswarm/v1/engine.js';
-import { Engine } from '../engine/engine.js';
-import { buildBusyboxImage } from '../engine/image/busybox-image.js';
-import { makeArchive, pushTestImage } from '../engine/image/testing/test-images.js';
-import { startTestRegistry, type TestRegistry } from '../engine/image/testing/test-registry.js';
-import { randomPrefix } from '../engine/testing/scratch.js';
-import { settlesWithin } from '../engine/testing/bounded.js';
-import { CliContext } from '../cli/context.js';
-import { reportError } from '../cli/errors.js';
-import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../cli/exit-with.js';
-import { isRunCommand } from '../cli/program.js';
-import { EXIT_USAGE } from '../lib/errors.js';
-import { registerImage } from '../cli/commands/image.js';
-import { registerContainer } from '../cli/commands/container.js';
-import { registerVolume } from '../cli/commands/volume.js';
-import { registerLogin } from '../cli/commands/login.js';
-import { engineService } from './engine-api.js';
+import { silentLogger } from '../../lib/log.js';
+import { waitFor } from '../../lib/poll.js';
+import { Engine } from '../../engine/engine.js';
+import { buildBusyboxImage } from '../../engine/image/busybox-image.js';
+import { makeArchive, pushTestImage } from '../../engine/image/testing/test-images.js';
+import { startTestRegistry, type TestRegistry } from '../../engine/image/testing/test-registry.js';
+import { randomPrefix } from '../../engine/testing/scratch.js';
+import { settlesWithin } from '../../engine/testing/bounded.js';
+import { CliContext } from '../context.js';
+import { reportError } from '../errors.js';
+import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
+import { isRunCommand } from '../program.js';
+import { EXIT_USAGE } from '../../lib/errors.js';
+import { registerImage } from './image.js';
+import { registerContainer } from './container.js';
+import { registerVolume } from './volume.js';
+import { registerLogin } from './login.js';
+import { ApiClient } from '../../lib/api-client/client.js';
+import { demux } from '../../lib/api-client/demux.js';
+import { createApiServer } from '../../daemon/api/server.js';
+import { Router } from '../../daemon/api/router.js';
+import { apiRoutes, type ApiContext } from '../../daemon/api/routes.js';
 
-/** The engine served on a Unix socket as tswarmd serves it, driven by the CLI's own commands. */
+/**
+ * The engine's commands of tswarm's CLI, end to end on one machine: a real engine (crun, a local
+ * registry) behind the Engine API server on a Unix socket, as tswarmd serves them, driven by the
+ * CLI's own command code. The cluster tests do the same through a built daemon on lab hosts.
+ */
 let registry: TestRegistry;
 let dir: string;
 let engine: Engine;
@@ -51,18 +58,18 @@ beforeAll(async () => {
     log: silentLogger(),
     registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 },
   });
-  server = new Server();
-  server.addService(EngineServiceService, engineService(engine));
+  // The engine's routes reach no swarm: only /info and the swarm routes would, and no test here calls them.
+  const ctx = { hostname: 'test', dataDir: dir, startedAtMs: Date.now(), logLevel: 'warn', engine } as ApiContext;
+  server = createApiServer(new Router(apiRoutes(ctx)), silentLogger());
   const sock = join(dir, 'd.sock');
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${sock}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
   host = `unix://${sock}`;
 }, 60_000);
 
 afterAll(async () => {
   // Forced: a call left open by a failed test must not keep the containers and registry alive.
-  server?.forceShutdown();
+  server?.closeAllConnections();
+  server?.close();
   await destroyTestEngine({ engine, registry, prefix, dir });
 }, 60_000);
 
@@ -97,22 +104,14 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   }
 }
 
-describe('EngineService over the local socket', () => {
-  it('streams pull progress layer by layer and ends with the image', async () => {
-    const client = new EngineServiceClient(host, credentials.createInsecure());
-    try {
-      const messages: ImagePullResponse[] = [];
-      for await (const m of client.imagePull({ reference: ref, platform: undefined }))
-        messages.push(m as ImagePullResponse);
-      expect(messages.slice(0, -1).every((m) => m.layers.length === 1 && !m.image)).toBe(true);
-      expect(new Set(messages.flatMap((m) => m.layers.map((l) => l.status)))).toContain('done');
-      expect(messages.at(-1)?.image?.repoTags).toEqual([ref]);
-    } finally {
-      client.close();
-    }
+describe("the CLI's engine commands on the Engine API", () => {
+  it("pulls with layer progress and Docker's closing lines", async () => {
     const r = await cli('pull', ref);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain(`Status: pulled ${ref}`);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/[0-9a-f]{12}: Pull complete/);
+    expect(r.out).toMatch(/Digest: sha256:[0-9a-f]{64}/);
+    expect(r.out).toContain(`Status: Downloaded newer image for ${ref}`);
+    expect((await cli('pull', ref)).out).toContain(`Status: Image is up to date for ${ref}`);
   });
 
   it('runs a container: output streamed, the container’s exit code, removed with --rm', async () => {
@@ -177,14 +176,14 @@ describe('EngineService over the local socket', () => {
     expect((await cli('container', 'logs', '--tail', '1', 'follower')).out).toBe('b\n');
     expect((await cli('container', 'logs', '--tail', '0', 'follower')).out).toBe('');
     // An API client that sets no tail gets the whole log, as docker logs does.
-    const client = new EngineServiceClient(host, credentials.createInsecure());
+    const api = new ApiClient(host);
     try {
-      const lines: string[] = [];
-      for await (const m of client.containerLogs({ id, follow: false, sinceMs: 0 }))
-        for (const l of (m as { lines: { data: Buffer }[] }).lines) lines.push(Buffer.from(l.data).toString());
-      expect(lines).toEqual(['a\n', 'b\n']);
+      const res = await api.request('GET', `/containers/${id}/logs`, { query: { stdout: 1, stderr: 1 } });
+      const frames: string[] = [];
+      for await (const f of demux(res)) frames.push(`${f.stream}:${f.data.toString()}`);
+      expect(frames).toEqual(['stdout:a\n', 'stdout:b\n']);
     } finally {
-      client.close();
+      api.close();
     }
     expect((await cli('container', 'rm', 'follower')).code).toBe(0);
   });
@@ -264,7 +263,7 @@ describe('EngineService over the local socket', () => {
     expect((await cli('container', 'create', '--name', 'insp', '--network', 'none', ref, 'true')).code).toBe(0);
     const some = await cli('container', 'inspect', 'insp', 'no-such-container');
     expect(some.code).toBe(1);
-    expect((JSON.parse(some.out) as { container: { name: string } }[]).map((c) => c.container.name)).toEqual(['insp']);
+    expect((JSON.parse(some.out) as { Name: string }[]).map((c) => c.Name)).toEqual(['/insp']);
     expect((await cli('container', 'rm', 'insp')).code).toBe(0);
     const tooLong = await cli('image', 'inspect', 'x'.repeat(600));
     expect(tooLong.err).toContain('the image reference is longer than 512 characters');
