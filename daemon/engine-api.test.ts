@@ -1,6 +1,7 @@
 import { destroyTestEngine } from '../engine/testing/test-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { Server, credentials } from '@grpc/grpc-js';
+import type { Server as HttpServer } from 'node:http';
 import { Command, CommanderError } from 'commander';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,24 @@ import { registerContainer } from '../cli/commands/container.js';
 import { registerVolume } from '../cli/commands/volume.js';
 import { registerLogin } from '../cli/commands/login.js';
 import { engineService } from './engine-api.js';
+import { LocalSocket } from './local-socket.js';
+import { createApiServer } from './api/server.js';
+import { Router } from './api/router.js';
+import type { ApiContext } from './api/routes.js';
+import { containerRoutes } from './api/containers.js';
+import { imageRoutes } from './api/images.js';
+import { volumeRoutes } from './api/volumes.js';
 
-/** The engine served on a Unix socket as tswarmd serves it, driven by the CLI's own commands. */
+/**
+ * The engine served on a Unix socket as tswarmd serves it — the Engine API (HTTP) and, until
+ * every command speaks it, the gRPC EngineService — driven by the CLI's own commands.
+ */
 let registry: TestRegistry;
 let dir: string;
 let engine: Engine;
 let server: Server;
+let http: HttpServer;
+let socket: LocalSocket;
 let host: string;
 let ref: string;
 let archive: string;
@@ -53,15 +66,26 @@ beforeAll(async () => {
   });
   server = new Server();
   server.addService(EngineServiceService, engineService(engine));
-  const sock = join(dir, 'd.sock');
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${sock}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  // The routes of the engine's objects; they reach nothing of the context but the engine.
+  const ctx = { engine } as ApiContext;
+  http = createApiServer(
+    new Router([...containerRoutes(ctx), ...imageRoutes(ctx), ...volumeRoutes(ctx)]),
+    silentLogger(),
   );
+  const sock = join(dir, 'd.sock');
+  socket = await LocalSocket.bind({
+    socketPath: sock,
+    grpcSocketPath: join(dir, 'g.sock'),
+    grpc: server,
+    http,
+    log: silentLogger(),
+  });
   host = `unix://${sock}`;
 }, 60_000);
 
 afterAll(async () => {
-  // Forced: a call left open by a failed test must not keep the containers and registry alive.
+  // No grace: a call left open by a failed test must not keep the containers and registry alive.
+  await socket?.close(http, 0);
   server?.forceShutdown();
   await destroyTestEngine({ engine, registry, prefix, dir });
 }, 60_000);
@@ -210,23 +234,24 @@ describe('EngineService over the local socket', () => {
     expect([e.code, e.out]).toEqual([4, `in ${hostname}\n`]);
     expect((await cli('container', 'exec', 'busy', '--', '/no/such/command')).code).toBe(127);
     const json = await cli('container', 'stats', '--no-stream', '-f', 'json', 'busy');
+    // Docker's stats, as GET /containers/{id}/stats answers.
     const [stat] = JSON.parse(json.out) as {
       name: string;
-      cpuUsageNs: number;
-      memoryBytes: number;
-      memoryLimitBytes: number;
-      pids: number;
+      cpu_stats: { cpu_usage: { total_usage: number } };
+      memory_stats: { usage: number; limit: number };
+      pids_stats: { current: number };
     }[];
-    expect(stat).toMatchObject({ name: 'busy', memoryLimitBytes: 64 * 1024 * 1024 });
-    expect(stat!.cpuUsageNs).toBeGreaterThan(0);
-    expect(stat!.pids).toBeGreaterThanOrEqual(1);
+    expect(stat).toMatchObject({ name: '/busy', memory_stats: { limit: 64 * 1024 * 1024 } });
+    expect(stat!.cpu_stats.cpu_usage.total_usage).toBeGreaterThan(0);
+    expect(stat!.memory_stats.usage).toBeGreaterThan(0);
+    expect(stat!.pids_stats.current).toBeGreaterThanOrEqual(1);
     const table = await cli('container', 'stats', '--no-stream', 'busy');
     expect(table.out).toMatch(
       /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n\S{12}\s+busy\s+\d+\.\d\d%\s+\S+ \/ 64MiB\s+\d+\.\d\d%\s+\d+\n$/,
     );
     expect((await cli('container', 'rm', '-f', 'busy')).code).toBe(0);
     const gone = await cli('container', 'exec', 'busy', '--', 'true');
-    expect([gone.code, gone.err]).toEqual([1, 'Error: no such container: busy.\n']);
+    expect([gone.code, gone.err]).toEqual([1, 'Error: No such container: busy.\n']);
   });
 
   it('loads a docker-archive streamed from the CLI', async () => {
@@ -254,7 +279,7 @@ describe('EngineService over the local socket', () => {
     const r = await cli('container', 'inspect', 'no-such-container');
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toEqual([]); // as docker inspect
-    expect(r.err).toContain('no such container: no-such-container');
+    expect(r.err).toBe('Error: No such container: no-such-container.\n');
     const v = await cli('volume', 'ls');
     expect(v.code).toBe(1);
     expect(v.err).toContain('volumes are not available on this node');
@@ -264,7 +289,9 @@ describe('EngineService over the local socket', () => {
     expect((await cli('container', 'create', '--name', 'insp', '--network', 'none', ref, 'true')).code).toBe(0);
     const some = await cli('container', 'inspect', 'insp', 'no-such-container');
     expect(some.code).toBe(1);
-    expect((JSON.parse(some.out) as { container: { name: string } }[]).map((c) => c.container.name)).toEqual(['insp']);
+    // Docker's inspect shape, as GET /containers/{id}/json answers.
+    expect((JSON.parse(some.out) as { Name: string }[]).map((c) => c.Name)).toEqual(['/insp']);
+    expect(some.err).toBe('Error: No such container: no-such-container.\n');
     expect((await cli('container', 'rm', 'insp')).code).toBe(0);
     const tooLong = await cli('image', 'inspect', 'x'.repeat(600));
     expect(tooLong.err).toContain('the image reference is longer than 512 characters');
