@@ -249,6 +249,17 @@ describe('EngineService over the local socket', () => {
     expect(table.out).toMatch(
       /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n\S{12}\s+busy\s+\d+\.\d\d%\s+\S+ \/ 64MiB\s+\d+\.\d\d%\s+\d+\n$/,
     );
+    // ps filters go to the daemon in Docker's filters parameter; it refuses what it does not know.
+    expect((await cli('ps', '-q', '--filter', 'name=^busy$', '--filter', 'status=running')).out).toBe(`${hostname}\n`);
+    expect((await cli('ps', '-q', '--filter', 'status=exited', '--filter', 'name=^busy$')).out).toBe('');
+    const typo = await cli('ps', '--filter', 'status=up');
+    expect([typo.code, typo.err]).toEqual([1, expect.stringContaining("invalid filter 'status=up'")]);
+    const startedAt = async () =>
+      (JSON.parse((await cli('container', 'inspect', 'busy')).out) as { State: { StartedAt: string } }[])[0]!.State
+        .StartedAt;
+    const before = await startedAt();
+    expect(await cli('container', 'restart', '-t', '0', 'busy')).toMatchObject({ code: 0, out: 'busy\n' });
+    expect(await startedAt()).not.toBe(before);
     expect((await cli('container', 'rm', '-f', 'busy')).code).toBe(0);
     const gone = await cli('container', 'exec', 'busy', '--', 'true');
     expect([gone.code, gone.err]).toEqual([1, 'Error: No such container: busy.\n']);
