@@ -88,9 +88,9 @@ describe('the engine on a lab host', () => {
       'count=1',
     ]);
     expect(r.code).toBe(137);
-    const { state } = (await inspect(L(), 'm1', 'oom')).container;
-    show(`run -m 32m dd bs=100M: exit ${r.code}; inspect state ${JSON.stringify(state)}`);
-    expect(state).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: true });
+    const { State } = await inspect(L(), 'm1', 'oom');
+    show(`run -m 32m dd bs=100M: exit ${r.code}; inspect state ${JSON.stringify(State)}`);
+    expect(State).toMatchObject({ Status: 'exited', ExitCode: 137, OOMKilled: true });
   });
 
   it('puts the CPU quota and pids limit in the container cgroup; the pids limit stops a fork bomb', async () => {
@@ -319,7 +319,7 @@ describe('the engine on a lab host', () => {
     cli.kill('SIGINT');
     expect(await exited).toBe(5);
     expect(lines).toContain('got INT');
-    expect((await inspect(L(), 'm1', 'intr')).container.state.exitCode).toBe(5);
+    expect((await inspect(L(), 'm1', 'intr')).State.ExitCode).toBe(5);
     await tswarmOk(L(), 'm1', ['container', 'rm', 'intr']);
     // docker kill: the default is SIGKILL; -s names another.
     await tswarmOk(L(), 'm1', [
@@ -360,10 +360,10 @@ describe('the engine on a lab host', () => {
     follower.kill('SIGTERM');
 
     const talker = await inspect(L(), 'm1', 'talker');
-    const { pid } = talker.container.state;
+    const pid = talker.State.Pid;
     await L().kill('m1');
-    const linesAtKill = await logLineCountOnDisk(talker.logPath);
-    await waitFor(async () => (await logLineCountOnDisk(talker.logPath)) >= linesAtKill + 3, {
+    const linesAtKill = await logLineCountOnDisk(talker.LogPath);
+    await waitFor(async () => (await logLineCountOnDisk(talker.LogPath)) >= linesAtKill + 3, {
       what: 'talker to keep logging with tswarmd dead',
       timeoutMs: 10_000,
     });
@@ -372,7 +372,7 @@ describe('the engine on a lab host', () => {
     await L().start('m1');
     const ps = await tswarmOk(L(), 'm1', ['ps']);
     expect(ps).toMatch(/talker/);
-    expect((await inspect(L(), 'm1', 'talker')).container.state).toMatchObject({ status: 'running', pid });
+    expect((await inspect(L(), 'm1', 'talker')).State).toMatchObject({ Status: 'running', Pid: pid });
     expect(await tswarmOk(L(), 'm1', ['container', 'logs', 'oneshot'])).toBe('written-before-restart\n');
     const talked = (await tswarmOk(L(), 'm1', ['container', 'logs', 'talker'])).split('\n').filter((l) => l !== '');
     show(
@@ -381,7 +381,7 @@ describe('the engine on a lab host', () => {
     expect(talked.length).toBeGreaterThan(linesAtKill);
 
     await tswarmOk(L(), 'm1', ['container', 'stop', '-t', '1', 'talker']);
-    expect((await inspect(L(), 'm1', 'talker')).container.state.status).toBe('exited');
+    expect((await inspect(L(), 'm1', 'talker')).State.Status).toBe('exited');
     await waitFor(() => !existsSync(`/proc/${pid}`), { what: `talker's pid ${pid} to be gone`, timeoutMs: 5_000 });
   });
 

@@ -1,6 +1,4 @@
 import { Option, type Command } from 'commander';
-import type { ContainerConfig, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
-import { ContainerSpec, type HealthConfig, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
 import {
   collect,
   parseDurationMs,
@@ -13,6 +11,8 @@ import {
   parseSizeBytes,
   parseTmpfs,
   parseVolume,
+  type PortFlag,
+  type VolumeFlag,
 } from './engine-flags.js';
 import { TswarmError } from '../../lib/errors.js';
 
@@ -30,9 +30,9 @@ export interface ContainerFlags {
   memory?: number;
   cpus?: number;
   pidsLimit?: number;
-  volume?: Mount[];
-  tmpfs?: Mount[];
-  publish?: PublishedPort[];
+  volume?: VolumeFlag[];
+  tmpfs?: [string, string][];
+  publish?: PortFlag[];
   network?: string;
   capAdd?: string[];
   capDrop?: string[];
@@ -45,7 +45,7 @@ export interface ContainerFlags {
   noHealthcheck?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
-  securityOpt?: { noNewPrivileges: boolean }[];
+  securityOpt?: string[];
   dns?: string[];
   dnsSearch?: string[];
   dnsOption?: string[];
@@ -114,7 +114,18 @@ export function addContainerOptions(cmd: Command): Command {
     );
 }
 
-function healthConfig(f: ContainerFlags): HealthConfig | undefined {
+/** Docker's HealthConfig: durations in nanoseconds; `Test` left out keeps the image's check. */
+interface HealthcheckBody {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
+
+const NS_PER_MS = 1_000_000;
+
+function healthcheck(f: ContainerFlags): HealthcheckBody | undefined {
   // Commander turns --no-healthcheck into healthcheck: false; ContainerFlags names it noHealthcheck.
   const tuned =
     f.healthInterval !== undefined ||
@@ -128,71 +139,128 @@ function healthConfig(f: ContainerFlags): HealthConfig | undefined {
         'INVALID_ARGUMENT',
         '--no-healthcheck conflicts with --health-* options. Give one or the other',
       );
-    return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
+    return { Test: ['NONE'] };
   }
   if (!f.healthCmd && !tuned) return undefined;
   return {
     // Without --health-cmd the image's test stays and only the timings change.
-    test: f.healthCmd ? ['CMD-SHELL', f.healthCmd] : [],
-    intervalMs: f.healthInterval ?? 0,
-    timeoutMs: f.healthTimeout ?? 0,
-    retries: f.healthRetries ?? 0,
-    startPeriodMs: f.healthStartPeriod ?? 0,
+    ...(f.healthCmd ? { Test: ['CMD-SHELL', f.healthCmd] } : {}),
+    Interval: (f.healthInterval ?? 0) * NS_PER_MS,
+    Timeout: (f.healthTimeout ?? 0) * NS_PER_MS,
+    Retries: f.healthRetries ?? 0,
+    StartPeriod: (f.healthStartPeriod ?? 0) * NS_PER_MS,
   };
 }
 
 /**
  * `--entrypoint E` replaces the image's entrypoint, the words after IMAGE its cmd. `--entrypoint ""`
- * clears the entrypoint (Docker's way to run another command in an image that has one): the
- * words after IMAGE are then the whole command, and there must be some.
+ * (Entrypoint `[""]`) clears the entrypoint, Docker's way to run another command in an image that
+ * has one: the words after IMAGE are then the whole command, and there must be some.
  */
-function argv(entrypoint: string | undefined, command: readonly string[]): { command: string[]; args: string[] } {
-  if (entrypoint === undefined) return { command: [], args: [...command] };
-  if (entrypoint !== '') return { command: [entrypoint], args: [...command] };
-  if (command.length === 0)
+function entrypoint(value: string | undefined, command: readonly string[]): string[] | undefined {
+  if (value === '' && command.length === 0)
     throw new TswarmError(
       'INVALID_ARGUMENT',
       '--entrypoint "" clears the image\'s entrypoint and cmd, so a command is needed. Give one after the image',
     );
-  return { command: [...command], args: [] };
+  return value === undefined ? undefined : [value];
+}
+
+/** Docker's ContainerCreateRequest (Config with HostConfig inside), as `docker run` builds it from its flags. */
+export interface ContainerCreateBody {
+  Image: string;
+  Cmd?: string[];
+  Entrypoint?: string[];
+  Env?: string[];
+  Labels?: Record<string, string>;
+  WorkingDir?: string;
+  User?: string;
+  Hostname?: string;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
+  Healthcheck?: HealthcheckBody;
+  StopSignal?: string;
+  StopTimeout?: number;
+  HostConfig: {
+    Binds?: string[];
+    Tmpfs?: Record<string, string>;
+    PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+    Memory?: number;
+    NanoCpus?: number;
+    PidsLimit?: number;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+    AutoRemove: boolean;
+    NetworkMode: string;
+    ReadonlyRootfs: boolean;
+    Init?: boolean;
+    SecurityOpt?: string[];
+    CapAdd?: string[];
+    CapDrop?: string[];
+    Dns?: string[];
+    DnsSearch?: string[];
+    DnsOptions?: string[];
+  };
+}
+
+/** A list flag as the body carries it: left out when not given (JSON drops undefined). */
+const nonEmpty = <T>(list: readonly T[] | undefined): T[] | undefined =>
+  list && list.length > 0 ? [...list] : undefined;
+
+function portBindings(ports: readonly PortFlag[]): ContainerCreateBody['HostConfig']['PortBindings'] {
+  if (ports.length === 0) return undefined;
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (bindings[p.port] ??= []).push(p.binding);
+  return bindings;
+}
+
+/** Keys of a Docker set (`{"80/tcp": {}}`), left out when empty. */
+function set(keys: readonly string[]): Record<string, object> | undefined {
+  return keys.length > 0 ? Object.fromEntries(keys.map((k) => [k, {}])) : undefined;
 }
 
 /**
- * The ContainerConfig Docker's flags describe. `--entrypoint` replaces the image's entrypoint and
- * the words after IMAGE its cmd, as in Docker.
+ * The create body Docker's flags describe, as `docker run` sends it to POST /containers/create
+ * (the name goes in the query). Unset flags are left out: the daemon then applies the image's
+ * defaults or its own.
  */
-export function buildContainerConfig(image: string, command: readonly string[], f: ContainerFlags): ContainerConfig {
-  const spec = ContainerSpec.fromPartial({
-    image,
-    labels: Object.fromEntries(f.label ?? []),
-    ...argv(f.entrypoint, command),
-    hostname: f.hostname ?? '',
-    dnsNameservers: f.dns ?? [],
-    dnsSearch: f.dnsSearch ?? [],
-    dnsOptions: f.dnsOption ?? [],
-    env: (f.env ?? []).filter((e): e is string => e !== undefined),
-    dir: f.workdir ?? '',
-    user: f.user ?? '',
-    init: f.init ?? false,
-    readOnly: f.readOnly ?? false,
-    mounts: [...(f.volume ?? []), ...(f.tmpfs ?? [])],
-    stopSignal: f.stopSignal ?? '',
-    ...(f.stopTimeout !== undefined ? { stopGracePeriodMs: f.stopTimeout * 1000 } : {}),
-    healthcheck: healthConfig(f),
-    capabilityAdd: f.capAdd ?? [],
-    capabilityDrop: f.capDrop ?? [],
-    // The last --security-opt no-new-privileges[:bool] wins, as in Docker.
-    noNewPrivileges: f.securityOpt?.at(-1)?.noNewPrivileges ?? false,
-  });
-  const limits = { nanoCpus: f.cpus ?? 0, memoryBytes: f.memory ?? 0, pids: f.pidsLimit ?? 0 };
+export function buildCreateBody(image: string, command: readonly string[], f: ContainerFlags): ContainerCreateBody {
+  const volumes = f.volume ?? [];
+  const ports = f.publish ?? [];
   return {
-    name: f.name ?? '',
-    spec,
-    resources: { limits, reservations: undefined },
-    networkMode: f.network ?? '',
-    ports: f.publish ?? [],
-    taskId: '',
-    autoRemove: f.rm ?? false,
+    Image: image,
+    Cmd: nonEmpty(command),
+    Entrypoint: entrypoint(f.entrypoint, command),
+    Env: nonEmpty((f.env ?? []).filter((e): e is string => e !== undefined)),
+    Labels: f.label ? Object.fromEntries(f.label) : undefined,
+    WorkingDir: f.workdir,
+    User: f.user,
+    Hostname: f.hostname,
+    // As `docker run`: a published port is an exposed one too.
+    ExposedPorts: set(ports.map((p) => p.port)),
+    Volumes: set(volumes.flatMap((v) => ('anonymous' in v ? [v.anonymous] : []))),
+    Healthcheck: healthcheck(f),
+    StopSignal: f.stopSignal,
+    StopTimeout: f.stopTimeout,
+    HostConfig: {
+      Binds: nonEmpty(volumes.flatMap((v) => ('bind' in v ? [v.bind] : []))),
+      Tmpfs: f.tmpfs ? Object.fromEntries(f.tmpfs) : undefined,
+      PortBindings: portBindings(ports),
+      Memory: f.memory,
+      NanoCpus: f.cpus,
+      PidsLimit: f.pidsLimit,
+      // tswarm's plain containers are never restarted (a service's tasks are); Docker's default said so.
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: f.rm ?? false,
+      NetworkMode: f.network ?? 'default',
+      ReadonlyRootfs: f.readOnly ?? false,
+      Init: f.init,
+      SecurityOpt: nonEmpty(f.securityOpt),
+      CapAdd: nonEmpty(f.capAdd),
+      CapDrop: nonEmpty(f.capDrop),
+      Dns: nonEmpty(f.dns),
+      DnsSearch: nonEmpty(f.dnsSearch),
+      DnsOptions: nonEmpty(f.dnsOption),
+    },
   };
 }
 

@@ -1,50 +1,27 @@
-/** `ps --filter` as Docker's daemon applies it: the terms, their parsing and their matching. */
+/**
+ * `ps --filter` as `docker ps` passes it: each KEY=VALUE term goes to the daemon in Docker's
+ * `filters` query parameter, and the daemon matches them (daemon/api/container-filters.ts) and
+ * refuses a key or value it does not know.
+ */
 import { InvalidArgumentError } from 'commander';
-import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
-import { filterParser, labelMatches, matchesAll, type Filter } from './filters.js';
+import type { Filter } from './filters.js';
 
-function nameMatches(name: string, pattern: string): boolean {
-  try {
-    return new RegExp(pattern).test(name);
-  } catch {
-    return name.includes(pattern);
-  }
+/** The keys the daemon takes, for help and for the usage error of a term that is not KEY=VALUE. */
+export const CONTAINER_FILTER_HELP = 'name, id, label (KEY or KEY=VALUE), status, ancestor, exited or health';
+
+/** One `--filter KEY=VALUE` term; only its form is checked here. */
+export function parseContainerFilter(raw: string): Filter {
+  const eq = raw.indexOf('=');
+  const value = raw.slice(eq + 1);
+  if (eq <= 0 || value === '')
+    throw new InvalidArgumentError(`invalid filter "${raw}". Use KEY=VALUE with ${CONTAINER_FILTER_HELP}`);
+  return { key: raw.slice(0, eq), value };
 }
 
-/** A `ps --filter` term, as Docker's: name (a regex), id (prefix), label, status, ancestor. */
-export type ContainerFilter = Filter<'name' | 'id' | 'label' | 'status' | 'ancestor'>;
-
-const STATUSES = ['created', 'running', 'exited'];
-
-export const parseContainerFilter = filterParser(['name', 'id', 'label', 'status', 'ancestor'] as const, (f) => {
-  if (f.key === 'status' && !STATUSES.includes(f.value))
-    throw new InvalidArgumentError(`invalid status filter "${f.value}". Use ${STATUSES.join(', ')}`);
-});
-
-export function matchesFilters(c: ContainerSummary, filters: readonly ContainerFilter[]): boolean {
-  return matchesAll(c, filters, matchesFilter);
-}
-
-export function matchesFilter(c: ContainerSummary, f: ContainerFilter): boolean {
-  switch (f.key) {
-    case 'name':
-      // A regular expression, as Docker takes it (name=^web$ for one name); a text that is not one matches as text.
-      return nameMatches(c.name, f.value);
-    case 'id':
-      return c.id.startsWith(f.value);
-    case 'status':
-      return c.state?.status === f.value;
-    case 'ancestor': {
-      // The engine labels each container with its image's ID (engine.ts LABEL_IMAGE_ID).
-      const imageId = c.labels['tswarm.engine.image-id'] ?? '';
-      return (
-        c.image === f.value ||
-        c.image.startsWith(`${f.value}:`) ||
-        imageId === f.value ||
-        (/^[0-9a-f]+$/.test(f.value) && imageId.startsWith(`sha256:${f.value}`))
-      );
-    }
-    case 'label':
-      return labelMatches(c.labels, f.value);
-  }
+/** Docker's `filters` query parameter: `{"label":{"a=b":true},"status":{"exited":true}}`; undefined for none. */
+export function filtersQuery(terms: readonly Filter[]): string | undefined {
+  if (terms.length === 0) return undefined;
+  const byKey: Record<string, Record<string, true>> = {};
+  for (const t of terms) (byKey[t.key] ??= {})[t.value] = true;
+  return JSON.stringify(byKey);
 }

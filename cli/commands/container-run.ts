@@ -1,87 +1,163 @@
 /**
- * `run` and `create`: build the config, pull when the image is missing, stream the container's
- * output, pass signals on to it (sig-proxy) and exit with its code.
+ * `run` and `create`, as the docker CLI does them over the Engine API: create (pulling when the
+ * image is missing), attach and wait before the start so no output and no exit is missed, pass
+ * signals on to the container (sig-proxy) and exit with its code.
  */
 import { type Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
-import type { ContainerConfig, ContainerRunResponse } from '../../gen/lite/tswarm/v1/engine.js';
-import type { LogLine } from '../../gen/lite/tswarm/v1/objects.js';
+import { CLUSTER_CALL_DEADLINE_MS, LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
-import { withEngine, SLOW_CALL_DEADLINE_MS, type EngineClient } from './engine-client.js';
-import { addContainerOptions, buildContainerConfig, containerFlags, type ContainerFlags } from './container-config.js';
-import { PullProgress } from './engine-progress.js';
-import { pullImage } from './image.js';
+import {
+  addContainerOptions,
+  buildCreateBody,
+  containerFlags,
+  type ContainerCreateBody,
+  type ContainerFlags,
+} from './container-config.js';
+import {
+  containerPath,
+  hijackOutput,
+  requestWait,
+  stderr,
+  type AttachedOutput,
+  type CreateResponse,
+  type PendingWait,
+} from './container-api.js';
+import { pullImage } from './image-pull.js';
 
 type Ctx = () => CliContext;
 
-export const stderr = (data: string | Uint8Array) => process.stderr.write(data);
+/**
+ * Create and start prepare the container on this node (its root filesystem from the image's
+ * layers, a new volume's copy of the image's files, its network): local work that a big image
+ * makes slow, so bounded as generously as a call across the cluster.
+ */
+export const SETUP_DEADLINE_MS = CLUSTER_CALL_DEADLINE_MS;
 
-/** A container's output goes out as the bytes it wrote: decoding it as text would mangle binary. */
-export function writeLine(c: CliContext, line: LogLine, timestamps: boolean): void {
-  const write = line.stream === 'stderr' ? stderr : c.out;
-  if (timestamps) write(`${new Date(line.timestampMs).toISOString()} `);
-  write(line.data);
+function isMissingImage(err: unknown): boolean {
+  return err instanceof TswarmError && err.code === 'NOT_FOUND' && /^No such image/.test(err.message);
 }
 
-/** Streams a run: pull progress and warnings on stderr, output as it comes; gives the exit code when attached. */
-export async function streamRun(
-  c: CliContext,
-  engine: EngineClient,
-  config: ContainerConfig,
-  attach: boolean,
-  onId?: (id: string) => void,
-): Promise<{ id: string; exitCode: number | undefined }> {
-  const progress = new PullProgress(stderr, process.stderr.isTTY === true);
-  const result: { id: string; exitCode: number | undefined } = { id: '', exitCode: undefined };
-  const handle = (ev: ContainerRunResponse) => {
-    if (ev.pull) progress.update(ev.pull);
-    else if (ev.id !== undefined) {
-      progress.finish();
-      result.id = ev.id;
-      onId?.(ev.id);
-    } else if (ev.output) writeLine(c, ev.output, false);
-    else if (ev.exitCode !== undefined) result.exitCode = ev.exitCode;
-  };
-  for await (const ev of engine.stream('containerRun', { config, attach })) handle(ev);
-  return result;
+/**
+ * POST /containers/create; on a 404 for the image, pulls it (progress on stderr) and creates
+ * again, as `docker create` and `docker run` do. The daemon's warnings go to stderr.
+ */
+async function createContainer(api: ApiClient, body: ContainerCreateBody, name: string | undefined): Promise<string> {
+  const create = () =>
+    api.json<CreateResponse>('POST', '/containers/create', {
+      query: { name },
+      json: body,
+      timeoutMs: SETUP_DEADLINE_MS,
+    });
+  let created: CreateResponse;
+  try {
+    created = await create();
+  } catch (err) {
+    if (!isMissingImage(err)) throw err;
+    stderr(`Unable to find image '${body.Image}' locally\n`);
+    await pullImage(api, body.Image, stderr, process.stderr.isTTY === true);
+    created = await create();
+  }
+  for (const w of created.Warnings ?? []) stderr(`WARNING: ${w}\n`);
+  return created.Id;
+}
+
+export function startContainer(api: ApiClient, ref: string): Promise<void> {
+  return api.json<void>('POST', containerPath(ref, '/start'), { timeoutMs: SETUP_DEADLINE_MS });
+}
+
+/**
+ * `docker run`'s exit code for a start that failed: 127 when the command was not found, 126 when
+ * it could not be executed (the daemon words its error so), else 125, tswarm's own failure.
+ */
+export function startFailureExitCode(message: string): number {
+  if (/executable file not found|no such file or directory/.test(message)) return 127;
+  if (/permission denied|is a directory/.test(message)) return 126;
+  return EXIT_RUN_ENGINE_ERROR;
+}
+
+/** Reports a failure of tswarm itself during `run`, and gives Docker's code for it (125). */
+function runFailure(err: unknown): ExitWith {
+  if (err instanceof ExitWith) return err;
+  stderr(errorLine(asTswarmError(err).message));
+  return new ExitWith(EXIT_RUN_ENGINE_ERROR);
 }
 
 /** What `docker run` passes on to the container while attached (its --sig-proxy, on by default). */
 const PROXIED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /**
- * Sends the signals this process gets to the container, so Ctrl-C stops the command rather than
- * only the client (which then keeps streaming until the container exits, and exits with its
- * code). Before the container exists a signal does what it would have done: ends the client.
- * Returns the function that stops proxying.
+ * Sends the signals this process gets to the container (POST /containers/{id}/kill), so Ctrl-C
+ * stops the command rather than only the client, which keeps streaming until the container
+ * exits and exits with its code. Returns the function that stops proxying.
  */
-function proxySignals(engine: EngineClient, containerId: () => string): () => void {
+function proxySignals(api: ApiClient, id: string): () => void {
   const installed: [NodeJS.Signals, () => void][] = [];
-  const stop = () => {
-    for (const [signal, handler] of installed.splice(0)) process.off(signal, handler);
-  };
   for (const signal of PROXIED_SIGNALS) {
-    const handler = () => {
-      const id = containerId();
-      if (id === '') {
-        stop();
-        process.kill(process.pid, signal);
-        return;
-      }
-      // A container that already exited cannot take it; the run ends on its own then.
-      void engine.call('containerKill', { id, signal }).catch(() => undefined);
-    };
+    // A container that already exited cannot take it; the run ends on its own then.
+    const handler = () =>
+      void api.json('POST', containerPath(id, '/kill'), { query: { signal } }).catch(() => undefined);
     process.on(signal, handler);
     installed.push([signal, handler]);
   }
-  return stop;
+  return () => {
+    for (const [signal, handler] of installed.splice(0)) process.off(signal, handler);
+  };
+}
+
+/** Resolves when `work` settles or after `timeoutMs`, whichever is first. */
+async function settledWithin(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * The attached part of `docker run`: attach (hijacked) and wait, then start; the output copied
+ * to stdout and stderr until the container ends it; the exit code the wait reports.
+ */
+async function runAttached(c: CliContext, api: ApiClient, id: string, autoRemove: boolean): Promise<void> {
+  let output: AttachedOutput | undefined;
+  let wait: PendingWait;
+  try {
+    output = await hijackOutput(c, api, containerPath(id, '/attach'), {
+      query: { stream: 1, stdout: 1, stderr: 1 },
+    });
+    // An auto-remove container is gone once it exited: only `removed` is sure to be seen.
+    wait = await requestWait(api, id, autoRemove ? 'removed' : 'next-exit');
+  } catch (err) {
+    output?.close();
+    throw runFailure(err);
+  }
+  try {
+    await startContainer(api, id);
+  } catch (err) {
+    output.close();
+    const message = asTswarmError(err).message;
+    stderr(errorLine(message));
+    // The daemon removes an auto-remove container whose start failed; docker run waits for that.
+    if (autoRemove) await settledWithin(wait.exit, LOCAL_CALL_DEADLINE_MS);
+    wait.cancel();
+    throw new ExitWith(startFailureExitCode(message));
+  }
+  let exit: { StatusCode: number; Error?: { Message: string } | null };
+  try {
+    await output.done;
+    exit = await wait.exit;
+  } catch (err) {
+    wait.cancel();
+    throw runFailure(err);
+  }
+  if (exit.Error?.Message) throw runFailure(new Error(`error waiting for the container: ${exit.Error.Message}`));
+  if (exit.StatusCode !== 0) throw new ExitWith(exit.StatusCode < 0 ? EXIT_RUN_ENGINE_ERROR : exit.StatusCode);
 }
 
 /**
  * `docker run`'s exit codes: the container's own, 126/127 when its command cannot run, and 125
- * when tswarm itself failed — so a script can tell a failing command from a failing engine.
+ * when tswarm itself failed (a bad flag included) — so a script can tell a failing command from
+ * a failing engine.
  */
 async function runAction(
   c: CliContext,
@@ -89,35 +165,33 @@ async function runAction(
   command: string[],
   flags: ContainerFlags & { detach?: boolean },
 ): Promise<void> {
-  let outcome: { id: string; exitCode: number | undefined };
+  let api: ApiClient;
+  let id: string;
   try {
-    // A bad flag value is tswarm's error too (Docker: `docker run --memory x` exits 125).
-    const config = buildContainerConfig(image, command, flags);
-    outcome = await withEngine(c, async (e) => {
-      if (flags.detach) return streamRun(c, e, config, false);
-      let id = '';
-      const stopProxy = proxySignals(e, () => id);
-      try {
-        return await streamRun(c, e, config, true, (created) => (id = created));
-      } finally {
-        stopProxy();
-      }
-    });
+    const body = buildCreateBody(image, command, flags);
+    api = c.api();
+    id = await createContainer(api, body, flags.name);
   } catch (err) {
-    stderr(errorLine(asTswarmError(err).message));
-    throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
+    throw runFailure(err);
   }
-  if (outcome.exitCode === undefined) {
-    if (!flags.detach) {
-      stderr(
-        errorLine('the daemon ended the run without an exit code. Check the container with "tswarm container inspect"'),
-      );
-      throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
+  if (flags.detach) {
+    // As `docker run -d`: the ID as soon as the container exists, then its start.
+    c.out(`${id}\n`);
+    try {
+      await startContainer(api, id);
+    } catch (err) {
+      const message = asTswarmError(err).message;
+      stderr(errorLine(message));
+      throw new ExitWith(startFailureExitCode(message));
     }
-    c.out(`${outcome.id}\n`);
     return;
   }
-  if (outcome.exitCode !== 0) throw new ExitWith(outcome.exitCode);
+  const stopProxy = proxySignals(api, id);
+  try {
+    await runAttached(c, api, id, flags.rm ?? false);
+  } finally {
+    stopProxy();
+  }
 }
 
 export function addRun(parent: Command, name: string, ctx: Ctx): void {
@@ -136,28 +210,13 @@ export function addRun(parent: Command, name: string, ctx: Ctx): void {
   );
 }
 
-async function hasImage(e: EngineClient, reference: string): Promise<boolean> {
-  try {
-    await e.call('imageInspect', { reference });
-    return true;
-  } catch (err) {
-    if (err instanceof TswarmError && err.code === 'NOT_FOUND') return false;
-    throw err;
-  }
-}
-
+/** `docker create`: the container made (the image pulled first when missing), its ID printed. */
 export async function createAction(
   c: CliContext,
   image: string,
   command: string[],
   flags: ContainerFlags,
 ): Promise<void> {
-  const config = buildContainerConfig(image, command, flags);
-  const created = await withEngine(c, async (e) => {
-    // Pull first when missing, so create shows progress as `docker create` does.
-    if (!(await hasImage(e, image))) await pullImage(e, image, stderr, process.stderr.isTTY === true);
-    return e.call('containerCreate', { config }, SLOW_CALL_DEADLINE_MS);
-  });
-  for (const w of created.warnings) stderr(`WARNING: ${w}\n`);
-  c.out(`${created.id}\n`);
+  const body = buildCreateBody(image, command, flags);
+  c.out(`${await createContainer(c.api(), body, flags.name)}\n`);
 }

@@ -1,41 +1,66 @@
-/** The `container` command group (and `ps`): list, logs, wait, start/stop/kill/rm, inspect, exec, stats. */
-import { totalmem } from 'node:os';
+/** The `container` command group (and `ps`): list, logs, wait, start/stop/restart/kill/rm, inspect, exec, stats. */
 import { type Command } from 'commander';
-import { TswarmError } from '../../lib/errors.js';
+import { asTswarmError, TswarmError } from '../../lib/errors.js';
+import { CLUSTER_CALL_DEADLINE_MS, LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import type { CliContext } from '../context.js';
+import { errorLine } from '../errors.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
-import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, WAIT_FOREVER_MS, type EngineClient } from './engine-client.js';
 import { addContainerOptions, containerFlags, type ContainerFlags } from './container-config.js';
 import { collect, parseNonNegativeInt } from './engine-flags.js';
-import { containerJson, containerRows, statsRows } from './engine-format.js';
-import { addRun, createAction, stderr, writeLine } from './container-run.js';
-import { matchesFilters, parseContainerFilter, type ContainerFilter } from './container-filters.js';
+import { containerRows, statsRows } from './engine-format.js';
+import { addRun, createAction, SETUP_DEADLINE_MS, startContainer } from './container-run.js';
+import { CONTAINER_FILTER_HELP, filtersQuery, parseContainerFilter } from './container-filters.js';
+import {
+  containerPath,
+  copyOutput,
+  hijackOutput,
+  requestWait,
+  stderr,
+  type ContainerSummaryJson,
+  type ExecInspectJson,
+  type StatsJson,
+} from './container-api.js';
+import type { Filter } from './filters.js';
 
 type Ctx = () => CliContext;
 
-/** Applies `fn` to each container named, printing each name as Docker does; fails if any failed. */
+/** A stop waits out the grace period, then kills: `-t` seconds, or the container's own (10 s unless set). */
+function stopDeadlineMs(seconds: number | undefined): number {
+  // Without -t the container's stop timeout applies, which the client does not know: as long as
+  // a call may take before this CLI gave up on the daemon in its gRPC days.
+  return seconds === undefined ? 30 * 60_000 : seconds * 1000 + CLUSTER_CALL_DEADLINE_MS;
+}
+
+/**
+ * Applies `fn` to each container named, printing what it gives (the name, as Docker does, by
+ * default); fails if any failed, after trying them all.
+ */
 async function eachContainer(
   c: CliContext,
   refs: string[],
-  fn: (e: EngineClient, id: string) => Promise<unknown>,
+  fn: (api: ApiClient, ref: string) => Promise<string | void>,
 ): Promise<void> {
   const failures: string[] = [];
   let first: unknown;
-  await withEngine(c, async (e) => {
-    for (const id of refs) {
-      try {
-        await fn(e, id);
-        c.out(`${id}\n`);
-      } catch (err) {
-        first ??= err;
-        failures.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
-      }
+  const api = c.api();
+  for (const ref of refs) {
+    try {
+      c.out(`${(await fn(api, ref)) ?? ref}\n`);
+    } catch (err) {
+      first ??= err;
+      failures.push(`${ref}: ${asTswarmError(err).message}`);
     }
-  });
+  }
   if (failures.length === 1) throw first;
   if (failures.length > 1)
     throw new TswarmError('FAILED_PRECONDITION', `${failures.length} containers failed: ${failures.join('; ')}`);
+}
+
+function listContainers(api: ApiClient, query: { all?: boolean; filters?: string }): Promise<ContainerSummaryJson[]> {
+  return api.json<ContainerSummaryJson[]>('GET', '/containers/json', {
+    query: { all: query.all ? 1 : undefined, filters: query.filters },
+  });
 }
 
 function addList(parent: Command, name: string, ctx: Ctx): void {
@@ -44,22 +69,15 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .description('List containers (running ones unless -a)')
     .option('-a, --all', 'show all containers, not only running ones')
     .option('-q, --quiet', 'only show container IDs')
-    .option(
-      '-f, --filter <key=value>',
-      'name, id, label (KEY or KEY=VALUE), status or ancestor (repeatable)',
-      collect(parseContainerFilter),
-    )
+    .option('-f, --filter <key=value>', `${CONTAINER_FILTER_HELP} (repeatable)`, collect(parseContainerFilter))
     .option('--format <format>', 'output format: table or json')
-    .action(async (opts: { all?: boolean; quiet?: boolean; format?: string; filter?: ContainerFilter[] }) => {
+    .action(async (opts: { all?: boolean; quiet?: boolean; format?: string; filter?: Filter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const filters = opts.filter ?? [];
-      // As Docker's daemon: a status filter looks at every container, not only running ones.
-      const all = (opts.all ?? false) || filters.some((f) => f.key === 'status');
-      const listed = await withEngine(c, (e) => e.call('containerList', { all, labels: {} }));
-      const containers = listed.containers.filter((x) => matchesFilters(x, filters));
-      if (opts.quiet) c.out(containers.map((x) => `${x.id.slice(0, 12)}\n`).join(''));
-      else if (format === 'json') c.out(formatJson(containers.map(containerJson)));
+      // As `docker ps`: the daemon filters (a status filter makes it look at stopped ones too).
+      const containers = await listContainers(c.api(), { all: opts.all, filters: filtersQuery(opts.filter ?? []) });
+      if (opts.quiet) c.out(containers.map((x) => `${x.Id.slice(0, 12)}\n`).join(''));
+      else if (format === 'json') c.out(formatJson(containers));
       else
         c.out(
           formatTable(
@@ -83,18 +101,24 @@ function addLogs(container: Command, ctx: Ctx): void {
     .option('-n, --tail <n>', 'lines from the end, or "all"', parseTail, -1)
     .option('-t, --timestamps', 'prefix each line with its time')
     .argument('<container>', 'container ID, ID prefix or name')
-    .action(async (id: string, opts: { follow?: boolean; tail: number; timestamps?: boolean }) => {
+    .action(async (ref: string, opts: { follow?: boolean; tail: number; timestamps?: boolean }) => {
       const c = ctx();
-      await withEngine(c, async (e) => {
-        for await (const m of e.stream('containerLogs', {
-          id,
-          follow: opts.follow ?? false,
-          tail: opts.tail,
-          sinceMs: 0,
-        })) {
-          for (const line of m.lines) writeLine(c, line, opts.timestamps ?? false);
-        }
+      // Only the answer's headers are bounded: a followed log lasts as long as the container runs.
+      const res = await c.api().request('GET', containerPath(ref, '/logs'), {
+        query: {
+          stdout: 1,
+          stderr: 1,
+          follow: opts.follow ? 1 : undefined,
+          tail: opts.tail < 0 ? 'all' : opts.tail,
+          timestamps: opts.timestamps ? 1 : undefined,
+        },
+        timeoutMs: LOCAL_CALL_DEADLINE_MS,
       });
+      try {
+        await copyOutput(c, res);
+      } finally {
+        res.destroy();
+      }
     });
 }
 
@@ -103,12 +127,13 @@ function addWait(container: Command, ctx: Ctx): void {
     .command('wait')
     .description('Wait until containers stop, then print their exit codes')
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[]) => {
-      const c = ctx();
-      await withEngine(c, async (e) => {
-        for (const id of refs) c.out(`${(await e.call('containerWait', { id }, WAIT_FOREVER_MS)).exitCode}\n`);
-      });
-    });
+    .action(async (refs: string[]) =>
+      eachContainer(ctx(), refs, async (api, ref) => {
+        const r = await (await requestWait(api, ref, 'not-running')).exit;
+        if (r.Error?.Message) throw new TswarmError('UNAVAILABLE', `waiting for ${ref} failed: ${r.Error.Message}`);
+        return String(r.StatusCode);
+      }),
+    );
 }
 
 function addCreate(container: Command, ctx: Ctx): void {
@@ -129,28 +154,42 @@ function addStart(container: Command, ctx: Ctx): void {
     .command('start')
     .description('Start created or stopped containers')
     .argument('<container...>', 'container IDs or names')
-    .action(async (refs: string[]) =>
-      eachContainer(ctx(), refs, (e, id) => e.call('containerStart', { id }, SLOW_CALL_DEADLINE_MS)),
+    .action(async (refs: string[]) => eachContainer(ctx(), refs, (api, ref) => startContainer(api, ref)));
+}
+
+const stopTimeOption = (cmd: Command) =>
+  cmd.option(
+    '-t, --time <seconds>',
+    'seconds to wait before killing (default: the container’s stop timeout)',
+    parseNonNegativeInt('--time'),
+  );
+
+function addStop(container: Command, ctx: Ctx): void {
+  stopTimeOption(
+    container
+      .command('stop')
+      .description('Stop running containers: the stop signal, then SIGKILL after the grace period'),
+  )
+    .argument('<container...>', 'container IDs or names')
+    .action(async (refs: string[], opts: { time?: number }) =>
+      eachContainer(ctx(), refs, (api, ref) =>
+        api.json<void>('POST', containerPath(ref, '/stop'), {
+          query: { t: opts.time },
+          timeoutMs: stopDeadlineMs(opts.time),
+        }),
+      ),
     );
 }
 
-function addStop(container: Command, ctx: Ctx): void {
-  container
-    .command('stop')
-    .description('Stop running containers: the stop signal, then SIGKILL after the grace period')
-    .option(
-      '-t, --time <seconds>',
-      'seconds to wait before killing (default: the container’s stop timeout)',
-      parseNonNegativeInt('--time'),
-    )
+function addRestart(container: Command, ctx: Ctx): void {
+  stopTimeOption(container.command('restart').description('Stop (if running) and start containers again'))
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[], opts: { time?: number }) =>
-      eachContainer(ctx(), refs, (e, id) =>
-        e.call(
-          'containerStop',
-          { id, ...(opts.time !== undefined ? { timeoutMs: opts.time * 1000 } : {}) },
-          SLOW_CALL_DEADLINE_MS,
-        ),
+      eachContainer(ctx(), refs, (api, ref) =>
+        api.json<void>('POST', containerPath(ref, '/restart'), {
+          query: { t: opts.time },
+          timeoutMs: stopDeadlineMs(opts.time) + SETUP_DEADLINE_MS,
+        }),
       ),
     );
 }
@@ -162,7 +201,9 @@ function addKill(container: Command, ctx: Ctx): void {
     .option('-s, --signal <signal>', 'signal name or number, e.g. SIGHUP or 1', 'SIGKILL')
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[], opts: { signal: string }) =>
-      eachContainer(ctx(), refs, (e, id) => e.call('containerKill', { id, signal: opts.signal })),
+      eachContainer(ctx(), refs, (api, ref) =>
+        api.json<void>('POST', containerPath(ref, '/kill'), { query: { signal: opts.signal } }),
+      ),
     );
 }
 
@@ -174,32 +215,43 @@ function addRemove(container: Command, ctx: Ctx): void {
     .option('-v, --volumes', 'also remove the container’s anonymous volumes (named ones are kept)')
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[], opts: { force?: boolean; volumes?: boolean }) =>
-      eachContainer(ctx(), refs, (e, id) =>
-        e.call(
-          'containerRemove',
-          { id, force: opts.force ?? false, volumes: opts.volumes ?? false },
-          SLOW_CALL_DEADLINE_MS,
-        ),
+      eachContainer(ctx(), refs, (api, ref) =>
+        api.json<void>('DELETE', containerPath(ref), {
+          query: { force: opts.force ? 1 : undefined, v: opts.volumes ? 1 : undefined },
+          // A forced removal kills and waits for the exit, then deletes the container's files.
+          timeoutMs: SETUP_DEADLINE_MS,
+        }),
       ),
     );
 }
 
+/**
+ * `docker inspect` of several names: the JSON array of what was found (`[]` when nothing was),
+ * each name that failed an error line on stderr, and the command failing with the last
+ * failure's code.
+ */
 function addInspect(container: Command, ctx: Ctx): void {
   container
     .command('inspect')
-    .description('Show containers’ details as JSON')
+    .description('Show containers’ details as JSON (Docker’s shape)')
     .argument('<container...>', 'container IDs or names')
     .action(async (refs: string[]) => {
       const c = ctx();
-      await inspectEach(
-        c,
-        refs,
-        (e, id) => e.call('containerInspect', { id }),
-        (found) => c.out(formatJson(found)),
-      );
+      const api = c.api();
+      const settled = await Promise.allSettled(refs.map((ref) => api.json<object>('GET', containerPath(ref, '/json'))));
+      c.out(formatJson(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))));
+      const failed = settled.flatMap((r) => (r.status === 'rejected' ? [asTswarmError(r.reason)] : []));
+      // Each failure but the last here; the last is thrown, reported like any command's error.
+      for (const err of failed.slice(0, -1)) stderr(errorLine(err.message));
+      const last = failed.at(-1);
+      if (last) throw last;
     });
 }
 
+/**
+ * `docker exec` without a TTY: create the exec, start it on a hijacked connection whose output
+ * is copied to stdout and stderr, then its exit code from the exec's inspect.
+ */
 function addExec(container: Command, ctx: Ctx): void {
   container
     .command('exec')
@@ -208,26 +260,35 @@ function addExec(container: Command, ctx: Ctx): void {
     .argument('<command...>', 'the command and its arguments (put -- before it)')
     // Words after the container belong to the command: `exec web -- ls -l` must not read -l.
     .passThroughOptions()
-    .action(async (id: string, words: string[]) => {
+    .action(async (ref: string, words: string[]) => {
       const c = ctx();
+      const api = c.api();
       // passThroughOptions keeps the `--` that separates the command: it is not part of it.
       const command = words[0] === '--' ? words.slice(1) : words;
-      const r = await withEngine(c, (e) =>
-        e.call('containerExec', { id, command, timeoutMs: 0 }, SLOW_CALL_DEADLINE_MS),
-      );
-      c.out(r.stdout);
-      stderr(r.stderr);
-      if (r.truncated)
-        stderr(
-          'WARNING: the command wrote more than 4 MiB to stdout or stderr; the rest was dropped. Write large output to a file in the container instead.\n',
-        );
-      // -1: the engine ended it at its deadline, an engine failure as `docker exec` reports one.
-      if (r.exitCode !== 0) throw new ExitWith(r.exitCode < 0 ? EXIT_RUN_ENGINE_ERROR : r.exitCode);
+      const { Id } = await api.json<{ Id: string }>('POST', containerPath(ref, '/exec'), {
+        json: { AttachStdout: true, AttachStderr: true, Cmd: command },
+      });
+      const execPath = `/exec/${encodeURIComponent(Id)}`;
+      const output = await hijackOutput(c, api, `${execPath}/start`, { json: { Detach: false, Tty: false } });
+      await output.done;
+      const { ExitCode } = await api.json<ExecInspectJson>('GET', `${execPath}/json`);
+      if (ExitCode === null) {
+        stderr(errorLine('the command’s output ended without its exit code. Check the daemon’s log'));
+        throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
+      }
+      if (ExitCode !== 0) throw new ExitWith(ExitCode < 0 ? EXIT_RUN_ENGINE_ERROR : ExitCode);
     });
 }
 
-/** Between the two samples a CPU percentage is computed from, and between refreshes. */
+/** Between refreshes of `stats`. */
 const STATS_INTERVAL_MS = 1000;
+
+/** One sample of each container: the daemon takes two a second apart, so its CPU figure means something. */
+async function sampleStats(api: ApiClient, refs: readonly string[]): Promise<StatsJson[]> {
+  return Promise.all(
+    refs.map((ref) => api.json<StatsJson>('GET', containerPath(ref, '/stats'), { query: { stream: 0 } })),
+  );
+}
 
 function addStats(container: Command, ctx: Ctx): void {
   container
@@ -236,27 +297,23 @@ function addStats(container: Command, ctx: Ctx): void {
     .argument('[container...]', 'container IDs or names (default: every running container)')
     .option('--no-stream', 'print one sample and exit')
     .option('-f, --format <format>', 'output format: table or json')
-    .action(async (ids: string[], opts: { stream: boolean; format?: string }) => {
+    .action(async (refs: string[], opts: { stream: boolean; format?: string }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const hostMemoryBytes = totalmem();
-      await withEngine(c, async (e) => {
-        let before = (await e.call('containerStats', { ids })).stats;
-        for (;;) {
-          await new Promise((resolve) => setTimeout(resolve, STATS_INTERVAL_MS));
-          const after = (await e.call('containerStats', { ids })).stats;
-          if (format === 'json') c.out(formatJson(after));
-          else
-            c.out(
-              formatTable(
-                ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
-                statsRows(before, after, hostMemoryBytes),
-              ),
-            );
-          if (!opts.stream) return;
-          before = after;
-        }
-      });
+      const api = c.api();
+      for (;;) {
+        const startedMs = Date.now();
+        // Without names, the running containers of the moment (a new one joins the next table).
+        const ids = refs.length > 0 ? refs : (await listContainers(api, {})).map((x) => x.Id);
+        const stats = await sampleStats(api, ids);
+        if (format === 'json') c.out(formatJson(stats));
+        else
+          c.out(formatTable(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'], statsRows(stats)));
+        if (!opts.stream) return;
+        // A stopped container's sample comes at once: the refresh keeps its pace all the same.
+        const restMs = STATS_INTERVAL_MS - (Date.now() - startedMs);
+        if (restMs > 0) await new Promise((resolve) => setTimeout(resolve, restMs));
+      }
     });
 }
 
@@ -266,6 +323,7 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   create: addCreate,
   start: addStart,
   stop: addStop,
+  restart: addRestart,
   kill: addKill,
   rm: addRemove,
   inspect: addInspect,
@@ -275,7 +333,6 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   stats: addStats,
   wait: addWait,
 };
-
 /**
  * `words`, when given, are the command words on the command line (program.ts): then only the
  * command they name is defined — building the others (run and create have some 30 options each)

@@ -209,23 +209,35 @@ describe("the CLI's engine commands on the Engine API", () => {
     expect([e.code, e.out]).toEqual([4, `in ${hostname}\n`]);
     expect((await cli('container', 'exec', 'busy', '--', '/no/such/command')).code).toBe(127);
     const json = await cli('container', 'stats', '--no-stream', '-f', 'json', 'busy');
+    // Docker's stats, as GET /containers/{id}/stats answers.
     const [stat] = JSON.parse(json.out) as {
       name: string;
-      cpuUsageNs: number;
-      memoryBytes: number;
-      memoryLimitBytes: number;
-      pids: number;
+      cpu_stats: { cpu_usage: { total_usage: number } };
+      memory_stats: { usage: number; limit: number };
+      pids_stats: { current: number };
     }[];
-    expect(stat).toMatchObject({ name: 'busy', memoryLimitBytes: 64 * 1024 * 1024 });
-    expect(stat!.cpuUsageNs).toBeGreaterThan(0);
-    expect(stat!.pids).toBeGreaterThanOrEqual(1);
+    expect(stat).toMatchObject({ name: '/busy', memory_stats: { limit: 64 * 1024 * 1024 } });
+    expect(stat!.cpu_stats.cpu_usage.total_usage).toBeGreaterThan(0);
+    expect(stat!.memory_stats.usage).toBeGreaterThan(0);
+    expect(stat!.pids_stats.current).toBeGreaterThanOrEqual(1);
     const table = await cli('container', 'stats', '--no-stream', 'busy');
     expect(table.out).toMatch(
       /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n\S{12}\s+busy\s+\d+\.\d\d%\s+\S+ \/ 64MiB\s+\d+\.\d\d%\s+\d+\n$/,
     );
+    // ps filters go to the daemon in Docker's filters parameter; it refuses what it does not know.
+    expect((await cli('ps', '-q', '--filter', 'name=^busy$', '--filter', 'status=running')).out).toBe(`${hostname}\n`);
+    expect((await cli('ps', '-q', '--filter', 'status=exited', '--filter', 'name=^busy$')).out).toBe('');
+    const typo = await cli('ps', '--filter', 'status=up');
+    expect([typo.code, typo.err]).toEqual([1, expect.stringContaining("invalid filter 'status=up'")]);
+    const startedAt = async () =>
+      (JSON.parse((await cli('container', 'inspect', 'busy')).out) as { State: { StartedAt: string } }[])[0]!.State
+        .StartedAt;
+    const before = await startedAt();
+    expect(await cli('container', 'restart', '-t', '0', 'busy')).toMatchObject({ code: 0, out: 'busy\n' });
+    expect(await startedAt()).not.toBe(before);
     expect((await cli('container', 'rm', '-f', 'busy')).code).toBe(0);
     const gone = await cli('container', 'exec', 'busy', '--', 'true');
-    expect([gone.code, gone.err]).toEqual([1, 'Error: no such container: busy.\n']);
+    expect([gone.code, gone.err]).toEqual([1, 'Error: No such container: busy.\n']);
   });
 
   it('loads a docker-archive streamed from the CLI', async () => {
@@ -253,7 +265,7 @@ describe("the CLI's engine commands on the Engine API", () => {
     const r = await cli('container', 'inspect', 'no-such-container');
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toEqual([]); // as docker inspect
-    expect(r.err).toContain('no such container: no-such-container');
+    expect(r.err).toBe('Error: No such container: no-such-container.\n');
     const v = await cli('volume', 'ls');
     expect(v.code).toBe(1);
     expect(v.err).toContain('volumes are not available on this node');
@@ -263,7 +275,9 @@ describe("the CLI's engine commands on the Engine API", () => {
     expect((await cli('container', 'create', '--name', 'insp', '--network', 'none', ref, 'true')).code).toBe(0);
     const some = await cli('container', 'inspect', 'insp', 'no-such-container');
     expect(some.code).toBe(1);
+    // Docker's inspect shape, as GET /containers/{id}/json answers.
     expect((JSON.parse(some.out) as { Name: string }[]).map((c) => c.Name)).toEqual(['/insp']);
+    expect(some.err).toBe('Error: No such container: no-such-container.\n');
     expect((await cli('container', 'rm', 'insp')).code).toBe(0);
     const tooLong = await cli('image', 'inspect', 'x'.repeat(600));
     expect(tooLong.err).toContain('the image reference is longer than 512 characters');

@@ -1,8 +1,6 @@
-import { matchesFilter, matchesFilters, parseContainerFilter } from './container-filters.js';
-import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
+import { filtersQuery, parseContainerFilter } from './container-filters.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
-import { MountType, PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
 import {
   parseDurationMs,
   parseEnv,
@@ -14,9 +12,11 @@ import {
   parseSizeBytes,
   parseTmpfs,
   parseVolume,
+  tmpfsSpec,
+  volumeSpec,
 } from './engine-flags.js';
-import { buildContainerConfig, containerFlags } from './container-config.js';
-import { containerStatus, humanBytes, imageRows, splitRepoTag } from './engine-format.js';
+import { buildCreateBody, containerFlags } from './container-config.js';
+import { humanBytes, imageRows, splitRepoTag } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 
 describe('engine flag parsers', () => {
@@ -42,57 +42,44 @@ describe('engine flag parsers', () => {
   });
 
   it('reads --security-opt no-new-privileges and refuses what it does not support', () => {
-    expect(
-      ['no-new-privileges', 'no-new-privileges:true', 'no-new-privileges=false'].map(
-        (v) => parseSecurityOpt(v).noNewPrivileges,
-      ),
-    ).toEqual([true, true, false]);
+    // Passed on as given: the daemon reads it (the last one wins), as dockerd does.
+    expect(['no-new-privileges', ' no-new-privileges:true', 'no-new-privileges=false'].map(parseSecurityOpt)).toEqual([
+      'no-new-privileges',
+      'no-new-privileges:true',
+      'no-new-privileges=false',
+    ]);
     expect(() => parseSecurityOpt('seccomp=unconfined')).toThrow(
       'unsupported --security-opt "seccomp=unconfined". Only no-new-privileges[:true|false] is supported',
     );
   });
 
-  it('reads published ports', () => {
-    expect(parsePort('8080:80')).toEqual({
-      hostPort: 8080,
-      containerPort: 80,
-      protocol: PortProtocol.PORT_PROTOCOL_TCP,
-      hostIp: '',
+  it('reads published ports as Docker’s port key and host binding', () => {
+    expect(parsePort('8080:80')).toEqual({ port: '80/tcp', binding: { HostIp: '', HostPort: '8080' } });
+    expect(parsePort('127.0.0.1:53:53/UDP')).toEqual({
+      port: '53/udp',
+      binding: { HostIp: '127.0.0.1', HostPort: '53' },
     });
-    expect(parsePort('127.0.0.1:53:53/udp')).toEqual({
-      hostPort: 53,
-      containerPort: 53,
-      protocol: PortProtocol.PORT_PROTOCOL_UDP,
-      hostIp: '127.0.0.1',
-    });
-    expect(parsePort('80')).toMatchObject({ hostPort: 0, containerPort: 80 });
+    // No host port: the daemon picks a free one.
+    expect(parsePort('80')).toEqual({ port: '80/tcp', binding: { HostIp: '', HostPort: '' } });
     for (const bad of ['0', '70000:80', '80/icmp', 'a:b', '1:2:3:4'])
       expect(() => parsePort(bad)).toThrow(InvalidArgumentError);
   });
 
-  it('reads bind mounts, volumes and tmpfs', () => {
-    expect(parseVolume('/srv:/data:ro')).toMatchObject({
-      type: MountType.MOUNT_TYPE_BIND,
-      source: '/srv',
-      target: '/data',
-      readOnly: true,
-    });
-    expect(parseVolume('cache:/cache')).toMatchObject({
-      type: MountType.MOUNT_TYPE_VOLUME,
-      source: 'cache',
-      target: '/cache',
-      readOnly: false,
-    });
-    expect(parseVolume('/anon')).toMatchObject({ type: MountType.MOUNT_TYPE_VOLUME, source: '', target: '/anon' });
+  it('reads bind mounts, volumes and tmpfs, and passes them on as docker run does', () => {
+    expect(volumeSpec('/srv:/data:ro')).toEqual({ type: 'bind', source: '/srv', target: '/data', readOnly: true });
+    expect(volumeSpec('cache:/cache')).toEqual({ type: 'volume', source: 'cache', target: '/cache', readOnly: false });
+    expect(volumeSpec('/anon')).toEqual({ type: 'volume', source: '', target: '/anon', readOnly: false });
+    // SRC:DST goes in HostConfig.Binds as written, a lone path in Config.Volumes.
+    expect(parseVolume('/srv:/data:ro')).toEqual({ bind: '/srv:/data:ro' });
+    expect(parseVolume('cache:/cache')).toEqual({ bind: 'cache:/cache' });
+    expect(parseVolume('/anon')).toEqual({ anonymous: '/anon' });
     for (const bad of ['rel', '/a:rel', '/a:/b:rx', '/a::/b'])
       expect(() => parseVolume(bad)).toThrow(InvalidArgumentError);
-    expect(parseTmpfs('/run:size=64m,mode=1777')).toMatchObject({
-      type: MountType.MOUNT_TYPE_TMPFS,
-      target: '/run',
-      tmpfsSizeBytes: 64 * 1024 * 1024,
-      tmpfsMode: 0o1777,
-    });
+    expect(tmpfsSpec('/run:size=64m,mode=1777')).toEqual({ target: '/run', sizeBytes: 64 * 1024 * 1024, mode: 0o1777 });
+    expect(parseTmpfs('/run:size=64m,mode=1777')).toEqual(['/run', 'size=64m,mode=1777']);
+    expect(parseTmpfs('/tmp')).toEqual(['/tmp', '']);
     expect(() => parseTmpfs('/run:uid=1')).toThrow(/invalid --tmpfs option/);
+    expect(() => parseTmpfs('run')).toThrow(/invalid --tmpfs "run"/);
   });
 
   it('reads env and labels; a bare env name comes from the CLI’s environment', () => {
@@ -105,9 +92,9 @@ describe('engine flag parsers', () => {
   });
 });
 
-describe('container config from flags', () => {
-  it('maps Docker’s flags onto a ContainerConfig, --entrypoint replacing the entrypoint and the rest the cmd', () => {
-    const config = buildContainerConfig(
+describe('the create body from flags', () => {
+  it('maps Docker’s flags onto Docker’s create body, --entrypoint replacing the entrypoint and the rest the cmd', () => {
+    const body = buildCreateBody(
       'busybox',
       ['-c', 'echo hi'],
       containerFlags({
@@ -119,40 +106,106 @@ describe('container config from flags', () => {
         rm: true,
         network: 'none',
         stopTimeout: 3,
+        stopSignal: 'SIGQUIT',
         healthCmd: 'true',
+        healthInterval: 1500,
         label: [['k', 'v']],
+        workdir: '/w',
+        user: '1000:1000',
+        hostname: 'h',
+        init: true,
+        readOnly: true,
+        volume: [parseVolume('/srv:/srv:ro'), parseVolume('data:/data'), parseVolume('/scratch')],
+        tmpfs: [parseTmpfs('/run:size=1m')],
+        publish: [parsePort('8080:80'), parsePort('127.0.0.1:8081:80'), parsePort('53/udp')],
+        capAdd: ['NET_ADMIN'],
+        capDrop: ['ALL'],
+        securityOpt: ['no-new-privileges'],
+        dns: ['10.0.0.2'],
+        dnsSearch: ['lab'],
+        dnsOption: ['ndots:2'],
       }),
     );
-    expect(config.spec).toMatchObject({
-      image: 'busybox',
-      command: ['sh'],
-      args: ['-c', 'echo hi'],
-      env: ['A=1'],
-      stopGracePeriodMs: 3000,
-      labels: { k: 'v' },
+    expect(body).toEqual({
+      Image: 'busybox',
+      Cmd: ['-c', 'echo hi'],
+      Entrypoint: ['sh'],
+      Env: ['A=1'],
+      Labels: { k: 'v' },
+      WorkingDir: '/w',
+      User: '1000:1000',
+      Hostname: 'h',
+      ExposedPorts: { '80/tcp': {}, '53/udp': {} },
+      Volumes: { '/scratch': {} },
+      Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1.5e9, Timeout: 0, Retries: 0, StartPeriod: 0 },
+      StopSignal: 'SIGQUIT',
+      StopTimeout: 3,
+      HostConfig: {
+        Binds: ['/srv:/srv:ro', 'data:/data'],
+        Tmpfs: { '/run': 'size=1m' },
+        PortBindings: {
+          '80/tcp': [
+            { HostIp: '', HostPort: '8080' },
+            { HostIp: '127.0.0.1', HostPort: '8081' },
+          ],
+          '53/udp': [{ HostIp: '', HostPort: '' }],
+        },
+        Memory: 1024,
+        NanoCpus: 5e8,
+        PidsLimit: 10,
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        AutoRemove: true,
+        NetworkMode: 'none',
+        ReadonlyRootfs: true,
+        Init: true,
+        SecurityOpt: ['no-new-privileges'],
+        CapAdd: ['NET_ADMIN'],
+        CapDrop: ['ALL'],
+        Dns: ['10.0.0.2'],
+        DnsSearch: ['lab'],
+        DnsOptions: ['ndots:2'],
+      },
     });
-    expect(config.spec?.healthcheck?.test).toEqual(['CMD-SHELL', 'true']);
-    expect(config.resources?.limits).toEqual({ nanoCpus: 5e8, memoryBytes: 1024, pids: 10 });
-    expect([config.autoRemove, config.networkMode]).toEqual([true, 'none']);
-    expect(buildContainerConfig('x', [], containerFlags({ healthcheck: false })).spec?.healthcheck?.test).toEqual([
-      'NONE',
-    ]);
   });
+
+  it('leaves out what no flag set, so the image’s defaults and the daemon’s apply', () => {
+    const body = JSON.parse(JSON.stringify(buildCreateBody('busybox', [], containerFlags({})))) as object;
+    expect(body).toEqual({
+      Image: 'busybox',
+      HostConfig: {
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        AutoRemove: false,
+        NetworkMode: 'default',
+        ReadonlyRootfs: false,
+      },
+    });
+  });
+
+  it('turns the health check off with --no-healthcheck, and tunes the image’s without --health-cmd', () => {
+    expect(buildCreateBody('x', [], containerFlags({ healthcheck: false })).Healthcheck).toEqual({ Test: ['NONE'] });
+    expect(buildCreateBody('x', [], containerFlags({ healthRetries: 5 })).Healthcheck).toEqual({
+      Interval: 0,
+      Timeout: 0,
+      Retries: 5,
+      StartPeriod: 0,
+    });
+  });
+
   it('refuses --no-healthcheck with --health-* options, as Docker does', () => {
-    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthCmd: 'true' }))).toThrow(
+    expect(() => buildCreateBody('x', [], containerFlags({ healthcheck: false, healthCmd: 'true' }))).toThrow(
       /--no-healthcheck conflicts with --health-\* options/,
     );
-    expect(() => buildContainerConfig('x', [], containerFlags({ healthcheck: false, healthInterval: 1000 }))).toThrow(
+    expect(() => buildCreateBody('x', [], containerFlags({ healthcheck: false, healthInterval: 1000 }))).toThrow(
       /conflicts/,
     );
   });
 
   it('--entrypoint "" clears the entrypoint: the words after the image are the whole command', () => {
-    expect(buildContainerConfig('x', ['echo', 'hi'], containerFlags({ entrypoint: '' })).spec).toMatchObject({
-      command: ['echo', 'hi'],
-      args: [],
+    expect(buildCreateBody('x', ['echo', 'hi'], containerFlags({ entrypoint: '' }))).toMatchObject({
+      Entrypoint: [''],
+      Cmd: ['echo', 'hi'],
     });
-    expect(() => buildContainerConfig('x', [], containerFlags({ entrypoint: '' }))).toThrow(
+    expect(() => buildCreateBody('x', [], containerFlags({ entrypoint: '' }))).toThrow(
       /--entrypoint "" clears the image's entrypoint and cmd, so a command is needed/,
     );
   });
@@ -170,76 +223,43 @@ describe('engine output', () => {
         now,
       ),
     ).toEqual([['<none>', '<none>', '0123456789ab', '2 minutes ago', '1kB']]);
-    const state = {
-      status: 'exited',
-      pid: 0,
-      exitCode: 3,
-      oomKilled: false,
-      startedAtMs: 0,
-      finishedAtMs: now - 5_000,
-      health: '',
-      error: '',
-    };
-    expect(
-      containerStatus(
-        { id: 'x', name: 'n', image: 'i', command: [], createdAtMs: 0, state, ports: [], labels: {} },
-        now,
-      ),
-    ).toBe('Exited (3) 5 seconds ago');
   });
 
   it('prints a plain line per layer status change off a terminal, and redraws on one', () => {
     let plain = '';
     const p = new PullProgress((t) => (plain += t), false);
-    const layer = { digest: 'sha256:aaaaaaaaaaaaaaaa', status: 'downloading', currentBytes: 1, totalBytes: 10 };
+    const layer = { id: 'aaaaaaaaaaaa', status: 'Downloading', progressDetail: { current: 1, total: 10 } };
+    p.update({ status: 'Pulling from test/busybox', id: '1' });
     p.update(layer);
-    p.update({ ...layer, currentBytes: 5 });
-    p.update({ ...layer, status: 'done' });
-    expect(plain).toBe('aaaaaaaaaaaa: downloading 1B/10B\naaaaaaaaaaaa: done\n');
+    p.update({ ...layer, progressDetail: { current: 5, total: 10 } });
+    p.update({ id: 'aaaaaaaaaaaa', status: 'Pull complete' });
+    p.update({ status: 'Status: Downloaded newer image for test/busybox:1' });
+    expect(plain).toBe(
+      'aaaaaaaaaaaa: Downloading 1B/10B\naaaaaaaaaaaa: Pull complete\nStatus: Downloaded newer image for test/busybox:1\n',
+    );
     let tty = '';
     const t = new PullProgress((s) => (tty += s), true);
     t.update(layer);
-    t.update({ ...layer, digest: 'sha256:bbbbbbbbbbbbbbbb', status: 'waiting' });
+    t.update({ id: 'bbbbbbbbbbbb', status: 'Waiting' });
     expect(tty).toContain('\x1b[1A');
+    expect(() => p.update({ error: 'layer digest mismatch' })).toThrow('layer digest mismatch');
   });
 });
 
 describe('ps --filter', () => {
-  const c = {
-    id: 'abc123',
-    name: 'web-1',
-    image: 'busybox:1',
-    command: [],
-    createdAtMs: 0,
-    state: undefined,
-    ports: [],
-    labels: { tier: 'front', 'tswarm.engine.image-id': 'sha256:35ce00' },
-  } as unknown as ContainerSummary;
-  const running = { ...c, state: { status: 'running' } } as unknown as ContainerSummary;
-  it('matches as docker ps does: name substring, id prefix, label, status, ancestor', () => {
-    expect(matchesFilter(c, parseContainerFilter('name=web'))).toBe(true);
-    expect(matchesFilter(c, parseContainerFilter('id=abc'))).toBe(true);
-    expect(matchesFilter(c, parseContainerFilter('id=bc'))).toBe(false);
-    expect(matchesFilter(c, parseContainerFilter('label=tier'))).toBe(true);
-    expect(matchesFilter(c, parseContainerFilter('label=tier=back'))).toBe(false);
-    expect(matchesFilter(running, parseContainerFilter('status=running'))).toBe(true);
-    expect(matchesFilter(c, parseContainerFilter('ancestor=busybox'))).toBe(true);
-    expect(matchesFilter(c, parseContainerFilter('ancestor=35ce'))).toBe(true);
-  });
-  it('takes name as a regular expression, and ORs terms of one key while ANDing keys', () => {
-    expect(matchesFilter(c, parseContainerFilter('name=^web-1$'))).toBe(true);
-    expect(matchesFilter(c, parseContainerFilter('name=^web$'))).toBe(false);
-    const terms = ['name=other', 'name=web', 'label=tier'].map(parseContainerFilter);
-    expect(matchesFilters(c, terms)).toBe(true);
-    expect(matchesFilters(c, [...terms, parseContainerFilter('label=nope')])).toBe(true); // label=tier OR label=nope
-    expect(matchesFilters(c, [parseContainerFilter('name=other'), parseContainerFilter('label=tier')])).toBe(false);
+  it('passes each KEY=VALUE term to the daemon in Docker’s filters parameter', () => {
+    const terms = ['name=web', 'label=tier=front', 'label=team', 'status=exited'].map(parseContainerFilter);
+    expect(JSON.parse(filtersQuery(terms)!)).toEqual({
+      name: { web: true },
+      label: { 'tier=front': true, team: true },
+      status: { exited: true },
+    });
+    expect(filtersQuery([])).toBeUndefined();
   });
 
-  it('refuses what it cannot filter by, naming the keys', () => {
-    expect(() => parseContainerFilter('nmae=web')).toThrow(
-      /unknown filter "nmae". Use name, id, label, status, ancestor/,
-    );
-    expect(() => parseContainerFilter('status=up')).toThrow(/invalid status filter "up"/);
-    expect(() => parseContainerFilter('name')).toThrow(/invalid filter "name"/);
+  it('refuses a term that is not KEY=VALUE before asking the daemon', () => {
+    expect(() => parseContainerFilter('name')).toThrow(/invalid filter "name". Use KEY=VALUE with name, id, label/);
+    expect(() => parseContainerFilter('=web')).toThrow(InvalidArgumentError);
+    expect(() => parseContainerFilter('name=')).toThrow(InvalidArgumentError);
   });
 });

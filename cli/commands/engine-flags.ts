@@ -1,7 +1,5 @@
 import { InvalidArgumentError } from 'commander';
 import { isAbsolute } from 'node:path';
-import type { PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
-import { MountType, PortProtocol, type Mount } from '../../gen/lite/tswarm/v1/objects.js';
 
 /**
  * Pure parsers for the engine commands' flags, as Docker reads them. Each throws commander's
@@ -56,30 +54,43 @@ function portNumber(text: string, what: string, allowZero: boolean): number {
   return n;
 }
 
-const PROTOCOLS: Record<string, PortProtocol> = {
-  tcp: PortProtocol.PORT_PROTOCOL_TCP,
-  udp: PortProtocol.PORT_PROTOCOL_UDP,
-  sctp: PortProtocol.PORT_PROTOCOL_SCTP,
-};
+const PROTOCOLS = ['tcp', 'udp', 'sctp'];
 
-/** "-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]"; a missing host port means "any free one" (0). */
-export function parsePort(value: string): PublishedPort {
-  const [spec = '', proto = 'tcp', ...rest] = value.split('/');
-  const protocol = PROTOCOLS[proto.toLowerCase()];
-  if (protocol === undefined || rest.length > 0)
-    throw bad(`invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`);
-  const parts = spec.split(':');
-  if (parts.length > 3)
-    throw bad(`invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`);
-  const containerPort = portNumber(parts[parts.length - 1] ?? '', 'container port', false);
-  const hostText = parts.length >= 2 ? parts[parts.length - 2]! : '';
-  const hostPort = hostText === '' ? 0 : portNumber(hostText, 'host port', true);
-  const hostIp = parts.length === 3 ? parts[0]! : '';
-  return { hostPort, containerPort, protocol, hostIp };
+/** A published port as Docker's create body carries it: the container port ("80/tcp") and one host binding. */
+export interface PortFlag {
+  port: string;
+  binding: { HostIp: string; HostPort: string };
 }
 
-/** "-v SRC:DST[:ro|rw]": an absolute SRC is a bind mount, a name a volume; "-v DST" alone an anonymous volume. */
-export function parseVolume(value: string): Mount {
+/** "-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]"; a missing host port ("") means "any free one". */
+export function parsePort(value: string): PortFlag {
+  const usage = `invalid port "${value}". Use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80`;
+  const [spec = '', proto = 'tcp', ...rest] = value.split('/');
+  const protocol = proto.toLowerCase();
+  if (!PROTOCOLS.includes(protocol) || rest.length > 0) throw bad(usage);
+  const parts = spec.split(':');
+  if (parts.length > 3) throw bad(usage);
+  const containerPort = portNumber(parts[parts.length - 1] ?? '', 'container port', false);
+  const hostText = parts.length >= 2 ? parts[parts.length - 2]! : '';
+  const hostPort = hostText === '' ? '' : String(portNumber(hostText, 'host port', true));
+  const hostIp = parts.length === 3 ? parts[0]! : '';
+  return { port: `${containerPort}/${protocol}`, binding: { HostIp: hostIp, HostPort: hostPort } };
+}
+
+/** What a `-v` value names: a bind mount (absolute source), a named volume, or an anonymous one (no source). */
+export interface VolumeSpec {
+  type: 'bind' | 'volume';
+  /** '' for an anonymous volume. */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/**
+ * "SRC:DST[:ro|rw]": an absolute SRC is a bind mount, a name a volume; "DST" alone an anonymous
+ * volume. The daemon reads HostConfig.Binds with this too (daemon/api/container-create.ts).
+ */
+export function volumeSpec(value: string): VolumeSpec {
   const parts = value.split(':');
   const usage = `invalid volume "${value}". Use /host/path:/path[:ro], name:/path[:ro] or /path`;
   if (parts.length > 3 || parts.some((p) => p === '')) throw bad(usage);
@@ -89,41 +100,51 @@ export function parseVolume(value: string): Mount {
     if (mode !== 'ro' && mode !== 'rw') throw bad(`${usage} (mode "${mode}" is not ro or rw)`);
     readOnly = mode === 'ro';
   }
-  const base = { tmpfsSizeBytes: 0, tmpfsMode: 0, volumeLabels: {}, readOnly };
   if (parts.length === 1) {
     if (!isAbsolute(parts[0]!)) throw bad(usage);
-    return { ...base, type: MountType.MOUNT_TYPE_VOLUME, source: '', target: parts[0]! };
+    return { type: 'volume', source: '', target: parts[0]!, readOnly };
   }
   const [source, target] = parts as [string, string];
   if (!isAbsolute(target)) throw bad(`${usage} (the container path must be absolute)`);
-  return {
-    ...base,
-    type: isAbsolute(source) ? MountType.MOUNT_TYPE_BIND : MountType.MOUNT_TYPE_VOLUME,
-    source,
-    target,
-  };
+  return { type: isAbsolute(source) ? 'bind' : 'volume', source, target, readOnly };
 }
 
-/** "--tmpfs /run[:size=64m,mode=1777]". */
-export function parseTmpfs(value: string): Mount {
+/**
+ * A `-v` flag as `docker run` sends it: "SRC:DST[:MODE]" as a HostConfig.Binds entry, a lone
+ * path as a Config.Volumes key (an anonymous volume).
+ */
+export type VolumeFlag = { bind: string } | { anonymous: string };
+
+export function parseVolume(value: string): VolumeFlag {
+  const spec = volumeSpec(value);
+  return spec.source === '' ? { anonymous: spec.target } : { bind: value };
+}
+
+/** What a `--tmpfs` value asks for; sizeBytes and mode are 0 when not given. */
+export interface TmpfsSpec {
+  target: string;
+  sizeBytes: number;
+  mode: number;
+}
+
+/** "/run[:size=64m,mode=1777]". The daemon reads HostConfig.Tmpfs with this too. */
+export function tmpfsSpec(value: string): TmpfsSpec {
   const [target = '', options = ''] = value.split(/:(.*)/s);
   if (!isAbsolute(target)) throw bad(`invalid --tmpfs "${value}". Use /path[:size=64m,mode=1777]`);
-  const mount: Mount = {
-    type: MountType.MOUNT_TYPE_TMPFS,
-    source: '',
-    target,
-    readOnly: false,
-    tmpfsSizeBytes: 0,
-    tmpfsMode: 0,
-    volumeLabels: {},
-  };
+  const spec: TmpfsSpec = { target, sizeBytes: 0, mode: 0 };
   for (const opt of options.split(',').filter((o) => o !== '')) {
     const [k, v = ''] = opt.split('=');
-    if (k === 'size') mount.tmpfsSizeBytes = parseSizeBytes(v);
-    else if (k === 'mode' && /^[0-7]{3,4}$/.test(v)) mount.tmpfsMode = parseInt(v, 8);
+    if (k === 'size') spec.sizeBytes = parseSizeBytes(v);
+    else if (k === 'mode' && /^[0-7]{3,4}$/.test(v)) spec.mode = parseInt(v, 8);
     else throw bad(`invalid --tmpfs option "${opt}". Use size=SIZE or mode=OCTAL`);
   }
-  return mount;
+  return spec;
+}
+
+/** A `--tmpfs` flag as a HostConfig.Tmpfs entry: the path and its options, checked here, passed on as given. */
+export function parseTmpfs(value: string): [string, string] {
+  const { target } = tmpfsSpec(value);
+  return [target, value.slice(target.length + 1)];
 }
 
 /** "-e K=V"; "-e K" takes K from the CLI's own environment (dropped when unset), as Docker does. */
@@ -142,17 +163,19 @@ export function parseLabel(value: string): [string, string] {
   return [key, at === -1 ? '' : value.slice(at + 1)];
 }
 
-/** Commander's accumulator for repeatable flags. */
 /**
- * `--security-opt`: Docker's `no-new-privileges` (alone, or `:true` / `:false`; `=` works too).
- * Other options (seccomp=, apparmor=, label=) are not supported yet, and say so.
+ * `--security-opt`: Docker's `no-new-privileges` (alone, or `:true` / `:false`; `=` works too),
+ * passed on as given (the last one wins). Other options (seccomp=, apparmor=, label=) are not
+ * supported yet, and say so.
  */
-export function parseSecurityOpt(value: string): { noNewPrivileges: boolean } {
-  const match = /^no-new-privileges(?:[:=](true|false))?$/.exec(value.trim());
-  if (!match) throw bad(`unsupported --security-opt "${value}". Only no-new-privileges[:true|false] is supported`);
-  return { noNewPrivileges: match[1] !== 'false' };
+export function parseSecurityOpt(value: string): string {
+  const opt = value.trim();
+  if (!/^no-new-privileges(?:[:=](true|false))?$/.test(opt))
+    throw bad(`unsupported --security-opt "${value}". Only no-new-privileges[:true|false] is supported`);
+  return opt;
 }
 
+/** Commander's accumulator for repeatable flags. */
 export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }

@@ -1,28 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import { containerJson, humanBinaryBytes, statsRows } from './engine-format.js';
-import type { ContainerSummary } from '../../gen/lite/tswarm/v1/engine.js';
+import { containerRows, formatPort, humanBinaryBytes, statsRows } from './engine-format.js';
+import type { ContainerSummaryJson, StatsJson } from './container-api.js';
 
-const sample = (id: string, cpuUsageNs: number, readAtMs: number, memoryLimitBytes = 0) => ({
-  id,
-  name: `c-${id}`,
-  cpuUsageNs,
-  memoryBytes: 512 * 1024 * 1024,
-  memoryLimitBytes,
-  pids: 3,
-  readAtMs,
-});
+const GiB = 1024 ** 3;
+
+/** A daemon's stats answer: CPU times (ns) now and a second before, memory in bytes. */
+function stats(
+  id: string,
+  cpu: { before: number; now: number; systemBefore: number; systemNow: number; cpus: number },
+  memory: { usage: number; limit: number; inactiveFile?: number },
+): StatsJson {
+  return {
+    id,
+    name: `/c-${id.slice(0, 3)}`,
+    cpu_stats: { cpu_usage: { total_usage: cpu.now }, system_cpu_usage: cpu.systemNow, online_cpus: cpu.cpus },
+    precpu_stats: { cpu_usage: { total_usage: cpu.before }, system_cpu_usage: cpu.systemBefore },
+    memory_stats: {
+      usage: memory.usage,
+      limit: memory.limit,
+      stats: memory.inactiveFile !== undefined ? { inactive_file: memory.inactiveFile } : {},
+    },
+    pids_stats: { current: 3 },
+  };
+}
 
 describe('docker stats rows', () => {
-  it('computes CPU over the time between samples, memory against its limit or the host’s', () => {
-    const rows = statsRows(
-      [sample('a'.repeat(25), 1e9, 1000, 1024 ** 3)],
-      [sample('a'.repeat(25), 1.5e9, 2000, 1024 ** 3), sample('b'.repeat(25), 7e9, 2000)],
-      4 * 1024 ** 3,
+  it('computes CPU as docker stats does (container over host time, times the CPUs), memory against its limit', () => {
+    // 0.5 s of CPU while the host's 4 CPUs ran 4 s: half of one CPU.
+    const half = stats(
+      'a'.repeat(64),
+      { before: 1e9, now: 1.5e9, systemBefore: 100e9, systemNow: 104e9, cpus: 4 },
+      { usage: 512 * 1024 * 1024, limit: GiB },
     );
-    expect(rows).toEqual([
-      ['a'.repeat(12), `c-${'a'.repeat(25)}`, '50.00%', '512MiB / 1GiB', '50.00%', '3'],
-      // No earlier sample: it just started, so no CPU figure yet; unlimited memory counts against the host's.
-      ['b'.repeat(12), `c-${'b'.repeat(25)}`, '0.00%', '512MiB / 4GiB', '12.50%', '3'],
+    // No earlier sample (the container just started, or stopped): no CPU figure; page cache not counted.
+    const fresh = stats(
+      'b'.repeat(64),
+      { before: 0, now: 7e9, systemBefore: 0, systemNow: 0, cpus: 4 },
+      { usage: 768 * 1024 * 1024, limit: 4 * GiB, inactiveFile: 256 * 1024 * 1024 },
+    );
+    expect(statsRows([half, fresh])).toEqual([
+      ['a'.repeat(12), 'c-aaa', '50.00%', '512MiB / 1GiB', '50.00%', '3'],
+      ['b'.repeat(12), 'c-bbb', '0.00%', '512MiB / 4GiB', '12.50%', '3'],
     ]);
   });
 
@@ -35,18 +53,36 @@ describe('docker stats rows', () => {
   });
 });
 
-describe('ps --format json', () => {
-  it("names each port's protocol, as the table does", () => {
-    const c = {
-      id: 'a',
-      name: 'web',
-      image: 'busybox',
-      command: [],
-      createdAtMs: 0,
-      state: undefined,
-      labels: {},
-      ports: [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 1 }],
-    } as unknown as ContainerSummary;
-    expect(containerJson(c)).toMatchObject({ ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+describe('docker ps rows', () => {
+  it('shows the daemon’s summary in docker ps’s columns', () => {
+    const nowMs = 1_700_000_000_000;
+    const web: ContainerSummaryJson = {
+      Id: 'f'.repeat(64),
+      Names: ['/web'],
+      Image: 'busybox:1',
+      Command: 'httpd -f -p 80 -h /www',
+      Created: nowMs / 1000 - 180,
+      Ports: [
+        { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+        { PrivatePort: 53, Type: 'udp' },
+      ],
+      Labels: {},
+      State: 'running',
+      Status: 'Up 3 minutes',
+    };
+    expect(containerRows([web], nowMs)).toEqual([
+      [
+        'f'.repeat(12),
+        'busybox:1',
+        '"httpd -f -p 80 -h /…"',
+        '3 minutes ago',
+        'Up 3 minutes',
+        '0.0.0.0:8080->80/tcp, 53/udp',
+        'web',
+      ],
+    ]);
+    expect(formatPort({ IP: '127.0.0.1', PrivatePort: 53, PublicPort: 5353, Type: 'udp' })).toBe(
+      '127.0.0.1:5353->53/udp',
+    );
   });
 });

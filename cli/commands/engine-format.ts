@@ -1,5 +1,5 @@
-import type { ContainerStats, ContainerSummary, ImageSummary, PublishedPort } from '../../gen/lite/tswarm/v1/engine.js';
-import { PortProtocol } from '../../gen/lite/tswarm/v1/objects.js';
+import type { ImageSummary } from '../../gen/lite/tswarm/v1/engine.js';
+import type { ContainerSummaryJson, DockerPort, StatsJson } from './container-api.js';
 
 /** How the engine commands show things, as the docker CLI does. */
 
@@ -62,43 +62,25 @@ export function imageRows(images: readonly ImageSummary[], nowMs = Date.now()): 
   });
 }
 
-/** "Up 3 minutes", "Exited (3) 2 minutes ago", "Created" — the STATUS column of `docker ps`. */
-export function containerStatus(c: ContainerSummary, nowMs = Date.now()): string {
-  const s = c.state;
-  if (!s) return '';
-  if (s.status === 'running') return `Up ${humanDuration(nowMs - s.startedAtMs)}${s.health ? ` (${s.health})` : ''}`;
-  if (s.status === 'exited') return `Exited (${s.exitCode}) ${ago(s.finishedAtMs, nowMs)}`.trimEnd();
-  return s.status.charAt(0).toUpperCase() + s.status.slice(1);
+/** "0.0.0.0:8080->80/tcp", or "80/tcp" for a port not published on the host — `docker ps`'s PORTS. */
+export function formatPort(p: DockerPort): string {
+  return p.PublicPort
+    ? `${p.IP || '0.0.0.0'}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`
+    : `${p.PrivatePort}/${p.Type}`;
 }
 
-const PROTOCOL_NAMES: Partial<Record<PortProtocol, string>> = {
-  [PortProtocol.PORT_PROTOCOL_UDP]: 'udp',
-  [PortProtocol.PORT_PROTOCOL_SCTP]: 'sctp',
-};
-
-export function formatPort(p: PublishedPort): string {
-  const proto = PROTOCOL_NAMES[p.protocol] ?? 'tcp';
-  return p.hostPort
-    ? `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${proto}`
-    : `${p.containerPort}/${proto}`;
-}
-
-/** A container as `ps --format json` shows it: ports with their protocol's name, not its number. */
-export function containerJson(c: ContainerSummary): object {
-  return { ...c, ports: c.ports.map((p) => ({ ...p, protocol: PROTOCOL_NAMES[p.protocol] ?? 'tcp' })) };
-}
-
-export function containerRows(containers: readonly ContainerSummary[], nowMs = Date.now()): string[][] {
+/** `docker ps`'s rows; STATUS is the daemon's wording ("Up 3 minutes", "Exited (0) 2 seconds ago"). */
+export function containerRows(containers: readonly ContainerSummaryJson[], nowMs = Date.now()): string[][] {
   return containers.map((c) => {
-    const command = c.command.join(' ');
+    const command = c.Command;
     return [
-      c.id.slice(0, 12),
-      c.image,
+      c.Id.slice(0, 12),
+      c.Image,
       `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`,
-      ago(c.createdAtMs, nowMs),
-      containerStatus(c, nowMs),
-      c.state?.status === 'running' ? c.ports.map(formatPort).join(', ') : '',
-      c.name,
+      ago(c.Created * 1000, nowMs),
+      c.Status,
+      c.Ports.map(formatPort).join(', '),
+      (c.Names[0] ?? '').replace(/^\//, ''),
     ];
   });
 }
@@ -110,29 +92,37 @@ export function humanBinaryBytes(bytes: number): string {
 }
 
 /**
- * `docker stats` rows from two samples of the same containers: CPU as a percentage of one CPU
- * over the time between them, memory against its limit (the host's memory when unlimited).
- * A container missing from the earlier sample (it just started) shows 0% CPU.
+ * `docker stats`'s CPU %: the container's CPU time over the host's between the two samples,
+ * times the CPUs (so one busy CPU is 100%); 0 without an earlier sample.
  */
-export function statsRows(
-  before: readonly ContainerStats[],
-  after: readonly ContainerStats[],
-  hostMemoryBytes: number,
-): string[][] {
-  const earlier = new Map(before.map((s) => [s.id, s]));
-  return after.map((s) => {
-    const prev = earlier.get(s.id);
-    const elapsedNs = prev ? (s.readAtMs - prev.readAtMs) * 1e6 : 0;
-    const cpu = prev && elapsedNs > 0 ? (Math.max(0, s.cpuUsageNs - prev.cpuUsageNs) / elapsedNs) * 100 : 0;
-    const limit = s.memoryLimitBytes > 0 ? s.memoryLimitBytes : hostMemoryBytes;
-    const memPercent = limit > 0 ? (s.memoryBytes / limit) * 100 : 0;
+function cpuPercent(s: StatsJson): number {
+  const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
+  const systemDelta = (s.cpu_stats.system_cpu_usage ?? 0) - (s.precpu_stats.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats.online_cpus || s.cpu_stats.cpu_usage.percpu_usage?.length || 1;
+  return systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
+}
+
+/** Memory in use as `docker stats` counts it: without the page cache the kernel can drop (inactive files). */
+function memoryUsed(s: StatsJson): number {
+  const m = s.memory_stats;
+  const cache = m.stats?.['total_inactive_file'] ?? m.stats?.['inactive_file'] ?? 0;
+  const usage = m.usage ?? 0;
+  return cache < usage ? usage - cache : usage;
+}
+
+/** `docker stats` rows from the daemon's samples; the limit is the host's memory when the container has none. */
+export function statsRows(stats: readonly StatsJson[]): string[][] {
+  return stats.map((s) => {
+    const used = memoryUsed(s);
+    const limit = s.memory_stats.limit ?? 0;
+    const memPercent = limit > 0 ? (used / limit) * 100 : 0;
     return [
       s.id.slice(0, 12),
-      s.name,
-      `${cpu.toFixed(2)}%`,
-      `${humanBinaryBytes(s.memoryBytes)} / ${humanBinaryBytes(limit)}`,
+      s.name.replace(/^\//, ''),
+      `${cpuPercent(s).toFixed(2)}%`,
+      `${humanBinaryBytes(used)} / ${humanBinaryBytes(limit)}`,
       `${memPercent.toFixed(2)}%`,
-      String(s.pids),
+      String(s.pids_stats.current ?? 0),
     ];
   });
 }

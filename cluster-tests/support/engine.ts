@@ -19,14 +19,13 @@ export async function tswarmOk(lab: Lab, host: string, args: readonly string[], 
   return r.stdout;
 }
 
+/** `tswarm container inspect`'s element: Docker's ContainerInspect, the fields the tests read. */
 export interface InspectedContainer {
-  container: {
-    id: string;
-    name: string;
-    state: { status: string; pid: number; exitCode: number; oomKilled: boolean; error: string };
-  };
+  Id: string;
+  Name: string;
+  State: { Status: string; Pid: number; ExitCode: number; OOMKilled: boolean; Error: string };
   /** The log file the container's monitor writes; it outlives the daemon. */
-  logPath: string;
+  LogPath: string;
 }
 
 export async function inspect(lab: Lab, host: string, ref: string): Promise<InspectedContainer> {

@@ -1,7 +1,7 @@
 import { TswarmError } from '../../lib/errors.js';
 import { ContainerConfig, type PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { ContainerSpec, MountType, PortProtocol, type HealthConfig, type Mount } from '../../gen/tswarm/v1/objects.js';
-import { parseTmpfs, parseVolume } from '../../cli/commands/engine-flags.js';
+import { tmpfsSpec, volumeSpec } from '../../cli/commands/engine-flags.js';
 import { validateContainerConfig } from '../../engine/facade/validate.js';
 import { field, stringArray, stringMap, type JsonObject } from './body.js';
 
@@ -114,9 +114,32 @@ function apiMounts(host: JsonObject | undefined): Mount[] {
 /** HostConfig.Tmpfs: `{"/run": "size=64m"}`. */
 function tmpfsMounts(host: JsonObject | undefined): Mount[] {
   const m = stringMap(host, 'Tmpfs', 'HostConfig.Tmpfs') ?? {};
-  return Object.entries(m).map(([target, opts]) =>
-    parsed(() => parseTmpfs(opts === '' ? target : `${target}:${opts}`)),
-  );
+  return Object.entries(m).map(([target, opts]) => {
+    const spec = parsed(() => tmpfsSpec(opts === '' ? target : `${target}:${opts}`));
+    return {
+      type: MountType.MOUNT_TYPE_TMPFS,
+      source: '',
+      target: spec.target,
+      readOnly: false,
+      tmpfsSizeBytes: spec.sizeBytes,
+      tmpfsMode: spec.mode,
+      volumeLabels: {},
+    };
+  });
+}
+
+/** A HostConfig.Binds entry (`SRC:DST[:ro]`) or a Config.Volumes path (an anonymous volume). */
+function volumeMount(value: string): Mount {
+  const spec = parsed(() => volumeSpec(value));
+  return {
+    type: spec.type === 'bind' ? MountType.MOUNT_TYPE_BIND : MountType.MOUNT_TYPE_VOLUME,
+    source: spec.source,
+    target: spec.target,
+    readOnly: spec.readOnly,
+    tmpfsSizeBytes: 0,
+    tmpfsMode: 0,
+    volumeLabels: {},
+  };
 }
 
 const nsToMs = (ns: number | undefined) => Math.round((ns ?? 0) / 1e6);
@@ -231,11 +254,11 @@ export function containerConfigFromDocker(body: JsonObject, name: string): Creat
     warnings.push('CPU shares are not supported by tswarm; use NanoCpus (--cpus) instead. Ignored');
   const pids = field(host, 'PidsLimit', 'number', 'HostConfig.PidsLimit') ?? 0;
   const stopTimeout = field(body, 'StopTimeout', 'number');
-  const binds = (stringArray(host, 'Binds', 'HostConfig.Binds') ?? []).map((b) => parsed(() => parseVolume(b)));
+  const binds = (stringArray(host, 'Binds', 'HostConfig.Binds') ?? []).map(volumeMount);
   // `docker run -v /data` sends the path in Config.Volumes: an anonymous volume, as the CLI's `-v /path`.
   const anonymous = Object.keys(field(body, 'Volumes', 'object') ?? {})
     .filter((target) => !binds.some((m) => m.target === target))
-    .map((target) => parsed(() => parseVolume(target)));
+    .map(volumeMount);
   const spec = ContainerSpec.fromPartial({
     image,
     labels: stringMap(body, 'Labels') ?? {},

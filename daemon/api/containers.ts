@@ -1,8 +1,7 @@
 import { TswarmError } from '../../lib/errors.js';
 import type { ContainerSummary } from '../../gen/tswarm/v1/engine.js';
-import { matchesFilters, type ContainerFilter } from '../../cli/commands/container-filters.js';
-import { matchesAll } from '../../cli/commands/filters.js';
 import type { Engine } from '../../engine/engine.js';
+import { parseReference } from '../../engine/image/reference.js';
 import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from '../../engine/runtime/process.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
@@ -12,19 +11,23 @@ import { boolParam, containerRef, filtersParam, intParam, noSuchContainer } from
 import { waitRoute } from './container-wait.js';
 import { containerStreamRoutes } from './container-streams.js';
 import { execRoutes } from './exec.js';
+import { CONTAINER_FILTER_KEYS, checkContainerFilters, matchesContainerFilters } from './container-filters.js';
 
 /** A stop waits out the grace period; more than a day is a mistake. */
 const STOP_SECONDS_MAX = 24 * 3600;
 const NAME_PARAM_CHARS_MAX = 256;
 
-/** The image must be on the node: a 404 makes the docker CLI pull it and create again. */
+/**
+ * The image must be on the node: a 404 makes the docker CLI pull it and create again. A name
+ * that is no reference at all is a 400, as dockerd's "invalid reference format": no pull can help.
+ */
 async function requireImage(engine: Engine, image: string): Promise<void> {
   try {
     await engine.images.inspect(image);
   } catch (err) {
-    if (err instanceof TswarmError && err.code === 'NOT_FOUND')
-      throw new TswarmError('NOT_FOUND', `No such image: ${image}`);
-    throw err;
+    if (!(err instanceof TswarmError && err.code === 'NOT_FOUND')) throw err;
+    parseReference(image);
+    throw new TswarmError('NOT_FOUND', `No such image: ${image}`);
   }
 }
 
@@ -36,26 +39,13 @@ function stopTimeoutMs(query: URLSearchParams): number | undefined {
   return t * 1000;
 }
 
-const FILTER_KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'health'] as const;
-type ApiFilter = { key: (typeof FILTER_KEYS)[number]; value: string };
-
-/** The terms `tswarm ps` lacks: `exited=CODE` and `health=healthy|unhealthy|starting|none`. */
-function matchesApiOnly(c: ContainerSummary, f: ApiFilter): boolean {
-  if (f.key === 'exited') return c.state?.status === 'exited' && String(c.state.exitCode) === f.value;
-  return (c.state?.health || 'none') === f.value;
-}
-
 function summaries(engine: Engine, query: URLSearchParams): Record<string, unknown>[] {
-  const filters = filtersParam(query, FILTER_KEYS);
+  const filters = filtersParam(query, CONTAINER_FILTER_KEYS);
+  checkContainerFilters(filters);
   const all = boolParam(query, 'all') || filters.some((f) => f.key === 'status' || f.key === 'exited');
   const limit = intParam(query, 'limit', -1)!;
   let list: ContainerSummary[] = engine.containerList({ all: all || limit > 0 });
-  // Docker's names carry a slash; `name=^/web$` and `name=web` both match.
-  const shared = filters
-    .filter((f): f is ContainerFilter => f.key !== 'exited' && f.key !== 'health')
-    .map((f) => (f.key === 'name' ? { ...f, value: f.value.replace(/^\^\//, '^').replace(/^\//, '') } : f));
-  const apiOnly = filters.filter((f) => f.key === 'exited' || f.key === 'health');
-  list = list.filter((c) => matchesFilters(c, shared) && matchesAll(c, apiOnly, matchesApiOnly));
+  list = list.filter((c) => matchesContainerFilters(c, filters));
   if (limit > 0) list = list.slice(0, limit);
   return list.flatMap((c) => {
     try {
@@ -126,7 +116,7 @@ async function prune(engine: Engine, query: URLSearchParams): Promise<Record<str
   const filters = filtersParam(query, ['label'] as const);
   const deleted: string[] = [];
   for (const c of engine.containerList({ all: true })) {
-    if (c.state?.status === 'running' || !matchesFilters(c, filters)) continue;
+    if (c.state?.status === 'running' || !matchesContainerFilters(c, filters)) continue;
     try {
       await engine.containerRemove(c.id, {});
       deleted.push(c.id);
