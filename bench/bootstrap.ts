@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { Lab } from '../lab/lab.js';
 import { formSwarm } from '../lab/form-swarm.js';
-import { DaemonClient } from '../lib/daemon-client.js';
+import { ApiClient, CLUSTER_CALL_DEADLINE_MS } from '../lib/api-client/client.js';
+import type { DockerInfo, DockerNode, DockerSwarm } from '../lib/api-client/swarm-types.js';
 import { waitFor } from '../lib/poll.js';
 import { formatMs, summarize } from './stats.js';
-import { Reachability } from '../gen/tswarm/v1/objects.js';
 
 /**
  * Bootstrap figures, on the lab: how long `init`, a worker join and a manager join take (the
@@ -15,7 +15,18 @@ import { Reachability } from '../gen/tswarm/v1/objects.js';
 const RUNS = 10;
 const FAILOVERS = 10;
 
-const client = (lab: Lab, host: string) => new DaemonClient(`unix://${lab.hosts.find((h) => h.name === host)!.socket}`);
+const client = (lab: Lab, host: string) => new ApiClient(`unix://${lab.hosts.find((h) => h.name === host)!.socket}`);
+const cluster = { timeoutMs: CLUSTER_CALL_DEADLINE_MS };
+
+/** Joins the swarm through m1 with `token`, as `tswarm join` does. */
+function join(c: ApiClient, token: string, advertiseAddr: string): Promise<void> {
+  return c.json('POST', '/swarm/join', {
+    ...cluster,
+    json: { JoinToken: token, RemoteAddrs: ['192.168.77.11:2377'], ListenAddr: '', AdvertiseAddr: advertiseAddr },
+  });
+}
+
+const listNodes = (c: ApiClient) => c.json<DockerNode[]>('GET', '/nodes', cluster);
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
@@ -41,47 +52,22 @@ async function joinTimes(): Promise<{
     const lab = await Lab.up({ name: `bbs${i}`, managers: 2, workers: 1, logLevel: 'warn' });
     const [m1, m2, w1] = [client(lab, 'm1'), client(lab, 'm2'), client(lab, 'w1')];
     try {
-      out.info.push((await timed(() => m1.info()))[0]);
-      const [tInit, res] = await timed(() =>
-        m1.swarmInit({
-          listenAddr: '0.0.0.0:2377',
-          advertiseAddr: '192.168.77.11',
-          forceNewCluster: false,
-          spec: undefined,
-          availability: 0,
+      out.info.push((await timed(() => m1.json<DockerInfo>('GET', '/info')))[0]);
+      const [tInit] = await timed(() =>
+        m1.json<string>('POST', '/swarm/init', {
+          ...cluster,
+          json: { ListenAddr: '0.0.0.0:2377', AdvertiseAddr: '192.168.77.11' },
         }),
       );
       out.init.push(tInit);
-      out.worker.push(
-        (
-          await timed(() =>
-            w1.swarmJoin({
-              token: res.workerJoinToken,
-              remoteAddrs: ['192.168.77.11:2377'],
-              listenAddr: '',
-              advertiseAddr: '',
-              availability: 0,
-            }),
-          )
-        )[0],
-      );
-      out.manager.push(
-        (
-          await timed(() =>
-            m2.swarmJoin({
-              token: res.managerJoinToken,
-              remoteAddrs: ['192.168.77.11:2377'],
-              listenAddr: '',
-              advertiseAddr: '192.168.77.12',
-              availability: 0,
-            }),
-          )
-        )[0],
-      );
+      // Docker's init answers the node ID alone; the tokens are the swarm's (not timed).
+      const tokens = (await m1.json<DockerSwarm>('GET', '/swarm', cluster)).JoinTokens;
+      out.worker.push((await timed(() => join(w1, tokens.Worker, '')))[0]);
+      out.manager.push((await timed(() => join(m2, tokens.Manager, '192.168.77.12')))[0]);
       if (i === 0) {
-        await w1.swarmLeave(false);
+        await w1.json('POST', '/swarm/leave', { ...cluster, query: { force: false } });
         const t0 = performance.now();
-        const r = await lab.exec('w1', ['tswarm', 'join', '--token', res.workerJoinToken, '192.168.77.11:2377']);
+        const r = await lab.exec('w1', ['tswarm', 'join', '--token', tokens.Worker, '192.168.77.11:2377']);
         out.cliInit = performance.now() - t0;
         if (r.code !== 0) throw new Error(`tswarm join failed: ${r.stderr}`);
       }
@@ -96,10 +82,9 @@ async function joinTimes(): Promise<{
 async function leaderOf(lab: Lab, via: string): Promise<string> {
   const c = client(lab, via);
   try {
-    const { nodes } = await c.cluster.listNodes({ names: [], idPrefixes: [], roles: [], labels: {} });
-    const leader = nodes.find((n) => n.managerStatus?.leader);
+    const leader = (await listNodes(c)).find((n) => n.ManagerStatus?.Leader);
     if (!leader) throw new Error('no leader');
-    return leader.description!.hostname;
+    return leader.Description.Hostname;
   } finally {
     c.close();
   }
@@ -121,11 +106,11 @@ async function failoverTimes(): Promise<number[]> {
       await lab.kill(leader);
       await waitFor(
         async () => {
-          const { node } = await c.cluster.getNode({ nodeId: survivor });
-          await c.cluster.updateNode({
-            nodeId: node!.id,
-            nodeVersion: 0,
-            spec: { ...node!.spec!, annotations: { name: '', labels: { run: String(i) } } },
+          const node = await c.json<DockerNode>('GET', `/nodes/${survivor}`, cluster);
+          await c.json('POST', `/nodes/${node.ID}/update`, {
+            ...cluster,
+            query: { version: node.Version.Index },
+            json: { ...node.Spec, Labels: { run: String(i) } },
           });
           return true;
         },
@@ -135,7 +120,15 @@ async function failoverTimes(): Promise<number[]> {
       c.close();
       await lab.start(leader);
       await waitFor(
-        async () => (await leaderOf(lab, survivor)) !== '' && (await client(lab, leader).info()).swarm?.nodeId !== '',
+        async () => {
+          if ((await leaderOf(lab, survivor)) === '') return false;
+          const back = client(lab, leader);
+          try {
+            return (await back.json<DockerInfo>('GET', '/info')).Swarm.NodeID !== '';
+          } finally {
+            back.close();
+          }
+        },
         { what: 'the old leader back', timeoutMs: 30_000 },
       );
       // Let it catch up and be counted reachable before the next round.
@@ -143,12 +136,9 @@ async function failoverTimes(): Promise<number[]> {
         async () => {
           const cc = client(lab, survivor);
           try {
-            const { nodes } = await cc.cluster.listNodes({ names: [], idPrefixes: [], roles: [], labels: {} });
-            return nodes
-              .filter((n) => n.managerStatus)
-              .every(
-                (n) => n.managerStatus!.leader || n.managerStatus!.reachability === Reachability.REACHABILITY_REACHABLE,
-              );
+            return (await listNodes(cc))
+              .filter((n) => n.ManagerStatus)
+              .every((n) => n.ManagerStatus!.Leader || n.ManagerStatus!.Reachability === 'reachable');
           } finally {
             cc.close();
           }

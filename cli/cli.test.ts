@@ -73,6 +73,19 @@ describe('tswarm CLI', () => {
     expect(dir.stderr).toContain('/tmp is not a file');
   });
 
+  it('init and join refuse bad flags and tokens before any traffic', async () => {
+    const host = ['-H', 'unix:///nonexistent/tswarm.sock'];
+    const expiry = await runBuilt('cli', [...host, 'init', '--cert-expiry', '30m']);
+    expect(expiry).toMatchObject({ code: 2, stderr: 'Error: --cert-expiry must be at least 1h, got 30m.\n' });
+    const tick = await runBuilt('cli', [...host, 'init', '--raft-tick', 'fast']);
+    expect(tick.code).toBe(2);
+    expect(tick.stderr).toContain('invalid --raft-tick "fast"');
+    const token = await runBuilt('cli', [...host, 'join', '--token', 'TSWTKN-1-nope', '192.168.77.11:2377']);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('not a valid join token');
+    expect(token.stderr).not.toContain('cannot reach tswarmd');
+  });
+
   it('refuses a bad --format and a malformed --host as usage errors', async () => {
     expect((await runBuilt('cli', ['info', '--format', 'yaml'])).code).toBe(2);
     const r = await runBuilt('cli', ['--host', 'tcp://127.0.0.1:1', 'info']);

@@ -5,6 +5,7 @@ import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { parseNodeCertificate } from '../ca/node-certificate.js';
+import { TEST_SHORT_CERTS_ENV } from '../ca/limits.js';
 
 // Certificates renew themselves between 50 % and 80 % of their life, without a restart: with the
 // test-only short lifetime (20 s) that happens within seconds, and the nodes keep talking.
@@ -16,11 +17,16 @@ const certOf = async (host: string) =>
   parseNodeCertificate(await readFile(join(labPaths.dataDir(lab!.name, host), 'certificates', 'node.pem'), 'utf8'));
 
 describe('certificate renewal', () => {
+  const saved = process.env[TEST_SHORT_CERTS_ENV];
   beforeAll(async () => {
+    // The daemons check the lifetime too (POST /swarm/init): they inherit this test's environment.
+    process.env[TEST_SHORT_CERTS_ENV] = '1';
     lab = await Lab.up({ name, managers: 1, workers: 1 });
   });
   afterAll(async () => {
     await lab?.down();
+    if (saved === undefined) delete process.env[TEST_SHORT_CERTS_ENV];
+    else process.env[TEST_SHORT_CERTS_ENV] = saved;
   });
 
   it('renews worker and manager certificates in time, and the cluster keeps working on them', async () => {

@@ -181,7 +181,7 @@ describe('swarm mode through the docker CLI and the Python SDK', () => {
       what: "w1's info to name m1 among its managers",
       timeoutMs: 10_000,
     });
-    // tswarm's own CLI reaches the same control API through the gRPC proxy, which shares the forwarder.
+    // tswarm's own CLI asks the same Engine API (GET /nodes) as the docker CLI.
     const own = await L().exec('m1', ['tswarm', 'node', 'ls', '--format', 'json']);
     expect(own.stderr).toBe('');
     expect((JSON.parse(own.stdout) as { id: string }[]).map((n) => n.id).sort()).toEqual([ids.m1, ids.w1].sort());

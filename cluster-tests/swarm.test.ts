@@ -6,6 +6,7 @@ import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { builtEntry } from '../lib/paths.js';
 import { createJoinToken } from '../ca/join-token.js';
+import { WORKER_NOT_MANAGER } from '../daemon/api/swarm-access.js';
 
 // Swarm membership on real daemons in network namespaces: init, joins over mutual TLS, refusals at
 // the CLI and at the network layer, leader failure, lost quorum and its recovery, promote/demote.
@@ -188,6 +189,17 @@ describe('swarm: init, joins and refusals, leader loss, quorum recovery, promote
       ) as { raft?: { electionTicks: number; tickMs: number } };
       expect(nodeFile.raft, h).toEqual({ tickMs: 100, electionTicks: 12, heartbeatTicks: 1 });
     }
+    // A worker knows its cluster's ID too (Docker shows it on managers only); a manager its address.
+    const info = async (h: string) =>
+      (
+        JSON.parse((await tswarm(h, 'info', '--format', 'json')).stdout) as {
+          server: { swarm: { clusterId: string; nodeAddr: string; controlAvailable: boolean } };
+        }
+      ).server.swarm;
+    const [m1Info, w1Info] = [await info('m1'), await info('w1')];
+    expect(m1Info).toMatchObject({ nodeAddr: M1, controlAvailable: true });
+    expect(w1Info.clusterId).toMatch(/^[0-9a-z]{25}$/);
+    expect(w1Info).toMatchObject({ clusterId: m1Info.clusterId, controlAvailable: false });
     const table = await tswarm('m1', 'node', 'ls');
     expect(table.stdout).toMatch(/^ID\s+HOSTNAME\s+STATUS\s+AVAILABILITY\s+MANAGER STATUS/);
     expect(table.stdout).toMatch(/ \* +m1 +Ready +Active +Leader/);
@@ -202,7 +214,7 @@ describe('swarm: init, joins and refusals, leader loss, quorum recovery, promote
     expect((await rawCall('w1', 'none', 'getRootCa')).code).toBe('OK');
     const local = await tswarm('w1', 'node', 'ls');
     expect(local.code).toBe(1);
-    expect(local.stderr).toContain('this node is not a manager');
+    expect(local.stderr).toContain(WORKER_NOT_MANAGER);
   });
 
   it('rotating the worker token refuses the old one for new joins and leaves joined nodes alone', async () => {
@@ -268,7 +280,9 @@ describe('swarm: init, joins and refusals, leader loss, quorum recovery, promote
     await ensureSwarm({ managers: ['m2', 'm3'] });
     const r = await tswarm('m3', 'leave');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Demote it first');
+    // dockerd's words (daemon/api/swarm.ts, checkLeave).
+    expect(r.stderr).toContain('You are attempting to leave the swarm on a node that is participating as a manager.');
+    expect(r.stderr).toContain('Use `--force` to suppress this message.');
   });
 
   it('losing 2 of 3 managers: writes fail with a clear error in bounded time; --force-new-cluster brings the cluster back', async () => {

@@ -5,7 +5,8 @@ import { PidLock } from '../lib/process/pid-lock.js';
 import { builtEntry } from '../lib/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { run, type RunResult } from '../lib/process/run.js';
-import { DaemonClient } from '../lib/daemon-client.js';
+import { ApiClient } from '../lib/api-client/client.js';
+import type { TswarmInfo } from '../lib/api-client/swarm-types.js';
 import type { Logger } from '../lib/log.js';
 import { createCgroup, ensureHierarchy, killCgroup } from './cgroup.js';
 import { applyPartition, createHost, createSwitch, healPartition } from './netns.js';
@@ -79,15 +80,13 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const PROBE_DEADLINE_MS = 1_000;
 
+/** Whether the host's daemon answers on its socket as the process the lab started (not a stale one). */
 async function answers(host: HostState): Promise<boolean> {
-  let client: DaemonClient | undefined;
+  let client: ApiClient | undefined;
   try {
-    client = new DaemonClient(`unix://${host.socket}`);
-    const info = await Promise.race([
-      client.info(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('probe deadline')), PROBE_DEADLINE_MS)),
-    ]);
-    return info.pid === host.pid;
+    client = new ApiClient(`unix://${host.socket}`);
+    const info = await client.json<TswarmInfo>('GET', '/tswarm/info', { timeoutMs: PROBE_DEADLINE_MS });
+    return info.Pid === host.pid;
   } catch {
     return false;
   } finally {

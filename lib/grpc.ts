@@ -6,7 +6,7 @@ import type {
   CallOptions,
   Metadata,
 } from '@grpc/grpc-js';
-import { fromServiceError, toServiceError, TswarmError } from './errors.js';
+import { fromServiceError, toServiceError } from './errors.js';
 
 /**
  * What a tswarm gRPC server (tswarmd's local socket, a manager's port 2377) accepts in one incoming

@@ -1,25 +1,46 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatFields, formatJson, parseFormat } from '../output.js';
-import { versionInfo } from '../../lib/version.js';
-import { LocalNodeState, type InfoResponse } from '../../gen/lite/tswarm/v1/system.js';
+import type { DockerInfo, DockerVersion, TswarmInfo } from '../../lib/api-client/swarm-types.js';
+import { clientVersion, serverVersion } from './version.js';
 
-const SWARM_STATE: Record<LocalNodeState, string> = {
-  [LocalNodeState.LOCAL_NODE_STATE_UNSPECIFIED]: 'unknown',
-  [LocalNodeState.LOCAL_NODE_STATE_INACTIVE]: 'inactive',
-  [LocalNodeState.LOCAL_NODE_STATE_PENDING]: 'pending',
-  [LocalNodeState.LOCAL_NODE_STATE_ACTIVE]: 'active',
-  [LocalNodeState.LOCAL_NODE_STATE_ERROR]: 'error',
-  [LocalNodeState.LOCAL_NODE_STATE_LOCKED]: 'locked',
-};
-
-export function swarmStateName(info: InfoResponse): string {
-  return SWARM_STATE[info.swarm?.localNodeState ?? LocalNodeState.LOCAL_NODE_STATE_UNSPECIFIED];
+/**
+ * The daemon as `tswarm info` shows it, from Docker's `/info` and `/version` and tswarm's
+ * `/tswarm/info` (what Docker has no field for). `--format json` prints this object.
+ */
+export function serverInfo(info: DockerInfo, own: TswarmInfo, version: DockerVersion) {
+  const s = info.Swarm;
+  return {
+    hostname: own.Hostname,
+    dataDir: own.DataDir,
+    namePrefix: own.NamePrefix,
+    version: serverVersion(version),
+    swarm: {
+      localNodeState: s.LocalNodeState,
+      nodeId: s.NodeID,
+      nodeAddr: own.NodeAddr,
+      clusterId: own.ClusterID,
+      controlAvailable: s.ControlAvailable,
+      error: s.Error,
+      remoteManagers: (s.RemoteManagers ?? []).map((m) => m.Addr),
+      nodes: s.Nodes,
+      managers: s.Managers,
+    },
+    startedAtMs: Date.parse(own.StartedAt),
+    pid: own.Pid,
+    logLevel: own.LogLevel,
+    containers: info.Containers,
+    containersRunning: info.ContainersRunning,
+    images: info.Images,
+    runtime: own.Runtime,
+    cgroupLayout: own.CgroupLayout,
+    warnings: own.Warnings,
+  };
 }
 
-function serverFields(info: InfoResponse): [string, string][] {
+function serverFields(info: ReturnType<typeof serverInfo>): [string, string][] {
   const fields: [string, string][] = [
-    ['Version', info.version?.version ?? ''],
+    ['Version', info.version.version],
     ['Hostname', info.hostname],
     ['Data dir', info.dataDir],
     ['Name prefix', info.namePrefix],
@@ -28,9 +49,9 @@ function serverFields(info: InfoResponse): [string, string][] {
     ['Images', String(info.images)],
     ['Runtime', info.runtime],
     ['Cgroup layout', info.cgroupLayout],
-    ['Swarm', swarmStateName(info)],
+    ['Swarm', info.swarm.localNodeState],
   ];
-  if (info.swarm?.nodeId) {
+  if (info.swarm.nodeId) {
     fields.push(
       ['NodeID', info.swarm.nodeId],
       ['Is Manager', String(info.swarm.controlAvailable)],
@@ -48,14 +69,15 @@ export function registerInfo(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { format?: string }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const info = await (await c.daemon()).info();
-      const client = versionInfo();
-      if (format === 'json') {
-        c.out(
-          formatJson({ client, server: { ...info, swarm: { ...info.swarm, localNodeState: swarmStateName(info) } } }),
-        );
-        return;
-      }
+      const api = c.api();
+      const [docker, own, version] = await Promise.all([
+        api.json<DockerInfo>('GET', '/info'),
+        api.json<TswarmInfo>('GET', '/tswarm/info'),
+        api.json<DockerVersion>('GET', '/version'),
+      ]);
+      const info = serverInfo(docker, own, version);
+      const client = clientVersion();
+      if (format === 'json') return c.out(formatJson({ client, server: info }));
       c.out(
         'Client:\n' +
           formatFields([

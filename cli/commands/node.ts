@@ -2,92 +2,86 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { TswarmError } from '../../lib/errors.js';
-import {
-  NodeAvailability,
-  NodeRole,
-  NodeState,
-  Reachability,
-  type Node,
-  type NodeSpec,
-} from '../../gen/lite/tswarm/v1/objects.js';
-import type { ListNodesRequest } from '../../gen/lite/tswarm/v1/control.js';
-import { AVAILABILITY } from './swarm.js';
+import { CLUSTER_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
+import type {
+  DockerInfo,
+  DockerNode,
+  DockerNodeSpec,
+  NodeAvailabilityName,
+  NodeRoleName,
+} from '../../lib/api-client/swarm-types.js';
+import { AVAILABILITIES } from './swarm.js';
 
-const STATE: Partial<Record<NodeState, string>> = {
-  [NodeState.NODE_STATE_UNKNOWN]: 'Unknown',
-  [NodeState.NODE_STATE_DOWN]: 'Down',
-  [NodeState.NODE_STATE_READY]: 'Ready',
-  [NodeState.NODE_STATE_DISCONNECTED]: 'Disconnected',
-};
-const AVAIL: Partial<Record<NodeAvailability, string>> = {
-  [NodeAvailability.NODE_AVAILABILITY_ACTIVE]: 'Active',
-  [NodeAvailability.NODE_AVAILABILITY_PAUSE]: 'Pause',
-  [NodeAvailability.NODE_AVAILABILITY_DRAIN]: 'Drain',
-};
+/** Docker's lower-case words as `docker node ls` prints them: ready → Ready. */
+const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
-export function managerStatusText(n: Node): string {
-  if (!n.managerStatus) return '';
-  if (n.managerStatus.leader) return 'Leader';
-  return n.managerStatus.reachability === Reachability.REACHABILITY_REACHABLE ? 'Reachable' : 'Unreachable';
+export function managerStatusText(n: DockerNode): string {
+  if (!n.ManagerStatus) return '';
+  if (n.ManagerStatus.Leader) return 'Leader';
+  return n.ManagerStatus.Reachability === 'reachable' ? 'Reachable' : 'Unreachable';
 }
 
-/** `--filter role=manager --filter name=m1 --filter id=abc` → the request's filters. */
-export function parseNodeFilters(filters: readonly string[]): ListNodesRequest {
-  const req: ListNodesRequest = { names: [], idPrefixes: [], roles: [], labels: {} };
+/**
+ * `--filter role=manager --filter name=m1 --filter id=abc --filter node.label=zone=a` → Docker's
+ * `filters` (terms with the same key are alternatives). Checked here, in the flag's words.
+ */
+export function parseNodeFilters(filters: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
   for (const f of filters) {
-    const [key, ...rest] = f.split('=');
+    const [key = '', ...rest] = f.split('=');
     const value = rest.join('=');
     if (!value)
       throw new TswarmError('USAGE', `invalid filter "${f}". Use KEY=VALUE with role, name, id or node.label`);
-    if (key === 'role') {
-      if (value !== 'manager' && value !== 'worker')
-        throw new TswarmError('USAGE', `invalid role filter "${value}". Use manager or worker`);
-      req.roles.push(value === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER);
-    } else if (key === 'name') req.names.push(value);
-    else if (key === 'id') req.idPrefixes.push(value);
-    else if (key === 'node.label') {
-      const [k, v] = value.split('=');
-      req.labels[k!] = v ?? '';
-    } else throw new TswarmError('USAGE', `unknown filter "${key}". Use role, name, id or node.label`);
+    if (key !== 'role' && key !== 'name' && key !== 'id' && key !== 'node.label')
+      throw new TswarmError('USAGE', `unknown filter "${key}". Use role, name, id or node.label`);
+    if (key === 'role' && value !== 'manager' && value !== 'worker')
+      throw new TswarmError('USAGE', `invalid role filter "${value}". Use manager or worker`);
+    (out[key] ??= []).push(value);
   }
-  return req;
+  return out;
 }
 
-function nodeJson(n: Node) {
+/** A node as `node ls --format json` prints it (tswarm's row, not Docker's object: scripts read these names). */
+export function nodeRow(n: DockerNode) {
+  const d = n.Description;
   return {
-    id: n.id,
-    hostname: n.description?.hostname ?? '',
-    status: STATE[n.status?.state ?? NodeState.NODE_STATE_UNKNOWN] ?? 'Unknown',
-    statusMessage: n.status?.message ?? '',
-    availability: AVAIL[n.spec?.availability ?? NodeAvailability.NODE_AVAILABILITY_ACTIVE] ?? '',
-    role: n.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker',
+    id: n.ID,
+    hostname: d.Hostname,
+    status: capitalized(n.Status.State),
+    statusMessage: n.Status.Message ?? '',
+    availability: capitalized(n.Spec.Availability),
+    // The role it has now: a manager has a manager status; Spec.Role is the one asked for.
+    role: n.ManagerStatus ? 'manager' : 'worker',
     managerStatus: managerStatusText(n),
-    managerAddr: n.managerStatus?.addr ?? '',
-    labels: n.spec?.annotations?.labels ?? {},
-    engineVersion: n.description?.engineVersion ?? '',
-    platform: n.description?.platform,
-    resources: n.description?.resources,
-    version: n.meta?.version ?? 0,
-    createdAtMs: n.meta?.createdAtMs ?? 0,
-    updatedAtMs: n.meta?.updatedAtMs ?? 0,
+    managerAddr: n.ManagerStatus?.Addr ?? '',
+    labels: n.Spec.Labels,
+    engineVersion: d.Engine.EngineVersion,
+    platform: { os: d.Platform.OS, architecture: d.Platform.Architecture },
+    resources: { nanoCpus: d.Resources.NanoCPUs, memoryBytes: d.Resources.MemoryBytes },
+    version: n.Version.Index,
+    createdAtMs: Date.parse(n.CreatedAt),
+    updatedAtMs: Date.parse(n.UpdatedAt),
   };
 }
 
-async function getNode(c: CliContext, ref: string): Promise<Node> {
-  const d = await c.daemon();
-  return (await d.cluster.getNode({ nodeId: ref })).node!;
+/** Cluster calls: on a manager that lost its leader, they fail at the daemon's deadline, within this one. */
+const cluster = { timeoutMs: CLUSTER_CALL_DEADLINE_MS };
+
+function getNode(api: ApiClient, ref: string): Promise<DockerNode> {
+  return api.json<DockerNode>('GET', `/nodes/${encodeURIComponent(ref)}`, cluster);
 }
 
-async function update(c: CliContext, ref: string, change: (spec: NodeSpec) => void): Promise<Node> {
-  const node = await getNode(c, ref);
-  const spec: NodeSpec = {
-    annotations: { name: node.spec?.annotations?.name ?? '', labels: { ...(node.spec?.annotations?.labels ?? {}) } },
-    desiredRole: node.spec!.desiredRole,
-    availability: node.spec!.availability,
-  };
+/** Reads the node, changes its spec, writes it back at the version read: a change made between is not lost. */
+async function update(api: ApiClient, ref: string, change: (spec: DockerNodeSpec) => void): Promise<DockerNode> {
+  const node = await getNode(api, ref);
+  const spec: DockerNodeSpec = { ...node.Spec, Labels: { ...node.Spec.Labels } };
   change(spec);
-  const d = await c.daemon();
-  return (await d.cluster.updateNode({ nodeId: node.id, nodeVersion: node.meta?.version ?? 0, spec })).node!;
+  await api.json('POST', `/nodes/${node.ID}/update`, {
+    ...cluster,
+    query: { version: node.Version.Index },
+    json: spec,
+  });
+  return node;
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -103,17 +97,23 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .option('--format <format>', 'output format: table or json')
     .action(async (f: { filter: string[]; quiet?: boolean; format?: string }) => {
       const format = parseFormat(f.format);
+      const filters = parseNodeFilters(f.filter);
       const c = ctx();
-      const d = await c.daemon();
-      const req = parseNodeFilters(f.filter);
-      const [{ nodes }, info] = await Promise.all([d.cluster.listNodes(req), d.info()]);
-      if (f.quiet) return c.out(nodes.map((n) => n.id + '\n').join(''));
-      if (format === 'json') return c.out(formatJson(nodes.map(nodeJson)));
-      const self = info.swarm?.nodeId;
+      const api = c.api();
+      const query = Object.keys(filters).length > 0 ? { filters: JSON.stringify(filters) } : {};
+      const table = !f.quiet && format === 'table';
+      // The table stars this node, whose ID /info gives: asked for at the same time.
+      const [nodes, info] = await Promise.all([
+        api.json<DockerNode[]>('GET', '/nodes', { ...cluster, query }),
+        table ? api.json<DockerInfo>('GET', '/info') : undefined,
+      ]);
+      if (f.quiet) return c.out(nodes.map((n) => n.ID + '\n').join(''));
+      if (format === 'json') return c.out(formatJson(nodes.map(nodeRow)));
+      const self = info?.Swarm.NodeID;
       const rows = nodes.map((n) => {
-        const j = nodeJson(n);
+        const j = nodeRow(n);
         return [
-          `${n.id}${n.id === self ? ' *' : ''}`,
+          `${n.ID}${n.ID === self ? ' *' : ''}`,
           j.hostname,
           j.status,
           j.availability,
@@ -126,16 +126,17 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
 
   node
     .command('inspect')
-    .description('Show a node in detail (JSON)')
+    .description('Show nodes in detail, as Docker’s JSON')
     .argument('<node...>', 'node IDs, ID prefixes or hostnames')
     .action(async (refs: string[]) => {
       const c = ctx();
+      const api = c.api();
       const nodes = [];
-      for (const r of refs) nodes.push(nodeJson(await getNode(c, r)));
+      for (const r of refs) nodes.push(await getNode(api, r));
       c.out(formatJson(nodes));
     });
 
-  const roleChange = (verb: 'promote' | 'demote', role: NodeRole) =>
+  const roleChange = (verb: 'promote' | 'demote', role: NodeRoleName) =>
     node
       .command(verb)
       .description(
@@ -144,15 +145,16 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
       .argument('<node...>', 'node IDs, ID prefixes or hostnames')
       .action(async (refs: string[]) => {
         const c = ctx();
+        const api = c.api();
         for (const r of refs) {
-          const n = await update(c, r, (spec) => (spec.desiredRole = role));
+          const n = await update(api, r, (spec) => (spec.Role = role));
           c.out(
-            `Node ${n.description?.hostname || n.id} ${verb}d ${verb === 'promote' ? 'to a manager' : 'to a worker'} in the swarm.\n`,
+            `Node ${n.Description.Hostname || n.ID} ${verb}d ${verb === 'promote' ? 'to a manager' : 'to a worker'} in the swarm.\n`,
           );
         }
       });
-  roleChange('promote', NodeRole.NODE_ROLE_MANAGER);
-  roleChange('demote', NodeRole.NODE_ROLE_WORKER);
+  roleChange('promote', 'manager');
+  roleChange('demote', 'worker');
 
   node
     .command('rm')
@@ -161,9 +163,9 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .argument('<node...>', 'node IDs, ID prefixes or hostnames')
     .action(async (refs: string[], f: { force?: boolean }) => {
       const c = ctx();
-      const d = await c.daemon();
+      const api = c.api();
       for (const r of refs) {
-        await d.cluster.removeNode({ nodeId: r, force: f.force ?? false });
+        await api.json('DELETE', `/nodes/${encodeURIComponent(r)}`, { ...cluster, query: { force: f.force ?? false } });
         c.out(`${r}\n`);
       }
     });
@@ -176,20 +178,21 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .option('--label-rm <key>', 'remove a label (repeatable)', collect, [])
     .argument('<node>', 'node ID, ID prefix or hostname')
     .action(async (ref: string, f: { availability?: string; labelAdd: string[]; labelRm: string[] }) => {
-      if (f.availability !== undefined && !(f.availability in AVAILABILITY))
+      const availability = f.availability as NodeAvailabilityName | undefined;
+      if (availability !== undefined && !AVAILABILITIES.includes(availability))
         throw new TswarmError('USAGE', `invalid --availability "${f.availability}". Use active, pause or drain`);
-      if (f.availability === undefined && f.labelAdd.length === 0 && f.labelRm.length === 0)
+      if (availability === undefined && f.labelAdd.length === 0 && f.labelRm.length === 0)
         throw new TswarmError('USAGE', 'nothing to update. Give --availability, --label-add or --label-rm');
       const c = ctx();
-      const n = await update(c, ref, (spec) => {
-        if (f.availability) spec.availability = AVAILABILITY[f.availability]!;
+      const n = await update(c.api(), ref, (spec) => {
+        if (availability) spec.Availability = availability;
         for (const kv of f.labelAdd) {
           const [k, ...v] = kv.split('=');
           if (!k) throw new TswarmError('USAGE', `invalid --label-add "${kv}". Use KEY=VALUE`);
-          spec.annotations!.labels[k] = v.join('=');
+          spec.Labels[k] = v.join('=');
         }
-        for (const k of f.labelRm) delete spec.annotations!.labels[k];
+        for (const k of f.labelRm) delete spec.Labels[k];
       });
-      c.out(`${n.description?.hostname || n.id}\n`);
+      c.out(`${n.Description.Hostname || n.ID}\n`);
     });
 }

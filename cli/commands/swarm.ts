@@ -3,18 +3,18 @@ import type { CliContext } from '../context.js';
 import { TswarmError } from '../../lib/errors.js';
 import { parseDurationMs } from '../../lib/duration.js';
 import { parseJoinToken } from '../../ca/join-token.js';
-import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/limits.js';
-import { NodeAvailability, NodeRole, type ClusterSpec } from '../../gen/lite/tswarm/v1/objects.js';
+import { NODE_CERT_VALIDITY_MS_MIN, shortCertsAllowed } from '../../ca/limits.js';
+import { CLUSTER_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
+import type { DockerSwarm, NodeAvailabilityName, TswarmInfo } from '../../lib/api-client/swarm-types.js';
 
-export const AVAILABILITY: Record<string, NodeAvailability> = {
-  active: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
-  pause: NodeAvailability.NODE_AVAILABILITY_PAUSE,
-  drain: NodeAvailability.NODE_AVAILABILITY_DRAIN,
-};
+export const AVAILABILITIES: readonly NodeAvailabilityName[] = ['active', 'pause', 'drain'];
+
+/** Go's time.Duration, in which Docker's swarm spec carries its durations. */
+const NS_PER_MS = 1_000_000;
 
 const availabilityOption = () =>
   new Option('--availability <state>', 'availability of this node: active, pause or drain')
-    .choices(Object.keys(AVAILABILITY))
+    .choices(AVAILABILITIES)
     .default('active');
 
 function positiveInt(flag: string) {
@@ -36,34 +36,47 @@ interface InitFlags {
   availability: string;
 }
 
-/** Test suites may shorten certificate lifetimes below the 1 h floor to exercise renewal in seconds. */
-const TEST_SHORT_CERTS_ENV = 'TSWARM_TEST_ALLOW_SHORT_CERTS';
-
-function initSpec(f: InitFlags): ClusterSpec {
+/**
+ * Docker's `SwarmSpec` from init's flags; a field left 0 takes the daemon's default. The Raft
+ * tick goes in tswarm's own `Raft.TickInterval` (daemon/api/swarm-spec.ts).
+ */
+export function initSpec(f: InitFlags): Record<string, unknown> {
   const certExpiryMs = f.certExpiry ? parseDurationMs(f.certExpiry, '--cert-expiry') : 0;
-  if (certExpiryMs !== 0 && certExpiryMs < NODE_CERT_VALIDITY_MS_MIN && process.env[TEST_SHORT_CERTS_ENV] !== '1') {
+  // Also checked by the daemon; here first, in the flag's words, before any traffic.
+  if (certExpiryMs !== 0 && certExpiryMs < NODE_CERT_VALIDITY_MS_MIN && !shortCertsAllowed()) {
     throw new TswarmError('USAGE', `--cert-expiry must be at least 1h, got ${f.certExpiry}`);
   }
   const tickMs = f.raftTick ? parseDurationMs(f.raftTick, '--raft-tick') : 0;
+  const heartbeatMs = f.dispatcherHeartbeat ? parseDurationMs(f.dispatcherHeartbeat, '--dispatcher-heartbeat') : 0;
   return {
-    annotations: undefined,
-    orchestration: undefined,
-    raft: {
-      snapshotInterval: f.snapshotInterval ?? 0,
-      keepOldSnapshots: 0,
-      heartbeatTick: 0,
-      electionTick: f.electionTicks ?? 0,
-      tickMs,
+    Raft: {
+      SnapshotInterval: f.snapshotInterval ?? 0,
+      ElectionTick: f.electionTicks ?? 0,
+      TickInterval: tickMs * NS_PER_MS,
     },
-    dispatcher: {
-      heartbeatPeriodMs: f.dispatcherHeartbeat ? parseDurationMs(f.dispatcherHeartbeat, '--dispatcher-heartbeat') : 0,
-    },
-    caConfig: { nodeCertExpiryMs: certExpiryMs },
+    Dispatcher: { HeartbeatPeriod: heartbeatMs * NS_PER_MS },
+    CAConfig: { NodeCertExpiry: certExpiryMs * NS_PER_MS },
   };
 }
 
 function joinCommand(token: string, addr: string): string {
   return `    tswarm join --token ${token} ${addr}\n`;
+}
+
+/** The address this node advertises, with its port: where the printed join commands point. */
+async function advertisedAddr(api: ApiClient): Promise<string> {
+  return (await api.json<TswarmInfo>('GET', '/tswarm/info')).NodeAddr;
+}
+
+/**
+ * Whether this node is now a manager, from `/_ping`'s `Swarm` header (`active/manager`), as
+ * dockerd tells its clients. Not Info's ControlAvailable: a manager that just joined has that
+ * only once its copy of the store has caught up.
+ */
+async function isManager(api: ApiClient): Promise<boolean> {
+  const res = await api.request('GET', '/_ping', { timeoutMs: CLUSTER_CALL_DEADLINE_MS });
+  res.resume();
+  return res.headers['swarm'] === 'active/manager';
 }
 
 export function registerSwarm(program: Command, ctx: () => CliContext): void {
@@ -88,22 +101,28 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .action(async (f: InitFlags & { forceNewCluster?: boolean }) => {
       const c = ctx();
       const spec = initSpec(f);
-      const res = await (
-        await c.daemon()
-      ).swarmInit({
-        listenAddr: f.listenAddr,
-        advertiseAddr: f.advertiseAddr ?? '',
-        forceNewCluster: f.forceNewCluster ?? false,
-        spec,
-        availability: AVAILABILITY[f.availability]!,
+      const api = c.api();
+      const nodeId = await api.json<string>('POST', '/swarm/init', {
+        json: {
+          ListenAddr: f.listenAddr,
+          AdvertiseAddr: f.advertiseAddr ?? '',
+          ForceNewCluster: f.forceNewCluster ?? false,
+          Availability: f.availability,
+          Spec: spec,
+        },
+        timeoutMs: CLUSTER_CALL_DEADLINE_MS,
       });
       if (f.forceNewCluster) {
         return c.out(
-          `Swarm recovered: current node (${res.nodeId}) is now the only manager, with the cluster's committed state.\nDemote or remove the lost managers (\`tswarm node demote\`), then add managers with 'tswarm join-token manager'.\n`,
+          `Swarm recovered: current node (${nodeId}) is now the only manager, with the cluster's committed state.\nDemote or remove the lost managers (\`tswarm node demote\`), then add managers with 'tswarm join-token manager'.\n`,
         );
       }
+      const [swarm, addr] = await Promise.all([
+        api.json<DockerSwarm>('GET', '/swarm', { timeoutMs: CLUSTER_CALL_DEADLINE_MS }),
+        advertisedAddr(api),
+      ]);
       c.out(
-        `Swarm initialized: current node (${res.nodeId}) is now a manager.\n\nTo add a worker to this swarm, run the following command:\n\n${joinCommand(res.workerJoinToken, res.advertiseAddr)}\nTo add a manager to this swarm, run 'tswarm join-token manager' and follow the instructions.\n`,
+        `Swarm initialized: current node (${nodeId}) is now a manager.\n\nTo add a worker to this swarm, run the following command:\n\n${joinCommand(swarm.JoinTokens.Worker, addr)}\nTo add a manager to this swarm, run 'tswarm join-token manager' and follow the instructions.\n`,
       );
     });
 
@@ -120,16 +139,18 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
         // Checked here, before any traffic: a mistyped token is never mistaken for a wrong cluster.
         parseJoinToken(f.token);
         const c = ctx();
-        const res = await (
-          await c.daemon()
-        ).swarmJoin({
-          token: f.token,
-          remoteAddrs: [addr],
-          listenAddr: f.listenAddr,
-          advertiseAddr: f.advertiseAddr ?? '',
-          availability: AVAILABILITY[f.availability]!,
+        const api = c.api();
+        await api.json('POST', '/swarm/join', {
+          json: {
+            JoinToken: f.token,
+            RemoteAddrs: [addr],
+            ListenAddr: f.listenAddr,
+            AdvertiseAddr: f.advertiseAddr ?? '',
+            Availability: f.availability,
+          },
+          timeoutMs: CLUSTER_CALL_DEADLINE_MS,
         });
-        c.out(`This node joined a swarm as a ${res.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker'}.\n`);
+        c.out(`This node joined a swarm as a ${(await isManager(api)) ? 'manager' : 'worker'}.\n`);
       },
     );
 
@@ -143,25 +164,27 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
       if (role !== 'worker' && role !== 'manager')
         throw new TswarmError('USAGE', `unknown role "${role}". Use worker or manager`);
       const c = ctx();
-      const d = await c.daemon();
-      let cluster = (await d.cluster.getCluster({ clusterId: '' })).cluster!;
+      const api = c.api();
+      const readSwarm = () => api.json<DockerSwarm>('GET', '/swarm', { timeoutMs: CLUSTER_CALL_DEADLINE_MS });
+      let swarm = await readSwarm();
       if (f.rotate) {
-        cluster = (
-          await d.cluster.updateCluster({
-            clusterId: cluster.id,
-            clusterVersion: 0,
-            spec: cluster.spec,
+        // The spec as it was read, at the version it was read: the update changes only the token.
+        await api.json('POST', '/swarm/update', {
+          query: {
+            version: swarm.Version.Index,
             rotateWorkerToken: role === 'worker',
             rotateManagerToken: role === 'manager',
-          })
-        ).cluster!;
+          },
+          json: swarm.Spec,
+          timeoutMs: CLUSTER_CALL_DEADLINE_MS,
+        });
+        swarm = await readSwarm();
         if (!f.quiet) c.out(`Successfully rotated ${role} join token.\n\n`);
       }
-      const token = role === 'worker' ? cluster.rootCa!.joinTokens!.worker : cluster.rootCa!.joinTokens!.manager;
+      const token = role === 'worker' ? swarm.JoinTokens.Worker : swarm.JoinTokens.Manager;
       if (f.quiet) return c.out(`${token}\n`);
-      const info = await d.info();
       c.out(
-        `To add a ${role} to this swarm, run the following command:\n\n${joinCommand(token, info.swarm?.nodeAddr ?? '')}`,
+        `To add a ${role} to this swarm, run the following command:\n\n${joinCommand(token, await advertisedAddr(api))}`,
       );
     });
 
@@ -171,7 +194,9 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('-f, --force', 'leave even as a manager, whatever it does to the cluster')
     .action(async (f: { force?: boolean }) => {
       const c = ctx();
-      await (await c.daemon()).swarmLeave(f.force ?? false);
+      await c
+        .api()
+        .json('POST', '/swarm/leave', { query: { force: f.force ?? false }, timeoutMs: CLUSTER_CALL_DEADLINE_MS });
       c.out('Node left the swarm.\n');
     });
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   NodeAvailability,
   NodeRole,
@@ -9,6 +9,7 @@ import {
 } from '../../gen/tswarm/v1/objects.js';
 import { defaultClusterSpec } from '../../manager/store/new-cluster.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
+import { TEST_SHORT_CERTS_ENV } from '../../ca/limits.js';
 import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker } from './node-shapes.js';
 import { dockerSwarmSpec } from './swarm-shapes.js';
 import { clusterSpecFromDocker, initRequestFromDocker, joinRequestFromDocker } from './swarm-spec.js';
@@ -128,6 +129,35 @@ describe('Docker swarm specs', () => {
     });
   });
 
+  it("reads tswarm's Raft tick (Spec.Raft.TickInterval, in nanoseconds), which Docker's spec lacks", () => {
+    const tick = (ns: number) => initRequestFromDocker({ Spec: { Raft: { TickInterval: ns } } }).spec?.raft?.tickMs;
+    expect(tick(100e6)).toBe(100);
+    // Out of range for Raft, but that is the daemon's to say (checkRaftTimings), in its words.
+    expect(tick(5e6)).toBe(5);
+    expect(tick(0)).toBe(0);
+    expect(thrownCode(() => tick(999))).toBe('INVALID_ARGUMENT');
+    expect(dockerSwarmSpec(defaultClusterSpec())).toMatchObject({ Raft: { TickInterval: 100e6 } });
+  });
+
+  describe('certificate lifetimes under an hour', () => {
+    const saved = process.env[TEST_SHORT_CERTS_ENV];
+    afterEach(() => {
+      if (saved === undefined) delete process.env[TEST_SHORT_CERTS_ENV];
+      else process.env[TEST_SHORT_CERTS_ENV] = saved;
+    });
+    const short = { Spec: { CAConfig: { NodeCertExpiry: 20e9 } } };
+
+    it('are refused, as dockerd refuses them', () => {
+      delete process.env[TEST_SHORT_CERTS_ENV];
+      expect(() => initRequestFromDocker(short)).toThrow('minimum certificate expiry time is 1h, got 20s');
+    });
+
+    it('are taken from a daemon started with the test switch, so renewal can be tested in seconds', () => {
+      process.env[TEST_SHORT_CERTS_ENV] = '1';
+      expect(initRequestFromDocker(short).spec?.caConfig?.nodeCertExpiryMs).toBe(20_000);
+    });
+  });
+
   it('refuses what tswarm has no counterpart for, and bad values', () => {
     const code = (body: Record<string, unknown>) => thrownCode(() => initRequestFromDocker(body));
     expect(code({ DataPathAddr: 'eth0' })).toBe('UNIMPLEMENTED');
@@ -158,5 +188,8 @@ describe('Docker swarm specs', () => {
     expect(changed.dispatcher?.heartbeatPeriodMs).toBe(5000);
     expect(changed.orchestration?.taskHistoryRetentionLimit).toBe(0);
     expect(changed.raft?.tickMs).toBe(current.raft?.tickMs);
+    // A changed tick reaches the control API, which refuses it (timings are fixed at init).
+    const retick = clusterSpecFromDocker({ ...read, Raft: { TickInterval: 250e6 } }, current);
+    expect(retick.raft?.tickMs).toBe(250);
   });
 });

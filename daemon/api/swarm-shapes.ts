@@ -21,6 +21,8 @@ export function dockerSwarmSpec(spec: ClusterSpec | undefined): Record<string, u
       LogEntriesForSlowFollowers: 500,
       ElectionTick: spec?.raft?.electionTick ?? 0,
       HeartbeatTick: spec?.raft?.heartbeatTick ?? 0,
+      // tswarm's own (swarm-spec.ts): Docker's clients ignore it.
+      TickInterval: (spec?.raft?.tickMs ?? 0) * NS_PER_MS,
     },
     Dispatcher: { HeartbeatPeriod: (spec?.dispatcher?.heartbeatPeriodMs ?? 0) * NS_PER_MS },
     CAConfig: { NodeCertExpiry: (spec?.caConfig?.nodeCertExpiryMs ?? 0) * NS_PER_MS },

@@ -1,6 +1,6 @@
 import { NodeAvailability, type ClusterSpec } from '../../gen/tswarm/v1/objects.js';
 import type { SwarmInitRequest, SwarmJoinRequest } from '../../gen/tswarm/v1/system.js';
-import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/limits.js';
+import { NODE_CERT_VALIDITY_MS_MIN, shortCertsAllowed } from '../../ca/limits.js';
 import { TswarmError } from '../../lib/errors.js';
 import { field, stringArray, stringMap, type JsonObject } from './body.js';
 
@@ -54,9 +54,21 @@ function refuseUnsupported(spec: JsonObject): void {
 }
 
 /**
+ * A duration in nanoseconds (Go's time.Duration, as Docker sends them) as whole milliseconds,
+ * tswarm's unit; absent or 0 is undefined (keep the base's). Under a millisecond is refused.
+ */
+function durationMs(obj: JsonObject | undefined, name: string, path: string): number | undefined {
+  const ns = wholeNumber(obj, name, path);
+  if (!ns) return undefined;
+  if (ns < NS_PER_MS) throw new TswarmError('INVALID_ARGUMENT', `${path} must be at least 1ms, got ${ns}ns`);
+  return Math.round(ns / NS_PER_MS);
+}
+
+/**
  * Docker's `SwarmSpec` over `base`, as dockerd merges it: a field left zero or absent keeps the
- * base's value. Durations arrive in nanoseconds; tswarm keeps milliseconds. The Raft tick has no
- * Docker field and always keeps the base's.
+ * base's value. Durations arrive in nanoseconds; tswarm keeps milliseconds. The Raft tick is
+ * tswarm's own field `Raft.TickInterval` (swarmkit's name for it, a node option there): the docker
+ * CLI never sends it, so it keeps the base's; tswarm's CLI sends it at init.
  */
 export function clusterSpecFromDocker(spec: JsonObject | undefined, base: ClusterSpec): ClusterSpec {
   const out: ClusterSpec = {
@@ -90,25 +102,19 @@ export function clusterSpecFromDocker(spec: JsonObject | undefined, base: Cluste
   r.keepOldSnapshots = wholeNumber(raft, 'KeepOldSnapshots', 'Spec.Raft.KeepOldSnapshots') ?? r.keepOldSnapshots;
   r.electionTick = wholeNumber(raft, 'ElectionTick', 'Spec.Raft.ElectionTick') || r.electionTick;
   r.heartbeatTick = wholeNumber(raft, 'HeartbeatTick', 'Spec.Raft.HeartbeatTick') || r.heartbeatTick;
+  // Its range is checked where the timings are used (daemon/cluster-spec.ts, checkRaftTimings).
+  r.tickMs = durationMs(raft, 'TickInterval', 'Spec.Raft.TickInterval') ?? r.tickMs;
 
   const dispatcher = field(spec, 'Dispatcher', 'object', 'Spec.Dispatcher');
-  const periodNs = wholeNumber(dispatcher, 'HeartbeatPeriod', 'Spec.Dispatcher.HeartbeatPeriod');
-  if (periodNs) {
-    if (periodNs < NS_PER_MS)
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `Spec.Dispatcher.HeartbeatPeriod must be at least 1ms, got ${periodNs}ns`,
-      );
-    out.dispatcher!.heartbeatPeriodMs = Math.round(periodNs / NS_PER_MS);
-  }
+  const periodMs = durationMs(dispatcher, 'HeartbeatPeriod', 'Spec.Dispatcher.HeartbeatPeriod');
+  if (periodMs !== undefined) out.dispatcher!.heartbeatPeriodMs = periodMs;
 
   const ca = field(spec, 'CAConfig', 'object', 'Spec.CAConfig');
-  const expiryNs = wholeNumber(ca, 'NodeCertExpiry', 'Spec.CAConfig.NodeCertExpiry');
-  if (expiryNs) {
-    const ms = Math.round(expiryNs / NS_PER_MS);
-    if (ms < NODE_CERT_VALIDITY_MS_MIN)
-      throw new TswarmError('INVALID_ARGUMENT', `minimum certificate expiry time is 1h, got ${ms / 1000}s`);
-    out.caConfig!.nodeCertExpiryMs = ms;
+  const expiryMs = durationMs(ca, 'NodeCertExpiry', 'Spec.CAConfig.NodeCertExpiry');
+  if (expiryMs !== undefined) {
+    if (expiryMs < NODE_CERT_VALIDITY_MS_MIN && !shortCertsAllowed())
+      throw new TswarmError('INVALID_ARGUMENT', `minimum certificate expiry time is 1h, got ${expiryMs / 1000}s`);
+    out.caConfig!.nodeCertExpiryMs = expiryMs;
   }
   return out;
 }

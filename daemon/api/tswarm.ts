@@ -61,6 +61,7 @@ export function tswarmRoutes(ctx: ApiContext): Route[] {
       path: `${TSWARM_API_PREFIX}/info`,
       handler: async (_req, reply) => {
         const engine = await ctx.engine.summary();
+        const swarm = ctx.swarm.info();
         reply.json(200, {
           Hostname: ctx.hostname,
           DataDir: ctx.dataDir,
@@ -71,6 +72,10 @@ export function tswarmRoutes(ctx: ApiContext): Route[] {
           Runtime: engine.runtime,
           CgroupLayout: engine.cgroupLayout,
           Warnings: engine.warnings,
+          // What Docker's Info.Swarm leaves out: the cluster's ID also on a worker (Docker shows it
+          // on managers only) and the advertised address with its port (Docker's NodeAddr is the IP).
+          ClusterID: swarm.clusterId,
+          NodeAddr: swarm.nodeAddr,
         });
       },
     },

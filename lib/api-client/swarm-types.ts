@@ -1,0 +1,92 @@
+/**
+ * The Engine API's answers about the swarm and the daemon, as far as tswarm's own CLI, lab and
+ * bench read them (moby's api/swagger.yaml; the server is daemon/api/). Only the fields read
+ * here are declared: the answers hold more.
+ */
+
+export type NodeRoleName = 'manager' | 'worker';
+export type NodeAvailabilityName = 'active' | 'pause' | 'drain';
+
+/** Docker's `NodeSpec`: what `POST /nodes/{id}/update` takes, whole. */
+export interface DockerNodeSpec {
+  Name?: string;
+  Labels: Record<string, string>;
+  Role: NodeRoleName;
+  Availability: NodeAvailabilityName;
+}
+
+/** Docker's `Node` (`GET /nodes`, `GET /nodes/{id}`). */
+export interface DockerNode {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: DockerNodeSpec;
+  Description: {
+    Hostname: string;
+    Platform: { Architecture: string; OS: string };
+    Resources: { NanoCPUs: number; MemoryBytes: number };
+    Engine: { EngineVersion: string };
+  };
+  /** State: unknown, down, ready or disconnected. */
+  Status: { State: string; Message?: string; Addr: string };
+  /** Present on managers only. Reachability: unknown, unreachable or reachable. */
+  ManagerStatus?: { Leader: boolean; Reachability: string; Addr: string };
+}
+
+/** Docker's `Swarm` (`GET /swarm`, managers only). `Spec` is sent back whole to `/swarm/update`. */
+export interface DockerSwarm {
+  ID: string;
+  Version: { Index: number };
+  Spec: Record<string, unknown>;
+  JoinTokens: { Worker: string; Manager: string };
+}
+
+/** Docker's `Info.Swarm`. */
+export interface DockerSwarmInfo {
+  NodeID: string;
+  NodeAddr: string;
+  /** inactive, pending, active, error or locked. */
+  LocalNodeState: string;
+  ControlAvailable: boolean;
+  Error: string;
+  RemoteManagers: { NodeID: string; Addr: string }[] | null;
+  Nodes: number;
+  Managers: number;
+}
+
+/** Docker's `GET /info`, the parts tswarm reads. */
+export interface DockerInfo {
+  ServerVersion: string;
+  Containers: number;
+  ContainersRunning: number;
+  Images: number;
+  Swarm: DockerSwarmInfo;
+}
+
+/** Docker's `GET /version`. */
+export interface DockerVersion {
+  Version: string;
+  ApiVersion: string;
+  GitCommit: string;
+  Os: string;
+  Arch: string;
+  Components?: { Name: string; Details?: { NodeVersion?: string } }[];
+}
+
+/** `GET /tswarm/info`: the node facts Docker's /info has no field for (daemon/api/tswarm.ts). */
+export interface TswarmInfo {
+  Hostname: string;
+  DataDir: string;
+  NamePrefix: string;
+  Pid: number;
+  LogLevel: string;
+  StartedAt: string;
+  Runtime: string;
+  CgroupLayout: string;
+  Warnings: string[];
+  /** The cluster's ID, also on a worker; '' outside a swarm. */
+  ClusterID: string;
+  /** The address this node advertises, with its port; '' outside a swarm. */
+  NodeAddr: string;
+}
