@@ -24,16 +24,7 @@ export class CliContext {
     return this.client;
   }
 
-  /** @deprecated the gRPC client, until every command speaks the Engine API. */
-  async daemon(): Promise<import('../lib/daemon-client.js').DaemonClient> {
-    const { DaemonClient } = await import('../lib/daemon-client.js');
-    this.grpc ??= new DaemonClient(this.host);
-    return this.grpc;
-  }
-  private grpc: import('../lib/daemon-client.js').DaemonClient | undefined;
-
   close(): void {
     this.client?.close();
-    this.grpc?.close();
   }
 }

@@ -159,10 +159,7 @@ const STATUS_FALLBACK: Partial<Record<number, ErrorCode>> = {
   [GrpcStatus.DATA_LOSS]: 'DATA_CORRUPT',
 };
 
-/**
- * What fromServiceError reads of a failed call: grpc-js's ServiceError has these fields, and so
- * has the CLI's own client's error (lib/local-grpc), which does not load grpc-js.
- */
+/** What fromServiceError reads of a failed call: the fields of grpc-js's ServiceError. */
 export interface GrpcFailure {
   code: number;
   details: string;

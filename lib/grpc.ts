@@ -9,12 +9,11 @@ import type {
 import { fromServiceError, toServiceError } from './errors.js';
 
 /**
- * What a tswarm gRPC server (tswarmd's local socket, a manager's port 2377) accepts in one incoming
+ * What a tswarm gRPC server (a manager's port 2377) accepts in one incoming
  * message; grpc-js refuses anything over 4 MiB by default. This is a ceiling on what one message may
  * make a server allocate, not a tuned size: the bulky streams are chunked far below it (`image load`
  * archives and Raft snapshots in 1 MiB chunks, other Raft messages at most 8 MiB a peer send), and
- * it leaves room for a large control request on a big cluster. The CLI's own channel
- * (lib/local-grpc/channel.ts, LOCAL_MESSAGE_BYTES_MAX) applies the same value.
+ * it leaves room for a large control request on a big cluster.
  */
 export const GRPC_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 
