@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ImageSummary } from '../../gen/tswarm/v1/engine.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
 import { decodeRegistryAuth, pullReference } from './image-pull.js';
-import { dockerImageInspect, dockerImageSummary, imageMatches, pullProgressMessage } from './image-shapes.js';
+import { imageName } from './images.js';
+import {
+  dockerImageInspect,
+  dockerImageSummary,
+  imageMatches,
+  pullProgressMessage,
+  withMatchingReferences,
+} from './image-shapes.js';
 import { parseFilters } from './list-filters.js';
 
 const summary: ImageSummary = {
@@ -68,6 +75,24 @@ describe('image shapes', () => {
     expect(match('{"dangling":{"true":true}}')).toBe(false);
     expect(thrownCode(() => parseFilters('{"bogus":{"x":true}}', ['label']))).toBe('INVALID_ARGUMENT');
     expect(thrownCode(() => parseFilters('{nope', ['label']))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('lists an image under a reference filter with only the names that matched, as dockerd', () => {
+    const only = (raw: string) => withMatchingReferences(summary, parseFilters(raw, ['reference']));
+    expect(only('{"reference":{"busybox":true}}')).toMatchObject({ repoTags: ['busybox:latest'], repoDigests: [] });
+    expect(only('{"reference":{"192.168.77.5:5000/lab/*":true}}')).toMatchObject({
+      repoTags: ['192.168.77.5:5000/lab/busybox:1'],
+      repoDigests: summary.repoDigests,
+    });
+    expect(only('{"reference":{"docker.io/library/busybox:latest":true}}').repoTags).toEqual(['busybox:latest']);
+    expect(only('{}')).toBe(summary);
+  });
+
+  it('checks an image name of a path as a reference: empty, too long, whitespace', () => {
+    expect(imageName('192.168.77.5:5000/lab/busybox:1')).toBe('192.168.77.5:5000/lab/busybox:1');
+    expect(() => imageName(undefined)).toThrow('the image reference is empty. Give one');
+    expect(() => imageName('x'.repeat(600))).toThrow('the image reference is longer than 512 characters');
+    expect(thrownCode(() => imageName('a b'))).toBe('INVALID_ARGUMENT');
   });
 
   it('turns the engine’s layer reports into Docker progress lines', () => {

@@ -92,18 +92,38 @@ export function dockerImageInspect(r: ImageInspectResponse, version: string): Re
   return body;
 }
 
-/** The reference forms an image name can be matched by: `busybox:1`, `docker.io/library/busybox:1`, `busybox`. */
-function namesOf(tag: string): string[] {
-  const names = [tag];
+/**
+ * The reference forms an image name can be matched by: `busybox:1`, `docker.io/library/busybox:1`,
+ * `busybox` (a digest reference `busybox@sha256:…` by its repository too).
+ */
+function namesOf(ref: string): string[] {
+  const names = [ref];
   try {
-    const parsed = parseReference(tag);
-    const full = formatReference(parsed);
-    const repo = familiarReference(full.slice(0, full.length - (parsed.tag ? parsed.tag.length + 1 : 0)));
-    names.push(full, repo);
+    const parsed = parseReference(ref);
+    names.push(formatReference(parsed), familiarReference(`${parsed.registry}/${parsed.repository}`));
   } catch {
-    // a tag this node stored always parses
+    // a name this node stored always parses
   }
   return names;
+}
+
+function matchesReference(ref: string, patterns: readonly string[]): boolean {
+  const names = namesOf(ref);
+  return patterns.some((p) => names.some((n) => globMatch(p, n)));
+}
+
+/**
+ * As dockerd lists an image under a `reference` filter: with only the tags and digests that
+ * matched, so `docker images lab/app` shows no row for the image's other names.
+ */
+export function withMatchingReferences(image: ImageSummary, filters: Filters): ImageSummary {
+  const refs = filters.get('reference');
+  if (!refs || refs.length === 0) return image;
+  return {
+    ...image,
+    repoTags: image.repoTags.filter((t) => matchesReference(t, refs)),
+    repoDigests: image.repoDigests.filter((d) => matchesReference(d, refs)),
+  };
 }
 
 /** Whether an image passes `dangling`, `reference` and `label` filters. */
@@ -115,10 +135,7 @@ export function imageMatches(
 ): boolean {
   if (dangling !== undefined && (image.repoTags.length === 0) !== dangling) return false;
   const refs = filters.get('reference');
-  if (refs && refs.length > 0) {
-    const names = image.repoTags.flatMap(namesOf);
-    if (!refs.some((p) => names.some((n) => globMatch(p, n)))) return false;
-  }
+  if (refs && refs.length > 0 && !image.repoTags.some((t) => matchesReference(t, refs))) return false;
   return matchesLabels(labelsOf(doc), filters.get('label'));
 }
 

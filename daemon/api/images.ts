@@ -1,5 +1,12 @@
 import { TswarmError } from '../../lib/errors.js';
-import { dockerImageInspect, dockerImageSummary, imageMatches, parseImageConfig } from './image-shapes.js';
+import { requireText } from '../../engine/facade/validate.js';
+import {
+  dockerImageInspect,
+  dockerImageSummary,
+  imageMatches,
+  parseImageConfig,
+  withMatchingReferences,
+} from './image-shapes.js';
 import { imageStreamRoutes } from './image-pull.js';
 import { booleanFilter, parseFilters } from './list-filters.js';
 import { boolParam } from './params.js';
@@ -9,11 +16,12 @@ import type { ApiContext } from './routes.js';
 const IMAGE_LIST_FILTERS = ['dangling', 'reference', 'label'];
 const IMAGE_PRUNE_FILTERS = ['dangling'];
 
-/** The image name of a path: `{name*}` may be anything, so it is bounded here. */
-function imageName(name: string | undefined): string {
-  if (!name || name.length > 4096)
-    throw new TswarmError('INVALID_ARGUMENT', 'the image name is empty or too long. Give NAME[:TAG] or an ID');
-  return name;
+/**
+ * The image name of a path, checked as the engine's references are (`{name*}` may be anything):
+ * a name too long or with whitespace is named as such, not looked up.
+ */
+export function imageName(name: string | undefined): string {
+  return requireText('the image reference', name ?? '');
 }
 
 /**
@@ -37,7 +45,8 @@ export function imageRoutes(ctx: ApiContext): Route[] {
           const inspected = await images.inspect(image.id).catch(() => undefined);
           if (!inspected) continue;
           const doc = parseImageConfig(inspected.configJson);
-          if (imageMatches(image, doc, filters, dangling)) out.push(dockerImageSummary(image, doc, req.version));
+          if (imageMatches(image, doc, filters, dangling))
+            out.push(dockerImageSummary(withMatchingReferences(image, filters), doc, req.version));
         }
         reply.json(200, out);
       },
