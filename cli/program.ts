@@ -41,6 +41,7 @@ const MODULE_OF: Record<string, string> = {
   image: 'image',
   pull: 'image',
   images: 'image',
+  tag: 'image',
   container: 'container',
   run: 'container',
   ps: 'container',

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildBusyboxImage } from '../engine/image/busybox-image.js';
+import { makeArchive } from '../engine/image/testing/test-images.js';
 import { Lab } from '../lab/lab.js';
 import type { LabRegistry } from '../lab/registry.js';
 import { waitFor } from '../lib/poll.js';
@@ -31,6 +34,8 @@ let image = '';
 const followers: ChildProcess[] = [];
 
 const L = () => lab as Lab;
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Blob downloads by the lab's daemons (the registry's own push came from its loopback). */
 async function blobGets(): Promise<number> {
   const log = await readFile(registry!.logFile, 'utf8');
@@ -66,10 +71,84 @@ describe('the engine on a lab host', () => {
     );
     expect(afterFirst).toBe(3); // config + two layers
     expect(await blobGets()).toBe(afterFirst);
-    const layerLines = second.split('\n').filter((l) => /^[0-9a-f]{12}: /.test(l) && !l.endsWith('waiting'));
+    // Docker's words: each layer's first report ("Pulling fs layer", "Waiting"), then its outcome.
+    const outcome = (out: string) =>
+      out.split('\n').filter((l) => /^[0-9a-f]{12}: /.test(l) && !/: (Pulling fs layer|Waiting)$/.test(l));
+    const layerLines = outcome(second);
     expect(layerLines.length).toBe(2);
-    for (const l of layerLines) expect(l).toMatch(/already exists$/);
+    for (const l of layerLines) expect(l).toMatch(/: Already exists$/);
+    expect(outcome(first).filter((l) => l.endsWith(': Pull complete')).length).toBe(2);
+    expect(first).toMatch(/^Digest: sha256:[0-9a-f]{64}$/m);
+    expect(first).toMatch(new RegExp(`^Status: Downloaded newer image for ${escapeRegExp(image)}$`, 'm'));
+    expect(second).toMatch(new RegExp(`^Status: Image is up to date for ${escapeRegExp(image)}$`, 'm'));
     expect(await tswarmOk(L(), 'm1', ['run', '--rm', image, 'echo', 'ran'])).toBe('ran\n');
+  });
+
+  it('tags, lists by filter, inspects, removes, loads and prunes images; logs in and out of the registry', async () => {
+    expect(await tswarmOk(L(), 'm1', ['image', 'tag', image, 'lab/copy:2'])).toBe('');
+    expect(await tswarmOk(L(), 'm1', ['tag', image, 'lab/copy'])).toBe('');
+    const copies = await tswarmOk(L(), 'm1', ['images', '-f', 'reference=lab/copy']);
+    show(`images -f reference=lab/copy:\n${copies}`);
+    const rows = copies.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    expect(
+      rows
+        .slice(1)
+        .map((r) => r.split(/\s+/).slice(0, 2).join(':'))
+        .sort(),
+    ).toEqual(['lab/copy:2', 'lab/copy:latest']);
+    expect(await tswarmOk(L(), 'm1', ['image', 'ls', '-q', '-f', 'dangling=true'])).toBe('');
+    const bad = await tswarm(L(), 'm1', ['images', '-f', 'dangling=maybe']);
+    expect(bad.code).toBe(2);
+
+    // Docker's inspect of several names: the found ones printed, the command fails with the missing one.
+    const inspected = await tswarm(L(), 'm1', ['image', 'inspect', 'lab/copy:2', 'lab/nope:1']);
+    expect(inspected.code).toBe(1);
+    expect(inspected.stderr).toMatch(/^Error: no such image: lab\/nope:1/);
+    const [doc] = JSON.parse(inspected.stdout) as { Id: string; RepoTags: string[]; RootFS: { Layers: string[] } }[];
+    expect(doc?.RepoTags).toEqual(expect.arrayContaining([image, 'lab/copy:2', 'lab/copy:latest']));
+    expect(doc?.RootFS.Layers).toHaveLength(2);
+
+    const removed = await tswarmOk(L(), 'm1', ['image', 'rm', 'lab/copy:2', 'lab/copy']);
+    expect(removed).toBe('Untagged: lab/copy:2\nUntagged: lab/copy:latest\n');
+
+    const work = await mkdtemp(join(tmpdir(), 'tswarm-engine-load-'));
+    try {
+      const archive = join(work, 'loaded.tar');
+      await buildBusyboxImage(join(work, 'layout'), 'bb');
+      await makeArchive(join(work, 'layout'), 'bb', 'docker', archive, 'lab/loaded:1');
+      expect(await tswarmOk(L(), 'm1', ['image', 'load', '-i', archive], 120_000)).toBe('Loaded image: lab/loaded:1\n');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    const loadedId = (await tswarmOk(L(), 'm1', ['images', '-q', '-f', 'reference=lab/loaded'])).trim();
+    expect(loadedId).toMatch(/^[0-9a-f]{12}$/);
+
+    // prune takes only untagged images (none here); prune -a every unused one. The test image is
+    // pulled again for the tests after this one.
+    const imageId = (await tswarmOk(L(), 'm1', ['images', '-q', '-f', `reference=${image}`])).trim();
+    // (Its reclaimed space may still count blobs no image refers to any more.)
+    expect(await tswarmOk(L(), 'm1', ['image', 'prune'])).toMatch(/^Total reclaimed space: [\d.]+[kMG]?B\n$/);
+    const pruned = await tswarmOk(L(), 'm1', ['image', 'prune', '-a']);
+    show(`image prune -a:\n${pruned}`);
+    const [head, ...lines] = pruned.split('\n');
+    expect(head).toBe('Deleted Images:');
+    const deletedIds = lines.slice(0, 2).map((l) => /^deleted: sha256:([0-9a-f]{64})$/.exec(l)?.[1]?.slice(0, 12));
+    expect(deletedIds.sort()).toEqual([loadedId, imageId].sort());
+    expect(lines.slice(2, 4)).toEqual(['', expect.stringMatching(/^Total reclaimed space: [1-9][\d.]*[kMG]?B$/)]);
+    expect(await tswarmOk(L(), 'm1', ['images', '-q'])).toBe('');
+    await tswarmOk(L(), 'm1', ['pull', image]);
+
+    // The lab registry takes any credentials: the daemon checks them with it, then keeps them.
+    const registryHost = registry!.host;
+    const login = await tswarm(L(), 'm1', ['login', '-u', 'lab', '-p', 'pw', registryHost]);
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toBe('Login Succeeded\n');
+    expect(login.stderr).toContain('WARNING! Using --password via the CLI is insecure');
+    expect(await tswarmOk(L(), 'm1', ['logout', registryHost])).toBe(
+      `Removing login credentials for ${registryHost}\n`,
+    );
+    expect(await tswarmOk(L(), 'm1', ['logout', registryHost])).toBe(`Not logged in to ${registryHost}\n`);
   });
 
   it('OOM-kills a process that allocates past its memory limit and says so', async () => {
@@ -286,6 +365,28 @@ describe('the engine on a lab host', () => {
     // over /bin, the shell is still there.
     expect(await tswarmOk(L(), 'm1', ['run', '--rm', '-v', 'binvol:/bin', image, 'ls', '/bin/sh'])).toBe('/bin/sh\n');
     await tswarmOk(L(), 'm1', ['volume', 'rm', 'binvol']);
+  });
+
+  it('creates, lists by filter, inspects and removes volumes as docker volume does', async () => {
+    expect(await tswarmOk(L(), 'm1', ['volume', 'create', '--label', 'team=a', 'v1'])).toBe('v1\n');
+    const anonymous = (await tswarmOk(L(), 'm1', ['volume', 'create'])).trim();
+    expect(anonymous).toMatch(/^[0-9a-f]{64}$/);
+    const ls = await tswarmOk(L(), 'm1', ['volume', 'ls']);
+    expect(ls).toMatch(/^DRIVER\s+VOLUME NAME\n/);
+    expect(ls).toMatch(/^local\s+v1$/m);
+    expect(await tswarmOk(L(), 'm1', ['volume', 'ls', '-q', '-f', 'label=team=a'])).toBe('v1\n');
+    expect(await tswarmOk(L(), 'm1', ['volume', 'ls', '-q', '-f', 'label=team=b'])).toBe('');
+    expect(await tswarmOk(L(), 'm1', ['volume', 'ls', '-q', '-f', 'name=v', '-f', 'dangling=true'])).toBe('v1\n');
+    const inspected = await tswarm(L(), 'm1', ['volume', 'inspect', 'v1', 'nope']);
+    expect(inspected.code).toBe(1);
+    expect(inspected.stderr).toMatch(/^Error: .*nope/);
+    const [v] = JSON.parse(inspected.stdout) as Record<string, unknown>[];
+    expect(v).toMatchObject({ Name: 'v1', Driver: 'local', Scope: 'local', Labels: { team: 'a' } });
+    expect(String(v?.['Mountpoint'])).toMatch(/\/v1\/_data$/);
+    expect(await tswarmOk(L(), 'm1', ['volume', 'rm', 'v1', anonymous])).toBe(`v1\n${anonymous}\n`);
+    expect(await tswarmOk(L(), 'm1', ['volume', 'rm', '-f', 'v1'])).toBe('v1\n');
+    expect((await tswarm(L(), 'm1', ['volume', 'rm', 'v1'])).code).toBe(1);
+    expect(await tswarmOk(L(), 'm1', ['volume', 'ls', '-q'])).toBe('');
   });
 
   it("passes Ctrl-C on to an attached run's container (sig-proxy) and exits with its code", async () => {

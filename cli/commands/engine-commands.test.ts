@@ -244,8 +244,8 @@ describe("the CLI's engine commands on the Engine API", () => {
     const r = await cli('image', 'load', '-i', archive);
     expect(r.code).toBe(0);
     expect(r.out).toContain('Loaded image: loaded/busybox:1\n');
-    const list = JSON.parse((await cli('images', '--format', 'json')).out) as { repoTags: string[] }[];
-    expect(list.flatMap((i) => i.repoTags)).toContain('loaded/busybox:1');
+    const list = JSON.parse((await cli('images', '--format', 'json')).out) as { RepoTags: string[] }[];
+    expect(list.flatMap((i) => i.RepoTags)).toContain('loaded/busybox:1');
   });
 
   it('refuses to remove an image a container uses, with the error’s own message and exit 1', async () => {

@@ -16,7 +16,7 @@ import {
   volumeSpec,
 } from './engine-flags.js';
 import { buildCreateBody, containerFlags } from './container-config.js';
-import { humanBytes, imageRows, splitRepoTag } from './engine-format.js';
+import { humanBytes, splitRepoTag } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 
 describe('engine flag parsers', () => {
@@ -216,13 +216,6 @@ describe('engine output', () => {
     expect([humanBytes(999), humanBytes(4_260_000), humanBytes(1_500_000_000)]).toEqual(['999B', '4.26MB', '1.5GB']);
     expect(splitRepoTag('127.0.0.1:5000/test/busybox:1')).toEqual(['127.0.0.1:5000/test/busybox', '1']);
     expect(splitRepoTag('127.0.0.1:5000/test/busybox')).toEqual(['127.0.0.1:5000/test/busybox', '<none>']);
-    const now = 1_000_000_000;
-    expect(
-      imageRows(
-        [{ id: 'sha256:0123456789abcdef', repoTags: [], repoDigests: [], sizeBytes: 1000, createdAtMs: now - 120_000 }],
-        now,
-      ),
-    ).toEqual([['<none>', '<none>', '0123456789ab', '2 minutes ago', '1kB']]);
   });
 
   it('prints a plain line per layer status change off a terminal, and redraws on one', () => {

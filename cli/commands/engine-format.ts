@@ -1,4 +1,3 @@
-import type { ImageSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import type { ContainerSummaryJson, DockerPort, StatsJson } from './container-api.js';
 
 /** How the engine commands show things, as the docker CLI does. */
@@ -50,16 +49,6 @@ export function splitRepoTag(repoTag: string): [string, string] {
 
 export function shortImageId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
-export function imageRows(images: readonly ImageSummary[], nowMs = Date.now()): string[][] {
-  return images.flatMap((i) => {
-    const tags = i.repoTags.length > 0 ? i.repoTags : ['<none>:<none>'];
-    return tags.map((t) => {
-      const [repo, tag] = t === '<none>:<none>' ? ['<none>', '<none>'] : splitRepoTag(t);
-      return [repo, tag, shortImageId(i.id), ago(i.createdAtMs, nowMs), humanBytes(i.sizeBytes)];
-    });
-  });
 }
 
 /** "0.0.0.0:8080->80/tcp", or "80/tcp" for a port not published on the host — `docker ps`'s PORTS. */

@@ -48,13 +48,13 @@ export function labelMatches(labels: Record<string, string>, value: string): boo
   return eq === -1 ? Object.hasOwn(labels, value) : labels[value.slice(0, eq)] === value.slice(eq + 1);
 }
 
-/** Docker's reference filter: a shell-style pattern (`*`, `?`) over `repo` or `repo:tag`. */
-export function globMatches(text: string, pattern: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '[^/]*')
-      .replace(/\?/g, '[^/]')}$`,
-  );
-  return regex.test(text);
+/**
+ * The `filters` query parameter of Docker's list and prune endpoints, as the docker CLI sends it
+ * (`{"dangling":{"true":true}}`): the daemon applies them. Undefined when there is none.
+ */
+export function filtersQuery(filters: readonly Filter[]): string | undefined {
+  if (filters.length === 0) return undefined;
+  const byKey: Record<string, Record<string, true>> = {};
+  for (const f of filters) (byKey[f.key] ??= {})[f.value] = true;
+  return JSON.stringify(byKey);
 }

@@ -1,35 +1,33 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { ApiClient } from '../../lib/api-client/client.js';
 import { TswarmError } from '../../lib/errors.js';
-import type { ImageSummary } from '../../gen/lite/tswarm/v1/engine.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
-import { inspectEach, withEngine, SLOW_CALL_DEADLINE_MS, type EngineClient } from './engine-client.js';
-import { humanBytes, imageRows, shortImageId } from './engine-format.js';
-import { PullProgress } from './engine-progress.js';
 import { collect } from './engine-flags.js';
-import { checkBoolean, filterParser, globMatches, matchesAll, type Filter } from './filters.js';
+import { humanBytes, shortImageId } from './engine-format.js';
+import type { ProgressMessage } from './engine-progress.js';
+import { checkBoolean, filterParser, filtersQuery, type Filter } from './filters.js';
+import {
+  deleteLines,
+  imagePath,
+  imageRows,
+  tagTarget,
+  type DockerImageDeleteItem,
+  type DockerImageSummary,
+} from './image-format.js';
+import { pullImage } from './image-pull.js';
+import { inspectEach } from './inspect-each.js';
 
 type Ctx = () => CliContext;
 
-/** Pulls with progress on `write` (redrawn lines when `tty`); resolves to the pulled image. */
-export async function pullImage(
-  engine: EngineClient,
-  reference: string,
-  write: (text: string) => void,
-  tty: boolean,
-): Promise<ImageSummary> {
-  const progress = new PullProgress(write, tty);
-  let image: ImageSummary | undefined;
-  for await (const m of engine.stream('imagePull', { reference, platform: undefined })) {
-    for (const layer of m.layers) progress.update(layer);
-    if (m.image) image = m.image;
-  }
-  progress.finish();
-  if (!image)
-    throw new TswarmError('INTERNAL', `the pull of ${reference} ended without naming the image. Retry the pull`);
-  return image;
-}
+/** Pruning removes each unused image's layer directories: many files on a slow disk take a while. */
+const IMAGE_PRUNE_DEADLINE_MS = 10 * 60_000;
+/**
+ * The daemon answers a load once it has read and unpacked the whole archive, so the first answer
+ * waits for all of it: a multi-GB archive from a slow disk.
+ */
+const IMAGE_LOAD_DEADLINE_MS = 30 * 60_000;
 
 function addPull(parent: Command, name: string, ctx: Ctx): void {
   parent
@@ -38,10 +36,8 @@ function addPull(parent: Command, name: string, ctx: Ctx): void {
     .argument('<reference>', 'NAME[:TAG] or NAME@DIGEST, e.g. 127.0.0.1:5000/busybox:1')
     .action(async (reference: string) => {
       const c = ctx();
-      const image = await withEngine(c, (e) => pullImage(e, reference, c.out, process.stdout.isTTY === true));
-      const digest = image.repoDigests[0]?.split('@')[1];
-      if (digest) c.out(`Digest: ${digest}\n`);
-      c.out(`Status: pulled ${image.repoTags[0] ?? reference}\n`);
+      // The daemon's stream ends with Docker's `Digest: …` and `Status: …` lines.
+      await pullImage(c.api(), reference, c.out, process.stdout.isTTY === true);
     });
 }
 
@@ -53,35 +49,29 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .option('-q, --quiet', 'only show image IDs')
     .option(
       '-f, --filter <key=value>',
-      'dangling=true|false, reference=PATTERN (repo or repo:tag, * and ? as in a shell) (repeatable)',
+      'dangling=true|false, reference=PATTERN (repo or repo:tag, * and ? as in a shell), label=KEY[=VALUE] (repeatable)',
       collect(parseImageFilter),
     )
     .option('--format <format>', 'output format: table or json')
     .action(async (opts: { quiet?: boolean; format?: string; filter?: ImageFilter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const listed = await withEngine(c, (e) => e.call('imageList', { all: true, references: [] }));
-      const images = listed.images.filter((i) => matchesAll(i, opts.filter ?? [], imageMatches));
-      if (opts.quiet) c.out([...new Set(images.map((i) => shortImageId(i.id)))].map((id) => `${id}\n`).join(''));
+      const images = await c
+        .api()
+        .json<DockerImageSummary[]>('GET', '/images/json', { query: { filters: filtersQuery(opts.filter ?? []) } });
+      if (opts.quiet) c.out([...new Set(images.map((i) => shortImageId(i.Id)))].map((id) => `${id}\n`).join(''));
       else if (format === 'json') c.out(formatJson(images));
       else c.out(formatTable(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imageRows(images)));
     });
 }
 
-export type ImageFilter = Filter<'dangling' | 'reference'>;
+/** The filters of GET /images/json; the daemon applies them, as dockerd does for `docker images`. */
+export type ImageFilter = Filter<'dangling' | 'reference' | 'label'>;
 
 export const parseImageFilter = filterParser(
-  ['dangling', 'reference'] as const,
+  ['dangling', 'reference', 'label'] as const,
   (f) => f.key === 'dangling' && checkBoolean(f),
 );
-
-/** Docker's image filters: dangling (no tag), reference (a pattern over repo or repo:tag). */
-export function imageMatches(i: ImageSummary, f: ImageFilter): boolean {
-  if (f.key === 'dangling') return (i.repoTags.length === 0) === (f.value === 'true');
-  return i.repoTags.some(
-    (tag) => globMatches(tag, f.value) || globMatches(tag.slice(0, tag.lastIndexOf(':')), f.value),
-  );
-}
 
 /** Refuses a terminal as the archive: a binary stream typed in by hand is always a mistake. */
 function archiveSource(input: string | undefined): AsyncIterable<Buffer> {
@@ -108,65 +98,82 @@ function archiveSource(input: string | undefined): AsyncIterable<Buffer> {
   return process.stdin;
 }
 
+/** POST /images/load with the archive as the body; the daemon's `stream` lines name what it loaded. */
+async function loadArchive(
+  api: ApiClient,
+  source: AsyncIterable<Buffer>,
+  write: (text: string) => void,
+): Promise<void> {
+  for await (const m of api.jsonStream<ProgressMessage>('POST', '/images/load', {
+    body: source,
+    contentType: 'application/x-tar',
+    timeoutMs: IMAGE_LOAD_DEADLINE_MS,
+  })) {
+    const error = m.errorDetail?.message ?? m.error;
+    if (error) throw new TswarmError('INTERNAL', error);
+    if (m.stream) write(m.stream);
+  }
+}
+
 async function removeAll(c: CliContext, refs: string[], force: boolean): Promise<void> {
   const failures: string[] = [];
   let first: unknown;
-  await withEngine(c, async (e) => {
-    for (const reference of refs) {
-      try {
-        const r = await e.call('imageRemove', { reference, force });
-        for (const t of r.untagged) c.out(`Untagged: ${t}\n`);
-        for (const d of r.deleted) c.out(`Deleted: ${d}\n`);
-      } catch (err) {
-        first ??= err;
-        failures.push(`${reference}: ${err instanceof Error ? err.message : String(err)}`);
-      }
+  for (const reference of refs) {
+    try {
+      const items = await c
+        .api()
+        .json<DockerImageDeleteItem[]>('DELETE', `/images/${imagePath(reference)}`, { query: { force } });
+      c.out(deleteLines(items));
+    } catch (err) {
+      first ??= err;
+      failures.push(`${reference}: ${err instanceof Error ? err.message : String(err)}`);
     }
-  });
+  }
   // Like docker rmi: every image is tried; the command fails if any could not be removed.
   if (failures.length === 1) throw first;
   if (failures.length > 1)
     throw new TswarmError('CONFLICT', `${failures.length} images were not removed: ${failures.join('; ')}`);
 }
 
+function addTag(parent: Command, name: string, ctx: Ctx): void {
+  parent
+    .command(name)
+    .description('Give an image another name (TARGET refers to SOURCE)')
+    .argument('<source>', 'the image, by name, ID or digest')
+    .argument('<target>', 'the new name, NAME[:TAG] (the tag defaults to latest)')
+    .action(async (source: string, target: string) => {
+      const { repo, tag } = tagTarget(target);
+      await ctx()
+        .api()
+        .json('POST', `/images/${imagePath(source)}/tag`, { query: { repo, tag } });
+    });
+}
+
 export function registerImage(program: Command, ctx: Ctx): void {
   const image = program.command('image').description('Manage the images on this node');
   addPull(image, 'pull', ctx);
   addList(image, 'ls', ctx);
+  addTag(image, 'tag', ctx);
   image
     .command('load')
     .description('Load images from a `docker save` or OCI archive (plain or compressed)')
     .option('-i, --input <file>', 'read the archive from FILE instead of stdin')
     .action(async (opts: { input?: string }) => {
-      const c = ctx();
+      // The archive is checked before any traffic: a wrong path is said even with no daemon.
       const source = archiveSource(opts.input);
-      const { images } = await withEngine(c, (e) => e.load(source));
-      for (const i of images)
-        c.out(
-          i.repoTags.length > 0 ? i.repoTags.map((t) => `Loaded image: ${t}\n`).join('') : `Loaded image ID: ${i.id}\n`,
-        );
+      const c = ctx();
+      await loadArchive(c.api(), source, c.out);
     });
   image
     .command('inspect')
-    .description('Show an image’s details and config as JSON')
+    .description('Show images’ details and config as JSON, as docker image inspect')
     .argument('<reference...>', 'images by name, ID or digest')
     .action(async (refs: string[]) => {
       const c = ctx();
       await inspectEach(
-        c,
         refs,
-        (e, reference) => e.call('imageInspect', { reference }),
-        (found) => {
-          c.out(
-            formatJson(
-              found.map((r) => ({
-                ...r.image,
-                config: JSON.parse(Buffer.from(r.configJson).toString('utf8')) as unknown,
-                layers: r.layerDigests,
-              })),
-            ),
-          );
-        },
+        (reference) => c.api().json<unknown>('GET', `/images/${imagePath(reference)}/json`),
+        (found) => c.out(formatJson(found)),
       );
     });
   image
@@ -182,11 +189,20 @@ export function registerImage(program: Command, ctx: Ctx): void {
     .option('-f, --force', 'accepted for Docker compatibility (tswarm never prompts)')
     .action(async (opts: { all?: boolean }) => {
       const c = ctx();
-      const r = await withEngine(c, (e) => e.call('imagePrune', { all: opts.all ?? false }, SLOW_CALL_DEADLINE_MS));
-      if (r.deleted.length > 0) c.out(`Deleted Images:\n${r.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`);
-      c.out(`Total reclaimed space: ${humanBytes(r.reclaimedBytes)}\n`);
+      // As docker image prune -a: dangling=false widens the prune to tagged images.
+      const filters = filtersQuery(opts.all ? [{ key: 'dangling', value: 'false' }] : []);
+      const r = await c
+        .api()
+        .json<{ ImagesDeleted: DockerImageDeleteItem[] | null; SpaceReclaimed: number }>('POST', '/images/prune', {
+          query: { filters },
+          timeoutMs: IMAGE_PRUNE_DEADLINE_MS,
+        });
+      const deleted = r.ImagesDeleted ?? [];
+      if (deleted.length > 0) c.out(`Deleted Images:\n${deleteLines(deleted, true)}\n`);
+      c.out(`Total reclaimed space: ${humanBytes(r.SpaceReclaimed)}\n`);
     });
   // Docker's top-level shortcuts.
   addPull(program, 'pull', ctx);
   addList(program, 'images', ctx);
+  addTag(program, 'tag', ctx);
 }

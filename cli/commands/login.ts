@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { TswarmError } from '../../lib/errors.js';
+import { TSWARM_API_PREFIX } from '../../lib/api-version.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from './engine-client.js';
 
+/** A login asks the registry, which may be slow to answer (and retried) but not for minutes. */
+const REGISTRY_LOGIN_DEADLINE_MS = 60_000;
 /** A password is short; a larger stdin is the wrong file piped in. */
 const PASSWORD_STDIN_BYTES_MAX = 8192;
 
@@ -37,8 +39,12 @@ export function registerLogin(program: Command, ctx: () => CliContext): void {
       if (opts.password !== undefined)
         process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
       const c = ctx();
-      const r = await withEngine(c, (e) => e.call('login', { registry, username: opts.username!, password }, 60_000));
-      c.out(`${r.status}\n`);
+      // The daemon checks the credentials with the registry (a token round trip) before keeping them.
+      const r = await c.api().json<{ Status: string }>('POST', `${TSWARM_API_PREFIX}/login`, {
+        json: { Registry: registry, Username: opts.username, Password: password },
+        timeoutMs: REGISTRY_LOGIN_DEADLINE_MS,
+      });
+      c.out(`${r.Status}\n`);
     });
   program
     .command('logout')
@@ -47,13 +53,16 @@ export function registerLogin(program: Command, ctx: () => CliContext): void {
     .action(async (registry: string) => {
       const c = ctx();
       // As docker logout: not being logged in is said, not an error.
-      const removed = await withEngine(c, (e) => e.call('logout', { registry })).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof TswarmError && err.code === 'NOT_FOUND') return false;
-          throw err;
-        },
-      );
+      const removed = await c
+        .api()
+        .json('POST', `${TSWARM_API_PREFIX}/logout`, { json: { Registry: registry } })
+        .then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof TswarmError && err.code === 'NOT_FOUND') return false;
+            throw err;
+          },
+        );
       c.out(removed ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
     });
 }

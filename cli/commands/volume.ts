@@ -1,25 +1,31 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
-import { withEngine } from './engine-client.js';
 import { collect, parseLabel } from './engine-flags.js';
 import { humanBytes } from './engine-format.js';
-import { checkBoolean, filterParser, labelMatches, matchesAll, type Filter } from './filters.js';
-import type { Volume } from '../../gen/lite/tswarm/v1/engine.js';
+import { checkBoolean, filterParser, filtersQuery, type Filter } from './filters.js';
+import { inspectEach } from './inspect-each.js';
 
-export type VolumeFilter = Filter<'dangling' | 'name' | 'label'>;
+/** Removing many unused volumes deletes all their files: a while on a slow disk. */
+const VOLUME_PRUNE_DEADLINE_MS = 60_000;
+
+/** Docker's `Volume` (GET /volumes/{name}), the fields the CLI reads. */
+export interface DockerVolume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  Labels: Record<string, string> | null;
+}
+
+/** The filters of GET /volumes; the daemon applies them, as dockerd does for `docker volume ls`. */
+export type VolumeFilter = Filter<'dangling' | 'driver' | 'name' | 'label'>;
 
 export const parseVolumeFilter = filterParser(
-  ['dangling', 'name', 'label'] as const,
+  ['dangling', 'driver', 'name', 'label'] as const,
   (f) => f.key === 'dangling' && checkBoolean(f),
 );
 
-/** Docker's volume filters: dangling (no container uses it), name (substring), label. */
-export function volumeMatches(v: Volume, f: VolumeFilter): boolean {
-  if (f.key === 'dangling') return (v.usedBy.length === 0) === (f.value === 'true');
-  if (f.key === 'name') return v.name.includes(f.value);
-  return labelMatches(v.labels, f.value);
-}
+const volumePath = (name: string) => `/volumes/${encodeURIComponent(name)}`;
 
 export function registerVolume(program: Command, ctx: () => CliContext): void {
   const volume = program.command('volume').description('Manage the named volumes on this node');
@@ -30,10 +36,10 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .option('-l, --label <key=value>', 'a label (repeatable)', collect(parseLabel))
     .action(async (name: string | undefined, opts: { label?: [string, string][] }) => {
       const c = ctx();
-      const r = await withEngine(c, (e) =>
-        e.call('volumeCreate', { name: name ?? '', labels: Object.fromEntries(opts.label ?? []) }),
-      );
-      c.out(`${r.volume?.name ?? name ?? ''}\n`);
+      const created = await c.api().json<DockerVolume>('POST', '/volumes/create', {
+        json: { Name: name ?? '', Labels: Object.fromEntries(opts.label ?? []) },
+      });
+      c.out(`${created.Name}\n`);
     });
   volume
     .command('ls')
@@ -41,33 +47,38 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .option('-q, --quiet', 'only show volume names')
     .option(
       '-f, --filter <key=value>',
-      'dangling=true|false (used by no container), name=TEXT, label=KEY[=VALUE] (repeatable)',
+      'dangling=true|false (used by no container), driver=local, name=TEXT, label=KEY[=VALUE] (repeatable)',
       collect(parseVolumeFilter),
     )
     .option('--format <format>', 'output format: table or json')
     .action(async (opts: { quiet?: boolean; format?: string; filter?: VolumeFilter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
-      const listed = await withEngine(c, (e) => e.call('volumeList', {}));
-      const volumes = listed.volumes.filter((v) => matchesAll(v, opts.filter ?? [], volumeMatches));
-      if (opts.quiet) c.out(volumes.map((v) => `${v.name}\n`).join(''));
+      const listed = await c.api().json<{ Volumes: DockerVolume[] | null }>('GET', '/volumes', {
+        query: { filters: filtersQuery(opts.filter ?? []) },
+      });
+      const volumes = listed.Volumes ?? [];
+      if (opts.quiet) c.out(volumes.map((v) => `${v.Name}\n`).join(''));
       else if (format === 'json') c.out(formatJson(volumes));
       else
         c.out(
           formatTable(
             ['DRIVER', 'VOLUME NAME'],
-            volumes.map((v) => [v.driver || 'local', v.name]),
+            volumes.map((v) => [v.Driver || 'local', v.Name]),
           ),
         );
     });
   volume
     .command('inspect')
-    .description('Show volumes as JSON')
+    .description('Show volumes as JSON, as docker volume inspect')
     .argument('<name...>', 'volume names')
     .action(async (names: string[]) => {
       const c = ctx();
-      const all = await withEngine(c, (e) => Promise.all(names.map((name) => e.call('volumeInspect', { name }))));
-      c.out(formatJson(all.map((r) => r.volume)));
+      await inspectEach(
+        names,
+        (name) => c.api().json<DockerVolume>('GET', volumePath(name)),
+        (found) => c.out(formatJson(found)),
+      );
     });
   volume
     .command('rm')
@@ -76,12 +87,10 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .argument('<name...>', 'volume names')
     .action(async (names: string[], opts: { force?: boolean }) => {
       const c = ctx();
-      await withEngine(c, async (e) => {
-        for (const name of names) {
-          await e.call('volumeRemove', { name, force: opts.force ?? false });
-          c.out(`${name}\n`);
-        }
-      });
+      for (const name of names) {
+        await c.api().json('DELETE', volumePath(name), { query: { force: opts.force ?? false } });
+        c.out(`${name}\n`);
+      }
     });
   volume
     .command('prune')
@@ -90,8 +99,16 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .option('-f, --force', 'accepted for Docker compatibility (tswarm never prompts)')
     .action(async (opts: { all?: boolean }) => {
       const c = ctx();
-      const r = await withEngine(c, (e) => e.call('volumePrune', { all: opts.all ?? false }, 60_000));
-      if (r.deleted.length > 0) c.out(`Deleted Volumes:\n${r.deleted.map((d) => `${d}\n`).join('')}\n`);
-      c.out(`Total reclaimed space: ${humanBytes(r.reclaimedBytes)}\n`);
+      // As docker volume prune -a: the all=true filter widens the prune to named volumes.
+      const filters = filtersQuery(opts.all ? [{ key: 'all', value: 'true' }] : []);
+      const r = await c
+        .api()
+        .json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', {
+          query: { filters },
+          timeoutMs: VOLUME_PRUNE_DEADLINE_MS,
+        });
+      const deleted = r.VolumesDeleted ?? [];
+      if (deleted.length > 0) c.out(`Deleted Volumes:\n${deleted.map((d) => `${d}\n`).join('')}\n`);
+      c.out(`Total reclaimed space: ${humanBytes(r.SpaceReclaimed)}\n`);
     });
 }
