@@ -17,11 +17,3 @@ export function parseContainerFilter(raw: string): Filter {
     throw new InvalidArgumentError(`invalid filter "${raw}". Use KEY=VALUE with ${CONTAINER_FILTER_HELP}`);
   return { key: raw.slice(0, eq), value };
 }
-
-/** Docker's `filters` query parameter: `{"label":{"a=b":true},"status":{"exited":true}}`; undefined for none. */
-export function filtersQuery(terms: readonly Filter[]): string | undefined {
-  if (terms.length === 0) return undefined;
-  const byKey: Record<string, Record<string, true>> = {};
-  for (const t of terms) (byKey[t.key] ??= {})[t.value] = true;
-  return JSON.stringify(byKey);
-}

@@ -10,7 +10,9 @@ import { addContainerOptions, containerFlags, type ContainerFlags } from './cont
 import { collect, parseNonNegativeInt } from './engine-flags.js';
 import { containerRows, statsRows } from './engine-format.js';
 import { addRun, createAction, SETUP_DEADLINE_MS, startContainer } from './container-run.js';
-import { CONTAINER_FILTER_HELP, filtersQuery, parseContainerFilter } from './container-filters.js';
+import { CONTAINER_FILTER_HELP, parseContainerFilter } from './container-filters.js';
+import { filtersQuery } from './filters.js';
+import { inspectEach } from './inspect-each.js';
 import {
   containerPath,
   copyOutput,
@@ -238,13 +240,11 @@ function addInspect(container: Command, ctx: Ctx): void {
     .action(async (refs: string[]) => {
       const c = ctx();
       const api = c.api();
-      const settled = await Promise.allSettled(refs.map((ref) => api.json<object>('GET', containerPath(ref, '/json'))));
-      c.out(formatJson(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))));
-      const failed = settled.flatMap((r) => (r.status === 'rejected' ? [asTswarmError(r.reason)] : []));
-      // Each failure but the last here; the last is thrown, reported like any command's error.
-      for (const err of failed.slice(0, -1)) stderr(errorLine(err.message));
-      const last = failed.at(-1);
-      if (last) throw last;
+      await inspectEach(
+        refs,
+        (ref) => api.json<object>('GET', containerPath(ref, '/json')),
+        (found) => c.out(formatJson(found)),
+      );
     });
 }
 

@@ -1,4 +1,5 @@
-import { filtersQuery, parseContainerFilter } from './container-filters.js';
+import { parseContainerFilter } from './container-filters.js';
+import { filtersQuery } from './filters.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
 import {
