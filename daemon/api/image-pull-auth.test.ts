@@ -11,12 +11,11 @@ import { imageStreamRoutes } from './image-pull.js';
 import { Router } from './router.js';
 import type { ApiContext } from './routes.js';
 import { createApiServer } from './server.js';
-import { tswarmRoutes } from './tswarm.js';
 
 /**
- * Registry credentials through the Engine API, against a fake registry that wants a bearer token:
- * the docker CLI's X-Registry-Auth on a pull and its POST /auth on login, and tswarm's own
- * daemon-kept login. Nothing of a caller's credentials may stay behind for another's pull.
+ * A pull's own credentials through the Engine API (the X-Registry-Auth the docker CLI sends),
+ * against a fake registry that wants a bearer token: nothing of one caller's credentials may stay
+ * behind for another's pull. Logins (POST /auth, /tswarm/login) are tswarm.test.ts's.
  */
 describe('registry credentials on the Engine API', () => {
   let dir = '';
@@ -42,7 +41,7 @@ describe('registry credentials on the Engine API', () => {
     });
     // Only what these routes reach: the image service (and nothing of a swarm).
     const ctx = { engine: { images } } as unknown as ApiContext;
-    server = createApiServer(new Router([...imageStreamRoutes(ctx), ...tswarmRoutes(ctx)]), silentLogger());
+    server = createApiServer(new Router(imageStreamRoutes(ctx)), silentLogger());
     const socket = join(dir, 'api.sock');
     await new Promise<void>((resolve) => server.listen(socket, resolve));
     api = new ApiClient(`unix://${socket}`);
@@ -84,29 +83,5 @@ describe('registry credentials on the Engine API', () => {
     await expect(stat(join(dir, 'credentials.json'))).rejects.toThrow();
     await images.remove(ref(), { force: true });
     await expect(pull()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
-  });
-
-  it("checks docker login's POST /auth with the registry without keeping the credentials", async () => {
-    const bad = { username: 'bob', password: 'nope', serveraddress: registry.host };
-    await expect(api.json('POST', '/auth', { json: bad })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
-    const ok = await api.json<{ Status: string }>('POST', '/auth', { json: { ...bad, password: 'pw' } });
-    expect(ok.Status).toBe('Login Succeeded');
-    await expect(stat(join(dir, 'credentials.json'))).rejects.toThrow();
-  });
-
-  it("keeps tswarm's own login for this node's pulls until logout", async () => {
-    await expect(
-      api.json('POST', '/tswarm/login', { json: { Registry: registry.host, Username: 'bob' } }),
-    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /username and a password/ });
-    const r = await api.json<{ Status: string }>('POST', '/tswarm/login', {
-      json: { Registry: registry.host, Username: 'bob', Password: 'pw' },
-    });
-    expect(r.Status).toBe('Login Succeeded');
-    expect((await pull()).at(-1)?.status).toMatch(/^Status: /);
-    await api.json('POST', '/tswarm/logout', { json: { Registry: registry.host } });
-    await expect(api.json('POST', '/tswarm/logout', { json: { Registry: registry.host } })).rejects.toMatchObject({
-      code: 'NOT_FOUND',
-      message: /not logged in/,
-    });
   });
 });
