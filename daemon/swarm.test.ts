@@ -8,6 +8,7 @@ import { silentLogger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { LocalNodeState } from '../gen/tswarm/v1/system.js';
 import { readRaftOwner, writeRaftOwner } from '../manager/raft-dir-owner.js';
+import { controlForwarder } from './api/control-forwarder.js';
 import { freshNodeConfig, loadNodeConfig } from './node-config.js';
 import { Swarm } from './swarm.js';
 import { swarmStateIn } from './swarm-state.js';
@@ -41,8 +42,8 @@ async function swarmIn(dir: string, node = freshNodeConfig('ttest1')): Promise<S
   return swarm;
 }
 
-async function init(swarm: Swarm) {
-  const port = await freePort();
+async function init(swarm: Swarm, port?: number) {
+  port ??= await freePort();
   return swarm.init({
     listenAddr: `127.0.0.1:${port}`,
     advertiseAddr: `127.0.0.1:${port}`,
@@ -79,7 +80,13 @@ describe('leaving a swarm, and Raft data bound to its member', () => {
   it('leave --force on the last manager deletes raft/, the keys and certificates; init then makes a new cluster', async () => {
     const dir = await dataDir();
     const swarm = await swarmIn(dir);
-    const first = await init(swarm);
+    const port = await freePort();
+    const first = await init(swarm, port);
+    const listed = async () =>
+      (await controlForwarder(swarm).call('listNodes', { names: [], idPrefixes: [], roles: [], labels: {} })).nodes.map(
+        (n) => n.id,
+      );
+    expect(await listed()).toEqual([first.nodeId]);
     expect(await readRaftOwner(join(dir, 'raft'))).toEqual({ clusterId: first.clusterId, memberId: first.nodeId });
     expect(await swarmStateIn(dir)).toEqual([
       'raft',
@@ -93,8 +100,10 @@ describe('leaving a swarm, and Raft data bound to its member', () => {
     expect(await swarmStateIn(dir)).toEqual([]);
     expect(existsSync(join(dir, 'certificates'))).toBe(true);
 
-    const second = await init(swarm);
+    // The same address: the local API must reach the new cluster's manager with the new certificate.
+    const second = await init(swarm, port);
     expect(second.clusterId).not.toBe(first.clusterId);
+    expect(await listed()).toEqual([second.nodeId]);
     expect(swarm.localManager?.isLeader()).toBe(true);
     expect(await readRaftOwner(join(dir, 'raft'))).toEqual({ clusterId: second.clusterId, memberId: second.nodeId });
   });
