@@ -7,8 +7,11 @@ import { freshNodeConfig, loadNodeConfig, saveNodeConfig, type NodeConfig } from
 
 export const DEFAULT_DATA_DIR = '/var/lib/tswarm';
 export const LOCK_FILE = 'tswarmd.pid';
-/** The data dir's subdirectories (docs/architecture.md, Data directory). */
-const SUBDIRS = ['certificates', 'raft', 'engine'] as const;
+/**
+ * The data dir's subdirectories (docs/architecture.md, Data directory). Not raft/: a manager's
+ * Raft makes it, and a node that is no manager has none.
+ */
+const SUBDIRS = ['certificates', 'engine'] as const;
 
 export interface OpenedDataDir {
   path: string;

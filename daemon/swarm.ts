@@ -22,16 +22,19 @@ import { defaultClusterSpec, newCluster } from '../manager/store/new-cluster.js'
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
-import { loadCertificates, removeCertificates, saveCertificates } from '../worker/certificates.js';
+import { claimRaftDir, RaftDirRefusedError, writeRaftOwner, type RaftOwner } from '../manager/raft-dir-owner.js';
+import { loadCertificates, saveCertificates } from '../worker/certificates.js';
 import { MANAGER_CALL_DEADLINE_MS } from '../worker/deadlines.js';
 import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
 import { joinHandshake } from '../worker/join.js';
+import { leaveRaftThroughLeader } from '../worker/leave-raft.js';
 import { describeNode } from '../worker/node-description.js';
 import { RenewalScheduler, renewCertificate } from '../worker/renewal.js';
 import { RoleChanger } from '../worker/role-change.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
 import { checkRaftTimings, mergeSpec, raftTimings } from './cluster-spec.js';
 import { saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
+import { clearSwarmState, RAFT_DIR } from './swarm-state.js';
 
 export interface SwarmOptions {
   dataDir: string;
@@ -100,9 +103,26 @@ export class Swarm {
 
   async resume(): Promise<void> {
     const n = this.o.node;
-    if (n.role === 'none') return;
+    if (n.role === 'none') {
+      // In no swarm: what a former membership left (a leave a crash cut short, or one made by a
+      // tswarm that kept raft/) belongs to nothing, and holds an old cluster's keys.
+      await this.clearLeftovers();
+      return;
+    }
     this.tls = new TlsMaterialProvider(await loadCertificates(this.o.dataDir));
-    if (n.role === 'manager') await this.startManager({ kind: 'restart' });
+    if (n.role === 'manager') {
+      try {
+        await this.startManager({ kind: 'restart' });
+      } catch (err) {
+        if (!(err instanceof RaftDirRefusedError)) throw err;
+        // The daemon stays up without its manager parts, so the operator can do what the message
+        // says (`tswarm leave --force`); `tswarm info` shows it.
+        this.state = LocalNodeState.LOCAL_NODE_STATE_ERROR;
+        this.lastError = err.message;
+        this.o.log.error({ err: err.message }, 'Raft not started: its data belongs to another cluster or member');
+        return;
+      }
+    }
     this.startNodeParts();
   }
 
@@ -128,6 +148,7 @@ export class Swarm {
   private async initNow(req: SwarmInitRequest): Promise<SwarmInitResponse> {
     if (req.forceNewCluster) return this.forceNewCluster();
     this.requireInactive();
+    await this.clearLeftovers();
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
     const advertiseAddr = chooseAdvertiseAddr(req.advertiseAddr, listen.port, this.o.node.namePrefix);
     const spec: ClusterSpec = mergeSpec(defaultClusterSpec(), req.spec);
@@ -183,14 +204,11 @@ export class Swarm {
       );
     }
     await this.stopParts();
-    await forceNewCluster(
-      join(this.o.dataDir, 'raft'),
-      n.nodeId,
-      n.advertiseAddr,
-      new MemoryStore(),
-      this.o.log,
-      this.clock.nowMs(),
-    );
+    const raftDir = join(this.o.dataDir, RAFT_DIR);
+    // Recover only from this member's own data; the new directory belongs to it as the old did.
+    await claimRaftDir(raftDir, this.raftOwner(), 'restart', this.o.log);
+    await forceNewCluster(raftDir, n.nodeId, n.advertiseAddr, new MemoryStore(), this.o.log, this.clock.nowMs());
+    await writeRaftOwner(raftDir, this.raftOwner());
     await this.startManager({ kind: 'restart' });
     this.startNodeParts();
     await waitFor(() => this.manager?.isLeader() === true, {
@@ -209,6 +227,7 @@ export class Swarm {
 
   private async joinNow(req: SwarmJoinRequest): Promise<SwarmJoinResponse> {
     this.requireInactive();
+    await this.clearLeftovers();
     const token = parseJoinToken(req.token);
     const remote = req.remoteAddrs[0];
     if (!remote)
@@ -265,9 +284,32 @@ export class Swarm {
         `this node is a manager and ${why}. Demote it first with \`tswarm node demote\`, or use --force`,
       );
     }
-    await this.stopParts();
-    await removeCertificates(this.o.dataDir);
+    if (this.o.node.role === 'manager') await this.leaveRaft();
     await this.forget();
+  }
+
+  /**
+   * Takes this manager out of the Raft configuration through the leader, so the other managers no
+   * longer count it in their quorum (Docker's leave does the same). The wait is bounded
+   * (LEAVE_RAFT_DEADLINE_MS). Only a forced leave gets here (a manager's plain leave is refused),
+   * so when no leader answers, that is logged and the leave goes on.
+   */
+  private async leaveRaft(): Promise<void> {
+    const self = this.o.node.nodeId;
+    const status = this.manager?.raftStatus();
+    // The last voter has nobody to leave (and Raft refuses to remove the last voter).
+    if (status && status.learners.length === 0 && status.voters.length === 1 && status.voters[0] === self) return;
+    const managerAddr = this.managerAddr();
+    try {
+      if (!managerAddr || !this.tls) throw new TswarmError('UNAVAILABLE', 'this node knows no manager to ask');
+      await leaveRaftThroughLeader({ managerAddr, credentials: clientCredentials(this.tls), nodeId: self });
+      this.o.log.info('left Raft: the leader took this manager out of the configuration');
+    } catch (err) {
+      this.o.log.warn(
+        { err: (err as Error).message },
+        'could not leave Raft through the leader; leaving anyway (--force). The other managers keep this member in their configuration until it is demoted',
+      );
+    }
   }
 
   private requireInactive(): void {
@@ -284,11 +326,33 @@ export class Swarm {
     await saveNodeConfig(this.o.dataDir, this.o.node);
   }
 
+  /**
+   * Back to a clean non-swarm state: node.json says so first, then the Raft data, keys and
+   * certificates go (a crash in between leaves data that resume and init/join clear).
+   */
   private async forget(): Promise<void> {
     await this.stopParts();
     this.tls = undefined;
     await this.setNode({ nodeId: '', clusterId: '', role: 'none', joinAddrs: [], advertiseAddr: '', listenAddr: '' });
     this.state = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
+    this.lastError = '';
+    await this.clearLeftovers();
+  }
+
+  /**
+   * Deletes Raft data, keys and certificates of a membership this node no longer has. init and
+   * join call it too: they clear leftovers rather than refuse them, because node.json says this
+   * node is in no swarm, so nothing there is a current member's (Docker's init and join clear
+   * its swarm directory the same way).
+   */
+  private async clearLeftovers(): Promise<void> {
+    const removed = await clearSwarmState(this.o.dataDir);
+    if (removed.length > 0)
+      this.o.log.info({ removed }, 'deleted the Raft data, keys and certificates of a former swarm');
+  }
+
+  private raftOwner(): RaftOwner {
+    return { clusterId: this.o.node.clusterId, memberId: this.o.node.nodeId };
   }
 
   /** The timings the join answer brought, checked as init checks them; defaults if unusable. */
@@ -306,6 +370,13 @@ export class Swarm {
 
   private async startManager(mode: ManagerMode): Promise<void> {
     const n = this.o.node;
+    // Raft data is bound to one cluster and one member: refuse another's before Raft reads it.
+    await claimRaftDir(
+      join(this.o.dataDir, RAFT_DIR),
+      this.raftOwner(),
+      mode.kind === 'restart' ? 'restart' : 'new-member',
+      this.o.log,
+    );
     this.manager = await Manager.start({
       dataDir: this.o.dataDir,
       nodeId: n.nodeId,
@@ -358,7 +429,7 @@ export class Swarm {
     await this.manager?.stop();
     this.manager = undefined;
     // No longer a member: its copy of the log is history, and a later promotion starts empty.
-    await rm(join(this.o.dataDir, 'raft'), { recursive: true, force: true });
+    await rm(join(this.o.dataDir, RAFT_DIR), { recursive: true, force: true });
     await this.setNode({ role: 'worker', joinAddrs: managers });
   }
 

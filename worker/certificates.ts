@@ -1,10 +1,11 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../lib/fsutil.js';
+import { fsyncDir, writeFileAtomic } from '../lib/fsutil.js';
 import type { TlsMaterial } from '../lib/tls.js';
 import { TswarmError } from '../lib/errors.js';
 
 /** The node's TLS identity on disk: certificates/{ca.pem,node.pem,node.key}; the key is mode 0600. */
+const certificatesDir = (dataDir: string) => join(dataDir, 'certificates');
 const files = (dataDir: string) => ({
   ca: join(dataDir, 'certificates', 'ca.pem'),
   cert: join(dataDir, 'certificates', 'node.pem'),
@@ -37,7 +38,20 @@ export async function loadCertificates(dataDir: string): Promise<TlsMaterial> {
   }
 }
 
+/** The files in certificates/ (the identity, and any temporary file an interrupted write left). */
+export async function listCertificateFiles(dataDir: string): Promise<string[]> {
+  try {
+    return (await readdir(certificatesDir(dataDir))).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Deletes the node's key, certificate and root certificate, and whatever else certificates/ holds. */
 export async function removeCertificates(dataDir: string): Promise<void> {
-  const f = files(dataDir);
-  for (const p of [f.cert, f.key, f.ca]) await rm(p, { force: true });
+  const dir = certificatesDir(dataDir);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { mode: 0o700 });
+  await fsyncDir(dataDir);
 }

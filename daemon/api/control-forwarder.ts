@@ -18,11 +18,12 @@ export type ControlResponse<K extends ControlMethod> = ReturnType<Defs[K]['respo
 /**
  * Carries control calls to this node's manager with the node's own certificate, so the cluster
  * only ever sees node identities (docs/security.md, The local socket). One client per daemon,
- * redialled when the manager address changes; used by the Engine API's swarm and node routes.
+ * redialled when the manager address or the membership changes; used by the Engine API's swarm and node routes.
  */
 export class ControlForwarder {
   private client: Client | undefined;
-  private clientAddr = '';
+  /** The manager address and membership (cluster ID, node ID) the client was made for. */
+  private clientKey = '';
 
   constructor(private readonly swarm: Swarm) {}
 
@@ -43,11 +44,14 @@ export class ControlForwarder {
         'this node is not a manager. Run the command on a manager, or promote this node with `tswarm node promote` there',
       );
     const addr = this.swarm.managerAddr();
-    if (!this.client || this.clientAddr !== addr) {
+    // A new membership (leave, then init or join) may reach its manager at the same address, but
+    // with another node certificate and root CA: the client made for the old one would fail TLS.
+    const key = `${addr} ${node.clusterId} ${node.nodeId}`;
+    if (!this.client || this.clientKey !== key) {
       this.client?.close();
       const Ctor = makeGenericClientConstructor(ControlServiceService, 'tswarm.v1.ControlService');
       this.client = new Ctor(addr, this.swarm.credentials(), MANAGER_CHANNEL_OPTIONS);
-      this.clientAddr = addr;
+      this.clientKey = key;
     }
     const fn = (this.client as unknown as Record<string, UnaryFn>)[method]!;
     const c = this.client;

@@ -69,4 +69,14 @@ describe('LeaveRaft', () => {
     expect(raft.proposed).toEqual([{ type: 'remove', nodeId: 'm2', addr: '' }]);
     expect(raft.voters).toEqual(['m1']);
   });
+
+  it('answers only once the member is out: a change the leader dropped is an error to retry', async () => {
+    const raft = new FakeRaft(['m1', 'm2']);
+    const t = await setup(raft);
+    raft.dropNext = true;
+    expect(await rejectedCode(leaveRaft(t.ctx, { nodeId: 'm2' }, node('m2', 'manager')))).toBe('UNAVAILABLE');
+    expect(raft.voters).toEqual(['m1', 'm2']);
+    await leaveRaft(t.ctx, { nodeId: 'm2' }, node('m2', 'manager'));
+    expect(raft.voters).toEqual(['m1']);
+  });
 });

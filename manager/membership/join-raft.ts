@@ -56,5 +56,14 @@ export async function leaveRaft(
   if (caller.kind !== 'node' || caller.nodeId !== req.nodeId)
     throw new TswarmError('PERMISSION_DENIED', 'a manager may only take itself out of Raft');
   await ctx.raft.proposeConfChange({ type: 'remove', nodeId: req.nodeId, addr: '' });
+  // A change the leader dropped (another was in flight) resolves too: the caller deletes its Raft
+  // data once this answers, so answer only once it is really out.
+  const { voters, learners } = ctx.raft.status();
+  if (voters.includes(req.nodeId) || learners.includes(req.nodeId)) {
+    throw new TswarmError(
+      'UNAVAILABLE',
+      `node ${req.nodeId} is still in the Raft configuration: another membership change was in progress. Try again`,
+    );
+  }
   return {};
 }

@@ -10,6 +10,8 @@ export class FakeRaft implements RaftMembership {
   readonly proposed: Change[] = [];
   readonly transfers: string[] = [];
   readonly caughtUp = new Set<string>();
+  /** The next change is dropped, as the leader does while another is in flight: recorded, not applied. */
+  dropNext = false;
 
   constructor(
     public voters: string[],
@@ -26,6 +28,10 @@ export class FakeRaft implements RaftMembership {
 
   async proposeConfChange(change: Change): Promise<void> {
     this.proposed.push(change);
+    if (this.dropNext) {
+      this.dropNext = false;
+      return;
+    }
     const others = (ids: string[]) => ids.filter((id) => id !== change.nodeId);
     this.voters = others(this.voters);
     this.learners = others(this.learners);

@@ -2,7 +2,7 @@
  * Recovering a cluster that lost its quorum (`tswarm init --force-new-cluster`, as Docker's):
  * this member keeps everything that was committed, and starts a new Raft configuration with
  * itself as the only voter. Entries that were never committed were never acknowledged, so
- * nothing acknowledged is lost. The old Raft directory is kept aside, never deleted.
+ * nothing acknowledged is lost. The old Raft directory is kept aside (until the node leaves the swarm).
  */
 import { rename } from 'node:fs/promises';
 import { TswarmError } from '../../../lib/errors.js';
@@ -11,6 +11,9 @@ import type { StateMachine } from '../core/state-machine.js';
 import { DiskStorage } from '../storage/storage-disk.js';
 import type { NodeId } from '../core/types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './snapshot-data.js';
+
+/** The old Raft directory is renamed to RAFT_DIR + this + a timestamp (`leave` deletes these too). */
+export const FORCE_NEW_CLUSTER_BACKUP_INFIX = '.before-force-new-cluster-';
 
 /** Entries read per batch while replaying; bounds memory on a long log. */
 const REPLAY_BATCH_BYTES_MAX = 16 * 1024 * 1024;
@@ -50,7 +53,7 @@ export async function forceNewCluster<R>(
   } finally {
     await old.close();
   }
-  const oldDir = `${raftDir}.before-force-new-cluster-${nowMs}`;
+  const oldDir = `${raftDir}${FORCE_NEW_CLUSTER_BACKUP_INFIX}${nowMs}`;
   await rename(raftDir, oldDir);
   const fresh = await DiskStorage.open(raftDir, { logger: logger.child({ part: 'wal' }) });
   try {
