@@ -1,16 +1,11 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../../lib/api-client/client.js';
-import { silentLogger } from '../../lib/log.js';
-import { ImageService } from '../../engine/image/images.js';
-import { makeFakeImage, startFakeRegistry, type FakeServer } from '../../engine/image/testing/fake-registry.js';
+import type { ApiClient } from '../../lib/api-client/client.js';
+import type { ImageService } from '../../engine/image/images.js';
+import type { FakeServer } from '../../engine/image/testing/fake-registry.js';
+import { startImageApi, type ImageApi } from './testing/image-api.js';
 import { imageStreamRoutes } from './image-pull.js';
-import { Router } from './router.js';
-import type { ApiContext } from './routes.js';
-import { createApiServer } from './server.js';
 
 /**
  * A pull's own credentials through the Engine API (the X-Registry-Auth the docker CLI sends),
@@ -21,40 +16,14 @@ describe('registry credentials on the Engine API', () => {
   let dir = '';
   let registry: FakeServer;
   let images: ImageService;
-  let server: Server;
   let api: ApiClient;
-  const image = makeFakeImage();
 
+  let served: ImageApi | undefined;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tswarm-registry-auth-'));
-    registry = await startFakeRegistry({
-      repository: 'test/fake',
-      tag: '1',
-      image,
-      auth: { scheme: 'bearer', username: 'bob', password: 'pw' },
-    });
-    images = new ImageService({
-      root: join(dir, 'images'),
-      credentialsPath: join(dir, 'credentials.json'),
-      insecureRegistries: [registry.host],
-      registry: { attemptsMax: 2, backoffBaseMs: 5 },
-    });
-    // Only what these routes reach: the image service (and nothing of a swarm).
-    const ctx = { engine: { images } } as unknown as ApiContext;
-    server = createApiServer(new Router(imageStreamRoutes(ctx)), silentLogger());
-    const socket = join(dir, 'api.sock');
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    api = new ApiClient(`unix://${socket}`);
+    served = await startImageApi(imageStreamRoutes, { scheme: 'bearer', username: 'bob', password: 'pw' });
+    ({ dir, registry, images, api } = served);
   });
-
-  afterAll(async () => {
-    api?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await images?.close();
-    await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => served?.stop());
 
   const ref = () => `${registry.host}/test/fake:1`;
   const xRegistryAuth = (username: string, password: string) =>

@@ -1,16 +1,11 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../../lib/api-client/client.js';
+import type { ApiClient } from '../../lib/api-client/client.js';
+import type { ImageService } from '../../engine/image/images.js';
+import type { FakeServer } from '../../engine/image/testing/fake-registry.js';
+import { startImageApi, type ImageApi } from './testing/image-api.js';
 import { TSWARM_API_PREFIX } from '../../lib/api-version.js';
-import { silentLogger } from '../../lib/log.js';
-import { ImageService } from '../../engine/image/images.js';
-import { makeFakeImage, startFakeRegistry, type FakeServer } from '../../engine/image/testing/fake-registry.js';
-import { Router } from './router.js';
-import type { ApiContext } from './routes.js';
-import { createApiServer } from './server.js';
 import { tswarmRoutes } from './tswarm.js';
 
 /**
@@ -21,42 +16,17 @@ describe('POST /tswarm/login, /tswarm/logout and Docker’s /auth', () => {
   let dir: string;
   let registry: FakeServer;
   let images: ImageService;
-  let server: Server;
   let api: ApiClient;
   const login = (body: object) => api.json<{ Status: string }>('POST', `${TSWARM_API_PREFIX}/login`, { json: body });
   const logout = (registryHost: string) =>
     api.json('POST', `${TSWARM_API_PREFIX}/logout`, { json: { Registry: registryHost } });
 
+  let served: ImageApi | undefined;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tswarm-api-login-'));
-    registry = await startFakeRegistry({
-      repository: 'test/fake',
-      tag: '1',
-      image: makeFakeImage(),
-      auth: { scheme: 'basic', username: 'alice', password: 's3cret' },
-    });
-    images = new ImageService({
-      root: join(dir, 'images'),
-      credentialsPath: join(dir, 'credentials.json'),
-      insecureRegistries: [registry.host],
-      registry: { attemptsMax: 1, backoffBaseMs: 5 },
-    });
-    // Only the image service is reached by these routes.
-    const ctx = { engine: { images } } as unknown as ApiContext;
-    server = createApiServer(new Router(tswarmRoutes(ctx)), silentLogger());
-    const socketPath = join(dir, 'api.sock');
-    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-    api = new ApiClient(`unix://${socketPath}`);
+    served = await startImageApi(tswarmRoutes, { scheme: 'basic', username: 'alice', password: 's3cret' });
+    ({ dir, registry, images, api } = served);
   });
-
-  afterAll(async () => {
-    api?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await images?.close();
-    await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => served?.stop());
 
   it('checks the credentials with the registry before keeping them; logout forgets them once', async () => {
     const refused = await login({ Registry: registry.host, Username: 'alice', Password: 'wrong' }).catch(
