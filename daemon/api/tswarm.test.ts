@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../lib/api-client/client.js';
-import type { ImageService } from '../../engine/image/images.js';
 import type { FakeServer } from '../../engine/image/testing/fake-registry.js';
 import { startImageApi, type ImageApi } from './testing/image-api.js';
 import { TSWARM_API_PREFIX } from '../../lib/api-version.js';
@@ -15,7 +14,6 @@ import { tswarmRoutes } from './tswarm.js';
 describe('POST /tswarm/login, /tswarm/logout and Docker’s /auth', () => {
   let dir: string;
   let registry: FakeServer;
-  let images: ImageService;
   let api: ApiClient;
   const login = (body: object) => api.json<{ Status: string }>('POST', `${TSWARM_API_PREFIX}/login`, { json: body });
   const logout = (registryHost: string) =>
@@ -24,7 +22,7 @@ describe('POST /tswarm/login, /tswarm/logout and Docker’s /auth', () => {
   let served: ImageApi | undefined;
   beforeAll(async () => {
     served = await startImageApi(tswarmRoutes, { scheme: 'basic', username: 'alice', password: 's3cret' });
-    ({ dir, registry, images, api } = served);
+    ({ dir, registry, api } = served);
   });
   afterAll(() => served?.stop());
 
