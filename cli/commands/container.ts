@@ -27,11 +27,14 @@ import type { Filter } from './filters.js';
 
 type Ctx = () => CliContext;
 
+/** A stop whose grace period the client does not know: a day is more than any container asks for. */
+const STOP_UNKNOWN_DEADLINE_MS = 24 * 3600_000;
+
 /** A stop waits out the grace period, then kills: `-t` seconds, or the container's own (10 s unless set). */
 function stopDeadlineMs(seconds: number | undefined): number {
-  // Without -t the container's stop timeout applies, which the client does not know: as long as
-  // a call may take before this CLI gave up on the daemon in its gRPC days.
-  return seconds === undefined ? 30 * 60_000 : seconds * 1000 + CLUSTER_CALL_DEADLINE_MS;
+  // Without -t the container's own stop timeout applies, which the client does not know (it may be
+  // an hour): the bound is only there so that a daemon that never answers cannot hold the CLI.
+  return seconds === undefined ? STOP_UNKNOWN_DEADLINE_MS : seconds * 1000 + CLUSTER_CALL_DEADLINE_MS;
 }
 
 /**
@@ -283,11 +286,21 @@ function addExec(container: Command, ctx: Ctx): void {
 /** Between refreshes of `stats`. */
 const STATS_INTERVAL_MS = 1000;
 
-/** One sample of each container: the daemon takes two a second apart, so its CPU figure means something. */
-async function sampleStats(api: ApiClient, refs: readonly string[]): Promise<StatsJson[]> {
-  return Promise.all(
+/**
+ * One sample of each container: the daemon takes two a second apart, so its CPU figure means
+ * something. Without names (`listed`), a container removed since the list (a `--rm` one that
+ * ended) is left out rather than failing the table; a container named and missing is an error.
+ */
+async function sampleStats(api: ApiClient, refs: readonly string[], listed: boolean): Promise<StatsJson[]> {
+  const settled = await Promise.allSettled(
     refs.map((ref) => api.json<StatsJson>('GET', containerPath(ref, '/stats'), { query: { stream: 0 } })),
   );
+  const stats: StatsJson[] = [];
+  for (const r of settled) {
+    if (r.status === 'fulfilled') stats.push(r.value);
+    else if (!(listed && r.reason instanceof TswarmError && r.reason.code === 'NOT_FOUND')) throw r.reason;
+  }
+  return stats;
 }
 
 function addStats(container: Command, ctx: Ctx): void {
@@ -305,7 +318,7 @@ function addStats(container: Command, ctx: Ctx): void {
         const startedMs = Date.now();
         // Without names, the running containers of the moment (a new one joins the next table).
         const ids = refs.length > 0 ? refs : (await listContainers(api, {})).map((x) => x.Id);
-        const stats = await sampleStats(api, ids);
+        const stats = await sampleStats(api, ids, refs.length === 0);
         if (format === 'json') c.out(formatJson(stats));
         else
           c.out(formatTable(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'], statsRows(stats)));

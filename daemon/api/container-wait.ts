@@ -5,6 +5,8 @@ import { containerRef } from './params.js';
 
 /** How often a wait looks for what the engine does not announce (a new start, a removal). */
 const POLL_MS = 100;
+/** How long after its exit an auto-remove container may take to be gone. */
+const REMOVAL_WAIT_MS = 60_000;
 
 type Condition = 'not-running' | 'next-exit' | 'removed';
 const CONDITIONS: readonly Condition[] = ['not-running', 'next-exit', 'removed'];
@@ -78,7 +80,17 @@ async function waitCondition(engine: Engine, id: string, condition: Condition, s
     }, signal);
   }
   const code = await exited(engine, id, signal);
-  if (condition === 'removed') await until(() => snapshot(engine, id) === undefined, signal);
+  if (condition === 'removed') {
+    // The engine removes an auto-remove container right after its exit; one still there after
+    // this has failed to go (the engine logged why), and the client is told instead of waiting on.
+    await until(() => snapshot(engine, id) === undefined, signal, REMOVAL_WAIT_MS).catch((err: unknown) => {
+      if (!(err instanceof TswarmError && err.code === 'DEADLINE_EXCEEDED')) throw err;
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `the container exited (code ${code}) but was not removed within ${REMOVAL_WAIT_MS / 1000} s. Remove it with "tswarm rm -f ${id.slice(0, 12)}"`,
+      );
+    });
+  }
   return code;
 }
 

@@ -47,16 +47,16 @@ export function decodeRegistryAuth(header: string | string[] | undefined): Regis
 /**
  * The credentials a pull uses: the client's own (the docker CLI sends its stored login in
  * X-Registry-Auth), else none given here and the node's stored `tswarm login` applies. An
- * identity token alone (an OAuth refresh token from a credential helper) is not something the
- * engine can exchange yet: that pull goes on with the node's login, and the log says so.
+ * identity token alone (an OAuth refresh token from a credential helper) is refused: the engine
+ * cannot exchange it yet, and the node's own login would pull as someone else.
  */
-function pullCredentials(
-  auth: RegistryAuth | undefined,
-  req: ApiRequest,
-): { username: string; password: string } | undefined {
+function pullCredentials(auth: RegistryAuth | undefined): { username: string; password: string } | undefined {
   if (auth?.username && auth.password) return { username: auth.username, password: auth.password };
   if (auth?.identitytoken)
-    req.log.info('X-Registry-Auth carries only an identity token; the pull uses the node’s stored login');
+    throw new TswarmError(
+      'UNAUTHENTICATED',
+      'X-Registry-Auth carries an identity token, which tswarm cannot use yet. Log in with a user name and password (docker login -u USER)',
+    );
   return undefined;
 }
 
@@ -100,7 +100,7 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
   const ref = pullReference(req.query.get('fromImage'), req.query.get('tag'));
   const parsed = parseReference(ref);
   const platform = platformOf(req.query);
-  const credentials = pullCredentials(decodeRegistryAuth(req.headers['x-registry-auth']), req);
+  const credentials = pullCredentials(decodeRegistryAuth(req.headers['x-registry-auth']));
   const before = await previousImageId(ctx, ref);
   let sink: Sink | undefined;
   let allCached = true;

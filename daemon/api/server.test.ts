@@ -168,6 +168,17 @@ describe('the Engine API server', () => {
     expect(await call('GET', '/nothing/here')).toMatchObject({ status: 404, json: { message: 'page not found' } });
   });
 
+  it('refuses . and .. path segments (also percent-encoded) instead of resolving them onto another route', async () => {
+    // As an image name a script passed on: `/things/../things/create` would otherwise create.
+    for (const path of ['/things/../things/create', '/v1.50/things/%2E%2e/things/create', '/things/./create']) {
+      const r = await call('POST', path, '{"Name":"sneaky"}');
+      expect(r.status, path).toBe(400);
+      expect(r.json).toMatchObject({ message: expect.stringMatching(/segment\. Name the object itself/) });
+      expect(r.headers['tswarm-error-code']).toBe('INVALID_ARGUMENT');
+    }
+    expect(created).toEqual([]);
+  });
+
   it('closes a connection that sends half a request and stalls, within the headers bound, and keeps serving', async () => {
     const stalled = await raw('GET /things/a/json HTTP/1.1\r\nHost: x\r\n', HEADERS_TIMEOUT_MS + 5_000);
     expect(stalled.closedByServer).toBe(true);

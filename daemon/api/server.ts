@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../lib/log.js';
-import { asTswarmError, httpStatusFor } from '../../lib/errors.js';
+import { asTswarmError, httpStatusFor, TswarmError } from '../../lib/errors.js';
 import { tswarmVersion } from '../../lib/version.js';
 import { BODY_IDLE_MS, JSON_BODY_BYTES_MAX, readBody, readJsonObjectFrom } from './body.js';
 import { HttpReply, RawReply, sendError, type Reply } from './reply.js';
@@ -60,6 +60,20 @@ async function* upgradedBody(req: IncomingMessage, socket: Socket, head: Buffer)
   }
 }
 
+/**
+ * A path with `.` or `..` segments (also percent-encoded) is refused: URL parsing would resolve
+ * them, so `DELETE /images/../volumes/data` — an image name a script passed on — would reach
+ * another object's route. dockerd's router never resolves them either.
+ */
+function refuseDotSegments(rawUrl: string): void {
+  const path = rawUrl.split('?')[0] ?? '';
+  for (const segment of path.split('/')) {
+    const s = segment.replace(/%2e/gi, '.');
+    if (s === '.' || s === '..')
+      throw new TswarmError('INVALID_ARGUMENT', `the path ${path} has a "${s}" segment. Name the object itself`);
+  }
+}
+
 async function* requestBody(req: IncomingMessage): AsyncIterable<Buffer> {
   for await (const chunk of req) yield chunk as Buffer;
 }
@@ -88,6 +102,7 @@ export function createApiServer(router: Router, log: Logger): Server {
     const started = process.hrtime.bigint();
     let status = 200;
     try {
+      refuseDotSegments(req.url ?? '/');
       const url = new URL(req.url ?? '/', 'http://localhost');
       const { version, path } = parseApiPath(url.pathname);
       const method = req.method ?? 'GET';

@@ -279,7 +279,6 @@ export class ImageService {
     };
   }
 
-  /** Checks the credentials against the registry, then stores them. */
   /**
    * Checks the credentials with the registry; `remember` keeps them for this node's pulls (tswarm's
    * login), without it they are only verified (Docker's /auth, whose client keeps them itself).

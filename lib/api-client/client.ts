@@ -108,7 +108,7 @@ function pathWithQuery(path: string, query: CallOptions['query']): string {
 /**
  * tswarm's client of the Engine API on a node's local socket: plain HTTP/1.1 and JSON over
  * node:http, as the docker CLI speaks to dockerd, so a command starts without loading HTTP/2 or
- * gRPC. One kept-alive connection serves a command's successive calls.
+ * gRPC. A small pool of kept-alive connections serves a command's calls (one, for most commands).
  */
 export class ApiClient {
   private readonly socketPath: string;
@@ -140,19 +140,22 @@ export class ApiClient {
         headers,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      const timer =
-        opts.timeoutMs !== undefined
-          ? setTimeout(
-              () =>
-                req.destroy(
-                  new TswarmError(
-                    'DEADLINE_EXCEEDED',
-                    `tswarmd did not answer ${method} ${path} within ${opts.timeoutMs} ms. Check its log (journalctl -u tswarmd)`,
-                  ),
+      // The deadline runs from when the request has a connection: a call queued behind the pool's
+      // busy connections (stats of many containers) is not yet the daemon's to answer.
+      let timer: NodeJS.Timeout | undefined;
+      if (opts.timeoutMs !== undefined)
+        req.once('socket', () => {
+          timer = setTimeout(
+            () =>
+              req.destroy(
+                new TswarmError(
+                  'DEADLINE_EXCEEDED',
+                  `tswarmd did not answer ${method} ${path} within ${opts.timeoutMs} ms. Check its log (journalctl -u tswarmd)`,
                 ),
-              opts.timeoutMs,
-            )
-          : undefined;
+              ),
+            opts.timeoutMs,
+          );
+        });
       req.once('response', (r) => {
         clearTimeout(timer);
         resolve(r);
@@ -162,7 +165,17 @@ export class ApiClient {
         reject(err instanceof TswarmError || err.name === 'AbortError' ? err : connectError(this.host, err));
       });
       if (payload === undefined || Buffer.isBuffer(payload)) req.end(payload);
-      else void pump(payload, req).catch((err: unknown) => req.destroy(err as Error));
+      else
+        void pump(payload, req).catch((err: unknown) =>
+          // The body's own source failed (an archive that cannot be read): that, not the daemon.
+          req.destroy(
+            err instanceof TswarmError
+              ? err
+              : new TswarmError('INVALID_ARGUMENT', `cannot read what to send: ${(err as Error).message}`, {
+                  cause: err,
+                }),
+          ),
+        );
     });
     if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
     return res;

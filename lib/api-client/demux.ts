@@ -17,8 +17,16 @@ const FRAME_BYTES_MAX = 16 * 1024 * 1024;
  */
 export async function* demux(source: AsyncIterable<Buffer>): AsyncGenerator<Frame> {
   let buf: Buffer = Buffer.alloc(0);
+  // Chunks of a frame still incomplete: joined once it is whole, not copied again at each chunk.
+  const waiting: Buffer[] = [];
+  let waitingBytes = 0;
   for await (const chunk of source) {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    waiting.push(chunk);
+    waitingBytes += chunk.length;
+    const need = buf.length >= HEADER_BYTES ? HEADER_BYTES + buf.readUInt32BE(4) : HEADER_BYTES;
+    if (buf.length + waitingBytes < need) continue;
+    buf = Buffer.concat([buf, ...waiting.splice(0)]);
+    waitingBytes = 0;
     while (buf.length >= HEADER_BYTES) {
       const kind = buf[0]!;
       const length = buf.readUInt32BE(4);
@@ -31,5 +39,6 @@ export async function* demux(source: AsyncIterable<Buffer>): AsyncGenerator<Fram
       yield { stream: kind === 2 ? 'stderr' : 'stdout', data };
     }
   }
-  if (buf.length > 0) throw new TswarmError('INTERNAL', 'tswarmd ended the output stream in the middle of a frame');
+  if (buf.length + waitingBytes > 0)
+    throw new TswarmError('INTERNAL', 'tswarmd ended the output stream in the middle of a frame');
 }

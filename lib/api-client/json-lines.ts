@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { TswarmError } from '../errors.js';
 
 /** One progress or status message; a longer line is not a message tswarmd sends. */
@@ -10,8 +11,10 @@ const LINE_BYTES_MAX = 1024 * 1024;
  */
 export async function* readJsonLines<T>(source: AsyncIterable<Buffer>): AsyncGenerator<T> {
   let pending = '';
+  // A character split across two chunks must come out whole, not as two replacement characters.
+  const decoder = new StringDecoder('utf8');
   for await (const chunk of source) {
-    pending += chunk.toString('utf8');
+    pending += decoder.write(chunk);
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl).trim();
@@ -21,6 +24,7 @@ export async function* readJsonLines<T>(source: AsyncIterable<Buffer>): AsyncGen
     if (pending.length > LINE_BYTES_MAX)
       throw new TswarmError('INTERNAL', `a line of tswarmd's stream is longer than ${LINE_BYTES_MAX} bytes`);
   }
+  pending += decoder.end();
   if (pending.trim()) yield parseLine<T>(pending.trim());
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readBody, type HttpClient } from './http.js';
 
 export interface Credentials {
@@ -33,13 +33,16 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   return { scheme, params };
 }
 
+/** Keys the cache by an HMAC, not a bare hash: a heap dump gives nothing to guess passwords against. */
+const TOKEN_KEY_SECRET = randomBytes(32);
+
 /**
  * Whose token a cached one is: a token fetched with one caller's credentials (a pull with
  * X-Registry-Auth) must never answer for another's, or for an anonymous pull.
  */
 function tokenKey(registry: string, scope: string, creds: Credentials | undefined): string {
   const who = creds
-    ? createHash('sha256').update(`${creds.username}\0${creds.password}`).digest('hex').slice(0, 32)
+    ? createHmac('sha256', TOKEN_KEY_SECRET).update(`${creds.username}\0${creds.password}`).digest('hex')
     : '-';
   return `${registry} ${scope} ${who}`;
 }
