@@ -5,7 +5,7 @@
  */
 import { type Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
-import { CLUSTER_CALL_DEADLINE_MS, LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
+import { LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import type { CliContext } from '../context.js';
 import { errorLine } from '../errors.js';
 import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
