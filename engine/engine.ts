@@ -305,6 +305,11 @@ export class Engine {
     return this.runtime.wait(ref);
   }
 
+  /** The auto-remove under way for a container (by full ID): settles when it is gone or could not go. */
+  containerRemoval(id: string): Promise<void> | undefined {
+    return this.reaper.removal(id);
+  }
+
   containerLogs(
     ref: string,
     options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal },

@@ -138,6 +138,7 @@ function attachRoute(engine: Engine): Route {
             },
             sink.closed,
             ATTACH_START_WAIT_MS,
+            ATTACH_START_POLL_MS,
           );
           if (state?.finishedAtMs) sinceMs = state.finishedAtMs + 1;
         }
@@ -161,6 +162,11 @@ function attachRoute(engine: Engine): Route {
  * never say so (it is half-open and not read), so this bounds what such a wait holds.
  */
 const ATTACH_START_WAIT_MS = 60_000;
+/**
+ * How often that wait looks: the start follows the attach within milliseconds, and every poll is
+ * an in-memory lookup, so a short period keeps `run`'s output (and its end) from lagging.
+ */
+const ATTACH_START_POLL_MS = 10;
 
 export function containerStreamRoutes(engine: Engine): Route[] {
   return [logsRoute(engine), attachRoute(engine), statsRoute(engine)];

@@ -1,4 +1,4 @@
-import { TswarmError } from '../../lib/errors.js';
+import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Route } from './router.js';
 import { containerRef } from './params.js';
@@ -17,13 +17,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Polls until `probe` holds; the client going away (signal) ends it with an error, and so does
  * `timeoutMs` when given (a wait no client can end, such as a hijacked connection's).
  */
-export async function until(probe: () => boolean, signal: AbortSignal, timeoutMs?: number): Promise<void> {
+export async function until(
+  probe: () => boolean,
+  signal: AbortSignal,
+  timeoutMs?: number,
+  pollMs = POLL_MS,
+): Promise<void> {
   const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   while (!probe()) {
     if (signal.aborted) throw new TswarmError('UNAVAILABLE', 'the client went away');
     if (Date.now() >= deadline)
       throw new TswarmError('DEADLINE_EXCEEDED', `gave up waiting after ${timeoutMs} ms. Start the container first`);
-    await sleep(POLL_MS);
+    await sleep(pollMs);
   }
 }
 
@@ -65,6 +70,37 @@ async function exited(engine: Engine, id: string, signal: AbortSignal): Promise<
   }
 }
 
+/**
+ * Until the container is gone. An auto-remove under way is awaited (its failure is the answer, as
+ * dockerd's); otherwise, and after it, the container is polled: one still there after
+ * REMOVAL_WAIT_MS has failed to go, and the client is told instead of waiting on.
+ */
+async function removed(engine: Engine, id: string, code: number, signal: AbortSignal): Promise<void> {
+  const removal = engine.containerRemoval(id);
+  if (removal) {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, REMOVAL_WAIT_MS)));
+    const left = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      await Promise.race([removal, bound, left]);
+    } catch (err) {
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `the container exited (code ${code}) but could not be removed: ${asTswarmError(err).message}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  await until(() => snapshot(engine, id) === undefined, signal, REMOVAL_WAIT_MS).catch((err: unknown) => {
+    if (!(err instanceof TswarmError && err.code === 'DEADLINE_EXCEEDED')) throw err;
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `the container exited (code ${code}) but was not removed within ${REMOVAL_WAIT_MS / 1000} s. Remove it with "tswarm rm -f ${id.slice(0, 12)}"`,
+    );
+  });
+}
+
 async function waitCondition(engine: Engine, id: string, condition: Condition, signal: AbortSignal): Promise<number> {
   const first = snapshot(engine, id);
   if (!first) return 0;
@@ -80,17 +116,7 @@ async function waitCondition(engine: Engine, id: string, condition: Condition, s
     }, signal);
   }
   const code = await exited(engine, id, signal);
-  if (condition === 'removed') {
-    // The engine removes an auto-remove container right after its exit; one still there after
-    // this has failed to go (the engine logged why), and the client is told instead of waiting on.
-    await until(() => snapshot(engine, id) === undefined, signal, REMOVAL_WAIT_MS).catch((err: unknown) => {
-      if (!(err instanceof TswarmError && err.code === 'DEADLINE_EXCEEDED')) throw err;
-      throw new TswarmError(
-        'FAILED_PRECONDITION',
-        `the container exited (code ${code}) but was not removed within ${REMOVAL_WAIT_MS / 1000} s. Remove it with "tswarm rm -f ${id.slice(0, 12)}"`,
-      );
-    });
-  }
+  if (condition === 'removed') await removed(engine, id, code, signal);
   return code;
 }
 

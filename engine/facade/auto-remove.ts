@@ -11,8 +11,8 @@ const DRAIN_WAIT_MS = 10_000;
  * attached run read its last lines, and skip the network detach.
  */
 export class AutoRemover {
-  /** Containers whose auto-remove is being waited for, so each has one reaper. */
-  private readonly reapers = new Set<string>();
+  /** Containers whose auto-remove is being waited for, so each has one reaper: its outcome. */
+  private readonly reapers = new Map<string, Promise<void>>();
   /** Attached runs still reading output: the reaper waits for them before removing the log. */
   private readonly drains = new Map<string, Promise<void>>();
 
@@ -41,19 +41,30 @@ export class AutoRemover {
    */
   reapWhenExited(id: string): void {
     if (this.reapers.has(id)) return;
-    this.reapers.add(id);
-    void (async () => {
+    const outcome = (async () => {
       try {
         await this.runtime.wait(id);
         const drain = this.drains.get(id);
         if (drain) await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS).unref())]);
         if (!this.closed()) await this.remove(id);
       } catch (err) {
-        if (!this.closed() && !(err instanceof TswarmError && err.code === 'NOT_FOUND'))
-          this.log.warn({ err, container: id }, 'auto-remove failed');
+        if (this.closed() || (err instanceof TswarmError && err.code === 'NOT_FOUND')) return;
+        this.log.warn({ err, container: id }, 'auto-remove failed');
+        throw err;
       } finally {
         this.reapers.delete(id);
       }
     })();
+    // Nobody may be waiting for it: a failure is logged above, never an unhandled rejection.
+    outcome.catch(() => undefined);
+    this.reapers.set(id, outcome);
+  }
+
+  /**
+   * The auto-remove under way for a container: resolves once it is removed, rejects with why it
+   * could not be (a wait for `removed` answers with that, as dockerd does). Undefined when none is.
+   */
+  removal(id: string): Promise<void> | undefined {
+    return this.reapers.get(id);
   }
 }
