@@ -44,6 +44,21 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // The CLI is a client of the daemon's Engine API: what both need (mount notations, …) lives in
+    // lib/, so the daemon never loads CLI code.
+    files: ['daemon/**/*.ts', 'engine/**/*.ts', 'manager/**/*.ts', 'worker/**/*.ts', 'lib/**/*.ts', 'ca/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+cli/', message: 'the daemon side does not import the CLI: move shared code to lib/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['manager/raft/core/**/*.ts'],
     // Tests read testdata from disk and drive the core through rafttest/; the core itself may not.
     ignores: ['manager/raft/core/**/*.test.ts'],

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../lib/log.js';
 import { TswarmError } from '../lib/errors.js';
-import { waitFor } from '../lib/poll.js';
-import type { ContainerRunResponse, DeepPartial, ContainerConfig } from '../gen/tswarm/v1/engine.js';
+import type { DeepPartial, ContainerConfig } from '../gen/tswarm/v1/engine.js';
 import { Engine, LABEL_IMAGE_ID } from './engine.js';
 import { buildBusyboxImage } from './image/busybox-image.js';
 import { pushTestImage } from './image/testing/test-images.js';
@@ -43,66 +42,28 @@ afterAll(async () => {
 }, 60_000);
 
 interface RunOutput {
-  id: string;
-  pulls: number;
-  /** Containers that existed when the first pull report arrived. */
-  containersAtFirstPull: number | undefined;
   stdout: string;
   stderr: string;
-  exitCode: number | undefined;
+  exitCode: number;
+  warnings: string[];
 }
 
-async function run(config: DeepPartial<ContainerConfig>, command: string[]): Promise<RunOutput> {
-  const out: RunOutput = {
-    id: '',
-    pulls: 0,
-    containersAtFirstPull: undefined,
-    stdout: '',
-    stderr: '',
-    exitCode: undefined,
-  };
-  const onEvent = (e: ContainerRunResponse) => {
-    if (e.id !== undefined) out.id = e.id;
-    if (e.pull && out.pulls++ === 0) out.containersAtFirstPull = engine.containerList({ all: true }).length;
-    if (e.output) out[e.output.stream === 'stdout' ? 'stdout' : 'stderr'] += Buffer.from(e.output.data).toString();
-    if (e.exitCode !== undefined) out.exitCode = e.exitCode;
-  };
-  await engine.containerRun(
-    { networkMode: 'none', ...config, spec: { image: ref, command, ...config.spec } },
-    { attach: true, onEvent },
-  );
+/** Creates (pulling if needed), starts and waits for a container; then removes it. */
+async function runToExit(config: DeepPartial<ContainerConfig>, command: string[]): Promise<RunOutput> {
+  const { id, warnings } = await engine.containerCreate({
+    networkMode: 'none',
+    ...config,
+    spec: { image: ref, command, ...config.spec },
+  });
+  await engine.containerStart(id);
+  const { exitCode } = await engine.containerWait(id);
+  const out = { stdout: '', stderr: '', exitCode, warnings };
+  for await (const r of engine.containerLogs(id, {})) out[r.stream] += r.data.toString();
+  await engine.containerRemove(id);
   return out;
 }
 
 describe('Engine', () => {
-  it('pulls a missing image on run, streams the output and ends with the exit code', async () => {
-    const before = engine.containerList({ all: true }).length;
-    const r = await run({}, ['sh', '-c', 'echo hello; echo oops >&2; exit 3']);
-    expect(r.pulls).toBeGreaterThan(0);
-    // Progress is sent while the pull runs, not held back until the container exists.
-    expect(r.containersAtFirstPull).toBe(before);
-    expect([r.stdout, r.stderr, r.exitCode]).toEqual(['hello\n', 'oops\n', 3]);
-    expect(engine.containerInspect(r.id).container?.state?.status).toBe('exited');
-    expect(engine.containerList({ all: true }).some((c) => c.id === r.id)).toBe(true);
-    expect(engine.containerList().some((c) => c.id === r.id)).toBe(false);
-  });
-
-  it('removes an auto-remove container after it exits, output read first', async () => {
-    const r = await run({ autoRemove: true }, ['sh', '-c', 'echo bye']);
-    expect([r.stdout, r.exitCode]).toEqual(['bye\n', 0]);
-    await waitFor(() => !engine.containerList({ all: true }).some((c) => c.id === r.id), {
-      what: 'the --rm container to go',
-      timeoutMs: 10_000,
-    });
-  });
-
-  it('ends with 127 when the command does not exist, and says why', async () => {
-    const r = await run({ autoRemove: true }, ['/no/such/cmd']);
-    expect(r.exitCode).toBe(127);
-    expect(r.stderr).toMatch(/^Error: /);
-    expect(engine.containerList({ all: true }).some((c) => c.id === r.id)).toBe(false);
-  });
-
   it('refuses to remove an image a container uses, and allows it once the container is gone', async () => {
     const other = `${registry.host}/test/other:1`;
     const { id } = await engine.containerCreate({ networkMode: 'none', spec: { image: other, command: ['true'] } });
@@ -123,17 +84,17 @@ describe('Engine', () => {
       .slice(2)
       .map((l) => l.split(':')[0]!.trim())
       .filter((n) => n !== '');
-    const none = await run({ networkMode: 'none' }, ['cat', '/proc/net/dev']);
+    const none = await runToExit({ networkMode: 'none' }, ['cat', '/proc/net/dev']);
     expect(none.stdout).toMatch(/\blo:/);
     expect(hostIfaces.filter((n) => n !== 'lo').some((n) => none.stdout.includes(`${n}:`))).toBe(false);
-    const host = await run({ networkMode: 'host' }, ['cat', '/proc/net/dev']);
+    const host = await runToExit({ networkMode: 'host' }, ['cat', '/proc/net/dev']);
     for (const n of hostIfaces) expect(host.stdout).toContain(`${n}:`);
   });
 
   it('falls back from the default bridge to none with a warning when the node has no bridge networking', async () => {
-    const r = await run({ networkMode: '' }, ['true']);
+    const r = await runToExit({ networkMode: '' }, ['true']);
     expect(r.exitCode).toBe(0);
-    expect(r.stderr).toContain('WARNING: bridge networking is not available');
+    expect(r.warnings.join('\n')).toContain('bridge networking is not available');
     await expect(engine.containerCreate({ networkMode: 'bridge', spec: { image: ref } })).rejects.toThrow(
       /bridge networking is not available/,
     );

@@ -18,11 +18,9 @@ import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } fr
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
 import { volumeNames, type VolumeProvider } from './volume-contract.js';
-import { runAttached, stderrEvent, type RunEventSink } from './facade/run-attached.js';
 import { MOUNTS_MAX } from './facade/validate.js';
 import { LABEL_ATTACHMENT, LABEL_AUTO_REMOVE, LABEL_IMAGE_ID } from './facade/labels.js';
 import { imageVolumeMounts, nameAnonymousVolume } from './facade/anonymous-volumes.js';
-import { LatestPerLayer } from './facade/progress-queue.js';
 import { VolumeCommands } from './facade/volume-commands.js';
 import { Attachments } from './facade/attachments.js';
 import { AutoRemover } from './facade/auto-remove.js';
@@ -32,7 +30,6 @@ import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
 
 export type { VolumeProvider } from './volume-contract.js';
-export type { RunEventSink } from './facade/run-attached.js';
 
 export interface EngineOptions {
   /** The daemon's data dir; the engine keeps everything under <dataDir>/engine. */
@@ -160,14 +157,14 @@ export class Engine {
   /**
    * `container create`: the container is made with its network attached (its namespace path, address
    * and /etc files are settled), which is then let go until start, as in Docker, where a created
-   * container holds no host port. `run` starts at once and keeps it (`keepNetwork`).
+   * container holds no host port.
    */
   async containerCreate(
     config: DeepPartial<ContainerConfig>,
-    options: { onPull?: (p: LayerProgress) => void; keepNetwork?: boolean } = {},
+    options: { onPull?: (p: LayerProgress) => void } = {},
   ): Promise<CreateResult> {
     const created = await this.createContainer(config, options);
-    if (!options.keepNetwork) await this.attachments.releaseUntilStart(created.id);
+    await this.attachments.releaseUntilStart(created.id);
     return created;
   }
 
@@ -327,36 +324,6 @@ export class Engine {
     return readStats(this.runtime, refs);
   }
 
-  /**
-   * `docker run`: create (pulling if needed) and start; with attach, the output until the
-   * container exits, then its exit code. A command that cannot run ends with 126 or 127 and the
-   * reason on stderr, as Docker does. Events are awaited, so a slow reader slows the stream.
-   */
-  async containerRun(
-    config: DeepPartial<ContainerConfig>,
-    options: { attach: boolean; signal?: AbortSignal; onEvent: RunEventSink },
-  ): Promise<void> {
-    const progress = new LatestPerLayer((pull) => options.onEvent({ pull }));
-    const created = await this.containerCreate(config, { onPull: (p) => progress.offer(p), keepNetwork: true });
-    await progress.flushed();
-    await options.onEvent({ id: created.id });
-    for (const w of created.warnings) await options.onEvent(stderrEvent(`WARNING: ${w}\n`));
-    const autoRemove = config.autoRemove === true;
-    const drained = autoRemove && options.attach ? this.reaper.holdForDrain(created.id) : () => {};
-    try {
-      const removeNow = async () => {
-        if (autoRemove) await this.containerRemove(created.id, { force: true, volumes: true }).catch(ignoreNotFound);
-      };
-      const onStarted = () => autoRemove && this.reaper.reapWhenExited(created.id);
-      // A start that failed leaves the container created, without networking (or removes it).
-      const onStartFailed = async () => (autoRemove ? removeNow() : this.attachments.releaseUntilStart(created.id));
-      await runAttached(this.runtime, created.id, { ...options, onStarted, beforeExitCode: removeNow }, onStartFailed);
-    } finally {
-      drained();
-      this.reaper.endDrain(created.id);
-    }
-  }
-
   // ---- volumes ----
 
   async volumeCreate(name: string, labels: Record<string, string>): Promise<Volume> {
@@ -380,9 +347,4 @@ export class Engine {
   async volumePrune(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimedBytes: number }> {
     return this.volumes.prune(options);
   }
-}
-
-/** Removal raced with another (the reaper, or a user's rm): the container is gone either way. */
-function ignoreNotFound(err: unknown): void {
-  if (!(err instanceof TswarmError && err.code === 'NOT_FOUND')) throw err;
 }

@@ -13,10 +13,10 @@ import {
   parseSizeBytes,
   parseTmpfs,
   parseVolume,
-  tmpfsSpec,
-  volumeSpec,
 } from './engine-flags.js';
 import { buildCreateBody, containerFlags } from './container-config.js';
+import { containerConfigFromDocker } from '../../daemon/api/container-create.js';
+import { MountType, PortProtocol } from '../../gen/tswarm/v1/objects.js';
 import { humanBytes, splitRepoTag } from './engine-format.js';
 import { PullProgress } from './engine-progress.js';
 
@@ -67,16 +67,12 @@ describe('engine flag parsers', () => {
   });
 
   it('reads bind mounts, volumes and tmpfs, and passes them on as docker run does', () => {
-    expect(volumeSpec('/srv:/data:ro')).toEqual({ type: 'bind', source: '/srv', target: '/data', readOnly: true });
-    expect(volumeSpec('cache:/cache')).toEqual({ type: 'volume', source: 'cache', target: '/cache', readOnly: false });
-    expect(volumeSpec('/anon')).toEqual({ type: 'volume', source: '', target: '/anon', readOnly: false });
     // SRC:DST goes in HostConfig.Binds as written, a lone path in Config.Volumes.
     expect(parseVolume('/srv:/data:ro')).toEqual({ bind: '/srv:/data:ro' });
     expect(parseVolume('cache:/cache')).toEqual({ bind: 'cache:/cache' });
     expect(parseVolume('/anon')).toEqual({ anonymous: '/anon' });
     for (const bad of ['rel', '/a:rel', '/a:/b:rx', '/a::/b'])
       expect(() => parseVolume(bad)).toThrow(InvalidArgumentError);
-    expect(tmpfsSpec('/run:size=64m,mode=1777')).toEqual({ target: '/run', sizeBytes: 64 * 1024 * 1024, mode: 0o1777 });
     expect(parseTmpfs('/run:size=64m,mode=1777')).toEqual(['/run', 'size=64m,mode=1777']);
     expect(parseTmpfs('/tmp')).toEqual(['/tmp', '']);
     expect(() => parseTmpfs('/run:uid=1')).toThrow(/invalid --tmpfs option/);
@@ -209,6 +205,84 @@ describe('the create body from flags', () => {
     expect(() => buildCreateBody('x', [], containerFlags({ entrypoint: '' }))).toThrow(
       /--entrypoint "" clears the image's entrypoint and cmd, so a command is needed/,
     );
+  });
+
+  it('gives every `tswarm run` flag the meaning it has: the CLI’s body, read back', () => {
+    const body = buildCreateBody(
+      'busybox',
+      ['-c', 'echo hi'],
+      containerFlags({
+        entrypoint: 'sh',
+        env: ['A=1'],
+        label: [['k', 'v']],
+        workdir: '/w',
+        user: '1000',
+        hostname: 'h',
+        init: true,
+        readOnly: true,
+        memory: 64 * 1024 * 1024,
+        cpus: 5e8,
+        pidsLimit: 10,
+        rm: true,
+        network: 'none',
+        volume: [parseVolume('/srv:/srv:ro'), parseVolume('data:/data'), parseVolume('/scratch')],
+        tmpfs: [parseTmpfs('/run:size=1m,mode=1777')],
+        publish: [parsePort('127.0.0.1:8080:80/udp'), parsePort('81')],
+        capAdd: ['NET_ADMIN'],
+        capDrop: ['MKNOD'],
+        securityOpt: ['no-new-privileges:false', 'no-new-privileges'],
+        dns: ['10.0.0.2'],
+        dnsSearch: ['lab'],
+        dnsOption: ['ndots:2'],
+        healthCmd: 'true',
+        healthInterval: 2000,
+        healthTimeout: 1000,
+        healthRetries: 4,
+        healthStartPeriod: 500,
+        stopSignal: 'SIGQUIT',
+        stopTimeout: 3,
+      }),
+    );
+    const { config } = containerConfigFromDocker(JSON.parse(JSON.stringify(body)) as Record<string, unknown>, 'web');
+    expect(config).toMatchObject({
+      name: 'web',
+      networkMode: 'none',
+      autoRemove: true,
+      resources: { limits: { nanoCpus: 5e8, memoryBytes: 64 * 1024 * 1024, pids: 10 } },
+      ports: [
+        { containerPort: 80, hostPort: 8080, protocol: PortProtocol.PORT_PROTOCOL_UDP, hostIp: '127.0.0.1' },
+        { containerPort: 81, hostPort: 0, protocol: PortProtocol.PORT_PROTOCOL_TCP, hostIp: '' },
+      ],
+    });
+    expect(config.spec).toMatchObject({
+      image: 'busybox',
+      command: ['sh'],
+      args: ['-c', 'echo hi'],
+      env: ['A=1'],
+      labels: { k: 'v' },
+      dir: '/w',
+      user: '1000',
+      hostname: 'h',
+      init: true,
+      readOnly: true,
+      capabilityAdd: ['NET_ADMIN'],
+      capabilityDrop: ['MKNOD'],
+      noNewPrivileges: true, // the last --security-opt wins
+      dnsNameservers: ['10.0.0.2'],
+      dnsSearch: ['lab'],
+      dnsOptions: ['ndots:2'],
+      healthcheck: { test: ['CMD-SHELL', 'true'], intervalMs: 2000, timeoutMs: 1000, retries: 4, startPeriodMs: 500 },
+      stopSignal: 'SIGQUIT',
+      stopGracePeriodMs: 3000,
+    });
+    expect(
+      config.spec!.mounts.map((m) => [m.type, m.source, m.target, m.readOnly, m.tmpfsSizeBytes, m.tmpfsMode]),
+    ).toEqual([
+      [MountType.MOUNT_TYPE_BIND, '/srv', '/srv', true, 0, 0],
+      [MountType.MOUNT_TYPE_VOLUME, 'data', '/data', false, 0, 0],
+      [MountType.MOUNT_TYPE_VOLUME, '', '/scratch', false, 0, 0],
+      [MountType.MOUNT_TYPE_TMPFS, '', '/run', false, 1024 * 1024, 0o1777],
+    ]);
   });
 });
 

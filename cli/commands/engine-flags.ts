@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { isAbsolute } from 'node:path';
+import { TswarmError } from '../../lib/errors.js';
+import * as specs from '../../lib/mount-specs.js';
 
 /**
  * Pure parsers for the engine commands' flags, as Docker reads them. Each throws commander's
@@ -8,15 +9,19 @@ import { isAbsolute } from 'node:path';
 
 const bad = (message: string) => new InvalidArgumentError(message);
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/** The notations the daemon reads too live in lib/mount-specs.ts; on the command line their errors are usage errors. */
+function asUsageError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof TswarmError && err.code === 'INVALID_ARGUMENT') throw bad(err.message);
+    throw err;
+  }
+}
 
 /** "64m", "1g", "512k", "1024" (bytes), "1.5g": binary units, as Docker's RAMInBytes. */
 export function parseSizeBytes(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(value.trim());
-  if (!m) throw bad(`invalid size "${value}". Use a number with an optional unit: b, k, m, g (e.g. 64m)`);
-  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes)) throw bad(`size "${value}" is too large`);
-  return bytes;
+  return asUsageError(() => specs.parseSizeBytes(value));
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -77,38 +82,6 @@ export function parsePort(value: string): PortFlag {
   return { port: `${containerPort}/${protocol}`, binding: { HostIp: hostIp, HostPort: hostPort } };
 }
 
-/** What a `-v` value names: a bind mount (absolute source), a named volume, or an anonymous one (no source). */
-export interface VolumeSpec {
-  type: 'bind' | 'volume';
-  /** '' for an anonymous volume. */
-  source: string;
-  target: string;
-  readOnly: boolean;
-}
-
-/**
- * "SRC:DST[:ro|rw]": an absolute SRC is a bind mount, a name a volume; "DST" alone an anonymous
- * volume. The daemon reads HostConfig.Binds with this too (daemon/api/container-create.ts).
- */
-export function volumeSpec(value: string): VolumeSpec {
-  const parts = value.split(':');
-  const usage = `invalid volume "${value}". Use /host/path:/path[:ro], name:/path[:ro] or /path`;
-  if (parts.length > 3 || parts.some((p) => p === '')) throw bad(usage);
-  let readOnly = false;
-  if (parts.length === 3) {
-    const mode = parts.pop();
-    if (mode !== 'ro' && mode !== 'rw') throw bad(`${usage} (mode "${mode}" is not ro or rw)`);
-    readOnly = mode === 'ro';
-  }
-  if (parts.length === 1) {
-    if (!isAbsolute(parts[0]!)) throw bad(usage);
-    return { type: 'volume', source: '', target: parts[0]!, readOnly };
-  }
-  const [source, target] = parts as [string, string];
-  if (!isAbsolute(target)) throw bad(`${usage} (the container path must be absolute)`);
-  return { type: isAbsolute(source) ? 'bind' : 'volume', source, target, readOnly };
-}
-
 /**
  * A `-v` flag as `docker run` sends it: "SRC:DST[:MODE]" as a HostConfig.Binds entry, a lone
  * path as a Config.Volumes key (an anonymous volume).
@@ -116,34 +89,13 @@ export function volumeSpec(value: string): VolumeSpec {
 export type VolumeFlag = { bind: string } | { anonymous: string };
 
 export function parseVolume(value: string): VolumeFlag {
-  const spec = volumeSpec(value);
+  const spec = asUsageError(() => specs.volumeSpec(value));
   return spec.source === '' ? { anonymous: spec.target } : { bind: value };
-}
-
-/** What a `--tmpfs` value asks for; sizeBytes and mode are 0 when not given. */
-export interface TmpfsSpec {
-  target: string;
-  sizeBytes: number;
-  mode: number;
-}
-
-/** "/run[:size=64m,mode=1777]". The daemon reads HostConfig.Tmpfs with this too. */
-export function tmpfsSpec(value: string): TmpfsSpec {
-  const [target = '', options = ''] = value.split(/:(.*)/s);
-  if (!isAbsolute(target)) throw bad(`invalid --tmpfs "${value}". Use /path[:size=64m,mode=1777]`);
-  const spec: TmpfsSpec = { target, sizeBytes: 0, mode: 0 };
-  for (const opt of options.split(',').filter((o) => o !== '')) {
-    const [k, v = ''] = opt.split('=');
-    if (k === 'size') spec.sizeBytes = parseSizeBytes(v);
-    else if (k === 'mode' && /^[0-7]{3,4}$/.test(v)) spec.mode = parseInt(v, 8);
-    else throw bad(`invalid --tmpfs option "${opt}". Use size=SIZE or mode=OCTAL`);
-  }
-  return spec;
 }
 
 /** A `--tmpfs` flag as a HostConfig.Tmpfs entry: the path and its options, checked here, passed on as given. */
 export function parseTmpfs(value: string): [string, string] {
-  const { target } = tmpfsSpec(value);
+  const { target } = asUsageError(() => specs.tmpfsSpec(value, '--tmpfs'));
   return [target, value.slice(target.length + 1)];
 }
 

@@ -25,27 +25,10 @@ export function filterParser<K extends string>(
   };
 }
 
-/** Docker's rule: terms with the same key are alternatives (OR), different keys all apply (AND). */
-export function matchesAll<T, K extends string>(
-  item: T,
-  filters: readonly Filter<K>[],
-  matches: (item: T, f: Filter<K>) => boolean,
-): boolean {
-  const byKey = new Map<K, Filter<K>[]>();
-  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
-  return [...byKey.values()].every((alternatives) => alternatives.some((f) => matches(item, f)));
-}
-
 /** `true`/`false` for a boolean filter (dangling=true), else a usage error. */
 export function checkBoolean(f: Filter): void {
   if (f.value !== 'true' && f.value !== 'false')
     throw new InvalidArgumentError(`invalid ${f.key} filter "${f.value}". Use true or false`);
-}
-
-/** A label filter, `KEY` (present) or `KEY=VALUE`. */
-export function labelMatches(labels: Record<string, string>, value: string): boolean {
-  const eq = value.indexOf('=');
-  return eq === -1 ? Object.hasOwn(labels, value) : labels[value.slice(0, eq)] === value.slice(eq + 1);
 }
 
 /**

@@ -10,6 +10,8 @@ import type {
   NodeAvailabilityName,
   NodeRoleName,
 } from '../../lib/api-client/swarm-types.js';
+import { eachRef } from './each-ref.js';
+import { inspectEach } from './inspect-each.js';
 import { AVAILABILITIES } from './swarm.js';
 
 /** Docker's lower-case words as `docker node ls` prints them: ready → Ready. */
@@ -131,9 +133,11 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .action(async (refs: string[]) => {
       const c = ctx();
       const api = c.api();
-      const nodes = [];
-      for (const r of refs) nodes.push(await getNode(api, r));
-      c.out(formatJson(nodes));
+      await inspectEach(
+        refs,
+        (r) => getNode(api, r),
+        (found) => c.out(formatJson(found)),
+      );
     });
 
   const roleChange = (verb: 'promote' | 'demote', role: NodeRoleName) =>
@@ -164,10 +168,14 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .action(async (refs: string[], f: { force?: boolean }) => {
       const c = ctx();
       const api = c.api();
-      for (const r of refs) {
-        await api.json('DELETE', `/nodes/${encodeURIComponent(r)}`, { ...cluster, query: { force: f.force ?? false } });
-        c.out(`${r}\n`);
-      }
+      const force = f.force ?? false;
+      await eachRef(
+        refs,
+        'nodes',
+        async (r) =>
+          void (await api.json('DELETE', `/nodes/${encodeURIComponent(r)}`, { ...cluster, query: { force } })),
+        (t) => c.out(t),
+      );
     });
 
   node

@@ -4,6 +4,7 @@ import { formatJson, formatTable, parseFormat } from '../output.js';
 import { collect, parseLabel } from './engine-flags.js';
 import { humanBytes } from './engine-format.js';
 import { checkBoolean, filterParser, filtersQuery, type Filter } from './filters.js';
+import { eachRef } from './each-ref.js';
 import { inspectEach } from './inspect-each.js';
 
 /** Removing many unused volumes deletes all their files: a while on a slow disk. */
@@ -87,10 +88,13 @@ export function registerVolume(program: Command, ctx: () => CliContext): void {
     .argument('<name...>', 'volume names')
     .action(async (names: string[], opts: { force?: boolean }) => {
       const c = ctx();
-      for (const name of names) {
-        await c.api().json('DELETE', volumePath(name), { query: { force: opts.force ?? false } });
-        c.out(`${name}\n`);
-      }
+      const api = c.api();
+      await eachRef(
+        names,
+        'volumes',
+        async (name) => void (await api.json('DELETE', volumePath(name), { query: { force: opts.force ?? false } })),
+        (t) => c.out(t),
+      );
     });
   volume
     .command('prune')

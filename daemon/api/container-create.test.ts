@@ -2,8 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { MountType, PortProtocol } from '../../gen/tswarm/v1/objects.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
 import { containerConfigFromDocker } from './container-create.js';
-import { buildCreateBody, containerFlags } from '../../cli/commands/container-config.js';
-import { parsePort, parseTmpfs, parseVolume } from '../../cli/commands/engine-flags.js';
 
 /** What `docker run -d -p 8080:80 --name web -e A=1 busybox httpd -f` sends, trimmed to what matters. */
 const cliBody = {
@@ -144,83 +142,5 @@ describe('containerConfigFromDocker', () => {
 
   it('warns about CPU shares, which it cannot apply', () => {
     expect(containerConfigFromDocker({ Image: 'x', HostConfig: { CpuShares: 512 } }, '').warnings).toHaveLength(1);
-  });
-
-  it('gives every `tswarm run` flag the meaning it has: the CLI’s body, read back', () => {
-    const body = buildCreateBody(
-      'busybox',
-      ['-c', 'echo hi'],
-      containerFlags({
-        entrypoint: 'sh',
-        env: ['A=1'],
-        label: [['k', 'v']],
-        workdir: '/w',
-        user: '1000',
-        hostname: 'h',
-        init: true,
-        readOnly: true,
-        memory: 64 * 1024 * 1024,
-        cpus: 5e8,
-        pidsLimit: 10,
-        rm: true,
-        network: 'none',
-        volume: [parseVolume('/srv:/srv:ro'), parseVolume('data:/data'), parseVolume('/scratch')],
-        tmpfs: [parseTmpfs('/run:size=1m,mode=1777')],
-        publish: [parsePort('127.0.0.1:8080:80/udp'), parsePort('81')],
-        capAdd: ['NET_ADMIN'],
-        capDrop: ['MKNOD'],
-        securityOpt: ['no-new-privileges:false', 'no-new-privileges'],
-        dns: ['10.0.0.2'],
-        dnsSearch: ['lab'],
-        dnsOption: ['ndots:2'],
-        healthCmd: 'true',
-        healthInterval: 2000,
-        healthTimeout: 1000,
-        healthRetries: 4,
-        healthStartPeriod: 500,
-        stopSignal: 'SIGQUIT',
-        stopTimeout: 3,
-      }),
-    );
-    const { config } = containerConfigFromDocker(JSON.parse(JSON.stringify(body)) as Record<string, unknown>, 'web');
-    expect(config).toMatchObject({
-      name: 'web',
-      networkMode: 'none',
-      autoRemove: true,
-      resources: { limits: { nanoCpus: 5e8, memoryBytes: 64 * 1024 * 1024, pids: 10 } },
-      ports: [
-        { containerPort: 80, hostPort: 8080, protocol: PortProtocol.PORT_PROTOCOL_UDP, hostIp: '127.0.0.1' },
-        { containerPort: 81, hostPort: 0, protocol: PortProtocol.PORT_PROTOCOL_TCP, hostIp: '' },
-      ],
-    });
-    expect(config.spec).toMatchObject({
-      image: 'busybox',
-      command: ['sh'],
-      args: ['-c', 'echo hi'],
-      env: ['A=1'],
-      labels: { k: 'v' },
-      dir: '/w',
-      user: '1000',
-      hostname: 'h',
-      init: true,
-      readOnly: true,
-      capabilityAdd: ['NET_ADMIN'],
-      capabilityDrop: ['MKNOD'],
-      noNewPrivileges: true, // the last --security-opt wins
-      dnsNameservers: ['10.0.0.2'],
-      dnsSearch: ['lab'],
-      dnsOptions: ['ndots:2'],
-      healthcheck: { test: ['CMD-SHELL', 'true'], intervalMs: 2000, timeoutMs: 1000, retries: 4, startPeriodMs: 500 },
-      stopSignal: 'SIGQUIT',
-      stopGracePeriodMs: 3000,
-    });
-    expect(
-      config.spec!.mounts.map((m) => [m.type, m.source, m.target, m.readOnly, m.tmpfsSizeBytes, m.tmpfsMode]),
-    ).toEqual([
-      [MountType.MOUNT_TYPE_BIND, '/srv', '/srv', true, 0, 0],
-      [MountType.MOUNT_TYPE_VOLUME, 'data', '/data', false, 0, 0],
-      [MountType.MOUNT_TYPE_VOLUME, '', '/scratch', false, 0, 0],
-      [MountType.MOUNT_TYPE_TMPFS, '', '/run', false, 1024 * 1024, 0o1777],
-    ]);
   });
 });

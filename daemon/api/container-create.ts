@@ -1,7 +1,7 @@
 import { TswarmError } from '../../lib/errors.js';
 import { ContainerConfig, type PublishedPort } from '../../gen/tswarm/v1/engine.js';
 import { ContainerSpec, MountType, PortProtocol, type HealthConfig, type Mount } from '../../gen/tswarm/v1/objects.js';
-import { tmpfsSpec, volumeSpec } from '../../cli/commands/engine-flags.js';
+import { tmpfsSpec, volumeSpec } from '../../lib/mount-specs.js';
 import { validateContainerConfig } from '../../engine/facade/validate.js';
 import { field, stringArray, stringMap, type JsonObject } from './body.js';
 
@@ -32,16 +32,6 @@ function refuseIfSet(obj: JsonObject | undefined, name: string, path: string, wh
     (Array.isArray(v) && v.length > 0) ||
     (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0);
   if (set) throw invalid(`${path} is not supported: ${why}`);
-}
-
-/** Wraps the CLI flag parsers (commander errors) into the API's typed error. */
-function parsed<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof TswarmError) throw err;
-    throw invalid((err as Error).message);
-  }
 }
 
 const PROTOCOLS: Record<string, PortProtocol> = {
@@ -115,7 +105,7 @@ function apiMounts(host: JsonObject | undefined): Mount[] {
 function tmpfsMounts(host: JsonObject | undefined): Mount[] {
   const m = stringMap(host, 'Tmpfs', 'HostConfig.Tmpfs') ?? {};
   return Object.entries(m).map(([target, opts]) => {
-    const spec = parsed(() => tmpfsSpec(opts === '' ? target : `${target}:${opts}`));
+    const spec = tmpfsSpec(opts === '' ? target : `${target}:${opts}`, 'HostConfig.Tmpfs');
     return {
       type: MountType.MOUNT_TYPE_TMPFS,
       source: '',
@@ -130,7 +120,7 @@ function tmpfsMounts(host: JsonObject | undefined): Mount[] {
 
 /** A HostConfig.Binds entry (`SRC:DST[:ro]`) or a Config.Volumes path (an anonymous volume). */
 function volumeMount(value: string): Mount {
-  const spec = parsed(() => volumeSpec(value));
+  const spec = volumeSpec(value);
   return {
     type: spec.type === 'bind' ? MountType.MOUNT_TYPE_BIND : MountType.MOUNT_TYPE_VOLUME,
     source: spec.source,

@@ -51,10 +51,23 @@ describe('GET /containers/json filters', () => {
     expect(matches(c, 'name=^/web-1$')).toBe(true);
     expect(matches(c, 'name=/web-1')).toBe(true);
     expect(matches(c, 'name=^web$')).toBe(false);
+    expect(matches(c, 'name=web-[0-9]+')).toBe(true);
+    expect(matches(c, 'name=web-1[')).toBe(false); // not an expression: matched as text
     const terms = ['name=other', 'name=web', 'label=tier'].map(term);
     expect(matchesContainerFilters(c, terms)).toBe(true);
-    expect(matchesContainerFilters(c, [...terms, term('label=nope')])).toBe(true); // label=tier OR label=nope
     expect(matchesContainerFilters(c, [term('name=other'), term('label=tier')])).toBe(false);
+  });
+
+  it('requires every label term, as dockerd does (docker ps -f label=a -f label=b lists what has both)', () => {
+    expect(matchesContainerFilters(c, ['label=tier', 'label=tier=front'].map(term))).toBe(true);
+    expect(matchesContainerFilters(c, ['label=tier', 'label=nope'].map(term))).toBe(false);
+  });
+
+  it('refuses a name pattern that would backtrack for seconds, before matching any container', () => {
+    expect(thrownCode(() => checkContainerFilters([term('name=(a+)+$')]))).toBe('INVALID_ARGUMENT');
+    expect(() => checkContainerFilters([term('name=^/(a+)+$')])).toThrow(/^invalid filter 'name=\^\(a\+\)\+\$'/);
+    expect(thrownCode(() => matches({ ...c, name: `${'a'.repeat(30)}!` }, 'name=(a+)+$'))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => checkContainerFilters(['name=^web', 'name=db-[0-9]+'].map(term)))).toBe('ok');
   });
 
   it('refuses a status, health or exit code dockerd refuses, in its words', () => {

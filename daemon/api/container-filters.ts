@@ -1,12 +1,13 @@
 import { TswarmError } from '../../lib/errors.js';
 import type { ContainerSummary } from '../../gen/tswarm/v1/engine.js';
-import { labelMatches, matchesAll } from '../../cli/commands/filters.js';
+import { filterRegex } from './filter-pattern.js';
+import { matchesLabels } from './list-filters.js';
 import { LABEL_IMAGE_ID } from './container-shapes.js';
 
 /**
  * `GET /containers/json?filters=` as dockerd applies them: name (a regular expression), id
  * (a prefix), label, status, ancestor, exited (an exit code) and health. Terms with one key are
- * alternatives, different keys all apply.
+ * alternatives, except labels, which must all hold (dockerd's MatchKVList); different keys all apply.
  */
 export const CONTAINER_FILTER_KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'health'] as const;
 export type ContainerFilter = { key: (typeof CONTAINER_FILTER_KEYS)[number]; value: string };
@@ -15,9 +16,13 @@ export type ContainerFilter = { key: (typeof CONTAINER_FILTER_KEYS)[number]; val
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 
-/** Refuses a status or health value dockerd refuses, in its words; a typo must not list nothing silently. */
+/**
+ * Refuses a status or health value dockerd refuses, in its words; a typo must not list nothing
+ * silently. Refuses a name pattern that could stall the daemon (filter-pattern.ts).
+ */
 export function checkContainerFilters(filters: readonly ContainerFilter[]): void {
   for (const f of filters) {
+    if (f.key === 'name') filterRegex('name', unslashed(f.value));
     const valid = f.key === 'status' ? STATES : f.key === 'health' ? HEALTH : undefined;
     if (valid && !valid.includes(f.value))
       throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${f.key}=${f.value}'. Use ${valid.join(', ')}`);
@@ -26,14 +31,13 @@ export function checkContainerFilters(filters: readonly ContainerFilter[]): void
   }
 }
 
+/** Docker's names carry a slash, tswarm's do not: `name=^/web$` and `name=web` both match "web". */
+const unslashed = (pattern: string) => pattern.replace(/^\^\//, '^').replace(/^\//, '');
+
 function nameMatches(name: string, pattern: string): boolean {
-  // Docker's names carry a slash: `name=^/web$` and `name=web` both match.
-  const unslashed = pattern.replace(/^\^\//, '^').replace(/^\//, '');
-  try {
-    return new RegExp(unslashed).test(name);
-  } catch {
-    return name.includes(unslashed);
-  }
+  const text = unslashed(pattern);
+  // Not a regular expression at all: matched as plain text, as a mistyped pattern still means something.
+  return filterRegex('name', text)?.test(name) ?? name.includes(text);
 }
 
 function ancestorMatches(c: ContainerSummary, value: string): boolean {
@@ -57,7 +61,7 @@ export function containerMatches(c: ContainerSummary, f: ContainerFilter): boole
     case 'ancestor':
       return ancestorMatches(c, f.value);
     case 'label':
-      return labelMatches(c.labels, f.value);
+      return matchesLabels(c.labels, [f.value]);
     case 'exited':
       return c.state?.status === 'exited' && String(c.state.exitCode) === f.value;
     case 'health':
@@ -66,5 +70,9 @@ export function containerMatches(c: ContainerSummary, f: ContainerFilter): boole
 }
 
 export function matchesContainerFilters(c: ContainerSummary, filters: readonly ContainerFilter[]): boolean {
-  return matchesAll(c, filters, containerMatches);
+  const byKey = new Map<ContainerFilter['key'], string[]>();
+  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
+  return [...byKey].every(([key, values]) =>
+    key === 'label' ? matchesLabels(c.labels, values) : values.some((value) => containerMatches(c, { key, value })),
+  );
 }

@@ -31,7 +31,7 @@ export class ControlForwarder {
     return (await this.callUntyped(method, request)) as ControlResponse<K>;
   }
 
-  async callUntyped(method: string, request: unknown): Promise<unknown> {
+  private async callUntyped(method: string, request: unknown): Promise<unknown> {
     const node = this.swarm.node;
     if (node.role === 'none')
       throw new TswarmError(

@@ -42,11 +42,15 @@ export function parseFilters(raw: string | null, known: readonly string[]): Filt
   return filters;
 }
 
-/** `label=key` or `label=key=value` filters, all of which must hold. */
+/**
+ * `label=key` or `label=key=value` filters, all of which must hold (dockerd's MatchKVList). Own
+ * keys only: `label=constructor` must not match every object.
+ */
 export function matchesLabels(labels: Record<string, string>, wanted: readonly string[] | undefined): boolean {
   return (wanted ?? []).every((w) => {
     const eq = w.indexOf('=');
-    return eq < 0 ? labels[w] !== undefined : labels[w.slice(0, eq)] === w.slice(eq + 1);
+    const key = eq < 0 ? w : w.slice(0, eq);
+    return Object.hasOwn(labels, key) && (eq < 0 || labels[key] === w.slice(eq + 1));
   });
 }
 
@@ -60,14 +64,41 @@ export function booleanFilter(filters: Filters, key: string): boolean | undefine
   throw new TswarmError('INVALID_ARGUMENT', `invalid filter '${key}=${v}'. Give true or false`);
 }
 
-/** Docker's glob for `reference` filters: `*` within a path component, `?` one character. */
+/** Beyond this a glob is no reference anyone means; refused rather than matched. */
+const GLOB_CHARS_MAX = 1024;
+
+/**
+ * Docker's glob for `reference` filters: `*` within a path component, `?` one character. Matched
+ * component by component without a regular expression: a glob compiled to one (`*a*a*a*…`) can
+ * backtrack for minutes, and this takes at most pattern × value steps.
+ */
 export function globMatch(pattern: string, value: string): boolean {
-  if (pattern.length > 1024) return false;
-  let re = '';
-  for (const ch of pattern) {
-    if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else re += ch.replace(/[.+^$(){}|[\]\\]/g, '\\$&');
+  if (pattern.length > GLOB_CHARS_MAX) return false;
+  const patternParts = pattern.split('/');
+  const valueParts = value.split('/');
+  return patternParts.length === valueParts.length && patternParts.every((p, i) => componentMatch(p, valueParts[i]!));
+}
+
+/** Wildcard matching of one component: on a mismatch, only the latest `*` takes one more character. */
+function componentMatch(pattern: string, value: string): boolean {
+  let p = 0;
+  let v = 0;
+  let star = -1;
+  let starValue = 0;
+  while (v < value.length) {
+    if (pattern[p] === '*') {
+      star = p++;
+      starValue = v;
+    } else if (p < pattern.length && (pattern[p] === '?' || pattern[p] === value[v])) {
+      p++;
+      v++;
+    } else if (star >= 0) {
+      p = star + 1;
+      v = ++starValue;
+    } else {
+      return false;
+    }
   }
-  return new RegExp(`^${re}$`).test(value);
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }

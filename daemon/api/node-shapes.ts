@@ -10,6 +10,7 @@ import type { ListNodesRequest } from '../../gen/tswarm/v1/control.js';
 import { TswarmError } from '../../lib/errors.js';
 import { field, stringMap, type JsonObject } from './body.js';
 import { availabilityFromDocker } from './swarm-spec.js';
+import { matchesLabels } from './list-filters.js';
 import { isoTime } from './swarm-shapes.js';
 
 const STATE: Record<number, string> = {
@@ -109,13 +110,6 @@ export function nodeSpecFromDocker(body: JsonObject): NodeSpec {
 
 export const NODE_FILTERS = ['id', 'name', 'role', 'membership', 'node.label', 'label'] as const;
 
-/** `key` or `key=value` against a label map. */
-function labelMatches(labels: Record<string, string>, want: string): boolean {
-  const i = want.indexOf('=');
-  if (i < 0) return want in labels;
-  return labels[want.slice(0, i)] === want.slice(i + 1);
-}
-
 /** What the control API filters (ID prefixes, hostnames, roles), and a check for the rest. */
 export function nodeFilters(filters: Map<string, string[]>): {
   request: ListNodesRequest;
@@ -137,7 +131,7 @@ export function nodeFilters(filters: Map<string, string[]>): {
     matches: (n) =>
       // Every node in the store was accepted: tswarm admits nodes by token, with no pending state.
       (membership.length === 0 || membership.includes('accepted')) &&
-      nodeLabels.every((l) => labelMatches(n.spec?.annotations?.labels ?? {}, l)) &&
-      engineLabels.every((l) => labelMatches(n.description?.engineLabels ?? {}, l)),
+      matchesLabels(n.spec?.annotations?.labels ?? {}, nodeLabels) &&
+      matchesLabels(n.description?.engineLabels ?? {}, engineLabels),
   };
 }
