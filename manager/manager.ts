@@ -11,7 +11,7 @@ import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
 import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
 import type { Caller } from './authz/authz.js';
 import { storeMembership } from './authz/store-membership.js';
-import { raftSenderAuthorizer } from './authz/raft-sender.js';
+import { raftSenderAuthorizer, type RaftSenderView } from './authz/raft-sender.js';
 import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
@@ -66,6 +66,8 @@ export class Manager {
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private stopped = false;
+  /** The voters the JoinRaft answer named: trusted as senders only until this member has a configuration. */
+  private joinVoters: ReadonlySet<string> = new Set();
   boundPort = 0;
 
   private constructor(private readonly o: ManagerOptions) {
@@ -114,7 +116,7 @@ export class Manager {
       join: o.mode.kind === 'join',
       stateMachine: this.replica,
       credentials: clientCredentials(o.tls),
-      authorizeSender: raftSenderAuthorizer(o.clusterId),
+      authorizeSender: raftSenderAuthorizer(this.raftSenders()),
       logger: o.log.child({ part: 'raft' }),
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
@@ -161,8 +163,29 @@ export class Manager {
     });
   }
 
-  /** A joining manager learns the members' addresses from the leader's JoinRaft answer. */
-  learnPeers(members: readonly { nodeId: string; addr: string }[]): void {
+  /**
+   * Who may send Raft messages here, read at every message from the current configuration and
+   * store (manager/authz/raft-sender.ts). Reaches `this.raft` lazily: it is asked only once the
+   * server listens, after the Raft node has started.
+   */
+  private raftSenders(): RaftSenderView {
+    const store = storeMembership(this.replica, this.o.clusterId);
+    return {
+      clusterId: () => this.o.clusterId,
+      seatOf: (id) => this.raft.seatOf(id),
+      hasConfiguration: () => this.raft.hasConfiguration(),
+      joinVoters: () => this.joinVoters,
+      managerOrBecomingOne: (id) => store.managerOrBecomingOne(id),
+    };
+  }
+
+  /**
+   * A joining manager learns the members' addresses from the leader's JoinRaft answer, and
+   * which of them are voters: the leader among them is the only sender it can trust before the
+   * leader's snapshot gives it a configuration and a store to check senders against.
+   */
+  learnPeers(members: readonly { nodeId: string; addr: string; learner: boolean }[]): void {
+    this.joinVoters = new Set(members.filter((m) => !m.learner).map((m) => m.nodeId));
     this.raft.learnPeerAddresses(new Map(members.map((m) => [m.nodeId, m.addr])));
   }
 

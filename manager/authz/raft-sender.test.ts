@@ -1,25 +1,168 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerCertificate } from 'node:tls';
 import type { ServerReadableStream } from '@grpc/grpc-js';
-import { raftSenderAuthorizer } from './raft-sender.js';
+import type { PeerIdentity } from '../../lib/tls.js';
+import type { MessageType } from '../raft/core/messages.js';
+import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
+import { judgeRaftSender, raftSenderAuthorizer, type RaftSenderView } from './raft-sender.js';
+import { storeMembership } from './store-membership.js';
 
-function call(subject?: Record<string, string>): ServerReadableStream<unknown, unknown> {
+/**
+ * A manager's state as plain lists: its current configuration, which nodes its store holds as
+ * managers (or to become ones), and the voters a JoinRaft answer named. Mutable: a test changes
+ * it between two messages to see the change take effect at once.
+ */
+function view(state: {
+  voters: string[];
+  learners: string[];
+  managersInStore: string[];
+  joinVoters?: string[];
+}): RaftSenderView {
   return {
-    getAuthContext: () => ({ sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined }),
-  } as unknown as ServerReadableStream<unknown, unknown>;
+    clusterId: () => 'c1',
+    seatOf: (id) => (state.voters.includes(id) ? 'voter' : state.learners.includes(id) ? 'learner' : undefined),
+    hasConfiguration: () => state.voters.length + state.learners.length > 0,
+    joinVoters: () => new Set(state.joinVoters ?? []),
+    managerOrBecomingOne: (id) => state.managersInStore.includes(id),
+  };
 }
 
-describe('raftSenderAuthorizer', () => {
-  const authorize = raftSenderAuthorizer('c1');
+const manager = (nodeId: string, clusterId = 'c1'): PeerIdentity => ({ nodeId, clusterId, ou: 'tswarm-manager' });
 
-  it('accepts a manager of this cluster speaking for itself', () => {
-    expect(authorize(call({ CN: 'm1', OU: 'tswarm-manager', O: 'c1' }), 'm1')).toBe(true);
+// m1 leads; m2 is a voter; l1 a learner catching up (a promoted worker: the store wants it as a
+// manager); d1 a learner whose promotion was undone (the store holds it as a worker, and Raft
+// still lists it); r1 was removed (neither in the configuration nor in the store); u1 was never
+// a member of anything.
+const cluster = () =>
+  view({ voters: ['m1', 'm2', 'm3'], learners: ['l1', 'd1'], managersInStore: ['m1', 'm2', 'm3', 'l1'] });
+
+describe('judgeRaftSender: who may send which Raft message to a manager', () => {
+  const cases: {
+    what: string;
+    peer: PeerIdentity | undefined;
+    type: MessageType;
+    from?: string;
+    verdict: 'accept' | `drop ${string}` | `refuse ${string}`;
+  }[] = [
+    { what: 'a voter sending MsgApp (the leader)', peer: manager('m1'), type: 'MsgApp', verdict: 'accept' },
+    { what: 'a voter sending MsgHeartbeat', peer: manager('m1'), type: 'MsgHeartbeat', verdict: 'accept' },
+    { what: 'a voter sending MsgTimeoutNow (a handover)', peer: manager('m1'), type: 'MsgTimeoutNow', verdict: 'accept' },
+    { what: 'a voter asking for a vote', peer: manager('m2'), type: 'MsgVote', verdict: 'accept' },
+    { what: 'a voter asking for a pre-vote', peer: manager('m2'), type: 'MsgPreVote', verdict: 'accept' },
+    { what: 'a voter answering an append', peer: manager('m2'), type: 'MsgAppResp', verdict: 'accept' },
+    { what: 'a voter forwarding a read', peer: manager('m2'), type: 'MsgReadIndex', verdict: 'accept' },
+    { what: 'MsgProp from a voter', peer: manager('m2'), type: 'MsgProp', verdict: 'drop local-request' },
+    {
+      what: 'MsgTransferLeader from a voter',
+      peer: manager('m2'),
+      type: 'MsgTransferLeader',
+      verdict: 'drop local-request',
+    },
+    { what: 'a learner answering an append', peer: manager('l1'), type: 'MsgAppResp', verdict: 'accept' },
+    { what: 'a learner answering a heartbeat', peer: manager('l1'), type: 'MsgHeartbeatResp', verdict: 'accept' },
+    {
+      what: 'a learner sending MsgApp',
+      peer: manager('l1'),
+      type: 'MsgApp',
+      verdict: 'drop leader-message-from-non-voter',
+    },
+    {
+      what: 'a learner sending MsgSnap',
+      peer: manager('l1'),
+      type: 'MsgSnap',
+      verdict: 'drop leader-message-from-non-voter',
+    },
+    {
+      what: 'a learner sending MsgTimeoutNow',
+      peer: manager('l1'),
+      type: 'MsgTimeoutNow',
+      verdict: 'drop leader-message-from-non-voter',
+    },
+    { what: 'a learner asking for a vote', peer: manager('l1'), type: 'MsgVote', verdict: 'drop vote-from-non-voter' },
+    { what: 'a learner sending MsgProp', peer: manager('l1'), type: 'MsgProp', verdict: 'drop local-request' },
+    { what: 'a removed node sending MsgProp', peer: manager('r1'), type: 'MsgProp', verdict: 'refuse not-a-member' },
+    {
+      what: 'a removed node sending MsgApp at any term',
+      peer: manager('r1'),
+      type: 'MsgApp',
+      verdict: 'refuse not-a-member',
+    },
+    { what: 'a removed node asking for a vote', peer: manager('r1'), type: 'MsgVote', verdict: 'refuse not-a-member' },
+    {
+      what: 'a demoted node Raft still lists as a learner',
+      peer: manager('d1'),
+      type: 'MsgAppResp',
+      verdict: 'refuse not-a-manager',
+    },
+    { what: 'an unknown node', peer: manager('u1'), type: 'MsgHeartbeat', verdict: 'refuse not-a-member' },
+    { what: 'a manager of another cluster', peer: manager('m1', 'c2'), type: 'MsgApp', verdict: 'refuse other-cluster' },
+    {
+      what: 'a worker certificate',
+      peer: { nodeId: 'm1', clusterId: 'c1', ou: 'tswarm-worker' },
+      type: 'MsgApp',
+      verdict: 'refuse not-a-manager-certificate',
+    },
+    {
+      what: 'a member speaking for another',
+      peer: manager('m2'),
+      from: 'm1',
+      type: 'MsgApp',
+      verdict: 'refuse sender-not-caller',
+    },
+    { what: 'no certificate', peer: undefined, type: 'MsgApp', from: 'm1', verdict: 'refuse no-identity' },
+  ];
+
+  it.each(cases)('$what: $verdict', ({ peer, type, from, verdict }) => {
+    const v = judgeRaftSender(peer, { type, from: from ?? peer!.nodeId }, cluster());
+    expect(v.accept ? 'accept' : `${v.refuseCaller ? 'refuse' : 'drop'} ${v.reason}`).toBe(verdict);
   });
 
-  it('refuses a sender claiming another member, a worker, another cluster, or no certificate', () => {
-    expect(authorize(call({ CN: 'm1', OU: 'tswarm-manager', O: 'c1' }), 'm2')).toBe(false);
-    expect(authorize(call({ CN: 'w1', OU: 'tswarm-worker', O: 'c1' }), 'w1')).toBe(false);
-    expect(authorize(call({ CN: 'm1', OU: 'tswarm-manager', O: 'other' }), 'm1')).toBe(false);
-    expect(authorize(call(), 'm1')).toBe(false);
+  it('with the real store view: a leader being demoted may still hand over, a promoted learner may answer, a demoted one may not', async () => {
+    const t = testStore();
+    await addCluster(t.store);
+    await addNode(t.store, { id: 'm1', role: 'manager', desiredRole: 'worker' });
+    await addNode(t.store, { id: 'm2', role: 'manager' });
+    await addNode(t.store, { id: 'l1', role: 'worker', desiredRole: 'manager' });
+    await addNode(t.store, { id: 'd1', role: 'worker' });
+    const store = storeMembership(t.replica, 'c1');
+    const seats = view({ voters: ['m1', 'm2'], learners: ['l1', 'd1'], managersInStore: [] });
+    const real: RaftSenderView = { ...seats, managerOrBecomingOne: (id) => store.managerOrBecomingOne(id) };
+    const verdict = (from: string, type: MessageType) => judgeRaftSender(manager(from), { type, from }, real);
+    expect(verdict('m1', 'MsgTimeoutNow').accept).toBe(true);
+    expect(verdict('l1', 'MsgAppResp').accept).toBe(true);
+    expect(verdict('d1', 'MsgAppResp')).toMatchObject({ reason: 'not-a-manager', refuseCaller: true });
+  });
+
+  it('a joining member without a configuration takes leader messages from the voters its JoinRaft answer named, and no one else', () => {
+    const joining = view({ voters: [], learners: [], managersInStore: [], joinVoters: ['m1', 'm2'] });
+    for (const type of ['MsgApp', 'MsgSnap', 'MsgHeartbeat'] as const)
+      expect(judgeRaftSender(manager('m1'), { type, from: 'm1' }, joining).accept).toBe(true);
+    expect(judgeRaftSender(manager('r1'), { type: 'MsgSnap', from: 'r1' }, joining)).toMatchObject({
+      reason: 'not-a-member',
+    });
+    expect(judgeRaftSender(manager('m1'), { type: 'MsgProp', from: 'm1' }, joining)).toMatchObject({
+      reason: 'local-request',
+    });
+    // Before any JoinRaft answer, no one.
+    const fresh = view({ voters: [], learners: [], managersInStore: [] });
+    expect(judgeRaftSender(manager('m1'), { type: 'MsgApp', from: 'm1' }, fresh)).toMatchObject({
+      reason: 'not-a-member',
+    });
+  });
+
+  it('decides from the state of each message, not of the stream: a removal takes effect at the next message', () => {
+    const state = { voters: ['m1', 'm2', 'm3'], learners: [], managersInStore: ['m1', 'm2', 'm3'] };
+    const call = {
+      getAuthContext: () => ({
+        sslPeerCertificate: { subject: { CN: 'm3', OU: 'tswarm-manager', O: 'c1' } } as unknown as PeerCertificate,
+      }),
+    } as unknown as ServerReadableStream<unknown, unknown>;
+    const judge = raftSenderAuthorizer(view(state))(call);
+    expect(judge({ type: 'MsgAppResp', from: 'm3' }).accept).toBe(true);
+    state.voters = ['m1', 'm2'];
+    expect(judge({ type: 'MsgAppResp', from: 'm3' })).toMatchObject({ reason: 'not-a-member', refuseCaller: true });
+    state.voters = ['m1', 'm2', 'm3'];
+    state.managersInStore = ['m1', 'm2'];
+    expect(judge({ type: 'MsgAppResp', from: 'm3' })).toMatchObject({ reason: 'not-a-manager', refuseCaller: true });
   });
 });

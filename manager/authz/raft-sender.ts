@@ -1,17 +1,89 @@
-import { peerIdentity } from '../../lib/tls.js';
-import type { AuthorizeSender } from '../raft/transport/server.js';
+import { peerIdentity, type PeerIdentity } from '../../lib/tls.js';
+import type { Message, MessageType } from '../raft/core/messages.js';
+import type { NodeId } from '../raft/core/types.js';
+import type { DropReason } from '../raft/transport/dropped.js';
+import { isLocalRequest, type AuthorizeSender, type SenderVerdict } from '../raft/transport/server.js';
 
 /**
- * Who may deliver Raft messages to this manager: every message (and snapshot stream) the
- * transport receives names its sender, and this check runs before the node loop sees it. Today
- * it asks the verified certificate alone — the sender's CN must be the `from` it claims, in this
- * cluster, with the manager OU. docs/security.md (Known gaps) says what that still lets through
- * and what the trust work changes here: membership of the Raft configuration and the role the
- * store holds.
+ * Who may deliver which Raft message to this manager. The transport asks for every message (and
+ * snapshot stream) before the node loop sees it, and this answers from the state of that moment
+ * — this member's current Raft configuration and its replica of the store — never from a copy
+ * taken at start, so a removal or demotion takes effect at the next message. A sender must:
+ *
+ * 1. present a certificate of this cluster with the manager OU, whose CN is the `from` it claims;
+ * 2. be a voter or a learner of this member's current configuration (etcd's ConfState);
+ * 3. be held by the store as a manager, or as a node to become one (store-membership.ts);
+ * 4. send only what its seat allows: leader messages (MsgApp, MsgHeartbeat, MsgSnap,
+ *    MsgTimeoutNow, MsgReadIndexResp) and vote requests only from a voter — a learner never leads
+ *    or campaigns, and an ex-member cannot make a follower adopt it as leader;
+ * 5. never send MsgProp or MsgTransferLeader: proposals reach the leader as authorized RPCs
+ *    (manager/forward.ts), and the Raft core of a manager forwards none (disableProposalForwarding).
+ *
+ * A caller failing 1–3 may send nothing, and its stream is refused; a member's message failing
+ * 4–5 is dropped alone. docs/security.md (Trust model, Raft transport) tells the whole story.
  */
-export function raftSenderAuthorizer(clusterId: string): AuthorizeSender {
-  return (call, fromId) => {
+export interface RaftSenderView {
+  clusterId(): string;
+  /** Where the node stands in this member's current configuration. */
+  seatOf(nodeId: NodeId): 'voter' | 'learner' | undefined;
+  /** A joining manager has no configuration (and an empty store) until the leader's snapshot. */
+  hasConfiguration(): boolean;
+  /**
+   * Only while this member has no configuration: the voters named in the JoinRaft answer this
+   * member received (an authorized RPC to a manager it verified), whose messages bring it the
+   * configuration and the store in the first place.
+   */
+  joinVoters(): ReadonlySet<NodeId>;
+  /** Whether the store holds the node as a manager, or as a node to become one. */
+  managerOrBecomingOne(nodeId: NodeId): boolean;
+}
+
+const MANAGER_OU = 'tswarm-manager';
+
+/** Messages only a leader sends: a follower takes them from a voter of its configuration alone. */
+const LEADER_MESSAGES: ReadonlySet<MessageType> = new Set<MessageType>([
+  'MsgApp',
+  'MsgHeartbeat',
+  'MsgSnap',
+  'MsgTimeoutNow',
+  'MsgReadIndexResp',
+]);
+
+const VOTE_REQUESTS: ReadonlySet<MessageType> = new Set<MessageType>(['MsgVote', 'MsgPreVote']);
+
+const ACCEPT: SenderVerdict = { accept: true };
+const refuseCaller = (reason: DropReason): SenderVerdict => ({ accept: false, reason, refuseCaller: true });
+const drop = (reason: DropReason): SenderVerdict => ({ accept: false, reason, refuseCaller: false });
+
+/** The decision for one message from a caller with identity `peer` (undefined: no certificate of this cluster). */
+export function judgeRaftSender(
+  peer: PeerIdentity | undefined,
+  m: Pick<Message, 'type' | 'from'>,
+  view: RaftSenderView,
+): SenderVerdict {
+  if (!peer) return refuseCaller('no-identity');
+  if (peer.clusterId !== view.clusterId()) return refuseCaller('other-cluster');
+  if (peer.ou !== MANAGER_OU) return refuseCaller('not-a-manager-certificate');
+  if (peer.nodeId !== m.from) return refuseCaller('sender-not-caller');
+  const seat = seatOf(m.from, view);
+  if (seat === undefined) return refuseCaller('not-a-member');
+  // A joining member's store is empty: the JoinRaft answer vouched for the sender instead.
+  if (view.hasConfiguration() && !view.managerOrBecomingOne(m.from)) return refuseCaller('not-a-manager');
+  if (isLocalRequest(m.type)) return drop('local-request');
+  if (seat !== 'voter' && LEADER_MESSAGES.has(m.type)) return drop('leader-message-from-non-voter');
+  if (seat !== 'voter' && VOTE_REQUESTS.has(m.type)) return drop('vote-from-non-voter');
+  return ACCEPT;
+}
+
+function seatOf(id: NodeId, view: RaftSenderView): 'voter' | 'learner' | undefined {
+  if (view.hasConfiguration()) return view.seatOf(id);
+  return view.joinVoters().has(id) ? 'voter' : undefined;
+}
+
+/** The transport's authorizer: the caller's identity once per stream, the decision per message. */
+export function raftSenderAuthorizer(view: RaftSenderView): AuthorizeSender {
+  return (call) => {
     const peer = peerIdentity(call);
-    return peer !== undefined && peer.nodeId === fromId && peer.clusterId === clusterId && peer.ou === 'tswarm-manager';
+    return (m) => judgeRaftSender(peer, m, view);
   };
 }

@@ -13,4 +13,24 @@ describe('storeMembership', () => {
     expect(view.clusterId()).toBe('c1');
     expect(['m1', 'm2', 'w1', 'gone'].map((id) => view.roleOf(id))).toEqual(['manager', 'worker', 'worker', undefined]);
   });
+
+  it('may hold a Raft seat: a manager (also one being demoted) and a worker being promoted; not a worker, not a removed node', async () => {
+    const t = testStore();
+    await addCluster(t.store);
+    await addNode(t.store, { id: 'm1', role: 'manager' });
+    await addNode(t.store, { id: 'm2', role: 'manager', desiredRole: 'worker' });
+    await addNode(t.store, { id: 'w1', role: 'worker', desiredRole: 'manager' });
+    await addNode(t.store, { id: 'w2', role: 'worker' });
+    const view = storeMembership(t.replica, 'c1');
+    // Read at each call, not once: a change to the store shows at the next question.
+    expect(['m1', 'm2', 'w1', 'w2', 'gone'].map((id) => view.managerOrBecomingOne(id))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+    await t.store.update((tx, s) => tx.remove('node', s.get('node', 'm1')!));
+    expect(view.managerOrBecomingOne('m1')).toBe(false);
+  });
 });

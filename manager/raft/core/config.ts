@@ -30,6 +30,12 @@ export interface RaftConfig {
   maxPendingReadIndex?: number;
   checkQuorum?: boolean;
   preVote?: boolean;
+  /**
+   * A follower drops proposals instead of forwarding them to the leader as MsgProp (etcd's
+   * DisableProposalForwarding). A manager sets it: proposals reach the leader as authorized
+   * RPCs, and its transport never accepts MsgProp from the network (docs/security.md).
+   */
+  disableProposalForwarding?: boolean;
   /** Where the core reports what it decided (messages only); the node passes a pino child logger. */
   logger?: BasicLogger;
 }
@@ -49,6 +55,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     maxPendingReadIndex: 4096,
     checkQuorum: true,
     preVote: true,
+    disableProposalForwarding: false,
     logger: NOOP_LOGGER,
     ...stripUndefined(c),
   } as ResolvedConfig;

@@ -12,7 +12,7 @@ interface TestNode {
 
 function cluster(
   ids: string[],
-  opts: { preVote?: boolean; checkQuorum?: boolean; seed?: number } = {},
+  opts: { preVote?: boolean; checkQuorum?: boolean; seed?: number; disableProposalForwarding?: boolean } = {},
 ): Map<string, TestNode> {
   const cs: ConfState = { voters: ids, learners: [] };
   const random = new SeededRandom(opts.seed ?? 1);
@@ -21,7 +21,17 @@ function cluster(
       const storage = MemoryStorage.bootstrap(cs, 1, 1);
       return [
         id,
-        { storage, rn: new RawNode({ id, storage, random, preVote: opts.preVote, checkQuorum: opts.checkQuorum }) },
+        {
+          storage,
+          rn: new RawNode({
+            id,
+            storage,
+            random,
+            preVote: opts.preVote,
+            checkQuorum: opts.checkQuorum,
+            disableProposalForwarding: opts.disableProposalForwarding,
+          }),
+        },
       ];
     }),
   );
@@ -116,6 +126,21 @@ describe('raft core', () => {
     stabilize(nodes);
     for (const n of nodes.values()) expect(n.storage.lastIndex()).toBe(3);
     for (const n of nodes.values()) expect(n.rn.raft.raftLog.committed).toBe(3);
+  });
+
+  it('with proposal forwarding disabled, a follower drops proposals and sends no MsgProp (reads still forward)', () => {
+    const nodes = cluster(['1', '2', '3'], { disableProposalForwarding: true });
+    nodes.get('1')!.rn.campaign();
+    stabilize(nodes);
+    const follower = nodes.get('2')!.rn;
+    expect(() => follower.propose(new Uint8Array([1]))).toThrow(ProposalDroppedError);
+    expect(() => follower.proposeConfChange({ type: 'remove', nodeId: '3', addr: '' })).toThrow(ProposalDroppedError);
+    follower.readIndex('r1');
+    const rd = follower.ready();
+    expect([...rd.messages, ...rd.messagesAfterPersist].map((m) => m.type)).toEqual(['MsgReadIndex']);
+    follower.advance();
+    stabilize(nodes);
+    for (const n of nodes.values()) expect(n.storage.lastIndex()).toBe(2);
   });
 
   it('restarts from storage with its term, vote and log', () => {

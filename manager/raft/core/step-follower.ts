@@ -10,6 +10,10 @@ export function stepFollower(r: Raft, m: Message): StepResult {
     case 'MsgProp':
     case 'MsgTransferLeader':
     case 'MsgReadIndex':
+      if (m.type === 'MsgProp' && r.cfg.disableProposalForwarding) {
+        r.log.info(`${r.id} not forwarding to leader ${r.lead} at term ${r.term}; dropping proposal`);
+        return 'dropped';
+      }
       if (r.lead === NONE) {
         r.log.info(`${r.id} no leader at term ${r.term}; dropping ${m.type}`);
         return 'dropped';

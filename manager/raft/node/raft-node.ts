@@ -19,6 +19,7 @@ import { Applier } from '../core/state-machine.js';
 import type { DiskStorage } from '../storage/storage-disk.js';
 import type { ConfChange, ConfState, Entry, HardState, NodeId } from '../core/types.js';
 export type { NodeStatus, RaftNodeOptions } from './options.js';
+import type { DroppedCounts } from '../transport/dropped.js';
 import { Transport } from '../transport/transport.js';
 import { nodeStopped, NotLeaderError, proposalLost } from './errors.js';
 import { HeldCommitAppends } from './held-commit-appends.js';
@@ -69,6 +70,10 @@ export class RaftNode<R> {
       applied: appliedIndex,
       electionTicks: this.cfg.electionTicks,
       heartbeatTicks: this.cfg.heartbeatTicks,
+      // A follower never forwards a proposal: propose() refuses on followers with the leader's
+      // address (the manager forwards the whole RPC), and no transport of ours takes MsgProp
+      // from the network, so a forwarded one would only be lost.
+      disableProposalForwarding: true,
       logger: coreLogger(this.logger),
     });
     this.proposals = new PendingProposals(this.clock, this.cfg.pendingProposalsMax, this.cfg.proposalTimeoutMs);
@@ -351,6 +356,9 @@ export class RaftNode<R> {
   /** Asks the leader (this member) to hand over to `to`; resolves once `to` leads, or rejects after timeoutMs. */
   transferLeadership(to: NodeId, timeoutMs = 5000): Promise<void> {
     if (this.stopped) return Promise.reject(nodeStopped());
+    // A follower would forward MsgTransferLeader, which no transport of ours accepts.
+    const soft = this.rn.softState();
+    if (soft.raftState !== 'leader') return Promise.reject(this.notLeader(soft.lead));
     return new Promise<void>((resolve, reject) => {
       const timer = this.clock.setTimer(timeoutMs, () => {
         this.leaderWatchers = this.leaderWatchers.filter((w) => w !== watcher);
@@ -381,6 +389,27 @@ export class RaftNode<R> {
       voters: st.confState.voters,
       learners: st.confState.learners,
     };
+  }
+
+  /**
+   * Where `id` stands in this member's current configuration (the ConfState it has applied).
+   * Cheap enough to ask for every message received: the transport's authorizer does.
+   */
+  seatOf(id: NodeId): 'voter' | 'learner' | undefined {
+    const trk = this.rn.raft.trk;
+    if (trk.voters.has(id)) return 'voter';
+    return trk.learners.has(id) ? 'learner' : undefined;
+  }
+
+  /** Whether this member has a configuration yet: a joining member has none until the leader's snapshot. */
+  hasConfiguration(): boolean {
+    const trk = this.rn.raft.trk;
+    return trk.voters.size + trk.learners.size > 0;
+  }
+
+  /** Messages the transport dropped before this member saw them, by reason. */
+  droppedMessages(): DroppedCounts {
+    return this.transport.droppedMessages();
   }
 
   notLeader(leaderId: NodeId): NotLeaderError {

@@ -122,6 +122,24 @@ describe('raft transport over gRPC', () => {
     a.transport.send([heartbeat('a', 'b', 1)]);
     await waitFor(() => a.unreachable.length > 0, { what: 'a told that b refused', timeoutMs: 5000 });
     expect(b.received).toEqual([]);
+    expect(b.transport.droppedMessages()).toEqual({ total: 1, byReason: { 'not-a-member': 1 } });
+  });
+
+  it('never takes MsgProp or MsgTransferLeader from the network, even from a member; the stream goes on', async () => {
+    const a = await endpoint('a');
+    const b = await endpoint('b');
+    a.transport.setPeer('b', `127.0.0.1:${b.port}`);
+    b.transport.setPeer('a', `127.0.0.1:${a.port}`);
+    const entries = [{ term: 0, index: 0, type: 'normal' as const, data: new Uint8Array([1]) }];
+    a.transport.send([
+      newMessage({ type: 'MsgProp', from: 'a', to: 'b', entries }),
+      newMessage({ type: 'MsgTransferLeader', from: 'a', to: 'b' }),
+      heartbeat('a', 'b', 7),
+    ]);
+    await waitFor(() => b.received.length === 1, { what: 'the heartbeat at b', timeoutMs: 5000 });
+    expect(b.received[0]!.type).toBe('MsgHeartbeat');
+    expect(b.transport.droppedMessages()).toEqual({ total: 2, byReason: { 'local-request': 2 } });
+    expect(a.unreachable).toEqual([]);
   });
 
   it('streams a multi-chunk snapshot and reports success', async () => {

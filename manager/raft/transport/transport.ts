@@ -3,13 +3,14 @@
  * outbound Peer per member, and the RaftService that hands received messages to the node.
  * Credentials come from the caller (mutual TLS in production, insecure on loopback in tests).
  */
-import type { ChannelCredentials, Server, ServerReadableStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, Server } from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../../../lib/clock.js';
 import { silentLogger, type Logger } from '../../../lib/log.js';
 import { cryptoRandom, type Random } from '../../../lib/random.js';
 import { RaftServiceService } from '../../../gen/tswarm/v1/raft.js';
 import type { Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
+import { DroppedMessages, type DroppedCounts } from './dropped.js';
 import { DEFAULT_PEER_LIMITS, Peer, type PeerEvents, type PeerLimits } from './peer.js';
 import { createRaftService, SNAPSHOT_BYTES_MAX_DEFAULT, type AuthorizeSender } from './server.js';
 
@@ -21,7 +22,10 @@ export interface TransportOptions {
   id: NodeId;
   credentials: ChannelCredentials;
   handler: TransportHandler;
-  /** Defaults to: `from` is in the address book (a current member). */
+  /**
+   * Defaults to: `from` is in the address book (a current member), whatever its certificate —
+   * for tests and the benchmark's KV server; a manager passes manager/authz/raft-sender.ts.
+   */
   authorizeSender?: AuthorizeSender;
   clock?: Clock;
   random?: Random;
@@ -35,29 +39,37 @@ export class Transport {
   private readonly peers = new Map<NodeId, Peer>();
   private readonly limits: PeerLimits;
   private readonly logger: Logger;
+  private readonly dropped: DroppedMessages;
   private closed = false;
 
   constructor(private readonly options: TransportOptions) {
     this.limits = { ...DEFAULT_PEER_LIMITS, ...options.limits };
     this.logger = options.logger ?? silentLogger();
+    this.dropped = new DroppedMessages(options.clock ?? systemClock, this.logger);
   }
 
   /** Adds the RaftService to a server the caller owns (it may serve other services too). */
   register(server: Server): void {
-    const authorize =
-      this.options.authorizeSender ??
-      ((_call: ServerReadableStream<unknown, unknown>, from: NodeId) => this.addresses.has(from));
+    const members: AuthorizeSender = () => (m) =>
+      this.addresses.has(m.from) ? { accept: true } : { accept: false, reason: 'not-a-member', refuseCaller: true };
     server.addService(
       RaftServiceService,
       createRaftService({
+        id: this.options.id,
         receive: (m) => {
-          if (!this.closed && m.to === this.options.id) this.options.handler.receive(m);
+          if (!this.closed) this.options.handler.receive(m);
         },
-        authorizeSender: authorize,
+        authorizeSender: this.options.authorizeSender ?? members,
+        dropped: this.dropped,
         snapshotBytesMax: this.options.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT,
         logger: this.logger,
       }),
     );
+  }
+
+  /** How many received messages were dropped before the node saw them, by reason. */
+  droppedMessages(): DroppedCounts {
+    return this.dropped.counts();
   }
 
   /** Sets (or changes) a member's address. Our own entry is kept for lookups but never dialled. */
