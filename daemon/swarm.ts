@@ -122,8 +122,27 @@ export class Swarm {
         this.o.log.error({ err: err.message }, 'Raft not started: its data belongs to another cluster or member');
         return;
       }
+      await this.askAgainWhoLeads();
     }
     this.startNodeParts();
+  }
+
+  /**
+   * A manager that stopped after joining Raft but before the leader's snapshot reached it has no
+   * configuration, and its transport trusts no sender until a JoinRaft answer names the voters
+   * (manager/authz/raft-sender.ts): it asks again. JoinRaft adds no member twice.
+   */
+  private async askAgainWhoLeads(): Promise<void> {
+    const joinAddr = this.o.node.joinAddrs[0];
+    if (!this.manager || this.manager.hasRaftConfiguration() || !joinAddr) return;
+    try {
+      await this.joinRaft(joinAddr);
+    } catch (err) {
+      this.o.log.warn(
+        { err, joinAddr },
+        'this manager has not received the cluster state yet and could not ask the managers again; restart it to retry',
+      );
+    }
   }
 
   /** Two racing inits (or an init and a join) must not both pass the check that the node is free. */

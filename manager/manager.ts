@@ -16,6 +16,7 @@ import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
 import { RaftNode } from './raft/node/raft-node.js';
+import type { DroppedCounts } from './raft/transport/dropped.js';
 import { MemoryStore, type TxResult } from './store/memory-store.js';
 import { Store } from './store/store.js';
 import { newNodeObject, theCluster } from './store/cluster-objects.js';
@@ -196,6 +197,16 @@ export class Manager {
 
   raftStatus(): ReturnType<RaftNode<TxResult>['status']> {
     return this.raft.status();
+  }
+
+  /** False for a joining manager until the leader's snapshot gives it the configuration. */
+  hasRaftConfiguration(): boolean {
+    return this.raft.hasConfiguration();
+  }
+
+  /** Raft messages the transport dropped before this manager's Raft node saw them, by reason. */
+  raftDroppedMessages(): DroppedCounts {
+    return this.raft.droppedMessages();
   }
 
   private handlers() {

@@ -8,6 +8,7 @@ import { imageRoutes } from './images.js';
 import { volumeRoutes } from './volumes.js';
 import { networkRoutes } from './networks.js';
 import { tswarmRoutes } from './tswarm.js';
+import { raftStatusRoutes } from './raft-status.js';
 
 /** What the Engine API's handlers reach: this node's engine and its swarm membership. */
 export interface ApiContext {
@@ -29,5 +30,6 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     ...networkRoutes(ctx),
     ...swarmRoutes(ctx),
     ...tswarmRoutes(ctx),
+    ...raftStatusRoutes(ctx),
   ];
 }

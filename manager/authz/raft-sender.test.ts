@@ -46,7 +46,12 @@ describe('judgeRaftSender: who may send which Raft message to a manager', () => 
   }[] = [
     { what: 'a voter sending MsgApp (the leader)', peer: manager('m1'), type: 'MsgApp', verdict: 'accept' },
     { what: 'a voter sending MsgHeartbeat', peer: manager('m1'), type: 'MsgHeartbeat', verdict: 'accept' },
-    { what: 'a voter sending MsgTimeoutNow (a handover)', peer: manager('m1'), type: 'MsgTimeoutNow', verdict: 'accept' },
+    {
+      what: 'a voter sending MsgTimeoutNow (a handover)',
+      peer: manager('m1'),
+      type: 'MsgTimeoutNow',
+      verdict: 'accept',
+    },
     { what: 'a voter asking for a vote', peer: manager('m2'), type: 'MsgVote', verdict: 'accept' },
     { what: 'a voter asking for a pre-vote', peer: manager('m2'), type: 'MsgPreVote', verdict: 'accept' },
     { what: 'a voter answering an append', peer: manager('m2'), type: 'MsgAppResp', verdict: 'accept' },
@@ -95,7 +100,12 @@ describe('judgeRaftSender: who may send which Raft message to a manager', () => 
       verdict: 'refuse not-a-manager',
     },
     { what: 'an unknown node', peer: manager('u1'), type: 'MsgHeartbeat', verdict: 'refuse not-a-member' },
-    { what: 'a manager of another cluster', peer: manager('m1', 'c2'), type: 'MsgApp', verdict: 'refuse other-cluster' },
+    {
+      what: 'a manager of another cluster',
+      peer: manager('m1', 'c2'),
+      type: 'MsgApp',
+      verdict: 'refuse other-cluster',
+    },
     {
       what: 'a worker certificate',
       peer: { nodeId: 'm1', clusterId: 'c1', ou: 'tswarm-worker' },

@@ -5,7 +5,10 @@ import { DroppedMessages } from './dropped.js';
 
 function capture(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof pino> } {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
   return { lines, logger };
 }
 

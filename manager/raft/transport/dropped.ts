@@ -6,7 +6,6 @@
  */
 import type { Clock } from '../../../lib/clock.js';
 import type { Logger } from '../../../lib/log.js';
-import type { MessageType } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 
 /** Why a received message was dropped. Stable names: they are the keys of the counter. */
@@ -55,7 +54,7 @@ export class DroppedMessages {
   ) {}
 
   /** Counts `count` messages dropped for `reason`; logs one line if none was logged within the interval. */
-  count(reason: DropReason, from: NodeId, type: MessageType | string, count = 1): void {
+  count(reason: DropReason, from: NodeId, type: string, count = 1): void {
     if (count <= 0) return;
     this.total += count;
     this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + count);

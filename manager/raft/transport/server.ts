@@ -69,11 +69,7 @@ const fail = (code: status, details: string) => ({ code, details });
 const refusal = (from: NodeId, reason: DropReason) => `raft: messages from ${from} are refused (${reason})`;
 
 /** A verdict refusing the caller, or the transport's own rules for a message an authorizer accepted. */
-function judgeMessage(
-  judge: ReturnType<AuthorizeSender>,
-  m: Message,
-  selfId: NodeId,
-): SenderVerdict {
+function judgeMessage(judge: ReturnType<AuthorizeSender>, m: Message, selfId: NodeId): SenderVerdict {
   const verdict = judge(m);
   if (!verdict.accept) return verdict;
   if (isLocalRequest(m.type)) return { accept: false, reason: 'local-request', refuseCaller: false };

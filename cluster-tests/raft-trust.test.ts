@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Lab } from '../lab/lab.js';
+import { labPaths } from '../lab/paths.js';
+import { ApiClient } from '../lib/api-client/client.js';
+import { builtEntry } from '../lib/paths.js';
+import { waitFor } from '../lib/poll.js';
+import { socketOf } from './support/docker.js';
+
+// The Raft transport against an attacker holding a removed manager's files (docs/security.md,
+// Raft transport): with that node's still-valid certificate and key, and the real transport
+// client, it dials the remaining managers and sends a MsgProp carrying a store transaction that
+// would make it a manager again, and a MsgApp at a higher term that would make a follower adopt
+// it as leader. Both must be refused and counted, and neither the store nor the term may move.
+const name = `rt${Math.floor(Math.random() * 1e6).toString(36)}`;
+let lab: Lab | undefined;
+const M1 = '192.168.77.11:2377';
+
+interface NodeRow {
+  id: string;
+  hostname: string;
+  status: string;
+  role: string;
+  managerStatus: string;
+}
+
+interface RaftStatus {
+  NodeID: string;
+  Term: number;
+  Leader: string;
+  Commit: number;
+  Voters: string[];
+  DroppedMessages: { Total: number; ByReason: Record<string, number> };
+}
+
+const tswarm = (host: string, ...args: string[]) => lab!.exec(host, ['tswarm', ...args], { timeoutMs: 90_000 });
+
+async function tswarmOk(host: string, ...args: string[]): Promise<string> {
+  const r = await tswarm(host, ...args);
+  if (r.code !== 0) throw new Error(`tswarm ${args.join(' ')} on ${host} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function nodes(host: string): Promise<NodeRow[]> {
+  return JSON.parse(await tswarmOk(host, 'node', 'ls', '--format', 'json')) as NodeRow[];
+}
+
+async function api<T>(host: string, path: string): Promise<T> {
+  const client = new ApiClient(`unix://${socketOf(lab!, host)}`);
+  try {
+    return await client.json<T>('GET', path);
+  } finally {
+    client.close();
+  }
+}
+
+const raft = (host: string) => api<RaftStatus>(host, '/tswarm/raft');
+
+/**
+ * A digest of what the attack would change, as the control API shows it on `host`: every node's
+ * ID, version, role and spec, and the cluster object's version and spec. Any write to one of
+ * them — a node created or changed — changes a version, and so the digest.
+ */
+async function storeDigest(host: string): Promise<string> {
+  type Versioned = { ID: string; Version: { Index: number }; Spec: unknown };
+  const listed = await api<Versioned[]>(host, '/nodes');
+  const swarm = await api<Versioned>(host, '/swarm');
+  const shown = {
+    nodes: listed.map((n) => [n.ID, n.Version.Index, n.Spec]).sort(),
+    swarm: [swarm.ID, swarm.Version.Index, swarm.Spec],
+  };
+  return createHash('sha256').update(JSON.stringify(shown)).digest('hex');
+}
+
+/** One message from `from`'s namespace to `to`'s Raft transport, with the certificate files in `certs`. */
+async function sendAs(
+  from: string,
+  certs: string,
+  to: { id: string; addr: string },
+  kind: 'prop' | 'app',
+  at: { term: number; index: number; logTerm: number },
+): Promise<{ from: string; refused: boolean; reason: string }> {
+  const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'manager/raft/transport/testing/send-as.js');
+  const args = [certs, to.addr, to.id, kind, String(at.term), String(at.index), String(at.logTerm)];
+  const r = await lab!.exec(from, [process.execPath, entry, ...args], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`send-as failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { from: string; refused: boolean; reason: string };
+}
+
+const addrOf = (host: string) => `${lab!.hosts.find((h) => h.name === host)!.addr}:2377`;
+
+describe('raft transport: a removed manager’s certificate is refused', () => {
+  beforeAll(async () => {
+    lab = await Lab.up({ name, managers: 3, workers: 0 });
+  });
+
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  it('refuses and counts a MsgProp and a higher-term MsgApp sent with a removed manager’s files; the store, term and leader stay as they were', async () => {
+    await tswarmOk('m1', 'init');
+    const managerToken = (await tswarmOk('m1', 'join-token', 'manager', '-q')).trim();
+    for (const h of ['m2', 'm3']) await tswarmOk(h, 'join', '--token', managerToken, M1);
+    await waitFor(async () => (await raft('m1')).Voters.length === 3, {
+      what: 'three voters on m1',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    const ids = Object.fromEntries((await nodes('m1')).map((n) => [n.hostname, n.id]));
+
+    // The attacker's copy of m3's files, taken while m3 was a manager: its certificate says so
+    // for up to 90 days.
+    const stolen = await mkdtemp(join(labPaths.dir(lab!.name), 'm3-certs-'));
+    await cp(join(labPaths.dataDir(lab!.name, 'm3'), 'certificates'), stolen, { recursive: true });
+
+    await tswarmOk('m1', 'node', 'demote', 'm3');
+    await waitFor(
+      async () => !(await raft('m1')).Voters.includes(ids['m3']!) && (await byHostname('m1'))['m3']?.role === 'Worker',
+      { what: 'm3 out of Raft and a worker', timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await lab!.stop('m3');
+    await tswarmOk('m1', 'node', 'rm', '--force', 'm3');
+    await waitFor(async () => (await nodes('m1')).length === 2, { what: 'm3 removed', timeoutMs: 30_000 });
+    // Settled: both managers follow the same leader in the same term.
+    await waitFor(
+      async () => {
+        const [a, b] = [await raft('m1'), await raft('m2')];
+        return a.Leader !== '' && a.Leader === b.Leader && a.Term === b.Term;
+      },
+      { what: 'm1 and m2 agreeing on a leader', timeoutMs: 30_000, intervalMs: 500 },
+    );
+
+    const digestBefore = await storeDigest('m1');
+    const before = { m1: await raft('m1'), m2: await raft('m2') };
+    const { Term: term, Leader: leader } = before.m1;
+    const hostOf = (id: string) => (id === ids['m1'] ? 'm1' : 'm2');
+    const targets = [hostOf(leader), hostOf(leader) === 'm1' ? 'm2' : 'm1'] as const;
+
+    for (const host of targets) {
+      const to = { id: ids[host]!, addr: addrOf(host) };
+      // A proposal: the store transaction that makes m3 a manager again.
+      const prop = await sendAs('m3', stolen, to, 'prop', { term: 0, index: 0, logTerm: 0 });
+      // An append one term ahead, after the target's last committed entry, committing the same.
+      const at = { term: term + 1, index: before[host].Commit, logTerm: term };
+      const app = await sendAs('m3', stolen, to, 'app', at);
+      for (const r of [prop, app]) {
+        expect(r.from).toBe(ids['m3']);
+        expect(r, `${host}`).toMatchObject({ refused: true, reason: expect.stringContaining('PERMISSION_DENIED') });
+        expect(r.reason).toContain('not-a-member');
+      }
+    }
+
+    // A taken MsgApp changes the target's term at once, and a taken MsgProp commits within a
+    // heartbeat; an election timeout (1-2 s) more covers any later effect.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await storeDigest('m1')).toBe(digestBefore);
+    expect(await storeDigest('m2')).toBe(digestBefore);
+    for (const host of ['m1', 'm2'] as const) {
+      const after = await raft(host);
+      expect(after.Term, `${host}'s term`).toBe(term);
+      expect(after.Leader, `${host}'s leader`).toBe(leader);
+      const refused = (s: RaftStatus) => s.DroppedMessages.ByReason['not-a-member'] ?? 0;
+      expect(refused(after) - refused(before[host]), `${host}: dropped at the transport`).toBe(2);
+    }
+    expect((await nodes('m1')).map((n) => n.hostname).sort()).toEqual(['m1', 'm2']);
+  });
+});
+
+async function byHostname(host: string): Promise<Record<string, NodeRow>> {
+  return Object.fromEntries((await nodes(host)).map((n) => [n.hostname, n]));
+}
