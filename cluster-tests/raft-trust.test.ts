@@ -118,7 +118,7 @@ describe('raft transport: a removed manager’s certificate is refused', () => {
 
     await tswarmOk('m1', 'node', 'demote', 'm3');
     await waitFor(
-      async () => !(await raft('m1')).Voters.includes(ids['m3']!) && (await byHostname('m1'))['m3']?.role === 'Worker',
+      async () => !(await raft('m1')).Voters.includes(ids['m3']!) && (await byHostname('m1'))['m3']?.role === 'worker',
       { what: 'm3 out of Raft and a worker', timeoutMs: 60_000, intervalMs: 500 },
     );
     await lab!.stop('m3');

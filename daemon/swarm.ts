@@ -128,13 +128,14 @@ export class Swarm {
   }
 
   /**
-   * A manager that stopped after joining Raft but before the leader's snapshot reached it has no
-   * configuration, and its transport trusts no sender until a JoinRaft answer names the voters
+   * A manager that stopped after joining Raft but before it had caught up with its own addition
+   * holds no configuration, or an old snapshot's that may not name the leader; its transport
+   * then trusts the leader only once a JoinRaft answer names the voters
    * (manager/authz/raft-sender.ts): it asks again. JoinRaft adds no member twice.
    */
   private async askAgainWhoLeads(): Promise<void> {
     const joinAddr = this.o.node.joinAddrs[0];
-    if (!this.manager || this.manager.hasRaftConfiguration() || !joinAddr) return;
+    if (!this.manager || this.manager.inOwnRaftConfiguration() || !joinAddr) return;
     try {
       await this.joinRaft(joinAddr);
     } catch (err) {
@@ -422,7 +423,7 @@ export class Swarm {
         { addr: this.o.node.advertiseAddr },
         MANAGER_CALL_DEADLINE_MS,
       );
-      this.manager?.learnPeers(res.members);
+      this.manager?.learnPeers(res);
     } finally {
       client.close();
     }

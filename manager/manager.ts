@@ -67,8 +67,8 @@ export class Manager {
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private stopped = false;
-  /** The voters the JoinRaft answer named: trusted as senders only until this member has a configuration. */
-  private joinVoters: ReadonlySet<string> = new Set();
+  /** The voters a JoinRaft answer named, trusted as Raft senders until this member has applied `untilApplied`. */
+  private vouched: { voters: ReadonlySet<string>; untilApplied: number } = { voters: new Set(), untilApplied: 0 };
   boundPort = 0;
 
   private constructor(private readonly o: ManagerOptions) {
@@ -171,23 +171,33 @@ export class Manager {
    */
   private raftSenders(): RaftSenderView {
     const store = storeMembership(this.replica, this.o.clusterId);
+    const none: ReadonlySet<string> = new Set();
     return {
       clusterId: () => this.o.clusterId,
       seatOf: (id) => this.raft.seatOf(id),
-      hasConfiguration: () => this.raft.hasConfiguration(),
-      joinVoters: () => this.joinVoters,
-      managerOrBecomingOne: (id) => store.managerOrBecomingOne(id),
+      vouchedVoters: () => (this.raft.appliedIndex() < this.vouched.untilApplied ? this.vouched.voters : none),
+      storeStanding: (id) => store.raftStanding(id),
     };
   }
 
   /**
-   * A joining manager learns the members' addresses from the leader's JoinRaft answer, and
-   * which of them are voters: the leader among them is the only sender it can trust before the
-   * leader's snapshot gives it a configuration and a store to check senders against.
+   * A joining manager learns the members' addresses from the leader's JoinRaft answer, and which
+   * of them are voters. Until it has applied as much as the leader had when it answered, its
+   * own configuration (none yet, or an old snapshot's) may not name the leader it catches up
+   * from, so it takes Raft messages from the voters the answer named (raft-sender.ts).
    */
-  learnPeers(members: readonly { nodeId: string; addr: string; learner: boolean }[]): void {
-    this.joinVoters = new Set(members.filter((m) => !m.learner).map((m) => m.nodeId));
-    this.raft.learnPeerAddresses(new Map(members.map((m) => [m.nodeId, m.addr])));
+  learnPeers(answer: {
+    members: readonly { nodeId: string; addr: string; learner: boolean }[];
+    appliedIndex: number;
+  }): void {
+    const voters = new Set(answer.members.filter((m) => !m.learner).map((m) => m.nodeId));
+    this.vouched = { voters, untilApplied: answer.appliedIndex };
+    this.raft.learnPeerAddresses(new Map(answer.members.map((m) => [m.nodeId, m.addr])));
+  }
+
+  /** Whether this manager's own addition to Raft is in the configuration it has applied. */
+  inOwnRaftConfiguration(): boolean {
+    return this.raft.seatOf(this.o.nodeId) !== undefined;
   }
 
   isLeader(): boolean {
@@ -197,11 +207,6 @@ export class Manager {
 
   raftStatus(): ReturnType<RaftNode<TxResult>['status']> {
     return this.raft.status();
-  }
-
-  /** False for a joining manager until the leader's snapshot gives it the configuration. */
-  hasRaftConfiguration(): boolean {
-    return this.raft.hasConfiguration();
   }
 
   /** Raft messages the transport dropped before this manager's Raft node saw them, by reason. */

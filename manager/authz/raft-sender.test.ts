@@ -5,36 +5,41 @@ import type { PeerIdentity } from '../../lib/tls.js';
 import type { MessageType } from '../raft/core/messages.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { judgeRaftSender, raftSenderAuthorizer, type RaftSenderView } from './raft-sender.js';
-import { storeMembership } from './store-membership.js';
+import { storeMembership, type RaftStanding } from './store-membership.js';
 
 /**
- * A manager's state as plain lists: its current configuration, which nodes its store holds as
- * managers (or to become ones), and the voters a JoinRaft answer named. Mutable: a test changes
- * it between two messages to see the change take effect at once.
+ * A manager's state as plain data: its current configuration, what its store says of each node
+ * (not held when not listed), and the voters a JoinRaft answer vouched for while it catches up.
+ * Mutable: a test changes it between two messages to see the change take effect at once.
  */
-function view(state: {
+interface State {
   voters: string[];
   learners: string[];
-  managersInStore: string[];
-  joinVoters?: string[];
-}): RaftSenderView {
+  store: Record<string, RaftStanding>;
+  vouched?: string[];
+}
+
+function view(state: State): RaftSenderView {
   return {
     clusterId: () => 'c1',
     seatOf: (id) => (state.voters.includes(id) ? 'voter' : state.learners.includes(id) ? 'learner' : undefined),
-    hasConfiguration: () => state.voters.length + state.learners.length > 0,
-    joinVoters: () => new Set(state.joinVoters ?? []),
-    managerOrBecomingOne: (id) => state.managersInStore.includes(id),
+    vouchedVoters: () => new Set(state.vouched ?? []),
+    storeStanding: (id) => state.store[id] ?? 'not-held',
   };
 }
 
 const manager = (nodeId: string, clusterId = 'c1'): PeerIdentity => ({ nodeId, clusterId, ou: 'tswarm-manager' });
 
-// m1 leads; m2 is a voter; l1 a learner catching up (a promoted worker: the store wants it as a
-// manager); d1 a learner whose promotion was undone (the store holds it as a worker, and Raft
-// still lists it); r1 was removed (neither in the configuration nor in the store); u1 was never
-// a member of anything.
+// m1 leads; m2 and m3 are voters; l1 a learner catching up (a promoted worker: the store wants
+// it as a manager); d1 a learner whose promotion was undone (the store holds it as a worker, and
+// Raft still lists it); r1 was removed (neither in the configuration nor in the store); u1 was
+// never a member of anything.
 const cluster = () =>
-  view({ voters: ['m1', 'm2', 'm3'], learners: ['l1', 'd1'], managersInStore: ['m1', 'm2', 'm3', 'l1'] });
+  view({
+    voters: ['m1', 'm2', 'm3'],
+    learners: ['l1', 'd1'],
+    store: { m1: 'manager', m2: 'manager', m3: 'manager', l1: 'manager', d1: 'worker' },
+  });
 
 describe('judgeRaftSender: who may send which Raft message to a manager', () => {
   const cases: {
@@ -135,33 +140,43 @@ describe('judgeRaftSender: who may send which Raft message to a manager', () => 
     await addNode(t.store, { id: 'l1', role: 'worker', desiredRole: 'manager' });
     await addNode(t.store, { id: 'd1', role: 'worker' });
     const store = storeMembership(t.replica, 'c1');
-    const seats = view({ voters: ['m1', 'm2'], learners: ['l1', 'd1'], managersInStore: [] });
-    const real: RaftSenderView = { ...seats, managerOrBecomingOne: (id) => store.managerOrBecomingOne(id) };
+    const seats = view({ voters: ['m1', 'm2'], learners: ['l1', 'd1'], store: {} });
+    const real: RaftSenderView = { ...seats, storeStanding: (id) => store.raftStanding(id) };
     const verdict = (from: string, type: MessageType) => judgeRaftSender(manager(from), { type, from }, real);
     expect(verdict('m1', 'MsgTimeoutNow').accept).toBe(true);
     expect(verdict('l1', 'MsgAppResp').accept).toBe(true);
     expect(verdict('d1', 'MsgAppResp')).toMatchObject({ reason: 'not-a-manager', refuseCaller: true });
   });
 
-  it('a joining member without a configuration takes leader messages from the voters its JoinRaft answer named, and no one else', () => {
-    const joining = view({ voters: [], learners: [], managersInStore: [], joinVoters: ['m1', 'm2'] });
+  it('a store that does not hold a member yet is no verdict: the bootstrap snapshot names the first voter, and holds no node', () => {
+    const restored = view({ voters: ['m1'], learners: [], store: {} });
+    expect(judgeRaftSender(manager('m1'), { type: 'MsgApp', from: 'm1' }, restored).accept).toBe(true);
+  });
+
+  it('a joining member takes leader messages from the voters its JoinRaft answer vouched for, until it has caught up with the answer', () => {
+    // Before the snapshot: no configuration, an empty store.
+    const state: State = { voters: [], learners: [], store: {}, vouched: ['m1', 'm2'] };
+    const joining = view(state);
     for (const type of ['MsgApp', 'MsgSnap', 'MsgHeartbeat'] as const)
-      expect(judgeRaftSender(manager('m1'), { type, from: 'm1' }, joining).accept).toBe(true);
+      expect(judgeRaftSender(manager('m2'), { type, from: 'm2' }, joining).accept).toBe(true);
     expect(judgeRaftSender(manager('r1'), { type: 'MsgSnap', from: 'r1' }, joining)).toMatchObject({
       reason: 'not-a-member',
     });
-    expect(judgeRaftSender(manager('m1'), { type: 'MsgProp', from: 'm1' }, joining)).toMatchObject({
+    expect(judgeRaftSender(manager('m2'), { type: 'MsgProp', from: 'm2' }, joining)).toMatchObject({
       reason: 'local-request',
     });
-    // Before any JoinRaft answer, no one.
-    const fresh = view({ voters: [], learners: [], managersInStore: [] });
-    expect(judgeRaftSender(manager('m1'), { type: 'MsgApp', from: 'm1' }, fresh)).toMatchObject({
+    // After the bootstrap snapshot: its configuration names m1 only, though m2 (joined later) leads.
+    state.voters = ['m1'];
+    expect(judgeRaftSender(manager('m2'), { type: 'MsgApp', from: 'm2' }, joining).accept).toBe(true);
+    // Caught up with the answer (the view vouches for no one any more): the configuration decides.
+    state.vouched = [];
+    expect(judgeRaftSender(manager('m2'), { type: 'MsgApp', from: 'm2' }, joining)).toMatchObject({
       reason: 'not-a-member',
     });
   });
 
   it('decides from the state of each message, not of the stream: a removal takes effect at the next message', () => {
-    const state = { voters: ['m1', 'm2', 'm3'], learners: [], managersInStore: ['m1', 'm2', 'm3'] };
+    const state: State = { voters: ['m1', 'm2', 'm3'], learners: [], store: { m3: 'manager' } };
     const call = {
       getAuthContext: () => ({
         sslPeerCertificate: { subject: { CN: 'm3', OU: 'tswarm-manager', O: 'c1' } } as unknown as PeerCertificate,
@@ -172,7 +187,7 @@ describe('judgeRaftSender: who may send which Raft message to a manager', () => 
     state.voters = ['m1', 'm2'];
     expect(judge({ type: 'MsgAppResp', from: 'm3' })).toMatchObject({ reason: 'not-a-member', refuseCaller: true });
     state.voters = ['m1', 'm2', 'm3'];
-    state.managersInStore = ['m1', 'm2'];
+    state.store = { m3: 'worker' };
     expect(judge({ type: 'MsgAppResp', from: 'm3' })).toMatchObject({ reason: 'not-a-manager', refuseCaller: true });
   });
 });

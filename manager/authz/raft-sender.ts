@@ -3,6 +3,7 @@ import type { Message, MessageType } from '../raft/core/messages.js';
 import type { NodeId } from '../raft/core/types.js';
 import type { DropReason } from '../raft/transport/dropped.js';
 import { isLocalRequest, type AuthorizeSender, type SenderVerdict } from '../raft/transport/server.js';
+import type { RaftStanding } from './store-membership.js';
 
 /**
  * Who may deliver which Raft message to this manager. The transport asks for every message (and
@@ -11,8 +12,9 @@ import { isLocalRequest, type AuthorizeSender, type SenderVerdict } from '../raf
  * taken at start, so a removal or demotion takes effect at the next message. A sender must:
  *
  * 1. present a certificate of this cluster with the manager OU, whose CN is the `from` it claims;
- * 2. be a voter or a learner of this member's current configuration (etcd's ConfState);
- * 3. be held by the store as a manager, or as a node to become one (store-membership.ts);
+ * 2. be a voter or a learner of this member's current configuration (etcd's ConfState), or a
+ *    voter that a JoinRaft answer named while this member has not caught up with that answer;
+ * 3. not be held by the store as a worker (StoreStanding: a demotion that left it in Raft);
  * 4. send only what its seat allows: leader messages (MsgApp, MsgHeartbeat, MsgSnap,
  *    MsgTimeoutNow, MsgReadIndexResp) and vote requests only from a voter — a learner never leads
  *    or campaigns, and an ex-member cannot make a follower adopt it as leader;
@@ -20,22 +22,29 @@ import { isLocalRequest, type AuthorizeSender, type SenderVerdict } from '../raf
  *    (manager/forward.ts), and the Raft core of a manager forwards none (disableProposalForwarding).
  *
  * A caller failing 1–3 may send nothing, and its stream is refused; a member's message failing
- * 4–5 is dropped alone. docs/security.md (Trust model, Raft transport) tells the whole story.
+ * 4–5 is dropped alone.
+ *
+ * Why 2 and 3 are not simply "in my configuration and a manager in my store": a member applies
+ * the log in order, so what it holds can be older than the cluster. A joining manager has no
+ * configuration until the leader's snapshot, and that snapshot may be old — the bootstrap
+ * snapshot names the first voter only, and its store holds no node at all — while the leader
+ * may have joined later. Refusing on such a lagging state would refuse the very messages that
+ * bring it up to date. So the voters of the leader's JoinRaft answer (an authorized RPC to a
+ * manager this member verified, stating the index it holds at) count as voters until this
+ * member has applied that index; and a store that does not hold a node is no verdict — only a
+ * store that holds it as a worker is. docs/security.md (Raft transport) tells the whole story.
  */
 export interface RaftSenderView {
   clusterId(): string;
   /** Where the node stands in this member's current configuration. */
   seatOf(nodeId: NodeId): 'voter' | 'learner' | undefined;
-  /** A joining manager has no configuration (and an empty store) until the leader's snapshot. */
-  hasConfiguration(): boolean;
   /**
-   * Only while this member has no configuration: the voters named in the JoinRaft answer this
-   * member received (an authorized RPC to a manager it verified), whose messages bring it the
-   * configuration and the store in the first place.
+   * The voters a JoinRaft answer named, while this member has applied less than the index the
+   * answer holds at; empty otherwise.
    */
-  joinVoters(): ReadonlySet<NodeId>;
-  /** Whether the store holds the node as a manager, or as a node to become one. */
-  managerOrBecomingOne(nodeId: NodeId): boolean;
+  vouchedVoters(): ReadonlySet<NodeId>;
+  /** What this member's store says of the node (store-membership.ts). */
+  storeStanding(nodeId: NodeId): RaftStanding;
 }
 
 const MANAGER_OU = 'tswarm-manager';
@@ -65,19 +74,15 @@ export function judgeRaftSender(
   if (peer.clusterId !== view.clusterId()) return refuseCaller('other-cluster');
   if (peer.ou !== MANAGER_OU) return refuseCaller('not-a-manager-certificate');
   if (peer.nodeId !== m.from) return refuseCaller('sender-not-caller');
-  const seat = seatOf(m.from, view);
+  // The answer is newer than this member's configuration and store: it decides alone.
+  const vouched = view.vouchedVoters().has(m.from);
+  const seat = vouched ? 'voter' : view.seatOf(m.from);
   if (seat === undefined) return refuseCaller('not-a-member');
-  // A joining member's store is empty: the JoinRaft answer vouched for the sender instead.
-  if (view.hasConfiguration() && !view.managerOrBecomingOne(m.from)) return refuseCaller('not-a-manager');
+  if (!vouched && view.storeStanding(m.from) === 'worker') return refuseCaller('not-a-manager');
   if (isLocalRequest(m.type)) return drop('local-request');
   if (seat !== 'voter' && LEADER_MESSAGES.has(m.type)) return drop('leader-message-from-non-voter');
   if (seat !== 'voter' && VOTE_REQUESTS.has(m.type)) return drop('vote-from-non-voter');
   return ACCEPT;
-}
-
-function seatOf(id: NodeId, view: RaftSenderView): 'voter' | 'learner' | undefined {
-  if (view.hasConfiguration()) return view.seatOf(id);
-  return view.joinVoters().has(id) ? 'voter' : undefined;
 }
 
 /** The transport's authorizer: the caller's identity once per stream, the decision per message. */

@@ -3,16 +3,20 @@ import type { MemoryStore } from '../store/memory-store.js';
 import { roleName } from '../store/cluster-objects.js';
 import type { MembershipView } from './authz.js';
 
+/**
+ * The store's word on a node that holds a Raft seat (raft-sender.ts asks it for every message):
+ * - 'manager': held as a manager, or as a node to become one. A promoted node is still a worker
+ *   in the store while it catches up as a learner, and only its desired role says manager; a
+ *   manager being demoted keeps its role until the leader has taken it out of Raft, and until
+ *   then its messages are needed (it may be the leader handing over leadership).
+ * - 'worker': held, and neither (a demotion that left it in Raft).
+ * - 'not-held': removed, or not yet applied here — a member's store can lag its configuration
+ *   (the bootstrap snapshot holds the first voter but no node at all), so this is no verdict.
+ */
+export type RaftStanding = 'manager' | 'worker' | 'not-held';
+
 export interface StoreMembership extends MembershipView {
-  /**
-   * Whether the store holds the node as a manager, or as a node to become one. This is the
-   * store's side of who may hold a Raft seat, which the Raft transport asks (raft-sender.ts):
-   * - a promoted node is still a worker in the store while it catches up as a learner, and
-   *   only its desired role says manager;
-   * - a manager being demoted keeps its role until the leader has taken it out of Raft, and
-   *   until then its messages are needed (it may be the leader handing over leadership).
-   */
-  managerOrBecomingOne(nodeId: string): boolean;
+  raftStanding(nodeId: string): RaftStanding;
 }
 
 /** Who is a member, and in which role, as this manager's replica of the store says — read at each call. */
@@ -28,9 +32,11 @@ export function storeMembership(replica: MemoryStore, clusterId: string): StoreM
       const role = roleName(node.role);
       return role === 'manager' && node.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER ? 'worker' : role;
     },
-    managerOrBecomingOne: (id) => {
+    raftStanding: (id) => {
       const node = replica.get('node', id);
-      return node?.role === NodeRole.NODE_ROLE_MANAGER || node?.spec?.desiredRole === NodeRole.NODE_ROLE_MANAGER;
+      if (!node) return 'not-held';
+      const manager = node.role === NodeRole.NODE_ROLE_MANAGER || node.spec?.desiredRole === NodeRole.NODE_ROLE_MANAGER;
+      return manager ? 'manager' : 'worker';
     },
   };
 }

@@ -31,6 +31,8 @@ describe('JoinRaft', () => {
       { nodeId: 'm1', addr: '10.0.0.1:2377', learner: false },
       { nodeId: 'w1', addr: '10.0.0.2:2377', learner: true },
     ]);
+    // The index the members list holds at: the addition of w1 is applied by then.
+    expect(res.appliedIndex).toBe(raft.status().applied);
   });
 
   it('proposes nothing for a node already in Raft (a retried join), but updates its address', async () => {

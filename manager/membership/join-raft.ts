@@ -44,6 +44,8 @@ export async function joinRaft(ctx: JoinRaftContext, req: JoinRaftRequest, calle
       addr: store.replica.get('node', id)?.managerStatus?.addr ?? '',
       learner: book.learners.includes(id),
     })),
+    // The joiner trusts these voters as Raft senders until it has applied this much itself.
+    appliedIndex: book.applied,
   };
 }
 

@@ -3,7 +3,8 @@
  * the JoinRaft handler can be driven by a fake in unit tests. RaftNode satisfies it.
  */
 export interface RaftMembership {
-  status(): { voters: string[]; learners: string[] };
+  /** The configuration this member has applied, and the index it has applied up to. */
+  status(): { voters: string[]; learners: string[]; applied: number };
   learnerCaughtUp(nodeId: string): boolean;
   proposeConfChange(change: {
     type: 'addVoter' | 'addLearner' | 'remove';

@@ -18,6 +18,8 @@ describe('RoleManager', () => {
     const raft = new FakeRaft(['m1'], ['m2', 'm3']);
     const t = await setup(raft);
     await addNode(t.store, { id: 'm1', role: 'manager' });
+    await addNode(t.store, { id: 'm2', role: 'manager' });
+    await addNode(t.store, { id: 'm3', role: 'worker', desiredRole: 'manager' });
     await t.round();
     expect(raft.proposed).toEqual([]); // neither learner has caught up
     raft.caughtUp.add('m2').add('m3');
@@ -26,6 +28,17 @@ describe('RoleManager', () => {
     await t.round();
     expect(raft.proposed.at(-1)).toEqual({ type: 'addVoter', nodeId: 'm3', addr: '' });
     expect(raft.voters).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('never promotes a caught-up learner the store no longer wants as a manager, or no longer holds', async () => {
+    const raft = new FakeRaft(['m1'], ['w1', 'gone']);
+    const t = await setup(raft);
+    await addNode(t.store, { id: 'm1', role: 'manager' });
+    await addNode(t.store, { id: 'w1', role: 'worker', desiredRole: 'worker' }); // promoted, then demoted
+    raft.caughtUp.add('w1').add('gone');
+    await t.round();
+    expect(raft.proposed).toEqual([]);
+    expect(raft.voters).toEqual(['m1']);
   });
 
   it('records the manager role of a node that became a voter', async () => {

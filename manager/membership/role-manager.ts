@@ -24,8 +24,11 @@ export class RoleManager {
     const { raft, store, nodeId: self } = this.o;
     const status = raft.status();
     for (const learner of status.learners) {
-      // A learner is promoted once it has applied what the leader had when it was added.
-      if (raft.learnerCaughtUp(learner)) {
+      // A learner is promoted once it has applied what the leader had when it was added, and
+      // only while the store still wants it as a manager: a promotion undone (or a node removed)
+      // while it caught up must not give that node a vote, nor a leader's power.
+      const wanted = store.get('node', learner)?.spec?.desiredRole === NodeRole.NODE_ROLE_MANAGER;
+      if (wanted && raft.learnerCaughtUp(learner)) {
         await raft.proposeConfChange({ type: 'addVoter', nodeId: learner, addr: '' });
         this.o.log.info({ node: learner }, 'promoted a caught-up learner to voter');
         return;

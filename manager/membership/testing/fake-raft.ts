@@ -18,8 +18,11 @@ export class FakeRaft implements RaftMembership {
     public learners: string[] = [],
   ) {}
 
-  status(): { voters: string[]; learners: string[] } {
-    return { voters: [...this.voters], learners: [...this.learners] };
+  /** Rises with every change, as a real member's applied index would. */
+  applied = 10;
+
+  status(): { voters: string[]; learners: string[]; applied: number } {
+    return { voters: [...this.voters], learners: [...this.learners], applied: this.applied };
   }
 
   learnerCaughtUp(nodeId: string): boolean {
@@ -28,6 +31,8 @@ export class FakeRaft implements RaftMembership {
 
   async proposeConfChange(change: Change): Promise<void> {
     this.proposed.push(change);
+    // A dropped change still takes an index: the leader appends it as an empty entry.
+    this.applied++;
     if (this.dropNext) {
       this.dropNext = false;
       return;

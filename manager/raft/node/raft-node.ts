@@ -401,10 +401,9 @@ export class RaftNode<R> {
     return trk.learners.has(id) ? 'learner' : undefined;
   }
 
-  /** Whether this member has a configuration yet: a joining member has none until the leader's snapshot. */
-  hasConfiguration(): boolean {
-    const trk = this.rn.raft.trk;
-    return trk.voters.size + trk.learners.size > 0;
+  /** The index the state machine has applied up to (cheap: no copy of the status). */
+  appliedIndex(): number {
+    return this.applier.appliedIndex;
   }
 
   /** Messages the transport dropped before this member saw them, by reason. */

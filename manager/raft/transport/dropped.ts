@@ -19,7 +19,7 @@ export type DropReason =
   | 'sender-not-caller'
   /** The sender is neither a voter nor a learner of this member's current configuration. */
   | 'not-a-member'
-  /** The store holds the sender neither as a manager nor as a node to become one. */
+  /** The store holds the sender as a worker: neither a manager nor a node to become one. */
   | 'not-a-manager'
   /** MsgProp or MsgTransferLeader: requests a member makes of itself, never taken from the network. */
   | 'local-request'
