@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
@@ -122,6 +122,12 @@ describe('raft transport: a removed manager’s certificate is refused', () => {
       { what: 'm3 out of Raft and a worker', timeoutMs: 60_000, intervalMs: 500 },
     );
     await lab!.stop('m3');
+    // Down first: the liveness write racing `node rm` would make it fail as a conflict.
+    await waitFor(async () => (await byHostname('m1'))['m3']?.status === 'Down', {
+      what: 'm3 down',
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
     await tswarmOk('m1', 'node', 'rm', '--force', 'm3');
     await waitFor(async () => (await nodes('m1')).length === 2, { what: 'm3 removed', timeoutMs: 30_000 });
     // Settled: both managers follow the same leader in the same term.
@@ -166,6 +172,71 @@ describe('raft transport: a removed manager’s certificate is refused', () => {
       expect(refused(after) - refused(before[host]), `${host}: dropped at the transport`).toBe(2);
     }
     expect((await nodes('m1')).map((n) => n.hostname).sort()).toEqual(['m1', 'm2']);
+  });
+});
+
+// A manager that was down while a new one joined and came to lead holds a configuration that
+// does not name its leader, so its transport refuses that leader's messages; it must find out who
+// leads by asking the managers it knows (manager/membership/who-leads.ts), and catch up.
+describe('raft transport: a manager that fell behind the membership catches up with a leader it did not know', () => {
+  beforeAll(async () => {
+    lab = await Lab.up({ name: `${name}b`, managers: 5, workers: 0 });
+  });
+
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  it('m3, down while m4 and m5 joined, comes back under m4 or m5 as leader and follows it', async () => {
+    await tswarmOk('m1', 'init');
+    const managerToken = (await tswarmOk('m1', 'join-token', 'manager', '-q')).trim();
+    const join = async (h: string, voters: number) => {
+      await tswarmOk(h, 'join', '--token', managerToken, M1);
+      await waitFor(async () => (await raft('m1')).Voters.length === voters, {
+        what: `${voters} voters on m1`,
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+    };
+    await join('m2', 2);
+    await join('m3', 3);
+    await lab!.stop('m3');
+    await join('m4', 4);
+    await join('m5', 5);
+    const ids = Object.fromEntries((await nodes('m1')).map((n) => [n.hostname, n.id]));
+    const hostOf = (id: string) => Object.keys(ids).find((h) => ids[h] === id)!;
+
+    // Move leadership to m4 or m5 by killing older leaders (restarted at once, so 4 of 5 stay up).
+    const alive = ['m1', 'm2', 'm4', 'm5'];
+    let leader = hostOf((await raft('m1')).Leader);
+    for (let round = 0; round < 8 && !['m4', 'm5'].includes(leader); round++) {
+      await lab!.kill(leader);
+      const others = alive.filter((h) => h !== leader);
+      const before = leader;
+      await waitFor(
+        async () => {
+          const seen = await Promise.all(others.map((h) => raft(h)));
+          const l = seen[0]!.Leader;
+          return l !== '' && l !== ids[before] && seen.every((s) => s.Leader === l) ? (leader = hostOf(l)) : false;
+        },
+        { what: `a new leader after killing ${before}`, timeoutMs: 60_000, intervalMs: 500 },
+      );
+      await lab!.start(before);
+    }
+    expect(['m4', 'm5']).toContain(leader);
+
+    await lab!.start('m3');
+    await waitFor(
+      async () => {
+        const s = await raft('m3');
+        return s.Leader === ids[leader] && s.Voters.length === 5;
+      },
+      { what: `m3 following ${leader} with all five voters`, timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // It did refuse the leader it did not know, and it found out by asking.
+    expect((await raft('m3')).DroppedMessages.ByReason['not-a-member']).toBeGreaterThan(0);
+    const log = await readFile(labPaths.daemonLog(lab!.name, 'm3'), 'utf8');
+    expect(log).toContain('asked the managers who leads');
   });
 });
 

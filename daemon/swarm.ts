@@ -122,28 +122,8 @@ export class Swarm {
         this.o.log.error({ err: err.message }, 'Raft not started: its data belongs to another cluster or member');
         return;
       }
-      await this.askAgainWhoLeads();
     }
     this.startNodeParts();
-  }
-
-  /**
-   * A manager that stopped after joining Raft but before it had caught up with its own addition
-   * holds no configuration, or an old snapshot's that may not name the leader; its transport
-   * then trusts the leader only once a JoinRaft answer names the voters
-   * (manager/authz/raft-sender.ts): it asks again. JoinRaft adds no member twice.
-   */
-  private async askAgainWhoLeads(): Promise<void> {
-    const joinAddr = this.o.node.joinAddrs[0];
-    if (!this.manager || this.manager.inOwnRaftConfiguration() || !joinAddr) return;
-    try {
-      await this.joinRaft(joinAddr);
-    } catch (err) {
-      this.o.log.warn(
-        { err, joinAddr },
-        'this manager has not received the cluster state yet and could not ask the managers again; restart it to retry',
-      );
-    }
   }
 
   /** Two racing inits (or an init and a join) must not both pass the check that the node is free. */
@@ -404,6 +384,7 @@ export class Swarm {
       tls: this.tls!,
       listenAddr: n.listenAddr || '0.0.0.0:2377',
       advertiseAddr: n.advertiseAddr,
+      joinAddrs: n.joinAddrs,
       mode,
       log: this.o.log.child({ part: 'manager' }),
       clock: this.clock,

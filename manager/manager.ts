@@ -25,6 +25,7 @@ import { controlHandlers } from './controlapi/handlers.js';
 import { joinRaft, leaveRaft } from './membership/join-raft.js';
 import type { RaftMembership } from './membership/raft-membership.js';
 import { RoleManager } from './membership/role-manager.js';
+import { askWhoLeads, shouldAskWhoLeads, type WhoLeadsAsked } from './membership/who-leads.js';
 
 export type ManagerMode =
   | { kind: 'init'; cluster: Cluster; hostname: string; availability: number }
@@ -38,6 +39,11 @@ export interface ManagerOptions {
   tls: TlsMaterialProvider;
   listenAddr: string;
   advertiseAddr: string;
+  /**
+   * The managers this node joined through: whom it asks who leads when its Raft address book
+   * names no one else (a manager restarted before the leader's snapshot reached it).
+   */
+  joinAddrs?: readonly string[];
   mode: ManagerMode;
   log: Logger;
   clock?: Clock;
@@ -48,6 +54,8 @@ export interface ManagerOptions {
 }
 
 const LEADER_WAIT_MS = 30_000;
+/** One JoinRaft to one manager, when asking who leads; a few managers are tried in turn. */
+const WHO_LEADS_CALL_DEADLINE_MS = 5_000;
 /** How often the leader looks for missed heartbeats and pending role changes. */
 const RECONCILE_EVERY_MS = 500;
 
@@ -67,6 +75,8 @@ export class Manager {
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private stopped = false;
+  private whoLeadsAsked: WhoLeadsAsked | undefined;
+  private askingWhoLeads = false;
   /** The voters a JoinRaft answer named, trusted as Raft senders until this member has applied `untilApplied`. */
   private vouched: { voters: ReadonlySet<string>; untilApplied: number } = { voters: new Set(), untilApplied: 0 };
   boundPort = 0;
@@ -195,11 +205,6 @@ export class Manager {
     this.raft.learnPeerAddresses(new Map(answer.members.map((m) => [m.nodeId, m.addr])));
   }
 
-  /** Whether this manager's own addition to Raft is in the configuration it has applied. */
-  inOwnRaftConfiguration(): boolean {
-    return this.raft.seatOf(this.o.nodeId) !== undefined;
-  }
-
   isLeader(): boolean {
     const s = this.raft.status();
     return s.leader === this.o.nodeId && s.role === 'leader';
@@ -270,7 +275,10 @@ export class Manager {
   /** Leader-only housekeeping: node liveness, learner promotion, role changes. Bounded per round. */
   private async reconcile(): Promise<void> {
     if (this.reconciling || !this.isLeader() || this.replica.count('cluster') === 0) {
-      if (!this.isLeader()) this.dispatcher.forgetBeats();
+      if (!this.isLeader()) {
+        this.dispatcher.forgetBeats();
+        this.maybeAskWhoLeads();
+      }
       return;
     }
     this.reconciling = true;
@@ -283,6 +291,40 @@ export class Manager {
     } finally {
       this.reconciling = false;
     }
+  }
+
+  /**
+   * A member whose configuration does not name its leader refuses that leader's messages and
+   * would never catch up: when it has no leader and its transport refuses non-members, it asks
+   * the managers it knows who leads (membership/who-leads.ts), in the background, bounded.
+   */
+  private maybeAskWhoLeads(): void {
+    const refusedNonMembers = this.raft.droppedMessages().byReason['not-a-member'] ?? 0;
+    const now = { hasLeader: this.raft.status().leader !== '', refusedNonMembers, nowMs: this.clock.nowMs() };
+    if (this.askingWhoLeads || !shouldAskWhoLeads(now, this.whoLeadsAsked)) return;
+    const peers = [...this.raft.peerAddresses().entries()].filter(([id]) => id !== this.o.nodeId);
+    const managerAddrs = [...new Set([...peers.map(([, addr]) => addr), ...(this.o.joinAddrs ?? [])])].filter(
+      (addr) => addr !== '',
+    );
+    if (managerAddrs.length === 0) return;
+    this.whoLeadsAsked = { atMs: now.nowMs, refusedNonMembers };
+    this.askingWhoLeads = true;
+    askWhoLeads({
+      managerAddrs,
+      advertiseAddr: this.o.advertiseAddr,
+      credentials: clientCredentials(this.o.tls),
+      deadlineMs: WHO_LEADS_CALL_DEADLINE_MS,
+    })
+      .then(
+        (answer) => {
+          if (this.stopped) return;
+          this.learnPeers(answer);
+          const voters = answer.members.filter((m) => !m.learner).map((m) => m.nodeId);
+          this.o.log.info({ voters, untilApplied: answer.appliedIndex }, 'raft: asked the managers who leads');
+        },
+        (err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'raft: could not ask who leads; retrying'),
+      )
+      .finally(() => (this.askingWhoLeads = false));
   }
 
   async stop(): Promise<void> {

@@ -415,6 +415,11 @@ export class RaftNode<R> {
     return new NotLeaderError(leaderId, leaderId === '' ? undefined : this.transport.address(leaderId));
   }
 
+  /** Where the members this member knows are (its transport's address book), itself included. */
+  peerAddresses(): Map<NodeId, string> {
+    return this.transport.addressBook();
+  }
+
   /** Teaches the transport where members are, e.g. a joining member told by the leader. */
   learnPeerAddresses(addresses: ReadonlyMap<NodeId, string>): void {
     for (const [id, addr] of addresses) if (id !== this.id && addr !== '') this.transport.setPeer(id, addr);
