@@ -54,7 +54,7 @@ describe('raft node loop', () => {
     expect(back.node.snapshotIndex()).toBeGreaterThan(1); // it installed the leader's snapshot
   });
 
-  it('rejects proposals on a follower, naming the leader and its address', async () => {
+  it('rejects proposals and leadership transfers on a follower, naming the leader and its address', async () => {
     cluster = await TestCluster.create(['n1', 'n2', 'n3']);
     await cluster.startAll();
     const leader = await cluster.leader();
@@ -63,6 +63,8 @@ describe('raft node loop', () => {
     expect(err).toBeInstanceOf(NotLeaderError);
     expect((err as NotLeaderError).leaderId).toBe(leader.id);
     expect((err as NotLeaderError).leaderAddr).toBe(cluster.addresses.get(leader.id));
+    // Nor a leadership transfer: the core would forward MsgTransferLeader, which no transport takes.
+    expect(await follower.node.transferLeadership(leader.id).catch((e: unknown) => e)).toBeInstanceOf(NotLeaderError);
     // Reads are linearizable from any member: a follower's ReadIndex is confirmed by the leader.
     await leader.node.propose(put('c', 1, 'k', 'v'));
     await follower.node.readIndex();
