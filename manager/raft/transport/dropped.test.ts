@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { ManualClock } from '../../../lib/clock.js';
+import type { Logger } from '../../../lib/log.js';
 import { DroppedMessages } from './dropped.js';
 
-function capture(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof pino> } {
+function capture(): { lines: Record<string, unknown>[]; logger: Logger } {
   const lines: Record<string, unknown>[] = [];
   const logger = pino(
     { level: 'debug' },
     { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
-  );
+  ) as Logger;
   return { lines, logger };
 }
 
