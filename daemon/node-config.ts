@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
-import { writeFileAtomic } from '../lib/fsutil.js';
+import { readFileIfExists, writeFileAtomic } from '../lib/fsutil.js';
 
 /**
  * node.json: what a restarted daemon must know about itself — its identity in the swarm (empty
@@ -59,13 +58,8 @@ function validate(value: unknown, path: string): NodeConfig {
 
 export async function loadNodeConfig(dataDir: string): Promise<NodeConfig | undefined> {
   const path = join(dataDir, NODE_CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readFileIfExists(path);
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,4 +1,4 @@
-import { open, rename, mkdir, rm, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, mkdir, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /** fsync a directory, so a rename or a new file in it survives a crash. */
@@ -67,4 +67,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}`);
   await writeFileSynced(tmp, data, mode);
   await renameDurable(tmp, path);
+}
+
+/** A small state file's text, or undefined when it does not exist (any other failure is thrown). */
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }

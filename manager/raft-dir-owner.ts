@@ -5,10 +5,10 @@
  * would otherwise be taken for this member's own log, vote and configuration, and mix two
  * clusters (the WAL has no metadata record of its own to carry this).
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
-import { fsyncDir, writeFileAtomic } from '../lib/fsutil.js';
+import { fsyncDir, readFileIfExists, writeFileAtomic } from '../lib/fsutil.js';
 import type { Logger } from '../lib/log.js';
 
 export const RAFT_OWNER_FILE = 'member.json';
@@ -88,13 +88,8 @@ export async function writeRaftOwner(raftDir: string, owner: RaftOwner): Promise
 
 export async function readRaftOwner(raftDir: string): Promise<RaftOwner | undefined> {
   const path = join(raftDir, RAFT_OWNER_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readFileIfExists(path);
+  if (text === undefined) return undefined;
   let v: Partial<OwnerFile> | null = null;
   try {
     v = JSON.parse(text) as Partial<OwnerFile> | null;
