@@ -26,7 +26,6 @@ const invalid = (field: string, what: string) =>
 /** Printable text of at most `max` characters (no control characters: they would reach terminals). */
 function checkText(field: string, value: string, max: number): void {
   if (value.length > max) throw invalid(field, `is longer than ${max} characters`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid(field, 'contains control characters');
 }
 
