@@ -18,7 +18,7 @@ export async function createKeyAndCsr(): Promise<NodeKeyAndCsr> {
 }
 
 /** Bounds a CSR before parsing it: it arrives from nodes that have not yet proven anything. */
-const CSR_PEM_BYTES_MAX = 8 * 1024;
+export const CSR_PEM_BYTES_MAX = 8 * 1024;
 
 export async function parseAndVerifyCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
   if (csrPem.length > CSR_PEM_BYTES_MAX)

@@ -11,6 +11,7 @@ import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
 import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
 import type { Caller } from './authz/authz.js';
 import { storeMembership } from './authz/store-membership.js';
+import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import { raftSenderAuthorizer, type RaftSenderView } from './authz/raft-sender.js';
 import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
@@ -135,7 +136,13 @@ export class Manager {
       ...(o.heartbeatTicks ? { heartbeatTicks: o.heartbeatTicks } : {}),
     });
     this.raft.registerService(this.server);
-    for (const s of managerServices(this.handlers(), storeMembership(this.replica, o.clusterId), this.forwarder))
+    const anonymous = new AnonymousRateLimiter(this.clock);
+    for (const s of managerServices(
+      this.handlers(),
+      storeMembership(this.replica, o.clusterId),
+      this.forwarder,
+      anonymous,
+    ))
       this.server.addService(s.definition, s.implementation);
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(o.listenAddr, serverCredentials(o.tls), (err, port) =>

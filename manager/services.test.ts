@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Metadata, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { fromServiceError } from '../lib/errors.js';
-import type { Caller, MembershipView, Role } from './authz/authz.js';
+import { ManualClock } from '../lib/clock.js';
+import { FORWARDED_FOR_METADATA_KEY, type Caller, type MembershipView, type Role } from './authz/authz.js';
+import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import type { LeaderForwarder } from './forward.js';
 import { managerServices, POLICIES, type ManagerHandlers } from './services.js';
 
@@ -13,7 +15,7 @@ const roles = new Map<string, Role>([
 const membership: MembershipView = { clusterId: () => 'c1', roleOf: (id) => roles.get(id) };
 
 /** What each handler and the forwarder were called with, by method name. */
-function setup(leader = true) {
+function setup(leader = true, clock = new ManualClock()) {
   const ran: { method: string; caller: Caller }[] = [];
   const forwarded: { service: string; method: string; caller: Caller }[] = [];
   const handler =
@@ -41,20 +43,28 @@ function setup(leader = true) {
       return {};
     },
   } as unknown as LeaderForwarder;
-  const services = managerServices(h, membership, forwarder);
+  const anonymous = new AnonymousRateLimiter(clock, { burst: 2, perSecond: 1, sourcesMax: 16 });
+  const services = managerServices(h, membership, forwarder, anonymous);
   const byName = new Map<string, UntypedServiceImplementation>();
   for (const s of services) {
     const first = Object.values(s.definition)[0]!;
     byName.set(first.path.split('/')[1]!, s.implementation);
   }
   /** Calls a method as a caller with this certificate subject (none: anonymous); resolves with the error code or 'ok'. */
-  const call = (service: string, method: string, cn?: string): Promise<string> =>
+  const call = (
+    service: string,
+    method: string,
+    cn?: string,
+    from = { peer: 'ipv4:127.0.0.1:1', forwardedFor: '' },
+  ): Promise<string> =>
     new Promise((resolve) => {
       const subject = cn ? { CN: cn, OU: 'tswarm-worker', O: 'c1' } : undefined;
+      const metadata = new Metadata();
+      if (from.forwardedFor) metadata.set(FORWARDED_FOR_METADATA_KEY, from.forwardedFor);
       const fakeCall = {
         request: {},
-        metadata: new Metadata(),
-        getPeer: () => 'ipv4:127.0.0.1:1',
+        metadata,
+        getPeer: () => from.peer,
         getAuthContext: () => ({
           sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined,
         }),
@@ -95,6 +105,28 @@ describe('manager services: who may call what', () => {
     expect(await call('tswarm.v1.DispatcherService', 'heartbeat')).toBe('UNAUTHENTICATED');
     expect(await call('tswarm.v1.ControlService', 'listNodes')).toBe('UNAUTHENTICATED');
     expect(ran.map((r) => r.method)).toEqual(['issueNodeCertificate']);
+  });
+
+  it('rate-limits calls without a certificate per source address, and neither members nor forwarded calls', async () => {
+    const clock = new ManualClock();
+    const { ran, call } = setup(true, clock);
+    const from = (peer: string, forwardedFor = '') => ({ peer, forwardedFor });
+    const issue = (f = from('ipv4:10.0.0.9:4000')) =>
+      call('tswarm.v1.NodeCAService', 'issueNodeCertificate', undefined, f);
+    expect(await call('tswarm.v1.CAService', 'getRootCaCertificate', undefined, from('ipv4:10.0.0.9:4000'))).toBe('ok');
+    expect(await issue()).toBe('ok');
+    expect(await issue(from('ipv4:10.0.0.9:4001'))).toBe('RESOURCE_EXHAUSTED'); // another port, the same host
+    expect(await issue(from('ipv4:10.0.0.8:4000'))).toBe('ok');
+    // A follower's forwarding of anonymous joins from 10.0.0.9 (it admitted them), and members.
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await call('tswarm.v1.NodeCAService', 'issueNodeCertificate', 'm1', from('ipv4:10.0.0.9:1', 'anonymous')),
+      ).toBe('ok');
+      expect(await call('tswarm.v1.NodeCAService', 'issueNodeCertificate', 'w1', from('ipv4:10.0.0.9:1'))).toBe('ok');
+    }
+    clock.advance(1_000);
+    expect(await issue()).toBe('ok');
+    expect(ran.filter((r) => r.method === 'issueNodeCertificate')).toHaveLength(13);
   });
 
   it('refuses a node the store does not hold', async () => {

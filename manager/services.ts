@@ -22,7 +22,15 @@ import {
   type LeaveRaftRequest,
   type LeaveRaftResponse,
 } from '../gen/tswarm/v1/raft.js';
-import { secureUnary, type Allowed, type Caller, type MembershipView } from './authz/authz.js';
+import {
+  FORWARDED_FOR_METADATA_KEY,
+  secureUnary,
+  type Allowed,
+  type Caller,
+  type MembershipView,
+} from './authz/authz.js';
+import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
+import { systemClock } from '../lib/clock.js';
 import type { LeaderForwarder } from './forward.js';
 
 /**
@@ -86,13 +94,17 @@ function build(
   membership: MembershipView,
   isLeader: () => boolean,
   forwarder: LeaderForwarder,
+  anonymous: AnonymousRateLimiter,
 ): UntypedServiceImplementation {
   const policy = POLICIES[serviceName] as Record<string, readonly Allowed[]>;
   const impl: UntypedServiceImplementation = {};
   for (const [method, handler] of Object.entries(handlers)) {
     const allowed = policy[method];
     if (!allowed) throw new Error(`${serviceName}.${method} has no authorization policy`);
-    impl[method] = secureUnary(`${serviceName}.${method}`, allowed, membership, async (req: unknown, caller) => {
+    impl[method] = secureUnary(`${serviceName}.${method}`, allowed, membership, async (req: unknown, caller, call) => {
+      // Anonymous calls are limited where they enter the cluster; a forwarded one was admitted there.
+      const forwarded = call.metadata?.get(FORWARDED_FOR_METADATA_KEY)[0];
+      if (caller.kind === 'anonymous' && !forwarded) anonymous.admit(call.getPeer());
       if (leaderOnly.has(method) && !isLeader()) return forwarder.forward(definition, serviceName, method, req, caller);
       return handler(req as never, caller);
     });
@@ -109,6 +121,7 @@ export function managerServices(
   h: ManagerHandlers,
   membership: MembershipView,
   forwarder: LeaderForwarder,
+  anonymous: AnonymousRateLimiter = new AnonymousRateLimiter(systemClock),
 ): BuiltServices[] {
   const isLeader = () => h.isLeader();
   const mk = (
@@ -118,7 +131,7 @@ export function managerServices(
     leaderOnly: string[],
   ): BuiltServices => ({
     definition,
-    implementation: build(definition, name, handlers, new Set(leaderOnly), membership, isLeader, forwarder),
+    implementation: build(definition, name, handlers, new Set(leaderOnly), membership, isLeader, forwarder, anonymous),
   });
   const rootCa = async (): Promise<GetRootCACertificateResponse> => ({ certificatePem: Buffer.from(h.rootCaPem()) });
   return [

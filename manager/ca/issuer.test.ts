@@ -114,4 +114,68 @@ describe('certificate issuer', () => {
       ),
     ).toBe('PERMISSION_DENIED');
   });
+
+  it('checks the token before the CSR: a caller without a valid token never has its CSR parsed', async () => {
+    const { issuer, nc } = await setup();
+    const req = (token: string, csrPem: string) => ({
+      csrPem,
+      token,
+      hostname: 'x',
+      availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+    });
+    // A CSR that would fail verification: the token's refusal comes first.
+    const bad = await issuer
+      .issue(req(createJoinToken(Buffer.alloc(32)).text, 'not a CSR'), { kind: 'anonymous' })
+      .then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+    expect(bad).toMatch(/another cluster’s CA/);
+    expect(await rejectedCode(issuer.issue(req('', 'not a CSR'), { kind: 'anonymous' }))).toBe('UNAUTHENTICATED');
+    // With a valid token, the CSR is then checked.
+    await expect(
+      issuer.issue(req(nc.cluster.rootCa!.joinTokens!.worker, 'not a CSR'), { kind: 'anonymous' }),
+    ).rejects.toThrow(/not a valid PEM CSR/);
+  });
+
+  it.each<[string, { csrPem?: string; token?: string; hostname?: string; availability?: number }, RegExp]>([
+    ['an availability outside the enum', { availability: 7 }, /availability 7 is not one of active, pause or drain/],
+    ['a negative availability', { availability: -1 }, /availability -1/],
+    ['a hostname that is not RFC 1123', { hostname: 'a b' }, /hostname has the label "a b"/],
+    ['an empty hostname', { hostname: '' }, /hostname is empty/],
+    ['a 254-character hostname', { hostname: 'a'.repeat(254) }, /hostname is longer than 253/],
+    ['a 9 KiB CSR', { csrPem: 'x'.repeat(9 * 1024) }, /larger than 8192 bytes/],
+    ['a 1 KiB token', { token: 'T'.repeat(1024) }, /join token is longer than 128/],
+  ])('refuses a join with %s (INVALID_ARGUMENT), recording nothing', async (_what, change, message) => {
+    const { issuer, nc, store } = await setup();
+    const req = {
+      csrPem: (await createKeyAndCsr()).csrPem,
+      token: nc.cluster.rootCa!.joinTokens!.worker,
+      hostname: 'w1',
+      availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      ...change,
+    };
+    const joining = issuer.issue(req, { kind: 'anonymous' });
+    await expect(joining).rejects.toThrow(message);
+    expect(await rejectedCode(joining)).toBe('INVALID_ARGUMENT');
+    expect(store.list('node')).toHaveLength(1);
+  });
+
+  it('joins with each availability the enum defines, unspecified meaning active', async () => {
+    const { issuer, nc, store } = await setup();
+    for (const availability of [0, 1, 2, 3]) {
+      const w = await issuer.issue(
+        {
+          csrPem: (await createKeyAndCsr()).csrPem,
+          token: nc.cluster.rootCa!.joinTokens!.worker,
+          hostname: 'w',
+          availability,
+        },
+        { kind: 'anonymous' },
+      );
+      expect(store.get('node', w.nodeId)!.spec!.availability).toBe(
+        availability || NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      );
+    }
+  });
 });

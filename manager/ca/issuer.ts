@@ -6,7 +6,8 @@ import type { Caller, Role } from '../authz/authz.js';
 import type { Store } from '../store/store.js';
 import { newNodeObject, roleName, theCluster } from '../store/cluster-objects.js';
 import { caBundleDigest, parseJoinToken, sameSecret } from '../../ca/join-token.js';
-import { parseAndVerifyCsr } from '../../ca/csr.js';
+import { CSR_PEM_BYTES_MAX, parseAndVerifyCsr } from '../../ca/csr.js';
+import { checkHostname, HOSTNAME_CHARS_MAX } from '../../lib/hostname.js';
 import { NODE_CERT_VALIDITY_MS_DEFAULT } from '../../ca/node-certificate.js';
 import { loadRootCA } from './root-ca.js';
 import { issueNodeCertificate } from './sign-certificate.js';
@@ -27,7 +28,43 @@ export interface Issued {
   raft: RaftConfig | undefined;
 }
 
-const HOSTNAME_BYTES_MAX = 253;
+/** A join token is 86 characters; room for surrounding spaces, no more. */
+const TOKEN_CHARS_MAX = 128;
+
+/**
+ * Bounds every field before anything else is done with the request. grpc-js applies one receive
+ * limit to a whole server (`grpc.max_receive_message_length`, read per call from the server's
+ * options; its interceptors see messages only once decoded), and the manager's one server on 2377
+ * serves members and anonymous callers alike, so anonymous calls cannot get a smaller limit there:
+ * this check (with the per-source rate limit in authz/anonymous-gate.ts) is what bounds them.
+ */
+export function checkRequestSizes(request: IssueRequest): void {
+  if (request.csrPem.length > CSR_PEM_BYTES_MAX)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `the certificate request is larger than ${CSR_PEM_BYTES_MAX} bytes. Send a P-256 ECDSA CSR`,
+    );
+  if (request.token.length > TOKEN_CHARS_MAX)
+    throw new TswarmError('INVALID_ARGUMENT', `the join token is longer than ${TOKEN_CHARS_MAX} characters`);
+  if (request.hostname.length > HOSTNAME_CHARS_MAX)
+    throw new TswarmError('INVALID_ARGUMENT', `the hostname is longer than ${HOSTNAME_CHARS_MAX} characters`);
+}
+
+const JOIN_AVAILABILITIES: ReadonlySet<NodeAvailability> = new Set([
+  NodeAvailability.NODE_AVAILABILITY_UNSPECIFIED, // the default: active
+  NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+  NodeAvailability.NODE_AVAILABILITY_PAUSE,
+  NodeAvailability.NODE_AVAILABILITY_DRAIN,
+]);
+
+/** Only the enum's defined values: the wire carries any integer, and the store must not. */
+function checkAvailability(availability: NodeAvailability): void {
+  if (!JOIN_AVAILABILITIES.has(availability))
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `availability ${String(availability)} is not one of active, pause or drain. Join with --availability active|pause|drain`,
+    );
+}
 
 /** Which role a presented token grants, or a clear refusal. Constant-time on the secret. */
 export function roleForToken(cluster: Cluster, tokenText: string): Role {
@@ -64,21 +101,22 @@ export class CertificateIssuer {
   ) {}
 
   async issue(request: IssueRequest, caller: Caller): Promise<Issued> {
-    await parseAndVerifyCsr(request.csrPem);
-    const cluster = theCluster(this.store.replica);
-    const ca = await loadRootCA({
-      certPem: cluster.rootCa!.caCertPem.toString(),
-      keyPem: cluster.rootCa!.caKeyPem.toString(),
-    });
-    const validityMs = cluster.spec?.caConfig?.nodeCertExpiryMs || NODE_CERT_VALIDITY_MS_DEFAULT;
-    if (caller.kind === 'node') return this.renew(caller.nodeId, request, cluster, ca, validityMs);
+    checkRequestSizes(request);
+    if (caller.kind === 'node') {
+      const { cluster, ca, validityMs } = await this.signingContext(request);
+      return this.renew(caller.nodeId, request, cluster, ca, validityMs);
+    }
+    // Anonymous: the cheap checks first (the token, constant-time on its secret; the fields), so
+    // a caller without a valid token never costs a CSR verification or a CA key load.
     if (!request.token)
       throw new TswarmError(
         'UNAUTHENTICATED',
         'joining needs a join token. Get one with `tswarm join-token worker|manager` on a manager',
       );
-    const role = roleForToken(cluster, request.token);
-    const hostname = request.hostname.slice(0, HOSTNAME_BYTES_MAX);
+    const role = roleForToken(theCluster(this.store.replica), request.token);
+    checkHostname('the joining node’s hostname', request.hostname);
+    checkAvailability(request.availability);
+    const { cluster, ca, validityMs } = await this.signingContext(request);
     const nodeId = newId();
     const certificatePem = await issueNodeCertificate({
       ca,
@@ -90,10 +128,28 @@ export class CertificateIssuer {
     await this.store.update((tx) =>
       tx.create(
         'node',
-        newNodeObject({ id: nodeId, role, hostname, availability: request.availability, certificatePem }),
+        newNodeObject({
+          id: nodeId,
+          role,
+          hostname: request.hostname,
+          availability: request.availability,
+          certificatePem,
+        }),
       ),
     );
     return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };
+  }
+
+  /** The expensive part, done only for a caller that has proven something: the CSR and the CA key. */
+  private async signingContext(request: IssueRequest) {
+    await parseAndVerifyCsr(request.csrPem);
+    const cluster = theCluster(this.store.replica);
+    const ca = await loadRootCA({
+      certPem: cluster.rootCa!.caCertPem.toString(),
+      keyPem: cluster.rootCa!.caKeyPem.toString(),
+    });
+    const validityMs = cluster.spec?.caConfig?.nodeCertExpiryMs || NODE_CERT_VALIDITY_MS_DEFAULT;
+    return { cluster, ca, validityMs };
   }
 
   private async renew(

@@ -6,6 +6,7 @@ import type { Caller } from '../authz/authz.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
+import { DESCRIPTION_WRITE_INTERVAL_MS } from './description-rules.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
 
 const PERIOD_MS = 1_000; // the default cluster spec's heartbeat period
@@ -52,6 +53,42 @@ describe('Dispatcher', () => {
     const version = t.replica.version;
     await t.dispatcher.heartbeat({ sessionId: '', description }, node('w1'));
     expect(t.replica.version).toBe(version);
+  });
+
+  it('refuses a description that breaks a rule, naming the field, and writes nothing', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'w1', hostname: 'w1' });
+    const description = t.replica.get('node', 'w1')!.description!;
+    const version = t.replica.version;
+    const renamed = t.dispatcher.heartbeat(
+      { sessionId: '', description: { ...description, hostname: 'x y' } },
+      node('w1'),
+    );
+    await expect(renamed).rejects.toThrow(/hostname has the label "x y"/);
+    expect(await rejectedCode(renamed)).toBe('INVALID_ARGUMENT');
+    const huge = { ...description, resources: { nanoCpus: 1e15, memoryBytes: 0, pids: 0 } };
+    await expect(t.dispatcher.heartbeat({ sessionId: '', description: huge }, node('w1'))).rejects.toThrow(
+      /resources\.nanoCpus/,
+    );
+    expect(t.replica.version).toBe(version);
+  });
+
+  it('writes a changed description at most once per interval, the latest one when the interval has passed', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'w1', hostname: 'w1' });
+    const base = t.replica.get('node', 'w1')!.description!;
+    const named = (hostname: string) => ({ sessionId: '', description: { ...base, hostname } });
+    await t.dispatcher.heartbeat(named('a'), node('w1'));
+    const afterFirst = t.replica.version;
+    for (let i = 0; i < 5; i++) {
+      t.clock.advance(1_000);
+      await t.dispatcher.heartbeat(named(i % 2 ? 'a' : 'b'), node('w1')); // alternating: no write
+    }
+    expect(t.replica.version).toBe(afterFirst);
+    expect(t.replica.get('node', 'w1')!.description!.hostname).toBe('a');
+    t.clock.advance(DESCRIPTION_WRITE_INTERVAL_MS);
+    await t.dispatcher.heartbeat(named('c'), node('w1'));
+    expect(t.replica.get('node', 'w1')!.description!.hostname).toBe('c');
   });
 
   it(`marks a node DOWN after ${MISSED_HEARTBEATS_MAX} missed periods and READY when it beats again`, async () => {

@@ -6,6 +6,7 @@ import type { HeartbeatRequest, HeartbeatResponse } from '../../gen/tswarm/v1/di
 import type { Caller } from '../authz/authz.js';
 import type { Store } from '../store/store.js';
 import { HeartbeatTracker } from './heartbeats.js';
+import { checkNodeDescription, DescriptionWriteLimiter } from './description-rules.js';
 
 export interface DispatcherOptions {
   /** This manager's own node: it beats for itself every round, having no heartbeat loop of its own. */
@@ -23,6 +24,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private tracker: HeartbeatTracker | undefined;
+  private readonly descriptionWrites = new DescriptionWriteLimiter();
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -36,11 +38,17 @@ export class Dispatcher {
     // The policy admits nodes only; this narrows the type and guards a policy mistake.
     if (caller.kind !== 'node')
       throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
+    // A refused description refuses the beat too: a node that lies about itself is not kept alive.
+    if (req.description) checkNodeDescription(req.description);
     this.tracker ??= new HeartbeatTracker(clock.nowMs());
     this.tracker.beat(caller.nodeId, clock.nowMs());
     const node = store.replica.get('node', caller.nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
-    if (req.description && JSON.stringify(req.description) !== JSON.stringify(node.description)) {
+    if (
+      req.description &&
+      JSON.stringify(req.description) !== JSON.stringify(node.description) &&
+      this.descriptionWrites.tryWrite(caller.nodeId, clock.nowMs())
+    ) {
       await store.update((tx, s) => {
         const n = s.get('node', caller.nodeId)!;
         n.description = req.description;

@@ -45,11 +45,18 @@ export function* snapshotChunks(
 const corrupt = (what: string) =>
   new TswarmError('INVALID_ARGUMENT', `raft snapshot stream: ${what}; the sender will retry`);
 
-/** Reassembles one snapshot from its chunks, refusing anything out of order, oversized or corrupt. */
+/**
+ * Reassembles one snapshot from its chunks, refusing anything out of order, oversized or corrupt.
+ * The announced size is a claim from the network, not a reservation: memory is held only for
+ * chunks that arrived (each at most SNAPSHOT_CHUNK_BYTES_MAX, and never beyond the announced
+ * size or `snapshotBytesMax`), so a sender that announces 1 GiB and sends nothing costs nothing.
+ */
 export class SnapshotAssembler {
   private header: StreamSnapshotRequest | undefined;
-  private data: Buffer | undefined;
+  private readonly chunks: Buffer[] = [];
   private receivedBytes = 0;
+  /** CRC32C of the chunks so far, so the whole-snapshot check needs no second pass. */
+  private crcSoFar = 0;
   private done = false;
 
   constructor(private readonly snapshotBytesMax: number) {}
@@ -65,7 +72,8 @@ export class SnapshotAssembler {
       throw corrupt(`chunk of ${req.data.length} bytes exceeds ${SNAPSHOT_CHUNK_BYTES_MAX}`);
     if (this.receivedBytes + req.data.length > this.header.totalBytes) throw corrupt('more data than announced');
     if (crc32c(req.data) !== req.crc32c) throw corrupt(`checksum mismatch in the chunk at offset ${req.offset}`);
-    req.data.copy(this.data!, this.receivedBytes);
+    this.chunks.push(req.data);
+    this.crcSoFar = crc32c(req.data, 0, req.data.length, this.crcSoFar);
     this.receivedBytes += req.data.length;
     return req.last ? this.finish() : undefined;
   }
@@ -81,7 +89,6 @@ export class SnapshotAssembler {
     if (req.totalBytes > this.snapshotBytesMax)
       throw corrupt(`snapshot of ${req.totalBytes} bytes exceeds the limit of ${this.snapshotBytesMax}`);
     this.header = req;
-    this.data = Buffer.alloc(req.totalBytes);
     return req.last ? this.finish() : undefined;
   }
 
@@ -89,12 +96,16 @@ export class SnapshotAssembler {
     const header = this.header!;
     if (this.receivedBytes !== header.totalBytes)
       throw corrupt(`received ${this.receivedBytes} of ${header.totalBytes} bytes`);
-    if (crc32c(this.data!) !== header.crc32c) throw corrupt('checksum mismatch over the whole snapshot');
+    if (this.crcSoFar !== header.crc32c) throw corrupt('checksum mismatch over the whole snapshot');
     this.done = true;
-    return messageFromWire(
-      header.message!,
-      new Uint8Array(this.data!.buffer, this.data!.byteOffset, this.data!.byteLength),
-    );
+    const data = Buffer.concat(this.chunks, this.receivedBytes);
+    this.chunks.length = 0;
+    return messageFromWire(header.message!, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /** Bytes held so far: what the chunks that arrived hold, whatever the header announced. */
+  bufferedBytes(): number {
+    return this.receivedBytes;
   }
 
   /** Whether the stream ended with the snapshot complete. */
