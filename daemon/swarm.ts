@@ -72,7 +72,7 @@ export class Swarm {
     this.roles = new RoleChanger({
       log: this.o.log,
       node: () => this.o.node,
-      renewCertificate: () => this.renewCertificate(),
+      renewCertificate: (managers) => this.renewCertificateThrough(managers),
       becomeWorker: (managers) => this.becomeWorker(managers),
       becomeManager: (joinAddr) => this.becomeManager(joinAddr),
       failed: (message) => (this.lastError = message),
@@ -500,8 +500,28 @@ export class Swarm {
 
   /** A new key and certificate from any manager over mutual TLS; takes effect without a restart. */
   async renewCertificate(): Promise<void> {
+    await this.renewCertificateThrough([]);
+  }
+
+  /** Renewal through the first of `managers` that answers (none named: managerAddr()). */
+  private async renewCertificateThrough(managers: string[]): Promise<void> {
+    const candidates = managers.length > 0 ? managers : [this.managerAddr()];
+    let lastErr: unknown;
+    for (const managerAddr of candidates) {
+      try {
+        await this.renewCertificateAt(managerAddr);
+        return;
+      } catch (err) {
+        lastErr = err;
+        this.o.log.debug({ manager: managerAddr, err: (err as Error).message }, 'renewal failed; trying the next');
+      }
+    }
+    throw lastErr;
+  }
+
+  private async renewCertificateAt(managerAddr: string): Promise<void> {
     await renewCertificate({
-      managerAddr: this.managerAddr(),
+      managerAddr,
       tls: () => this.tls,
       dataDir: this.o.dataDir,
       log: this.o.log,

@@ -54,7 +54,8 @@ export class RoleManager {
           if (other) await raft.transferLeadership(other);
           return;
         }
-        if (inRaft || status.learners.includes(n.id)) await raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
+        if (inRaft || status.learners.includes(n.id))
+          await raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
         await store.update((tx, s) =>
           tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_WORKER, managerStatus: undefined }),
         );
