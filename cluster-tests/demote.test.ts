@@ -75,7 +75,7 @@ describe('node demote finishes', () => {
       },
       { what: 'm3 a Ready worker with a worker certificate and no raft/', timeoutMs: 120_000, intervalMs: 500 },
     );
-    console.log(`demotion of m3 finished in ${Date.now() - started} ms`);
+    process.stdout.write(`demotion of m3 finished in ${Date.now() - started} ms\n`);
     const info = JSON.parse(await ok('m3', 'info', '--format', 'json')) as {
       server: { swarm: { localNodeState: string; controlAvailable: boolean } };
     };
