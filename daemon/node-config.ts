@@ -22,6 +22,11 @@ export interface NodeConfig {
    * Raft starts, and the spec itself lives in the replicated store. Absent in older files: defaults.
    */
   raft?: RaftTimings;
+  /**
+   * The cluster removed this node (`node rm`): it beats no more, and its keys and Raft data are
+   * deleted as `leave` deletes them; it waits for the operator's `leave` and a new `join`.
+   */
+  removed?: boolean;
 }
 
 export interface RaftTimings {
@@ -45,7 +50,8 @@ function validate(value: unknown, path: string): NodeConfig {
     Array.isArray(v.joinAddrs) &&
     v.joinAddrs.every((a) => typeof a === 'string') &&
     typeof (v.advertiseAddr ?? '') === 'string' &&
-    typeof (v.listenAddr ?? '') === 'string';
+    typeof (v.listenAddr ?? '') === 'string' &&
+    typeof (v.removed ?? false) === 'boolean';
   if (!ok) {
     throw new TswarmError(
       'FAILED_PRECONDITION',

@@ -30,6 +30,7 @@ import { joinHandshake } from '../worker/join.js';
 import { leaveRaftThroughLeader } from '../worker/leave-raft.js';
 import { describeNode } from '../worker/node-description.js';
 import { RenewalScheduler, renewCertificate } from '../worker/renewal.js';
+import { removedMessage } from '../worker/removal.js';
 import { RoleChanger } from '../worker/role-change.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
 import { checkRaftTimings, mergeSpec, raftTimings } from './cluster-spec.js';
@@ -71,7 +72,7 @@ export class Swarm {
     this.roles = new RoleChanger({
       log: this.o.log,
       node: () => this.o.node,
-      renewCertificate: () => this.renewCertificate(),
+      renewCertificate: (managers) => this.renewCertificateThrough(managers),
       becomeWorker: (managers) => this.becomeWorker(managers),
       becomeManager: (joinAddr) => this.becomeManager(joinAddr),
       failed: (message) => (this.lastError = message),
@@ -93,6 +94,7 @@ export class Swarm {
   }
 
   credentials() {
+    if (this.o.node.removed) throw new TswarmError('NODE_REMOVED', removedMessage(this.o.node.nodeId));
     if (!this.tls)
       throw new TswarmError(
         'NOT_IN_SWARM',
@@ -107,6 +109,13 @@ export class Swarm {
       // In no swarm: what a former membership left (a leave a crash cut short, or one made by a
       // tswarm that kept raft/) belongs to nothing, and holds an old cluster's keys.
       await this.clearLeftovers();
+      return;
+    }
+    if (n.removed) {
+      // Removed by the cluster: nothing to resume until the operator leaves and joins again (a
+      // removal a crash cut short finishes its clean-up here).
+      await this.clearLeftovers();
+      this.showRemoved();
       return;
     }
     this.tls = new TlsMaterialProvider(await loadCertificates(this.o.dataDir));
@@ -272,6 +281,8 @@ export class Swarm {
 
   private async leaveNow(force: boolean): Promise<void> {
     if (this.o.node.role === 'none') throw new TswarmError('NOT_IN_SWARM', 'this node is not part of a swarm');
+    // Removed by the cluster: no Raft to leave, no quorum to protect; what is left is the local state.
+    if (this.o.node.removed) return this.forget();
     if (this.o.node.role === 'manager' && !force) {
       const status = this.manager?.raftStatus();
       const voters = status?.voters.length ?? 1;
@@ -333,7 +344,15 @@ export class Swarm {
   private async forget(): Promise<void> {
     await this.stopParts();
     this.tls = undefined;
-    await this.setNode({ nodeId: '', clusterId: '', role: 'none', joinAddrs: [], advertiseAddr: '', listenAddr: '' });
+    await this.setNode({
+      nodeId: '',
+      clusterId: '',
+      role: 'none',
+      joinAddrs: [],
+      advertiseAddr: '',
+      listenAddr: '',
+      removed: undefined,
+    });
     this.state = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
     this.lastError = '';
     await this.clearLeftovers();
@@ -349,6 +368,30 @@ export class Swarm {
     const removed = await clearSwarmState(this.o.dataDir);
     if (removed.length > 0)
       this.o.log.info({ removed }, 'deleted the Raft data, keys and certificates of a former swarm');
+  }
+
+  /**
+   * The cluster removed this node (its heartbeats said so, confirmed): it stops heartbeating and
+   * renewing, node.json records the removal, and the keys and Raft data go as `leave` deletes them
+   * (the certificate is refused everywhere anyway). The node stays in this state — `tswarm info`
+   * says so and how to come back — until the operator runs `leave` and joins again.
+   */
+  private markRemoved(nodeId: string): Promise<void> {
+    return this.exclusive(async () => {
+      // A leave (or a new join) that ran meanwhile already decided what this node is.
+      if (this.o.node.nodeId !== nodeId || this.o.node.removed) return;
+      this.o.log.warn({ node: nodeId }, 'this node was removed from the swarm');
+      await this.stopParts();
+      this.tls = undefined;
+      await this.setNode({ removed: true });
+      this.showRemoved();
+      await this.clearLeftovers();
+    });
+  }
+
+  private showRemoved(): void {
+    this.state = LocalNodeState.LOCAL_NODE_STATE_ERROR;
+    this.lastError = removedMessage(this.o.node.nodeId);
   }
 
   private raftOwner(): RaftOwner {
@@ -413,6 +456,7 @@ export class Swarm {
   private startNodeParts(): void {
     this.state = LocalNodeState.LOCAL_NODE_STATE_ACTIVE;
     const managers = this.manager ? [`127.0.0.1:${this.manager.boundPort}`] : this.o.node.joinAddrs;
+    const nodeId = this.o.node.nodeId;
     this.heartbeat = new HeartbeatLoop({
       managers,
       credentials: () => clientCredentials(this.tls!),
@@ -420,6 +464,10 @@ export class Swarm {
       clock: this.clock,
       log: this.o.log.child({ part: 'heartbeat' }),
       onResponse: (res) => this.roles.onHeartbeat(res),
+      onRemoved: () =>
+        void this.markRemoved(nodeId).catch((err: unknown) =>
+          this.o.log.error({ err: (err as Error).message }, 'could not record this node’s removal'),
+        ),
     });
     this.heartbeat.start();
     this.renewal.schedule();
@@ -452,8 +500,28 @@ export class Swarm {
 
   /** A new key and certificate from any manager over mutual TLS; takes effect without a restart. */
   async renewCertificate(): Promise<void> {
+    await this.renewCertificateThrough([]);
+  }
+
+  /** Renewal through the first of `managers` that answers (none named: managerAddr()). */
+  private async renewCertificateThrough(managers: string[]): Promise<void> {
+    const candidates = managers.length > 0 ? managers : [this.managerAddr()];
+    let lastErr: unknown;
+    for (const managerAddr of candidates) {
+      try {
+        await this.renewCertificateAt(managerAddr);
+        return;
+      } catch (err) {
+        lastErr = err;
+        this.o.log.debug({ manager: managerAddr, err: (err as Error).message }, 'renewal failed; trying the next');
+      }
+    }
+    throw lastErr;
+  }
+
+  private async renewCertificateAt(managerAddr: string): Promise<void> {
     await renewCertificate({
-      managerAddr: this.managerAddr(),
+      managerAddr,
       tls: () => this.tls,
       dataDir: this.o.dataDir,
       log: this.o.log,

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'FAILED_PRECONDITION'
   | 'NOT_A_MANAGER'
   | 'NOT_IN_SWARM'
+  /** The cluster removed this node (`node rm`): its certificate names a node the store no longer holds. */
+  | 'NODE_REMOVED'
   | 'PERMISSION_DENIED'
   | 'UNAUTHENTICATED'
   | 'UNAVAILABLE'
@@ -50,6 +52,7 @@ const MAPPING: Record<ErrorCode, CodeMapping> = {
   FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, exitCode: EXIT_ERROR },
   NOT_A_MANAGER: { grpc: GrpcStatus.PERMISSION_DENIED, http: 503, exitCode: EXIT_ERROR },
   NOT_IN_SWARM: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 503, exitCode: EXIT_ERROR },
+  NODE_REMOVED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, exitCode: EXIT_ERROR },
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, exitCode: EXIT_ERROR },
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, exitCode: EXIT_ERROR },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, exitCode: EXIT_ERROR },

@@ -131,7 +131,7 @@ describe('manager services: who may call what', () => {
 
   it('refuses a node the store does not hold', async () => {
     const { ran, call } = setup();
-    expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'gone')).toBe('PERMISSION_DENIED');
+    expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'gone')).toBe('NODE_REMOVED');
     expect(ran).toEqual([]);
   });
 

@@ -1,10 +1,12 @@
 import { Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { DispatcherServiceClient, type HeartbeatResponse } from '../gen/tswarm/v1/dispatcher.js';
 import type { NodeDescription } from '../gen/tswarm/v1/objects.js';
+import { asTswarmError } from '../lib/errors.js';
 import { callUnary } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
 import type { Clock, Timer } from '../lib/clock.js';
+import { RemovalDetector } from './removal.js';
 
 export interface HeartbeatLoopOptions {
   /** Managers to try, in order; refreshed from each response. */
@@ -14,6 +16,8 @@ export interface HeartbeatLoopOptions {
   clock: Clock;
   log: Logger;
   onResponse(res: HeartbeatResponse): void;
+  /** The cluster removed this node (confirmed, see RemovalDetector): the loop has stopped. */
+  onRemoved(message: string): void;
   initialPeriodMs?: number;
 }
 
@@ -34,6 +38,7 @@ export class HeartbeatLoop {
   private clients = new Map<string, InstanceType<typeof DispatcherServiceClient>>();
   /** Manager node IDs by address, as the last answers named them. */
   private managerIds = new Map<string, string>();
+  private readonly removal = new RemovalDetector();
   lastError: string | undefined;
 
   constructor(private readonly o: HeartbeatLoopOptions) {
@@ -76,8 +81,17 @@ export class HeartbeatLoop {
       if (res.managers.length > 0) this.managerIds = new Map(res.managers.map((m) => [m.addr, m.nodeId]));
       if (known.length > 0) this.managers = [addr, ...known.filter((a) => a !== addr)].slice(0, MANAGERS_MAX);
       this.next = 0;
+      this.removal.answered(undefined);
       this.o.onResponse(res);
     } catch (err) {
+      const e = asTswarmError(err);
+      if (this.removal.answered(e)) {
+        // Beating on would only be refused: the node is out until it leaves and joins again.
+        this.stop();
+        this.o.log.warn({ manager: addr, err: e.message }, 'the cluster removed this node; heartbeats stop');
+        this.o.onRemoved(e.message);
+        return;
+      }
       this.lastError = `${addr}: ${(err as Error).message}`;
       this.o.log.debug({ manager: addr, err: (err as Error).message }, 'heartbeat failed; trying the next manager');
       this.next++;

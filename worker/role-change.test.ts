@@ -35,7 +35,9 @@ describe('role change decisions', () => {
 
   it('follows the managers the response names, and joins Raft through one of them', () => {
     const res = response(WORKER, ['', '10.0.0.1:2377', '10.0.0.2:2377']);
-    expect(managersAfterDemotion(res)).toEqual(['10.0.0.1:2377', '10.0.0.2:2377']);
+    expect(managersAfterDemotion(res, 'self')).toEqual(['10.0.0.1:2377', '10.0.0.2:2377']);
+    // The demoted manager itself (m1 here) is leaving Raft: it is never one of them.
+    expect(managersAfterDemotion(res, 'm1')).toEqual(['10.0.0.2:2377']);
     expect(promotionJoinAddr(res, ['10.0.0.9:2377'])).toBe('10.0.0.1:2377');
     expect(promotionJoinAddr(response(MANAGER, ['']), ['10.0.0.9:2377'])).toBe('10.0.0.9:2377');
     expect(promotionJoinAddr(response(MANAGER), [])).toBe('');
@@ -46,14 +48,14 @@ describe('role change decisions', () => {
 function recordingSteps(role: 'manager' | 'worker', fail?: string) {
   const calls: string[] = [];
   const failures: string[] = [];
-  const node = { role: role as string, joinAddrs: ['10.0.0.9:2377'] };
+  const node = { nodeId: 'm0', role: role as string, joinAddrs: ['10.0.0.9:2377'] };
   let release: () => void = () => {};
   let gate = Promise.resolve();
   const steps: RoleChangeSteps = {
     log: silentLogger(),
     node: () => node,
-    renewCertificate: async () => {
-      calls.push('renew');
+    renewCertificate: async (managers) => {
+      calls.push(managers.length > 0 ? `renew via ${managers.join(',')}` : 'renew');
       await gate;
     },
     becomeWorker: async (managers) => {
@@ -84,9 +86,10 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe('role changer', () => {
   it('demotes: a certificate for the new role first, then the worker parts with the named managers', async () => {
     const r = recordingSteps('manager');
-    new RoleChanger(r.steps).onHeartbeat(response(WORKER, ['10.0.0.1:2377', '']));
+    // m0 is this node: its own manager is leaving Raft, so the certificate comes from the others.
+    new RoleChanger(r.steps).onHeartbeat(response(WORKER, ['10.0.0.5:2377', '10.0.0.1:2377', '']));
     await settle();
-    expect(r.calls).toEqual(['renew', 'worker 10.0.0.1:2377']);
+    expect(r.calls).toEqual(['renew via 10.0.0.1:2377', 'worker 10.0.0.1:2377']);
     expect(r.node.role).toBe('worker');
     expect(r.failures).toEqual([]);
   });

@@ -18,9 +18,9 @@ export function roleChangeToStart(
   return want !== currentRole && !changing ? want : undefined;
 }
 
-/** The managers a demoted node heartbeats to: those the response names. */
-export function managersAfterDemotion(res: HeartbeatResponse): string[] {
-  return res.managers.map((m) => m.addr).filter((a) => a !== '');
+/** The managers a demoted node heartbeats to, and renews through: those the response names, itself left out. */
+export function managersAfterDemotion(res: HeartbeatResponse, selfId: string): string[] {
+  return res.managers.filter((m) => m.nodeId !== selfId && m.addr !== '').map((m) => m.addr);
 }
 
 /** The manager a promoted node joins Raft through: one the response names, else one it joined through. */
@@ -31,9 +31,12 @@ export function promotionJoinAddr(res: HeartbeatResponse, joinAddrs: string[]): 
 /** What a role change does to the node; the node that composes the parts supplies it. */
 export interface RoleChangeSteps {
   log: Logger;
-  node(): { role: string; joinAddrs: string[] };
-  /** A certificate for the role the cluster now records for this node. */
-  renewCertificate(): Promise<void>;
+  node(): { nodeId: string; role: string; joinAddrs: string[] };
+  /**
+   * A certificate for the role the cluster now records for this node, from one of `managers` (in
+   * order, the first that answers); none named: through the manager the node dials by default.
+   */
+  renewCertificate(managers: string[]): Promise<void>;
   /** Stop the manager parts and follow these managers. */
   becomeWorker(managers: string[]): Promise<void>;
   /** Start the manager parts, joining Raft through this manager; throws if they do not start. */
@@ -60,8 +63,11 @@ export class RoleChanger {
     const s = this.steps;
     try {
       s.log.info({ from: s.node().role, to: want }, 'the cluster changed this node’s role');
-      await s.renewCertificate();
-      if (want === 'worker') await s.becomeWorker(managersAfterDemotion(res));
+      // A demoted manager's own manager is leaving Raft (or has left) and has no leader to forward
+      // to: the certificate must come from a manager still in Raft, one of the others.
+      const others = managersAfterDemotion(res, s.node().nodeId);
+      await s.renewCertificate(want === 'worker' ? others : []);
+      if (want === 'worker') await s.becomeWorker(others);
       else await s.becomeManager(promotionJoinAddr(res, s.node().joinAddrs));
     } catch (err) {
       s.failed(`role change to ${want} failed: ${(err as Error).message}`);

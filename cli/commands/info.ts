@@ -58,6 +58,8 @@ function serverFields(info: ReturnType<typeof serverInfo>): [string, string][] {
       ['ClusterID', info.swarm.clusterId],
     );
   }
+  // As `docker info` does: a swarm in error (a removed node, Raft data refused) says why and what to do.
+  if (info.swarm.error) fields.push(['Error', info.swarm.error]);
   return fields;
 }
 

@@ -26,7 +26,7 @@ describe('authorization', () => {
 
   it('refuses a removed node and a node of another cluster, though their certificates verify', () => {
     expect(thrownCode(() => identifyCaller(call({ CN: 'gone', OU: 'tswarm-worker', O: 'c1' }), membership))).toBe(
-      'PERMISSION_DENIED',
+      'NODE_REMOVED',
     );
     expect(thrownCode(() => identifyCaller(call({ CN: 'm1', OU: 'tswarm-manager', O: 'other' }), membership))).toBe(
       'PERMISSION_DENIED',

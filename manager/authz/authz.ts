@@ -51,12 +51,19 @@ export function identifyCaller(call: AuthCall, membership: MembershipView): Call
   }
   if (forwarded === 'anonymous') return { kind: 'anonymous' };
   const role = membership.roleOf(forwarded);
-  if (!role)
-    throw new TswarmError(
-      'PERMISSION_DENIED',
-      `node ${forwarded} is not a member of this cluster (it was removed). Join again with a new token`,
-    );
+  if (!role) throw nodeRemoved(forwarded);
   return { kind: 'node', nodeId: forwarded, role };
+}
+
+/**
+ * A certificate of this cluster whose node the store does not hold: the CA records every node it
+ * issues for, so the node was removed. Its own code, so the node recognises the verdict (and stops).
+ */
+function nodeRemoved(nodeId: string): TswarmError {
+  return new TswarmError(
+    'NODE_REMOVED',
+    `node ${nodeId} is not a member of this cluster (it was removed). Run \`tswarm leave --force\` on it, then join again with a new token`,
+  );
 }
 
 function identifyDirectCaller(call: AuthCall, membership: MembershipView): Caller {
@@ -69,11 +76,7 @@ function identifyDirectCaller(call: AuthCall, membership: MembershipView): Calle
     );
   }
   const role = membership.roleOf(peer.nodeId);
-  if (!role)
-    throw new TswarmError(
-      'PERMISSION_DENIED',
-      `node ${peer.nodeId} is not a member of this cluster (it was removed). Join again with a new token`,
-    );
+  if (!role) throw nodeRemoved(peer.nodeId);
   return { kind: 'node', nodeId: peer.nodeId, role };
 }
 

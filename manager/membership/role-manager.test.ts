@@ -30,15 +30,31 @@ describe('RoleManager', () => {
     expect(raft.voters).toEqual(['m1', 'm2', 'm3']);
   });
 
-  it('never promotes a caught-up learner the store no longer wants as a manager, or no longer holds', async () => {
+  it('never promotes a learner the store no longer wants as a manager, or no longer holds: it removes it', async () => {
     const raft = new FakeRaft(['m1'], ['w1', 'gone']);
     const t = await setup(raft);
     await addNode(t.store, { id: 'm1', role: 'manager' });
     await addNode(t.store, { id: 'w1', role: 'worker', desiredRole: 'worker' }); // promoted, then demoted
     raft.caughtUp.add('w1').add('gone');
     await t.round();
-    expect(raft.proposed).toEqual([]);
+    expect(raft.proposed).toEqual([{ type: 'remove', nodeId: 'w1', addr: '' }]);
+    await t.round();
+    expect(raft.proposed.at(-1)).toEqual({ type: 'remove', nodeId: 'gone', addr: '' });
     expect(raft.voters).toEqual(['m1']);
+    expect(raft.learners).toEqual([]);
+  });
+
+  it('demotes a manager that is still a learner: out of the configuration, then a worker', async () => {
+    const raft = new FakeRaft(['m1'], ['m2']);
+    const t = await setup(raft);
+    await addNode(t.store, { id: 'm1', role: 'manager' });
+    // Joined with a manager token, demoted before it caught up.
+    await addNode(t.store, { id: 'm2', role: 'manager', desiredRole: 'worker', managerAddr: '10.0.0.2:2377' });
+    await t.round();
+    expect(raft.proposed).toEqual([{ type: 'remove', nodeId: 'm2', addr: '' }]);
+    expect(raft.learners).toEqual([]);
+    await t.round();
+    expect(t.replica.get('node', 'm2')!.role).toBe(NodeRole.NODE_ROLE_WORKER);
   });
 
   it('records the manager role of a node that became a voter', async () => {

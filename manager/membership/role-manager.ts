@@ -33,6 +33,14 @@ export class RoleManager {
         this.o.log.info({ node: learner }, 'promoted a caught-up learner to voter');
         return;
       }
+      // A learner is added only for a node the store wants as a manager (JoinRaft checks), so one
+      // the store no longer wants (demoted) or no longer holds (`node rm`) leaves the configuration
+      // as a voter does: it must not keep a seat, nor receive the log (which holds the CA key).
+      if (!wanted) {
+        await raft.proposeConfChange({ type: 'remove', nodeId: learner, addr: '' });
+        this.o.log.info({ node: learner }, 'removed a learner the cluster no longer wants as a manager');
+        return;
+      }
     }
     for (const n of nodes) {
       const inRaft = status.voters.includes(n.id);
@@ -46,7 +54,8 @@ export class RoleManager {
           if (other) await raft.transferLeadership(other);
           return;
         }
-        if (inRaft) await raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
+        if (inRaft || status.learners.includes(n.id))
+          await raft.proposeConfChange({ type: 'remove', nodeId: n.id, addr: '' });
         await store.update((tx, s) =>
           tx.update('node', { ...s.get('node', n.id)!, role: NodeRole.NODE_ROLE_WORKER, managerStatus: undefined }),
         );
