@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DockerNode } from '../../lib/api-client/swarm-types.js';
-import { managerStatusText, nodeRow, parseNodeFilters } from './node.js';
+import type { ApiClient } from '../../lib/api-client/client.js';
+import { TswarmError } from '../../lib/errors.js';
+import { managerStatusText, nodeRow, parseNodeFilters, updateNodeSpec } from './node.js';
 
 const worker: DockerNode = {
   ID: 'w1id',
@@ -59,5 +61,48 @@ describe('tswarm node', () => {
     expect(managerStatusText(manager(false, 'reachable'))).toBe('Reachable');
     expect(managerStatusText(manager(false, 'unknown'))).toBe('Unreachable');
     expect(nodeRow(manager(false, 'reachable'))).toMatchObject({ role: 'manager', managerAddr: '192.168.77.11:2377' });
+  });
+});
+
+describe('tswarm node update', () => {
+  /** A daemon whose node moves on by itself (its heartbeats) `movesBy` times, or has its spec changed by another operator. */
+  function fakeApi(opts: { movesBy: number; specChangedBetween?: boolean }) {
+    let node: DockerNode = { ...worker, Spec: { ...worker.Spec, Labels: { ...worker.Spec.Labels } } };
+    const written: unknown[] = [];
+    let moves = opts.movesBy;
+    const api = {
+      json: async (method: string, _path: string, o: { query?: { version?: number }; json?: unknown }) => {
+        if (method === 'GET') return structuredClone(node);
+        if (moves > 0) {
+          moves--;
+          const Spec = opts.specChangedBetween ? { ...node.Spec, Availability: 'pause' as const } : node.Spec;
+          node = { ...node, Spec, Version: { Index: node.Version.Index + 1 } };
+        }
+        if (o.query?.version !== node.Version.Index)
+          throw new TswarmError('CONFLICT', `node ${node.ID} changed since it was read`);
+        written.push(o.json);
+        return undefined;
+      },
+    };
+    return { api: api as unknown as ApiClient, written };
+  }
+
+  it('applies the change again when only the node itself moved on (a heartbeat), a bounded number of times', async () => {
+    const once = fakeApi({ movesBy: 1 });
+    await updateNodeSpec(once.api, 'w1', (spec) => (spec.Availability = 'active'));
+    expect(once.written).toEqual([{ ...worker.Spec, Availability: 'active' }]);
+    const always = fakeApi({ movesBy: 100 });
+    await expect(updateNodeSpec(always.api, 'w1', (spec) => (spec.Availability = 'active'))).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect(always.written).toEqual([]);
+  });
+
+  it("keeps another operator's change to the spec a conflict, not overwritten", async () => {
+    const raced = fakeApi({ movesBy: 1, specChangedBetween: true });
+    await expect(updateNodeSpec(raced.api, 'w1', (spec) => (spec.Availability = 'active'))).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect(raced.written).toEqual([]);
   });
 });

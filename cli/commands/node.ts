@@ -73,17 +73,38 @@ function getNode(api: ApiClient, ref: string): Promise<DockerNode> {
   return api.json<DockerNode>('GET', `/nodes/${encodeURIComponent(ref)}`, cluster);
 }
 
-/** Reads the node, changes its spec, writes it back at the version read: a change made between is not lost. */
-async function update(api: ApiClient, ref: string, change: (spec: DockerNodeSpec) => void): Promise<DockerNode> {
-  const node = await getNode(api, ref);
-  const spec: DockerNodeSpec = { ...node.Spec, Labels: { ...node.Spec.Labels } };
-  change(spec);
-  await api.json('POST', `/nodes/${node.ID}/update`, {
-    ...cluster,
-    query: { version: node.Version.Index },
-    json: spec,
-  });
-  return node;
+/** Attempts at an update whose node changed underneath only in what the node itself reports. */
+const UPDATE_ATTEMPTS_MAX = 5;
+
+/**
+ * Reads the node, changes its spec, writes it back at the version read: a change made between is
+ * not lost. The node's version also moves when its own heartbeat records a new description or
+ * status; when the spec it read is unchanged on a fresh read, the change is applied to that
+ * read again (a bounded number of times). Another operator's change to the spec stays a conflict.
+ */
+export async function updateNodeSpec(
+  api: ApiClient,
+  ref: string,
+  change: (spec: DockerNodeSpec) => void,
+): Promise<DockerNode> {
+  let node = await getNode(api, ref);
+  for (let attempt = 1; ; attempt++) {
+    const spec: DockerNodeSpec = { ...node.Spec, Labels: { ...node.Spec.Labels } };
+    change(spec);
+    try {
+      await api.json('POST', `/nodes/${node.ID}/update`, {
+        ...cluster,
+        query: { version: node.Version.Index },
+        json: spec,
+      });
+      return node;
+    } catch (err) {
+      if (!(err instanceof TswarmError && err.code === 'CONFLICT') || attempt >= UPDATE_ATTEMPTS_MAX) throw err;
+      const fresh = await getNode(api, node.ID);
+      if (JSON.stringify(fresh.Spec) !== JSON.stringify(node.Spec)) throw err;
+      node = fresh;
+    }
+  }
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -151,7 +172,7 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
         const c = ctx();
         const api = c.api();
         for (const r of refs) {
-          const n = await update(api, r, (spec) => (spec.Role = role));
+          const n = await updateNodeSpec(api, r, (spec) => (spec.Role = role));
           c.out(
             `Node ${n.Description.Hostname || n.ID} ${verb}d ${verb === 'promote' ? 'to a manager' : 'to a worker'} in the swarm.\n`,
           );
@@ -192,7 +213,7 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
       if (availability === undefined && f.labelAdd.length === 0 && f.labelRm.length === 0)
         throw new TswarmError('USAGE', 'nothing to update. Give --availability, --label-add or --label-rm');
       const c = ctx();
-      const n = await update(c.api(), ref, (spec) => {
+      const n = await updateNodeSpec(c.api(), ref, (spec) => {
         if (availability) spec.Availability = availability;
         for (const kv of f.labelAdd) {
           const [k, ...v] = kv.split('=');
