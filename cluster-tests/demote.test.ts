@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
-import { labPaths } from '../lab/paths.js';
+import { swarmCli, type NodeRow } from './support/swarm-cli.js';
 import { waitFor } from '../lib/poll.js';
 import { parseNodeCertificate } from '../ca/node-certificate.js';
 
@@ -14,25 +14,10 @@ const name = `dm${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 const M1 = '192.168.77.11:2377';
 
-interface NodeRow {
-  hostname: string;
-  status: string;
-  role: string;
-  managerStatus: string;
-}
-
-const tswarm = (host: string, ...args: string[]) => lab!.exec(host, ['tswarm', ...args], { timeoutMs: 90_000 });
-const dataDir = (host: string) => labPaths.dataDir(lab!.name, host);
-
-async function ok(host: string, ...args: string[]): Promise<string> {
-  const r = await tswarm(host, ...args);
-  if (r.code !== 0) throw new Error(`\`tswarm ${args.join(' ')}\` on ${host} failed: ${r.stderr}`);
-  return r.stdout;
-}
+const { ok, nodeRows, dataDir } = swarmCli(() => lab!);
 
 async function byHost(host: string): Promise<Record<string, NodeRow>> {
-  const rows = JSON.parse(await ok(host, 'node', 'ls', '--format', 'json')) as NodeRow[];
-  return Object.fromEntries(rows.map((r) => [r.hostname, r]));
+  return Object.fromEntries((await nodeRows(host)).map((r) => [r.hostname, r]));
 }
 
 async function certificateRole(host: string): Promise<string | undefined> {

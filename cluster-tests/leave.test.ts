@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
+import { swarmCli } from './support/swarm-cli.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { readRaftView } from './support/raft-view.js';
@@ -15,38 +16,11 @@ const name = `lv${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 const M1 = '192.168.77.11:2377';
 
-interface SwarmInfo {
-  localNodeState: string;
-  nodeId: string;
-  clusterId: string;
-  managers: number;
-  error: string;
-}
-
-interface NodeRow {
-  id: string;
-  hostname: string;
-  role: string;
-  managerStatus: string;
-}
-
-const tswarm = (host: string, ...args: string[]) => lab!.exec(host, ['tswarm', ...args], { timeoutMs: 90_000 });
-const dataDir = (host: string) => labPaths.dataDir(lab!.name, host);
-
-async function ok(host: string, ...args: string[]): Promise<string> {
-  const r = await tswarm(host, ...args);
-  if (r.code !== 0) throw new Error(`\`tswarm ${args.join(' ')}\` on ${host} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function info(host: string): Promise<SwarmInfo> {
-  return (JSON.parse(await ok(host, 'info', '--format', 'json')) as { server: { swarm: SwarmInfo } }).server.swarm;
-}
+const { ok, info, nodeRows, dataDir } = swarmCli(() => lab!);
 
 /** The nodes a manager lists, as "id hostname role", sorted: what two managers must agree on. */
 async function nodeList(host: string): Promise<string[]> {
-  const rows = JSON.parse(await ok(host, 'node', 'ls', '--format', 'json')) as NodeRow[];
-  return rows.map((r) => `${r.id} ${r.hostname} ${r.role}`).sort();
+  return (await nodeRows(host)).map((r) => `${r.id} ${r.hostname} ${r.role}`).sort();
 }
 
 /** What is left of a swarm identity in a host's data dir after it left: nothing, else the names found. */

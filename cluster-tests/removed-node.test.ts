@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
+import { swarmCli } from './support/swarm-cli.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { dockerOk } from './support/docker.js';
@@ -15,34 +16,7 @@ const name = `rn${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 const M1 = '192.168.77.11:2377';
 
-interface SwarmInfo {
-  localNodeState: string;
-  nodeId: string;
-  error: string;
-}
-
-interface NodeRow {
-  id: string;
-  hostname: string;
-  status: string;
-}
-
-const tswarm = (host: string, ...args: string[]) => lab!.exec(host, ['tswarm', ...args], { timeoutMs: 90_000 });
-const dataDir = (host: string) => labPaths.dataDir(lab!.name, host);
-
-async function ok(host: string, ...args: string[]): Promise<string> {
-  const r = await tswarm(host, ...args);
-  if (r.code !== 0) throw new Error(`\`tswarm ${args.join(' ')}\` on ${host} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function info(host: string): Promise<SwarmInfo> {
-  return (JSON.parse(await ok(host, 'info', '--format', 'json')) as { server: { swarm: SwarmInfo } }).server.swarm;
-}
-
-async function rows(host: string): Promise<NodeRow[]> {
-  return JSON.parse(await ok(host, 'node', 'ls', '--format', 'json')) as NodeRow[];
-}
+const { tswarm, ok, info, nodeRows: rows, dataDir } = swarmCli(() => lab!);
 
 describe('a force-removed worker knows it', () => {
   beforeAll(async () => {
