@@ -1,8 +1,12 @@
 /**
  * Recovering a cluster that lost its quorum (`tswarm init --force-new-cluster`, as Docker's):
- * this member keeps everything that was committed, and starts a new Raft configuration with
- * itself as the only voter. Entries that were never committed were never acknowledged, so
- * nothing acknowledged is lost. The old Raft directory is kept aside (until the node leaves the swarm).
+ * this member keeps everything it knew to be committed (up to its own commit index), and starts
+ * a new Raft configuration with itself as the only voter. An entry the lost majority committed
+ * (and acknowledged) after this member last learned the commit index is not kept — etcd's
+ * `--force-new-cluster` makes the same choice, because entries past the commit index may also be
+ * ones that were never committed, and applying those would make failed writes appear. The README
+ * says to run it on the survivor furthest ahead. The old Raft directory is kept aside (until the
+ * node leaves the swarm).
  */
 import { rename } from 'node:fs/promises';
 import { TswarmError } from '../../../lib/errors.js';
@@ -40,7 +44,7 @@ export async function forceNewCluster<R>(
     sm.restore(decodeSnapshotData(snap.data).stateMachineData);
     index = snap.metadata.index;
     term = snap.metadata.term;
-    // Replay what was committed after the snapshot; what was not committed was never acknowledged.
+    // Replay what this member knew to be committed after the snapshot (see the comment above).
     const commit = Math.min(hardState.commit, old.lastIndex());
     while (index < commit) {
       for (const e of old.entries(index + 1, commit + 1, REPLAY_BATCH_BYTES_MAX)) {
