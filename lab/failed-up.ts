@@ -75,6 +75,7 @@ export function formatFailedUp(report: FailedUpReport): string {
     );
     lines.push(report.tails[h.host] ?? '(no log)');
   }
+  lines.push(`(The kept logs stay until you remove ${report.keptDir}.)`);
   return lines.join('\n');
 }
 

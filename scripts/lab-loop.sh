@@ -18,7 +18,9 @@ for _ in $(seq 1 "${LAB_LOOP_BUSY:-0}"); do
   busy_pids="$busy_pids $!"
 done
 cleanup() { for p in $busy_pids; do kill "$p" 2>/dev/null; done; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal stops the loop (after the lab up or down in flight, which tears itself down on SIGINT).
+trap 'exit 130' INT TERM
 fails=0
 i=1
 while [ "$i" -le "$n" ]; do
