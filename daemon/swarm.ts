@@ -25,7 +25,7 @@ import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
 import { claimRaftDir, RaftDirRefusedError, writeRaftOwner, type RaftOwner } from '../manager/raft-dir-owner.js';
 import { loadCertificates, saveCertificates } from '../worker/certificates.js';
 import { MANAGER_CALL_DEADLINE_MS } from '../worker/deadlines.js';
-import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
+import { HeartbeatLoop, initialHeartbeatManagers } from '../worker/heartbeat-loop.js';
 import { joinHandshake } from '../worker/join.js';
 import { leaveRaftThroughLeader } from '../worker/leave-raft.js';
 import { describeNode } from '../worker/node-description.js';
@@ -455,7 +455,10 @@ export class Swarm {
 
   private startNodeParts(): void {
     this.state = LocalNodeState.LOCAL_NODE_STATE_ACTIVE;
-    const managers = this.manager ? [`127.0.0.1:${this.manager.boundPort}`] : this.o.node.joinAddrs;
+    const managers = initialHeartbeatManagers(
+      this.manager ? `127.0.0.1:${this.manager.boundPort}` : undefined,
+      this.o.node.joinAddrs,
+    );
     const nodeId = this.o.node.nodeId;
     this.heartbeat = new HeartbeatLoop({
       managers,

@@ -42,6 +42,7 @@ import {
   type RegistryState,
 } from './state.js';
 import { teardownLab, type TeardownReport } from './teardown.js';
+import { failedUpReport, formatFailedUp, keepLabLogs, type NodeRow } from './failed-up.js';
 
 export interface LabUpOptions {
   managers?: number;
@@ -79,6 +80,7 @@ export interface HostStatus {
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const PROBE_DEADLINE_MS = 1_000;
+const NODE_LS_TIMEOUT_MS = 10_000;
 
 /** Whether the host's daemon answers on its socket as the process the lab started (not a stale one). */
 async function answers(host: HostState): Promise<boolean> {
@@ -200,12 +202,13 @@ export class Lab {
       try {
         await lab.build(options);
       } catch (err) {
+        const explained = options.signal?.aborted ? err : await lab.explainFailure(err, { swarm: false });
         await teardownLab(lab.state, { graceful: false, log: options.log }).catch((e: unknown) =>
           options.log?.error({ err: e }, 'teardown after a failed lab up failed'),
         );
         if (options.signal?.aborted)
           throw new TswarmError('FAILED_PRECONDITION', `lab up was interrupted; everything it made was removed`);
-        throw err;
+        throw explained;
       }
       return lab;
     } finally {
@@ -272,6 +275,50 @@ export class Lab {
         throw err.cause;
       throw err;
     });
+  }
+
+  /**
+   * For a failed `lab up`, before its teardown removes the lab directory: copies every daemon's
+   * log to a directory that survives, and returns the error with that path, which hosts are not
+   * Ready (per a manager's `node ls` when `swarm`, else whose daemon does not answer) and the tail
+   * of their logs — so a rare failure can be diagnosed from one run.
+   */
+  async explainFailure(err: unknown, options: { swarm: boolean }): Promise<Error> {
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      const keptDir = await keepLabLogs(this.state, message);
+      let report;
+      if (options.swarm) {
+        report = failedUpReport(this.state, keptDir, await this.nodeLsOnAManager());
+      } else {
+        const answering = await Promise.all(this.state.hosts.map(async (h) => isAlive(h) && (await answers(h))));
+        const suspects = this.state.hosts.filter((_, i) => !answering[i]).map((h) => h.name);
+        report = failedUpReport(this.state, keptDir, undefined, suspects);
+      }
+      const text = `${message}\n${formatFailedUp(report)}`;
+      return err instanceof TswarmError
+        ? new TswarmError(err.code, text, { cause: err })
+        : new TswarmError('INTERNAL', text, { cause: err });
+    } catch (keepErr) {
+      this.log?.error({ err: keepErr }, 'keeping the logs of a failed lab up failed');
+      return err instanceof Error ? err : new Error(message);
+    }
+  }
+
+  /** `node ls` from the first manager that answers it, or undefined when none does. */
+  private async nodeLsOnAManager(): Promise<{ host: string; nodes: NodeRow[] } | undefined> {
+    for (const m of this.state.hosts.filter((h) => h.role === 'manager')) {
+      const r = await this.exec(m.name, ['tswarm', 'node', 'ls', '--format', 'json'], {
+        timeoutMs: NODE_LS_TIMEOUT_MS,
+      });
+      if (r.code !== 0) continue;
+      try {
+        return { host: m.name, nodes: JSON.parse(r.stdout) as NodeRow[] };
+      } catch {
+        continue;
+      }
+    }
+    return undefined;
   }
 
   /** Re-reads the state from disk: another shell may have changed the lab. */

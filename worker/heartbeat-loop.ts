@@ -21,6 +21,20 @@ export interface HeartbeatLoopOptions {
   initialPeriodMs?: number;
 }
 
+/**
+ * The managers a node's first heartbeats go to. A manager beats its own local manager first, but
+ * never that alone: right after it joins, its replica may not hold its own node yet (the leader
+ * is still sending it the log, which takes seconds on a busy machine), and answers "removed".
+ * With only itself to ask, every beat got that same answer, so the node believed it after three
+ * beats (2 s), deleted its certificates and never became Ready (the lab's rare failure to form
+ * the swarm). With the managers it joined through behind it, a "removed" answer fails over to
+ * one that holds the node, as RemovalDetector expects.
+ */
+export function initialHeartbeatManagers(localManager: string | undefined, joinAddrs: readonly string[]): string[] {
+  if (!localManager) return [...joinAddrs];
+  return [localManager, ...joinAddrs.filter((a) => a !== localManager)];
+}
+
 /** A beat that gets no answer within this time counts as missed; the next manager is tried. */
 const BEAT_DEADLINE_MS = 2_000;
 const MANAGERS_MAX = 16;

@@ -92,8 +92,9 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
             try {
               await formSwarm(created);
             } catch (err) {
+              const explained = await created.explainFailure(err, { swarm: true });
               await created.down();
-              throw err;
+              throw explained;
             }
           }
           const hosts = await created.status();
