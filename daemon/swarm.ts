@@ -34,7 +34,7 @@ import { removedMessage } from '../worker/removal.js';
 import { RoleChanger } from '../worker/role-change.js';
 import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
 import { checkRaftTimings, mergeSpec, raftTimings } from './cluster-spec.js';
-import { saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
+import { freshNodeConfig, saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
 import { clearSwarmState, RAFT_DIR } from './swarm-state.js';
 
 export interface SwarmOptions {
@@ -344,15 +344,8 @@ export class Swarm {
   private async forget(): Promise<void> {
     await this.stopParts();
     this.tls = undefined;
-    await this.setNode({
-      nodeId: '',
-      clusterId: '',
-      role: 'none',
-      joinAddrs: [],
-      advertiseAddr: '',
-      listenAddr: '',
-      removed: undefined,
-    });
+    // The node's own name prefix stays: its containers and networks are named with it.
+    await this.setNode({ ...freshNodeConfig(this.o.node.namePrefix), removed: undefined });
     this.state = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
     this.lastError = '';
     await this.clearLeftovers();
