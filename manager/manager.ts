@@ -129,6 +129,8 @@ export class Manager {
       stateMachine: this.replica,
       credentials: clientCredentials(o.tls),
       authorizeSender: raftSenderAuthorizer(this.raftSenders()),
+      // The cluster spec's interval (`init`/`swarm update --snapshot-interval`), read at each check.
+      snapshotEveryEntriesNow: () => this.replica.list('cluster')[0]?.spec?.raft?.snapshotInterval,
       logger: o.log.child({ part: 'raft' }),
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),

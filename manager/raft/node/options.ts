@@ -31,6 +31,11 @@ export interface RaftNodeOptions<R> {
   heartbeatTicks?: number;
   /** Snapshot (and compact) after this many entries applied since the last snapshot. */
   snapshotEveryEntries?: number;
+  /**
+   * The interval the replicated state asks for now (a manager reads its cluster spec, which
+   * `swarm update --snapshot-interval` changes at run time); 0 or undefined: snapshotEveryEntries.
+   */
+  snapshotEveryEntriesNow?: () => number | undefined;
   /** Entries kept in memory behind a snapshot, so a slightly lagging follower needs no snapshot. */
   compactionLagEntries?: number;
   proposalTimeoutMs?: number;

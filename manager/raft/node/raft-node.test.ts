@@ -54,6 +54,24 @@ describe('raft node loop', () => {
     expect(back.node.snapshotIndex()).toBeGreaterThan(1); // it installed the leader's snapshot
   });
 
+  it('takes snapshots at the interval the replicated state asks for now, changed at run time', async () => {
+    let intervalNow: number | undefined; // as a manager reads its cluster spec: unset until applied
+    cluster = await TestCluster.create(['solo'], {
+      snapshotEveryEntries: 100_000,
+      snapshotEveryEntriesNow: () => intervalNow,
+    });
+    await cluster.startAll();
+    const solo = await cluster.leader(2000);
+    await putMany(solo, 1, 60);
+    expect(solo.node.snapshotIndex()).toBeLessThan(60); // the default interval: none yet
+    intervalNow = 25;
+    const applied = await putMany(solo, 61, 30);
+    await waitFor(() => solo.node.snapshotIndex() >= applied - 25, {
+      what: 'a snapshot at the new interval',
+      timeoutMs: 5000,
+    });
+  });
+
   it('rejects proposals and leadership transfers on a follower, naming the leader and its address', async () => {
     cluster = await TestCluster.create(['n1', 'n2', 'n3']);
     await cluster.startAll();

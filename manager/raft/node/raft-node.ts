@@ -282,7 +282,8 @@ export class RaftNode<R> {
   private async maybeSnapshot(): Promise<void> {
     const applied = this.applier.appliedIndex;
     const snapIndex = this.storage.snapshot().metadata.index;
-    if (applied - snapIndex < this.cfg.snapshotEveryEntries) return;
+    const everyEntries = this.options.snapshotEveryEntriesNow?.() || this.cfg.snapshotEveryEntries;
+    if (applied - snapIndex < everyEntries) return;
     const data = encodeSnapshotData(this.transport.addressBook(), this.options.stateMachine.snapshot());
     await this.storage.createSnapshot(applied, this.rn.status().confState, data);
     this.storage.compact(Math.max(snapIndex, applied - this.cfg.compactionLagEntries));
