@@ -70,6 +70,25 @@ describe('renewal scheduling', () => {
     expect(clock.pendingTimers()).toBe(1);
   });
 
+  it('waits out a renewal point beyond the longest timer instead of renewing when that timer fires', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const DAY_MS = 24 * HOUR_MS;
+    const certPem = await certificateAt(clock, 365 * DAY_MS); // renewal at 182-292 days, beyond 24.8
+    let renewals = 0;
+    const s = scheduler(
+      clock,
+      () => certPem,
+      async () => void renewals++,
+      11,
+    );
+    s.schedule();
+    clock.advance(182 * DAY_MS - HOUR_MS); // several of the longest timers fire meanwhile
+    expect(renewals).toBe(0);
+    expect(clock.pendingTimers()).toBe(1);
+    clock.advance(111 * DAY_MS);
+    expect(renewals).toBe(1);
+  });
+
   it('retries a failed renewal 30 s later', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const certPem = await certificateAt(clock, 100 * HOUR_MS);

@@ -45,7 +45,13 @@ export class RenewalScheduler {
     if (certPem === undefined) return;
     const cert = parseNodeCertificate(certPem);
     const delayMs = renewalDelayMs(cert.notBeforeMs, cert.notAfterMs, this.o.clock.nowMs(), this.random);
-    this.timer = this.o.clock.setTimer(Math.min(delayMs, TIMER_DELAY_MS_MAX), () => {
+    // A certificate longer-lived than a timer can wait (about 24.8 days to renewal) is looked at
+    // again when the longest timer fires, rather than renewed then, weeks early.
+    if (delayMs > TIMER_DELAY_MS_MAX) {
+      this.timer = this.o.clock.setTimer(TIMER_DELAY_MS_MAX, () => this.schedule());
+      return;
+    }
+    this.timer = this.o.clock.setTimer(delayMs, () => {
       void this.o.renew().then(
         () => this.schedule(),
         (err: unknown) => {
