@@ -63,7 +63,13 @@ describe('commands through the launcher', () => {
 
   it('keeps deadlines and says when a command is not installed', async () => {
     await installLauncher();
-    await expect(run('sleep', ['5'], { timeoutMs: 100 })).rejects.toThrow(/killed by SIGKILL \(deadline 100 ms\)/);
+    await expect(run('sleep', ['5'], { timeoutMs: 100 })).rejects.toThrow(
+      /within its deadline \(100 ms\) and was killed/,
+    );
+    // A SIGKILL that is not our deadline's (an OOM kill, an operator's kill -9) is not called one.
+    await expect(run('sh', ['-c', 'kill -9 $$'], { timeoutMs: 10_000 })).rejects.toThrow(
+      /sh -c kill -9 \$\$ was killed by SIGKILL$/,
+    );
     await expect(run('tswarm-no-such-command', [])).rejects.toMatchObject({
       code: 'UNSUPPORTED_HOST',
       message: expect.stringMatching(/not installed/),

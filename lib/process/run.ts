@@ -29,6 +29,8 @@ export interface CommandOutcome {
   signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: Buffer;
+  /** Killed because its deadline passed (not by someone else's signal). */
+  timedOut?: boolean;
 }
 
 /** A command that could not be started at all (errno code such as ENOENT, and the message). */
@@ -94,14 +96,18 @@ export function spawnDirect(
     };
     child.stdout?.on('data', collect(out));
     child.stderr?.on('data', collect(err));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       resolve({ spawnError: { code: e.code, message: e.message } });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut });
     });
     // A command that exits before reading its input closes the pipe: that is not our failure.
     child.stdin?.on('error', () => undefined);
@@ -202,9 +208,12 @@ export async function run(command: string, args: readonly string[], options: Run
   const { code, signal } = outcome;
   const result = { code, signal, stdout: outcome.stdout.toString(), stderr: outcome.stderr.toString() };
   if (code === 0 || options.allowFailure) return result;
-  const what = signal
-    ? `was killed by ${signal}${signal === 'SIGKILL' ? ` (deadline ${timeoutMs} ms)` : ''}`
-    : `exited with ${code}`;
+  // Only our own deadline is called one: an OOM kill or an operator's kill -9 is a SIGKILL too.
+  const what = outcome.timedOut
+    ? `did not finish within its deadline (${timeoutMs} ms) and was killed`
+    : signal
+      ? `was killed by ${signal}`
+      : `exited with ${code}`;
   const detail = result.stderr.trim() || result.stdout.trim();
   throw new TswarmError('INTERNAL', `${command} ${args.join(' ')} ${what}${detail ? `: ${detail}` : ''}`);
 }

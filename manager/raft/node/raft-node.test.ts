@@ -55,7 +55,7 @@ describe('raft node loop', () => {
   });
 
   it('takes snapshots at the interval the replicated state asks for now, changed at run time', async () => {
-    let intervalNow: number | undefined; // as a manager reads its cluster spec: unset until applied
+    let intervalNow: number | undefined = undefined; // as a manager reads its cluster spec: unset until applied
     cluster = await TestCluster.create(['solo'], {
       snapshotEveryEntries: 100_000,
       snapshotEveryEntriesNow: () => intervalNow,
