@@ -102,6 +102,7 @@ export class Manager {
       learnerCaughtUp: (id) => this.raft.learnerCaughtUp(id),
       proposeConfChange: (cc) => this.raft.proposeConfChange(cc),
       transferLeadership: (to) => this.raft.transferLeadership(to),
+      leadershipHeir: () => this.raft.leadershipHeir(),
     };
     this.roles = new RoleManager({ nodeId: o.nodeId, raft, store: this.store, log: o.log });
   }

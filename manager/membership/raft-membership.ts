@@ -12,4 +12,9 @@ export interface RaftMembership {
     addr: string;
   }): Promise<unknown>;
   transferLeadership(to: string): Promise<void>;
+  /**
+   * On the leader: the voter best placed to take leadership over — one heard from in the current
+   * round first, then the furthest caught up — or undefined when there is no other voter.
+   */
+  leadershipHeir(): string | undefined;
 }

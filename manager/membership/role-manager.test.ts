@@ -92,6 +92,15 @@ describe('RoleManager', () => {
     expect(t.replica.version).toBe(version);
   });
 
+  it('hands leadership to the heir Raft names (one that is up), not the first voter by ID', async () => {
+    const raft = new FakeRaft(['m1', 'm2', 'm3']);
+    raft.heir = 'm3';
+    const t = await setup(raft);
+    await addNode(t.store, { id: 'm1', role: 'manager', desiredRole: 'worker' });
+    await t.round();
+    expect(raft.transfers).toEqual(['m3']);
+  });
+
   it('does nothing when roles and membership agree', async () => {
     const raft = new FakeRaft(['m1']);
     const t = await setup(raft);

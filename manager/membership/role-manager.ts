@@ -50,8 +50,9 @@ export class RoleManager {
       }
       if (n.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER && n.role === NodeRole.NODE_ROLE_MANAGER) {
         if (n.id === self) {
-          const other = status.voters.find((v) => v !== self);
-          if (other) await raft.transferLeadership(other);
+          // The heir must be up: a transfer to a voter that is down fails, and the demotion waits.
+          const heir = raft.leadershipHeir();
+          if (heir) await raft.transferLeadership(heir);
           return;
         }
         if (inRaft || status.learners.includes(n.id))

@@ -44,6 +44,15 @@ export class FakeRaft implements RaftMembership {
     if (change.type === 'addLearner') this.learners.push(change.nodeId);
   }
 
+  /** The heir the test names; by default the first voter other than the leader. */
+  heir: string | undefined;
+  /** The member this fake is (the role manager's own node in the tests). */
+  self = 'm1';
+
+  leadershipHeir(): string | undefined {
+    return this.heir ?? this.voters.find((v) => v !== this.self);
+  }
+
   async transferLeadership(to: string): Promise<void> {
     this.transfers.push(to);
   }

@@ -118,6 +118,20 @@ describe('raft node loop', () => {
     expect(removed.voters).toEqual(['n1', 'n2', 'n3']);
   });
 
+  it('names a voter that is up as the heir to leadership, not one that is down', async () => {
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    const [down, up] = [...cluster.members.values()]
+      .filter((m) => m.id !== leader.id)
+      .sort((a, b) => a.id.localeCompare(b.id));
+    await cluster.stopMember(down!.id);
+    await putMany(leader, 1, 5); // the live follower's match moves past the stopped one's
+    await waitFor(() => leader.node.leadershipHeir() === up!.id, { what: `${up!.id} named heir`, timeoutMs: 5000 });
+    await leader.node.transferLeadership(leader.node.leadershipHeir()!);
+    expect((await cluster.leader()).id).toBe(up!.id);
+  });
+
   it('transfers leadership on request', async () => {
     cluster = await TestCluster.create(['n1', 'n2', 'n3']);
     await cluster.startAll();

@@ -436,6 +436,25 @@ export class RaftNode<R> {
     return progress !== undefined && st.confState.learners.includes(id) && progress.match >= st.hardState.commit;
   }
 
+  /**
+   * The voter to hand leadership to (this member leading): one that answered in the current
+   * check-quorum round before one that did not (likely down), then the highest match index, so
+   * the transfer needs the fewest entries; ties by ID, for determinism. Undefined if none.
+   */
+  leadershipHeir(): NodeId | undefined {
+    const st = this.rn.status();
+    const others = st.confState.voters.filter((v) => v !== this.id);
+    const rank = (id: NodeId) => {
+      const pr = st.progress.get(id);
+      return { active: pr?.recentActive ? 1 : 0, match: pr?.match ?? 0 };
+    };
+    return others.sort((a, b) => {
+      const ra = rank(a);
+      const rb = rank(b);
+      return rb.active - ra.active || rb.match - ra.match || a.localeCompare(b);
+    })[0];
+  }
+
   /** For tests: the last index the snapshot covers. */
   snapshotIndex(): number {
     return this.storage.snapshot().metadata.index;
