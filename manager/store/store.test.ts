@@ -53,9 +53,47 @@ describe('store transactions', () => {
     await store.update((tx) => tx.create('service', service('s1', 'web')));
     const stale = store.get('service', 's1')!;
     await store.update((tx, s) => tx.update('service', s.get('service', 's1')!));
+    const version = store.replica.version;
     const err = await store.update((tx) => tx.update('service', stale)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TswarmError);
+    // Built again, the same stale version would conflict again: not proposed a second time.
+    expect(store.replica.version).toBe(version + 1);
     expect((err as TswarmError).code).toBe('CONFLICT');
+  });
+
+  it('builds again when a transaction applied meanwhile changed what it read, keeping both changes', async () => {
+    const replica = new MemoryStore();
+    const direct = new DirectProposer([replica]);
+    const clock = new ManualClock(1_000);
+    let interleave: (() => Promise<unknown>) | undefined;
+    // As Raft orders them: a competing transaction (proposed elsewhere) is applied just before ours.
+    const racing = {
+      propose: async (data: Uint8Array) => {
+        const other = interleave;
+        interleave = undefined;
+        if (other) await other();
+        return direct.propose(data);
+      },
+    };
+    const store = new Store(replica, racing, clock);
+    await store.update((tx) => tx.create('service', service('s1', 'web')));
+    interleave = () =>
+      new Store(replica, direct, clock).update((tx, s) => {
+        const svc = s.get('service', 's1')!;
+        svc.spec!.annotations!.labels = { by: 'other' };
+        tx.update('service', svc);
+      });
+    let builds = 0;
+    await store.update((tx, s) => {
+      builds++;
+      const svc = s.get('service', 's1')!;
+      svc.spec!.replicated = { replicas: 3 };
+      tx.update('service', svc);
+    });
+    expect(builds).toBe(2);
+    const svc = replica.get('service', 's1')!;
+    expect(svc.spec!.replicated).toEqual({ replicas: 3 });
+    expect(svc.spec!.annotations!.labels).toEqual({ by: 'other' });
   });
 
   it('applies all of a transaction or none of it', async () => {

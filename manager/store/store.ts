@@ -1,9 +1,12 @@
-import { TswarmError } from '../../lib/errors.js';
+import { TswarmError, type ErrorCode } from '../../lib/errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { StoreActionKind, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
 import { wrapObject, type Kind, type ObjectOfKind } from './kinds.js';
 import type { MemoryStore, TxResult } from './memory-store.js';
 import type { Watcher, WatchOptions } from './watch.js';
+
+/** Builds of one update, when the ones before conflicted with transactions applied meanwhile. */
+export const UPDATE_CONFLICT_ATTEMPTS_MAX = 5;
 
 /** How the store reaches consensus: the Raft node on managers, resolved once the entry is applied here. */
 export interface Proposer {
@@ -67,15 +70,29 @@ export class Store {
 
   /**
    * Builds a transaction from the current state and proposes it. Resolves with the version it
-   * got; rejects with the typed reason (CONFLICT when something it read has changed since).
+   * got; rejects with the typed reason (CONFLICT when something it read kept changing, after
+   * UPDATE_CONFLICT_ATTEMPTS_MAX builds). `build` must only read and describe: it may run again.
    */
   async update(build: (tx: Tx, store: MemoryStore) => void): Promise<number> {
-    const tx = new Tx();
-    build(tx, this.replica);
-    if (tx.actions.length === 0) return this.replica.version;
-    const data = StoreTransaction.encode({ actions: tx.actions, timestampMs: this.clock.nowMs() }).finish();
-    const result = await this.proposer.propose(data);
-    if (!result.ok) throw new TswarmError(result.code, result.message);
-    return result.version;
+    let previous: { actions: Uint8Array; code: ErrorCode; message: string } | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const tx = new Tx();
+      build(tx, this.replica);
+      if (tx.actions.length === 0) return this.replica.version;
+      const actions = StoreTransaction.encode({ actions: tx.actions, timestampMs: 0 }).finish();
+      // The same changes at the same versions would conflict again: a build that carries a
+      // version it was given (a client's `node update` of what it read) gets CONFLICT at once.
+      if (previous && Buffer.from(previous.actions).equals(actions))
+        throw new TswarmError(previous.code, previous.message);
+      const data = StoreTransaction.encode({ actions: tx.actions, timestampMs: this.clock.nowMs() }).finish();
+      const result = await this.proposer.propose(data);
+      if (result.ok) return result.version;
+      // Another transaction changed what this one read while it was in flight (the dispatcher
+      // marking a node down while JoinRaft records it, say). The build reads the replica, which
+      // now holds that change: build again.
+      if (result.code !== 'CONFLICT' || attempt >= UPDATE_CONFLICT_ATTEMPTS_MAX)
+        throw new TswarmError(result.code, result.message);
+      previous = { actions, code: result.code, message: result.message };
+    }
   }
 }
