@@ -103,6 +103,14 @@ describe('constraintMatches', () => {
     expect(matches('node.platform.arch==aarch64', node({ id: 'a', arch: 'arm64' }))).toBe(true);
   });
 
+  it('reads labels named like Object.prototype members as labels, not as the prototype', () => {
+    expect(matches('node.labels.constructor==x')).toBe(false);
+    expect(matches('node.labels.constructor!=x')).toBe(true);
+    expect(matches('node.labels.toString==y', node({ id: 'l', labels: { toString: 'y' } }))).toBe(true);
+    expect(() => parseConstraint('constructor==x')).toThrow('unknown key "constructor"');
+    expect(matches('node.platform.arch==constructor')).toBe(false);
+  });
+
   it('names the first constraint a node fails', () => {
     const cs = parseConstraints(['node.role==worker', 'node.labels.zone==us', 'node.hostname==w2']);
     expect(firstUnmet(cs, w1)?.text).toBe('node.labels.zone==us');

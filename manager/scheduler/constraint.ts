@@ -33,14 +33,22 @@ const OPERATORS: readonly ConstraintOperator[] = ['==', '!='];
 
 export const NODE_LABEL_PREFIX = 'node.labels.';
 export const ENGINE_LABEL_PREFIX = 'engine.labels.';
-const FIXED_KEYS: Record<string, ConstraintField['kind']> = {
-  'node.id': 'id',
-  'node.hostname': 'hostname',
-  'node.role': 'role',
-  'node.platform.os': 'os',
-  'node.platform.arch': 'arch',
-};
-const KNOWN_KEYS = `${Object.keys(FIXED_KEYS).join(', ')}, ${NODE_LABEL_PREFIX}<label>, ${ENGINE_LABEL_PREFIX}<label>`;
+const FIXED_KEYS = new Map<string, 'id' | 'hostname' | 'role' | 'os' | 'arch'>([
+  ['node.id', 'id'],
+  ['node.hostname', 'hostname'],
+  ['node.role', 'role'],
+  ['node.platform.os', 'os'],
+  ['node.platform.arch', 'arch'],
+]);
+const KNOWN_KEYS = `${[...FIXED_KEYS.keys()].join(', ')}, ${NODE_LABEL_PREFIX}<label>, ${ENGINE_LABEL_PREFIX}<label>`;
+
+/**
+ * A label's value, or undefined. Labels are plain objects (ts-proto maps), so a label named like
+ * an Object.prototype member ("constructor") must not read the prototype's.
+ */
+export function labelOf(labels: { [key: string]: string } | undefined, name: string): string | undefined {
+  return labels !== undefined && Object.hasOwn(labels, name) ? labels[name] : undefined;
+}
 
 function invalid(text: string, why: string, what: string): TswarmError {
   return new TswarmError('INVALID_ARGUMENT', `invalid constraint "${text}": ${why}. ${what}`);
@@ -59,8 +67,8 @@ export function labelField(key: string): ConstraintField | undefined {
 }
 
 function fieldOf(key: string, text: string): ConstraintField {
-  const fixed = FIXED_KEYS[key.toLowerCase()];
-  if (fixed) return { kind: fixed } as ConstraintField;
+  const fixed = FIXED_KEYS.get(key.toLowerCase());
+  if (fixed) return { kind: fixed };
   const label = labelField(key);
   if (label) return label;
   throw invalid(text, `unknown key "${key}"`, `Use one of ${KNOWN_KEYS}`);
@@ -119,9 +127,9 @@ function nodeValue(field: ConstraintField, node: Node): string {
     case 'arch':
       return d?.platform?.architecture ?? '';
     case 'nodeLabel':
-      return node.spec?.annotations?.labels[field.label] ?? '';
+      return labelOf(node.spec?.annotations?.labels, field.label) ?? '';
     case 'engineLabel':
-      return d?.engineLabels[field.label] ?? '';
+      return labelOf(d?.engineLabels, field.label) ?? '';
   }
 }
 

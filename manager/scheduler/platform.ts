@@ -4,19 +4,19 @@ import type { Node, Platform } from '../../gen/tswarm/v1/objects.js';
  * One name per architecture. A node reports Node.js's name (x64), an image or a user may write
  * Docker's (amd64) or the kernel's (x86_64); SwarmKit's platform filter normalizes the same way.
  */
-const ARCH_ALIASES: Record<string, string> = {
-  x64: 'amd64',
-  x86_64: 'amd64',
-  aarch64: 'arm64',
-  ia32: '386',
-  i386: '386',
-  i686: '386',
-  armhf: 'arm',
-};
+const ARCH_ALIASES = new Map([
+  ['x64', 'amd64'],
+  ['x86_64', 'amd64'],
+  ['aarch64', 'arm64'],
+  ['ia32', '386'],
+  ['i386', '386'],
+  ['i686', '386'],
+  ['armhf', 'arm'],
+]);
 
 export function normalizeArch(arch: string): string {
   const lower = arch.toLowerCase();
-  return ARCH_ALIASES[lower] ?? lower;
+  return ARCH_ALIASES.get(lower) ?? lower;
 }
 
 /**

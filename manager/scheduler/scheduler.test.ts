@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NodeAvailability, NodeState, TaskState, type Node, type Task } from '../../gen/tswarm/v1/objects.js';
 import { node, task, type SpecOptions } from '../tasks/testing/objects.js';
 import { placeTasks, type Decisions } from './scheduler.js';
+import { parseSpreadDescriptor } from './spread-tree.js';
 
 const GiB = 2 ** 30;
 
@@ -238,5 +239,20 @@ describe('placeTasks: spread', () => {
       const inZone = nodes.filter((n) => n.spec!.annotations!.labels['zone'] === zone).map((n) => counts.get(n.id)!);
       expect(Math.max(...inZone) - Math.min(...inZone)).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe('placement preferences', () => {
+  it('accept node and engine labels, and refuse anything else with the form to use', () => {
+    expect(parseSpreadDescriptor('node.labels.zone')).toEqual({ kind: 'nodeLabel', label: 'zone' });
+    expect(parseSpreadDescriptor('engine.labels.rack')).toEqual({ kind: 'engineLabel', label: 'rack' });
+    expect(() => parseSpreadDescriptor('node.hostname')).toThrow(
+      'invalid placement preference "spread=node.hostname": tasks can be spread over node.labels.<label> or engine.labels.<label>. Write it as spread=node.labels.zone',
+    );
+  });
+
+  it('leave a task whose stored preference is unusable pending with the reason', () => {
+    const d = placeTasks({ nodes: nodesNamed(1), placed: [], unassigned: pendingTasks(1, { spread: ['zone'] }) });
+    expect(d.pending[0]!.reason).toContain('invalid placement preference "spread=zone"');
   });
 });

@@ -1,6 +1,6 @@
 import type { Node } from '../../gen/tswarm/v1/objects.js';
 import { TswarmError } from '../../lib/errors.js';
-import { labelField } from './constraint.js';
+import { labelField, labelOf } from './constraint.js';
 import { MinHeap } from './heap.js';
 import { activeTasksOf, type NodeInfo } from './node-info.js';
 
@@ -34,7 +34,7 @@ export function parseSpreadDescriptor(descriptor: string): SpreadLabel {
 
 function labelValue(label: SpreadLabel, node: Node): string {
   const labels = label.kind === 'nodeLabel' ? node.spec?.annotations?.labels : node.description?.engineLabels;
-  return labels?.[label.label] ?? '';
+  return labelOf(labels, label.label) ?? '';
 }
 
 interface BranchBase {
