@@ -4,6 +4,7 @@ import { benchRaftFailover } from './raft/failover.js';
 import { benchBootstrap } from './bootstrap.js';
 import { benchEngine } from './engine/index.js';
 import { benchLocalApi } from './local-api.js';
+import { benchScheduler } from './scheduler.js';
 
 /** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   bootstrap: benchBootstrap,
   engine: benchEngine,
   'local-api': benchLocalApi,
+  scheduler: benchScheduler,
 };
 
 const wanted = process.argv.slice(2);
