@@ -13,6 +13,7 @@ import {
   type ObjectOfKind,
 } from './kinds.js';
 import { Watcher, type ChangeEvent, type WatchOptions } from './watch.js';
+import { resyncRequired, WatchHistory } from './watch-history.js';
 
 export type TxResult = { ok: true; version: number } | { ok: false; code: ErrorCode; message: string };
 
@@ -32,6 +33,7 @@ export class MemoryStore implements StateMachine<TxResult> {
   private tasksByService = new Map<string, Set<string>>();
   private tasksByNode = new Map<string, Set<string>>();
   private watchers = new Set<Watcher>();
+  private readonly history = new WatchHistory();
   /** The Raft index of the last transaction applied (0: empty). */
   version = 0;
 
@@ -64,8 +66,10 @@ export class MemoryStore implements StateMachine<TxResult> {
     return this.tables.get(kind)!.size;
   }
 
+  /** A watch of the changes from now on, or (fromVersion) of those after that version; see WatchOptions. */
   watch(options: WatchOptions = {}): Watcher {
-    const w = new Watcher(options, (closed) => this.watchers.delete(closed));
+    const replay = options.fromVersion === undefined ? [] : this.history.since(options.fromVersion);
+    const w = new Watcher(options, (closed) => this.watchers.delete(closed), replay);
     this.watchers.add(w);
     return w;
   }
@@ -79,9 +83,15 @@ export class MemoryStore implements StateMachine<TxResult> {
     } catch {
       return { ok: false, code: 'INVALID_ARGUMENT', message: `entry ${index} is not a store transaction` };
     }
+    return this.applyTransaction(tx, index);
+  }
+
+  private applyTransaction(tx: StoreTransaction, index: number): TxResult {
     const problem = this.check(tx);
     if (problem) return problem;
     const events: ChangeEvent[] = tx.actions.map((a) => this.applyAction(a, index, tx.timestampMs));
+    for (const e of events) this.history.record(e);
+    // Only queued here: watchers filter and copy when their readers take (watch.ts).
     for (const w of [...this.watchers]) for (const e of events) w.publish(e);
     return { ok: true, version: index };
   }
@@ -211,8 +221,10 @@ export class MemoryStore implements StateMachine<TxResult> {
     load('task', snap.tasks);
     load('network', snap.networks);
     this.version = snap.version;
-    // Watchers saw a history that no longer leads here: they must re-list.
-    for (const w of [...this.watchers]) w.close();
+    this.history.reset(snap.version);
+    // Watchers saw a history that no longer leads here: they must re-list, and are told so.
+    const err = resyncRequired(`the store was replaced by a snapshot at version ${snap.version}`);
+    for (const w of [...this.watchers]) w.end(err);
   }
 }
 
