@@ -16,6 +16,7 @@ import { raftSenderAuthorizer, type RaftSenderView } from './authz/raft-sender.j
 import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
+import { readBarrier } from './read-barrier.js';
 import { RaftNode } from './raft/node/raft-node.js';
 import type { DroppedCounts } from './raft/transport/dropped.js';
 import { MemoryStore, type TxResult } from './store/memory-store.js';
@@ -262,6 +263,7 @@ export class Manager {
     const issuer = new CertificateIssuer(this.store, this.clock);
     return {
       isLeader: () => this.isLeader(),
+      readBarrier: () => readBarrier(() => this.raft.readIndex()),
       rootCaPem: () => this.o.tls.current.caPem,
       issueCertificate: async (
         req: { csrPem: Buffer; token: string; hostname: string; availability: number },

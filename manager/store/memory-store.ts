@@ -14,6 +14,7 @@ import {
 } from './kinds.js';
 import { Watcher, type ChangeEvent, type WatchOptions } from './watch.js';
 import { resyncRequired, WatchHistory } from './watch-history.js';
+import { AppliedRequests, REQUEST_ID_CHARS_MAX } from './applied-requests.js';
 
 export type TxResult = { ok: true; version: number } | { ok: false; code: ErrorCode; message: string };
 
@@ -34,6 +35,7 @@ export class MemoryStore implements StateMachine<TxResult> {
   private tasksByNode = new Map<string, Set<string>>();
   private watchers = new Set<Watcher>();
   private readonly history = new WatchHistory();
+  private readonly appliedRequests = new AppliedRequests();
   /** The Raft index of the last transaction applied (0: empty). */
   version = 0;
 
@@ -62,6 +64,11 @@ export class MemoryStore implements StateMachine<TxResult> {
     return [...(this.tasksByNode.get(nodeId) ?? [])].map((id) => this.get('task', id)!);
   }
 
+  /** The first result of the transaction applied with this request ID, while it is remembered. */
+  resultOfRequest(requestId: string): TxResult | undefined {
+    return this.appliedRequests.resultOf(requestId);
+  }
+
   count(kind: Kind): number {
     return this.tables.get(kind)!.size;
   }
@@ -83,7 +90,16 @@ export class MemoryStore implements StateMachine<TxResult> {
     } catch {
       return { ok: false, code: 'INVALID_ARGUMENT', message: `entry ${index} is not a store transaction` };
     }
-    return this.applyTransaction(tx, index);
+    this.appliedRequests.evict(index);
+    if (tx.requestId === '') return this.applyTransaction(tx, index);
+    if (tx.requestId.length > REQUEST_ID_CHARS_MAX)
+      return { ok: false, code: 'INVALID_ARGUMENT', message: `entry ${index} carries an over-long request ID` };
+    // A retry of a request applied already (its proposer lost the answer): the first result, once.
+    const first = this.appliedRequests.resultOf(tx.requestId);
+    if (first) return first;
+    const result = this.applyTransaction(tx, index);
+    this.appliedRequests.record(tx.requestId, index, result);
+    return result;
   }
 
   private applyTransaction(tx: StoreTransaction, index: number): TxResult {
@@ -198,6 +214,7 @@ export class MemoryStore implements StateMachine<TxResult> {
       tasks: all('task'),
       networks: all('network'),
       version: this.version,
+      appliedRequests: this.appliedRequests.toSnapshot(),
     }).finish();
   }
 
@@ -221,6 +238,7 @@ export class MemoryStore implements StateMachine<TxResult> {
     load('task', snap.tasks);
     load('network', snap.networks);
     this.version = snap.version;
+    this.appliedRequests.restore(snap.appliedRequests);
     this.history.reset(snap.version);
     // Watchers saw a history that no longer leads here: they must re-list, and are told so.
     const err = resyncRequired(`the store was replaced by a snapshot at version ${snap.version}`);

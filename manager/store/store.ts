@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { StoreActionKind, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
 import { wrapObject, type Kind, type ObjectOfKind } from './kinds.js';
 import type { MemoryStore, TxResult } from './memory-store.js';
+import { checkRequestId } from './applied-requests.js';
 import type { Watcher, WatchOptions } from './watch.js';
 
 /** How the store reaches consensus: the Raft node on managers, resolved once the entry is applied here. */
@@ -68,14 +69,32 @@ export class Store {
   /**
    * Builds a transaction from the current state and proposes it. Resolves with the version it
    * got; rejects with the typed reason (CONFLICT when something it read has changed since).
+   *
+   * With a `requestId` (one per transaction; a retry of the same request passes the same ID) the
+   * transaction is applied at most once: a retry whose first attempt was applied already gets
+   * that attempt's result — here at once if this replica has applied it, else at apply.
    */
-  async update(build: (tx: Tx, store: MemoryStore) => void): Promise<number> {
+  async update(build: (tx: Tx, store: MemoryStore) => void, options: UpdateOptions = {}): Promise<number> {
+    const requestId = options.requestId ?? '';
+    if (requestId !== '') {
+      checkRequestId(requestId);
+      const first = this.replica.resultOfRequest(requestId);
+      if (first) return answer(first);
+    }
     const tx = new Tx();
     build(tx, this.replica);
     if (tx.actions.length === 0) return this.replica.version;
-    const data = StoreTransaction.encode({ actions: tx.actions, timestampMs: this.clock.nowMs() }).finish();
-    const result = await this.proposer.propose(data);
-    if (!result.ok) throw new TswarmError(result.code, result.message);
-    return result.version;
+    const data = StoreTransaction.encode({ actions: tx.actions, timestampMs: this.clock.nowMs(), requestId }).finish();
+    return answer(await this.proposer.propose(data));
   }
+}
+
+export interface UpdateOptions {
+  /** The request this transaction carries out (manager/store/applied-requests.ts). */
+  requestId?: string;
+}
+
+function answer(result: TxResult): number {
+  if (!result.ok) throw new TswarmError(result.code, result.message);
+  return result.version;
 }
