@@ -114,7 +114,8 @@ async function ensureOutOfSwarm(host: string): Promise<void> {
 
 describe('swarm: init, joins and refusals, leader loss, quorum recovery, promote and demote', () => {
   beforeAll(async () => {
-    lab = await Lab.up({ name, managers: 3, workers: 3 });
+    // Every daemon reports an engine label (tswarmd --label): node inspect shows it below.
+    lab = await Lab.up({ name, managers: 3, workers: 3, daemonArgs: ['--label', 'lab=swarm-test'] });
   });
 
   afterAll(async () => {
@@ -183,6 +184,15 @@ describe('swarm: init, joins and refusals, leader loss, quorum recovery, promote
         { what: `node ls on ${m}: 6 Ready nodes, one Leader, two Reachable`, timeoutMs: 60_000, intervalMs: 500 },
       );
     }
+    // Read on m2, a follower: served there after a ReadIndex, with the engine labels w1 reported.
+    await waitFor(
+      async () => {
+        const r = await tswarm('m2', 'node', 'inspect', 'w1');
+        const [w1] = JSON.parse(r.stdout) as { Description: { Engine: { Labels: Record<string, string> } } }[];
+        return JSON.stringify(w1!.Description.Engine.Labels) === JSON.stringify({ lab: 'swarm-test' });
+      },
+      { what: 'node inspect w1 to show its engine label', timeoutMs: 30_000, intervalMs: 500 },
+    );
     for (const h of ['m1', 'm2', 'w1']) {
       const nodeFile = JSON.parse(
         await readFile(join(lab!.hosts.find((x) => x.name === h)!.dataDir, 'node.json'), 'utf8'),

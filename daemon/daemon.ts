@@ -22,6 +22,8 @@ export interface DaemonOptions {
   insecureRegistries?: string[];
   caBundlePath?: string;
   runtime?: 'crun' | 'runc';
+  /** `--label K=V`, checked (daemon/engine-labels.ts): reported in this node's description. */
+  engineLabels?: Record<string, string>;
 }
 
 /** How long in-flight local calls may take to finish on shutdown before they are cut. */
@@ -70,7 +72,13 @@ export class Daemon {
         volumes: await LocalVolumeProvider.open(engineRoot),
         log: this.log.child({ part: 'engine' }),
       });
-      const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
+      const swarm = new Swarm({
+        dataDir: dataDir.path,
+        hostname,
+        engineLabels: this.options.engineLabels ?? {},
+        log: this.log,
+        node: dataDir.node,
+      });
       this.swarm = swarm;
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();

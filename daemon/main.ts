@@ -8,6 +8,7 @@ import { DEFAULT_HOST } from '../lib/daemon-host.js';
 import { Launcher } from '../lib/process/launcher.js';
 import { useCommandRunner } from '../lib/process/run.js';
 import { parseInsecureRegistry } from '../engine/image/registry/registry-options.js';
+import { addEngineLabel } from './engine-labels.js';
 
 interface Flags {
   dataDir: string;
@@ -17,11 +18,20 @@ interface Flags {
   insecureRegistry?: string[];
   registryCa?: string;
   runtime: 'crun' | 'runc';
+  label?: Record<string, string>;
 }
 
 function insecureRegistryFlag(value: string): string {
   try {
     return parseInsecureRegistry(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function engineLabelFlag(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  try {
+    return addEngineLabel(previous, value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -41,6 +51,11 @@ function parseFlags(argv: string[]): Flags {
       (v: string, prev: string[] = []) => [...prev, insecureRegistryFlag(v)],
     )
     .option('--registry-ca <file>', 'PEM bundle of CAs trusted for HTTPS registries')
+    .option(
+      '--label <key=value>',
+      'an engine label this node reports, for placement constraints (repeatable)',
+      engineLabelFlag,
+    )
     .addOption(new Option('--runtime <name>', 'OCI runtime').choices(['crun', 'runc']).default('crun'))
     .allowExcessArguments(false)
     .exitOverride();
@@ -71,6 +86,7 @@ async function main(): Promise<void> {
       insecureRegistries: flags.insecureRegistry ?? [],
       caBundlePath: flags.registryCa,
       runtime: flags.runtime,
+      engineLabels: flags.label ?? {},
     },
     log,
   );

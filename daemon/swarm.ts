@@ -40,6 +40,8 @@ import { clearSwarmState, RAFT_DIR } from './swarm-state.js';
 export interface SwarmOptions {
   dataDir: string;
   hostname: string;
+  /** The engine labels this node reports in its description (tswarmd --label). */
+  engineLabels?: Readonly<Record<string, string>>;
   log: Logger;
   node: NodeConfig;
   clock?: Clock;
@@ -456,7 +458,7 @@ export class Swarm {
     this.heartbeat = new HeartbeatLoop({
       managers,
       credentials: () => clientCredentials(this.tls!),
-      description: () => describeNode(this.o.hostname),
+      description: () => ({ ...describeNode(this.o.hostname), engineLabels: { ...this.o.engineLabels } }),
       clock: this.clock,
       log: this.o.log.child({ part: 'heartbeat' }),
       onResponse: (res) => this.roles.onHeartbeat(res),

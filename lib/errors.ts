@@ -27,6 +27,11 @@ export type ErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'UNSUPPORTED_HOST'
   | 'UNIMPLEMENTED'
+  /**
+   * A watch cannot go on from where it is (the store was replaced by a snapshot, or the version
+   * asked for is older than the history kept): the reader lists the objects again and watches anew.
+   */
+  | 'RESYNC_REQUIRED'
   /** Stored state failed its checks (a corrupt WAL or snapshot): nothing was guessed or repaired. */
   | 'DATA_CORRUPT'
   | 'INTERNAL';
@@ -62,6 +67,8 @@ const MAPPING: Record<ErrorCode, CodeMapping> = {
   RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, exitCode: EXIT_ERROR },
   UNSUPPORTED_HOST: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 500, exitCode: EXIT_ERROR },
   UNIMPLEMENTED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 501, exitCode: EXIT_ERROR },
+  // etcd answers a watch from a compacted revision with OUT_OF_RANGE; HTTP's 410 Gone says the same.
+  RESYNC_REQUIRED: { grpc: GrpcStatus.OUT_OF_RANGE, http: 410, exitCode: EXIT_ERROR },
   DATA_CORRUPT: { grpc: GrpcStatus.DATA_LOSS, http: 500, exitCode: EXIT_ERROR },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, exitCode: EXIT_ERROR },
 };
@@ -160,6 +167,7 @@ const STATUS_FALLBACK: Partial<Record<number, ErrorCode>> = {
   [GrpcStatus.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
   [GrpcStatus.UNIMPLEMENTED]: 'UNIMPLEMENTED',
   [GrpcStatus.DATA_LOSS]: 'DATA_CORRUPT',
+  [GrpcStatus.OUT_OF_RANGE]: 'RESYNC_REQUIRED',
 };
 
 /** What fromServiceError reads of a failed call: the fields of grpc-js's ServiceError. */

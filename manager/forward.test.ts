@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { credentials, Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
 import { TswarmError } from '../lib/errors.js';
 import { unaryHandler } from '../lib/grpc.js';
+import { REQUEST_ID_METADATA_KEY } from '../lib/request-id.js';
 import {
   CAServiceService,
   NodeCAServiceService,
@@ -48,14 +49,14 @@ const worker: Caller = { kind: 'node', nodeId: 'w1', role: 'worker' };
 describe('LeaderForwarder', () => {
   it('refuses at once when there is no leader, saying why', async () => {
     const e = await failure(
-      forwarderTo(undefined).forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, worker),
+      forwarderTo(undefined).forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, worker, 'r'),
     );
     expect(e).toBeInstanceOf(TswarmError);
     expect(e.code).toBe('UNAVAILABLE');
     expect(e.message).toMatch(/^no leader: an election is under way, or the managers lost quorum/);
   });
 
-  it('carries the call to the leader, naming the original caller', async () => {
+  it('carries the call to the leader, naming the original caller and keeping its request ID', async () => {
     const seen: (string | Buffer)[][] = [];
     const server = new Server();
     server.addService(CAServiceService, {
@@ -64,7 +65,7 @@ describe('LeaderForwarder', () => {
           _req: GetRootCACertificateRequest,
           call: ServerUnaryCall<unknown, unknown>,
         ): Promise<GetRootCACertificateResponse> => {
-          seen.push(call.metadata.get(FORWARDED_FOR_METADATA_KEY));
+          seen.push([...call.metadata.get(FORWARDED_FOR_METADATA_KEY), ...call.metadata.get(REQUEST_ID_METADATA_KEY)]);
           return { certificatePem: Buffer.from('the CA') };
         },
       ),
@@ -76,10 +77,22 @@ describe('LeaderForwarder', () => {
       'getRootCaCertificate',
       {},
       worker,
+      'req-1',
     );
     expect(Buffer.from(res.certificatePem).toString()).toBe('the CA');
-    await f.forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, { kind: 'anonymous' });
-    expect(seen).toEqual([['w1'], ['anonymous']]);
+    await f.forward(
+      CAServiceService,
+      'tswarm.v1.CAService',
+      'getRootCaCertificate',
+      {},
+      { kind: 'anonymous' },
+      'req-2',
+    );
+    // The leader authorizes the original caller and sees the request ID the call came with.
+    expect(seen).toEqual([
+      ['w1', 'req-1'],
+      ['anonymous', 'req-2'],
+    ]);
   });
 
   it('passes the leader’s own errors through unchanged, even UNAVAILABLE', async () => {
@@ -95,11 +108,18 @@ describe('LeaderForwarder', () => {
     const f = forwarderTo(await listen(server));
     const issue = { csrPem: Buffer.from('a CSR'), token: 't', availability: 0, hostname: 'h' };
     const denied = await failure(
-      f.forward(NodeCAServiceService, 'tswarm.v1.NodeCAService', 'issueNodeCertificate', issue, worker),
+      f.forward(NodeCAServiceService, 'tswarm.v1.NodeCAService', 'issueNodeCertificate', issue, worker, 'r'),
     );
     expect([denied.code, denied.message]).toEqual(['PERMISSION_DENIED', 'bad token']);
     const busy = await failure(
-      f.forward(NodeCAServiceService, 'tswarm.v1.NodeCAService', 'nodeCertificateStatus', { nodeId: 'w1' }, worker),
+      f.forward(
+        NodeCAServiceService,
+        'tswarm.v1.NodeCAService',
+        'nodeCertificateStatus',
+        { nodeId: 'w1' },
+        worker,
+        'r',
+      ),
     );
     expect([busy.code, busy.message]).toEqual(['UNAVAILABLE', 'the leader is stepping down']);
   });
@@ -109,7 +129,7 @@ describe('LeaderForwarder', () => {
     const addr = await listen(server);
     server.forceShutdown(); // nothing listens there any more
     const e = await failure(
-      forwarderTo(addr).forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, worker),
+      forwarderTo(addr).forward(CAServiceService, 'tswarm.v1.CAService', 'getRootCaCertificate', {}, worker, 'r'),
     );
     expect(e.code).toBe('UNAVAILABLE');
     expect(e.message).toContain(`the leader at ${addr} does not answer`);
@@ -117,7 +137,7 @@ describe('LeaderForwarder', () => {
 
   it('refuses a method the service does not have', async () => {
     const f = forwarderTo('127.0.0.1:1');
-    const e = await failure(f.forward(CAServiceService, 'tswarm.v1.CAService', 'noSuchMethod', {}, worker));
+    const e = await failure(f.forward(CAServiceService, 'tswarm.v1.CAService', 'noSuchMethod', {}, worker, 'r'));
     expect(e.code).toBe('INTERNAL');
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import { ERROR_CODE_METADATA_KEY, fromServiceError, TswarmError } from '../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
+import { REQUEST_ID_METADATA_KEY } from '../lib/request-id.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
 
 /** A forwarded call that takes longer than this has lost its leader; the caller retries. */
@@ -17,7 +18,8 @@ type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError |
 
 /**
  * Carries a call that reached a follower to the leader, naming the original caller so the
- * leader authorizes the real caller (SwarmKit's raft proxy). One client per leader address.
+ * leader authorizes the real caller (SwarmKit's raft proxy), and keeping the request ID the call
+ * came with, so the leader applies a retried write at most once. One client per leader address.
  */
 export class LeaderForwarder {
   private clients = new Map<string, Client>();
@@ -33,6 +35,7 @@ export class LeaderForwarder {
     method: string,
     request: unknown,
     caller: Caller,
+    requestId: string,
   ): Promise<Res> {
     const addr = this.leaderAddr();
     if (!addr)
@@ -49,6 +52,7 @@ export class LeaderForwarder {
     }
     const metadata = new Metadata();
     metadata.set(FORWARDED_FOR_METADATA_KEY, caller.kind === 'anonymous' ? 'anonymous' : caller.nodeId);
+    metadata.set(REQUEST_ID_METADATA_KEY, requestId);
     const fn = (client as unknown as Record<string, UnaryFn>)[method];
     if (!fn) throw new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`);
     return new Promise<Res>((resolve, reject) => {

@@ -16,6 +16,7 @@ import { raftSenderAuthorizer, type RaftSenderView } from './authz/raft-sender.j
 import { CertificateIssuer } from './ca/issuer.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
+import { readBarrier } from './read-barrier.js';
 import { RaftNode } from './raft/node/raft-node.js';
 import type { DroppedCounts } from './raft/transport/dropped.js';
 import { MemoryStore, type TxResult } from './store/memory-store.js';
@@ -27,6 +28,8 @@ import { joinRaft, leaveRaft } from './membership/join-raft.js';
 import type { RaftMembership } from './membership/raft-membership.js';
 import { RoleManager } from './membership/role-manager.js';
 import { askWhoLeads, shouldAskWhoLeads, type WhoLeadsAsked } from './membership/who-leads.js';
+import { Leadership } from './leadership/leadership.js';
+import { LeaderLoop } from './leadership/leader-loop.js';
 
 export type ManagerMode =
   | { kind: 'init'; cluster: Cluster; hostname: string; availability: number }
@@ -57,8 +60,13 @@ export interface ManagerOptions {
 const LEADER_WAIT_MS = 30_000;
 /** One JoinRaft to one manager, when asking who leads; a few managers are tried in turn. */
 const WHO_LEADS_CALL_DEADLINE_MS = 5_000;
-/** How often the leader looks for missed heartbeats and pending role changes. */
-const RECONCILE_EVERY_MS = 500;
+/**
+ * How often the leader looks for missed heartbeats, and for learners to promote and role changes
+ * to carry out: a sixth of the default DOWN deadline (3 s), so a dead node is marked within it.
+ */
+const LEADER_ROUND_EVERY_MS = 500;
+/** How often a member without a leader checks whether it should ask the managers who leads. */
+const WHO_LEADS_CHECK_EVERY_MS = 500;
 
 /**
  * The manager parts of a node: the replicated store on Raft, the CA, the dispatcher's heartbeat
@@ -73,8 +81,9 @@ export class Manager {
   private readonly clock: Clock;
   private readonly dispatcher: Dispatcher;
   private readonly roles: RoleManager;
-  private reconcileTimer: Timer | undefined;
-  private reconciling = false;
+  /** Runs the leader-only components while this manager leads (fed by the Raft node). */
+  readonly leadership: Leadership;
+  private whoLeadsTimer: Timer | undefined;
   private stopped = false;
   private whoLeadsAsked: WhoLeadsAsked | undefined;
   private askingWhoLeads = false;
@@ -105,6 +114,29 @@ export class Manager {
       leadershipHeir: () => this.raft.leadershipHeir(),
     };
     this.roles = new RoleManager({ nodeId: o.nodeId, raft, store: this.store, log: o.log });
+    this.leadership = new Leadership(o.log.child({ part: 'leadership' }));
+    this.registerLeaderComponents();
+  }
+
+  /** The leader-only work: node liveness and the role manager, each a round every LEADER_ROUND_EVERY_MS. */
+  private registerLeaderComponents(): void {
+    const loop = (name: string, round: () => Promise<void>, hooks: { onStart?(): void; onStop?(): void } = {}) =>
+      new LeaderLoop({
+        name,
+        clock: this.clock,
+        periodMs: LEADER_ROUND_EVERY_MS,
+        log: this.o.log.child({ part: name }),
+        // A manager still joining has no cluster object yet: nothing to look after.
+        round: () => (this.replica.count('cluster') === 0 ? Promise.resolve() : round()),
+        ...hooks,
+      });
+    this.leadership.register(
+      loop('node-liveness', () => this.dispatcher.markLiveness(this.replica.list('node')), {
+        onStart: () => this.dispatcher.startLeading(),
+        onStop: () => this.dispatcher.forgetBeats(),
+      }),
+    );
+    this.leadership.register(loop('role-manager', () => this.roles.reconcile(this.replica.list('node'))));
   }
 
   static async start(o: ManagerOptions): Promise<Manager> {
@@ -128,6 +160,7 @@ export class Manager {
       // A joining manager starts empty; the leader's snapshot brings the real configuration.
       join: o.mode.kind === 'join',
       stateMachine: this.replica,
+      onRoleChange: (role) => this.leadership.observe(role),
       credentials: clientCredentials(o.tls),
       authorizeSender: raftSenderAuthorizer(this.raftSenders()),
       // The cluster spec's interval (`init`/`swarm update --snapshot-interval`), read at each check.
@@ -161,7 +194,7 @@ export class Manager {
       ),
     );
     if (o.mode.kind === 'init') await this.bootstrapCluster(o.mode.cluster, o.mode.hostname, o.mode.availability);
-    this.scheduleReconcile();
+    this.scheduleWhoLeadsCheck();
     o.log.info(
       { listen: o.listenAddr, advertise: o.advertiseAddr, port: this.boundPort, mode: o.mode.kind },
       'manager started',
@@ -233,6 +266,7 @@ export class Manager {
     const issuer = new CertificateIssuer(this.store, this.clock);
     return {
       isLeader: () => this.isLeader(),
+      readBarrier: () => readBarrier(() => this.raft.readIndex()),
       rootCaPem: () => this.o.tls.current.caPem,
       issueCertificate: async (
         req: { csrPem: Buffer; token: string; hostname: string; availability: number },
@@ -275,32 +309,12 @@ export class Manager {
     };
   }
 
-  private scheduleReconcile(): void {
+  private scheduleWhoLeadsCheck(): void {
     if (this.stopped) return;
-    this.reconcileTimer = this.clock.setTimer(RECONCILE_EVERY_MS, () => {
-      void this.reconcile().finally(() => this.scheduleReconcile());
+    this.whoLeadsTimer = this.clock.setTimer(WHO_LEADS_CHECK_EVERY_MS, () => {
+      if (!this.leadership.leading()) this.maybeAskWhoLeads();
+      this.scheduleWhoLeadsCheck();
     });
-  }
-
-  /** Leader-only housekeeping: node liveness, learner promotion, role changes. Bounded per round. */
-  private async reconcile(): Promise<void> {
-    if (this.reconciling || !this.isLeader() || this.replica.count('cluster') === 0) {
-      if (!this.isLeader()) {
-        this.dispatcher.forgetBeats();
-        this.maybeAskWhoLeads();
-      }
-      return;
-    }
-    this.reconciling = true;
-    try {
-      const nodes = this.replica.list('node');
-      await this.dispatcher.markLiveness(nodes);
-      await this.roles.reconcile(nodes);
-    } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'manager reconcile round failed; retrying');
-    } finally {
-      this.reconciling = false;
-    }
   }
 
   /**
@@ -340,7 +354,10 @@ export class Manager {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.reconcileTimer?.cancel();
+    this.whoLeadsTimer?.cancel();
+    // Leader-only components stop first (their signal aborts now); a round still waiting on a
+    // proposal ends when Raft stops below and rejects it, so the wait is bounded by that.
+    const leaderWorkStopped = this.leadership.close();
     this.forwarder.close();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -353,6 +370,7 @@ export class Manager {
       });
     });
     await this.raft?.stop();
+    await leaderWorkStopped;
   }
 
   cluster(): Cluster | undefined {

@@ -6,7 +6,8 @@ import { ManualClock } from '../lib/clock.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller, type MembershipView, type Role } from './authz/authz.js';
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import type { LeaderForwarder } from './forward.js';
-import { managerServices, POLICIES, type ManagerHandlers } from './services.js';
+import { REQUEST_ID_METADATA_KEY } from '../lib/request-id.js';
+import { managerServices, POLICIES, type CallContext, type ManagerHandlers } from './services.js';
 
 const roles = new Map<string, Role>([
   ['m1', 'manager'],
@@ -18,10 +19,14 @@ const membership: MembershipView = { clusterId: () => 'c1', roleOf: (id) => role
 function setup(leader = true, clock = new ManualClock()) {
   const ran: { method: string; caller: Caller }[] = [];
   const forwarded: { service: string; method: string; caller: Caller }[] = [];
+  /** The request ID each handler ran with, and each forwarded call carried, in call order. */
+  const requestIds: string[] = [];
+  let readBarriers = 0;
   const handler =
     (method: string) =>
-    async (_req: unknown, caller?: Caller): Promise<never> => {
+    async (_req: unknown, caller?: Caller, ctx?: CallContext): Promise<never> => {
       ran.push({ method, caller: caller ?? { kind: 'anonymous' } });
+      requestIds.push(ctx?.requestId ?? '');
       return {} as never;
     };
   const control = Object.fromEntries(
@@ -29,6 +34,7 @@ function setup(leader = true, clock = new ManualClock()) {
   ) as unknown as ManagerHandlers['control'];
   const h: ManagerHandlers = {
     isLeader: () => leader,
+    readBarrier: async () => void readBarriers++,
     rootCaPem: () => 'the CA',
     issueCertificate: handler('issueNodeCertificate'),
     certificateStatus: handler('nodeCertificateStatus'),
@@ -38,8 +44,9 @@ function setup(leader = true, clock = new ManualClock()) {
     control,
   };
   const forwarder = {
-    forward: async (_d: unknown, service: string, method: string, _req: unknown, caller: Caller) => {
+    forward: async (_d: unknown, service: string, method: string, _req: unknown, caller: Caller, id: string) => {
       forwarded.push({ service, method, caller });
+      requestIds.push(id);
       return {};
     },
   } as unknown as LeaderForwarder;
@@ -55,12 +62,13 @@ function setup(leader = true, clock = new ManualClock()) {
     service: string,
     method: string,
     cn?: string,
-    from = { peer: 'ipv4:127.0.0.1:1', forwardedFor: '' },
+    from: { peer: string; forwardedFor: string; requestId?: string } = { peer: 'ipv4:127.0.0.1:1', forwardedFor: '' },
   ): Promise<string> =>
     new Promise((resolve) => {
       const subject = cn ? { CN: cn, OU: 'tswarm-worker', O: 'c1' } : undefined;
       const metadata = new Metadata();
       if (from.forwardedFor) metadata.set(FORWARDED_FOR_METADATA_KEY, from.forwardedFor);
+      if (from.requestId) metadata.set(REQUEST_ID_METADATA_KEY, from.requestId);
       const fakeCall = {
         request: {},
         metadata,
@@ -72,7 +80,7 @@ function setup(leader = true, clock = new ManualClock()) {
       const impl = byName.get(service)![method] as (c: unknown, cb: (e: ServiceError | null) => void) => void;
       impl(fakeCall, (err) => resolve(err ? fromServiceError(err).code : 'ok'));
     });
-  return { services, ran, forwarded, call };
+  return { services, ran, forwarded, requestIds, readBarriers: () => readBarriers, call };
 }
 
 describe('manager services: who may call what', () => {
@@ -138,7 +146,7 @@ describe('manager services: who may call what', () => {
   it('on a follower, forwards leader-only methods with the original caller and runs the rest locally', async () => {
     const { ran, forwarded, call } = setup(false);
     expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'w1')).toBe('ok');
-    expect(await call('tswarm.v1.ControlService', 'listNodes', 'm1')).toBe('ok');
+    expect(await call('tswarm.v1.ControlService', 'updateNode', 'm1')).toBe('ok');
     expect(await call('tswarm.v1.NodeCAService', 'nodeCertificateStatus', 'w1')).toBe('ok');
     expect(forwarded).toEqual([
       {
@@ -148,11 +156,38 @@ describe('manager services: who may call what', () => {
       },
       {
         service: 'tswarm.v1.ControlService',
-        method: 'listNodes',
+        method: 'updateNode',
         caller: { kind: 'node', nodeId: 'm1', role: 'manager' },
       },
     ]);
     expect(ran).toEqual([{ method: 'nodeCertificateStatus', caller: { kind: 'node', nodeId: 'w1', role: 'worker' } }]);
+  });
+
+  it('serves the control API’s reads on any manager after a read barrier, never forwarding them', async () => {
+    for (const leader of [false, true]) {
+      const t = setup(leader);
+      for (const method of ['getNode', 'listNodes', 'getCluster', 'listClusters'])
+        expect(await t.call('tswarm.v1.ControlService', method, 'm1'), method).toBe('ok');
+      expect(t.forwarded).toEqual([]);
+      expect(t.ran.map((r) => r.method)).toEqual(['getNode', 'listNodes', 'getCluster', 'listClusters']);
+      expect(t.readBarriers()).toBe(4);
+    }
+  });
+
+  it('keeps the request ID a call came with, forwarded or not, and gives one to a call that had none', async () => {
+    const from = (requestId: string) => ({ peer: 'ipv4:127.0.0.1:1', forwardedFor: '', requestId });
+    const follower = setup(false);
+    await follower.call('tswarm.v1.ControlService', 'removeNode', 'm1', from('retry-me'));
+    await follower.call('tswarm.v1.ControlService', 'removeNode', 'm1', from('retry-me'));
+    expect(follower.requestIds).toEqual(['retry-me', 'retry-me']);
+    const leader = setup(true);
+    await leader.call('tswarm.v1.ControlService', 'updateCluster', 'm1', from('mine'));
+    await leader.call('tswarm.v1.ControlService', 'updateCluster', 'm1');
+    await leader.call('tswarm.v1.ControlService', 'updateCluster', 'm1');
+    const [given, fresh1, fresh2] = leader.requestIds;
+    expect(given).toBe('mine');
+    expect(fresh1).toMatch(/^[0-9a-z]{25}$/);
+    expect(fresh2).not.toBe(fresh1);
   });
 
   it('runs leader-only methods locally on the leader', async () => {

@@ -31,6 +31,7 @@ import {
 } from './authz/authz.js';
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import { systemClock } from '../lib/clock.js';
+import { requestIdOf } from '../lib/request-id.js';
 import type { LeaderForwarder } from './forward.js';
 
 /**
@@ -60,9 +61,26 @@ export const POLICIES = {
   },
 } as const;
 
-/** The handlers each service needs; `leaderOnly` ones run on the leader and are forwarded there. */
+/** What a handler learns of its call beyond the request and the caller. */
+export interface CallContext {
+  /**
+   * The request's ID: the one the call carried (a retry, or a write forwarded by a follower), or
+   * a fresh one. A write passes it to Store.update so a retried request is applied at most once.
+   */
+  requestId: string;
+}
+
+/**
+ * The handlers each service needs; `leaderOnly` ones run on the leader and are forwarded there,
+ * `reads` run on whichever manager received them once `readBarrier` confirmed its copy is current.
+ */
 export interface ManagerHandlers {
   isLeader: () => boolean;
+  /**
+   * Resolves once this manager's store holds every write committed before the call (a Raft
+   * ReadIndex confirmed by the leader's quorum): a read served after it is linearizable.
+   */
+  readBarrier: () => Promise<void>;
   rootCaPem: () => string;
   issueCertificate: (req: IssueNodeCertificateRequest, caller: Caller) => Promise<IssueNodeCertificateResponse>;
   certificateStatus: (req: NodeCertificateStatusRequest, caller: Caller) => Promise<NodeCertificateStatusResponse>;
@@ -72,27 +90,49 @@ export interface ManagerHandlers {
   control: {
     getNode: (req: control.GetNodeRequest) => Promise<control.GetNodeResponse>;
     listNodes: (req: control.ListNodesRequest) => Promise<control.ListNodesResponse>;
-    updateNode: (req: control.UpdateNodeRequest) => Promise<control.UpdateNodeResponse>;
-    removeNode: (req: control.RemoveNodeRequest) => Promise<control.RemoveNodeResponse>;
+    updateNode: (
+      req: control.UpdateNodeRequest,
+      caller: Caller,
+      call: CallContext,
+    ) => Promise<control.UpdateNodeResponse>;
+    removeNode: (
+      req: control.RemoveNodeRequest,
+      caller: Caller,
+      call: CallContext,
+    ) => Promise<control.RemoveNodeResponse>;
     getCluster: (req: control.GetClusterRequest) => Promise<control.GetClusterResponse>;
     listClusters: (req: control.ListClustersRequest) => Promise<control.ListClustersResponse>;
-    updateCluster: (req: control.UpdateClusterRequest) => Promise<control.UpdateClusterResponse>;
+    updateCluster: (
+      req: control.UpdateClusterRequest,
+      caller: Caller,
+      call: CallContext,
+    ) => Promise<control.UpdateClusterResponse>;
   };
 }
 
-type Handler = (req: never, caller: Caller) => Promise<unknown>;
+/** The control API's reads: served by any manager after a ReadIndex, never forwarded (docs/raft.md, ReadIndex). */
+export const CONTROL_READS = ['getNode', 'listNodes', 'getCluster', 'listClusters'] as const;
+
+type Handler = (req: never, caller: Caller, call: CallContext) => Promise<unknown>;
+
+/** How the methods of one service run: where (leader or here) and after what (a read barrier). */
+interface Placement {
+  leaderOnly: ReadonlySet<string>;
+  reads: ReadonlySet<string>;
+}
 
 /**
- * Builds a service implementation: every method authorized by its policy, and — for methods that
- * change or need the leader's state — run on the leader, forwarded there from a follower.
+ * Builds a service implementation: every method authorized by its policy; methods that change or
+ * need the leader's state run on the leader, forwarded there from a follower with the call's
+ * request ID; reads run here after the read barrier.
  */
 function build(
   definition: ServiceDefinition,
   serviceName: keyof typeof POLICIES,
   handlers: Record<string, Handler>,
-  leaderOnly: ReadonlySet<string>,
+  placement: Placement,
   membership: MembershipView,
-  isLeader: () => boolean,
+  h: Pick<ManagerHandlers, 'isLeader' | 'readBarrier'>,
   forwarder: LeaderForwarder,
   anonymous: AnonymousRateLimiter,
 ): UntypedServiceImplementation {
@@ -105,8 +145,11 @@ function build(
       // Anonymous calls are limited where they enter the cluster; a forwarded one was admitted there.
       const forwarded = call.metadata?.get(FORWARDED_FOR_METADATA_KEY)[0];
       if (caller.kind === 'anonymous' && !forwarded) anonymous.admit(call.getPeer());
-      if (leaderOnly.has(method) && !isLeader()) return forwarder.forward(definition, serviceName, method, req, caller);
-      return handler(req as never, caller);
+      const requestId = requestIdOf(call.metadata);
+      if (placement.leaderOnly.has(method) && !h.isLeader())
+        return forwarder.forward(definition, serviceName, method, req, caller, requestId);
+      if (placement.reads.has(method)) await h.readBarrier();
+      return handler(req as never, caller, { requestId });
     });
   }
   return impl;
@@ -123,16 +166,20 @@ export function managerServices(
   forwarder: LeaderForwarder,
   anonymous: AnonymousRateLimiter = new AnonymousRateLimiter(systemClock),
 ): BuiltServices[] {
-  const isLeader = () => h.isLeader();
   const mk = (
     definition: ServiceDefinition,
     name: keyof typeof POLICIES,
     handlers: Record<string, Handler>,
-    leaderOnly: string[],
-  ): BuiltServices => ({
-    definition,
-    implementation: build(definition, name, handlers, new Set(leaderOnly), membership, isLeader, forwarder, anonymous),
-  });
+    leaderOnly: readonly string[],
+    reads: readonly string[] = [],
+  ): BuiltServices => {
+    const placement = { leaderOnly: new Set(leaderOnly), reads: new Set(reads) };
+    return {
+      definition,
+      implementation: build(definition, name, handlers, placement, membership, h, forwarder, anonymous),
+    };
+  };
+  const controlReads: ReadonlySet<string> = new Set(CONTROL_READS);
   const rootCa = async (): Promise<GetRootCACertificateResponse> => ({ certificatePem: Buffer.from(h.rootCaPem()) });
   return [
     mk(
@@ -154,6 +201,12 @@ export function managerServices(
       { joinRaft: h.joinRaft, leaveRaft: h.leaveRaft },
       ['joinRaft', 'leaveRaft'],
     ),
-    mk(control.ControlServiceService, 'tswarm.v1.ControlService', h.control, Object.keys(h.control)),
+    mk(
+      control.ControlServiceService,
+      'tswarm.v1.ControlService',
+      h.control,
+      Object.keys(h.control).filter((m) => !controlReads.has(m)),
+      CONTROL_READS,
+    ),
   ];
 }

@@ -2,6 +2,9 @@ import { makeGenericClientConstructor, Metadata, type Client, type ServiceError 
 import { ControlServiceService } from '../../gen/tswarm/v1/control.js';
 import { fromServiceError, TswarmError } from '../../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../../lib/tls.js';
+import { systemClock } from '../../lib/clock.js';
+import { newRequestId, REQUEST_ID_METADATA_KEY } from '../../lib/request-id.js';
+import { retryWhileUnavailable } from './control-retry.js';
 import type { Swarm } from '../swarm.js';
 
 const CONTROL_DEADLINE_MS = 30_000;
@@ -27,11 +30,17 @@ export class ControlForwarder {
 
   constructor(private readonly swarm: Swarm) {}
 
+  /**
+   * One request, one request ID, kept by its retries: a write retried across a leader change is
+   * applied at most once (control-retry.ts).
+   */
   async call<K extends ControlMethod>(method: K, request: ControlRequest<K>): Promise<ControlResponse<K>> {
-    return (await this.callUntyped(method, request)) as ControlResponse<K>;
+    const requestId = newRequestId();
+    const attempt = () => this.callUntyped(method, request, requestId);
+    return (await retryWhileUnavailable(attempt, systemClock)) as ControlResponse<K>;
   }
 
-  private async callUntyped(method: string, request: unknown): Promise<unknown> {
+  private async callUntyped(method: string, request: unknown, requestId: string): Promise<unknown> {
     const node = this.swarm.node;
     if (node.role === 'none')
       throw new TswarmError(
@@ -55,8 +64,10 @@ export class ControlForwarder {
     }
     const fn = (this.client as unknown as Record<string, UnaryFn>)[method]!;
     const c = this.client;
+    const metadata = new Metadata();
+    metadata.set(REQUEST_ID_METADATA_KEY, requestId);
     return new Promise((resolve, reject) =>
-      fn.call(c, request, new Metadata(), { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
+      fn.call(c, request, metadata, { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
         err ? reject(fromServiceError(err)) : resolve(res),
       ),
     );

@@ -26,7 +26,7 @@ export interface DockerNode {
     Hostname: string;
     Platform: { Architecture: string; OS: string };
     Resources: { NanoCPUs: number; MemoryBytes: number };
-    Engine: { EngineVersion: string };
+    Engine: { EngineVersion: string; Labels?: Record<string, string> };
   };
   /** State: unknown, down, ready or disconnected. */
   Status: { State: string; Message?: string; Addr: string };

@@ -3,6 +3,9 @@ import type { TswarmError } from '../../lib/errors.js';
 import { NodeRole, NodeState, Reachability } from '../../gen/tswarm/v1/objects.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { controlHandlers } from './handlers.js';
+import type { Caller } from '../authz/authz.js';
+
+const admin: Caller = { kind: 'node', nodeId: 'm1', role: 'manager' };
 
 async function setup() {
   const t = testStore();
@@ -57,11 +60,30 @@ describe('control API handlers', () => {
   it('refuses a node update without a spec', async () => {
     const t = await setup();
     await addNode(t.store, { id: 'w1' });
-    const code = await t.api.updateNode({ nodeId: 'w1', nodeVersion: 0, spec: undefined }).then(
-      () => 'ok',
-      (e: unknown) => (e as TswarmError).code,
-    );
+    const code = await t.api
+      .updateNode({ nodeId: 'w1', nodeVersion: 0, spec: undefined }, admin, { requestId: 'r' })
+      .then(
+        () => 'ok',
+        (e: unknown) => (e as TswarmError).code,
+      );
     expect(code).toBe('INVALID_ARGUMENT');
     expect(t.replica.get('node', 'w1')!.spec!.desiredRole).toBe(NodeRole.NODE_ROLE_WORKER);
+  });
+
+  it('applies a write retried with the same request ID once, answering the retry without changing anything', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'w1' });
+    const spec = (zone: string) => ({
+      ...t.replica.get('node', 'w1')!.spec!,
+      annotations: { name: '', labels: { zone } },
+    });
+    const first = await t.api.updateNode({ nodeId: 'w1', nodeVersion: 0, spec: spec('a') }, admin, { requestId: 'r1' });
+    await t.api.updateNode({ nodeId: 'w1', nodeVersion: 0, spec: spec('b') }, admin, { requestId: 'r2' });
+    const version = t.replica.version;
+    // The first request again (its answer was lost): nothing is applied, zone stays b.
+    await t.api.updateNode({ nodeId: 'w1', nodeVersion: 0, spec: spec('a') }, admin, { requestId: 'r1' });
+    expect(t.replica.version).toBe(version);
+    expect(t.replica.get('node', 'w1')!.spec!.annotations!.labels).toEqual({ zone: 'b' });
+    expect(first.node!.spec!.annotations!.labels).toEqual({ zone: 'a' });
   });
 });

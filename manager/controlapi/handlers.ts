@@ -1,6 +1,8 @@
 import { TswarmError } from '../../lib/errors.js';
 import { NodeRole, Reachability, type Node } from '../../gen/tswarm/v1/objects.js';
 import type * as control from '../../gen/tswarm/v1/control.js';
+import type { Caller } from '../authz/authz.js';
+import type { CallContext } from '../services.js';
 import type { Store } from '../store/store.js';
 import { theCluster } from '../store/cluster-objects.js';
 import { redactCluster, updateCluster } from './cluster.js';
@@ -42,12 +44,22 @@ export function controlHandlers(ctx: ControlContext) {
     listNodes: async (req: control.ListNodesRequest): Promise<control.ListNodesResponse> => ({
       nodes: listNodes(store.replica, req).map((n) => forApi(n, ctx)),
     }),
-    updateNode: async (req: control.UpdateNodeRequest): Promise<control.UpdateNodeResponse> => {
+    // Writes carry the call's request ID into the store: a retried one is applied at most once.
+    updateNode: async (
+      req: control.UpdateNodeRequest,
+      _caller: Caller,
+      call: CallContext,
+    ): Promise<control.UpdateNodeResponse> => {
       if (!req.spec) throw new TswarmError('INVALID_ARGUMENT', 'update node needs a node spec');
-      return { node: forApi(await updateNode(store, ctx.quorum, req.nodeId, req.nodeVersion, req.spec), ctx) };
+      const node = await updateNode(store, ctx.quorum, req.nodeId, req.nodeVersion, req.spec, call.requestId);
+      return { node: forApi(node, ctx) };
     },
-    removeNode: async (req: control.RemoveNodeRequest): Promise<control.RemoveNodeResponse> => {
-      await removeNode(store, req.nodeId, req.force);
+    removeNode: async (
+      req: control.RemoveNodeRequest,
+      _caller: Caller,
+      call: CallContext,
+    ): Promise<control.RemoveNodeResponse> => {
+      await removeNode(store, req.nodeId, req.force, call.requestId);
       return {};
     },
     getCluster: async (_req: control.GetClusterRequest): Promise<control.GetClusterResponse> => ({
@@ -56,8 +68,12 @@ export function controlHandlers(ctx: ControlContext) {
     listClusters: async (_req: control.ListClustersRequest): Promise<control.ListClustersResponse> => ({
       clusters: store.replica.list('cluster').map(redactCluster),
     }),
-    updateCluster: async (req: control.UpdateClusterRequest): Promise<control.UpdateClusterResponse> => ({
-      cluster: await updateCluster(store, req),
+    updateCluster: async (
+      req: control.UpdateClusterRequest,
+      _caller: Caller,
+      call: CallContext,
+    ): Promise<control.UpdateClusterResponse> => ({
+      cluster: await updateCluster(store, req, call.requestId),
     }),
   };
 }

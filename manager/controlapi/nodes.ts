@@ -64,12 +64,14 @@ export function checkQuorumAfterRemoving(nodeId: string, quorum: QuorumView, wha
   }
 }
 
+/** `node update`: the spec replaces the node's, checked against the version the caller read. */
 export async function updateNode(
   store: Store,
   quorum: QuorumView,
   nodeId: string,
   version: number,
   spec: NodeSpec,
+  requestId = '',
 ): Promise<Node> {
   const node = resolveNode(store.replica, nodeId);
   if (!spec.availability || !Object.values(NodeAvailability).includes(spec.availability)) {
@@ -83,16 +85,19 @@ export async function updateNode(
   for (const key of Object.keys(spec.annotations?.labels ?? {})) {
     if (!key || key.length > 256) throw new TswarmError('INVALID_ARGUMENT', `invalid node label key "${key}"`);
   }
-  await store.update((tx, s) => {
-    const current = s.get('node', node.id)!;
-    // The version the caller read (0: "whatever is current") is the one the store checks.
-    const read = version === 0 ? current.meta!.version : version;
-    tx.update('node', { ...current, meta: { ...current.meta!, version: read }, spec });
-  });
+  await store.update(
+    (tx, s) => {
+      const current = s.get('node', node.id)!;
+      // The version the caller read (0: "whatever is current") is the one the store checks.
+      const read = version === 0 ? current.meta!.version : version;
+      tx.update('node', { ...current, meta: { ...current.meta!, version: read }, spec });
+    },
+    { requestId },
+  );
   return store.get('node', node.id)!;
 }
 
-export async function removeNode(store: Store, ref: string, force: boolean): Promise<void> {
+export async function removeNode(store: Store, ref: string, force: boolean, requestId = ''): Promise<void> {
   const node = resolveNode(store.replica, ref);
   const name = node.description?.hostname || node.id;
   if (node.role === NodeRole.NODE_ROLE_MANAGER) {
@@ -108,8 +113,11 @@ export async function removeNode(store: Store, ref: string, force: boolean): Pro
       `node ${name} is not down and can't be removed. Stop it (or run \`tswarm leave\` on it), or use --force`,
     );
   }
-  await store.update((tx, s) => {
-    tx.remove('node', s.get('node', node.id)!);
-    for (const t of s.tasksOfNode(node.id)) tx.remove('task', t);
-  });
+  await store.update(
+    (tx, s) => {
+      tx.remove('node', s.get('node', node.id)!);
+      for (const t of s.tasksOfNode(node.id)) tx.remove('task', t);
+    },
+    { requestId },
+  );
 }

@@ -67,6 +67,14 @@ export class Dispatcher {
   }
 
   /**
+   * On gaining leadership: every node's clock starts now, not at a beat this manager kept from an
+   * earlier term (its predecessor received the beats in between).
+   */
+  startLeading(): void {
+    this.tracker = new HeartbeatTracker(this.o.clock.nowMs());
+  }
+
+  /**
    * Beats go to the leader only, so a manager that is not (or no longer) leading forgets them: when
    * it leads again, every node's clock starts at that moment rather than at a stale beat.
    */

@@ -13,6 +13,8 @@ import {
   type ObjectOfKind,
 } from './kinds.js';
 import { Watcher, type ChangeEvent, type WatchOptions } from './watch.js';
+import { resyncRequired, WatchHistory } from './watch-history.js';
+import { AppliedRequests, REQUEST_ID_CHARS_MAX } from './applied-requests.js';
 
 export type TxResult = { ok: true; version: number } | { ok: false; code: ErrorCode; message: string };
 
@@ -32,6 +34,8 @@ export class MemoryStore implements StateMachine<TxResult> {
   private tasksByService = new Map<string, Set<string>>();
   private tasksByNode = new Map<string, Set<string>>();
   private watchers = new Set<Watcher>();
+  private readonly history = new WatchHistory();
+  private readonly appliedRequests = new AppliedRequests();
   /** The Raft index of the last transaction applied (0: empty). */
   version = 0;
 
@@ -60,12 +64,19 @@ export class MemoryStore implements StateMachine<TxResult> {
     return [...(this.tasksByNode.get(nodeId) ?? [])].map((id) => this.get('task', id)!);
   }
 
+  /** The first result of the transaction applied with this request ID, while it is remembered. */
+  resultOfRequest(requestId: string): TxResult | undefined {
+    return this.appliedRequests.resultOf(requestId);
+  }
+
   count(kind: Kind): number {
     return this.tables.get(kind)!.size;
   }
 
+  /** A watch of the changes from now on, or (fromVersion) of those after that version; see WatchOptions. */
   watch(options: WatchOptions = {}): Watcher {
-    const w = new Watcher(options, (closed) => this.watchers.delete(closed));
+    const replay = options.fromVersion === undefined ? [] : this.history.since(options.fromVersion);
+    const w = new Watcher(options, (closed) => this.watchers.delete(closed), replay);
     this.watchers.add(w);
     return w;
   }
@@ -79,9 +90,26 @@ export class MemoryStore implements StateMachine<TxResult> {
     } catch {
       return { ok: false, code: 'INVALID_ARGUMENT', message: `entry ${index} is not a store transaction` };
     }
+    this.appliedRequests.evict(index);
+    if (tx.requestId === '') return this.applyTransaction(tx, index);
+    if (tx.requestId.length > REQUEST_ID_CHARS_MAX)
+      return { ok: false, code: 'INVALID_ARGUMENT', message: `entry ${index} carries an over-long request ID` };
+    // A retry of a request applied already (its proposer lost the answer): the first result, once.
+    const first = this.appliedRequests.resultOf(tx.requestId);
+    if (first) return first;
+    const result = this.applyTransaction(tx, index);
+    // Only what was applied: a failed transaction changed nothing, so its retry may run again
+    // (Store.update builds again after a conflict, with the same ID).
+    if (result.ok) this.appliedRequests.record(tx.requestId, index, result);
+    return result;
+  }
+
+  private applyTransaction(tx: StoreTransaction, index: number): TxResult {
     const problem = this.check(tx);
     if (problem) return problem;
     const events: ChangeEvent[] = tx.actions.map((a) => this.applyAction(a, index, tx.timestampMs));
+    for (const e of events) this.history.record(e);
+    // Only queued here: watchers filter and copy when their readers take (watch.ts).
     for (const w of [...this.watchers]) for (const e of events) w.publish(e);
     return { ok: true, version: index };
   }
@@ -188,6 +216,7 @@ export class MemoryStore implements StateMachine<TxResult> {
       tasks: all('task'),
       networks: all('network'),
       version: this.version,
+      appliedRequests: this.appliedRequests.toSnapshot(),
     }).finish();
   }
 
@@ -211,8 +240,11 @@ export class MemoryStore implements StateMachine<TxResult> {
     load('task', snap.tasks);
     load('network', snap.networks);
     this.version = snap.version;
-    // Watchers saw a history that no longer leads here: they must re-list.
-    for (const w of [...this.watchers]) w.close();
+    this.appliedRequests.restore(snap.appliedRequests);
+    this.history.reset(snap.version);
+    // Watchers saw a history that no longer leads here: they must re-list, and are told so.
+    const err = resyncRequired(`the store was replaced by a snapshot at version ${snap.version}`);
+    for (const w of [...this.watchers]) w.end(err);
   }
 }
 

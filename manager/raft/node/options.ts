@@ -51,6 +51,11 @@ export interface RaftNodeOptions<R> {
    * the engine, the API and heartbeats, leaves it off.
    */
   blockingFollowerSync?: boolean;
+  /**
+   * Told of every change of this member's role or leader, after the Ready that brought it was
+   * handled (manager/leadership/: leader-only components start and stop on it). Must not throw.
+   */
+  onRoleChange?: (role: { leading: boolean; term: number }) => void;
 }
 
 export interface NodeStatus {

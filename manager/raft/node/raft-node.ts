@@ -277,6 +277,7 @@ export class RaftNode<R> {
       return false;
     });
     this.logger.info({ leader: s.lead, role: s.raftState, term: this.rn.raft.term }, 'raft: leader or role changed');
+    this.options.onRoleChange?.({ leading: s.raftState === 'leader', term: this.rn.raft.term });
   }
 
   private async maybeSnapshot(): Promise<void> {
@@ -464,6 +465,9 @@ export class RaftNode<R> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A stopped member leads no more: its leader-only components must not go on proposing.
+    if (this.rn.softState().raftState === 'leader')
+      this.options.onRoleChange?.({ leading: false, term: this.rn.raft.term });
     this.ticker?.cancel();
     this.transport.close();
     await this.loop?.catch(() => undefined);

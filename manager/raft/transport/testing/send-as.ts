@@ -48,7 +48,7 @@ function forgedTransaction(): Uint8Array {
     certificatePem: certPem.toString(),
   });
   tx.create('node', node);
-  return StoreTransaction.encode({ actions: tx.actions, timestampMs: Date.now() }).finish();
+  return StoreTransaction.encode({ actions: tx.actions, timestampMs: Date.now(), requestId: '' }).finish();
 }
 
 function message(): Message {
