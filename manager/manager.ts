@@ -14,6 +14,8 @@ import { storeMembership } from './authz/store-membership.js';
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import { raftSenderAuthorizer, type RaftSenderView } from './authz/raft-sender.js';
 import { CertificateIssuer } from './ca/issuer.js';
+import { RootRotationReconciler } from './ca/rotation-reconciler.js';
+import { trustBundle } from './ca/rotation.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
 import { RaftNode } from './raft/node/raft-node.js';
@@ -73,6 +75,7 @@ export class Manager {
   private readonly clock: Clock;
   private readonly dispatcher: Dispatcher;
   private readonly roles: RoleManager;
+  private readonly rootRotation: RootRotationReconciler;
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private stopped = false;
@@ -104,6 +107,7 @@ export class Manager {
       transferLeadership: (to) => this.raft.transferLeadership(to),
     };
     this.roles = new RoleManager({ nodeId: o.nodeId, raft, store: this.store, log: o.log });
+    this.rootRotation = new RootRotationReconciler({ store: this.store, log: o.log });
   }
 
   static async start(o: ManagerOptions): Promise<Manager> {
@@ -230,7 +234,12 @@ export class Manager {
     const issuer = new CertificateIssuer(this.store, this.clock);
     return {
       isLeader: () => this.isLeader(),
-      rootCaPem: () => this.o.tls.current.caPem,
+      // The root the join tokens pin (the old one until a rotation finishes): a joining node checks
+      // its digest; the whole trust bundle comes with its certificate, over verified TLS.
+      rootCaPem: () => {
+        const pem = this.cluster()?.rootCa?.caCertPem;
+        return pem && pem.length > 0 ? Buffer.from(pem).toString() : this.o.tls.current.caPem;
+      },
       issueCertificate: async (
         req: { csrPem: Buffer; token: string; hostname: string; availability: number },
         caller: Caller,
@@ -253,7 +262,11 @@ export class Manager {
           throw new TswarmError('PERMISSION_DENIED', 'a node may read only its own certificate status');
         const node = this.replica.get('node', req.nodeId);
         if (!node) throw new TswarmError('NOT_FOUND', `no node ${req.nodeId}`);
-        return { certificate: node.certificate, rootCaPem: Buffer.from(this.o.tls.current.caPem) };
+        const root = this.cluster()?.rootCa;
+        return {
+          certificate: node.certificate,
+          rootCaPem: Buffer.from(root ? trustBundle(root) : this.o.tls.current.caPem),
+        };
       },
       heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.dispatcher.heartbeat(req, caller),
       joinRaft: async (req: JoinRaftRequest, caller: Caller) =>
@@ -262,6 +275,7 @@ export class Manager {
         leaveRaft({ raft: this.raft, store: this.store }, req, caller),
       control: controlHandlers({
         store: this.store,
+        clock: this.clock,
         quorum: {
           voters: () => this.raft.status().voters,
           reachable: (id) =>
@@ -279,7 +293,7 @@ export class Manager {
     });
   }
 
-  /** Leader-only housekeeping: node liveness, learner promotion, role changes. Bounded per round. */
+  /** Leader-only housekeeping: node liveness, learner promotion, role changes, root rotation. Bounded per round. */
   private async reconcile(): Promise<void> {
     if (this.reconciling || !this.isLeader() || this.replica.count('cluster') === 0) {
       if (!this.isLeader()) {
@@ -293,6 +307,7 @@ export class Manager {
       const nodes = this.replica.list('node');
       await this.dispatcher.markLiveness(nodes);
       await this.roles.reconcile(nodes);
+      await this.rootRotation.reconcile(nodes);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'manager reconcile round failed; retrying');
     } finally {

@@ -43,7 +43,7 @@ function node(over: Partial<Node> = {}): Node {
 
 describe('Docker node shapes', () => {
   it('shows a manager node as dockerd does', () => {
-    const d = dockerNode(node(), 'PEM') as {
+    const d = dockerNode(node(), { TrustRoot: 'PEM', CertIssuerSubject: '', CertIssuerPublicKey: '' }) as {
       Version: unknown;
       Spec: unknown;
       Status: unknown;
@@ -59,7 +59,11 @@ describe('Docker node shapes', () => {
   });
 
   it('leaves ManagerStatus out for a worker', () => {
-    const d = dockerNode(node({ managerStatus: undefined, role: NodeRole.NODE_ROLE_WORKER }), '');
+    const d = dockerNode(node({ managerStatus: undefined, role: NodeRole.NODE_ROLE_WORKER }), {
+      TrustRoot: '',
+      CertIssuerSubject: '',
+      CertIssuerPublicKey: '',
+    });
     expect(d).not.toHaveProperty('ManagerStatus');
   });
 

@@ -2,12 +2,14 @@ import { TswarmError } from '../../lib/errors.js';
 import { NodeRole, Reachability, type Node } from '../../gen/tswarm/v1/objects.js';
 import type * as control from '../../gen/tswarm/v1/control.js';
 import type { Store } from '../store/store.js';
+import type { Clock } from '../../lib/clock.js';
 import { theCluster } from '../store/cluster-objects.js';
 import { redactCluster, updateCluster } from './cluster.js';
 import { listNodes, removeNode, resolveNode, updateNode, type QuorumView } from './nodes.js';
 
 export interface ControlContext {
   store: Store;
+  clock?: Clock;
   quorum: QuorumView;
   leaderId(): string;
 }
@@ -57,7 +59,7 @@ export function controlHandlers(ctx: ControlContext) {
       clusters: store.replica.list('cluster').map(redactCluster),
     }),
     updateCluster: async (req: control.UpdateClusterRequest): Promise<control.UpdateClusterResponse> => ({
-      cluster: await updateCluster(store, req),
+      cluster: await updateCluster(store, req, ctx.clock),
     }),
   };
 }
