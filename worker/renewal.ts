@@ -86,11 +86,15 @@ export async function renewCertificate(o: RenewCertificateOptions): Promise<void
     );
     // The answer names the roots to trust too (both during a root rotation): they came over verified TLS.
     const caPem = issued.rootCaPem.toString();
-    const material = await changeCertificates(o.dataDir, o.tls, (current) => ({
-      caPem: caPem || current.caPem,
-      keyPem,
-      certPem: issued.certificatePem.toString(),
-    }));
+    const material = await changeCertificates(
+      o.dataDir,
+      () => o.tls(),
+      (current) => ({
+        caPem: caPem || current.caPem,
+        keyPem,
+        certPem: issued.certificatePem.toString(),
+      }),
+    );
     if (!material) return;
     o.onRenewed();
     o.log.info({ notAfterMs: parseNodeCertificate(material.certPem).notAfterMs }, 'renewed this node’s certificate');
