@@ -37,6 +37,7 @@ function node(over: Partial<Node> = {}): Node {
     managerStatus: { addr: '192.168.77.11:2377', leader: true, reachability: Reachability.REACHABILITY_REACHABLE },
     role: NodeRole.NODE_ROLE_MANAGER,
     certificate: undefined,
+    trustRootDigest: '',
     ...over,
   };
 }

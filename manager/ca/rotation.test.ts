@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { connect, createServer, type AddressInfo } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { connect, createServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
