@@ -37,6 +37,7 @@ const MODULE_OF: Record<string, string> = {
   join: 'swarm',
   'join-token': 'swarm',
   leave: 'swarm',
+  swarm: 'swarm',
   node: 'node',
   image: 'image',
   pull: 'image',

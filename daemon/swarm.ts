@@ -17,13 +17,14 @@ import {
   type SwarmJoinRequest,
   type SwarmJoinResponse,
 } from '../gen/tswarm/v1/system.js';
-import { parseJoinToken } from '../ca/join-token.js';
 import { defaultClusterSpec, newCluster } from '../manager/store/new-cluster.js';
 import { Manager, type ManagerMode } from '../manager/manager.js';
 import { MemoryStore } from '../manager/store/memory-store.js';
 import { forceNewCluster } from '../manager/raft/node/force-new-cluster.js';
 import { claimRaftDir, RaftDirRefusedError, writeRaftOwner, type RaftOwner } from '../manager/raft-dir-owner.js';
-import { loadCertificates, saveCertificates } from '../worker/certificates.js';
+import { changeCertificates, loadCertificates, saveCertificates } from '../worker/certificates.js';
+import { TrustFollower } from '../worker/trust-follower.js';
+import { caBundleDigest, parseJoinToken } from '../ca/join-token.js';
 import { MANAGER_CALL_DEADLINE_MS } from '../worker/deadlines.js';
 import { HeartbeatLoop, initialHeartbeatManagers } from '../worker/heartbeat-loop.js';
 import { joinHandshake } from '../worker/join.js';
@@ -58,6 +59,7 @@ export class Swarm {
   private readonly clock: Clock;
   private readonly renewal: RenewalScheduler;
   private readonly roles: RoleChanger;
+  private readonly trust: TrustFollower;
   private state: LocalNodeState = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
   private lastError = '';
   /** The last membership change (init, join, leave) queued: they run one at a time. */
@@ -78,6 +80,22 @@ export class Swarm {
       becomeWorker: (managers) => this.becomeWorker(managers),
       becomeManager: (joinAddr) => this.becomeManager(joinAddr),
       failed: (message) => (this.lastError = message),
+    });
+    this.trust = new TrustFollower({
+      clock: this.clock,
+      log: this.o.log,
+      material: () => (this.tls && this.o.node.role !== 'none' ? this.tls.current : undefined),
+      trust: async (caPem) => {
+        await changeCertificates(
+          this.o.dataDir,
+          () => this.tls,
+          (current) => ({ ...current, caPem }),
+        );
+      },
+      renew: async () => {
+        await this.renewCertificate();
+        this.renewal.schedule();
+      },
     });
   }
 
@@ -255,7 +273,10 @@ export class Swarm {
       hostname: this.o.hostname,
     });
     const role = issued.role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
-    this.tls = new TlsMaterialProvider({ caPem, keyPem, certPem: issued.certificatePem.toString() });
+    // The roots to trust came with the certificate, over TLS verified against the pinned root:
+    // both roots while a root rotation runs, so this node verifies old and new certificates alike.
+    const trusted = issued.rootCaPem.toString() || caPem;
+    this.tls = new TlsMaterialProvider({ caPem: trusted, keyPem, certPem: issued.certificatePem.toString() });
     await saveCertificates(this.o.dataDir, this.tls.current);
     const listen = splitHostPort(req.listenAddr || '0.0.0.0:2377', '--listen-addr');
     const advertiseAddr =
@@ -459,9 +480,13 @@ export class Swarm {
       managers,
       credentials: () => clientCredentials(this.tls!),
       description: () => ({ ...describeNode(this.o.hostname), engineLabels: { ...this.o.engineLabels } }),
+      trustRootDigest: () => (this.tls ? caBundleDigest(this.tls.current.caPem).toString('hex') : ''),
       clock: this.clock,
       log: this.o.log.child({ part: 'heartbeat' }),
-      onResponse: (res) => this.roles.onHeartbeat(res),
+      onResponse: (res) => {
+        this.roles.onHeartbeat(res);
+        this.trust.onHeartbeat(res);
+      },
       onRemoved: () =>
         void this.markRemoved(nodeId).catch((err: unknown) =>
           this.o.log.error({ err: (err as Error).message }, 'could not record this node’s removal'),

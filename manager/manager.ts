@@ -14,6 +14,8 @@ import { storeMembership } from './authz/store-membership.js';
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import { raftSenderAuthorizer, type RaftSenderView } from './authz/raft-sender.js';
 import { CertificateIssuer } from './ca/issuer.js';
+import { RootRotationReconciler } from './ca/rotation-reconciler.js';
+import { trustBundle } from './ca/rotation.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { LeaderForwarder } from './forward.js';
 import { readBarrier } from './read-barrier.js';
@@ -83,6 +85,7 @@ export class Manager {
   private readonly roles: RoleManager;
   /** Runs the leader-only components while this manager leads (fed by the Raft node). */
   readonly leadership: Leadership;
+  private readonly rootRotation: RootRotationReconciler;
   private whoLeadsTimer: Timer | undefined;
   private stopped = false;
   private whoLeadsAsked: WhoLeadsAsked | undefined;
@@ -114,6 +117,7 @@ export class Manager {
       leadershipHeir: () => this.raft.leadershipHeir(),
     };
     this.roles = new RoleManager({ nodeId: o.nodeId, raft, store: this.store, log: o.log });
+    this.rootRotation = new RootRotationReconciler({ store: this.store, log: o.log });
     this.leadership = new Leadership(o.log.child({ part: 'leadership' }));
     this.registerLeaderComponents();
   }
@@ -137,6 +141,7 @@ export class Manager {
       }),
     );
     this.leadership.register(loop('role-manager', () => this.roles.reconcile(this.replica.list('node'))));
+    this.leadership.register(loop('root-rotation', () => this.rootRotation.reconcile(this.replica.list('node'))));
   }
 
   static async start(o: ManagerOptions): Promise<Manager> {
@@ -267,7 +272,12 @@ export class Manager {
     return {
       isLeader: () => this.isLeader(),
       readBarrier: () => readBarrier(() => this.raft.readIndex()),
-      rootCaPem: () => this.o.tls.current.caPem,
+      // The root the join tokens pin (the old one until a rotation finishes): a joining node checks
+      // its digest; the whole trust bundle comes with its certificate, over verified TLS.
+      rootCaPem: () => {
+        const pem = this.cluster()?.rootCa?.caCertPem;
+        return pem && pem.length > 0 ? Buffer.from(pem).toString() : this.o.tls.current.caPem;
+      },
       issueCertificate: async (
         req: { csrPem: Buffer; token: string; hostname: string; availability: number },
         caller: Caller,
@@ -290,7 +300,11 @@ export class Manager {
           throw new TswarmError('PERMISSION_DENIED', 'a node may read only its own certificate status');
         const node = this.replica.get('node', req.nodeId);
         if (!node) throw new TswarmError('NOT_FOUND', `no node ${req.nodeId}`);
-        return { certificate: node.certificate, rootCaPem: Buffer.from(this.o.tls.current.caPem) };
+        const root = this.cluster()?.rootCa;
+        return {
+          certificate: node.certificate,
+          rootCaPem: Buffer.from(root ? trustBundle(root) : this.o.tls.current.caPem),
+        };
       },
       heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.dispatcher.heartbeat(req, caller),
       joinRaft: async (req: JoinRaftRequest, caller: Caller) =>
@@ -299,6 +313,7 @@ export class Manager {
         leaveRaft({ raft: this.raft, store: this.store }, req, caller),
       control: controlHandlers({
         store: this.store,
+        clock: this.clock,
         quorum: {
           voters: () => this.raft.status().voters,
           reachable: (id) =>

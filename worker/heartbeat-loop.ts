@@ -13,6 +13,8 @@ export interface HeartbeatLoopOptions {
   managers: string[];
   credentials: () => ChannelCredentials;
   description: () => NodeDescription;
+  /** SHA-256 (hex) of the trust bundle in use, so the cluster sees a root rotation converge. */
+  trustRootDigest?: () => string;
   clock: Clock;
   log: Logger;
   onResponse(res: HeartbeatResponse): void;
@@ -86,7 +88,7 @@ export class HeartbeatLoop {
       const res = await callUnary(
         c.heartbeat.bind(c),
         new Metadata(),
-        { sessionId: '', description: this.o.description() },
+        { sessionId: '', description: this.o.description(), trustRootDigest: this.o.trustRootDigest?.() ?? '' },
         BEAT_DEADLINE_MS,
       );
       this.lastError = undefined;

@@ -8,7 +8,7 @@ import { callUnary } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { cryptoRandom, type Random } from '../lib/random.js';
 import { clientCredentials, MANAGER_CHANNEL_OPTIONS, type TlsMaterialProvider } from '../lib/tls.js';
-import { saveCertificates } from './certificates.js';
+import { changeCertificates } from './certificates.js';
 import { MANAGER_CALL_DEADLINE_MS } from './deadlines.js';
 
 /** A failed renewal is retried this much later (the certificate still has at least 20 % of its life). */
@@ -90,9 +90,18 @@ export async function renewCertificate(o: RenewCertificateOptions): Promise<void
       { csrPem: Buffer.from(csrPem), token: '', availability: 0, hostname: '' },
       MANAGER_CALL_DEADLINE_MS,
     );
-    const material = { caPem: o.tls()!.current.caPem, keyPem, certPem: issued.certificatePem.toString() };
-    await saveCertificates(o.dataDir, material);
-    o.tls()!.update(material);
+    // The answer names the roots to trust too (both during a root rotation): they came over verified TLS.
+    const caPem = issued.rootCaPem.toString();
+    const material = await changeCertificates(
+      o.dataDir,
+      () => o.tls(),
+      (current) => ({
+        caPem: caPem || current.caPem,
+        keyPem,
+        certPem: issued.certificatePem.toString(),
+      }),
+    );
+    if (!material) return;
     o.onRenewed();
     o.log.info({ notAfterMs: parseNodeCertificate(material.certPem).notAfterMs }, 'renewed this node’s certificate');
   } finally {

@@ -16,6 +16,8 @@ function response(role: NodeRole, addrs: string[] = []): HeartbeatResponse {
     periodMs: 1000,
     desiredRole: role,
     managers: addrs.map((addr, i) => ({ nodeId: `m${i}`, addr, weight: 1 })),
+    trustBundlePem: Buffer.alloc(0),
+    issuerCaCertPem: Buffer.alloc(0),
   };
 }
 

@@ -6,6 +6,7 @@ import { parseJoinToken } from '../../ca/join-token.js';
 import { NODE_CERT_VALIDITY_MS_MIN, shortCertsAllowed } from '../../ca/limits.js';
 import { CLUSTER_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import type { DockerSwarm, NodeAvailabilityName, TswarmInfo } from '../../lib/api-client/swarm-types.js';
+import { registerSwarmCa } from './swarm-ca.js';
 
 export const AVAILABILITIES: readonly NodeAvailabilityName[] = ['active', 'pause', 'drain'];
 
@@ -80,6 +81,7 @@ async function isManager(api: ApiClient): Promise<boolean> {
 }
 
 export function registerSwarm(program: Command, ctx: () => CliContext): void {
+  registerSwarmCa(program, ctx);
   program
     .command('init')
     .description('Create a swarm with this node as its first manager')

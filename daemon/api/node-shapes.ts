@@ -12,6 +12,7 @@ import { field, stringMap, type JsonObject } from './body.js';
 import { availabilityFromDocker } from './swarm-spec.js';
 import { matchesLabels } from './list-filters.js';
 import { isoTime } from './swarm-shapes.js';
+import type { DockerTlsInfo } from './tls-info.js';
 
 const STATE: Record<number, string> = {
   [NodeState.NODE_STATE_UNKNOWN]: 'unknown',
@@ -40,11 +41,8 @@ function hostOf(addr: string): string {
   return i < 0 ? addr : addr.slice(0, i);
 }
 
-/**
- * Docker's `Node` from tswarm's. `trustRoot` is the cluster's root CA: tswarm has one root for
- * every node (no root rotation), so each node's TLS info is the cluster's.
- */
-export function dockerNode(n: Node, trustRoot: string): Record<string, unknown> {
+/** Docker's `Node` from tswarm's; `tlsInfo` from daemon/api/tls-info.ts (nodeTlsInfo). */
+export function dockerNode(n: Node, tlsInfo: DockerTlsInfo): Record<string, unknown> {
   const d = n.description;
   const managerAddr = n.managerStatus?.addr ?? '';
   return {
@@ -73,7 +71,7 @@ export function dockerNode(n: Node, trustRoot: string): Record<string, unknown> 
           { Type: 'Network', Name: 'null' },
         ],
       },
-      TLSInfo: { TrustRoot: trustRoot, CertIssuerSubject: '', CertIssuerPublicKey: '' },
+      TLSInfo: tlsInfo,
     },
     Status: {
       State: STATE[n.status?.state ?? 0] ?? 'unknown',

@@ -1,7 +1,8 @@
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { dockerNode, NODE_FILTERS, nodeFilters, nodeSpecFromDocker } from './node-shapes.js';
-import { managerControl, trustRoot, versionQuery } from './swarm-access.js';
+import { managerControl, rootCa, versionQuery } from './swarm-access.js';
+import { nodeTlsInfo } from './tls-info.js';
 import { boolParam } from './params.js';
 import { parseFilters } from './list-filters.js';
 
@@ -15,10 +16,10 @@ export function nodeRoutes(ctx: ApiContext): Route[] {
         const control = managerControl(ctx);
         const { request, matches } = nodeFilters(parseFilters(req.query.get('filters'), NODE_FILTERS));
         const { nodes } = await control.call('listNodes', request);
-        const root = trustRoot(ctx);
+        const root = rootCa(ctx);
         reply.json(
           200,
-          nodes.filter(matches).map((n) => dockerNode(n, root)),
+          nodes.filter(matches).map((n) => dockerNode(n, nodeTlsInfo(n, root))),
         );
       },
     },
@@ -27,7 +28,7 @@ export function nodeRoutes(ctx: ApiContext): Route[] {
       path: '/nodes/{id}',
       handler: async (req, reply) => {
         const { node } = await managerControl(ctx).call('getNode', { nodeId: req.params.id! });
-        reply.json(200, dockerNode(node!, trustRoot(ctx)));
+        reply.json(200, dockerNode(node!, nodeTlsInfo(node!, rootCa(ctx))));
       },
     },
     {

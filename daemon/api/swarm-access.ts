@@ -1,4 +1,5 @@
 import { TswarmError } from '../../lib/errors.js';
+import type { RootCA } from '../../gen/tswarm/v1/objects.js';
 import { controlForwarder, type ControlForwarder } from './control-forwarder.js';
 import type { ApiRequest } from './router.js';
 import type { ApiContext } from './routes.js';
@@ -23,10 +24,9 @@ export function managerControl(ctx: ApiContext): ControlForwarder {
   return controlForwarder(ctx.swarm);
 }
 
-/** The cluster's root CA certificate, as this manager's copy of the store holds it. */
-export function trustRoot(ctx: ApiContext): string {
-  const pem = ctx.swarm.localManager?.cluster()?.rootCa?.caCertPem;
-  return pem ? Buffer.from(pem).toString('utf8') : '';
+/** The cluster's root CA (certificates, and a rotation's), as this manager's copy of the store holds it. */
+export function rootCa(ctx: ApiContext): RootCA | undefined {
+  return ctx.swarm.localManager?.cluster()?.rootCa;
 }
 
 /**

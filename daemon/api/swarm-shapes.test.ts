@@ -37,13 +37,14 @@ function node(over: Partial<Node> = {}): Node {
     managerStatus: { addr: '192.168.77.11:2377', leader: true, reachability: Reachability.REACHABILITY_REACHABLE },
     role: NodeRole.NODE_ROLE_MANAGER,
     certificate: undefined,
+    trustRootDigest: '',
     ...over,
   };
 }
 
 describe('Docker node shapes', () => {
   it('shows a manager node as dockerd does', () => {
-    const d = dockerNode(node(), 'PEM') as {
+    const d = dockerNode(node(), { TrustRoot: 'PEM', CertIssuerSubject: '', CertIssuerPublicKey: '' }) as {
       Version: unknown;
       Spec: unknown;
       Status: unknown;
@@ -59,7 +60,11 @@ describe('Docker node shapes', () => {
   });
 
   it('leaves ManagerStatus out for a worker', () => {
-    const d = dockerNode(node({ managerStatus: undefined, role: NodeRole.NODE_ROLE_WORKER }), '');
+    const d = dockerNode(node({ managerStatus: undefined, role: NodeRole.NODE_ROLE_WORKER }), {
+      TrustRoot: '',
+      CertIssuerSubject: '',
+      CertIssuerPublicKey: '',
+    });
     expect(d).not.toHaveProperty('ManagerStatus');
   });
 

@@ -1,6 +1,7 @@
 import type { Cluster, ClusterSpec } from '../../gen/tswarm/v1/objects.js';
 import { LocalNodeState, type SwarmInfo } from '../../gen/tswarm/v1/system.js';
 import type { RemoteManager } from './swarm-spec.js';
+import { clusterTlsInfo } from './tls-info.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -25,7 +26,11 @@ export function dockerSwarmSpec(spec: ClusterSpec | undefined): Record<string, u
       TickInterval: (spec?.raft?.tickMs ?? 0) * NS_PER_MS,
     },
     Dispatcher: { HeartbeatPeriod: (spec?.dispatcher?.heartbeatPeriodMs ?? 0) * NS_PER_MS },
-    CAConfig: { NodeCertExpiry: (spec?.caConfig?.nodeCertExpiryMs ?? 0) * NS_PER_MS },
+    CAConfig: {
+      NodeCertExpiry: (spec?.caConfig?.nodeCertExpiryMs ?? 0) * NS_PER_MS,
+      // Raised by `docker swarm ca --rotate` (and tswarm's) to start a root rotation.
+      ForceRotate: spec?.caConfig?.forceRotate ?? 0,
+    },
     TaskDefaults: {},
     EncryptionConfig: { AutoLockManagers: false },
   };
@@ -39,12 +44,8 @@ export function dockerClusterInfo(cluster: Cluster): Record<string, unknown> {
     CreatedAt: isoTime(cluster.meta?.createdAtMs),
     UpdatedAt: isoTime(cluster.meta?.updatedAtMs),
     Spec: dockerSwarmSpec(cluster.spec),
-    TLSInfo: {
-      TrustRoot: Buffer.from(cluster.rootCa?.caCertPem ?? new Uint8Array()).toString('utf8'),
-      CertIssuerSubject: '',
-      CertIssuerPublicKey: '',
-    },
-    RootRotationInProgress: false,
+    TLSInfo: clusterTlsInfo(cluster.rootCa),
+    RootRotationInProgress: cluster.rootCa?.rootRotation !== undefined,
     DefaultAddrPool: ['10.0.0.0/8'],
     SubnetSize: 24,
     DataPathPort: 4789,

@@ -43,9 +43,6 @@ function unsupported(what: string): never {
 function refuseUnsupported(spec: JsonObject): void {
   const ca = field(spec, 'CAConfig', 'object', 'Spec.CAConfig');
   if ((field(ca, 'ExternalCAs', 'array', 'Spec.CAConfig.ExternalCAs') ?? []).length > 0) unsupported('an external CA');
-  if (field(ca, 'SigningCACert', 'string', 'Spec.CAConfig.SigningCACert')) unsupported('a given signing CA');
-  if (field(ca, 'SigningCAKey', 'string', 'Spec.CAConfig.SigningCAKey')) unsupported('a given signing CA');
-  if (wholeNumber(ca, 'ForceRotate', 'Spec.CAConfig.ForceRotate')) unsupported('rotating the root CA');
   const enc = field(spec, 'EncryptionConfig', 'object', 'Spec.EncryptionConfig');
   if (field(enc, 'AutoLockManagers', 'boolean', 'Spec.EncryptionConfig.AutoLockManagers'))
     unsupported('autolock (Spec.EncryptionConfig.AutoLockManagers)');
@@ -82,7 +79,13 @@ export function clusterSpecFromDocker(spec: JsonObject | undefined, base: Cluste
       tickMs: base.raft?.tickMs ?? 0,
     },
     dispatcher: { heartbeatPeriodMs: base.dispatcher?.heartbeatPeriodMs ?? 0 },
-    caConfig: { nodeCertExpiryMs: base.caConfig?.nodeCertExpiryMs ?? 0 },
+    // The signing root is never the base's: it is a request to rotate, made with this update only.
+    caConfig: {
+      nodeCertExpiryMs: base.caConfig?.nodeCertExpiryMs ?? 0,
+      forceRotate: base.caConfig?.forceRotate ?? 0,
+      signingCaCertPem: Buffer.alloc(0),
+      signingCaKeyPem: Buffer.alloc(0),
+    },
   };
   if (!spec) return out;
   refuseUnsupported(spec);
@@ -116,6 +119,13 @@ export function clusterSpecFromDocker(spec: JsonObject | undefined, base: Cluste
       throw new TswarmError('INVALID_ARGUMENT', `minimum certificate expiry time is 1h, got ${expiryMs / 1000}s`);
     out.caConfig!.nodeCertExpiryMs = expiryMs;
   }
+  // A raised ForceRotate, or a given root, starts a root CA rotation (manager/ca/rotation.ts).
+  const forceRotate = wholeNumber(ca, 'ForceRotate', 'Spec.CAConfig.ForceRotate');
+  if (forceRotate) out.caConfig!.forceRotate = forceRotate;
+  out.caConfig!.signingCaCertPem = Buffer.from(
+    field(ca, 'SigningCACert', 'string', 'Spec.CAConfig.SigningCACert') ?? '',
+  );
+  out.caConfig!.signingCaKeyPem = Buffer.from(field(ca, 'SigningCAKey', 'string', 'Spec.CAConfig.SigningCAKey') ?? '');
   return out;
 }
 

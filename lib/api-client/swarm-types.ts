@@ -27,11 +27,19 @@ export interface DockerNode {
     Platform: { Architecture: string; OS: string };
     Resources: { NanoCPUs: number; MemoryBytes: number };
     Engine: { EngineVersion: string; Labels?: Record<string, string> };
+    TLSInfo?: DockerTlsInfo;
   };
   /** State: unknown, down, ready or disconnected. */
   Status: { State: string; Message?: string; Addr: string };
   /** Present on managers only. Reachability: unknown, unreachable or reachable. */
   ManagerStatus?: { Leader: boolean; Reachability: string; Addr: string };
+}
+
+/** Docker's `TLSInfo`: a trust root (PEM) and a certificate issuer (DER, base64). */
+export interface DockerTlsInfo {
+  TrustRoot: string;
+  CertIssuerSubject: string;
+  CertIssuerPublicKey: string;
 }
 
 /** Docker's `Swarm` (`GET /swarm`, managers only). `Spec` is sent back whole to `/swarm/update`. */
@@ -40,6 +48,8 @@ export interface DockerSwarm {
   Version: { Index: number };
   Spec: Record<string, unknown>;
   JoinTokens: { Worker: string; Manager: string };
+  TLSInfo: DockerTlsInfo;
+  RootRotationInProgress: boolean;
 }
 
 /** Docker's `Info.Swarm`. */

@@ -35,7 +35,7 @@ if (method === 'listNodes') {
   c.listNodes({ names: [], idPrefixes: [], roles: [], labels: {} }, new Metadata(), opts, (e) => done(e));
 } else if (method === 'heartbeat') {
   const c = new DispatcherServiceClient(addr!, creds(), MANAGER_CHANNEL_OPTIONS);
-  c.heartbeat({ sessionId: '', description: undefined }, new Metadata(), opts, (e) => done(e));
+  c.heartbeat({ sessionId: '', description: undefined, trustRootDigest: '' }, new Metadata(), opts, (e) => done(e));
 } else if (method === 'getRootCa') {
   const c = new CAServiceClient(addr!, creds(), MANAGER_CHANNEL_OPTIONS);
   c.getRootCaCertificate({}, new Metadata(), opts, (e) => done(e));

@@ -11,6 +11,7 @@ import { checkHostname, HOSTNAME_CHARS_MAX } from '../../lib/hostname.js';
 import { NODE_CERT_VALIDITY_MS_DEFAULT } from '../../ca/node-certificate.js';
 import { loadRootCA } from './root-ca.js';
 import { issueNodeCertificate } from './sign-certificate.js';
+import { signingAuthority, trustBundle } from './rotation.js';
 
 export interface IssueRequest {
   csrPem: string;
@@ -103,8 +104,8 @@ export class CertificateIssuer {
   async issue(request: IssueRequest, caller: Caller): Promise<Issued> {
     checkRequestSizes(request);
     if (caller.kind === 'node') {
-      const { cluster, ca, validityMs } = await this.signingContext(request);
-      return this.renew(caller.nodeId, request, cluster, ca, validityMs);
+      const { cluster, ca, chainPem, validityMs } = await this.signingContext(request);
+      return this.renew(caller.nodeId, request, cluster, ca, chainPem, validityMs);
     }
     // Anonymous: the cheap checks first (the token, constant-time on its secret; the fields), so
     // a caller without a valid token never costs a CSR verification or a CA key load.
@@ -116,15 +117,16 @@ export class CertificateIssuer {
     const role = roleForToken(theCluster(this.store.replica), request.token);
     checkHostname('the joining node’s hostname', request.hostname);
     checkAvailability(request.availability);
-    const { cluster, ca, validityMs } = await this.signingContext(request);
+    const { cluster, ca, chainPem, validityMs } = await this.signingContext(request);
     const nodeId = newId();
-    const certificatePem = await issueNodeCertificate({
-      ca,
-      csrPem: request.csrPem,
-      identity: { nodeId, role, clusterId: cluster.id },
-      validityMs,
-      clock: this.clock,
-    });
+    const certificatePem =
+      (await issueNodeCertificate({
+        ca,
+        csrPem: request.csrPem,
+        identity: { nodeId, role, clusterId: cluster.id },
+        validityMs,
+        clock: this.clock,
+      })) + chainPem;
     await this.store.update((tx) =>
       tx.create(
         'node',
@@ -137,19 +139,21 @@ export class CertificateIssuer {
         }),
       ),
     );
-    return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };
+    const rootCaPem = trustBundle(cluster.rootCa!);
+    return { nodeId, role, certificatePem, rootCaPem, clusterId: cluster.id, raft: cluster.spec?.raft };
   }
 
-  /** The expensive part, done only for a caller that has proven something: the CSR and the CA key. */
+  /**
+   * The expensive part, done only for a caller that has proven something: the CSR and the CA key.
+   * During a root rotation the new root signs, and its cross-signed copy goes after the certificate.
+   */
   private async signingContext(request: IssueRequest) {
     await parseAndVerifyCsr(request.csrPem);
     const cluster = theCluster(this.store.replica);
-    const ca = await loadRootCA({
-      certPem: cluster.rootCa!.caCertPem.toString(),
-      keyPem: cluster.rootCa!.caKeyPem.toString(),
-    });
+    const signer = signingAuthority(cluster.rootCa!);
+    const ca = await loadRootCA(signer.ca);
     const validityMs = cluster.spec?.caConfig?.nodeCertExpiryMs || NODE_CERT_VALIDITY_MS_DEFAULT;
-    return { cluster, ca, validityMs };
+    return { cluster, ca, chainPem: signer.chainPem, validityMs };
   }
 
   private async renew(
@@ -157,18 +161,20 @@ export class CertificateIssuer {
     request: IssueRequest,
     cluster: Cluster,
     ca: Awaited<ReturnType<typeof loadRootCA>>,
+    chainPem: string,
     validityMs: number,
   ): Promise<Issued> {
     const node = this.store.get('node', nodeId);
     const role = node && roleName(node.spec?.desiredRole ?? node.role);
     if (!node || !role) throw new TswarmError('PERMISSION_DENIED', `node ${nodeId} is not a member of this cluster`);
-    const certificatePem = await issueNodeCertificate({
-      ca,
-      csrPem: request.csrPem,
-      identity: { nodeId, role, clusterId: cluster.id },
-      validityMs,
-      clock: this.clock,
-    });
+    const certificatePem =
+      (await issueNodeCertificate({
+        ca,
+        csrPem: request.csrPem,
+        identity: { nodeId, role, clusterId: cluster.id },
+        validityMs,
+        clock: this.clock,
+      })) + chainPem;
     await this.store.update((tx, s) => {
       const current = s.get('node', nodeId);
       if (!current) throw new TswarmError('NOT_FOUND', `node ${nodeId} was removed while renewing`);
@@ -179,6 +185,7 @@ export class CertificateIssuer {
       };
       tx.update('node', current);
     });
-    return { nodeId, role, certificatePem, rootCaPem: ca.pem.certPem, clusterId: cluster.id, raft: cluster.spec?.raft };
+    const rootCaPem = trustBundle(cluster.rootCa!);
+    return { nodeId, role, certificatePem, rootCaPem, clusterId: cluster.id, raft: cluster.spec?.raft };
   }
 }

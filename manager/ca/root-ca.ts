@@ -20,12 +20,20 @@ export interface RootCA {
 export const ROOT_CA_VALIDITY_MS = 20 * 365 * 24 * 3600 * 1000;
 export const ROOT_CA_COMMON_NAME = 'tswarm-root-ca';
 
-export async function createRootCA(clock: Clock = systemClock): Promise<RootCA> {
+/**
+ * A new self-signed root. `commonName` tells a rotated root from the one before it: the
+ * cross-signed certificate of a rotation names both, and a certificate whose subject equals its
+ * issuer reads as self-issued to chain builders (OpenSSL's among them).
+ */
+export async function createRootCA(
+  clock: Clock = systemClock,
+  commonName: string = ROOT_CA_COMMON_NAME,
+): Promise<RootCA> {
   const keys = await generateKeyPair();
   const nowMs = clock.nowMs();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: `CN=${ROOT_CA_COMMON_NAME}`,
+    name: `CN=${commonName}`,
     notBefore: new Date(nowMs - BACKDATE_MS),
     notAfter: new Date(nowMs + ROOT_CA_VALIDITY_MS),
     signingAlgorithm: SIGNING_ALGORITHM,

@@ -39,7 +39,10 @@ describe('updateCluster', () => {
   it('replaces the spec, and refuses a certificate expiry under an hour', async () => {
     const t = await setup();
     const base = t.cluster.spec!;
-    const short: ClusterSpec = { ...base, caConfig: { nodeCertExpiryMs: NODE_CERT_VALIDITY_MS_MIN - 1 } };
+    const short: ClusterSpec = {
+      ...base,
+      caConfig: { ...base.caConfig!, nodeCertExpiryMs: NODE_CERT_VALIDITY_MS_MIN - 1 },
+    };
     expect(await rejectedCode(updateCluster(t.store, request({ spec: short })))).toBe('INVALID_ARGUMENT');
     const labelled: ClusterSpec = { ...base, annotations: { name: 'default', labels: { env: 'test' } } };
     await updateCluster(t.store, request({ spec: labelled }));

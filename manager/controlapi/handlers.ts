@@ -4,12 +4,14 @@ import type * as control from '../../gen/tswarm/v1/control.js';
 import type { Caller } from '../authz/authz.js';
 import type { CallContext } from '../services.js';
 import type { Store } from '../store/store.js';
+import type { Clock } from '../../lib/clock.js';
 import { theCluster } from '../store/cluster-objects.js';
 import { redactCluster, updateCluster } from './cluster.js';
 import { listNodes, removeNode, resolveNode, updateNode, type QuorumView } from './nodes.js';
 
 export interface ControlContext {
   store: Store;
+  clock?: Clock;
   quorum: QuorumView;
   leaderId(): string;
 }
@@ -73,7 +75,7 @@ export function controlHandlers(ctx: ControlContext) {
       _caller: Caller,
       call: CallContext,
     ): Promise<control.UpdateClusterResponse> => ({
-      cluster: await updateCluster(store, req, call.requestId),
+      cluster: await updateCluster(store, req, call.requestId, ctx.clock),
     }),
   };
 }

@@ -19,7 +19,7 @@ async function setup() {
 }
 
 const node = (nodeId: string): Caller => ({ kind: 'node', nodeId, role: 'worker' });
-const beat: HeartbeatRequest = { sessionId: '', description: undefined };
+const beat: HeartbeatRequest = { sessionId: '', description: undefined, trustRootDigest: '' };
 
 function stateOf(t: Awaited<ReturnType<typeof setup>>, id: string): NodeState | undefined {
   return t.replica.get('node', id)?.status?.state;
@@ -35,7 +35,21 @@ describe('Dispatcher', () => {
       periodMs: PERIOD_MS,
       desiredRole: NodeRole.NODE_ROLE_MANAGER,
       managers: [{ nodeId: 'm1', addr: '10.0.0.1:2377', weight: 1 }],
+      // The test store's root is a placeholder, not PEM: no certificate in the bundle, and it signs.
+      trustBundlePem: Buffer.from(''),
+      issuerCaCertPem: Buffer.from('the CA certificate'),
     });
+  });
+
+  it('records the trust bundle digest a node reports, and refuses one that is not a SHA-256', async () => {
+    const t = await setup();
+    await addNode(t.store, { id: 'w1' });
+    const digest = 'ab'.repeat(32);
+    await t.dispatcher.heartbeat({ ...beat, trustRootDigest: digest }, node('w1'));
+    expect(t.replica.get('node', 'w1')!.trustRootDigest).toBe(digest);
+    expect(await rejectedCode(t.dispatcher.heartbeat({ ...beat, trustRootDigest: 'x' }, node('w1')))).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('refuses a caller without a certificate and a node the store does not hold', async () => {
@@ -48,10 +62,10 @@ describe('Dispatcher', () => {
     const t = await setup();
     await addNode(t.store, { id: 'w1', hostname: 'old' });
     const description = { ...t.replica.get('node', 'w1')!.description!, hostname: 'new' };
-    await t.dispatcher.heartbeat({ sessionId: '', description }, node('w1'));
+    await t.dispatcher.heartbeat({ sessionId: '', description, trustRootDigest: '' }, node('w1'));
     expect(t.replica.get('node', 'w1')!.description!.hostname).toBe('new');
     const version = t.replica.version;
-    await t.dispatcher.heartbeat({ sessionId: '', description }, node('w1'));
+    await t.dispatcher.heartbeat({ sessionId: '', description, trustRootDigest: '' }, node('w1'));
     expect(t.replica.version).toBe(version);
   });
 
@@ -61,15 +75,15 @@ describe('Dispatcher', () => {
     const description = t.replica.get('node', 'w1')!.description!;
     const version = t.replica.version;
     const renamed = t.dispatcher.heartbeat(
-      { sessionId: '', description: { ...description, hostname: 'x y' } },
+      { sessionId: '', description: { ...description, hostname: 'x y' }, trustRootDigest: '' },
       node('w1'),
     );
     await expect(renamed).rejects.toThrow(/hostname has the label "x y"/);
     expect(await rejectedCode(renamed)).toBe('INVALID_ARGUMENT');
     const huge = { ...description, resources: { nanoCpus: 1e15, memoryBytes: 0, pids: 0 } };
-    await expect(t.dispatcher.heartbeat({ sessionId: '', description: huge }, node('w1'))).rejects.toThrow(
-      /resources\.nanoCpus/,
-    );
+    await expect(
+      t.dispatcher.heartbeat({ sessionId: '', description: huge, trustRootDigest: '' }, node('w1')),
+    ).rejects.toThrow(/resources\.nanoCpus/);
     expect(t.replica.version).toBe(version);
   });
 
@@ -77,7 +91,7 @@ describe('Dispatcher', () => {
     const t = await setup();
     await addNode(t.store, { id: 'w1', hostname: 'w1' });
     const base = t.replica.get('node', 'w1')!.description!;
-    const named = (hostname: string) => ({ sessionId: '', description: { ...base, hostname } });
+    const named = (hostname: string) => ({ sessionId: '', description: { ...base, hostname }, trustRootDigest: '' });
     await t.dispatcher.heartbeat(named('a'), node('w1'));
     const afterFirst = t.replica.version;
     for (let i = 0; i < 5; i++) {

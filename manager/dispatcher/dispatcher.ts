@@ -7,6 +7,11 @@ import type { Caller } from '../authz/authz.js';
 import type { Store } from '../store/store.js';
 import { HeartbeatTracker } from './heartbeats.js';
 import { checkNodeDescription, DescriptionWriteLimiter } from './description-rules.js';
+import { issuerCertPem, trustBundle } from '../ca/rotation.js';
+import { caBundleDigest } from '../../ca/join-token.js';
+
+/** A SHA-256 in hex is 64 characters; anything else a node reports is refused. */
+const TRUST_DIGEST_PATTERN = /^(|[0-9a-f]{64})$/;
 
 export interface DispatcherOptions {
   /** This manager's own node: it beats for itself every round, having no heartbeat loop of its own. */
@@ -25,6 +30,8 @@ export interface DispatcherOptions {
 export class Dispatcher {
   private tracker: HeartbeatTracker | undefined;
   private readonly descriptionWrites = new DescriptionWriteLimiter();
+  /** Trust digests other than the one wanted are written at most this often per node, as descriptions are. */
+  private readonly trustWrites = new DescriptionWriteLimiter();
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -55,6 +62,9 @@ export class Dispatcher {
         tx.update('node', n);
       });
     }
+    const root = store.replica.list('cluster')[0]?.rootCa;
+    const bundle = root ? trustBundle(root) : '';
+    await this.recordTrustDigest(caller.nodeId, req.trustRootDigest, bundle);
     const managers = store.replica.list(
       'node',
       (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr,
@@ -63,6 +73,8 @@ export class Dispatcher {
       periodMs: this.heartbeatPeriodMs(),
       desiredRole: node.spec?.desiredRole ?? node.role,
       managers: managers.map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr, weight: 1 })),
+      trustBundlePem: Buffer.from(bundle),
+      issuerCaCertPem: Buffer.from(root ? issuerCertPem(root) : ''),
     };
   }
 
@@ -72,6 +84,25 @@ export class Dispatcher {
    */
   startLeading(): void {
     this.tracker = new HeartbeatTracker(this.o.clock.nowMs());
+  }
+
+  /**
+   * Records the trust bundle a node says it uses (its digest), so a root rotation's progress
+   * shows which nodes trust what (Docker's node TLSInfo.TrustRoot). The digest the cluster wants is
+   * written at once (a node converging); any other at most every 10 s per node, so a node
+   * alternating what it reports costs little.
+   */
+  private async recordTrustDigest(nodeId: string, digest: string, bundle: string): Promise<void> {
+    if (!TRUST_DIGEST_PATTERN.test(digest))
+      throw new TswarmError('INVALID_ARGUMENT', 'trust_root_digest must be a SHA-256 in hex (64 characters)');
+    const node = this.o.store.replica.get('node', nodeId);
+    if (!node || digest === '' || node.trustRootDigest === digest) return;
+    const wanted = bundle !== '' && caBundleDigest(bundle).toString('hex') === digest;
+    if (!wanted && !this.trustWrites.tryWrite(nodeId, this.o.clock.nowMs())) return;
+    await this.o.store.update((tx, s) => {
+      const n = s.get('node', nodeId);
+      if (n) tx.update('node', { ...n, trustRootDigest: digest });
+    });
   }
 
   /**

@@ -66,5 +66,6 @@ export function newNodeObject(n: NewNode): Node {
       message: '',
       role,
     },
+    trustRootDigest: '',
   };
 }

@@ -26,7 +26,12 @@ export function defaultClusterSpec(): ClusterSpec {
       tickMs: RAFT_TICK_MS_DEFAULT,
     },
     dispatcher: { heartbeatPeriodMs: DISPATCHER_HEARTBEAT_MS_DEFAULT },
-    caConfig: { nodeCertExpiryMs: NODE_CERT_VALIDITY_MS_DEFAULT },
+    caConfig: {
+      nodeCertExpiryMs: NODE_CERT_VALIDITY_MS_DEFAULT,
+      forceRotate: 0,
+      signingCaCertPem: Buffer.alloc(0),
+      signingCaKeyPem: Buffer.alloc(0),
+    },
   };
 }
 
@@ -66,6 +71,8 @@ export async function newCluster(
       caCertPem: Buffer.from(rootCA.certPem),
       caCertDigest: digest.toString('hex'),
       joinTokens: { worker: createJoinToken(digest).text, manager: createJoinToken(digest).text },
+      rootRotation: undefined,
+      lastForcedRotation: 0,
     },
   };
   return { cluster, nodeId, keyPem, certPem };

@@ -153,6 +153,7 @@ describe('store transactions', () => {
         managerStatus: undefined,
         role: NodeRole.NODE_ROLE_MANAGER,
         certificate: undefined,
+        trustRootDigest: '',
       });
     });
     const copy = new MemoryStore();

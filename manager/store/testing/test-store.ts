@@ -47,6 +47,8 @@ export async function addCluster(store: Store, id = 'c1'): Promise<Cluster> {
       caCertPem: Buffer.from('the CA certificate'),
       caCertDigest: digestHex,
       joinTokens: { worker: 'worker-token', manager: 'manager-token' },
+      rootRotation: undefined,
+      lastForcedRotation: 0,
     },
   };
   await store.update((tx) => tx.create('cluster', cluster));

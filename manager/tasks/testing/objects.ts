@@ -47,6 +47,7 @@ export function node(o: NodeOptions): Node {
     managerStatus: undefined,
     role,
     certificate: undefined,
+    trustRootDigest: '',
   };
 }
 
