@@ -12,8 +12,14 @@ import {
 import * as control from '../gen/tswarm/v1/control.js';
 import {
   DispatcherServiceService,
+  type AssignmentsRequest,
+  type AssignmentsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
+  type SessionRequest,
+  type SessionResponse,
+  type UpdateTaskStatusRequest,
+  type UpdateTaskStatusResponse,
 } from '../gen/tswarm/v1/dispatcher.js';
 import {
   RaftMembershipServiceService,
@@ -24,6 +30,7 @@ import {
 } from '../gen/tswarm/v1/raft.js';
 import {
   FORWARDED_FOR_METADATA_KEY,
+  secureServerStream,
   secureUnary,
   type Allowed,
   type Caller,
@@ -31,6 +38,7 @@ import {
 } from './authz/authz.js';
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import { systemClock } from '../lib/clock.js';
+import { streamSink, type StreamSink } from '../lib/grpc.js';
 import type { LeaderForwarder } from './forward.js';
 
 /**
@@ -45,7 +53,7 @@ const MANAGERS: readonly Allowed[] = ['manager'];
 export const POLICIES = {
   'tswarm.v1.CAService': { getRootCaCertificate: ANY },
   'tswarm.v1.NodeCAService': { issueNodeCertificate: ANY, nodeCertificateStatus: NODES },
-  'tswarm.v1.DispatcherService': { heartbeat: NODES },
+  'tswarm.v1.DispatcherService': { heartbeat: NODES, session: NODES, assignments: NODES, updateTaskStatus: NODES },
   // joinRaft: a promoted worker still holds the worker role until it is in Raft; the handler
   // checks that the cluster wants it as a manager.
   'tswarm.v1.RaftMembershipService': { joinRaft: NODES, leaveRaft: MANAGERS },
@@ -67,6 +75,9 @@ export interface ManagerHandlers {
   issueCertificate: (req: IssueNodeCertificateRequest, caller: Caller) => Promise<IssueNodeCertificateResponse>;
   certificateStatus: (req: NodeCertificateStatusRequest, caller: Caller) => Promise<NodeCertificateStatusResponse>;
   heartbeat: (req: HeartbeatRequest, caller: Caller) => Promise<HeartbeatResponse>;
+  session: (req: SessionRequest, caller: Caller, sink: StreamSink<SessionResponse>) => Promise<void>;
+  assignments: (req: AssignmentsRequest, caller: Caller, sink: StreamSink<AssignmentsResponse>) => Promise<void>;
+  updateTaskStatus: (req: UpdateTaskStatusRequest, caller: Caller) => Promise<UpdateTaskStatusResponse>;
   joinRaft: (req: JoinRaftRequest, caller: Caller) => Promise<JoinRaftResponse>;
   leaveRaft: (req: LeaveRaftRequest, caller: Caller) => Promise<LeaveRaftResponse>;
   control: {
@@ -80,7 +91,7 @@ export interface ManagerHandlers {
   };
 }
 
-type Handler = (req: never, caller: Caller) => Promise<unknown>;
+type Handler = (req: never, caller: Caller, sink: never) => Promise<unknown>;
 
 /**
  * Builds a service implementation: every method authorized by its policy, and — for methods that
@@ -101,12 +112,22 @@ function build(
   for (const [method, handler] of Object.entries(handlers)) {
     const allowed = policy[method];
     if (!allowed) throw new Error(`${serviceName}.${method} has no authorization policy`);
+    if (definition[method]?.responseStream) {
+      // A stream is authorized as a unary call is, and carried to the leader the same way.
+      impl[method] = secureServerStream(`${serviceName}.${method}`, allowed, membership, async (req, caller, call) => {
+        const sink = streamSink(call);
+        if (leaderOnly.has(method) && !isLeader())
+          return forwarder.forwardStream(definition, serviceName, method, req, caller, sink);
+        await handler(req as never, caller, sink as never);
+      });
+      continue;
+    }
     impl[method] = secureUnary(`${serviceName}.${method}`, allowed, membership, async (req: unknown, caller, call) => {
       // Anonymous calls are limited where they enter the cluster; a forwarded one was admitted there.
       const forwarded = call.metadata?.get(FORWARDED_FOR_METADATA_KEY)[0];
       if (caller.kind === 'anonymous' && !forwarded) anonymous.admit(call.getPeer());
       if (leaderOnly.has(method) && !isLeader()) return forwarder.forward(definition, serviceName, method, req, caller);
-      return handler(req as never, caller);
+      return handler(req as never, caller, undefined as never);
     });
   }
   return impl;
@@ -147,7 +168,18 @@ export function managerServices(
       { issueNodeCertificate: h.issueCertificate, nodeCertificateStatus: h.certificateStatus },
       ['issueNodeCertificate'],
     ),
-    mk(DispatcherServiceService, 'tswarm.v1.DispatcherService', { heartbeat: h.heartbeat }, ['heartbeat']),
+    mk(
+      DispatcherServiceService,
+      'tswarm.v1.DispatcherService',
+      {
+        heartbeat: h.heartbeat,
+        session: h.session,
+        assignments: h.assignments,
+        updateTaskStatus: h.updateTaskStatus,
+      },
+      // Sessions, their assignments and the status intake live on the leader (SwarmKit's dispatcher).
+      ['heartbeat', 'session', 'assignments', 'updateTaskStatus'],
+    ),
     mk(
       RaftMembershipServiceService,
       'tswarm.v1.RaftMembershipService',
