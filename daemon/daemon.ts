@@ -70,7 +70,13 @@ export class Daemon {
         volumes: await LocalVolumeProvider.open(engineRoot),
         log: this.log.child({ part: 'engine' }),
       });
-      const swarm = new Swarm({ dataDir: dataDir.path, hostname, log: this.log, node: dataDir.node });
+      const swarm = new Swarm({
+        dataDir: dataDir.path,
+        hostname,
+        log: this.log,
+        node: dataDir.node,
+        engine: this.engine,
+      });
       this.swarm = swarm;
       // A member picks up where it left off (a restart after kill -9 included) before serving.
       await swarm.resume();
