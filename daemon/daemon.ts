@@ -78,6 +78,7 @@ export class Daemon {
         engineLabels: this.options.engineLabels ?? {},
         log: this.log,
         node: dataDir.node,
+        engine: this.engine,
       });
       this.swarm = swarm;
       // A member picks up where it left off (a restart after kill -9 included) before serving.

@@ -27,6 +27,7 @@ import { TrustFollower } from '../worker/trust-follower.js';
 import { caBundleDigest, parseJoinToken } from '../ca/join-token.js';
 import { MANAGER_CALL_DEADLINE_MS } from '../worker/deadlines.js';
 import { HeartbeatLoop, initialHeartbeatManagers } from '../worker/heartbeat-loop.js';
+import { Agent, type TaskEngine } from '../worker/agent/agent.js';
 import { joinHandshake } from '../worker/join.js';
 import { leaveRaftThroughLeader } from '../worker/leave-raft.js';
 import { describeNode } from '../worker/node-description.js';
@@ -46,6 +47,8 @@ export interface SwarmOptions {
   log: Logger;
   node: NodeConfig;
   clock?: Clock;
+  /** The node's engine: with it, the task agent runs this node's tasks (every node in a swarm, managers too). */
+  engine?: TaskEngine;
 }
 
 /**
@@ -56,6 +59,7 @@ export class Swarm {
   private tls: TlsMaterialProvider | undefined;
   private manager: Manager | undefined;
   private heartbeat: HeartbeatLoop | undefined;
+  private agent: Agent | undefined;
   private readonly clock: Clock;
   private readonly renewal: RenewalScheduler;
   private readonly roles: RoleChanger;
@@ -493,7 +497,31 @@ export class Swarm {
         ),
     });
     this.heartbeat.start();
+    this.startAgent();
     this.renewal.schedule();
+  }
+
+  /**
+   * The task agent, on every node of the swarm (managers run tasks too, as in SwarmKit). It reaches
+   * the managers the heartbeats know, its own manager first; its containers outlive it.
+   */
+  private startAgent(): void {
+    const engine = this.o.engine;
+    if (!engine) return;
+    this.agent = new Agent({
+      nodeId: this.o.node.nodeId,
+      engine,
+      managers: () => {
+        const local = this.manager ? [`127.0.0.1:${this.manager.boundPort}`] : [];
+        const known = this.heartbeat?.knownManagers() ?? this.o.node.joinAddrs;
+        return [...new Set([...local, ...known])];
+      },
+      credentials: () => clientCredentials(this.tls!),
+      description: () => describeNode(this.o.hostname),
+      clock: this.clock,
+      log: this.o.log.child({ part: 'agent' }),
+    });
+    this.agent.start();
   }
 
   /** Demoted: the manager parts stop and the node follows these managers. */
@@ -585,6 +613,9 @@ export class Swarm {
     this.renewal.cancel();
     this.heartbeat?.stop();
     this.heartbeat = undefined;
+    // The task containers keep running: a restarted daemon's agent adopts them.
+    this.agent?.stop();
+    this.agent = undefined;
     await this.manager?.stop();
     this.manager = undefined;
   }

@@ -6,7 +6,7 @@ import type {
   CallOptions,
   Metadata,
 } from '@grpc/grpc-js';
-import { fromServiceError, toServiceError } from './errors.js';
+import { fromServiceError, toServiceError, TswarmError } from './errors.js';
 
 /**
  * What a tswarm gRPC server (a manager's port 2377) accepts in one incoming
@@ -55,4 +55,35 @@ export function callUnary<Req, Res>(
       else resolve(response);
     });
   });
+}
+
+/**
+ * A server stream as handlers see it: `write` waits while the transport's buffer is full (so a
+ * slow reader slows its own stream, not the process), and `signal` aborts when the caller goes away.
+ */
+export interface StreamSink<Res> {
+  write(message: Res): Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+interface WritableCall<Res> {
+  write(message: Res): boolean;
+  on(event: 'cancelled' | 'close', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export function streamSink<Res>(call: WritableCall<Res>): StreamSink<Res> {
+  const aborter = new AbortController();
+  const gone = () => aborter.abort(new TswarmError('UNAVAILABLE', 'the caller closed the stream'));
+  call.on('cancelled', gone);
+  call.on('close', gone);
+  return {
+    signal: aborter.signal,
+    write: (message) =>
+      new Promise<void>((resolve) => {
+        if (aborter.signal.aborted || call.write(message)) return resolve();
+        call.once('drain', resolve);
+        aborter.signal.addEventListener('abort', () => resolve(), { once: true });
+      }),
+  };
 }

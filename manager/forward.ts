@@ -3,17 +3,20 @@ import {
   Metadata,
   type ChannelCredentials,
   type Client,
+  type ClientReadableStream,
   type ServiceDefinition,
   type ServiceError,
 } from '@grpc/grpc-js';
 import { ERROR_CODE_METADATA_KEY, fromServiceError, TswarmError } from '../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
+import type { StreamSink } from '../lib/grpc.js';
 import { REQUEST_ID_METADATA_KEY } from '../lib/request-id.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
 
 /** A forwarded call that takes longer than this has lost its leader; the caller retries. */
 const FORWARD_DEADLINE_MS = 15_000;
 
+type StreamFn = (req: unknown, md: Metadata) => ClientReadableStream<unknown>;
 type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
 
 /**
@@ -38,20 +41,9 @@ export class LeaderForwarder {
     requestId: string,
   ): Promise<Res> {
     const addr = this.leaderAddr();
-    if (!addr)
-      throw new TswarmError(
-        'UNAVAILABLE',
-        'no leader: an election is under way, or the managers lost quorum (a majority is down). Retry shortly; if managers are lost for good, see “Recovering from a lost quorum” in the README',
-      );
-    const key = `${serviceName}@${addr}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      const Ctor = makeGenericClientConstructor(definition, serviceName);
-      client = new Ctor(addr, this.credentials(), MANAGER_CHANNEL_OPTIONS);
-      this.clients.set(key, client);
-    }
-    const metadata = new Metadata();
-    metadata.set(FORWARDED_FOR_METADATA_KEY, caller.kind === 'anonymous' ? 'anonymous' : caller.nodeId);
+    if (!addr) throw noLeader();
+    const client = this.client(definition, serviceName, addr);
+    const metadata = forwardedFor(caller);
     metadata.set(REQUEST_ID_METADATA_KEY, requestId);
     const fn = (client as unknown as Record<string, UnaryFn>)[method];
     if (!fn) throw new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`);
@@ -62,10 +54,72 @@ export class LeaderForwarder {
     });
   }
 
+  /**
+   * Carries a server stream to the leader: the leader's messages are written to `sink` (the reader
+   * upstream pauses while the caller's buffer is full), the leader's end or error ends it, and the
+   * caller going away cancels the upstream call. No deadline: sessions live as long as the leader.
+   */
+  forwardStream<Res>(
+    definition: ServiceDefinition,
+    serviceName: string,
+    method: string,
+    request: unknown,
+    caller: Caller,
+    sink: StreamSink<Res>,
+  ): Promise<void> {
+    const addr = this.leaderAddr();
+    if (!addr) return Promise.reject(noLeader());
+    const fn = (this.client(definition, serviceName, addr) as unknown as Record<string, StreamFn>)[method];
+    if (!fn)
+      return Promise.reject(new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`));
+    const upstream = fn.call(this.client(definition, serviceName, addr), request, forwardedFor(caller));
+    return new Promise<void>((resolve, reject) => {
+      const cancel = () => upstream.cancel();
+      sink.signal.addEventListener('abort', cancel, { once: true });
+      upstream.on('data', (message: Res) => {
+        upstream.pause();
+        void sink.write(message).then(() => upstream.resume());
+      });
+      upstream.on('end', () => {
+        sink.signal.removeEventListener('abort', cancel);
+        resolve();
+      });
+      upstream.on('error', (err: ServiceError) => {
+        sink.signal.removeEventListener('abort', cancel);
+        reject(explain(err, addr));
+      });
+    });
+  }
+
+  private client(definition: ServiceDefinition, serviceName: string, addr: string): Client {
+    const key = `${serviceName}@${addr}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      const Ctor = makeGenericClientConstructor(definition, serviceName);
+      client = new Ctor(addr, this.credentials(), MANAGER_CHANNEL_OPTIONS);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+function noLeader(): TswarmError {
+  return new TswarmError(
+    'UNAVAILABLE',
+    'no leader: an election is under way, or the managers lost quorum (a majority is down). Retry shortly; if managers are lost for good, see “Recovering from a lost quorum” in the README',
+  );
+}
+
+/** The original caller, named for the leader (only a manager's word for it is believed there). */
+function forwardedFor(caller: Caller): Metadata {
+  const metadata = new Metadata();
+  metadata.set(FORWARDED_FOR_METADATA_KEY, caller.kind === 'anonymous' ? 'anonymous' : caller.nodeId);
+  return metadata;
 }
 
 /** A leader that does not answer is named as such: the operator's next question is about quorum. */

@@ -7,7 +7,15 @@ import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { clientCredentials, serverCredentials, type TlsMaterialProvider } from '../lib/tls.js';
 import { NodeRole, NodeState, Reachability, type Cluster } from '../gen/tswarm/v1/objects.js';
-import type { HeartbeatRequest } from '../gen/tswarm/v1/dispatcher.js';
+import type {
+  AssignmentsRequest,
+  AssignmentsResponse,
+  HeartbeatRequest,
+  SessionRequest,
+  SessionResponse,
+  UpdateTaskStatusRequest,
+} from '../gen/tswarm/v1/dispatcher.js';
+import type { StreamSink } from '../lib/grpc.js';
 import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
 import type { Caller } from './authz/authz.js';
 import { storeMembership } from './authz/store-membership.js';
@@ -106,6 +114,7 @@ export class Manager {
       store: this.store,
       clock: this.clock,
       log: o.log,
+      rootCaPem: () => o.tls.current.caPem,
       ...(o.heartbeatPeriodMs ? { heartbeatPeriodMs: o.heartbeatPeriodMs } : {}),
     });
     // The Raft node exists once started; the role manager reaches it through this view.
@@ -137,7 +146,7 @@ export class Manager {
     this.leadership.register(
       loop('node-liveness', () => this.dispatcher.markLiveness(this.replica.list('node')), {
         onStart: () => this.dispatcher.startLeading(),
-        onStop: () => this.dispatcher.forgetBeats(),
+        onStop: () => this.dispatcher.stopLeading(),
       }),
     );
     this.leadership.register(loop('role-manager', () => this.roles.reconcile(this.replica.list('node'))));
@@ -307,6 +316,11 @@ export class Manager {
         };
       },
       heartbeat: async (req: HeartbeatRequest, caller: Caller) => this.dispatcher.heartbeat(req, caller),
+      session: (req: SessionRequest, caller: Caller, sink: StreamSink<SessionResponse>) =>
+        this.dispatcher.session(req, caller, sink),
+      assignments: (req: AssignmentsRequest, caller: Caller, sink: StreamSink<AssignmentsResponse>) =>
+        this.dispatcher.assignments(req, caller, sink),
+      updateTaskStatus: (req: UpdateTaskStatusRequest, caller: Caller) => this.dispatcher.updateTaskStatus(req, caller),
       joinRaft: async (req: JoinRaftRequest, caller: Caller) =>
         joinRaft({ raft: this.raft, store: this.store }, req, caller),
       leaveRaft: async (req: LeaveRaftRequest, caller: Caller) =>
@@ -373,6 +387,8 @@ export class Manager {
     // Leader-only components stop first (their signal aborts now); a round still waiting on a
     // proposal ends when Raft stops below and rejects it, so the wait is bounded by that.
     const leaderWorkStopped = this.leadership.close();
+    // Open sessions would hold the server's shutdown open: they end now, and workers go elsewhere.
+    this.dispatcher.stopLeading();
     this.forwarder.close();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

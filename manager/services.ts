@@ -12,8 +12,14 @@ import {
 import * as control from '../gen/tswarm/v1/control.js';
 import {
   DispatcherServiceService,
+  type AssignmentsRequest,
+  type AssignmentsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
+  type SessionRequest,
+  type SessionResponse,
+  type UpdateTaskStatusRequest,
+  type UpdateTaskStatusResponse,
 } from '../gen/tswarm/v1/dispatcher.js';
 import {
   RaftMembershipServiceService,
@@ -24,6 +30,7 @@ import {
 } from '../gen/tswarm/v1/raft.js';
 import {
   FORWARDED_FOR_METADATA_KEY,
+  secureServerStream,
   secureUnary,
   type Allowed,
   type Caller,
@@ -32,6 +39,7 @@ import {
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
 import { systemClock } from '../lib/clock.js';
 import { requestIdOf } from '../lib/request-id.js';
+import { streamSink, type StreamSink } from '../lib/grpc.js';
 import type { LeaderForwarder } from './forward.js';
 
 /**
@@ -46,7 +54,7 @@ const MANAGERS: readonly Allowed[] = ['manager'];
 export const POLICIES = {
   'tswarm.v1.CAService': { getRootCaCertificate: ANY },
   'tswarm.v1.NodeCAService': { issueNodeCertificate: ANY, nodeCertificateStatus: NODES },
-  'tswarm.v1.DispatcherService': { heartbeat: NODES },
+  'tswarm.v1.DispatcherService': { heartbeat: NODES, session: NODES, assignments: NODES, updateTaskStatus: NODES },
   // joinRaft: a promoted worker still holds the worker role until it is in Raft; the handler
   // checks that the cluster wants it as a manager.
   'tswarm.v1.RaftMembershipService': { joinRaft: NODES, leaveRaft: MANAGERS },
@@ -85,6 +93,9 @@ export interface ManagerHandlers {
   issueCertificate: (req: IssueNodeCertificateRequest, caller: Caller) => Promise<IssueNodeCertificateResponse>;
   certificateStatus: (req: NodeCertificateStatusRequest, caller: Caller) => Promise<NodeCertificateStatusResponse>;
   heartbeat: (req: HeartbeatRequest, caller: Caller) => Promise<HeartbeatResponse>;
+  session: (req: SessionRequest, caller: Caller, sink: StreamSink<SessionResponse>) => Promise<void>;
+  assignments: (req: AssignmentsRequest, caller: Caller, sink: StreamSink<AssignmentsResponse>) => Promise<void>;
+  updateTaskStatus: (req: UpdateTaskStatusRequest, caller: Caller) => Promise<UpdateTaskStatusResponse>;
   joinRaft: (req: JoinRaftRequest, caller: Caller) => Promise<JoinRaftResponse>;
   leaveRaft: (req: LeaveRaftRequest, caller: Caller) => Promise<LeaveRaftResponse>;
   control: {
@@ -113,7 +124,8 @@ export interface ManagerHandlers {
 /** The control API's reads: served by any manager after a ReadIndex, never forwarded (docs/raft.md, ReadIndex). */
 export const CONTROL_READS = ['getNode', 'listNodes', 'getCluster', 'listClusters'] as const;
 
-type Handler = (req: never, caller: Caller, call: CallContext) => Promise<unknown>;
+/** The third argument: a unary call's CallContext, or a stream's sink. */
+type Handler = (req: never, caller: Caller, call: never) => Promise<unknown>;
 
 /** How the methods of one service run: where (leader or here) and after what (a read barrier). */
 interface Placement {
@@ -141,6 +153,16 @@ function build(
   for (const [method, handler] of Object.entries(handlers)) {
     const allowed = policy[method];
     if (!allowed) throw new Error(`${serviceName}.${method} has no authorization policy`);
+    if (definition[method]?.responseStream) {
+      // A stream is authorized as a unary call is, and carried to the leader the same way.
+      impl[method] = secureServerStream(`${serviceName}.${method}`, allowed, membership, async (req, caller, call) => {
+        const sink = streamSink(call);
+        if (placement.leaderOnly.has(method) && !h.isLeader())
+          return forwarder.forwardStream(definition, serviceName, method, req, caller, sink);
+        await handler(req as never, caller, sink as never);
+      });
+      continue;
+    }
     impl[method] = secureUnary(`${serviceName}.${method}`, allowed, membership, async (req: unknown, caller, call) => {
       // Anonymous calls are limited where they enter the cluster; a forwarded one was admitted there.
       const forwarded = call.metadata?.get(FORWARDED_FOR_METADATA_KEY)[0];
@@ -149,7 +171,7 @@ function build(
       if (placement.leaderOnly.has(method) && !h.isLeader())
         return forwarder.forward(definition, serviceName, method, req, caller, requestId);
       if (placement.reads.has(method)) await h.readBarrier();
-      return handler(req as never, caller, { requestId });
+      return handler(req as never, caller, { requestId } as never);
     });
   }
   return impl;
@@ -194,7 +216,18 @@ export function managerServices(
       { issueNodeCertificate: h.issueCertificate, nodeCertificateStatus: h.certificateStatus },
       ['issueNodeCertificate'],
     ),
-    mk(DispatcherServiceService, 'tswarm.v1.DispatcherService', { heartbeat: h.heartbeat }, ['heartbeat']),
+    mk(
+      DispatcherServiceService,
+      'tswarm.v1.DispatcherService',
+      {
+        heartbeat: h.heartbeat,
+        session: h.session,
+        assignments: h.assignments,
+        updateTaskStatus: h.updateTaskStatus,
+      },
+      // Sessions, their assignments and the status intake live on the leader (SwarmKit's dispatcher).
+      ['heartbeat', 'session', 'assignments', 'updateTaskStatus'],
+    ),
     mk(
       RaftMembershipServiceService,
       'tswarm.v1.RaftMembershipService',
