@@ -6,9 +6,15 @@ import { NODE_CERT_VALIDITY_MS_MIN } from '../../ca/node-certificate.js';
 import { theCluster } from '../store/cluster-objects.js';
 import type { Store } from '../store/store.js';
 
-/** The cluster as the API shows it: never with the CA key, which stays in the managers' store. */
-export function redactCluster(cluster: Cluster): Cluster {
-  return { ...cluster, rootCa: cluster.rootCa ? { ...cluster.rootCa, caKeyPem: Buffer.alloc(0) } : undefined };
+/**
+ * The cluster as the API shows it: never with the CA key, which stays in the managers' store, and
+ * with the join tokens only for a caller that asked for them (GetClusterRequest.include_join_tokens:
+ * the Engine API's GET /swarm, which `join-token` reads): they are secrets that add a node.
+ */
+export function redactCluster(cluster: Cluster, opts: { includeJoinTokens: boolean }): Cluster {
+  if (!cluster.rootCa) return { ...cluster };
+  const joinTokens = opts.includeJoinTokens ? cluster.rootCa.joinTokens : { worker: '', manager: '' };
+  return { ...cluster, rootCa: { ...cluster.rootCa, caKeyPem: Buffer.alloc(0), joinTokens } };
 }
 
 /**
@@ -47,5 +53,5 @@ export async function updateCluster(store: Store, req: UpdateClusterRequest): Pr
     if (req.rotateManagerToken) cluster.rootCa!.joinTokens!.manager = createJoinToken(digest).text;
     tx.update('cluster', cluster);
   });
-  return redactCluster(theCluster(store.replica));
+  return redactCluster(theCluster(store.replica), { includeJoinTokens: false });
 }
