@@ -194,6 +194,7 @@ export class Manager {
       seatOf: (id) => this.raft.seatOf(id),
       vouchedVoters: () => (this.raft.appliedIndex() < this.vouched.untilApplied ? this.vouched.voters : none),
       storeStanding: (id) => store.raftStanding(id),
+      isRevoked: (id, serial) => store.isRevoked(id, serial),
     };
   }
 
