@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import { ERROR_CODE_METADATA_KEY, fromServiceError, TswarmError } from '../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
+import type { ExpectedManager } from '../lib/manager-identity.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
 
 /** A forwarded call that takes longer than this has lost its leader; the caller retries. */
@@ -23,8 +24,10 @@ export class LeaderForwarder {
   private clients = new Map<string, Client>();
 
   constructor(
-    private readonly credentials: () => ChannelCredentials,
-    private readonly leaderAddr: () => string | undefined,
+    /** Credentials that check the server is the expected manager (lib/manager-identity.ts). */
+    private readonly credentials: (expected: ExpectedManager) => ChannelCredentials,
+    /** The leader as this member's Raft knows it: its node ID and address. */
+    private readonly leader: () => { nodeId: string; addr: string } | undefined,
   ) {}
 
   async forward<Res>(
@@ -34,17 +37,19 @@ export class LeaderForwarder {
     request: unknown,
     caller: Caller,
   ): Promise<Res> {
-    const addr = this.leaderAddr();
-    if (!addr)
+    const leader = this.leader();
+    if (!leader)
       throw new TswarmError(
         'UNAVAILABLE',
         'no leader: an election is under way, or the managers lost quorum (a majority is down). Retry shortly; if managers are lost for good, see “Recovering from a lost quorum” in the README',
       );
-    const key = `${serviceName}@${addr}`;
+    const { addr, nodeId } = leader;
+    // Keyed by the leader's node ID too: the dial checks the certificate names that node.
+    const key = `${serviceName}@${addr}#${nodeId}`;
     let client = this.clients.get(key);
     if (!client) {
       const Ctor = makeGenericClientConstructor(definition, serviceName);
-      client = new Ctor(addr, this.credentials(), MANAGER_CHANNEL_OPTIONS);
+      client = new Ctor(addr, this.credentials({ addr, nodeIds: [nodeId] }), MANAGER_CHANNEL_OPTIONS);
       this.clients.set(key, client);
     }
     const metadata = new Metadata();
