@@ -7,6 +7,7 @@ import { callUnary } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
 import { clientCredentials, MANAGER_CHANNEL_OPTIONS, TlsMaterialProvider } from '../lib/tls.js';
+import type { ExpectedManager } from '../lib/manager-identity.js';
 import { NodeAvailability, NodeRole, type ClusterSpec, type RaftConfig } from '../gen/tswarm/v1/objects.js';
 import { RaftMembershipServiceClient } from '../gen/tswarm/v1/raft.js';
 import {
@@ -117,14 +118,24 @@ export class Swarm {
     return this.heartbeat?.knownManagers()[0] ?? this.o.node.joinAddrs[0] ?? '';
   }
 
-  credentials() {
+  /**
+   * Which manager this node expects at `addr` when it dials it (lib/manager-identity.ts): itself at
+   * its own local manager; else as its heartbeats learnt (the node named there, or one of the
+   * managers it knows); knowing none yet, any manager of its cluster.
+   */
+  expectedManagerAt(addr: string): ExpectedManager {
+    if (this.manager && addr === `127.0.0.1:${this.manager.boundPort}`) return { addr, nodeIds: [this.o.node.nodeId] };
+    return this.heartbeat?.expectedAt(addr) ?? { addr, nodeIds: [] };
+  }
+
+  credentials(expected: ExpectedManager) {
     if (this.o.node.removed) throw new TswarmError('NODE_REMOVED', removedMessage(this.o.node.nodeId));
     if (!this.tls)
       throw new TswarmError(
         'NOT_IN_SWARM',
         'this node is not part of a swarm. Create one with `tswarm init` or join one with `tswarm join`',
       );
-    return clientCredentials(this.tls);
+    return clientCredentials(this.tls, expected);
   }
 
   async resume(): Promise<void> {
@@ -340,7 +351,11 @@ export class Swarm {
     const managerAddr = this.managerAddr();
     try {
       if (!managerAddr || !this.tls) throw new TswarmError('UNAVAILABLE', 'this node knows no manager to ask');
-      await leaveRaftThroughLeader({ managerAddr, credentials: clientCredentials(this.tls), nodeId: self });
+      await leaveRaftThroughLeader({
+        managerAddr,
+        credentials: clientCredentials(this.tls, this.expectedManagerAt(managerAddr)),
+        nodeId: self,
+      });
       this.o.log.info('left Raft: the leader took this manager out of the configuration');
     } catch (err) {
       this.o.log.warn(
@@ -459,7 +474,11 @@ export class Swarm {
   }
 
   private async joinRaft(managerAddr: string): Promise<void> {
-    const client = new RaftMembershipServiceClient(managerAddr, clientCredentials(this.tls!), MANAGER_CHANNEL_OPTIONS);
+    const client = new RaftMembershipServiceClient(
+      managerAddr,
+      clientCredentials(this.tls!, this.expectedManagerAt(managerAddr)),
+      MANAGER_CHANNEL_OPTIONS,
+    );
     try {
       const res = await callUnary(
         client.joinRaft.bind(client),
@@ -482,7 +501,9 @@ export class Swarm {
     const nodeId = this.o.node.nodeId;
     this.heartbeat = new HeartbeatLoop({
       managers,
-      credentials: () => clientCredentials(this.tls!),
+      // A manager's first beat goes to its own local manager: itself.
+      knownManagers: this.manager ? [{ nodeId, addr: `127.0.0.1:${this.manager.boundPort}` }] : [],
+      credentials: (expected) => clientCredentials(this.tls!, expected),
       description: () => ({ ...describeNode(this.o.hostname), engineLabels: { ...this.o.engineLabels } }),
       trustRootDigest: () => (this.tls ? caBundleDigest(this.tls.current.caPem).toString('hex') : ''),
       clock: this.clock,
@@ -516,8 +537,9 @@ export class Swarm {
         const known = this.heartbeat?.knownManagers() ?? this.o.node.joinAddrs;
         return [...new Set([...local, ...known])];
       },
-      credentials: () => clientCredentials(this.tls!),
-      description: () => describeNode(this.o.hostname),
+      // Each dial checks the answering manager is the one known at that address (lib/manager-identity.ts).
+      credentials: (addr) => clientCredentials(this.tls!, this.expectedManagerAt(addr)),
+      description: () => ({ ...describeNode(this.o.hostname), engineLabels: { ...this.o.engineLabels } }),
       clock: this.clock,
       log: this.o.log.child({ part: 'agent' }),
     });
@@ -573,6 +595,7 @@ export class Swarm {
   private async renewCertificateAt(managerAddr: string): Promise<void> {
     await renewCertificate({
       managerAddr,
+      expected: this.expectedManagerAt(managerAddr),
       tls: () => this.tls,
       dataDir: this.o.dataDir,
       log: this.o.log,

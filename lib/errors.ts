@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'NOT_IN_SWARM'
   /** The cluster removed this node (`node rm`): its certificate names a node the store no longer holds. */
   | 'NODE_REMOVED'
+  /** The certificate presented was revoked (its node's role changed since): manager/authz/revocation.ts. */
+  | 'CERTIFICATE_REVOKED'
   | 'PERMISSION_DENIED'
   | 'UNAUTHENTICATED'
   | 'UNAVAILABLE'
@@ -58,6 +60,7 @@ const MAPPING: Record<ErrorCode, CodeMapping> = {
   NOT_A_MANAGER: { grpc: GrpcStatus.PERMISSION_DENIED, http: 503, exitCode: EXIT_ERROR },
   NOT_IN_SWARM: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 503, exitCode: EXIT_ERROR },
   NODE_REMOVED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, exitCode: EXIT_ERROR },
+  CERTIFICATE_REVOKED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, exitCode: EXIT_ERROR },
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, exitCode: EXIT_ERROR },
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, exitCode: EXIT_ERROR },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, exitCode: EXIT_ERROR },

@@ -22,6 +22,7 @@ import {
   type TlsMaterial,
 } from './tls.js';
 import { generateKeyPair, privateKeyToPem, SIGNING_ALGORITHM, x509 } from '../ca/x509.js';
+import { managerIdentityMismatch } from './manager-identity.js';
 
 // Real TLS on 127.0.0.1 with certificates from our own CA: who the server sees calling.
 const json = {
@@ -129,5 +130,61 @@ describe('mutual TLS', () => {
     provider.update(await material(ca2, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' }));
     await new Promise((resolve) => setImmediate(resolve));
     expect(await ask(port, caOnlyCredentials(ca2.certPem))).toBeNull();
+  });
+});
+
+describe('dialling a manager: the node checks which manager answers', () => {
+  it('accepts the expected manager, and refuses another manager of the cluster naming both node IDs', async () => {
+    const ca = await createRootCA();
+    const managerB = await serve(
+      new TlsMaterialProvider(await material(ca, { nodeId: 'mgrB', role: 'manager', clusterId: 'c1' })),
+    );
+    const worker = new TlsMaterialProvider(await material(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }));
+    const addr = `127.0.0.1:${managerB}`;
+    await expect(ask(managerB, clientCredentials(worker, { addr, nodeIds: ['mgrA'] }))).rejects.toMatchObject({
+      code: 14,
+      details: expect.stringMatching(
+        new RegExp(`the manager at ${addr} presented node mgrB's certificate, expected one of mgrA`),
+      ),
+    });
+    expect(await ask(managerB, clientCredentials(worker, { addr, nodeIds: ['mgrA', 'mgrB'] }))).toMatchObject({
+      nodeId: 'wrk1',
+    });
+    // The very first contact, knowing no manager yet: any manager of this cluster.
+    expect(await ask(managerB, clientCredentials(worker, { addr, nodeIds: [] }))).toMatchObject({ nodeId: 'wrk1' });
+  });
+
+  it('refuses a server whose certificate is not a manager’s, or is of another cluster under the same root', async () => {
+    const ca = await createRootCA();
+    const workerServer = await serve(
+      new TlsMaterialProvider(await material(ca, { nodeId: 'wrk9', role: 'worker', clusterId: 'c1' })),
+    );
+    const otherCluster = await serve(
+      new TlsMaterialProvider(await material(ca, { nodeId: 'mgrA', role: 'manager', clusterId: 'c2' })),
+    );
+    const worker = new TlsMaterialProvider(await material(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }));
+    // A worker certificate has no `tswarm-manager` DNS name: the name check refuses it first.
+    await expect(ask(workerServer, clientCredentials(worker))).rejects.toMatchObject({ code: 14 });
+    await expect(
+      ask(otherCluster, clientCredentials(worker, { addr: 'there', nodeIds: ['mgrA'] })),
+    ).rejects.toMatchObject({
+      details: expect.stringContaining('a certificate of cluster c2, not of this cluster (c1)'),
+    });
+  });
+});
+
+describe('managerIdentityMismatch', () => {
+  const subject = (CN: string, OU: string, O: string) => ({ subject: { CN, OU, O } as never });
+  it('names what it found and what it expected', () => {
+    const at = { addr: '10.0.0.2:2377', nodeIds: ['a', 'b'] };
+    expect(managerIdentityMismatch(subject('a', 'tswarm-manager', 'c1'), 'c1', at)).toBeUndefined();
+    expect(managerIdentityMismatch(subject('x', 'tswarm-manager', 'c1'), 'c1', at)).toBe(
+      "the manager at 10.0.0.2:2377 presented node x's certificate, expected one of a, b",
+    );
+    expect(managerIdentityMismatch(subject('a', 'tswarm-worker', 'c1'), 'c1', at)).toContain('not a manager');
+    expect(managerIdentityMismatch(subject('a', 'tswarm-manager', 'c2'), 'c1', at)).toContain('cluster c2');
+    expect(
+      managerIdentityMismatch(subject('x', 'tswarm-manager', 'c1'), 'c1', { addr: '', nodeIds: [] }),
+    ).toBeUndefined();
   });
 });

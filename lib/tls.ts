@@ -6,6 +6,7 @@ import {
   type ServerCredentials,
 } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
+import { clusterIdOf, managerIdentityCheck, type ExpectedManager } from './manager-identity.js';
 import type {
   CaCertificateUpdateListener,
   IdentityCertificateUpdateListener,
@@ -86,9 +87,17 @@ export const MANAGER_CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.default_authority': MANAGER_TLS_NAME,
 };
 
-/** Mutual TLS as a node: its own certificate, the cluster CA as the only root. */
-export function clientCredentials(provider: TlsMaterialProvider): ChannelCredentials {
-  return experimental.createCertificateProviderChannelCredentials(provider, provider);
+/**
+ * Mutual TLS as a node: its own certificate, the cluster CA as the only root, and the server
+ * checked to be a manager of this cluster — the one expected at that address when the caller
+ * knows it (lib/manager-identity.ts); without `expected`, any manager of this cluster.
+ */
+export function clientCredentials(
+  provider: TlsMaterialProvider,
+  expected: ExpectedManager = { addr: '', nodeIds: [] },
+): ChannelCredentials {
+  const checkServerIdentity = managerIdentityCheck(() => clusterIdOf(provider.current.certPem), expected);
+  return experimental.createCertificateProviderChannelCredentials(provider, provider, { checkServerIdentity });
 }
 
 /**

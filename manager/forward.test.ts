@@ -26,10 +26,16 @@ async function listen(server: Server): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
+/** The credentials the forwarder asked for, by what it expected: the leader's node ID at its address. */
+const expectations: { addr: string; nodeIds: readonly string[] }[] = [];
+
 function forwarderTo(addr: string | undefined): LeaderForwarder {
   const f = new LeaderForwarder(
-    () => credentials.createInsecure(),
-    () => addr,
+    (expected) => {
+      expectations.push(expected);
+      return credentials.createInsecure();
+    },
+    () => (addr === undefined ? undefined : { nodeId: 'leader1', addr }),
   );
   cleanups.push(() => f.close());
   return f;
@@ -80,6 +86,8 @@ describe('LeaderForwarder', () => {
       'req-1',
     );
     expect(Buffer.from(res.certificatePem).toString()).toBe('the CA');
+    // The dial expects the leader's own certificate, not any manager's.
+    expect(expectations.at(-1)).toEqual({ addr: f['leader']()!.addr, nodeIds: ['leader1'] });
     await f.forward(
       CAServiceService,
       'tswarm.v1.CAService',

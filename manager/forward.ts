@@ -11,6 +11,7 @@ import { ERROR_CODE_METADATA_KEY, fromServiceError, TswarmError } from '../lib/e
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
 import type { StreamSink } from '../lib/grpc.js';
 import { REQUEST_ID_METADATA_KEY } from '../lib/request-id.js';
+import type { ExpectedManager } from '../lib/manager-identity.js';
 import { FORWARDED_FOR_METADATA_KEY, type Caller } from './authz/authz.js';
 
 /** A forwarded call that takes longer than this has lost its leader; the caller retries. */
@@ -28,8 +29,10 @@ export class LeaderForwarder {
   private clients = new Map<string, Client>();
 
   constructor(
-    private readonly credentials: () => ChannelCredentials,
-    private readonly leaderAddr: () => string | undefined,
+    /** Credentials that check the server is the expected manager (lib/manager-identity.ts). */
+    private readonly credentials: (expected: ExpectedManager) => ChannelCredentials,
+    /** The leader as this member's Raft knows it: its node ID and address. */
+    private readonly leader: () => { nodeId: string; addr: string } | undefined,
   ) {}
 
   async forward<Res>(
@@ -40,9 +43,10 @@ export class LeaderForwarder {
     caller: Caller,
     requestId: string,
   ): Promise<Res> {
-    const addr = this.leaderAddr();
-    if (!addr) throw noLeader();
-    const client = this.client(definition, serviceName, addr);
+    const leader = this.leader();
+    if (!leader) throw noLeader();
+    const addr = leader.addr;
+    const client = this.client(definition, serviceName, leader);
     const metadata = forwardedFor(caller);
     metadata.set(REQUEST_ID_METADATA_KEY, requestId);
     const fn = (client as unknown as Record<string, UnaryFn>)[method];
@@ -67,12 +71,14 @@ export class LeaderForwarder {
     caller: Caller,
     sink: StreamSink<Res>,
   ): Promise<void> {
-    const addr = this.leaderAddr();
-    if (!addr) return Promise.reject(noLeader());
-    const fn = (this.client(definition, serviceName, addr) as unknown as Record<string, StreamFn>)[method];
+    const leader = this.leader();
+    if (!leader) return Promise.reject(noLeader());
+    const addr = leader.addr;
+    const client = this.client(definition, serviceName, leader);
+    const fn = (client as unknown as Record<string, StreamFn>)[method];
     if (!fn)
       return Promise.reject(new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`));
-    const upstream = fn.call(this.client(definition, serviceName, addr), request, forwardedFor(caller));
+    const upstream = fn.call(client, request, forwardedFor(caller));
     return new Promise<void>((resolve, reject) => {
       const cancel = () => upstream.cancel();
       sink.signal.addEventListener('abort', cancel, { once: true });
@@ -91,12 +97,17 @@ export class LeaderForwarder {
     });
   }
 
-  private client(definition: ServiceDefinition, serviceName: string, addr: string): Client {
-    const key = `${serviceName}@${addr}`;
+  private client(
+    definition: ServiceDefinition,
+    serviceName: string,
+    { addr, nodeId }: { addr: string; nodeId: string },
+  ): Client {
+    // Keyed by the leader's node ID too: the dial checks the certificate names that node.
+    const key = `${serviceName}@${addr}#${nodeId}`;
     let client = this.clients.get(key);
     if (!client) {
       const Ctor = makeGenericClientConstructor(definition, serviceName);
-      client = new Ctor(addr, this.credentials(), MANAGER_CHANNEL_OPTIONS);
+      client = new Ctor(addr, this.credentials({ addr, nodeIds: [nodeId] }), MANAGER_CHANNEL_OPTIONS);
       this.clients.set(key, client);
     }
     return client;

@@ -106,8 +106,11 @@ export class Manager {
     this.clock = o.clock ?? systemClock;
     this.store = new Store(this.replica, { propose: (d) => this.raft.propose(d) }, this.clock);
     this.forwarder = new LeaderForwarder(
-      () => clientCredentials(o.tls),
-      () => this.raft.status().leaderAddr,
+      (leader) => clientCredentials(o.tls, leader),
+      () => {
+        const { leader, leaderAddr } = this.raft.status();
+        return leader && leaderAddr ? { nodeId: leader, addr: leaderAddr } : undefined;
+      },
     );
     this.dispatcher = new Dispatcher({
       nodeId: o.nodeId,
@@ -175,7 +178,8 @@ export class Manager {
       join: o.mode.kind === 'join',
       stateMachine: this.replica,
       onRoleChange: (role) => this.leadership.observe(role),
-      credentials: clientCredentials(o.tls),
+      // Each peer is dialled expecting that member's certificate, not just any manager's.
+      credentials: ({ id, addr }) => clientCredentials(o.tls, { addr, nodeIds: [id] }),
       authorizeSender: raftSenderAuthorizer(this.raftSenders()),
       // The cluster spec's interval (`init`/`swarm update --snapshot-interval`), read at each check.
       snapshotEveryEntriesNow: () => this.replica.list('cluster')[0]?.spec?.raft?.snapshotInterval,
@@ -244,6 +248,7 @@ export class Manager {
       seatOf: (id) => this.raft.seatOf(id),
       vouchedVoters: () => (this.raft.appliedIndex() < this.vouched.untilApplied ? this.vouched.voters : none),
       storeStanding: (id) => store.raftStanding(id),
+      isRevoked: (id, serial) => store.isRevoked(id, serial),
     };
   }
 
@@ -362,10 +367,16 @@ export class Manager {
     if (managerAddrs.length === 0) return;
     this.whoLeadsAsked = { atMs: now.nowMs, refusedNonMembers };
     this.askingWhoLeads = true;
+    // A peer's address is dialled expecting that member; a join address, one of the members it knows.
+    const idAt = new Map(peers.map(([id, addr]) => [addr, id]));
+    const known = peers.map(([id]) => id);
     askWhoLeads({
       managerAddrs,
       advertiseAddr: this.o.advertiseAddr,
-      credentials: clientCredentials(this.o.tls),
+      credentials: (addr) => {
+        const id = idAt.get(addr);
+        return clientCredentials(this.o.tls, { addr, nodeIds: id ? [id] : known });
+      },
       deadlineMs: WHO_LEADS_CALL_DEADLINE_MS,
     })
       .then(

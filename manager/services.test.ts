@@ -13,7 +13,13 @@ const roles = new Map<string, Role>([
   ['m1', 'manager'],
   ['w1', 'worker'],
 ]);
-const membership: MembershipView = { clusterId: () => 'c1', roleOf: (id) => roles.get(id) };
+/** Revoked certificates, as `nodeId/serial` (normalized serials). */
+const revoked = new Set<string>(['w1/DEAD01']);
+const membership: MembershipView = {
+  clusterId: () => 'c1',
+  roleOf: (id) => roles.get(id),
+  isRevoked: (id, serial) => revoked.has(`${id}/${serial}`),
+};
 
 /** What each handler and the forwarder were called with, by method name. */
 function setup(leader = true, clock = new ManualClock()) {
@@ -66,6 +72,7 @@ function setup(leader = true, clock = new ManualClock()) {
     method: string,
     cn?: string,
     from: { peer: string; forwardedFor: string; requestId?: string } = { peer: 'ipv4:127.0.0.1:1', forwardedFor: '' },
+    serialNumber = '0A11CE',
   ): Promise<string> =>
     new Promise((resolve) => {
       const subject = cn ? { CN: cn, OU: 'tswarm-worker', O: 'c1' } : undefined;
@@ -77,7 +84,7 @@ function setup(leader = true, clock = new ManualClock()) {
         metadata,
         getPeer: () => from.peer,
         getAuthContext: () => ({
-          sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined,
+          sslPeerCertificate: subject ? ({ subject, serialNumber } as unknown as PeerCertificate) : undefined,
         }),
       };
       const impl = byName.get(service)![method] as (c: unknown, cb: (e: ServiceError | null) => void) => void;
@@ -144,6 +151,21 @@ describe('manager services: who may call what', () => {
     const { ran, call } = setup();
     expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'gone')).toBe('NODE_REMOVED');
     expect(ran).toEqual([]);
+  });
+
+  it('refuses a revoked certificate everywhere but the renewal, which it may retry', async () => {
+    const { ran, call } = setup();
+    const asRevoked = (service: string, method: string) =>
+      // The serial as TLS shows it: upper case, with a leading zero byte the store does not keep.
+      call(service, method, 'w1', { peer: 'ipv4:127.0.0.1:1', forwardedFor: '' }, '00dead01');
+    expect(await asRevoked('tswarm.v1.DispatcherService', 'heartbeat')).toBe('CERTIFICATE_REVOKED');
+    expect(await asRevoked('tswarm.v1.NodeCAService', 'nodeCertificateStatus')).toBe('CERTIFICATE_REVOKED');
+    expect(await asRevoked('tswarm.v1.RaftMembershipService', 'joinRaft')).toBe('CERTIFICATE_REVOKED');
+    expect(ran).toEqual([]);
+    expect(await asRevoked('tswarm.v1.NodeCAService', 'issueNodeCertificate')).toBe('ok');
+    // The node's current certificate (another serial) is not touched.
+    expect(await call('tswarm.v1.DispatcherService', 'heartbeat', 'w1')).toBe('ok');
+    expect(ran.map((r) => r.method)).toEqual(['issueNodeCertificate', 'heartbeat']);
   });
 
   it('on a follower, forwards leader-only methods with the original caller and runs the rest locally', async () => {

@@ -5,13 +5,20 @@ import { asTswarmError } from '../lib/errors.js';
 import { callUnary } from '../lib/grpc.js';
 import type { Logger } from '../lib/log.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../lib/tls.js';
+import type { ExpectedManager } from '../lib/manager-identity.js';
 import type { Clock, Timer } from '../lib/clock.js';
 import { RemovalDetector } from './removal.js';
 
 export interface HeartbeatLoopOptions {
   /** Managers to try, in order; refreshed from each response. */
   managers: string[];
-  credentials: () => ChannelCredentials;
+  /**
+   * Managers whose node ID the node knows before any answer names them: a manager's own local
+   * manager (itself). Answers add the others.
+   */
+  knownManagers?: { nodeId: string; addr: string }[];
+  /** Credentials that check the server is the manager expected at that address (lib/manager-identity.ts). */
+  credentials: (expected: ExpectedManager) => ChannelCredentials;
   description: () => NodeDescription;
   /** SHA-256 (hex) of the trust bundle in use, so the cluster sees a root rotation converge. */
   trustRootDigest?: () => string;
@@ -51,7 +58,8 @@ export class HeartbeatLoop {
   private periodMs: number;
   private timer: Timer | undefined;
   private stopped = false;
-  private clients = new Map<string, InstanceType<typeof DispatcherServiceClient>>();
+  /** One client per address, with the expectation it was made for (remade when that changes). */
+  private clients = new Map<string, { client: InstanceType<typeof DispatcherServiceClient>; expects: string }>();
   /** Manager node IDs by address, as the last answers named them. */
   private managerIds = new Map<string, string>();
   private readonly removal = new RemovalDetector();
@@ -59,6 +67,7 @@ export class HeartbeatLoop {
 
   constructor(private readonly o: HeartbeatLoopOptions) {
     this.managers = [...o.managers];
+    this.managerIds = new Map((o.knownManagers ?? []).map((m) => [m.addr, m.nodeId]));
     this.periodMs = o.initialPeriodMs ?? 1_000;
   }
 
@@ -72,12 +81,24 @@ export class HeartbeatLoop {
   }
 
   private client(addr: string) {
-    let c = this.clients.get(addr);
-    if (!c) {
-      c = new DispatcherServiceClient(addr, this.o.credentials(), MANAGER_CHANNEL_OPTIONS);
-      this.clients.set(addr, c);
-    }
-    return c;
+    const expected = this.expectedAt(addr);
+    const expects = expected.nodeIds.join(',');
+    const known = this.clients.get(addr);
+    if (known?.expects === expects) return known.client;
+    known?.client.close();
+    const client = new DispatcherServiceClient(addr, this.o.credentials(expected), MANAGER_CHANNEL_OPTIONS);
+    this.clients.set(addr, { client, expects });
+    return client;
+  }
+
+  /**
+   * Which manager this node expects at `addr`: the node an answer named there; else one of the
+   * managers it knows; none known yet (the first contact of a join address): any of its cluster.
+   */
+  expectedAt(addr: string): ExpectedManager {
+    const id = this.managerIds.get(addr);
+    if (id) return { addr, nodeIds: [id] };
+    return { addr, nodeIds: [...new Set([...this.managerIds.values()].filter((n) => n !== ''))] };
   }
 
   private async beat(): Promise<void> {
@@ -94,7 +115,11 @@ export class HeartbeatLoop {
       this.lastError = undefined;
       this.periodMs = res.periodMs || this.periodMs;
       const known = res.managers.map((m) => m.addr).filter((a) => a !== '');
-      if (res.managers.length > 0) this.managerIds = new Map(res.managers.map((m) => [m.addr, m.nodeId]));
+      if (res.managers.length > 0)
+        this.managerIds = new Map([
+          ...(this.o.knownManagers ?? []).map((m): [string, string] => [m.addr, m.nodeId]),
+          ...res.managers.map((m): [string, string] => [m.addr, m.nodeId]),
+        ]);
       if (known.length > 0) this.managers = [addr, ...known.filter((a) => a !== addr)].slice(0, MANAGERS_MAX);
       this.next = 0;
       this.removal.answered(undefined);
@@ -116,7 +141,7 @@ export class HeartbeatLoop {
 
   /** A renewed certificate: new connections must present it. */
   resetConnections(): void {
-    for (const c of this.clients.values()) c.close();
+    for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }
 

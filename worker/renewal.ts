@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.js';
 import { cryptoRandom, type Random } from '../lib/random.js';
 import { clientCredentials, MANAGER_CHANNEL_OPTIONS, type TlsMaterialProvider } from '../lib/tls.js';
 import { changeCertificates } from './certificates.js';
+import type { ExpectedManager } from '../lib/manager-identity.js';
 import { MANAGER_CALL_DEADLINE_MS } from './deadlines.js';
 
 /** A failed renewal is retried this much later (the certificate still has at least 20 % of its life). */
@@ -71,6 +72,8 @@ export class RenewalScheduler {
 export interface RenewCertificateOptions {
   /** HOST:PORT of a manager; any manager issues. */
   managerAddr: string;
+  /** The manager expected there (lib/manager-identity.ts); unset: any manager of this cluster. */
+  expected?: ExpectedManager;
   /** The node's TLS material, read at each step: it is gone if the node left meanwhile. */
   tls(): TlsMaterialProvider | undefined;
   dataDir: string;
@@ -82,7 +85,11 @@ export interface RenewCertificateOptions {
 /** A new key and certificate from any manager over mutual TLS; takes effect without a restart. */
 export async function renewCertificate(o: RenewCertificateOptions): Promise<void> {
   const { keyPem, csrPem } = await createKeyAndCsr();
-  const client = new NodeCAServiceClient(o.managerAddr, clientCredentials(o.tls()!), MANAGER_CHANNEL_OPTIONS);
+  const client = new NodeCAServiceClient(
+    o.managerAddr,
+    clientCredentials(o.tls()!, o.expected),
+    MANAGER_CHANNEL_OPTIONS,
+  );
   try {
     const issued = await callUnary(
       client.issueNodeCertificate.bind(client),

@@ -59,7 +59,8 @@ export class ControlForwarder {
     if (!this.client || this.clientKey !== key) {
       this.client?.close();
       const Ctor = makeGenericClientConstructor(ControlServiceService, 'tswarm.v1.ControlService');
-      this.client = new Ctor(addr, this.swarm.credentials(), MANAGER_CHANNEL_OPTIONS);
+      // The node's own manager: the dial checks it presents this node's certificate.
+      this.client = new Ctor(addr, this.swarm.credentials(this.swarm.expectedManagerAt(addr)), MANAGER_CHANNEL_OPTIONS);
       this.clientKey = key;
     }
     const fn = (this.client as unknown as Record<string, UnaryFn>)[method]!;

@@ -70,7 +70,8 @@ export function swarmRoutes(ctx: ApiContext): Route[] {
       method: 'GET',
       path: '/swarm',
       handler: async (_req, reply) => {
-        const { cluster } = await managerControl(ctx).call('getCluster', { clusterId: '' });
+        // Docker's GET /swarm carries JoinTokens (`docker swarm join-token` reads them there).
+        const { cluster } = await managerControl(ctx).call('getCluster', { clusterId: '', includeJoinTokens: true });
         reply.json(200, dockerSwarm(cluster!));
       },
     },
@@ -88,7 +89,7 @@ export function swarmRoutes(ctx: ApiContext): Route[] {
             'autolock is not supported by tswarm, so there is no unlock key to rotate',
           );
         const body = await req.json();
-        const { cluster } = await control.call('getCluster', { clusterId: '' });
+        const { cluster } = await control.call('getCluster', { clusterId: '', includeJoinTokens: false });
         await control.call('updateCluster', {
           clusterId: cluster!.id,
           clusterVersion: version,

@@ -3,9 +3,11 @@ import type { PeerCertificate } from 'node:tls';
 import { checkAllowed, identifyCaller, type MembershipView, type Role } from './authz.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
 
-function call(subject?: Record<string, string>) {
+function call(subject?: Record<string, string>, serialNumber = '01') {
   return {
-    getAuthContext: () => ({ sslPeerCertificate: subject ? ({ subject } as unknown as PeerCertificate) : undefined }),
+    getAuthContext: () => ({
+      sslPeerCertificate: subject ? ({ subject, serialNumber } as unknown as PeerCertificate) : undefined,
+    }),
     getPeer: () => 'ipv4:127.0.0.1:1',
   };
 }
@@ -15,7 +17,12 @@ const roles = new Map<string, Role>([
   ['w1', 'worker'],
   ['demoted', 'worker'],
 ]);
-const membership: MembershipView = { clusterId: () => 'c1', roleOf: (id) => roles.get(id) };
+const membership: MembershipView = {
+  clusterId: () => 'c1',
+  roleOf: (id) => roles.get(id),
+  // The demoted node's old manager certificate, serial AB12 (normalized).
+  isRevoked: (id, serial) => id === 'demoted' && serial === 'AB12',
+};
 
 describe('authorization', () => {
   it('takes the role from the store, not the certificate OU', () => {
@@ -31,6 +38,28 @@ describe('authorization', () => {
     expect(thrownCode(() => identifyCaller(call({ CN: 'm1', OU: 'tswarm-manager', O: 'other' }), membership))).toBe(
       'PERMISSION_DENIED',
     );
+  });
+
+  it('refuses a revoked serial of a member with its own code, except for the renewal', () => {
+    const old = { CN: 'demoted', OU: 'tswarm-manager', O: 'c1' };
+    for (const serial of ['AB12', 'ab12', '00AB12'])
+      expect(
+        thrownCode(() => identifyCaller(call(old, serial), membership, 'tswarm.v1.ControlService.listNodes')),
+      ).toBe('CERTIFICATE_REVOKED');
+    expect(identifyCaller(call(old, 'AB12'), membership, 'tswarm.v1.NodeCAService.issueNodeCertificate')).toEqual({
+      kind: 'node',
+      nodeId: 'demoted',
+      role: 'worker',
+    });
+    // Its current certificate, and the same serial under another node, are not revoked.
+    expect(thrownCode(() => identifyCaller(call({ ...old, OU: 'tswarm-worker' }, 'CD34'), membership))).toBe('ok');
+    expect(thrownCode(() => identifyCaller(call({ CN: 'w1', OU: 'tswarm-worker', O: 'c1' }, 'AB12'), membership))).toBe(
+      'ok',
+    );
+    // A removed node is told it was removed, whatever its serial.
+    expect(
+      thrownCode(() => identifyCaller(call({ CN: 'gone', OU: 'tswarm-worker', O: 'c1' }, 'AB12'), membership)),
+    ).toBe('NODE_REMOVED');
   });
 
   it('lets anonymous callers reach only methods that allow them', () => {

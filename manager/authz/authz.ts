@@ -10,6 +10,7 @@ import type {
 import type { PeerCertificate } from 'node:tls';
 import { TswarmError, toServiceError } from '../../lib/errors.js';
 import { peerIdentity } from '../../lib/tls.js';
+import { certificateRevoked, peerSerial, REVOKED_MAY_CALL } from './revocation.js';
 
 /**
  * Who may call what. Every method of every network-facing service declares its allowed roles once,
@@ -27,6 +28,8 @@ export interface MembershipView {
   clusterId(): string;
   /** The role the store holds for a node, or undefined when it is not (or no longer) a member. */
   roleOf(nodeId: string): Role | undefined;
+  /** Whether the store revoked this certificate serial (normalized: revocation.ts) of this node. */
+  isRevoked(nodeId: string, serial: string): boolean;
 }
 
 type AuthCall = {
@@ -42,8 +45,12 @@ type AuthCall = {
  */
 export const FORWARDED_FOR_METADATA_KEY = 'tswarm-forwarded-for';
 
-export function identifyCaller(call: AuthCall, membership: MembershipView): Caller {
-  const direct = identifyDirectCaller(call, membership);
+/**
+ * Who is calling: the certificate's node, with the role the store holds for it. `method` names the
+ * call (Service.method): a revoked certificate may call only REVOKED_MAY_CALL (revocation.ts).
+ */
+export function identifyCaller(call: AuthCall, membership: MembershipView, method = ''): Caller {
+  const direct = identifyDirectCaller(call, membership, method);
   const forwarded = call.metadata?.get(FORWARDED_FOR_METADATA_KEY)[0];
   if (typeof forwarded !== 'string' || forwarded === '') return direct;
   if (direct.kind !== 'node' || direct.role !== 'manager') {
@@ -66,7 +73,7 @@ function nodeRemoved(nodeId: string): TswarmError {
   );
 }
 
-function identifyDirectCaller(call: AuthCall, membership: MembershipView): Caller {
+function identifyDirectCaller(call: AuthCall, membership: MembershipView, method: string): Caller {
   const peer = peerIdentity(call);
   if (!peer) return { kind: 'anonymous' };
   if (peer.clusterId !== membership.clusterId()) {
@@ -77,6 +84,10 @@ function identifyDirectCaller(call: AuthCall, membership: MembershipView): Calle
   }
   const role = membership.roleOf(peer.nodeId);
   if (!role) throw nodeRemoved(peer.nodeId);
+  // After the role: a removed node's certificate is refused as removed, whatever its serial.
+  const serial = peerSerial(call.getAuthContext()?.sslPeerCertificate);
+  if (serial !== undefined && membership.isRevoked(peer.nodeId, serial) && !REVOKED_MAY_CALL.has(method))
+    throw certificateRevoked(peer.nodeId, serial);
   return { kind: 'node', nodeId: peer.nodeId, role };
 }
 
@@ -108,7 +119,7 @@ export function secureUnary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const run = async () => {
-      const caller = identifyCaller(call, membership);
+      const caller = identifyCaller(call, membership, method);
       checkAllowed(caller, allowed, method);
       return await handler(call.request, caller, call);
     };
@@ -127,7 +138,7 @@ export function secureServerStream<Req, Res>(
 ): handleServerStreamingCall<Req, Res> {
   return (call: ServerWritableStream<Req, Res>) => {
     const run = async () => {
-      const caller = identifyCaller(call, membership);
+      const caller = identifyCaller(call, membership, method);
       checkAllowed(caller, allowed, method);
       await handler(call.request, caller, call);
     };

@@ -4,7 +4,7 @@ import type { ServerReadableStream } from '@grpc/grpc-js';
 import type { PeerIdentity } from '../../lib/tls.js';
 import type { MessageType } from '../raft/core/messages.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
-import { judgeRaftSender, raftSenderAuthorizer, type RaftSenderView } from './raft-sender.js';
+import { judgeRaftSender, raftSenderAuthorizer, type RaftCaller, type RaftSenderView } from './raft-sender.js';
 import { storeMembership, type RaftStanding } from './store-membership.js';
 
 /**
@@ -17,6 +17,8 @@ interface State {
   learners: string[];
   store: Record<string, RaftStanding>;
   vouched?: string[];
+  /** Revoked certificates, as `nodeId/serial`. */
+  revoked?: string[];
 }
 
 function view(state: State): RaftSenderView {
@@ -25,6 +27,7 @@ function view(state: State): RaftSenderView {
     seatOf: (id) => (state.voters.includes(id) ? 'voter' : state.learners.includes(id) ? 'learner' : undefined),
     vouchedVoters: () => new Set(state.vouched ?? []),
     storeStanding: (id) => state.store[id] ?? 'not-held',
+    isRevoked: (id, serial) => (state.revoked ?? []).includes(`${id}/${serial}`),
   };
 }
 
@@ -39,12 +42,14 @@ const cluster = () =>
     voters: ['m1', 'm2', 'm3'],
     learners: ['l1', 'd1'],
     store: { m1: 'manager', m2: 'manager', m3: 'manager', l1: 'manager', d1: 'worker' },
+    // m2's certificate before its last role change (say it was promoted, demoted and promoted again).
+    revoked: ['m2/AB12'],
   });
 
 describe('judgeRaftSender: who may send which Raft message to a manager', () => {
   const cases: {
     what: string;
-    peer: PeerIdentity | undefined;
+    peer: RaftCaller | undefined;
     type: MessageType;
     from?: string;
     verdict: 'accept' | `drop ${string}` | `refuse ${string}`;
@@ -125,6 +130,24 @@ describe('judgeRaftSender: who may send which Raft message to a manager', () => 
       verdict: 'refuse sender-not-caller',
     },
     { what: 'no certificate', peer: undefined, type: 'MsgApp', from: 'm1', verdict: 'refuse no-identity' },
+    {
+      what: 'a voter presenting a revoked certificate',
+      peer: { ...manager('m2'), serial: 'AB12' },
+      type: 'MsgVote',
+      verdict: 'refuse certificate-revoked',
+    },
+    {
+      what: 'a voter presenting its current certificate',
+      peer: { ...manager('m2'), serial: 'CD34' },
+      type: 'MsgVote',
+      verdict: 'accept',
+    },
+    {
+      what: 'the same serial under another node',
+      peer: { ...manager('m1'), serial: 'AB12' },
+      type: 'MsgApp',
+      verdict: 'accept',
+    },
   ];
 
   it.each(cases)('$what: $verdict', ({ peer, type, from, verdict }) => {
@@ -189,5 +212,35 @@ describe('judgeRaftSender: who may send which Raft message to a manager', () => 
     state.voters = ['m1', 'm2', 'm3'];
     state.store = { m3: 'worker' };
     expect(judge({ type: 'MsgAppResp', from: 'm3' })).toMatchObject({ reason: 'not-a-manager', refuseCaller: true });
+  });
+
+  it('reads the serial of the stream’s certificate, in any hex case, against the real store’s revocations', async () => {
+    const t = testStore();
+    await addCluster(t.store);
+    await addNode(t.store, { id: 'm3', role: 'manager' });
+    const store = storeMembership(t.replica, 'c1');
+    const state: State = { voters: ['m1', 'm3'], learners: [], store: { m3: 'manager' } };
+    const real: RaftSenderView = { ...view(state), isRevoked: (id, serial) => store.isRevoked(id, serial) };
+    const streamWith = (serialNumber: string) =>
+      ({
+        getAuthContext: () => ({
+          sslPeerCertificate: {
+            subject: { CN: 'm3', OU: 'tswarm-manager', O: 'c1' },
+            serialNumber,
+          } as unknown as PeerCertificate,
+        }),
+      }) as unknown as ServerReadableStream<unknown, unknown>;
+    const judge = raftSenderAuthorizer(real)(streamWith('00ab12'));
+    expect(judge({ type: 'MsgAppResp', from: 'm3' }).accept).toBe(true);
+    await t.store.update((tx, s) => {
+      const n = s.get('node', 'm3')!;
+      n.certificate!.revoked = [{ serial: 'AB12', notAfterMs: Date.now() + 3_600_000, role: n.role }];
+      tx.update('node', n);
+    });
+    expect(judge({ type: 'MsgAppResp', from: 'm3' })).toMatchObject({
+      reason: 'certificate-revoked',
+      refuseCaller: true,
+    });
+    expect(raftSenderAuthorizer(real)(streamWith('CD34'))({ type: 'MsgAppResp', from: 'm3' }).accept).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import type { NodeId } from '../raft/core/types.js';
 import type { DropReason } from '../raft/transport/dropped.js';
 import { isLocalRequest, type AuthorizeSender, type SenderVerdict } from '../raft/transport/server.js';
 import type { RaftStanding } from './store-membership.js';
+import { peerSerial } from './revocation.js';
 
 /**
  * Who may deliver which Raft message to this manager. The transport asks for every message (and
@@ -11,7 +12,9 @@ import type { RaftStanding } from './store-membership.js';
  * — this member's current Raft configuration and its replica of the store — never from a copy
  * taken at start, so a removal or demotion takes effect at the next message. A sender must:
  *
- * 1. present a certificate of this cluster with the manager OU, whose CN is the `from` it claims;
+ * 1. present a certificate of this cluster with the manager OU, whose CN is the `from` it claims,
+ *    and whose serial this member's store has not revoked (revocation.ts: a demoted manager's old
+ *    certificate);
  * 2. be a voter or a learner of this member's current configuration (etcd's ConfState), or a
  *    voter that a JoinRaft answer named while this member has not caught up with that answer;
  * 3. not be held by the store as a worker (StoreStanding: a demotion that left it in Raft);
@@ -45,7 +48,12 @@ export interface RaftSenderView {
   vouchedVoters(): ReadonlySet<NodeId>;
   /** What this member's store says of the node (store-membership.ts). */
   storeStanding(nodeId: NodeId): RaftStanding;
+  /** Whether this member's store revoked that certificate serial (normalized) of the node. */
+  isRevoked(nodeId: NodeId, serial: string): boolean;
 }
+
+/** The caller of a Raft stream: its certificate's subject, and the certificate's serial (normalized). */
+export type RaftCaller = PeerIdentity & { serial?: string };
 
 const MANAGER_OU = 'tswarm-manager';
 
@@ -66,7 +74,7 @@ const drop = (reason: DropReason): SenderVerdict => ({ accept: false, reason, re
 
 /** The decision for one message from a caller with identity `peer` (undefined: no certificate of this cluster). */
 export function judgeRaftSender(
-  peer: PeerIdentity | undefined,
+  peer: RaftCaller | undefined,
   m: Pick<Message, 'type' | 'from'>,
   view: RaftSenderView,
 ): SenderVerdict {
@@ -74,6 +82,7 @@ export function judgeRaftSender(
   if (peer.clusterId !== view.clusterId()) return refuseCaller('other-cluster');
   if (peer.ou !== MANAGER_OU) return refuseCaller('not-a-manager-certificate');
   if (peer.nodeId !== m.from) return refuseCaller('sender-not-caller');
+  if (peer.serial !== undefined && view.isRevoked(peer.nodeId, peer.serial)) return refuseCaller('certificate-revoked');
   // The answer is newer than this member's configuration and store: it decides alone.
   const vouched = view.vouchedVoters().has(m.from);
   const seat = vouched ? 'voter' : view.seatOf(m.from);
@@ -88,7 +97,9 @@ export function judgeRaftSender(
 /** The transport's authorizer: the caller's identity once per stream, the decision per message. */
 export function raftSenderAuthorizer(view: RaftSenderView): AuthorizeSender {
   return (call) => {
-    const peer = peerIdentity(call);
+    const identity = peerIdentity(call);
+    const serial = peerSerial(call.getAuthContext()?.sslPeerCertificate);
+    const peer = identity && (serial === undefined ? identity : { ...identity, serial });
     return (m) => judgeRaftSender(peer, m, view);
   };
 }

@@ -2,6 +2,7 @@ import { NodeRole } from '../../gen/tswarm/v1/objects.js';
 import type { MemoryStore } from '../store/memory-store.js';
 import { roleName } from '../store/cluster-objects.js';
 import type { MembershipView } from './authz.js';
+import { isRevoked } from './revocation.js';
 
 /**
  * The store's word on a node that holds a Raft seat (raft-sender.ts asks it for every message):
@@ -32,6 +33,7 @@ export function storeMembership(replica: MemoryStore, clusterId: string): StoreM
       const role = roleName(node.role);
       return role === 'manager' && node.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER ? 'worker' : role;
     },
+    isRevoked: (id, serial) => isRevoked(replica.get('node', id), serial),
     raftStanding: (id) => {
       const node = replica.get('node', id);
       if (!node) return 'not-held';

@@ -8,6 +8,7 @@ import { CertificateIssuer } from './issuer.js';
 import { createKeyAndCsr } from '../../ca/csr.js';
 import { parseNodeCertificate } from '../../ca/node-certificate.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
+import { normalizeSerial } from '../authz/revocation.js';
 
 async function setup() {
   const t = testStore();
@@ -113,6 +114,57 @@ describe('certificate issuer', () => {
         ),
       ),
     ).toBe('PERMISSION_DENIED');
+  });
+
+  it('revokes the previous certificate when a renewal changes the role, and nothing on a routine renewal', async () => {
+    const { issuer, nc, store, clock } = await setup();
+    const w = await issuer.issue(
+      {
+        csrPem: (await createKeyAndCsr()).csrPem,
+        token: nc.cluster.rootCa!.joinTokens!.worker,
+        hostname: 'w1',
+        availability: NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+      },
+      { kind: 'anonymous' },
+    );
+    const renew = async () =>
+      (
+        await issuer.issue(
+          { csrPem: (await createKeyAndCsr()).csrPem, token: '', hostname: '', availability: 0 },
+          { kind: 'node', nodeId: w.nodeId, role: 'worker' },
+        )
+      ).certificatePem;
+    const desire = (role: NodeRole) =>
+      store.update((tx, s) => {
+        const n = s.get('node', w.nodeId)!;
+        n.spec!.desiredRole = role;
+        tx.update('node', n);
+      });
+    const serial = (pem: string) => normalizeSerial(parseNodeCertificate(pem).serial);
+    const revoked = () => store.get('node', w.nodeId)!.certificate!.revoked.map((r) => r.serial);
+
+    const worker2 = await renew();
+    expect(revoked()).toEqual([]);
+    await desire(NodeRole.NODE_ROLE_MANAGER);
+    const manager1 = await renew();
+    expect(revoked()).toEqual([serial(worker2)]);
+    expect(store.get('node', w.nodeId)!.certificate!.revoked[0]).toMatchObject({
+      notAfterMs: parseNodeCertificate(worker2).notAfterMs,
+      role: NodeRole.NODE_ROLE_WORKER,
+    });
+    // The answer was lost and the node asks again: same role as the last issued, nothing more revoked.
+    const manager2 = await renew();
+    expect(revoked()).toEqual([serial(worker2)]);
+    expect(serial(manager2)).not.toBe(serial(manager1));
+    await desire(NodeRole.NODE_ROLE_WORKER);
+    await renew();
+    expect(revoked()).toEqual([serial(worker2), serial(manager2)]);
+    // Once a revoked certificate has expired, the next entry added prunes it.
+    clock.advance(parseNodeCertificate(worker2).notAfterMs - clock.nowMs() + 1);
+    await desire(NodeRole.NODE_ROLE_MANAGER);
+    const manager3 = await renew();
+    expect(revoked()).not.toContain(serial(worker2));
+    expect(serial(manager3)).not.toBe(serial(manager2));
   });
 
   it('checks the token before the CSR: a caller without a valid token never has its CSR parsed', async () => {

@@ -12,6 +12,7 @@ import { NODE_CERT_VALIDITY_MS_DEFAULT } from '../../ca/node-certificate.js';
 import { loadRootCA } from './root-ca.js';
 import { issueNodeCertificate } from './sign-certificate.js';
 import { signingAuthority, trustBundle } from './rotation.js';
+import { revokedAfterRenewal } from '../authz/revocation.js';
 
 export interface IssueRequest {
   csrPem: string;
@@ -182,6 +183,8 @@ export class CertificateIssuer {
         ...current.certificate!,
         certificatePem: Buffer.from(certificatePem),
         role: current.spec!.desiredRole,
+        // A role change revokes the certificate of the old role (authz/revocation.ts).
+        revoked: revokedAfterRenewal(current.certificate, current.spec!.desiredRole, this.clock.nowMs()),
       };
       tx.update('node', current);
     });

@@ -33,6 +33,7 @@ describe('updateCluster', () => {
     expect(tokens.worker).not.toBe('worker-token');
     expect(parseJoinToken(tokens.worker).caDigest.toString('hex')).toBe(t.cluster.rootCa!.caCertDigest);
     expect(res.rootCa!.caKeyPem.length).toBe(0);
+    expect(res.rootCa!.joinTokens).toEqual({ worker: '', manager: '' });
     expect(t.replica.get('cluster', 'c1')!.rootCa!.caKeyPem.length).toBeGreaterThan(0);
   });
 
@@ -74,11 +75,21 @@ describe('updateCluster', () => {
 });
 
 describe('redactCluster', () => {
-  it('empties the CA key and keeps the rest', async () => {
+  it('empties the CA key and keeps the rest, join tokens included, for a caller that asks for them', async () => {
     const t = await setup();
-    const r = redactCluster(t.cluster);
+    const r = redactCluster(t.cluster, { includeJoinTokens: true });
     expect(r.rootCa!.caKeyPem.length).toBe(0);
     expect(r.rootCa!.caCertPem).toEqual(t.cluster.rootCa!.caCertPem);
-    expect(r.rootCa!.joinTokens).toEqual(t.cluster.rootCa!.joinTokens);
+    expect(r.rootCa!.joinTokens).toEqual({ worker: 'worker-token', manager: 'manager-token' });
+    expect(t.cluster.rootCa!.joinTokens).toEqual({ worker: 'worker-token', manager: 'manager-token' });
+  });
+
+  it('empties the join tokens too for a caller that does not ask for them', async () => {
+    const t = await setup();
+    const r = redactCluster(t.cluster, { includeJoinTokens: false });
+    expect(r.rootCa!.caKeyPem.length).toBe(0);
+    expect(r.rootCa!.joinTokens).toEqual({ worker: '', manager: '' });
+    expect(r.rootCa!.caCertDigest).toBe(t.cluster.rootCa!.caCertDigest);
+    expect(r.spec).toEqual(t.cluster.spec);
   });
 });

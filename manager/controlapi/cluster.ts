@@ -8,18 +8,24 @@ import type { Store } from '../store/store.js';
 import { planRotation } from '../ca/rotation.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 
-/** The cluster as the API shows it: never with a CA key (the current root's or a rotation's), which stay in the managers' store. */
-export function redactCluster(cluster: Cluster): Cluster {
+/**
+ * The cluster as the API shows it: never with a CA key (the current root's or a rotation's), which
+ * stay in the managers' store, and with the join tokens only for a caller that asked for them
+ * (GetClusterRequest.include_join_tokens: the Engine API's GET /swarm, which `join-token` reads):
+ * they are secrets that add a node.
+ */
+export function redactCluster(cluster: Cluster, opts: { includeJoinTokens: boolean }): Cluster {
   const root = cluster.rootCa;
+  if (!root) return { ...cluster };
+  const joinTokens = opts.includeJoinTokens ? root.joinTokens : { worker: '', manager: '' };
   return {
     ...cluster,
-    rootCa: root
-      ? {
-          ...root,
-          caKeyPem: Buffer.alloc(0),
-          rootRotation: root.rootRotation ? { ...root.rootRotation, caKeyPem: Buffer.alloc(0) } : undefined,
-        }
-      : undefined,
+    rootCa: {
+      ...root,
+      caKeyPem: Buffer.alloc(0),
+      joinTokens,
+      rootRotation: root.rootRotation ? { ...root.rootRotation, caKeyPem: Buffer.alloc(0) } : undefined,
+    },
   };
 }
 
@@ -107,5 +113,5 @@ export async function updateCluster(
     },
     { requestId },
   );
-  return redactCluster(theCluster(store.replica));
+  return redactCluster(theCluster(store.replica), { includeJoinTokens: false });
 }

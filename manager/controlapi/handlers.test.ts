@@ -51,10 +51,22 @@ describe('control API handlers', () => {
     const { node } = await t.api.getNode({ nodeId: 'w1' });
     expect(node!.certificate!.csrPem.length).toBe(0);
     expect(node!.certificate!.certificatePem.toString()).toBe('a certificate');
-    const { cluster } = await t.api.getCluster({ clusterId: 'c1' });
+    const { cluster } = await t.api.getCluster({ clusterId: 'c1', includeJoinTokens: false });
     expect(cluster!.rootCa!.caKeyPem.length).toBe(0);
     const { clusters } = await t.api.listClusters({});
     expect(clusters.map((c) => c.rootCa!.caKeyPem.length)).toEqual([0]);
+  });
+
+  it('answers with the join tokens only when asked for them', async () => {
+    const t = await setup();
+    const without = (await t.api.getCluster({ clusterId: 'c1', includeJoinTokens: false })).cluster!;
+    expect(without.rootCa!.joinTokens).toEqual({ worker: '', manager: '' });
+    const { clusters } = await t.api.listClusters({});
+    expect(clusters.map((c) => c.rootCa!.joinTokens)).toEqual([{ worker: '', manager: '' }]);
+    const asked = (await t.api.getCluster({ clusterId: 'c1', includeJoinTokens: true })).cluster!;
+    expect(asked.rootCa!.joinTokens).toEqual(t.replica.get('cluster', 'c1')!.rootCa!.joinTokens);
+    expect(asked.rootCa!.joinTokens!.worker).not.toBe('');
+    expect(asked.rootCa!.caKeyPem.length).toBe(0);
   });
 
   it('refuses a node update without a spec', async () => {

@@ -64,11 +64,11 @@ export function controlHandlers(ctx: ControlContext) {
       await removeNode(store, req.nodeId, req.force, call.requestId);
       return {};
     },
-    getCluster: async (_req: control.GetClusterRequest): Promise<control.GetClusterResponse> => ({
-      cluster: redactCluster(theCluster(store.replica)),
+    getCluster: async (req: control.GetClusterRequest): Promise<control.GetClusterResponse> => ({
+      cluster: redactCluster(theCluster(store.replica), { includeJoinTokens: req.includeJoinTokens }),
     }),
     listClusters: async (_req: control.ListClustersRequest): Promise<control.ListClustersResponse> => ({
-      clusters: store.replica.list('cluster').map(redactCluster),
+      clusters: store.replica.list('cluster').map((c) => redactCluster(c, { includeJoinTokens: false })),
     }),
     updateCluster: async (
       req: control.UpdateClusterRequest,

@@ -37,21 +37,28 @@ describe('askWhoLeads', () => {
       leaveRaft: (_call: unknown, cb: (e: null, r: unknown) => void) => cb(null, {}),
     });
     const port = await listenLoopback(server);
+    const dialled: string[] = [];
+    const managerAddrs = [`127.0.0.1:${await unusedPort()}`, `127.0.0.1:${port}`];
     const answer = await askWhoLeads({
-      managerAddrs: [`127.0.0.1:${await unusedPort()}`, `127.0.0.1:${port}`],
+      managerAddrs,
       advertiseAddr: '10.0.0.3:2377',
-      credentials: credentials.createInsecure(),
+      credentials: (addr) => {
+        dialled.push(addr);
+        return credentials.createInsecure();
+      },
       deadlineMs: 5_000,
     });
     expect(answer).toEqual({ members: [{ nodeId: 'n4', addr: '10.0.0.4:2377', learner: false }], appliedIndex: 42 });
     expect(asked).toEqual([{ addr: '10.0.0.3:2377' }]);
+    // Credentials are made per address, so each dial can expect the member known there.
+    expect(dialled).toEqual(managerAddrs);
   });
 
   it('says plainly when no manager answers', async () => {
     const err = await askWhoLeads({
       managerAddrs: [`127.0.0.1:${await unusedPort()}`],
       advertiseAddr: '10.0.0.3:2377',
-      credentials: credentials.createInsecure(),
+      credentials: () => credentials.createInsecure(),
       deadlineMs: 2_000,
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('no manager answered') });

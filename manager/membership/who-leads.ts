@@ -43,12 +43,13 @@ export async function askWhoLeads(o: {
   managerAddrs: readonly string[];
   /** This member's Raft address, as JoinRaft takes it. */
   advertiseAddr: string;
-  credentials: ChannelCredentials;
+  /** Per address: credentials that check the manager answering is one this member expects there. */
+  credentials: (addr: string) => ChannelCredentials;
   deadlineMs: number;
 }): Promise<JoinRaftResponse> {
   let lastError: unknown;
   for (const addr of o.managerAddrs) {
-    const client = new RaftMembershipServiceClient(addr, o.credentials, MANAGER_CHANNEL_OPTIONS);
+    const client = new RaftMembershipServiceClient(addr, o.credentials(addr), MANAGER_CHANNEL_OPTIONS);
     try {
       return await callUnary(client.joinRaft.bind(client), new Metadata(), { addr: o.advertiseAddr }, o.deadlineMs);
     } catch (err) {

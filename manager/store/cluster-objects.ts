@@ -65,6 +65,7 @@ export function newNodeObject(n: NewNode): Node {
       state: IssuanceState.ISSUANCE_STATE_ISSUED,
       message: '',
       role,
+      revoked: [],
     },
     trustRootDigest: '',
   };

@@ -32,7 +32,8 @@ export interface AgentOptions {
   nodeId: string;
   engine: TaskEngine;
   managers: () => string[];
-  credentials: () => ChannelCredentials;
+  /** Credentials for a dial of the manager at this address (which checks it is the manager expected there). */
+  credentials: (addr: string) => ChannelCredentials;
   description: () => NodeDescription;
   clock: Clock;
   log: Logger;

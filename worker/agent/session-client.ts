@@ -37,7 +37,7 @@ const SESSION_CHANNEL_OPTIONS = {
 export interface SessionClientOptions {
   /** The managers to try, in order (re-read at every attempt: the heartbeats keep it current). */
   managers: () => string[];
-  credentials: () => ChannelCredentials;
+  credentials: (addr: string) => ChannelCredentials;
   description: () => NodeDescription;
   clock: Clock;
   log: Logger;
@@ -114,7 +114,7 @@ export class SessionClient {
 
   /** One session through `addr`: resolves with how long it was open, rejects when it could not open. */
   private async runSession(addr: string): Promise<number> {
-    const client = new DispatcherServiceClient(addr, this.o.credentials(), SESSION_CHANNEL_OPTIONS);
+    const client = new DispatcherServiceClient(addr, this.o.credentials(addr), SESSION_CHANNEL_OPTIONS);
     const open: Open = { client, sessionId: '', streams: [] };
     this.open = open;
     try {

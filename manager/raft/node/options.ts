@@ -1,5 +1,4 @@
 /** How a RaftNode is configured, and what it reports. Every limit has a default and a reason. */
-import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Clock } from '../../../lib/clock.js';
 import type { BasicLogger, Logger } from '../../../lib/log.js';
 import type { Random } from '../../../lib/random.js';
@@ -7,6 +6,7 @@ import type { SoftState } from '../core/rawnode.js';
 import type { StateMachine } from '../core/state-machine.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerLimits } from '../transport/peer.js';
+import type { PeerCredentials } from '../transport/transport.js';
 import type { AuthorizeSender } from '../transport/server.js';
 
 export interface RaftNodeOptions<R> {
@@ -21,7 +21,8 @@ export interface RaftNodeOptions<R> {
    * bootstrapping one: it starts empty and receives the state from the leader as a snapshot.
    */
   join?: boolean;
-  credentials: ChannelCredentials;
+  /** One credential for every peer, or one per peer (a manager checks each peer's certificate names it). */
+  credentials: PeerCredentials;
   authorizeSender?: AuthorizeSender;
   clock?: Clock;
   random?: Random;

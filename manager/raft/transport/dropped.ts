@@ -17,6 +17,8 @@ export type DropReason =
   | 'not-a-manager-certificate'
   /** The message's `from` is not the node the certificate names. */
   | 'sender-not-caller'
+  /** The store revoked the certificate's serial (its node changed role since): manager/authz/revocation.ts. */
+  | 'certificate-revoked'
   /** The sender is neither a voter nor a learner of this member's current configuration. */
   | 'not-a-member'
   /** The store holds the sender as a worker: neither a manager nor a node to become one. */

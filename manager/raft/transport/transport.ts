@@ -18,9 +18,15 @@ export interface TransportHandler extends PeerEvents {
   receive(m: Message): void;
 }
 
+/**
+ * The credentials for dialling a peer: one for all (tests, the benchmark), or made per peer so
+ * the dial checks the server's certificate names that member (lib/manager-identity.ts).
+ */
+export type PeerCredentials = ChannelCredentials | ((peer: { id: NodeId; addr: string }) => ChannelCredentials);
+
 export interface TransportOptions {
   id: NodeId;
-  credentials: ChannelCredentials;
+  credentials: PeerCredentials;
   handler: TransportHandler;
   /**
    * Defaults to: `from` is in the address book (a current member), whatever its certificate —
@@ -120,8 +126,9 @@ export class Transport {
     if (p) return p;
     const addr = this.addresses.get(id);
     if (addr === undefined) return undefined;
+    const { credentials } = this.options;
     p = new Peer(id, addr, {
-      credentials: this.options.credentials,
+      credentials: typeof credentials === 'function' ? credentials({ id, addr }) : credentials,
       clock: this.options.clock ?? systemClock,
       random: this.options.random ?? cryptoRandom,
       logger: this.logger,
