@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
-import { ApiClient } from '../lib/api-client/client.js';
 import { builtEntry } from '../lib/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { createKeyAndCsr } from '../ca/csr.js';
 import { issuedBy } from '../ca/chain.js';
 import { loadRootCA } from '../manager/ca/root-ca.js';
 import { issueNodeCertificate } from '../manager/ca/sign-certificate.js';
-import { docker, socketOf } from './support/docker.js';
+import { docker } from './support/docker.js';
 import { swarmCli } from './support/swarm-cli.js';
+import { apiGet, storeDigest as digestOf } from './support/attack.js';
 
 // Root CA rotation (docs/security.md, Rotating the root CA): `tswarm swarm ca --rotate` on a lab
 // of 3 managers and a worker, no node leaving Ready meanwhile; then the attacker of "After losing
@@ -25,15 +25,8 @@ const M1 = '192.168.77.11:2377';
 const HOSTS = ['m1', 'm2', 'm3', 'w1'];
 
 const { ok, tswarm, nodeRows, dataDir } = swarmCli(() => lab!);
-
-async function api<T>(host: string, path: string): Promise<T> {
-  const client = new ApiClient(`unix://${socketOf(lab!, host)}`);
-  try {
-    return await client.json<T>('GET', path);
-  } finally {
-    client.close();
-  }
-}
+const api = <T>(host: string, path: string) => apiGet<T>(lab!, host, path);
+const storeDigest = (host: string) => digestOf(lab!, host);
 
 interface SwarmView {
   ID: string;
@@ -42,18 +35,6 @@ interface SwarmView {
   TLSInfo: { TrustRoot: string };
   RootRotationInProgress: boolean;
   JoinTokens: { Worker: string; Manager: string };
-}
-
-/** Every node's ID, version, role and spec, and the cluster's version and spec, as raft-trust.test.ts digests them. */
-async function storeDigest(host: string): Promise<string> {
-  type Versioned = { ID: string; Version: { Index: number }; Spec: unknown };
-  const listed = await api<Versioned[]>(host, '/nodes');
-  const swarm = await api<Versioned>(host, '/swarm');
-  const shown = {
-    nodes: listed.map((n) => [n.ID, n.Version.Index, n.Spec]).sort(),
-    swarm: [swarm.ID, swarm.Version.Index, swarm.Spec],
-  };
-  return createHash('sha256').update(JSON.stringify(shown)).digest('hex');
 }
 
 /**

@@ -6,6 +6,8 @@ import { Lab } from '../lab/lab.js';
 import { swarmCli, type NodeRow } from './support/swarm-cli.js';
 import { waitFor } from '../lib/poll.js';
 import { parseNodeCertificate } from '../ca/node-certificate.js';
+import { ApiClient } from '../lib/api-client/client.js';
+import { socketOf } from './support/docker.js';
 
 // `node demote` finishes: the demoted manager gets its worker certificate from a manager still in
 // Raft, drops its Raft data and shows as a Ready worker. Before, it asked its own manager, which
@@ -66,5 +68,20 @@ describe('node demote finishes', () => {
     };
     expect(info.server.swarm).toMatchObject({ localNodeState: 'active', controlAvailable: false });
     expect(Object.keys(await byHost('m2'))).toContain('m3');
+    // No Raft member runs on m3 any more (it can send no Raft message), and no manager counts it.
+    const raftOf = async (host: string) => {
+      const client = new ApiClient(`unix://${socketOf(lab!, host)}`);
+      try {
+        return await client.json<{ Voters: string[]; Learners: string[] }>('GET', '/tswarm/raft');
+      } finally {
+        client.close();
+      }
+    };
+    await expect(raftOf('m3')).rejects.toMatchObject({ code: 'NOT_A_MANAGER' });
+    const m3Id = (await byHost('m1'))['m3']!.id;
+    for (const h of ['m1', 'm2']) {
+      const r = await raftOf(h);
+      expect([...r.Voters, ...(r.Learners ?? [])]).not.toContain(m3Id);
+    }
   });
 });

@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { cp, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
-import { ApiClient } from '../lib/api-client/client.js';
-import { builtEntry } from '../lib/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { DESCRIPTION_WRITE_INTERVAL_MS } from '../manager/dispatcher/description-rules.js';
-import { socketOf } from './support/docker.js';
 import { swarmCli } from './support/swarm-cli.js';
+import { apiGet, rawCall as rawCallFrom, storeDigest as digestOf } from './support/attack.js';
 
 // Input from peers (docs/security.md, "Input from peers"), replayed as an attacker holding a
 // worker's files would: with w1's own certificate and key, raw heartbeats that rename the node
@@ -23,40 +20,17 @@ let lab: Lab | undefined;
 const M1 = '192.168.77.11:2377';
 
 const { ok, nodeRows, dataDir } = swarmCli(() => lab!);
+const api = <T>(host: string, path: string) => apiGet<T>(lab!, host, path);
+const storeDigest = () => digestOf(lab!, 'm1');
+/** lib/testing/raw-call.js in `from`'s namespace, to m1: one call (or a flood) presenting the files in `certs`. */
+const rawCall = <T = { code: string; message: string }>(from: string, certs: string, ...args: string[]) =>
+  rawCallFrom<T>(lab!, from, certs, M1, ...args);
 
 interface NodeShape {
   ID: string;
   Version: { Index: number };
   Spec: unknown;
   Description: { Hostname: string };
-}
-
-async function api<T>(host: string, path: string): Promise<T> {
-  const client = new ApiClient(`unix://${socketOf(lab!, host)}`);
-  try {
-    return await client.json<T>('GET', path);
-  } finally {
-    client.close();
-  }
-}
-
-/** Every node's ID, version, spec and hostname, and the cluster's version and spec, as m1 shows them. */
-async function storeDigest(): Promise<string> {
-  const listed = await api<NodeShape[]>('m1', '/nodes');
-  const swarm = await api<{ ID: string; Version: { Index: number }; Spec: unknown }>('m1', '/swarm');
-  const shown = {
-    nodes: listed.map((n) => [n.ID, n.Version.Index, n.Spec, n.Description.Hostname]).sort(),
-    swarm: [swarm.ID, swarm.Version.Index, swarm.Spec],
-  };
-  return createHash('sha256').update(JSON.stringify(shown)).digest('hex');
-}
-
-/** lib/testing/raw-call.js in `from`'s namespace: one call (or a flood) presenting the files in `certs`. */
-async function rawCall<T = { code: string; message: string }>(from: string, certs: string, ...args: string[]) {
-  const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'lib/testing/raw-call.js');
-  const r = await lab!.exec(from, [process.execPath, entry, certs, M1, ...args], { timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`raw call failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
 }
 
 describe('input from peers: lies refused, floods cut off, alternation bounded', () => {

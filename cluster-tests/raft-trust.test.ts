@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
-import { ApiClient } from '../lib/api-client/client.js';
-import { builtEntry } from '../lib/paths.js';
 import { waitFor } from '../lib/poll.js';
-import { socketOf } from './support/docker.js';
+import { apiGet, sendAs as sendAsFrom, storeDigest as digestOf } from './support/attack.js';
 
 // The Raft transport against an attacker holding a removed manager's files (docs/security.md,
 // Raft transport): with that node's still-valid certificate and key, and the real transport
@@ -47,47 +44,11 @@ async function nodes(host: string): Promise<NodeRow[]> {
   return JSON.parse(await tswarmOk(host, 'node', 'ls', '--format', 'json')) as NodeRow[];
 }
 
-async function api<T>(host: string, path: string): Promise<T> {
-  const client = new ApiClient(`unix://${socketOf(lab!, host)}`);
-  try {
-    return await client.json<T>('GET', path);
-  } finally {
-    client.close();
-  }
-}
-
+const api = <T>(host: string, path: string) => apiGet<T>(lab!, host, path);
 const raft = (host: string) => api<RaftStatus>(host, '/tswarm/raft');
-
-/**
- * A digest of what the attack would change, as the control API shows it on `host`: every node's
- * ID, version, role and spec, and the cluster object's version and spec. Any write to one of
- * them — a node created or changed — changes a version, and so the digest.
- */
-async function storeDigest(host: string): Promise<string> {
-  type Versioned = { ID: string; Version: { Index: number }; Spec: unknown };
-  const listed = await api<Versioned[]>(host, '/nodes');
-  const swarm = await api<Versioned>(host, '/swarm');
-  const shown = {
-    nodes: listed.map((n) => [n.ID, n.Version.Index, n.Spec]).sort(),
-    swarm: [swarm.ID, swarm.Version.Index, swarm.Spec],
-  };
-  return createHash('sha256').update(JSON.stringify(shown)).digest('hex');
-}
-
-/** One message from `from`'s namespace to `to`'s Raft transport, with the certificate files in `certs`. */
-async function sendAs(
-  from: string,
-  certs: string,
-  to: { id: string; addr: string },
-  kind: 'prop' | 'app',
-  at: { term: number; index: number; logTerm: number },
-): Promise<{ from: string; refused: boolean; reason: string }> {
-  const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'manager/raft/transport/testing/send-as.js');
-  const args = [certs, to.addr, to.id, kind, String(at.term), String(at.index), String(at.logTerm)];
-  const r = await lab!.exec(from, [process.execPath, entry, ...args], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`send-as failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { from: string; refused: boolean; reason: string };
-}
+const storeDigest = (host: string) => digestOf(lab!, host);
+const sendAs = (...a: Parameters<typeof sendAsFrom> extends [unknown, ...infer R] ? R : never) =>
+  sendAsFrom(lab!, ...a);
 
 const addrOf = (host: string) => `${lab!.hosts.find((h) => h.name === host)!.addr}:2377`;
 

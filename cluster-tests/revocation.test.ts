@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
-import { ApiClient } from '../lib/api-client/client.js';
-import { builtEntry } from '../lib/paths.js';
 import { waitFor } from '../lib/poll.js';
 import { parseNodeCertificate } from '../ca/node-certificate.js';
-import { socketOf } from './support/docker.js';
+import { apiGet, rawCall as rawCallFrom, sendAs as sendAsFrom, storeDigest as digestOf } from './support/attack.js';
 import { swarmCli, type NodeRow } from './support/swarm-cli.js';
 
 // Revocation by serial (docs/security.md, "Revoked certificates"): a demoted manager's old
@@ -31,16 +28,19 @@ interface RaftStatus {
   DroppedMessages: { Total: number; ByReason: Record<string, number> };
 }
 
-async function api<T>(host: string, path: string): Promise<T> {
-  const client = new ApiClient(`unix://${socketOf(lab!, host)}`);
-  try {
-    return await client.json<T>('GET', path);
-  } finally {
-    client.close();
-  }
-}
-
+const api = <T>(host: string, path: string) => apiGet<T>(lab!, host, path);
 const raft = (host: string) => api<RaftStatus>(host, '/tswarm/raft');
+const storeDigest = (host: string) => digestOf(lab!, host);
+/** One control or dispatcher call from `from`'s namespace to `addr`, presenting the files in `certs`. */
+const rawCall = (from: string, certs: string, method: 'listNodes' | 'heartbeat', addr: string) =>
+  rawCallFrom(lab!, from, certs, addr, method);
+/** One MsgApp from `from`'s namespace to `to`'s Raft transport, with the files in `certs`. */
+const sendAs = (
+  from: string,
+  certs: string,
+  to: { id: string; addr: string },
+  at: { term: number; index: number; logTerm: number },
+) => sendAsFrom(lab!, from, certs, to, 'app', at);
 const addrOf = (host: string) => `${lab!.hosts.find((h) => h.name === host)!.addr}:2377`;
 
 async function byHost(host: string): Promise<Record<string, NodeRow>> {
@@ -50,45 +50,6 @@ async function byHost(host: string): Promise<Record<string, NodeRow>> {
 async function certificateRole(host: string): Promise<string | undefined> {
   const pem = await readFile(join(dataDir(host), 'certificates', 'node.pem'), 'utf8').catch(() => undefined);
   return pem === undefined ? undefined : parseNodeCertificate(pem).identity.role;
-}
-
-/** Every node's ID, version, role and spec, and the cluster's version and spec, as `host` shows them. */
-async function storeDigest(host: string): Promise<string> {
-  type Versioned = { ID: string; Version: { Index: number }; Spec: unknown };
-  const listed = await api<Versioned[]>(host, '/nodes');
-  const swarm = await api<Versioned>(host, '/swarm');
-  const shown = {
-    nodes: listed.map((n) => [n.ID, n.Version.Index, n.Spec]).sort(),
-    swarm: [swarm.ID, swarm.Version.Index, swarm.Spec],
-  };
-  return createHash('sha256').update(JSON.stringify(shown)).digest('hex');
-}
-
-/** One control or dispatcher call from `from`'s namespace to `addr`, presenting the files in `certs`. */
-async function rawCall(
-  from: string,
-  certs: string,
-  method: 'listNodes' | 'heartbeat',
-  addr: string,
-): Promise<{ code: string; message: string }> {
-  const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'lib/testing/raw-call.js');
-  const r = await lab!.exec(from, [process.execPath, entry, certs, addr, method], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`raw call failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { code: string; message: string };
-}
-
-/** One Raft message from `from`'s namespace to `to`'s transport, with the certificate files in `certs`. */
-async function sendAs(
-  from: string,
-  certs: string,
-  to: { id: string; addr: string },
-  at: { term: number; index: number; logTerm: number },
-): Promise<{ from: string; refused: boolean; reason: string }> {
-  const entry = builtEntry('cli').replace(/cli[/\\]main\.js$/, 'manager/raft/transport/testing/send-as.js');
-  const args = [certs, to.addr, to.id, 'app', String(at.term), String(at.index), String(at.logTerm)];
-  const r = await lab!.exec(from, [process.execPath, entry, ...args], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`send-as failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { from: string; refused: boolean; reason: string };
 }
 
 describe('revocation: a demoted manager’s old certificate is refused', () => {

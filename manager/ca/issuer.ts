@@ -120,14 +120,13 @@ export class CertificateIssuer {
     checkAvailability(request.availability);
     const { cluster, ca, chainPem, validityMs } = await this.signingContext(request);
     const nodeId = newId();
-    const certificatePem =
-      (await issueNodeCertificate({
-        ca,
-        csrPem: request.csrPem,
-        identity: { nodeId, role, clusterId: cluster.id },
-        validityMs,
-        clock: this.clock,
-      })) + chainPem;
+    const certificatePem = await this.sign(
+      ca,
+      request.csrPem,
+      { nodeId, role, clusterId: cluster.id },
+      validityMs,
+      chainPem,
+    );
     await this.store.update((tx) =>
       tx.create(
         'node',
@@ -142,6 +141,17 @@ export class CertificateIssuer {
     );
     const rootCaPem = trustBundle(cluster.rootCa!);
     return { nodeId, role, certificatePem, rootCaPem, clusterId: cluster.id, raft: cluster.spec?.raft };
+  }
+
+  /** A certificate for `identity`, followed by the chain a node needs to verify it (a rotation's cross-signed root). */
+  private async sign(
+    ca: Awaited<ReturnType<typeof loadRootCA>>,
+    csrPem: string,
+    identity: { nodeId: string; role: Role; clusterId: string },
+    validityMs: number,
+    chainPem: string,
+  ): Promise<string> {
+    return (await issueNodeCertificate({ ca, csrPem, identity, validityMs, clock: this.clock })) + chainPem;
   }
 
   /**
@@ -168,14 +178,13 @@ export class CertificateIssuer {
     const node = this.store.get('node', nodeId);
     const role = node && roleName(node.spec?.desiredRole ?? node.role);
     if (!node || !role) throw new TswarmError('PERMISSION_DENIED', `node ${nodeId} is not a member of this cluster`);
-    const certificatePem =
-      (await issueNodeCertificate({
-        ca,
-        csrPem: request.csrPem,
-        identity: { nodeId, role, clusterId: cluster.id },
-        validityMs,
-        clock: this.clock,
-      })) + chainPem;
+    const certificatePem = await this.sign(
+      ca,
+      request.csrPem,
+      { nodeId, role, clusterId: cluster.id },
+      validityMs,
+      chainPem,
+    );
     await this.store.update((tx, s) => {
       const current = s.get('node', nodeId);
       if (!current) throw new TswarmError('NOT_FOUND', `node ${nodeId} was removed while renewing`);
