@@ -32,7 +32,7 @@ async function cluster(nodes = ['n1', 'n2', 'n3']) {
     replicatedOrchestrator({ ...parts, newId: () => `task${String(++next).padStart(4, '0')}` }),
     schedulerLoop(parts),
   ];
-  for (const l of loops) l.start(controller.signal, 1);
+  for (const l of loops) l.start(controller.signal);
   return { ...t, loops };
 }
 
