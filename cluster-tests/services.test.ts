@@ -98,4 +98,36 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
       { what: 'web and its tasks to be gone', ...poll },
     );
   }, 120_000);
+
+  it('the real docker CLI: service create, ps, scale, inspect, rm', async () => {
+    const d = async (...args: string[]) => {
+      const r = await docker(lab!, 'm2', args);
+      expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    // --detach: the docker CLI would otherwise wait for running tasks, which needs the agent.
+    const id = (await d('service', 'create', '--detach', '--name', 'api', '--replicas', '3', IMAGE)).trim();
+    expect(id).toMatch(/^[0-9a-z]{25}$/);
+    await waitFor(
+      async () => {
+        const ps = await d('service', 'ps', 'api');
+        return (ps.match(/api\.\d\s+lab\/busybox:1\s+(m|w)\d\s+Running\s+Assigned/g) ?? []).length === 3;
+      },
+      { what: 'docker service ps api to show 3 assigned tasks on nodes', ...poll },
+    );
+    expect(await d('service', 'scale', '--detach', 'api=5')).toContain('api scaled to 5');
+    await waitFor(async () => (await desiredRunning('m1', 'api')).filter((t) => t.NodeID).length === 5, {
+      what: 'api to have 5 tasks on nodes',
+      ...poll,
+    });
+    const [inspected] = JSON.parse(await d('service', 'inspect', 'api')) as {
+      ID: string;
+      Spec: { Name: string; Mode: { Replicated: { Replicas: number } } };
+    }[];
+    expect(inspected).toMatchObject({ ID: id, Spec: { Name: 'api', Mode: { Replicated: { Replicas: 5 } } } });
+    expect(await d('service', 'rm', 'api')).toBe('api\n');
+    const gone = await docker(lab!, 'm2', ['service', 'inspect', 'api']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('no such service: api');
+  }, 120_000);
 });
