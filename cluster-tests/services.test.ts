@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../lab/lab.js';
 import { formSwarm } from '../lab/form-swarm.js';
 import { waitFor } from '../lib/poll.js';
-import { docker } from './support/docker.js';
+import { docker, rawRequest } from './support/docker.js';
 
 // Services on real daemons: the control API, the leader's orchestrator and scheduler, the Engine
 // API and both CLIs. The worker's agent does not run tasks yet, so this checks placement (each
@@ -32,6 +32,17 @@ async function ok(host: string, ...args: string[]): Promise<string> {
 async function desiredRunning(host: string, service: string): Promise<PsTask[]> {
   const tasks = JSON.parse(await ok(host, 'service', 'ps', service, '--format', 'json')) as PsTask[];
   return tasks.filter((t) => t.DesiredState === 'running');
+}
+
+/** `GET /tasks` on a host's Engine API (no CLI lists every task): the tasks of `serviceId`. */
+async function tasksOf(host: string, serviceId: string): Promise<PsTask[]> {
+  const { response } = await rawRequest(
+    lab!,
+    host,
+    `GET /v1.50/tasks HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`,
+  );
+  const body = response.slice(response.indexOf('\r\n\r\n') + 4).trim();
+  return (JSON.parse(body) as (PsTask & { ServiceID: string })[]).filter((t) => t.ServiceID === serviceId);
 }
 
 const poll = { timeoutMs: 30_000, intervalMs: 500 };
@@ -95,8 +106,14 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
         const tasks = await docker(lab!, 'm1', ['service', 'ls', '-q']);
         return r.code !== 0 && r.stderr.includes('not found') && tasks.stdout.trim() === '';
       },
-      { what: 'web and its tasks to be gone', ...poll },
+      { what: 'web to be gone', ...poll },
     );
+    // Its tasks: none meant to run. Those ASSIGNED stay at desired REMOVE until their node's
+    // agent reports them stopped (then the orchestrator deletes them); with the agent, wait for none.
+    await waitFor(async () => (await tasksOf('m1', id)).every((t) => t.DesiredState === 'remove'), {
+      what: "web's tasks to be told to go",
+      ...poll,
+    });
   }, 120_000);
 
   it('the real docker CLI: service create, ps, scale, inspect, rm', async () => {
