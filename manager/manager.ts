@@ -40,6 +40,8 @@ import { RoleManager } from './membership/role-manager.js';
 import { askWhoLeads, shouldAskWhoLeads, type WhoLeadsAsked } from './membership/who-leads.js';
 import { Leadership } from './leadership/leadership.js';
 import { LeaderLoop } from './leadership/leader-loop.js';
+import { replicatedOrchestrator } from './orchestrator/replicated-loop.js';
+import { schedulerLoop } from './scheduler/scheduler-loop.js';
 
 export type ManagerMode =
   | { kind: 'init'; cluster: Cluster; hostname: string; availability: number }
@@ -134,7 +136,10 @@ export class Manager {
     this.registerLeaderComponents();
   }
 
-  /** The leader-only work: node liveness and the role manager, each a round every LEADER_ROUND_EVERY_MS. */
+  /**
+   * The leader-only work: node liveness and the role manager, each a round every
+   * LEADER_ROUND_EVERY_MS; the orchestrator and the scheduler, a round on each store change.
+   */
   private registerLeaderComponents(): void {
     const loop = (name: string, round: () => Promise<void>, hooks: { onStart?(): void; onStop?(): void } = {}) =>
       new LeaderLoop({
@@ -154,6 +159,11 @@ export class Manager {
     );
     this.leadership.register(loop('role-manager', () => this.roles.reconcile(this.replica.list('node'))));
     this.leadership.register(loop('root-rotation', () => this.rootRotation.reconcile(this.replica.list('node'))));
+    // Services: the orchestrator makes tasks for slots, the scheduler places them; each reacts to
+    // store changes and writes transactions, never calling the other (docs/architecture.md).
+    const parts = { store: this.store, clock: this.clock };
+    this.leadership.register(replicatedOrchestrator({ ...parts, log: this.o.log.child({ part: 'orchestrator' }) }));
+    this.leadership.register(schedulerLoop({ ...parts, log: this.o.log.child({ part: 'scheduler' }) }));
   }
 
   static async start(o: ManagerOptions): Promise<Manager> {

@@ -66,6 +66,13 @@ export const POLICIES = {
     getCluster: MANAGERS,
     listClusters: MANAGERS,
     updateCluster: MANAGERS,
+    getService: MANAGERS,
+    listServices: MANAGERS,
+    createService: MANAGERS,
+    updateService: MANAGERS,
+    removeService: MANAGERS,
+    getTask: MANAGERS,
+    listTasks: MANAGERS,
   },
 } as const;
 
@@ -118,11 +125,39 @@ export interface ManagerHandlers {
       caller: Caller,
       call: CallContext,
     ) => Promise<control.UpdateClusterResponse>;
+    getService: (req: control.GetServiceRequest) => Promise<control.GetServiceResponse>;
+    listServices: (req: control.ListServicesRequest) => Promise<control.ListServicesResponse>;
+    createService: (
+      req: control.CreateServiceRequest,
+      caller: Caller,
+      call: CallContext,
+    ) => Promise<control.CreateServiceResponse>;
+    updateService: (
+      req: control.UpdateServiceRequest,
+      caller: Caller,
+      call: CallContext,
+    ) => Promise<control.UpdateServiceResponse>;
+    removeService: (
+      req: control.RemoveServiceRequest,
+      caller: Caller,
+      call: CallContext,
+    ) => Promise<control.RemoveServiceResponse>;
+    getTask: (req: control.GetTaskRequest) => Promise<control.GetTaskResponse>;
+    listTasks: (req: control.ListTasksRequest) => Promise<control.ListTasksResponse>;
   };
 }
 
 /** The control API's reads: served by any manager after a ReadIndex, never forwarded (docs/raft.md, ReadIndex). */
-export const CONTROL_READS = ['getNode', 'listNodes', 'getCluster', 'listClusters'] as const;
+export const CONTROL_READS = [
+  'getNode',
+  'listNodes',
+  'getCluster',
+  'listClusters',
+  'getService',
+  'listServices',
+  'getTask',
+  'listTasks',
+] as const;
 
 /** The third argument: a unary call's CallContext, or a stream's sink. */
 type Handler = (req: never, caller: Caller, call: never) => Promise<unknown>;

@@ -33,7 +33,7 @@ export function rootCa(ctx: ApiContext): RootCA | undefined {
  * The `version` query parameter of an update: the object's `Version.Index` as the client read
  * it. Required: an update without it could overwrite a change the client never saw.
  */
-export function versionQuery(req: ApiRequest, what: 'node' | 'swarm'): number {
+export function versionQuery(req: ApiRequest, what: 'node' | 'swarm' | 'service'): number {
   const raw = req.query.get('version') ?? '';
   const v = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(v) || v === 0) {

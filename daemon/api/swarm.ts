@@ -1,5 +1,7 @@
 import { TswarmError } from '../../lib/errors.js';
 import { nodeRoutes } from './nodes.js';
+import { serviceRoutes } from './services.js';
+import { taskRoutes } from './tasks.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { managerControl, versionQuery } from './swarm-access.js';
@@ -117,5 +119,7 @@ export function swarmRoutes(ctx: ApiContext): Route[] {
       },
     },
     ...nodeRoutes(ctx),
+    ...serviceRoutes(ctx),
+    ...taskRoutes(ctx),
   ];
 }

@@ -100,3 +100,55 @@ export interface TswarmInfo {
   /** The address this node advertises, with its port; '' outside a swarm. */
   NodeAddr: string;
 }
+
+/** Docker's `ServiceSpec`, the parts tswarm's CLI writes and reads; the rest is sent back as read. */
+export interface DockerServiceSpec {
+  Name?: string;
+  Labels?: Record<string, string>;
+  TaskTemplate: {
+    ContainerSpec: {
+      Image: string;
+      Args?: string[];
+      Env?: string[];
+      Labels?: Record<string, string>;
+      [field: string]: unknown;
+    };
+    Resources?: {
+      Limits?: { NanoCPUs?: number; MemoryBytes?: number };
+      Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
+    };
+    Placement?: {
+      Constraints?: string[];
+      Preferences?: { Spread: { SpreadDescriptor: string } }[];
+      MaxReplicas?: number;
+    };
+    [field: string]: unknown;
+  };
+  Mode?: { Replicated?: { Replicas: number }; Global?: Record<string, never> };
+  [field: string]: unknown;
+}
+
+/** Docker's `Service` (`GET /services`, `GET /services/{id}`). */
+export interface DockerService {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: DockerServiceSpec;
+  /** With `?status=true` (and on inspect): tasks running and wanted. */
+  ServiceStatus?: { RunningTasks: number; DesiredTasks: number; CompletedTasks: number };
+}
+
+/** Docker's `Task` (`GET /tasks`, `GET /tasks/{id}`). States: new, pending, assigned, … running, shutdown, … */
+export interface DockerTask {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  ServiceID: string;
+  Slot?: number;
+  NodeID?: string;
+  Spec: { ContainerSpec?: { Image: string } };
+  Status: { Timestamp: string; State: string; Message: string; Err?: string };
+  DesiredState: string;
+}

@@ -8,6 +8,15 @@ import type { Clock } from '../../lib/clock.js';
 import { theCluster } from '../store/cluster-objects.js';
 import { redactCluster, updateCluster } from './cluster.js';
 import { listNodes, removeNode, resolveNode, updateNode, type QuorumView } from './nodes.js';
+import {
+  createService,
+  listServices,
+  listTasks,
+  removeService,
+  resolveService,
+  resolveTask,
+  updateService,
+} from './services.js';
 
 export interface ControlContext {
   store: Store;
@@ -76,6 +85,41 @@ export function controlHandlers(ctx: ControlContext) {
       call: CallContext,
     ): Promise<control.UpdateClusterResponse> => ({
       cluster: await updateCluster(store, req, call.requestId, ctx.clock),
+    }),
+    getService: async (req: control.GetServiceRequest): Promise<control.GetServiceResponse> => ({
+      service: resolveService(store.replica, req.serviceId),
+    }),
+    listServices: async (req: control.ListServicesRequest): Promise<control.ListServicesResponse> => ({
+      services: listServices(store.replica, req),
+    }),
+    // The request ID names the new service (services.ts): a retried create makes one service.
+    createService: async (
+      req: control.CreateServiceRequest,
+      _caller: Caller,
+      call: CallContext,
+    ): Promise<control.CreateServiceResponse> => ({
+      service: await createService(store, req.spec!, call.requestId),
+    }),
+    updateService: async (
+      req: control.UpdateServiceRequest,
+      _caller: Caller,
+      call: CallContext,
+    ): Promise<control.UpdateServiceResponse> => ({
+      service: await updateService(store, req, call.requestId),
+    }),
+    removeService: async (
+      req: control.RemoveServiceRequest,
+      _caller: Caller,
+      call: CallContext,
+    ): Promise<control.RemoveServiceResponse> => {
+      await removeService(store, req.serviceId, call.requestId);
+      return {};
+    },
+    getTask: async (req: control.GetTaskRequest): Promise<control.GetTaskResponse> => ({
+      task: resolveTask(store.replica, req.taskId),
+    }),
+    listTasks: async (req: control.ListTasksRequest): Promise<control.ListTasksResponse> => ({
+      tasks: listTasks(store.replica, req),
     }),
   };
 }

@@ -7,7 +7,14 @@ import { newId } from '../../lib/ids.js';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
 import { clientCredentials, TlsMaterialProvider } from '../../lib/tls.js';
-import { ContainerSpec, NodeAvailability, TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
+import {
+  ContainerSpec,
+  NodeAvailability,
+  RestartCondition,
+  TaskState,
+  type Task,
+} from '../../gen/tswarm/v1/objects.js';
+import { service } from '../../manager/tasks/testing/objects.js';
 import { Engine } from '../../engine/engine.js';
 import { buildBusyboxImage } from '../../engine/image/busybox-image.js';
 import { pushTestImage } from '../../engine/image/testing/test-images.js';
@@ -94,8 +101,9 @@ function startAgent(): Agent {
 }
 
 function newTask(command: string[], fields: Partial<Task> = {}): Task {
+  const id = newId();
   return {
-    id: newId(),
+    id,
     meta: undefined,
     spec: {
       container: ContainerSpec.fromPartial({ image, command, stopGracePeriodMs: 1_000 }),
@@ -106,7 +114,7 @@ function newTask(command: string[], fields: Partial<Task> = {}): Task {
       logDriver: undefined,
       forceUpdate: 0,
     },
-    serviceId: 'svc1',
+    serviceId: `svc-${id}`,
     slot: 1,
     nodeId,
     annotations: undefined,
@@ -118,6 +126,20 @@ function newTask(command: string[], fields: Partial<Task> = {}): Task {
     specVersion: 0,
     ...fields,
   };
+}
+
+/**
+ * Writes tasks as the orchestrator would have made them: each with a service of one replica that
+ * never restarts (the leader's orchestrator shuts down tasks of services it does not know, and
+ * replaces ended ones of services that restart).
+ */
+async function createTasks(...tasks: Task[]): Promise<void> {
+  await manager.store.update((tx) => {
+    for (const t of tasks) {
+      tx.create('service', service(t.serviceId, 1, { restart: RestartCondition.RESTART_CONDITION_NONE }));
+      tx.create('task', t);
+    }
+  });
 }
 
 const stateOf = (id: string) => manager.store.get('task', id)?.status?.state;
@@ -133,7 +155,7 @@ describe('Agent with a real manager and engine', () => {
   it('runs an assigned task through to RUNNING in a container named and labelled as Docker Swarm’s', async () => {
     startAgent();
     const t = newTask(['sleep', '600']);
-    await manager.store.update((tx) => tx.create('task', t));
+    await createTasks(t);
     await stateBecomes(t.id, TaskState.TASK_STATE_RUNNING);
     const [c] = containersOf(t.id);
     expect(c!.name).toBe(`web.1.${t.id}`);
@@ -160,9 +182,7 @@ describe('Agent with a real manager and engine', () => {
         container: ContainerSpec.fromPartial({ image: `${registry.host}/test/nope:1`, command: ['true'] }),
       },
     });
-    await manager.store.update((tx) => {
-      for (const t of [ok, bad, missing]) tx.create('task', t);
-    });
+    await createTasks(ok, bad, missing);
     await stateBecomes(ok.id, TaskState.TASK_STATE_COMPLETE);
     await stateBecomes(bad.id, TaskState.TASK_STATE_FAILED);
     expect(manager.store.get('task', bad.id)!.status).toMatchObject({ err: 'task: non-zero exit (3)' });
@@ -172,7 +192,7 @@ describe('Agent with a real manager and engine', () => {
 
   it('keeps containers running when the agent stops, and a new agent adopts them without a second container', async () => {
     const t = newTask(['sleep', '600']);
-    await manager.store.update((tx) => tx.create('task', t));
+    await createTasks(t);
     await stateBecomes(t.id, TaskState.TASK_STATE_RUNNING);
     for (const a of agents) a.stop();
     await new Promise((r) => setTimeout(r, 500));

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { RestartCondition, TaskState } from '../../gen/tswarm/v1/objects.js';
+import { service, task } from '../../manager/tasks/testing/objects.js';
+import {
+  desiredStateFromDocker,
+  dockerService,
+  dockerServiceSpec,
+  dockerTask,
+  serviceCounts,
+  serviceSpecFromDocker,
+} from './service-shapes.js';
+
+/** What `docker service create --name web --replicas 3 --constraint … --reserve-memory 64m busybox sleep 1d` sends. */
+const dockerCreateBody = {
+  Name: 'web',
+  Labels: { team: 'a' },
+  TaskTemplate: {
+    ContainerSpec: {
+      Image: 'busybox:latest',
+      Args: ['sleep', '1d'],
+      Env: ['A=1'],
+      StopGracePeriod: 10_000_000_000,
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 2_000_000_000 },
+      Init: false,
+      DNSConfig: {},
+      Isolation: 'default',
+    },
+    Resources: {
+      Limits: { MemoryBytes: 134_217_728 },
+      Reservations: { NanoCPUs: 500_000_000, MemoryBytes: 67_108_864 },
+    },
+    RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
+    Placement: {
+      Constraints: ['node.role==worker'],
+      Preferences: [{ Spread: { SpreadDescriptor: 'node.labels.zone' } }],
+      MaxReplicas: 2,
+    },
+    ForceUpdate: 0,
+    Runtime: 'container',
+  },
+  Mode: { Replicated: { Replicas: 3 } },
+  EndpointSpec: {
+    Mode: 'vip',
+    Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }],
+  },
+};
+
+describe('service shapes', () => {
+  it('reads Docker’s ServiceSpec into tswarm’s, nanoseconds as milliseconds', () => {
+    const spec = serviceSpecFromDocker(dockerCreateBody);
+    expect(spec.annotations).toEqual({ name: 'web', labels: { team: 'a' } });
+    expect(spec.replicated).toEqual({ replicas: 3 });
+    const t = spec.taskTemplate!;
+    expect(t.container).toMatchObject({
+      image: 'busybox:latest',
+      args: ['sleep', '1d'],
+      env: ['A=1'],
+      stopGracePeriodMs: 10_000,
+    });
+    expect(t.container!.healthcheck).toMatchObject({ test: ['CMD', 'true'], intervalMs: 2_000 });
+    expect(t.resources).toEqual({
+      limits: { nanoCpus: 0, memoryBytes: 134_217_728, pids: 0 },
+      reservations: { nanoCpus: 500_000_000, memoryBytes: 67_108_864, pids: 0 },
+    });
+    expect(t.restart).toMatchObject({ condition: RestartCondition.RESTART_CONDITION_ON_FAILURE, maxAttempts: 3 });
+    expect(t.placement).toEqual({
+      constraints: ['node.role==worker'],
+      preferences: [{ spreadDescriptor: 'node.labels.zone' }],
+      maxReplicasPerNode: 2,
+      platforms: [],
+    });
+    expect(spec.endpoint!.ports[0]).toMatchObject({ targetPort: 80, publishedPort: 8080 });
+  });
+
+  it('round-trips: what inspect shows is what create took', () => {
+    const shown = dockerServiceSpec(serviceSpecFromDocker(dockerCreateBody));
+    expect(shown).toMatchObject({
+      Name: 'web',
+      Mode: { Replicated: { Replicas: 3 } },
+      TaskTemplate: {
+        ContainerSpec: { Image: 'busybox:latest', Args: ['sleep', '1d'], StopGracePeriod: 10_000_000_000 },
+        Resources: { Reservations: { NanoCPUs: 500_000_000, MemoryBytes: 67_108_864 } },
+        RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
+        Placement: { Constraints: ['node.role==worker'], MaxReplicas: 2 },
+      },
+      EndpointSpec: { Mode: 'vip', Ports: [{ TargetPort: 80, PublishedPort: 8080, Protocol: 'tcp' }] },
+    });
+    // An update sends back what inspect showed: it must read the same.
+    expect(serviceSpecFromDocker(shown)).toEqual(serviceSpecFromDocker(dockerCreateBody));
+  });
+
+  it('defaults to one replica and refuses modes and fields it cannot run, naming them', () => {
+    expect(serviceSpecFromDocker({ TaskTemplate: { ContainerSpec: { Image: 'x' } } }).replicated).toEqual({
+      replicas: 1,
+    });
+    expect(() => serviceSpecFromDocker({ Mode: { Global: {} } })).toThrow('Mode.Global services are not supported yet');
+    expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 1.5 } } })).toThrow(
+      'Mode.Replicated.Replicas must be a whole number',
+    );
+    expect(() => serviceSpecFromDocker({ TaskTemplate: { RestartPolicy: { Condition: 'always' } } })).toThrow(
+      'invalid TaskTemplate.RestartPolicy.Condition "always". Use none, on-failure, any',
+    );
+    expect(() => serviceSpecFromDocker({ TaskTemplate: { ContainerSpec: { Image: 3 } } })).toThrow(
+      'TaskTemplate.ContainerSpec.Image must be a string, not number',
+    );
+  });
+
+  it('shows a service with its version and ServiceStatus counted over live nodes', () => {
+    const svc = service('svc', 3);
+    const tasks = [
+      task({ id: 't1', nodeId: 'n1', state: TaskState.TASK_STATE_RUNNING }),
+      task({ id: 't2', nodeId: 'n2', state: TaskState.TASK_STATE_RUNNING }),
+      task({ id: 't3', nodeId: 'n3', state: TaskState.TASK_STATE_ASSIGNED }),
+      task({ id: 't4', nodeId: 'n1', state: TaskState.TASK_STATE_RUNNING, desired: TaskState.TASK_STATE_SHUTDOWN }),
+    ];
+    const counts = serviceCounts(svc, tasks, new Set(['n1', 'n3']));
+    expect(counts).toEqual({ RunningTasks: 1, DesiredTasks: 3, CompletedTasks: 0 });
+    expect(dockerService(svc, counts)).toMatchObject({ ID: 'svc', Version: { Index: 1 }, ServiceStatus: counts });
+  });
+
+  it('shows a task in Docker’s words: state, desired state, node, slot, the scheduler’s reason', () => {
+    const t = task({ id: 't1', serviceId: 'svc', slot: 2, state: TaskState.TASK_STATE_PENDING });
+    t.status!.err = 'no suitable node (insufficient memory on 3 nodes)';
+    expect(dockerTask(t)).toMatchObject({
+      ID: 't1',
+      ServiceID: 'svc',
+      Slot: 2,
+      Status: { State: 'pending', Err: 'no suitable node (insufficient memory on 3 nodes)' },
+      DesiredState: 'running',
+    });
+    expect(dockerTask(t)).not.toHaveProperty('NodeID');
+    expect(desiredStateFromDocker('shutdown')).toBe(TaskState.TASK_STATE_SHUTDOWN);
+    expect(() => desiredStateFromDocker('sleeping')).toThrow('Invalid desired-state filter value sleeping');
+  });
+});

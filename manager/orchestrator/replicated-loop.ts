@@ -1,0 +1,93 @@
+import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
+import type { Clock } from '../../lib/clock.js';
+import { newId } from '../../lib/ids.js';
+import type { BasicLogger } from '../../lib/logger.js';
+import { WatchLoop } from '../leadership/watch-loop.js';
+import { updateInBatches } from '../store/batched-update.js';
+import type { MemoryStore } from '../store/memory-store.js';
+import type { Store, Tx } from '../store/store.js';
+import { isTerminal, observedState } from '../tasks/task-states.js';
+import { applyPlan } from './apply.js';
+import { isEmptyPlan, nodeIsDead, planRemoved } from './plan.js';
+import { planReplicated } from './replicated.js';
+
+/**
+ * The replicated orchestrator's loop (leader only): on every change of services, tasks or nodes
+ * it plans each replicated service (planReplicated), sends the tasks of removed services to
+ * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more (the task reaper's
+ * first duty), and writes all of it in bounded transactions.
+ */
+
+/** One write the orchestrator decided; applied to the task as it is when proposed. */
+export type TaskWrite =
+  | { kind: 'create'; task: Task }
+  | { kind: 'desired'; taskId: string; state: TaskState }
+  | { kind: 'delete'; taskId: string };
+
+export interface OrchestratorOptions {
+  store: Store;
+  clock: Clock;
+  log: BasicLogger;
+  newId?: () => string;
+}
+
+/**
+ * A task at desired REMOVE can go from the store once nothing runs it: it ended, it never reached
+ * a node, or its node is down or gone (a node that returns is told to stop what it no longer has).
+ */
+function reapable(task: Task, replica: MemoryStore): boolean {
+  if (task.desiredState !== TaskState.TASK_STATE_REMOVE) return false;
+  const state = observedState(task);
+  if (isTerminal(state) || state < TaskState.TASK_STATE_ASSIGNED || task.nodeId === '') return true;
+  const node = replica.get('node', task.nodeId);
+  return nodeIsDead(task.nodeId, node ? new Map([[node.id, node]]) : new Map());
+}
+
+/** Everything the orchestrator would write now, from the replica as it is. Pure over the replica. */
+export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: () => string): TaskWrite[] {
+  const writes: TaskWrite[] = [];
+  const nodes = new Map(replica.list('node').map((n) => [n.id, n]));
+  const services = replica.list('service');
+  const live = new Set(services.map((s) => s.id));
+  for (const service of services) {
+    if (!service.spec?.replicated) continue; // global services and jobs get their own planners
+    const tasks = replica.tasksOfService(service.id);
+    const plan = planReplicated({ service, tasks, nodes });
+    if (isEmptyPlan(plan)) continue;
+    const applied = applyPlan(service, tasks, plan, { nowMs, newId: makeId });
+    for (const t of applied.updated) writes.push({ kind: 'desired', taskId: t.id, state: t.desiredState });
+    for (const t of applied.created) writes.push({ kind: 'create', task: t });
+  }
+  const orphans = replica.list('task', (t) => !live.has(t.serviceId));
+  for (const stop of planRemoved(orphans).remove)
+    writes.push({ kind: 'desired', taskId: stop.taskId, state: TaskState.TASK_STATE_REMOVE });
+  for (const t of replica.list('task', (t) => reapable(t, replica))) writes.push({ kind: 'delete', taskId: t.id });
+  return writes;
+}
+
+export function writeTask(tx: Tx, replica: MemoryStore, w: TaskWrite): void {
+  if (w.kind === 'create') {
+    if (!replica.get('task', w.task.id)) tx.create('task', w.task);
+    return;
+  }
+  const current = replica.get('task', w.taskId);
+  if (!current) return;
+  if (w.kind === 'delete') tx.remove('task', current);
+  // Desired states only move forwards: a later plan never revives a task.
+  else if (current.desiredState < w.state) tx.update('task', { ...current, desiredState: w.state });
+}
+
+export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
+  const makeId = o.newId ?? (() => newId());
+  return new WatchLoop({
+    name: 'orchestrator',
+    store: o.store,
+    clock: o.clock,
+    log: o.log,
+    kinds: ['service', 'task', 'node'],
+    round: async (signal) => {
+      const writes = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
+      await updateInBatches(o.store, writes, writeTask, signal);
+    },
+  });
+}
