@@ -3,14 +3,15 @@ import { Lab } from '../lab/lab.js';
 import { formSwarm } from '../lab/form-swarm.js';
 import { waitFor } from '../lib/poll.js';
 import { docker, rawRequest } from './support/docker.js';
+import { LAB_TEST_IMAGE } from '../lab/registry.js';
 
-// Services on real daemons: the control API, the leader's orchestrator and scheduler, the Engine
-// API and both CLIs. The worker's agent does not run tasks yet, so this checks placement (each
-// task ASSIGNED to a node), scaling and removal; once it does, `runningTasks` below becomes the
-// one wait to add before each assertion on placement.
+// Services on real daemons, end to end: the control API, the leader's orchestrator and scheduler,
+// the dispatcher's task channel, and every node's agent running the tasks as real containers
+// (crun), driven by tswarm's CLI and the real docker CLI. Each placed task must be a running
+// container on the node the scheduler chose; scaling down and removing must stop and remove them.
 const name = `sv${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
-const IMAGE = 'lab/busybox:1';
+const IMAGE = LAB_TEST_IMAGE;
 
 interface PsTask {
   ID: string;
@@ -46,10 +47,33 @@ async function tasksOf(host: string, serviceId: string): Promise<PsTask[]> {
 }
 
 const poll = { timeoutMs: 30_000, intervalMs: 500 };
+/** Long enough for the first pull of the image from the lab registry on every node. */
+const pollRunning = { timeoutMs: 90_000, intervalMs: 500 };
+
+/** The lab host a node ID belongs to, from `node ls` (hostnames are the lab's host names). */
+async function hostsById(): Promise<Map<string, string>> {
+  const rows = JSON.parse(await ok('m1', 'node', 'ls', '--format', 'json')) as { id: string; hostname: string }[];
+  return new Map(rows.map((r) => [r.id, r.hostname]));
+}
+
+/** The containers of task `taskId` on `host`, as the real docker CLI lists them there: "ID STATE". */
+async function containersOfTask(host: string, taskId: string): Promise<string[]> {
+  const r = await docker(lab!, host, [
+    'ps',
+    '-a',
+    '--filter',
+    `label=com.docker.swarm.task.id=${taskId}`,
+    '--format',
+    '{{.ID}} {{.State}}',
+  ]);
+  if (r.code !== 0) throw new Error(`docker ps on ${host}: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
 
 describe('services: create, place, list with both CLIs, scale, remove', () => {
   beforeAll(async () => {
-    lab = await Lab.up({ name, managers: 3, workers: 2 });
+    // With the lab registry (reg, holding the test image), which the agents pull from.
+    lab = await Lab.up({ name, managers: 3, workers: 2, registry: true });
     await formSwarm(lab);
   }, 240_000);
 
@@ -66,26 +90,34 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
       .at(-1)!;
     expect(id).toMatch(/^[0-9a-z]{25}$/);
 
-    // Read on m2, a follower: the orchestrator made 4 slots and the scheduler gave each a node.
+    // Read on m2, a follower: the orchestrator made 4 slots, the scheduler gave each a node, and
+    // each node's agent pulled the image and started the container.
     const placed = await waitFor(
       async () => {
         const tasks = await desiredRunning('m2', 'web');
-        return tasks.length === 4 && tasks.every((t) => t.NodeID && t.Status.State === 'assigned') && tasks;
+        return tasks.length === 4 && tasks.every((t) => t.NodeID && t.Status.State === 'running') && tasks;
       },
-      { what: '4 tasks of web assigned to nodes', ...poll },
+      { what: '4 tasks of web running on nodes', ...pollRunning },
     );
     expect(placed.map((t) => t.Slot).sort()).toEqual([1, 2, 3, 4]);
     // Spread: 4 tasks over 5 empty nodes land on 4 different nodes.
     expect(new Set(placed.map((t) => t.NodeID)).size).toBe(4);
+    // Each task is a running container on the node it was placed on (docker ps there).
+    const hosts = await hostsById();
+    for (const t of placed) {
+      const containers = await containersOfTask(hosts.get(t.NodeID!)!, t.ID);
+      expect(containers, `task ${t.ID} on ${hosts.get(t.NodeID!)}`).toHaveLength(1);
+      expect(containers[0]).toMatch(/ running$/);
+    }
     const table = await ok('m1', 'service', 'ps', 'web');
     expect(table).toMatch(/^ID\s+NAME\s+IMAGE\s+NODE\s+DESIRED STATE\s+CURRENT STATE\s+ERROR/);
-    expect(table).toMatch(/web\.1\s+lab\/busybox:1\s+(m|w)\d\s+Running\s+Assigned/);
+    expect(table).toMatch(/web\.1\s+\S*lab\/busybox:1\s+(m|w)\d\s+Running\s+Running/);
 
     // The real docker CLI lists it through the same Engine API: REPLICAS running/desired.
     const ls = await docker(lab!, 'm3', ['service', 'ls']);
     expect(ls.code, ls.stderr).toBe(0);
-    expect(ls.stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+web\\s+replicated\\s+0/4\\s+${IMAGE}`));
-    expect(await ok('m1', 'service', 'ls')).toMatch(/web\s+replicated\s+0\/4\s+lab\/busybox:1/);
+    expect(ls.stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+web\\s+replicated\\s+4/4\\s+${IMAGE}`));
+    expect(await ok('m1', 'service', 'ls')).toMatch(/web\s+replicated\s+4\/4\s+\S*lab\/busybox:1/);
 
     const scaled = await ok('m1', 'service', 'scale', '--detach', 'web=2');
     expect(scaled).toBe('web scaled to 2\n');
@@ -93,6 +125,19 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
       what: 'web to have 2 tasks meant to run',
       ...poll,
     });
+    // The two shut down are stopped and removed on their nodes; the two kept still run.
+    const kept = new Set((await desiredRunning('m1', 'web')).map((t) => t.ID));
+    await waitFor(
+      async () => {
+        for (const t of placed) {
+          const containers = await containersOfTask(hosts.get(t.NodeID!)!, t.ID);
+          const want = kept.has(t.ID) ? 1 : 0;
+          if (containers.length !== want || (want === 1 && !containers[0]!.endsWith(' running'))) return false;
+        }
+        return true;
+      },
+      { what: 'the scaled-down tasks’ containers gone, the others running', ...pollRunning },
+    );
     const [inspected] = JSON.parse(await ok('m1', 'service', 'inspect', 'web')) as {
       Spec: { Mode: { Replicated: { Replicas: number } } };
     }[];
@@ -108,12 +153,15 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
       },
       { what: 'web to be gone', ...poll },
     );
-    // Its tasks: none meant to run. Those ASSIGNED stay at desired REMOVE until their node's
-    // agent reports them stopped (then the orchestrator deletes them); with the agent, wait for none.
-    await waitFor(async () => (await tasksOf('m1', id)).every((t) => t.DesiredState === 'remove'), {
-      what: "web's tasks to be told to go",
-      ...poll,
-    });
+    // Its tasks are stopped by their agents, then deleted by the orchestrator; no container is left.
+    await waitFor(async () => (await tasksOf('m1', id)).length === 0, { what: "web's tasks gone", ...pollRunning });
+    await waitFor(
+      async () => {
+        for (const t of placed) if ((await containersOfTask(hosts.get(t.NodeID!)!, t.ID)).length > 0) return false;
+        return true;
+      },
+      { what: "web's containers gone from every node", ...pollRunning },
+    );
   }, 120_000);
 
   it('the real docker CLI: service create, ps, scale, inspect, rm', async () => {
@@ -122,15 +170,17 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
       expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
       return r.stdout;
     };
-    // --detach: the docker CLI would otherwise wait for running tasks, which needs the agent.
-    const id = (await d('service', 'create', '--detach', '--name', 'api', '--replicas', '3', IMAGE)).trim();
+    // Without --detach, docker's own progress display waits until the 3 tasks run (its exit 0 says so).
+    const id = (await d('service', 'create', '--name', 'api', '--replicas', '3', IMAGE, 'sleep', '1d'))
+      .trim()
+      .split('\n')[0]!;
     expect(id).toMatch(/^[0-9a-z]{25}$/);
     await waitFor(
       async () => {
         const ps = await d('service', 'ps', 'api');
-        return (ps.match(/api\.\d\s+lab\/busybox:1\s+(m|w)\d\s+Running\s+Assigned/g) ?? []).length === 3;
+        return (ps.match(/api\.\d\s+\S*lab\/busybox:1\s+(m|w)\d\s+Running\s+Running/g) ?? []).length === 3;
       },
-      { what: 'docker service ps api to show 3 assigned tasks on nodes', ...poll },
+      { what: 'docker service ps api to show 3 running tasks on nodes', ...pollRunning },
     );
     expect(await d('service', 'scale', '--detach', 'api=5')).toContain('api scaled to 5');
     await waitFor(async () => (await desiredRunning('m1', 'api')).filter((t) => t.NodeID).length === 5, {

@@ -7,7 +7,11 @@ import { matchesLabels, parseFilters } from './list-filters.js';
 import { desiredStateFromDocker, dockerTask } from './service-shapes.js';
 import type { ControlForwarder } from './control-forwarder.js';
 
-export const TASK_FILTERS = ['id', 'name', 'service', 'node', 'desired-state', 'label'] as const;
+/**
+ * `_up-to-date` is dockerd's internal filter that the docker CLI's `service create/update/scale`
+ * progress display sends: only tasks made from their service's current spec version.
+ */
+export const TASK_FILTERS = ['id', 'name', 'service', 'node', 'desired-state', 'label', '_up-to-date'] as const;
 
 /** Filter values that name objects (a service or node by name or ID prefix), as IDs: dockerd resolves them too. */
 async function resolveIds(refs: readonly string[], resolve: (ref: string) => Promise<string>): Promise<string[]> {
@@ -47,7 +51,18 @@ export function taskRoutes(ctx: ApiContext): Route[] {
           namePrefixes: filters.get('name') ?? [],
         });
         const labels = filters.get('label');
-        reply.json(200, tasks.filter((t) => matchesLabels(t.annotations?.labels ?? {}, labels)).map(dockerTask));
+        let shown = tasks.filter((t) => matchesLabels(t.annotations?.labels ?? {}, labels));
+        if ((filters.get('_up-to-date') ?? []).some((v) => v === 'true' || v === '1')) {
+          const versions = new Map<string, number>();
+          for (const id of new Set(shown.map((t) => t.serviceId))) {
+            const { service } = await control
+              .call('getService', { serviceId: id })
+              .catch(() => ({ service: undefined }));
+            if (service) versions.set(id, service.specVersion ?? 0);
+          }
+          shown = shown.filter((t) => versions.get(t.serviceId) === t.specVersion);
+        }
+        reply.json(200, shown.map(dockerTask));
       },
     },
     {
