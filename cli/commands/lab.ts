@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { Lab, type HostStatus } from '../../lab/lab.js';
 import { pruneLabs } from '../../lab/prune.js';
+import { DEMO_SERVICE_NAME, startDemoService } from '../../lab/demo-service.js';
 import { formSwarm } from '../../lab/form-swarm.js';
 import { DEFAULT_LAB_NAME } from '../../lab/plan.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -31,11 +32,15 @@ function statusTable(hosts: readonly HostStatus[]): string {
 }
 
 /** What to try next after `lab up`: the swarm, and a container from the lab registry. */
-function upHints(created: Lab, swarm: boolean): string {
+function upHints(created: Lab, swarm: boolean, demo: { replicas: number } | undefined): string {
   const nameFlag = created.name === DEFAULT_LAB_NAME ? '' : ` --name ${created.name}`;
   const first = created.hosts[0]?.name ?? 'm1';
   const lines: string[] = [];
   if (swarm) lines.push(`The hosts form a swarm: try \`tswarm lab exec${nameFlag} ${first} -- tswarm node ls\`.`);
+  if (demo)
+    lines.push(
+      `The service ${DEMO_SERVICE_NAME} runs ${demo.replicas} replicas, one per host: try \`tswarm lab exec${nameFlag} ${first} -- tswarm service ps ${DEMO_SERVICE_NAME}\`.`,
+    );
   const reg = created.registry;
   if (reg)
     lines.push(
@@ -63,6 +68,7 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .option('--log-level <level>', 'the daemons’ log level', 'info')
     .option('--no-swarm', 'only start the daemons; do not init and join a swarm')
     .option('--no-registry', 'do not make the registry host reg (192.168.77.5:5000) with the test image')
+    .option('--no-service', `do not start the ${DEMO_SERVICE_NAME} service (needs the swarm and the registry)`)
     .option('-f, --format <format>', 'output format: table or json')
     .action(
       async (opts: {
@@ -72,6 +78,7 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
         logLevel: string;
         swarm: boolean;
         registry: boolean;
+        service: boolean;
         format?: string;
       }) => {
         const format = parseFormat(opts.format);
@@ -88,9 +95,11 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
             registry: opts.registry,
             signal: abort.signal,
           });
+          let demo: { replicas: number } | undefined;
           if (opts.swarm) {
             try {
               await formSwarm(created);
+              if (opts.service && created.registry) demo = await startDemoService(created, created.registry.image);
             } catch (err) {
               const explained = await created.explainFailure(err, { swarm: true });
               await created.down();
@@ -99,7 +108,7 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
           }
           const hosts = await created.status();
           ctx().out(format === 'json' ? formatJson({ name: created.name, hosts }) : statusTable(hosts));
-          if (format !== 'json') ctx().out(upHints(created, opts.swarm));
+          if (format !== 'json') ctx().out(upHints(created, opts.swarm, demo));
         } finally {
           process.off('SIGINT', onInterrupt);
           process.off('SIGTERM', onInterrupt);
