@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
-import { parseNodeCertificate } from '../ca/node-certificate.js';
 import { apiGet, rawCall as rawCallFrom, sendAs as sendAsFrom, storeDigest as digestOf } from './support/attack.js';
-import { swarmCli, type NodeRow } from './support/swarm-cli.js';
+import { swarmCli } from './support/swarm-cli.js';
 
 // Revocation by serial (docs/security.md, "Revoked certificates"): a demoted manager's old
 // manager certificate is still valid for its 90 days, so an attacker holding a copy (taken before
@@ -18,7 +17,7 @@ const name = `rv${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 const M1 = '192.168.77.11:2377';
 
-const { ok, nodeRows, dataDir } = swarmCli(() => lab!);
+const { ok, nodeRows, dataDir, byHost, certificateRole, formManagers } = swarmCli(() => lab!);
 
 interface RaftStatus {
   Term: number;
@@ -43,28 +42,10 @@ const sendAs = (
 ) => sendAsFrom(lab!, from, certs, to, 'app', at);
 const addrOf = (host: string) => `${lab!.hosts.find((h) => h.name === host)!.addr}:2377`;
 
-async function byHost(host: string): Promise<Record<string, NodeRow>> {
-  return Object.fromEntries((await nodeRows(host)).map((r) => [r.hostname, r]));
-}
-
-async function certificateRole(host: string): Promise<string | undefined> {
-  const pem = await readFile(join(dataDir(host), 'certificates', 'node.pem'), 'utf8').catch(() => undefined);
-  return pem === undefined ? undefined : parseNodeCertificate(pem).identity.role;
-}
-
 describe('revocation: a demoted manager’s old certificate is refused', () => {
   beforeAll(async () => {
     lab = await Lab.up({ name, managers: 3, workers: 0 });
-    await ok('m1', 'init');
-    const token = (await ok('m1', 'join-token', 'manager', '-q')).trim();
-    for (const h of ['m2', 'm3']) await ok(h, 'join', '--token', token, M1);
-    await waitFor(
-      async () => {
-        const rows = await byHost('m1');
-        return ['m2', 'm3'].every((h) => rows[h]?.status === 'Ready' && rows[h]?.managerStatus === 'Reachable');
-      },
-      { what: 'm2 and m3 Ready, reachable managers', timeoutMs: 90_000, intervalMs: 500 },
-    );
+    await formManagers('m1', M1, ['m2', 'm3']);
   });
 
   afterAll(async () => {
