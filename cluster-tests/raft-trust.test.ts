@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { labPaths } from '../lab/paths.js';
 import { waitFor } from '../lib/poll.js';
+import { swarmCli } from './support/swarm-cli.js';
 import { apiGet, sendAs as sendAsFrom, storeDigest as digestOf } from './support/attack.js';
 
 // The Raft transport against an attacker holding a removed manager's files (docs/security.md,
@@ -13,6 +14,7 @@ import { apiGet, sendAs as sendAsFrom, storeDigest as digestOf } from './support
 // it as leader. Both must be refused and counted, and neither the store nor the term may move.
 const name = `rt${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
+const { formManagers } = swarmCli(() => lab!);
 const M1 = '192.168.77.11:2377';
 
 interface NodeRow {
@@ -62,9 +64,8 @@ describe('raft transport: a removed manager’s certificate is refused', () => {
   });
 
   it('refuses and counts a MsgProp and a higher-term MsgApp sent with a removed manager’s files; the store, term and leader stay as they were', async () => {
-    await tswarmOk('m1', 'init');
-    const managerToken = (await tswarmOk('m1', 'join-token', 'manager', '-q')).trim();
-    for (const h of ['m2', 'm3']) await tswarmOk(h, 'join', '--token', managerToken, M1);
+    // All three Ready and reachable: demoting m3 below checks the quorum left without it.
+    await formManagers('m1', M1, ['m2', 'm3']);
     await waitFor(async () => (await raft('m1')).Voters.length === 3, {
       what: 'three voters on m1',
       timeoutMs: 60_000,
