@@ -18,8 +18,6 @@ export const STATUS_UPDATES_PER_CALL_MAX = 1_000;
 export const STATUS_PENDING_MAX = 20_000;
 /** A status's message or error text, in characters: enough for a registry's answer, not a log. */
 export const STATUS_TEXT_LENGTH_MAX = 4_096;
-/** A batch that keeps conflicting with other writers (orchestrator, reaper) is rebuilt this often, then failed. */
-const CONFLICT_RETRIES_MAX = 3;
 
 /** States a worker may report: from ACCEPTED on (the ones before belong to the managers). */
 const WORKER_STATES_MIN = TaskState.TASK_STATE_ACCEPTED;
@@ -121,26 +119,22 @@ export class StatusIntake {
     }
   }
 
+  /**
+   * One transaction for the batch. A conflict with another writer (orchestrator, reaper) is
+   * rebuilt by Store.update from the replica, within its bound (UPDATE_CONFLICT_ATTEMPTS_MAX).
+   */
   private async write(statuses: readonly (readonly [string, TaskStatus])[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.store.update((tx, s) => {
-          for (const [id, status] of statuses) {
-            const task = s.get('task', id);
-            // Gone (removed meanwhile) or not forward: nothing to write, and nothing wrong.
-            if (!task || status.state <= (task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) continue;
-            // The history is the store's, one entry per state entered (states only move forward, so
-            // it stays short); whatever history a worker sends is not believed.
-            const history = [...(task.status?.history ?? []), { state: status.state, atMs: status.timestampMs }];
-            tx.update('task', { ...task, status: { ...status, history } });
-          }
-        });
-        return;
-      } catch (err) {
-        // Another writer changed one of these tasks since it was read: read again and retry.
-        if (!(err instanceof TswarmError && err.code === 'CONFLICT') || attempt >= CONFLICT_RETRIES_MAX) throw err;
+    await this.store.update((tx, s) => {
+      for (const [id, status] of statuses) {
+        const task = s.get('task', id);
+        // Gone (removed meanwhile) or not forward: nothing to write, and nothing wrong.
+        if (!task || status.state <= (task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) continue;
+        // The history is the store's, one entry per state entered (states only move forward, so
+        // it stays short); whatever history a worker sends is not believed.
+        const history = [...(task.status?.history ?? []), { state: status.state, atMs: status.timestampMs }];
+        tx.update('task', { ...task, status: { ...status, history } });
       }
-    }
+    });
   }
 
   /** Leadership lost: what waits is refused (the workers send it again to the new leader). */
