@@ -17,6 +17,7 @@ import {
 import { TswarmError } from '../../lib/errors.js';
 import { field, stringArray, stringMap, type JsonObject } from './body.js';
 import { isoTime } from './swarm-shapes.js';
+import { RESTART_DELAY_DEFAULT_MS } from '../../manager/orchestrator/restart.js';
 
 /**
  * Docker's service and task objects (moby's api/swagger.yaml: ServiceSpec, Service, Task) and
@@ -27,6 +28,9 @@ import { isoTime } from './swarm-shapes.js';
 const NS_PER_MS = 1_000_000;
 const msFromNs = (ns: number | undefined) => (ns === undefined ? 0 : Math.round(ns / NS_PER_MS));
 const nsFromMs = (ms: number | undefined) => (ms ?? 0) * NS_PER_MS;
+/** A duration Docker leaves out when unset, where unset means a default (`RestartPolicy.Delay`). */
+const optionalMs = <K extends string>(key: K, ns: number | undefined) =>
+  (ns === undefined ? {} : { [key]: msFromNs(ns) }) as Partial<Record<K, number>>;
 
 /** A field that must be a whole number (replicas, bytes, nanoseconds), named in the error. */
 function integer(obj: JsonObject | undefined, name: string, path: string): number | undefined {
@@ -174,7 +178,7 @@ function taskSpecFromDocker(t: JsonObject | undefined): TaskSpec {
         `${p}.RestartPolicy.Condition`,
         RestartCondition.RESTART_CONDITION_ANY,
       ),
-      delayMs: msFromNs(integer(restart, 'Delay', `${p}.RestartPolicy.Delay`)),
+      ...optionalMs('delayMs', integer(restart, 'Delay', `${p}.RestartPolicy.Delay`)),
       maxAttempts: integer(restart, 'MaxAttempts', `${p}.RestartPolicy.MaxAttempts`) ?? 0,
       windowMs: msFromNs(integer(restart, 'Window', `${p}.RestartPolicy.Window`)),
     },
@@ -314,7 +318,7 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
       ? {
           RestartPolicy: {
             Condition: nameOf(RESTART, t.restart.condition) || 'any',
-            Delay: nsFromMs(t.restart.delayMs),
+            Delay: nsFromMs(t.restart.delayMs ?? RESTART_DELAY_DEFAULT_MS),
             MaxAttempts: t.restart.maxAttempts,
             ...(t.restart.windowMs ? { Window: nsFromMs(t.restart.windowMs) } : {}),
           },

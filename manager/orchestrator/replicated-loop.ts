@@ -43,16 +43,24 @@ function reapable(task: Task, replica: MemoryStore): boolean {
   return nodeIsDead(task.nodeId, node ? new Map([[node.id, node]]) : new Map());
 }
 
+export interface OrchestratorRound {
+  writes: TaskWrite[];
+  /** When a delayed restart falls due, if one waits: the loop plans again then. */
+  wakeAtMs: number | undefined;
+}
+
 /** Everything the orchestrator would write now, from the replica as it is. Pure over the replica. */
-export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: () => string): TaskWrite[] {
+export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: () => string): OrchestratorRound {
   const writes: TaskWrite[] = [];
+  let wakeAtMs: number | undefined;
   const nodes = new Map(replica.list('node').map((n) => [n.id, n]));
   const services = replica.list('service');
   const live = new Set(services.map((s) => s.id));
   for (const service of services) {
     if (!service.spec?.replicated) continue; // global services and jobs get their own planners
     const tasks = replica.tasksOfService(service.id);
-    const plan = planReplicated({ service, tasks, nodes });
+    const plan = planReplicated({ service, tasks, nodes, nowMs });
+    if (plan.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, plan.wakeAtMs);
     if (isEmptyPlan(plan)) continue;
     const applied = applyPlan(service, tasks, plan, { nowMs, newId: makeId });
     for (const t of applied.updated) writes.push({ kind: 'desired', taskId: t.id, state: t.desiredState });
@@ -62,7 +70,7 @@ export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: 
   for (const stop of planRemoved(orphans).remove)
     writes.push({ kind: 'desired', taskId: stop.taskId, state: TaskState.TASK_STATE_REMOVE });
   for (const t of replica.list('task', (t) => reapable(t, replica))) writes.push({ kind: 'delete', taskId: t.id });
-  return writes;
+  return { writes, wakeAtMs };
 }
 
 export function writeTask(tx: Tx, replica: MemoryStore, w: TaskWrite): void {
@@ -86,8 +94,9 @@ export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
     log: o.log,
     kinds: ['service', 'task', 'node'],
     round: async (signal) => {
-      const writes = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
+      const { writes, wakeAtMs } = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
       await updateInBatches(o.store, writes, writeTask, signal);
+      return { wakeAtMs };
     },
   });
 }

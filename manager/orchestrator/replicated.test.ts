@@ -9,12 +9,14 @@ import {
 } from '../../gen/tswarm/v1/objects.js';
 import { SeededRandom } from '../../lib/random.js';
 import { desiredToRun } from '../tasks/task-states.js';
-import { node, service, task, type TaskOptions } from '../tasks/testing/objects.js';
+import { node, service, task, type SpecOptions, type TaskOptions } from '../tasks/testing/objects.js';
 import { applyPlan } from './apply.js';
 import { isEmptyPlan, planRemoved, type Plan } from './plan.js';
 import { planReplicated } from './replicated.js';
 
 const RUNNING = TaskState.TASK_STATE_RUNNING;
+/** A minute after every fixture task's end: any delayed restart is due. */
+const LATER = 60_000;
 
 function nodeMap(...nodes: Node[]): Map<string, Node> {
   return new Map(nodes.map((n) => [n.id, n]));
@@ -46,8 +48,8 @@ describe('planReplicated: scaling', () => {
   it('creates slots 1..N for a new service, and nothing once they exist', () => {
     const svc = service('svc', 3);
     const nodes = nodeMap(up('a'));
-    const plan = planReplicated({ service: svc, tasks: [], nodes });
-    expect(plan.create).toEqual([1, 2, 3].map((slot) => ({ slot, nodeId: '', replaces: '' })));
+    const plan = planReplicated({ service: svc, tasks: [], nodes, nowMs: LATER });
+    expect(plan.create).toEqual([1, 2, 3].map((slot) => ({ slot, nodeId: '', replaces: '', countsAsAttempt: false })));
     const tasks = applied(svc, [], plan, 1);
     expect(tasks.map((x) => [x.slot, x.desiredState, x.specVersion])).toEqual([
       [1, RUNNING, 1],
@@ -57,12 +59,12 @@ describe('planReplicated: scaling', () => {
     expect(tasks[0]!.status).toMatchObject({ state: TaskState.TASK_STATE_NEW, timestampMs: 1, message: 'created' });
     expect(tasks[0]!.status!.history).toEqual([{ state: TaskState.TASK_STATE_NEW, atMs: 1 }]);
     expect(tasks[0]!.spec).toEqual(svc.spec!.taskTemplate);
-    expect(isEmptyPlan(planReplicated({ service: svc, tasks, nodes }))).toBe(true);
+    expect(isEmptyPlan(planReplicated({ service: svc, tasks, nodes, nowMs: LATER }))).toBe(true);
   });
 
   it('scales up into the lowest free slot numbers', () => {
     const tasks = [t('t1', 1, 'a'), t('t2', 2, 'a'), t('t4', 4, 'a')];
-    const plan = planReplicated({ service: service('svc', 5), tasks, nodes: nodeMap(up('a')) });
+    const plan = planReplicated({ service: service('svc', 5), tasks, nodes: nodeMap(up('a')), nowMs: LATER });
     expect(slotsOf(plan)).toEqual([3, 5]);
     expect(plan.shutdown).toEqual([]);
   });
@@ -76,7 +78,7 @@ describe('planReplicated: scaling', () => {
       t('t5', 5, 'b'),
       t('t6', 6, ''), // still pending: removed first
     ];
-    const plan = planReplicated({ service: service('svc', 3), tasks, nodes: nodeMap(up('a'), up('b')) });
+    const plan = planReplicated({ service: service('svc', 3), tasks, nodes: nodeMap(up('a'), up('b')), nowMs: LATER });
     expect(plan.remove).toEqual([
       { taskId: 't3', reason: 'scaled-down' },
       { taskId: 't4', reason: 'scaled-down' },
@@ -87,7 +89,7 @@ describe('planReplicated: scaling', () => {
 
   it('prefers removing a task that is not running yet over a running one', () => {
     const tasks = [t('t1', 1, 'a', { state: TaskState.TASK_STATE_STARTING }), t('t2', 2, 'b')];
-    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a'), up('b')) });
+    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a'), up('b')), nowMs: LATER });
     expect(ids(plan.remove)).toEqual(['t1']);
   });
 
@@ -99,9 +101,11 @@ describe('planReplicated: scaling', () => {
     ];
     const svc = service('svc', 1);
     const nodes = nodeMap(up('a'), up('b'));
-    const plan = planReplicated({ service: svc, tasks, nodes });
+    const plan = planReplicated({ service: svc, tasks, nodes, nowMs: LATER });
     expect(ids(plan.remove)).toEqual(['old2', 't2']);
-    expect(isEmptyPlan(planReplicated({ service: svc, tasks: applied(svc, tasks, plan, 1), nodes }))).toBe(true);
+    expect(
+      isEmptyPlan(planReplicated({ service: svc, tasks: applied(svc, tasks, plan, 1), nodes, nowMs: LATER })),
+    ).toBe(true);
   });
 });
 
@@ -110,27 +114,29 @@ describe('planReplicated: replacing tasks', () => {
     const svc = service('svc', 3);
     const tasks = [t('t1', 1, 'a'), t('t2', 2, 'b'), t('t3', 3, 'gone')];
     const nodes = nodeMap(up('a'), down('b'));
-    const plan = planReplicated({ service: svc, tasks, nodes });
+    const plan = planReplicated({ service: svc, tasks, nodes, nowMs: LATER });
     expect(plan.shutdown).toEqual([
       { taskId: 't2', reason: 'node-down' },
       { taskId: 't3', reason: 'node-down' },
     ]);
     expect(plan.create).toEqual([
-      { slot: 2, nodeId: '', replaces: 't2' },
-      { slot: 3, nodeId: '', replaces: 't3' },
+      { slot: 2, nodeId: '', replaces: 't2', countsAsAttempt: false },
+      { slot: 3, nodeId: '', replaces: 't3', countsAsAttempt: false },
     ]);
     const after = applied(svc, tasks, plan, 1);
-    expect(isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes }))).toBe(true);
+    expect(isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes, nowMs: LATER }))).toBe(true);
     // The node comes back with its stale task still running: nothing changes, it stays told to shut down.
-    expect(isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes: nodeMap(up('a'), up('b')) }))).toBe(true);
+    expect(
+      isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes: nodeMap(up('a'), up('b')), nowMs: LATER })),
+    ).toBe(true);
     expect(after.find((x) => x.id === 't2')!.desiredState).toBe(TaskState.TASK_STATE_SHUTDOWN);
   });
 
   it('replaces a failed task under the default restart policy', () => {
     const tasks = [t('t1', 1, 'a', { state: TaskState.TASK_STATE_FAILED })];
-    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a')) });
+    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a')), nowMs: LATER });
     expect(plan.shutdown).toEqual([{ taskId: 't1', reason: 'restarted' }]);
-    expect(plan.create).toEqual([{ slot: 1, nodeId: '', replaces: 't1' }]);
+    expect(plan.create).toEqual([{ slot: 1, nodeId: '', replaces: 't1', countsAsAttempt: true }]);
   });
 
   it('keeps a stopped task in its slot when the restart policy says not to replace it', () => {
@@ -143,19 +149,21 @@ describe('planReplicated: replacing tasks', () => {
         restart: RestartCondition.RESTART_CONDITION_ON_FAILURE,
       }),
     ];
-    const plan = planReplicated({ service: svc, tasks, nodes });
+    const plan = planReplicated({ service: svc, tasks, nodes, nowMs: LATER });
     expect(plan.shutdown).toEqual([
       { taskId: 'none', reason: 'ended' },
       { taskId: 'done', reason: 'ended' },
     ]);
     expect(plan.create).toEqual([]);
-    expect(isEmptyPlan(planReplicated({ service: svc, tasks: applied(svc, tasks, plan, 1), nodes }))).toBe(true);
+    expect(
+      isEmptyPlan(planReplicated({ service: svc, tasks: applied(svc, tasks, plan, 1), nodes, nowMs: LATER })),
+    ).toBe(true);
   });
 
   it('fills a slot whose last task was stopped without a replacement when the policy restarts it', () => {
     const tasks = [t('t1', 1, 'a', { desired: TaskState.TASK_STATE_SHUTDOWN, state: TaskState.TASK_STATE_SHUTDOWN })];
-    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a')) });
-    expect(plan.create).toEqual([{ slot: 1, nodeId: '', replaces: '' }]);
+    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a')), nowMs: LATER });
+    expect(plan.create).toEqual([{ slot: 1, nodeId: '', replaces: '', countsAsAttempt: false }]);
     expect(plan.shutdown).toEqual([]);
   });
 
@@ -164,9 +172,93 @@ describe('planReplicated: replacing tasks', () => {
       t('new', 1, 'b', { state: TaskState.TASK_STATE_ASSIGNED, createdAtMs: 2 }),
       t('old', 1, 'a', { createdAtMs: 1 }),
     ];
-    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a'), up('b')) });
+    const plan = planReplicated({ service: service('svc', 1), tasks, nodes: nodeMap(up('a'), up('b')), nowMs: LATER });
     expect(plan.shutdown).toEqual([{ taskId: 'new', reason: 'duplicate' }]);
     expect(plan.create).toEqual([]);
+  });
+});
+
+describe('planReplicated: the restart policy', () => {
+  const FAILED = TaskState.TASK_STATE_FAILED;
+  const ANY = RestartCondition.RESTART_CONDITION_ANY;
+  const svc = (o: SpecOptions = {}) => service('svc', 1, { restart: ANY, ...o });
+  const failed = (o: Partial<TaskOptions> = {}) =>
+    t('t1', 1, 'a', { restart: ANY, state: FAILED, stateAtMs: 1_000, ...o });
+  const plan = (task: Task, nowMs: number) =>
+    planReplicated({ service: svc(), tasks: [task], nodes: nodeMap(up('a')), nowMs });
+
+  it("waits Docker's default 5 s after a task ends, then restarts its slot, and says when to wake", () => {
+    const early = plan(failed(), 5_999);
+    expect(isEmptyPlan(early)).toBe(true);
+    expect(early.wakeAtMs).toBe(6_000);
+    const due = plan(failed(), 6_000);
+    expect(due.create).toEqual([{ slot: 1, nodeId: '', replaces: 't1', countsAsAttempt: true }]);
+    expect(due.shutdown).toEqual([{ taskId: 't1', reason: 'restarted' }]);
+  });
+
+  it('waits the delay the policy gives, 0 for none', () => {
+    expect(plan(failed({ restartDelayMs: 250 }), 1_100).wakeAtMs).toBe(1_250);
+    expect(plan(failed({ restartDelayMs: 0 }), 1_000).create).toHaveLength(1);
+  });
+
+  it('moves a dead node’s task at once: the task did nothing wrong, and it is no attempt', () => {
+    const p = planReplicated({
+      service: svc(),
+      tasks: [t('t1', 1, 'a', { restart: ANY, stateAtMs: 1_000 })],
+      nodes: nodeMap(down('a')),
+      nowMs: 1_001,
+    });
+    expect(p.create).toEqual([{ slot: 1, nodeId: '', replaces: 't1', countsAsAttempt: false }]);
+  });
+
+  it('stops after the maximum attempts, and stays stopped when asked again later', () => {
+    const o = { restartDelayMs: 0, restartMaxAttempts: 2 };
+    expect(plan(failed({ ...o, restartCount: 1 }), 2_000).create).toHaveLength(1);
+    const gaveUp = plan(failed({ ...o, restartCount: 2 }), 2_000);
+    expect(gaveUp.create).toEqual([]);
+    expect(gaveUp.shutdown).toEqual([{ taskId: 't1', reason: 'ended' }]);
+    const later = applied(svc(o), [failed({ ...o, restartCount: 2 })], gaveUp, 2_000);
+    expect(
+      isEmptyPlan(planReplicated({ service: svc(o), tasks: later, nodes: nodeMap(up('a')), nowMs: 10 ** 9 })),
+    ).toBe(true);
+  });
+
+  it('counts only the attempts inside the window that closed when the task ended', () => {
+    const o = { restartDelayMs: 0, restartMaxAttempts: 2, restartWindowMs: 10_000 };
+    // Two restarts, one of them before the window: one attempt left.
+    expect(
+      plan(failed({ ...o, restartCount: 2, restartTimesMs: [500, 15_000], stateAtMs: 20_000 }), 20_000).create,
+    ).toHaveLength(1);
+    // Both inside: none left.
+    expect(
+      plan(failed({ ...o, restartCount: 2, restartTimesMs: [12_000, 15_000], stateAtMs: 20_000 }), 20_000).create,
+    ).toEqual([]);
+  });
+
+  it('carries the slot’s restart history to the replacement, one attempt more, bounded to the maximum', () => {
+    const o = { restartDelayMs: 0, restartMaxAttempts: 2, restartWindowMs: 60_000 };
+    const old = failed({ ...o, restartCount: 1, restartTimesMs: [700] });
+    const [, replacement] = applied(svc(o), [old], plan(old, 3_000), 3_000);
+    expect(replacement).toMatchObject({ slot: 1, restartCount: 2, restartTimesMs: [700, 3_000] });
+    const again = failed({ ...o, restartCount: 2, restartTimesMs: [700, 3_000], stateAtMs: 70_000 });
+    const [, third] = applied(svc(o), [again], plan(again, 70_000), 70_000);
+    expect(third).toMatchObject({ restartCount: 3, restartTimesMs: [3_000, 70_000] });
+    // A move off a dead node carries the history as it is.
+    const running = t('t1', 1, 'a', { ...o, restart: ANY, restartCount: 1, restartTimesMs: [700] });
+    const nodes = nodeMap(down('a'));
+    const [, moved] = applied(
+      svc(o),
+      [running],
+      planReplicated({ service: svc(o), tasks: [running], nodes, nowMs: 3_000 }),
+      3_000,
+    );
+    expect(moved).toMatchObject({ restartCount: 1, restartTimesMs: [700] });
+  });
+
+  it('on-failure restarts a failure, not a clean exit', () => {
+    const o = { restart: RestartCondition.RESTART_CONDITION_ON_FAILURE, restartDelayMs: 0 };
+    expect(plan(failed(o), 1_000).create).toHaveLength(1);
+    expect(plan(failed({ ...o, state: TaskState.TASK_STATE_COMPLETE }), 1_000).create).toEqual([]);
   });
 });
 
@@ -205,7 +297,7 @@ describe('planReplicated: invariants over random histories', () => {
         }),
       );
       const svc = service('svc', random.int(10));
-      const after = applied(svc, tasks, planReplicated({ service: svc, tasks, nodes }), 1000);
+      const after = applied(svc, tasks, planReplicated({ service: svc, tasks, nodes, nowMs: LATER }), 1000);
 
       const meantToRun = new Map<number, number>();
       for (const x of after.filter(desiredToRun)) meantToRun.set(x.slot, (meantToRun.get(x.slot) ?? 0) + 1);
@@ -215,7 +307,10 @@ describe('planReplicated: invariants over random histories', () => {
       ).toBe(true);
       // Under the default policy every live slot has a task meant to run, and there are N of them.
       expect(meantToRun.size, `seed ${seed}: replicas`).toBe(svc.spec!.replicated!.replicas);
-      expect(isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes })), `seed ${seed}: idempotent`).toBe(true);
+      expect(
+        isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes, nowMs: LATER })),
+        `seed ${seed}: idempotent`,
+      ).toBe(true);
     }
   });
 });

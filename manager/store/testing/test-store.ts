@@ -97,5 +97,7 @@ export function testTask(id: string, serviceId: string, nodeId: string): Task {
     networks: [],
     endpoint: undefined,
     specVersion: 0,
+    restartCount: 0,
+    restartTimesMs: [],
   };
 }
