@@ -85,6 +85,8 @@ export class WatchLoop implements LeaderComponent {
             : result.wakeAtMs === undefined
               ? undefined
               : Math.max(0, result.wakeAtMs - this.o.clock.nowMs());
+        // Already due (time passed while the round ran): plan again now, keeping the watch's wait.
+        if (againInMs === 0) continue;
         let wake: Wake;
         if (againInMs === undefined) wake = await pending;
         else {

@@ -10,12 +10,17 @@ import { isTerminal, observedState } from '../tasks/task-states.js';
 import { applyPlan } from './apply.js';
 import { isEmptyPlan, nodeIsDead, planRemoved } from './plan.js';
 import { planReplicated } from './replicated.js';
+import { historyToReap } from './task-reaper.js';
+
+/** Docker's `--task-history-limit` when the cluster names none. */
+const TASK_HISTORY_LIMIT_DEFAULT = 5;
 
 /**
  * The replicated orchestrator's loop (leader only): on every change of services, tasks or nodes
  * it plans each replicated service (planReplicated), sends the tasks of removed services to
- * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more (the task reaper's
- * first duty), and writes all of it in bounded transactions.
+ * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more and the stopped
+ * tasks beyond each slot's history limit (the task reaper, task-reaper.ts), and writes all of it
+ * in bounded transactions.
  */
 
 /** One write the orchestrator decided; applied to the task as it is when proposed. */
@@ -56,9 +61,12 @@ export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: 
   const nodes = new Map(replica.list('node').map((n) => [n.id, n]));
   const services = replica.list('service');
   const live = new Set(services.map((s) => s.id));
+  const historyLimit =
+    replica.list('cluster')[0]?.spec?.orchestration?.taskHistoryRetentionLimit ?? TASK_HISTORY_LIMIT_DEFAULT;
   for (const service of services) {
     if (!service.spec?.replicated) continue; // global services and jobs get their own planners
     const tasks = replica.tasksOfService(service.id);
+    for (const taskId of historyToReap(tasks, nodes, historyLimit)) writes.push({ kind: 'delete', taskId });
     const plan = planReplicated({ service, tasks, nodes, nowMs });
     if (plan.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, plan.wakeAtMs);
     if (isEmptyPlan(plan)) continue;
