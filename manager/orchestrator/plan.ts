@@ -29,7 +29,13 @@ export type StopReason =
   | 'duplicate'
   /** The service was scaled down and its slot is no more. */
   | 'scaled-down'
-  | 'service-removed';
+  | 'service-removed'
+  /** Its node was drained: it moves elsewhere (a global service's task just stops). */
+  | 'node-drained'
+  /** Its node no longer matches the service's constraints (a label removed). */
+  | 'constraints-unmet'
+  /** Its node left the cluster (a global service's task). */
+  | 'node-removed';
 
 export interface TaskStop {
   taskId: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  NodeAvailability,
   NodeState,
   RestartCondition,
   TaskState,
@@ -8,7 +9,7 @@ import {
   type Task,
 } from '../../gen/tswarm/v1/objects.js';
 import { SeededRandom } from '../../lib/random.js';
-import { desiredToRun } from '../tasks/task-states.js';
+import { desiredToRun, observedState } from '../tasks/task-states.js';
 import { node, service, task, type SpecOptions, type TaskOptions } from '../tasks/testing/objects.js';
 import { applyPlan } from './apply.js';
 import { isEmptyPlan, planRemoved, type Plan } from './plan.js';
@@ -262,6 +263,59 @@ describe('planReplicated: the restart policy', () => {
   });
 });
 
+describe('planReplicated: nodes a task must leave (drain, constraints no longer met)', () => {
+  const DRAIN = NodeAvailability.NODE_AVAILABILITY_DRAIN;
+
+  it('replaces first: the drained node’s task runs on until its replacement runs, then stops', () => {
+    const svc = service('svc', 1);
+    const nodes = nodeMap(node({ id: 'a', availability: DRAIN }), up('b'));
+    const old = t('old', 1, 'a');
+    const first = planReplicated({ service: svc, tasks: [old], nodes, nowMs: LATER });
+    expect(first.create).toEqual([{ slot: 1, nodeId: '', replaces: 'old', countsAsAttempt: false }]);
+    expect(first.shutdown).toEqual([]);
+    // The replacement is placed but not running yet: both stay.
+    const starting = t('new', 1, 'b', { state: TaskState.TASK_STATE_STARTING, createdAtMs: 5 });
+    expect(isEmptyPlan(planReplicated({ service: svc, tasks: [old, starting], nodes, nowMs: LATER }))).toBe(true);
+    // It runs: the old one stops, and nothing more is planned after.
+    const running = t('new', 1, 'b', { createdAtMs: 5 });
+    const done = planReplicated({ service: svc, tasks: [old, running], nodes, nowMs: LATER });
+    expect(done.shutdown).toEqual([{ taskId: 'old', reason: 'node-drained' }]);
+    expect(done.create).toEqual([]);
+    const after = applied(svc, [old, running], done, 10);
+    expect(isEmptyPlan(planReplicated({ service: svc, tasks: after, nodes, nowMs: LATER }))).toBe(true);
+  });
+
+  it('stops the drained node’s task anyway when its replacement fits nowhere', () => {
+    const svc = service('svc', 1);
+    const nodes = nodeMap(node({ id: 'a', availability: DRAIN }));
+    const pending = t('new', 1, '', { createdAtMs: 5 });
+    pending.status!.err = 'no suitable node (1 node drained)';
+    const plan = planReplicated({ service: svc, tasks: [t('old', 1, 'a'), pending], nodes, nowMs: LATER });
+    expect(plan.shutdown).toEqual([{ taskId: 'old', reason: 'node-drained' }]);
+  });
+
+  it('moves a task whose node lost the label it is constrained to', () => {
+    const svc = service('svc', 1, { constraints: ['node.labels.zone==eu'] });
+    const nodes = nodeMap(node({ id: 'a', labels: {} }), node({ id: 'b', labels: { zone: 'eu' } }));
+    const old = t('old', 1, 'a', { constraints: ['node.labels.zone==eu'] });
+    const plan = planReplicated({ service: svc, tasks: [old], nodes, nowMs: LATER });
+    expect(plan.create).toEqual([{ slot: 1, nodeId: '', replaces: 'old', countsAsAttempt: false }]);
+    const running = t('new', 1, 'b', { constraints: ['node.labels.zone==eu'], createdAtMs: 5 });
+    expect(planReplicated({ service: svc, tasks: [old, running], nodes, nowMs: LATER }).shutdown).toEqual([
+      { taskId: 'old', reason: 'constraints-unmet' },
+    ]);
+  });
+
+  it('with restart condition none, a drain stops the task and makes no other', () => {
+    const none = { restart: RestartCondition.RESTART_CONDITION_NONE };
+    const svc = service('svc', 1, none);
+    const nodes = nodeMap(node({ id: 'a', availability: DRAIN }), up('b'));
+    const plan = planReplicated({ service: svc, tasks: [t('old', 1, 'a', none)], nodes, nowMs: LATER });
+    expect(plan.create).toEqual([]);
+    expect(plan.shutdown).toEqual([{ taskId: 'old', reason: 'node-drained' }]);
+  });
+});
+
 describe('planRemoved', () => {
   it('sends every task of a removed service to REMOVE, once', () => {
     const svc = service('svc', 2);
@@ -284,11 +338,12 @@ describe('planReplicated: invariants over random histories', () => {
     TaskState.TASK_STATE_SHUTDOWN,
   ];
 
-  it('never leaves two tasks meant to run in a slot, keeps N live slots, and converges in one plan', () => {
+  it('never leaves two tasks meant to run in a slot (but one leaving a drained node), keeps N live slots, and converges in one plan', () => {
     for (let seed = 1; seed <= 300; seed++) {
       const random = new SeededRandom(seed);
       const nodeIds = ['a', 'b', 'c', 'd'];
-      const nodes = nodeMap(...nodeIds.map((id) => (random.int(4) === 0 ? down(id) : up(id))));
+      const drained = (id: string) => node({ id, availability: NodeAvailability.NODE_AVAILABILITY_DRAIN });
+      const nodes = nodeMap(...nodeIds.map((id) => [down, drained, up, up, up, up][random.int(6)]!(id)));
       const tasks = Array.from({ length: random.int(15) }, (_, i) =>
         t(`t${i}`, 1 + random.int(8), random.int(5) === 0 ? '' : nodeIds[random.int(4)]!, {
           state: STATES[random.int(STATES.length)]!,
@@ -299,11 +354,20 @@ describe('planReplicated: invariants over random histories', () => {
       const svc = service('svc', random.int(10));
       const after = applied(svc, tasks, planReplicated({ service: svc, tasks, nodes, nowMs: LATER }), 1000);
 
+      // A task still running on a drained node waits for its replacement: it is the only second
+      // task a slot may have meant to run.
+      const onDrained = (x: Task) =>
+        nodes.get(x.nodeId)?.spec?.availability === NodeAvailability.NODE_AVAILABILITY_DRAIN;
       const meantToRun = new Map<number, number>();
-      for (const x of after.filter(desiredToRun)) meantToRun.set(x.slot, (meantToRun.get(x.slot) ?? 0) + 1);
+      const leaving = new Map<number, number>();
+      for (const x of after.filter(desiredToRun)) {
+        const counts = onDrained(x) && observedState(x) < TaskState.TASK_STATE_COMPLETE ? leaving : meantToRun;
+        counts.set(x.slot, (counts.get(x.slot) ?? 0) + 1);
+      }
+      for (const [slot, n] of leaving) meantToRun.set(slot, Math.max(n, meantToRun.get(slot) ?? 0));
       expect(
-        [...meantToRun.values()].every((n) => n === 1),
-        `seed ${seed}: one task meant to run per slot`,
+        [...meantToRun.values()].every((n) => n === 1) && [...leaving.values()].every((n) => n === 1),
+        `seed ${seed}: one task meant to run per slot, and at most one leaving a drained node`,
       ).toBe(true);
       // Under the default policy every live slot has a task meant to run, and there are N of them.
       expect(meantToRun.size, `seed ${seed}: replicas`).toBe(svc.spec!.replicated!.replicas);

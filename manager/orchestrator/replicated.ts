@@ -1,4 +1,4 @@
-import { TaskState } from '../../gen/tswarm/v1/objects.js';
+import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
 import { assert } from '../../lib/assert.js';
 import { observedState } from '../tasks/task-states.js';
 import { emptyPlan, wakeAt, type Plan, type ServiceState } from './plan.js';
@@ -44,12 +44,24 @@ export function planReplicated(state: ServiceState): Plan {
 /**
  * A kept slot: its duplicates stop; an occupant that no longer runs stops and may be replaced. A
  * restart the policy delays waits with its ended occupant still in the slot (so the slot stays
- * taken) until it is due; the plan says when that is.
+ * taken) until it is due; the plan says when that is. An occupant that must leave its node while
+ * it runs (drained, constraints no longer met) is replaced first: it stops once its replacement
+ * runs, or cannot be placed, or ends — so a drain never leaves a slot with nothing running when
+ * the cluster has room.
  */
 function keepSlot(slot: SlotView, plan: Plan, nowMs: number): void {
   for (const task of slot.duplicates) plan.shutdown.push({ taskId: task.id, reason: 'duplicate' });
   const occupant = slot.occupant;
-  if (!occupant || !slot.end) return;
+  if (slot.leaving && occupant && replacementSettled(occupant, slot))
+    plan.shutdown.push({ taskId: slot.leaving.task.id, reason: slot.leaving.reason });
+  if (!occupant) return;
+  if (slot.unfit && !slot.end) {
+    const { replace } = restartDecision(occupant, { kind: 'stopped' });
+    if (replace) plan.create.push({ slot: slot.slot, nodeId: '', replaces: occupant.id, countsAsAttempt: false });
+    else plan.shutdown.push({ taskId: occupant.id, reason: slot.unfit });
+    return;
+  }
+  if (!slot.end) return;
   const { replace, notBeforeMs, countsAsAttempt } = restartDecision(occupant, slot.end);
   if (replace && notBeforeMs > nowMs) {
     wakeAt(plan, notBeforeMs);
@@ -58,6 +70,16 @@ function keepSlot(slot: SlotView, plan: Plan, nowMs: number): void {
   const reason = slot.end.kind === 'node-down' ? 'node-down' : replace ? 'restarted' : 'ended';
   plan.shutdown.push({ taskId: occupant.id, reason });
   if (replace) plan.create.push({ slot: slot.slot, nodeId: '', replaces: occupant.id, countsAsAttempt });
+}
+
+/**
+ * The replacement of a task that must leave its node has settled: it runs, or it fits on no node
+ * (the scheduler said why), or it ended. Until then the leaving task keeps serving.
+ */
+function replacementSettled(replacement: Task, slot: SlotView): boolean {
+  const state = observedState(replacement);
+  if (state === TaskState.TASK_STATE_RUNNING || slot.end) return true;
+  return state <= TaskState.TASK_STATE_PENDING && (replacement.status?.err ?? '') !== '';
 }
 
 /**

@@ -153,3 +153,9 @@ export function service(id: string, replicas: number, spec: SpecOptions = {}): S
     specVersion: 1,
   };
 }
+
+/** A global service (`--mode global`): one task per eligible node. */
+export function globalService(id: string, spec: SpecOptions = {}): Service {
+  const s = service(id, 0, spec);
+  return { ...s, spec: { ...s.spec!, replicated: undefined, global: {} } };
+}
