@@ -17,7 +17,6 @@ import {
 import { TswarmError } from '../../lib/errors.js';
 import { field, stringArray, stringMap, type JsonObject } from './body.js';
 import { isoTime } from './swarm-shapes.js';
-import { RESTART_DELAY_DEFAULT_MS } from '../../manager/orchestrator/restart.js';
 
 /**
  * Docker's service and task objects (moby's api/swagger.yaml: ServiceSpec, Service, Task) and
@@ -246,17 +245,22 @@ function endpointFromDocker(e: JsonObject | undefined): EndpointSpec | undefined
 export function serviceSpecFromDocker(body: JsonObject): ServiceSpec {
   const mode = object(body, 'Mode', 'Mode');
   const replicated = object(mode, 'Replicated', 'Mode.Replicated');
-  for (const other of ['Global', 'ReplicatedJob', 'GlobalJob'])
+  const global = object(mode, 'Global', 'Mode.Global');
+  if (replicated && global)
+    throw new TswarmError('INVALID_ARGUMENT', 'a service is either Mode.Replicated or Mode.Global, not both');
+  for (const other of ['ReplicatedJob', 'GlobalJob'])
     if (mode?.[other] !== undefined && mode[other] !== null)
       throw new TswarmError(
         'INVALID_ARGUMENT',
-        `Mode.${other} services are not supported yet. Use a replicated service`,
+        `Mode.${other} services are not supported yet. Use a replicated or global service`,
       );
   return {
     annotations: { name: field(body, 'Name', 'string') ?? '', labels: stringMap(body, 'Labels') ?? {} },
     taskTemplate: taskSpecFromDocker(object(body, 'TaskTemplate', 'TaskTemplate')),
     // Docker's default when Mode is left out: one replica.
-    replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 },
+    ...(global
+      ? { global: {} }
+      : { replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } }),
     updateConfig: undefined,
     rollbackConfig: undefined,
     endpoint: endpointFromDocker(object(body, 'EndpointSpec', 'EndpointSpec')),
@@ -318,7 +322,9 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
       ? {
           RestartPolicy: {
             Condition: nameOf(RESTART, t.restart.condition) || 'any',
-            Delay: nsFromMs(t.restart.delayMs ?? RESTART_DELAY_DEFAULT_MS),
+            // Left out when unset, as Docker does: the default (5 s) applies, and an update that
+            // sends back what inspect showed changes nothing.
+            ...(t.restart.delayMs !== undefined ? { Delay: nsFromMs(t.restart.delayMs) } : {}),
             MaxAttempts: t.restart.maxAttempts,
             ...(t.restart.windowMs ? { Window: nsFromMs(t.restart.windowMs) } : {}),
           },
@@ -345,7 +351,7 @@ export function dockerServiceSpec(spec: ServiceSpec | undefined): Record<string,
     Name: spec?.annotations?.name ?? '',
     Labels: spec?.annotations?.labels ?? {},
     TaskTemplate: dockerTaskSpec(spec?.taskTemplate),
-    Mode: { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } },
+    Mode: spec?.global ? { Global: {} } : { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } },
     EndpointSpec: {
       Mode: nameOf(ENDPOINT, spec?.endpoint?.mode ?? EndpointMode.ENDPOINT_MODE_VIP) || 'vip',
       ...(ports.length
@@ -370,16 +376,22 @@ export interface ServiceCounts {
   CompletedTasks: number;
 }
 
-/** Counted as dockerd does: running tasks meant to run, on nodes that are up. */
+/**
+ * Counted as dockerd does: running tasks meant to run, on nodes that are up; a global service
+ * desires one task per node it has a task meant to run on (a node that is up).
+ */
 export function serviceCounts(service: Service, tasks: readonly Task[], liveNodes: ReadonlySet<string>): ServiceCounts {
   let running = 0;
   let completed = 0;
+  let globalDesired = 0;
   for (const t of tasks) {
     if (t.desiredState !== TaskState.TASK_STATE_RUNNING) continue;
+    if (liveNodes.has(t.nodeId)) globalDesired++;
     if (t.status?.state === TaskState.TASK_STATE_RUNNING && liveNodes.has(t.nodeId)) running++;
     if (t.status?.state === TaskState.TASK_STATE_COMPLETE) completed++;
   }
-  return { RunningTasks: running, DesiredTasks: service.spec?.replicated?.replicas ?? 0, CompletedTasks: completed };
+  const desired = service.spec?.global ? globalDesired : (service.spec?.replicated?.replicas ?? 0);
+  return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };
 }
 
 export function dockerService(service: Service, counts?: ServiceCounts): Record<string, unknown> {

@@ -9,6 +9,7 @@ import type { Store, Tx } from '../store/store.js';
 import { isTerminal, observedState } from '../tasks/task-states.js';
 import { applyPlan } from './apply.js';
 import { isEmptyPlan, nodeIsDead, planRemoved } from './plan.js';
+import { planGlobal } from './global.js';
 import { planReplicated } from './replicated.js';
 import { historyToReap } from './task-reaper.js';
 
@@ -16,8 +17,8 @@ import { historyToReap } from './task-reaper.js';
 const TASK_HISTORY_LIMIT_DEFAULT = 5;
 
 /**
- * The replicated orchestrator's loop (leader only): on every change of services, tasks or nodes
- * it plans each replicated service (planReplicated), sends the tasks of removed services to
+ * The orchestrators' loop (leader only): on every change of services, tasks or nodes it plans
+ * each replicated service (planReplicated) and each global one (planGlobal), sends the tasks of removed services to
  * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more and the stopped
  * tasks beyond each slot's history limit (the task reaper, task-reaper.ts), and writes all of it
  * in bounded transactions.
@@ -64,10 +65,11 @@ export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: 
   const historyLimit =
     replica.list('cluster')[0]?.spec?.orchestration?.taskHistoryRetentionLimit ?? TASK_HISTORY_LIMIT_DEFAULT;
   for (const service of services) {
-    if (!service.spec?.replicated) continue; // global services and jobs get their own planners
+    const planner = service.spec?.replicated ? planReplicated : service.spec?.global ? planGlobal : undefined;
+    if (!planner) continue;
     const tasks = replica.tasksOfService(service.id);
     for (const taskId of historyToReap(tasks, nodes, historyLimit)) writes.push({ kind: 'delete', taskId });
-    const plan = planReplicated({ service, tasks, nodes, nowMs });
+    const plan = planner({ service, tasks, nodes, nowMs });
     if (plan.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, plan.wakeAtMs);
     if (isEmptyPlan(plan)) continue;
     const applied = applyPlan(service, tasks, plan, { nowMs, newId: makeId });
