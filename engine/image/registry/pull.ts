@@ -9,6 +9,7 @@ import {
   parseManifest,
   type Descriptor,
   type ImageConfigDocument,
+  type ManifestDocument,
   type Platform,
 } from '../oci.js';
 import { selectPlatform } from '../platform.js';
@@ -60,12 +61,12 @@ export async function pullImage(
     repository: ref.repository,
     ...(credentials ? { credentials } : {}),
   };
-  const top = await fetchManifest(deps, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
+  const top = await fetchManifest(deps.client, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
   let { doc, digest: manifestDigest, bytes: manifestBytes } = top;
   for (let depth = 0; doc.kind === 'index'; depth++) {
     if (depth >= INDEX_DEPTH_MAX) throw malformed(t.image, 'image indexes nest too deeply');
     const chosen = selectPlatform(t.image, doc.manifests, platform);
-    const next = await fetchManifest(deps, t, chosen.digest, chosen.digest);
+    const next = await fetchManifest(deps.client, t, chosen.digest, chosen.digest);
     ({ doc, digest: manifestDigest, bytes: manifestBytes } = next);
   }
   deps.pin([manifestDigest, doc.config.digest]);
@@ -82,8 +83,17 @@ export async function pullImage(
   return { id: doc.config.digest, repoDigest: top.digest, manifestDigest, layers, createdAtMs: createdMs(config) };
 }
 
-async function fetchManifest(deps: PullDeps, t: Target, reference: string, expectedDigest: string | undefined) {
-  const { bytes, res } = await deps.client.fetchSmall(
+/**
+ * A manifest or index by tag or digest, with the digest of its bytes: a digest reference is
+ * checked against the bytes, a tag against the digest the registry claims (Docker-Content-Digest).
+ */
+export async function fetchManifest(
+  client: RegistryClient,
+  t: Target,
+  reference: string,
+  expectedDigest: string | undefined,
+): Promise<{ bytes: Buffer; digest: string; doc: ManifestDocument }> {
+  const { bytes, res } = await client.fetchSmall(
     t,
     `/manifests/${reference}`,
     MANIFEST_ACCEPT,
@@ -91,7 +101,6 @@ async function fetchManifest(deps: PullDeps, t: Target, reference: string, expec
     'manifest',
   );
   const digest = sha256(bytes);
-  // A digest reference is checked against the bytes; a tag is checked against what the registry claims.
   const claimed = responseHeader(res, 'docker-content-digest');
   if (expectedDigest && digest !== expectedDigest) throw digestMismatch(t.image, expectedDigest, digest);
   if (!expectedDigest && claimed?.startsWith('sha256:') && claimed !== digest)
