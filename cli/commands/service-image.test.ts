@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TswarmError } from '../../lib/errors.js';
 import type { ApiClient, CallOptions } from '../../lib/api-client/client.js';
 import type { DockerServiceSpec } from '../../lib/api-client/swarm-types.js';
-import { digestWarning, imageWithDigest, imageWithTag, prepareServiceImage } from './service-image.js';
+import { digestWarning, imageForDisplay, imageWithDigest, imageWithTag, prepareServiceImage } from './service-image.js';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 const REG = '192.168.77.5:5000';
@@ -54,6 +54,13 @@ describe('service create: the image, as docker service create handles it', () =>
     const pinned = `${REG}/lab/app:1@sha256:${'c'.repeat(64)}`;
     expect(imageWithDigest(pinned, DIGEST)).toBe(pinned);
     expect(() => imageWithDigest('busybox:1', 'sha256:short')).toThrow(/not a digest/);
+  });
+
+  it('shows a pinned image by its tag in tables, as docker service ls and ps do', () => {
+    expect(imageForDisplay(`${REG}/lab/app:1@${DIGEST}`)).toBe(`${REG}/lab/app:1`);
+    expect(imageForDisplay(`busybox:latest@${DIGEST}`)).toBe('busybox:latest');
+    expect(imageForDisplay(`${REG}/lab/app@${DIGEST}`)).toBe(`${REG}/lab/app@${DIGEST}`);
+    expect(imageForDisplay(`${REG}/lab/app:1`)).toBe(`${REG}/lab/app:1`);
   });
 
   it("pins the tag to the registry's digest and places by the image's platforms (arm left open)", async () => {

@@ -63,6 +63,22 @@ export function imageWithDigest(image: string, digest: string): string {
   return familiarReference(formatReference({ ...parsed, digest }));
 }
 
+/**
+ * A service's or task's image as `docker service ls` and `ps` show it: a pinned digest left out
+ * (`reg/app:1@sha256:…` is `reg/app:1`), so the table says which tag runs.
+ */
+export function imageForDisplay(image: string): string {
+  try {
+    const parsed = parseReference(image);
+    if (!parsed.digest || !parsed.tag) return image;
+    return familiarReference(
+      formatReference({ registry: parsed.registry, repository: parsed.repository, tag: parsed.tag }),
+    );
+  } catch {
+    return image;
+  }
+}
+
 /** Docker's warning when the digest cannot be recorded (moby's client, word for word). */
 export function digestWarning(image: string): string {
   return `image ${image} could not be accessed on a registry to record\nits digest. Each node will access ${image} independently,\npossibly leading to different nodes running different\nversions of the image.\n`;

@@ -9,7 +9,12 @@ import { ago } from './engine-format.js';
 import { eachRef } from './each-ref.js';
 import { inspectEach } from './inspect-each.js';
 import { stderr } from './container-api.js';
-import { prepareServiceImage, withServiceImageOptions, type ServiceImageFlags } from './service-image.js';
+import {
+  imageForDisplay,
+  prepareServiceImage,
+  withServiceImageOptions,
+  type ServiceImageFlags,
+} from './service-image.js';
 
 /**
  * `tswarm service …`, as `docker service …` reads: every call is the Engine API (`/services`,
@@ -179,7 +184,7 @@ export function psRows(
     return [
       shortId(t.ID),
       first ? name : ` \\_ ${name}`,
-      t.Spec.ContainerSpec?.Image ?? '',
+      imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
       t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
       capitalized(t.DesiredState),
       `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
@@ -285,7 +290,7 @@ export function registerService(program: Command, ctx: () => CliContext): void {
         s.Spec.Name ?? '',
         s.Spec.Mode?.Global ? 'global' : 'replicated',
         replicasText(s),
-        s.Spec.TaskTemplate.ContainerSpec.Image,
+        imageForDisplay(s.Spec.TaskTemplate.ContainerSpec.Image),
       ]);
       c.out(formatTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'], rows));
     });
