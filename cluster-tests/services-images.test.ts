@@ -101,6 +101,12 @@ async function imageOf(host: string, containerId: string): Promise<{ imageId: st
   return { imageId: out.slice(0, space), env: JSON.parse(out.slice(space + 1)) as string[] };
 }
 
+/** `tswarm service create --detach --name NAME --constraint node.role==worker [FLAGS] IMAGE sleep 1d` on m1. */
+function createOnWorkers(service: string, image: string, ...flags: string[]) {
+  const args = ['--detach', '--name', service, '--constraint', 'node.role==worker', ...flags, image, 'sleep', '1d'];
+  return tswarm('m1', 'service', 'create', ...args);
+}
+
 describe('service images: digests pinned at create, registry credentials for one service', () => {
   beforeAll(async () => {
     lab = await Lab.up({
@@ -120,19 +126,7 @@ describe('service images: digests pinned at create, registry credentials for one
   it('tswarm service create pins the digest; new tasks keep it after the tag moves; --no-resolve-image keeps the tag', async () => {
     const first = await tagDigest();
     const pinned = `${LAB_TEST_IMAGE}@${first}`;
-    const created = await tswarm(
-      'm1',
-      'service',
-      'create',
-      '--detach',
-      '--name',
-      'pinned',
-      '--constraint',
-      'node.role==worker',
-      LAB_TEST_IMAGE,
-      'sleep',
-      '1d',
-    );
+    const created = await createOnWorkers('pinned', LAB_TEST_IMAGE);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stderr).not.toMatch(DIGEST_WARNING);
     expect((await serviceImage('pinned')).ContainerSpec.Image).toBe(pinned);
@@ -168,20 +162,7 @@ describe('service images: digests pinned at create, registry credentials for one
     }
 
     // Without resolving, the spec keeps the tag, and each node pulls whatever it names then.
-    const floating = await tswarm(
-      'm1',
-      'service',
-      'create',
-      '--detach',
-      '--no-resolve-image',
-      '--name',
-      'floating',
-      '--constraint',
-      'node.role==worker',
-      LAB_TEST_IMAGE,
-      'sleep',
-      '1d',
-    );
+    const floating = await createOnWorkers('floating', LAB_TEST_IMAGE, '--no-resolve-image');
     expect(floating.code, floating.stderr).toBe(0);
     expect(floating.stderr).not.toMatch(DIGEST_WARNING);
     expect((await serviceImage('floating')).ContainerSpec.Image).toBe(LAB_TEST_IMAGE);
@@ -220,19 +201,7 @@ describe('service images: digests pinned at create, registry credentials for one
     const image = authRegistry.image;
     await ok('m1', 'login', '-u', authRegistry.username, '-p', authRegistry.password, authRegistry.host);
     // m1's login resolves the digest; the workers have none of their own.
-    const noauth = await tswarm(
-      'm1',
-      'service',
-      'create',
-      '--detach',
-      '--name',
-      'noauth',
-      '--constraint',
-      'node.role==worker',
-      image,
-      'sleep',
-      '1d',
-    );
+    const noauth = await createOnWorkers('noauth', image);
     expect(noauth.code, noauth.stderr).toBe(0);
     expect(noauth.stderr).not.toMatch(DIGEST_WARNING);
     expect((await serviceImage('noauth')).ContainerSpec.Image).toMatch(/^192\.168\.77\.5:5001\/lab\/busybox:1@sha256:/);
@@ -246,22 +215,7 @@ describe('service images: digests pinned at create, registry credentials for one
     expect(rejected.Status.Err).toMatch(/registry 192\.168\.77\.5:5001 requires authentication/);
     await ok('m1', 'service', 'rm', 'noauth');
 
-    const withAuth = await tswarm(
-      'm1',
-      'service',
-      'create',
-      '--detach',
-      '--with-registry-auth',
-      '--name',
-      'withauth',
-      '--replicas',
-      '2',
-      '--constraint',
-      'node.role==worker',
-      image,
-      'sleep',
-      '1d',
-    );
+    const withAuth = await createOnWorkers('withauth', image, '--with-registry-auth', '--replicas', '2');
     expect(withAuth.code, withAuth.stderr).toBe(0);
     expect(withAuth.stderr).toBe('');
     await running('withauth', 2);

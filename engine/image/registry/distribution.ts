@@ -1,8 +1,8 @@
 import { CONFIG_BYTES_MAX, type Descriptor, type Platform } from '../oci.js';
-import { formatReference, type ImageReference } from '../reference.js';
+import type { ImageReference } from '../reference.js';
 import type { Credentials } from './auth.js';
 import type { RegistryClient, Target } from './client.js';
-import { fetchManifest } from './pull.js';
+import { fetchManifest, targetOf } from './pull.js';
 
 /**
  * What the registry says a reference names now, without pulling it (Docker's
@@ -26,12 +26,7 @@ export async function inspectDistribution(
   ref: ImageReference,
   credentials?: Credentials,
 ): Promise<DistributionInspect> {
-  const t: Target = {
-    image: formatReference(ref),
-    registry: ref.registry,
-    repository: ref.repository,
-    ...(credentials ? { credentials } : {}),
-  };
+  const t = targetOf(ref, credentials);
   const { bytes, digest, doc } = await fetchManifest(client, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
   const descriptor = { mediaType: doc.mediaType, digest, size: bytes.length };
   if (doc.kind === 'index') {

@@ -55,12 +55,7 @@ export async function pullImage(
   onProgress: OnProgress,
   credentials?: Credentials,
 ): Promise<PulledImage> {
-  const t: Target = {
-    image: formatReference(ref),
-    registry: ref.registry,
-    repository: ref.repository,
-    ...(credentials ? { credentials } : {}),
-  };
+  const t = targetOf(ref, credentials);
   const top = await fetchManifest(deps.client, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
   let { doc, digest: manifestDigest, bytes: manifestBytes } = top;
   for (let depth = 0; doc.kind === 'index'; depth++) {
@@ -81,6 +76,16 @@ export async function pullImage(
     pullLayer(deps, t, layer, diffIds[i] ?? '', onProgress),
   );
   return { id: doc.config.digest, repoDigest: top.digest, manifestDigest, layers, createdAtMs: createdMs(config) };
+}
+
+/** What requests for `ref` are about: the image errors name, the repository auth scopes name, whose credentials. */
+export function targetOf(ref: ImageReference, credentials?: Credentials): Target {
+  return {
+    image: formatReference(ref),
+    registry: ref.registry,
+    repository: ref.repository,
+    ...(credentials ? { credentials } : {}),
+  };
 }
 
 /**
