@@ -212,7 +212,7 @@ describe('service images: digests pinned at create, registry credentials for one
         ),
       { what: 'a task of noauth rejected', ...pollRunning },
     );
-    expect(rejected.Status.Err).toMatch(/registry 192\.168\.77\.5:5001 requires authentication/);
+    expect(rejected.Status.Err).toMatch(/registry 192\.168\.77\.5:5001 requires authentication.*--with-registry-auth$/);
     await ok('m1', 'service', 'rm', 'noauth');
 
     const withAuth = await createOnWorkers('withauth', image, '--with-registry-auth', '--replicas', '2');

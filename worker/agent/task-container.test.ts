@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ContainerSpec, Task } from '../../gen/tswarm/v1/objects.js';
+import { TswarmError } from '../../lib/errors.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
 import { encodeRegistryAuth } from '../../engine/image/registry-auth-header.js';
-import { LABEL_TASK_ID, taskContainerConfig, taskPullOptions } from './task-container.js';
+import { LABEL_TASK_ID, prepareFailureMessage, taskContainerConfig, taskPullOptions } from './task-container.js';
 
 const IMAGE = `192.168.77.5:5001/lab/app:1@sha256:${'a'.repeat(64)}`;
 
@@ -32,6 +33,16 @@ describe("a task's pull", () => {
 
   it('refuses stored credentials it cannot use (the task is rejected with why)', () => {
     expect(thrownCode(() => taskPullOptions(task('%%%')))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('names --with-registry-auth when a registry wants a login the service did not bring', () => {
+    const refused = new TswarmError('UNAUTHENTICATED', 'cannot pull x: registry r requires authentication');
+    expect(prepareFailureMessage(task(), refused)).toBe(
+      'cannot pull x: registry r requires authentication. The service was given no registry credentials: create or update it with --with-registry-auth',
+    );
+    const auth = encodeRegistryAuth({ username: 'bob', password: 'pw' }, 'r');
+    expect(prepareFailureMessage(task(auth), refused)).toBe(refused.message);
+    expect(prepareFailureMessage(task(), new TswarmError('NOT_FOUND', 'image x not found'))).toBe('image x not found');
   });
 
   it('creates the container by the pinned image, and its record keeps no credentials', () => {

@@ -1,6 +1,7 @@
 import type { ContainerConfig, ContainerSummary, DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
 import type { CreateOptions } from '../../engine/engine.js';
+import { TswarmError } from '../../lib/errors.js';
 import { credentialsFromAuth, decodeRegistryAuth } from '../../engine/image/registry-auth-header.js';
 
 /**
@@ -37,6 +38,17 @@ export function taskContainerName(task: Task): string {
 export function taskPullOptions(task: Task): CreateOptions {
   const credentials = credentialsFromAuth(decodeRegistryAuth(task.spec?.container?.pullOptions?.registryAuth));
   return credentials ? { credentials } : {};
+}
+
+/**
+ * Why a task could not be prepared, as its status says it. A registry that wants a login the
+ * service did not bring gets the Swarm remedy added: the node's own login is rarely the fix.
+ */
+export function prepareFailureMessage(task: Task, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const refused = err instanceof TswarmError && err.code === 'UNAUTHENTICATED';
+  if (!refused || task.spec?.container?.pullOptions?.registryAuth) return message;
+  return `${message}. The service was given no registry credentials: create or update it with --with-registry-auth`;
 }
 
 export function stopGracePeriodMs(task: Task | undefined): number {
