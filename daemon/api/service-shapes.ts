@@ -112,6 +112,8 @@ function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
   const grace = integer(c, 'StopGracePeriod', `${p}.StopGracePeriod`);
   return {
     image: field(c, 'Image', 'string', `${p}.Image`) ?? '',
+    // Docker's ContainerSpec has no such field: credentials come in the X-Registry-Auth header.
+    pullOptions: undefined,
     labels: stringMap(c, 'Labels', `${p}.Labels`) ?? {},
     command: stringArray(c, 'Command', `${p}.Command`) ?? [],
     args: stringArray(c, 'Args', `${p}.Args`) ?? [],
