@@ -380,19 +380,29 @@ export interface ServiceCounts {
 
 /**
  * Counted as dockerd does: running tasks meant to run, on nodes that are up; a global service
- * desires one task per node it has a task meant to run on (a node that is up).
+ * desires one task per node it has a task meant to run on (a node that is up); a replicated job
+ * as many as may run now — at most MaxConcurrent, and no more than the completions left.
  */
 export function serviceCounts(service: Service, tasks: readonly Task[], liveNodes: ReadonlySet<string>): ServiceCounts {
   let running = 0;
   let completed = 0;
-  let globalDesired = 0;
+  let onLiveNodes = 0;
   for (const t of tasks) {
-    if (t.desiredState !== TaskState.TASK_STATE_RUNNING) continue;
-    if (liveNodes.has(t.nodeId)) globalDesired++;
+    if (t.desiredState !== TaskState.TASK_STATE_RUNNING && t.desiredState !== TaskState.TASK_STATE_COMPLETE) continue;
+    if (t.status?.state === TaskState.TASK_STATE_COMPLETE) {
+      completed++;
+      continue;
+    }
+    if (liveNodes.has(t.nodeId)) onLiveNodes++;
     if (t.status?.state === TaskState.TASK_STATE_RUNNING && liveNodes.has(t.nodeId)) running++;
-    if (t.status?.state === TaskState.TASK_STATE_COMPLETE) completed++;
   }
-  const desired = service.spec?.global ? globalDesired : (service.spec?.replicated?.replicas ?? 0);
+  const spec = service.spec;
+  const job = spec?.replicatedJob;
+  const desired = job
+    ? Math.max(0, Math.min(job.maxConcurrent || 1, job.totalCompletions - completed))
+    : spec?.global || spec?.globalJob
+      ? onLiveNodes
+      : (spec?.replicated?.replicas ?? 0);
   return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };
 }
 

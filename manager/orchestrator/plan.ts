@@ -1,4 +1,5 @@
 import { NodeState, TaskState, type Node, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
+import type { EndCause } from './restart.js';
 
 /**
  * What an orchestrator decides for one service: the tasks to create and the tasks to stop. A plan
@@ -99,4 +100,14 @@ export function planRemoved(tasks: readonly Task[]): Plan {
     if (task.desiredState < TaskState.TASK_STATE_REMOVE)
       plan.remove.push({ taskId: task.id, reason: 'service-removed' });
   return plan;
+}
+
+/** A job's tasks run to completion (desired COMPLETE) and one that completes is not run again. */
+export function isJob(service: Service): boolean {
+  return service.spec?.replicatedJob !== undefined || service.spec?.globalJob !== undefined;
+}
+
+/** The task finished its work: a job's slot (or node) that needs nothing more. */
+export function completed(end: EndCause | undefined): boolean {
+  return end?.kind === 'ended' && end.state === TaskState.TASK_STATE_COMPLETE;
 }
