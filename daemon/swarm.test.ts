@@ -247,7 +247,9 @@ describe('a worker’s known managers (managers.json)', () => {
     // A corrupt file: the daemon starts all the same, from its join address, and writes the file anew.
     await restarted.stopParts();
     await writeFile(join(dir, MANAGERS_FILE), '{"formatVersion": 1, "clus');
-    const again = await swarmIn(dir, (await loadNodeConfig(dir))!);
+    const config = await loadNodeConfig(dir);
+    expect(config?.joinAddrs).toEqual([m.advertiseAddr]);
+    const again = await swarmIn(dir, config);
     await again.resume();
     expect(again.expectedManagerAt(m.advertiseAddr)).toEqual({ addr: m.advertiseAddr, nodeIds: [] });
     await waitFor(async () => (await knownOnDisk(dir, m.clusterId).catch(() => undefined))?.length === 1, {
