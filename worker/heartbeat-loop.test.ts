@@ -9,12 +9,11 @@ import { unaryHandler } from '../lib/grpc.js';
 import { newId } from '../lib/ids.js';
 import { silentLogger } from '../lib/log.js';
 import { waitFor } from '../lib/poll.js';
-import { clientCredentials, serverCredentials, TlsMaterialProvider, type TlsMaterial } from '../lib/tls.js';
+import { clientCredentials, serverCredentials, TlsMaterialProvider } from '../lib/tls.js';
 import type { ExpectedManager } from '../lib/manager-identity.js';
-import { createKeyAndCsr } from '../ca/csr.js';
-import type { NodeIdentity } from '../ca/node-certificate.js';
-import { createRootCA, loadRootCA, type RootCA } from '../manager/ca/root-ca.js';
-import { issueNodeCertificate } from '../manager/ca/sign-certificate.js';
+import { createRootCA } from '../manager/ca/root-ca.js';
+import { nodeTlsMaterial } from '../manager/ca/testing/node-material.js';
+import { bareDescription } from './testing/node-description.js';
 import { listenLoopback, unusedPort } from '../manager/raft/transport/testing/grpc-servers.js';
 import { beatDeadlineMs, HeartbeatLoop, type HeartbeatLoopOptions } from './heartbeat-loop.js';
 import { KnownManagers, type ManagerPeer } from './known-managers.js';
@@ -75,13 +74,7 @@ function loop(managers: KnownManagers, overrides: Partial<HeartbeatLoopOptions> 
   const l = new HeartbeatLoop({
     managers,
     credentials: () => credentials.createInsecure(),
-    description: () => ({
-      hostname: 'w1',
-      platform: undefined,
-      resources: undefined,
-      engineVersion: '',
-      engineLabels: {},
-    }),
+    description: () => bareDescription(),
     clock,
     log: silentLogger(),
     onResponse: (res) => answered.push(res),
@@ -193,15 +186,6 @@ describe('HeartbeatLoop', () => {
 });
 
 describe('HeartbeatLoop over mutual TLS: the persisted managers are who it expects', () => {
-  async function material(ca: RootCA, identity: NodeIdentity): Promise<TlsMaterial> {
-    const { keyPem, csrPem } = await createKeyAndCsr();
-    return {
-      caPem: ca.certPem,
-      keyPem,
-      certPem: await issueNodeCertificate({ ca: await loadRootCA(ca), csrPem, identity }),
-    };
-  }
-
   it('refuses an address whose server presents another manager’s certificate than the file names, and beats the next', async () => {
     const ca = await createRootCA();
     const clusterId = newId();
@@ -209,13 +193,13 @@ describe('HeartbeatLoop over mutual TLS: the persisted managers are who it expec
     // X: a manager of the cluster, or a removed one whose certificate is still valid — not B.
     const impostor = await dispatcher(
       answering(),
-      new TlsMaterialProvider(await material(ca, { nodeId: idX, role: 'manager', clusterId })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: idX, role: 'manager', clusterId })),
     );
     const real = await dispatcher(
       answering(),
-      new TlsMaterialProvider(await material(ca, { nodeId: idA, role: 'manager', clusterId })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: idA, role: 'manager', clusterId })),
     );
-    const worker = new TlsMaterialProvider(await material(ca, { nodeId: newId(), role: 'worker', clusterId }));
+    const worker = new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: newId(), role: 'worker', clusterId }));
     // managers.json, as a previous run wrote it — or as an attacker edited it: B "at" X's address.
     const known = new KnownManagers({
       persisted: [

@@ -13,6 +13,7 @@ import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
 import { listenLoopback } from '../../manager/raft/transport/testing/grpc-servers.js';
 import { KnownManagers, type ManagerPeer } from '../known-managers.js';
+import { bareDescription } from '../testing/node-description.js';
 import { SessionClient } from './session-client.js';
 
 const servers: Server[] = [];
@@ -62,13 +63,7 @@ function sessionClient(known: KnownManagers) {
     managerFailed: (addr) => known.failed(addr),
     onManagers: (peers) => known.learn(peers),
     credentials: () => credentials.createInsecure(),
-    description: () => ({
-      hostname: 'w1',
-      platform: undefined,
-      resources: undefined,
-      engineVersion: '',
-      engineLabels: {},
-    }),
+    description: () => bareDescription(),
     clock: systemClock,
     log: silentLogger(),
     onAssignments: (m) => complete.push(m.sequence),
