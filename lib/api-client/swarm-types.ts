@@ -99,6 +99,10 @@ export interface TswarmInfo {
   ClusterID: string;
   /** The address this node advertises, with its port; '' outside a swarm. */
   NodeAddr: string;
+  /** The manager answering this node's heartbeats now; null while none does (or outside a swarm). */
+  HeartbeatManager?: { NodeID: string; Addr: string } | null;
+  /** The manager this node's task session goes through now; null while none is open. */
+  SessionManager?: { NodeID: string; Addr: string } | null;
 }
 
 /** Docker's `ServiceSpec`, the parts tswarm's CLI writes and reads; the rest is sent back as read. */

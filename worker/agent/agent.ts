@@ -6,6 +6,7 @@ import { TaskState, type NodeDescription, type Task, type TaskStatus } from '../
 import type { Engine } from '../../engine/engine.js';
 import { planTasks, type Action, type Report } from './plan.js';
 import { SessionClient } from './session-client.js';
+import type { ManagerPeer } from '../known-managers.js';
 import { StatusReporter } from './status-reporter.js';
 import { STATUS_TEXT_LENGTH_MAX } from '../../manager/dispatcher/status-intake.js';
 import { prepareFailureMessage, taskContainerConfig, taskContainers, taskPullOptions } from './task-container.js';
@@ -31,7 +32,12 @@ export const RECONCILE_EVERY_MS = 5_000;
 export interface AgentOptions {
   nodeId: string;
   engine: TaskEngine;
+  /** The managers to try, in order (worker/known-managers.ts, shared with the heartbeats). */
   managers: () => string[];
+  /** A manager the session could not reach: the shared order puts it last. */
+  managerFailed?: (addr: string) => void;
+  /** The managers a new session names, with their node IDs. */
+  onManagers?: (managers: ManagerPeer[]) => void;
   /** Credentials for a dial of the manager at this address (which checks it is the manager expected there). */
   credentials: (addr: string) => ChannelCredentials;
   description: () => NodeDescription;
@@ -64,6 +70,8 @@ export class Agent {
   constructor(private readonly o: AgentOptions) {
     this.session = new SessionClient({
       managers: o.managers,
+      managerFailed: o.managerFailed,
+      onManagers: o.onManagers,
       credentials: o.credentials,
       description: o.description,
       clock: o.clock,
@@ -94,6 +102,16 @@ export class Agent {
 
   lastError(): string | undefined {
     return this.session.lastError;
+  }
+
+  /** The heartbeats found this manager unreachable: a session through it moves to another. */
+  managerUnreachable(addr: string): void {
+    this.session.managerUnreachable(addr);
+  }
+
+  /** The manager the session goes through now, if one is open. */
+  sessionManager(): string | undefined {
+    return this.session.manager();
   }
 
   private schedulePeriodic(): void {
