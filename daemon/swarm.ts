@@ -42,6 +42,9 @@ import { checkRaftTimings, mergeSpec, raftTimings } from './cluster-spec.js';
 import { freshNodeConfig, saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
 import { clearSwarmState, RAFT_DIR } from './swarm-state.js';
 
+/** A node whose certificate was revoked renews at most this often (each refused heartbeat asks). */
+const REVOKED_RENEWAL_EVERY_MS = 5_000;
+
 export interface SwarmOptions {
   dataDir: string;
   hostname: string;
@@ -68,6 +71,8 @@ export class Swarm {
   private agent: Agent | undefined;
   private readonly clock: Clock;
   private readonly renewal: RenewalScheduler;
+  private revokedRenewal: Promise<void> | undefined;
+  private lastRevokedRenewalMs = Number.NEGATIVE_INFINITY;
   private readonly roles: RoleChanger;
   private readonly trust: TrustFollower;
   private state: LocalNodeState = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
@@ -537,6 +542,7 @@ export class Swarm {
           this.o.log.error({ err: (err as Error).message }, 'could not record this node’s removal'),
         ),
       onUnreachable: (addr) => this.agent?.managerUnreachable(addr),
+      onCertificateRevoked: () => this.renewRevokedCertificate(),
     });
     this.heartbeat.start();
     this.startAgent(managers);
@@ -591,6 +597,24 @@ export class Swarm {
     }
     this.managers?.setLocal({ nodeId: this.o.node.nodeId, addr: this.localManagerAddr()! });
     await this.setNode({ role: 'manager' });
+  }
+
+  /**
+   * The heartbeats were refused because this node's certificate was revoked: renew now (at most
+   * one renewal under way, and one every REVOKED_RENEWAL_EVERY_MS), rather than at the certificate's
+   * next renewal point, which could be weeks away.
+   */
+  private renewRevokedCertificate(): void {
+    const nowMs = this.clock.nowMs();
+    if (this.revokedRenewal || nowMs - this.lastRevokedRenewalMs < REVOKED_RENEWAL_EVERY_MS) return;
+    this.lastRevokedRenewalMs = nowMs;
+    this.o.log.warn('this node’s certificate was revoked; renewing it now');
+    this.revokedRenewal = this.renewCertificate()
+      .then(() => this.renewal.schedule())
+      .catch((err: unknown) =>
+        this.o.log.warn({ err: (err as Error).message }, 'renewal of the revoked certificate failed; retrying'),
+      )
+      .finally(() => (this.revokedRenewal = undefined));
   }
 
   /** A new key and certificate from any manager over mutual TLS; takes effect without a restart. */

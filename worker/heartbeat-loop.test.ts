@@ -185,6 +185,27 @@ describe('HeartbeatLoop', () => {
   });
 });
 
+describe('HeartbeatLoop: a revoked certificate', () => {
+  it('asks for a renewal when a manager refuses this node’s certificate as revoked, and is not removed by it', async () => {
+    const revoked = unaryHandler(async () => {
+      throw new TswarmError('CERTIFICATE_REVOKED', 'certificate serial 1f is revoked');
+    });
+    const a = await dispatcher(revoked);
+    const asked: number[] = [];
+    const removals: string[] = [];
+    const { l, clock } = loop(new KnownManagers({ joinAddrs: [a.addr] }), {
+      onCertificateRevoked: () => asked.push(a.beats()),
+      onRemoved: (m) => removals.push(m),
+    });
+    l.start();
+    for (let beat = 1; beat <= 4; beat++) {
+      clock.advance(beat === 1 ? 0 : 1_000);
+      await waitFor(() => asked.length === beat, { what: `renewal asked after beat ${beat}`, timeoutMs: 5_000 });
+    }
+    expect(removals).toEqual([]);
+  });
+});
+
 describe('HeartbeatLoop over mutual TLS: the persisted managers are who it expects', () => {
   it('refuses an address whose server presents another manager’s certificate than the file names, and beats the next', async () => {
     const ca = await createRootCA();

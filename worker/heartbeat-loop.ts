@@ -26,6 +26,11 @@ export interface HeartbeatLoopOptions {
   onRemoved(message: string): void;
   /** The manager at `addr` could not be reached (refused, reset, silent): the beats left it. */
   onUnreachable?(addr: string): void;
+  /**
+   * A manager refused this node's certificate as revoked (its role changed and the renewal's
+   * answer was lost): a renewal into the role the store holds is the one call still allowed.
+   */
+  onCertificateRevoked?(): void;
   initialPeriodMs?: number;
 }
 
@@ -147,6 +152,7 @@ export class HeartbeatLoop {
         this.o.onUnreachable?.(addr);
         return true;
       }
+      if (e.code === 'CERTIFICATE_REVOKED') this.o.onCertificateRevoked?.();
       if (this.removal.answered(e)) {
         // Beating on would only be refused: the node is out until it leaves and joins again.
         this.stop();
