@@ -96,7 +96,7 @@ describe('service shapes', () => {
     expect(serviceSpecFromDocker({ Mode: { Global: {} } })).toMatchObject({ global: {} });
     expect(serviceSpecFromDocker({ Mode: { Global: {} } }).replicated).toBeUndefined();
     expect(() => serviceSpecFromDocker({ Mode: { Global: {}, Replicated: { Replicas: 2 } } })).toThrow(
-      'either Mode.Replicated or Mode.Global',
+      'a service has one mode',
     );
     expect(() => serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } })).toThrow(
       'Mode.ReplicatedJob services are not supported yet',

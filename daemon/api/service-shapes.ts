@@ -17,6 +17,7 @@ import {
 import { TswarmError } from '../../lib/errors.js';
 import { field, stringArray, stringMap, type JsonObject } from './body.js';
 import { isoTime } from './swarm-shapes.js';
+import { dockerSlot } from '../../lib/task-slot.js';
 
 /**
  * Docker's service and task objects (moby's api/swagger.yaml: ServiceSpec, Service, Task) and
@@ -243,26 +244,43 @@ function endpointFromDocker(e: JsonObject | undefined): EndpointSpec | undefined
   };
 }
 
+/** The one mode given; none: Docker's default, one replica. */
+function modeFromDocker(
+  replicated: JsonObject | undefined,
+  global: JsonObject | undefined,
+  replicatedJob: JsonObject | undefined,
+  globalJob: JsonObject | undefined,
+): Pick<ServiceSpec, 'replicated' | 'global' | 'replicatedJob' | 'globalJob'> {
+  if (global) return { global: {} };
+  if (globalJob) return { globalJob: {} };
+  if (replicatedJob)
+    return {
+      replicatedJob: {
+        // Docker's defaults: one completion, one at a time.
+        totalCompletions: integer(replicatedJob, 'TotalCompletions', 'Mode.ReplicatedJob.TotalCompletions') ?? 1,
+        maxConcurrent: integer(replicatedJob, 'MaxConcurrent', 'Mode.ReplicatedJob.MaxConcurrent') ?? 1,
+      },
+    };
+  return { replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } };
+}
+
 /** Docker's `ServiceSpec` (the body of `POST /services/create` and `/services/{id}/update`) as tswarm's. */
 export function serviceSpecFromDocker(body: JsonObject): ServiceSpec {
   const mode = object(body, 'Mode', 'Mode');
   const replicated = object(mode, 'Replicated', 'Mode.Replicated');
   const global = object(mode, 'Global', 'Mode.Global');
-  if (replicated && global)
-    throw new TswarmError('INVALID_ARGUMENT', 'a service is either Mode.Replicated or Mode.Global, not both');
-  for (const other of ['ReplicatedJob', 'GlobalJob'])
-    if (mode?.[other] !== undefined && mode[other] !== null)
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `Mode.${other} services are not supported yet. Use a replicated or global service`,
-      );
+  const replicatedJob = object(mode, 'ReplicatedJob', 'Mode.ReplicatedJob');
+  const globalJob = object(mode, 'GlobalJob', 'Mode.GlobalJob');
+  if ([replicated, global, replicatedJob, globalJob].filter((m) => m !== undefined).length > 1)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      'a service has one mode: Mode.Replicated, Mode.Global, Mode.ReplicatedJob or Mode.GlobalJob',
+    );
   return {
     annotations: { name: field(body, 'Name', 'string') ?? '', labels: stringMap(body, 'Labels') ?? {} },
     taskTemplate: taskSpecFromDocker(object(body, 'TaskTemplate', 'TaskTemplate')),
     // Docker's default when Mode is left out: one replica.
-    ...(global
-      ? { global: {} }
-      : { replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } }),
+    ...modeFromDocker(replicated, global, replicatedJob, globalJob),
     updateConfig: undefined,
     rollbackConfig: undefined,
     endpoint: endpointFromDocker(object(body, 'EndpointSpec', 'EndpointSpec')),
@@ -347,13 +365,21 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
   };
 }
 
+function dockerMode(spec: ServiceSpec | undefined): Record<string, unknown> {
+  if (spec?.global) return { Global: {} };
+  if (spec?.globalJob) return { GlobalJob: {} };
+  const job = spec?.replicatedJob;
+  if (job) return { ReplicatedJob: { MaxConcurrent: job.maxConcurrent, TotalCompletions: job.totalCompletions } };
+  return { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } };
+}
+
 export function dockerServiceSpec(spec: ServiceSpec | undefined): Record<string, unknown> {
   const ports = spec?.endpoint?.ports ?? [];
   return {
     Name: spec?.annotations?.name ?? '',
     Labels: spec?.annotations?.labels ?? {},
     TaskTemplate: dockerTaskSpec(spec?.taskTemplate),
-    Mode: spec?.global ? { Global: {} } : { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } },
+    Mode: dockerMode(spec),
     EndpointSpec: {
       Mode: nameOf(ENDPOINT, spec?.endpoint?.mode ?? EndpointMode.ENDPOINT_MODE_VIP) || 'vip',
       ...(ports.length
@@ -416,6 +442,16 @@ export function dockerService(service: Service, counts?: ServiceCounts): Record<
     ...(service.previousSpec ? { PreviousSpec: dockerServiceSpec(service.previousSpec) } : {}),
     Endpoint: { Spec: dockerServiceSpec(service.spec).EndpointSpec },
     ...(counts ? { ServiceStatus: counts } : {}),
+    // Docker's JobStatus: only a job has one (the docker CLI tells jobs apart by it). An update
+    // of a job runs it again, so its run is the spec version.
+    ...(service.spec?.replicatedJob || service.spec?.globalJob
+      ? {
+          JobStatus: {
+            JobIteration: { Index: service.specVersion ?? 0 },
+            LastExecution: isoTime(service.meta?.updatedAtMs),
+          },
+        }
+      : {}),
   };
 }
 
@@ -465,8 +501,10 @@ export function dockerTask(task: Task): Record<string, unknown> {
     Labels: task.annotations?.labels ?? {},
     Spec: dockerTaskSpec(task.spec),
     ServiceID: task.serviceId,
-    ...(task.slot ? { Slot: task.slot } : {}),
+    // A job's first slot is 0 in Docker's numbering, so Slot is shown whenever it is a job's.
+    ...(task.slot ? { Slot: dockerSlot(task) } : {}),
     ...(task.nodeId ? { NodeID: task.nodeId } : {}),
+    ...(task.jobIteration !== undefined ? { JobIteration: { Index: task.jobIteration } } : {}),
     Status: {
       Timestamp: isoTime(s?.timestampMs),
       State: taskStateWord(s?.state),

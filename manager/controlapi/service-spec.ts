@@ -58,11 +58,20 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
   if (image.trim() === '')
     throw invalid('a service needs an image (TaskTemplate.ContainerSpec.Image). Give one: `service create IMAGE`');
   if (/\s/.test(image) || image.length > 512) throw invalid(`invalid image reference "${image.slice(0, 80)}"`);
-  // A global service has no replica count: one task per eligible node.
-  const replicas = spec.global ? 0 : (spec.replicated?.replicas ?? 1);
+  const job = spec.replicatedJob;
+  if (job) {
+    for (const [what, value, flag] of [
+      ['total completions', job.totalCompletions, '--replicas'],
+      ['max concurrent', job.maxConcurrent, '--max-concurrent'],
+    ] as const)
+      if (!Number.isSafeInteger(value) || value < 0 || value > SERVICE_REPLICAS_MAX)
+        throw invalid(`invalid ${what} ${value}. Give ${flag} between 0 and ${SERVICE_REPLICAS_MAX}`);
+  }
+  // A global service (or job) has no replica count: one task per eligible node; a job counts completions.
+  const replicas = spec.replicated ? spec.replicated.replicas : spec.global || spec.globalJob || job ? 0 : 1;
   if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > SERVICE_REPLICAS_MAX)
     throw invalid(`invalid replicas ${replicas}. Give --replicas between 0 and ${SERVICE_REPLICAS_MAX}`);
-  if (spec.global && maxReplicasPerNodeOf(spec) > 0)
+  if ((spec.global || spec.globalJob) && maxReplicasPerNodeOf(spec) > 0)
     throw invalid('--replicas-max-per-node applies to replicated services; a global service runs one task per node');
   const placement = task?.placement;
   parseConstraints(placement?.constraints ?? []);
@@ -91,7 +100,30 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
     ['stop grace period', task?.container?.stopGracePeriodMs ?? 0],
   ] as const)
     if (value < 0) throw invalid(`invalid ${field} ${value} ms: durations are not negative`);
-  return spec.global ? { ...spec, replicated: undefined } : { ...spec, replicated: { replicas } };
+  if (spec.replicated || !(spec.global || spec.globalJob || job)) return { ...spec, replicated: { replicas } };
+  return job || spec.globalJob ? withJobRestartDefault(spec) : spec;
+}
+
+/**
+ * A job's task that fails is run again, one that completes is not: Docker's default restart
+ * condition for jobs is on-failure, where a service's is any.
+ */
+function withJobRestartDefault(spec: ServiceSpec): ServiceSpec {
+  const template = spec.taskTemplate!;
+  const restart = template.restart;
+  if (restart && restart.condition !== RestartCondition.RESTART_CONDITION_UNSPECIFIED) return spec;
+  return {
+    ...spec,
+    taskTemplate: {
+      ...template,
+      restart: {
+        maxAttempts: 0,
+        windowMs: 0,
+        ...restart,
+        condition: RestartCondition.RESTART_CONDITION_ON_FAILURE,
+      },
+    },
+  };
 }
 
 const maxReplicasPerNodeOf = (spec: ServiceSpec) => spec.taskTemplate?.placement?.maxReplicasPerNode ?? 0;

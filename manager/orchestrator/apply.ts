@@ -41,6 +41,7 @@ export function newTask(service: Service, what: TaskToCreate, id: string, nowMs:
     networks: [],
     endpoint: undefined,
     specVersion: service.specVersion ?? 0,
+    ...(isJob(service) ? { jobIteration: service.specVersion ?? 0 } : {}),
     ...(replaced
       ? restartHistoryAfter(replaced, what.countsAsAttempt, nowMs)
       : { restartCount: 0, restartTimesMs: [] }),

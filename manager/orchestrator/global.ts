@@ -1,7 +1,7 @@
 import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
 import { assert } from '../../lib/assert.js';
 import { globalFit } from './eligibility.js';
-import { completed, emptyPlan, isJob, wakeAt, type Plan, type ServiceState } from './plan.js';
+import { completed, emptyPlan, isJob, jobRuns, stopStaleRuns, wakeAt, type Plan, type ServiceState } from './plan.js';
 import { restartDecision } from './restart.js';
 import { viewOf } from './slots.js';
 
@@ -27,7 +27,9 @@ export function planGlobal(state: ServiceState): Plan {
   const template = spec.taskTemplate;
   const plan = emptyPlan();
   const byNode = new Map<string, Task[]>();
-  for (const task of state.tasks) {
+  const { current, stale } = job ? jobRuns(service, state.tasks) : { current: state.tasks, stale: [] };
+  stopStaleRuns(stale, plan);
+  for (const task of current) {
     if (task.desiredState >= TaskState.TASK_STATE_REMOVE) continue;
     const list = byNode.get(task.nodeId);
     if (list) list.push(task);

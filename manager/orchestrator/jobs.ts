@@ -1,5 +1,5 @@
 import { assert } from '../../lib/assert.js';
-import { completed, emptyPlan, wakeAt, type Plan, type ServiceState } from './plan.js';
+import { completed, emptyPlan, jobRuns, stopStaleRuns, wakeAt, type Plan, type ServiceState } from './plan.js';
 import { restartDecision } from './restart.js';
 import { slotViews, type SlotView } from './slots.js';
 
@@ -37,7 +37,9 @@ export function planReplicatedJob(state: ServiceState): Plan {
   const plan = emptyPlan();
   const total = job.totalCompletions;
   const maxConcurrent = job.maxConcurrent || MAX_CONCURRENT_DEFAULT;
-  const slots = slotViews(state.tasks, state.nodes);
+  const { current, stale } = jobRuns(state.service, state.tasks);
+  stopStaleRuns(stale, plan);
+  const slots = slotViews(current, state.nodes);
   const taken = new Set<number>();
   let active = 0;
   let settled = 0;

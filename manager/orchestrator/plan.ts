@@ -36,7 +36,9 @@ export type StopReason =
   /** Its node no longer matches the service's constraints (a label removed). */
   | 'constraints-unmet'
   /** Its node left the cluster (a global service's task). */
-  | 'node-removed';
+  | 'node-removed'
+  /** Its job was updated, which runs it again: the earlier run's tasks stop. */
+  | 'job-rerun';
 
 export interface TaskStop {
   taskId: string;
@@ -111,3 +113,25 @@ export function isJob(service: Service): boolean {
 export function completed(end: EndCause | undefined): boolean {
   return end?.kind === 'ended' && end.state === TaskState.TASK_STATE_COMPLETE;
 }
+
+/**
+ * A job's tasks of its current run, and those of earlier runs (an update of a job runs it again,
+ * as in SwarmKit): the planners count only the current run; earlier runs' tasks still meant to
+ * run are stopped.
+ */
+export function jobRuns(service: Service, tasks: readonly Task[]): { current: Task[]; stale: Task[] } {
+  const run = service.specVersion ?? 0;
+  const current: Task[] = [];
+  const stale: Task[] = [];
+  for (const t of tasks) (t.jobIteration === undefined || t.jobIteration === run ? current : stale).push(t);
+  return { current, stale };
+}
+
+/** Stops an earlier run's tasks that are still meant to run. */
+export function stopStaleRuns(stale: readonly Task[], plan: Plan): void {
+  for (const t of stale)
+    if (t.desiredState <= TaskState.TASK_STATE_COMPLETE && !isTerminalState(t))
+      plan.shutdown.push({ taskId: t.id, reason: 'job-rerun' });
+}
+
+const isTerminalState = (t: Task) => (t.status?.state ?? TaskState.TASK_STATE_NEW) >= TaskState.TASK_STATE_COMPLETE;
