@@ -128,7 +128,11 @@ export class LogBroker {
    * A node's listener, open beside its session (it ends when the session does): the
    * subscriptions that concern the node now, then each new one (and each close) as it comes.
    */
-  async listen(nodeId: string, sessionEnded: AbortSignal, sink: StreamSink<ListenSubscriptionsResponse>): Promise<void> {
+  async listen(
+    nodeId: string,
+    sessionEnded: AbortSignal,
+    sink: StreamSink<ListenSubscriptionsResponse>,
+  ): Promise<void> {
     const previous = this.listeners.get(nodeId);
     if (previous) {
       previous.end.abort();
@@ -217,7 +221,10 @@ export class LogBroker {
     if (subscriptionId === '') throw new TswarmError('INVALID_ARGUMENT', 'published logs must name their subscription');
     const r = this.running.get(subscriptionId);
     if (!r)
-      throw new TswarmError('NOT_FOUND', `log subscription ${subscriptionId} is over (its reader left). Stop publishing`);
+      throw new TswarmError(
+        'NOT_FOUND',
+        `log subscription ${subscriptionId} is over (its reader left). Stop publishing`,
+      );
     if (!r.sub.stateOf(nodeId))
       throw new TswarmError('PERMISSION_DENIED', `log subscription ${subscriptionId} was not sent to node ${nodeId}`);
     return r;
