@@ -7,13 +7,20 @@ import type { Engine } from '../../engine/engine.js';
 import { planTasks, type Action, type Report } from './plan.js';
 import { SessionClient } from './session-client.js';
 import { StatusReporter } from './status-reporter.js';
+import { LogPublisher } from './log-publisher.js';
 import { STATUS_TEXT_LENGTH_MAX } from '../../manager/dispatcher/status-intake.js';
 import { taskContainerConfig, taskContainers } from './task-container.js';
 
 /** What the agent needs of the engine (the Engine itself in the daemon). */
 export type TaskEngine = Pick<
   Engine,
-  'containerCreate' | 'containerStart' | 'containerStop' | 'containerRemove' | 'containerList' | 'containerWait'
+  | 'containerCreate'
+  | 'containerStart'
+  | 'containerStop'
+  | 'containerRemove'
+  | 'containerList'
+  | 'containerWait'
+  | 'containerLogs'
 >;
 
 /**
@@ -60,8 +67,17 @@ export class Agent {
   private stopped = false;
   private readonly session: SessionClient;
   private readonly reporter: StatusReporter;
+  /** Publishes this node's task logs to the managers, over each session's connection. */
+  private readonly logs: LogPublisher;
 
   constructor(private readonly o: AgentOptions) {
+    this.logs = new LogPublisher({
+      nodeId: o.nodeId,
+      engine: o.engine,
+      credentials: o.credentials,
+      clock: o.clock,
+      log: o.log.child({ part: 'logs' }),
+    });
     this.session = new SessionClient({
       managers: o.managers,
       credentials: o.credentials,
@@ -69,6 +85,7 @@ export class Agent {
       clock: o.clock,
       log: o.log,
       onAssignments: (m) => this.applyAssignments(m),
+      onSessionOpened: (session) => this.logs.sessionOpened(session),
     });
     this.reporter = new StatusReporter((u) => this.session.updateTaskStatus(u), o.clock, o.log);
   }
@@ -84,6 +101,7 @@ export class Agent {
     this.stopped = true;
     this.timer?.cancel();
     this.session.stop();
+    this.logs.stop();
     this.reporter.stop();
   }
 

@@ -12,6 +12,7 @@ import { fromServiceError, TswarmError } from '../../lib/errors.js';
 import { callUnary, GRPC_MESSAGE_BYTES_MAX } from '../../lib/grpc.js';
 import type { Logger } from '../../lib/log.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../../lib/tls.js';
+import type { OpenSession } from './log-publisher.js';
 
 /** A manager that has not opened the session within this time is given up for the next. */
 export const SESSION_OPEN_DEADLINE_MS = 5_000;
@@ -42,6 +43,8 @@ export interface SessionClientOptions {
   clock: Clock;
   log: Logger;
   onAssignments(message: AssignmentsResponse): void;
+  /** A session opened: streams that live beside it (the log listener) use its channel and end with it. */
+  onSessionOpened?(session: OpenSession): void;
   /** Jitter source in [0, 1); injected so tests can fix it. */
   random?: () => number;
 }
@@ -117,6 +120,7 @@ export class SessionClient {
     const client = new DispatcherServiceClient(addr, this.o.credentials(addr), SESSION_CHANNEL_OPTIONS);
     const open: Open = { client, sessionId: '', streams: [] };
     this.open = open;
+    const sessionOver = new AbortController();
     try {
       const session = client.session({ description: this.o.description(), sessionId: '' }, new Metadata());
       open.streams.push(session);
@@ -128,6 +132,12 @@ export class SessionClient {
       const ended = Promise.race([untilEnd(session), untilEnd(assignments, (m) => this.received(m))]);
       if (this.stopped) return 0;
       this.o.log.info({ manager: addr, session: first.sessionId }, 'session opened');
+      this.o.onSessionOpened?.({
+        addr,
+        channel: client.getChannel(),
+        sessionId: first.sessionId,
+        ended: sessionOver.signal,
+      });
       // An open session that ends (the manager died, leadership moved) is not a failure to back off from.
       await ended.catch((err: unknown) => {
         this.lastError = `${addr}: ${(err as Error).message}`;
@@ -135,6 +145,7 @@ export class SessionClient {
       });
       return this.o.clock.nowMs() - openedMs;
     } finally {
+      sessionOver.abort();
       for (const s of open.streams) s.cancel();
       client.close();
       if (this.open === open) this.open = undefined;
