@@ -8,6 +8,7 @@ import { collect, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, pars
 import { ago } from './engine-format.js';
 import { eachRef } from './each-ref.js';
 import { inspectEach } from './inspect-each.js';
+import { registerServiceLogs } from './service-logs.js';
 
 /**
  * `tswarm service …`, as `docker service …` reads: every call is the Engine API (`/services`,
@@ -361,4 +362,5 @@ export function registerService(program: Command, ctx: () => CliContext): void {
         (t) => c.out(t),
       );
     });
+  registerServiceLogs(service, ctx);
 }
