@@ -271,11 +271,13 @@ async function showLogs(c: CliContext, ref: string, f: ServiceLogsFlags): Promis
   } finally {
     res.destroy();
   }
-  if (missing > 0)
+  if (missing > 0) {
+    const nodes = missing === 1 ? 'a node' : `${missing} nodes`;
     throw new TswarmError(
       'UNAVAILABLE',
-      `the logs are incomplete: ${missing === 1 ? 'a node' : `${missing} nodes`} did not give their tasks' lines (named above). Run the command again once ${missing === 1 ? 'it is' : 'they are'} back`,
+      `the logs are incomplete: the lines of ${nodes} named above are missing. Run the command again once ${missing === 1 ? 'it is' : 'they are'} back`,
     );
+  }
 }
 
 export function registerServiceLogs(service: Command, ctx: () => CliContext): void {
