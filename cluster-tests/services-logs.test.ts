@@ -5,6 +5,7 @@ import { formSwarm } from '../lab/form-swarm.js';
 import { LAB_TEST_IMAGE } from '../lab/registry.js';
 import { waitFor } from '../lib/poll.js';
 import { docker } from './support/docker.js';
+import { show } from './support/engine.js';
 import { swarmCli } from './support/swarm-cli.js';
 
 // `service logs` across nodes (issue 16): every node publishes its tasks' lines to the leader's log
@@ -165,7 +166,7 @@ describe('service logs across the nodes', () => {
     // Bounded far above the broker's (5 s): a call that hung (moby#38640) would be cut off here, not end by itself.
     const r = await tswarm('m1', 'service', 'logs', '--tail', '1', 'talk');
     const tookMs = Date.now() - startedMs;
-    console.log(`service logs with w2 crashed: exit ${r.code} after ${tookMs} ms; stderr: ${r.stderr.trim()}`);
+    show(`service logs with w2 crashed: exit ${r.code} after ${tookMs} ms; stderr: ${r.stderr.trim()}`);
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^warning: node w2 \([0-9a-z]{12}\) .*: its tasks' lines are missing$/m);

@@ -49,7 +49,7 @@ function setup(leader = true, clock = new ManualClock()) {
     assignments: handler('assignments') as unknown as ManagerHandlers['assignments'],
     updateTaskStatus: handler('updateTaskStatus'),
     listenSubscriptions: handler('listenSubscriptions') as unknown as ManagerHandlers['listenSubscriptions'],
-    publishLogs: handler('publishLogs') as unknown as ManagerHandlers['publishLogs'],
+    publishLogs: handler('publishLogs'),
     joinRaft: handler('joinRaft'),
     leaveRaft: handler('leaveRaft'),
     control,
