@@ -184,7 +184,7 @@ describe('service logs across the nodes', () => {
     try {
       const cutStartedMs = Date.now();
       const cut = await tswarm('m1', 'service', 'logs', '--tail', '1', 'talk');
-      console.log(
+      show(
         `service logs with w1 cut off: exit ${cut.code} after ${Date.now() - cutStartedMs} ms; stderr: ${cut.stderr.trim()}`,
       );
       expect(cut.signal).toBeNull();
