@@ -1,38 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
-import type { StreamSink } from '../../lib/grpc.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
+import { collector } from '../../lib/testing/stream-collector.js';
 import { NodeState, TaskState, type LogLine, type Node, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { ListenSubscriptionsResponse, PublishLogsRequest } from '../../gen/tswarm/v1/logbroker.js';
 import type { ServiceLogsRequest, ServiceLogsResponse } from '../../gen/tswarm/v1/control.js';
 import { node, task } from '../tasks/testing/objects.js';
 import { LogBroker, LOG_SWEEP_EVERY_MS } from './broker.js';
 import { LOG_ANSWER_BOUND_MS } from './subscription.js';
-
-/** A stream's receiving end without sockets: what was written, a way to hang up, and to stop reading. */
-function collector<T>() {
-  const messages: T[] = [];
-  const hangUp = new AbortController();
-  let gate: Promise<void> = Promise.resolve();
-  const sink: StreamSink<T> = {
-    signal: hangUp.signal,
-    write: async (m) => {
-      await gate;
-      messages.push(m);
-    },
-  };
-  return {
-    sink,
-    messages,
-    hangUp: () => hangUp.abort(),
-    stall: () => {
-      let release!: () => void;
-      gate = new Promise((r) => (release = r));
-      return () => release();
-    },
-  };
-}
 
 /** A node's PublishLogs stream, fed by the test. */
 function publishStream() {
@@ -122,7 +98,18 @@ function setup() {
       await settle();
     }
   };
-  return { broker, clock, nodes, tasks, listen, subscribe, advance };
+  /** A node's PublishLogs stream with one message for its listener's latest subscription. */
+  const publishOnce = (
+    nodeId: string,
+    l: { messages: ListenSubscriptionsResponse[] },
+    m: Partial<PublishLogsRequest>,
+  ) => {
+    const p = publishStream();
+    const result = broker.publish(nodeId, p.iterable);
+    p.push({ subscriptionId: l.messages.at(-1)!.subscriptionId, ...m });
+    return result;
+  };
+  return { broker, clock, nodes, tasks, listen, subscribe, advance, publishOnce };
 }
 
 describe('LogBroker', () => {
@@ -154,40 +141,34 @@ describe('LogBroker', () => {
   });
 
   it('a node without a session is named at once; the others are not waited on for it', async () => {
-    const { broker, listen, subscribe } = setup();
+    const { listen, subscribe, publishOnce } = setup();
     const l1 = listen('n1');
     const reader = subscribe();
     await settle();
-    const p1 = publishStream();
-    void broker.publish('n1', p1.iterable);
-    p1.push({ subscriptionId: l1.messages[0]!.subscriptionId, close: true });
+    void publishOnce('n1', l1, { close: true });
     await reader.done;
     expect(reader.warnings()).toEqual(['host-n2 has no session with the managers (it is down, restarting or cut off)']);
   });
 
   it('a node marked DOWN is named, even with a listener open', async () => {
-    const { nodes, listen, subscribe, broker } = setup();
+    const { nodes, listen, subscribe, publishOnce } = setup();
     nodes.set('n2', node({ id: 'n2', hostname: 'host-n2', state: NodeState.NODE_STATE_DOWN }));
     const l1 = listen('n1');
     listen('n2');
     const reader = subscribe();
     await settle();
-    const p1 = publishStream();
-    void broker.publish('n1', p1.iterable);
-    p1.push({ subscriptionId: l1.messages[0]!.subscriptionId, close: true });
+    void publishOnce('n1', l1, { close: true });
     await reader.done;
     expect(reader.warnings()).toEqual(['host-n2 is down']);
   });
 
   it('a node that never answers: the call ends within the bound and names it (moby#38640)', async () => {
-    const { broker, listen, subscribe, advance, clock } = setup();
+    const { listen, subscribe, advance, clock, publishOnce } = setup();
     const l1 = listen('n1');
     listen('n2'); // open, but its node never publishes: a machine gone without a word
     const reader = subscribe();
     await settle();
-    const p1 = publishStream();
-    void broker.publish('n1', p1.iterable);
-    p1.push({ subscriptionId: l1.messages[0]!.subscriptionId, lines: [line('n1', 't1', 'hi')], close: true });
+    void publishOnce('n1', l1, { lines: [line('n1', 't1', 'hi')], close: true });
     await advance(LOG_ANSWER_BOUND_MS - LOG_SWEEP_EVERY_MS);
     expect(reader.settled()).toBe(false);
     await advance(2 * LOG_SWEEP_EVERY_MS);
@@ -198,15 +179,13 @@ describe('LogBroker', () => {
   });
 
   it('a node that disconnects while owing lines is named at once', async () => {
-    const { listen, subscribe, broker } = setup();
+    const { listen, subscribe, publishOnce } = setup();
     const l1 = listen('n1');
     const l2 = listen('n2');
     const reader = subscribe();
     await settle();
     l2.endSession();
-    const p1 = publishStream();
-    void broker.publish('n1', p1.iterable);
-    p1.push({ subscriptionId: l1.messages[0]!.subscriptionId, close: true });
+    void publishOnce('n1', l1, { close: true });
     await reader.done;
     expect(reader.warnings()).toEqual(['host-n2 disconnected from the managers']);
   });
