@@ -13,9 +13,14 @@ import { fromServiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { LABEL_NODE_ID, LABEL_SERVICE_ID, LABEL_TASK_ID } from './task-container.js';
 
-/** Lines one published message carries at most, and its bytes (a line longer than that goes alone). */
+/**
+ * Lines one published message carries at most, and its bytes (one more piece may cross it): far
+ * below the 4 MiB a gRPC client takes in by default, which a follower's forwarding client is.
+ */
 export const PUBLISH_LINES_MAX = 500;
 export const PUBLISH_BYTES_MAX = 256 * 1024;
+/** A line longer than this is published in pieces of this size (Docker's partial log messages). */
+export const LINE_PIECE_BYTES_MAX = 16 * 1024;
 /** A line waits this long for others to share its message: a burst goes in few messages, a lone line soon. */
 const PUBLISH_FLUSH_MS = 20;
 /** How long a node that sent all its lines waits for the broker's answer before it lets go of the stream. */
@@ -180,7 +185,14 @@ export class LogPublisher {
       for await (const r of records) {
         if (signal.aborted) return;
         if (r.stream === 'stdout' ? !options.stdout : !options.stderr) continue;
-        await out.add({ ...context, timestampMs: r.timestampMs, stream: r.stream, data: r.data });
+        // A long line goes in pieces, as Docker's log drivers pass it on (16 KiB each): no message
+        // outgrows what a manager's forwarding client takes in, whatever a task writes.
+        let offset = 0;
+        do {
+          const data = r.data.subarray(offset, offset + LINE_PIECE_BYTES_MAX);
+          await out.add({ ...context, timestampMs: r.timestampMs, stream: r.stream, data });
+          offset += LINE_PIECE_BYTES_MAX;
+        } while (offset < r.data.length);
       }
     } catch (err) {
       // Removed meanwhile (its task is gone): it has no more lines to give.
