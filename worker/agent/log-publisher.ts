@@ -23,6 +23,11 @@ export const PUBLISH_BYTES_MAX = 256 * 1024;
 export const LINE_PIECE_BYTES_MAX = 16 * 1024;
 /** A line waits this long for others to share its message: a burst goes in few messages, a lone line soon. */
 const PUBLISH_FLUSH_MS = 20;
+/**
+ * Not following, a node that has nothing to send for this long says it is still at it: well
+ * inside the broker's bound on silence (manager/logbroker/subscription.ts, 5 s).
+ */
+const PUBLISH_KEEPALIVE_MS = 2_000;
 /** How long a node that sent all its lines waits for the broker's answer before it lets go of the stream. */
 const PUBLISH_CLOSE_WAIT_MS = 10_000;
 /** How often a followed subscription looks for new task containers here (a task started since). */
@@ -145,6 +150,7 @@ export class LogPublisher {
         return found;
       };
       if (!options.follow) {
+        out.keepAlive(PUBLISH_KEEPALIVE_MS);
         // One container after another: the node holds one log in memory at a time, not all of them.
         for (const c of scan()) await this.readContainer(c, options, out, stop);
         if (!stop.aborted) await out.close();
@@ -212,6 +218,11 @@ class PublishStream {
   private batch: LogLine[] = [];
   private bytes = 0;
   private timer: Timer | undefined;
+  private keepAliveTimer: Timer | undefined;
+  /** Set once the call is cancelled or ended: nothing more is written to it. */
+  private over = false;
+  /** Whether a message went out since the last keep-alive tick. */
+  private sentSinceTick = false;
   /** Writes in order, one at a time. */
   private writing: Promise<void> = Promise.resolve();
   private readonly failure = new AbortController();
@@ -239,18 +250,35 @@ class PublishStream {
    * after PUBLISH_CLOSE_WAIT_MS.
    */
   async close(): Promise<void> {
+    this.keepAliveTimer?.cancel();
     await this.flush(true);
+    this.over = true;
     this.call.end();
     await sleep(PUBLISH_CLOSE_WAIT_MS, this.clock, this.failed);
   }
 
   /** Sends the lines waiting now (an empty message says "on it", or with `close`, "done"). */
   send(lines: LogLine[], close: boolean): Promise<void> {
+    this.sentSinceTick = true;
     this.writing = this.writing.then(() => this.write({ subscriptionId: this.subscriptionId, lines, close }));
     return this.writing;
   }
 
+  /**
+   * An empty message whenever `everyMs` passed without one: a node still reading a long log with
+   * nothing to send yet (every line before `since`) is not taken for a node that went silent.
+   */
+  keepAlive(everyMs: number): void {
+    this.keepAliveTimer = this.clock.setTimer(everyMs, () => {
+      if (!this.sentSinceTick) void this.send([], false).catch(() => undefined);
+      this.sentSinceTick = false;
+      if (!this.failed.aborted) this.keepAlive(everyMs);
+    });
+  }
+
   cancel(): void {
+    this.over = true;
+    this.keepAliveTimer?.cancel();
     this.timer?.cancel();
     this.call.cancel();
   }
@@ -266,7 +294,7 @@ class PublishStream {
   }
 
   private write(message: PublishLogsRequest): Promise<void> {
-    if (this.failed.aborted) return Promise.resolve();
+    if (this.over || this.failed.aborted) return Promise.resolve();
     if (this.call.write(message)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
