@@ -293,6 +293,24 @@ describe('LogBroker', () => {
     await reader.done;
   });
 
+  it('following: a node slow to answer is named, then taken back when its lines come', async () => {
+    const { broker, listen, subscribe, advance, publishOnce } = setup();
+    const l1 = listen('n1');
+    listen('n2');
+    const reader = subscribe(true);
+    await settle();
+    void publishOnce('n1', l1, {});
+    await advance(LOG_ANSWER_BOUND_MS + LOG_SWEEP_EVERY_MS);
+    expect(reader.warnings()).toEqual(['host-n2 did not answer within 5 s']);
+    const late = publishStream();
+    void broker.publish('n2', late.iterable);
+    late.push({ subscriptionId: l1.messages[0]!.subscriptionId, lines: [line('n2', 't2', 'late but here')] });
+    await settle();
+    expect(reader.lines()).toEqual(['late but here']);
+    reader.hangUp();
+    await reader.done;
+  });
+
   it('leadership lost: every reader is told to run the command again', async () => {
     const { broker, listen, subscribe } = setup();
     listen('n1');

@@ -179,8 +179,7 @@ export class LogBroker {
             'INVALID_ARGUMENT',
             `one PublishLogs stream carries one subscription (${r.sub.id}), not also ${m.subscriptionId}`,
           );
-        // The reader left, or this node was named missing: its late lines are not wanted.
-        if (r.over || !r.sub.heard(nodeId, this.o.clock.nowMs())) return {};
+        if (r.over || !this.heardFrom(r, nodeId)) return {};
         const lines = this.authorizeLines(nodeId, r.sub, m.lines);
         if (lines.length > 0) await this.deliver(r, nodeId, lines);
         if (m.close) {
@@ -215,6 +214,18 @@ export class LogBroker {
     } finally {
       r.sub.deliveryEnded(nodeId, this.o.clock.nowMs());
     }
+  }
+
+  /**
+   * Whether a message from the node is wanted: from a node still owing lines; following, also from
+   * one named missing that is not down (taken back). Not following, a node named missing stays
+   * so: the reader was told, and the call may have ended without it.
+   */
+  private heardFrom(r: Running, nodeId: string): boolean {
+    const nowMs = this.o.clock.nowMs();
+    if (r.sub.heard(nodeId, nowMs)) return true;
+    const down = this.o.store.node(nodeId)?.status?.state === NodeState.NODE_STATE_DOWN;
+    return !down && r.sub.revive(nodeId, nowMs);
   }
 
   private subscriptionFor(nodeId: string, subscriptionId: string): Running {

@@ -124,6 +124,19 @@ describe('LogSubscription', () => {
     expect(s.stateOf('n1')).toEqual({ kind: 'waiting', sinceMs: 9_000 });
   });
 
+  it('revive: following, a node named missing that publishes again is taken back; not following, it stays missing', () => {
+    const followed = new LogSubscription('s', selector, followOptions);
+    followed.addNode('n1', 0);
+    followed.lose('n1', 'did not answer within 5 s', 5_000);
+    expect(followed.revive('n1', 6_000)).toBe(true);
+    expect(followed.stateOf('n1')).toEqual({ kind: 'answering', lastMs: 6_000, delivering: 0 });
+    expect(followed.revive('n1', 7_000)).toBe(false);
+    const once = new LogSubscription('s', selector, options);
+    once.addNode('n1', 0);
+    once.lose('n1', 'did not answer within 5 s', 5_000);
+    expect(once.revive('n1', 6_000)).toBe(false);
+  });
+
   it('resume: not for a subscription that does not follow', () => {
     const s = new LogSubscription('s', selector, options);
     s.addNode('n1', 0);

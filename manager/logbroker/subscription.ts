@@ -170,6 +170,17 @@ export class LogSubscription {
   }
 
   /**
+   * Following, a node named missing that publishes again on this subscription (it was only slow
+   * to answer, or its link came back before its session ended) is taken back: its lines go on.
+   * False when not following or the node was not lost.
+   */
+  revive(nodeId: string, nowMs: number): boolean {
+    if (!this.follow || this.nodes.get(nodeId)?.kind !== 'lost') return false;
+    this.nodes.set(nodeId, { kind: 'answering', lastMs: nowMs, delivering: 0 });
+    return true;
+  }
+
+  /**
    * A followed node that was lost and has a session again: asked anew for the lines written since
    * it was lost (the whole log of each task from then, not the tail again), so a node back from a
    * partition or a restart resumes where the reader lost it. Undefined when there is nothing to resume.
