@@ -32,6 +32,11 @@ export const LOG_SWEEP_EVERY_MS = 500;
  * A listener this far behind is ended: its node counts as disconnected.
  */
 const LISTENER_QUEUE_MAX = 4 * LOG_SUBSCRIPTIONS_MAX;
+/**
+ * A listener wakes on each message queued for it and when its session ends; this wake is only a
+ * safety net, rare enough that a thousand idle nodes cost nothing.
+ */
+const LISTENER_IDLE_WAKE_MS = 30_000;
 
 /** What the broker reads of the store. */
 export interface LogBrokerStoreView {
@@ -153,7 +158,7 @@ export class LogBroker {
     try {
       while (!done.aborted) {
         for (const m of l.queue.splice(0)) await sink.write(m);
-        if (!done.aborted) await l.wake.sleep(this.sweepEveryMs, this.o.clock);
+        if (!done.aborted) await l.wake.sleep(LISTENER_IDLE_WAKE_MS, this.o.clock);
       }
     } finally {
       done.removeEventListener('abort', wake);
