@@ -15,6 +15,7 @@ import {
   withServiceImageOptions,
   type ServiceImageFlags,
 } from './service-image.js';
+import { registerServiceLogs } from './service-logs.js';
 
 /**
  * `tswarm service …`, as `docker service …` reads: every call is the Engine API (`/services`,
@@ -372,4 +373,5 @@ export function registerService(program: Command, ctx: () => CliContext): void {
         (t) => c.out(t),
       );
     });
+  registerServiceLogs(service, ctx);
 }

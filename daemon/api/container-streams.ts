@@ -39,7 +39,7 @@ async function pipeRecords(records: AsyncIterable<LogRecord>, sink: Sink, f: Log
 }
 
 /** Docker's `since`/`until`: Unix seconds, maybe fractional ("1700000000.5"); 0 or absent is none. */
-function unixParamMs(query: URLSearchParams, name: string): number | undefined {
+export function unixParamMs(query: URLSearchParams, name: string): number | undefined {
   const v = query.get(name);
   if (v === null || v === '' || v === '0') return undefined;
   if (!/^\d{1,12}(\.\d{1,9})?$/.test(v))
@@ -50,7 +50,8 @@ function unixParamMs(query: URLSearchParams, name: string): number | undefined {
   return Math.floor(Number(v) * 1000);
 }
 
-function tailParam(query: URLSearchParams): number | undefined {
+/** Docker's `tail`: lines from the end, or undefined for the whole log ("all", absent, or negative). */
+export function tailParam(query: URLSearchParams): number | undefined {
   const v = query.get('tail');
   if (v === null || v === '' || v === 'all') return undefined;
   if (!/^-?\d{1,10}$/.test(v))

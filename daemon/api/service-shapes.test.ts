@@ -98,9 +98,16 @@ describe('service shapes', () => {
     expect(() => serviceSpecFromDocker({ Mode: { Global: {}, Replicated: { Replicas: 2 } } })).toThrow(
       'a service has one mode',
     );
-    expect(() => serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } })).toThrow(
-      'Mode.ReplicatedJob services are not supported yet',
+    expect(serviceSpecFromDocker({ Mode: { ReplicatedJob: { TotalCompletions: 4, MaxConcurrent: 2 } } })).toMatchObject(
+      {
+        replicatedJob: { totalCompletions: 4, maxConcurrent: 2 },
+      },
     );
+    expect(serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } }).replicatedJob).toEqual({
+      totalCompletions: 1,
+      maxConcurrent: 1,
+    });
+    expect(() => serviceSpecFromDocker({ Mode: { GlobalJob: {}, Global: {} } })).toThrow('a service has one mode');
     expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 1.5 } } })).toThrow(
       'Mode.Replicated.Replicas must be a whole number',
     );

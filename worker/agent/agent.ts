@@ -8,13 +8,20 @@ import { planTasks, type Action, type Report } from './plan.js';
 import { SessionClient } from './session-client.js';
 import type { ManagerPeer } from '../known-managers.js';
 import { StatusReporter } from './status-reporter.js';
+import { LogPublisher } from './log-publisher.js';
 import { STATUS_TEXT_LENGTH_MAX } from '../../manager/dispatcher/status-intake.js';
 import { prepareFailureMessage, taskContainerConfig, taskContainers, taskPullOptions } from './task-container.js';
 
 /** What the agent needs of the engine (the Engine itself in the daemon). */
 export type TaskEngine = Pick<
   Engine,
-  'containerCreate' | 'containerStart' | 'containerStop' | 'containerRemove' | 'containerList' | 'containerWait'
+  | 'containerCreate'
+  | 'containerStart'
+  | 'containerStop'
+  | 'containerRemove'
+  | 'containerList'
+  | 'containerWait'
+  | 'containerLogs'
 >;
 
 /**
@@ -66,8 +73,17 @@ export class Agent {
   private stopped = false;
   private readonly session: SessionClient;
   private readonly reporter: StatusReporter;
+  /** Publishes this node's task logs to the managers, over each session's connection. */
+  private readonly logs: LogPublisher;
 
   constructor(private readonly o: AgentOptions) {
+    this.logs = new LogPublisher({
+      nodeId: o.nodeId,
+      engine: o.engine,
+      credentials: o.credentials,
+      clock: o.clock,
+      log: o.log.child({ part: 'logs' }),
+    });
     this.session = new SessionClient({
       managers: o.managers,
       managerFailed: o.managerFailed,
@@ -77,6 +93,7 @@ export class Agent {
       clock: o.clock,
       log: o.log,
       onAssignments: (m) => this.applyAssignments(m),
+      onSessionOpened: (session) => this.logs.sessionOpened(session),
     });
     this.reporter = new StatusReporter((u) => this.session.updateTaskStatus(u), o.clock, o.log);
   }
@@ -92,6 +109,7 @@ export class Agent {
     this.stopped = true;
     this.timer?.cancel();
     this.session.stop();
+    this.logs.stop();
     this.reporter.stop();
   }
 

@@ -14,6 +14,7 @@ import type { Logger } from '../../lib/log.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../../lib/tls.js';
 import type { ManagerPeer } from '../known-managers.js';
 import { managerUnreachable } from '../manager-unreachable.js';
+import type { OpenSession } from './log-publisher.js';
 
 /** A manager that has not opened the session within this time is given up for the next. */
 export const SESSION_OPEN_DEADLINE_MS = 5_000;
@@ -51,6 +52,8 @@ export interface SessionClientOptions {
   clock: Clock;
   log: Logger;
   onAssignments(message: AssignmentsResponse): void;
+  /** A session opened: streams that live beside it (the log listener) use its channel and end with it. */
+  onSessionOpened?(session: OpenSession): void;
   /** Jitter source in [0, 1); injected so tests can fix it. */
   random?: () => number;
 }
@@ -150,6 +153,7 @@ export class SessionClient {
     const client = new DispatcherServiceClient(addr, this.o.credentials(addr), SESSION_CHANNEL_OPTIONS);
     const open: Open = { addr, client, sessionId: '', streams: [], movedAway: false };
     this.open = open;
+    const sessionOver = new AbortController();
     try {
       const session = client.session({ description: this.o.description(), sessionId: '' }, new Metadata());
       open.streams.push(session);
@@ -162,6 +166,12 @@ export class SessionClient {
       if (this.stopped) return { openMs: 0, leaveManager: false };
       this.o.log.info({ manager: addr, session: first.sessionId }, 'session opened');
       this.o.onManagers?.(first.managers.map((m) => ({ nodeId: m.nodeId, addr: m.addr })));
+      this.o.onSessionOpened?.({
+        addr,
+        channel: client.getChannel(),
+        sessionId: first.sessionId,
+        ended: sessionOver.signal,
+      });
       // An open session that ends (the manager died, leadership moved) is not a failure to back off from.
       let unreachable = false;
       await ended.catch((err: unknown) => {
@@ -174,6 +184,7 @@ export class SessionClient {
       if (unreachable && !open.movedAway) this.o.managerFailed?.(addr);
       return { openMs: this.o.clock.nowMs() - openedMs, leaveManager: unreachable || open.movedAway };
     } finally {
+      sessionOver.abort();
       for (const s of open.streams) s.cancel();
       client.close();
       if (this.open === open) this.open = undefined;
