@@ -250,6 +250,40 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id);
   });
 
+  it('gives a TTY container a pseudo-terminal as its stdio and logs what it writes there', async () => {
+    const { id, result } = await runToEnd({ command: ['sh', '-c', '[ -t 0 ] && [ -t 1 ] && tty'], tty: true });
+    expect(result.exitCode).toBe(0);
+    // A terminal ends lines with CR LF; what the container printed is the terminal's name.
+    expect((await collect(rt.logs(id))).map((l) => l.replace(/\r$/, ''))).toEqual([
+      expect.stringMatching(/^stdout:\/dev\/(pts\/\d+|console)$/),
+    ]);
+    await rt.remove(id);
+    const plain = await runToEnd({ command: ['sh', '-c', '[ -t 1 ] || echo no-tty'] });
+    expect(await collect(rt.logs(plain.id))).toEqual(['stdout:no-tty']);
+    await rt.remove(plain.id);
+  });
+
+  it('fills a new volume with the image content at its target, unless volume-nocopy', async () => {
+    const listing: string[] = [];
+    for (const noCopy of [false, true]) {
+      const volume = join(dir, `vol-etc-${noCopy}`);
+      await mkdir(volume, { recursive: true });
+      const id = await rt.create({
+        config: {
+          spec: {
+            command: ['ls', '/etc'],
+            mounts: [{ type: MountType.MOUNT_TYPE_VOLUME, source: 'etcvol', target: '/etc', volumeNoCopy: noCopy }],
+          },
+        },
+        image,
+        volumePaths: { etcvol: volume },
+      });
+      listing.push((await readdir(volume)).includes('passwd') ? 'copied' : 'empty');
+      await rt.remove(id);
+    }
+    expect(listing).toEqual(['copied', 'empty']);
+  });
+
   it("writes the spec's DNS settings into the container's resolv.conf (--dns, --dns-search, --dns-option)", async () => {
     const { id } = await runToEnd({
       command: ['cat', '/etc/resolv.conf'],
