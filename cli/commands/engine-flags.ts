@@ -45,6 +45,9 @@ export function parseDurationMs(value: string): number {
   for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
     totalMs += Number(n) * DURATION_UNITS_MS[unit!]!;
   if (!Number.isSafeInteger(Math.round(totalMs))) throw bad(`duration "${value}" is too long`);
+  // tswarm keeps durations in whole milliseconds: a shorter one would silently become 0 or 1 ms.
+  if (totalMs > 0 && totalMs < 1)
+    throw bad(`duration "${value}" is below 1ms, the shortest tswarm keeps. Give 0 or 1ms or more`);
   return Math.round(totalMs);
 }
 

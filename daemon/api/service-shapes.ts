@@ -171,15 +171,26 @@ function refuseUnsupportedContainerFields(c: JsonObject | undefined, p: string):
   }
 }
 
+/** A health timing in nanoseconds: 0 for the default, else at least 1 ms (Docker's rule), never rounded up to it. */
+function healthTimingMs(health: JsonObject, name: string, path: string): number {
+  const ns = integer(health, name, path) ?? 0;
+  if (ns > 0 && ns < NS_PER_MS)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path} ${ns} ns is below the minimum of 1 ms. Give 0 (the default) or 1ms or more`,
+    );
+  return msFromNs(ns);
+}
+
 function healthFromDocker(health: JsonObject | undefined, p: string): HealthConfig | undefined {
   if (!health) return undefined;
   refuseIfSet(health, 'StartInterval', `${p}.StartInterval`, 'the start period uses the interval');
   return {
     test: stringArray(health, 'Test', `${p}.Test`) ?? [],
-    intervalMs: msFromNs(integer(health, 'Interval', `${p}.Interval`)),
-    timeoutMs: msFromNs(integer(health, 'Timeout', `${p}.Timeout`)),
+    intervalMs: healthTimingMs(health, 'Interval', `${p}.Interval`),
+    timeoutMs: healthTimingMs(health, 'Timeout', `${p}.Timeout`),
     retries: unsigned(health, 'Retries', `${p}.Retries`) ?? 0,
-    startPeriodMs: msFromNs(integer(health, 'StartPeriod', `${p}.StartPeriod`)),
+    startPeriodMs: healthTimingMs(health, 'StartPeriod', `${p}.StartPeriod`),
   };
 }
 

@@ -453,6 +453,25 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id, { force: true });
   });
 
+  it('execs as the container’s user, with its groups, in its working directory (as Docker’s exec and health checks)', async () => {
+    const id = await rt.create({
+      config: {
+        spec: { command: ['sleep', '30'], user: 'app', groups: ['root'], dir: '/srv/work', capabilityDrop: ['ALL'] },
+      },
+      image,
+    });
+    await rt.start(id);
+    const r = await rt.exec(id, ['sh', '-c', 'id -u; id -G; pwd; grep CapEff /proc/self/status'], { timeoutMs: 5_000 });
+    expect(r.stdout.toString().split('\n')).toEqual([
+      '1000',
+      '1000 0 50',
+      '/srv/work',
+      'CapEff:\t0000000000000000',
+      '',
+    ]);
+    await rt.remove(id, { force: true });
+  });
+
   it('kills a command that outlives its exec deadline, not only the runtime client (no hung health checks piling up)', async () => {
     const id = await rt.create({ config: { spec: { command: ['sleep', '60'], init: true } }, image });
     await rt.start(id);
