@@ -8,6 +8,7 @@ import {
   type PortConfig,
   type Resources,
   type RestartPolicy,
+  type Service,
   type ServiceSpec,
 } from '../../gen/tswarm/v1/objects.js';
 import { checkContainerSpec } from '../../lib/container-spec-checks.js';
@@ -170,4 +171,29 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
   if (task?.container) checkContainerSpec(task.container);
   validateEndpoint(spec.endpoint);
   return { ...spec, replicated: { replicas } };
+}
+
+/** The routing mesh's ports of a spec, as `PORT/PROTOCOL` keys (host-mode ports are each node's own). */
+function ingressPorts(spec: ServiceSpec | undefined): string[] {
+  return (spec?.endpoint?.ports ?? [])
+    .filter((p) => p.publishMode !== PublishMode.PUBLISH_MODE_HOST && p.publishedPort !== 0)
+    .map((p) => `${p.publishedPort}/${PROTOCOL_WORD[p.protocol] ?? 'tcp'}`);
+}
+
+/**
+ * A port the routing mesh publishes belongs to one service in the swarm (SwarmKit refuses a
+ * second at create and update): refuses `spec` when another of `services` publishes one of its
+ * ports. Run inside the store transaction, against the services it reads.
+ */
+export function refusePublishedPortClash(spec: ServiceSpec, serviceId: string, services: readonly Service[]): void {
+  const wanted = new Set(ingressPorts(spec));
+  if (wanted.size === 0) return;
+  for (const other of services) {
+    if (other.id === serviceId) continue;
+    const clash = ingressPorts(other.spec).find((p) => wanted.has(p));
+    if (clash)
+      throw invalid(
+        `port ${clash} is already published by service ${other.spec?.annotations?.name ?? other.id} (${other.id.slice(0, 12)}). Publish another port, or remove that one first`,
+      );
+  }
 }
