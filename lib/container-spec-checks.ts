@@ -265,6 +265,10 @@ export function checkContainerSpec(spec: ContainerSpec): void {
       `the stop grace period ${spec.stopGracePeriodMs} ms is negative. Give 0 or more (--stop-grace-period 10s, --stop-timeout 10)`,
     );
   if (spec.stopSignal !== '') normalizeSignal(spec.stopSignal);
+  if (spec.hostname.includes('{{'))
+    throw invalid(
+      `hostname "${spec.hostname}": Swarm's templates ({{.Node.Hostname}}, {{.Task.Slot}}, …) are not supported yet. Give a plain host name`,
+    );
   if (spec.hostname !== '' && !HOSTNAME.test(spec.hostname))
     throw invalid(
       `invalid hostname "${spec.hostname}". Use at most 64 characters: letters, digits, '_' and '-', in labels separated by dots`,

@@ -125,6 +125,11 @@ const BAD: [string, ServiceSpec, string][] = [
   ['host-gateway', spec({ hosts: ['db:host-gateway'] }), 'host-gateway is not supported'],
   ['a hostname that is no DNS name', spec({ hostname: 'bad_name!' }), 'invalid hostname "bad_name!"'],
   ['a hostname too long', spec({ hostname: 'a'.repeat(65) }), 'invalid hostname'],
+  [
+    'a hostname template',
+    spec({ hostname: '{{.Node.Hostname}}-web' }),
+    'templates ({{.Node.Hostname}}, {{.Task.Slot}}, …) are not supported yet',
+  ],
   ['a user with two colons', spec({ user: 'a:b:c' }), 'invalid user "a:b:c"'],
   ['a user with a space', spec({ user: 'my user' }), 'invalid user "my user"'],
   ['a uid past 32 bits', spec({ user: '4294967296' }), 'invalid user "4294967296"'],
