@@ -68,7 +68,8 @@ async function runService(
 }
 
 async function created(args: string[]): Promise<DockerServiceSpec> {
-  const r = await runService(['create', '--detach', ...args]);
+  // The image's digest lookup (a GET before the create) is service-image.ts's, tested there.
+  const r = await runService(['create', '--detach', '--no-resolve-image', ...args]);
   expect(r.error).toBeUndefined();
   expect(r.requests).toHaveLength(1);
   return r.requests[0]!.json as DockerServiceSpec;
@@ -244,7 +245,7 @@ describe('service create flags, as docker service create reads them', () => {
       '1d',
     ]);
     expect(spec.TaskTemplate.ContainerSpec).toEqual({
-      Image: 'busybox',
+      Image: 'busybox:latest',
       Args: ['sleep', '1d'],
       Command: ['sh', '-c', 'exec "$0" "$@"'],
       // The file first, then -e; a key once, with its last value; a bare KEY from this shell.
@@ -294,12 +295,12 @@ describe('service create flags, as docker service create reads them', () => {
 
   it('leaves out what no flag gives, so the image’s and the engine’s defaults hold', async () => {
     const spec = await created(['busybox']);
-    expect(spec.TaskTemplate.ContainerSpec).toEqual({ Image: 'busybox' });
+    expect(spec.TaskTemplate.ContainerSpec).toEqual({ Image: 'busybox:latest' });
     expect(spec.TaskTemplate.RestartPolicy).toBeUndefined();
     expect(spec.EndpointSpec).toEqual({ Mode: 'vip' });
     // --no-healthcheck turns the image's check off; an empty --entrypoint keeps the image's.
     const off = await created(['--no-healthcheck', '--entrypoint', '', 'busybox']);
-    expect(off.TaskTemplate.ContainerSpec).toEqual({ Image: 'busybox', Healthcheck: { Test: ['NONE'] } });
+    expect(off.TaskTemplate.ContainerSpec).toEqual({ Image: 'busybox:latest', Healthcheck: { Test: ['NONE'] } });
   });
 
   const cases: [string, string[], string | RegExp][] = [

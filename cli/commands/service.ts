@@ -16,6 +16,13 @@ import {
 import { ago } from './engine-format.js';
 import { eachRef } from './each-ref.js';
 import { inspectEach } from './inspect-each.js';
+import { stderr } from './container-api.js';
+import {
+  imageForDisplay,
+  prepareServiceImage,
+  withServiceImageOptions,
+  type ServiceImageFlags,
+} from './service-image.js';
 
 /**
  * `tswarm service …`, as `docker service …` reads: every call is the Engine API (`/services`,
@@ -208,7 +215,7 @@ export function psRows(
     return {
       ID: shortId(t.ID),
       Name: first ? name : ` \\_ ${name}`,
-      Image: t.Spec.ContainerSpec?.Image ?? '',
+      Image: imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
       Node: t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
       DesiredState: capitalized(t.DesiredState),
       CurrentState: `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
@@ -245,7 +252,7 @@ export function lsRow(s: DockerService): LsRow {
     Name: s.Spec.Name ?? '',
     Mode: s.Spec.Mode?.Global ? 'global' : 'replicated',
     Replicas: replicasText(s),
-    Image: s.Spec.TaskTemplate.ContainerSpec.Image,
+    Image: imageForDisplay(s.Spec.TaskTemplate.ContainerSpec.Image),
     Ports: portsText(s),
   };
 }
@@ -276,12 +283,16 @@ async function scaleService(api: ApiClient, ref: string, replicas: number): Prom
   return service;
 }
 
+/** Everything `service create` reads: the spec's flags, the image's (service-image.ts), and how to wait. */
+type CreateCommandFlags = ServiceCreateFlags &
+  ServiceTaskFlags &
+  ServiceImageFlags & { detach?: boolean; quiet?: boolean };
+
 export function registerService(program: Command, ctx: () => CliContext): void {
   const service = program.command('service').description('Manage services (on a manager)');
   const nonNegative = (flag: string) => parseNonNegativeInt(flag);
 
-  const create = service
-    .command('create')
+  const create = withServiceImageOptions(service.command('create'))
     .description('Create a service; without --detach, show progress until its tasks run')
     .argument('<image>', 'the image its tasks run')
     .argument('[command...]', 'the command and its arguments')
@@ -303,24 +314,20 @@ export function registerService(program: Command, ctx: () => CliContext): void {
     .option('-d, --detach', 'return once the service is created, without waiting for its tasks')
     .option('-q, --quiet', 'print only the service ID')
     .passThroughOptions();
-  addServiceTaskOptions(create).action(
-    async (
-      image: string,
-      args: string[],
-      f: ServiceCreateFlags & ServiceTaskFlags & { detach?: boolean; quiet?: boolean },
-    ) => {
-      const c = ctx();
-      const api = c.api();
-      const spec = serviceSpecFromFlags(image, args[0] === '--' ? args.slice(1) : args, f);
-      const created = await api.json<{ ID: string; Warnings?: string[] | null }>('POST', '/services/create', {
-        ...cluster,
-        json: spec,
-      });
-      for (const w of created.Warnings ?? []) c.out(`${w}\n`);
-      c.out(`${created.ID}\n`);
-      if (!f.detach && !f.quiet) await waitConverged(api, created.ID, (t) => c.out(t));
-    },
-  );
+  addServiceTaskOptions(create).action(async (image: string, args: string[], f: CreateCommandFlags) => {
+    const c = ctx();
+    const api = c.api();
+    const given = serviceSpecFromFlags(image, args[0] === '--' ? args.slice(1) : args, f);
+    const { spec, headers } = await prepareServiceImage(api, given, f, stderr);
+    const created = await api.json<{ ID: string; Warnings?: string[] | null }>('POST', '/services/create', {
+      ...cluster,
+      json: spec,
+      headers,
+    });
+    for (const w of created.Warnings ?? []) c.out(`${w}\n`);
+    c.out(`${created.ID}\n`);
+    if (!f.detach && !f.quiet) await waitConverged(api, created.ID, (t) => c.out(t));
+  });
 
   service
     .command('ls')

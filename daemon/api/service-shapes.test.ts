@@ -93,7 +93,14 @@ describe('service shapes', () => {
     expect(serviceSpecFromDocker({ TaskTemplate: { ContainerSpec: { Image: 'x' } } }).replicated).toEqual({
       replicas: 1,
     });
-    expect(() => serviceSpecFromDocker({ Mode: { Global: {} } })).toThrow('Mode.Global services are not supported yet');
+    expect(serviceSpecFromDocker({ Mode: { Global: {} } })).toMatchObject({ global: {} });
+    expect(serviceSpecFromDocker({ Mode: { Global: {} } }).replicated).toBeUndefined();
+    expect(() => serviceSpecFromDocker({ Mode: { Global: {}, Replicated: { Replicas: 2 } } })).toThrow(
+      'either Mode.Replicated or Mode.Global',
+    );
+    expect(() => serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } })).toThrow(
+      'Mode.ReplicatedJob services are not supported yet',
+    );
     expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 1.5 } } })).toThrow(
       'Mode.Replicated.Replicas must be a whole number',
     );

@@ -67,8 +67,9 @@ function validateRestart(restart: RestartPolicy | undefined): void {
   if (!restart) return;
   if (RestartCondition[restart.condition] === undefined)
     throw invalid(`invalid restart condition ${restart.condition}. Use none, on-failure or any`);
+  // An unset delay is the default (5 s); a given one, like the window, is never negative.
   for (const [flag, value] of [
-    ['--restart-delay', restart.delayMs],
+    ['--restart-delay', restart.delayMs ?? 0],
     ['--restart-window', restart.windowMs],
   ] as const)
     if (!Number.isSafeInteger(value) || value < 0)
@@ -145,10 +146,12 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
   if (image.trim() === '')
     throw invalid('a service needs an image (TaskTemplate.ContainerSpec.Image). Give one: `service create IMAGE`');
   if (/\s/.test(image) || image.length > 512) throw invalid(`invalid image reference "${image.slice(0, 80)}"`);
-  if (spec.global) throw invalid('global services are not supported yet. Use a replicated service (--replicas N)');
-  const replicas = spec.replicated?.replicas ?? 1;
+  // A global service has no replica count: one task per eligible node.
+  const replicas = spec.global ? 0 : (spec.replicated?.replicas ?? 1);
   if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > SERVICE_REPLICAS_MAX)
     throw invalid(`invalid replicas ${replicas}. Give --replicas between 0 and ${SERVICE_REPLICAS_MAX}`);
+  if (spec.global && maxReplicasPerNodeOf(spec) > 0)
+    throw invalid('--replicas-max-per-node applies to replicated services; a global service runs one task per node');
   const placement = task?.placement;
   parseConstraints(placement?.constraints ?? []);
   for (const p of placement?.preferences ?? []) parseSpreadDescriptor(p.spreadDescriptor);
@@ -170,7 +173,7 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
   validateRestart(task?.restart);
   if (task?.container) checkContainerSpec(task.container);
   validateEndpoint(spec.endpoint);
-  return { ...spec, replicated: { replicas } };
+  return spec.global ? { ...spec, replicated: undefined } : { ...spec, replicated: { replicas } };
 }
 
 /** The routing mesh's ports of a spec, as `PORT/PROTOCOL` keys (host-mode ports are each node's own). */
@@ -197,3 +200,5 @@ export function refusePublishedPortClash(spec: ServiceSpec, serviceId: string, s
       );
   }
 }
+
+const maxReplicasPerNodeOf = (spec: ServiceSpec) => spec.taskTemplate?.placement?.maxReplicasPerNode ?? 0;
