@@ -1,10 +1,18 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { formatJson, formatTable, parseFormat } from '../output.js';
+import { formatJson, formatTable } from '../output.js';
+import { formatWithTemplate, parseListFormat } from '../go-template.js';
 import { TswarmError } from '../../lib/errors.js';
 import { CLUSTER_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import type { DockerNode, DockerService, DockerServiceSpec, DockerTask } from '../../lib/api-client/swarm-types.js';
-import { collect, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, parseSizeBytes } from './engine-flags.js';
+import { collect, parseLabel, parseNanoCpus, parseNonNegativeInt, parseSizeBytes } from './engine-flags.js';
+import {
+  addServiceTaskOptions,
+  containerSpecFromFlags,
+  endpointSpecFromFlags,
+  restartPolicyFromFlags,
+  type ServiceTaskFlags,
+} from './service-flags.js';
 import { ago } from './engine-format.js';
 import { eachRef } from './each-ref.js';
 import { inspectEach } from './inspect-each.js';
@@ -37,7 +45,6 @@ export interface ServiceCreateFlags {
   limitCpu?: number;
   limitMemory?: number;
   replicasMaxPerNode?: number;
-  env: (string | undefined)[];
   label: [string, string][];
   containerLabel: [string, string][];
 }
@@ -49,15 +56,25 @@ export function parsePlacementPref(value: string): string {
   return m[1]!;
 }
 
+/** Limits or reservations, left out when no flag gives one. */
+function resources(cpu: number | undefined, memory: number | undefined, pids?: number) {
+  if (cpu === undefined && memory === undefined && !pids) return undefined;
+  return {
+    ...(cpu !== undefined ? { NanoCPUs: cpu } : {}),
+    ...(memory !== undefined ? { MemoryBytes: memory } : {}),
+    ...(pids ? { Pids: pids } : {}),
+  };
+}
+
 /** The flags and arguments of `service create` as Docker's ServiceSpec (what `docker service create` sends). */
-export function serviceSpecFromFlags(image: string, args: readonly string[], f: ServiceCreateFlags): DockerServiceSpec {
-  const resources = (cpu: number | undefined, memory: number | undefined) =>
-    cpu === undefined && memory === undefined
-      ? undefined
-      : { ...(cpu !== undefined ? { NanoCPUs: cpu } : {}), ...(memory !== undefined ? { MemoryBytes: memory } : {}) };
-  const limits = resources(f.limitCpu, f.limitMemory);
+export function serviceSpecFromFlags(
+  image: string,
+  args: readonly string[],
+  f: ServiceCreateFlags & ServiceTaskFlags,
+): DockerServiceSpec {
+  const limits = resources(f.limitCpu, f.limitMemory, f.limitPids);
   const reservations = resources(f.reserveCpu, f.reserveMemory);
-  const env = f.env.filter((e): e is string => e !== undefined);
+  const restart = restartPolicyFromFlags(f);
   return {
     ...(f.name ? { Name: f.name } : {}),
     Labels: Object.fromEntries(f.label),
@@ -65,7 +82,7 @@ export function serviceSpecFromFlags(image: string, args: readonly string[], f: 
       ContainerSpec: {
         Image: image,
         ...(args.length ? { Args: [...args] } : {}),
-        ...(env.length ? { Env: env } : {}),
+        ...containerSpecFromFlags(f),
         ...(f.containerLabel.length ? { Labels: Object.fromEntries(f.containerLabel) } : {}),
       },
       ...(limits || reservations
@@ -76,6 +93,7 @@ export function serviceSpecFromFlags(image: string, args: readonly string[], f: 
             },
           }
         : {}),
+      ...(restart ? { RestartPolicy: restart } : {}),
       Placement: {
         ...(f.constraint.length ? { Constraints: f.constraint } : {}),
         ...(f.placementPref.length
@@ -85,6 +103,7 @@ export function serviceSpecFromFlags(image: string, args: readonly string[], f: 
       },
     },
     Mode: { Replicated: { Replicas: f.replicas ?? 1 } },
+    EndpointSpec: endpointSpecFromFlags(f),
   };
 }
 
@@ -166,13 +185,25 @@ export async function waitConverged(
   );
 }
 
+/** `service ps` columns as docker names them: template fields, and the table's titles. */
+export const PS_HEADERS = {
+  ID: 'ID',
+  Name: 'NAME',
+  Image: 'IMAGE',
+  Node: 'NODE',
+  DesiredState: 'DESIRED STATE',
+  CurrentState: 'CURRENT STATE',
+  Error: 'ERROR',
+} as const;
+export type PsRow = Record<keyof typeof PS_HEADERS, string>;
+
 /** `service ps` rows, as docker's: the latest task of each slot first, older ones under it marked `\_`. */
 export function psRows(
   service: DockerService,
   tasks: readonly DockerTask[],
   hostnames: ReadonlyMap<string, string>,
   nowMs = Date.now(),
-): string[][] {
+): PsRow[] {
   const sorted = [...tasks].sort(
     (a, b) => (a.Slot ?? 0) - (b.Slot ?? 0) || Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt),
   );
@@ -182,17 +213,55 @@ export function psRows(
     slot = t.Slot ?? 0;
     const name = `${service.Spec.Name ?? service.ID}.${t.Slot ?? 0}`;
     const since = ago(Date.parse(t.Status.Timestamp), nowMs);
-    return [
-      shortId(t.ID),
-      first ? name : ` \\_ ${name}`,
-      imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
-      t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
-      capitalized(t.DesiredState),
-      `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
-      t.Status.Err ?? '',
-    ];
+    return {
+      ID: shortId(t.ID),
+      Name: first ? name : ` \\_ ${name}`,
+      Image: imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
+      Node: t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
+      DesiredState: capitalized(t.DesiredState),
+      CurrentState: `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
+      Error: t.Status.Err ?? '',
+    };
   });
 }
+
+/** `service ls` columns as docker names them: template fields, and the table's titles. */
+export const LS_HEADERS = {
+  ID: 'ID',
+  Name: 'NAME',
+  Mode: 'MODE',
+  Replicas: 'REPLICAS',
+  Image: 'IMAGE',
+  Ports: 'PORTS',
+} as const;
+export type LsRow = Record<keyof typeof LS_HEADERS, string>;
+
+/**
+ * PORTS as `docker service ls` shows them: the ports published through the routing mesh,
+ * `*:8080->80/tcp` (a port the swarm is to pick shows as `*:0->80/tcp` until networking assigns it).
+ */
+export function portsText(s: DockerService): string {
+  return (s.Spec.EndpointSpec?.Ports ?? [])
+    .filter((p) => p.PublishMode !== 'host')
+    .map((p) => `*:${p.PublishedPort}->${p.TargetPort}/${p.Protocol}`)
+    .join(', ');
+}
+
+export function lsRow(s: DockerService): LsRow {
+  return {
+    ID: shortId(s.ID),
+    Name: s.Spec.Name ?? '',
+    Mode: s.Spec.Mode?.Global ? 'global' : 'replicated',
+    Replicas: replicasText(s),
+    Image: imageForDisplay(s.Spec.TaskTemplate.ContainerSpec.Image),
+    Ports: portsText(s),
+  };
+}
+
+const FORMAT_HELP = (headers: Record<string, string>) =>
+  `output format: table, json, or a Go template over ${Object.keys(headers)
+    .map((k) => `.${k}`)
+    .join(', ')} (e.g. "table {{.${Object.keys(headers)[1]}}}\\t{{.ID}}")`;
 
 function parseScale(arg: string): [string, number] {
   const m = /^([^=]+)=(\d+)$/.exec(arg);
@@ -216,13 +285,15 @@ async function scaleService(api: ApiClient, ref: string, replicas: number): Prom
 }
 
 /** Everything `service create` reads: the spec's flags, the image's (service-image.ts), and how to wait. */
-type CreateCommandFlags = ServiceCreateFlags & ServiceImageFlags & { detach?: boolean; quiet?: boolean };
+type CreateCommandFlags = ServiceCreateFlags &
+  ServiceTaskFlags &
+  ServiceImageFlags & { detach?: boolean; quiet?: boolean };
 
 export function registerService(program: Command, ctx: () => CliContext): void {
   const service = program.command('service').description('Manage services (on a manager)');
   const nonNegative = (flag: string) => parseNonNegativeInt(flag);
 
-  withServiceImageOptions(service.command('create'))
+  const create = withServiceImageOptions(service.command('create'))
     .description('Create a service; without --detach, show progress until its tasks run')
     .argument('<image>', 'the image its tasks run')
     .argument('[command...]', 'the command and its arguments')
@@ -239,40 +310,34 @@ export function registerService(program: Command, ctx: () => CliContext): void {
       'at most this many tasks per node (0: no limit)',
       nonNegative('--replicas-max-per-node'),
     )
-    .option(
-      '-e, --env <k=v>',
-      'environment variable (repeatable)',
-      collect((v) => parseEnv(v)),
-      [],
-    )
     .option('-l, --label <k=v>', 'service label (repeatable)', collect(parseLabel), [])
     .option('--container-label <k=v>', 'container label (repeatable)', collect(parseLabel), [])
     .option('-d, --detach', 'return once the service is created, without waiting for its tasks')
     .option('-q, --quiet', 'print only the service ID')
-    .passThroughOptions()
-    .action(async (image: string, args: string[], f: CreateCommandFlags) => {
-      const c = ctx();
-      const api = c.api();
-      const given = serviceSpecFromFlags(image, args[0] === '--' ? args.slice(1) : args, f);
-      const { spec, headers } = await prepareServiceImage(api, given, f, stderr);
-      const created = await api.json<{ ID: string; Warnings?: string[] | null }>('POST', '/services/create', {
-        ...cluster,
-        json: spec,
-        headers,
-      });
-      for (const w of created.Warnings ?? []) c.out(`${w}\n`);
-      c.out(`${created.ID}\n`);
-      if (!f.detach && !f.quiet) await waitConverged(api, created.ID, (t) => c.out(t));
+    .passThroughOptions();
+  addServiceTaskOptions(create).action(async (image: string, args: string[], f: CreateCommandFlags) => {
+    const c = ctx();
+    const api = c.api();
+    const given = serviceSpecFromFlags(image, args[0] === '--' ? args.slice(1) : args, f);
+    const { spec, headers } = await prepareServiceImage(api, given, f, stderr);
+    const created = await api.json<{ ID: string; Warnings?: string[] | null }>('POST', '/services/create', {
+      ...cluster,
+      json: spec,
+      headers,
     });
+    for (const w of created.Warnings ?? []) c.out(`${w}\n`);
+    c.out(`${created.ID}\n`);
+    if (!f.detach && !f.quiet) await waitConverged(api, created.ID, (t) => c.out(t));
+  });
 
   service
     .command('ls')
     .description('List services')
     .option('-f, --filter <key=value>', 'filter by id, name, label or mode (repeatable)', collect(String), [])
     .option('-q, --quiet', 'print only IDs')
-    .option('--format <format>', 'output format: table or json')
+    .option('--format <format>', FORMAT_HELP(LS_HEADERS))
     .action(async (f: { filter: string[]; quiet?: boolean; format?: string }) => {
-      const format = parseFormat(f.format);
+      const format = parseListFormat(f.format);
       const filters: Record<string, string[]> = {};
       for (const kv of f.filter) {
         const [k = '', ...v] = kv.split('=');
@@ -285,15 +350,15 @@ export function registerService(program: Command, ctx: () => CliContext): void {
       if (Object.keys(filters).length) query.filters = JSON.stringify(filters);
       const services = await c.api().json<DockerService[]>('GET', '/services', { ...cluster, query });
       if (f.quiet) return c.out(services.map((s) => s.ID + '\n').join(''));
-      if (format === 'json') return c.out(formatJson(services));
-      const rows = services.map((s) => [
-        shortId(s.ID),
-        s.Spec.Name ?? '',
-        s.Spec.Mode?.Global ? 'global' : 'replicated',
-        replicasText(s),
-        imageForDisplay(s.Spec.TaskTemplate.ContainerSpec.Image),
-      ]);
-      c.out(formatTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'], rows));
+      if (format.kind === 'json') return c.out(formatJson(services));
+      const rows = services.map(lsRow);
+      if (format.kind === 'template') return c.out(formatWithTemplate(format, rows, LS_HEADERS));
+      c.out(
+        formatTable(
+          Object.values(LS_HEADERS),
+          rows.map((r) => Object.values(r)),
+        ),
+      );
     });
 
   service
@@ -301,9 +366,9 @@ export function registerService(program: Command, ctx: () => CliContext): void {
     .description('List the tasks of services')
     .argument('<service...>', 'service names, IDs or ID prefixes')
     .option('-q, --quiet', 'print only task IDs')
-    .option('--format <format>', 'output format: table or json')
+    .option('--format <format>', FORMAT_HELP(PS_HEADERS))
     .action(async (refs: string[], f: { quiet?: boolean; format?: string }) => {
-      const format = parseFormat(f.format);
+      const format = parseListFormat(f.format);
       const c = ctx();
       const api = c.api();
       const [nodes, ...found] = await Promise.all([
@@ -315,10 +380,16 @@ export function registerService(program: Command, ctx: () => CliContext): void {
       ]);
       const all = found.flatMap((x) => x.tasks);
       if (f.quiet) return c.out(all.map((t) => t.ID + '\n').join(''));
-      if (format === 'json') return c.out(formatJson(all));
+      if (format.kind === 'json') return c.out(formatJson(all));
       const hostnames = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
       const rows = found.flatMap((x) => psRows(x.service, x.tasks, hostnames));
-      c.out(formatTable(['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'], rows));
+      if (format.kind === 'template') return c.out(formatWithTemplate(format, rows, PS_HEADERS));
+      c.out(
+        formatTable(
+          Object.values(PS_HEADERS),
+          rows.map((r) => Object.values(r)),
+        ),
+      );
     });
 
   service

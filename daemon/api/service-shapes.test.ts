@@ -119,6 +119,93 @@ describe('service shapes', () => {
     );
   });
 
+  it('reads and shows every container setting the flags give, in Docker’s shape, and round-trips it', () => {
+    const container = {
+      Image: 'busybox:1',
+      Command: ['sh', '-c'],
+      Args: ['sleep 1d'],
+      Hostname: 'web-1',
+      Env: ['A=1'],
+      Dir: '/data',
+      User: '1000:1000',
+      Groups: ['50'],
+      Init: true,
+      TTY: true,
+      ReadOnly: true,
+      Mounts: [
+        { Type: 'volume', Source: 'data', Target: '/data', VolumeOptions: { NoCopy: true, Labels: { tier: 'db' } } },
+        { Type: 'tmpfs', Source: '', Target: '/run', TmpfsOptions: { SizeBytes: 1_048_576, Mode: 0o1777 } },
+        { Type: 'bind', Source: '/srv', Target: '/srv', ReadOnly: true },
+      ],
+      StopSignal: 'SIGUSR1',
+      StopGracePeriod: 3_000_000_000,
+      Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1e9, Timeout: 2e9, Retries: 4, StartPeriod: 5e9 },
+      Hosts: ['10.0.0.5 db'],
+      DNSConfig: { Nameservers: ['10.0.0.2'], Search: ['lab.test'], Options: ['ndots:2'] },
+      Sysctls: { 'net.core.somaxconn': '512' },
+      CapabilityAdd: ['CAP_NET_ADMIN'],
+      CapabilityDrop: ['CAP_CHOWN'],
+      Privileges: { NoNewPrivileges: true },
+      Isolation: 'default',
+    };
+    const spec = serviceSpecFromDocker({
+      Name: 'web',
+      TaskTemplate: { ContainerSpec: container, Resources: { Limits: { Pids: 50 } } },
+    });
+    expect(spec.taskTemplate!.container).toMatchObject({
+      mounts: [
+        { source: 'data', volumeNoCopy: true, volumeLabels: { tier: 'db' } },
+        { tmpfsSizeBytes: 1_048_576, tmpfsMode: 0o1777 },
+        { source: '/srv', readOnly: true },
+      ],
+      tty: true,
+      noNewPrivileges: true,
+      healthcheck: { intervalMs: 1000, timeoutMs: 2000, retries: 4, startPeriodMs: 5000 },
+    });
+    const shown = dockerServiceSpec(spec).TaskTemplate as { ContainerSpec: unknown; Resources: unknown };
+    expect(shown.ContainerSpec).toEqual({
+      ...container,
+      Mounts: [
+        container.Mounts[0],
+        { Type: 'tmpfs', Source: '', Target: '/run', TmpfsOptions: container.Mounts[1]!.TmpfsOptions },
+        container.Mounts[2],
+      ],
+    });
+    expect(shown.Resources).toEqual({ Limits: { NanoCPUs: 0, MemoryBytes: 0, Pids: 50 } });
+    const again = serviceSpecFromDocker(dockerServiceSpec(spec)).taskTemplate!;
+    expect([again.container, again.resources]).toEqual([spec.taskTemplate!.container, spec.taskTemplate!.resources]);
+  });
+
+  it('refuses what tswarm cannot honour, and negative counts, naming the field', () => {
+    const c = (ContainerSpec: object) => () =>
+      serviceSpecFromDocker({ TaskTemplate: { ContainerSpec: { Image: 'x', ...ContainerSpec } } });
+    expect(c({ Secrets: [{ SecretName: 's' }] })).toThrow('TaskTemplate.ContainerSpec.Secrets is not supported');
+    expect(c({ Ulimits: [{ Name: 'nofile', Soft: 1, Hard: 1 }] })).toThrow('Ulimits is not supported');
+    expect(c({ Isolation: 'hyperv' })).toThrow('Isolation "hyperv" is not supported');
+    expect(c({ Privileges: { Seccomp: { Mode: 'unconfined' } } })).toThrow('Privileges.Seccomp.Mode "unconfined"');
+    expect(
+      c({ Mounts: [{ Type: 'bind', Source: '/a', Target: '/b', BindOptions: { Propagation: 'shared' } }] }),
+    ).toThrow('BindOptions.Propagation "shared" is not supported');
+    expect(c({ Mounts: [{ Type: 'volume', Target: '/b', VolumeOptions: { DriverConfig: { Name: 'nfs' } } }] })).toThrow(
+      'DriverConfig.Name "nfs" is not supported',
+    );
+    expect(c({ Mounts: [{ Type: 'npipe', Target: '/b' }] })).toThrow(
+      'invalid TaskTemplate.ContainerSpec.Mounts[0].Type "npipe"',
+    );
+    expect(c({ Healthcheck: { Test: ['CMD', 'true'], Retries: -1 } })).toThrow(
+      'Healthcheck.Retries must be 0 or more, not -1',
+    );
+    expect(c({ Healthcheck: { Test: ['CMD', 'true'], Interval: 500_000 } })).toThrow(
+      'Healthcheck.Interval 500000 ns is below the minimum of 1 ms',
+    );
+    expect(() => serviceSpecFromDocker({ TaskTemplate: { RestartPolicy: { MaxAttempts: -1 } } })).toThrow(
+      'TaskTemplate.RestartPolicy.MaxAttempts must be 0 or more, not -1',
+    );
+    expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: -2 } } })).toThrow(
+      'Mode.Replicated.Replicas must be 0 or more, not -2',
+    );
+  });
+
   it('shows a service with its version and ServiceStatus counted over live nodes', () => {
     const svc = service('svc', 3);
     const tasks = [

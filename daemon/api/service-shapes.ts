@@ -7,6 +7,7 @@ import {
   TaskState,
   type ContainerSpec,
   type EndpointSpec,
+  type HealthConfig,
   type Mount,
   type Resources,
   type Service,
@@ -15,7 +16,7 @@ import {
   type TaskSpec,
 } from '../../gen/tswarm/v1/objects.js';
 import { TswarmError } from '../../lib/errors.js';
-import { field, stringArray, stringMap, type JsonObject } from './body.js';
+import { field, refuseIfSet, stringArray, stringMap, type JsonObject } from './body.js';
 import { isoTime } from './swarm-shapes.js';
 import { dockerSlot } from '../../lib/task-slot.js';
 
@@ -37,6 +38,13 @@ function integer(obj: JsonObject | undefined, name: string, path: string): numbe
   const v = field(obj, name, 'number', path);
   if (v !== undefined && !Number.isSafeInteger(v))
     throw new TswarmError('INVALID_ARGUMENT', `${path} must be a whole number, not ${v}`);
+  return v;
+}
+
+/** A count tswarm keeps unsigned (retries, attempts, a mode): a negative one is refused here, not wrapped. */
+function unsigned(obj: JsonObject | undefined, name: string, path: string): number | undefined {
+  const v = integer(obj, name, path);
+  if (v !== undefined && v < 0) throw new TswarmError('INVALID_ARGUMENT', `${path} must be 0 or more, not ${v}`);
   return v;
 }
 
@@ -89,10 +97,40 @@ function resourcesFromDocker(obj: JsonObject | undefined, path: string): Resourc
   };
 }
 
+/** Mount options tswarm's engine does not apply: refused when set, never dropped silently. */
+function refuseUnsupportedMountOptions(o: JsonObject, path: string): void {
+  const bind = object(o, 'BindOptions', `${path}.BindOptions`);
+  const propagation = field(bind, 'Propagation', 'string', `${path}.BindOptions.Propagation`) ?? '';
+  if (propagation !== '' && propagation !== 'rprivate')
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path}.BindOptions.Propagation "${propagation}" is not supported: bind mounts are rprivate. Leave bind-propagation out`,
+    );
+  for (const key of ['NonRecursive', 'CreateMountpoint', 'ReadOnlyNonRecursive', 'ReadOnlyForceRecursive'])
+    refuseIfSet(bind, key, `${path}.BindOptions.${key}`, 'bind mounts are recursive and need an existing source');
+  const volume = object(o, 'VolumeOptions', `${path}.VolumeOptions`);
+  const driver = field(object(volume, 'DriverConfig', `${path}.VolumeOptions.DriverConfig`), 'Name', 'string');
+  if (driver !== undefined && driver !== '' && driver !== 'local')
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path}.VolumeOptions.DriverConfig.Name "${driver}" is not supported: volumes use the local driver. Leave volume-driver out`,
+    );
+  refuseIfSet(
+    object(volume, 'DriverConfig', `${path}.VolumeOptions.DriverConfig`),
+    'Options',
+    `${path}.VolumeOptions.DriverConfig.Options`,
+    'the local driver takes no options',
+  );
+  refuseIfSet(volume, 'Subpath', `${path}.VolumeOptions.Subpath`, 'a volume is mounted whole');
+  const tmpfs = object(o, 'TmpfsOptions', `${path}.TmpfsOptions`);
+  refuseIfSet(tmpfs, 'Options', `${path}.TmpfsOptions.Options`, 'give tmpfs-size and tmpfs-mode only');
+}
+
 function mountFromDocker(m: unknown, path: string): Mount {
   if (m === null || typeof m !== 'object' || Array.isArray(m))
     throw new TswarmError('INVALID_ARGUMENT', `${path} must be an object`);
   const o = m as JsonObject;
+  refuseUnsupportedMountOptions(o, path);
   const tmpfs = object(o, 'TmpfsOptions', `${path}.TmpfsOptions`);
   const volume = object(o, 'VolumeOptions', `${path}.VolumeOptions`);
   return {
@@ -101,16 +139,71 @@ function mountFromDocker(m: unknown, path: string): Mount {
     target: field(o, 'Target', 'string', `${path}.Target`) ?? '',
     readOnly: field(o, 'ReadOnly', 'boolean', `${path}.ReadOnly`) ?? false,
     tmpfsSizeBytes: integer(tmpfs, 'SizeBytes', `${path}.TmpfsOptions.SizeBytes`) ?? 0,
-    tmpfsMode: integer(tmpfs, 'Mode', `${path}.TmpfsOptions.Mode`) ?? 0,
+    tmpfsMode: unsigned(tmpfs, 'Mode', `${path}.TmpfsOptions.Mode`) ?? 0,
     volumeLabels: stringMap(volume, 'Labels', `${path}.VolumeOptions.Labels`) ?? {},
+    volumeNoCopy: field(volume, 'NoCopy', 'boolean', `${path}.VolumeOptions.NoCopy`) ?? false,
+  };
+}
+
+/**
+ * ContainerSpec fields of Docker's that tswarm cannot honour yet: refused when set, so a service
+ * never runs without what its owner asked for. (The docker CLI sends `Isolation: "default"` and
+ * leaves the others out unless their flags are given.)
+ */
+function refuseUnsupportedContainerFields(c: JsonObject | undefined, p: string): void {
+  refuseIfSet(c, 'Secrets', `${p}.Secrets`, 'secrets are not supported yet');
+  refuseIfSet(c, 'Configs', `${p}.Configs`, 'configs are not supported yet');
+  refuseIfSet(c, 'Ulimits', `${p}.Ulimits`, 'tasks inherit the daemon’s ulimits');
+  refuseIfSet(c, 'OomScoreAdj', `${p}.OomScoreAdj`, 'the OOM score is the engine’s default');
+  refuseIfSet(c, 'OpenStdin', `${p}.OpenStdin`, 'a task has no stdin');
+  const isolation = field(c, 'Isolation', 'string', `${p}.Isolation`) ?? '';
+  if (isolation !== '' && isolation !== 'default')
+    throw new TswarmError('INVALID_ARGUMENT', `${p}.Isolation "${isolation}" is not supported. Use default`);
+  const privileges = object(c, 'Privileges', `${p}.Privileges`);
+  for (const key of ['CredentialSpec', 'SELinuxContext'])
+    refuseIfSet(privileges, key, `${p}.Privileges.${key}`, 'only NoNewPrivileges is supported');
+  for (const [key, fine] of [
+    ['Seccomp', 'default'],
+    ['AppArmor', 'default'],
+  ] as const) {
+    const mode = field(object(privileges, key, `${p}.Privileges.${key}`), 'Mode', 'string') ?? '';
+    if (mode !== '' && mode !== fine)
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `${p}.Privileges.${key}.Mode "${mode}" is not supported: tasks run with Docker's default profile`,
+      );
+  }
+}
+
+/** A health timing in nanoseconds: 0 for the default, else at least 1 ms (Docker's rule), never rounded up to it. */
+function healthTimingMs(health: JsonObject, name: string, path: string): number {
+  const ns = integer(health, name, path) ?? 0;
+  if (ns > 0 && ns < NS_PER_MS)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path} ${ns} ns is below the minimum of 1 ms. Give 0 (the default) or 1ms or more`,
+    );
+  return msFromNs(ns);
+}
+
+function healthFromDocker(health: JsonObject | undefined, p: string): HealthConfig | undefined {
+  if (!health) return undefined;
+  refuseIfSet(health, 'StartInterval', `${p}.StartInterval`, 'the start period uses the interval');
+  return {
+    test: stringArray(health, 'Test', `${p}.Test`) ?? [],
+    intervalMs: healthTimingMs(health, 'Interval', `${p}.Interval`),
+    timeoutMs: healthTimingMs(health, 'Timeout', `${p}.Timeout`),
+    retries: unsigned(health, 'Retries', `${p}.Retries`) ?? 0,
+    startPeriodMs: healthTimingMs(health, 'StartPeriod', `${p}.StartPeriod`),
   };
 }
 
 function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
   const p = 'TaskTemplate.ContainerSpec';
-  const health = object(c, 'Healthcheck', `${p}.Healthcheck`);
+  refuseUnsupportedContainerFields(c, p);
   const dns = object(c, 'DNSConfig', `${p}.DNSConfig`);
   const grace = integer(c, 'StopGracePeriod', `${p}.StopGracePeriod`);
+  const privileges = object(c, 'Privileges', `${p}.Privileges`);
   return {
     image: field(c, 'Image', 'string', `${p}.Image`) ?? '',
     // Docker's ContainerSpec has no such field: credentials come in the X-Registry-Auth header.
@@ -129,20 +222,14 @@ function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
     mounts: (field(c, 'Mounts', 'array', `${p}.Mounts`) ?? []).map((m, i) => mountFromDocker(m, `${p}.Mounts[${i}]`)),
     stopSignal: field(c, 'StopSignal', 'string', `${p}.StopSignal`) ?? '',
     stopGracePeriodMs: grace === undefined ? undefined : msFromNs(grace),
-    healthcheck: health && {
-      test: stringArray(health, 'Test', `${p}.Healthcheck.Test`) ?? [],
-      intervalMs: msFromNs(integer(health, 'Interval', `${p}.Healthcheck.Interval`)),
-      timeoutMs: msFromNs(integer(health, 'Timeout', `${p}.Healthcheck.Timeout`)),
-      retries: integer(health, 'Retries', `${p}.Healthcheck.Retries`) ?? 0,
-      startPeriodMs: msFromNs(integer(health, 'StartPeriod', `${p}.Healthcheck.StartPeriod`)),
-    },
+    healthcheck: healthFromDocker(object(c, 'Healthcheck', `${p}.Healthcheck`), `${p}.Healthcheck`),
     hosts: stringArray(c, 'Hosts', `${p}.Hosts`) ?? [],
     dnsNameservers: stringArray(dns, 'Nameservers', `${p}.DNSConfig.Nameservers`) ?? [],
     dnsSearch: stringArray(dns, 'Search', `${p}.DNSConfig.Search`) ?? [],
     dnsOptions: stringArray(dns, 'Options', `${p}.DNSConfig.Options`) ?? [],
     capabilityAdd: stringArray(c, 'CapabilityAdd', `${p}.CapabilityAdd`) ?? [],
     capabilityDrop: stringArray(c, 'CapabilityDrop', `${p}.CapabilityDrop`) ?? [],
-    noNewPrivileges: false,
+    noNewPrivileges: field(privileges, 'NoNewPrivileges', 'boolean', `${p}.Privileges.NoNewPrivileges`) ?? false,
     sysctls: stringMap(c, 'Sysctls', `${p}.Sysctls`) ?? {},
   };
 }
@@ -181,13 +268,13 @@ function taskSpecFromDocker(t: JsonObject | undefined): TaskSpec {
         RestartCondition.RESTART_CONDITION_ANY,
       ),
       ...optionalMs('delayMs', integer(restart, 'Delay', `${p}.RestartPolicy.Delay`)),
-      maxAttempts: integer(restart, 'MaxAttempts', `${p}.RestartPolicy.MaxAttempts`) ?? 0,
+      maxAttempts: unsigned(restart, 'MaxAttempts', `${p}.RestartPolicy.MaxAttempts`) ?? 0,
       windowMs: msFromNs(integer(restart, 'Window', `${p}.RestartPolicy.Window`)),
     },
     placement: placement && {
       constraints: stringArray(placement, 'Constraints', `${p}.Placement.Constraints`) ?? [],
       preferences,
-      maxReplicasPerNode: integer(placement, 'MaxReplicas', `${p}.Placement.MaxReplicas`) ?? 0,
+      maxReplicasPerNode: unsigned(placement, 'MaxReplicas', `${p}.Placement.MaxReplicas`) ?? 0,
       platforms,
     },
     networks: (field(t, 'Networks', 'array', `${p}.Networks`) ?? []).map((n) => ({
@@ -198,7 +285,7 @@ function taskSpecFromDocker(t: JsonObject | undefined): TaskSpec {
       name: field(logDriver, 'Name', 'string', `${p}.LogDriver.Name`) ?? '',
       options: stringMap(logDriver, 'Options', `${p}.LogDriver.Options`) ?? {},
     },
-    forceUpdate: integer(t, 'ForceUpdate', `${p}.ForceUpdate`) ?? 0,
+    forceUpdate: unsigned(t, 'ForceUpdate', `${p}.ForceUpdate`) ?? 0,
   };
 }
 
@@ -257,11 +344,11 @@ function modeFromDocker(
     return {
       replicatedJob: {
         // Docker's defaults: one completion, one at a time.
-        totalCompletions: integer(replicatedJob, 'TotalCompletions', 'Mode.ReplicatedJob.TotalCompletions') ?? 1,
-        maxConcurrent: integer(replicatedJob, 'MaxConcurrent', 'Mode.ReplicatedJob.MaxConcurrent') ?? 1,
+        totalCompletions: unsigned(replicatedJob, 'TotalCompletions', 'Mode.ReplicatedJob.TotalCompletions') ?? 1,
+        maxConcurrent: unsigned(replicatedJob, 'MaxConcurrent', 'Mode.ReplicatedJob.MaxConcurrent') ?? 1,
       },
     };
-  return { replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } };
+  return { replicated: { replicas: unsigned(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } };
 }
 
 /** Docker's `ServiceSpec` (the body of `POST /services/create` and `/services/{id}/update`) as tswarm's. */
@@ -292,6 +379,28 @@ function dockerResources(r: Resources | undefined): Record<string, number> | und
   return { NanoCPUs: r.nanoCpus, MemoryBytes: r.memoryBytes, ...(r.pids ? { Pids: r.pids } : {}) };
 }
 
+/** A mount as Docker shows it: the options of its type only. */
+function dockerMount(m: Mount): Record<string, unknown> {
+  const labels = Object.keys(m.volumeLabels).length ? { Labels: m.volumeLabels } : {};
+  return {
+    Type: nameOf(MOUNT, m.type),
+    Source: m.source,
+    Target: m.target,
+    ...(m.readOnly ? { ReadOnly: true } : {}),
+    ...(m.type === MountType.MOUNT_TYPE_VOLUME && (m.volumeNoCopy || labels.Labels)
+      ? { VolumeOptions: { ...(m.volumeNoCopy ? { NoCopy: true } : {}), ...labels } }
+      : {}),
+    ...(m.type === MountType.MOUNT_TYPE_TMPFS && (m.tmpfsSizeBytes || m.tmpfsMode)
+      ? {
+          TmpfsOptions: {
+            ...(m.tmpfsSizeBytes ? { SizeBytes: m.tmpfsSizeBytes } : {}),
+            ...(m.tmpfsMode ? { Mode: m.tmpfsMode } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
 function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
   const c = t?.container;
   return {
@@ -308,16 +417,7 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
       ...(c.init ? { Init: true } : {}),
       ...(c.tty ? { TTY: true } : {}),
       ...(c.readOnly ? { ReadOnly: true } : {}),
-      ...(c.mounts.length
-        ? {
-            Mounts: c.mounts.map((m) => ({
-              Type: nameOf(MOUNT, m.type),
-              Source: m.source,
-              Target: m.target,
-              ...(m.readOnly ? { ReadOnly: true } : {}),
-            })),
-          }
-        : {}),
+      ...(c.mounts.length ? { Mounts: c.mounts.map(dockerMount) } : {}),
       ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
       ...(c.stopGracePeriodMs !== undefined ? { StopGracePeriod: nsFromMs(c.stopGracePeriodMs) } : {}),
       ...(c.healthcheck
@@ -331,8 +431,21 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
             },
           }
         : {}),
+      ...(c.hosts.length ? { Hosts: c.hosts } : {}),
+      ...(c.dnsNameservers.length || c.dnsSearch.length || c.dnsOptions.length
+        ? {
+            DNSConfig: {
+              ...(c.dnsNameservers.length ? { Nameservers: c.dnsNameservers } : {}),
+              ...(c.dnsSearch.length ? { Search: c.dnsSearch } : {}),
+              ...(c.dnsOptions.length ? { Options: c.dnsOptions } : {}),
+            },
+          }
+        : {}),
+      ...(Object.keys(c.sysctls).length ? { Sysctls: c.sysctls } : {}),
       ...(c.capabilityAdd.length ? { CapabilityAdd: c.capabilityAdd } : {}),
       ...(c.capabilityDrop.length ? { CapabilityDrop: c.capabilityDrop } : {}),
+      ...(c.noNewPrivileges ? { Privileges: { NoNewPrivileges: true } } : {}),
+      Isolation: 'default',
     },
     Resources: {
       ...(t?.resources?.limits ? { Limits: dockerResources(t.resources.limits) } : {}),

@@ -105,6 +105,42 @@ export interface TswarmInfo {
   SessionManager?: { NodeID: string; Addr: string } | null;
 }
 
+/** Docker's `Mount` (mount/mount.go), the options `--mount` gives. */
+export interface DockerMount {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+/** Docker's `PortConfig` of a service's EndpointSpec. */
+export interface DockerPortConfig {
+  Protocol: 'tcp' | 'udp' | 'sctp';
+  TargetPort: number;
+  /** 0: the swarm picks one. */
+  PublishedPort: number;
+  PublishMode: 'ingress' | 'host';
+}
+
+/** Docker's `HealthConfig`: durations in nanoseconds; `Test` left out keeps the image's check. */
+export interface DockerHealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
+
+/** Docker's `RestartPolicy` of a task template: durations in nanoseconds. */
+export interface DockerRestartPolicy {
+  Condition: 'none' | 'on-failure' | 'any';
+  Delay: number;
+  MaxAttempts: number;
+  Window: number;
+}
+
 /** Docker's `ServiceSpec`, the parts tswarm's CLI writes and reads; the rest is sent back as read. */
 export interface DockerServiceSpec {
   Name?: string;
@@ -118,9 +154,10 @@ export interface DockerServiceSpec {
       [field: string]: unknown;
     };
     Resources?: {
-      Limits?: { NanoCPUs?: number; MemoryBytes?: number };
+      Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number };
       Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
     };
+    RestartPolicy?: DockerRestartPolicy;
     Placement?: {
       /** The image's platforms, which `service create` reads from the registry with its digest. */
       Platforms?: { Architecture: string; OS: string }[];
@@ -131,6 +168,7 @@ export interface DockerServiceSpec {
     [field: string]: unknown;
   };
   Mode?: { Replicated?: { Replicas: number }; Global?: Record<string, never> };
+  EndpointSpec?: { Mode?: 'vip' | 'dnsrr'; Ports?: DockerPortConfig[] };
   [field: string]: unknown;
 }
 
