@@ -6,6 +6,7 @@ import { waitFor } from '../lib/poll.js';
 import { apiGet } from './support/attack.js';
 import { docker } from './support/docker.js';
 import { swarmCli } from './support/swarm-cli.js';
+import { doubledSlots, type TaskShape } from './support/tasks.js';
 
 // A service through what real multi-machine clusters see (issue 16): a worker cut off from every
 // manager, and a worker whose machine crashes. A cut-off worker keeps its containers running (its
@@ -18,15 +19,6 @@ const name = `sp${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 
 const { ok, nodeRows } = swarmCli(() => lab!);
-
-interface TaskShape {
-  ID: string;
-  ServiceID: string;
-  NodeID: string;
-  Slot: number;
-  DesiredState: string;
-  Status: { State: string };
-}
 
 /** One task container on a host, as `docker ps -a` lists it there. */
 interface ContainerRow {
@@ -44,8 +36,8 @@ async function tasksOf(serviceId: string): Promise<TaskShape[]> {
 }
 
 /** The service's task containers on `host`, running or not, through the real docker CLI on its own socket. */
-async function containersOn(host: string, service: string): Promise<ContainerRow[]> {
-  const r = await docker(lab!, host, [
+async function containersOf(on: Lab, host: string, service: string): Promise<ContainerRow[]> {
+  const r = await docker(on, host, [
     'ps',
     '-a',
     '--no-trunc',
@@ -69,18 +61,6 @@ const runningIds = (rows: readonly ContainerRow[]) =>
     .filter((c) => c.state === 'running')
     .map((c) => c.id)
     .sort();
-
-/**
- * Slots with more than one task meant to run — or, with `reported`, also one whose node last
- * reported it running: while a node is cut off its tasks' last reports stand (nobody can say
- * otherwise); once it is back, each must have moved on.
- */
-function doubledSlots(tasks: readonly TaskShape[], reported = false): number[] {
-  const live = tasks.filter((t) => t.DesiredState === 'running' || (reported && t.Status.State === 'running'));
-  const bySlot = new Map<number, number>();
-  for (const t of live) bySlot.set(t.Slot, (bySlot.get(t.Slot) ?? 0) + 1);
-  return [...bySlot].filter(([, n]) => n > 1).map(([slot]) => slot);
-}
 
 describe('services through partitions and crashes', () => {
   let serviceId = '';
@@ -123,7 +103,7 @@ describe('services through partitions and crashes', () => {
       },
       { what: '4 tasks of web running, 2 on each worker', ...poll },
     );
-    const w1Before = runningIds(await containersOn('w1', 'web'));
+    const w1Before = runningIds(await containersOf(lab!, 'w1', 'web'));
     expect(w1Before).toHaveLength(2);
 
     // w1 alone; the registry stays on the first group's side, with the manager and w2.
@@ -137,7 +117,7 @@ describe('services through partitions and crashes', () => {
     let movedEarly = false;
     await waitFor(
       async () => {
-        w1Seen.push(runningIds(await containersOn('w1', 'web')));
+        w1Seen.push(runningIds(await containersOf(lab!, 'w1', 'web')));
         const tasks = await tasksOf(serviceId);
         const w1Status = await status('w1');
         const meantOnW2 = tasks.filter((t) => t.DesiredState === 'running' && t.NodeID === ids['w2']).length;
@@ -150,7 +130,7 @@ describe('services through partitions and crashes', () => {
     );
     expect(movedEarly).toBe(false);
     // Replaced elsewhere, and still running on w1 (its agent reconnects in vain meanwhile).
-    w1Seen.push(runningIds(await containersOn('w1', 'web')));
+    w1Seen.push(runningIds(await containersOf(lab!, 'w1', 'web')));
     expect(w1Seen.length).toBeGreaterThan(1);
     for (const seen of w1Seen) expect(seen).toEqual(w1Before);
     const replaced = await tasksOf(serviceId);
@@ -162,7 +142,7 @@ describe('services through partitions and crashes', () => {
     await lab!.heal();
     // Back: w1 opens a session, learns its two tasks are shut down, stops their containers.
     await waitFor(async () => (await status('w1')) === 'Ready', { what: 'w1 Ready again', ...poll });
-    await waitFor(async () => runningIds(await containersOn('w1', 'web')).length === 0, {
+    await waitFor(async () => runningIds(await containersOf(lab!, 'w1', 'web')).length === 0, {
       what: 'w1’s stale task containers stopped',
       ...poll,
     });
@@ -178,15 +158,15 @@ describe('services through partitions and crashes', () => {
     ).toEqual([1, 2, 3, 4]);
     for (const t of stale) expect(tasks.find((x) => x.ID === t.ID)?.Status.State).toBe('shutdown');
     // What really runs: the 4 on w2, nothing on w1; w1 keeps its stopped ones as history, as Docker does.
-    expect(runningIds(await containersOn('w2', 'web'))).toHaveLength(REPLICAS);
-    const w1After = await containersOn('w1', 'web');
+    expect(runningIds(await containersOf(lab!, 'w2', 'web'))).toHaveLength(REPLICAS);
+    const w1After = await containersOf(lab!, 'w1', 'web');
     expect(w1After.map((c) => c.id).sort()).toEqual(w1Before);
     expect(w1After.every((c) => c.state === 'exited')).toBe(true);
   }, 300_000);
 
   it('lab crash of a worker: its tasks run on the other; restarted, none of its old containers is left running', async () => {
     // After the partition, the 4 run on w2.
-    const w2Before = await containersOn('w2', 'web');
+    const w2Before = await containersOf(lab!, 'w2', 'web');
     expect(runningIds(w2Before)).toHaveLength(REPLICAS);
     const crashedTasks = new Set(w2Before.filter((c) => c.state === 'running').map((c) => c.taskId));
 
@@ -210,7 +190,7 @@ describe('services through partitions and crashes', () => {
       what: 'w2’s old tasks reported ended',
       ...poll,
     });
-    expect(runningIds(await containersOn('w2', 'web'))).toEqual([]);
+    expect(runningIds(await containersOf(lab!, 'w2', 'web'))).toEqual([]);
     const tasks = await tasksOf(serviceId);
     expect(
       runningOn(tasks, 'w1')
@@ -224,15 +204,118 @@ describe('services through partitions and crashes', () => {
     await ok('m1', 'swarm', 'update', '--task-history-limit', '1');
     await waitFor(
       async () => {
-        const [w1, w2] = await Promise.all([containersOn('w1', 'web'), containersOn('w2', 'web')]);
+        const [w1, w2] = await Promise.all([containersOf(lab!, 'w1', 'web'), containersOf(lab!, 'w2', 'web')]);
         return w2.length === 0 && w1.length === REPLICAS;
       },
       { what: 'the containers of reaped tasks removed on both workers', ...poll },
     );
     const kept = await tasksOf(serviceId);
     expect(kept).toHaveLength(REPLICAS);
-    const w1 = await containersOn('w1', 'web');
+    const w1 = await containersOf(lab!, 'w1', 'web');
     expect(w1.every((c) => c.state === 'running')).toBe(true);
     expect(w1.map((c) => c.taskId).sort()).toEqual(kept.map((t) => t.ID).sort());
+  }, 300_000);
+});
+
+// The leader cut off from the other managers and from every worker: the majority elects another
+// leader, the workers' sessions move to a reachable manager before the new leader's DOWN deadline
+// runs out, and the service goes on with the same tasks and containers — nothing replaced, as a
+// Docker Swarm user expects of losing a manager. Healed, the old leader rejoins as a follower.
+describe('services through a partition of the leader', () => {
+  const labName = `${name}l`;
+  let lab3: Lab | undefined;
+  const cli = swarmCli(() => lab3!);
+
+  beforeAll(async () => {
+    lab3 = await Lab.up({ name: labName, managers: 3, workers: 2, registry: true });
+    await formSwarm(lab3);
+  }, 240_000);
+
+  afterAll(async () => {
+    await lab3?.down();
+  });
+
+  it('the leader partitioned away: a new leader scales the service, the first tasks never replaced; healed, a follower', async () => {
+    const out = await cli.ok(
+      'm1',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      'api',
+      '--replicas',
+      String(REPLICAS),
+      '--constraint',
+      'node.role==worker',
+      LAB_TEST_IMAGE,
+      'sleep',
+      '1d',
+    );
+    const id = out.trim().split('\n').at(-1)!;
+    const tasksVia = async (host: string) =>
+      (await apiGet<TaskShape[]>(lab3!, host, '/tasks')).filter((t) => t.ServiceID === id);
+    const runningTaskIds = (tasks: readonly TaskShape[]) =>
+      tasks
+        .filter((t) => t.DesiredState === 'running' && t.Status.State === 'running')
+        .map((t) => t.ID)
+        .sort();
+    const before = await waitFor(
+      async () => {
+        const running = runningTaskIds(await tasksVia('m1'));
+        return running.length === REPLICAS ? running : false;
+      },
+      { what: '4 tasks of api running', ...poll },
+    );
+    const containersBefore = Object.fromEntries(
+      await Promise.all(['w1', 'w2'].map(async (h) => [h, runningIds(await containersOf(lab3!, h, 'api'))] as const)),
+    );
+    const rows = await cli.nodeRows('m1');
+    const leader = rows.find((r) => r.managerStatus === 'Leader')!.hostname;
+    const majority = ['m1', 'm2', 'm3'].filter((h) => h !== leader);
+    // The old leader alone; the registry stays with the first group.
+    await lab3!.partition([[...majority, 'w1', 'w2'].join(','), leader]);
+
+    const via = majority[0]!;
+    await waitFor(
+      async () => {
+        const r = await cli.byHost(via);
+        const newLeader = Object.values(r).find((n) => n.managerStatus === 'Leader')?.hostname;
+        return (
+          newLeader !== undefined && newLeader !== leader && r['w1']?.status === 'Ready' && r['w2']?.status === 'Ready'
+        );
+      },
+      { what: `a new leader among ${majority.join(', ')}, both workers Ready`, ...poll },
+    );
+    // The new leader drives the workers: a scale through it runs 2 more tasks, so both workers hold
+    // sessions with it. The first 4 are untouched: the workers never went DOWN, nothing replaced them.
+    await cli.ok(via, 'service', 'scale', '--detach', 'api=6');
+    const scaled = await waitFor(
+      async () => {
+        const tasks = await tasksVia(via);
+        return runningTaskIds(tasks).length === REPLICAS + 2 ? tasks : false;
+      },
+      { what: 'api scaled to 6 by the new leader', ...poll },
+    );
+    expect(scaled).toHaveLength(REPLICAS + 2);
+    expect(runningTaskIds(scaled).filter((t) => before.includes(t))).toEqual(before);
+    for (const h of ['w1', 'w2'])
+      expect(runningIds(await containersOf(lab3!, h, 'api'))).toEqual(expect.arrayContaining(containersBefore[h]!));
+
+    await lab3!.heal();
+    await waitFor(
+      async () => {
+        const r = await cli.byHost(via);
+        return r[leader]?.status === 'Ready' && r[leader]?.managerStatus === 'Reachable';
+      },
+      { what: `${leader} back as a reachable follower`, ...poll },
+    );
+    // Read through the old leader, now a follower: the same 6 tasks, the first 4 never replaced.
+    const after = await tasksVia(leader);
+    expect(runningTaskIds(after)).toEqual(runningTaskIds(scaled));
+    expect(after).toHaveLength(REPLICAS + 2);
+    const running = await Promise.all(['w1', 'w2'].map(async (h) => runningIds(await containersOf(lab3!, h, 'api'))));
+    expect(running.flat()).toHaveLength(REPLICAS + 2);
+    for (const [i, h] of ['w1', 'w2'].entries())
+      expect(running[i]).toEqual(expect.arrayContaining(containersBefore[h]!));
   }, 300_000);
 });
