@@ -27,7 +27,7 @@ function plannerOf(service: Service): ((state: ServiceState) => Plan) | undefine
 const TASK_HISTORY_LIMIT_DEFAULT = 5;
 
 /**
- * The orchestrators' loop (leader only): on every change of services, tasks or nodes it plans
+ * The orchestrators' loop (leader only): on every change of services, tasks, nodes or the cluster it plans
  * each replicated service (planReplicated) and each global one (planGlobal), sends the tasks of removed services to
  * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more and the stopped
  * tasks beyond each slot's history limit (the task reaper, task-reaper.ts), and writes all of it
@@ -112,7 +112,9 @@ export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
     store: o.store,
     clock: o.clock,
     log: o.log,
-    kinds: ['service', 'task', 'node'],
+    // The cluster object holds the history limit: lowering it (`swarm update --task-history-limit`)
+    // must reap at once, not at the next task change.
+    kinds: ['service', 'task', 'node', 'cluster'],
     round: async (signal) => {
       const { writes, wakeAtMs } = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
       await updateInBatches(o.store, writes, writeTask, signal);
