@@ -6,7 +6,13 @@ import type { ChangeEvent } from '../store/watch.js';
 import { AssignmentSet, ASSIGNMENT_CHANGES_PER_MESSAGE_MAX } from './assignment-set.js';
 
 const task = (id: string, fields: Partial<Task> = {}): Task => ({ ...testTask(id, 's1', 'w1'), ...fields });
-const updated = (t: Task, version = 1): ChangeEvent => ({ action: 'update', kind: 'task', object: t, version });
+const updated = (t: Task, version = 1): ChangeEvent => ({
+  action: 'update',
+  kind: 'task',
+  object: t,
+  version,
+  timestampMs: 0,
+});
 
 describe('AssignmentSet', () => {
   it('sends the node’s tasks ASSIGNED or later as the complete set, numbered', () => {
@@ -49,9 +55,9 @@ describe('AssignmentSet', () => {
     const set = new AssignmentSet('w1');
     set.complete([task('a'), task('b')]);
     const msgs = set.changes([
-      { action: 'remove', kind: 'task', object: task('a'), version: 2 },
+      { action: 'remove', kind: 'task', object: task('a'), version: 2, timestampMs: 0 },
       updated(task('b', { nodeId: 'w2' })),
-      { action: 'remove', kind: 'task', object: task('never-sent'), version: 3 },
+      { action: 'remove', kind: 'task', object: task('never-sent'), version: 3, timestampMs: 0 },
     ]);
     expect(msgs.map((m) => m.removedTaskIds)).toEqual([['a', 'b']]);
     expect(set.changes([updated(task('b', { nodeId: 'w2' }))])).toEqual([]);
@@ -61,7 +67,7 @@ describe('AssignmentSet', () => {
     const set = new AssignmentSet('w1');
     set.complete([]);
     const [msg] = set.changes([
-      { action: 'create', kind: 'task', object: task('a'), version: 2 },
+      { action: 'create', kind: 'task', object: task('a'), version: 2, timestampMs: 0 },
       updated(task('a', { desiredState: TaskState.TASK_STATE_SHUTDOWN }), 3),
     ]);
     expect(msg!.updatedTasks).toHaveLength(1);

@@ -108,7 +108,9 @@ export class MemoryStore implements StateMachine<TxResult> {
     const problem = this.check(tx);
     if (problem) return problem;
     const events: ChangeEvent[] = tx.actions.map((a) => this.applyAction(a, index, tx.timestampMs));
-    for (const e of events) this.history.record(e);
+    // The history holds no `previous`: resumed watches replay changes, and keeping every old
+    // object beside its successor would double what the history holds.
+    for (const e of events) this.history.record(withoutPrevious(e));
     // Only queued here: watchers filter and copy when their readers take (watch.ts).
     for (const w of [...this.watchers]) for (const e of events) w.publish(e);
     return { ok: true, version: index };
@@ -173,7 +175,7 @@ export class MemoryStore implements StateMachine<TxResult> {
     if (current) this.unindex(kind, current);
     if (action.kind === StoreActionKind.STORE_ACTION_KIND_REMOVE) {
       table.delete(object.id);
-      return { action: 'remove', kind, object: cloneObject(kind, current!), version: index };
+      return { action: 'remove', kind, object: cloneObject(kind, current!), version: index, timestampMs };
     }
     const stored = cloneObject(kind, object);
     stored.meta = {
@@ -184,7 +186,17 @@ export class MemoryStore implements StateMachine<TxResult> {
     };
     table.set(object.id, stored);
     this.index(kind, stored);
-    return { action: current ? 'update' : 'create', kind, object: cloneObject(kind, stored), version: index };
+    // `current` left the table above: nothing changes it any more, so it is the update's `previous`
+    // as it is (each watcher that asks copies it when it takes the event).
+    const change: ChangeEvent = {
+      action: current ? 'update' : 'create',
+      kind,
+      object: cloneObject(kind, stored),
+      version: index,
+      timestampMs,
+    };
+    if (current) change.previous = current;
+    return change;
   }
 
   private index(kind: Kind, object: AnyObject): void {
@@ -246,6 +258,12 @@ export class MemoryStore implements StateMachine<TxResult> {
     const err = resyncRequired(`the store was replaced by a snapshot at version ${snap.version}`);
     for (const w of [...this.watchers]) w.end(err);
   }
+}
+
+function withoutPrevious(e: ChangeEvent): ChangeEvent {
+  if (!e.previous) return e;
+  const { action, kind, object, version, timestampMs } = e;
+  return { action, kind, object, version, timestampMs };
 }
 
 function addTo(index: Map<string, Set<string>>, key: string, id: string): void {

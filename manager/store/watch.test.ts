@@ -120,12 +120,40 @@ describe('a watch resumed from a store version', () => {
   });
 });
 
+describe('updates with the object before them (includePrevious)', () => {
+  it('gives an update its previous object, only to a watcher that asks, and stamps the proposer time', async () => {
+    const { store, replica } = setup();
+    await addTask(store, 't1');
+    const withPrevious = store.watch({ includePrevious: true });
+    const without = store.watch();
+    await store.update((tx) => {
+      const t = replica.get('task', 't1')!;
+      tx.update('task', { ...t, nodeId: 'n2' });
+    });
+    const [e] = withPrevious.drain();
+    expect(e).toMatchObject({ action: 'update', timestampMs: 1_000 });
+    expect((e!.object as Task).nodeId).toBe('n2');
+    expect((e!.previous as Task).nodeId).toBe('n1');
+    expect(without.drain()[0]!.previous).toBeUndefined();
+  });
+
+  it('keeps no previous object in the history a resumed watch replays', async () => {
+    const { store, replica } = setup();
+    await addTask(store, 't1');
+    await store.update((tx) => tx.update('task', { ...replica.get('task', 't1')!, nodeId: 'n2' }));
+    const replayed = store.watch({ fromVersion: 1, includePrevious: true }).drain();
+    expect(replayed.map((e) => e.action)).toEqual(['update']);
+    expect(replayed[0]!.previous).toBeUndefined();
+  });
+});
+
 describe('WatchHistory', () => {
   const event = (version: number): ChangeEvent => ({
     action: 'create',
     kind: 'task',
     object: testTask(`t${version}`, 's', 'n'),
     version,
+    timestampMs: 1_000,
   });
 
   it('keeps at most its bound, and knows which versions it can no longer replay', () => {

@@ -9,6 +9,15 @@ export interface ChangeEvent {
   object: AnyObject;
   /** The store version (Raft index) of the transaction that made the change. */
   version: number;
+  /** The proposer's time of that transaction (the same on every manager, as the objects' Meta). */
+  timestampMs: number;
+  /**
+   * The object as it was before an update, for watchers that ask (`includePrevious`): what
+   * changed is then known without a copy of the store (SwarmKit's IncludeOldObject; Docker's
+   * events name the old and new availability of a node, the old and new replicas of a service).
+   * Live changes only: the history a resumed watch replays does not keep it.
+   */
+  previous?: AnyObject;
 }
 
 export interface WatchOptions {
@@ -25,6 +34,8 @@ export interface WatchOptions {
    * then live ones. The store refuses with RESYNC_REQUIRED when it no longer holds them all.
    */
   fromVersion?: number;
+  /** Updates carry `previous`, the object before the change (copied for this reader only). */
+  includePrevious?: boolean;
 }
 
 export const WATCH_QUEUE_LENGTH_DEFAULT = 10_000;
@@ -36,8 +47,11 @@ export const WATCH_QUEUE_LENGTH_DEFAULT = 10_000;
  * (certificates, the CA key) are Uint8Arrays, which JavaScript cannot freeze. A copy costs the
  * reader that takes it, off the apply path, as every store read already does (MemoryStore.get).
  */
-function copyOf(event: ChangeEvent): ChangeEvent {
-  return { ...event, object: cloneObject(event.kind, event.object) };
+function copyOf(event: ChangeEvent, includePrevious: boolean): ChangeEvent {
+  const { previous, ...rest } = event;
+  const own: ChangeEvent = { ...rest, object: cloneObject(event.kind, event.object) };
+  if (includePrevious && previous) own.previous = cloneObject(event.kind, previous);
+  return own;
 }
 
 /**
@@ -152,7 +166,7 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
     while (this.head < this.pending.length) {
       const shared = this.pending[this.head]!;
       this.pending[this.head++] = undefined;
-      const own = copyOf(shared);
+      const own = copyOf(shared, this.options.includePrevious ?? false);
       if (this.passes(own)) return own;
       if (this.error) return undefined;
     }
