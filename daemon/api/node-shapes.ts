@@ -14,24 +14,25 @@ import { matchesLabels } from './list-filters.js';
 import { isoTime } from './swarm-shapes.js';
 import type { DockerTlsInfo } from './tls-info.js';
 
-const STATE: Record<number, string> = {
+/** Docker's words for a node's state, availability and reachability (also its events' attributes). */
+export const NODE_STATE_WORD: Record<number, string> = {
   [NodeState.NODE_STATE_UNKNOWN]: 'unknown',
   [NodeState.NODE_STATE_DOWN]: 'down',
   [NodeState.NODE_STATE_READY]: 'ready',
   [NodeState.NODE_STATE_DISCONNECTED]: 'disconnected',
 };
-const AVAILABILITY: Record<number, string> = {
+export const AVAILABILITY_WORD: Record<number, string> = {
   [NodeAvailability.NODE_AVAILABILITY_ACTIVE]: 'active',
   [NodeAvailability.NODE_AVAILABILITY_PAUSE]: 'pause',
   [NodeAvailability.NODE_AVAILABILITY_DRAIN]: 'drain',
 };
-const REACHABILITY: Record<number, string> = {
+export const REACHABILITY_WORD: Record<number, string> = {
   [Reachability.REACHABILITY_UNKNOWN]: 'unknown',
   [Reachability.REACHABILITY_UNREACHABLE]: 'unreachable',
   [Reachability.REACHABILITY_REACHABLE]: 'reachable',
 };
 
-function roleWord(role: NodeRole | undefined): string {
+export function roleWord(role: NodeRole | undefined): string {
   return role === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
 }
 
@@ -54,7 +55,7 @@ export function dockerNode(n: Node, tlsInfo: DockerTlsInfo): Record<string, unkn
       ...(n.spec?.annotations?.name ? { Name: n.spec.annotations.name } : {}),
       Labels: n.spec?.annotations?.labels ?? {},
       Role: roleWord(n.spec?.desiredRole),
-      Availability: AVAILABILITY[n.spec?.availability ?? 0] ?? 'active',
+      Availability: AVAILABILITY_WORD[n.spec?.availability ?? 0] ?? 'active',
     },
     Description: {
       Hostname: d?.hostname ?? '',
@@ -74,7 +75,7 @@ export function dockerNode(n: Node, tlsInfo: DockerTlsInfo): Record<string, unkn
       TLSInfo: tlsInfo,
     },
     Status: {
-      State: STATE[n.status?.state ?? 0] ?? 'unknown',
+      State: NODE_STATE_WORD[n.status?.state ?? 0] ?? 'unknown',
       ...(n.status?.message ? { Message: n.status.message } : {}),
       // The node's address: as the managers saw it, or the one a manager advertises.
       Addr: n.status?.addr || hostOf(managerAddr),
@@ -83,7 +84,7 @@ export function dockerNode(n: Node, tlsInfo: DockerTlsInfo): Record<string, unkn
       ? {
           ManagerStatus: {
             Leader: n.managerStatus.leader,
-            Reachability: REACHABILITY[n.managerStatus.reachability] ?? 'unknown',
+            Reachability: REACHABILITY_WORD[n.managerStatus.reachability] ?? 'unknown',
             Addr: managerAddr,
           },
         }
