@@ -20,6 +20,7 @@ type Register = (program: Command, context: () => CliContext, words?: readonly s
 const COMMANDS: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.js')).registerVersion,
   info: async () => (await import('./commands/info.js')).registerInfo,
+  events: async () => (await import('./commands/events.js')).registerEvents,
   swarm: async () => (await import('./commands/swarm.js')).registerSwarm,
   node: async () => (await import('./commands/node.js')).registerNode,
   service: async () => (await import('./commands/service.js')).registerService,
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 const MODULE_OF: Record<string, string> = {
   version: 'version',
   info: 'info',
+  events: 'events',
   init: 'swarm',
   join: 'swarm',
   'join-token': 'swarm',

@@ -13,6 +13,9 @@ import { Router } from './api/router.js';
 import { apiRoutes } from './api/routes.js';
 import { tswarmVersion } from '../lib/version.js';
 import { readCaBundle } from '../engine/image/registry/registry-options.js';
+import type { EngineEvents } from '../engine/engine.js';
+import { EventBus } from './events/bus.js';
+import { SwarmEventFeed } from './events/swarm-feed.js';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -40,11 +43,16 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private swarm: Swarm | undefined;
   private engine: Engine | undefined;
+  /** What the node does, for `GET /events`: its engine's doings and, on a manager, the swarm's changes. */
+  private readonly events = new EventBus();
+  private readonly swarmEvents: SwarmEventFeed;
 
   constructor(
     private readonly options: DaemonOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.swarmEvents = new SwarmEventFeed(this.events, log.child({ part: 'events' }));
+  }
 
   async start(): Promise<void> {
     this.socketPath = unixSocketPath(this.options.host);
@@ -58,6 +66,7 @@ export class Daemon {
       const engineRoot = join(dataDir.path, 'engine');
       // A wrong --registry-ca stops the start here, named, rather than failing every pull later.
       if (this.options.caBundlePath) await readCaBundle(this.options.caBundlePath);
+      const engineEvents: EngineEvents = (e) => void this.events.log(e.type, e.action, e.id, e.attributes);
       this.engine = await Engine.open({
         dataDir: dataDir.path,
         namePrefix: dataDir.node.namePrefix,
@@ -69,8 +78,9 @@ export class Daemon {
           stateDir: join(engineRoot, 'network'),
           log: this.log.child({ part: 'network' }),
         }),
-        volumes: await LocalVolumeProvider.open(engineRoot),
+        volumes: await LocalVolumeProvider.open(engineRoot, engineEvents),
         log: this.log.child({ part: 'engine' }),
+        events: engineEvents,
       });
       const swarm = new Swarm({
         dataDir: dataDir.path,
@@ -79,6 +89,7 @@ export class Daemon {
         log: this.log,
         node: dataDir.node,
         engine: this.engine,
+        onManagerChange: (manager) => this.swarmEvents.follow(manager),
       });
       this.swarm = swarm;
       // A member picks up where it left off (a restart after kill -9 included) before serving.
@@ -91,6 +102,7 @@ export class Daemon {
           logLevel: this.options.logLevel,
           swarm,
           engine: this.engine,
+          events: this.events,
         }),
       );
       const http = createApiServer(router, this.log.child({ part: 'api' }));
@@ -110,6 +122,7 @@ export class Daemon {
         'tswarmd ready',
       );
     } catch (err) {
+      this.closeEvents();
       await this.swarm?.stopParts();
       await this.engine?.close();
       await dataDir.lock.release();
@@ -123,7 +136,14 @@ export class Daemon {
     return this.stopping;
   }
 
+  /** Event streams end at once (they would hold the socket's graceful close open). */
+  private closeEvents(): void {
+    this.swarmEvents.close();
+    this.events.close();
+  }
+
   private async doStop(): Promise<void> {
+    this.closeEvents();
     await this.swarm?.stopParts();
     await this.socket?.close(SHUTDOWN_GRACE_MS);
     await this.engine?.close();

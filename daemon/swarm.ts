@@ -55,6 +55,8 @@ export interface SwarmOptions {
   clock?: Clock;
   /** The node's engine: with it, the task agent runs this node's tasks (every node in a swarm, managers too). */
   engine?: TaskEngine;
+  /** Told when this node's manager parts start (the manager) and stop (undefined): the swarm's events follow them. */
+  onManagerChange?: (manager: Manager | undefined) => void;
 }
 
 /**
@@ -475,7 +477,7 @@ export class Swarm {
       mode.kind === 'restart' ? 'restart' : 'new-member',
       this.o.log,
     );
-    this.manager = await Manager.start({
+    const manager = await Manager.start({
       dataDir: this.o.dataDir,
       nodeId: n.nodeId,
       clusterId: n.clusterId,
@@ -490,7 +492,13 @@ export class Swarm {
         ? { tickMs: n.raft.tickMs, electionTicks: n.raft.electionTicks, heartbeatTicks: n.raft.heartbeatTicks }
         : {}),
     });
+    this.setManager(manager);
     if (mode.kind === 'join') await this.joinRaft(mode.joinAddr);
+  }
+
+  private setManager(manager: Manager | undefined): void {
+    this.manager = manager;
+    this.o.onManagerChange?.(manager);
   }
 
   private async joinRaft(managerAddr: string): Promise<void> {
@@ -575,7 +583,7 @@ export class Swarm {
   /** Demoted: the manager parts stop and the node follows these managers. */
   private async becomeWorker(managers: string[]): Promise<void> {
     await this.manager?.stop();
-    this.manager = undefined;
+    this.setManager(undefined);
     this.managers?.setLocal(undefined);
     // No longer a member: its copy of the log is history, and a later promotion starts empty.
     await rm(join(this.o.dataDir, RAFT_DIR), { recursive: true, force: true });
@@ -592,7 +600,7 @@ export class Swarm {
     } catch (err) {
       // Stay a worker, so the next heartbeat tries again.
       await this.manager?.stop();
-      this.manager = undefined;
+      this.setManager(undefined);
       throw err;
     }
     this.managers?.setLocal({ nodeId: this.o.node.nodeId, addr: this.localManagerAddr()! });
@@ -705,6 +713,6 @@ export class Swarm {
     this.managersFile = undefined;
     this.managers = undefined;
     await this.manager?.stop();
-    this.manager = undefined;
+    this.setManager(undefined);
   }
 }

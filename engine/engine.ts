@@ -27,8 +27,11 @@ import { ensureImage, type EnsurePull } from './facade/ensure-image.js';
 import { execInContainer } from './facade/exec.js';
 import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
+import { tell, type EngineEvent, type EngineEvents } from './events-contract.js';
+import { containerEventOf, networkEventOf, pruneEventOf, volumeMountEvents } from './facade/events.js';
 
 export type { VolumeProvider } from './volume-contract.js';
+export type { EngineEvent, EngineEvents } from './events-contract.js';
 
 export interface EngineOptions {
   /** The daemon's data dir; the engine keeps everything under <dataDir>/engine. */
@@ -44,6 +47,8 @@ export interface EngineOptions {
   log: Logger;
   /** Registry timeouts and retries (tests shorten them). */
   registry?: ImageServiceOptions['registry'];
+  /** Told of what happens to containers, images, volumes and networks (the node's `GET /events`). */
+  events?: EngineEvents;
 }
 
 export { LABEL_ATTACHMENT, LABEL_AUTO_REMOVE, LABEL_IMAGE_ID } from './facade/labels.js';
@@ -85,7 +90,9 @@ export class Engine {
     readonly runtime: ContainerRuntime,
   ) {
     this.networking = o.networking ?? new LocalNetworking();
-    this.attachments = new Attachments(this.networking, runtime, o.log);
+    this.attachments = new Attachments(this.networking, runtime, o.log, (action, id, mode) =>
+      this.emit(networkEventOf(action, id, mode)),
+    );
     this.reaper = new AutoRemover(
       runtime,
       (id) => this.containerRemove(id, { force: true, volumes: true }),
@@ -108,12 +115,14 @@ export class Engine {
       // Until the engine is open nothing may be removed: every image counts as in use.
       isInUse: (id) => holder.engine?.isInUse(id) ?? true,
       usedBy: (id) => holder.engine?.imageUsers(id) ?? [],
+      ...(o.events ? { events: o.events } : {}),
     });
     const runtime = await ContainerRuntime.open({
       root,
       namePrefix: o.namePrefix,
       runtime: o.runtime ?? 'crun',
       log: o.log,
+      onEvent: (e) => tell(o.events, containerEventOf(e), (err) => o.log.warn({ err }, 'telling an event failed')),
     });
     // What the host lacks but the engine can do without (an init for --init, nft for -p) is said
     // once, at start, rather than found out by the first container that needs it.
@@ -121,7 +130,10 @@ export class Engine {
       o.log.warn({ missing: what }, 'this host lacks something containers may need');
     const engine = new Engine(o, images, runtime);
     holder.engine = engine;
-    runtime.whenExited((id) => void engine.attachments.releaseNetwork(id));
+    runtime.whenExited((id) => {
+      engine.emitVolumeMounts('unmount', id);
+      void engine.attachments.releaseNetwork(id);
+    });
     engine.networking.nameHolders?.(
       (attachmentId) => runtime.list({ all: true }).find((c) => c.labels[LABEL_ATTACHMENT] === attachmentId)?.name,
     );
@@ -244,6 +256,7 @@ export class Engine {
     const summary = inspected.container;
     const attachment = summary.labels[LABEL_ATTACHMENT];
     await this.attachments.reattach(inspected);
+    if (summary.state?.status !== 'running') this.emitVolumeMounts('mount', summary.id);
     try {
       await this.runtime.start(summary.id);
     } catch (err) {
@@ -270,7 +283,7 @@ export class Engine {
     const summary = inspected.container;
     await this.runtime.remove(summary.id, { force: options.force ?? false });
     const attachment = summary.labels[LABEL_ATTACHMENT];
-    if (attachment) await this.attachments.removed(attachment);
+    if (attachment) await this.attachments.removed(attachment, summary.id, inspected.config.networkMode);
     if (options.volumes) await this.volumes.removeAnonymous(inspected.config.spec?.mounts ?? []);
   }
 
@@ -329,6 +342,53 @@ export class Engine {
     return readStats(this.runtime, refs);
   }
 
+  // ---- events ----
+
+  /**
+   * Tells an event of a container that only the API sees happen (attach, restart, exec), shaped as
+   * the runtime's own: with the container's labels, image and name. A container gone meanwhile (an
+   * auto-remove one that already ended) has nobody to tell of: nothing is told.
+   */
+  containerEvent(ref: string, action: string, attributes: Record<string, string> = {}): void {
+    let r;
+    try {
+      r = this.runtime.inspect(ref);
+    } catch {
+      return;
+    }
+    const spec = r.config.spec;
+    const c = r.container;
+    this.emit(
+      containerEventOf({
+        action,
+        id: c.id,
+        name: c.name,
+        image: spec?.image || c.image,
+        labels: c.labels,
+        attributes,
+      }),
+    );
+  }
+
+  /** `container prune`: the prune event, with the bytes it reclaimed. */
+  containerPruned(reclaimedBytes: number): void {
+    this.emit(pruneEventOf('container', reclaimedBytes));
+  }
+
+  private emit(event: EngineEvent): void {
+    tell(this.o.events, event, (err) => this.o.log.warn({ err }, 'telling an event failed'));
+  }
+
+  private emitVolumeMounts(action: 'mount' | 'unmount', id: string): void {
+    let mounts;
+    try {
+      mounts = this.runtime.inspect(id).config.spec?.mounts ?? [];
+    } catch {
+      return; // removed meanwhile
+    }
+    for (const e of volumeMountEvents(action, id, mounts)) this.emit(e);
+  }
+
   // ---- volumes ----
 
   async volumeCreate(name: string, labels: Record<string, string>): Promise<Volume> {
@@ -350,6 +410,8 @@ export class Engine {
 
   /** Unused anonymous volumes; with `all`, every unused volume (Docker 23's `volume prune [-a]`). */
   async volumePrune(options: { all?: boolean } = {}): Promise<{ deleted: string[]; reclaimedBytes: number }> {
-    return this.volumes.prune(options);
+    const pruned = await this.volumes.prune(options);
+    this.emit(pruneEventOf('volume', pruned.reclaimedBytes));
+    return pruned;
   }
 }

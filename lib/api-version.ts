@@ -13,6 +13,13 @@ export const API_VERSION_MAX = '1.50';
 export const ERROR_CODE_HEADER = 'tswarm-error-code';
 
 /**
+ * A stream the daemon cut short (an event stream whose reader fell too far behind) ends with two
+ * HTTP trailers: ERROR_CODE_HEADER and this one, the message (URI-encoded). Docker's clients
+ * ignore trailers; tswarm's CLI reports the error.
+ */
+export const ERROR_MESSAGE_TRAILER = 'tswarm-error-message';
+
+/**
  * The one prefix of the operations Docker has no endpoint for (docs/architecture.md, The local
  * API): a path under it is tswarm's own, never a Docker one.
  */

@@ -102,6 +102,11 @@ const SIGNALS: Record<string, number> = {
   SIGSYS: 31,
 };
 
+/** The number of a signal named as normalizeSignal names it ("SIGTERM" → 15); 0 for an unknown name. */
+export function signalNumber(name: string): number {
+  return SIGNALS[name] ?? 0;
+}
+
 /** "TERM", "SIGTERM", "15" → "SIGTERM"; anything else is INVALID_ARGUMENT. */
 export function normalizeSignal(raw: string): string {
   const upper = raw.trim().toUpperCase();

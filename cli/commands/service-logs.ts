@@ -4,7 +4,7 @@ import { LOG_WARNINGS_HEADER } from '../../lib/api-version.js';
 import { CLUSTER_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import { demuxAll } from '../../lib/api-client/demux.js';
 import type { DockerNode, DockerService, DockerTask } from '../../lib/api-client/swarm-types.js';
-import { parseDurationMs } from '../../lib/duration.js';
+import { dockerTimestamp } from './timestamps.js';
 import { TswarmError } from '../../lib/errors.js';
 import { stderr } from './container-api.js';
 import { parseTail } from './container.js';
@@ -34,22 +34,9 @@ export interface ServiceLogsFlags {
   raw?: boolean;
 }
 
-/**
- * Docker's `--since`: Unix seconds (maybe fractional), an RFC 3339 time or date, or a duration
- * before now ("42m", "1h30m"); the daemon takes Unix seconds.
- */
+/** Docker's `--since` (dockerTimestamp): the daemon takes Unix seconds. */
 export function sinceParam(value: string, nowMs: number): string {
-  const v = value.trim();
-  if (/^\d{1,12}(\.\d{1,9})?$/.test(v)) return v;
-  let ms: number;
-  if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(v)) ms = nowMs - parseDurationMs(v, '--since');
-  else ms = Date.parse(v);
-  if (!Number.isFinite(ms) || ms < 0)
-    throw new TswarmError(
-      'USAGE',
-      `invalid --since "${value}". Give a time (2025-01-02T15:04:05Z), Unix seconds (1735830245) or a duration ago (42m)`,
-    );
-  return (ms / 1000).toFixed(3);
+  return dockerTimestamp(value, nowMs, '--since');
 }
 
 /** A line's swarm context, as the daemon writes it in front of the line with `details`. */

@@ -4,18 +4,13 @@ import { networkId } from './networks.js';
 import { MountType, PortProtocol, type Mount } from '../../gen/tswarm/v1/objects.js';
 import type { BridgeAddress } from '../../engine/network-contract.js';
 import { isoTime } from './swarm-shapes.js';
+import { userLabels } from '../../engine/facade/labels.js';
 
 /** tswarm's containers in the shapes of Docker's ContainerSummary and ContainerInspect. */
 
-/** The engine's own labels (image ID, network attachment, auto-remove) are not the user's. */
-const ENGINE_LABEL_PREFIX = 'tswarm.engine.';
 export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
 /** Go's zero time, which Docker prints for a time that never was. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-
-export function userLabels(labels: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith(ENGINE_LABEL_PREFIX)));
-}
 
 function protocolName(p: PortProtocol): string {
   return p === PortProtocol.PORT_PROTOCOL_UDP ? 'udp' : p === PortProtocol.PORT_PROTOCOL_SCTP ? 'sctp' : 'tcp';

@@ -135,6 +135,7 @@ function attachRoute(engine: Engine): Route {
       const state = first.state;
       const release = first.labels['tswarm.engine.auto-remove'] === 'true' ? engine.containerHoldRemoval(id) : () => {};
       const sink = reply.upgrade(outputContentType(req, filter.raw));
+      engine.containerEvent(id, 'attach');
       try {
         if (!boolParam(req.query, 'stream') || (!filter.stdout && !filter.stderr)) {
           if (boolParam(req.query, 'logs')) await pipeRecords(engine.containerLogs(id, {}), sink, filter);

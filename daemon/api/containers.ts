@@ -125,6 +125,7 @@ async function prune(engine: Engine, query: URLSearchParams): Promise<Record<str
       if (!(err instanceof TswarmError)) throw err;
     }
   }
+  engine.containerPruned(0);
   return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
 }
 
@@ -189,6 +190,7 @@ export function containerRoutes(ctx: ApiContext): Route[] {
         const timeoutMs = stopTimeoutMs(req.query);
         if (statusOf(engine, ref) === 'running') await engine.containerStop(ref, timeoutMs);
         await startOrRemove(engine, ref);
+        engine.containerEvent(ref, 'restart');
         reply.empty(204);
       },
     },

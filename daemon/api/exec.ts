@@ -96,14 +96,27 @@ function execCreate(engine: Engine, store: ExecStore): Route {
         running: false,
         exitCode: null,
       });
+      tellExec(engine, c.id, 'exec_create', cmd, { execID: id });
       reply.json(201, { Id: id });
     },
   };
 }
 
+/** Docker's exec events name the command in the action (`exec_start: sh -c ls`), the exec's ID in the attributes. */
+function tellExec(
+  engine: Engine,
+  containerId: string,
+  action: string,
+  cmd: readonly string[],
+  attributes: Record<string, string>,
+): void {
+  engine.containerEvent(containerId, cmd.length > 0 ? `${action}: ${cmd.join(' ')}` : action, attributes);
+}
+
 /** Runs the exec to its end; its output (bounded by the engine) comes back whole. */
 async function runExec(engine: Engine, r: ExecRecord): Promise<{ stdout: Buffer; stderr: Buffer }> {
   r.running = true;
+  tellExec(engine, r.containerId, 'exec_start', r.cmd, { execID: r.id });
   try {
     const result = await engine.containerExec(r.containerId, r.cmd, 0);
     r.exitCode = result.exitCode;
@@ -113,6 +126,7 @@ async function runExec(engine: Engine, r: ExecRecord): Promise<{ stdout: Buffer;
     return { stdout: Buffer.alloc(0), stderr: Buffer.from(`${(err as Error).message}\n`) };
   } finally {
     r.running = false;
+    tellExec(engine, r.containerId, 'exec_die', [], { execID: r.id, exitCode: String(r.exitCode ?? -1) });
   }
 }
 

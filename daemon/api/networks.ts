@@ -1,25 +1,17 @@
-import { createHash } from 'node:crypto';
 import { TswarmError } from '../../lib/errors.js';
 import { gatewayOf, parseSubnet } from '../../engine/network/ipam.js';
 import { DEFAULT_SUBNET } from '../../engine/network/node-networking.js';
+import { BUILTIN_NETWORKS, networkId } from '../../engine/network/network-id.js';
 import { globMatch, matchesLabels, parseFilters, type Filters } from './list-filters.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { isoTime } from './swarm-shapes.js';
 
-/** The node-local networks every node has, as dockerd's predefined ones: name → driver. */
-const BUILTIN: readonly { name: string; driver: string }[] = [
-  { name: 'bridge', driver: 'bridge' },
-  { name: 'host', driver: 'host' },
-  { name: 'none', driver: 'null' },
-];
+const BUILTIN = BUILTIN_NETWORKS;
 
 const NETWORK_LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
 
-/** A network's ID: 64 hex digits that stay the same for its name, as a client expects of an ID. */
-export function networkId(name: string): string {
-  return createHash('sha256').update(`tswarm network ${name}`).digest('hex');
-}
+export { networkId };
 
 function bridgeIpam(): Record<string, unknown> {
   const subnet = parseSubnet(DEFAULT_SUBNET);

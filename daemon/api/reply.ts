@@ -2,12 +2,17 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { asTswarmError, httpStatusFor } from '../../lib/errors.js';
-import { ERROR_CODE_HEADER } from '../../lib/api-version.js';
+import { ERROR_CODE_HEADER, ERROR_MESSAGE_TRAILER } from '../../lib/api-version.js';
 
 /** Where a streamed body goes: `write` waits while the client reads slowly; `closed` fires when it goes away. */
 export interface Sink {
   write(chunk: Buffer | string): Promise<void>;
-  end(): void;
+  /**
+   * Ends the body. `failure` (a stream the daemon had to cut short) goes in HTTP trailers — the
+   * error's code and message, as ERROR_CODE_HEADER names them — which Docker's clients ignore
+   * and tswarm's CLI reports; only a chunked response carries them.
+   */
+  end(failure?: { code: string; message: string }): void;
   readonly closed: AbortSignal;
 }
 
@@ -123,7 +128,19 @@ export class HttpReply implements Reply {
   stream(status: number, contentType: string): Sink {
     this.res.writeHead(status, { ...this.headers, 'Content-Type': contentType });
     this.res.flushHeaders();
-    return endOnce(this.res, abortOn(this.res));
+    const sink = endOnce(this.res, abortOn(this.res));
+    return {
+      ...sink,
+      end: (failure) => {
+        if (failure && this.res.writable)
+          this.res.addTrailers({
+            [ERROR_CODE_HEADER]: failure.code,
+            // A header value holds no line breaks, and non-ASCII text only as escapes.
+            [ERROR_MESSAGE_TRAILER]: encodeURIComponent(failure.message.replace(/[\r\n]+/g, ' ')),
+          });
+        sink.end();
+      },
+    };
   }
 
   upgrade(contentType: string): Sink {

@@ -10,6 +10,8 @@ import { volumeRoutes } from './volumes.js';
 import { networkRoutes } from './networks.js';
 import { tswarmRoutes } from './tswarm.js';
 import { raftStatusRoutes } from './raft-status.js';
+import { eventRoutes } from './events.js';
+import type { EventBus } from '../events/bus.js';
 
 /** What the Engine API's handlers reach: this node's engine and its swarm membership. */
 export interface ApiContext {
@@ -19,12 +21,15 @@ export interface ApiContext {
   logLevel: string;
   swarm: Swarm;
   engine: Engine;
+  /** The node's events (`GET /events`). */
+  events: EventBus;
 }
 
 /** Every route of the local Engine API, one group per kind of object (moby's api/swagger.yaml). */
 export function apiRoutes(ctx: ApiContext): Route[] {
   return [
     ...systemRoutes(ctx),
+    ...eventRoutes(ctx),
     ...containerRoutes(ctx),
     ...imageRoutes(ctx),
     ...distributionRoutes(ctx),

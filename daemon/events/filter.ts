@@ -1,4 +1,5 @@
 import { TswarmError } from '../../lib/errors.js';
+import { EVENT_FILTER_KEYS } from '../../lib/event-filters.js';
 import { familiarReference, parseReference, repositoryName } from '../../engine/image/reference.js';
 import { matchesLabels, parseFilters, type Filters } from '../api/list-filters.js';
 import { EVENT_SCOPES, EVENT_TYPES, type EventMessage, type EventType } from './message.js';
@@ -7,22 +8,7 @@ import { EVENT_SCOPES, EVENT_TYPES, type EventMessage, type EventType } from './
  * Docker's event filters (moby daemon/events/filter.go), read from `GET /events?filters=`: each
  * key given must match (AND), any of its values will do (OR).
  */
-export const EVENT_FILTERS = [
-  'config',
-  'container',
-  'daemon',
-  'event',
-  'image',
-  'label',
-  'network',
-  'node',
-  'plugin',
-  'scope',
-  'secret',
-  'service',
-  'type',
-  'volume',
-] as const;
+export const EVENT_FILTERS = EVENT_FILTER_KEYS;
 
 /** The object kinds a filter names by ID or name prefix (`container=web` matches `web` and `web-1`). */
 const NAMED_KINDS: readonly EventType[] = [

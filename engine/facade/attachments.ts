@@ -4,10 +4,13 @@ import type { ContainerNetworking, NetworkMode } from '../network-contract.js';
 import type { ContainerInspect, ContainerRuntime } from '../runtime/runtime.js';
 import { LABEL_ATTACHMENT, LABEL_AUTO_REMOVE } from './labels.js';
 
+/** Tells that a container joined (`connect`, at its start) or left (`disconnect`) its network. */
+export type TellNetwork = (action: 'connect' | 'disconnect', containerId: string, networkMode: string) => void;
+
 /**
  * Which containers hold their network attachment. As in Docker, a container that is not running
  * holds no namespace, address or host port: the attachment is let go when it stops (or after a
- * create) and made again at its next start.
+ * create) and made again at its next start — Docker's network `connect` and `disconnect` events.
  */
 export class Attachments {
   /** Attachments let go when their container stopped; start attaches them again. */
@@ -17,6 +20,7 @@ export class Attachments {
     private readonly networking: ContainerNetworking,
     private readonly runtime: ContainerRuntime,
     private readonly log: Logger,
+    private readonly tell: TellNetwork = () => undefined,
   ) {}
 
   /** After a restart: keeps the running containers' networking, lets go of the rest. */
@@ -46,6 +50,7 @@ export class Attachments {
     const mode = inspected.config.networkMode as NetworkMode;
     const a = await this.networking.attach(attachment, mode, mode === 'bridge' ? inspected.config.ports : []);
     this.released.delete(attachment);
+    this.tell('connect', summary.id, mode);
     await this.runtime.refreshNetworkFiles(summary.id, { ip: a.ip, resolvConfContent: a.resolvConf });
   }
 
@@ -59,26 +64,28 @@ export class Attachments {
 
   /** Lets go of a stopped container's namespace, address and published ports (start attaches again). */
   async releaseNetwork(id: string): Promise<void> {
-    let summary;
+    let inspected;
     try {
-      summary = this.runtime.inspect(id).container;
+      inspected = this.runtime.inspect(id);
     } catch {
       return; // removed meanwhile: removal detached it
     }
+    const summary = inspected.container;
     const attachment = summary.labels[LABEL_ATTACHMENT];
     if (attachment === undefined || this.released.has(attachment) || summary.state?.status === 'running') return;
     // An auto-remove container is about to be removed, which detaches it: once is enough.
     if (summary.labels[LABEL_AUTO_REMOVE] === 'true') return;
     this.released.add(attachment);
     await this.detach(attachment);
+    this.tell('disconnect', id, inspected.config.networkMode);
     // Removed meanwhile (a concurrent rm): nothing is left to attach again.
     if (!this.runtime.list({ all: true }).some((c) => c.id === id)) this.released.delete(attachment);
   }
 
-  /** After the container was removed: its attachment goes for good. */
-  async removed(attachmentId: string): Promise<void> {
+  /** After the container was removed: its attachment goes for good (a disconnect, if it still held it). */
+  async removed(attachmentId: string, containerId: string, networkMode: string): Promise<void> {
     await this.detach(attachmentId);
-    this.released.delete(attachmentId);
+    if (!this.released.delete(attachmentId)) this.tell('disconnect', containerId, networkMode);
   }
 
   async detach(attachmentId: string): Promise<void> {

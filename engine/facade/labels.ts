@@ -6,3 +6,11 @@
 export const LABEL_IMAGE_ID = 'tswarm.engine.image-id';
 export const LABEL_ATTACHMENT = 'tswarm.engine.attachment';
 export const LABEL_AUTO_REMOVE = 'tswarm.engine.auto-remove';
+
+/** Every engine label starts so; they are the engine's, not the user's (inspect and events leave them out). */
+export const ENGINE_LABEL_PREFIX = 'tswarm.engine.';
+
+/** The labels the user gave: without the engine's own. */
+export function userLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith(ENGINE_LABEL_PREFIX)));
+}

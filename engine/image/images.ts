@@ -29,6 +29,7 @@ import { collectGarbage } from './store/gc.js';
 import { readCaBundle } from './registry/registry-options.js';
 import { ImageIndex, type ImageRecord, type IndexData } from './store/image-index.js';
 import { LayerStore } from './store/layers.js';
+import { tell, type EngineEvents } from '../events-contract.js';
 
 export interface ImageServiceOptions {
   /** The engine's image directory, e.g. <data-dir>/engine/images. */
@@ -45,6 +46,8 @@ export interface ImageServiceOptions {
   usedBy?: (imageId: string) => string[];
   /** Timeouts and retry bounds of registry requests (tests shorten them). */
   registry?: Pick<RegistryClientOptions, 'idleTimeoutMs' | 'attemptsMax' | 'backoffBaseMs'>;
+  /** Told of pulls, tags, untags, deletes, loads and prunes (Docker's image events). */
+  events?: EngineEvents;
 }
 
 export interface PullOptions {
@@ -130,6 +133,13 @@ export class ImageService {
       const record = await index.update((draft) =>
         recordImage(draft, pulled, tag, `${repositoryName(parsed)}@${pulled.repoDigest}`),
       );
+      // dockerd names a pull by the reference pulled, its `name` the repository alone.
+      await this.emit(
+        'pull',
+        familiarReference(formatReference(parsed)),
+        familiarReference(repositoryName(parsed)),
+        record.id,
+      );
       return this.summary(index, record);
     } finally {
       for (const d of pinned) {
@@ -180,10 +190,41 @@ export class ImageService {
           return r;
         });
         summaries.push(this.summary(index, record));
+        await this.emit('load', record.id, record.id, record.id);
       }
       return summaries;
     } finally {
       this.loadsInFlight--;
+    }
+  }
+
+  /**
+   * An image event as dockerd logs one (LogImageEvent): the image's labels, then `name` over them.
+   * `labelsOf` names the image whose config has the labels (none once it is deleted).
+   */
+  private async emit(action: string, id: string, name: string, labelsOf?: string): Promise<void> {
+    const events = this.options.events;
+    if (!events) return;
+    const labels = labelsOf ? await this.labelsOf(labelsOf) : {};
+    tell(events, { type: 'image', action, id, attributes: { ...labels, name } }, (err) =>
+      this.log.warn({ err }, 'telling an image event failed'),
+    );
+  }
+
+  /** dockerd's order: an untag per tag taken off, then the delete (both name the image by its ID). */
+  private async emitRemoval(id: string, untagged: readonly string[], deleted: readonly string[]): Promise<void> {
+    for (let i = 0; i < untagged.length; i++) await this.emit('untag', id, id);
+    for (const d of deleted) await this.emit('delete', d, d);
+  }
+
+  private async labelsOf(id: string): Promise<Record<string, string>> {
+    try {
+      const doc = JSON.parse((await this.blobs.read(id, CONFIG_BYTES_MAX)).toString('utf8')) as {
+        config?: { Labels?: Record<string, string> | null };
+      };
+      return doc.config?.Labels ?? {};
+    } catch {
+      return {}; // removed meanwhile, or unreadable: the event goes without them
     }
   }
 
@@ -221,6 +262,7 @@ export class ImageService {
       draft.tags[tag] = found.id;
       return draft.images[found.id]!;
     });
+    await this.emit('tag', record.id, familiarReference(tag), record.id);
     return this.summary(index, record);
   }
 
@@ -233,6 +275,7 @@ export class ImageService {
     const result = await index.update((draft) =>
       planRemoval(draft, record.id, tag, inUse, options.force ?? false, users),
     );
+    await this.emitRemoval(record.id, result.untagged, result.deleted);
     if (result.deleted.length > 0) await this.gc(index);
     return { untagged: result.untagged.map(familiarReference), deleted: result.deleted };
   }
@@ -243,14 +286,26 @@ export class ImageService {
     const candidates = Object.values(index.data.images).filter((r) => options.all || index.tagsOf(r.id).length === 0);
     const doomed: string[] = [];
     for (const r of candidates) if (!(await this.inUse(r.id))) doomed.push(r.id);
+    const untagged: string[] = [];
     const deleted = await index.update((draft) => {
       for (const id of doomed) {
         delete draft.images[id];
-        for (const [tag, target] of Object.entries(draft.tags)) if (target === id) delete draft.tags[tag];
+        for (const [tag, target] of Object.entries(draft.tags))
+          if (target === id) {
+            delete draft.tags[tag];
+            untagged.push(id);
+          }
       }
       return doomed;
     });
+    for (const id of untagged) await this.emit('untag', id, id);
+    for (const id of deleted) await this.emit('delete', id, id);
     const { reclaimedBytes } = await this.gc(index, layerBytes);
+    tell(
+      this.options.events,
+      { type: 'image', action: 'prune', id: '', attributes: { reclaimed: String(reclaimedBytes) } },
+      (err) => this.log.warn({ err }, 'telling an image event failed'),
+    );
     return { deleted, reclaimedBytes };
   }
 

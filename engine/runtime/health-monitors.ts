@@ -2,7 +2,7 @@ import type { Logger } from '../../lib/log.js';
 import type { Clock } from '../../lib/clock.js';
 import { HealthMonitor, type HealthLogEntry } from './health.js';
 import { healthArgv } from './process.js';
-import type { ContainerRecord } from './record.js';
+import type { ContainerRecord, HealthStatus } from './record.js';
 import type { ExecResult } from './runtime-types.js';
 
 /**
@@ -20,6 +20,8 @@ export class HealthMonitors {
       exec: (id: string, argv: readonly string[], timeoutMs: number) => Promise<ExecResult>;
       /** Saves the record after a health change (under the container's lock). */
       save: (record: ContainerRecord) => Promise<void>;
+      /** Told of each change of a container's health (healthy ↔ unhealthy), after the record has it. */
+      changed?: (record: ContainerRecord, status: HealthStatus) => void;
     },
   ) {}
 
@@ -37,6 +39,7 @@ export class HealthMonitors {
       onChange: (status) => {
         record.state.health = status;
         this.d.log.info({ container: record.id, health: status }, 'container health changed');
+        this.d.changed?.(record, status);
         void this.d.save(record).catch((err: unknown) => this.d.log.warn({ err }, 'saving health failed'));
       },
     });

@@ -16,6 +16,23 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** conmon's cap on a container's log file. */
   logBytesMax?: number;
+  /** Told of what happens to each container (the engine makes Docker's events of it). */
+  onEvent?: (event: ContainerEvent) => void;
+}
+
+/**
+ * Something that happened to a container, as the runtime saw it: Docker's action word (`create`,
+ * `start`, `kill`, `oom`, `die`, `stop`, `destroy`, `health_status: healthy`), the container as
+ * its record names it, and what the action adds (a kill's signal, a die's exit code).
+ */
+export interface ContainerEvent {
+  action: string;
+  id: string;
+  name: string;
+  /** The image as the container was asked for it (Docker's `Config.Image`). */
+  image: string;
+  labels: Record<string, string>;
+  attributes: Record<string, string>;
 }
 
 export interface ExecResult {

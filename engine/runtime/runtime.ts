@@ -23,6 +23,7 @@ import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
 import { HealthMonitors } from './health-monitors.js';
 import { normalizeSignal } from './process.js';
+import { signalNumber } from '../../lib/linux-names.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { LogKeeper } from './log-keeper.js';
 import type { SeccompBpfCache } from './seccomp-cache.js';
@@ -36,7 +37,7 @@ import { ExitListeners } from './exit-listeners.js';
 import { keepCompiledSeccomp, launchUnderConmon, prepareStart, startLaunched, type StartContext } from './start.js';
 
 export type { CreateInput } from './create.js';
-export type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
+export type { ContainerEvent, ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 export type { LogRecord } from './logs.js';
 
 /** Docker's default json-file cap is unbounded; ours is 10 MiB per container. */
@@ -92,6 +93,7 @@ export class ContainerRuntime {
       log: this.log,
       exec: (id, argv, timeoutMs) => this.exec(id, argv, { timeoutMs }),
       save: (record) => this.locks.run(record.id, () => this.persist(record)),
+      changed: (record, status) => this.emit(record, `health_status: ${status}`),
     });
     this.logKeeper = new LogKeeper(this.log, () =>
       this.records.running().map((r) => containerPaths(this.containersDir, r.id).log),
@@ -178,6 +180,7 @@ export class ContainerRuntime {
       this.records.set(id, record);
       this.neverStarted.add(id);
       this.log.info({ container: id, name }, 'container created');
+      this.emit(record, 'create');
       return id;
     } catch (err) {
       this.records.delete(id);
@@ -205,6 +208,7 @@ export class ContainerRuntime {
     this.monitors.start(record);
     await this.logKeeper.follow(paths.log);
     this.log.info({ container: record.id, pid }, 'container started');
+    this.emit(record, 'start');
   }
 
   private startContext(): StartContext {
@@ -224,13 +228,19 @@ export class ContainerRuntime {
     const record = this.records.resolve(ref);
     if (record.state.status !== 'running') return;
     const graceMs = timeoutMs ?? record.stopGracePeriodMs;
+    // Docker's order: kill (the stop signal), [kill (9)], die, stop. Told before the signal goes,
+    // so the die the exit watcher tells never comes first.
+    this.emitKill(record, record.stopSignal);
     await this.oci.kill(record.runtimeName, record.stopSignal);
-    if (await this.watcher.waitExited(record.runtimeName, graceMs, () => record.state.status !== 'running')) return;
-    this.log.info({ container: record.id, graceMs }, 'container did not stop in its grace period; killing it');
-    await this.killAndWait(record);
+    if (!(await this.watcher.waitExited(record.runtimeName, graceMs, () => record.state.status !== 'running'))) {
+      this.log.info({ container: record.id, graceMs }, 'container did not stop in its grace period; killing it');
+      await this.killAndWait(record);
+    }
+    this.emit(record, 'stop');
   }
 
   private async killAndWait(record: ContainerRecord): Promise<void> {
+    this.emitKill(record, 'SIGKILL');
     await this.oci.kill(record.runtimeName, 'SIGKILL');
     if (!(await this.watcher.waitExited(record.runtimeName, KILL_WAIT_MS, () => record.state.status !== 'running'))) {
       throw new TswarmError(
@@ -243,9 +253,10 @@ export class ContainerRuntime {
   async kill(ref: string, signal: string): Promise<void> {
     const record = this.records.resolve(ref);
     const name = normalizeSignal(signal);
-    if (record.state.status !== 'running' || !(await this.oci.kill(record.runtimeName, name))) {
-      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
-    }
+    const notRunning = () => new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
+    if (record.state.status !== 'running') throw notRunning();
+    this.emitKill(record, name);
+    if (!(await this.oci.kill(record.runtimeName, name))) throw notRunning();
   }
 
   async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
@@ -280,6 +291,7 @@ export class ContainerRuntime {
       this.exitListeners.notify(record.id);
       this.records.delete(record.id);
       this.log.info({ container: record.id }, 'container removed');
+      this.emit(record, 'destroy');
     });
   }
 
@@ -410,6 +422,17 @@ export class ContainerRuntime {
       pidsLimitHit: reasons.pidsLimitHit,
       finishedAtMs: Math.round(exit.atMs),
     };
+    // Told as the state changes, before anything awaits: whoever then sees the container exited
+    // (a stop, a wait) has the die told before it.
+    if (reasons.oomKilled) this.emit(record, 'oom');
+    this.emit(record, 'die', {
+      exitCode: String(exit.exitCode),
+      execDuration: String(
+        record.state.startedAtMs > 0
+          ? Math.max(0, Math.floor((record.state.finishedAtMs - record.state.startedAtMs) / 1000))
+          : 0,
+      ),
+    });
     await this.persist(record);
     this.exitListeners.notify(record.id);
     for (const hook of this.exitHooks) hook(record.id);
@@ -423,6 +446,29 @@ export class ContainerRuntime {
     else throw deleted.reason;
     if (unmounted.status === 'rejected') throw unmounted.reason;
     this.log.info({ container: record.id, exitCode: exit.exitCode, oomKilled: reasons.oomKilled }, 'container exited');
+  }
+
+  /** Tells the engine what happened to a container; a listener's failure never fails the operation. */
+  private emit(record: ContainerRecord, action: string, attributes: Record<string, string> = {}): void {
+    const onEvent = this.o.onEvent;
+    if (!onEvent) return;
+    try {
+      onEvent({
+        action,
+        id: record.id,
+        name: record.name,
+        image: record.config.spec?.image || record.image.reference,
+        labels: record.config.spec?.labels ?? {},
+        attributes,
+      });
+    } catch (err) {
+      this.log.warn({ err, container: record.id, action }, 'telling a container event failed');
+    }
+  }
+
+  /** Docker's kill event names the signal by its number. */
+  private emitKill(record: ContainerRecord, signal: string): void {
+    this.emit(record, 'kill', { signal: String(signalNumber(signal)) });
   }
 
   private persist(record: ContainerRecord): Promise<void> {

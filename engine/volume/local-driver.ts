@@ -5,6 +5,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Volume, VolumePruneResponse } from '../../gen/tswarm/v1/engine.js';
+import { tell, type EngineEvents } from '../events-contract.js';
 
 export interface LocalVolumeDriverOptions {
   /** The engine's directory, e.g. <data-dir>/engine; volumes live in its volumes/ folder. */
@@ -12,6 +13,8 @@ export interface LocalVolumeDriverOptions {
   /** The containers that use a volume (by name), from the runtime: remove and prune need it. */
   usedBy: (name: string) => string[];
   clock?: Clock;
+  /** Told when a volume is made (explicitly or by a mount that names a new one) and destroyed. */
+  events?: EngineEvents;
 }
 
 /** What volume.json holds; the data itself is the `_data` directory beside it. */
@@ -89,7 +92,13 @@ export class LocalVolumeDriver {
     await mkdir(join(this.dir, name, '_data'), { recursive: true, mode: 0o755 });
     const meta: VolumeMeta = { formatVersion: 1, name, labels: { ...labels }, createdAtMs: this.clock.nowMs() };
     await writeFileAtomic(join(this.dir, name, META_FILE), JSON.stringify(meta, null, 1));
+    this.tell('create', name);
     return meta;
+  }
+
+  /** Docker's volume events: the volume's name as the ID, its driver as an attribute. */
+  private tell(action: 'create' | 'destroy', name: string): void {
+    tell(this.o.events, { type: 'volume', action, id: name, attributes: { driver: 'local' } }, () => undefined);
   }
 
   async list(): Promise<Volume[]> {
@@ -156,6 +165,7 @@ export class LocalVolumeDriver {
   private async discard(name: string): Promise<void> {
     const trash = join(this.dir, `${TRASH_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
     await rename(join(this.dir, name), trash);
+    this.tell('destroy', name);
     await rm(trash, { recursive: true, force: true });
   }
 

@@ -3,6 +3,7 @@ import type { Volume } from '../../gen/tswarm/v1/engine.js';
 import { LocalVolumeDriver } from './local-driver.js';
 import { resolveMounts } from './mounts.js';
 import type { VolumeProvider } from '../volume-contract.js';
+import type { EngineEvents } from '../events-contract.js';
 
 /**
  * The VolumeProvider the daemon gives the engine: the local driver's named volumes, with mounts
@@ -14,11 +15,12 @@ export class LocalVolumeProvider implements VolumeProvider {
 
   private constructor(private store: LocalVolumeDriver) {}
 
-  static async open(engineRoot: string): Promise<LocalVolumeProvider> {
+  static async open(engineRoot: string, events?: EngineEvents): Promise<LocalVolumeProvider> {
     const holder: { self?: LocalVolumeProvider } = {};
     const store = await LocalVolumeDriver.open({
       engineRoot,
       usedBy: (name) => (holder.self?.allowed(name) ? [] : ['a container']),
+      ...(events ? { events } : {}),
     });
     holder.self = new LocalVolumeProvider(store);
     return holder.self;

@@ -3,7 +3,7 @@ import type * as Http from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { API_VERSION_MAX, ERROR_CODE_HEADER } from '../api-version.js';
+import { API_VERSION_MAX, ERROR_CODE_HEADER, ERROR_MESSAGE_TRAILER } from '../api-version.js';
 import { isErrorCode, TswarmError, type ErrorCode } from '../errors.js';
 import { unixSocketPath } from '../daemon-host.js';
 import { readJsonLines } from './json-lines.js';
@@ -105,6 +105,22 @@ async function errorOf(res: IncomingMessage): Promise<TswarmError> {
   const code =
     typeof sent === 'string' && isErrorCode(sent) ? sent : (STATUS_CODES_FALLBACK[status] ?? ('INTERNAL' as const));
   return new TswarmError(code, message);
+}
+
+/**
+ * Why the daemon cut a stream short, from the trailers it ended with (read once the body has
+ * ended); undefined for a stream that ended as it should.
+ */
+export function streamFailure(res: IncomingMessage): TswarmError | undefined {
+  const code = res.trailers[ERROR_CODE_HEADER];
+  if (!code) return undefined;
+  let message = 'tswarmd cut the stream short';
+  try {
+    message = decodeURIComponent(res.trailers[ERROR_MESSAGE_TRAILER] ?? message);
+  } catch {
+    // An undecodable message: the code still says what happened.
+  }
+  return new TswarmError(isErrorCode(code) ? code : 'INTERNAL', message);
 }
 
 function pathWithQuery(path: string, query: CallOptions['query']): string {
