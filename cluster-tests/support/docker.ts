@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Lab } from '../../lab/lab.js';
@@ -41,6 +42,33 @@ export async function dockerOk(lab: Lab, host: string, args: readonly string[], 
   const r = await docker(lab, host, args, { timeoutMs });
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} on ${host} exited ${r.code}:\n${r.stdout}${r.stderr}`);
   return r.stdout;
+}
+
+/** A `docker ARGS` that runs until stopped (`events`, `logs -f`): what it prints, as it prints it. */
+export interface DockerFollower {
+  stdout(): string;
+  stderr(): string;
+  /** Its exit code once it ended (null if a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Ends it (SIGTERM to the process this test started). */
+  stop(): void;
+}
+
+export function dockerFollow(lab: Lab, host: string, args: readonly string[]): DockerFollower {
+  const child = spawn(DOCKER_CLI, args, { env: dockerEnv(lab, host), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
 }
 
 /** A Python program using the docker SDK (`import docker`; `docker.from_env()` finds the host's socket). */

@@ -71,7 +71,8 @@ async function infoBody(ctx: ApiContext): Promise<Record<string, unknown>> {
     LoggingDriver: 'k8s-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: engine.cgroupLayout.startsWith('v2') ? '2' : '1',
-    NEventsListener: 0,
+    // The open `GET /events` streams, as dockerd counts its event listeners.
+    NEventsListener: ctx.events.subscriberCount,
     KernelVersion: release(),
     OperatingSystem: 'tswarm',
     OSVersion: '',
