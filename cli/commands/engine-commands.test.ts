@@ -1,107 +1,41 @@
-import { destroyTestEngine } from '../../engine/testing/test-engine.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
-import { Command, CommanderError } from 'commander';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
-import { Engine } from '../../engine/engine.js';
-import { buildBusyboxImage } from '../../engine/image/busybox-image.js';
-import { makeArchive, pushTestImage } from '../../engine/image/testing/test-images.js';
-import { startTestRegistry, type TestRegistry } from '../../engine/image/testing/test-registry.js';
-import { randomPrefix } from '../../engine/testing/scratch.js';
+import { makeArchive } from '../../engine/image/testing/test-images.js';
 import { settlesWithin } from '../../engine/testing/bounded.js';
-import { CliContext } from '../context.js';
-import { reportError } from '../errors.js';
-import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
-import { isRunCommand } from '../program.js';
-import { EXIT_USAGE } from '../../lib/errors.js';
 import { registerImage } from './image.js';
 import { registerContainer } from './container.js';
 import { registerVolume } from './volume.js';
 import { registerLogin } from './login.js';
 import { ApiClient } from '../../lib/api-client/client.js';
 import { demux } from '../../lib/api-client/demux.js';
-import { createApiServer } from '../../daemon/api/server.js';
-import { Router } from '../../daemon/api/router.js';
-import { apiRoutes, type ApiContext } from '../../daemon/api/routes.js';
+import { runCli, startEngineApi, type CliResult, type EngineApi } from './testing/engine-api.js';
 
 /**
  * The engine's commands of tswarm's CLI, end to end on one machine: a real engine (crun, a local
  * registry) behind the Engine API server on a Unix socket, as tswarmd serves them, driven by the
  * CLI's own command code. The cluster tests do the same through a built daemon on lab hosts.
  */
-let registry: TestRegistry;
-let dir: string;
-let engine: Engine;
-let server: Server;
+let api: EngineApi;
 let host: string;
 let ref: string;
 let archive: string;
-const prefix = randomPrefix();
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tswarm-engine-api-'));
-  registry = await startTestRegistry();
-  const layout = join(dir, 'layout');
-  await buildBusyboxImage(layout, 'bb');
-  await pushTestImage(layout, 'bb', registry.host, 'busybox', '1');
-  archive = join(dir, 'image.tar');
-  await makeArchive(layout, 'bb', 'docker', archive, 'loaded/busybox:1');
-  ref = `${registry.host}/test/busybox:1`;
-  engine = await Engine.open({
-    dataDir: join(dir, 'data'),
-    namePrefix: prefix,
-    insecureRegistries: [registry.host],
-    log: silentLogger(),
-    registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 },
-  });
-  // The engine's routes reach no swarm: only /info and the swarm routes would, and no test here calls them.
-  const ctx = { hostname: 'test', dataDir: dir, startedAtMs: Date.now(), logLevel: 'warn', engine } as ApiContext;
-  server = createApiServer(new Router(apiRoutes(ctx)), silentLogger());
-  const sock = join(dir, 'd.sock');
-  await new Promise<void>((resolve) => server.listen(sock, resolve));
-  host = `unix://${sock}`;
+  api = await startEngineApi();
+  host = api.host;
+  ref = api.ref;
+  archive = join(api.dir, 'image.tar');
+  await makeArchive(api.layout, 'bb', 'docker', archive, 'loaded/busybox:1');
 }, 60_000);
 
 afterAll(async () => {
-  // Forced: a call left open by a failed test must not keep the containers and registry alive.
-  server?.closeAllConnections();
-  server?.close();
-  await destroyTestEngine({ engine, registry, prefix, dir });
+  await api?.stop();
 }, 60_000);
 
 /** The CLI's engine commands in a program of their own (program.ts registers them for real). */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string; outBytes: Buffer }> {
-  let out = '';
-  let err = '';
-  const bytes: Buffer[] = [];
-  const ctx = new CliContext(host, (t) => {
-    bytes.push(Buffer.from(t));
-    out += typeof t === 'string' ? t : Buffer.from(t).toString('utf8');
-  });
-  const program = new Command('tswarm')
-    .exitOverride()
-    .enablePositionalOptions()
-    .configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
-  for (const register of [registerImage, registerContainer, registerVolume, registerLogin])
-    register(program, () => ctx);
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return { code: 0, out, err, outBytes: Buffer.concat(bytes) };
-  } catch (e) {
-    const outBytes = Buffer.concat(bytes);
-    if (e instanceof ExitWith) return { code: e.exitCode, out, err, outBytes };
-    // As runCli maps it (cli/program.ts).
-    if (e instanceof CommanderError)
-      return { code: isRunCommand(argv) ? EXIT_RUN_ENGINE_ERROR : EXIT_USAGE, out, err, outBytes };
-    const code = reportError(e, (t) => (err += t));
-    return { code, out, err, outBytes };
-  } finally {
-    ctx.close();
-  }
+function cli(...argv: string[]): Promise<CliResult> {
+  return runCli(host, [registerImage, registerContainer, registerVolume, registerLogin], argv);
 }
 
 describe("the CLI's engine commands on the Engine API", () => {
@@ -145,7 +79,7 @@ describe("the CLI's engine commands on the Engine API", () => {
 
   it('exits 127 for a missing command, 125 for an engine error and for a bad flag, as docker run does', async () => {
     expect((await cli('run', '--rm', '--network', 'none', ref, '/no/such/command')).code).toBe(127);
-    expect((await cli('run', '--network', 'none', `${registry.host}/test/absent:1`)).code).toBe(125);
+    expect((await cli('run', '--network', 'none', `${api.registry.host}/test/absent:1`)).code).toBe(125);
     const bad = await cli('run', '-m', 'lots', ref);
     expect(bad.code).toBe(125);
     expect(bad.err).toContain('invalid size "lots"');

@@ -1,108 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
-import { Command, CommanderError } from 'commander';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { silentLogger } from '../../lib/log.js';
-import { Engine } from '../../engine/engine.js';
-import { buildBusyboxImage } from '../../engine/image/busybox-image.js';
-import { pushTestImage } from '../../engine/image/testing/test-images.js';
-import { startTestRegistry, type TestRegistry } from '../../engine/image/testing/test-registry.js';
-import { randomPrefix } from '../../engine/testing/scratch.js';
-import { destroyTestEngine } from '../../engine/testing/test-engine.js';
 import { LocalVolumeProvider } from '../../engine/volume/local-provider.js';
+import type { EngineEvents } from '../../engine/engine.js';
 import { ApiClient } from '../../lib/api-client/client.js';
 import { readLines } from '../../lib/api-client/json-lines.js';
-import { createApiServer } from '../../daemon/api/server.js';
-import { Router } from '../../daemon/api/router.js';
-import { apiRoutes, type ApiContext } from '../../daemon/api/routes.js';
 import { EventBus } from '../../daemon/events/bus.js';
-import { CliContext } from '../context.js';
-import { reportError } from '../errors.js';
-import { ExitWith } from '../exit-with.js';
-import { EXIT_USAGE } from '../../lib/errors.js';
 import { registerContainer } from './container.js';
 import { registerImage } from './image.js';
 import { registerVolume } from './volume.js';
 import { eventTime, formatEvent, registerEvents } from './events.js';
+import { runCli, startEngineApi, type CliResult, type EngineApi } from './testing/engine-api.js';
 
 /**
  * Events end to end on one machine: a real engine (crun, a local registry) telling the daemon's
  * event bus, `GET /events` on the Engine API server, and tswarm's `events` command reading it.
  */
-let registry: TestRegistry;
-let dir: string;
-let engine: Engine;
-let server: Server;
+let api: EngineApi;
 let host: string;
 let ref: string;
-const prefix = randomPrefix();
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tswarm-events-'));
-  registry = await startTestRegistry();
-  const layout = join(dir, 'layout');
-  await buildBusyboxImage(layout, 'bb');
-  await pushTestImage(layout, 'bb', registry.host, 'busybox', '1');
-  ref = `${registry.host}/test/busybox:1`;
   const bus = new EventBus();
-  const events = (e: {
-    type: 'container' | 'image' | 'volume' | 'network';
-    action: string;
-    id: string;
-    attributes: Record<string, string>;
-  }) => void bus.log(e.type, e.action, e.id, e.attributes);
-  const dataDir = join(dir, 'data');
-  engine = await Engine.open({
-    dataDir,
-    namePrefix: prefix,
-    insecureRegistries: [registry.host],
-    log: silentLogger(),
-    volumes: await LocalVolumeProvider.open(join(dataDir, 'engine'), events),
-    events,
+  const sink: EngineEvents = (e) => void bus.log(e.type, e.action, e.id, e.attributes);
+  api = await startEngineApi({
+    dirPrefix: 'tswarm-events-',
+    volumes: (engineRoot) => LocalVolumeProvider.open(engineRoot, sink),
+    events: { bus, sink },
   });
-  const ctx = {
-    hostname: 'test',
-    dataDir: dir,
-    startedAtMs: Date.now(),
-    logLevel: 'warn',
-    engine,
-    events: bus,
-  } as ApiContext;
-  server = createApiServer(new Router(apiRoutes(ctx)), silentLogger());
-  const sock = join(dir, 'd.sock');
-  await new Promise<void>((resolve) => server.listen(sock, resolve));
-  host = `unix://${sock}`;
+  host = api.host;
+  ref = api.ref;
 }, 60_000);
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  server?.close();
-  await destroyTestEngine({ engine, registry, prefix, dir });
+  await api?.stop();
 }, 60_000);
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ctx = new CliContext(host, (t) => (out += typeof t === 'string' ? t : Buffer.from(t).toString('utf8')));
-  const program = new Command('tswarm')
-    .exitOverride()
-    .enablePositionalOptions()
-    .configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
-  for (const register of [registerImage, registerContainer, registerVolume, registerEvents])
-    register(program, () => ctx);
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return { code: 0, out, err };
-  } catch (e) {
-    // As runCli maps them (cli/program.ts).
-    if (e instanceof ExitWith) return { code: e.exitCode, out, err };
-    if (e instanceof CommanderError) return { code: EXIT_USAGE, out, err };
-    return { code: reportError(e, (t) => (err += t)), out, err };
-  } finally {
-    ctx.close();
-  }
+function cli(...argv: string[]): Promise<CliResult> {
+  return runCli(host, [registerImage, registerContainer, registerVolume, registerEvents], argv);
 }
 
 /** `TYPE ACTION` of each line of `tswarm events` (after the time), and the lines themselves. */
@@ -203,7 +136,7 @@ describe('tswarm events on the Engine API', () => {
           },
       );
     expect(parsed.map((e) => e.Action)).toEqual(['pull', 'tag', 'untag']);
-    expect(parsed[0]!.Actor).toMatchObject({ ID: ref, Attributes: { name: `${registry.host}/test/busybox` } });
+    expect(parsed[0]!.Actor).toMatchObject({ ID: ref, Attributes: { name: `${api.registry.host}/test/busybox` } });
     expect(parsed[0]!.status).toBe('pull'); // the legacy fields docker CLIs before 25 read
     expect(parsed[1]!.Actor.Attributes.name).toBe('evtag:1');
     const ev2 = await cli('events', '--since', since, '--until', until, '-f', 'container=ev2');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { EventBus } from './bus.js';
-import { eventJsonLine, NS_PER_MS, type EventMessage } from './message.js';
+import { eventJsonLine, eventMessage, NS_PER_MS, type EventMessage } from './message.js';
 
 const limits = { ringEventsMax: 5, ringBytesMax: 1_000_000, queueEventsMax: 3, subscribersMax: 2 };
 
@@ -128,7 +128,8 @@ describe('eventJsonLine', () => {
       time: 1_700_000_000,
       timeNano: 1_700_000_000_000_000_000,
     });
-    const swarm = bus.publishAt('service', 'create', 's1', { name: 'web' }, 'swarm', 1_700_000_000_123_456_789n);
+    const swarm = eventMessage('service', 'create', 's1', { name: 'web' }, 'swarm', 1_700_000_000_123_456_789n);
+    bus.publish(swarm);
     const parsed = JSON.parse(eventJsonLine(swarm)) as Record<string, unknown>;
     expect(parsed.status).toBeUndefined();
     expect(parsed.scope).toBe('swarm');

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
-import { eventBytes, eventMessage, NS_PER_MS, type EventMessage, type EventScope, type EventType } from './message.js';
+import { eventBytes, eventMessage, NS_PER_MS, type EventMessage, type EventType } from './message.js';
 
 /**
  * Recent events kept for `since`: dockerd keeps 256; tswarm keeps more, since a swarm manager's
@@ -62,20 +62,7 @@ export class EventBus {
   }
 
   /** An event stamped by its source (a swarm event carries the time its change was proposed). */
-  publishAt(
-    type: EventType,
-    action: string,
-    id: string,
-    attributes: Record<string, string>,
-    scope: EventScope,
-    timeNano: bigint,
-  ): EventMessage {
-    const m = eventMessage(type, action, id, attributes, scope, timeNano);
-    this.publish(m);
-    return m;
-  }
-
-  private publish(m: EventMessage): void {
+  publish(m: EventMessage): void {
     if (this.closed) return;
     this.ring.push(m);
     this.ringBytes += eventBytes(m);

@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/log.js';
 import type { Watcher, WatchOptions } from '../../manager/store/watch.js';
 import type { EventBus } from './bus.js';
+import { eventMessage } from './message.js';
 import { SWARM_EVENT_KINDS, swarmEventOf } from './swarm-events.js';
 
 /** What the feed needs of a manager: its replica of the store, and how far Raft had committed. */
@@ -49,7 +50,7 @@ export class SwarmEventFeed {
         for await (const change of watcher) {
           if (change.version <= floor) continue;
           const e = swarmEventOf(change);
-          if (e) this.bus.publishAt(e.type, e.action, e.id, e.attributes, 'swarm', e.timeNano);
+          if (e) this.bus.publish(eventMessage(e.type, e.action, e.id, e.attributes, 'swarm', e.timeNano));
         }
         return; // closed: the manager parts stopped, or the daemon is stopping
       } catch (err) {
