@@ -105,6 +105,22 @@ describe('service shapes', () => {
     );
   });
 
+  it('reads member names case-insensitively, as Docker (Go’s encoding/json) does: the Python SDK’s lower-case mode', () => {
+    // docker.types.ServiceMode('replicated', replicas=2) is sent as {"replicated": {"Replicas": 2}}.
+    const spec = serviceSpecFromDocker({
+      Name: 'py',
+      Mode: { replicated: { Replicas: 2 } },
+      TaskTemplate: { ContainerSpec: { image: 'busybox' } },
+    });
+    expect(spec.replicated).toEqual({ replicas: 2 });
+    expect(spec.taskTemplate?.container?.image).toBe('busybox');
+    // An exact match wins over another casing; a refused mode is refused in any casing.
+    expect(
+      serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 3 }, REPLICATED: { Replicas: 9 } } }).replicated,
+    ).toEqual({ replicas: 3 });
+    expect(() => serviceSpecFromDocker({ Mode: { global: {} } })).toThrow('Mode.Global services are not supported yet');
+  });
+
   it('shows a service with its version and ServiceStatus counted over live nodes', () => {
     const svc = service('svc', 3);
     const tasks = [

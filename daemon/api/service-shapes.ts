@@ -15,7 +15,7 @@ import {
   type TaskSpec,
 } from '../../gen/tswarm/v1/objects.js';
 import { TswarmError } from '../../lib/errors.js';
-import { field, stringArray, stringMap, type JsonObject } from './body.js';
+import { field, member, stringArray, stringMap, type JsonObject } from './body.js';
 import { isoTime } from './swarm-shapes.js';
 
 /**
@@ -243,7 +243,7 @@ export function serviceSpecFromDocker(body: JsonObject): ServiceSpec {
   const mode = object(body, 'Mode', 'Mode');
   const replicated = object(mode, 'Replicated', 'Mode.Replicated');
   for (const other of ['Global', 'ReplicatedJob', 'GlobalJob'])
-    if (mode?.[other] !== undefined && mode[other] !== null)
+    if (member(mode, other) !== undefined && member(mode, other) !== null)
       throw new TswarmError(
         'INVALID_ARGUMENT',
         `Mode.${other} services are not supported yet. Use a replicated service`,
