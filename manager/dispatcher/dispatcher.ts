@@ -76,6 +76,10 @@ export class Dispatcher {
     const node = this.o.store.replica.get('node', nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${nodeId} is not a member of this cluster`);
     const session = this.sessions.open(nodeId);
+    // Opening a session is a sign of life, as a beat is (SwarmKit registers the node then): a
+    // daemon that restarts within the deadline must not be marked DOWN before its first beat,
+    // which would make the orchestrator replace every task it runs.
+    this.beat(nodeId);
     this.o.log.info({ node: nodeId, session: session.id }, 'worker session opened');
     try {
       await sink.write({
@@ -154,8 +158,7 @@ export class Dispatcher {
       throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
     // A refused description refuses the beat too: a node that lies about itself is not kept alive.
     if (req.description) checkNodeDescription(req.description);
-    this.tracker ??= new HeartbeatTracker(clock.nowMs());
-    this.tracker.beat(caller.nodeId, clock.nowMs());
+    this.beat(caller.nodeId);
     const node = store.replica.get('node', caller.nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
     if (
@@ -179,6 +182,11 @@ export class Dispatcher {
       trustBundlePem: Buffer.from(bundle),
       issuerCaCertPem: Buffer.from(root ? issuerCertPem(root) : ''),
     };
+  }
+
+  private beat(nodeId: string): void {
+    this.tracker ??= new HeartbeatTracker(this.o.clock.nowMs());
+    this.tracker.beat(nodeId, this.o.clock.nowMs());
   }
 
   /**
