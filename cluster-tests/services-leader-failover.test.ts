@@ -129,7 +129,7 @@ describe('services through kill -9 of the leader', () => {
     for (const h of down) await lab!.start(h.name);
     const up = MANAGERS.find((m) => !down.some((h) => h.name === m))!;
     for (const h of down) await backAsManager(h.name, up);
-    const leader = (await waitFor(() => leaderSeenFrom(up), { what: 'a leader', ...poll }))!;
+    const leader = await waitFor(() => leaderSeenFrom(up), { what: 'a leader', ...poll });
     const [follower, other] = MANAGERS.filter((m) => m !== leader) as [string, string];
     const leaderAddr = lab!.hosts.find((h) => h.name === leader)!.addr;
     // A forwarded write first, so that the follower's connection to the leader is open (the cut
