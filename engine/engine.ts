@@ -8,7 +8,6 @@ import {
   type ContainerStats,
   type ContainerSummary,
   type DeepPartial,
-  type LayerProgress,
   type Volume,
 } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
@@ -24,7 +23,7 @@ import { imageVolumeMounts, nameAnonymousVolume } from './facade/anonymous-volum
 import { VolumeCommands } from './facade/volume-commands.js';
 import { Attachments } from './facade/attachments.js';
 import { AutoRemover } from './facade/auto-remove.js';
-import { ensureImage } from './facade/ensure-image.js';
+import { ensureImage, type EnsurePull } from './facade/ensure-image.js';
 import { execInContainer } from './facade/exec.js';
 import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
@@ -55,6 +54,12 @@ export interface CreateResult {
   id: string;
   warnings: string[];
 }
+
+/**
+ * How `containerCreate` pulls an image the node lacks: progress for a client, and credentials of
+ * the caller's own (a service's `--with-registry-auth`), used for that pull only.
+ */
+export type CreateOptions = EnsurePull;
 
 /**
  * One node's engine: images, containers, networking and volumes composed. The runtime adopts
@@ -159,19 +164,13 @@ export class Engine {
    * and /etc files are settled), which is then let go until start, as in Docker, where a created
    * container holds no host port.
    */
-  async containerCreate(
-    config: DeepPartial<ContainerConfig>,
-    options: { onPull?: (p: LayerProgress) => void } = {},
-  ): Promise<CreateResult> {
+  async containerCreate(config: DeepPartial<ContainerConfig>, options: CreateOptions = {}): Promise<CreateResult> {
     const created = await this.createContainer(config, options);
     await this.attachments.releaseUntilStart(created.id);
     return created;
   }
 
-  private async createContainer(
-    config: DeepPartial<ContainerConfig>,
-    options: { onPull?: (p: LayerProgress) => void },
-  ): Promise<CreateResult> {
+  private async createContainer(config: DeepPartial<ContainerConfig>, options: CreateOptions): Promise<CreateResult> {
     const cfg = ContainerConfig.fromPartial(config);
     const given = cfg.spec ?? ContainerSpec.fromPartial({});
     const spec = { ...given, mounts: given.mounts.map(nameAnonymousVolume) };
@@ -189,9 +188,9 @@ export class Engine {
     cfg: ContainerConfig,
     given: ContainerSpec,
     hold: { imageId?: string; volumes: string[] },
-    options: { onPull?: (p: LayerProgress) => void },
+    options: CreateOptions,
   ): Promise<CreateResult> {
-    const image = await ensureImage(this.images, this.o.log, given.image, options.onPull, (id) => (hold.imageId = id));
+    const image = await ensureImage(this.images, this.o.log, given.image, options, (id) => (hold.imageId = id));
     // The image's VOLUMEs, where the spec mounts nothing, get anonymous volumes as in Docker (a
     // database's data dir). A node without volume support runs the image without them.
     const imageVolumes = this.volumes.available ? imageVolumeMounts(image.config, given.mounts) : [];
@@ -216,7 +215,13 @@ export class Engine {
         [LABEL_ATTACHMENT]: attachmentId,
       };
       if (cfg.autoRemove) labels[LABEL_AUTO_REMOVE] = 'true';
-      const finalSpec: ContainerSpec = { ...spec, labels, hosts: [...spec.hosts, ...attachment.extraHosts] };
+      // Pull options (a service's registry credentials) served the pull; the container's record keeps none.
+      const finalSpec: ContainerSpec = {
+        ...spec,
+        pullOptions: undefined,
+        labels,
+        hosts: [...spec.hosts, ...attachment.extraHosts],
+      };
       // autoRemove is the engine's (see reapWhenExited): the runtime's own would delete the log
       // before an attached run has read its last lines, and skip the network detach.
       const id = await this.runtime.create({

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { TswarmError } from '../lib/errors.js';
 import { processStartTime } from '../lib/process/pid-lock.js';
@@ -57,6 +57,8 @@ export interface LabRegistry {
   /** 192.168.77.5:5000 */
   host: string;
   image: string;
+  /** The registry host's directory: its config, storage, log, and the test image's OCI layout (`oci/`). */
+  dir: string;
   /** The registry's log: one line per request served (its access log). */
   logFile: string;
   pid: number;
@@ -96,7 +98,7 @@ export function registryView(reg: RegistryState): LabRegistry {
     (await readFile(reg.logFile, 'utf8').catch(() => ''))
       .split('\n')
       .filter((l) => l.includes('response completed') && l.includes(pathPart)).length;
-  return { host: reg.address, image: reg.image, logFile: reg.logFile, pid: reg.pid, countRequests };
+  return { host: reg.address, image: reg.image, dir: reg.dir, logFile: reg.logFile, pid: reg.pid, countRequests };
 }
 
 async function onPath(tool: string): Promise<boolean> {
@@ -133,7 +135,7 @@ export async function requireRegistryTools(): Promise<void> {
 }
 
 /** Runs `argv` inside the registry host: its cgroup first, then its network namespace. */
-function inRegistryHost(lab: string, argv: readonly string[]): [string, string[]] {
+export function inRegistryHost(lab: string, argv: readonly string[]): [string, string[]] {
   const procs = join(labPaths.cgroupHost(lab, REGISTRY_HOST), 'cgroup.procs');
   const quoted = [`--net=${labPaths.netnsPath(labPaths.hostNetns(lab, REGISTRY_HOST))}`, '--', ...argv]
     .map((w) => `'${w.replace(/'/g, `'\\''`)}'`)
@@ -141,7 +143,8 @@ function inRegistryHost(lab: string, argv: readonly string[]): [string, string[]
   return ['/bin/sh', ['-c', `echo $$ > '${procs}' && exec nsenter ${quoted}`]];
 }
 
-function registryConfig(dataDir: string): string {
+/** A registry's config: its storage, its port, and with `htpasswdPath`, Basic auth against that file. */
+export function registryConfig(dataDir: string, port = REGISTRY_PORT, htpasswdPath?: string): string {
   // Info level: the registry then logs each request it served, which tests count.
   return [
     'version: 0.1',
@@ -150,15 +153,19 @@ function registryConfig(dataDir: string): string {
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${dataDir}`,
+    ...(htpasswdPath ? ['auth:', '  htpasswd:', '    realm: tswarm-lab', `    path: ${htpasswdPath}`] : []),
     'http:',
-    `  addr: 0.0.0.0:${REGISTRY_PORT}`,
+    `  addr: 0.0.0.0:${port}`,
     '',
   ].join('\n');
 }
 
-/** True when the registry answers /v2/ from inside its namespace (the root namespace has no route to the lab). */
-export async function registryAnswers(lab: string): Promise<boolean> {
-  const probe = `fetch('http://127.0.0.1:${REGISTRY_PORT}/v2/').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`;
+/**
+ * True when a registry answers /v2/ on `port` from inside its namespace (the root namespace has
+ * no route to the lab): 200, or 401 from one that wants a login.
+ */
+export async function registryAnswers(lab: string, port = REGISTRY_PORT): Promise<boolean> {
+  const probe = `fetch('http://127.0.0.1:${port}/v2/').then((r) => process.exit(r.status === 200 || r.status === 401 ? 0 : 1), () => process.exit(1))`;
   const [cmd, args] = inRegistryHost(lab, [process.execPath, '-e', probe]);
   return (await run(cmd, args, { timeoutMs: PROBE_TIMEOUT_MS, allowFailure: true })).code === 0;
 }
@@ -177,8 +184,23 @@ export async function createRegistryHost(lab: string, reg: RegistryState): Promi
 export async function startRegistry(lab: string, reg: RegistryState, signal?: AbortSignal): Promise<ProcessRef> {
   const config = join(reg.dir, 'config.yml');
   await writeFile(config, registryConfig(join(reg.dir, 'data')));
-  const logFd = openSync(reg.logFile, 'a', 0o644);
-  const [cmd, args] = inRegistryHost(lab, ['docker-registry', 'serve', config]);
+  const started = await launchRegistry(lab, { config, logFile: reg.logFile, address: reg.address }, signal);
+  await pushTestImage(lab, join(reg.dir, 'oci'));
+  return started;
+}
+
+/**
+ * Starts `docker-registry serve CONFIG` in the registry host, in its cgroup (so `lab down` ends
+ * it), and waits until it answers on the port `address` names.
+ */
+export async function launchRegistry(
+  lab: string,
+  r: { config: string; logFile: string; address: string },
+  signal?: AbortSignal,
+): Promise<ProcessRef> {
+  const port = Number(r.address.split(':')[1] ?? REGISTRY_PORT);
+  const logFd = openSync(r.logFile, 'a', 0o644);
+  const [cmd, args] = inRegistryHost(lab, ['docker-registry', 'serve', r.config]);
   // Detached and unreferenced: it lives as long as the lab; teardown ends it through the lab's cgroup.
   const child = spawn(cmd, args, { stdio: ['ignore', logFd, logFd], detached: true });
   closeSync(logFd);
@@ -195,26 +217,50 @@ export async function startRegistry(lab: string, reg: RegistryState, signal?: Ab
     async () => {
       if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
       if (child.exitCode !== null)
-        throw new TswarmError('INTERNAL', `docker-registry exited with ${child.exitCode}; see ${reg.logFile}`);
-      return registryAnswers(lab);
+        throw new TswarmError('INTERNAL', `docker-registry exited with ${child.exitCode}; see ${r.logFile}`);
+      return registryAnswers(lab, port);
     },
-    { what: `the lab registry to answer on ${reg.address}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
+    { what: `the lab registry to answer on ${r.address}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
   );
   if (signal?.aborted) throw new TswarmError('FAILED_PRECONDITION', 'interrupted');
-  await pushTestImage(lab, join(reg.dir, 'oci'));
   return { pid, startTime };
 }
 
+/** The test image's tag in the registry host's OCI layout (`<dir>/oci`). */
+export const TEST_IMAGE_LAYOUT_TAG = 'busybox';
+
 /** Builds the image in an OCI layout and pushes it from inside the registry host (skopeo over loopback). */
 async function pushTestImage(lab: string, layout: string): Promise<void> {
-  await buildBusyboxImage(layout, 'busybox', { withChangesLayer: true, applets: TEST_APPLETS });
+  await buildBusyboxImage(layout, TEST_IMAGE_LAYOUT_TAG, { withChangesLayer: true, applets: TEST_APPLETS });
+  await copyToRegistry(lab, layout, TEST_IMAGE_LAYOUT_TAG, `127.0.0.1:${REGISTRY_PORT}/${LAB_TEST_IMAGE_PATH}`);
+}
+
+/**
+ * Copies `layout:tag` to `dest` (`127.0.0.1:PORT/PATH:TAG`, a registry on the registry host) from
+ * inside that host, over plain HTTP, logging in with `creds` ("user:password") if given. Returns
+ * the manifest digest the registry now serves under that tag.
+ */
+export async function copyToRegistry(
+  lab: string,
+  layout: string,
+  tag: string,
+  dest: string,
+  creds?: string,
+): Promise<string> {
+  const digestFile = join(layout, `.pushed-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   const [cmd, args] = inRegistryHost(lab, [
     'skopeo',
     'copy',
     '--quiet',
     '--dest-tls-verify=false',
-    `oci:${layout}:busybox`,
-    `docker://127.0.0.1:${REGISTRY_PORT}/${LAB_TEST_IMAGE_PATH}`,
+    '--digestfile',
+    digestFile,
+    ...(creds ? ['--dest-creds', creds] : []),
+    `oci:${layout}:${tag}`,
+    `docker://${dest}`,
   ]);
   await run(cmd, args, { timeoutMs: TOOL_TIMEOUT_MS });
+  const digest = (await readFile(digestFile, 'utf8')).trim();
+  await rm(digestFile, { force: true });
+  return digest;
 }

@@ -8,6 +8,13 @@ import { collect, parseEnv, parseLabel, parseNanoCpus, parseNonNegativeInt, pars
 import { ago } from './engine-format.js';
 import { eachRef } from './each-ref.js';
 import { inspectEach } from './inspect-each.js';
+import { stderr } from './container-api.js';
+import {
+  imageForDisplay,
+  prepareServiceImage,
+  withServiceImageOptions,
+  type ServiceImageFlags,
+} from './service-image.js';
 
 /**
  * `tswarm service …`, as `docker service …` reads: every call is the Engine API (`/services`,
@@ -177,7 +184,7 @@ export function psRows(
     return [
       shortId(t.ID),
       first ? name : ` \\_ ${name}`,
-      t.Spec.ContainerSpec?.Image ?? '',
+      imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
       t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
       capitalized(t.DesiredState),
       `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
@@ -207,12 +214,14 @@ async function scaleService(api: ApiClient, ref: string, replicas: number): Prom
   return service;
 }
 
+/** Everything `service create` reads: the spec's flags, the image's (service-image.ts), and how to wait. */
+type CreateCommandFlags = ServiceCreateFlags & ServiceImageFlags & { detach?: boolean; quiet?: boolean };
+
 export function registerService(program: Command, ctx: () => CliContext): void {
   const service = program.command('service').description('Manage services (on a manager)');
   const nonNegative = (flag: string) => parseNonNegativeInt(flag);
 
-  service
-    .command('create')
+  withServiceImageOptions(service.command('create'))
     .description('Create a service; without --detach, show progress until its tasks run')
     .argument('<image>', 'the image its tasks run')
     .argument('[command...]', 'the command and its arguments')
@@ -240,13 +249,15 @@ export function registerService(program: Command, ctx: () => CliContext): void {
     .option('-d, --detach', 'return once the service is created, without waiting for its tasks')
     .option('-q, --quiet', 'print only the service ID')
     .passThroughOptions()
-    .action(async (image: string, args: string[], f: ServiceCreateFlags & { detach?: boolean; quiet?: boolean }) => {
+    .action(async (image: string, args: string[], f: CreateCommandFlags) => {
       const c = ctx();
       const api = c.api();
-      const spec = serviceSpecFromFlags(image, args[0] === '--' ? args.slice(1) : args, f);
+      const given = serviceSpecFromFlags(image, args[0] === '--' ? args.slice(1) : args, f);
+      const { spec, headers } = await prepareServiceImage(api, given, f, stderr);
       const created = await api.json<{ ID: string; Warnings?: string[] | null }>('POST', '/services/create', {
         ...cluster,
         json: spec,
+        headers,
       });
       for (const w of created.Warnings ?? []) c.out(`${w}\n`);
       c.out(`${created.ID}\n`);
@@ -279,7 +290,7 @@ export function registerService(program: Command, ctx: () => CliContext): void {
         s.Spec.Name ?? '',
         s.Spec.Mode?.Global ? 'global' : 'replicated',
         replicasText(s),
-        s.Spec.TaskTemplate.ContainerSpec.Image,
+        imageForDisplay(s.Spec.TaskTemplate.ContainerSpec.Image),
       ]);
       c.out(formatTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'], rows));
     });

@@ -102,8 +102,7 @@ async function follow(c: CliContext, api: ApiClient, quiet: boolean, timeoutMs: 
 }
 
 /** `tswarm swarm ca`: show the root CA certificate, or rotate it (`docker swarm ca`). */
-export function registerSwarmCa(program: Command, ctx: () => CliContext): void {
-  const swarm = program.command('swarm').description('Manage the swarm');
+export function registerSwarmCa(swarm: Command, ctx: () => CliContext): void {
   swarm
     .command('ca')
     .description('Display and rotate the root CA')

@@ -7,24 +7,15 @@ import { NODE_CERT_VALIDITY_MS_MIN, shortCertsAllowed } from '../../ca/limits.js
 import { CLUSTER_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
 import type { DockerSwarm, NodeAvailabilityName, TswarmInfo } from '../../lib/api-client/swarm-types.js';
 import { registerSwarmCa } from './swarm-ca.js';
+import { NS_PER_MS, parseTaskHistoryLimit, positiveInt } from './swarm-flags.js';
+import { registerSwarmUpdate } from './swarm-update.js';
 
 export const AVAILABILITIES: readonly NodeAvailabilityName[] = ['active', 'pause', 'drain'];
-
-/** Go's time.Duration, in which Docker's swarm spec carries its durations. */
-const NS_PER_MS = 1_000_000;
 
 const availabilityOption = () =>
   new Option('--availability <state>', 'availability of this node: active, pause or drain')
     .choices(AVAILABILITIES)
     .default('active');
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) === 0)
-      throw new TswarmError('USAGE', `invalid ${flag} "${v}". Use a whole number above 0`);
-    return Number(v);
-  };
-}
 
 interface InitFlags {
   advertiseAddr?: string;
@@ -34,6 +25,7 @@ interface InitFlags {
   raftTick?: string;
   electionTicks?: number;
   snapshotInterval?: number;
+  taskHistoryLimit?: number;
   availability: string;
 }
 
@@ -56,6 +48,7 @@ export function initSpec(f: InitFlags): Record<string, unknown> {
       TickInterval: tickMs * NS_PER_MS,
     },
     Dispatcher: { HeartbeatPeriod: heartbeatMs * NS_PER_MS },
+    ...(f.taskHistoryLimit !== undefined ? { Orchestration: { TaskHistoryRetentionLimit: f.taskHistoryLimit } } : {}),
     CAConfig: { NodeCertExpiry: certExpiryMs * NS_PER_MS },
   };
 }
@@ -81,7 +74,9 @@ async function isManager(api: ApiClient): Promise<boolean> {
 }
 
 export function registerSwarm(program: Command, ctx: () => CliContext): void {
-  registerSwarmCa(program, ctx);
+  const swarm = program.command('swarm').description('Manage the swarm');
+  registerSwarmCa(swarm, ctx);
+  registerSwarmUpdate(swarm, ctx);
   program
     .command('init')
     .description('Create a swarm with this node as its first manager')
@@ -95,6 +90,11 @@ export function registerSwarm(program: Command, ctx: () => CliContext): void {
     .option('--raft-tick <duration>', 'Raft tick interval', '100ms')
     .option('--election-ticks <n>', 'ticks without a leader before an election', positiveInt('--election-ticks'))
     .option('--snapshot-interval <n>', 'Raft entries between snapshots', positiveInt('--snapshot-interval'))
+    .option(
+      '--task-history-limit <n>',
+      'tasks kept per slot, the running one included (default 5)',
+      parseTaskHistoryLimit,
+    )
     .addOption(availabilityOption())
     .option(
       '--force-new-cluster',

@@ -2,63 +2,12 @@ import type { ImageSummary } from '../../gen/tswarm/v1/engine.js';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { LatestPerLayer } from '../../engine/facade/progress-queue.js';
 import { familiarReference, formatReference, parseReference } from '../../engine/image/reference.js';
+import { credentialsFromAuth, decodeRegistryAuth } from '../../engine/image/registry-auth-header.js';
 import { boundedChunks } from './body.js';
 import { pullProgressMessage } from './image-shapes.js';
 import type { Sink } from './reply.js';
 import type { ApiRequest, Route } from './router.js';
 import type { ApiContext } from './routes.js';
-
-/** X-Registry-Auth is base64url JSON of a few fields; anything larger is not credentials. */
-const REGISTRY_AUTH_CHARS_MAX = 16 * 1024;
-
-/** What X-Registry-Auth carries (moby's registry.AuthConfig). */
-export interface RegistryAuth {
-  username?: string;
-  password?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-}
-
-/**
- * Decodes X-Registry-Auth: base64url (or plain base64) JSON. Absent, empty or `{}` (what the
- * docker CLI sends when it has no login) is undefined; a malformed header is INVALID_ARGUMENT.
- */
-export function decodeRegistryAuth(header: string | string[] | undefined): RegistryAuth | undefined {
-  const raw = Array.isArray(header) ? header[0] : header;
-  if (!raw) return undefined;
-  if (raw.length > REGISTRY_AUTH_CHARS_MAX)
-    throw new TswarmError('INVALID_ARGUMENT', 'the X-Registry-Auth header is too long. Log in again');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
-  } catch {
-    throw new TswarmError('INVALID_ARGUMENT', 'the X-Registry-Auth header is not base64url-encoded JSON. Log in again');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new TswarmError('INVALID_ARGUMENT', 'the X-Registry-Auth header must encode a JSON object. Log in again');
-  const auth: RegistryAuth = {};
-  for (const k of ['username', 'password', 'serveraddress', 'identitytoken'] as const) {
-    const v = (parsed as Record<string, unknown>)[k];
-    if (typeof v === 'string' && v !== '') auth[k] = v;
-  }
-  return Object.keys(auth).length > 0 ? auth : undefined;
-}
-
-/**
- * The credentials a pull uses: the client's own (the docker CLI sends its stored login in
- * X-Registry-Auth), else none given here and the node's stored `tswarm login` applies. An
- * identity token alone (an OAuth refresh token from a credential helper) is refused: the engine
- * cannot exchange it yet, and the node's own login would pull as someone else.
- */
-function pullCredentials(auth: RegistryAuth | undefined): { username: string; password: string } | undefined {
-  if (auth?.username && auth.password) return { username: auth.username, password: auth.password };
-  if (auth?.identitytoken)
-    throw new TswarmError(
-      'UNAUTHENTICATED',
-      'X-Registry-Auth carries an identity token, which tswarm cannot use yet. Log in with a user name and password (docker login -u USER)',
-    );
-  return undefined;
-}
 
 /** The reference `fromImage` and `tag` name together: the tag may also be a digest. */
 export function pullReference(fromImage: string | null, tag: string | null): string {
@@ -100,7 +49,7 @@ async function pull(ctx: ApiContext, req: ApiRequest, reply: Parameters<Route['h
   const ref = pullReference(req.query.get('fromImage'), req.query.get('tag'));
   const parsed = parseReference(ref);
   const platform = platformOf(req.query);
-  const credentials = pullCredentials(decodeRegistryAuth(req.headers['x-registry-auth']));
+  const credentials = credentialsFromAuth(decodeRegistryAuth(req.headers['x-registry-auth']));
   const before = await previousImageId(ctx, ref);
   let sink: Sink | undefined;
   let allCached = true;

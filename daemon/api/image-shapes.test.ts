@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageSummary } from '../../gen/tswarm/v1/engine.js';
 import { thrownCode } from '../../lib/testing/error-codes.js';
-import { decodeRegistryAuth, pullReference } from './image-pull.js';
+import { pullReference } from './image-pull.js';
 import { imageName } from './images.js';
 import {
   dockerImageInspect,
@@ -117,18 +117,5 @@ describe('image shapes', () => {
     expect(pullReference('busybox', d)).toBe(`docker.io/library/busybox@${d}`);
     expect(thrownCode(() => pullReference(null, '1'))).toBe('INVALID_ARGUMENT');
     expect(thrownCode(() => pullReference('Bad Name', '1'))).toBe('INVALID_ARGUMENT');
-  });
-
-  it('decodes X-Registry-Auth (base64url JSON); empty or {} is no credentials', () => {
-    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    expect(decodeRegistryAuth(enc({ username: 'u', password: 'p?>', serveraddress: 'r:5000' }))).toEqual({
-      username: 'u',
-      password: 'p?>',
-      serveraddress: 'r:5000',
-    });
-    expect(decodeRegistryAuth(enc({ identitytoken: 't' }))).toEqual({ identitytoken: 't' });
-    expect(decodeRegistryAuth(enc({}))).toBeUndefined();
-    expect(decodeRegistryAuth(undefined)).toBeUndefined();
-    expect(thrownCode(() => decodeRegistryAuth('!!!not-json'))).toBe('INVALID_ARGUMENT');
   });
 });

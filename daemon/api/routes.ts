@@ -5,6 +5,7 @@ import { swarmRoutes } from './swarm.js';
 import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
+import { distributionRoutes } from './distribution.js';
 import { volumeRoutes } from './volumes.js';
 import { networkRoutes } from './networks.js';
 import { tswarmRoutes } from './tswarm.js';
@@ -26,6 +27,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     ...systemRoutes(ctx),
     ...containerRoutes(ctx),
     ...imageRoutes(ctx),
+    ...distributionRoutes(ctx),
     ...volumeRoutes(ctx),
     ...networkRoutes(ctx),
     ...swarmRoutes(ctx),

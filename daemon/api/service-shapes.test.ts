@@ -93,7 +93,14 @@ describe('service shapes', () => {
     expect(serviceSpecFromDocker({ TaskTemplate: { ContainerSpec: { Image: 'x' } } }).replicated).toEqual({
       replicas: 1,
     });
-    expect(() => serviceSpecFromDocker({ Mode: { Global: {} } })).toThrow('Mode.Global services are not supported yet');
+    expect(serviceSpecFromDocker({ Mode: { Global: {} } })).toMatchObject({ global: {} });
+    expect(serviceSpecFromDocker({ Mode: { Global: {} } }).replicated).toBeUndefined();
+    expect(() => serviceSpecFromDocker({ Mode: { Global: {}, Replicated: { Replicas: 2 } } })).toThrow(
+      'either Mode.Replicated or Mode.Global',
+    );
+    expect(() => serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } })).toThrow(
+      'Mode.ReplicatedJob services are not supported yet',
+    );
     expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 1.5 } } })).toThrow(
       'Mode.Replicated.Replicas must be a whole number',
     );
@@ -114,11 +121,14 @@ describe('service shapes', () => {
     });
     expect(spec.replicated).toEqual({ replicas: 2 });
     expect(spec.taskTemplate?.container?.image).toBe('busybox');
-    // An exact match wins over another casing; a refused mode is refused in any casing.
+    // An exact match wins over another casing; the SDK's 'global' and a refused mode in any casing too.
     expect(
       serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 3 }, REPLICATED: { Replicas: 9 } } }).replicated,
     ).toEqual({ replicas: 3 });
-    expect(() => serviceSpecFromDocker({ Mode: { global: {} } })).toThrow('Mode.Global services are not supported yet');
+    expect(serviceSpecFromDocker({ Mode: { global: {} } }).global).toEqual({});
+    expect(() => serviceSpecFromDocker({ Mode: { replicatedjob: {} } })).toThrow(
+      'Mode.ReplicatedJob services are not supported yet',
+    );
   });
 
   it('shows a service with its version and ServiceStatus counted over live nodes', () => {

@@ -27,6 +27,9 @@ import { isoTime } from './swarm-shapes.js';
 const NS_PER_MS = 1_000_000;
 const msFromNs = (ns: number | undefined) => (ns === undefined ? 0 : Math.round(ns / NS_PER_MS));
 const nsFromMs = (ms: number | undefined) => (ms ?? 0) * NS_PER_MS;
+/** A duration Docker leaves out when unset, where unset means a default (`RestartPolicy.Delay`). */
+const optionalMs = <K extends string>(key: K, ns: number | undefined) =>
+  (ns === undefined ? {} : { [key]: msFromNs(ns) }) as Partial<Record<K, number>>;
 
 /** A field that must be a whole number (replicas, bytes, nanoseconds), named in the error. */
 function integer(obj: JsonObject | undefined, name: string, path: string): number | undefined {
@@ -109,6 +112,8 @@ function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
   const grace = integer(c, 'StopGracePeriod', `${p}.StopGracePeriod`);
   return {
     image: field(c, 'Image', 'string', `${p}.Image`) ?? '',
+    // Docker's ContainerSpec has no such field: credentials come in the X-Registry-Auth header.
+    pullOptions: undefined,
     labels: stringMap(c, 'Labels', `${p}.Labels`) ?? {},
     command: stringArray(c, 'Command', `${p}.Command`) ?? [],
     args: stringArray(c, 'Args', `${p}.Args`) ?? [],
@@ -174,7 +179,7 @@ function taskSpecFromDocker(t: JsonObject | undefined): TaskSpec {
         `${p}.RestartPolicy.Condition`,
         RestartCondition.RESTART_CONDITION_ANY,
       ),
-      delayMs: msFromNs(integer(restart, 'Delay', `${p}.RestartPolicy.Delay`)),
+      ...optionalMs('delayMs', integer(restart, 'Delay', `${p}.RestartPolicy.Delay`)),
       maxAttempts: integer(restart, 'MaxAttempts', `${p}.RestartPolicy.MaxAttempts`) ?? 0,
       windowMs: msFromNs(integer(restart, 'Window', `${p}.RestartPolicy.Window`)),
     },
@@ -242,17 +247,22 @@ function endpointFromDocker(e: JsonObject | undefined): EndpointSpec | undefined
 export function serviceSpecFromDocker(body: JsonObject): ServiceSpec {
   const mode = object(body, 'Mode', 'Mode');
   const replicated = object(mode, 'Replicated', 'Mode.Replicated');
-  for (const other of ['Global', 'ReplicatedJob', 'GlobalJob'])
+  const global = object(mode, 'Global', 'Mode.Global');
+  if (replicated && global)
+    throw new TswarmError('INVALID_ARGUMENT', 'a service is either Mode.Replicated or Mode.Global, not both');
+  for (const other of ['ReplicatedJob', 'GlobalJob'])
     if (member(mode, other) !== undefined && member(mode, other) !== null)
       throw new TswarmError(
         'INVALID_ARGUMENT',
-        `Mode.${other} services are not supported yet. Use a replicated service`,
+        `Mode.${other} services are not supported yet. Use a replicated or global service`,
       );
   return {
     annotations: { name: field(body, 'Name', 'string') ?? '', labels: stringMap(body, 'Labels') ?? {} },
     taskTemplate: taskSpecFromDocker(object(body, 'TaskTemplate', 'TaskTemplate')),
     // Docker's default when Mode is left out: one replica.
-    replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 },
+    ...(global
+      ? { global: {} }
+      : { replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } }),
     updateConfig: undefined,
     rollbackConfig: undefined,
     endpoint: endpointFromDocker(object(body, 'EndpointSpec', 'EndpointSpec')),
@@ -314,7 +324,9 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
       ? {
           RestartPolicy: {
             Condition: nameOf(RESTART, t.restart.condition) || 'any',
-            Delay: nsFromMs(t.restart.delayMs),
+            // Left out when unset, as Docker does: the default (5 s) applies, and an update that
+            // sends back what inspect showed changes nothing.
+            ...(t.restart.delayMs !== undefined ? { Delay: nsFromMs(t.restart.delayMs) } : {}),
             MaxAttempts: t.restart.maxAttempts,
             ...(t.restart.windowMs ? { Window: nsFromMs(t.restart.windowMs) } : {}),
           },
@@ -341,7 +353,7 @@ export function dockerServiceSpec(spec: ServiceSpec | undefined): Record<string,
     Name: spec?.annotations?.name ?? '',
     Labels: spec?.annotations?.labels ?? {},
     TaskTemplate: dockerTaskSpec(spec?.taskTemplate),
-    Mode: { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } },
+    Mode: spec?.global ? { Global: {} } : { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } },
     EndpointSpec: {
       Mode: nameOf(ENDPOINT, spec?.endpoint?.mode ?? EndpointMode.ENDPOINT_MODE_VIP) || 'vip',
       ...(ports.length
@@ -366,16 +378,22 @@ export interface ServiceCounts {
   CompletedTasks: number;
 }
 
-/** Counted as dockerd does: running tasks meant to run, on nodes that are up. */
+/**
+ * Counted as dockerd does: running tasks meant to run, on nodes that are up; a global service
+ * desires one task per node it has a task meant to run on (a node that is up).
+ */
 export function serviceCounts(service: Service, tasks: readonly Task[], liveNodes: ReadonlySet<string>): ServiceCounts {
   let running = 0;
   let completed = 0;
+  let globalDesired = 0;
   for (const t of tasks) {
     if (t.desiredState !== TaskState.TASK_STATE_RUNNING) continue;
+    if (liveNodes.has(t.nodeId)) globalDesired++;
     if (t.status?.state === TaskState.TASK_STATE_RUNNING && liveNodes.has(t.nodeId)) running++;
     if (t.status?.state === TaskState.TASK_STATE_COMPLETE) completed++;
   }
-  return { RunningTasks: running, DesiredTasks: service.spec?.replicated?.replicas ?? 0, CompletedTasks: completed };
+  const desired = service.spec?.global ? globalDesired : (service.spec?.replicated?.replicas ?? 0);
+  return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };
 }
 
 export function dockerService(service: Service, counts?: ServiceCounts): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { boolParam } from './params.js';
 import { matchesLabels, parseFilters } from './list-filters.js';
 import { dockerService, serviceCounts, serviceSpecFromDocker } from './service-shapes.js';
 import type { ControlForwarder } from './control-forwarder.js';
+import { pullOptionsForUpdate, pullOptionsFromHeader, withPullOptions } from './service-registry-auth.js';
 
 export const SERVICE_FILTERS = ['id', 'name', 'label', 'mode'] as const;
 
@@ -87,7 +88,8 @@ export function serviceRoutes(ctx: ApiContext): Route[] {
       method: 'POST',
       path: '/services/create',
       handler: async (req, reply) => {
-        const spec = serviceSpecFromDocker(await req.json());
+        const pullOptions = pullOptionsFromHeader(req.headers['x-registry-auth']);
+        const spec = withPullOptions(serviceSpecFromDocker(await req.json()), pullOptions);
         const { service } = await managerControl(ctx).call('createService', { spec });
         reply.json(201, { ID: service!.id, Warnings: [] });
       },
@@ -110,8 +112,14 @@ export function serviceRoutes(ctx: ApiContext): Route[] {
         const serviceVersion = versionQuery(req, 'service');
         if (req.query.get('rollback') === 'previous')
           throw new TswarmError('UNIMPLEMENTED', 'service rollback is not supported yet');
-        const spec = serviceSpecFromDocker(await req.json());
+        const given = serviceSpecFromDocker(await req.json());
         const service = await getService(control, req.params.id!);
+        const pullOptions = pullOptionsForUpdate(
+          req.headers['x-registry-auth'],
+          req.query.get('registryAuthFrom'),
+          service,
+        );
+        const spec = withPullOptions(given, pullOptions);
         await control.call('updateService', { serviceId: service.id, serviceVersion, spec, rollback: false });
         reply.json(200, { Warnings: [] });
       },

@@ -5,6 +5,8 @@ import { field } from './body.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { isoTime } from './swarm-shapes.js';
+import { normalizeRegistryHost } from '../../engine/image/reference.js';
+import { encodeRegistryAuth } from '../../engine/image/registry-auth-header.js';
 
 /** Registry credentials are short; anything longer is a mistake, not a password. */
 const USERNAME_CHARS_MAX = 256;
@@ -88,6 +90,23 @@ export function tswarmRoutes(ctx: ApiContext): Route[] {
         const { username, password } = credentialsOf(body, 'Username', 'Password');
         const r = await ctx.engine.images.login(registry, username, password);
         reply.json(200, { Status: r.status });
+      },
+    },
+    {
+      // The local operator's own stored login, handed back to pass on: `tswarm service create
+      // --with-registry-auth` sends it as X-Registry-Auth, as the docker CLI sends its
+      // config.json's. Whoever can open this socket can already read the file it comes from.
+      method: 'POST',
+      path: `${TSWARM_API_PREFIX}/registry-auth`,
+      handler: async (req, reply) => {
+        const registry = normalizeRegistryHost(registryOf(await req.json(), 'Registry'));
+        const creds = await ctx.engine.images.storedLogin(registry);
+        if (!creds)
+          throw new TswarmError(
+            'NOT_FOUND',
+            `this node has no login for ${registry}. Run "tswarm login ${registry}" first`,
+          );
+        reply.json(200, { RegistryAuth: encodeRegistryAuth(creds, registry) });
       },
     },
     {

@@ -7,6 +7,7 @@ import type { LayerProgress } from '../../gen/tswarm/v1/engine.js';
 import { run } from '../../lib/process/run.js';
 import { isRetryableImageError } from './errors.js';
 import { ImageService } from './images.js';
+import { hostPlatform } from './platform.js';
 import { buildBusyboxImage } from './busybox-image.js';
 import { addPlatformIndex, makeArchive, pushTestImage } from './testing/test-images.js';
 import { startCountingProxy, type FakeServer } from './testing/fake-registry.js';
@@ -114,6 +115,38 @@ describe('ImageService against a real registry', () => {
       .catch((e: unknown) => e);
     expect(String(err)).toMatch(/no variant for platform linux\/s390x/);
     expect(isRetryableImageError(err)).toBe(false);
+  });
+
+  it("tells what a tag names now without pulling it (Docker's /distribution): digest, media type, platforms", async () => {
+    const s = await service();
+    const single = await s.distribution(`${registry.host}/test/busybox:1`);
+    expect(single.descriptor).toMatchObject({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest });
+    expect(single.descriptor.size).toBeGreaterThan(0);
+    // From the image's config (umoci builds for this machine).
+    expect(single.platforms).toEqual([{ os: 'linux', architecture: hostPlatform().architecture }]);
+    const multi = await s.distribution(`${registry.host}/test/multi:1`);
+    expect(multi.descriptor.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(multi.platforms).toEqual([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ]);
+    expect((await s.distribution(`${registry.host}/test/busybox:1@${digest}`)).descriptor.digest).toBe(digest);
+    await expect(s.distribution(`${registry.host}/test/busybox:2`)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/MANIFEST_UNKNOWN: manifest unknown/),
+    });
+    expect(await s.list()).toEqual([]); // nothing pulled
+  });
+
+  it('pulls a pinned NAME:TAG@DIGEST by its digest, without tagging, and names containers by it', async () => {
+    const s = await service();
+    const pinned = `${registry.host}/test/busybox:1@${digest}`;
+    const image = await s.pull(pinned);
+    expect(image.repoTags).toEqual([]);
+    expect(image.repoDigests).toEqual([`${registry.host}/test/busybox@${digest}`]);
+    // What `docker ps` shows of a service's container (it prints NAME:TAG of it).
+    expect((await s.forRuntime(pinned)).reference).toBe(pinned);
+    expect((await s.forRuntime(image.id)).reference).toBe(image.id);
   });
 
   it('fails permanently, naming the image, when the reference does not exist', async () => {

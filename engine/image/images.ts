@@ -23,6 +23,7 @@ import {
 } from './reference.js';
 import { RegistryClient, type RegistryClientOptions } from './registry/client.js';
 import { pullImage, type OnProgress, type PulledImage } from './registry/pull.js';
+import { inspectDistribution, type DistributionInspect } from './registry/distribution.js';
 import { BlobStore } from './store/blobs.js';
 import { collectGarbage } from './store/gc.js';
 import { readCaBundle } from './registry/registry-options.js';
@@ -137,6 +138,24 @@ export class ImageService {
         else this.pins.set(d, n);
       }
     }
+  }
+
+  /**
+   * What the registry says `ref` names now (Docker's `GET /distribution/{name}/json`): the
+   * digest and media type of its manifest or index, and its platforms. Nothing is stored. The
+   * caller's credentials (X-Registry-Auth) if given, else the node's stored login.
+   */
+  async distribution(ref: string, options: { credentials?: Credentials } = {}): Promise<DistributionInspect> {
+    const { client } = await this.ready();
+    return inspectDistribution(client, parseReference(ref), options.credentials);
+  }
+
+  /**
+   * This node's stored login for `registry` (`tswarm login`), for a client that passes it on as
+   * its own: `tswarm service create --with-registry-auth` hands it to the service's workers.
+   */
+  storedLogin(registry: string): Promise<Credentials | undefined> {
+    return this.credentials.get(registry);
   }
 
   /** Loads every image of a `docker save` or OCI-layout archive (plain or compressed), streamed. */
@@ -262,18 +281,9 @@ export class ImageService {
         throw damagedLayer(ref, layer.digest, err);
       }
     }
-    let reference = index.tagsOf(record.id)[0] ?? record.id;
-    try {
-      reference =
-        index.data.tags[formatReference(parseReference(ref))] === record.id
-          ? formatReference(parseReference(ref))
-          : reference;
-    } catch {
-      // an id, not a reference
-    }
     return {
       id: record.id,
-      reference,
+      reference: runtimeReference(index, record, ref),
       config: doc.config ?? {},
       layerDirs: record.layers.map((l) => this.layers.path(l.diffId)),
     };
@@ -333,6 +343,27 @@ export class ImageService {
       createdAtMs: r.createdAtMs,
     };
   }
+}
+
+/**
+ * The name a container made from `ref` shows (Docker's Config.Image): `ref` normalized when it
+ * names this image by a tag it has, or by a digest it was pulled by (a service's pinned
+ * `reg/app:1@sha256:…`, which `docker ps` shows as `reg/app:1`); else the image's first tag, or
+ * its ID.
+ */
+function runtimeReference(index: ImageIndex, record: ImageRecord, ref: string): string {
+  const fallback = index.tagsOf(record.id)[0] ?? record.id;
+  let parsed: ReturnType<typeof parseReference>;
+  try {
+    parsed = parseReference(ref);
+  } catch {
+    return fallback; // an ID, not a reference
+  }
+  if (parsed.digest)
+    return record.repoDigests.includes(`${repositoryName(parsed)}@${parsed.digest}`)
+      ? formatReference(parsed)
+      : fallback;
+  return index.data.tags[formatReference(parsed)] === record.id ? formatReference(parsed) : fallback;
 }
 
 /** Adds or updates an image record, keeping layer sizes known from earlier unpacks. */

@@ -52,7 +52,7 @@ export interface Descriptor {
 }
 
 export type ManifestDocument =
-  | { kind: 'index'; manifests: Descriptor[] }
+  | { kind: 'index'; mediaType: string; manifests: Descriptor[] }
   | { kind: 'manifest'; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
 export interface ImageConfigDocument {
@@ -74,7 +74,11 @@ export function parseManifest(image: string, bytes: Buffer, contentType: string 
     (!mediaType && Array.isArray(doc['manifests']))
   ) {
     if (!Array.isArray(doc['manifests'])) throw malformed(image, 'the index has no manifests');
-    return { kind: 'index', manifests: doc['manifests'].map((d) => descriptor(image, d)) };
+    return {
+      kind: 'index',
+      mediaType: mediaType || MEDIA.ociIndex,
+      manifests: doc['manifests'].map((d) => descriptor(image, d)),
+    };
   }
   const isManifest =
     mediaType === MEDIA.ociManifest ||

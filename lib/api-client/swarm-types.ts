@@ -118,6 +118,8 @@ export interface DockerServiceSpec {
       Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
     };
     Placement?: {
+      /** The image's platforms, which `service create` reads from the registry with its digest. */
+      Platforms?: { Architecture: string; OS: string }[];
       Constraints?: string[];
       Preferences?: { Spread: { SpreadDescriptor: string } }[];
       MaxReplicas?: number;

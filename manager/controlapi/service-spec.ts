@@ -58,10 +58,12 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
   if (image.trim() === '')
     throw invalid('a service needs an image (TaskTemplate.ContainerSpec.Image). Give one: `service create IMAGE`');
   if (/\s/.test(image) || image.length > 512) throw invalid(`invalid image reference "${image.slice(0, 80)}"`);
-  if (spec.global) throw invalid('global services are not supported yet. Use a replicated service (--replicas N)');
-  const replicas = spec.replicated?.replicas ?? 1;
+  // A global service has no replica count: one task per eligible node.
+  const replicas = spec.global ? 0 : (spec.replicated?.replicas ?? 1);
   if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > SERVICE_REPLICAS_MAX)
     throw invalid(`invalid replicas ${replicas}. Give --replicas between 0 and ${SERVICE_REPLICAS_MAX}`);
+  if (spec.global && maxReplicasPerNodeOf(spec) > 0)
+    throw invalid('--replicas-max-per-node applies to replicated services; a global service runs one task per node');
   const placement = task?.placement;
   parseConstraints(placement?.constraints ?? []);
   for (const p of placement?.preferences ?? []) parseSpreadDescriptor(p.spreadDescriptor);
@@ -89,5 +91,7 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): ServiceSpec 
     ['stop grace period', task?.container?.stopGracePeriodMs ?? 0],
   ] as const)
     if (value < 0) throw invalid(`invalid ${field} ${value} ms: durations are not negative`);
-  return { ...spec, replicated: { replicas } };
+  return spec.global ? { ...spec, replicated: undefined } : { ...spec, replicated: { replicas } };
 }
+
+const maxReplicasPerNodeOf = (spec: ServiceSpec) => spec.taskTemplate?.placement?.maxReplicasPerNode ?? 0;

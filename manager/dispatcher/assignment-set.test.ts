@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AssignmentsType } from '../../gen/tswarm/v1/dispatcher.js';
-import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
+import { TaskState, TaskStatus, type Task } from '../../gen/tswarm/v1/objects.js';
 import { testTask } from '../store/testing/test-store.js';
 import type { ChangeEvent } from '../store/watch.js';
 import { AssignmentSet, ASSIGNMENT_CHANGES_PER_MESSAGE_MAX } from './assignment-set.js';
@@ -9,11 +9,11 @@ const task = (id: string, fields: Partial<Task> = {}): Task => ({ ...testTask(id
 const updated = (t: Task, version = 1): ChangeEvent => ({ action: 'update', kind: 'task', object: t, version });
 
 describe('AssignmentSet', () => {
-  it('sends the node’s tasks desired ASSIGNED or later as the complete set, numbered', () => {
+  it('sends the node’s tasks ASSIGNED or later as the complete set, numbered', () => {
     const set = new AssignmentSet('w1');
     const msg = set.complete([
       task('a'),
-      task('b', { desiredState: TaskState.TASK_STATE_PENDING }),
+      task('b', { status: TaskStatus.fromPartial({ state: TaskState.TASK_STATE_PENDING }) }),
       task('c', { nodeId: 'w2' }),
       task('d', { desiredState: TaskState.TASK_STATE_SHUTDOWN }),
     ]);

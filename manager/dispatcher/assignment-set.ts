@@ -9,9 +9,12 @@ import type { ChangeEvent } from '../store/watch.js';
  */
 export const ASSIGNMENT_CHANGES_PER_MESSAGE_MAX = 256;
 
-/** Only tasks placed on the node and meant to go on there are its to run (SwarmKit's rule). */
+/**
+ * Only tasks the scheduler ASSIGNED to the node are its to run (SwarmKit's rule): a global
+ * service's task names its node from birth, but goes there once the scheduler found room for it.
+ */
 export function isAssignedTo(task: Task, nodeId: string): boolean {
-  return task.nodeId === nodeId && task.desiredState >= TaskState.TASK_STATE_ASSIGNED;
+  return task.nodeId === nodeId && (task.status?.state ?? TaskState.TASK_STATE_NEW) >= TaskState.TASK_STATE_ASSIGNED;
 }
 
 /**

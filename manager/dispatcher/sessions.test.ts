@@ -3,7 +3,7 @@ import { silentLogger } from '../../lib/log.js';
 import type { StreamSink } from '../../lib/grpc.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
 import { AssignmentsType, type AssignmentsResponse, type SessionResponse } from '../../gen/tswarm/v1/dispatcher.js';
-import { NodeState, TaskState, type Task, type TaskStatus } from '../../gen/tswarm/v1/objects.js';
+import { NodeState, TaskState, TaskStatus, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { Caller } from '../authz/authz.js';
 import { addCluster, addNode, testStore, testTask } from '../store/testing/test-store.js';
 import { Dispatcher } from './dispatcher.js';
@@ -177,7 +177,10 @@ describe('Dispatcher assignments', () => {
     const t = await setup();
     await addTask(t, testTask('t1', 's1', 'w1'));
     await addTask(t, testTask('other', 's1', 'w2'));
-    await addTask(t, { ...testTask('pending', 's1', 'w1'), desiredState: TaskState.TASK_STATE_PENDING });
+    await addTask(t, {
+      ...testTask('pending', 's1', 'w1'),
+      status: TaskStatus.fromPartial({ state: TaskState.TASK_STATE_PENDING }),
+    });
     const s = await t.openSession('w1');
     const a = t.openAssignments('w1', s.id);
     await until('the complete set', () => a.messages.length === 1);
@@ -283,8 +286,9 @@ describe('Dispatcher task status', () => {
       'INVALID_ARGUMENT',
     );
     t.clock.advance(STATUS_FLUSH_INTERVAL_MS);
-    expect(t.stateOf('t1')).toBeUndefined();
-    expect(t.stateOf('theirs')).toBeUndefined();
+    // Both still as the scheduler left them.
+    expect(t.stateOf('t1')).toBe(TaskState.TASK_STATE_ASSIGNED);
+    expect(t.stateOf('theirs')).toBe(TaskState.TASK_STATE_ASSIGNED);
     t.s.hangUp();
   });
 

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { NOOP_LOGGER } from '../../lib/logger.js';
 import { waitFor } from '../../lib/poll.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
-import { WatchLoop } from './watch-loop.js';
+import { WatchLoop, type RoundResult } from './watch-loop.js';
 
 const until = (what: string, probe: () => boolean) => waitFor(probe, { what, timeoutMs: 5_000, intervalMs: 5 });
 
-function loopOver(t: ReturnType<typeof testStore>, round: () => Promise<void>) {
+function loopOver(t: ReturnType<typeof testStore>, round: () => Promise<void | RoundResult>) {
   return new WatchLoop({ name: 'test', store: t.store, clock: t.clock, log: NOOP_LOGGER, kinds: ['node'], round });
 }
 
@@ -59,6 +59,27 @@ describe('WatchLoop', () => {
     t.clock.advance(1);
     await until('the retried round', () => calls === 2);
     expect(loop.rounds).toBe(1);
+    c.abort();
+    await loop.stop();
+  });
+
+  it('runs again at the time a round asked for (a delayed restart falling due), with no change', async () => {
+    const t = testStore();
+    let rounds = 0;
+    const start = t.clock.nowMs();
+    const loop = loopOver(t, async () => (++rounds === 1 ? { wakeAtMs: start + 5_000 } : {}));
+    const c = new AbortController();
+    loop.start(c.signal);
+    await until('the first round', () => rounds === 1);
+    t.clock.advance(4_999);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rounds).toBe(1);
+    t.clock.advance(1);
+    await until('the round it asked for', () => rounds === 2);
+    // That round asked for nothing: the loop waits for changes only.
+    t.clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rounds).toBe(2);
     c.abort();
     await loop.stop();
   });

@@ -23,9 +23,18 @@ export interface WatchLoopOptions {
   kinds: readonly Kind[];
   /** Changes that matter to this loop (runs on the reader's side, off Raft's apply path). */
   filter?: (event: ChangeEvent) => boolean;
-  /** One round: read the store, decide, write. `signal` aborts when leadership is lost. */
-  round(signal: AbortSignal): Promise<void>;
+  /**
+   * One round: read the store, decide, write. `signal` aborts when leadership is lost. A round
+   * whose decision depends on the time (a delayed restart) says when to run again even if
+   * nothing changes.
+   */
+  round(signal: AbortSignal): Promise<void | RoundResult>;
   retryAfterMs?: number;
+}
+
+export interface RoundResult {
+  /** Run another round at this time (ms since the epoch) unless a change wakes the loop first. */
+  wakeAtMs?: number | undefined;
 }
 
 const RETRY_AFTER_MS_DEFAULT = 500;
@@ -64,21 +73,27 @@ export class WatchLoop implements LeaderComponent {
     signal.addEventListener('abort', onAbort);
     try {
       while (!signal.aborted) {
-        const ok = await this.roundSafely(signal);
+        const result = await this.roundSafely(signal);
         if (signal.aborted) return;
         pending ??= watcher.next().then(
           (r): Wake => (r.done ? { kind: 'ended' } : { kind: 'change' }),
           (error: Error): Wake => ({ kind: 'ended', error }),
         );
+        const againInMs =
+          result === 'failed'
+            ? (this.o.retryAfterMs ?? RETRY_AFTER_MS_DEFAULT)
+            : result.wakeAtMs === undefined
+              ? undefined
+              : Math.max(0, result.wakeAtMs - this.o.clock.nowMs());
+        // Already due (time passed while the round ran): plan again now, keeping the watch's wait.
+        if (againInMs === 0) continue;
         let wake: Wake;
-        if (ok) wake = await pending;
+        if (againInMs === undefined) wake = await pending;
         else {
-          const retry = new Promise<Wake>((resolve) => {
-            timer = this.o.clock.setTimer(this.o.retryAfterMs ?? RETRY_AFTER_MS_DEFAULT, () =>
-              resolve({ kind: 'timer' }),
-            );
+          const again = new Promise<Wake>((resolve) => {
+            timer = this.o.clock.setTimer(againInMs, () => resolve({ kind: 'timer' }));
           });
-          wake = await Promise.race([pending, retry]);
+          wake = await Promise.race([pending, again]);
           timer?.cancel();
         }
         if (wake.kind === 'timer') continue; // the watch's wait goes on into the next round
@@ -102,15 +117,15 @@ export class WatchLoop implements LeaderComponent {
     }
   }
 
-  private async roundSafely(signal: AbortSignal): Promise<boolean> {
+  private async roundSafely(signal: AbortSignal): Promise<RoundResult | 'failed'> {
     try {
-      await this.o.round(signal);
+      const result = await this.o.round(signal);
       this.rounds++;
-      return true;
+      return result ?? {};
     } catch (err) {
       if (!signal.aborted)
         this.o.log.warn({ err: (err as Error).message, component: this.name }, 'round failed; retrying');
-      return false;
+      return 'failed';
     }
   }
 }

@@ -2,6 +2,7 @@ import { TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.
 import { assert } from '../../lib/assert.js';
 import { statusAfter } from '../tasks/task-states.js';
 import type { Plan, TaskToCreate } from './plan.js';
+import { restartHistoryAfter } from './restart.js';
 
 /**
  * Turns a plan into the objects to write: the new tasks, and the existing ones with their desired
@@ -19,8 +20,11 @@ export interface AppliedPlan {
   updated: Task[];
 }
 
-/** A new task for a slot (or a node), made from the service's current spec and spec version. */
-export function newTask(service: Service, what: TaskToCreate, id: string, nowMs: number): Task {
+/**
+ * A new task for a slot (or a node), made from the service's current spec and spec version; a
+ * replacement carries its slot's restart history on.
+ */
+export function newTask(service: Service, what: TaskToCreate, id: string, nowMs: number, replaced?: Task): Task {
   const template = service.spec?.taskTemplate;
   return {
     id,
@@ -36,6 +40,9 @@ export function newTask(service: Service, what: TaskToCreate, id: string, nowMs:
     networks: [],
     endpoint: undefined,
     specVersion: service.specVersion ?? 0,
+    ...(replaced
+      ? restartHistoryAfter(replaced, what.countsAsAttempt, nowMs)
+      : { restartCount: 0, restartTimesMs: [] }),
   };
 }
 
@@ -55,6 +62,8 @@ export function applyPlan(service: Service, tasks: readonly Task[], plan: Plan, 
   };
   for (const stop of plan.shutdown) raise(stop.taskId, TaskState.TASK_STATE_SHUTDOWN);
   for (const stop of plan.remove) raise(stop.taskId, TaskState.TASK_STATE_REMOVE);
-  const created = plan.create.map((what) => newTask(service, what, ctx.newId(), ctx.nowMs));
+  const created = plan.create.map((what) =>
+    newTask(service, what, ctx.newId(), ctx.nowMs, what.replaces ? byId.get(what.replaces) : undefined),
+  );
   return { created, updated: [...updated.values()] };
 }

@@ -14,6 +14,8 @@ export interface TaskToCreate {
   nodeId: string;
   /** The task this one replaces in its slot (told to shut down in the same plan), or "". */
   replaces: string;
+  /** The replacement is a restart of its slot, counted against the policy's maximum attempts. */
+  countsAsAttempt: boolean;
 }
 
 export type StopReason =
@@ -27,7 +29,13 @@ export type StopReason =
   | 'duplicate'
   /** The service was scaled down and its slot is no more. */
   | 'scaled-down'
-  | 'service-removed';
+  | 'service-removed'
+  /** Its node was drained: it moves elsewhere (a global service's task just stops). */
+  | 'node-drained'
+  /** Its node no longer matches the service's constraints (a label removed). */
+  | 'constraints-unmet'
+  /** Its node left the cluster (a global service's task). */
+  | 'node-removed';
 
 export interface TaskStop {
   taskId: string;
@@ -40,10 +48,20 @@ export interface Plan {
   shutdown: TaskStop[];
   /** Desired state REMOVE: stopped, then deleted by the task reaper. */
   remove: TaskStop[];
+  /**
+   * The earliest time a delayed restart is due (ms since the epoch), if one waits: the plan made
+   * then differs from this one even if nothing in the store changed, so the loop wakes up for it.
+   */
+  wakeAtMs: number | undefined;
 }
 
 export function emptyPlan(): Plan {
-  return { create: [], shutdown: [], remove: [] };
+  return { create: [], shutdown: [], remove: [], wakeAtMs: undefined };
+}
+
+/** Keeps the earliest wake-up a plan needs. */
+export function wakeAt(plan: Plan, atMs: number): void {
+  plan.wakeAtMs = plan.wakeAtMs === undefined ? atMs : Math.min(plan.wakeAtMs, atMs);
 }
 
 export function isEmptyPlan(plan: Plan): boolean {
@@ -57,6 +75,8 @@ export interface ServiceState {
   tasks: readonly Task[];
   /** The cluster's nodes by ID: whether a task's node is alive (global mode: where tasks go). */
   nodes: ReadonlyMap<string, Node>;
+  /** The time now: a delayed restart is planned once it is due. */
+  nowMs: number;
 }
 
 /**

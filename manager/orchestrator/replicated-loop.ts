@@ -9,13 +9,19 @@ import type { Store, Tx } from '../store/store.js';
 import { isTerminal, observedState } from '../tasks/task-states.js';
 import { applyPlan } from './apply.js';
 import { isEmptyPlan, nodeIsDead, planRemoved } from './plan.js';
+import { planGlobal } from './global.js';
 import { planReplicated } from './replicated.js';
+import { historyToReap } from './task-reaper.js';
+
+/** Docker's `--task-history-limit` when the cluster names none. */
+const TASK_HISTORY_LIMIT_DEFAULT = 5;
 
 /**
- * The replicated orchestrator's loop (leader only): on every change of services, tasks or nodes
- * it plans each replicated service (planReplicated), sends the tasks of removed services to
- * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more (the task reaper's
- * first duty), and writes all of it in bounded transactions.
+ * The orchestrators' loop (leader only): on every change of services, tasks or nodes it plans
+ * each replicated service (planReplicated) and each global one (planGlobal), sends the tasks of removed services to
+ * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more and the stopped
+ * tasks beyond each slot's history limit (the task reaper, task-reaper.ts), and writes all of it
+ * in bounded transactions.
  */
 
 /** One write the orchestrator decided; applied to the task as it is when proposed. */
@@ -43,16 +49,28 @@ function reapable(task: Task, replica: MemoryStore): boolean {
   return nodeIsDead(task.nodeId, node ? new Map([[node.id, node]]) : new Map());
 }
 
+export interface OrchestratorRound {
+  writes: TaskWrite[];
+  /** When a delayed restart falls due, if one waits: the loop plans again then. */
+  wakeAtMs: number | undefined;
+}
+
 /** Everything the orchestrator would write now, from the replica as it is. Pure over the replica. */
-export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: () => string): TaskWrite[] {
+export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: () => string): OrchestratorRound {
   const writes: TaskWrite[] = [];
+  let wakeAtMs: number | undefined;
   const nodes = new Map(replica.list('node').map((n) => [n.id, n]));
   const services = replica.list('service');
   const live = new Set(services.map((s) => s.id));
+  const historyLimit =
+    replica.list('cluster')[0]?.spec?.orchestration?.taskHistoryRetentionLimit ?? TASK_HISTORY_LIMIT_DEFAULT;
   for (const service of services) {
-    if (!service.spec?.replicated) continue; // global services and jobs get their own planners
+    const planner = service.spec?.replicated ? planReplicated : service.spec?.global ? planGlobal : undefined;
+    if (!planner) continue;
     const tasks = replica.tasksOfService(service.id);
-    const plan = planReplicated({ service, tasks, nodes });
+    for (const taskId of historyToReap(tasks, nodes, historyLimit)) writes.push({ kind: 'delete', taskId });
+    const plan = planner({ service, tasks, nodes, nowMs });
+    if (plan.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, plan.wakeAtMs);
     if (isEmptyPlan(plan)) continue;
     const applied = applyPlan(service, tasks, plan, { nowMs, newId: makeId });
     for (const t of applied.updated) writes.push({ kind: 'desired', taskId: t.id, state: t.desiredState });
@@ -62,7 +80,7 @@ export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: 
   for (const stop of planRemoved(orphans).remove)
     writes.push({ kind: 'desired', taskId: stop.taskId, state: TaskState.TASK_STATE_REMOVE });
   for (const t of replica.list('task', (t) => reapable(t, replica))) writes.push({ kind: 'delete', taskId: t.id });
-  return writes;
+  return { writes, wakeAtMs };
 }
 
 export function writeTask(tx: Tx, replica: MemoryStore, w: TaskWrite): void {
@@ -86,8 +104,9 @@ export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
     log: o.log,
     kinds: ['service', 'task', 'node'],
     round: async (signal) => {
-      const writes = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
+      const { writes, wakeAtMs } = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
       await updateInBatches(o.store, writes, writeTask, signal);
+      return { wakeAtMs };
     },
   });
 }

@@ -1,7 +1,7 @@
-import { TaskState } from '../../gen/tswarm/v1/objects.js';
+import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
 import { assert } from '../../lib/assert.js';
 import { observedState } from '../tasks/task-states.js';
-import { emptyPlan, type Plan, type ServiceState } from './plan.js';
+import { emptyPlan, wakeAt, type Plan, type ServiceState } from './plan.js';
 import { restartDecision } from './restart.js';
 import { slotViews, type SlotView } from './slots.js';
 
@@ -30,26 +30,56 @@ export function planReplicated(state: ServiceState): Plan {
   for (const slot of kept.slice(replicated.replicas)) {
     for (const task of slot.tasks) plan.remove.push({ taskId: task.id, reason: 'scaled-down' });
   }
-  for (const slot of kept.slice(0, replicated.replicas)) keepSlot(slot, plan);
+  for (const slot of kept.slice(0, replicated.replicas)) keepSlot(slot, plan, state.nowMs);
   const taken = new Set(live.map((s) => s.slot));
   let next = 1;
   for (let missing = replicated.replicas - live.length; missing > 0; missing--) {
     while (taken.has(next)) next++;
     taken.add(next);
-    plan.create.push({ slot: next, nodeId: '', replaces: '' });
+    plan.create.push({ slot: next, nodeId: '', replaces: '', countsAsAttempt: false });
   }
   return plan;
 }
 
-/** A kept slot: its duplicates stop; an occupant that no longer runs stops and may be replaced. */
-function keepSlot(slot: SlotView, plan: Plan): void {
+/**
+ * A kept slot: its duplicates stop; an occupant that no longer runs stops and may be replaced. A
+ * restart the policy delays waits with its ended occupant still in the slot (so the slot stays
+ * taken) until it is due; the plan says when that is. An occupant that must leave its node while
+ * it runs (drained, constraints no longer met) is replaced first: it stops once its replacement
+ * runs, or cannot be placed, or ends — so a drain never leaves a slot with nothing running when
+ * the cluster has room.
+ */
+function keepSlot(slot: SlotView, plan: Plan, nowMs: number): void {
   for (const task of slot.duplicates) plan.shutdown.push({ taskId: task.id, reason: 'duplicate' });
   const occupant = slot.occupant;
-  if (!occupant || !slot.end) return;
-  const { replace } = restartDecision(occupant, slot.end);
+  if (slot.leaving && occupant && replacementSettled(occupant, slot))
+    plan.shutdown.push({ taskId: slot.leaving.task.id, reason: slot.leaving.reason });
+  if (!occupant) return;
+  if (slot.unfit && !slot.end) {
+    const { replace } = restartDecision(occupant, { kind: 'stopped' });
+    if (replace) plan.create.push({ slot: slot.slot, nodeId: '', replaces: occupant.id, countsAsAttempt: false });
+    else plan.shutdown.push({ taskId: occupant.id, reason: slot.unfit });
+    return;
+  }
+  if (!slot.end) return;
+  const { replace, notBeforeMs, countsAsAttempt } = restartDecision(occupant, slot.end);
+  if (replace && notBeforeMs > nowMs) {
+    wakeAt(plan, notBeforeMs);
+    return;
+  }
   const reason = slot.end.kind === 'node-down' ? 'node-down' : replace ? 'restarted' : 'ended';
   plan.shutdown.push({ taskId: occupant.id, reason });
-  if (replace) plan.create.push({ slot: slot.slot, nodeId: '', replaces: occupant.id });
+  if (replace) plan.create.push({ slot: slot.slot, nodeId: '', replaces: occupant.id, countsAsAttempt });
+}
+
+/**
+ * The replacement of a task that must leave its node has settled: it runs, or it fits on no node
+ * (the scheduler said why), or it ended. Until then the leaving task keeps serving.
+ */
+function replacementSettled(replacement: Task, slot: SlotView): boolean {
+  const state = observedState(replacement);
+  if (state === TaskState.TASK_STATE_RUNNING || slot.end) return true;
+  return state <= TaskState.TASK_STATE_PENDING && (replacement.status?.err ?? '') !== '';
 }
 
 /**

@@ -6,6 +6,7 @@ import { createService, updateService } from '../controlapi/services.js';
 import { schedulerLoop } from '../scheduler/scheduler-loop.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import type { Store } from '../store/store.js';
+import { statusAfter } from '../tasks/task-states.js';
 import { taskSpec } from '../tasks/testing/objects.js';
 import { replicatedOrchestrator } from './replicated-loop.js';
 
@@ -156,6 +157,48 @@ describe('orchestrator and scheduler loops', () => {
     await settled('3 pending tasks', () => meantToRun(t.store, svc.id).filter((x) => x.status?.err).length === 3);
     await t.store.update((tx, s) => tx.remove('service', s.get('service', svc.id)!));
     await settled('no tasks left', () => t.store.replica.tasksOfService(svc.id).length === 0);
+  });
+
+  it("restarts a failed task after the policy's delay on the leader's clock, and keeps the slot's history within the limit", async () => {
+    const t = await cluster(['n1']);
+    await t.store.update((tx, s) => {
+      const c = s.list('cluster')[0]!;
+      tx.update('cluster', { ...c, spec: { ...c.spec!, orchestration: { taskHistoryRetentionLimit: 2 } } });
+    });
+    const svc = await createService(t.store, spec('flaky', 1), 'req-1');
+    const fail = async () => {
+      const [task] = meantToRun(t.store, svc.id);
+      await t.store.update((tx) =>
+        tx.update('task', {
+          ...task!,
+          status: statusAfter(task!.status, {
+            state: TaskState.TASK_STATE_FAILED,
+            atMs: t.clock.nowMs(),
+            err: 'exit 1',
+          }),
+        }),
+      );
+      return task!.id;
+    };
+    await settled('the task assigned', () => meantToRun(t.store, svc.id)[0]?.nodeId === 'n1');
+    const first = await fail();
+    // Docker's default delay: nothing new until 5 s after the failure, by the leader's clock.
+    t.clock.advance(4_999);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(meantToRun(t.store, svc.id).map((x) => x.id)).toEqual([first]);
+    t.clock.advance(1);
+    await settled('a restart in slot 1', () => meantToRun(t.store, svc.id).some((x) => x.id !== first && x.slot === 1));
+    expect(meantToRun(t.store, svc.id)).toHaveLength(1);
+    expect(meantToRun(t.store, svc.id)[0]!.restartCount).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      await settled('the restart assigned', () => meantToRun(t.store, svc.id)[0]?.nodeId === 'n1');
+      const failed = await fail();
+      t.clock.advance(5_000);
+      await settled('the next restart', () => meantToRun(t.store, svc.id).some((x) => x.id !== failed));
+    }
+    // Four failures and restarts; the slot keeps 2 tasks: the one meant to run and the last failed.
+    await settled('history reaped to 2', () => t.store.replica.tasksOfService(svc.id).length === 2);
+    expect(meantToRun(t.store, svc.id)[0]!.restartCount).toBe(4);
   });
 
   it('stops its rounds when leadership is lost', async () => {

@@ -1,5 +1,6 @@
 import { TaskState, type Node, type Task } from '../../gen/tswarm/v1/objects.js';
 import { desiredToRun, isTerminal, observedState } from '../tasks/task-states.js';
+import { unfitReason, type Unfit } from './eligibility.js';
 import { nodeIsDead } from './plan.js';
 import { restartDecision, type EndCause } from './restart.js';
 
@@ -16,6 +17,16 @@ export interface SlotView {
   occupant: Task | undefined;
   /** Other tasks meant to run in the slot: never more than one may be, so these are stopped. */
   duplicates: Task[];
+  /**
+   * Why the occupant must leave its node while it still runs there (drained, constraints no
+   * longer met): it is replaced first, and stopped once its replacement runs.
+   */
+  unfit: Unfit | undefined;
+  /**
+   * A task on a node it must leave that waits, still running, for the occupant (its replacement)
+   * to run: the one time a slot has two tasks meant to run.
+   */
+  leaving: { task: Task; reason: Unfit } | undefined;
   /** Why the occupant, or with none the latest task, no longer runs; undefined while it does. */
   end: EndCause | undefined;
   /**
@@ -47,14 +58,27 @@ function bestOccupant(candidates: readonly Task[], nodes: ReadonlyMap<string, No
   return [...candidates].sort((a, b) => score(b) - score(a) || newestFirst(a, b))[0]!;
 }
 
-function viewOf(slot: number, tasks: Task[], nodes: ReadonlyMap<string, Node>): SlotView {
+/** Why a task that still runs (or is on its way to) must leave its node; undefined otherwise. */
+function unfitOf(task: Task, nodes: ReadonlyMap<string, Node>): Unfit | undefined {
+  if (endCauseOf(task, nodes) || task.nodeId === '') return undefined;
+  return unfitReason(task.spec, nodes.get(task.nodeId));
+}
+
+/** The view of one slot's tasks (or, for a global service, of one node's: slot 0). */
+export function viewOf(slot: number, tasks: Task[], nodes: ReadonlyMap<string, Node>): SlotView {
   const meantToRun = tasks.filter(desiredToRun);
-  const occupant = meantToRun.length > 0 ? bestOccupant(meantToRun, nodes) : undefined;
-  const duplicates = meantToRun.filter((t) => t !== occupant);
+  const staying = meantToRun.filter((t) => !unfitOf(t, nodes));
+  const unfitTasks = meantToRun.filter((t) => unfitOf(t, nodes));
+  const mustLeave = unfitTasks.length > 0 ? bestOccupant(unfitTasks, nodes) : undefined;
+  const occupant = staying.length > 0 ? bestOccupant(staying, nodes) : mustLeave;
+  const leaving =
+    mustLeave && occupant !== mustLeave ? { task: mustLeave, reason: unfitOf(mustLeave, nodes)! } : undefined;
+  const duplicates = meantToRun.filter((t) => t !== occupant && t !== leaving?.task);
   const latest = occupant ?? [...tasks].sort(newestFirst)[0]!;
   const end = endCauseOf(latest, nodes);
   const live = occupant !== undefined || (end !== undefined && !restartDecision(latest, end).replace);
-  return { slot, tasks, occupant, duplicates, end, live };
+  const unfit = occupant ? unfitOf(occupant, nodes) : undefined;
+  return { slot, tasks, occupant, duplicates, unfit, leaving, end, live };
 }
 
 /** The service's slots by number; tasks without a slot (0: a global service's) are left out. */

@@ -21,29 +21,34 @@ import { placeTasks } from './scheduler.js';
 export type SchedulerWrite =
   { kind: 'assign'; taskId: string; nodeId: string } | { kind: 'pending'; taskId: string; reason: string };
 
+/** Waiting for the scheduler: not yet ASSIGNED, still meant to run, not ended. */
+export function waitsForAssignment(task: Task): boolean {
+  return task.desiredState === TaskState.TASK_STATE_RUNNING && observedState(task) <= TaskState.TASK_STATE_PENDING;
+}
+
 /** Waiting for a node: made for a slot, not placed, still meant to run, not ended. */
 export function waitsForNode(task: Task): boolean {
-  return (
-    task.nodeId === '' &&
-    task.desiredState === TaskState.TASK_STATE_RUNNING &&
-    observedState(task) <= TaskState.TASK_STATE_PENDING
-  );
+  return task.nodeId === '' && waitsForAssignment(task);
 }
+
+/** Made for a node (a global service's task), waiting for the scheduler to check it fits there. */
+const waitsAtItsNode = (task: Task) => task.nodeId !== '' && waitsForAssignment(task);
 
 /** The decisions to write now, from the replica as it is; oldest tasks first get the nodes. */
 export function schedulerWrites(replica: MemoryStore): SchedulerWrite[] {
   const tasks = replica.list('task');
-  const unassigned = tasks
-    .filter(waitsForNode)
-    .sort(
-      (a, b) => (a.meta?.createdAtMs ?? 0) - (b.meta?.createdAtMs ?? 0) || a.slot - b.slot || a.id.localeCompare(b.id),
-    );
-  if (unassigned.length === 0) return [];
-  const byId = new Map(unassigned.map((t) => [t.id, t]));
+  const oldestFirst = (a: Task, b: Task) =>
+    (a.meta?.createdAtMs ?? 0) - (b.meta?.createdAtMs ?? 0) || a.slot - b.slot || a.id.localeCompare(b.id);
+  const unassigned = tasks.filter(waitsForNode).sort(oldestFirst);
+  const preassigned = tasks.filter(waitsAtItsNode).sort(oldestFirst);
+  if (unassigned.length === 0 && preassigned.length === 0) return [];
+  const byId = new Map([...unassigned, ...preassigned].map((t) => [t.id, t]));
   const decisions = placeTasks({
     nodes: replica.list('node'),
-    placed: tasks.filter((t) => t.nodeId !== ''),
+    // A preassigned task holds nothing on its node until it is assigned there.
+    placed: tasks.filter((t) => t.nodeId !== '' && !waitsAtItsNode(t)),
     unassigned,
+    preassigned,
   });
   const writes: SchedulerWrite[] = decisions.assignments.map((a) => ({ kind: 'assign', ...a }));
   for (const p of decisions.pending) {
@@ -57,7 +62,8 @@ export function schedulerWrites(replica: MemoryStore): SchedulerWrite[] {
 export function writeDecision(tx: Tx, replica: MemoryStore, w: SchedulerWrite, nowMs: number): void {
   const task = replica.get('task', w.taskId);
   // Placed, stopped or removed since it was read: the decision no longer applies.
-  if (!task || !waitsForNode(task)) return;
+  if (!task || !waitsForAssignment(task)) return;
+  if (task.nodeId !== '' && w.kind === 'assign' && w.nodeId !== task.nodeId) return;
   // tswarm has no allocator step yet: a NEW task enters PENDING here, so its history is whole.
   let status = statusAfter(task.status, {
     state: TaskState.TASK_STATE_PENDING,
@@ -81,7 +87,7 @@ export function writeDecision(tx: Tx, replica: MemoryStore, w: SchedulerWrite, n
 function matters(e: ChangeEvent): boolean {
   if (e.kind !== 'task') return true;
   const t = e.object as Task;
-  return e.action === 'remove' || waitsForNode(t) || t.desiredState > TaskState.TASK_STATE_RUNNING;
+  return e.action === 'remove' || waitsForAssignment(t) || t.desiredState > TaskState.TASK_STATE_RUNNING;
 }
 
 export function schedulerLoop(o: { store: Store; clock: Clock; log: BasicLogger }): WatchLoop {

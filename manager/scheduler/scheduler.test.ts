@@ -242,6 +242,42 @@ describe('placeTasks: spread', () => {
   });
 });
 
+describe('placeTasks: tasks made for a node (global services)', () => {
+  it('assigns each to its node when the node can take it, charging it before the others are placed', () => {
+    const nodes = [node({ id: 'a', memoryBytes: 2 * GiB }), node({ id: 'b', memoryBytes: 2 * GiB })];
+    const preassigned = [
+      task({ id: 'g-a', serviceId: 'g', nodeId: 'a', state: TaskState.TASK_STATE_NEW, reserveMemoryBytes: GiB }),
+      task({ id: 'g-b', serviceId: 'g', nodeId: 'b', state: TaskState.TASK_STATE_NEW, reserveMemoryBytes: GiB }),
+    ];
+    // Two replicated tasks of 1.5 GiB: the global tasks took 1 GiB of each node first.
+    const unassigned = pendingTasks(2, { reserveMemoryBytes: 1.5 * GiB });
+    const d = placeTasks({ nodes, placed: [], unassigned, preassigned });
+    expect(d.assignments).toEqual([
+      { taskId: 'g-a', nodeId: 'a' },
+      { taskId: 'g-b', nodeId: 'b' },
+    ]);
+    expect(d.pending.map((p) => p.reason)).toEqual([
+      'no suitable node (insufficient memory on 2 nodes)',
+      'no suitable node (insufficient memory on 2 nodes)',
+    ]);
+  });
+
+  it('leaves one pending with its node’s reason when the node cannot take it', () => {
+    const nodes = [
+      node({ id: 'small', memoryBytes: GiB }),
+      node({ id: 'paused', availability: NodeAvailability.NODE_AVAILABILITY_PAUSE }),
+    ];
+    const big = (id: string, nodeId: string) =>
+      task({ id, serviceId: 'g', nodeId, state: TaskState.TASK_STATE_NEW, reserveMemoryBytes: 2 * GiB });
+    const d = placeTasks({ nodes, placed: [], unassigned: [], preassigned: [big('t1', 'small'), big('t2', 'gone')] });
+    expect(d.assignments).toEqual([]);
+    expect(d.pending).toEqual([
+      { taskId: 't1', reason: 'no suitable node (insufficient memory on 1 node)' },
+      { taskId: 't2', reason: 'node gone is not in the cluster' },
+    ]);
+  });
+});
+
 describe('placement preferences', () => {
   it('accept node and engine labels, and refuse anything else with the form to use', () => {
     expect(parseSpreadDescriptor('node.labels.zone')).toEqual({ kind: 'nodeLabel', label: 'zone' });

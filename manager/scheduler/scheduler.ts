@@ -33,10 +33,47 @@ export interface SchedulingInput {
   placed: Iterable<Task>;
   /** Tasks waiting for a node, oldest first: when nodes run short, the first ones get them. */
   unassigned: readonly Task[];
+  /**
+   * Tasks made for a node (a global service's) not yet assigned: they go there if it can take
+   * them, else wait with the reason. Checked before the unassigned ones take the room.
+   */
+  preassigned?: readonly Task[];
 }
 
 export function placeTasks(input: SchedulingInput): Decisions {
-  return scheduleBatch(nodeInfosOf(input.nodes, input.placed), input.unassigned);
+  const infos = nodeInfosOf(input.nodes, input.placed);
+  const decisions = checkPreassigned(infos, input.preassigned ?? []);
+  const placed = scheduleBatch(infos, input.unassigned);
+  return {
+    assignments: [...decisions.assignments, ...placed.assignments],
+    pending: [...decisions.pending, ...placed.pending],
+  };
+}
+
+/**
+ * SwarmKit's preassigned tasks: the orchestrator chose the node; the scheduler checks it is ready
+ * and has room (the same filters, the same words) before the task is ASSIGNED, and charges it.
+ */
+function checkPreassigned(infos: ReadonlyMap<string, NodeInfo>, tasks: readonly Task[]): Decisions {
+  const decisions: Decisions = { assignments: [], pending: [] };
+  for (const task of tasks) {
+    const info = infos.get(task.nodeId);
+    let reason: string | undefined;
+    try {
+      const req = requirementsOf(task);
+      if (!info) reason = `node ${task.nodeId} is not in the cluster`;
+      else {
+        const failure = firstFailure(req, info);
+        if (failure) reason = `no suitable node (${failure.describe(1)})`;
+        else addPlacement(info, req.serviceId, req.reservations);
+      }
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    if (reason === undefined) decisions.assignments.push({ taskId: task.id, nodeId: task.nodeId });
+    else decisions.pending.push({ taskId: task.id, reason });
+  }
+  return decisions;
 }
 
 /**

@@ -124,6 +124,8 @@ function newTask(command: string[], fields: Partial<Task> = {}): Task {
     networks: [],
     endpoint: undefined,
     specVersion: 0,
+    restartCount: 0,
+    restartTimesMs: [],
     ...fields,
   };
 }

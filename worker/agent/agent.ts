@@ -8,7 +8,7 @@ import { planTasks, type Action, type Report } from './plan.js';
 import { SessionClient } from './session-client.js';
 import { StatusReporter } from './status-reporter.js';
 import { STATUS_TEXT_LENGTH_MAX } from '../../manager/dispatcher/status-intake.js';
-import { taskContainerConfig, taskContainers } from './task-container.js';
+import { prepareFailureMessage, taskContainerConfig, taskContainers, taskPullOptions } from './task-container.js';
 
 /** What the agent needs of the engine (the Engine itself in the daemon). */
 export type TaskEngine = Pick<
@@ -237,10 +237,11 @@ export class Agent {
         });
         let containerId: string;
         try {
-          // The engine pulls the image when the node lacks it (with the registry client's retries).
-          containerId = (await engine.containerCreate(taskContainerConfig(a.task))).id;
+          // The engine pulls the image when the node lacks it (with the registry client's retries),
+          // with the service's own registry credentials if it was given some.
+          containerId = (await engine.containerCreate(taskContainerConfig(a.task), taskPullOptions(a.task))).id;
         } catch (err) {
-          const message = (err as Error).message;
+          const message = prepareFailureMessage(a.task, err);
           this.setState({
             taskId: id,
             state: TaskState.TASK_STATE_REJECTED,

@@ -1,5 +1,8 @@
 import type { ContainerConfig, ContainerSummary, DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
+import type { CreateOptions } from '../../engine/engine.js';
+import { TswarmError } from '../../lib/errors.js';
+import { credentialsFromAuth, decodeRegistryAuth } from '../../engine/image/registry-auth-header.js';
 
 /**
  * The labels Docker Swarm puts on a task's container, so `docker ps` and tools built on it read a
@@ -26,13 +29,40 @@ export function taskContainerName(task: Task): string {
   return `${service}.${slot}.${task.id}`;
 }
 
+/**
+ * How the engine pulls a task's image when the node lacks it: with the credentials its service
+ * was given (`--with-registry-auth`, Docker's PullOptions.RegistryAuth) for this pull only, else
+ * with the node's own login. Stored credentials that cannot be used throw, and the task is
+ * rejected with why.
+ */
+export function taskPullOptions(task: Task): CreateOptions {
+  const credentials = credentialsFromAuth(decodeRegistryAuth(task.spec?.container?.pullOptions?.registryAuth));
+  return credentials ? { credentials } : {};
+}
+
+/**
+ * Why a task could not be prepared, as its status says it. A registry that wants a login the
+ * service did not bring gets the Swarm remedy added: the node's own login is rarely the fix.
+ */
+export function prepareFailureMessage(task: Task, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const refused = err instanceof TswarmError && err.code === 'UNAUTHENTICATED';
+  if (!refused || task.spec?.container?.pullOptions?.registryAuth) return message;
+  return `${message}. The service was given no registry credentials: create or update it with --with-registry-auth`;
+}
+
 export function stopGracePeriodMs(task: Task | undefined): number {
   return task?.spec?.container?.stopGracePeriodMs ?? STOP_GRACE_PERIOD_DEFAULT_MS;
 }
 
-/** What the engine is asked to create for a task: its container spec, limits, name and Docker's labels. */
+/**
+ * What the engine is asked to create for a task: its container spec, limits, name and Docker's
+ * labels. Not its pull options: the service's registry credentials serve the pull
+ * (taskPullOptions), and the container's record, which `docker inspect` shows, keeps none.
+ */
 export function taskContainerConfig(task: Task): DeepPartial<ContainerConfig> {
-  const container = task.spec?.container;
+  const given = task.spec?.container;
+  const container = given && { ...given, pullOptions: undefined };
   const name = taskContainerName(task);
   return {
     name,

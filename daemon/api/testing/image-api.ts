@@ -7,6 +7,7 @@ import { ImageService } from '../../../engine/image/images.js';
 import {
   makeFakeImage,
   startFakeRegistry,
+  type FakeImage,
   type FakeRegistryOptions,
   type FakeServer,
 } from '../../../engine/image/testing/fake-registry.js';
@@ -21,6 +22,8 @@ export interface ImageApi {
   api: ApiClient;
   /** The image the registry serves, as a reference. */
   ref: string;
+  /** …and as the registry holds it (its manifest's digest). */
+  image: FakeImage;
   stop(): Promise<void>;
 }
 
@@ -33,7 +36,8 @@ export async function startImageApi(
   auth: NonNullable<FakeRegistryOptions['auth']>,
 ): Promise<ImageApi> {
   const dir = await mkdtemp(join(tmpdir(), 'tswarm-image-api-'));
-  const registry = await startFakeRegistry({ repository: 'test/fake', tag: '1', image: makeFakeImage(), auth });
+  const image = makeFakeImage();
+  const registry = await startFakeRegistry({ repository: 'test/fake', tag: '1', image, auth });
   const images = new ImageService({
     root: join(dir, 'images'),
     credentialsPath: join(dir, 'credentials.json'),
@@ -51,6 +55,7 @@ export async function startImageApi(
     images,
     api,
     ref: `${registry.host}/test/fake:1`,
+    image,
     stop: async () => {
       api.close();
       server.closeAllConnections();

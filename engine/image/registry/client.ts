@@ -219,17 +219,22 @@ function authRequired(t: Target, creds: Credentials | undefined): ImageError {
   );
 }
 
+/** A 404's reason in the registry's own words: its error code and message (distribution's error body). */
 async function notFoundDetail(res: HttpResponse, what: string): Promise<string> {
-  let code = '';
+  let said = '';
   try {
     const doc = JSON.parse((await readBody(res, ERROR_BODY_BYTES_MAX)).toString('utf8')) as {
-      errors?: { code?: string }[];
+      errors?: { code?: unknown; message?: unknown }[];
     };
-    code = doc.errors?.[0]?.code ?? '';
+    const first = doc.errors?.[0];
+    const code = typeof first?.code === 'string' ? first.code : '';
+    // The message is the registry's text, shown to the user: bounded, on one line.
+    const message = typeof first?.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
+    said = [code, message].filter((s) => s !== '').join(': ');
   } catch {
     // a 404 without a distribution error body
   }
-  return `the registry has no such ${what}${code ? ` (${code})` : ' (HTTP 404)'}`;
+  return `the registry has no such ${what} (${said || 'HTTP 404'})`;
 }
 
 function header(res: HttpResponse, name: string): string | undefined {

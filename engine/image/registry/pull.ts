@@ -9,6 +9,7 @@ import {
   parseManifest,
   type Descriptor,
   type ImageConfigDocument,
+  type ManifestDocument,
   type Platform,
 } from '../oci.js';
 import { selectPlatform } from '../platform.js';
@@ -54,18 +55,13 @@ export async function pullImage(
   onProgress: OnProgress,
   credentials?: Credentials,
 ): Promise<PulledImage> {
-  const t: Target = {
-    image: formatReference(ref),
-    registry: ref.registry,
-    repository: ref.repository,
-    ...(credentials ? { credentials } : {}),
-  };
-  const top = await fetchManifest(deps, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
+  const t = targetOf(ref, credentials);
+  const top = await fetchManifest(deps.client, t, ref.digest ?? ref.tag ?? 'latest', ref.digest);
   let { doc, digest: manifestDigest, bytes: manifestBytes } = top;
   for (let depth = 0; doc.kind === 'index'; depth++) {
     if (depth >= INDEX_DEPTH_MAX) throw malformed(t.image, 'image indexes nest too deeply');
     const chosen = selectPlatform(t.image, doc.manifests, platform);
-    const next = await fetchManifest(deps, t, chosen.digest, chosen.digest);
+    const next = await fetchManifest(deps.client, t, chosen.digest, chosen.digest);
     ({ doc, digest: manifestDigest, bytes: manifestBytes } = next);
   }
   deps.pin([manifestDigest, doc.config.digest]);
@@ -82,8 +78,27 @@ export async function pullImage(
   return { id: doc.config.digest, repoDigest: top.digest, manifestDigest, layers, createdAtMs: createdMs(config) };
 }
 
-async function fetchManifest(deps: PullDeps, t: Target, reference: string, expectedDigest: string | undefined) {
-  const { bytes, res } = await deps.client.fetchSmall(
+/** What requests for `ref` are about: the image errors name, the repository auth scopes name, whose credentials. */
+export function targetOf(ref: ImageReference, credentials?: Credentials): Target {
+  return {
+    image: formatReference(ref),
+    registry: ref.registry,
+    repository: ref.repository,
+    ...(credentials ? { credentials } : {}),
+  };
+}
+
+/**
+ * A manifest or index by tag or digest, with the digest of its bytes: a digest reference is
+ * checked against the bytes, a tag against the digest the registry claims (Docker-Content-Digest).
+ */
+export async function fetchManifest(
+  client: RegistryClient,
+  t: Target,
+  reference: string,
+  expectedDigest: string | undefined,
+): Promise<{ bytes: Buffer; digest: string; doc: ManifestDocument }> {
+  const { bytes, res } = await client.fetchSmall(
     t,
     `/manifests/${reference}`,
     MANIFEST_ACCEPT,
@@ -91,7 +106,6 @@ async function fetchManifest(deps: PullDeps, t: Target, reference: string, expec
     'manifest',
   );
   const digest = sha256(bytes);
-  // A digest reference is checked against the bytes; a tag is checked against what the registry claims.
   const claimed = responseHeader(res, 'docker-content-digest');
   if (expectedDigest && digest !== expectedDigest) throw digestMismatch(t.image, expectedDigest, digest);
   if (!expectedDigest && claimed?.startsWith('sha256:') && claimed !== digest)

@@ -6,6 +6,7 @@ import {
   type Cluster,
   type Node,
   TaskState,
+  TaskStatus,
   type Task,
 } from '../../../gen/tswarm/v1/objects.js';
 import type { Role } from '../../authz/authz.js';
@@ -81,7 +82,10 @@ export async function addNode(store: Store, n: TestNode): Promise<Node> {
   return store.replica.get('node', n.id)!;
 }
 
-/** A task of `serviceId` on `nodeId`, desired RUNNING, with every other field empty. */
+/**
+ * A task of `serviceId` on `nodeId`, desired RUNNING; ASSIGNED there when a node is named (as the
+ * scheduler leaves it), with every other field empty.
+ */
 export function testTask(id: string, serviceId: string, nodeId: string): Task {
   return {
     id,
@@ -92,10 +96,12 @@ export function testTask(id: string, serviceId: string, nodeId: string): Task {
     nodeId,
     annotations: undefined,
     serviceAnnotations: undefined,
-    status: undefined,
+    status: nodeId === '' ? undefined : TaskStatus.fromPartial({ state: TaskState.TASK_STATE_ASSIGNED }),
     desiredState: TaskState.TASK_STATE_RUNNING,
     networks: [],
     endpoint: undefined,
     specVersion: 0,
+    restartCount: 0,
+    restartTimesMs: [],
   };
 }

@@ -59,6 +59,10 @@ export interface SpecOptions {
   reserveNanoCpus?: number;
   reserveMemoryBytes?: number;
   restart?: RestartCondition;
+  /** Unset: the policy leaves the delay out (Docker's default). */
+  restartDelayMs?: number;
+  restartMaxAttempts?: number;
+  restartWindowMs?: number;
 }
 
 export function taskSpec(o: SpecOptions = {}): TaskSpec {
@@ -68,7 +72,15 @@ export function taskSpec(o: SpecOptions = {}): TaskSpec {
       limits: undefined,
       reservations: { nanoCpus: o.reserveNanoCpus ?? 0, memoryBytes: o.reserveMemoryBytes ?? 0, pids: 0 },
     },
-    restart: o.restart === undefined ? undefined : { condition: o.restart, delayMs: 0, maxAttempts: 0, windowMs: 0 },
+    restart:
+      o.restart === undefined
+        ? undefined
+        : {
+            condition: o.restart,
+            ...(o.restartDelayMs === undefined ? {} : { delayMs: o.restartDelayMs }),
+            maxAttempts: o.restartMaxAttempts ?? 0,
+            windowMs: o.restartWindowMs ?? 0,
+          },
     placement: {
       constraints: o.constraints ?? [],
       preferences: (o.spread ?? []).map((spreadDescriptor) => ({ spreadDescriptor })),
@@ -89,6 +101,10 @@ export interface TaskOptions extends SpecOptions {
   state?: TaskState;
   desired?: TaskState;
   createdAtMs?: number;
+  /** When it entered `state` (status.timestampMs). */
+  stateAtMs?: number;
+  restartCount?: number;
+  restartTimesMs?: number[];
 }
 
 export function task(o: TaskOptions): Task {
@@ -102,7 +118,7 @@ export function task(o: TaskOptions): Task {
     annotations: undefined,
     serviceAnnotations: undefined,
     status: {
-      timestampMs: 0,
+      timestampMs: o.stateAtMs ?? 0,
       state: o.state ?? (o.nodeId ? TaskState.TASK_STATE_RUNNING : TaskState.TASK_STATE_PENDING),
       message: '',
       err: '',
@@ -114,6 +130,8 @@ export function task(o: TaskOptions): Task {
     networks: [],
     endpoint: undefined,
     specVersion: 1,
+    restartCount: o.restartCount ?? 0,
+    restartTimesMs: o.restartTimesMs ?? [],
   };
 }
 
@@ -134,4 +152,10 @@ export function service(id: string, replicas: number, spec: SpecOptions = {}): S
     updateStatus: undefined,
     specVersion: 1,
   };
+}
+
+/** A global service (`--mode global`): one task per eligible node. */
+export function globalService(id: string, spec: SpecOptions = {}): Service {
+  const s = service(id, 0, spec);
+  return { ...s, spec: { ...s.spec!, replicated: undefined, global: {} } };
 }
