@@ -33,7 +33,9 @@ const pollFirstRun = { timeoutMs: 90_000, intervalMs: 500 };
 /** Host name by node ID, from `node ls`. */
 let hostOf = new Map<string, string>();
 
-async function create(...args: string[]): Promise<string> {
+/** `service create --detach --name NAME --replicas N FLAGS… IMAGE` with a command that stops on TERM; its ID. */
+async function create(service: string, replicas: number, ...flags: string[]): Promise<string> {
+  const args = ['--name', service, '--replicas', String(replicas), ...flags, LAB_TEST_IMAGE, ...STOPS_ON_TERM];
   return (await ok('m1', 'service', 'create', '--detach', ...args)).trim().split('\n').at(-1)!;
 }
 
@@ -89,16 +91,7 @@ describe('service placement: constraints, reservations, spread, unsatisfiable se
   });
 
   it('node.role==worker: 6 replicas run 2 per worker and none on a manager; scaled to 12, 0 and 3', async () => {
-    const id = await create(
-      '--name',
-      'spread',
-      '--replicas',
-      '6',
-      '--constraint',
-      'node.role==worker',
-      LAB_TEST_IMAGE,
-      ...STOPS_ON_TERM,
-    );
+    const id = await create('spread', 6, '--constraint', 'node.role==worker');
     await waitFor(() => runsAs(id, onWorkers(2)), { what: '6 tasks running, 2 per worker', ...pollFirstRun });
     const slots = runningTasks(await tasksOf(id)).map((t) => t.Slot);
     expect(slots.sort((a, b) => a! - b!)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -125,16 +118,7 @@ describe('service placement: constraints, reservations, spread, unsatisfiable se
   }, 240_000);
 
   it('engine.labels.disk==ssd: every task on w1, the only node with that engine label', async () => {
-    const id = await create(
-      '--name',
-      'ssd',
-      '--replicas',
-      '3',
-      '--constraint',
-      'engine.labels.disk==ssd',
-      LAB_TEST_IMAGE,
-      ...STOPS_ON_TERM,
-    );
+    const id = await create('ssd', 3, '--constraint', 'engine.labels.disk==ssd');
     await waitFor(() => runsAs(id, { w1: 3 }), { what: 'ssd: 3 tasks running on w1', ...poll });
     await ok('m1', 'service', 'rm', 'ssd');
     await waitFor(() => containersGone(id), { what: "ssd's containers gone", ...poll });
@@ -145,18 +129,7 @@ describe('service placement: constraints, reservations, spread, unsatisfiable se
     // Two reservations fit in the smallest worker, three in none (the lab's hosts share one machine's memory).
     const reserve = Math.floor(Math.min(...memory) / 2);
     expect(memory.every((m) => 2 * reserve <= m && 3 * reserve > m)).toBe(true);
-    const id = await create(
-      '--name',
-      'mem',
-      '--replicas',
-      '8',
-      '--constraint',
-      'node.role==worker',
-      '--reserve-memory',
-      String(reserve),
-      LAB_TEST_IMAGE,
-      ...STOPS_ON_TERM,
-    );
+    const id = await create('mem', 8, '--constraint', 'node.role==worker', '--reserve-memory', String(reserve));
     await waitFor(async () => (await runsAs(id, onWorkers(2))) && pendingOf(await tasksOf(id)).length === 2, {
       what: 'mem: 2 tasks running per worker, 2 pending',
       ...poll,
@@ -179,17 +152,8 @@ describe('service placement: constraints, reservations, spread, unsatisfiable se
 
   it('services no node can take stay pending, saying why, and run once a node qualifies', async () => {
     const memory = await Promise.all(HOSTS.map(nodeMemoryBytes));
-    const eu = await create(
-      '--name',
-      'eu',
-      '--replicas',
-      '2',
-      '--constraint',
-      'node.labels.zone==eu',
-      LAB_TEST_IMAGE,
-      ...STOPS_ON_TERM,
-    );
-    const huge = await create('--name', 'huge', '--reserve-memory', String(Math.max(...memory) + 1), LAB_TEST_IMAGE);
+    const eu = await create('eu', 2, '--constraint', 'node.labels.zone==eu');
+    const huge = await create('huge', 1, '--reserve-memory', String(Math.max(...memory) + 1));
     const reasons = async (id: string) => pendingOf(await tasksOf(id)).map((t) => t.Status.Err);
     const euReason = 'no suitable node (6 nodes not matching constraint node.labels.zone==eu)';
     const hugeReason = 'no suitable node (insufficient memory on 6 nodes)';
