@@ -55,7 +55,7 @@ export class RaftNode<R> {
    * when it became leader — its own term's first entry. Once that is applied, every entry of
    * earlier terms is too, and leader-only components may read the state machine.
    */
-  private leadingAnnouncedAt: number | undefined;
+  private announceLeadingAtIndex: number | undefined;
   private readonly heldCommitAppends = new HeldCommitAppends();
 
   private constructor(
@@ -285,10 +285,10 @@ export class RaftNode<R> {
     });
     this.logger.info({ leader: s.lead, role: s.raftState, term: this.rn.raft.term }, 'raft: leader or role changed');
     if (s.raftState === 'leader') {
-      this.leadingAnnouncedAt ??= this.rn.raft.raftLog.lastIndex();
+      this.announceLeadingAtIndex ??= this.rn.raft.raftLog.lastIndex();
       return;
     }
-    this.leadingAnnouncedAt = undefined;
+    this.announceLeadingAtIndex = undefined;
     this.options.onRoleChange?.({ leading: false, term: this.rn.raft.term });
   }
 
@@ -300,9 +300,9 @@ export class RaftNode<R> {
    * applied (SwarmKit's node waits the same way before it signals IsLeader).
    */
   private announceLeadershipOnceCaughtUp(): void {
-    const at = this.leadingAnnouncedAt;
+    const at = this.announceLeadingAtIndex;
     if (at === undefined || this.applier.appliedIndex < at) return;
-    this.leadingAnnouncedAt = undefined;
+    this.announceLeadingAtIndex = undefined;
     if (this.rn.softState().raftState !== 'leader') return;
     this.logger.info({ term: this.rn.raft.term, applied: at }, 'raft: caught up as leader; leader-only work may start');
     this.options.onRoleChange?.({ leading: true, term: this.rn.raft.term });
