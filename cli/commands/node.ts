@@ -154,8 +154,9 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     .description('List the tasks on nodes (this node by default), as `docker node ps`')
     .argument('[node...]', 'node IDs, ID prefixes or hostnames; "self" is this node', ['self'])
     .option('-q, --quiet', 'print only task IDs')
+    .option('--no-trunc', 'full IDs, images with their digest, whole errors')
     .option('--format <format>', 'output format: table, json, or a Go template over .ID, .Name, .Node, …')
-    .action(async (refs: string[], f: { quiet?: boolean; format?: string }) => {
+    .action(async (refs: string[], f: { quiet?: boolean; format?: string; trunc: boolean }) => {
       const c = ctx();
       await nodePs(c, refs, f);
     });
@@ -240,7 +241,11 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
 }
 
 /** `node ps`: the nodes' tasks, grouped by service, in `service ps`'s columns. */
-async function nodePs(c: CliContext, refs: readonly string[], f: { quiet?: boolean; format?: string }): Promise<void> {
+async function nodePs(
+  c: CliContext,
+  refs: readonly string[],
+  f: { quiet?: boolean; format?: string; trunc: boolean },
+): Promise<void> {
   const { psRows, PS_HEADERS } = await import('./service.js');
   const { formatWithTemplate, parseListFormat } = await import('../go-template.js');
   const format = parseListFormat(f.format);

@@ -13,6 +13,7 @@ import {
   registerService,
   replicasText,
   serviceSpecFromFlags,
+  taskFilters,
 } from './service.js';
 import { parseMount, parsePublish, serviceEnv } from './service-flags.js';
 import { modeText, serviceModeFromFlags, serviceProgress } from './service-mode.js';
@@ -158,12 +159,21 @@ describe('service command', () => {
         ['n1', 'w1'],
         ['n2', 'w2'],
       ]),
-      Date.parse('2026-01-01T00:00:30.000Z'),
+      { nowMs: Date.parse('2026-01-01T00:00:30.000Z') },
     );
     expect(rows.map((r) => Object.values(r))).toEqual([
       ['new111111111', 'web.1', 'busybox', 'w2', 'Running', 'Assigned 30 seconds ago', ''],
       ['old111111111', ' \\_ web.1', 'busybox', 'w1', 'Shutdown', 'Shutdown 30 seconds ago', ''],
     ]);
+    const failed = task('abcdefabcdef123456', 1, 'failed', {
+      Status: { Timestamp: '', State: 'failed', Message: '', Err: 'x'.repeat(80) },
+    });
+    const [short] = psRows(service, [failed], new Map());
+    expect([short!.ID, short!.Error.length, short!.Error.endsWith('…')]).toEqual(['abcdefabcdef', 60, true]);
+    const [full] = psRows(service, [failed], new Map(), { noTrunc: true });
+    expect([full!.ID, full!.Error]).toEqual(['abcdefabcdef123456', 'x'.repeat(80)]);
+    expect(taskFilters(['desired-state=running', 'node=w1'])).toEqual({ 'desired-state': ['running'], node: ['w1'] });
+    expect(() => taskFilters(['state=running'])).toThrow('invalid filter "state=running"');
     expect(
       replicasText({
         Spec: { Mode: { Replicated: { Replicas: 3 } } },

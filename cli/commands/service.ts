@@ -123,8 +123,25 @@ async function getService(api: ApiClient, ref: string): Promise<DockerService> {
   return api.json<DockerService>('GET', `/services/${encodeURIComponent(ref)}`, cluster);
 }
 
-async function serviceTasks(api: ApiClient, serviceId: string, desiredRunning: boolean): Promise<DockerTask[]> {
-  const filters: Record<string, string[]> = { service: [serviceId] };
+/** `service ps --filter`: the task filters dockerd takes, checked here in the flag's words. */
+export function taskFilters(terms: readonly string[]): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const kv of terms) {
+    const [k = '', ...v] = kv.split('=');
+    if (!['desired-state', 'node', 'name', 'id'].includes(k) || v.length === 0)
+      throw new TswarmError('USAGE', `invalid filter "${kv}". Use desired-state=, node=, name= or id=`);
+    (filters[k] ??= []).push(v.join('='));
+  }
+  return filters;
+}
+
+async function serviceTasks(
+  api: ApiClient,
+  serviceId: string,
+  desiredRunning: boolean,
+  extra: Record<string, string[]> = {},
+): Promise<DockerTask[]> {
+  const filters: Record<string, string[]> = { ...extra, service: [serviceId] };
   if (desiredRunning) filters['desired-state'] = ['running'];
   return api.json<DockerTask[]>('GET', '/tasks', { ...cluster, query: { filters: JSON.stringify(filters) } });
 }
@@ -180,12 +197,25 @@ export const PS_HEADERS = {
 export type PsRow = Record<keyof typeof PS_HEADERS, string>;
 
 /** `service ps` rows, as docker's: the latest task of each slot first, older ones under it marked `\_`. */
+/** Docker truncates a task's error in the table; `--no-trunc` shows it whole. */
+const PS_ERROR_CHARS_MAX = 60;
+
+export interface PsOptions {
+  /** `--no-trunc`: full IDs, the image with its digest, the whole error. */
+  noTrunc?: boolean;
+  nowMs?: number;
+}
+
 export function psRows(
   service: DockerService,
   tasks: readonly DockerTask[],
   hostnames: ReadonlyMap<string, string>,
-  nowMs = Date.now(),
+  options: PsOptions = {},
 ): PsRow[] {
+  const nowMs = options.nowMs ?? Date.now();
+  const id = (v: string) => (options.noTrunc ? v : shortId(v));
+  const error = (e: string) =>
+    options.noTrunc || e.length <= PS_ERROR_CHARS_MAX ? e : `${e.slice(0, PS_ERROR_CHARS_MAX - 1)}…`;
   // A replicated task belongs to its slot; a global one (no slot) to its node, as docker names it.
   const slotOf = (t: DockerTask) => (t.Slot !== undefined || !t.NodeID ? String(t.Slot ?? 0) : t.NodeID);
   const sorted = [...tasks].sort(
@@ -200,13 +230,13 @@ export function psRows(
     const name = `${service.Spec.Name ?? service.ID}.${slotOf(t)}`;
     const since = ago(Date.parse(t.Status.Timestamp), nowMs);
     return {
-      ID: shortId(t.ID),
+      ID: id(t.ID),
       Name: first ? name : ` \\_ ${name}`,
-      Image: imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
-      Node: t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
+      Image: options.noTrunc ? (t.Spec.ContainerSpec?.Image ?? '') : imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
+      Node: t.NodeID ? (hostnames.get(t.NodeID) ?? id(t.NodeID)) : '',
       DesiredState: capitalized(t.DesiredState),
       CurrentState: `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
-      Error: t.Status.Err ?? '',
+      Error: error(t.Status.Err ?? ''),
     };
   });
 }
@@ -372,8 +402,15 @@ export function registerService(program: Command, ctx: () => CliContext): void {
     .description('List the tasks of services')
     .argument('<service...>', 'service names, IDs or ID prefixes')
     .option('-q, --quiet', 'print only task IDs')
+    .option('--no-trunc', 'full IDs, images with their digest, whole errors')
+    .option(
+      '-f, --filter <key=value>',
+      'desired-state=running|shutdown|accepted, node=, name=, id= (repeatable)',
+      collect(String),
+      [],
+    )
     .option('--format <format>', FORMAT_HELP(PS_HEADERS))
-    .action(async (refs: string[], f: { quiet?: boolean; format?: string }) => {
+    .action(async (refs: string[], f: { quiet?: boolean; format?: string; trunc: boolean; filter: string[] }) => {
       const format = parseListFormat(f.format);
       const c = ctx();
       const api = c.api();
@@ -381,14 +418,14 @@ export function registerService(program: Command, ctx: () => CliContext): void {
         api.json<DockerNode[]>('GET', '/nodes', cluster),
         ...refs.map(async (r) => {
           const s = await getService(api, r);
-          return { service: s, tasks: await serviceTasks(api, s.ID, false) };
+          return { service: s, tasks: await serviceTasks(api, s.ID, false, taskFilters(f.filter)) };
         }),
       ]);
       const all = found.flatMap((x) => x.tasks);
       if (f.quiet) return c.out(all.map((t) => t.ID + '\n').join(''));
       if (format.kind === 'json') return c.out(formatJson(all));
       const hostnames = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
-      const rows = found.flatMap((x) => psRows(x.service, x.tasks, hostnames));
+      const rows = found.flatMap((x) => psRows(x.service, x.tasks, hostnames, { noTrunc: !f.trunc }));
       if (format.kind === 'template') return c.out(formatWithTemplate(format, rows, PS_HEADERS));
       c.out(
         formatTable(
