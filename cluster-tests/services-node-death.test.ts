@@ -6,6 +6,7 @@ import { waitFor } from '../lib/poll.js';
 import { apiGet } from './support/attack.js';
 import { docker } from './support/docker.js';
 import { swarmCli } from './support/swarm-cli.js';
+import { doubledSlots, type TaskShape } from './support/tasks.js';
 
 // A service kept at N through a node's death (issue 15): `kill -9` of a worker's tswarmd marks it
 // DOWN once its heartbeats stop, and the leader's orchestrator replaces its tasks on the other
@@ -15,14 +16,6 @@ const name = `sd${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 
 const { ok, nodeRows } = swarmCli(() => lab!);
-
-interface TaskShape {
-  ID: string;
-  NodeID: string;
-  Slot: number;
-  DesiredState: string;
-  Status: { State: string };
-}
 
 const poll = { timeoutMs: 90_000, intervalMs: 500 };
 
@@ -36,18 +29,6 @@ async function runningContainers(host: string): Promise<string[]> {
   const r = await docker(lab!, host, ['ps', '-q', '--filter', 'label=com.docker.swarm.task.id']);
   if (r.code !== 0) throw new Error(`docker ps on ${host}: ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l.trim() !== '');
-}
-
-/**
- * Slots with more than one task meant to run — or, with `reported`, also one whose node last
- * reported it running: while a node is down its tasks' last reports stand (nobody can say
- * otherwise); once it is back, each must have moved on.
- */
-function doubledSlots(tasks: readonly TaskShape[], reported = false): number[] {
-  const live = tasks.filter((t) => t.DesiredState === 'running' || (reported && t.Status.State === 'running'));
-  const bySlot = new Map<number, number>();
-  for (const t of live) bySlot.set(t.Slot, (bySlot.get(t.Slot) ?? 0) + 1);
-  return [...bySlot].filter(([, n]) => n > 1).map(([slot]) => slot);
 }
 
 describe('services through a worker’s death', () => {

@@ -3,20 +3,22 @@ import { join } from 'node:path';
 import { fsyncDir } from '../lib/fsutil.js';
 import { FORCE_NEW_CLUSTER_BACKUP_INFIX } from '../manager/raft/node/force-new-cluster.js';
 import { listCertificateFiles, removeCertificates } from '../worker/certificates.js';
+import { MANAGERS_FILE } from '../worker/managers-file.js';
 
 export const RAFT_DIR = 'raft';
 
 /**
  * What a swarm membership leaves in the data dir, as the data dir's own names: the Raft data
  * (`raft/`, and the directories `init --force-new-cluster` set aside), which holds the cluster's
- * root CA key and join tokens, and this node's key and certificates.
+ * root CA key and join tokens, the managers the node knew (managers.json), and this node's key
+ * and certificates.
  */
 export async function swarmStateIn(dataDir: string): Promise<string[]> {
-  const raftDirs = (await readdir(dataDir)).filter(
-    (name) => name === RAFT_DIR || name.startsWith(RAFT_DIR + FORCE_NEW_CLUSTER_BACKUP_INFIX),
+  const own = (await readdir(dataDir)).filter(
+    (name) => name === RAFT_DIR || name.startsWith(RAFT_DIR + FORCE_NEW_CLUSTER_BACKUP_INFIX) || name === MANAGERS_FILE,
   );
   const certificates = (await listCertificateFiles(dataDir)).map((f) => `certificates/${f}`);
-  return [...raftDirs.sort(), ...certificates];
+  return [...own.sort(), ...certificates];
 }
 
 /**

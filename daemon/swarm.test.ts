@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { controlForwarder } from './api/control-forwarder.js';
 import { freshNodeConfig, loadNodeConfig } from './node-config.js';
 import { Swarm } from './swarm.js';
 import { swarmStateIn } from './swarm-state.js';
+import { MANAGERS_FILE, parseManagersFile } from '../worker/managers-file.js';
 
 // One real single-manager swarm on 127.0.0.1: what leave deletes, and what Raft refuses to start on.
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -88,7 +89,10 @@ describe('leaving a swarm, and Raft data bound to its member', () => {
       );
     expect(await listed()).toEqual([first.nodeId]);
     expect(await readRaftOwner(join(dir, 'raft'))).toEqual({ clusterId: first.clusterId, memberId: first.nodeId });
+    // The managers its heartbeats named (itself), written after the first answer.
+    await waitFor(() => existsSync(join(dir, MANAGERS_FILE)), { what: 'managers.json', timeoutMs: 15_000 });
     expect(await swarmStateIn(dir)).toEqual([
+      'managers.json',
       'raft',
       'certificates/ca.pem',
       'certificates/node.key',
@@ -194,5 +198,67 @@ describe('leaving a swarm, and Raft data bound to its member', () => {
     await swarm.resume();
     expect(await swarmStateIn(dir)).toEqual([]);
     expect(existsSync(join(dir, 'engine'))).toBe(true);
+  });
+});
+
+describe('a worker’s known managers (managers.json)', () => {
+  async function joinAsWorker(swarm: Swarm, token: string, managerAddr: string) {
+    return swarm.join({ token, remoteAddrs: [managerAddr], listenAddr: '', advertiseAddr: '', availability: 0 });
+  }
+
+  async function knownOnDisk(dir: string, clusterId: string) {
+    const text = await readFile(join(dir, MANAGERS_FILE), 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : parseManagersFile(text, clusterId);
+  }
+
+  it('are kept after the first answer; a restart goes through them, not the join address, expecting their IDs', async () => {
+    const manager = await swarmIn(await dataDir());
+    const m = await init(manager);
+    const workerToken = manager.localManager!.cluster()!.rootCa!.joinTokens!.worker;
+    const dir = await dataDir();
+    const worker = await swarmIn(dir, freshNodeConfig('ttestw'));
+    const joined = await joinAsWorker(worker, workerToken, m.advertiseAddr);
+    const known = await waitFor(
+      async () => (await knownOnDisk(dir, m.clusterId))?.length === 1 && (await knownOnDisk(dir, m.clusterId)),
+      {
+        what: 'managers.json naming the manager',
+        timeoutMs: 15_000,
+      },
+    );
+    expect(known).toEqual([{ nodeId: m.nodeId, addr: m.advertiseAddr }]);
+    await worker.stopParts();
+
+    // The address it joined through now leads nowhere (that manager moved, or is down for good).
+    const saved = (await loadNodeConfig(dir))!;
+    const gone = `127.0.0.1:${await freePort()}`;
+    saved.joinAddrs = [gone];
+    const restarted = await swarmIn(dir, saved);
+    await restarted.resume();
+    // Even at the join address it expects a manager it knows, not any manager of the cluster.
+    expect(restarted.expectedManagerAt(gone)).toEqual({ addr: gone, nodeIds: [m.nodeId] });
+    await waitFor(() => restarted.managerConnections().heartbeat?.addr === m.advertiseAddr, {
+      what: 'heartbeats answered through the persisted manager',
+      timeoutMs: 15_000,
+    });
+    expect(restarted.managerConnections().heartbeat).toEqual({ addr: m.advertiseAddr, nodeId: m.nodeId });
+    expect(restarted.info().localNodeState).toBe(LocalNodeState.LOCAL_NODE_STATE_ACTIVE);
+    expect(joined.nodeId).toBe(restarted.node.nodeId);
+
+    // A corrupt file: the daemon starts all the same, from its join address, and writes the file anew.
+    await restarted.stopParts();
+    await writeFile(join(dir, MANAGERS_FILE), '{"formatVersion": 1, "clus');
+    const config = await loadNodeConfig(dir);
+    expect(config?.joinAddrs).toEqual([m.advertiseAddr]);
+    const again = await swarmIn(dir, config);
+    await again.resume();
+    expect(again.expectedManagerAt(m.advertiseAddr)).toEqual({ addr: m.advertiseAddr, nodeIds: [] });
+    await waitFor(async () => (await knownOnDisk(dir, m.clusterId).catch(() => undefined))?.length === 1, {
+      what: 'managers.json written again after the first answer',
+      timeoutMs: 15_000,
+    });
+
+    // Leaving deletes it with the rest of the membership.
+    await again.leave(false);
+    expect(existsSync(join(dir, MANAGERS_FILE))).toBe(false);
   });
 });

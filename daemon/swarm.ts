@@ -27,7 +27,9 @@ import { changeCertificates, loadCertificates, saveCertificates } from '../worke
 import { TrustFollower } from '../worker/trust-follower.js';
 import { caBundleDigest, parseJoinToken } from '../ca/join-token.js';
 import { MANAGER_CALL_DEADLINE_MS } from '../worker/deadlines.js';
-import { HeartbeatLoop, initialHeartbeatManagers } from '../worker/heartbeat-loop.js';
+import { HeartbeatLoop } from '../worker/heartbeat-loop.js';
+import { KnownManagers, type ManagerPeer } from '../worker/known-managers.js';
+import { loadKnownManagers, ManagersFileWriter } from '../worker/managers-file.js';
 import { Agent, type TaskEngine } from '../worker/agent/agent.js';
 import { joinHandshake } from '../worker/join.js';
 import { leaveRaftThroughLeader } from '../worker/leave-raft.js';
@@ -39,6 +41,9 @@ import { chooseAdvertiseAddr, splitHostPort } from './addresses.js';
 import { checkRaftTimings, mergeSpec, raftTimings } from './cluster-spec.js';
 import { freshNodeConfig, saveNodeConfig, type NodeConfig, type RaftTimings } from './node-config.js';
 import { clearSwarmState, RAFT_DIR } from './swarm-state.js';
+
+/** A node whose certificate was revoked renews at most this often (each refused heartbeat asks). */
+const REVOKED_RENEWAL_EVERY_MS = 5_000;
 
 export interface SwarmOptions {
   dataDir: string;
@@ -60,9 +65,14 @@ export class Swarm {
   private tls: TlsMaterialProvider | undefined;
   private manager: Manager | undefined;
   private heartbeat: HeartbeatLoop | undefined;
+  /** The managers this node can reach, shared by the heartbeats and the agent; kept in managers.json. */
+  private managers: KnownManagers | undefined;
+  private managersFile: ManagersFileWriter | undefined;
   private agent: Agent | undefined;
   private readonly clock: Clock;
   private readonly renewal: RenewalScheduler;
+  private revokedRenewal: Promise<void> | undefined;
+  private lastRevokedRenewalMs = Number.NEGATIVE_INFINITY;
   private readonly roles: RoleChanger;
   private readonly trust: TrustFollower;
   private state: LocalNodeState = LocalNodeState.LOCAL_NODE_STATE_INACTIVE;
@@ -112,20 +122,25 @@ export class Swarm {
     return this.manager;
   }
 
-  /** The address this daemon dials for cluster calls: its own manager, else a known manager. */
+  /** The address this daemon dials for cluster calls: its own manager, else the known manager in use. */
   managerAddr(): string {
-    if (this.manager) return `127.0.0.1:${this.manager.boundPort}`;
-    return this.heartbeat?.knownManagers()[0] ?? this.o.node.joinAddrs[0] ?? '';
+    if (this.manager) return this.localManagerAddr()!;
+    return this.managers?.candidates()[0] ?? this.o.node.joinAddrs[0] ?? '';
+  }
+
+  private localManagerAddr(): string | undefined {
+    return this.manager ? `127.0.0.1:${this.manager.boundPort}` : undefined;
   }
 
   /**
    * Which manager this node expects at `addr` when it dials it (lib/manager-identity.ts): itself at
-   * its own local manager; else as its heartbeats learnt (the node named there, or one of the
-   * managers it knows); knowing none yet, any manager of its cluster.
+   * its own local manager; else as answers named them (the node named there, or one of the
+   * managers it knows), from this run or a previous one (managers.json); knowing none — right
+   * after its join, before the first answer — any manager of its cluster.
    */
   expectedManagerAt(addr: string): ExpectedManager {
-    if (this.manager && addr === `127.0.0.1:${this.manager.boundPort}`) return { addr, nodeIds: [this.o.node.nodeId] };
-    return this.heartbeat?.expectedAt(addr) ?? { addr, nodeIds: [] };
+    if (this.manager && addr === this.localManagerAddr()) return { addr, nodeIds: [this.o.node.nodeId] };
+    return this.managers?.expectedAt(addr) ?? { addr, nodeIds: [] };
   }
 
   credentials(expected: ExpectedManager) {
@@ -167,7 +182,12 @@ export class Swarm {
         return;
       }
     }
-    this.startNodeParts();
+    // The managers the last run knew: the node rejoins through any of them, not only the one it
+    // joined through (which may be the one that is down), and expects their node IDs when it dials.
+    const known = await loadKnownManagers(this.o.dataDir, n.clusterId, this.o.log);
+    if (known.length > 0)
+      this.o.log.info({ managers: known.map((m) => m.addr) }, 'resuming with the managers known before');
+    this.startNodeParts(known);
   }
 
   /** Two racing inits (or an init and a join) must not both pass the check that the node is free. */
@@ -492,17 +512,22 @@ export class Swarm {
     }
   }
 
-  private startNodeParts(): void {
+  /** Heartbeats, the agent and certificate renewal, from the managers `known` (a previous run's). */
+  private startNodeParts(known: readonly ManagerPeer[] = []): void {
     this.state = LocalNodeState.LOCAL_NODE_STATE_ACTIVE;
-    const managers = initialHeartbeatManagers(
-      this.manager ? `127.0.0.1:${this.manager.boundPort}` : undefined,
-      this.o.node.joinAddrs,
-    );
     const nodeId = this.o.node.nodeId;
+    const file = new ManagersFileWriter(this.o.dataDir, this.o.node.clusterId, this.o.log, known);
+    this.managersFile = file;
+    const local = this.localManagerAddr();
+    const managers = new KnownManagers({
+      local: local ? { nodeId, addr: local } : undefined,
+      persisted: known,
+      joinAddrs: this.o.node.joinAddrs,
+      onChange: (list) => file.save(list),
+    });
+    this.managers = managers;
     this.heartbeat = new HeartbeatLoop({
       managers,
-      // A manager's first beat goes to its own local manager: itself.
-      knownManagers: this.manager ? [{ nodeId, addr: `127.0.0.1:${this.manager.boundPort}` }] : [],
       credentials: (expected) => clientCredentials(this.tls!, expected),
       description: () => ({ ...describeNode(this.o.hostname), engineLabels: { ...this.o.engineLabels } }),
       trustRootDigest: () => (this.tls ? caBundleDigest(this.tls.current.caPem).toString('hex') : ''),
@@ -516,27 +541,28 @@ export class Swarm {
         void this.markRemoved(nodeId).catch((err: unknown) =>
           this.o.log.error({ err: (err as Error).message }, 'could not record this node’s removal'),
         ),
+      onUnreachable: (addr) => this.agent?.managerUnreachable(addr),
+      onCertificateRevoked: () => this.renewRevokedCertificate(),
     });
     this.heartbeat.start();
-    this.startAgent();
+    this.startAgent(managers);
     this.renewal.schedule();
   }
 
   /**
    * The task agent, on every node of the swarm (managers run tasks too, as in SwarmKit). It reaches
-   * the managers the heartbeats know, its own manager first; its containers outlive it.
+   * the managers the heartbeats use, in the same order (its own manager first); its containers
+   * outlive it.
    */
-  private startAgent(): void {
+  private startAgent(managers: KnownManagers): void {
     const engine = this.o.engine;
     if (!engine) return;
     this.agent = new Agent({
       nodeId: this.o.node.nodeId,
       engine,
-      managers: () => {
-        const local = this.manager ? [`127.0.0.1:${this.manager.boundPort}`] : [];
-        const known = this.heartbeat?.knownManagers() ?? this.o.node.joinAddrs;
-        return [...new Set([...local, ...known])];
-      },
+      managers: () => managers.candidates(),
+      managerFailed: (addr) => managers.failed(addr),
+      onManagers: (peers) => managers.learn(peers),
       // Each dial checks the answering manager is the one known at that address (lib/manager-identity.ts).
       credentials: (addr) => clientCredentials(this.tls!, this.expectedManagerAt(addr)),
       description: () => ({ ...describeNode(this.o.hostname), engineLabels: { ...this.o.engineLabels } }),
@@ -550,6 +576,7 @@ export class Swarm {
   private async becomeWorker(managers: string[]): Promise<void> {
     await this.manager?.stop();
     this.manager = undefined;
+    this.managers?.setLocal(undefined);
     // No longer a member: its copy of the log is history, and a later promotion starts empty.
     await rm(join(this.o.dataDir, RAFT_DIR), { recursive: true, force: true });
     await this.setNode({ role: 'worker', joinAddrs: managers });
@@ -568,7 +595,26 @@ export class Swarm {
       this.manager = undefined;
       throw err;
     }
+    this.managers?.setLocal({ nodeId: this.o.node.nodeId, addr: this.localManagerAddr()! });
     await this.setNode({ role: 'manager' });
+  }
+
+  /**
+   * The heartbeats were refused because this node's certificate was revoked: renew now (at most
+   * one renewal under way, and one every REVOKED_RENEWAL_EVERY_MS), rather than at the certificate's
+   * next renewal point, which could be weeks away.
+   */
+  private renewRevokedCertificate(): void {
+    const nowMs = this.clock.nowMs();
+    if (this.revokedRenewal || nowMs - this.lastRevokedRenewalMs < REVOKED_RENEWAL_EVERY_MS) return;
+    this.lastRevokedRenewalMs = nowMs;
+    this.o.log.warn('this node’s certificate was revoked; renewing it now');
+    this.revokedRenewal = this.renewCertificate()
+      .then(() => this.renewal.schedule())
+      .catch((err: unknown) =>
+        this.o.log.warn({ err: (err as Error).message }, 'renewal of the revoked certificate failed; retrying'),
+      )
+      .finally(() => (this.revokedRenewal = undefined));
   }
 
   /** A new key and certificate from any manager over mutual TLS; takes effect without a restart. */
@@ -613,7 +659,7 @@ export class Swarm {
       clusterId: n.clusterId,
       controlAvailable: n.role === 'manager',
       error: this.lastError || this.heartbeat?.lastError || '',
-      remoteManagers: this.heartbeat?.knownManagers() ?? [],
+      remoteManagers: this.managers?.candidates() ?? [],
       nodes: this.manager ? this.manager.replica.count('node') : 0,
       managers: status ? status.voters.length : 0,
     };
@@ -629,7 +675,22 @@ export class Swarm {
         .list('node', (n) => n.role === NodeRole.NODE_ROLE_MANAGER && !!n.managerStatus?.addr)
         .map((n) => ({ nodeId: n.id, addr: n.managerStatus!.addr }));
     }
-    return this.heartbeat?.knownManagerPeers() ?? [];
+    return this.managers?.peers() ?? [];
+  }
+
+  /**
+   * The managers this node talks to now: the one that answered its last heartbeat, and the one its
+   * task session goes through (`tswarm info` shows both). Undefined while none answers.
+   */
+  managerConnections(): { heartbeat: ManagerPeer | undefined; session: ManagerPeer | undefined } {
+    const sessionAddr = this.agent?.sessionManager();
+    return {
+      heartbeat: this.heartbeat?.manager(),
+      session:
+        sessionAddr === undefined
+          ? undefined
+          : { addr: sessionAddr, nodeId: this.managers?.nodeIdAt(sessionAddr) ?? '' },
+    };
   }
 
   async stopParts(): Promise<void> {
@@ -639,6 +700,10 @@ export class Swarm {
     // The task containers keep running: a restarted daemon's agent adopts them.
     this.agent?.stop();
     this.agent = undefined;
+    // A write under way finishes before leave or removal deletes the file; none starts after.
+    await this.managersFile?.close();
+    this.managersFile = undefined;
+    this.managers = undefined;
     await this.manager?.stop();
     this.manager = undefined;
   }

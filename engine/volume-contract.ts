@@ -22,7 +22,7 @@ export interface VolumeProvider {
 }
 
 /** Docker's label (since 23.0) on a volume made for a `-v /path` without a name. */
-export const LABEL_ANONYMOUS_VOLUME = 'com.docker.volume.anonymous';
+export { LABEL_ANONYMOUS_VOLUME } from '../lib/container-spec-checks.js';
 
 /** The named volumes a container's mounts use. */
 export function volumeNames(mounts: readonly Mount[]): string[] {

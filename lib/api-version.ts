@@ -17,3 +17,11 @@ export const ERROR_CODE_HEADER = 'tswarm-error-code';
  * API): a path under it is tswarm's own, never a Docker one.
  */
 export const TSWARM_API_PREFIX = '/tswarm';
+
+/**
+ * A request header tswarm's CLI sends with `service logs`: warnings about nodes whose lines are
+ * missing come in the stream as they happen (a system-error frame starting "warning: ") and the
+ * stream goes on. Docker's clients end at such a frame, so without the header dockerd's way holds:
+ * one frame at the end of the stream, none while following.
+ */
+export const LOG_WARNINGS_HEADER = 'tswarm-log-warnings';

@@ -7,10 +7,7 @@ import {
   type ServiceError,
   type handleUnaryCall,
 } from '@grpc/grpc-js';
-import { createRootCA, loadRootCA, type RootCA } from '../manager/ca/root-ca.js';
-import { createKeyAndCsr } from '../ca/csr.js';
-import { type NodeIdentity } from '../ca/node-certificate.js';
-import { issueNodeCertificate } from '../manager/ca/sign-certificate.js';
+import { createRootCA } from '../manager/ca/root-ca.js';
 import {
   caOnlyCredentials,
   clientCredentials,
@@ -19,10 +16,10 @@ import {
   serverCredentials,
   TlsMaterialProvider,
   unverifiedBootstrapCredentials,
-  type TlsMaterial,
 } from './tls.js';
 import { generateKeyPair, privateKeyToPem, SIGNING_ALGORITHM, x509 } from '../ca/x509.js';
 import { managerIdentityMismatch } from './manager-identity.js';
+import { nodeTlsMaterial } from '../manager/ca/testing/node-material.js';
 
 // Real TLS on 127.0.0.1 with certificates from our own CA: who the server sees calling.
 const json = {
@@ -41,15 +38,6 @@ const service: ServiceDefinition = {
   },
 };
 const Client = makeGenericClientConstructor(service, 'Who');
-
-async function material(ca: RootCA, identity: NodeIdentity): Promise<TlsMaterial> {
-  const { keyPem, csrPem } = await createKeyAndCsr();
-  return {
-    caPem: ca.certPem,
-    keyPem,
-    certPem: await issueNodeCertificate({ ca: await loadRootCA(ca), csrPem, identity }),
-  };
-}
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -86,9 +74,11 @@ describe('mutual TLS', () => {
   it('shows the server a client certificate’s node, role and cluster; none for a joining node', async () => {
     const ca = await createRootCA();
     const port = await serve(
-      new TlsMaterialProvider(await material(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })),
     );
-    const worker = new TlsMaterialProvider(await material(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }));
+    const worker = new TlsMaterialProvider(
+      await nodeTlsMaterial(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }),
+    );
     expect(await ask(port, clientCredentials(worker))).toEqual({
       nodeId: 'wrk1',
       ou: 'tswarm-worker',
@@ -101,7 +91,7 @@ describe('mutual TLS', () => {
   it('gives a forged self-signed "manager" certificate no identity', async () => {
     const ca = await createRootCA();
     const port = await serve(
-      new TlsMaterialProvider(await material(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' })),
     );
     const keys = await generateKeyPair();
     const forged = await x509.X509CertificateGenerator.createSelfSigned({
@@ -123,11 +113,13 @@ describe('mutual TLS', () => {
   it('refuses a server from another cluster, and a renewed server certificate takes effect without restart', async () => {
     const ca1 = await createRootCA();
     const ca2 = await createRootCA();
-    const provider = new TlsMaterialProvider(await material(ca1, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' }));
+    const provider = new TlsMaterialProvider(
+      await nodeTlsMaterial(ca1, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' }),
+    );
     const port = await serve(provider);
     expect(await ask(port, caOnlyCredentials(ca1.certPem))).toBeNull();
     await expect(ask(port, caOnlyCredentials(ca2.certPem))).rejects.toMatchObject({ code: 14 });
-    provider.update(await material(ca2, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' }));
+    provider.update(await nodeTlsMaterial(ca2, { nodeId: 'mgr1', role: 'manager', clusterId: 'c1' }));
     await new Promise((resolve) => setImmediate(resolve));
     expect(await ask(port, caOnlyCredentials(ca2.certPem))).toBeNull();
   });
@@ -137,9 +129,11 @@ describe('dialling a manager: the node checks which manager answers', () => {
   it('accepts the expected manager, and refuses another manager of the cluster naming both node IDs', async () => {
     const ca = await createRootCA();
     const managerB = await serve(
-      new TlsMaterialProvider(await material(ca, { nodeId: 'mgrB', role: 'manager', clusterId: 'c1' })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: 'mgrB', role: 'manager', clusterId: 'c1' })),
     );
-    const worker = new TlsMaterialProvider(await material(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }));
+    const worker = new TlsMaterialProvider(
+      await nodeTlsMaterial(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }),
+    );
     const addr = `127.0.0.1:${managerB}`;
     await expect(ask(managerB, clientCredentials(worker, { addr, nodeIds: ['mgrA'] }))).rejects.toMatchObject({
       code: 14,
@@ -157,12 +151,14 @@ describe('dialling a manager: the node checks which manager answers', () => {
   it('refuses a server whose certificate is not a manager’s, or is of another cluster under the same root', async () => {
     const ca = await createRootCA();
     const workerServer = await serve(
-      new TlsMaterialProvider(await material(ca, { nodeId: 'wrk9', role: 'worker', clusterId: 'c1' })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: 'wrk9', role: 'worker', clusterId: 'c1' })),
     );
     const otherCluster = await serve(
-      new TlsMaterialProvider(await material(ca, { nodeId: 'mgrA', role: 'manager', clusterId: 'c2' })),
+      new TlsMaterialProvider(await nodeTlsMaterial(ca, { nodeId: 'mgrA', role: 'manager', clusterId: 'c2' })),
     );
-    const worker = new TlsMaterialProvider(await material(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }));
+    const worker = new TlsMaterialProvider(
+      await nodeTlsMaterial(ca, { nodeId: 'wrk1', role: 'worker', clusterId: 'c1' }),
+    );
     // A worker certificate has no `tswarm-manager` DNS name: the name check refuses it first.
     await expect(ask(workerServer, clientCredentials(worker))).rejects.toMatchObject({ code: 14 });
     await expect(

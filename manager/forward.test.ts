@@ -1,6 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentials, Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
-import { TswarmError } from '../lib/errors.js';
+import {
+  credentials,
+  Server,
+  ServerCredentials,
+  type sendUnaryData,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
+import { toServiceError, TswarmError } from '../lib/errors.js';
+import {
+  LogBrokerServiceService,
+  type PublishLogsRequest,
+  type PublishLogsResponse,
+} from '../gen/tswarm/v1/logbroker.js';
 import { unaryHandler } from '../lib/grpc.js';
 import { REQUEST_ID_METADATA_KEY } from '../lib/request-id.js';
 import {
@@ -147,5 +159,69 @@ describe('LeaderForwarder', () => {
     const f = forwarderTo('127.0.0.1:1');
     const e = await failure(f.forward(CAServiceService, 'tswarm.v1.CAService', 'noSuchMethod', {}, worker, 'r'));
     expect(e.code).toBe('INTERNAL');
+  });
+
+  it('carries a client stream to the leader: every message in order, its caller named, the leader’s answer back', async () => {
+    const received: PublishLogsRequest[] = [];
+    const callers: (string | Buffer)[] = [];
+    const server = new Server();
+    server.addService(LogBrokerServiceService, {
+      listenSubscriptions: (call: { end(): void }) => call.end(),
+      publishLogs: (
+        call: ServerReadableStream<PublishLogsRequest, PublishLogsResponse>,
+        cb: sendUnaryData<unknown>,
+      ) => {
+        callers.push(...call.metadata.get(FORWARDED_FOR_METADATA_KEY));
+        call.on('data', (m: PublishLogsRequest) => received.push(m));
+        call.on('end', () => cb(null, {}));
+      },
+    });
+    const f = forwarderTo(await listen(server));
+    const messages = Array.from({ length: 50 }, (_, i) => ({
+      subscriptionId: 's1',
+      lines: [],
+      close: i === 49,
+    }));
+    async function* requests() {
+      yield* messages;
+    }
+    const res = await f.forwardClientStream(
+      LogBrokerServiceService,
+      'tswarm.v1.LogBrokerService',
+      'publishLogs',
+      requests(),
+      worker,
+      new AbortController().signal,
+    );
+    expect(res).toEqual({});
+    expect(received).toEqual(messages);
+    expect(callers).toEqual(['w1']);
+  });
+
+  it('a client stream the leader refuses fails with the leader’s error, and the rest is not sent', async () => {
+    const server = new Server();
+    server.addService(LogBrokerServiceService, {
+      listenSubscriptions: (call: { end(): void }) => call.end(),
+      publishLogs: (_call: unknown, cb: sendUnaryData<unknown>) =>
+        cb(toServiceError(new TswarmError('NOT_FOUND', 'log subscription s1 is over'))),
+    });
+    const f = forwarderTo(await listen(server));
+    async function* forever() {
+      for (;;) {
+        yield { subscriptionId: 's1', lines: [], close: false };
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const e = await failure(
+      f.forwardClientStream(
+        LogBrokerServiceService,
+        'tswarm.v1.LogBrokerService',
+        'publishLogs',
+        forever(),
+        worker,
+        new AbortController().signal,
+      ),
+    );
+    expect([e.code, e.message]).toEqual(['NOT_FOUND', 'log subscription s1 is over']);
   });
 });

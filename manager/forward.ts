@@ -4,6 +4,7 @@ import {
   type ChannelCredentials,
   type Client,
   type ClientReadableStream,
+  type ClientWritableStream,
   type ServiceDefinition,
   type ServiceError,
 } from '@grpc/grpc-js';
@@ -19,6 +20,7 @@ const FORWARD_DEADLINE_MS = 15_000;
 
 type StreamFn = (req: unknown, md: Metadata) => ClientReadableStream<unknown>;
 type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
+type ClientStreamFn = (md: Metadata, cb: (e: ServiceError | null, r: unknown) => void) => ClientWritableStream<unknown>;
 
 /**
  * Carries a call that reached a follower to the leader, naming the original caller so the
@@ -97,6 +99,55 @@ export class LeaderForwarder {
     });
   }
 
+  /**
+   * Carries a client stream (a node's PublishLogs) to the leader: each message read from the
+   * caller is written upstream, the next read only once the leader's side takes more (so the
+   * caller's pace is the leader's); the caller's end ends it, the leader's answer answers it, and
+   * the caller going away (`signal`) cancels the upstream call.
+   */
+  async forwardClientStream<Res>(
+    definition: ServiceDefinition,
+    serviceName: string,
+    method: string,
+    requests: AsyncIterable<unknown>,
+    caller: Caller,
+    signal: AbortSignal,
+  ): Promise<Res> {
+    const leader = this.leader();
+    if (!leader) throw noLeader();
+    const addr = leader.addr;
+    const client = this.client(definition, serviceName, leader);
+    const fn = (client as unknown as Record<string, ClientStreamFn>)[method];
+    if (!fn) throw new TswarmError('INTERNAL', `cannot forward ${serviceName}.${method}: no such method`);
+    let answered = false;
+    let upstream!: ClientWritableStream<unknown>;
+    const answer = new Promise<Res>((resolve, reject) => {
+      upstream = fn.call(client, forwardedFor(caller), (err, res) => {
+        answered = true;
+        if (err) reject(explain(err, addr));
+        else resolve(res as Res);
+      });
+    });
+    // Settled by the paths below; one that fails unobserved (the caller gave up first) is not an unhandled rejection.
+    answer.catch(() => undefined);
+    const cancel = () => upstream.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const message of requests) {
+        // The leader answered (or failed) before the caller finished: what is left has nowhere to go.
+        if (answered) break;
+        if (!upstream.write(message)) await drained(upstream, answer);
+      }
+      upstream.end();
+      return await answer;
+    } catch (err) {
+      upstream.cancel();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  }
+
   private client(
     definition: ServiceDefinition,
     serviceName: string,
@@ -117,6 +168,17 @@ export class LeaderForwarder {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+/** Resolves when the upstream takes more, or when its call has settled (then writing is over anyway). */
+function drained(upstream: ClientWritableStream<unknown>, answer: Promise<unknown>): Promise<void> {
+  return Promise.race([
+    new Promise<void>((resolve) => upstream.once('drain', () => resolve())),
+    answer.then(
+      () => undefined,
+      () => undefined,
+    ),
+  ]);
 }
 
 function noLeader(): TswarmError {

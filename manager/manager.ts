@@ -17,6 +17,12 @@ import type {
 } from '../gen/tswarm/v1/dispatcher.js';
 import type { StreamSink } from '../lib/grpc.js';
 import type { JoinRaftRequest, LeaveRaftRequest } from '../gen/tswarm/v1/raft.js';
+import type {
+  ListenSubscriptionsRequest,
+  ListenSubscriptionsResponse,
+  PublishLogsRequest,
+} from '../gen/tswarm/v1/logbroker.js';
+import type { ServiceLogsRequest, ServiceLogsResponse } from '../gen/tswarm/v1/control.js';
 import type { Caller } from './authz/authz.js';
 import { storeMembership } from './authz/store-membership.js';
 import { AnonymousRateLimiter } from './authz/anonymous-gate.js';
@@ -25,6 +31,7 @@ import { CertificateIssuer } from './ca/issuer.js';
 import { RootRotationReconciler } from './ca/rotation-reconciler.js';
 import { trustBundle } from './ca/rotation.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import { LogBroker } from './logbroker/broker.js';
 import { LeaderForwarder } from './forward.js';
 import { readBarrier } from './read-barrier.js';
 import { RaftNode } from './raft/node/raft-node.js';
@@ -42,6 +49,13 @@ import { Leadership } from './leadership/leadership.js';
 import { LeaderLoop } from './leadership/leader-loop.js';
 import { replicatedOrchestrator } from './orchestrator/replicated-loop.js';
 import { schedulerLoop } from './scheduler/scheduler-loop.js';
+
+/** The node a call comes from; the broker's methods admit nodes only (manager/services.ts). */
+function nodeIdOf(caller: Caller): string {
+  if (caller.kind !== 'node')
+    throw new TswarmError('UNAUTHENTICATED', 'task logs need a node certificate of this cluster');
+  return caller.nodeId;
+}
 
 export type ManagerMode =
   | { kind: 'init'; cluster: Cluster; hostname: string; availability: number }
@@ -92,6 +106,7 @@ export class Manager {
   private readonly forwarder: LeaderForwarder;
   private readonly clock: Clock;
   private readonly dispatcher: Dispatcher;
+  private readonly logBroker: LogBroker;
   private readonly roles: RoleManager;
   /** Runs the leader-only components while this manager leads (fed by the Raft node). */
   readonly leadership: Leadership;
@@ -121,6 +136,15 @@ export class Manager {
       log: o.log,
       rootCaPem: () => o.tls.current.caPem,
       ...(o.heartbeatPeriodMs ? { heartbeatPeriodMs: o.heartbeatPeriodMs } : {}),
+    });
+    this.logBroker = new LogBroker({
+      store: {
+        tasksOfService: (id) => this.replica.tasksOfService(id),
+        task: (id) => this.replica.get('task', id),
+        node: (id) => this.replica.get('node', id),
+      },
+      clock: this.clock,
+      log: o.log.child({ part: 'logbroker' }),
     });
     // The Raft node exists once started; the role manager reaches it through this view.
     const raft: RaftMembership = {
@@ -154,7 +178,10 @@ export class Manager {
     this.leadership.register(
       loop('node-liveness', () => this.dispatcher.markLiveness(this.replica.list('node')), {
         onStart: () => this.dispatcher.startLeading(),
-        onStop: () => this.dispatcher.stopLeading(),
+        onStop: () => {
+          this.dispatcher.stopLeading();
+          this.logBroker.stopLeading();
+        },
       }),
     );
     this.leadership.register(loop('role-manager', () => this.roles.reconcile(this.replica.list('node'))));
@@ -336,20 +363,32 @@ export class Manager {
       assignments: (req: AssignmentsRequest, caller: Caller, sink: StreamSink<AssignmentsResponse>) =>
         this.dispatcher.assignments(req, caller, sink),
       updateTaskStatus: (req: UpdateTaskStatusRequest, caller: Caller) => this.dispatcher.updateTaskStatus(req, caller),
+      // A node's log listener lives as long as its session on this leader.
+      listenSubscriptions: async (
+        req: ListenSubscriptionsRequest,
+        caller: Caller,
+        sink: StreamSink<ListenSubscriptionsResponse>,
+      ) => this.logBroker.listen(nodeIdOf(caller), this.dispatcher.sessionEnded(caller, req.sessionId), sink),
+      publishLogs: (requests: AsyncIterable<PublishLogsRequest>, caller: Caller) =>
+        this.logBroker.publish(nodeIdOf(caller), requests),
       joinRaft: async (req: JoinRaftRequest, caller: Caller) =>
         joinRaft({ raft: this.raft, store: this.store }, req, caller),
       leaveRaft: async (req: LeaveRaftRequest, caller: Caller) =>
         leaveRaft({ raft: this.raft, store: this.store }, req, caller),
-      control: controlHandlers({
-        store: this.store,
-        clock: this.clock,
-        quorum: {
-          voters: () => this.raft.status().voters,
-          reachable: (id) =>
-            id === this.o.nodeId || this.replica.get('node', id)?.status?.state === NodeState.NODE_STATE_READY,
-        },
-        leaderId: () => this.raft.status().leader,
-      }),
+      control: {
+        ...controlHandlers({
+          store: this.store,
+          clock: this.clock,
+          quorum: {
+            voters: () => this.raft.status().voters,
+            reachable: (id) =>
+              id === this.o.nodeId || this.replica.get('node', id)?.status?.state === NodeState.NODE_STATE_READY,
+          },
+          leaderId: () => this.raft.status().leader,
+        }),
+        serviceLogs: (req: ServiceLogsRequest, _caller: Caller, sink: StreamSink<ServiceLogsResponse>) =>
+          this.logBroker.subscribe(req, sink),
+      },
     };
   }
 
@@ -410,6 +449,7 @@ export class Manager {
     const leaderWorkStopped = this.leadership.close();
     // Open sessions would hold the server's shutdown open: they end now, and workers go elsewhere.
     this.dispatcher.stopLeading();
+    this.logBroker.stopLeading();
     this.forwarder.close();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

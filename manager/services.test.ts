@@ -48,6 +48,8 @@ function setup(leader = true, clock = new ManualClock()) {
     session: handler('session') as unknown as ManagerHandlers['session'],
     assignments: handler('assignments') as unknown as ManagerHandlers['assignments'],
     updateTaskStatus: handler('updateTaskStatus'),
+    listenSubscriptions: handler('listenSubscriptions') as unknown as ManagerHandlers['listenSubscriptions'],
+    publishLogs: handler('publishLogs'),
     joinRaft: handler('joinRaft'),
     leaveRaft: handler('leaveRaft'),
     control,
@@ -82,6 +84,11 @@ function setup(leader = true, clock = new ManualClock()) {
       const fakeCall = {
         request: {},
         metadata,
+        // A server stream's end or error, and a client stream's (empty) messages.
+        emit: (event: string, err: ServiceError) => event === 'error' && resolve(fromServiceError(err).code),
+        end: () => resolve('ok'),
+        on: () => undefined,
+        async *[Symbol.asyncIterator]() {},
         getPeer: () => from.peer,
         getAuthContext: () => ({
           sslPeerCertificate: subject ? ({ subject, serialNumber } as unknown as PeerCertificate) : undefined,

@@ -29,7 +29,15 @@ import {
   type LeaveRaftResponse,
 } from '../gen/tswarm/v1/raft.js';
 import {
+  LogBrokerServiceService,
+  type ListenSubscriptionsRequest,
+  type ListenSubscriptionsResponse,
+  type PublishLogsRequest,
+  type PublishLogsResponse,
+} from '../gen/tswarm/v1/logbroker.js';
+import {
   FORWARDED_FOR_METADATA_KEY,
+  secureClientStream,
   secureServerStream,
   secureUnary,
   type Allowed,
@@ -58,6 +66,8 @@ export const POLICIES = {
   // joinRaft: a promoted worker still holds the worker role until it is in Raft; the handler
   // checks that the cluster wants it as a manager.
   'tswarm.v1.RaftMembershipService': { joinRaft: NODES, leaveRaft: MANAGERS },
+  // Every node runs tasks (managers too): each listens for log subscriptions and publishes its tasks' lines.
+  'tswarm.v1.LogBrokerService': { listenSubscriptions: NODES, publishLogs: NODES },
   'tswarm.v1.ControlService': {
     getNode: MANAGERS,
     listNodes: MANAGERS,
@@ -73,6 +83,7 @@ export const POLICIES = {
     removeService: MANAGERS,
     getTask: MANAGERS,
     listTasks: MANAGERS,
+    serviceLogs: MANAGERS,
   },
 } as const;
 
@@ -103,6 +114,12 @@ export interface ManagerHandlers {
   session: (req: SessionRequest, caller: Caller, sink: StreamSink<SessionResponse>) => Promise<void>;
   assignments: (req: AssignmentsRequest, caller: Caller, sink: StreamSink<AssignmentsResponse>) => Promise<void>;
   updateTaskStatus: (req: UpdateTaskStatusRequest, caller: Caller) => Promise<UpdateTaskStatusResponse>;
+  listenSubscriptions: (
+    req: ListenSubscriptionsRequest,
+    caller: Caller,
+    sink: StreamSink<ListenSubscriptionsResponse>,
+  ) => Promise<void>;
+  publishLogs: (requests: AsyncIterable<PublishLogsRequest>, caller: Caller) => Promise<PublishLogsResponse>;
   joinRaft: (req: JoinRaftRequest, caller: Caller) => Promise<JoinRaftResponse>;
   leaveRaft: (req: LeaveRaftRequest, caller: Caller) => Promise<LeaveRaftResponse>;
   control: {
@@ -144,6 +161,11 @@ export interface ManagerHandlers {
     ) => Promise<control.RemoveServiceResponse>;
     getTask: (req: control.GetTaskRequest) => Promise<control.GetTaskResponse>;
     listTasks: (req: control.ListTasksRequest) => Promise<control.ListTasksResponse>;
+    serviceLogs: (
+      req: control.ServiceLogsRequest,
+      caller: Caller,
+      sink: StreamSink<control.ServiceLogsResponse>,
+    ) => Promise<void>;
   };
 }
 
@@ -188,6 +210,27 @@ function build(
   for (const [method, handler] of Object.entries(handlers)) {
     const allowed = policy[method];
     if (!allowed) throw new Error(`${serviceName}.${method} has no authorization policy`);
+    if (definition[method]?.requestStream) {
+      // A client stream (a node's PublishLogs): authorized before its first message, forwarded whole.
+      impl[method] = secureClientStream(
+        `${serviceName}.${method}`,
+        allowed,
+        membership,
+        async (requests, caller, call) => {
+          if (placement.leaderOnly.has(method) && !h.isLeader())
+            return forwarder.forwardClientStream(
+              definition,
+              serviceName,
+              method,
+              requests,
+              caller,
+              cancelledSignal(call),
+            );
+          return handler(requests as never, caller, undefined as never);
+        },
+      );
+      continue;
+    }
     if (definition[method]?.responseStream) {
       // A stream is authorized as a unary call is, and carried to the leader the same way.
       impl[method] = secureServerStream(`${serviceName}.${method}`, allowed, membership, async (req, caller, call) => {
@@ -210,6 +253,13 @@ function build(
     });
   }
   return impl;
+}
+
+/** Aborts when the caller of a client stream goes away. */
+function cancelledSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+  const aborter = new AbortController();
+  call.on('cancelled', () => aborter.abort());
+  return aborter.signal;
 }
 
 export interface BuiltServices {
@@ -262,6 +312,13 @@ export function managerServices(
       },
       // Sessions, their assignments and the status intake live on the leader (SwarmKit's dispatcher).
       ['heartbeat', 'session', 'assignments', 'updateTaskStatus'],
+    ),
+    mk(
+      LogBrokerServiceService,
+      'tswarm.v1.LogBrokerService',
+      { listenSubscriptions: h.listenSubscriptions, publishLogs: h.publishLogs },
+      // The broker lives on the leader, beside the sessions its listeners belong to (SwarmKit's).
+      ['listenSubscriptions', 'publishLogs'],
     ),
     mk(
       RaftMembershipServiceService,

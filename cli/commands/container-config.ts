@@ -15,6 +15,7 @@ import {
   type VolumeFlag,
 } from './engine-flags.js';
 import { TswarmError } from '../../lib/errors.js';
+import type { DockerHealthConfig } from '../../lib/api-client/swarm-types.js';
 
 /** The flags `container create` and `container run` share, parsed (see addContainerOptions). */
 export interface ContainerFlags {
@@ -53,8 +54,19 @@ export interface ContainerFlags {
 
 const NETWORK_MODES = ['bridge', 'host', 'none'];
 
-export function addContainerOptions(cmd: Command): Command {
+/** Docker's --health-* flags and --no-healthcheck (commander gives `healthcheck: false` for the latter). */
+export function addHealthOptions(cmd: Command): Command {
   return cmd
+    .option('--health-cmd <cmd>', 'command (run with /bin/sh -c) that checks the container’s health')
+    .option('--health-interval <duration>', 'time between health checks, e.g. 30s', parseDurationMs)
+    .option('--health-timeout <duration>', 'how long a check may take', parseDurationMs)
+    .option('--health-retries <n>', 'failures in a row that make it unhealthy', parseNonNegativeInt('--health-retries'))
+    .option('--health-start-period <duration>', 'grace time after start when failures do not count', parseDurationMs)
+    .option('--no-healthcheck', 'disable the image’s health check');
+}
+
+export function addContainerOptions(cmd: Command): Command {
+  return addHealthOptions(cmd)
     .option('--name <name>', 'the container’s name')
     .option('--rm', 'remove the container when it exits')
     .option(
@@ -100,12 +112,6 @@ export function addContainerOptions(cmd: Command): Command {
       collect(parseSecurityOpt),
     )
     .option('--entrypoint <cmd>', 'replace the image’s entrypoint')
-    .option('--health-cmd <cmd>', 'command (run with /bin/sh -c) that checks the container’s health')
-    .option('--health-interval <duration>', 'time between health checks, e.g. 30s', parseDurationMs)
-    .option('--health-timeout <duration>', 'how long a check may take', parseDurationMs)
-    .option('--health-retries <n>', 'failures in a row that make it unhealthy', parseNonNegativeInt('--health-retries'))
-    .option('--health-start-period <duration>', 'grace time after start when failures do not count', parseDurationMs)
-    .option('--no-healthcheck', 'disable the image’s health check')
     .option('--stop-signal <signal>', 'signal that stops the container (default SIGTERM or the image’s)')
     .option(
       '--stop-timeout <seconds>',
@@ -114,18 +120,18 @@ export function addContainerOptions(cmd: Command): Command {
     );
 }
 
-/** Docker's HealthConfig: durations in nanoseconds; `Test` left out keeps the image's check. */
-interface HealthcheckBody {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  Retries?: number;
-  StartPeriod?: number;
-}
+type HealthcheckBody = DockerHealthConfig;
+
+/** The health flags `run`, `create` and `service create` share (Docker's --health-* and --no-healthcheck). */
+export type HealthFlags = Pick<
+  ContainerFlags,
+  'healthCmd' | 'healthInterval' | 'healthTimeout' | 'healthRetries' | 'healthStartPeriod' | 'noHealthcheck'
+>;
 
 const NS_PER_MS = 1_000_000;
 
-function healthcheck(f: ContainerFlags): HealthcheckBody | undefined {
+/** Docker's HealthConfig from the health flags: left out when none is given (the image's check stays). */
+export function healthcheck(f: HealthFlags): HealthcheckBody | undefined {
   // Commander turns --no-healthcheck into healthcheck: false; ContainerFlags names it noHealthcheck.
   const tuned =
     f.healthInterval !== undefined ||

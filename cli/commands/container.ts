@@ -94,7 +94,7 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
 }
 
 /** `all` or -1 for the whole log (Docker takes both), else a number of lines. */
-function parseTail(value: string): number {
+export function parseTail(value: string): number {
   return value === 'all' || value.trim() === '-1' ? -1 : parseNonNegativeInt('--tail')(value);
 }
 

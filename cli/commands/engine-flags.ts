@@ -24,16 +24,30 @@ export function parseSizeBytes(value: string): number {
   return asUsageError(() => specs.parseSizeBytes(value));
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 
-/** Go-style durations: "500ms", "30s", "1m30s", "2h". */
+/** Go durations, as Docker's flags read them: "500ms", "30s", "1m30s", "2h", "0"; rounded to whole ms. */
 export function parseDurationMs(value: string): number {
   const text = value.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text))
+  if (text === '0') return 0;
+  if (!DURATION.test(text))
     throw bad(`invalid duration "${value}". Use a number with a unit: ms, s, m or h (e.g. 30s, 1m30s)`);
   let totalMs = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
     totalMs += Number(n) * DURATION_UNITS_MS[unit!]!;
+  if (!Number.isSafeInteger(Math.round(totalMs))) throw bad(`duration "${value}" is too long`);
+  // tswarm keeps durations in whole milliseconds: a shorter one would silently become 0 or 1 ms.
+  if (totalMs > 0 && totalMs < 1)
+    throw bad(`duration "${value}" is below 1ms, the shortest tswarm keeps. Give 0 or 1ms or more`);
   return Math.round(totalMs);
 }
 

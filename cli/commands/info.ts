@@ -4,6 +4,16 @@ import { formatFields, formatJson, parseFormat } from '../output.js';
 import type { DockerInfo, DockerVersion, TswarmInfo } from '../../lib/api-client/swarm-types.js';
 import { clientVersion, serverVersion } from './version.js';
 
+function managerOf(m: { NodeID: string; Addr: string } | null | undefined): { nodeId: string; addr: string } | null {
+  return m ? { nodeId: m.NodeID, addr: m.Addr } : null;
+}
+
+/** A manager in use as a table shows it: its address, and its node ID when known. */
+function shownManager(m: { nodeId: string; addr: string } | null): string {
+  if (!m) return 'none answering';
+  return m.nodeId ? `${m.addr} (${m.nodeId})` : m.addr;
+}
+
 /**
  * The daemon as `tswarm info` shows it, from Docker's `/info` and `/version` and tswarm's
  * `/tswarm/info` (what Docker has no field for). `--format json` prints this object.
@@ -23,6 +33,8 @@ export function serverInfo(info: DockerInfo, own: TswarmInfo, version: DockerVer
       controlAvailable: s.ControlAvailable,
       error: s.Error,
       remoteManagers: (s.RemoteManagers ?? []).map((m) => m.Addr),
+      heartbeatManager: managerOf(own.HeartbeatManager),
+      sessionManager: managerOf(own.SessionManager),
       nodes: s.Nodes,
       managers: s.Managers,
     },
@@ -56,6 +68,8 @@ function serverFields(info: ReturnType<typeof serverInfo>): [string, string][] {
       ['NodeID', info.swarm.nodeId],
       ['Is Manager', String(info.swarm.controlAvailable)],
       ['ClusterID', info.swarm.clusterId],
+      ['Heartbeats to', shownManager(info.swarm.heartbeatManager)],
+      ['Session through', shownManager(info.swarm.sessionManager)],
     );
   }
   // As `docker info` does: a swarm in error (a removed node, Raft data refused) says why and what to do.

@@ -155,3 +155,18 @@ export function stringMap(obj: JsonObject | undefined, name: string, path = name
   }
   return out;
 }
+
+/**
+ * An option tswarm has no room for yet: refused when it is set (true, non-empty, non-zero), so it
+ * is never ignored silently; left at its zero value (clients send many) it is fine.
+ */
+export function refuseIfSet(obj: JsonObject | undefined, name: string, path: string, why: string): void {
+  const v = member(obj, name);
+  const set =
+    v === true ||
+    (typeof v === 'number' && v !== 0) ||
+    (typeof v === 'string' && v !== '') ||
+    (Array.isArray(v) && v.length > 0) ||
+    (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0);
+  if (set) throw new TswarmError('INVALID_ARGUMENT', `${path} is not supported: ${why}`);
+}

@@ -140,6 +140,17 @@ describe('containerConfigFromDocker', () => {
     ]);
   });
 
+  it('reads --mount volume-nocopy (HostConfig.Mounts VolumeOptions.NoCopy)', () => {
+    const { config } = containerConfigFromDocker(
+      {
+        Image: 'x',
+        HostConfig: { Mounts: [{ Type: 'volume', Source: 'data', Target: '/data', VolumeOptions: { NoCopy: true } }] },
+      },
+      '',
+    );
+    expect(config?.spec?.mounts).toEqual([expect.objectContaining({ source: 'data', volumeNoCopy: true })]);
+  });
+
   it('warns about CPU shares, which it cannot apply', () => {
     expect(containerConfigFromDocker({ Image: 'x', HostConfig: { CpuShares: 512 } }, '').warnings).toHaveLength(1);
   });

@@ -3,7 +3,7 @@ import { ContainerConfig, type PublishedPort } from '../../gen/tswarm/v1/engine.
 import { ContainerSpec, MountType, PortProtocol, type HealthConfig, type Mount } from '../../gen/tswarm/v1/objects.js';
 import { tmpfsSpec, volumeSpec } from '../../lib/mount-specs.js';
 import { validateContainerConfig } from '../../engine/facade/validate.js';
-import { field, member, stringArray, stringMap, type JsonObject } from './body.js';
+import { field, member, refuseIfSet, stringArray, stringMap, type JsonObject } from './body.js';
 
 /**
  * Docker's ContainerCreateRequest (Config, HostConfig, NetworkingConfig in one object) as
@@ -20,18 +20,6 @@ function strSlice(obj: JsonObject | undefined, name: string, path = name): strin
   if (typeof v === 'string') return [v];
   if (!Array.isArray(v)) throw invalid(`${path} must be a string or an array of strings, not ${typeof v}`);
   return stringArray(obj, name, path);
-}
-
-/** An option tswarm has no room for yet: refused when it is set (true, non-empty, non-zero). */
-function refuseIfSet(obj: JsonObject | undefined, name: string, path: string, why: string): void {
-  const v = member(obj, name);
-  const set =
-    v === true ||
-    (typeof v === 'number' && v !== 0) ||
-    (typeof v === 'string' && v !== '') ||
-    (Array.isArray(v) && v.length > 0) ||
-    (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0);
-  if (set) throw invalid(`${path} is not supported: ${why}`);
 }
 
 const PROTOCOLS: Record<string, PortProtocol> = {
@@ -97,6 +85,7 @@ function apiMounts(host: JsonObject | undefined): Mount[] {
       tmpfsSizeBytes: field(tmpfs, 'SizeBytes', 'number', `${path}.TmpfsOptions.SizeBytes`) ?? 0,
       tmpfsMode: field(tmpfs, 'Mode', 'number', `${path}.TmpfsOptions.Mode`) ?? 0,
       volumeLabels: stringMap(volume, 'Labels', `${path}.VolumeOptions.Labels`) ?? {},
+      volumeNoCopy: field(volume, 'NoCopy', 'boolean', `${path}.VolumeOptions.NoCopy`) ?? false,
     };
   });
 }
@@ -114,6 +103,7 @@ function tmpfsMounts(host: JsonObject | undefined): Mount[] {
       tmpfsSizeBytes: spec.sizeBytes,
       tmpfsMode: spec.mode,
       volumeLabels: {},
+      volumeNoCopy: false,
     };
   });
 }
@@ -129,6 +119,7 @@ function volumeMount(value: string): Mount {
     tmpfsSizeBytes: 0,
     tmpfsMode: 0,
     volumeLabels: {},
+    volumeNoCopy: false,
   };
 }
 

@@ -255,7 +255,7 @@ export function dockerContainerInspect(
       AttachStdout: false,
       AttachStderr: false,
       ExposedPorts: { ...image?.exposedPorts, ...portMap(cfg.ports, false) },
-      Tty: false,
+      Tty: spec.tty,
       OpenStdin: false,
       StdinOnce: false,
       Env: mergeEnv(image?.env ?? [], spec.env),

@@ -18,11 +18,21 @@ export function muxContentType(req: ApiRequest): string {
     : 'application/vnd.docker.raw-stream';
 }
 
+/**
+ * A TTY container's output is one terminal stream, sent raw as Docker sends it (clients read
+ * `Config.Tty` from inspect and only demultiplex when it is false).
+ */
+function outputContentType(req: ApiRequest, tty: boolean): string {
+  return tty ? 'application/vnd.docker.raw-stream' : muxContentType(req);
+}
+
 interface LogFilter {
   stdout: boolean;
   stderr: boolean;
   timestamps: boolean;
   untilMs?: number;
+  /** The container has a TTY: records go out raw, without Docker's stream frames. */
+  raw?: boolean;
 }
 
 /** Writes the records as frames, one write a record (a slow reader slows the follow). */
@@ -34,12 +44,12 @@ async function pipeRecords(records: AsyncIterable<LogRecord>, sink: Sink, f: Log
     const data = f.timestamps
       ? Buffer.concat([Buffer.from(`${new Date(r.timestampMs).toISOString()} `), r.data])
       : r.data;
-    await sink.write(Buffer.concat(muxFrames(r.stream, data)));
+    await sink.write(f.raw ? data : Buffer.concat(muxFrames(r.stream, data)));
   }
 }
 
 /** Docker's `since`/`until`: Unix seconds, maybe fractional ("1700000000.5"); 0 or absent is none. */
-function unixParamMs(query: URLSearchParams, name: string): number | undefined {
+export function unixParamMs(query: URLSearchParams, name: string): number | undefined {
   const v = query.get(name);
   if (v === null || v === '' || v === '0') return undefined;
   if (!/^\d{1,12}(\.\d{1,9})?$/.test(v))
@@ -50,7 +60,8 @@ function unixParamMs(query: URLSearchParams, name: string): number | undefined {
   return Math.floor(Number(v) * 1000);
 }
 
-function tailParam(query: URLSearchParams): number | undefined {
+/** Docker's `tail`: lines from the end, or undefined for the whole log ("all", absent, or negative). */
+export function tailParam(query: URLSearchParams): number | undefined {
   const v = query.get('tail');
   if (v === null || v === '' || v === 'all') return undefined;
   if (!/^-?\d{1,10}$/.test(v))
@@ -77,8 +88,10 @@ function logsRoute(engine: Engine): Route {
       const sinceMs = unixParamMs(req.query, 'since');
       const tail = tailParam(req.query);
       const follow = boolParam(req.query, 'follow');
-      const id = noSuchContainer(ref, () => engine.containerInspect(ref)).container!.id;
-      const sink = reply.stream(200, muxContentType(req));
+      const inspected = noSuchContainer(ref, () => engine.containerInspect(ref));
+      const id = inspected.container!.id;
+      filter.raw = inspected.config?.spec?.tty ?? false;
+      const sink = reply.stream(200, outputContentType(req, filter.raw));
       const records = engine.containerLogs(id, {
         follow,
         ...(tail !== undefined ? { tail } : {}),
@@ -115,11 +128,13 @@ function attachRoute(engine: Engine): Route {
         stderr: boolParam(req.query, 'stderr'),
         timestamps: false,
       };
-      const first = noSuchContainer(ref, () => engine.containerInspect(ref)).container!;
+      const inspected = noSuchContainer(ref, () => engine.containerInspect(ref));
+      const first = inspected.container!;
       const id = first.id;
+      filter.raw = inspected.config?.spec?.tty ?? false;
       const state = first.state;
       const release = first.labels['tswarm.engine.auto-remove'] === 'true' ? engine.containerHoldRemoval(id) : () => {};
-      const sink = reply.upgrade(muxContentType(req));
+      const sink = reply.upgrade(outputContentType(req, filter.raw));
       try {
         if (!boolParam(req.query, 'stream') || (!filter.stdout && !filter.stderr)) {
           if (boolParam(req.query, 'logs')) await pipeRecords(engine.containerLogs(id, {}), sink, filter);

@@ -1,4 +1,10 @@
-import { makeGenericClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  makeGenericClientConstructor,
+  Metadata,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { ControlServiceService } from '../../gen/tswarm/v1/control.js';
 import { fromServiceError, TswarmError } from '../../lib/errors.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../../lib/tls.js';
@@ -9,14 +15,19 @@ import type { Swarm } from '../swarm.js';
 
 const CONTROL_DEADLINE_MS = 30_000;
 type UnaryFn = (req: unknown, md: Metadata, opts: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
+type StreamFn = (req: unknown, md: Metadata) => ClientReadableStream<unknown>;
 
 type Defs = typeof ControlServiceService;
-/** The control API's unary methods (Watch and logs stream, and are not forwarded here). */
+/** The control API's unary methods. */
 export type ControlMethod = {
   [K in keyof Defs]: Defs[K]['responseStream'] extends false ? K : never;
 }[keyof Defs];
-export type ControlRequest<K extends ControlMethod> = Parameters<Defs[K]['requestSerialize']>[0];
-export type ControlResponse<K extends ControlMethod> = ReturnType<Defs[K]['responseDeserialize']>;
+/** Its server streams (service logs). */
+export type ControlStreamMethod = {
+  [K in keyof Defs]: Defs[K]['responseStream'] extends true ? K : never;
+}[keyof Defs];
+export type ControlRequest<K extends keyof Defs> = Parameters<Defs[K]['requestSerialize']>[0];
+export type ControlResponse<K extends keyof Defs> = ReturnType<Defs[K]['responseDeserialize']>;
 
 /**
  * Carries control calls to this node's manager with the node's own certificate, so the cluster
@@ -40,7 +51,46 @@ export class ControlForwarder {
     return (await retryWhileUnavailable(attempt, systemClock)) as ControlResponse<K>;
   }
 
+  /**
+   * A server stream of the control API (service logs): its messages as they come, each read once
+   * the caller has taken the one before (a slow reader slows the stream, nothing piles up);
+   * `signal` cancels it. Not retried: a stream cut halfway cannot resume without repeating lines.
+   */
+  async *stream<K extends ControlStreamMethod>(
+    method: K,
+    request: ControlRequest<K>,
+    signal: AbortSignal,
+  ): AsyncGenerator<ControlResponse<K>> {
+    const client = this.clientFor();
+    const fn = (client as unknown as Record<string, StreamFn>)[method]!;
+    const call = fn.call(client, request, new Metadata());
+    const cancel = () => call.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const message of call as AsyncIterable<ControlResponse<K>>) yield message;
+    } catch (err) {
+      if (signal.aborted) return;
+      throw fromServiceError(err as ServiceError);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+
   private async callUntyped(method: string, request: unknown, requestId: string): Promise<unknown> {
+    const c = this.clientFor();
+    const fn = (c as unknown as Record<string, UnaryFn>)[method]!;
+    const metadata = new Metadata();
+    metadata.set(REQUEST_ID_METADATA_KEY, requestId);
+    return new Promise((resolve, reject) =>
+      fn.call(c, request, metadata, { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
+        err ? reject(fromServiceError(err)) : resolve(res),
+      ),
+    );
+  }
+
+  /** The client of this node's own manager; refused on a node outside a swarm or on a worker. */
+  private clientFor(): Client {
     const node = this.swarm.node;
     if (node.role === 'none')
       throw new TswarmError(
@@ -63,15 +113,7 @@ export class ControlForwarder {
       this.client = new Ctor(addr, this.swarm.credentials(this.swarm.expectedManagerAt(addr)), MANAGER_CHANNEL_OPTIONS);
       this.clientKey = key;
     }
-    const fn = (this.client as unknown as Record<string, UnaryFn>)[method]!;
-    const c = this.client;
-    const metadata = new Metadata();
-    metadata.set(REQUEST_ID_METADATA_KEY, requestId);
-    return new Promise((resolve, reject) =>
-      fn.call(c, request, metadata, { deadline: Date.now() + CONTROL_DEADLINE_MS }, (err, res) =>
-        err ? reject(fromServiceError(err)) : resolve(res),
-      ),
-    );
+    return this.client;
   }
 }
 

@@ -96,11 +96,18 @@ describe('service shapes', () => {
     expect(serviceSpecFromDocker({ Mode: { Global: {} } })).toMatchObject({ global: {} });
     expect(serviceSpecFromDocker({ Mode: { Global: {} } }).replicated).toBeUndefined();
     expect(() => serviceSpecFromDocker({ Mode: { Global: {}, Replicated: { Replicas: 2 } } })).toThrow(
-      'either Mode.Replicated or Mode.Global',
+      'a service has one mode',
     );
-    expect(() => serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } })).toThrow(
-      'Mode.ReplicatedJob services are not supported yet',
+    expect(serviceSpecFromDocker({ Mode: { ReplicatedJob: { TotalCompletions: 4, MaxConcurrent: 2 } } })).toMatchObject(
+      {
+        replicatedJob: { totalCompletions: 4, maxConcurrent: 2 },
+      },
     );
+    expect(serviceSpecFromDocker({ Mode: { ReplicatedJob: {} } }).replicatedJob).toEqual({
+      totalCompletions: 1,
+      maxConcurrent: 1,
+    });
+    expect(() => serviceSpecFromDocker({ Mode: { GlobalJob: {}, Global: {} } })).toThrow('a service has one mode');
     expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 1.5 } } })).toThrow(
       'Mode.Replicated.Replicas must be a whole number',
     );
@@ -121,13 +128,100 @@ describe('service shapes', () => {
     });
     expect(spec.replicated).toEqual({ replicas: 2 });
     expect(spec.taskTemplate?.container?.image).toBe('busybox');
-    // An exact match wins over another casing; the SDK's 'global' and a refused mode in any casing too.
+    // An exact match wins over another casing; the other modes are read in any casing too.
     expect(
       serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 3 }, REPLICATED: { Replicas: 9 } } }).replicated,
     ).toEqual({ replicas: 3 });
     expect(serviceSpecFromDocker({ Mode: { global: {} } }).global).toEqual({});
-    expect(() => serviceSpecFromDocker({ Mode: { replicatedjob: {} } })).toThrow(
-      'Mode.ReplicatedJob services are not supported yet',
+    expect(serviceSpecFromDocker({ Mode: { replicatedjob: { TotalCompletions: 2 } } }).replicatedJob).toMatchObject({
+      totalCompletions: 2,
+    });
+  });
+
+  it('reads and shows every container setting the flags give, in Docker’s shape, and round-trips it', () => {
+    const container = {
+      Image: 'busybox:1',
+      Command: ['sh', '-c'],
+      Args: ['sleep 1d'],
+      Hostname: 'web-1',
+      Env: ['A=1'],
+      Dir: '/data',
+      User: '1000:1000',
+      Groups: ['50'],
+      Init: true,
+      TTY: true,
+      ReadOnly: true,
+      Mounts: [
+        { Type: 'volume', Source: 'data', Target: '/data', VolumeOptions: { NoCopy: true, Labels: { tier: 'db' } } },
+        { Type: 'tmpfs', Source: '', Target: '/run', TmpfsOptions: { SizeBytes: 1_048_576, Mode: 0o1777 } },
+        { Type: 'bind', Source: '/srv', Target: '/srv', ReadOnly: true },
+      ],
+      StopSignal: 'SIGUSR1',
+      StopGracePeriod: 3_000_000_000,
+      Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1e9, Timeout: 2e9, Retries: 4, StartPeriod: 5e9 },
+      Hosts: ['10.0.0.5 db'],
+      DNSConfig: { Nameservers: ['10.0.0.2'], Search: ['lab.test'], Options: ['ndots:2'] },
+      Sysctls: { 'net.core.somaxconn': '512' },
+      CapabilityAdd: ['CAP_NET_ADMIN'],
+      CapabilityDrop: ['CAP_CHOWN'],
+      Privileges: { NoNewPrivileges: true },
+      Isolation: 'default',
+    };
+    const spec = serviceSpecFromDocker({
+      Name: 'web',
+      TaskTemplate: { ContainerSpec: container, Resources: { Limits: { Pids: 50 } } },
+    });
+    expect(spec.taskTemplate!.container).toMatchObject({
+      mounts: [
+        { source: 'data', volumeNoCopy: true, volumeLabels: { tier: 'db' } },
+        { tmpfsSizeBytes: 1_048_576, tmpfsMode: 0o1777 },
+        { source: '/srv', readOnly: true },
+      ],
+      tty: true,
+      noNewPrivileges: true,
+      healthcheck: { intervalMs: 1000, timeoutMs: 2000, retries: 4, startPeriodMs: 5000 },
+    });
+    const shown = dockerServiceSpec(spec).TaskTemplate as { ContainerSpec: unknown; Resources: unknown };
+    expect(shown.ContainerSpec).toEqual({
+      ...container,
+      Mounts: [
+        container.Mounts[0],
+        { Type: 'tmpfs', Source: '', Target: '/run', TmpfsOptions: container.Mounts[1]!.TmpfsOptions },
+        container.Mounts[2],
+      ],
+    });
+    expect(shown.Resources).toEqual({ Limits: { NanoCPUs: 0, MemoryBytes: 0, Pids: 50 } });
+    const again = serviceSpecFromDocker(dockerServiceSpec(spec)).taskTemplate!;
+    expect([again.container, again.resources]).toEqual([spec.taskTemplate!.container, spec.taskTemplate!.resources]);
+  });
+
+  it('refuses what tswarm cannot honour, and negative counts, naming the field', () => {
+    const c = (ContainerSpec: object) => () =>
+      serviceSpecFromDocker({ TaskTemplate: { ContainerSpec: { Image: 'x', ...ContainerSpec } } });
+    expect(c({ Secrets: [{ SecretName: 's' }] })).toThrow('TaskTemplate.ContainerSpec.Secrets is not supported');
+    expect(c({ Ulimits: [{ Name: 'nofile', Soft: 1, Hard: 1 }] })).toThrow('Ulimits is not supported');
+    expect(c({ Isolation: 'hyperv' })).toThrow('Isolation "hyperv" is not supported');
+    expect(c({ Privileges: { Seccomp: { Mode: 'unconfined' } } })).toThrow('Privileges.Seccomp.Mode "unconfined"');
+    expect(
+      c({ Mounts: [{ Type: 'bind', Source: '/a', Target: '/b', BindOptions: { Propagation: 'shared' } }] }),
+    ).toThrow('BindOptions.Propagation "shared" is not supported');
+    expect(c({ Mounts: [{ Type: 'volume', Target: '/b', VolumeOptions: { DriverConfig: { Name: 'nfs' } } }] })).toThrow(
+      'DriverConfig.Name "nfs" is not supported',
+    );
+    expect(c({ Mounts: [{ Type: 'npipe', Target: '/b' }] })).toThrow(
+      'invalid TaskTemplate.ContainerSpec.Mounts[0].Type "npipe"',
+    );
+    expect(c({ Healthcheck: { Test: ['CMD', 'true'], Retries: -1 } })).toThrow(
+      'Healthcheck.Retries must be 0 or more, not -1',
+    );
+    expect(c({ Healthcheck: { Test: ['CMD', 'true'], Interval: 500_000 } })).toThrow(
+      'Healthcheck.Interval 500000 ns is below the minimum of 1 ms',
+    );
+    expect(() => serviceSpecFromDocker({ TaskTemplate: { RestartPolicy: { MaxAttempts: -1 } } })).toThrow(
+      'TaskTemplate.RestartPolicy.MaxAttempts must be 0 or more, not -1',
+    );
+    expect(() => serviceSpecFromDocker({ Mode: { Replicated: { Replicas: -2 } } })).toThrow(
+      'Mode.Replicated.Replicas must be 0 or more, not -2',
     );
   });
 

@@ -7,6 +7,7 @@ import {
   TaskState,
   type ContainerSpec,
   type EndpointSpec,
+  type HealthConfig,
   type Mount,
   type Resources,
   type Service,
@@ -15,8 +16,9 @@ import {
   type TaskSpec,
 } from '../../gen/tswarm/v1/objects.js';
 import { TswarmError } from '../../lib/errors.js';
-import { field, member, stringArray, stringMap, type JsonObject } from './body.js';
+import { field, refuseIfSet, stringArray, stringMap, type JsonObject } from './body.js';
 import { isoTime } from './swarm-shapes.js';
+import { dockerSlot } from '../../lib/task-slot.js';
 
 /**
  * Docker's service and task objects (moby's api/swagger.yaml: ServiceSpec, Service, Task) and
@@ -36,6 +38,13 @@ function integer(obj: JsonObject | undefined, name: string, path: string): numbe
   const v = field(obj, name, 'number', path);
   if (v !== undefined && !Number.isSafeInteger(v))
     throw new TswarmError('INVALID_ARGUMENT', `${path} must be a whole number, not ${v}`);
+  return v;
+}
+
+/** A count tswarm keeps unsigned (retries, attempts, a mode): a negative one is refused here, not wrapped. */
+function unsigned(obj: JsonObject | undefined, name: string, path: string): number | undefined {
+  const v = integer(obj, name, path);
+  if (v !== undefined && v < 0) throw new TswarmError('INVALID_ARGUMENT', `${path} must be 0 or more, not ${v}`);
   return v;
 }
 
@@ -88,10 +97,40 @@ function resourcesFromDocker(obj: JsonObject | undefined, path: string): Resourc
   };
 }
 
+/** Mount options tswarm's engine does not apply: refused when set, never dropped silently. */
+function refuseUnsupportedMountOptions(o: JsonObject, path: string): void {
+  const bind = object(o, 'BindOptions', `${path}.BindOptions`);
+  const propagation = field(bind, 'Propagation', 'string', `${path}.BindOptions.Propagation`) ?? '';
+  if (propagation !== '' && propagation !== 'rprivate')
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path}.BindOptions.Propagation "${propagation}" is not supported: bind mounts are rprivate. Leave bind-propagation out`,
+    );
+  for (const key of ['NonRecursive', 'CreateMountpoint', 'ReadOnlyNonRecursive', 'ReadOnlyForceRecursive'])
+    refuseIfSet(bind, key, `${path}.BindOptions.${key}`, 'bind mounts are recursive and need an existing source');
+  const volume = object(o, 'VolumeOptions', `${path}.VolumeOptions`);
+  const driver = field(object(volume, 'DriverConfig', `${path}.VolumeOptions.DriverConfig`), 'Name', 'string');
+  if (driver !== undefined && driver !== '' && driver !== 'local')
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path}.VolumeOptions.DriverConfig.Name "${driver}" is not supported: volumes use the local driver. Leave volume-driver out`,
+    );
+  refuseIfSet(
+    object(volume, 'DriverConfig', `${path}.VolumeOptions.DriverConfig`),
+    'Options',
+    `${path}.VolumeOptions.DriverConfig.Options`,
+    'the local driver takes no options',
+  );
+  refuseIfSet(volume, 'Subpath', `${path}.VolumeOptions.Subpath`, 'a volume is mounted whole');
+  const tmpfs = object(o, 'TmpfsOptions', `${path}.TmpfsOptions`);
+  refuseIfSet(tmpfs, 'Options', `${path}.TmpfsOptions.Options`, 'give tmpfs-size and tmpfs-mode only');
+}
+
 function mountFromDocker(m: unknown, path: string): Mount {
   if (m === null || typeof m !== 'object' || Array.isArray(m))
     throw new TswarmError('INVALID_ARGUMENT', `${path} must be an object`);
   const o = m as JsonObject;
+  refuseUnsupportedMountOptions(o, path);
   const tmpfs = object(o, 'TmpfsOptions', `${path}.TmpfsOptions`);
   const volume = object(o, 'VolumeOptions', `${path}.VolumeOptions`);
   return {
@@ -100,16 +139,71 @@ function mountFromDocker(m: unknown, path: string): Mount {
     target: field(o, 'Target', 'string', `${path}.Target`) ?? '',
     readOnly: field(o, 'ReadOnly', 'boolean', `${path}.ReadOnly`) ?? false,
     tmpfsSizeBytes: integer(tmpfs, 'SizeBytes', `${path}.TmpfsOptions.SizeBytes`) ?? 0,
-    tmpfsMode: integer(tmpfs, 'Mode', `${path}.TmpfsOptions.Mode`) ?? 0,
+    tmpfsMode: unsigned(tmpfs, 'Mode', `${path}.TmpfsOptions.Mode`) ?? 0,
     volumeLabels: stringMap(volume, 'Labels', `${path}.VolumeOptions.Labels`) ?? {},
+    volumeNoCopy: field(volume, 'NoCopy', 'boolean', `${path}.VolumeOptions.NoCopy`) ?? false,
+  };
+}
+
+/**
+ * ContainerSpec fields of Docker's that tswarm cannot honour yet: refused when set, so a service
+ * never runs without what its owner asked for. (The docker CLI sends `Isolation: "default"` and
+ * leaves the others out unless their flags are given.)
+ */
+function refuseUnsupportedContainerFields(c: JsonObject | undefined, p: string): void {
+  refuseIfSet(c, 'Secrets', `${p}.Secrets`, 'secrets are not supported yet');
+  refuseIfSet(c, 'Configs', `${p}.Configs`, 'configs are not supported yet');
+  refuseIfSet(c, 'Ulimits', `${p}.Ulimits`, 'tasks inherit the daemon’s ulimits');
+  refuseIfSet(c, 'OomScoreAdj', `${p}.OomScoreAdj`, 'the OOM score is the engine’s default');
+  refuseIfSet(c, 'OpenStdin', `${p}.OpenStdin`, 'a task has no stdin');
+  const isolation = field(c, 'Isolation', 'string', `${p}.Isolation`) ?? '';
+  if (isolation !== '' && isolation !== 'default')
+    throw new TswarmError('INVALID_ARGUMENT', `${p}.Isolation "${isolation}" is not supported. Use default`);
+  const privileges = object(c, 'Privileges', `${p}.Privileges`);
+  for (const key of ['CredentialSpec', 'SELinuxContext'])
+    refuseIfSet(privileges, key, `${p}.Privileges.${key}`, 'only NoNewPrivileges is supported');
+  for (const [key, fine] of [
+    ['Seccomp', 'default'],
+    ['AppArmor', 'default'],
+  ] as const) {
+    const mode = field(object(privileges, key, `${p}.Privileges.${key}`), 'Mode', 'string') ?? '';
+    if (mode !== '' && mode !== fine)
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `${p}.Privileges.${key}.Mode "${mode}" is not supported: tasks run with Docker's default profile`,
+      );
+  }
+}
+
+/** A health timing in nanoseconds: 0 for the default, else at least 1 ms (Docker's rule), never rounded up to it. */
+function healthTimingMs(health: JsonObject, name: string, path: string): number {
+  const ns = integer(health, name, path) ?? 0;
+  if (ns > 0 && ns < NS_PER_MS)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${path} ${ns} ns is below the minimum of 1 ms. Give 0 (the default) or 1ms or more`,
+    );
+  return msFromNs(ns);
+}
+
+function healthFromDocker(health: JsonObject | undefined, p: string): HealthConfig | undefined {
+  if (!health) return undefined;
+  refuseIfSet(health, 'StartInterval', `${p}.StartInterval`, 'the start period uses the interval');
+  return {
+    test: stringArray(health, 'Test', `${p}.Test`) ?? [],
+    intervalMs: healthTimingMs(health, 'Interval', `${p}.Interval`),
+    timeoutMs: healthTimingMs(health, 'Timeout', `${p}.Timeout`),
+    retries: unsigned(health, 'Retries', `${p}.Retries`) ?? 0,
+    startPeriodMs: healthTimingMs(health, 'StartPeriod', `${p}.StartPeriod`),
   };
 }
 
 function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
   const p = 'TaskTemplate.ContainerSpec';
-  const health = object(c, 'Healthcheck', `${p}.Healthcheck`);
+  refuseUnsupportedContainerFields(c, p);
   const dns = object(c, 'DNSConfig', `${p}.DNSConfig`);
   const grace = integer(c, 'StopGracePeriod', `${p}.StopGracePeriod`);
+  const privileges = object(c, 'Privileges', `${p}.Privileges`);
   return {
     image: field(c, 'Image', 'string', `${p}.Image`) ?? '',
     // Docker's ContainerSpec has no such field: credentials come in the X-Registry-Auth header.
@@ -128,20 +222,14 @@ function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
     mounts: (field(c, 'Mounts', 'array', `${p}.Mounts`) ?? []).map((m, i) => mountFromDocker(m, `${p}.Mounts[${i}]`)),
     stopSignal: field(c, 'StopSignal', 'string', `${p}.StopSignal`) ?? '',
     stopGracePeriodMs: grace === undefined ? undefined : msFromNs(grace),
-    healthcheck: health && {
-      test: stringArray(health, 'Test', `${p}.Healthcheck.Test`) ?? [],
-      intervalMs: msFromNs(integer(health, 'Interval', `${p}.Healthcheck.Interval`)),
-      timeoutMs: msFromNs(integer(health, 'Timeout', `${p}.Healthcheck.Timeout`)),
-      retries: integer(health, 'Retries', `${p}.Healthcheck.Retries`) ?? 0,
-      startPeriodMs: msFromNs(integer(health, 'StartPeriod', `${p}.Healthcheck.StartPeriod`)),
-    },
+    healthcheck: healthFromDocker(object(c, 'Healthcheck', `${p}.Healthcheck`), `${p}.Healthcheck`),
     hosts: stringArray(c, 'Hosts', `${p}.Hosts`) ?? [],
     dnsNameservers: stringArray(dns, 'Nameservers', `${p}.DNSConfig.Nameservers`) ?? [],
     dnsSearch: stringArray(dns, 'Search', `${p}.DNSConfig.Search`) ?? [],
     dnsOptions: stringArray(dns, 'Options', `${p}.DNSConfig.Options`) ?? [],
     capabilityAdd: stringArray(c, 'CapabilityAdd', `${p}.CapabilityAdd`) ?? [],
     capabilityDrop: stringArray(c, 'CapabilityDrop', `${p}.CapabilityDrop`) ?? [],
-    noNewPrivileges: false,
+    noNewPrivileges: field(privileges, 'NoNewPrivileges', 'boolean', `${p}.Privileges.NoNewPrivileges`) ?? false,
     sysctls: stringMap(c, 'Sysctls', `${p}.Sysctls`) ?? {},
   };
 }
@@ -180,13 +268,13 @@ function taskSpecFromDocker(t: JsonObject | undefined): TaskSpec {
         RestartCondition.RESTART_CONDITION_ANY,
       ),
       ...optionalMs('delayMs', integer(restart, 'Delay', `${p}.RestartPolicy.Delay`)),
-      maxAttempts: integer(restart, 'MaxAttempts', `${p}.RestartPolicy.MaxAttempts`) ?? 0,
+      maxAttempts: unsigned(restart, 'MaxAttempts', `${p}.RestartPolicy.MaxAttempts`) ?? 0,
       windowMs: msFromNs(integer(restart, 'Window', `${p}.RestartPolicy.Window`)),
     },
     placement: placement && {
       constraints: stringArray(placement, 'Constraints', `${p}.Placement.Constraints`) ?? [],
       preferences,
-      maxReplicasPerNode: integer(placement, 'MaxReplicas', `${p}.Placement.MaxReplicas`) ?? 0,
+      maxReplicasPerNode: unsigned(placement, 'MaxReplicas', `${p}.Placement.MaxReplicas`) ?? 0,
       platforms,
     },
     networks: (field(t, 'Networks', 'array', `${p}.Networks`) ?? []).map((n) => ({
@@ -197,7 +285,7 @@ function taskSpecFromDocker(t: JsonObject | undefined): TaskSpec {
       name: field(logDriver, 'Name', 'string', `${p}.LogDriver.Name`) ?? '',
       options: stringMap(logDriver, 'Options', `${p}.LogDriver.Options`) ?? {},
     },
-    forceUpdate: integer(t, 'ForceUpdate', `${p}.ForceUpdate`) ?? 0,
+    forceUpdate: unsigned(t, 'ForceUpdate', `${p}.ForceUpdate`) ?? 0,
   };
 }
 
@@ -243,26 +331,43 @@ function endpointFromDocker(e: JsonObject | undefined): EndpointSpec | undefined
   };
 }
 
+/** The one mode given; none: Docker's default, one replica. */
+function modeFromDocker(
+  replicated: JsonObject | undefined,
+  global: JsonObject | undefined,
+  replicatedJob: JsonObject | undefined,
+  globalJob: JsonObject | undefined,
+): Pick<ServiceSpec, 'replicated' | 'global' | 'replicatedJob' | 'globalJob'> {
+  if (global) return { global: {} };
+  if (globalJob) return { globalJob: {} };
+  if (replicatedJob)
+    return {
+      replicatedJob: {
+        // Docker's defaults: one completion, one at a time.
+        totalCompletions: unsigned(replicatedJob, 'TotalCompletions', 'Mode.ReplicatedJob.TotalCompletions') ?? 1,
+        maxConcurrent: unsigned(replicatedJob, 'MaxConcurrent', 'Mode.ReplicatedJob.MaxConcurrent') ?? 1,
+      },
+    };
+  return { replicated: { replicas: unsigned(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } };
+}
+
 /** Docker's `ServiceSpec` (the body of `POST /services/create` and `/services/{id}/update`) as tswarm's. */
 export function serviceSpecFromDocker(body: JsonObject): ServiceSpec {
   const mode = object(body, 'Mode', 'Mode');
   const replicated = object(mode, 'Replicated', 'Mode.Replicated');
   const global = object(mode, 'Global', 'Mode.Global');
-  if (replicated && global)
-    throw new TswarmError('INVALID_ARGUMENT', 'a service is either Mode.Replicated or Mode.Global, not both');
-  for (const other of ['ReplicatedJob', 'GlobalJob'])
-    if (member(mode, other) !== undefined && member(mode, other) !== null)
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `Mode.${other} services are not supported yet. Use a replicated or global service`,
-      );
+  const replicatedJob = object(mode, 'ReplicatedJob', 'Mode.ReplicatedJob');
+  const globalJob = object(mode, 'GlobalJob', 'Mode.GlobalJob');
+  if ([replicated, global, replicatedJob, globalJob].filter((m) => m !== undefined).length > 1)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      'a service has one mode: Mode.Replicated, Mode.Global, Mode.ReplicatedJob or Mode.GlobalJob',
+    );
   return {
     annotations: { name: field(body, 'Name', 'string') ?? '', labels: stringMap(body, 'Labels') ?? {} },
     taskTemplate: taskSpecFromDocker(object(body, 'TaskTemplate', 'TaskTemplate')),
     // Docker's default when Mode is left out: one replica.
-    ...(global
-      ? { global: {} }
-      : { replicated: { replicas: integer(replicated, 'Replicas', 'Mode.Replicated.Replicas') ?? 1 } }),
+    ...modeFromDocker(replicated, global, replicatedJob, globalJob),
     updateConfig: undefined,
     rollbackConfig: undefined,
     endpoint: endpointFromDocker(object(body, 'EndpointSpec', 'EndpointSpec')),
@@ -272,6 +377,28 @@ export function serviceSpecFromDocker(body: JsonObject): ServiceSpec {
 function dockerResources(r: Resources | undefined): Record<string, number> | undefined {
   if (!r) return undefined;
   return { NanoCPUs: r.nanoCpus, MemoryBytes: r.memoryBytes, ...(r.pids ? { Pids: r.pids } : {}) };
+}
+
+/** A mount as Docker shows it: the options of its type only. */
+function dockerMount(m: Mount): Record<string, unknown> {
+  const labels = Object.keys(m.volumeLabels).length ? { Labels: m.volumeLabels } : {};
+  return {
+    Type: nameOf(MOUNT, m.type),
+    Source: m.source,
+    Target: m.target,
+    ...(m.readOnly ? { ReadOnly: true } : {}),
+    ...(m.type === MountType.MOUNT_TYPE_VOLUME && (m.volumeNoCopy || labels.Labels)
+      ? { VolumeOptions: { ...(m.volumeNoCopy ? { NoCopy: true } : {}), ...labels } }
+      : {}),
+    ...(m.type === MountType.MOUNT_TYPE_TMPFS && (m.tmpfsSizeBytes || m.tmpfsMode)
+      ? {
+          TmpfsOptions: {
+            ...(m.tmpfsSizeBytes ? { SizeBytes: m.tmpfsSizeBytes } : {}),
+            ...(m.tmpfsMode ? { Mode: m.tmpfsMode } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
@@ -290,16 +417,7 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
       ...(c.init ? { Init: true } : {}),
       ...(c.tty ? { TTY: true } : {}),
       ...(c.readOnly ? { ReadOnly: true } : {}),
-      ...(c.mounts.length
-        ? {
-            Mounts: c.mounts.map((m) => ({
-              Type: nameOf(MOUNT, m.type),
-              Source: m.source,
-              Target: m.target,
-              ...(m.readOnly ? { ReadOnly: true } : {}),
-            })),
-          }
-        : {}),
+      ...(c.mounts.length ? { Mounts: c.mounts.map(dockerMount) } : {}),
       ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
       ...(c.stopGracePeriodMs !== undefined ? { StopGracePeriod: nsFromMs(c.stopGracePeriodMs) } : {}),
       ...(c.healthcheck
@@ -313,8 +431,21 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
             },
           }
         : {}),
+      ...(c.hosts.length ? { Hosts: c.hosts } : {}),
+      ...(c.dnsNameservers.length || c.dnsSearch.length || c.dnsOptions.length
+        ? {
+            DNSConfig: {
+              ...(c.dnsNameservers.length ? { Nameservers: c.dnsNameservers } : {}),
+              ...(c.dnsSearch.length ? { Search: c.dnsSearch } : {}),
+              ...(c.dnsOptions.length ? { Options: c.dnsOptions } : {}),
+            },
+          }
+        : {}),
+      ...(Object.keys(c.sysctls).length ? { Sysctls: c.sysctls } : {}),
       ...(c.capabilityAdd.length ? { CapabilityAdd: c.capabilityAdd } : {}),
       ...(c.capabilityDrop.length ? { CapabilityDrop: c.capabilityDrop } : {}),
+      ...(c.noNewPrivileges ? { Privileges: { NoNewPrivileges: true } } : {}),
+      Isolation: 'default',
     },
     Resources: {
       ...(t?.resources?.limits ? { Limits: dockerResources(t.resources.limits) } : {}),
@@ -347,13 +478,21 @@ function dockerTaskSpec(t: TaskSpec | undefined): Record<string, unknown> {
   };
 }
 
+function dockerMode(spec: ServiceSpec | undefined): Record<string, unknown> {
+  if (spec?.global) return { Global: {} };
+  if (spec?.globalJob) return { GlobalJob: {} };
+  const job = spec?.replicatedJob;
+  if (job) return { ReplicatedJob: { MaxConcurrent: job.maxConcurrent, TotalCompletions: job.totalCompletions } };
+  return { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } };
+}
+
 export function dockerServiceSpec(spec: ServiceSpec | undefined): Record<string, unknown> {
   const ports = spec?.endpoint?.ports ?? [];
   return {
     Name: spec?.annotations?.name ?? '',
     Labels: spec?.annotations?.labels ?? {},
     TaskTemplate: dockerTaskSpec(spec?.taskTemplate),
-    Mode: spec?.global ? { Global: {} } : { Replicated: { Replicas: spec?.replicated?.replicas ?? 0 } },
+    Mode: dockerMode(spec),
     EndpointSpec: {
       Mode: nameOf(ENDPOINT, spec?.endpoint?.mode ?? EndpointMode.ENDPOINT_MODE_VIP) || 'vip',
       ...(ports.length
@@ -380,19 +519,29 @@ export interface ServiceCounts {
 
 /**
  * Counted as dockerd does: running tasks meant to run, on nodes that are up; a global service
- * desires one task per node it has a task meant to run on (a node that is up).
+ * desires one task per node it has a task meant to run on (a node that is up); a replicated job
+ * as many as may run now — at most MaxConcurrent, and no more than the completions left.
  */
 export function serviceCounts(service: Service, tasks: readonly Task[], liveNodes: ReadonlySet<string>): ServiceCounts {
   let running = 0;
   let completed = 0;
-  let globalDesired = 0;
+  let onLiveNodes = 0;
   for (const t of tasks) {
-    if (t.desiredState !== TaskState.TASK_STATE_RUNNING) continue;
-    if (liveNodes.has(t.nodeId)) globalDesired++;
+    if (t.desiredState !== TaskState.TASK_STATE_RUNNING && t.desiredState !== TaskState.TASK_STATE_COMPLETE) continue;
+    if (t.status?.state === TaskState.TASK_STATE_COMPLETE) {
+      completed++;
+      continue;
+    }
+    if (liveNodes.has(t.nodeId)) onLiveNodes++;
     if (t.status?.state === TaskState.TASK_STATE_RUNNING && liveNodes.has(t.nodeId)) running++;
-    if (t.status?.state === TaskState.TASK_STATE_COMPLETE) completed++;
   }
-  const desired = service.spec?.global ? globalDesired : (service.spec?.replicated?.replicas ?? 0);
+  const spec = service.spec;
+  const job = spec?.replicatedJob;
+  const desired = job
+    ? Math.max(0, Math.min(job.maxConcurrent || 1, job.totalCompletions - completed))
+    : spec?.global || spec?.globalJob
+      ? onLiveNodes
+      : (spec?.replicated?.replicas ?? 0);
   return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };
 }
 
@@ -406,6 +555,16 @@ export function dockerService(service: Service, counts?: ServiceCounts): Record<
     ...(service.previousSpec ? { PreviousSpec: dockerServiceSpec(service.previousSpec) } : {}),
     Endpoint: { Spec: dockerServiceSpec(service.spec).EndpointSpec },
     ...(counts ? { ServiceStatus: counts } : {}),
+    // Docker's JobStatus: only a job has one (the docker CLI tells jobs apart by it). An update
+    // of a job runs it again, so its run is the spec version.
+    ...(service.spec?.replicatedJob || service.spec?.globalJob
+      ? {
+          JobStatus: {
+            JobIteration: { Index: service.specVersion ?? 0 },
+            LastExecution: isoTime(service.meta?.updatedAtMs),
+          },
+        }
+      : {}),
   };
 }
 
@@ -455,8 +614,10 @@ export function dockerTask(task: Task): Record<string, unknown> {
     Labels: task.annotations?.labels ?? {},
     Spec: dockerTaskSpec(task.spec),
     ServiceID: task.serviceId,
-    ...(task.slot ? { Slot: task.slot } : {}),
+    // A job's first slot is 0 in Docker's numbering, so Slot is shown whenever it is a job's.
+    ...(task.slot ? { Slot: dockerSlot(task) } : {}),
     ...(task.nodeId ? { NodeID: task.nodeId } : {}),
+    ...(task.jobIteration !== undefined ? { JobIteration: { Index: task.jobIteration } } : {}),
     Status: {
       Timestamp: isoTime(s?.timestampMs),
       State: taskStateWord(s?.state),

@@ -28,7 +28,8 @@ async function countsFor(control: ControlForwarder, serviceIds: string[]) {
     control.call('listTasks', {
       serviceIds,
       nodeIds: [],
-      desiredStates: [TaskState.TASK_STATE_RUNNING],
+      // A job's tasks are meant to COMPLETE.
+      desiredStates: [TaskState.TASK_STATE_RUNNING, TaskState.TASK_STATE_COMPLETE],
       idPrefixes: [],
       namePrefixes: [],
     }),

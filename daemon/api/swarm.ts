@@ -2,6 +2,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { nodeRoutes } from './nodes.js';
 import { serviceRoutes } from './services.js';
 import { taskRoutes } from './tasks.js';
+import { serviceLogRoutes } from './service-logs.js';
 import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { managerControl, versionQuery } from './swarm-access.js';
@@ -121,5 +122,6 @@ export function swarmRoutes(ctx: ApiContext): Route[] {
     ...nodeRoutes(ctx),
     ...serviceRoutes(ctx),
     ...taskRoutes(ctx),
+    ...serviceLogRoutes(ctx),
   ];
 }

@@ -50,6 +50,10 @@ function authRoute(ctx: ApiContext): Route {
   };
 }
 
+function managerShape(m: { nodeId: string; addr: string } | undefined): { NodeID: string; Addr: string } | null {
+  return m ? { NodeID: m.nodeId, Addr: m.addr } : null;
+}
+
 /**
  * The operations Docker has no endpoint for, under one prefix (docs/architecture.md, The local
  * API): a daemon-kept registry login, which this node's pulls use (services' pulls on workers
@@ -64,6 +68,7 @@ export function tswarmRoutes(ctx: ApiContext): Route[] {
       handler: async (_req, reply) => {
         const engine = await ctx.engine.summary();
         const swarm = ctx.swarm.info();
+        const connections = ctx.swarm.managerConnections();
         reply.json(200, {
           Hostname: ctx.hostname,
           DataDir: ctx.dataDir,
@@ -78,6 +83,10 @@ export function tswarmRoutes(ctx: ApiContext): Route[] {
           // on managers only) and the advertised address with its port (Docker's NodeAddr is the IP).
           ClusterID: swarm.clusterId,
           NodeAddr: swarm.nodeAddr,
+          // Which manager this node talks to now (Docker shows only the list): the one answering its
+          // heartbeats, and the one its task session goes through; null while none does.
+          HeartbeatManager: managerShape(connections.heartbeat),
+          SessionManager: managerShape(connections.session),
         });
       },
     },

@@ -76,6 +76,7 @@ describe("the image's VOLUMEs", () => {
         tmpfsSizeBytes: 0,
         tmpfsMode: 0,
         volumeLabels: {},
+        volumeNoCopy: false,
       },
     ]);
     expect(mounts).toHaveLength(1);

@@ -16,6 +16,11 @@ export interface ConmonOptions {
   socketDir: string;
   /** conmon's own stderr (its errors before the sync pipe exists), kept beside the container. */
   conmonLogPath: string;
+  /**
+   * The container's stdio is a pseudo-terminal (Docker's TTY): conmon makes the console socket,
+   * receives the terminal's master side from the runtime and logs what the container writes to it.
+   */
+  terminal?: boolean;
 }
 
 /** conmon + `crun create` take ~50 ms here; the bound covers a loaded 2-core machine. */
@@ -62,6 +67,7 @@ export async function conmonCreate(o: ConmonOptions): Promise<number> {
     '--syslog=false',
     '--log-level',
     'error',
+    ...(o.terminal ? ['--terminal'] : []),
   ];
   const result = await runDetached(o.conmonPath, args, {
     cwd: o.bundleDir,

@@ -175,8 +175,9 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
   await mkdir(paths.bundle, { recursive: true });
   try {
     await mountRootfs(input.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
+    // volume-nocopy: the volume starts empty even where the image has files.
     const volumeMounts = spec.mounts
-      .filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && volumePaths[m.source])
+      .filter((m) => m.type === MountType.MOUNT_TYPE_VOLUME && !m.volumeNoCopy && volumePaths[m.source])
       .map((m) => ({ target: m.target, hostPath: volumePaths[m.source]! }));
     await copyImageContentIntoVolumes(paths.rootfs, volumeMounts, ctx.log);
     const [passwd, group] = await Promise.all(

@@ -137,21 +137,29 @@ export class OciRuntime {
   }
 
   /**
-   * Runs argv in the container (as its process user, env and cwd) with a deadline. Output goes to
-   * files, not pipes, and the end is the process's exit: a background child left holding stdout
-   * would otherwise keep pipes open and hang the caller (docs/lab.md).
+   * Runs argv in the container with a deadline. Given the container's own OCI `process` (from its
+   * bundle), the command runs as Docker runs an exec or a health check: as the container's user
+   * with its groups, in its working directory, with its environment and capabilities (crun would
+   * otherwise run it as root in /). Output goes to files, not pipes, and the end is the process's
+   * exit: a background child left holding stdout would otherwise keep pipes open and hang the
+   * caller (docs/lab.md).
    */
   async execIn(
     name: string,
     argv: readonly string[],
     timeoutMs: number,
     outputBytesMax = EXEC_OUTPUT_BYTES_MAX,
+    containerProcess?: Record<string, unknown>,
   ): Promise<ExecOutput> {
     const base = join(this.stateRoot, `exec-${randomBytes(6).toString('hex')}`);
     const pidFile = `${base}.pid`;
+    const processFile = `${base}.process.json`;
     const [out, err] = await Promise.all([open(`${base}.out`, 'w+'), open(`${base}.err`, 'w+')]);
     try {
-      const child = spawn(this.command.path, [...this.command.args, 'exec', '--pid-file', pidFile, name, ...argv], {
+      if (containerProcess)
+        await writeFile(processFile, JSON.stringify({ ...containerProcess, args: [...argv], terminal: false }));
+      const how = containerProcess ? ['--process', processFile, name] : [name, ...argv];
+      const child = spawn(this.command.path, [...this.command.args, 'exec', '--pid-file', pidFile, ...how], {
         stdio: ['ignore', out.fd, err.fd],
       });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -183,6 +191,7 @@ export class OciRuntime {
         rm(`${base}.out`, { force: true }),
         rm(`${base}.err`, { force: true }),
         rm(pidFile, { force: true }),
+        rm(processFile, { force: true }),
       ]);
     }
   }

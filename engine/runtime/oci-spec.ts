@@ -231,7 +231,8 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
   const oci: OciSpec = {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      // TTY: the runtime gives the process a pseudo-terminal (conmon holds its master side).
+      terminal: spec.tty,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       args,
       env,

@@ -2,6 +2,9 @@ import { TswarmError } from '../../lib/errors.js';
 import type { OciImageConfig } from '../image-contract.js';
 import type { ContainerSpec, HealthConfig } from '../../gen/tswarm/v1/objects.js';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_HEALTH, DEFAULT_PATH } from './defaults.js';
+import { checkCapability, normalizeSignal } from '../../lib/linux-names.js';
+
+export { normalizeSignal };
 
 /**
  * Docker's rule for what a container runs: `command` replaces the image's Entrypoint, `args`
@@ -61,79 +64,19 @@ export function mergeEnv(
   return [...merged].map(([k, v]) => `${k}=${v}`);
 }
 
-function capName(raw: string): string {
-  const upper = raw.toUpperCase();
-  return upper === 'ALL' || upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-}
-
 /**
  * Docker's capability arithmetic (moby TweakCapabilities): adding ALL gives every capability but
  * the dropped ones; dropping ALL gives only the added ones; otherwise the default set minus the
  * dropped plus the added (an add wins over a drop). Unknown names are an error, not ignored.
  */
 export function resolveCapabilities(capAdd: readonly string[], capDrop: readonly string[]): string[] {
-  const add = capAdd.map(capName);
-  const drop = capDrop.map(capName);
-  for (const cap of [...add, ...drop]) {
-    if (cap !== 'ALL' && !ALL_CAPABILITIES.includes(cap)) {
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `unknown capability "${cap}". Use a name such as NET_ADMIN or CAP_NET_ADMIN`,
-      );
-    }
-  }
+  const add = capAdd.map(checkCapability);
+  const drop = capDrop.map(checkCapability);
   let caps: Set<string>;
   if (add.includes('ALL')) caps = new Set(ALL_CAPABILITIES.filter((c) => !drop.includes(c)));
   else if (drop.includes('ALL')) caps = new Set(add);
   else caps = new Set([...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add]);
   return ALL_CAPABILITIES.filter((c) => caps.has(c));
-}
-
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGUSR1: 10,
-  SIGSEGV: 11,
-  SIGUSR2: 12,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-  SIGSTKFLT: 16,
-  SIGCHLD: 17,
-  SIGCONT: 18,
-  SIGSTOP: 19,
-  SIGTSTP: 20,
-  SIGTTIN: 21,
-  SIGTTOU: 22,
-  SIGURG: 23,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
-  SIGVTALRM: 26,
-  SIGPROF: 27,
-  SIGWINCH: 28,
-  SIGIO: 29,
-  SIGPWR: 30,
-  SIGSYS: 31,
-};
-
-/** "TERM", "SIGTERM", "15" → "SIGTERM"; anything else is INVALID_ARGUMENT. */
-export function normalizeSignal(raw: string): string {
-  const upper = raw.trim().toUpperCase();
-  if (/^\d+$/.test(upper)) {
-    const name = Object.entries(SIGNALS).find(([, n]) => n === Number(upper))?.[0];
-    if (name) return name;
-  } else {
-    const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-    if (name in SIGNALS) return name;
-  }
-  throw new TswarmError('INVALID_ARGUMENT', `unknown signal "${raw}". Use a name such as TERM or SIGINT, or a number`);
 }
 
 /** The stop signal: the spec's, else the image's STOPSIGNAL, else SIGTERM. */

@@ -250,6 +250,40 @@ describe('ContainerRuntime with crun and conmon', () => {
     await rt.remove(id);
   });
 
+  it('gives a TTY container a pseudo-terminal as its stdio and logs what it writes there', async () => {
+    const { id, result } = await runToEnd({ command: ['sh', '-c', '[ -t 0 ] && [ -t 1 ] && tty'], tty: true });
+    expect(result.exitCode).toBe(0);
+    // A terminal ends lines with CR LF; what the container printed is the terminal's name.
+    expect((await collect(rt.logs(id))).map((l) => l.replace(/\r$/, ''))).toEqual([
+      expect.stringMatching(/^stdout:\/dev\/(pts\/\d+|console)$/),
+    ]);
+    await rt.remove(id);
+    const plain = await runToEnd({ command: ['sh', '-c', '[ -t 1 ] || echo no-tty'] });
+    expect(await collect(rt.logs(plain.id))).toEqual(['stdout:no-tty']);
+    await rt.remove(plain.id);
+  });
+
+  it('fills a new volume with the image content at its target, unless volume-nocopy', async () => {
+    const listing: string[] = [];
+    for (const noCopy of [false, true]) {
+      const volume = join(dir, `vol-etc-${noCopy}`);
+      await mkdir(volume, { recursive: true });
+      const id = await rt.create({
+        config: {
+          spec: {
+            command: ['ls', '/etc'],
+            mounts: [{ type: MountType.MOUNT_TYPE_VOLUME, source: 'etcvol', target: '/etc', volumeNoCopy: noCopy }],
+          },
+        },
+        image,
+        volumePaths: { etcvol: volume },
+      });
+      listing.push((await readdir(volume)).includes('passwd') ? 'copied' : 'empty');
+      await rt.remove(id);
+    }
+    expect(listing).toEqual(['copied', 'empty']);
+  });
+
   it("writes the spec's DNS settings into the container's resolv.conf (--dns, --dns-search, --dns-option)", async () => {
     const { id } = await runToEnd({
       command: ['cat', '/etc/resolv.conf'],
@@ -416,6 +450,25 @@ describe('ContainerRuntime with crun and conmon', () => {
     });
     const big = await rt.exec(id, ['sh', '-c', 'head -c 300 /dev/zero'], { timeoutMs: 5_000, outputBytesMax: 100 });
     expect([big.stdout.length, big.truncated]).toEqual([100, true]);
+    await rt.remove(id, { force: true });
+  });
+
+  it('execs as the container’s user, with its groups, in its working directory (as Docker’s exec and health checks)', async () => {
+    const id = await rt.create({
+      config: {
+        spec: { command: ['sleep', '30'], user: 'app', groups: ['root'], dir: '/srv/work', capabilityDrop: ['ALL'] },
+      },
+      image,
+    });
+    await rt.start(id);
+    const r = await rt.exec(id, ['sh', '-c', 'id -u; id -G; pwd; grep CapEff /proc/self/status'], { timeoutMs: 5_000 });
+    expect(r.stdout.toString().split('\n')).toEqual([
+      '1000',
+      '1000 0 50',
+      '/srv/work',
+      'CapEff:\t0000000000000000',
+      '',
+    ]);
     await rt.remove(id, { force: true });
   });
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -354,8 +355,25 @@ export class ContainerRuntime {
       argv,
       options.timeoutMs ?? EXEC_TIMEOUT_MS,
       options.outputBytesMax,
+      await this.containerProcess(record),
     );
     return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr, truncated: result.truncated };
+  }
+
+  /**
+   * The container's OCI process as its bundle holds it (user, groups, cwd, env, capabilities): an
+   * exec runs with it, as Docker's exec and health checks run as the container's user in its
+   * working directory. Undefined for a bundle that cannot be read (the runtime's defaults then).
+   */
+  private async containerProcess(record: ContainerRecord): Promise<Record<string, unknown> | undefined> {
+    const configPath = join(containerPaths(this.containersDir, record.id).bundle, 'config.json');
+    try {
+      const config = JSON.parse(await readFile(configPath, 'utf8')) as { process?: Record<string, unknown> };
+      return config.process;
+    } catch (err) {
+      this.log.warn({ err, container: record.id }, 'reading the bundle for an exec failed; the runtime defaults apply');
+      return undefined;
+    }
   }
 
   /** What the running container's cgroup says it uses now. */

@@ -69,6 +69,7 @@ export async function launchUnderConmon(
       exitDir: ctx.exitDir,
       socketDir: ctx.socketDir,
       conmonLogPath: join(paths.dir, 'conmon.log'),
+      terminal: record.config.spec?.tty ?? false,
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

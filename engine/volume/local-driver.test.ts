@@ -21,6 +21,7 @@ const mount = (m: Partial<Mount>): Mount => ({
   tmpfsSizeBytes: 0,
   tmpfsMode: 0,
   volumeLabels: {},
+  volumeNoCopy: false,
   ...m,
 });
 

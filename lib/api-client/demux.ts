@@ -5,6 +5,12 @@ export interface Frame {
   data: Buffer;
 }
 
+/** A frame of any stream, the daemon's own messages (3, system error) included. */
+export interface AnyFrame {
+  stream: 'stdout' | 'stderr' | 'systemerr';
+  data: Buffer;
+}
+
 const HEADER_BYTES = 8;
 /** tswarmd writes frames of at most 1 MiB; a larger length is a broken stream, not a big frame. */
 const FRAME_BYTES_MAX = 16 * 1024 * 1024;
@@ -16,6 +22,14 @@ const FRAME_BYTES_MAX = 16 * 1024 * 1024;
  * docker CLI's stdcopy does.
  */
 export async function* demux(source: AsyncIterable<Buffer>): AsyncGenerator<Frame> {
+  for await (const frame of demuxAll(source)) {
+    if (frame.stream === 'systemerr') throw new TswarmError('INTERNAL', frame.data.toString('utf8').trim());
+    yield { stream: frame.stream, data: frame.data };
+  }
+}
+
+/** demux, with the daemon's system-error frames yielded for the caller to read (service logs' warnings). */
+export async function* demuxAll(source: AsyncIterable<Buffer>): AsyncGenerator<AnyFrame> {
   let buf: Buffer = Buffer.alloc(0);
   // Chunks of a frame still incomplete: joined once it is whole, not copied again at each chunk.
   const waiting: Buffer[] = [];
@@ -35,8 +49,7 @@ export async function* demux(source: AsyncIterable<Buffer>): AsyncGenerator<Fram
       if (buf.length < HEADER_BYTES + length) break;
       const data = buf.subarray(HEADER_BYTES, HEADER_BYTES + length);
       buf = buf.subarray(HEADER_BYTES + length);
-      if (kind === 3) throw new TswarmError('INTERNAL', data.toString('utf8').trim());
-      yield { stream: kind === 2 ? 'stderr' : 'stdout', data };
+      yield { stream: kind === 3 ? 'systemerr' : kind === 2 ? 'stderr' : 'stdout', data };
     }
   }
   if (buf.length + waitingBytes > 0)

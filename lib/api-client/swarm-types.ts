@@ -99,6 +99,46 @@ export interface TswarmInfo {
   ClusterID: string;
   /** The address this node advertises, with its port; '' outside a swarm. */
   NodeAddr: string;
+  /** The manager answering this node's heartbeats now; null while none does (or outside a swarm). */
+  HeartbeatManager?: { NodeID: string; Addr: string } | null;
+  /** The manager this node's task session goes through now; null while none is open. */
+  SessionManager?: { NodeID: string; Addr: string } | null;
+}
+
+/** Docker's `Mount` (mount/mount.go), the options `--mount` gives. */
+export interface DockerMount {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+/** Docker's `PortConfig` of a service's EndpointSpec. */
+export interface DockerPortConfig {
+  Protocol: 'tcp' | 'udp' | 'sctp';
+  TargetPort: number;
+  /** 0: the swarm picks one. */
+  PublishedPort: number;
+  PublishMode: 'ingress' | 'host';
+}
+
+/** Docker's `HealthConfig`: durations in nanoseconds; `Test` left out keeps the image's check. */
+export interface DockerHealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
+
+/** Docker's `RestartPolicy` of a task template: durations in nanoseconds. */
+export interface DockerRestartPolicy {
+  Condition: 'none' | 'on-failure' | 'any';
+  Delay: number;
+  MaxAttempts: number;
+  Window: number;
 }
 
 /** Docker's `ServiceSpec`, the parts tswarm's CLI writes and reads; the rest is sent back as read. */
@@ -114,9 +154,10 @@ export interface DockerServiceSpec {
       [field: string]: unknown;
     };
     Resources?: {
-      Limits?: { NanoCPUs?: number; MemoryBytes?: number };
+      Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number };
       Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
     };
+    RestartPolicy?: DockerRestartPolicy;
     Placement?: {
       /** The image's platforms, which `service create` reads from the registry with its digest. */
       Platforms?: { Architecture: string; OS: string }[];
@@ -126,7 +167,13 @@ export interface DockerServiceSpec {
     };
     [field: string]: unknown;
   };
-  Mode?: { Replicated?: { Replicas: number }; Global?: Record<string, never> };
+  Mode?: {
+    Replicated?: { Replicas: number };
+    Global?: Record<string, never>;
+    ReplicatedJob?: { MaxConcurrent: number; TotalCompletions: number };
+    GlobalJob?: Record<string, never>;
+  };
+  EndpointSpec?: { Mode?: 'vip' | 'dnsrr'; Ports?: DockerPortConfig[] };
   [field: string]: unknown;
 }
 
@@ -139,6 +186,8 @@ export interface DockerService {
   Spec: DockerServiceSpec;
   /** With `?status=true` (and on inspect): tasks running and wanted. */
   ServiceStatus?: { RunningTasks: number; DesiredTasks: number; CompletedTasks: number };
+  /** A job's only: which run of the job is current. */
+  JobStatus?: { JobIteration: { Index: number }; LastExecution?: string };
 }
 
 /** Docker's `Task` (`GET /tasks`, `GET /tasks/{id}`). States: new, pending, assigned, … running, shutdown, … */
@@ -150,6 +199,8 @@ export interface DockerTask {
   ServiceID: string;
   Slot?: number;
   NodeID?: string;
+  /** A job's tasks: the run of the job they belong to. */
+  JobIteration?: { Index: number };
   Spec: { ContainerSpec?: { Image: string } };
   Status: { Timestamp: string; State: string; Message: string; Err?: string };
   DesiredState: string;

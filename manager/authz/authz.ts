@@ -1,8 +1,10 @@
 import type {
   Metadata,
+  handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
   sendUnaryData,
+  ServerReadableStream,
   ServerUnaryCall,
   ServerWritableStream,
   UntypedServiceImplementation,
@@ -146,6 +148,35 @@ export function secureServerStream<Req, Res>(
       () => call.end(),
       // emit('error') sends the status to the client; destroy() would leave it waiting forever.
       (err: unknown) => call.emit('error', Object.assign(new Error((err as Error).message), toServiceError(err))),
+    );
+  };
+}
+
+export type SecureClientStream<Req, Res> = (
+  requests: AsyncIterable<Req>,
+  caller: Caller,
+  call: ServerReadableStream<Req, Res>,
+) => Promise<Res>;
+
+/**
+ * A client stream (PublishLogs), authorized as a unary call is: before its first message is read.
+ * The handler reads the messages as an async iterable, so a slow handler slows the sender.
+ */
+export function secureClientStream<Req, Res>(
+  method: string,
+  allowed: readonly Allowed[],
+  membership: MembershipView,
+  handler: SecureClientStream<Req, Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>) => {
+    const run = async () => {
+      const caller = identifyCaller(call, membership, method);
+      checkAllowed(caller, allowed, method);
+      return await handler(call as AsyncIterable<Req>, caller, call);
+    };
+    run().then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err)),
     );
   };
 }

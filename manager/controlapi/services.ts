@@ -5,7 +5,7 @@ import { ServiceSpec as ServiceSpecCodec, TaskState, type Service, type Task } f
 import type { ListServicesRequest, ListTasksRequest, UpdateServiceRequest } from '../../gen/tswarm/v1/control.js';
 import type { MemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
-import { validateServiceName, validateServiceSpec } from './service-spec.js';
+import { refusePublishedPortClash, validateServiceName, validateServiceSpec } from './service-spec.js';
 
 /**
  * Services and tasks in the control API: a write checks the spec (service-spec.ts), then is one
@@ -50,6 +50,7 @@ export async function createService(store: Store, spec: ServiceSpec, requestId: 
       const owner = s.findByName('service', name);
       if (owner && owner.id !== id)
         throw new TswarmError('ALREADY_EXISTS', `a service named "${name}" already exists. Choose another --name`);
+      refusePublishedPortClash(withName, id, s.list('service'));
       tx.create('service', {
         id,
         meta: undefined,
@@ -95,6 +96,7 @@ export async function updateService(store: Store, req: UpdateServiceRequest, req
     (tx, s) => {
       const current = s.get('service', service.id);
       if (!current) throw new TswarmError('NOT_FOUND', `service ${req.serviceId} was removed`);
+      refusePublishedPortClash(spec, service.id, s.list('service'));
       const changed = !sameSpec(current.spec, spec);
       tx.update('service', {
         ...current,

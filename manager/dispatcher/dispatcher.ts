@@ -107,6 +107,14 @@ export class Dispatcher {
   }
 
   /**
+   * Aborts when the node's current session `sessionId` ends: streams a node opens beside its
+   * session (its log listener) live as long as it. A stale or unknown session is refused.
+   */
+  sessionEnded(caller: Caller, sessionId: string): AbortSignal {
+    return this.sessions.current(nodeOf(caller, 'log listeners'), sessionId).ended;
+  }
+
+  /**
    * Statuses from a node's agent, for its own tasks only (the node ID from its certificate); the
    * call settles once they are written (or dropped as not moving a task forward).
    */

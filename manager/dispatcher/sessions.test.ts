@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
-import type { StreamSink } from '../../lib/grpc.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
+import { collector } from '../../lib/testing/stream-collector.js';
 import { AssignmentsType, type AssignmentsResponse, type SessionResponse } from '../../gen/tswarm/v1/dispatcher.js';
 import { NodeState, TaskState, TaskStatus, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { Caller } from '../authz/authz.js';
@@ -12,31 +12,6 @@ import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
 import { STATUS_BATCH_SIZE_MAX, STATUS_FLUSH_INTERVAL_MS, STATUS_UPDATES_PER_CALL_MAX } from './status-intake.js';
 
 const node = (nodeId: string): Caller => ({ kind: 'node', nodeId, role: 'worker' });
-
-/** A stream's receiving end without sockets: what was written, and a way to hang up. */
-function collector<T>() {
-  const messages: T[] = [];
-  const hangUp = new AbortController();
-  let gate: Promise<void> = Promise.resolve();
-  const sink: StreamSink<T> = {
-    signal: hangUp.signal,
-    write: async (m) => {
-      await gate;
-      messages.push(m);
-    },
-  };
-  return {
-    sink,
-    messages,
-    hangUp: () => hangUp.abort(),
-    /** Holds every write until the returned function is called: a reader that stopped reading. */
-    stall: () => {
-      let release!: () => void;
-      gate = new Promise((r) => (release = r));
-      return () => release();
-    },
-  };
-}
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 async function until(what: string, cond: () => boolean): Promise<void> {

@@ -1,7 +1,7 @@
 import { TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
 import { assert } from '../../lib/assert.js';
 import { statusAfter } from '../tasks/task-states.js';
-import type { Plan, TaskToCreate } from './plan.js';
+import { isJob, type Plan, type TaskToCreate } from './plan.js';
 import { restartHistoryAfter } from './restart.js';
 
 /**
@@ -36,10 +36,12 @@ export function newTask(service: Service, what: TaskToCreate, id: string, nowMs:
     annotations: undefined,
     serviceAnnotations: service.spec?.annotations === undefined ? undefined : structuredClone(service.spec.annotations),
     status: statusAfter(undefined, { state: TaskState.TASK_STATE_NEW, atMs: nowMs, message: 'created' }),
-    desiredState: TaskState.TASK_STATE_RUNNING,
+    // A job's task is meant to run to its end (SwarmKit's desired COMPLETE), a service's to run on.
+    desiredState: isJob(service) ? TaskState.TASK_STATE_COMPLETE : TaskState.TASK_STATE_RUNNING,
     networks: [],
     endpoint: undefined,
     specVersion: service.specVersion ?? 0,
+    ...(isJob(service) ? { jobIteration: service.specVersion ?? 0 } : {}),
     ...(replaced
       ? restartHistoryAfter(replaced, what.countsAsAttempt, nowMs)
       : { restartCount: 0, restartTimesMs: [] }),

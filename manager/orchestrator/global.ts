@@ -1,7 +1,7 @@
 import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
 import { assert } from '../../lib/assert.js';
 import { globalFit } from './eligibility.js';
-import { emptyPlan, wakeAt, type Plan, type ServiceState } from './plan.js';
+import { completed, emptyPlan, isJob, jobRuns, stopStaleRuns, wakeAt, type Plan, type ServiceState } from './plan.js';
 import { restartDecision } from './restart.js';
 import { viewOf } from './slots.js';
 
@@ -13,14 +13,23 @@ import { viewOf } from './slots.js';
  * down node keeps what it runs and gets nothing new; a node removed from the cluster takes its
  * tasks with it (REMOVE). A task that ends on its node is restarted there, by the same restart
  * policy as a replicated slot's (a node's tasks are its "slot": slot 0, named by the node).
+ * A global job (`--mode global-job`) is planned the same way, except that a task that completed
+ * is done: its node gets no other (a node that joins later gets one, as in SwarmKit).
  */
 export function planGlobal(state: ServiceState): Plan {
   const { service, nodes, nowMs } = state;
-  assert(service.spec?.global, `planGlobal is given a global service (service ${service.id})`);
-  const template = service.spec.taskTemplate;
+  const spec = service.spec;
+  assert(
+    spec && (spec.global ?? spec.globalJob),
+    `planGlobal is given a global service or job (service ${service.id})`,
+  );
+  const job = isJob(service);
+  const template = spec.taskTemplate;
   const plan = emptyPlan();
   const byNode = new Map<string, Task[]>();
-  for (const task of state.tasks) {
+  const { current, stale } = job ? jobRuns(service, state.tasks) : { current: state.tasks, stale: [] };
+  stopStaleRuns(stale, plan);
+  for (const task of current) {
     if (task.desiredState >= TaskState.TASK_STATE_REMOVE) continue;
     const list = byNode.get(task.nodeId);
     if (list) list.push(task);
@@ -47,6 +56,8 @@ export function planGlobal(state: ServiceState): Plan {
       continue;
     }
     if (!occupant || !view.end) continue;
+    // A global job's task that completed is done on its node: it stays as it is, never rerun.
+    if (job && completed(view.end)) continue;
     const { replace, notBeforeMs, countsAsAttempt } = restartDecision(occupant, view.end);
     if (replace && notBeforeMs > nowMs) {
       wakeAt(plan, notBeforeMs);

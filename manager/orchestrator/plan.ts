@@ -1,4 +1,5 @@
 import { NodeState, TaskState, type Node, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
+import type { EndCause } from './restart.js';
 
 /**
  * What an orchestrator decides for one service: the tasks to create and the tasks to stop. A plan
@@ -35,7 +36,9 @@ export type StopReason =
   /** Its node no longer matches the service's constraints (a label removed). */
   | 'constraints-unmet'
   /** Its node left the cluster (a global service's task). */
-  | 'node-removed';
+  | 'node-removed'
+  /** Its job was updated, which runs it again: the earlier run's tasks stop. */
+  | 'job-rerun';
 
 export interface TaskStop {
   taskId: string;
@@ -100,3 +103,35 @@ export function planRemoved(tasks: readonly Task[]): Plan {
       plan.remove.push({ taskId: task.id, reason: 'service-removed' });
   return plan;
 }
+
+/** A job's tasks run to completion (desired COMPLETE) and one that completes is not run again. */
+export function isJob(service: Service): boolean {
+  return service.spec?.replicatedJob !== undefined || service.spec?.globalJob !== undefined;
+}
+
+/** The task finished its work: a job's slot (or node) that needs nothing more. */
+export function completed(end: EndCause | undefined): boolean {
+  return end?.kind === 'ended' && end.state === TaskState.TASK_STATE_COMPLETE;
+}
+
+/**
+ * A job's tasks of its current run, and those of earlier runs (an update of a job runs it again,
+ * as in SwarmKit): the planners count only the current run; earlier runs' tasks still meant to
+ * run are stopped.
+ */
+export function jobRuns(service: Service, tasks: readonly Task[]): { current: Task[]; stale: Task[] } {
+  const run = service.specVersion ?? 0;
+  const current: Task[] = [];
+  const stale: Task[] = [];
+  for (const t of tasks) (t.jobIteration === undefined || t.jobIteration === run ? current : stale).push(t);
+  return { current, stale };
+}
+
+/** Stops an earlier run's tasks that are still meant to run. */
+export function stopStaleRuns(stale: readonly Task[], plan: Plan): void {
+  for (const t of stale)
+    if (t.desiredState <= TaskState.TASK_STATE_COMPLETE && !isTerminalState(t))
+      plan.shutdown.push({ taskId: t.id, reason: 'job-rerun' });
+}
+
+const isTerminalState = (t: Task) => (t.status?.state ?? TaskState.TASK_STATE_NEW) >= TaskState.TASK_STATE_COMPLETE;

@@ -1,4 +1,4 @@
-import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
+import { TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { Clock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
 import type { BasicLogger } from '../../lib/logger.js';
@@ -8,16 +8,26 @@ import type { MemoryStore } from '../store/memory-store.js';
 import type { Store, Tx } from '../store/store.js';
 import { isTerminal, observedState } from '../tasks/task-states.js';
 import { applyPlan } from './apply.js';
-import { isEmptyPlan, nodeIsDead, planRemoved } from './plan.js';
+import { isEmptyPlan, nodeIsDead, planRemoved, type Plan, type ServiceState } from './plan.js';
 import { planGlobal } from './global.js';
+import { planReplicatedJob } from './jobs.js';
 import { planReplicated } from './replicated.js';
 import { historyToReap } from './task-reaper.js';
+
+/** The planner of the service's mode; every mode has one. */
+function plannerOf(service: Service): ((state: ServiceState) => Plan) | undefined {
+  const spec = service.spec;
+  if (spec?.replicated) return planReplicated;
+  if (spec?.global || spec?.globalJob) return planGlobal;
+  if (spec?.replicatedJob) return planReplicatedJob;
+  return undefined;
+}
 
 /** Docker's `--task-history-limit` when the cluster names none. */
 const TASK_HISTORY_LIMIT_DEFAULT = 5;
 
 /**
- * The orchestrators' loop (leader only): on every change of services, tasks or nodes it plans
+ * The orchestrators' loop (leader only): on every change of services, tasks, nodes or the cluster it plans
  * each replicated service (planReplicated) and each global one (planGlobal), sends the tasks of removed services to
  * REMOVE (planRemoved), deletes the REMOVE tasks that hold nothing any more and the stopped
  * tasks beyond each slot's history limit (the task reaper, task-reaper.ts), and writes all of it
@@ -65,7 +75,7 @@ export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: 
   const historyLimit =
     replica.list('cluster')[0]?.spec?.orchestration?.taskHistoryRetentionLimit ?? TASK_HISTORY_LIMIT_DEFAULT;
   for (const service of services) {
-    const planner = service.spec?.replicated ? planReplicated : service.spec?.global ? planGlobal : undefined;
+    const planner = plannerOf(service);
     if (!planner) continue;
     const tasks = replica.tasksOfService(service.id);
     for (const taskId of historyToReap(tasks, nodes, historyLimit)) writes.push({ kind: 'delete', taskId });
@@ -102,7 +112,9 @@ export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
     store: o.store,
     clock: o.clock,
     log: o.log,
-    kinds: ['service', 'task', 'node'],
+    // The cluster object holds the history limit: lowering it (`swarm update --task-history-limit`)
+    // must reap at once, not at the next task change.
+    kinds: ['service', 'task', 'node', 'cluster'],
     round: async (signal) => {
       const { writes, wakeAtMs } = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
       await updateInBatches(o.store, writes, writeTask, signal);

@@ -201,6 +201,32 @@ describe('orchestrator and scheduler loops', () => {
     expect(meantToRun(t.store, svc.id)[0]!.restartCount).toBe(4);
   });
 
+  it('reaps the history at once when the cluster’s limit is lowered, with no task changing', async () => {
+    const t = await cluster(['n1']);
+    const svc = await createService(t.store, spec('web', 1), 'req-1');
+    // Three ended tasks in slot 1: the default limit (5) keeps them all.
+    for (let i = 0; i < 3; i++) {
+      await settled('the task assigned', () => meantToRun(t.store, svc.id)[0]?.nodeId === 'n1');
+      const [task] = meantToRun(t.store, svc.id);
+      await t.store.update((tx) =>
+        tx.update('task', {
+          ...task!,
+          status: statusAfter(task!.status, { state: TaskState.TASK_STATE_FAILED, atMs: t.clock.nowMs(), err: '' }),
+        }),
+      );
+      t.clock.advance(5_000);
+      await settled('a restart', () => meantToRun(t.store, svc.id).some((x) => x.id !== task!.id));
+    }
+    await settled('4 tasks in the slot', () => t.store.replica.tasksOfService(svc.id).length === 4);
+    // `swarm update --task-history-limit 1` writes only the cluster object: that alone must reap.
+    await t.store.update((tx, s) => {
+      const c = s.list('cluster')[0]!;
+      tx.update('cluster', { ...c, spec: { ...c.spec!, orchestration: { taskHistoryRetentionLimit: 1 } } });
+    });
+    await settled('history reaped to 1', () => t.store.replica.tasksOfService(svc.id).length === 1);
+    expect(meantToRun(t.store, svc.id)).toHaveLength(1);
+  });
+
   it('stops its rounds when leadership is lost', async () => {
     const t = await cluster();
     running[0]!.abort();

@@ -7,7 +7,7 @@ import type { MemoryStore } from '../store/memory-store.js';
 import type { Tx } from '../store/store.js';
 import type { Store } from '../store/store.js';
 import type { ChangeEvent } from '../store/watch.js';
-import { observedState, statusAfter } from '../tasks/task-states.js';
+import { desiredToRun, observedState, statusAfter } from '../tasks/task-states.js';
 import { placeTasks } from './scheduler.js';
 
 /**
@@ -21,9 +21,9 @@ import { placeTasks } from './scheduler.js';
 export type SchedulerWrite =
   { kind: 'assign'; taskId: string; nodeId: string } | { kind: 'pending'; taskId: string; reason: string };
 
-/** Waiting for the scheduler: not yet ASSIGNED, still meant to run, not ended. */
+/** Waiting for the scheduler: not yet ASSIGNED, still meant to run (or, a job's, to complete). */
 export function waitsForAssignment(task: Task): boolean {
-  return task.desiredState === TaskState.TASK_STATE_RUNNING && observedState(task) <= TaskState.TASK_STATE_PENDING;
+  return desiredToRun(task) && observedState(task) <= TaskState.TASK_STATE_PENDING;
 }
 
 /** Waiting for a node: made for a slot, not placed, still meant to run, not ended. */
@@ -87,7 +87,7 @@ export function writeDecision(tx: Tx, replica: MemoryStore, w: SchedulerWrite, n
 function matters(e: ChangeEvent): boolean {
   if (e.kind !== 'task') return true;
   const t = e.object as Task;
-  return e.action === 'remove' || waitsForAssignment(t) || t.desiredState > TaskState.TASK_STATE_RUNNING;
+  return e.action === 'remove' || waitsForAssignment(t) || !desiredToRun(t);
 }
 
 export function schedulerLoop(o: { store: Store; clock: Clock; log: BasicLogger }): WatchLoop {

@@ -6,7 +6,7 @@ import { systemClock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
-import { clientCredentials, TlsMaterialProvider } from '../../lib/tls.js';
+import { clientCredentials, MANAGER_CHANNEL_OPTIONS, TlsMaterialProvider } from '../../lib/tls.js';
 import {
   ContainerSpec,
   NodeAvailability,
@@ -25,6 +25,8 @@ import { Manager } from '../../manager/manager.js';
 import { newCluster } from '../../manager/store/new-cluster.js';
 import { describeNode } from '../node-description.js';
 import { Agent } from './agent.js';
+import { ControlServiceClient, type ServiceLogsResponse } from '../../gen/tswarm/v1/control.js';
+import type { LogSubscriptionOptions } from '../../gen/tswarm/v1/logbroker.js';
 import { LABEL_NODE_ID, LABEL_SERVICE_NAME, LABEL_TASK_ID } from './task-container.js';
 
 /**
@@ -208,4 +210,55 @@ describe('Agent with a real manager and engine', () => {
     expect(containersOf(t.id).map((c) => c.state!.status)).toEqual(['running']);
     expect(stateOf(t.id)).toBe(TaskState.TASK_STATE_RUNNING);
   });
+
+  it('publishes its tasks’ lines for `service logs`: the whole log, the tail, then lines as they come', async () => {
+    for (const a of agents) a.stop();
+    startAgent();
+    const t = newTask([
+      'sh',
+      '-c',
+      // Pauses between the streams: conmon reads stdout and stderr apart, and writes what it reads first.
+      // Then quiet for a while (the whole log and its tail are read), then a line every 0.2 s.
+      'echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three; sleep 3; while sleep 0.2; do echo more; done',
+    ]);
+    await createTasks(t);
+    await stateBecomes(t.id, TaskState.TASK_STATE_RUNNING);
+    const control = new ControlServiceClient(
+      `127.0.0.1:${manager.boundPort}`,
+      clientCredentials(tls),
+      MANAGER_CHANNEL_OPTIONS,
+    );
+    const logs = (options: Partial<LogSubscriptionOptions>, stopAfterLines = Infinity) =>
+      new Promise<{ lines: string[]; warnings: string[] }>((resolve, reject) => {
+        const got = { lines: [] as string[], warnings: [] as string[] };
+        const stream = control.serviceLogs({
+          selector: { serviceIds: [t.serviceId], taskIds: [] },
+          options: { follow: false, sinceMs: 0, stdout: true, stderr: true, ...options },
+        });
+        stream.on('data', (m: ServiceLogsResponse) => {
+          for (const l of m.lines) {
+            expect([l.nodeId, l.taskId, l.serviceId]).toEqual([nodeId, t.id, t.serviceId]);
+            got.lines.push(`${l.stream} ${l.data.toString().trim()}`);
+          }
+          got.warnings.push(...m.warnings.map((w) => w.reason));
+          if (got.lines.length >= stopAfterLines) {
+            stream.cancel();
+            resolve(got);
+          }
+        });
+        stream.on('end', () => resolve(got));
+        stream.on('error', (err) => (got.lines.length >= stopAfterLines ? resolve(got) : reject(err)));
+      });
+    try {
+      await waitFor(async () => (await logs({})).lines.length === 3, { what: 'the three lines', timeoutMs: 20_000 });
+      expect(await logs({})).toEqual({ lines: ['stdout one', 'stderr two', 'stdout three'], warnings: [] });
+      expect(await logs({ tail: 1 })).toEqual({ lines: ['stdout three'], warnings: [] });
+      expect(await logs({ stderr: false })).toEqual({ lines: ['stdout one', 'stdout three'], warnings: [] });
+      // Following: the tail, then the lines the task writes from now on.
+      const followed = await logs({ follow: true, tail: 0 }, 2);
+      expect(followed.lines).toEqual(['stdout more', 'stdout more']);
+    } finally {
+      control.close();
+    }
+  }, 60_000);
 });

@@ -6,14 +6,22 @@ import { TaskState, type NodeDescription, type Task, type TaskStatus } from '../
 import type { Engine } from '../../engine/engine.js';
 import { planTasks, type Action, type Report } from './plan.js';
 import { SessionClient } from './session-client.js';
+import type { ManagerPeer } from '../known-managers.js';
 import { StatusReporter } from './status-reporter.js';
+import { LogPublisher } from './log-publisher.js';
 import { STATUS_TEXT_LENGTH_MAX } from '../../manager/dispatcher/status-intake.js';
 import { prepareFailureMessage, taskContainerConfig, taskContainers, taskPullOptions } from './task-container.js';
 
 /** What the agent needs of the engine (the Engine itself in the daemon). */
 export type TaskEngine = Pick<
   Engine,
-  'containerCreate' | 'containerStart' | 'containerStop' | 'containerRemove' | 'containerList' | 'containerWait'
+  | 'containerCreate'
+  | 'containerStart'
+  | 'containerStop'
+  | 'containerRemove'
+  | 'containerList'
+  | 'containerWait'
+  | 'containerLogs'
 >;
 
 /**
@@ -31,7 +39,12 @@ export const RECONCILE_EVERY_MS = 5_000;
 export interface AgentOptions {
   nodeId: string;
   engine: TaskEngine;
+  /** The managers to try, in order (worker/known-managers.ts, shared with the heartbeats). */
   managers: () => string[];
+  /** A manager the session could not reach: the shared order puts it last. */
+  managerFailed?: (addr: string) => void;
+  /** The managers a new session names, with their node IDs. */
+  onManagers?: (managers: ManagerPeer[]) => void;
   /** Credentials for a dial of the manager at this address (which checks it is the manager expected there). */
   credentials: (addr: string) => ChannelCredentials;
   description: () => NodeDescription;
@@ -60,15 +73,27 @@ export class Agent {
   private stopped = false;
   private readonly session: SessionClient;
   private readonly reporter: StatusReporter;
+  /** Publishes this node's task logs to the managers, over each session's connection. */
+  private readonly logs: LogPublisher;
 
   constructor(private readonly o: AgentOptions) {
+    this.logs = new LogPublisher({
+      nodeId: o.nodeId,
+      engine: o.engine,
+      credentials: o.credentials,
+      clock: o.clock,
+      log: o.log.child({ part: 'logs' }),
+    });
     this.session = new SessionClient({
       managers: o.managers,
+      managerFailed: o.managerFailed,
+      onManagers: o.onManagers,
       credentials: o.credentials,
       description: o.description,
       clock: o.clock,
       log: o.log,
       onAssignments: (m) => this.applyAssignments(m),
+      onSessionOpened: (session) => this.logs.sessionOpened(session),
     });
     this.reporter = new StatusReporter((u) => this.session.updateTaskStatus(u), o.clock, o.log);
   }
@@ -84,6 +109,7 @@ export class Agent {
     this.stopped = true;
     this.timer?.cancel();
     this.session.stop();
+    this.logs.stop();
     this.reporter.stop();
   }
 
@@ -94,6 +120,16 @@ export class Agent {
 
   lastError(): string | undefined {
     return this.session.lastError;
+  }
+
+  /** The heartbeats found this manager unreachable: a session through it moves to another. */
+  managerUnreachable(addr: string): void {
+    this.session.managerUnreachable(addr);
+  }
+
+  /** The manager the session goes through now, if one is open. */
+  sessionManager(): string | undefined {
+    return this.session.manager();
   }
 
   private schedulePeriodic(): void {

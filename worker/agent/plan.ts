@@ -82,7 +82,7 @@ function planRunning(task: Task, state: TaskState, c: TaskContainer | undefined)
   return [exited(task.id, c)];
 }
 
-/** A task whose desired state moved past RUNNING: stop it, then say it is shut down. */
+/** A task whose desired state moved past RUNNING (COMPLETE for a job): stop it, then say it is shut down. */
 function planShutdown(task: Task, state: TaskState, c: TaskContainer | undefined): Action[] {
   if (c?.status === 'running')
     return [{ kind: 'stop', taskId: task.id, containerId: c.id, gracePeriodMs: stopGracePeriodMs(task) }];
@@ -108,8 +108,10 @@ export function planTasks(input: PlanInput): Action[] {
     for (const old of extra)
       actions.push({ kind: 'remove', taskId: task.id, containerId: old.id, gracePeriodMs: stopGracePeriodMs(task) });
     const state = input.stateOf(task.id);
-    if (task.desiredState === TaskState.TASK_STATE_RUNNING) actions.push(...planRunning(task, state, c));
-    else if (task.desiredState > TaskState.TASK_STATE_RUNNING) actions.push(...planShutdown(task, state, c));
+    // Desired RUNNING, or a job's COMPLETE: run it (a job's task then ends by itself).
+    if (task.desiredState === TaskState.TASK_STATE_RUNNING || task.desiredState === TaskState.TASK_STATE_COMPLETE)
+      actions.push(...planRunning(task, state, c));
+    else if (task.desiredState > TaskState.TASK_STATE_COMPLETE) actions.push(...planShutdown(task, state, c));
     // Desired ASSIGNED … READY: the manager has not asked for a start yet; nothing to do.
   }
   if (!input.completeSetKnown) return actions;

@@ -12,6 +12,9 @@ import { fromServiceError, TswarmError } from '../../lib/errors.js';
 import { callUnary, GRPC_MESSAGE_BYTES_MAX } from '../../lib/grpc.js';
 import type { Logger } from '../../lib/log.js';
 import { MANAGER_CHANNEL_OPTIONS } from '../../lib/tls.js';
+import type { ManagerPeer } from '../known-managers.js';
+import { managerUnreachable } from '../manager-unreachable.js';
+import type { OpenSession } from './log-publisher.js';
 
 /** A manager that has not opened the session within this time is given up for the next. */
 export const SESSION_OPEN_DEADLINE_MS = 5_000;
@@ -37,19 +40,37 @@ const SESSION_CHANNEL_OPTIONS = {
 export interface SessionClientOptions {
   /** The managers to try, in order (re-read at every attempt: the heartbeats keep it current). */
   managers: () => string[];
+  /**
+   * The manager at `addr` could not be reached (refused, reset, silent): the node's shared order
+   * puts it last, so the heartbeats leave it too (worker/known-managers.ts).
+   */
+  managerFailed?: (addr: string) => void;
+  /** The managers a new session's first message names, with their node IDs, for the node to keep. */
+  onManagers?: (managers: ManagerPeer[]) => void;
   credentials: (addr: string) => ChannelCredentials;
   description: () => NodeDescription;
   clock: Clock;
   log: Logger;
   onAssignments(message: AssignmentsResponse): void;
+  /** A session opened: streams that live beside it (the log listener) use its channel and end with it. */
+  onSessionOpened?(session: OpenSession): void;
   /** Jitter source in [0, 1); injected so tests can fix it. */
   random?: () => number;
 }
 
 interface Open {
+  addr: string;
   client: DispatcherServiceClient;
   sessionId: string;
   streams: ClientReadableStream<unknown>[];
+  /** Ended on purpose because its manager was found unreachable (managerUnreachable). */
+  movedAway: boolean;
+}
+
+/** How a session that opened ended: how long it was open, and whether its manager is to be left. */
+interface Ended {
+  openMs: number;
+  leaveManager: boolean;
 }
 
 /** The backoff before attempt `failures + 1`: doubling, capped, with ±50 % jitter so workers spread out. */
@@ -62,9 +83,11 @@ export function sessionRetryDelayMs(failures: number, random: number): number {
 /**
  * The worker's session with the managers: a Session stream and its Assignments stream through one
  * manager (which carries them to the leader). When they end — the manager died, leadership moved,
- * a newer session replaced this one — it opens a new session, through the same manager first and
- * then the others, with bounded backoff between attempts. It never gives up while the node is in
- * the swarm: a worker left without a session only keeps running what it has.
+ * a newer session replaced this one — it opens a new session, through the node's first manager
+ * (the one its heartbeats use) and then the others, with bounded backoff between attempts. A
+ * manager that dies or goes silent is left at once: its stream fails, keepalive notices the
+ * silence, or the heartbeats find it unreachable first (managerUnreachable). It never gives up
+ * while the node is in the swarm: a worker left without a session only keeps running what it has.
  */
 export class SessionClient {
   private open: Open | undefined;
@@ -78,23 +101,36 @@ export class SessionClient {
     void this.loop();
   }
 
+  /**
+   * Sessions one after another, each through the first manager of the node's order that has not
+   * failed since the last session opened (all failed: the first again). A manager that could not
+   * be reached is reported (managerFailed), so the heartbeats leave it too.
+   */
   private async loop(): Promise<void> {
     let failures = 0;
-    let next = 0;
+    const failed = new Set<string>();
     while (!this.stopped) {
       const managers = this.o.managers();
-      if (managers.length > 0) {
-        const addr = managers[next % managers.length]!;
+      let addr = managers.find((a) => !failed.has(a));
+      if (addr === undefined) {
+        failed.clear();
+        addr = managers[0];
+      }
+      if (addr !== undefined) {
         try {
-          const openMs = await this.runSession(addr);
-          // It was open: the same manager is tried again first (it reaches the new leader); a session
-          // that keeps ending at once still backs off, so no loop spins against a manager.
-          failures = openMs >= SESSION_STABLE_MS ? 0 : failures + 1;
+          const ended = await this.runSession(addr);
+          failed.clear();
+          if (ended.leaveManager) failed.add(addr);
+          // It was open: the next opens at once, through the first manager of the order (the one the
+          // heartbeats use; a live manager reaches the new leader), unless this one is to be left; a
+          // session that keeps ending at once still backs off, so no loop spins against a manager.
+          failures = ended.openMs >= SESSION_STABLE_MS ? 0 : failures + 1;
         } catch (err) {
           this.lastError = `${addr}: ${(err as Error).message}`;
           this.o.log.debug({ manager: addr, err: (err as Error).message }, 'session ended; trying again');
           failures++;
-          next++;
+          failed.add(addr);
+          if (managerUnreachable(err)) this.o.managerFailed?.(addr);
         }
       } else failures++;
       await this.sleep(sessionRetryDelayMs(failures, (this.o.random ?? Math.random)()));
@@ -112,11 +148,12 @@ export class SessionClient {
     });
   }
 
-  /** One session through `addr`: resolves with how long it was open, rejects when it could not open. */
-  private async runSession(addr: string): Promise<number> {
+  /** One session through `addr`: resolves once it ended (it was open), rejects when it could not open. */
+  private async runSession(addr: string): Promise<Ended> {
     const client = new DispatcherServiceClient(addr, this.o.credentials(addr), SESSION_CHANNEL_OPTIONS);
-    const open: Open = { client, sessionId: '', streams: [] };
+    const open: Open = { addr, client, sessionId: '', streams: [], movedAway: false };
     this.open = open;
+    const sessionOver = new AbortController();
     try {
       const session = client.session({ description: this.o.description(), sessionId: '' }, new Metadata());
       open.streams.push(session);
@@ -126,19 +163,49 @@ export class SessionClient {
       open.sessionId = first.sessionId;
       const openedMs = this.o.clock.nowMs();
       const ended = Promise.race([untilEnd(session), untilEnd(assignments, (m) => this.received(m))]);
-      if (this.stopped) return 0;
+      if (this.stopped) return { openMs: 0, leaveManager: false };
       this.o.log.info({ manager: addr, session: first.sessionId }, 'session opened');
+      this.o.onManagers?.(first.managers.map((m) => ({ nodeId: m.nodeId, addr: m.addr })));
+      this.o.onSessionOpened?.({
+        addr,
+        channel: client.getChannel(),
+        sessionId: first.sessionId,
+        ended: sessionOver.signal,
+      });
       // An open session that ends (the manager died, leadership moved) is not a failure to back off from.
+      let unreachable = false;
       await ended.catch((err: unknown) => {
         this.lastError = `${addr}: ${(err as Error).message}`;
+        unreachable = managerUnreachable(err);
         this.o.log.info({ manager: addr, err: (err as Error).message }, 'session ended; opening another');
       });
-      return this.o.clock.nowMs() - openedMs;
+      // A manager that died or went silent is left (and reported); one that ended the session
+      // itself (leadership moved) is alive, and reaches the new leader.
+      if (unreachable && !open.movedAway) this.o.managerFailed?.(addr);
+      return { openMs: this.o.clock.nowMs() - openedMs, leaveManager: unreachable || open.movedAway };
     } finally {
+      sessionOver.abort();
       for (const s of open.streams) s.cancel();
       client.close();
       if (this.open === open) this.open = undefined;
     }
+  }
+
+  /**
+   * The heartbeats found the manager at `addr` unreachable: a session through it (open or opening)
+   * ends now, and the next opens through another, rather than waiting for keepalive to notice.
+   */
+  managerUnreachable(addr: string): void {
+    const open = this.open;
+    if (open?.addr !== addr || this.stopped) return;
+    open.movedAway = true;
+    this.o.log.info({ manager: addr }, 'the session’s manager does not answer heartbeats; moving the session');
+    for (const s of open.streams) s.cancel();
+  }
+
+  /** The manager the open session goes through; undefined while none is open. */
+  manager(): string | undefined {
+    return this.open?.sessionId ? this.open.addr : undefined;
   }
 
   private received(message: AssignmentsResponse): void {

@@ -1,5 +1,6 @@
 import type { ContainerConfig, ContainerSummary, DeepPartial } from '../../gen/tswarm/v1/engine.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
+import { dockerSlot } from '../../lib/task-slot.js';
 import type { CreateOptions } from '../../engine/engine.js';
 import { TswarmError } from '../../lib/errors.js';
 import { credentialsFromAuth, decodeRegistryAuth } from '../../engine/image/registry-auth-header.js';
@@ -25,7 +26,7 @@ export const STOP_GRACE_PERIOD_DEFAULT_MS = 10_000;
  */
 export function taskContainerName(task: Task): string {
   const service = task.serviceAnnotations?.name || task.serviceId;
-  const slot = task.slot > 0 ? String(task.slot) : task.nodeId;
+  const slot = task.slot > 0 ? String(dockerSlot(task)) : task.nodeId;
   return `${service}.${slot}.${task.id}`;
 }
 
