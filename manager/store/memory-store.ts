@@ -1,4 +1,5 @@
 import { assert } from '../../lib/assert.js';
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import { StoreActionKind, StoreSnapshot, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
@@ -42,6 +43,16 @@ export class MemoryStore implements StateMachine<TxResult> {
   get<K extends Kind>(kind: K, id: string): ObjectOfKind[K] | undefined {
     const found = this.tables.get(kind)!.get(id) as ObjectOfKind[K] | undefined;
     return found && cloneObject(kind, found);
+  }
+
+  /**
+   * The stored object itself, typed read-only, not a copy: for hot paths that read a field or two
+   * on every call or message (authorization, a watch filter), where a deep copy of a node with its
+   * certificates costs far more than the read. Safe to hold: an apply replaces a stored object, it
+   * never changes one in place, so a view keeps showing the version it was taken at.
+   */
+  peek<K extends Kind>(kind: K, id: string): DeepReadonly<ObjectOfKind[K]> | undefined {
+    return this.tables.get(kind)!.get(id) as DeepReadonly<ObjectOfKind[K]> | undefined;
   }
 
   list<K extends Kind>(kind: K, filter?: (o: ObjectOfKind[K]) => boolean): ObjectOfKind[K][] {
