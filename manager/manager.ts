@@ -192,7 +192,8 @@ export class Manager {
       credentials: ({ id, addr }) => clientCredentials(o.tls, { addr, nodeIds: [id] }),
       authorizeSender: raftSenderAuthorizer(this.raftSenders()),
       // The cluster spec's interval (`init`/`swarm update --snapshot-interval`), read at each check.
-      snapshotEveryEntriesNow: () => this.replica.list('cluster')[0]?.spec?.raft?.snapshotInterval,
+      // Read at every Raft Ready: a peek, not a copy of the cluster object (it holds the CA key).
+      snapshotEveryEntriesNow: () => this.replica.peekAll('cluster')[0]?.spec?.raft?.snapshotInterval,
       logger: o.log.child({ part: 'raft' }),
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),

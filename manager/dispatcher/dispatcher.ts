@@ -143,7 +143,8 @@ export class Dispatcher {
   }
 
   heartbeatPeriodMs(): number {
-    const c = this.o.store.replica.list('cluster')[0];
+    // Read at every heartbeat: a peek, not a copy of the cluster object (it holds the CA key).
+    const c = this.o.store.replica.peekAll('cluster')[0];
     return c?.spec?.dispatcher?.heartbeatPeriodMs || this.o.heartbeatPeriodMs || 1_000;
   }
 

@@ -116,6 +116,19 @@ describe('MemoryStore.peek', () => {
     expect(before.nodeId).toBe('n1');
     expect(replica.peek('task', 't1')!.nodeId).toBe('n2');
     expect(replica.peek('task', 'missing')).toBeUndefined();
+    expect(replica.peekAll('task')).toEqual([replica.peek('task', 't1')]);
+  });
+
+  it('tasksOfService copies only the tasks its filter keeps, filtering the stored ones', async () => {
+    const { store, replica } = setup();
+    await addTask(store, 't1');
+    await addTask(store, 't2');
+    const seen: unknown[] = [];
+    const kept = replica.tasksOfService('s1', (t) => (seen.push(t), t.id === 't2'));
+    expect(kept.map((t) => t.id)).toEqual(['t2']);
+    expect(seen).toContain(replica.peek('task', 't2'));
+    expect(kept[0]).not.toBe(replica.peek('task', 't2'));
+    expect(replica.tasksOfNode('n1').map((t) => t.id)).toEqual(['t1', 't2']);
   });
 });
 
