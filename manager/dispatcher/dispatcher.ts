@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -218,7 +219,7 @@ export class Dispatcher {
   }
 
   /** Leader-only round: writes the READY/DOWN changes due now for `nodes` (the store's current list). */
-  async markLiveness(nodes: readonly Node[]): Promise<void> {
+  async markLiveness(nodes: readonly DeepReadonly<Node>[]): Promise<void> {
     const { store, clock, log } = this.o;
     this.tracker ??= new HeartbeatTracker(clock.nowMs());
     this.tracker.beat(this.o.nodeId, clock.nowMs());
