@@ -238,7 +238,8 @@ export class Agent {
         let containerId: string;
         try {
           // The engine pulls the image when the node lacks it (with the registry client's retries).
-          containerId = (await engine.containerCreate(taskContainerConfig(a.task))).id;
+          // Started right after: the network attachment made for the create is kept for the start.
+          containerId = (await engine.containerCreate(taskContainerConfig(a.task), { startsNext: true })).id;
         } catch (err) {
           const message = (err as Error).message;
           this.setState({
