@@ -57,10 +57,15 @@ export function tlsRefused(image: string, registry: string, cause: Error & { cod
   );
 }
 
-export function credentialsRefused(image: string, registry: string, status: number): ImageError {
+export function credentialsRefused(
+  image: string,
+  registry: string,
+  status: number,
+  action: 'pull' | 'push' = 'pull',
+): ImageError {
   return new ImageError(
     'UNAUTHENTICATED',
-    `cannot pull ${image}: registry ${registry} refused the credentials (HTTP ${status}). Run "tswarm login ${registry}" with valid credentials`,
+    `cannot ${action} ${image}: registry ${registry} refused the credentials (HTTP ${status}). Run "tswarm login ${registry}" with valid credentials`,
     false,
   );
 }
