@@ -239,10 +239,18 @@ export class ImageService {
         false,
       );
     const record = this.find(index, formatReference(parsed));
-    const mountFrom = record.repoDigests
-      .map((d) => parseReference(d))
-      .filter((r) => r.registry === parsed.registry)
-      .map((r) => r.repository);
+    // Any image of this node holding the blob, pulled from or pushed to this registry, names a repository to mount from.
+    const mountFrom = (digest: string) => {
+      const repos = new Set<string>();
+      for (const image of Object.values(index.data.images)) {
+        if (!image.layers.some((l) => l.digest === digest)) continue;
+        for (const d of image.repoDigests) {
+          const r = parseReference(d);
+          if (r.registry === parsed.registry) repos.add(r.repository);
+        }
+      }
+      return [...repos];
+    };
     const pushed = await pushImage(
       { client, blobs: this.blobs },
       parsed,

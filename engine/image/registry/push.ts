@@ -24,8 +24,8 @@ export interface PushResult {
 
 export interface PushSource {
   manifestDigest: string;
-  /** Other repositories of the same registry this image came from: blobs are mounted from them, not uploaded. */
-  mountFrom: string[];
+  /** Other repositories of the registry a blob was pulled from or pushed to: it is mounted from them, not uploaded. */
+  mountFrom: (digest: string) => string[];
 }
 
 /** At most one "Pushing" report per blob per interval: the daemon streams these to a terminal. */
@@ -79,7 +79,7 @@ async function pushBlob(
   deps: { client: RegistryClient; blobs: BlobStore },
   t: Target,
   d: Descriptor,
-  mountFrom: string[],
+  mountFrom: (digest: string) => string[],
   onProgress: (p: PushProgress) => void,
 ): Promise<void> {
   const { client, blobs } = deps;
@@ -100,7 +100,9 @@ async function pushBlob(
       false,
     );
   let location: URL | undefined;
-  for (const from of mountFrom.filter((r) => r !== t.repository).slice(0, MOUNT_ATTEMPTS_MAX)) {
+  for (const from of mountFrom(d.digest)
+    .filter((r) => r !== t.repository)
+    .slice(0, MOUNT_ATTEMPTS_MAX)) {
     const res = await client.withRetries(t, () =>
       client.send(
         t,
