@@ -97,7 +97,9 @@ function pushMessage(p: PushProgress): Record<string, unknown> {
  */
 async function push(ctx: ApiContext, req: ApiRequest, reply: Reply): Promise<void> {
   const name = imageName(req.params['name']);
-  const ref = referenceOf(name, req.query.get('tag')) ?? name;
+  // As given, not normalized: a name without a registry host is refused, not pushed to Docker Hub.
+  const tag = req.query.get('tag');
+  const ref = tag ? `${name}:${tag}` : name;
   const parsed = parseReference(ref);
   await ctx.engine.images.inspect(ref); // a missing image is refused before the stream starts
   const credentials = credentialsFromAuth(decodeRegistryAuth(req.headers['x-registry-auth']));

@@ -232,10 +232,12 @@ export class ImageService {
     const { index, client } = await this.ready();
     const parsed = parseReference(ref);
     if (parsed.digest) throw new ImageError('INVALID_ARGUMENT', `cannot push ${ref}: push a tag, not a digest`, false);
-    if (parsed.registry === DOCKER_HUB && !/^docker\.io\//.test(ref))
+    // A name without a registry host goes to Docker Hub; without a login for it, that is almost
+    // always a forgotten tag, not a wish to publish there.
+    if (parsed.registry === DOCKER_HUB && !options.credentials && !(await this.credentials.get(DOCKER_HUB)))
       throw new ImageError(
         'INVALID_ARGUMENT',
-        `cannot push ${ref}: the name has no registry host. Tag it into your registry first, e.g. "tswarm image tag ${ref} REGISTRY:5000/${familiarReference(formatReference(parsed))}"`,
+        `cannot push ${familiarReference(formatReference(parsed))}: the name has no registry host, so it would go to Docker Hub, and this node has no login there. Tag it into your registry first ("tswarm image tag ${familiarReference(formatReference(parsed))} REGISTRY_HOST:PORT/${familiarReference(formatReference(parsed))}"), or run "tswarm login docker.io"`,
         false,
       );
     const record = this.find(index, formatReference(parsed));

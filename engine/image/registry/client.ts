@@ -151,9 +151,9 @@ export class RegistryClient {
       try {
         return await fn(attempt);
       } catch (err) {
-        if (err instanceof TlsError) throw tlsRefused(t.image, t.registry, err);
+        if (err instanceof TlsError) throw tlsRefused(t.image, t.registry, err, t.action);
         if (!(err instanceof NetworkError || err instanceof RetryableStatusError)) throw err;
-        if (attempt >= this.attemptsMax) throw registryUnreachable(t.image, t.registry, err);
+        if (attempt >= this.attemptsMax) throw registryUnreachable(t.image, t.registry, err, t.action);
         const backoffMs = this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
         const waitMs =
           err instanceof RetryableStatusError && err.retryAfterMs !== undefined
