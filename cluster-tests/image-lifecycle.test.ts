@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
+import { labPaths } from '../lab/paths.js';
 import { docker, dockerOk } from './support/docker.js';
-import { show } from './support/engine.js';
+import { show, tswarm, tswarmOk } from './support/engine.js';
 
 /**
  * Commit, push, save and history with the real docker CLI against tswarmd on lab hosts: a
@@ -18,7 +19,7 @@ let registryHost = '';
 let work = '';
 const L = () => lab as Lab;
 
-describe('image lifecycle with the docker CLI: commit, push, pull elsewhere, history, save and load', () => {
+describe('image lifecycle on lab hosts: commit, push, pull elsewhere, history, save and load', () => {
   beforeAll(async () => {
     lab = await Lab.up({ name, managers: 1, workers: 2, registry: true, logLevel: 'warn' });
     const registry = lab.requireRegistry();
@@ -67,7 +68,8 @@ describe('image lifecycle with the docker CLI: commit, push, pull elsewhere, his
       ])
     ).trim();
     expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
-    // Still running after the commit's pause.
+    // Paused for the commit (crun pause), and running again after it.
+    expect(await readFile(labPaths.daemonLog(name, 'w1'), 'utf8')).not.toContain('could not be paused');
     expect((await dockerOk(L(), 'w1', ['inspect', '-f', '{{.State.Running}}', 'maker'])).trim()).toBe('true');
     await dockerOk(L(), 'w1', ['tag', `lab/local-${name}:1`, target]);
     const pushed = await dockerOk(L(), 'w1', ['push', target], 90_000);
@@ -135,6 +137,28 @@ describe('image lifecycle with the docker CLI: commit, push, pull elsewhere, his
     const push = await docker(L(), 'w1', ['push', `lab/nohost-${name}:1`]);
     expect(push.code).toBe(1);
     expect(push.stdout + push.stderr).toMatch(/no registry host/);
+  }, 120_000);
+
+  it('the tswarm CLI: container commit, image push, history, save, rm and load', async () => {
+    const target = `${registryHost}/lab/tswarm-${name}:3`;
+    await tswarmOk(L(), 'w2', ['image', 'pull', image]);
+    await tswarmOk(L(), 'w2', ['run', '--name', 'tmaker', image, 'sh', '-c', 'echo via-tswarm > /t.txt']);
+    const id = (
+      await tswarmOk(L(), 'w2', ['container', 'commit', '-m', 'tswarm made', '-c', 'ENV T=1', 'tmaker', target])
+    ).trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const pushed = await tswarmOk(L(), 'w2', ['image', 'push', target], 90_000);
+    expect(pushed).toMatch(/3: digest: sha256:[0-9a-f]{64}/);
+    const history = await tswarmOk(L(), 'w2', ['image', 'history', target]);
+    expect(history.split('\n')[1]).toContain('tswarm made');
+    const archive = join(work, 'tswarm.tar');
+    await tswarmOk(L(), 'w2', ['image', 'save', '-o', archive, target]);
+    await tswarmOk(L(), 'w2', ['container', 'rm', 'tmaker']);
+    await tswarmOk(L(), 'w2', ['image', 'rm', target]);
+    expect(await tswarmOk(L(), 'w2', ['image', 'load', '-i', archive])).toContain(`Loaded image: ${target}`);
+    expect(await tswarmOk(L(), 'w2', ['run', '--rm', target, 'cat', '/t.txt'])).toBe('via-tswarm\n');
+    const bad = await tswarm(L(), 'w2', ['commit', '-c', 'FROM x', 'nope-container']);
+    expect(bad.code).not.toBe(0);
   }, 120_000);
 });
 
