@@ -4,6 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { TswarmError } from '../../lib/errors.js';
+import type { HistoryItem as DockerHistoryItem } from '../../engine/image/history.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable, parseFormat } from '../output.js';
 import { collect } from './engine-flags.js';
@@ -18,16 +19,6 @@ const COMMIT_DEADLINE_MS = 30 * 60_000;
 /** A push's first answer comes once the image is found; the stream then lasts as long as the uploads. */
 const PUSH_START_DEADLINE_MS = 60_000;
 const SAVE_START_DEADLINE_MS = 60_000;
-
-/** One row of GET /images/{name}/history. */
-export interface DockerHistoryItem {
-  Id: string;
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  Size: number;
-  Comment: string;
-}
 
 /** `docker history` rows: IMAGE, CREATED, CREATED BY (cut at 45 characters unless --no-trunc), SIZE, COMMENT. */
 export function historyRows(items: readonly DockerHistoryItem[], noTrunc: boolean, nowMs = Date.now()): string[][] {

@@ -1,18 +1,8 @@
 import { TswarmError } from '../../../lib/errors.js';
+import type { OciImageConfig } from '../../image-contract.js';
 
-/** The part of an image config (`config` in the OCI image config) that commit may change. */
-export interface RunConfig {
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Volumes?: Record<string, object>;
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-  [key: string]: unknown;
-}
+/** The part of an image config (`config` in the OCI image config) commit may change; unknown fields are kept. */
+export type RunConfig = OciImageConfig & { [key: string]: unknown };
 
 /** The Dockerfile instructions `commit --change` takes, as docker commit does. */
 export const CHANGE_INSTRUCTIONS = [
