@@ -61,7 +61,10 @@ export interface CreateResult {
  * How `containerCreate` pulls an image the node lacks: progress for a client, and credentials of
  * the caller's own (a service's `--with-registry-auth`), used for that pull only.
  */
-export type CreateOptions = EnsurePull;
+export type CreateOptions = EnsurePull & {
+  /** The caller starts the container at once: its network attachment is kept for that start. */
+  startsNext?: boolean;
+};
 
 /**
  * One node's engine: images, containers, networking and volumes composed. The runtime adopts
@@ -165,10 +168,16 @@ export class Engine {
    * `container create`: the container is made with its network attached (its namespace path, address
    * and /etc files are settled), which is then let go until start, as in Docker, where a created
    * container holds no host port.
+   *
+   * `startsNext`: the caller starts the container at once (a task agent's create-then-start), so the
+   * attachment is kept for that start rather than let go and made again — on the bridge that is a
+   * namespace, a veth pair and an address, each made with a few commands under the node's one
+   * networking lock, twice per container for nothing. A start that fails lets it go (containerStart),
+   * and after a daemon restart a container that never started holds none (Attachments.recover).
    */
   async containerCreate(config: DeepPartial<ContainerConfig>, options: CreateOptions = {}): Promise<CreateResult> {
     const created = await this.createContainer(config, options);
-    await this.attachments.releaseUntilStart(created.id);
+    if (!options.startsNext) await this.attachments.releaseUntilStart(created.id);
     return created;
   }
 

@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -151,7 +152,8 @@ export class Dispatcher {
   }
 
   heartbeatPeriodMs(): number {
-    const c = this.o.store.replica.list('cluster')[0];
+    // Read at every heartbeat: a peek, not a copy of the cluster object (it holds the CA key).
+    const c = this.o.store.replica.peekAll('cluster')[0];
     return c?.spec?.dispatcher?.heartbeatPeriodMs || this.o.heartbeatPeriodMs || 1_000;
   }
 
@@ -225,7 +227,7 @@ export class Dispatcher {
   }
 
   /** Leader-only round: writes the READY/DOWN changes due now for `nodes` (the store's current list). */
-  async markLiveness(nodes: readonly Node[]): Promise<void> {
+  async markLiveness(nodes: readonly DeepReadonly<Node>[]): Promise<void> {
     const { store, clock, log } = this.o;
     this.tracker ??= new HeartbeatTracker(clock.nowMs());
     this.tracker.beat(this.o.nodeId, clock.nowMs());
