@@ -8,11 +8,13 @@ import {
   type ContainerStats,
   type ContainerSummary,
   type DeepPartial,
+  type ImageSummary,
   type Volume,
 } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
 import type { BridgeAddress, ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
+import type { RunConfig } from './image/commit/changes.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
@@ -329,6 +331,43 @@ export class Engine {
   }
 
   /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
+  /**
+   * `docker commit`: the container's changes as a new image over its own, tagged `reference` when
+   * given. The container is held still meanwhile (paused when running, unless `pause` is false).
+   */
+  async containerCommit(
+    ref: string,
+    options: {
+      reference?: string;
+      overrides?: RunConfig;
+      changes: string[];
+      comment: string;
+      author: string;
+      pause: boolean;
+    },
+  ): Promise<ImageSummary> {
+    return this.runtime.withChanges(ref, options.pause, (source) => {
+      const spec = source.config.spec;
+      return this.images.commit({
+        baseImageId: source.imageId,
+        upperDir: source.upperDir,
+        container: {
+          entrypoint: spec?.command ?? [],
+          cmd: spec?.args ?? [],
+          env: spec?.env ?? [],
+          workingDir: spec?.dir ?? '',
+          user: spec?.user ?? '',
+        },
+        ...(options.overrides ? { overrides: options.overrides } : {}),
+        changes: options.changes,
+        createdBy: source.argv.join(' '),
+        comment: options.comment,
+        author: options.author,
+        ...(options.reference ? { reference: options.reference } : {}),
+      });
+    });
+  }
+
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
     return execInContainer(this.runtime, ref, command, timeoutMs);
   }
