@@ -5,6 +5,7 @@ import { benchBootstrap } from './bootstrap.js';
 import { benchEngine } from './engine/index.js';
 import { benchLocalApi } from './local-api.js';
 import { benchScheduler } from './scheduler.js';
+import { benchServices } from './services/index.js';
 
 /** `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), one after another. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   engine: benchEngine,
   'local-api': benchLocalApi,
   scheduler: benchScheduler,
+  services: benchServices,
 };
 
 const wanted = process.argv.slice(2);

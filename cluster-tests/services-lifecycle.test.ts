@@ -151,6 +151,83 @@ describe('services through the nodes’ life, and the restart policy', () => {
     await dockerOk(lab!, 'm1', ['service', 'rm', flaky, once]);
   });
 
+  it('a replicated job with --replicas 4 --max-concurrent 2 completes 4 times, at most 2 at a time, and stops', async () => {
+    // Not detached: tswarm's progress follows the job until it is complete.
+    const out = await ok(
+      'm1',
+      'service',
+      'create',
+      '--name',
+      'batch',
+      '--mode',
+      'replicated-job',
+      '--replicas',
+      '4',
+      '--max-concurrent',
+      '2',
+      LAB_TEST_IMAGE,
+      'sh',
+      '-c',
+      'sleep 1',
+    );
+    expect(out).toContain('job progress: 4 out of 4 complete');
+    expect(out.trim().split('\n').at(-1)).toBe('job complete');
+    const id = (await ok('m1', 'service', 'ls', '-q', '--filter', 'name=batch')).trim();
+    const tasks = await tasksOf(id);
+    expect(tasks.filter((t) => t.Status.State === 'complete')).toHaveLength(4);
+    expect(tasks).toHaveLength(4);
+    // Never more than 2 at once: the 4 runs' start and end times overlap at most pairwise.
+    const runs = await Promise.all(
+      tasks.map(async (t) => {
+        const task = await apiGet<{ Status: { ContainerStatus?: { ContainerID: string } }; NodeID: string }>(
+          lab!,
+          'm1',
+          `/tasks/${t.ID}`,
+        );
+        const host = Object.entries(await nodeIds()).find(([, nid]) => nid === task.NodeID)![0];
+        const state = JSON.parse(
+          await dockerOk(lab!, host, [
+            'inspect',
+            '--format',
+            '{{json .State}}',
+            task.Status.ContainerStatus!.ContainerID,
+          ]),
+        ) as { StartedAt: string; FinishedAt: string };
+        return [Date.parse(state.StartedAt), Date.parse(state.FinishedAt)] as const;
+      }),
+    );
+    for (const [start] of runs)
+      expect(runs.filter(([s, e]) => s <= start && start < e).length, 'runs at once').toBeLessThanOrEqual(2);
+    const ls = await dockerOk(lab!, 'm1', [
+      'service',
+      'ls',
+      '--filter',
+      'name=batch',
+      '--format',
+      '{{.Mode}} {{.Replicas}}',
+    ]);
+    expect(ls.trim()).toBe('replicated job 0/0 (4/4 completed)');
+    const table = await ok('m1', 'service', 'ls', '--filter', 'name=batch');
+    expect(table).toMatch(/batch\s+replicated job\s+0\/0 \(4\/4 completed\)/);
+    await ok('m1', 'service', 'rm', 'batch');
+  });
+
+  it('a global job runs once on every node; tswarm node ps lists a node’s tasks', async () => {
+    await ok('m1', 'service', 'create', '--name', 'once-each', '--mode', 'global-job', LAB_TEST_IMAGE, 'true');
+    const id = (await ok('m1', 'service', 'ls', '-q', '--filter', 'name=once-each')).trim();
+    const ids = await nodeIds();
+    const tasks = await tasksOf(id);
+    expect(
+      tasks
+        .filter((t) => t.Status.State === 'complete')
+        .map((t) => t.NodeID)
+        .sort(),
+    ).toEqual(Object.values(ids).sort());
+    const ps = await ok('m1', 'node', 'ps', 'w2', '--format', '{{.Name}} {{.Node}} {{.DesiredState}}');
+    expect(ps).toContain(`once-each.${ids['w2']} w2 Complete`);
+    await ok('m1', 'service', 'rm', 'once-each');
+  });
+
   it('each slot keeps at most --task-history-limit tasks', async () => {
     await ok('m1', 'swarm', 'update', '--task-history-limit', '2');
     const swarm = await dockerOk(lab!, 'm1', ['info', '--format', '{{json .Swarm.Cluster.Spec.Orchestration}}']);

@@ -10,7 +10,9 @@ import { Engine, LABEL_IMAGE_ID } from './engine.js';
 import { buildBusyboxImage } from './image/busybox-image.js';
 import { pushTestImage } from './image/testing/test-images.js';
 import { startTestRegistry, type TestRegistry } from './image/testing/test-registry.js';
-import { randomPrefix } from './testing/scratch.js';
+import { randomPrefix, removePrefixCgroups } from './testing/scratch.js';
+import { LocalNetworking } from './network/local-networking.js';
+import type { ContainerNetworking } from './network-contract.js';
 
 /** Real parts end to end: a registry on loopback, the image store, crun under conmon. */
 let registry: TestRegistry;
@@ -104,4 +106,46 @@ describe('Engine', () => {
     await expect(engine.volumeList()).rejects.toThrow(TswarmError);
     await expect(engine.volumeList()).rejects.toThrow(/volumes are not available on this node/);
   });
+});
+
+describe('a create whose start follows at once (a task agent’s)', () => {
+  it('keeps the network attachment for that start instead of letting it go and making it again', async () => {
+    const calls: string[] = [];
+    const local = new LocalNetworking();
+    const counting: ContainerNetworking = {
+      attach: (id, mode, ports) => (calls.push('attach'), local.attach(id, mode, ports)),
+      detach: (id) => (calls.push('detach'), local.detach(id)),
+      reconcile: (live) => local.reconcile(live),
+    };
+    const ownPrefix = randomPrefix();
+    const own = await Engine.open({
+      dataDir: join(dir, 'data-starts-next'),
+      namePrefix: ownPrefix,
+      insecureRegistries: [registry.host],
+      log: silentLogger(),
+      networking: counting,
+      registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 },
+    });
+    try {
+      const config = { networkMode: 'none', spec: { image: ref, command: ['sleep', '60'] } };
+      // `docker create`, later `docker start`: let go after the create, made again by the start.
+      const plain = await own.containerCreate(config);
+      await own.containerStart(plain.id);
+      expect(calls).toEqual(['attach', 'detach', 'attach']);
+      calls.length = 0;
+      const next = await own.containerCreate(config, { startsNext: true });
+      await own.containerStart(next.id);
+      expect(calls).toEqual(['attach']);
+      expect(own.containerInspect(next.id).container?.state?.status).toBe('running');
+      // Its removal lets the kept attachment go, as any other (the stop and the removal both
+      // detach; the second finds nothing left).
+      await own.containerRemove(next.id, { force: true });
+      expect(calls[0]).toBe('attach');
+      expect(new Set(calls.slice(1))).toEqual(new Set(['detach']));
+    } finally {
+      for (const c of own.containerList({ all: true })) await own.containerRemove(c.id, { force: true });
+      await own.close();
+      await removePrefixCgroups(ownPrefix);
+    }
+  }, 60_000);
 });

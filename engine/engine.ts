@@ -8,11 +8,13 @@ import {
   type ContainerStats,
   type ContainerSummary,
   type DeepPartial,
+  type ImageSummary,
   type Volume,
 } from '../gen/tswarm/v1/engine.js';
 import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
 import type { BridgeAddress, ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
+import type { RunConfig } from './image/commit/changes.js';
 import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
@@ -28,6 +30,7 @@ import { execInContainer } from './facade/exec.js';
 import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
 import { tell, type EngineEvent, type EngineEvents } from './events-contract.js';
+import { familiarReference } from './image/reference.js';
 import { containerEventOf, networkEventOf, pruneEventOf, volumeMountEvents } from './facade/events.js';
 
 export type { VolumeProvider } from './volume-contract.js';
@@ -64,7 +67,10 @@ export interface CreateResult {
  * How `containerCreate` pulls an image the node lacks: progress for a client, and credentials of
  * the caller's own (a service's `--with-registry-auth`), used for that pull only.
  */
-export type CreateOptions = EnsurePull;
+export type CreateOptions = EnsurePull & {
+  /** The caller starts the container at once: its network attachment is kept for that start. */
+  startsNext?: boolean;
+};
 
 /**
  * One node's engine: images, containers, networking and volumes composed. The runtime adopts
@@ -175,10 +181,16 @@ export class Engine {
    * `container create`: the container is made with its network attached (its namespace path, address
    * and /etc files are settled), which is then let go until start, as in Docker, where a created
    * container holds no host port.
+   *
+   * `startsNext`: the caller starts the container at once (a task agent's create-then-start), so the
+   * attachment is kept for that start rather than let go and made again — on the bridge that is a
+   * namespace, a veth pair and an address, each made with a few commands under the node's one
+   * networking lock, twice per container for nothing. A start that fails lets it go (containerStart),
+   * and after a daemon restart a container that never started holds none (Attachments.recover).
    */
   async containerCreate(config: DeepPartial<ContainerConfig>, options: CreateOptions = {}): Promise<CreateResult> {
     const created = await this.createContainer(config, options);
-    await this.attachments.releaseUntilStart(created.id);
+    if (!options.startsNext) await this.attachments.releaseUntilStart(created.id);
     return created;
   }
 
@@ -333,6 +345,50 @@ export class Engine {
   }
 
   /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
+  /**
+   * `docker commit`: the container's changes as a new image over its own, tagged `reference` when
+   * given. The container is held still meanwhile (paused when running, unless `pause` is false).
+   */
+  async containerCommit(
+    ref: string,
+    options: {
+      reference?: string;
+      overrides?: RunConfig;
+      changes: string[];
+      comment: string;
+      author: string;
+      pause: boolean;
+    },
+  ): Promise<ImageSummary> {
+    const image = await this.runtime.withChanges(ref, options.pause, (source) => {
+      const spec = source.config.spec;
+      return this.images.commit({
+        baseImageId: source.imageId,
+        upperDir: source.upperDir,
+        container: {
+          entrypoint: spec?.command ?? [],
+          cmd: spec?.args ?? [],
+          env: spec?.env ?? [],
+          workingDir: spec?.dir ?? '',
+          user: spec?.user ?? '',
+        },
+        ...(options.overrides ? { overrides: options.overrides } : {}),
+        changes: options.changes,
+        createdBy: source.argv.join(' '),
+        comment: options.comment,
+        author: options.author,
+        ...(options.reference ? { reference: options.reference } : {}),
+      });
+    });
+    // dockerd's commit event: the container's, naming the new image (and its tag, told as an image tag).
+    this.containerEvent(ref, 'commit', {
+      comment: options.comment,
+      imageID: image.id,
+      imageRef: options.reference ? familiarReference(options.reference) : '',
+    });
+    return image;
+  }
+
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
     return execInContainer(this.runtime, ref, command, timeoutMs);
   }

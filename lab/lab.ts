@@ -11,7 +11,15 @@ import type { Logger } from '../lib/log.js';
 import { createCgroup, ensureHierarchy, killCgroup } from './cgroup.js';
 import { applyPartition, createHost, createSwitch, healPartition } from './netns.js';
 import { labPaths } from './paths.js';
-import { DEFAULT_LAB_NAME, partitionGroups, planHosts, validateLabName } from './plan.js';
+import {
+  DEFAULT_LAB_NAME,
+  checkHostEngineLabels,
+  engineLabelArgs,
+  partitionGroups,
+  planHosts,
+  validateLabName,
+  type HostEngineLabels,
+} from './plan.js';
 import {
   hostCommandScript,
   hostEnv,
@@ -61,6 +69,8 @@ export interface LabUpOptions {
    * build, which tests that pull nothing need not pay. `tswarm lab up` turns it on.
    */
   registry?: boolean;
+  /** Engine labels per host, e.g. `{ w1: { disk: 'ssd' } }`: `tswarmd --label` on that host, kept for its restarts. */
+  engineLabels?: HostEngineLabels;
 }
 
 export type HostRunState = 'running' | 'unresponsive' | 'stopped' | 'dead';
@@ -100,6 +110,11 @@ async function answers(host: HostState): Promise<boolean> {
 function daemonArgsFor(options: LabUpOptions): { daemonArgs?: string[] } {
   const args = options.registry ? withRegistryDaemonArgs(options.daemonArgs) : [...(options.daemonArgs ?? [])];
   return args.length > 0 ? { daemonArgs: args } : {};
+}
+
+/** A host's extra daemon flags: the lab's, then its own engine labels. */
+function daemonArgsOf(state: LabState, host: HostState): string[] {
+  return [...(state.daemonArgs ?? []), ...engineLabelArgs(host.engineLabels)];
 }
 
 async function requireRoot(): Promise<void> {
@@ -161,6 +176,11 @@ export class Lab {
   static async up(options: LabUpOptions = {}): Promise<Lab> {
     const name = validateLabName(options.name ?? DEFAULT_LAB_NAME);
     const plan = planHosts(options.managers ?? 3, options.workers ?? 2);
+    const engineLabels = options.engineLabels ?? {};
+    checkHostEngineLabels(
+      plan.map((h) => h.name),
+      engineLabels,
+    );
     await requireRoot();
     if (options.registry) await requireRegistryTools();
     await access(builtEntry('daemon')).catch(() => {
@@ -195,6 +215,7 @@ export class Lab {
           pid: 0,
           startTime: '',
           desired: 'running' as const,
+          ...(engineLabels[h.name] ? { engineLabels: { ...engineLabels[h.name] } } : {}),
         })),
       };
       await saveLabState(state);
@@ -249,7 +270,10 @@ export class Lab {
 
   private async startDaemons(options: LabUpOptions): Promise<void> {
     for (const host of this.state.hosts)
-      Object.assign(host, await startDaemon(this.state.name, host, options.logLevel ?? 'info', this.state.daemonArgs));
+      Object.assign(
+        host,
+        await startDaemon(this.state.name, host, options.logLevel ?? 'info', daemonArgsOf(this.state, host)),
+      );
     await saveLabState(this.state);
     await Promise.all(
       this.state.hosts.map((h) => this.waitReady(h, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal)),
@@ -403,7 +427,7 @@ export class Lab {
       const h = findHost(state, host);
       if (isAlive(h))
         throw new TswarmError('FAILED_PRECONDITION', `tswarmd on host ${host} is already running (pid ${h.pid})`);
-      Object.assign(h, await startDaemon(state.name, h, options.logLevel ?? 'info', state.daemonArgs));
+      Object.assign(h, await startDaemon(state.name, h, options.logLevel ?? 'info', daemonArgsOf(state, h)));
       h.desired = 'running';
       return h;
     });

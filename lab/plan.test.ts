@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { canReach, partitionGroups, planHosts, validateLabName } from './plan.js';
+import {
+  canReach,
+  checkHostEngineLabels,
+  engineLabelArgs,
+  parseHostEngineLabel,
+  partitionGroups,
+  planHosts,
+  validateLabName,
+} from './plan.js';
 import { TswarmError } from '../lib/errors.js';
 
 function usageError(fn: () => unknown): string {
@@ -64,5 +72,23 @@ describe('validateLabName', () => {
     expect(validateLabName('ci42')).toBe('ci42');
     for (const bad of ['', 'Lab', '1lab', 'a-b', 'abcdefghijk'])
       expect(usageError(() => validateLabName(bad))).toContain('invalid lab name');
+  });
+});
+
+describe('engine labels per host', () => {
+  const hosts = ['m1', 'w1', 'w2'];
+
+  it('turns a host’s labels into daemon flags, and refuses unknown hosts and empty keys', () => {
+    expect(engineLabelArgs({ zone: 'eu', disk: 'ssd' })).toEqual(['--label', 'disk=ssd', '--label', 'zone=eu']);
+    expect(engineLabelArgs(undefined)).toEqual([]);
+    expect(() => checkHostEngineLabels(hosts, { w1: { disk: 'ssd' } })).not.toThrow();
+    expect(usageError(() => checkHostEngineLabels(hosts, { w3: { disk: 'ssd' } }))).toContain('unknown host "w3"');
+    expect(usageError(() => checkHostEngineLabels(hosts, { w1: { ' ': 'x' } }))).toContain('empty key');
+  });
+
+  it('parses `lab up --engine-label HOST:KEY=VALUE`', () => {
+    expect(parseHostEngineLabel('w1:disk=ssd')).toEqual({ host: 'w1', key: 'disk', value: 'ssd' });
+    expect(parseHostEngineLabel('w2:a=b=c')).toEqual({ host: 'w2', key: 'a', value: 'b=c' });
+    expect(usageError(() => parseHostEngineLabel('disk=ssd'))).toContain('HOST:KEY=VALUE');
   });
 });

@@ -90,3 +90,38 @@ export function canReach(groups: readonly (readonly string[])[] | null, a: strin
   if (!groups) return true;
   return groups.some((g) => g.includes(a) && g.includes(b));
 }
+
+/**
+ * Engine labels per host (`tswarmd --label K=V` on that host only), e.g. `{ w1: { disk: 'ssd' } }`,
+ * so a lab can hold nodes that placement constraints on `engine.labels.*` tell apart. Checked
+ * here, before anything is made: every host must be one of the lab's, every key non-empty (the
+ * daemon checks the rest of a label's form when it starts).
+ */
+export type HostEngineLabels = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+export function checkHostEngineLabels(hostNames: readonly string[], labels: HostEngineLabels): void {
+  for (const [host, byKey] of Object.entries(labels)) {
+    if (!hostNames.includes(host))
+      throw new TswarmError(
+        'USAGE',
+        `engine labels for unknown host "${host}". The lab's hosts are: ${hostNames.join(', ')}`,
+      );
+    for (const key of Object.keys(byKey))
+      if (key.trim() === '')
+        throw new TswarmError('USAGE', `an engine label of host ${host} has an empty key. Use KEY=VALUE`);
+  }
+}
+
+/** The daemon flags for a host's engine labels, in a stable order. */
+export function engineLabelArgs(labels: Readonly<Record<string, string>> = {}): string[] {
+  return Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+}
+
+/** `lab up --engine-label w1:disk=ssd`: the host, then one KEY=VALUE. */
+export function parseHostEngineLabel(text: string): { host: string; key: string; value: string } {
+  const m = /^([^:=]+):([^=]+)=(.*)$/.exec(text);
+  if (!m) throw new TswarmError('USAGE', `invalid engine label "${text}". Use HOST:KEY=VALUE, e.g. w1:disk=ssd`);
+  return { host: m[1]!, key: m[2]!, value: m[3]! };
+}

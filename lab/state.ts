@@ -21,6 +21,8 @@ export interface HostState {
   startTime: string;
   /** What the user asked for; a daemon that is not alive while 'running' is reported dead. */
   desired: 'running' | 'stopped';
+  /** This host's engine labels (`tswarmd --label`), kept for its restarts; absent when none. */
+  engineLabels?: Record<string, string>;
 }
 
 /**

@@ -131,7 +131,14 @@ function first(value: string | string[] | undefined): string | undefined {
 export function peerIdentity(call: {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
 }): PeerIdentity | undefined {
-  const cert = call.getAuthContext()?.sslPeerCertificate;
+  return peerIdentityOf(call.getAuthContext()?.sslPeerCertificate);
+}
+
+/**
+ * The same, from the certificate itself: a caller that needs more of it reads it once (grpc-js
+ * builds the certificate object anew, from the TLS socket, at each getAuthContext).
+ */
+export function peerIdentityOf(cert: PeerCertificate | undefined): PeerIdentity | undefined {
   const subject = cert?.subject;
   const nodeId = first(subject?.['CN']);
   const ou = first(subject?.['OU']);

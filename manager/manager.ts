@@ -86,11 +86,14 @@ export interface ManagerOptions {
 const LEADER_WAIT_MS = 30_000;
 /** One JoinRaft to one manager, when asking who leads; a few managers are tried in turn. */
 const WHO_LEADS_CALL_DEADLINE_MS = 5_000;
-/**
- * How often the leader looks for missed heartbeats, and for learners to promote and role changes
- * to carry out: a sixth of the default DOWN deadline (3 s), so a dead node is marked within it.
- */
+/** How often the leader looks for learners to promote, role changes and root rotations to carry out. */
 const LEADER_ROUND_EVERY_MS = 500;
+/**
+ * How often the leader looks for missed heartbeats: one Raft tick. A node is marked DOWN at most
+ * this long after its deadline (3 missed periods, 3 s by default), which is all a dead worker's
+ * tasks wait for before they are replaced; the look reads each node's state, no copies.
+ */
+const NODE_LIVENESS_CHECK_EVERY_MS = 100;
 /** How often a member without a leader checks whether it should ask the managers who leads. */
 const WHO_LEADS_CHECK_EVERY_MS = 500;
 
@@ -165,24 +168,34 @@ export class Manager {
    * LEADER_ROUND_EVERY_MS; the orchestrator and the scheduler, a round on each store change.
    */
   private registerLeaderComponents(): void {
-    const loop = (name: string, round: () => Promise<void>, hooks: { onStart?(): void; onStop?(): void } = {}) =>
+    const loop = (
+      name: string,
+      round: () => Promise<void>,
+      hooks: { onStart?(): void; onStop?(): void } = {},
+      periodMs = LEADER_ROUND_EVERY_MS,
+    ) =>
       new LeaderLoop({
         name,
         clock: this.clock,
-        periodMs: LEADER_ROUND_EVERY_MS,
+        periodMs,
         log: this.o.log.child({ part: name }),
         // A manager still joining has no cluster object yet: nothing to look after.
         round: () => (this.replica.count('cluster') === 0 ? Promise.resolve() : round()),
         ...hooks,
       });
     this.leadership.register(
-      loop('node-liveness', () => this.dispatcher.markLiveness(this.replica.list('node')), {
-        onStart: () => this.dispatcher.startLeading(),
-        onStop: () => {
-          this.dispatcher.stopLeading();
-          this.logBroker.stopLeading();
+      loop(
+        'node-liveness',
+        () => this.dispatcher.markLiveness(this.replica.peekAll('node')),
+        {
+          onStart: () => this.dispatcher.startLeading(),
+          onStop: () => {
+            this.dispatcher.stopLeading();
+            this.logBroker.stopLeading();
+          },
         },
-      }),
+        NODE_LIVENESS_CHECK_EVERY_MS,
+      ),
     );
     this.leadership.register(loop('role-manager', () => this.roles.reconcile(this.replica.list('node'))));
     this.leadership.register(loop('root-rotation', () => this.rootRotation.reconcile(this.replica.list('node'))));
@@ -219,7 +232,8 @@ export class Manager {
       credentials: ({ id, addr }) => clientCredentials(o.tls, { addr, nodeIds: [id] }),
       authorizeSender: raftSenderAuthorizer(this.raftSenders()),
       // The cluster spec's interval (`init`/`swarm update --snapshot-interval`), read at each check.
-      snapshotEveryEntriesNow: () => this.replica.list('cluster')[0]?.spec?.raft?.snapshotInterval,
+      // Read at every Raft Ready: a peek, not a copy of the cluster object (it holds the CA key).
+      snapshotEveryEntriesNow: () => this.replica.peekAll('cluster')[0]?.spec?.raft?.snapshotInterval,
       logger: o.log.child({ part: 'raft' }),
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),

@@ -9,6 +9,7 @@ import { EXIT_RUN_ENGINE_ERROR, ExitWith } from '../exit-with.js';
 import { addContainerOptions, containerFlags, type ContainerFlags } from './container-config.js';
 import { collect, parseNonNegativeInt } from './engine-flags.js';
 import { containerRows, statsRows } from './engine-format.js';
+import { addCommit } from './image-lifecycle.js';
 import { addRun, createAction, SETUP_DEADLINE_MS, startContainer } from './container-run.js';
 import { CONTAINER_FILTER_HELP, parseContainerFilter } from './container-filters.js';
 import { filtersQuery } from './filters.js';
@@ -345,6 +346,7 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   exec: addExec,
   stats: addStats,
   wait: addWait,
+  commit: (c, ctx) => addCommit(c, 'commit', ctx),
 };
 /**
  * `words`, when given, are the command words on the command line (program.ts): then only the

@@ -16,6 +16,7 @@ import {
   type DockerImageDeleteItem,
   type DockerImageSummary,
 } from './image-format.js';
+import { addCommit, addHistory, addPush, addSave } from './image-lifecycle.js';
 import { pullImage } from './image-pull.js';
 import { inspectEach } from './inspect-each.js';
 
@@ -154,6 +155,9 @@ export function registerImage(program: Command, ctx: Ctx): void {
   addPull(image, 'pull', ctx);
   addList(image, 'ls', ctx);
   addTag(image, 'tag', ctx);
+  addPush(image, 'push', ctx);
+  addSave(image, 'save', ctx);
+  addHistory(image, 'history', ctx);
   image
     .command('load')
     .description('Load images from a `docker save` or OCI archive (plain or compressed)')
@@ -205,4 +209,8 @@ export function registerImage(program: Command, ctx: Ctx): void {
   addPull(program, 'pull', ctx);
   addList(program, 'images', ctx);
   addTag(program, 'tag', ctx);
+  addPush(program, 'push', ctx);
+  addSave(program, 'save', ctx);
+  addHistory(program, 'history', ctx);
+  addCommit(program, 'commit', ctx);
 }

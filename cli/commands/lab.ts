@@ -6,7 +6,7 @@ import { Lab, type HostStatus } from '../../lab/lab.js';
 import { pruneLabs } from '../../lab/prune.js';
 import { DEMO_SERVICE_NAME, startDemoService } from '../../lab/demo-service.js';
 import { formSwarm } from '../../lab/form-swarm.js';
-import { DEFAULT_LAB_NAME } from '../../lab/plan.js';
+import { DEFAULT_LAB_NAME, parseHostEngineLabel } from '../../lab/plan.js';
 import { TswarmError } from '../../lib/errors.js';
 import { ExitWith } from '../exit-with.js';
 
@@ -69,9 +69,19 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
     .option('--no-swarm', 'only start the daemons; do not init and join a swarm')
     .option('--no-registry', 'do not make the registry host reg (192.168.77.5:5000) with the test image')
     .option('--no-service', `do not start the ${DEMO_SERVICE_NAME} service (needs the swarm and the registry)`)
+    .option(
+      '--engine-label <host:key=value>',
+      'an engine label for one host, e.g. w1:disk=ssd (repeatable)',
+      (text: string, all: Record<string, Record<string, string>>) => {
+        const { host, key, value } = parseHostEngineLabel(text);
+        return { ...all, [host]: { ...all[host], [key]: value } };
+      },
+      {},
+    )
     .option('-f, --format <format>', 'output format: table or json')
     .action(
       async (opts: {
+        engineLabel: Record<string, Record<string, string>>;
         managers: number;
         workers: number;
         name: string;
@@ -93,6 +103,7 @@ export function registerLab(program: Command, ctx: () => CliContext): void {
             name: opts.name,
             logLevel: opts.logLevel,
             registry: opts.registry,
+            engineLabels: opts.engineLabel,
             signal: abort.signal,
           });
           let demo: { replicas: number } | undefined;

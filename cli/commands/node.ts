@@ -7,6 +7,8 @@ import type {
   DockerInfo,
   DockerNode,
   DockerNodeSpec,
+  DockerService,
+  DockerTask,
   NodeAvailabilityName,
   NodeRoleName,
 } from '../../lib/api-client/swarm-types.js';
@@ -148,6 +150,18 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
     });
 
   node
+    .command('ps')
+    .description('List the tasks on nodes (this node by default), as `docker node ps`')
+    .argument('[node...]', 'node IDs, ID prefixes or hostnames; "self" is this node', ['self'])
+    .option('-q, --quiet', 'print only task IDs')
+    .option('--no-trunc', 'full IDs, images with their digest, whole errors')
+    .option('--format <format>', 'output format: table, json, or a Go template over .ID, .Name, .Node, …')
+    .action(async (refs: string[], f: { quiet?: boolean; format?: string; trunc: boolean }) => {
+      const c = ctx();
+      await nodePs(c, refs, f);
+    });
+
+  node
     .command('inspect')
     .description('Show nodes in detail, as Docker’s JSON')
     .argument('<node...>', 'node IDs, ID prefixes or hostnames')
@@ -224,4 +238,40 @@ export function registerNode(program: Command, ctx: () => CliContext): void {
       });
       c.out(`${n.Description.Hostname || n.ID}\n`);
     });
+}
+
+/** `node ps`: the nodes' tasks, grouped by service, in `service ps`'s columns. */
+async function nodePs(
+  c: CliContext,
+  refs: readonly string[],
+  f: { quiet?: boolean; format?: string; trunc: boolean },
+): Promise<void> {
+  const { psRows, PS_HEADERS } = await import('./service.js');
+  const { formatWithTemplate, parseListFormat } = await import('../go-template.js');
+  const format = parseListFormat(f.format);
+  const api = c.api();
+  const ids = await Promise.all(
+    refs.map(async (r) =>
+      r === 'self' ? (await api.json<DockerInfo>('GET', '/info')).Swarm.NodeID : (await getNode(api, r)).ID,
+    ),
+  );
+  const filters = JSON.stringify({ node: ids });
+  const [tasks, services, nodes] = await Promise.all([
+    api.json<DockerTask[]>('GET', '/tasks', { ...cluster, query: { filters } }),
+    api.json<DockerService[]>('GET', '/services', cluster),
+    api.json<DockerNode[]>('GET', '/nodes', cluster),
+  ]);
+  if (f.quiet) return c.out(tasks.map((t) => t.ID + '\n').join(''));
+  if (format.kind === 'json') return c.out(formatJson(tasks));
+  const hostnames = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
+  const byService = new Map<string, DockerTask[]>();
+  for (const t of tasks) byService.set(t.ServiceID, [...(byService.get(t.ServiceID) ?? []), t]);
+  const rows = services.filter((s) => byService.has(s.ID)).flatMap((s) => psRows(s, byService.get(s.ID)!, hostnames));
+  if (format.kind === 'template') return c.out(formatWithTemplate(format, rows, PS_HEADERS));
+  c.out(
+    formatTable(
+      Object.values(PS_HEADERS),
+      rows.map((r) => Object.values(r)),
+    ),
+  );
 }

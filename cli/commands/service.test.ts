@@ -13,8 +13,10 @@ import {
   registerService,
   replicasText,
   serviceSpecFromFlags,
+  taskFilters,
 } from './service.js';
 import { parseMount, parsePublish, serviceEnv } from './service-flags.js';
+import { modeText, serviceModeFromFlags, serviceProgress } from './service-mode.js';
 import { csvRecord, parseEnvText, shellWords } from './docker-notations.js';
 import { formatWithTemplate, parseListFormat, renderTemplate, parseTemplate } from '../go-template.js';
 
@@ -157,12 +159,21 @@ describe('service command', () => {
         ['n1', 'w1'],
         ['n2', 'w2'],
       ]),
-      Date.parse('2026-01-01T00:00:30.000Z'),
+      { nowMs: Date.parse('2026-01-01T00:00:30.000Z') },
     );
     expect(rows.map((r) => Object.values(r))).toEqual([
       ['new111111111', 'web.1', 'busybox', 'w2', 'Running', 'Assigned 30 seconds ago', ''],
       ['old111111111', ' \\_ web.1', 'busybox', 'w1', 'Shutdown', 'Shutdown 30 seconds ago', ''],
     ]);
+    const failed = task('abcdefabcdef123456', 1, 'failed', {
+      Status: { Timestamp: '', State: 'failed', Message: '', Err: 'x'.repeat(80) },
+    });
+    const [short] = psRows(service, [failed], new Map());
+    expect([short!.ID, short!.Error.length, short!.Error.endsWith('…')]).toEqual(['abcdefabcdef', 60, true]);
+    const [full] = psRows(service, [failed], new Map(), { noTrunc: true });
+    expect([full!.ID, full!.Error]).toEqual(['abcdefabcdef123456', 'x'.repeat(80)]);
+    expect(taskFilters(['desired-state=running', 'node=w1'])).toEqual({ 'desired-state': ['running'], node: ['w1'] });
+    expect(() => taskFilters(['state=running'])).toThrow('invalid filter "state=running"');
     expect(
       replicasText({
         Spec: { Mode: { Replicated: { Replicas: 3 } } },
@@ -461,5 +472,58 @@ describe('service ls and ps --format', () => {
     );
     await program.parseAsync(['service', 'ls', '--format', '{{.ID}} {{.Ports}}'], { from: 'user' });
     expect(out).toBe('abcdefghijkl *:8080->80/tcp\n');
+  });
+});
+
+describe('service modes: --mode, and how each shows', () => {
+  it('builds Docker’s Mode from the flags, refusing a flag the mode has no use for', () => {
+    expect(serviceModeFromFlags({ mode: 'global' })).toEqual({ Global: {} });
+    expect(serviceModeFromFlags({ mode: 'replicated-job', replicas: 4, maxConcurrent: 2 })).toEqual({
+      ReplicatedJob: { TotalCompletions: 4, MaxConcurrent: 2 },
+    });
+    expect(serviceModeFromFlags({ mode: 'replicated-job', replicas: 3 })).toEqual({
+      ReplicatedJob: { TotalCompletions: 3, MaxConcurrent: 3 },
+    });
+    expect(serviceModeFromFlags({ mode: 'global-job' })).toEqual({ GlobalJob: {} });
+    expect(() => serviceModeFromFlags({ mode: 'global', replicas: 2 })).toThrow('--replicas cannot be used');
+    expect(() => serviceModeFromFlags({ maxConcurrent: 2 })).toThrow('--max-concurrent is for --mode replicated-job');
+  });
+
+  it('shows MODE and REPLICAS as docker service ls does for each mode', () => {
+    const status = { RunningTasks: 2, DesiredTasks: 2, CompletedTasks: 1 };
+    const svc = (Mode: DockerServiceSpec['Mode']) => ({ Spec: { Mode }, ServiceStatus: status }) as DockerService;
+    expect([modeText(svc({ Global: {} })), replicasText(svc({ Global: {} }))]).toEqual(['global', '2/2']);
+    const job = svc({ ReplicatedJob: { TotalCompletions: 4, MaxConcurrent: 2 } });
+    expect([modeText(job), replicasText(job)]).toEqual(['replicated job', '2/2 (1/4 completed)']);
+  });
+
+  it('follows a replicated job until every completion is done, this run’s tasks only', () => {
+    const job = {
+      ID: 'j',
+      Spec: { Name: 'j', Mode: { ReplicatedJob: { TotalCompletions: 2, MaxConcurrent: 1 } } },
+      JobStatus: { JobIteration: { Index: 3 } },
+    } as DockerService;
+    const run = (id: string, slot: number, state: string, index = 3) =>
+      task(id, slot, state, { JobIteration: { Index: index }, DesiredState: 'complete' });
+    const hostOf = (n: string) => n;
+    const half = serviceProgress(
+      job,
+      [],
+      [run('a', 0, 'complete'), run('b', 1, 'running'), run('old', 1, 'complete', 2)],
+      hostOf,
+    );
+    expect(half).toEqual({
+      lines: ['job progress: 1 out of 2 complete', '1/2: complete', '2/2: running'],
+      converged: false,
+    });
+    const done = serviceProgress(job, [], [run('a', 0, 'complete'), run('b', 1, 'complete')], hostOf);
+    expect(done.converged).toBe(true);
+    expect(done.lines.at(-1)).toBe('job complete');
+  });
+
+  it('names a global service’s tasks by node in service ps, as docker does', () => {
+    const service = { ID: 'svc', Spec: { Name: 'agent' } } as DockerService;
+    const rows = psRows(service, [{ ...task('t1', 0, 'running', { NodeID: 'nodeid1' }), Slot: undefined }], new Map());
+    expect(rows[0]!.Name).toBe('agent.nodeid1');
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable } from '../output.js';
 import { formatWithTemplate, parseListFormat } from '../go-template.js';
@@ -24,6 +24,16 @@ import {
   type ServiceImageFlags,
 } from './service-image.js';
 import { registerServiceLogs } from './service-logs.js';
+import {
+  modeText,
+  replicasText,
+  serviceModeFromFlags,
+  serviceProgress,
+  SERVICE_MODES,
+  type ServiceModeFlags,
+} from './service-mode.js';
+
+export { progressLines, replicasText } from './service-mode.js';
 
 /**
  * `tswarm service …`, as `docker service …` reads: every call is the Engine API (`/services`,
@@ -35,9 +45,8 @@ const cluster = { timeoutMs: CLUSTER_CALL_DEADLINE_MS };
 export const CONVERGE_WAIT_MS = 60_000;
 const PROGRESS_POLL_MS = 500;
 
-export interface ServiceCreateFlags {
+export interface ServiceCreateFlags extends ServiceModeFlags {
   name?: string;
-  replicas?: number;
   constraint: string[];
   placementPref: string[];
   reserveCpu?: number;
@@ -102,7 +111,7 @@ export function serviceSpecFromFlags(
         ...(f.replicasMaxPerNode ? { MaxReplicas: f.replicasMaxPerNode } : {}),
       },
     },
-    Mode: { Replicated: { Replicas: f.replicas ?? 1 } },
+    Mode: serviceModeFromFlags(f),
     EndpointSpec: endpointSpecFromFlags(f),
   };
 }
@@ -110,45 +119,29 @@ export function serviceSpecFromFlags(
 const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 const shortId = (id: string) => id.slice(0, 12);
 
-/** `service ls`'s REPLICAS: running/desired, as `docker service ls`. */
-export function replicasText(s: DockerService): string {
-  const desired = s.Spec.Mode?.Replicated?.Replicas ?? 0;
-  return `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? desired}`;
-}
-
-/** A task's line of progress: what it is doing now, and why it waits, in the scheduler's words. */
-function taskProgress(t: DockerTask | undefined): string {
-  if (!t) return 'no task yet';
-  const reason = t.Status.Err ? `: ${t.Status.Err}` : '';
-  return `${t.Status.State}${reason}`;
-}
-
-/**
- * What `create` and `scale` show while the service converges, as docker does ("overall progress:
- * 2 out of 3 tasks", a line per slot, "verify: Service converged"). Honest about each slot: a
- * task assigned to a node but not yet running says "assigned"; one that fits nowhere says why.
- */
-export function progressLines(desired: number, tasks: readonly DockerTask[]): { lines: string[]; converged: boolean } {
-  const bySlot = new Map<number, DockerTask>();
-  for (const t of tasks) {
-    const slot = t.Slot ?? 0;
-    const seen = bySlot.get(slot);
-    if (!seen || Date.parse(t.CreatedAt) > Date.parse(seen.CreatedAt)) bySlot.set(slot, t);
-  }
-  const running = [...bySlot.values()].filter((t) => t.Status.State === 'running').length;
-  const lines = [`overall progress: ${running} out of ${desired} tasks`];
-  for (let slot = 1; slot <= desired; slot++) lines.push(`${slot}/${desired}: ${taskProgress(bySlot.get(slot))}`);
-  const converged = running === desired && bySlot.size === desired;
-  if (converged) lines.push('verify: Service converged');
-  return { lines, converged };
-}
-
 async function getService(api: ApiClient, ref: string): Promise<DockerService> {
   return api.json<DockerService>('GET', `/services/${encodeURIComponent(ref)}`, cluster);
 }
 
-async function serviceTasks(api: ApiClient, serviceId: string, desiredRunning: boolean): Promise<DockerTask[]> {
-  const filters: Record<string, string[]> = { service: [serviceId] };
+/** `service ps --filter`: the task filters dockerd takes, checked here in the flag's words. */
+export function taskFilters(terms: readonly string[]): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const kv of terms) {
+    const [k = '', ...v] = kv.split('=');
+    if (!['desired-state', 'node', 'name', 'id'].includes(k) || v.length === 0)
+      throw new TswarmError('USAGE', `invalid filter "${kv}". Use desired-state=, node=, name= or id=`);
+    (filters[k] ??= []).push(v.join('='));
+  }
+  return filters;
+}
+
+async function serviceTasks(
+  api: ApiClient,
+  serviceId: string,
+  desiredRunning: boolean,
+  extra: Record<string, string[]> = {},
+): Promise<DockerTask[]> {
+  const filters: Record<string, string[]> = { ...extra, service: [serviceId] };
   if (desiredRunning) filters['desired-state'] = ['running'];
   return api.json<DockerTask[]>('GET', '/tasks', { ...cluster, query: { filters: JSON.stringify(filters) } });
 }
@@ -167,10 +160,16 @@ export async function waitConverged(
   const deadline = Date.now() + timeoutMs;
   let shown = '';
   let last: string[] = [];
+  let hostnames: Map<string, string> | undefined;
   for (;;) {
     const service = await getService(api, serviceId);
-    const desired = service.Spec.Mode?.Replicated?.Replicas ?? 0;
-    const { lines, converged } = progressLines(desired, await serviceTasks(api, serviceId, true));
+    const all = await serviceTasks(api, serviceId, false);
+    const meantToRun = all.filter((t) => t.DesiredState === 'running');
+    hostnames ??= new Map(
+      (await api.json<DockerNode[]>('GET', '/nodes', cluster)).map((n) => [n.ID, n.Description.Hostname]),
+    );
+    const hostOf = (id: string) => hostnames?.get(id) ?? id.slice(0, 12);
+    const { lines, converged } = serviceProgress(service, meantToRun, all, hostOf);
     const text = lines.join('\n') + '\n';
     if (text !== shown) out(text);
     shown = text;
@@ -198,29 +197,46 @@ export const PS_HEADERS = {
 export type PsRow = Record<keyof typeof PS_HEADERS, string>;
 
 /** `service ps` rows, as docker's: the latest task of each slot first, older ones under it marked `\_`. */
+/** Docker truncates a task's error in the table; `--no-trunc` shows it whole. */
+const PS_ERROR_CHARS_MAX = 60;
+
+export interface PsOptions {
+  /** `--no-trunc`: full IDs, the image with its digest, the whole error. */
+  noTrunc?: boolean;
+  nowMs?: number;
+}
+
 export function psRows(
   service: DockerService,
   tasks: readonly DockerTask[],
   hostnames: ReadonlyMap<string, string>,
-  nowMs = Date.now(),
+  options: PsOptions = {},
 ): PsRow[] {
+  const nowMs = options.nowMs ?? Date.now();
+  const id = (v: string) => (options.noTrunc ? v : shortId(v));
+  const error = (e: string) =>
+    options.noTrunc || e.length <= PS_ERROR_CHARS_MAX ? e : `${e.slice(0, PS_ERROR_CHARS_MAX - 1)}…`;
+  // A replicated task belongs to its slot; a global one (no slot) to its node, as docker names it.
+  const slotOf = (t: DockerTask) => (t.Slot !== undefined || !t.NodeID ? String(t.Slot ?? 0) : t.NodeID);
   const sorted = [...tasks].sort(
-    (a, b) => (a.Slot ?? 0) - (b.Slot ?? 0) || Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt),
+    (a, b) =>
+      slotOf(a).localeCompare(slotOf(b), undefined, { numeric: true }) ||
+      Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt),
   );
-  let slot = -1;
+  let slot = '';
   return sorted.map((t) => {
-    const first = t.Slot !== slot;
-    slot = t.Slot ?? 0;
-    const name = `${service.Spec.Name ?? service.ID}.${t.Slot ?? 0}`;
+    const first = slotOf(t) !== slot;
+    slot = slotOf(t);
+    const name = `${service.Spec.Name ?? service.ID}.${slotOf(t)}`;
     const since = ago(Date.parse(t.Status.Timestamp), nowMs);
     return {
-      ID: shortId(t.ID),
+      ID: id(t.ID),
       Name: first ? name : ` \\_ ${name}`,
-      Image: imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
-      Node: t.NodeID ? (hostnames.get(t.NodeID) ?? shortId(t.NodeID)) : '',
+      Image: options.noTrunc ? (t.Spec.ContainerSpec?.Image ?? '') : imageForDisplay(t.Spec.ContainerSpec?.Image ?? ''),
+      Node: t.NodeID ? (hostnames.get(t.NodeID) ?? id(t.NodeID)) : '',
       DesiredState: capitalized(t.DesiredState),
       CurrentState: `${capitalized(t.Status.State)}${since ? ` ${since}` : ''}`,
-      Error: t.Status.Err ?? '',
+      Error: error(t.Status.Err ?? ''),
     };
   });
 }
@@ -251,7 +267,7 @@ export function lsRow(s: DockerService): LsRow {
   return {
     ID: shortId(s.ID),
     Name: s.Spec.Name ?? '',
-    Mode: s.Spec.Mode?.Global ? 'global' : 'replicated',
+    Mode: modeText(s),
     Replicas: replicasText(s),
     Image: imageForDisplay(s.Spec.TaskTemplate.ContainerSpec.Image),
     Ports: portsText(s),
@@ -273,9 +289,19 @@ function parseScale(arg: string): [string, number] {
 /** `service scale` for one service: the spec read, its replicas changed, written at the version read. */
 async function scaleService(api: ApiClient, ref: string, replicas: number): Promise<DockerService> {
   const service = await getService(api, ref);
-  if (!service.Spec.Mode?.Replicated)
-    throw new TswarmError('FAILED_PRECONDITION', `${ref}: scale can only be used with replicated mode`);
-  const spec: DockerServiceSpec = { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } };
+  const mode = service.Spec.Mode;
+  if (!mode?.Replicated && !mode?.ReplicatedJob)
+    throw new TswarmError(
+      'FAILED_PRECONDITION',
+      `${ref}: scale can only be used with replicated or replicated-job mode`,
+    );
+  // A job scaled runs again with the new number of completions (an update of a job reruns it).
+  const spec: DockerServiceSpec = {
+    ...service.Spec,
+    Mode: mode.ReplicatedJob
+      ? { ReplicatedJob: { ...mode.ReplicatedJob, TotalCompletions: replicas } }
+      : { Replicated: { Replicas: replicas } },
+  };
   await api.json('POST', `/services/${service.ID}/update`, {
     ...cluster,
     query: { version: service.Version.Index },
@@ -298,7 +324,17 @@ export function registerService(program: Command, ctx: () => CliContext): void {
     .argument('<image>', 'the image its tasks run')
     .argument('[command...]', 'the command and its arguments')
     .option('--name <name>', 'the service name')
-    .option('--replicas <n>', 'number of tasks (default 1)', nonNegative('--replicas'))
+    .addOption(
+      new Option('--mode <mode>', 'replicated (N tasks), global (one per node), replicated-job or global-job')
+        .choices(SERVICE_MODES)
+        .default('replicated'),
+    )
+    .option('--replicas <n>', 'number of tasks, or a job’s completions (default 1)', nonNegative('--replicas'))
+    .option(
+      '--max-concurrent <n>',
+      'a replicated job’s tasks at a time (default: --replicas)',
+      nonNegative('--max-concurrent'),
+    )
     .option('--constraint <expr>', 'placement constraint, e.g. node.role==worker (repeatable)', collect(String), [])
     .option('--placement-pref <pref>', 'spread=node.labels.<label> (repeatable)', collect(parsePlacementPref), [])
     .option('--reserve-cpu <cpus>', 'CPUs reserved per task, e.g. 0.5', parseNanoCpus)
@@ -366,8 +402,15 @@ export function registerService(program: Command, ctx: () => CliContext): void {
     .description('List the tasks of services')
     .argument('<service...>', 'service names, IDs or ID prefixes')
     .option('-q, --quiet', 'print only task IDs')
+    .option('--no-trunc', 'full IDs, images with their digest, whole errors')
+    .option(
+      '-f, --filter <key=value>',
+      'desired-state=running|shutdown|accepted, node=, name=, id= (repeatable)',
+      collect(String),
+      [],
+    )
     .option('--format <format>', FORMAT_HELP(PS_HEADERS))
-    .action(async (refs: string[], f: { quiet?: boolean; format?: string }) => {
+    .action(async (refs: string[], f: { quiet?: boolean; format?: string; trunc: boolean; filter: string[] }) => {
       const format = parseListFormat(f.format);
       const c = ctx();
       const api = c.api();
@@ -375,14 +418,14 @@ export function registerService(program: Command, ctx: () => CliContext): void {
         api.json<DockerNode[]>('GET', '/nodes', cluster),
         ...refs.map(async (r) => {
           const s = await getService(api, r);
-          return { service: s, tasks: await serviceTasks(api, s.ID, false) };
+          return { service: s, tasks: await serviceTasks(api, s.ID, false, taskFilters(f.filter)) };
         }),
       ]);
       const all = found.flatMap((x) => x.tasks);
       if (f.quiet) return c.out(all.map((t) => t.ID + '\n').join(''));
       if (format.kind === 'json') return c.out(formatJson(all));
       const hostnames = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
-      const rows = found.flatMap((x) => psRows(x.service, x.tasks, hostnames));
+      const rows = found.flatMap((x) => psRows(x.service, x.tasks, hostnames, { noTrunc: !f.trunc }));
       if (format.kind === 'template') return c.out(formatWithTemplate(format, rows, PS_HEADERS));
       c.out(
         formatTable(

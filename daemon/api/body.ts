@@ -89,6 +89,19 @@ function kindOf(v: unknown): string {
 }
 
 /**
+ * A member of a request body by its Docker name. Docker's daemon decodes JSON with Go's
+ * encoding/json, which matches member names case-insensitively (an exact match first), and
+ * clients rely on it: the Python SDK sends `Mode: {"replicated": {"Replicas": 2}}`. So does this.
+ */
+export function member(obj: JsonObject | undefined, name: string): unknown {
+  if (obj === undefined) return undefined;
+  if (Object.hasOwn(obj, name)) return obj[name];
+  const lower = name.toLowerCase();
+  for (const key of Object.keys(obj)) if (key.toLowerCase() === lower) return obj[key];
+  return undefined;
+}
+
+/**
  * A field of a request body, checked for its type: absent or null gives undefined, a wrong type
  * is INVALID_ARGUMENT naming the field (`HostConfig.Memory must be a number, not string`).
  */
@@ -108,7 +121,7 @@ export function field<K extends Kind>(
             ? unknown[]
             : JsonObject)
   | undefined {
-  const v = obj?.[name];
+  const v = member(obj, name);
   if (v === undefined || v === null) return undefined;
   if (kindOf(v) !== kind) {
     throw new TswarmError(
@@ -148,7 +161,7 @@ export function stringMap(obj: JsonObject | undefined, name: string, path = name
  * is never ignored silently; left at its zero value (clients send many) it is fine.
  */
 export function refuseIfSet(obj: JsonObject | undefined, name: string, path: string, why: string): void {
-  const v = obj?.[name];
+  const v = member(obj, name);
   const set =
     v === true ||
     (typeof v === 'number' && v !== 0) ||

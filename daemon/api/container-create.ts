@@ -3,7 +3,7 @@ import { ContainerConfig, type PublishedPort } from '../../gen/tswarm/v1/engine.
 import { ContainerSpec, MountType, PortProtocol, type HealthConfig, type Mount } from '../../gen/tswarm/v1/objects.js';
 import { tmpfsSpec, volumeSpec } from '../../lib/mount-specs.js';
 import { validateContainerConfig } from '../../engine/facade/validate.js';
-import { field, refuseIfSet, stringArray, stringMap, type JsonObject } from './body.js';
+import { field, member, refuseIfSet, stringArray, stringMap, type JsonObject } from './body.js';
 
 /**
  * Docker's ContainerCreateRequest (Config, HostConfig, NetworkingConfig in one object) as
@@ -15,7 +15,7 @@ const invalid = (message: string) => new TswarmError('INVALID_ARGUMENT', message
 
 /** Docker's StrSlice: a string (one word) or an array of strings. */
 function strSlice(obj: JsonObject | undefined, name: string, path = name): string[] | undefined {
-  const v = obj?.[name];
+  const v = member(obj, name);
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return [v];
   if (!Array.isArray(v)) throw invalid(`${path} must be a string or an array of strings, not ${typeof v}`);

@@ -36,6 +36,25 @@ describe('retryWhileUnavailable', () => {
     expect(seen).toEqual(['req-1', 'req-1', 'req-1']);
   });
 
+  it('opens the window at the first failure: a call that hung on a leader gone dark is still retried', async () => {
+    const clock = new ManualClock(0);
+    let attempts = 0;
+    const result = await run(
+      clock,
+      retryWhileUnavailable(async () => {
+        attempts++;
+        if (attempts === 1) {
+          // The forwarded call waits out its deadline: the dead leader never answers.
+          await new Promise<void>((resolve) => clock.setTimer(15_000, resolve));
+          throw new TswarmError('UNAVAILABLE', 'the leader does not answer');
+        }
+        return 'answered by the new leader';
+      }, clock),
+    );
+    expect(result).toBe('answered by the new leader');
+    expect(attempts).toBe(2);
+  });
+
   it('gives up with the last error once the window has passed, and never retries other errors', async () => {
     const clock = new ManualClock(0);
     let attempts = 0;

@@ -2,7 +2,7 @@ import { TswarmError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Route } from './router.js';
-import { field, stringArray, type JsonObject } from './body.js';
+import { field, member, stringArray, type JsonObject } from './body.js';
 import { muxFrames } from './reply.js';
 import { containerRef, noSuchContainer } from './params.js';
 import { muxContentType } from './container-streams.js';
@@ -55,7 +55,7 @@ export class ExecStore {
 }
 
 function refuse(body: JsonObject, name: string, why: string): void {
-  const v = body[name];
+  const v = member(body, name);
   if (v === true || (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0))
     throw new TswarmError('INVALID_ARGUMENT', `${name} is not supported for exec yet: ${why}`);
 }

@@ -8,6 +8,7 @@ import {
   withMatchingReferences,
 } from './image-shapes.js';
 import { imageStreamRoutes } from './image-pull.js';
+import { imageLifecycleRoutes } from './image-lifecycle.js';
 import { booleanFilter, parseFilters } from './list-filters.js';
 import { boolParam } from './params.js';
 import type { Route } from './router.js';
@@ -33,6 +34,7 @@ export function imageRoutes(ctx: ApiContext): Route[] {
   const images = ctx.engine.images;
   return [
     ...imageStreamRoutes(ctx),
+    ...imageLifecycleRoutes(ctx),
     {
       method: 'GET',
       path: '/images/json',

@@ -119,6 +119,25 @@ describe('service shapes', () => {
     );
   });
 
+  it('reads member names case-insensitively, as Docker (Go’s encoding/json) does: the Python SDK’s lower-case mode', () => {
+    // docker.types.ServiceMode('replicated', replicas=2) is sent as {"replicated": {"Replicas": 2}}.
+    const spec = serviceSpecFromDocker({
+      Name: 'py',
+      Mode: { replicated: { Replicas: 2 } },
+      TaskTemplate: { ContainerSpec: { image: 'busybox' } },
+    });
+    expect(spec.replicated).toEqual({ replicas: 2 });
+    expect(spec.taskTemplate?.container?.image).toBe('busybox');
+    // An exact match wins over another casing; the other modes are read in any casing too.
+    expect(
+      serviceSpecFromDocker({ Mode: { Replicated: { Replicas: 3 }, REPLICATED: { Replicas: 9 } } }).replicated,
+    ).toEqual({ replicas: 3 });
+    expect(serviceSpecFromDocker({ Mode: { global: {} } }).global).toEqual({});
+    expect(serviceSpecFromDocker({ Mode: { replicatedjob: { TotalCompletions: 2 } } }).replicatedJob).toMatchObject({
+      totalCompletions: 2,
+    });
+  });
+
   it('reads and shows every container setting the flags give, in Docker’s shape, and round-trips it', () => {
     const container = {
       Image: 'busybox:1',

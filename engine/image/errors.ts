@@ -37,30 +37,45 @@ export function imageNotFound(image: string, detail: string): ImageError {
   );
 }
 
-export function registryUnreachable(image: string, registry: string, cause: unknown): ImageError {
+export function registryUnreachable(
+  image: string,
+  registry: string,
+  cause: unknown,
+  action: 'pull' | 'push' = 'pull',
+): ImageError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new ImageError(
     'UNAVAILABLE',
-    `cannot pull ${image}: registry ${registry} is unreachable (${why}). Check that it is running and reachable from this node, then retry`,
+    `cannot ${action} ${image}: registry ${registry} is unreachable (${why}). Check that it is running and reachable from this node, then retry`,
     true,
     { cause },
   );
 }
 
 /** A TLS failure with a registry: permanent until the operator trusts its CA or names it insecure. */
-export function tlsRefused(image: string, registry: string, cause: Error & { code: string }): ImageError {
+export function tlsRefused(
+  image: string,
+  registry: string,
+  cause: Error & { code: string },
+  action: 'pull' | 'push' = 'pull',
+): ImageError {
   return new ImageError(
     'FAILED_PRECONDITION',
-    `cannot pull ${image}: the TLS handshake with registry ${registry} failed (${cause.code}). If the registry's certificate comes from a private CA, start tswarmd with --registry-ca FILE; if it serves plain HTTP, with --insecure-registry ${registry}`,
+    `cannot ${action} ${image}: the TLS handshake with registry ${registry} failed (${cause.code}). If the registry's certificate comes from a private CA, start tswarmd with --registry-ca FILE; if it serves plain HTTP, with --insecure-registry ${registry}`,
     false,
     { cause },
   );
 }
 
-export function credentialsRefused(image: string, registry: string, status: number): ImageError {
+export function credentialsRefused(
+  image: string,
+  registry: string,
+  status: number,
+  action: 'pull' | 'push' = 'pull',
+): ImageError {
   return new ImageError(
     'UNAUTHENTICATED',
-    `cannot pull ${image}: registry ${registry} refused the credentials (HTTP ${status}). Run "tswarm login ${registry}" with valid credentials`,
+    `cannot ${action} ${image}: registry ${registry} refused the credentials (HTTP ${status}). Run "tswarm login ${registry}" with valid credentials`,
     false,
   );
 }

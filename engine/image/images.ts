@@ -14,7 +14,12 @@ import type { Credentials } from './registry/auth.js';
 import { damagedLayer, ImageError, malformed } from './errors.js';
 import { CONFIG_BYTES_MAX, type Platform } from './oci.js';
 import { hostPlatform } from './platform.js';
+import { commitImage, type CommitRequest } from './commit/commit.js';
+import { imageHistory, type HistoryItem } from './history.js';
+import { pushImage, type PushProgress, type PushResult } from './registry/push.js';
+import { saveArchive, type SaveImage } from './save.js';
 import {
+  DOCKER_HUB,
   familiarReference,
   formatReference,
   normalizeRegistryHost,
@@ -228,6 +233,136 @@ export class ImageService {
     }
   }
 
+  /**
+   * `docker commit`: the container's changes (`request.upperDir`) as a new layer over its image,
+   * recorded as a new image, tagged `reference` when given. Garbage collection waits meanwhile,
+   * as for a load, so the new blobs are not taken before the index names them.
+   */
+  async commit(
+    request: Omit<CommitRequest, 'baseImage'> & { baseImageId: string; reference?: string },
+  ): Promise<ImageSummary> {
+    const { index } = await this.ready();
+    const tag = request.reference ? taggable(request.reference) : undefined;
+    const base = index.data.images[request.baseImageId];
+    if (!base)
+      throw new ImageError(
+        'FAILED_PRECONDITION',
+        `the container's image ${request.baseImageId} is no longer on this node, so its changes have nothing to go on. Pull that image again`,
+        false,
+      );
+    this.loadsInFlight++;
+    try {
+      const image = await commitImage({ blobs: this.blobs, layers: this.layers }, { ...request, baseImage: base });
+      const record = await index.update((draft) => recordImage(draft, { ...image }, tag, undefined));
+      this.log.info({ image: record.id, tag }, 'container committed');
+      if (tag) await this.emit('tag', record.id, familiarReference(tag), record.id);
+      return this.summary(index, record);
+    } finally {
+      this.loadsInFlight--;
+    }
+  }
+
+  /**
+   * `docker push`: the image `ref` names, to the registry its name says, the blobs the registry
+   * lacks first, then the manifest under the tag. Blobs the image was pulled with from another
+   * repository of that registry are mounted from there rather than uploaded.
+   */
+  async push(
+    ref: string,
+    options: { onProgress?: (p: PushProgress) => void; credentials?: Credentials } = {},
+  ): Promise<PushResult> {
+    const { index, client } = await this.ready();
+    const parsed = parseReference(ref);
+    if (parsed.digest) throw new ImageError('INVALID_ARGUMENT', `cannot push ${ref}: push a tag, not a digest`, false);
+    // A name without a registry host goes to Docker Hub; without a login for it, that is almost
+    // always a forgotten tag, not a wish to publish there.
+    if (parsed.registry === DOCKER_HUB && !options.credentials && !(await this.credentials.get(DOCKER_HUB)))
+      throw new ImageError(
+        'INVALID_ARGUMENT',
+        `cannot push ${familiarReference(formatReference(parsed))}: the name has no registry host, so it would go to Docker Hub, and this node has no login there. Tag it into your registry first ("tswarm image tag ${familiarReference(formatReference(parsed))} REGISTRY_HOST:PORT/${familiarReference(formatReference(parsed))}"), or run "tswarm login docker.io"`,
+        false,
+      );
+    const record = this.find(index, formatReference(parsed));
+    // Any image of this node holding the blob, pulled from or pushed to this registry, names a repository to mount from.
+    const mountFrom = (digest: string) => {
+      const repos = new Set<string>();
+      for (const image of Object.values(index.data.images)) {
+        if (!image.layers.some((l) => l.digest === digest)) continue;
+        for (const d of image.repoDigests) {
+          const r = parseReference(d);
+          if (r.registry === parsed.registry) repos.add(r.repository);
+        }
+      }
+      return [...repos];
+    };
+    const pushed = await pushImage(
+      { client, blobs: this.blobs },
+      parsed,
+      { manifestDigest: record.manifestDigest, mountFrom },
+      options.onProgress ?? (() => undefined),
+      options.credentials,
+    );
+    await index.update((draft) => {
+      const r = draft.images[record.id];
+      const repoDigest = `${repositoryName(parsed)}@${pushed.digest}`;
+      if (r && !r.repoDigests.includes(repoDigest)) r.repoDigests = [...r.repoDigests, repoDigest].sort();
+    });
+    this.log.info({ image: formatReference(parsed), digest: pushed.digest }, 'image pushed');
+    await this.emit(
+      'push',
+      familiarReference(formatReference(parsed)),
+      familiarReference(repositoryName(parsed)),
+      record.id,
+    );
+    return pushed;
+  }
+
+  /**
+   * `docker save`: the images `refs` name as one archive, streamed. Each is saved under the tag it
+   * was named by, or under all its tags when named by ID. Every name is checked before the first
+   * byte, so a wrong one fails the save instead of cutting the archive short.
+   */
+  async save(refs: readonly string[]): Promise<AsyncIterable<Buffer>> {
+    const { index } = await this.ready();
+    const byId = new Map<string, SaveImage>();
+    for (const ref of refs) {
+      const record = this.find(index, ref);
+      const tag = index.tagNamed(ref);
+      const entry = byId.get(record.id) ?? { id: record.id, manifestDigest: record.manifestDigest, tags: [] };
+      for (const t of tag ? [tag] : index.tagsOf(record.id)) if (!entry.tags.includes(t)) entry.tags.push(t);
+      byId.set(record.id, entry);
+    }
+    const images = [...byId.values()];
+    // Collection would take blobs from under a save as it would from a load.
+    const hold = () => this.loadsInFlight++;
+    const done = () => this.loadsInFlight--;
+    const blobs = this.blobs;
+    const saved = async () => {
+      for (const image of images) await this.emit('save', image.id, image.id, image.id);
+    };
+    return (async function* () {
+      hold();
+      try {
+        yield* saveArchive(images, blobs);
+        await saved();
+      } finally {
+        done();
+      }
+    })();
+  }
+
+  /** `docker history`: the image's history entries, newest first. */
+  async history(ref: string): Promise<HistoryItem[]> {
+    const { index } = await this.ready();
+    const record = this.find(index, ref);
+    const config = await this.blobs.read(record.id, CONFIG_BYTES_MAX);
+    return imageHistory(config, {
+      id: record.id,
+      layers: record.layers,
+      tags: index.tagsOf(record.id).map(familiarReference),
+    });
+  }
+
   async list(): Promise<ImageSummary[]> {
     const { index } = await this.ready();
     return Object.values(index.data.images)
@@ -251,10 +386,7 @@ export class ImageService {
    */
   async tag(source: string, target: string): Promise<ImageSummary> {
     const { index } = await this.ready();
-    const parsed = parseReference(target);
-    if (parsed.digest)
-      throw new ImageError('INVALID_ARGUMENT', `cannot tag with a digest: ${target}. Give a name and a tag`, false);
-    const tag = formatReference(parsed);
+    const tag = taggable(target);
     const record = await index.update((draft) => {
       const found = index.resolve(source);
       if (!found || !draft.images[found.id])
@@ -398,6 +530,14 @@ export class ImageService {
       createdAtMs: r.createdAtMs,
     };
   }
+}
+
+/** `target` normalized as a tag; a digest is refused (a tag names what the node has, a digest what a registry has). */
+function taggable(target: string): string {
+  const parsed = parseReference(target);
+  if (parsed.digest)
+    throw new ImageError('INVALID_ARGUMENT', `cannot tag with a digest: ${target}. Give a name and a tag`, false);
+  return formatReference(parsed);
 }
 
 /**

@@ -128,6 +128,16 @@ export class OciRuntime {
     return result.code === 0;
   }
 
+  /** Freezes every process of the container (the cgroup freezer); false when the runtime could not. */
+  async pause(name: string): Promise<boolean> {
+    const result = await this.exec(['pause', name], { allowFailure: true });
+    return result.code === 0;
+  }
+
+  async resume(name: string): Promise<void> {
+    await this.exec(['resume', name]);
+  }
+
   /** Deletes the runtime's record and cgroup; force also kills a live container first. */
   async delete(name: string, force: boolean): Promise<void> {
     const result = await this.exec(force ? ['delete', '--force', name] : ['delete', name], { allowFailure: true });

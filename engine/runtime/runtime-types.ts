@@ -59,3 +59,14 @@ export interface ContainerInspect {
   pidsLimitHit: boolean;
   healthLog: HealthLogEntry[];
 }
+
+/** What a commit reads of a container: its changes (overlay upper dir) and what it was made from. */
+export interface CommitSource {
+  id: string;
+  name: string;
+  imageId: string;
+  argv: string[];
+  /** The container's own settings (command, environment, working dir, user) over its image's. */
+  config: ContainerConfig;
+  upperDir: string;
+}

@@ -29,7 +29,7 @@ import { LogKeeper } from './log-keeper.js';
 import type { SeccompBpfCache } from './seccomp-cache.js';
 import { setUpHost } from './host-setup.js';
 import type { SeccompProfile } from './seccomp.js';
-import type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
+import type { CommitSource, ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 import { containerSummary } from './summary.js';
 import { ContainerRecords } from './records.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -37,7 +37,14 @@ import { ExitListeners } from './exit-listeners.js';
 import { keepCompiledSeccomp, launchUnderConmon, prepareStart, startLaunched, type StartContext } from './start.js';
 
 export type { CreateInput } from './create.js';
-export type { ContainerEvent, ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
+export type {
+  CommitSource,
+  ContainerEvent,
+  ContainerInspect,
+  ExecResult,
+  RuntimeOptions,
+  WaitResult,
+} from './runtime-types.js';
 export type { LogRecord } from './logs.js';
 
 /** Docker's default json-file cap is unbounded; ours is 10 MiB per container. */
@@ -248,6 +255,35 @@ export class ContainerRuntime {
         `container ${record.name} did not exit within ${KILL_WAIT_MS} ms of SIGKILL`,
       );
     }
+  }
+
+  /**
+   * Runs `fn` on the container's overlay upper directory (its changes, for a commit) with the
+   * container held still: under its lock, so no stop, restart or removal runs meanwhile, and with
+   * its processes frozen when `pause` and it runs, so the files read are consistent. A runtime
+   * that cannot freeze (no freezer cgroup) leaves it running, logged: the commit may then see a
+   * file mid-write, as `docker commit --pause=false` may.
+   */
+  async withChanges<T>(ref: string, pause: boolean, fn: (source: CommitSource) => Promise<T>): Promise<T> {
+    const record = this.records.resolve(ref);
+    return this.locks.run(record.id, async () => {
+      const source: CommitSource = {
+        id: record.id,
+        name: record.name,
+        imageId: record.image.id,
+        argv: record.argv,
+        config: record.config,
+        upperDir: containerPaths(this.containersDir, record.id).upper,
+      };
+      const paused = pause && record.state.status === 'running' && (await this.oci.pause(record.runtimeName));
+      if (pause && record.state.status === 'running' && !paused)
+        this.log.warn({ container: record.id }, 'commit: the container could not be paused; committing it running');
+      try {
+        return await fn(source);
+      } finally {
+        if (paused) await this.oci.resume(record.runtimeName);
+      }
+    });
   }
 
   async kill(ref: string, signal: string): Promise<void> {

@@ -167,7 +167,12 @@ export interface DockerServiceSpec {
     };
     [field: string]: unknown;
   };
-  Mode?: { Replicated?: { Replicas: number }; Global?: Record<string, never> };
+  Mode?: {
+    Replicated?: { Replicas: number };
+    Global?: Record<string, never>;
+    ReplicatedJob?: { MaxConcurrent: number; TotalCompletions: number };
+    GlobalJob?: Record<string, never>;
+  };
   EndpointSpec?: { Mode?: 'vip' | 'dnsrr'; Ports?: DockerPortConfig[] };
   [field: string]: unknown;
 }
@@ -181,6 +186,8 @@ export interface DockerService {
   Spec: DockerServiceSpec;
   /** With `?status=true` (and on inspect): tasks running and wanted. */
   ServiceStatus?: { RunningTasks: number; DesiredTasks: number; CompletedTasks: number };
+  /** A job's only: which run of the job is current. */
+  JobStatus?: { JobIteration: { Index: number }; LastExecution?: string };
 }
 
 /** Docker's `Task` (`GET /tasks`, `GET /tasks/{id}`). States: new, pending, assigned, … running, shutdown, … */
@@ -192,6 +199,8 @@ export interface DockerTask {
   ServiceID: string;
   Slot?: number;
   NodeID?: string;
+  /** A job's tasks: the run of the job they belong to. */
+  JobIteration?: { Index: number };
   Spec: { ContainerSpec?: { Image: string } };
   Status: { Timestamp: string; State: string; Message: string; Err?: string };
   DesiredState: string;

@@ -11,7 +11,7 @@ import type {
 } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { TswarmError, toServiceError } from '../../lib/errors.js';
-import { peerIdentity } from '../../lib/tls.js';
+import { peerIdentityOf } from '../../lib/tls.js';
 import { certificateRevoked, peerSerial, REVOKED_MAY_CALL } from './revocation.js';
 
 /**
@@ -76,7 +76,8 @@ function nodeRemoved(nodeId: string): TswarmError {
 }
 
 function identifyDirectCaller(call: AuthCall, membership: MembershipView, method: string): Caller {
-  const peer = peerIdentity(call);
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  const peer = peerIdentityOf(cert);
   if (!peer) return { kind: 'anonymous' };
   if (peer.clusterId !== membership.clusterId()) {
     throw new TswarmError(
@@ -87,7 +88,7 @@ function identifyDirectCaller(call: AuthCall, membership: MembershipView, method
   const role = membership.roleOf(peer.nodeId);
   if (!role) throw nodeRemoved(peer.nodeId);
   // After the role: a removed node's certificate is refused as removed, whatever its serial.
-  const serial = peerSerial(call.getAuthContext()?.sslPeerCertificate);
+  const serial = peerSerial(cert);
   if (serial !== undefined && membership.isRevoked(peer.nodeId, serial) && !REVOKED_MAY_CALL.has(method))
     throw certificateRevoked(peer.nodeId, serial);
   return { kind: 'node', nodeId: peer.nodeId, role };

@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { PeerCertificate } from 'node:tls';
 import { parseNodeCertificate } from '../../ca/node-certificate.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -58,7 +59,7 @@ export function revokedAfterRenewal(
 }
 
 /** Whether the store revoked this serial (already normalized, see peerSerial) of this node. */
-export function isRevoked(node: Node | undefined, serial: string | undefined): boolean {
+export function isRevoked(node: DeepReadonly<Node> | undefined, serial: string | undefined): boolean {
   if (!node || serial === undefined) return false;
   const revoked = node.certificate?.revoked;
   return revoked !== undefined && revoked.some((r) => r.serial === serial);

@@ -20,22 +20,26 @@ export interface StoreMembership extends MembershipView {
   raftStanding(nodeId: string): RaftStanding;
 }
 
-/** Who is a member, and in which role, as this manager's replica of the store says — read at each call. */
+/**
+ * Who is a member, and in which role, as this manager's replica of the store says — read at each
+ * call and each Raft message, so it peeks at the stored node rather than copying it (a node holds
+ * its certificate and revocations: a copy per call was most of what authorization cost).
+ */
 export function storeMembership(replica: MemoryStore, clusterId: string): StoreMembership {
   return {
     clusterId: () => clusterId,
     roleOf: (id) => {
       // A node the store does not hold is no member (yet, or any more): refused.
-      const node = replica.get('node', id);
+      const node = replica.peek('node', id);
       if (!node) return undefined;
       // Demotion takes effect at once: a manager the cluster no longer wants is treated as a
       // worker while its Raft removal is still under way. (A promotion waits for Raft.)
       const role = roleName(node.role);
       return role === 'manager' && node.spec?.desiredRole === NodeRole.NODE_ROLE_WORKER ? 'worker' : role;
     },
-    isRevoked: (id, serial) => isRevoked(replica.get('node', id), serial),
+    isRevoked: (id, serial) => isRevoked(replica.peek('node', id), serial),
     raftStanding: (id) => {
-      const node = replica.get('node', id);
+      const node = replica.peek('node', id);
       if (!node) return 'not-held';
       const manager = node.role === NodeRole.NODE_ROLE_MANAGER || node.spec?.desiredRole === NodeRole.NODE_ROLE_MANAGER;
       return manager ? 'manager' : 'worker';

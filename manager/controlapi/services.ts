@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import { createHash } from 'node:crypto';
 import { TswarmError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -157,22 +158,24 @@ export function resolveTask(store: MemoryStore, ref: string): Task {
 }
 
 export function listTasks(store: MemoryStore, req: ListTasksRequest): Task[] {
+  const desired = new Set<TaskState>(req.desiredStates);
+  // Checked on the stored tasks, so the ones left out are never copied: a client polling one
+  // service's running tasks (the CLI's progress display) does not pay for its stopped history.
+  const wanted = (t: DeepReadonly<Task>) => {
+    if (req.serviceIds.length > 0 && !req.serviceIds.includes(t.serviceId)) return false;
+    if (req.nodeIds.length > 0 && !req.nodeIds.includes(t.nodeId)) return false;
+    if (desired.size > 0 && !desired.has(t.desiredState)) return false;
+    if (req.idPrefixes.length > 0 && !req.idPrefixes.some((p) => t.id.startsWith(p))) return false;
+    return true;
+  };
   const candidates =
     req.serviceIds.length > 0
-      ? req.serviceIds.flatMap((id) => store.tasksOfService(id))
+      ? req.serviceIds.flatMap((id) => store.tasksOfService(id, wanted))
       : req.nodeIds.length > 0
-        ? req.nodeIds.flatMap((id) => store.tasksOfNode(id))
-        : store.list('task');
-  const desired = new Set<TaskState>(req.desiredStates);
+        ? req.nodeIds.flatMap((id) => store.tasksOfNode(id, wanted))
+        : store.list('task', wanted);
   return candidates
-    .filter((t) => {
-      if (req.serviceIds.length > 0 && !req.serviceIds.includes(t.serviceId)) return false;
-      if (req.nodeIds.length > 0 && !req.nodeIds.includes(t.nodeId)) return false;
-      if (desired.size > 0 && !desired.has(t.desiredState)) return false;
-      if (req.idPrefixes.length > 0 && !req.idPrefixes.some((p) => t.id.startsWith(p))) return false;
-      if (req.namePrefixes.length > 0 && !req.namePrefixes.some((p) => taskName(t).startsWith(p))) return false;
-      return true;
-    })
+    .filter((t) => req.namePrefixes.length === 0 || req.namePrefixes.some((p) => taskName(t).startsWith(p)))
     .sort(
       (a, b) =>
         a.serviceId.localeCompare(b.serviceId) ||

@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { Logger } from '../../lib/log.js';
 import type { StreamSink } from '../../lib/grpc.js';
 import type { AssignmentsResponse } from '../../gen/tswarm/v1/dispatcher.js';
@@ -49,7 +50,7 @@ export async function streamAssignments(
   while (!signal.aborted) {
     const watcher = store.watch({
       kinds: ['task'],
-      filter: (e) => (e.object as Task).nodeId === nodeId,
+      filter: (e) => (e.object as DeepReadonly<Task>).nodeId === nodeId,
       queueLengthMax: ASSIGNMENT_WATCH_QUEUE_MAX,
     });
     try {

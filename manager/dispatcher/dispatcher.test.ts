@@ -5,7 +5,7 @@ import type { HeartbeatRequest } from '../../gen/tswarm/v1/dispatcher.js';
 import type { Caller } from '../authz/authz.js';
 import { addCluster, addNode, testStore } from '../store/testing/test-store.js';
 import { Dispatcher } from './dispatcher.js';
-import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
+import { MISSED_HEARTBEATS_MAX, UNKNOWN_NODE_GRACE_MULTIPLIER } from './heartbeats.js';
 import { DESCRIPTION_WRITE_INTERVAL_MS } from './description-rules.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
 
@@ -129,7 +129,7 @@ describe('Dispatcher', () => {
     expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
   });
 
-  it('after forgetting its beats (leadership lost), gives every node a full deadline again', async () => {
+  it('after forgetting its beats (leadership lost), gives every node a full grace again', async () => {
     const t = await setup();
     await addNode(t.store, { id: 'w1' });
     await t.dispatcher.heartbeat(beat, node('w1'));
@@ -137,7 +137,11 @@ describe('Dispatcher', () => {
     t.dispatcher.forgetBeats();
     await t.dispatcher.markLiveness(t.replica.list('node'));
     expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
-    t.clock.advance(MISSED_HEARTBEATS_MAX * PERIOD_MS + 1);
+    // Not heard from since: the unknown node's grace, twice the deadline.
+    t.clock.advance(MISSED_HEARTBEATS_MAX * PERIOD_MS * UNKNOWN_NODE_GRACE_MULTIPLIER);
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
+    t.clock.advance(1);
     await t.dispatcher.markLiveness(t.replica.list('node'));
     expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_DOWN);
   });

@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -76,6 +77,10 @@ export class Dispatcher {
     const node = this.o.store.replica.get('node', nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${nodeId} is not a member of this cluster`);
     const session = this.sessions.open(nodeId);
+    // Opening a session is a sign of life, as a beat is (SwarmKit registers the node then): a
+    // daemon that restarts within the deadline must not be marked DOWN before its first beat,
+    // which would make the orchestrator replace every task it runs.
+    this.beat(nodeId);
     this.o.log.info({ node: nodeId, session: session.id }, 'worker session opened');
     try {
       await sink.write({
@@ -151,7 +156,8 @@ export class Dispatcher {
   }
 
   heartbeatPeriodMs(): number {
-    const c = this.o.store.replica.list('cluster')[0];
+    // Read at every heartbeat: a peek, not a copy of the cluster object (it holds the CA key).
+    const c = this.o.store.replica.peekAll('cluster')[0];
     return c?.spec?.dispatcher?.heartbeatPeriodMs || this.o.heartbeatPeriodMs || 1_000;
   }
 
@@ -162,8 +168,7 @@ export class Dispatcher {
       throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
     // A refused description refuses the beat too: a node that lies about itself is not kept alive.
     if (req.description) checkNodeDescription(req.description);
-    this.tracker ??= new HeartbeatTracker(clock.nowMs());
-    this.tracker.beat(caller.nodeId, clock.nowMs());
+    this.beat(caller.nodeId);
     const node = store.replica.get('node', caller.nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
     if (
@@ -187,6 +192,11 @@ export class Dispatcher {
       trustBundlePem: Buffer.from(bundle),
       issuerCaCertPem: Buffer.from(root ? issuerCertPem(root) : ''),
     };
+  }
+
+  private beat(nodeId: string): void {
+    this.tracker ??= new HeartbeatTracker(this.o.clock.nowMs());
+    this.tracker.beat(nodeId, this.o.clock.nowMs());
   }
 
   /**
@@ -225,7 +235,7 @@ export class Dispatcher {
   }
 
   /** Leader-only round: writes the READY/DOWN changes due now for `nodes` (the store's current list). */
-  async markLiveness(nodes: readonly Node[]): Promise<void> {
+  async markLiveness(nodes: readonly DeepReadonly<Node>[]): Promise<void> {
     const { store, clock, log } = this.o;
     this.tracker ??= new HeartbeatTracker(clock.nowMs());
     this.tracker.beat(this.o.nodeId, clock.nowMs());

@@ -6,6 +6,14 @@ import { NodeState } from '../../gen/tswarm/v1/objects.js';
  * (docs/architecture.md, Timing defaults).
  */
 export const MISSED_HEARTBEATS_MAX = 3;
+/**
+ * A node that has not reached this leader yet (no beat, no session since it began leading) gets
+ * this many times the deadline, as SwarmKit gives nodes "unknown" to a new leader: after a
+ * failover each worker must notice the old leader is gone and find the new one through its
+ * managers, which takes longer than a beat — without it, a busy cluster's new leader marked
+ * live workers DOWN and had their tasks replaced.
+ */
+export const UNKNOWN_NODE_GRACE_MULTIPLIER = 2;
 
 export interface NodeLiveness {
   nodeId: string;
@@ -21,7 +29,8 @@ export interface StateChange {
 /**
  * Heartbeats live only in the leader's memory; only a change of a node's state (Ready ↔ Down)
  * is written to Raft. A new leader starts every node's clock at its own start, so it does not
- * declare the whole cluster down for beats that went to its predecessor.
+ * declare the whole cluster down for beats that went to its predecessor, and gives the nodes it
+ * has not heard from yet UNKNOWN_NODE_GRACE_MULTIPLIER deadlines to find it.
  */
 export class HeartbeatTracker {
   private lastBeatMs = new Map<string, number>();
@@ -42,8 +51,8 @@ export class HeartbeatTracker {
     const out: StateChange[] = [];
     for (const n of nodes) {
       const last = this.lastBeatMs.get(n.nodeId) ?? this.startedMs;
-      const alive = nowMs - last <= deadlineMs;
       const beatSeen = this.lastBeatMs.has(n.nodeId);
+      const alive = nowMs - last <= (beatSeen ? deadlineMs : deadlineMs * UNKNOWN_NODE_GRACE_MULTIPLIER);
       if (alive && beatSeen && n.state !== NodeState.NODE_STATE_READY)
         out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_READY, message: '' });
       if (!alive && n.state !== NodeState.NODE_STATE_DOWN) {

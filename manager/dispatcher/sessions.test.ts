@@ -3,11 +3,12 @@ import { silentLogger } from '../../lib/log.js';
 import { rejectedCode } from '../../lib/testing/error-codes.js';
 import { collector } from '../../lib/testing/stream-collector.js';
 import { AssignmentsType, type AssignmentsResponse, type SessionResponse } from '../../gen/tswarm/v1/dispatcher.js';
-import { TaskState, TaskStatus, type Task } from '../../gen/tswarm/v1/objects.js';
+import { NodeState, TaskState, TaskStatus, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { Caller } from '../authz/authz.js';
 import { addCluster, addNode, testStore, testTask } from '../store/testing/test-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { ASSIGNMENT_WATCH_QUEUE_MAX } from './assignments-stream.js';
+import { MISSED_HEARTBEATS_MAX } from './heartbeats.js';
 import { STATUS_BATCH_SIZE_MAX, STATUS_FLUSH_INTERVAL_MS, STATUS_UPDATES_PER_CALL_MAX } from './status-intake.js';
 
 const node = (nodeId: string): Caller => ({ kind: 'node', nodeId, role: 'worker' });
@@ -108,6 +109,32 @@ describe('Dispatcher sessions', () => {
       ),
     ).toBe('UNAUTHENTICATED');
     s.hangUp();
+  });
+
+  it('counts a new session as a sign of life: a daemon back within the deadline is not marked DOWN before its first beat', async () => {
+    const t = await setup();
+    const state = () => t.replica.get('node', 'w1')?.status?.state;
+    const beat = { sessionId: '', description: undefined, trustRootDigest: '' };
+    await t.dispatcher.heartbeat(beat, node('w1'));
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(state()).toBe(NodeState.NODE_STATE_READY);
+    // Its daemon restarts: silent for most of the deadline, then a new session, then the deadline
+    // since the last beat passes before the new daemon's first beat.
+    t.clock.advance((MISSED_HEARTBEATS_MAX - 1) * 1_000);
+    const s = await t.openSession('w1');
+    t.clock.advance(2 * 1_000);
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(state()).toBe(NodeState.NODE_STATE_READY);
+    // Without beats after it, the session alone keeps it alive no longer than a beat would.
+    t.clock.advance(MISSED_HEARTBEATS_MAX * 1_000);
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(state()).toBe(NodeState.NODE_STATE_DOWN);
+    // A DOWN node that opens a session is READY again at the next liveness round.
+    const again = await t.openSession('w1');
+    await t.dispatcher.markLiveness(t.replica.list('node'));
+    expect(state()).toBe(NodeState.NODE_STATE_READY);
+    s.hangUp();
+    again.hangUp();
   });
 
   it('ends every session when leadership is lost, so workers reconnect to the new leader', async () => {

@@ -12,7 +12,7 @@ import type { Clock, Timer } from '../../lib/clock.js';
 import type { BasicLogger } from '../../lib/logger.js';
 import type { Kind } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
-import type { ChangeEvent, Watcher } from '../store/watch.js';
+import type { ChangeEventView, Watcher } from '../store/watch.js';
 import type { LeaderComponent } from './leadership.js';
 
 export interface WatchLoopOptions {
@@ -22,7 +22,7 @@ export interface WatchLoopOptions {
   log: BasicLogger;
   kinds: readonly Kind[];
   /** Changes that matter to this loop (runs on the reader's side, off Raft's apply path). */
-  filter?: (event: ChangeEvent) => boolean;
+  filter?: (event: ChangeEventView) => boolean;
   /**
    * One round: read the store, decide, write. `signal` aborts when leadership is lost. A round
    * whose decision depends on the time (a delayed restart) says when to run again even if
@@ -105,7 +105,7 @@ export class WatchLoop implements LeaderComponent {
           continue;
         }
         try {
-          watcher.drain(); // coalesced: the next round reads everything they changed
+          watcher.skipQueued(); // coalesced: the next round reads everything they changed
         } catch {
           watcher = this.openWatch();
         }

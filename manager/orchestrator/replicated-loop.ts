@@ -1,11 +1,13 @@
-import { TaskState, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
+import { TaskState, type Node, type Service, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { Clock } from '../../lib/clock.js';
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import { newId } from '../../lib/ids.js';
 import type { BasicLogger } from '../../lib/logger.js';
 import { WatchLoop } from '../leadership/watch-loop.js';
 import { updateInBatches } from '../store/batched-update.js';
 import type { MemoryStore } from '../store/memory-store.js';
 import type { Store, Tx } from '../store/store.js';
+import type { ChangeEventView } from '../store/watch.js';
 import { isTerminal, observedState } from '../tasks/task-states.js';
 import { applyPlan } from './apply.js';
 import { isEmptyPlan, nodeIsDead, planRemoved, type Plan, type ServiceState } from './plan.js';
@@ -51,12 +53,11 @@ export interface OrchestratorOptions {
  * A task at desired REMOVE can go from the store once nothing runs it: it ended, it never reached
  * a node, or its node is down or gone (a node that returns is told to stop what it no longer has).
  */
-function reapable(task: Task, replica: MemoryStore): boolean {
+function reapable(task: Task, nodes: ReadonlyMap<string, Node>): boolean {
   if (task.desiredState !== TaskState.TASK_STATE_REMOVE) return false;
   const state = observedState(task);
   if (isTerminal(state) || state < TaskState.TASK_STATE_ASSIGNED || task.nodeId === '') return true;
-  const node = replica.get('node', task.nodeId);
-  return nodeIsDead(task.nodeId, node ? new Map([[node.id, node]]) : new Map());
+  return nodeIsDead(task.nodeId, nodes);
 }
 
 export interface OrchestratorRound {
@@ -89,7 +90,7 @@ export function orchestratorWrites(replica: MemoryStore, nowMs: number, makeId: 
   const orphans = replica.list('task', (t) => !live.has(t.serviceId));
   for (const stop of planRemoved(orphans).remove)
     writes.push({ kind: 'desired', taskId: stop.taskId, state: TaskState.TASK_STATE_REMOVE });
-  for (const t of replica.list('task', (t) => reapable(t, replica))) writes.push({ kind: 'delete', taskId: t.id });
+  for (const t of replica.list('task', (t) => reapable(t, nodes))) writes.push({ kind: 'delete', taskId: t.id });
   return { writes, wakeAtMs };
 }
 
@@ -105,6 +106,29 @@ export function writeTask(tx: Tx, replica: MemoryStore, w: TaskWrite): void {
   else if (current.desiredState < w.state) tx.update('task', { ...current, desiredState: w.state });
 }
 
+/**
+ * The changes that can change what the orchestrator writes: every change of a service, a node or
+ * the cluster, a task made or deleted, and a task's update — except a report of progress from a
+ * task meant to run on its way to RUNNING (ASSIGNED, PREPARING, STARTING…). Those are most of the
+ * store's writes while a service starts (one per state, per task), and none changes a plan: a slot
+ * is refilled when its task ends or its node dies, never as it starts; a scale-down is planned in
+ * the round that reads the new spec; the reaper waits for tasks whose desired state is past
+ * RUNNING, which pass. Each of them used to wake a round over every service and task. Reaching
+ * RUNNING does matter, as does a reason it cannot be placed: a task leaving a drained node is
+ * stopped once its replacement runs, or fits nowhere.
+ */
+export function orchestratorMatters(e: ChangeEventView): boolean {
+  if (e.kind !== 'task' || e.action !== 'update') return true;
+  const task = e.object as DeepReadonly<Task>;
+  const state = observedState(task);
+  return (
+    task.desiredState !== TaskState.TASK_STATE_RUNNING ||
+    isTerminal(state) ||
+    state === TaskState.TASK_STATE_RUNNING ||
+    (task.status?.err ?? '') !== ''
+  );
+}
+
 export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
   const makeId = o.newId ?? (() => newId());
   return new WatchLoop({
@@ -115,6 +139,7 @@ export function replicatedOrchestrator(o: OrchestratorOptions): WatchLoop {
     // The cluster object holds the history limit: lowering it (`swarm update --task-history-limit`)
     // must reap at once, not at the next task change.
     kinds: ['service', 'task', 'node', 'cluster'],
+    filter: orchestratorMatters,
     round: async (signal) => {
       const { writes, wakeAtMs } = orchestratorWrites(o.store.replica, o.clock.nowMs(), makeId);
       await updateInBatches(o.store, writes, writeTask, signal);

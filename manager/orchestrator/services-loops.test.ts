@@ -227,6 +227,32 @@ describe('orchestrator and scheduler loops', () => {
     expect(meantToRun(t.store, svc.id)).toHaveLength(1);
   });
 
+  it('is not woken by a starting task’s progress reports before RUNNING, and is by its end (which it replaces)', async () => {
+    const t = await cluster();
+    const svc = await createService(t.store, spec('web', 2), 'req-1');
+    await settled('2 tasks assigned', () => meantToRun(t.store, svc.id).filter((x) => x.nodeId !== '').length === 2);
+    const orchestrator = t.loops[0]!;
+    const report = (taskId: string, state: TaskState) =>
+      t.store.update((tx, s) => {
+        const task = s.get('task', taskId)!;
+        tx.update('task', { ...task, status: { ...task.status!, state } });
+      });
+    await new Promise((r) => setTimeout(r, 20));
+    const roundsBefore = orchestrator.rounds;
+    const [first, second] = meantToRun(t.store, svc.id);
+    for (const state of [TaskState.TASK_STATE_PREPARING, TaskState.TASK_STATE_STARTING])
+      for (const task of [first!, second!]) await report(task.id, state);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(orchestrator.rounds).toBe(roundsBefore);
+    await report(first!.id, TaskState.TASK_STATE_FAILED);
+    // Docker's default restart delay, by the leader's clock.
+    t.clock.advance(5_000);
+    await settled('the failed task replaced in its slot', () =>
+      meantToRun(t.store, svc.id).some((x) => x.slot === first!.slot && x.id !== first!.id),
+    );
+    expect(orchestrator.rounds).toBeGreaterThan(roundsBefore);
+  });
+
   it('stops its rounds when leadership is lost', async () => {
     const t = await cluster();
     running[0]!.abort();

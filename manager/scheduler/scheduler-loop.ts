@@ -1,12 +1,13 @@
 import { TaskState, type Task } from '../../gen/tswarm/v1/objects.js';
 import type { Clock } from '../../lib/clock.js';
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { BasicLogger } from '../../lib/logger.js';
 import { WatchLoop } from '../leadership/watch-loop.js';
 import { updateInBatches } from '../store/batched-update.js';
 import type { MemoryStore } from '../store/memory-store.js';
 import type { Tx } from '../store/store.js';
 import type { Store } from '../store/store.js';
-import type { ChangeEvent } from '../store/watch.js';
+import type { ChangeEventView } from '../store/watch.js';
 import { desiredToRun, observedState, statusAfter } from '../tasks/task-states.js';
 import { placeTasks } from './scheduler.js';
 
@@ -22,12 +23,12 @@ export type SchedulerWrite =
   { kind: 'assign'; taskId: string; nodeId: string } | { kind: 'pending'; taskId: string; reason: string };
 
 /** Waiting for the scheduler: not yet ASSIGNED, still meant to run (or, a job's, to complete). */
-export function waitsForAssignment(task: Task): boolean {
+export function waitsForAssignment(task: DeepReadonly<Task>): boolean {
   return desiredToRun(task) && observedState(task) <= TaskState.TASK_STATE_PENDING;
 }
 
 /** Waiting for a node: made for a slot, not placed, still meant to run, not ended. */
-export function waitsForNode(task: Task): boolean {
+export function waitsForNode(task: DeepReadonly<Task>): boolean {
   return task.nodeId === '' && waitsForAssignment(task);
 }
 
@@ -84,9 +85,9 @@ export function writeDecision(tx: Tx, replica: MemoryStore, w: SchedulerWrite, n
 }
 
 /** Task changes matter when a task waits for a node or stops holding one; node changes always. */
-function matters(e: ChangeEvent): boolean {
+function matters(e: ChangeEventView): boolean {
   if (e.kind !== 'task') return true;
-  const t = e.object as Task;
+  const t = e.object as DeepReadonly<Task>;
   return e.action === 'remove' || waitsForAssignment(t) || !desiredToRun(t);
 }
 

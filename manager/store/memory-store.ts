@@ -1,4 +1,5 @@
 import { assert } from '../../lib/assert.js';
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import { StoreActionKind, StoreSnapshot, StoreTransaction, type StoreAction } from '../../gen/tswarm/v1/store.js';
 import type { Task } from '../../gen/tswarm/v1/objects.js';
@@ -44,6 +45,21 @@ export class MemoryStore implements StateMachine<TxResult> {
     return found && cloneObject(kind, found);
   }
 
+  /**
+   * The stored object itself, typed read-only, not a copy: for hot paths that read a field or two
+   * on every call or message (authorization, a watch filter), where a deep copy of a node with its
+   * certificates costs far more than the read. Safe to hold: an apply replaces a stored object, it
+   * never changes one in place, so a view keeps showing the version it was taken at.
+   */
+  peek<K extends Kind>(kind: K, id: string): DeepReadonly<ObjectOfKind[K]> | undefined {
+    return this.tables.get(kind)!.get(id) as DeepReadonly<ObjectOfKind[K]> | undefined;
+  }
+
+  /** Every stored object of the kind, as peek() gives one: for a read of a field on a hot path. */
+  peekAll<K extends Kind>(kind: K): DeepReadonly<ObjectOfKind[K]>[] {
+    return [...this.tables.get(kind)!.values()] as DeepReadonly<ObjectOfKind[K]>[];
+  }
+
   list<K extends Kind>(kind: K, filter?: (o: ObjectOfKind[K]) => boolean): ObjectOfKind[K][] {
     const out: ObjectOfKind[K][] = [];
     for (const o of this.tables.get(kind)!.values() as Iterable<ObjectOfKind[K]>)
@@ -56,12 +72,23 @@ export class MemoryStore implements StateMachine<TxResult> {
     return id === undefined ? undefined : this.get(kind, id);
   }
 
-  tasksOfService(serviceId: string): Task[] {
-    return [...(this.tasksByService.get(serviceId) ?? [])].map((id) => this.get('task', id)!);
+  /** The service's tasks; `filter` runs on the stored tasks, so only those it keeps are copied. */
+  tasksOfService(serviceId: string, filter?: (t: DeepReadonly<Task>) => boolean): Task[] {
+    return this.tasksIn(this.tasksByService.get(serviceId), filter);
   }
 
-  tasksOfNode(nodeId: string): Task[] {
-    return [...(this.tasksByNode.get(nodeId) ?? [])].map((id) => this.get('task', id)!);
+  /** The node's tasks; `filter` as for tasksOfService. */
+  tasksOfNode(nodeId: string, filter?: (t: DeepReadonly<Task>) => boolean): Task[] {
+    return this.tasksIn(this.tasksByNode.get(nodeId), filter);
+  }
+
+  private tasksIn(ids: ReadonlySet<string> | undefined, filter?: (t: DeepReadonly<Task>) => boolean): Task[] {
+    const out: Task[] = [];
+    for (const id of ids ?? []) {
+      const stored = this.tables.get('task')!.get(id) as Task;
+      if (!filter || filter(stored)) out.push(cloneObject('task', stored));
+    }
+    return out;
   }
 
   /** The first result of the transaction applied with this request ID, while it is remembered. */

@@ -6,7 +6,7 @@ import { MemoryStore } from './memory-store.js';
 import { Store } from './store.js';
 import { DirectProposer, testTask } from './testing/test-store.js';
 import { WatchHistory, WATCH_HISTORY_EVENTS_MAX } from './watch-history.js';
-import type { ChangeEvent } from './watch.js';
+import type { ChangeEvent, ChangeEventView } from './watch.js';
 
 function setup() {
   const replica = new MemoryStore();
@@ -56,9 +56,16 @@ describe('watch filters run outside the apply path', () => {
 });
 
 describe('watchers never share an event object', () => {
-  it('gives each reader its own copy, so neither a reader nor a filter changes what another sees', async () => {
+  it('gives each reader its own copy, so no reader changes what another sees', async () => {
     const { store, replica } = setup();
-    const a = store.watch({ filter: (e) => (((e.object as Task).nodeId = 'changed-by-a-filter'), true) });
+    // A filter sees the shared event, read-only: a write through it does not compile.
+    const writingFilter = (e: ChangeEventView) => {
+      // @ts-expect-error the filter's view of the event is read-only
+      e.object.id = 'changed-by-a-filter';
+      return true;
+    };
+    void writingFilter;
+    const a = store.watch({ filter: (e) => e.object.id === 't1' });
     const b = store.watch();
     await addTask(store, 't1');
     const [fromA] = a.drain();
@@ -69,6 +76,59 @@ describe('watchers never share an event object', () => {
     expect(replica.get('task', 't1')!.nodeId).toBe('n1');
     // A resumed watch replays the same history: it was not changed either.
     expect((store.watch({ fromVersion: 0 }).drain()[0]!.object as Task).nodeId).toBe('n1');
+  });
+});
+
+describe('a filter sees the shared event; readers copy only what passes', () => {
+  it('hands every filter the one shared event, and each reader its own copy of what it keeps', async () => {
+    const { store } = setup();
+    const seen: ChangeEventView['object'][] = [];
+    const a = store.watch({ filter: (e) => (seen.push(e.object), true) });
+    const b = store.watch({ filter: (e) => (seen.push(e.object), e.object.id === 'none') });
+    await addTask(store, 't1');
+    const [fromA] = a.drain();
+    expect(b.drain()).toEqual([]);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(seen[1]);
+    expect(fromA!.object).not.toBe(seen[0]);
+    expect(fromA!.object).toEqual(seen[0]);
+  });
+
+  it('skipQueued drops what is queued unread; the next change is seen', async () => {
+    const { store } = setup();
+    const w = store.watch();
+    await addTask(store, 't1');
+    await addTask(store, 't2');
+    w.skipQueued();
+    expect(w.drain()).toEqual([]);
+    await addTask(store, 't3');
+    expect(ids(w.drain())).toEqual(['t3']);
+  });
+});
+
+describe('MemoryStore.peek', () => {
+  it('shows the stored object as of its version without copying; an update replaces it, never changes it', async () => {
+    const { store, replica } = setup();
+    await addTask(store, 't1');
+    const before = replica.peek('task', 't1')!;
+    expect(replica.peek('task', 't1')).toBe(before);
+    await store.update((tx, r) => tx.update('task', { ...r.get('task', 't1')!, nodeId: 'n2' }));
+    expect(before.nodeId).toBe('n1');
+    expect(replica.peek('task', 't1')!.nodeId).toBe('n2');
+    expect(replica.peek('task', 'missing')).toBeUndefined();
+    expect(replica.peekAll('task')).toEqual([replica.peek('task', 't1')]);
+  });
+
+  it('tasksOfService copies only the tasks its filter keeps, filtering the stored ones', async () => {
+    const { store, replica } = setup();
+    await addTask(store, 't1');
+    await addTask(store, 't2');
+    const seen: unknown[] = [];
+    const kept = replica.tasksOfService('s1', (t) => (seen.push(t), t.id === 't2'));
+    expect(kept.map((t) => t.id)).toEqual(['t2']);
+    expect(seen).toContain(replica.peek('task', 't2'));
+    expect(kept[0]).not.toBe(replica.peek('task', 't2'));
+    expect(replica.tasksOfNode('n1').map((t) => t.id)).toEqual(['t1', 't2']);
   });
 });
 

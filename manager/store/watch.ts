@@ -1,4 +1,5 @@
 import { TswarmError } from '../../lib/errors.js';
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import { cloneObject, type AnyObject, type Kind } from './kinds.js';
 
 export type ChangeAction = 'create' | 'update' | 'remove';
@@ -20,13 +21,21 @@ export interface ChangeEvent {
   previous?: AnyObject;
 }
 
+/** A change as a filter sees it: the store's own event, read-only (no copy is made for it). */
+export type ChangeEventView = Readonly<Omit<ChangeEvent, 'object' | 'previous'>> & {
+  readonly object: DeepReadonly<AnyObject>;
+  readonly previous?: DeepReadonly<AnyObject>;
+};
+
 export interface WatchOptions {
   kinds?: readonly Kind[];
   /**
    * Runs when the reader takes events (next, drain), never inside Raft's apply: a slow filter
    * slows only its reader, and one that throws ends only its own watcher, with the error thrown.
+   * It sees the shared event, read-only: only the events it lets through are copied, so a watch
+   * that wants one node's tasks does not pay a copy of every other node's.
    */
-  filter?: (event: ChangeEvent) => boolean;
+  filter?: (event: ChangeEventView) => boolean;
   /** Events buffered for a slow reader before it is cut off. */
   queueLengthMax?: number;
   /**
@@ -41,11 +50,12 @@ export interface WatchOptions {
 export const WATCH_QUEUE_LENGTH_DEFAULT = 10_000;
 
 /**
- * Each reader gets its own copy of every event, made when it takes the event (before its filter
- * sees it), so no reader can change what another reads. Deep-freezing one shared event would be
- * cheaper (one pass per change rather than one copy per reader), but it cannot hold: bytes fields
- * (certificates, the CA key) are Uint8Arrays, which JavaScript cannot freeze. A copy costs the
- * reader that takes it, off the apply path, as every store read already does (MemoryStore.get).
+ * Each reader gets its own copy of every event it takes, so no reader can change what another
+ * reads. Deep-freezing one shared event would be cheaper (one pass per change rather than one copy
+ * per reader), but it cannot hold: bytes fields (certificates, the CA key) are Uint8Arrays, which
+ * JavaScript cannot freeze. A copy costs the reader that takes it, off the apply path, as every
+ * store read already does (MemoryStore.get); the filter runs first, on the shared event typed
+ * read-only, so what a reader filters out costs it no copy.
  */
 function copyOf(event: ChangeEvent, includePrevious: boolean): ChangeEvent {
   const { previous, ...rest } = event;
@@ -114,6 +124,16 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
     return events;
   }
 
+  /**
+   * Drops every queued event unread: for a reader that only needs to know that something changed
+   * (a loop that reads the store again, as WatchLoop does), copying what it would discard is waste.
+   */
+  skipQueued(): void {
+    this.pending = [];
+    this.head = 0;
+    if (this.error) throw this.error;
+  }
+
   /** Ends the watch with `err` (a slow reader, a throwing filter, the store restored from a snapshot). */
   end(err: Error): void {
     if (this.closed) return;
@@ -166,8 +186,7 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
     while (this.head < this.pending.length) {
       const shared = this.pending[this.head]!;
       this.pending[this.head++] = undefined;
-      const own = copyOf(shared, this.options.includePrevious ?? false);
-      if (this.passes(own)) return own;
+      if (this.passes(shared)) return copyOf(shared, this.options.includePrevious ?? false);
       if (this.error) return undefined;
     }
     this.pending = [];
@@ -175,7 +194,7 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
     return undefined;
   }
 
-  private passes(event: ChangeEvent): boolean {
+  private passes(event: ChangeEventView): boolean {
     if (!this.options.filter) return true;
     try {
       return this.options.filter(event);

@@ -1,3 +1,4 @@
+import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import { TaskState, type Task, type TaskStatus } from '../../gen/tswarm/v1/objects.js';
 import { assert } from '../../lib/assert.js';
 
@@ -20,7 +21,7 @@ export function isTerminal(state: TaskState): boolean {
   return TERMINAL.has(state);
 }
 
-export function observedState(task: Task): TaskState {
+export function observedState(task: DeepReadonly<Task>): TaskState {
   return task.status?.state ?? TaskState.TASK_STATE_NEW;
 }
 
@@ -29,7 +30,7 @@ export function observedState(task: Task): TaskState {
  * COMPLETE counts too, as SwarmKit's `DesiredState <= Completed`: a job's task is meant to run to
  * its end and still occupies its slot.
  */
-export function desiredToRun(task: Task): boolean {
+export function desiredToRun(task: DeepReadonly<Task>): boolean {
   return task.desiredState <= TaskState.TASK_STATE_COMPLETE;
 }
 

@@ -274,8 +274,11 @@ export class Agent {
         let containerId: string;
         try {
           // The engine pulls the image when the node lacks it (with the registry client's retries),
-          // with the service's own registry credentials if it was given some.
-          containerId = (await engine.containerCreate(taskContainerConfig(a.task), taskPullOptions(a.task))).id;
+          // with the service's own registry credentials if it was given some. Started right after:
+          // the network attachment made for the create is kept for the start.
+          containerId = (
+            await engine.containerCreate(taskContainerConfig(a.task), { ...taskPullOptions(a.task), startsNext: true })
+          ).id;
         } catch (err) {
           const message = prepareFailureMessage(a.task, err);
           this.setState({

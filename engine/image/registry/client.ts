@@ -25,6 +25,16 @@ export interface Target {
   repository: string;
   /** The caller's own credentials for this pull (Docker's X-Registry-Auth), over the node's stored login. */
   credentials?: Credentials;
+  /** What the request is for, in error messages and the token scope; pull when absent. */
+  action?: 'pull' | 'push';
+}
+
+/** A request other than a plain GET: a push's HEAD, POST and PUT, and where it goes if not under /v2/<repository>. */
+export interface SendOptions {
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  body?: () => Buffer | NodeJS.ReadableStream;
+  /** An absolute URL (an upload's Location) instead of `/v2/<repository><path>`. */
+  url?: URL;
 }
 
 /** A 5xx or 429 answer: the registry exists but cannot serve now. */
@@ -76,22 +86,34 @@ export class RegistryClient {
    * One request to `/v2/<repository><path>`, answering an auth challenge once. Auth failures
    * become ImageErrors; 5xx/429 become RetryableStatusError; other statuses are returned.
    */
-  async send(t: Target, path: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
-    const url = new URL(`/v2/${t.repository}${path}`, this.baseUrl(t.registry));
-    const scope = `repository:${t.repository}:pull`;
+  async send(
+    t: Target,
+    path: string,
+    headers: Record<string, string> = {},
+    options: SendOptions = {},
+  ): Promise<HttpResponse> {
+    const url = options.url ?? new URL(`/v2/${t.repository}${path}`, this.baseUrl(t.registry));
+    const scope = `repository:${t.repository}:${t.action === 'push' ? 'pull,push' : 'pull'}`;
     const creds = t.credentials ?? (await this.options.credentials(t.registry));
     const first = this.auth.cached(t.registry, scope, creds);
-    let res = await this.http.request(url, { headers: withAuth(headers, first), idleTimeoutMs: this.idleTimeoutMs });
+    const request = (auth: string | undefined) =>
+      this.http.request(url, {
+        ...(options.method ? { method: options.method } : {}),
+        ...(options.body ? { body: options.body } : {}),
+        headers: withAuth(headers, auth),
+        idleTimeoutMs: this.idleTimeoutMs,
+      });
+    let res = await request(first);
     if (res.status === 401) {
       const challenge = parseChallenge(header(res, 'www-authenticate'));
       discard(res);
       const answer = challenge ? await this.answer(t, scope, challenge, creds) : undefined;
       if (!answer) throw authRequired(t, creds);
-      res = await this.http.request(url, { headers: withAuth(headers, answer), idleTimeoutMs: this.idleTimeoutMs });
+      res = await request(answer);
     }
     if (res.status === 401 || res.status === 403) {
       discard(res);
-      throw creds ? credentialsRefused(t.image, t.registry, res.status) : authRequired(t, creds);
+      throw creds ? credentialsRefused(t.image, t.registry, res.status, t.action) : authRequired(t, creds);
     }
     if (res.status >= 500 || res.status === 429) {
       discard(res);
@@ -111,7 +133,7 @@ export class RegistryClient {
     } catch (err) {
       // A token endpoint refusing an anonymous request is asking for a login, not refusing one.
       if (err instanceof TokenError && (err.status === 401 || err.status === 403))
-        throw creds ? credentialsRefused(t.image, t.registry, err.status) : authRequired(t, creds);
+        throw creds ? credentialsRefused(t.image, t.registry, err.status, t.action) : authRequired(t, creds);
       if (err instanceof TokenError && err.status < 500 && err.status !== 429) {
         throw new ImageError(
           'UNAUTHENTICATED',
@@ -129,9 +151,9 @@ export class RegistryClient {
       try {
         return await fn(attempt);
       } catch (err) {
-        if (err instanceof TlsError) throw tlsRefused(t.image, t.registry, err);
+        if (err instanceof TlsError) throw tlsRefused(t.image, t.registry, err, t.action);
         if (!(err instanceof NetworkError || err instanceof RetryableStatusError)) throw err;
-        if (attempt >= this.attemptsMax) throw registryUnreachable(t.image, t.registry, err);
+        if (attempt >= this.attemptsMax) throw registryUnreachable(t.image, t.registry, err, t.action);
         const backoffMs = this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
         const waitMs =
           err instanceof RetryableStatusError && err.retryAfterMs !== undefined
@@ -211,10 +233,10 @@ function loginRefused(registry: string, status: number): ImageError {
 }
 
 function authRequired(t: Target, creds: Credentials | undefined): ImageError {
-  if (creds) return credentialsRefused(t.image, t.registry, 401);
+  if (creds) return credentialsRefused(t.image, t.registry, 401, t.action);
   return new ImageError(
     'UNAUTHENTICATED',
-    `cannot pull ${t.image}: registry ${t.registry} requires authentication (or the repository does not exist). Run "tswarm login ${t.registry}" first`,
+    `cannot ${t.action ?? 'pull'} ${t.image}: registry ${t.registry} requires authentication (or the repository does not exist). Run "tswarm login ${t.registry}" first`,
     false,
   );
 }

@@ -9,8 +9,10 @@ import { rootCertificates } from 'node:tls';
  * origin (blob storage on S3 and the like must not see registry credentials).
  */
 export interface HttpRequest {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
   headers?: Record<string, string>;
+  /** The request body, made anew for each attempt (a redirect or an auth retry sends it again). */
+  body?: () => Buffer | NodeJS.ReadableStream;
   /** No response headers, or no body bytes, for this long aborts the request. */
   idleTimeoutMs: number;
 }
@@ -117,7 +119,15 @@ export class HttpClient {
         body.on('error', () => undefined);
         resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url });
       });
-      request.end();
+      const body = req.body?.();
+      if (body === undefined) request.end();
+      else if (Buffer.isBuffer(body)) request.end(body);
+      else {
+        body.on('error', (err: Error) =>
+          request.destroy(new NetworkError(`reading the upload failed: ${err.message}`, 'EIO')),
+        );
+        body.pipe(request);
+      }
     });
   }
 }

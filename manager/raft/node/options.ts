@@ -55,6 +55,8 @@ export interface RaftNodeOptions<R> {
   /**
    * Told of every change of this member's role or leader, after the Ready that brought it was
    * handled (manager/leadership/: leader-only components start and stop on it). Must not throw.
+   * `leading: true` comes once the new leader has applied its log up to its own term's first
+   * entry, so what it reads of the state machine holds everything its predecessors committed.
    */
   onRoleChange?: (role: { leading: boolean; term: number }) => void;
 }

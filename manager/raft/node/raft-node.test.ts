@@ -40,6 +40,36 @@ describe('raft node loop', () => {
     expect(back.node.status().leader).toBe(second.id);
   });
 
+  it('tells a new leader it leads only once it has applied every entry of earlier terms in its log', async () => {
+    // A new leader's log may end with entries its predecessor committed (or appended) that it has
+    // not applied yet: it learns they are committed only when its own term's first entry commits.
+    // Leader-only components started before that would plan from a stale state (an orchestrator
+    // would make a second task for every slot the old leader had just made), so the signal waits.
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    const seenWhenLeading: { id: string; value: string | undefined }[] = [];
+    cluster.roleObserver = (m, role) => {
+      if (role.leading) seenWhenLeading.push({ id: m.id, value: m.sm.get('last') });
+    };
+    await cluster.startAll();
+    for (let round = 1; round <= 3; round++) {
+      const leader = await cluster.leader();
+      await putMany(leader, round * 1000, 50);
+      // The last write is committed (its proposal resolved) just before the leader goes away,
+      // likely before the followers heard of that commit.
+      const v = `round${round}`;
+      await leader.node.propose(put('c', round * 1000 + 999, 'last', v));
+      await cluster.stopMember(leader.id);
+      seenWhenLeading.length = 0;
+      const next = await cluster.leader();
+      await waitFor(() => seenWhenLeading.some((s) => s.id === next.id), {
+        what: 'the leadership signal',
+        timeoutMs: 5000,
+      });
+      expect(seenWhenLeading.find((s) => s.id === next.id)!.value).toBe(v);
+      await cluster.start(leader.id);
+    }
+  });
+
   it('catches up a member that fell behind a snapshot and compaction', async () => {
     cluster = await TestCluster.create(['n1', 'n2', 'n3'], { snapshotEveryEntries: 50, compactionLagEntries: 0 });
     await cluster.startAll();

@@ -50,6 +50,12 @@ export class RaftNode<R> {
   /** A commit-only hard state (mustSync false): written with the next save rather than on its own fsync. */
   private deferredHardState: HardState | undefined;
   private leaderWatchers: { until: (s: SoftState) => boolean; resolve(): void }[] = [];
+  /**
+   * While this member leads but has not yet said so (onRoleChange): the last index of its log
+   * when it became leader — its own term's first entry. Once that is applied, every entry of
+   * earlier terms is too, and leader-only components may read the state machine.
+   */
+  private announceLeadingAtIndex: number | undefined;
   private readonly heldCommitAppends = new HeldCommitAppends();
 
   private constructor(
@@ -194,6 +200,7 @@ export class RaftNode<R> {
     }
     this.transport.send(rd.messagesAfterPersist);
     if (rd.softState) this.onSoftState(rd.softState);
+    this.announceLeadershipOnceCaughtUp();
     this.rn.advance();
     await this.maybeSnapshot();
   }
@@ -277,7 +284,28 @@ export class RaftNode<R> {
       return false;
     });
     this.logger.info({ leader: s.lead, role: s.raftState, term: this.rn.raft.term }, 'raft: leader or role changed');
-    this.options.onRoleChange?.({ leading: s.raftState === 'leader', term: this.rn.raft.term });
+    if (s.raftState === 'leader') {
+      this.announceLeadingAtIndex ??= this.rn.raft.raftLog.lastIndex();
+      return;
+    }
+    this.announceLeadingAtIndex = undefined;
+    this.options.onRoleChange?.({ leading: false, term: this.rn.raft.term });
+  }
+
+  /**
+   * A new leader's log may end with entries of earlier terms it has not applied: it learns they
+   * are committed only when its own term's first entry commits. Leader-only components started
+   * before then would plan from a stale state — an orchestrator would make a second task for
+   * every slot its predecessor had just made — so leadership is announced once that entry is
+   * applied (SwarmKit's node waits the same way before it signals IsLeader).
+   */
+  private announceLeadershipOnceCaughtUp(): void {
+    const at = this.announceLeadingAtIndex;
+    if (at === undefined || this.applier.appliedIndex < at) return;
+    this.announceLeadingAtIndex = undefined;
+    if (this.rn.softState().raftState !== 'leader') return;
+    this.logger.info({ term: this.rn.raft.term, applied: at }, 'raft: caught up as leader; leader-only work may start');
+    this.options.onRoleChange?.({ leading: true, term: this.rn.raft.term });
   }
 
   private async maybeSnapshot(): Promise<void> {

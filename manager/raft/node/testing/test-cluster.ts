@@ -24,6 +24,9 @@ type Extra = Partial<Omit<RaftNodeOptions<KvResult>, 'id' | 'raftDir' | 'members
 
 export class TestCluster {
   readonly members = new Map<NodeId, Member>();
+  /** Told of every member's onRoleChange, with the member (as a manager's Leadership would be). */
+  roleObserver:
+    ((member: { id: NodeId; sm: KvStateMachine }, role: { leading: boolean; term: number }) => void) | undefined;
 
   private constructor(
     readonly rootDir: string,
@@ -51,6 +54,10 @@ export class TestCluster {
       tickMs: 20, // 10x faster than production, so elections take 200-400 ms
       join: joining,
       ...this.extra,
+      onRoleChange: (role) => {
+        this.extra.onRoleChange?.(role);
+        this.roleObserver?.({ id, sm }, role);
+      },
     });
     const server = new Server();
     node.registerService(server);

@@ -1,0 +1,22 @@
+import type { EngineApi } from './engine-api.js';
+
+/** A 3-manager + 3-worker cluster under benchmark, tswarm or Docker Swarm, driven through the Engine API. */
+export interface BenchCluster {
+  /** "tswarm" or "Docker Swarm", as the report names it. */
+  readonly label: string;
+  /** The image every host already holds, as services name it. */
+  readonly image: string;
+  /** The first manager's daemon: the leader the cluster formed under, which takes every request. */
+  readonly leader: EngineApi;
+  /** Every host's daemon, by host name (m1…m3, w1…w3). */
+  readonly hosts: ReadonlyMap<string, EngineApi>;
+  readonly workers: readonly string[];
+  /** Node IDs by host name. */
+  readonly nodeIds: ReadonlyMap<string, string>;
+  /** SIGKILL of the host's daemon alone (its containers and their monitors keep running). */
+  killDaemon(host: string): Promise<void>;
+  /** Starts the host's daemon again; resolves once it answers on its socket. */
+  startDaemon(host: string): Promise<void>;
+  /** Ends every process the cluster started and removes everything it made. */
+  down(): Promise<void>;
+}
