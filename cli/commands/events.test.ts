@@ -3,6 +3,7 @@ import { LocalVolumeProvider } from '../../engine/volume/local-provider.js';
 import type { EngineEvents } from '../../engine/engine.js';
 import { ApiClient } from '../../lib/api-client/client.js';
 import { readLines } from '../../lib/api-client/json-lines.js';
+import { waitFor } from '../../lib/poll.js';
 import { EventBus } from '../../daemon/events/bus.js';
 import { registerContainer } from './container.js';
 import { registerImage } from './image.js';
@@ -151,6 +152,32 @@ describe('tswarm events on the Engine API', () => {
     ]);
     expect(ev2.out).toContain('signal=15');
     expect(ev2.out).toContain('signal=9');
+  });
+
+  it('tells a container becoming healthy as health_status: healthy, which event=health_status matches', async () => {
+    const since = nowSeconds();
+    const run = [
+      'run',
+      '-d',
+      '--name',
+      'evh',
+      '--network',
+      'none',
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '100ms',
+    ];
+    expect((await cli(...run, ref, 'sleep', '30')).code).toBe(0);
+    const healthy = await waitFor(
+      async () => {
+        const r = await cli('events', '--since', since, '--until', nowSeconds(), '-f', 'event=health_status');
+        return r.out.includes('container health_status: healthy') ? r.out : undefined;
+      },
+      { what: 'the health_status event of evh', timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(healthy).toContain('name=evh');
+    expect((await cli('container', 'rm', '-f', 'evh')).code).toBe(0);
   });
 
   it('refuses an unknown filter before asking the daemon, and a bad time in the daemon’s words', async () => {

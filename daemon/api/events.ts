@@ -38,7 +38,7 @@ export async function serveEvents(bus: EventBus, req: ApiRequest, reply: Reply, 
     ...(filters.size > 0 ? { include: (m) => eventMatches(filters, m) } : {}),
   });
   const untilMs = window.untilNano === undefined ? undefined : Number(window.untilNano / NS_PER_MS);
-  let cancelUntil = () => undefined as void;
+  let cancelUntil: () => void = () => undefined;
   // Only past events: the replay, then the end. Else live ones until `until` (if any) or the client leaves.
   if (untilMs !== undefined && untilMs < nowMs()) subscription.close();
   else if (untilMs !== undefined) cancelUntil = at(untilMs, () => subscription.close(), nowMs);
