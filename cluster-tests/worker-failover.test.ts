@@ -158,7 +158,7 @@ describe('a worker through the loss of its manager', () => {
     expect((await webTask('m1')).ID).toBe(task.ID);
   });
 
-  it('kill -9 of the manager it talks to (the leader): it moves on, stays Ready, its task runs on', async () => {
+  it('kill -9 of the manager it talks to (the leader): it moves on, never DOWN, its task runs on', async () => {
     await waitFor(async () => (await byHost('m1'))['m2']?.managerStatus === 'Reachable', {
       what: 'm2 back after the partition',
       ...poll,
@@ -175,8 +175,11 @@ describe('a worker through the loss of its manager', () => {
     const now = await movedAndStillReady(watch, inUse!, failedAt);
     const seen = await watch.stop();
     expect(now).not.toBe(inUse);
-    expect(seen.states).toEqual(['ready']);
-    expect(seen.versions).toEqual([before]);
+    // A new leader makes every node UNKNOWN until it hears from it, as SwarmKit's does (no new
+    // task goes there meanwhile); w1 is never DOWN: its task is the same one, in the same container
+    // (a DOWN, even between samples, would have had it replaced).
+    expect(seen.states.filter((st) => st !== 'ready' && !st.startsWith('unknown'))).toEqual([]);
+    expect(seen.versions[0]).toBe(before);
     expect(await taskContainers('w1')).toEqual(container);
     await waitFor(async () => (await webTask(survivor)).ID === task.ID, { what: 'the same task of web', ...poll });
     await lab!.start(inUse!);

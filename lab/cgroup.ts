@@ -66,6 +66,12 @@ async function descendants(path: string): Promise<string[]> {
   return out;
 }
 
+/** Every process in the cgroup and in its children (a host's engine may nest cgroups of its own). */
+export async function cgroupTreePids(path: string): Promise<number[]> {
+  const groups = [path, ...(await descendants(path))];
+  return (await Promise.all(groups.map(cgroupPids))).flat();
+}
+
 /**
  * SIGKILLs every process in the cgroup and its children, again and again until none is left
  * (a dying parent may fork once more), within a deadline.
@@ -73,8 +79,7 @@ async function descendants(path: string): Promise<string[]> {
 export async function killCgroup(path: string): Promise<void> {
   const deadlineMs = Date.now() + KILL_DEADLINE_MS;
   for (;;) {
-    const groups = [path, ...(await descendants(path))];
-    const pids = (await Promise.all(groups.map(cgroupPids))).flat();
+    const pids = await cgroupTreePids(path);
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { processStartTime, isHolderAlive } from '../lib/process/pid-lock.js';
-import { builtEntry, binDir } from '../lib/paths.js';
+import { builtEntry, binDir, DAEMON_NODE_FLAGS } from '../lib/paths.js';
 import { TswarmError } from '../lib/errors.js';
 import { labPaths } from './paths.js';
 import type { HostState } from './state.js';
@@ -90,7 +90,7 @@ export async function startDaemon(
   try {
     const argv = [
       process.execPath,
-      '--enable-source-maps',
+      ...DAEMON_NODE_FLAGS,
       builtEntry('daemon'),
       '--data-dir',
       host.dataDir,

@@ -23,6 +23,16 @@ export function findRepoRoot(): string {
 }
 
 /** The built entry points, which the lab starts as separate processes. */
+/**
+ * Node's flags for tswarmd wherever it is started (bin/tswarmd passes the same, in shell): source
+ * maps, so stack traces name the TypeScript; and V8's young generation capped at 2 MiB
+ * semi-spaces rather than 16 MiB. A daemon's allocations are small and short-lived (RPCs, store
+ * transactions, task records), so a small nursery costs little, and the large one only kept
+ * ~25–45 MiB more resident per daemon, idle or after 120 tasks came and went (issue 16, measured
+ * on the services benchmark's lab: the manager's engine 185–192 → 159–167 MiB fresh).
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--enable-source-maps', '--max-semi-space-size=2'];
+
 export function builtEntry(which: 'daemon' | 'cli'): string {
   return join(findRepoRoot(), 'dist', which, 'main.js');
 }

@@ -19,6 +19,7 @@ interface NodeView {
   ID: string;
   Description?: { Hostname?: string };
   Status?: { State?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string };
 }
 
 interface ServiceView {
@@ -49,10 +50,11 @@ export async function createService(api: EngineApi, name: string, image: string,
 }
 
 /** `docker service scale ID=N`: the spec as it is, at its version, with the new count. */
-export async function scaleService(api: EngineApi, id: string, replicas: number): Promise<void> {
-  const s = await api.call<ServiceView>('GET', `/services/${id}`);
+export async function scaleService(api: EngineApi, id: string, replicas: number, timeoutMs?: number): Promise<void> {
+  const t = timeoutMs === undefined ? {} : { timeoutMs };
+  const s = await api.call<ServiceView>('GET', `/services/${id}`, t);
   const spec = { ...s.Spec, Mode: { Replicated: { Replicas: replicas } } };
-  await api.call('POST', `/services/${id}/update`, { query: { version: String(s.Version.Index) }, body: spec });
+  await api.call('POST', `/services/${id}/update`, { query: { version: String(s.Version.Index) }, body: spec, ...t });
 }
 
 export async function removeService(api: EngineApi, id: string): Promise<void> {
@@ -104,6 +106,62 @@ export async function waitNodesReady(api: EngineApi, count: number, timeoutMs: n
       return nodes.length === count && nodes.every((n) => n.Status?.State === 'ready');
     },
     { what: `${api.label}: ${count} nodes ready`, timeoutMs, intervalMs: 250 },
+  );
+}
+
+/** The host name of the Raft leader, as the first of `managers` that answers sees it. */
+export async function leaderHost(managers: readonly EngineApi[]): Promise<string> {
+  let lastError: unknown;
+  for (const api of managers) {
+    try {
+      const nodes = await api.call<NodeView[]>('GET', '/nodes');
+      const leader = nodes.find((n) => n.ManagerStatus?.Leader)?.Description?.Hostname;
+      if (leader) return leader;
+      lastError = new Error(`${api.label}: no node is the leader`);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new Error(`no manager names a leader: ${(lastError as Error).message}`);
+}
+
+/**
+ * Until every node is ready and `managers` managers are reachable, one of them the leader: a
+ * restarted manager has rejoined the Raft group, so the next round starts from a whole cluster.
+ */
+export async function waitManagersReachable(api: EngineApi, managers: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const nodes = await api.call<NodeView[]>('GET', '/nodes');
+      const reachable = nodes.filter((n) => n.ManagerStatus?.Reachability === 'reachable');
+      return (
+        nodes.every((n) => n.Status?.State === 'ready') &&
+        reachable.length === managers &&
+        reachable.some((n) => n.ManagerStatus?.Leader)
+      );
+    },
+    { what: `${api.label}: ${managers} managers reachable, every node ready`, timeoutMs, intervalMs: 250 },
+  );
+}
+
+/**
+ * `docker service scale` tried again and again, as a user or a script does while the managers
+ * elect a new leader, until the scale is accepted: milliseconds from `startedAt` until then.
+ * Scaling is idempotent, so an attempt whose answer was lost but which did apply is harmless.
+ */
+export async function msUntilScaleAccepted(
+  api: EngineApi,
+  serviceId: string,
+  replicas: number,
+  startedAt: number,
+  options: { timeoutMs: number; attemptTimeoutMs: number; what: string },
+): Promise<number> {
+  return waitFor(
+    async () => {
+      await scaleService(api, serviceId, replicas, options.attemptTimeoutMs);
+      return performance.now() - startedAt;
+    },
+    { what: options.what, timeoutMs: options.timeoutMs, intervalMs: POLL_INTERVAL_MS },
   );
 }
 

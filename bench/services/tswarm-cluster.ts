@@ -2,6 +2,7 @@ import { Lab } from '../../lab/lab.js';
 import { formSwarm } from '../../lab/form-swarm.js';
 import type { BenchCluster } from './cluster.js';
 import { EngineApi } from './engine-api.js';
+import { engineRss, labHostPids } from './rss.js';
 import { nodeIdsByHostname, pullImage } from './steps.js';
 
 /**
@@ -26,10 +27,12 @@ export async function tswarmCluster(name: string): Promise<BenchCluster> {
       image,
       leader,
       hosts,
+      managers: lab.hosts.filter((h) => h.role === 'manager').map((h) => h.name),
       workers: lab.hosts.filter((h) => h.role === 'worker').map((h) => h.name),
       nodeIds: await nodeIdsByHostname(leader),
       killDaemon: (host) => lab.kill(host),
       startDaemon: (host) => lab.start(host, { logLevel: 'warn' }),
+      engineRss: async (host) => engineRss(await labHostPids(name, host)),
       down,
     };
   } catch (err) {

@@ -1,6 +1,7 @@
 import { Lab } from '../../lab/lab.js';
 import type { HostState } from '../../lab/state.js';
 import type { BenchCluster } from '../services/cluster.js';
+import { engineRss, labHostPids } from '../services/rss.js';
 import { nodeIdsByHostname, pullImage, waitNodesReady } from '../services/steps.js';
 import { bootSwarmHost, killDockerd, removeCgroupParent, restartDockerd, type SwarmHost } from './host.js';
 
@@ -53,10 +54,12 @@ export async function swarmCluster(name: string): Promise<BenchCluster> {
       image: registry.image,
       leader,
       hosts: new Map([...swarm].map(([n, h]) => [n, h.api])),
+      managers: lab.hosts.filter((h) => h.role === 'manager').map((h) => h.name),
       workers: lab.hosts.filter((h) => h.role === 'worker').map((h) => h.name),
       nodeIds: await nodeIdsByHostname(leader),
       killDaemon: async (host) => killDockerd(swarm.get(host)!),
       startDaemon: (host) => restartDockerd(name, labHosts.get(host)!, swarm.get(host)!),
+      engineRss: async (host) => engineRss(await labHostPids(name, host)),
       down,
     };
   } catch (err) {

@@ -136,11 +136,11 @@ describe('Dispatcher', () => {
     t.clock.advance(10 * PERIOD_MS);
     t.dispatcher.forgetBeats();
     await t.dispatcher.markLiveness(t.replica.list('node'));
-    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
-    // Not heard from since: the unknown node's grace, twice the deadline.
+    // Not heard from since: UNKNOWN (no new task goes there), for the unknown node's grace, twice the deadline.
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_UNKNOWN);
     t.clock.advance(MISSED_HEARTBEATS_MAX * PERIOD_MS * UNKNOWN_NODE_GRACE_MULTIPLIER);
     await t.dispatcher.markLiveness(t.replica.list('node'));
-    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_READY);
+    expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_UNKNOWN);
     t.clock.advance(1);
     await t.dispatcher.markLiveness(t.replica.list('node'));
     expect(stateOf(t, 'w1')).toBe(NodeState.NODE_STATE_DOWN);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NodeState } from '../../gen/tswarm/v1/objects.js';
-import { HeartbeatTracker, MISSED_HEARTBEATS_MAX } from './heartbeats.js';
+import { HeartbeatTracker, MISSED_HEARTBEATS_MAX, UNKNOWN_AFTER_LEADER_CHANGE } from './heartbeats.js';
 
 describe('HeartbeatTracker', () => {
   const period = 1_000;
@@ -18,14 +18,22 @@ describe('HeartbeatTracker', () => {
     expect(down[0]!.message).toContain('heartbeat failure');
   });
 
-  it('gives a node not heard from since the leader’s start twice the deadline, as SwarmKit does', () => {
+  it('makes a node not heard from since the leader’s start UNKNOWN, DOWN after twice the deadline, as SwarmKit does', () => {
     const t = new HeartbeatTracker(10_000);
     const ready = [{ nodeId: 'b', state: NodeState.NODE_STATE_READY }];
+    // Until it reaches this leader it is UNKNOWN: no new task is placed there.
+    expect(t.changes(ready, 10_000, period)).toEqual([
+      { nodeId: 'b', state: NodeState.NODE_STATE_UNKNOWN, message: UNKNOWN_AFTER_LEADER_CHANGE },
+    ]);
+    const unknown = [{ nodeId: 'b', state: NodeState.NODE_STATE_UNKNOWN }];
     // Past one deadline (13 s) it may still be finding the new leader; past two, it is down.
-    expect(t.changes(ready, 10_000 + MISSED_HEARTBEATS_MAX * period * 2, period)).toEqual([]);
-    expect(t.changes(ready, 10_001 + MISSED_HEARTBEATS_MAX * period * 2, period)[0]!.state).toBe(
+    expect(t.changes(unknown, 10_000 + MISSED_HEARTBEATS_MAX * period * 2, period)).toEqual([]);
+    expect(t.changes(unknown, 10_001 + MISSED_HEARTBEATS_MAX * period * 2, period)[0]!.state).toBe(
       NodeState.NODE_STATE_DOWN,
     );
+    // Its first beat here makes it READY at once.
+    t.beat('b', 11_000);
+    expect(t.changes(unknown, 11_000, period)[0]!.state).toBe(NodeState.NODE_STATE_READY);
     // Once it has beaten here, the normal deadline counts from its last beat.
     t.beat('b', 20_000);
     expect(t.changes(ready, 20_000 + MISSED_HEARTBEATS_MAX * period, period)).toEqual([]);

@@ -22,15 +22,22 @@ export interface NodeLiveness {
 
 export interface StateChange {
   nodeId: string;
-  state: NodeState.NODE_STATE_READY | NodeState.NODE_STATE_DOWN;
+  state: NodeState.NODE_STATE_READY | NodeState.NODE_STATE_UNKNOWN | NodeState.NODE_STATE_DOWN;
   message: string;
 }
+
+/** What `node ls` says of a node a new leader has not heard from yet (SwarmKit's words). */
+export const UNKNOWN_AFTER_LEADER_CHANGE = 'node moved to unknown state due to leadership change';
 
 /**
  * Heartbeats live only in the leader's memory; only a change of a node's state (Ready ↔ Down)
  * is written to Raft. A new leader starts every node's clock at its own start, so it does not
  * declare the whole cluster down for beats that went to its predecessor, and gives the nodes it
- * has not heard from yet UNKNOWN_NODE_GRACE_MULTIPLIER deadlines to find it.
+ * has not heard from yet UNKNOWN_NODE_GRACE_MULTIPLIER deadlines to find it. Meanwhile such a node
+ * is UNKNOWN, as in SwarmKit: the scheduler places new tasks only on READY nodes, so the tasks of
+ * a scale made right after a failover do not go to a node that may be the dead leader itself (it
+ * would wait for its DOWN to be placed again); the orchestrator replaces tasks only on DOWN nodes,
+ * so what runs on an UNKNOWN node is left alone.
  */
 export class HeartbeatTracker {
   private lastBeatMs = new Map<string, number>();
@@ -55,6 +62,8 @@ export class HeartbeatTracker {
       const alive = nowMs - last <= (beatSeen ? deadlineMs : deadlineMs * UNKNOWN_NODE_GRACE_MULTIPLIER);
       if (alive && beatSeen && n.state !== NodeState.NODE_STATE_READY)
         out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_READY, message: '' });
+      if (alive && !beatSeen && n.state === NodeState.NODE_STATE_READY)
+        out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_UNKNOWN, message: UNKNOWN_AFTER_LEADER_CHANGE });
       if (!alive && n.state !== NodeState.NODE_STATE_DOWN) {
         out.push({
           nodeId: n.nodeId,
