@@ -344,7 +344,6 @@ export class Engine {
     return this.runtime.logs(ref, options);
   }
 
-  /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
   /**
    * `docker commit`: the container's changes as a new image over its own, tagged `reference` when
    * given. The container is held still meanwhile (paused when running, unless `pause` is false).
