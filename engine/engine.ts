@@ -13,7 +13,14 @@ import {
 import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
 import type { BridgeAddress, ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
-import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
+import {
+  ContainerRuntime,
+  type ExecResult,
+  type ExecSession,
+  type ExecSessionRequest,
+  type LogRecord,
+  type WaitResult,
+} from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
 import { volumeNames, type VolumeProvider } from './volume-contract.js';
@@ -29,6 +36,7 @@ import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
 
 export type { VolumeProvider } from './volume-contract.js';
+export type { ExecSession, ExecSessionRequest } from './runtime/runtime.js';
 
 export interface EngineOptions {
   /** The daemon's data dir; the engine keeps everything under <dataDir>/engine. */
@@ -322,6 +330,11 @@ export class Engine {
   /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
     return execInContainer(this.runtime, ref, command, timeoutMs);
+  }
+
+  /** A command in a running container with its streams open (`docker exec`, also -i and -t). */
+  async containerExecSession(ref: string, request: ExecSessionRequest): Promise<ExecSession> {
+    return this.runtime.execSession(ref, request);
   }
 
   /** The cgroup counters of the named containers, or of every running one when none is named. */

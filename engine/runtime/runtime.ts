@@ -30,6 +30,8 @@ import { setUpHost } from './host-setup.js';
 import type { SeccompProfile } from './seccomp.js';
 import type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 import { containerSummary } from './summary.js';
+import { resolveUser } from './user.js';
+import type { ExecSession, ExecSessionOptions } from './exec-session.js';
 import { ContainerRecords } from './records.js';
 import { KeyedLock } from './keyed-lock.js';
 import { ExitListeners } from './exit-listeners.js';
@@ -38,6 +40,10 @@ import { keepCompiledSeccomp, launchUnderConmon, prepareStart, startLaunched, ty
 export type { CreateInput } from './create.js';
 export type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 export type { LogRecord } from './logs.js';
+export type { ExecSession } from './exec-session.js';
+
+/** A streamed exec as the API asks for it: the user still a Docker user string ("" for the container's). */
+export type ExecSessionRequest = Omit<ExecSessionOptions, 'user'> & { user: string };
 
 /** Docker's default json-file cap is unbounded; ours is 10 MiB per container. */
 const DEFAULT_LOG_BYTES_MAX = 10 * 1024 * 1024;
@@ -358,6 +364,27 @@ export class ContainerRuntime {
       await this.containerProcess(record),
     );
     return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr, truncated: result.truncated };
+  }
+
+  /**
+   * Starts a command in the running container with its streams open, as `docker exec` (also -i,
+   * -t, -e, -w, -u). A user is resolved against the container's /etc/passwd and /etc/group, as
+   * for its own process; without one the exec runs as the container's user.
+   */
+  async execSession(ref: string, options: ExecSessionRequest): Promise<ExecSession> {
+    const record = this.records.resolve(ref);
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
+    const paths = containerPaths(this.containersDir, record.id);
+    let user: ExecSessionOptions['user'];
+    if (options.user !== '') {
+      const [passwd, group] = await Promise.all(
+        ['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')),
+      );
+      user = resolveUser(options.user, passwd ?? '', group ?? '');
+    }
+    const base = (await this.containerProcess(record)) ?? {};
+    return this.oci.execSession(record.runtimeName, base, { ...options, user });
   }
 
   /**
