@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab } from '../lab/lab.js';
+import { waitFor } from '../lib/poll.js';
+import { DOCKER_CLI, docker, dockerOk, socketOf } from './support/docker.js';
+import { show, tswarmOk } from './support/engine.js';
+import { PtySession } from './support/pty-session.js';
+
+/**
+ * Terminals and streams over hijacked connections, driven by the real docker CLI: exec output
+ * streamed as it is written with no size cap, stdin, -e/-w/-u, and `exec -it` at a real
+ * pseudo-terminal (a prompt, a command's output, a window resize seen by `stty size`, Ctrl-C
+ * reaching the container, `exit 3` ending the client with 3).
+ */
+const name = `ia${Math.floor(Math.random() * 1e6).toString(36)}`;
+let lab: Lab | undefined;
+let image = '';
+const L = () => lab as Lab;
+const HOST = 'm1';
+
+function dockerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, DOCKER_HOST: `unix://${socketOf(L(), HOST)}`, DOCKER_CONFIG: '/nonexistent-tswarm-test' };
+}
+
+/** `docker ARGS`' stdout hashed as it streams (20 MiB never held as one string), and its exit code. */
+function dockerHashed(args: readonly string[]): Promise<{ code: number | null; sha256: string; bytes: number }> {
+  const child = spawn(DOCKER_CLI, args, { env: dockerEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  child.stdout.on('data', (c: Buffer) => {
+    hash.update(c);
+    bytes += c.length;
+  });
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, sha256: hash.digest('hex'), bytes })));
+}
+
+describe('interactive terminals and streamed exec on a lab host', () => {
+  beforeAll(async () => {
+    lab = await Lab.up({ name, managers: 1, workers: 0, registry: true, logLevel: 'warn' });
+    image = lab.requireRegistry().image;
+    await tswarmOk(L(), HOST, ['pull', image]);
+    await dockerOk(L(), HOST, ['run', '-d', '--name', 'box', image, 'sleep', '100000']);
+  });
+
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  it('docker exec: 20 MiB arrive whole and in order, and output arrives as it is written', async () => {
+    // seq 1..2,900,000 is 20.6 MB of numbered lines: any loss, duplicate or reordering changes the hash.
+    const local = createHash('sha256');
+    for (let i = 1; i <= 2_900_000; i += 100_000) {
+      const lines: string[] = [];
+      for (let j = i; j < i + 100_000 && j <= 2_900_000; j++) lines.push(`${j}\n`);
+      local.update(lines.join(''));
+    }
+    const started = Date.now();
+    const r = await dockerHashed(['exec', 'box', 'seq', '1', '2900000']);
+    show(`docker exec seq 1 2900000 -> ${r.code}, ${r.bytes} bytes in ${Date.now() - started} ms`);
+    expect(r.code).toBe(0);
+    expect(r.bytes).toBeGreaterThan(20 * 1024 * 1024);
+    expect(r.sha256).toBe(local.digest('hex'));
+
+    // The first line must reach the client while the command still waits for a file only a
+    // second exec creates: the output is not held until the command ends.
+    const child = spawn(
+      DOCKER_CLI,
+      ['exec', 'box', 'sh', '-c', 'echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second'],
+      { env: dockerEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await waitFor(() => out === 'first\n', { what: '"first" before the command ends', timeoutMs: 30_000 });
+    await dockerOk(L(), HOST, ['exec', 'box', 'sh', '-c', ': > /tmp/go']);
+    expect(await closed).toBe(0);
+    expect(out).toBe('first\nsecond\n');
+  });
+
+  it('docker exec -i, -e, -w, -u: stdin reaches the command, which runs where and as asked', async () => {
+    const piped = await docker(L(), HOST, ['exec', '-i', 'box', 'sh', '-c', 'tr a-z A-Z; echo "exit after eof"'], {
+      input: 'hello stdin\n',
+    });
+    expect(piped).toMatchObject({ code: 0, stdout: 'HELLO STDIN\nexit after eof\n' });
+
+    const env = await docker(L(), HOST, [
+      'exec',
+      '-e',
+      'GREETING=hi there',
+      '-w',
+      '/tmp',
+      '-u',
+      '1000:1000',
+      'box',
+      'sh',
+      '-c',
+      'echo "$GREETING|$(pwd)|$(id -u):$(id -g)"; echo err >&2; exit 4',
+    ]);
+    show(`docker exec -e -w -u -> ${env.code} ${JSON.stringify(env.stdout)} ${JSON.stringify(env.stderr)}`);
+    expect(env).toMatchObject({ code: 4, stdout: 'hi there|/tmp|1000:1000\n', stderr: 'err\n' });
+
+    const badUser = await docker(L(), HOST, ['exec', '-u', 'nosuchuser', 'box', 'true']);
+    expect(badUser.code).not.toBe(0);
+    expect(badUser.stderr).toMatch(/nosuchuser/);
+    const missing = await docker(L(), HOST, ['exec', 'box', '/no/such/cmd']);
+    expect(missing.code).toBe(127);
+  });
+
+  it('docker exec -it at a terminal: prompt, output, resize, Ctrl-C, exit 3', async () => {
+    const term = new PtySession(`${DOCKER_CLI} exec -it box sh`, dockerEnv(), 24, 80);
+    try {
+      await term.expect(/# /);
+      let mark = term.text.length;
+      term.type('echo "sum=$((40+2))"\r');
+      await term.expect(/sum=42/, { from: mark });
+
+      mark = term.text.length;
+      term.type('stty size\r');
+      await term.expect(/24 80/, { from: mark });
+
+      // A window change: the CLI sees SIGWINCH and resizes the exec's terminal.
+      await term.resize(33, 111);
+      await waitFor(
+        async () => {
+          const m = term.text.length;
+          term.type('stty size\r');
+          try {
+            await term.expect(/\d+ \d+\r?\n/, { from: m, timeoutMs: 5_000 });
+          } catch {
+            return false;
+          }
+          return /33 111/.test(term.text.slice(m));
+        },
+        { what: 'stty size to say 33 111', timeoutMs: 30_000, intervalMs: 200 },
+      );
+
+      // Ctrl-C reaches the foreground job inside, not the client.
+      mark = term.text.length;
+      term.type('sleep 1000\r');
+      await term.expect(/sleep 1000/, { from: mark });
+      term.type('\x03');
+      mark = term.text.length;
+      term.type('echo "after=$((6*7))"\r');
+      await term.expect(/after=42/, { from: mark });
+
+      term.type('exit 3\r');
+      expect(await term.exitCode()).toBe(3);
+      show(`docker exec -it session:\n${term.text}`);
+    } finally {
+      term.kill();
+    }
+  });
+});
