@@ -18,6 +18,7 @@ import {
   type ExecResult,
   type ExecSession,
   type ExecSessionRequest,
+  type StdinAttachment,
   type LogRecord,
   type WaitResult,
 } from './runtime/runtime.js';
@@ -330,6 +331,16 @@ export class Engine {
   /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
   async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
     return execInContainer(this.runtime, ref, command, timeoutMs);
+  }
+
+  /** A writer into the running container's stdin (created with OpenStdin), through conmon. */
+  async containerAttachStdin(ref: string): Promise<StdinAttachment> {
+    return this.runtime.attachStdin(ref);
+  }
+
+  /** Sets a TTY container's terminal size; a no-op for one without a TTY. */
+  async containerResize(ref: string, rows: number, cols: number): Promise<void> {
+    return this.runtime.resizeTerminal(ref, rows, cols);
   }
 
   /** A command in a running container with its streams open (`docker exec`, also -i and -t). */

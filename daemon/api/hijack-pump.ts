@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { muxFrames, type FrameStream, type Sink } from './reply.js';
+import { DetachKeyMatcher } from './detach-keys.js';
 
 /**
  * Copies a process's output to a hijacked connection as it is written: each chunk as one frame
@@ -42,6 +43,35 @@ export function pumpInput(input: Readable, target: Writable, options: { endOnEof
     input.off('end', onEnd);
     input.unpipe(target);
   };
+}
+
+/**
+ * Copies the client's input to a container's stdin, watching for the detach keys: when they are
+ * typed the copy stops and `onDetach` runs (the container keeps running). The input is paused
+ * while the target is full, so nothing queues. The client's half-close ends the target.
+ */
+export function pumpInputWithDetach(input: Readable, target: Writable, keys: Buffer, onDetach: () => void): () => void {
+  const matcher = new DetachKeyMatcher(keys);
+  const onData = (chunk: Buffer) => {
+    const { forward, detached } = matcher.feed(chunk);
+    if (forward.length > 0 && !target.write(forward)) {
+      input.pause();
+      target.once('drain', () => input.resume());
+    }
+    if (detached) {
+      stop();
+      onDetach();
+    }
+  };
+  const onEnd = () => target.end();
+  const stop = () => {
+    input.off('data', onData);
+    input.off('end', onEnd);
+  };
+  input.on('data', onData);
+  input.once('end', onEnd);
+  input.resume();
+  return stop;
 }
 
 /** The last bytes of a stream, bounded: enough to read why a command could not start. */

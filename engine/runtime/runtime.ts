@@ -31,6 +31,7 @@ import type { SeccompProfile } from './seccomp.js';
 import type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 import { containerSummary } from './summary.js';
 import { resolveUser } from './user.js';
+import { attachStdin, resizeConmonTerminal, type StdinAttachment } from './attach.js';
 import type { ExecSession, ExecSessionOptions } from './exec-session.js';
 import { ContainerRecords } from './records.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -41,6 +42,7 @@ export type { CreateInput } from './create.js';
 export type { ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 export type { LogRecord } from './logs.js';
 export type { ExecSession } from './exec-session.js';
+export type { StdinAttachment } from './attach.js';
 
 /** A streamed exec as the API asks for it: the user still a Docker user string ("" for the container's). */
 export type ExecSessionRequest = Omit<ExecSessionOptions, 'user'> & { user: string };
@@ -364,6 +366,29 @@ export class ContainerRuntime {
       await this.containerProcess(record),
     );
     return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr, truncated: result.truncated };
+  }
+
+  /** A writer into the running container's stdin (docker run -i, attach with stdin); it must have been created with one. */
+  async attachStdin(ref: string): Promise<StdinAttachment> {
+    const record = this.records.resolve(ref);
+    if (!record.config.spec?.openStdin)
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `container ${record.name} has no stdin to attach to. Create it with -i (OpenStdin) to send it input`,
+      );
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
+    // conmon's short link to the bundle (-u NAME under --socket-dir-path): a socket path has ~108 bytes.
+    return attachStdin(join(this.o.root, 's', record.runtimeName, 'attach'));
+  }
+
+  /** Sets a running TTY container's terminal size (rows, columns); a no-op without a TTY, as dockerd's. */
+  async resizeTerminal(ref: string, rows: number, cols: number): Promise<void> {
+    const record = this.records.resolve(ref);
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
+    if (!record.config.spec?.tty) return;
+    await resizeConmonTerminal(join(containerPaths(this.containersDir, record.id).bundle, 'ctl'), rows, cols);
   }
 
   /**
