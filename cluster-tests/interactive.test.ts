@@ -35,6 +35,23 @@ function dockerHashed(args: readonly string[]): Promise<{ code: number | null; s
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, sha256: hash.digest('hex'), bytes })));
 }
 
+/** `stty size` inside says `size` (the resize travels client → daemon → terminal; asked until it does). */
+async function expectSize(term: PtySession, size: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const m = term.text.length;
+      term.type('stty size\r');
+      try {
+        await term.expect(/\d+ \d+\r?\n/, { from: m, timeoutMs: 5_000 });
+      } catch {
+        return false;
+      }
+      return term.text.slice(m).includes(size);
+    },
+    { what: `stty size to say ${size}`, timeoutMs: 30_000, intervalMs: 200 },
+  );
+}
+
 describe('interactive terminals and streamed exec on a lab host', () => {
   beforeAll(async () => {
     lab = await Lab.up({ name, managers: 1, workers: 0, registry: true, logLevel: 'warn' });
@@ -121,19 +138,7 @@ describe('interactive terminals and streamed exec on a lab host', () => {
 
       // A window change: the CLI sees SIGWINCH and resizes the exec's terminal.
       await term.resize(33, 111);
-      await waitFor(
-        async () => {
-          const m = term.text.length;
-          term.type('stty size\r');
-          try {
-            await term.expect(/\d+ \d+\r?\n/, { from: m, timeoutMs: 5_000 });
-          } catch {
-            return false;
-          }
-          return /33 111/.test(term.text.slice(m));
-        },
-        { what: 'stty size to say 33 111', timeoutMs: 30_000, intervalMs: 200 },
-      );
+      await expectSize(term, '33 111');
 
       // Ctrl-C reaches the foreground job inside, not the client.
       mark = term.text.length;
@@ -150,5 +155,83 @@ describe('interactive terminals and streamed exec on a lab host', () => {
     } finally {
       term.kill();
     }
+  });
+
+  it('docker run -it at a terminal: prompt, output, resize, exit 3; the TTY output kept in the log', async () => {
+    const term = new PtySession(`${DOCKER_CLI} run -it --name tty1 ${image} sh`, dockerEnv(), 24, 80);
+    try {
+      await term.expect(/# /);
+      let mark = term.text.length;
+      term.type('echo "run=$((40+2))"\r');
+      await term.expect(/run=42/, { from: mark });
+      mark = term.text.length;
+      term.type('stty size\r');
+      await term.expect(/24 80/, { from: mark });
+      await term.resize(40, 100);
+      await expectSize(term, '40 100');
+      term.type('exit 3\r');
+      expect(await term.exitCode()).toBe(3);
+    } finally {
+      term.kill();
+    }
+    expect(
+      await dockerOk(L(), HOST, [
+        'inspect',
+        '-f',
+        '{{.State.Status}} {{.State.ExitCode}} {{.Config.Tty}} {{.Config.OpenStdin}}',
+        'tty1',
+      ]),
+    ).toBe('exited 3 true true\n');
+    // As Docker keeps a TTY container's log: the terminal's bytes, \r\n and all.
+    expect(await dockerOk(L(), HOST, ['logs', 'tty1'])).toMatch(/run=42\r\n/);
+  });
+
+  it('docker attach, then Ctrl-P Ctrl-Q: the client leaves and the container keeps running', async () => {
+    await dockerOk(L(), HOST, ['run', '-dit', '--name', 'tty2', image, 'sh']);
+    const term = new PtySession(`${DOCKER_CLI} attach tty2`, dockerEnv(), 24, 80);
+    try {
+      // The prompt was printed before the attach: a typed line shows the attach works.
+      await waitFor(
+        async () => {
+          const m = term.text.length;
+          term.type('echo "attached=$((3*3))"\r');
+          try {
+            await term.expect(/attached=9/, { from: m, timeoutMs: 3_000 });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { what: 'the attached shell to answer', timeoutMs: 30_000, intervalMs: 100 },
+      );
+      term.type('\x10\x11');
+      await term.exitCode();
+      show(`docker attach then Ctrl-P Ctrl-Q:\n${term.text}`);
+    } finally {
+      term.kill();
+    }
+    expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}}', 'tty2'])).toBe('running\n');
+    // Another attach (with its own detach keys) still reaches the same shell.
+    const again = new PtySession(`${DOCKER_CLI} attach --detach-keys ctrl-x tty2`, dockerEnv(), 24, 80);
+    try {
+      await waitFor(
+        async () => {
+          const m = again.text.length;
+          again.type('echo "again=$((5*5))"\r');
+          try {
+            await again.expect(/again=25/, { from: m, timeoutMs: 3_000 });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { what: 'the shell to answer the second attach', timeoutMs: 30_000, intervalMs: 100 },
+      );
+      again.type('\x18');
+      await again.exitCode();
+    } finally {
+      again.kill();
+    }
+    expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}}', 'tty2'])).toBe('running\n');
   });
 });

@@ -53,7 +53,8 @@ export function shellQuote(word: string): string {
 /**
  * The OCI process an exec runs: the container's own (user, groups, cwd, env, capabilities, as
  * Docker's exec), with the command, the extra environment, the working directory and user asked for.
- * `terminal` stays false: with a TTY the command inherits the pseudo-terminal `script` made.
+ * With a TTY, `terminal` is set: crun makes the command's pseudo-terminal (so it is the command's
+ * controlling terminal, with job control and Ctrl-C as SIGINT) and copies between it and its own.
  */
 export function execProcess(base: Record<string, unknown>, o: ExecSessionOptions): Record<string, unknown> {
   const env = new Map<string, string>();
@@ -72,11 +73,12 @@ export function execProcess(base: Record<string, unknown>, o: ExecSessionOptions
 }
 
 /**
- * Starts `crun exec` with pipes, or — for a TTY — under util-linux `script`, whose
- * pseudo-terminal the command inherits as its stdin, stdout and stderr and controlling terminal:
- * the terminal's line discipline then echoes, turns Ctrl-C into SIGINT for the foreground job and
- * sends SIGWINCH on a resize, as the pty dockerd makes for `exec -t`. Node cannot receive the
- * master of a pty over a console socket, and `script` is on every host conmon runs on.
+ * Starts `crun exec` with pipes, or — for a TTY — under util-linux `script`: `crun exec --tty`
+ * without a console socket makes the command's pseudo-terminal itself and copies between it and
+ * its own stdio, which must be a terminal, so `script` gives it one whose other side is our
+ * pipes. (Node cannot take a pty's master over a console socket.) The pty's line discipline echoes
+ * and turns Ctrl-C into SIGINT for the foreground job inside, as the pty dockerd makes for
+ * `exec -t`. Resizes set the command's terminal directly (stty on its fd 0), which signals it.
  */
 export function startExecSession(
   command: RuntimeCommand,
