@@ -7,7 +7,7 @@ import { versionAtLeast } from './versions.js';
 import type { Readable } from 'node:stream';
 import type { StdinAttachment } from '../../engine/runtime/runtime.js';
 import { boolParam, containerRef, intParam, noSuchContainer } from './params.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../lib/detach-keys.js';
 import { pumpInputWithDetach } from './hijack-pump.js';
 import { until } from './container-wait.js';
 import { statsRoute } from './container-stats.js';

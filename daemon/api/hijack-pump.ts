@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { muxFrames, type FrameStream, type Sink } from './reply.js';
-import { DetachKeyMatcher } from './detach-keys.js';
+import { DetachKeyMatcher } from '../../lib/detach-keys.js';
 
 /**
  * Copies a process's output to a hijacked connection as it is written: each chunk as one frame

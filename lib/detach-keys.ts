@@ -1,4 +1,4 @@
-import { TswarmError } from '../../lib/errors.js';
+import { TswarmError } from './errors.js';
 
 /** Docker's default: Ctrl-P then Ctrl-Q. */
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
