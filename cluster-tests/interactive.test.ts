@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../lab/lab.js';
 import { waitFor } from '../lib/poll.js';
@@ -13,6 +14,8 @@ import { PtySession } from './support/pty-session.js';
  * pseudo-terminal (a prompt, a command's output, a window resize seen by `stty size`, Ctrl-C
  * reaching the container, `exit 3` ending the client with 3).
  */
+/** This checkout's tswarm CLI, run from the test's namespace against the host's socket (TSWARM_HOST). */
+const TSWARM_CLI = fileURLToPath(new URL('../bin/tswarm', import.meta.url));
 const name = `ia${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 let image = '';
@@ -42,14 +45,16 @@ async function expectSize(term: PtySession, size: string): Promise<void> {
       const m = term.text.length;
       term.type('stty size\r');
       try {
-        await term.expect(/\d+ \d+\r?\n/, { from: m, timeoutMs: 5_000 });
+        await term.expect(/\d+ \d+\r*\n/, { from: m, timeoutMs: 5_000 });
       } catch {
         return false;
       }
       return term.text.slice(m).includes(size);
     },
     { what: `stty size to say ${size}`, timeoutMs: 30_000, intervalMs: 200 },
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; the terminal showed:\n${JSON.stringify(term.text.slice(-600))}`);
+  });
 }
 
 describe('interactive terminals and streamed exec on a lab host', () => {
@@ -233,5 +238,64 @@ describe('interactive terminals and streamed exec on a lab host', () => {
       again.kill();
     }
     expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}}', 'tty2'])).toBe('running\n');
+  });
+
+  it('tswarm run -it, exec -it and attach at a terminal: the same, with tswarm’s own CLI', async () => {
+    const env = { ...process.env, ...L().env(HOST) };
+    const run = new PtySession(`${TSWARM_CLI} run -it --name tty3 ${image} sh`, env, 24, 80);
+    try {
+      await run.expect(/# /);
+      const mark = run.text.length;
+      run.type('echo "tswarm=$((40+2))"\r');
+      await run.expect(/tswarm=42/, { from: mark });
+      await run.resize(30, 90);
+      await expectSize(run, '30 90');
+      run.type('exit 3\r');
+      expect(await run.exitCode()).toBe(3);
+    } finally {
+      run.kill();
+    }
+
+    const exec = new PtySession(`${TSWARM_CLI} exec -it box sh`, env, 24, 80);
+    try {
+      await exec.expect(/# /);
+      await expectSize(exec, '24 80');
+      await exec.resize(50, 120);
+      await expectSize(exec, '50 120');
+      // Ctrl-C is a key in raw mode: it reaches the job inside, and the client stays.
+      exec.type('sleep 1000\r');
+      await exec.expect(/sleep 1000/);
+      exec.type('\x03');
+      const mark = exec.text.length;
+      exec.type('echo "alive=$((6*7))"\r');
+      await exec.expect(/alive=42/, { from: mark });
+      exec.type('exit 3\r');
+      expect(await exec.exitCode()).toBe(3);
+    } finally {
+      exec.kill();
+    }
+
+    await dockerOk(L(), HOST, ['run', '-dit', '--name', 'tty4', image, 'sh']);
+    const attach = new PtySession(`${TSWARM_CLI} attach tty4`, env, 24, 80);
+    try {
+      await waitFor(
+        async () => {
+          const m = attach.text.length;
+          attach.type('echo "tattached=$((3*3))"\r');
+          try {
+            await attach.expect(/tattached=9/, { from: m, timeoutMs: 3_000 });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { what: 'the attached shell to answer', timeoutMs: 30_000, intervalMs: 100 },
+      );
+      attach.type('\x10\x11');
+      expect(await attach.exitCode()).toBe(0);
+    } finally {
+      attach.kill();
+    }
+    expect(await dockerOk(L(), HOST, ['inspect', '-f', '{{.State.Status}}', 'tty4'])).toBe('running\n');
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { ApiClient } from '../../lib/api-client/client.js';
 import { DetachKeyMatcher, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 import type { CliContext } from '../context.js';
@@ -43,7 +44,12 @@ export async function interactiveSession(
   const { socket, head } = await api.hijack('POST', path, request);
   const stdin = process.stdin;
   const raw = o.tty && o.stdin && stdin.isTTY;
-  if (raw) stdin.setRawMode(true);
+  if (raw) {
+    stdin.setRawMode(true);
+    // libuv's raw mode keeps output processing (ONLCR), which would turn the container's own
+    // \r\n into \r\r\n; the docker CLI's raw mode turns it off too. setRawMode(false) restores it.
+    spawnSync('stty', ['-opost'], { stdio: [stdin, 'ignore', 'ignore'] });
+  }
   let detached = false;
   const matcher = o.tty ? new DetachKeyMatcher(keys) : undefined;
   const onData = (chunk: Buffer) => {
@@ -63,14 +69,19 @@ export async function interactiveSession(
     stdin.once('end', onEnd);
     stdin.resume();
   }
+  // Window changes are listened for from now, but sent only once the caller says the container
+  // (or exec) runs: a change between the two is covered by the size sent then.
+  let tracking = false;
   const sendSize = () => {
     const { rows, columns } = process.stdout;
-    if (!o.resizePath || !rows || !columns) return;
+    if (!tracking || !o.resizePath || !rows || !columns) return;
     void api.request('POST', o.resizePath, { query: { h: rows, w: columns } }).then(
       (res) => res.resume(),
       () => undefined,
     );
   };
+  const sized = o.tty && process.stdout.isTTY;
+  if (sized) process.stdout.on('resize', sendSize);
   const copy = o.tty
     ? (async () => {
         for await (const chunk of hijackedBytes(socket, head)) c.out(chunk);
@@ -97,9 +108,8 @@ export async function interactiveSession(
       return detached;
     },
     trackSize: () => {
-      if (!o.tty || !process.stdout.isTTY) return;
-      sendSize();
-      process.stdout.on('resize', sendSize);
+      tracking = true;
+      if (sized) sendSize();
     },
     close: () => socket.destroy(),
   };
