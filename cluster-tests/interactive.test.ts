@@ -57,6 +57,26 @@ async function expectSize(term: PtySession, size: string): Promise<void> {
   });
 }
 
+/**
+ * Types `line` until the shell's answer matches `pattern`: an attach joins a shell whose prompt
+ * was printed before it, so the first line typed may come before the input is connected.
+ */
+async function answers(term: PtySession, line: string, pattern: RegExp): Promise<void> {
+  await waitFor(
+    async () => {
+      const m = term.text.length;
+      term.type(`${line}\r`);
+      try {
+        await term.expect(pattern, { from: m, timeoutMs: 3_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { what: `the shell to answer ${line}`, timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
 describe('interactive terminals and streamed exec on a lab host', () => {
   beforeAll(async () => {
     lab = await Lab.up({ name, managers: 1, workers: 0, registry: true, logLevel: 'warn' });
@@ -196,19 +216,7 @@ describe('interactive terminals and streamed exec on a lab host', () => {
     const term = new PtySession(`${DOCKER_CLI} attach tty2`, dockerEnv(), 24, 80);
     try {
       // The prompt was printed before the attach: a typed line shows the attach works.
-      await waitFor(
-        async () => {
-          const m = term.text.length;
-          term.type('echo "attached=$((3*3))"\r');
-          try {
-            await term.expect(/attached=9/, { from: m, timeoutMs: 3_000 });
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { what: 'the attached shell to answer', timeoutMs: 30_000, intervalMs: 100 },
-      );
+      await answers(term, 'echo "attached=$((3*3))"', /attached=9/);
       term.type('\x10\x11');
       await term.exitCode();
       show(`docker attach then Ctrl-P Ctrl-Q:\n${term.text}`);
@@ -219,19 +227,7 @@ describe('interactive terminals and streamed exec on a lab host', () => {
     // Another attach (with its own detach keys) still reaches the same shell.
     const again = new PtySession(`${DOCKER_CLI} attach --detach-keys ctrl-x tty2`, dockerEnv(), 24, 80);
     try {
-      await waitFor(
-        async () => {
-          const m = again.text.length;
-          again.type('echo "again=$((5*5))"\r');
-          try {
-            await again.expect(/again=25/, { from: m, timeoutMs: 3_000 });
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { what: 'the shell to answer the second attach', timeoutMs: 30_000, intervalMs: 100 },
-      );
+      await answers(again, 'echo "again=$((5*5))"', /again=25/);
       again.type('\x18');
       await again.exitCode();
     } finally {
@@ -278,19 +274,7 @@ describe('interactive terminals and streamed exec on a lab host', () => {
     await dockerOk(L(), HOST, ['run', '-dit', '--name', 'tty4', image, 'sh']);
     const attach = new PtySession(`${TSWARM_CLI} attach tty4`, env, 24, 80);
     try {
-      await waitFor(
-        async () => {
-          const m = attach.text.length;
-          attach.type('echo "tattached=$((3*3))"\r');
-          try {
-            await attach.expect(/tattached=9/, { from: m, timeoutMs: 3_000 });
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { what: 'the attached shell to answer', timeoutMs: 30_000, intervalMs: 100 },
-      );
+      await answers(attach, 'echo "tattached=$((3*3))"', /tattached=9/);
       attach.type('\x10\x11');
       expect(await attach.exitCode()).toBe(0);
     } finally {

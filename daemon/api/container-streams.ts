@@ -6,7 +6,7 @@ import { muxFrames, type Sink } from './reply.js';
 import { versionAtLeast } from './versions.js';
 import type { Readable } from 'node:stream';
 import type { StdinAttachment } from '../../engine/runtime/runtime.js';
-import { boolParam, containerRef, intParam, noSuchContainer } from './params.js';
+import { boolParam, containerRef, noSuchContainer, terminalSizeParams } from './params.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../lib/detach-keys.js';
 import { pumpInputWithDetach } from './hijack-pump.js';
 import { until } from './container-wait.js';
@@ -212,13 +212,7 @@ function resizeRoute(engine: Engine): Route {
     path: '/containers/{id}/resize',
     handler: async (req, reply) => {
       const ref = containerRef(req.params);
-      const h = intParam(req.query, 'h', 0)!;
-      const w = intParam(req.query, 'w', 0)!;
-      if (h < 0 || w < 0 || h > 0xffff || w > 0xffff)
-        throw new TswarmError(
-          'INVALID_ARGUMENT',
-          `h=${h} w=${w} is not a terminal size. Give two non-negative integers`,
-        );
+      const [h, w] = terminalSizeParams(req.query);
       const id = noSuchContainer(ref, () => engine.containerInspect(ref)).container!.id;
       try {
         await engine.containerResize(id, h, w);

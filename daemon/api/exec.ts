@@ -6,7 +6,7 @@ import { cannotRunExitCode, EXIT_ENGINE_ERROR } from '../../engine/runtime/proce
 import type { Route } from './router.js';
 import { field, stringArray, type JsonObject } from './body.js';
 import { muxFrames, type Sink } from './reply.js';
-import { containerRef, intParam, noSuchContainer } from './params.js';
+import { containerRef, noSuchContainer, terminalSizeParams } from './params.js';
 import { pumpInput, pumpOutput, Tail } from './hijack-pump.js';
 import { muxContentType } from './container-streams.js';
 
@@ -240,13 +240,7 @@ function execResize(store: ExecStore): Route {
     path: '/exec/{id}/resize',
     handler: async (req, reply) => {
       const r = store.get(req.params.id ?? '');
-      const h = intParam(req.query, 'h', 0)!;
-      const w = intParam(req.query, 'w', 0)!;
-      if (!validDimension(h) || !validDimension(w))
-        throw new TswarmError(
-          'INVALID_ARGUMENT',
-          `h=${h} w=${w} is not a terminal size. Give two non-negative integers`,
-        );
+      const [h, w] = terminalSizeParams(req.query);
       if (!r.running && r.started) throw new TswarmError('CONFLICT', `exec ${r.id} is not running`);
       // Before the start the size is kept for it; while starting, applied once the command has its PID.
       if (r.session) await r.session.resize(h, w);
