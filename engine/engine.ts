@@ -15,7 +15,6 @@ import type { BridgeAddress, ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
 import {
   ContainerRuntime,
-  type ExecResult,
   type ExecSession,
   type ExecSessionRequest,
   type StdinAttachment,
@@ -32,7 +31,6 @@ import { VolumeCommands } from './facade/volume-commands.js';
 import { Attachments } from './facade/attachments.js';
 import { AutoRemover } from './facade/auto-remove.js';
 import { ensureImage, type EnsurePull } from './facade/ensure-image.js';
-import { execInContainer } from './facade/exec.js';
 import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
 
@@ -326,11 +324,6 @@ export class Engine {
     options: { follow?: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal },
   ): AsyncIterable<LogRecord> {
     return this.runtime.logs(ref, options);
-  }
-
-  /** `docker exec` without a TTY: the command's output (bounded) and exit code. */
-  async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
-    return execInContainer(this.runtime, ref, command, timeoutMs);
   }
 
   /** A writer into the running container's stdin (created with OpenStdin), through conmon. */
