@@ -54,6 +54,8 @@ const MODULE_OF: Record<string, string> = {
   container: 'container',
   run: 'container',
   ps: 'container',
+  exec: 'container',
+  attach: 'container',
   volume: 'volume',
   login: 'login',
   logout: 'login',

@@ -229,11 +229,11 @@ describe('the Docker API container endpoints on a lab host', () => {
     expect((wrongType.body as { message: string }).message).toMatch(/^Cmd must be/);
 
     const tty = parseResponse(
-      (await rawRequest(L(), HOST, post('/v1.50/containers/create', JSON.stringify({ Image: image, Tty: true }))))
+      (await rawRequest(L(), HOST, post('/v1.50/containers/create', JSON.stringify({ Image: image, Tty: 'yes' }))))
         .response,
     );
     expect(tty.status).toBe(400);
-    expect((tty.body as { message: string }).message).toMatch(/interactive containers are not supported yet/);
+    expect((tty.body as { message: string }).message).toMatch(/^Tty must be a boolean/);
 
     const noImage = parseResponse(
       (

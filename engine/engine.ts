@@ -15,7 +15,14 @@ import { ContainerSpec } from '../gen/tswarm/v1/objects.js';
 import type { BridgeAddress, ContainerNetworking } from './network-contract.js';
 import { ImageService, type ImageServiceOptions } from './image/images.js';
 import type { RunConfig } from './image/commit/changes.js';
-import { ContainerRuntime, type ExecResult, type LogRecord, type WaitResult } from './runtime/runtime.js';
+import {
+  ContainerRuntime,
+  type ExecSession,
+  type ExecSessionRequest,
+  type StdinAttachment,
+  type LogRecord,
+  type WaitResult,
+} from './runtime/runtime.js';
 import type { RuntimeName } from './runtime/probe.js';
 import { LocalNetworking, resolveNetworkMode } from './network/local-networking.js';
 import { volumeNames, type VolumeProvider } from './volume-contract.js';
@@ -26,7 +33,6 @@ import { VolumeCommands } from './facade/volume-commands.js';
 import { Attachments } from './facade/attachments.js';
 import { AutoRemover } from './facade/auto-remove.js';
 import { ensureImage, type EnsurePull } from './facade/ensure-image.js';
-import { execInContainer } from './facade/exec.js';
 import { readStats } from './facade/stats.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
 import { tell, type EngineEvent, type EngineEvents } from './events-contract.js';
@@ -35,6 +41,7 @@ import { containerEventOf, networkEventOf, pruneEventOf, volumeMountEvents } fro
 
 export type { VolumeProvider } from './volume-contract.js';
 export type { EngineEvent, EngineEvents } from './events-contract.js';
+export type { ExecSession, ExecSessionRequest } from './runtime/runtime.js';
 
 export interface EngineOptions {
   /** The daemon's data dir; the engine keeps everything under <dataDir>/engine. */
@@ -388,8 +395,19 @@ export class Engine {
     return image;
   }
 
-  async containerExec(ref: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
-    return execInContainer(this.runtime, ref, command, timeoutMs);
+  /** A writer into the running container's stdin (created with OpenStdin), through conmon. */
+  async containerAttachStdin(ref: string): Promise<StdinAttachment> {
+    return this.runtime.attachStdin(ref);
+  }
+
+  /** Sets a TTY container's terminal size; a no-op for one without a TTY. */
+  async containerResize(ref: string, rows: number, cols: number): Promise<void> {
+    return this.runtime.resizeTerminal(ref, rows, cols);
+  }
+
+  /** A command in a running container with its streams open (`docker exec`, also -i and -t). */
+  async containerExecSession(ref: string, request: ExecSessionRequest): Promise<ExecSession> {
+    return this.runtime.execSession(ref, request);
   }
 
   /** The cgroup counters of the named containers, or of every running one when none is named. */

@@ -81,32 +81,9 @@ export async function copyOutput(c: CliContext, source: AsyncIterable<Buffer>): 
 }
 
 /** The bytes of a hijacked connection: what came with the 101's headers, then the socket until it ends. */
-async function* hijackedBytes(socket: Socket, head: Buffer): AsyncGenerator<Buffer> {
+export async function* hijackedBytes(socket: Socket, head: Buffer): AsyncGenerator<Buffer> {
   if (head.length > 0) yield head;
   yield* socket as AsyncIterable<Buffer>;
-}
-
-/** A hijacked output stream being copied: `done` settles when the daemon ends it; `close` cuts it. */
-export interface AttachedOutput {
-  done: Promise<void>;
-  close(): void;
-}
-
-/**
- * Takes over a connection for a container's (or an exec's) output, as the docker CLI does for
- * attach and exec start, and starts copying it at once so nothing waits in the socket.
- */
-export async function hijackOutput(
-  c: CliContext,
-  api: ApiClient,
-  path: string,
-  opts: { query?: Record<string, string | number>; json?: unknown },
-): Promise<AttachedOutput> {
-  const { socket, head } = await api.hijack('POST', path, opts);
-  const done = copyOutput(c, hijackedBytes(socket, head)).finally(() => socket.destroy());
-  // Read by whoever waits for the output; a run that gives up on it must not leave a rejection unhandled.
-  done.catch(() => undefined);
-  return { done, close: () => socket.destroy() };
 }
 
 /** A wait the daemon has taken: `exit` settles when the condition is met; `cancel` gives it up. */

@@ -187,6 +187,10 @@ export interface ContainerCreateBody {
   Healthcheck?: HealthcheckBody;
   StopSignal?: string;
   StopTimeout?: number;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  AttachStdin?: boolean;
   HostConfig: {
     Binds?: string[];
     Tmpfs?: Record<string, string>;

@@ -3,6 +3,7 @@
  * image is missing), attach and wait before the start so no output and no exit is missed, pass
  * signals on to the container (sig-proxy) and exit with its code.
  */
+import { interactiveSession, type InteractiveSession } from './terminal-session.js';
 import { type Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
@@ -16,15 +17,7 @@ import {
   type ContainerCreateBody,
   type ContainerFlags,
 } from './container-config.js';
-import {
-  containerPath,
-  hijackOutput,
-  requestWait,
-  stderr,
-  type AttachedOutput,
-  type CreateResponse,
-  type PendingWait,
-} from './container-api.js';
+import { containerPath, requestWait, stderr, type CreateResponse, type PendingWait } from './container-api.js';
 import { pullImage } from './image-pull.js';
 
 type Ctx = () => CliContext;
@@ -86,6 +79,13 @@ function runFailure(err: unknown): ExitWith {
   return new ExitWith(EXIT_RUN_ENGINE_ERROR);
 }
 
+/** `run`'s -i, -t and --detach-keys. */
+interface TerminalFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  detachKeys?: string;
+}
+
 /** What `docker run` passes on to the container while attached (its --sig-proxy, on by default). */
 const PROXIED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -119,13 +119,33 @@ async function settledWithin(work: Promise<unknown>, timeoutMs: number): Promise
  * The attached part of `docker run`: attach (hijacked) and wait, then start; the output copied
  * to stdout and stderr until the container ends it; the exit code the wait reports.
  */
-async function runAttached(c: CliContext, api: ApiClient, id: string, autoRemove: boolean): Promise<void> {
-  let output: AttachedOutput | undefined;
+async function runAttached(
+  c: CliContext,
+  api: ApiClient,
+  id: string,
+  autoRemove: boolean,
+  term: TerminalFlags,
+): Promise<void> {
+  let output: InteractiveSession | undefined;
   let wait: PendingWait;
+  const stdin = term.interactive ?? false;
+  const tty = term.tty ?? false;
   try {
-    output = await hijackOutput(c, api, containerPath(id, '/attach'), {
-      query: { stream: 1, stdout: 1, stderr: 1 },
-    });
+    output = await interactiveSession(
+      c,
+      api,
+      containerPath(id, '/attach'),
+      {
+        query: {
+          stream: 1,
+          stdout: 1,
+          stderr: 1,
+          stdin: stdin ? 1 : 0,
+          ...(term.detachKeys ? { detachKeys: term.detachKeys } : {}),
+        },
+      },
+      { tty, stdin, resizePath: containerPath(id, '/resize'), detachKeys: term.detachKeys },
+    );
     // An auto-remove container is gone once it exited: only `removed` is sure to be seen.
     wait = await requestWait(api, id, autoRemove ? 'removed' : 'next-exit');
   } catch (err) {
@@ -143,9 +163,15 @@ async function runAttached(c: CliContext, api: ApiClient, id: string, autoRemove
     wait.cancel();
     throw new ExitWith(startFailureExitCode(message));
   }
+  output.trackSize();
   let exit: { StatusCode: number; Error?: { Message: string } | null };
   try {
     await output.done;
+    if (output.detached) {
+      // Ctrl-P Ctrl-Q: the container keeps running, as after docker run -it's detach.
+      wait.cancel();
+      return;
+    }
     exit = await wait.exit;
   } catch (err) {
     wait.cancel();
@@ -164,12 +190,19 @@ async function runAction(
   c: CliContext,
   image: string,
   command: string[],
-  flags: ContainerFlags & { detach?: boolean },
+  flags: ContainerFlags & TerminalFlags & { detach?: boolean },
 ): Promise<void> {
   let api: ApiClient;
   let id: string;
   try {
-    const body = buildCreateBody(image, command, flags);
+    const stdin = flags.interactive ?? false;
+    const body = {
+      ...buildCreateBody(image, command, flags),
+      Tty: flags.tty ?? false,
+      OpenStdin: stdin,
+      StdinOnce: stdin,
+      AttachStdin: stdin,
+    };
     api = c.api();
     id = await createContainer(api, body, flags.name);
   } catch (err) {
@@ -187,9 +220,10 @@ async function runAction(
     }
     return;
   }
-  const stopProxy = proxySignals(api, id);
+  // With a TTY, Ctrl-C is a key the container's terminal turns into SIGINT (raw mode), as docker's --sig-proxy.
+  const stopProxy = flags.tty ? () => {} : proxySignals(api, id);
   try {
-    await runAttached(c, api, id, flags.rm ?? false);
+    await runAttached(c, api, id, flags.rm ?? false, flags);
   } finally {
     stopProxy();
   }
@@ -202,11 +236,24 @@ export function addRun(parent: Command, name: string, ctx: Ctx): void {
     .argument('<image>', 'the image, pulled when this node does not have it')
     .argument('[command...]', 'the command and its arguments (replaces the image’s cmd)')
     .option('-d, --detach', 'run in the background and print the container ID')
+    .option('-i, --interactive', 'keep the container’s stdin open and send this terminal’s input to it')
+    .option('-t, --tty', 'give the container a terminal (with -i at a terminal: raw mode, window size followed)')
+    .option('--detach-keys <keys>', 'the keys that detach and leave the container running (default ctrl-p,ctrl-q)')
     // Words after IMAGE belong to the command: `run busybox sh -c "…"` must not read -c as a flag.
     .passThroughOptions();
   addContainerOptions(cmd).action(
-    async (image: string, command: string[], opts: ContainerFlags & { detach?: boolean; healthcheck?: boolean }) => {
-      await runAction(ctx(), image, command, { ...containerFlags(opts), detach: opts.detach ?? false });
+    async (
+      image: string,
+      command: string[],
+      opts: ContainerFlags & TerminalFlags & { detach?: boolean; healthcheck?: boolean },
+    ) => {
+      await runAction(ctx(), image, command, {
+        ...containerFlags(opts),
+        interactive: opts.interactive,
+        tty: opts.tty,
+        detachKeys: opts.detachKeys,
+        detach: opts.detach ?? false,
+      });
     },
   );
 }

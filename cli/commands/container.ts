@@ -11,13 +11,13 @@ import { collect, parseNonNegativeInt } from './engine-flags.js';
 import { containerRows, statsRows } from './engine-format.js';
 import { addCommit } from './image-lifecycle.js';
 import { addRun, createAction, SETUP_DEADLINE_MS, startContainer } from './container-run.js';
+import { interactiveSession } from './terminal-session.js';
 import { CONTAINER_FILTER_HELP, parseContainerFilter } from './container-filters.js';
 import { filtersQuery } from './filters.js';
 import { inspectEach } from './inspect-each.js';
 import {
   containerPath,
   copyOutput,
-  hijackOutput,
   requestWait,
   stderr,
   type ContainerSummaryJson,
@@ -252,35 +252,122 @@ function addInspect(container: Command, ctx: Ctx): void {
     });
 }
 
+interface ExecFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  detachKeys?: string;
+}
+
 /**
- * `docker exec` without a TTY: create the exec, start it on a hijacked connection whose output
- * is copied to stdout and stderr, then its exit code from the exec's inspect.
+ * `docker exec`: create the exec, start it on a hijacked connection — output copied out as it
+ * comes, stdin copied in with -i, this terminal in raw mode and its size followed with -t — then
+ * exit with the command's exit code from the exec's inspect.
  */
 function addExec(container: Command, ctx: Ctx): void {
   container
     .command('exec')
-    .description('Run a command in a running container (no TTY); exit with its exit code')
+    .description('Run a command in a running container; exit with its exit code')
     .argument('<container>', 'container ID, ID prefix or name')
     .argument('<command...>', 'the command and its arguments (put -- before it)')
+    .option('-i, --interactive', 'keep stdin open and send it to the command')
+    .option('-t, --tty', 'give the command a terminal (use with -i at a terminal)')
+    .option('-e, --env <key=value>', 'set an environment variable (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', 'user (name or UID) to run as')
+    .option('--detach-keys <keys>', 'the keys that detach from the command (default ctrl-p,ctrl-q)')
     // Words after the container belong to the command: `exec web -- ls -l` must not read -l.
     .passThroughOptions()
-    .action(async (ref: string, words: string[]) => {
+    .action(async (ref: string, words: string[], flags: ExecFlags) => {
       const c = ctx();
       const api = c.api();
       // passThroughOptions keeps the `--` that separates the command: it is not part of it.
       const command = words[0] === '--' ? words.slice(1) : words;
+      const tty = flags.tty ?? false;
       const { Id } = await api.json<{ Id: string }>('POST', containerPath(ref, '/exec'), {
-        json: { AttachStdout: true, AttachStderr: true, Cmd: command },
+        json: {
+          AttachStdin: flags.interactive ?? false,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: tty,
+          Cmd: command,
+          Env: flags.env ?? [],
+          WorkingDir: flags.workdir ?? '',
+          User: flags.user ?? '',
+          DetachKeys: flags.detachKeys ?? '',
+        },
       });
       const execPath = `/exec/${encodeURIComponent(Id)}`;
-      const output = await hijackOutput(c, api, `${execPath}/start`, { json: { Detach: false, Tty: false } });
-      await output.done;
+      const size = tty && process.stdout.isTTY ? [process.stdout.rows, process.stdout.columns] : undefined;
+      const session = await interactiveSession(
+        c,
+        api,
+        `${execPath}/start`,
+        { json: { Detach: false, Tty: tty, ...(size ? { ConsoleSize: size } : {}) } },
+        { tty, stdin: flags.interactive ?? false, resizePath: `${execPath}/resize`, detachKeys: flags.detachKeys },
+      );
+      session.trackSize();
+      await session.done;
+      if (session.detached) return;
       const { ExitCode } = await api.json<ExecInspectJson>('GET', `${execPath}/json`);
       if (ExitCode === null) {
         stderr(errorLine('the command’s output ended without its exit code. Check the daemon’s log'));
         throw new ExitWith(EXIT_RUN_ENGINE_ERROR);
       }
       if (ExitCode !== 0) throw new ExitWith(ExitCode < 0 ? EXIT_RUN_ENGINE_ERROR : ExitCode);
+    });
+}
+
+/** `docker attach`: this terminal joined to a running container's (its stdin when it has one) until it exits or the detach keys. */
+function addAttach(container: Command, ctx: Ctx): void {
+  container
+    .command('attach')
+    .description('Attach this terminal to a running container (detach with Ctrl-P Ctrl-Q)')
+    .argument('<container>', 'container ID, ID prefix or name')
+    .option('--no-stdin', 'do not send this terminal’s input')
+    .option('--detach-keys <keys>', 'the keys that detach (default ctrl-p,ctrl-q)')
+    .action(async (ref: string, flags: { stdin: boolean; detachKeys?: string }) => {
+      const c = ctx();
+      const api = c.api();
+      const inspected = await api.json<{
+        Id: string;
+        State: { Running: boolean };
+        Config: { Tty: boolean; OpenStdin: boolean };
+      }>('GET', containerPath(ref, '/json'));
+      if (!inspected.State.Running) {
+        stderr(errorLine(`container ${ref} is not running. Start it first`));
+        throw new ExitWith(1);
+      }
+      const tty = inspected.Config.Tty;
+      const stdin = flags.stdin && inspected.Config.OpenStdin;
+      const session = await interactiveSession(
+        c,
+        api,
+        containerPath(inspected.Id, '/attach'),
+        {
+          query: {
+            stream: 1,
+            stdout: 1,
+            stderr: 1,
+            stdin: stdin ? 1 : 0,
+            ...(flags.detachKeys ? { detachKeys: flags.detachKeys } : {}),
+          },
+        },
+        { tty, stdin, resizePath: containerPath(inspected.Id, '/resize'), detachKeys: flags.detachKeys },
+      );
+      session.trackSize();
+      await session.done;
+      if (session.detached) return;
+      const after = await api.json<{ State: { Running: boolean; ExitCode: number } }>(
+        'GET',
+        containerPath(inspected.Id, '/json'),
+      );
+      if (!after.State.Running && after.State.ExitCode !== 0) throw new ExitWith(after.State.ExitCode);
     });
 }
 
@@ -344,6 +431,7 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   ls: (c, ctx) => addList(c, 'ls', ctx),
   logs: addLogs,
   exec: addExec,
+  attach: addAttach,
   stats: addStats,
   wait: addWait,
   commit: (c, ctx) => addCommit(c, 'commit', ctx),
@@ -367,4 +455,6 @@ export function registerContainer(program: Command, ctx: Ctx, words?: readonly s
   // Docker's top-level shortcuts.
   if (top === undefined || top === 'run') addRun(program, 'run', ctx);
   if (top === undefined || top === 'ps') addList(program, 'ps', ctx);
+  if (top === undefined || top === 'exec') addExec(program, ctx);
+  if (top === undefined || top === 'attach') addAttach(program, ctx);
 }

@@ -93,9 +93,19 @@ describe('containerConfigFromDocker', () => {
     );
   });
 
+  it('takes a terminal and a stdin (docker run -it)', () => {
+    expect(
+      containerConfigFromDocker({ Image: 'x', Tty: true, OpenStdin: true, StdinOnce: true, AttachStdin: true }, '')
+        .config.spec,
+    ).toMatchObject({ tty: true, openStdin: true, stdinOnce: true });
+    expectCode(
+      () => containerConfigFromDocker({ Image: 'x', Tty: 'yes' }, ''),
+      'INVALID_ARGUMENT',
+      /Tty must be a boolean/,
+    );
+  });
+
   it('refuses what it cannot honour instead of ignoring it', () => {
-    expectCode(() => containerConfigFromDocker({ Image: 'x', Tty: true }, ''), 'INVALID_ARGUMENT', /interactive/);
-    expectCode(() => containerConfigFromDocker({ Image: 'x', OpenStdin: true }, ''), 'INVALID_ARGUMENT', /interactive/);
     expectCode(
       () => containerConfigFromDocker({ Image: 'x', HostConfig: { RestartPolicy: { Name: 'always' } } }, ''),
       'INVALID_ARGUMENT',

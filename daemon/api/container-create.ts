@@ -179,10 +179,6 @@ function restartPolicy(host: JsonObject | undefined): void {
 }
 
 function refuseUnsupported(config: JsonObject, host: JsonObject | undefined): void {
-  const interactive = 'interactive containers are not supported yet. Run without -i and -t';
-  refuseIfSet(config, 'Tty', 'Tty', interactive);
-  refuseIfSet(config, 'OpenStdin', 'OpenStdin', interactive);
-  refuseIfSet(config, 'AttachStdin', 'AttachStdin', interactive);
   refuseIfSet(host, 'Privileged', 'HostConfig.Privileged', 'privileged containers are not supported');
   refuseIfSet(host, 'PublishAllPorts', 'HostConfig.PublishAllPorts', 'publish each port with -p');
   refuseIfSet(host, 'VolumesFrom', 'HostConfig.VolumesFrom', 'use named volumes');
@@ -250,6 +246,9 @@ export function containerConfigFromDocker(body: JsonObject, name: string): Creat
     user: field(body, 'User', 'string') ?? '',
     groups: stringArray(host, 'GroupAdd', 'HostConfig.GroupAdd') ?? [],
     init: field(host, 'Init', 'boolean', 'HostConfig.Init') ?? false,
+    tty: field(body, 'Tty', 'boolean') ?? false,
+    openStdin: field(body, 'OpenStdin', 'boolean') ?? false,
+    stdinOnce: field(body, 'StdinOnce', 'boolean') ?? false,
     readOnly: field(host, 'ReadonlyRootfs', 'boolean', 'HostConfig.ReadonlyRootfs') ?? false,
     mounts: [...binds, ...anonymous, ...apiMounts(host), ...tmpfsMounts(host)],
     stopSignal: field(body, 'StopSignal', 'string') ?? '',

@@ -141,11 +141,18 @@ describe('ExecStore', () => {
     containerId,
     cmd: ['true'],
     user: '',
+    env: [],
+    workingDir: '',
+    tty: false,
+    attachStdin: false,
     attachStdout: true,
     attachStderr: true,
+    detachKeys: '',
+    consoleSize: undefined,
     started: false,
     running: false,
     exitCode: null,
+    pid: 0,
   });
 
   it('keeps a bounded number and drops those of removed containers', () => {

@@ -4,7 +4,11 @@ import type { LogRecord } from '../../engine/runtime/runtime.js';
 import type { ApiRequest, Route } from './router.js';
 import { muxFrames, type Sink } from './reply.js';
 import { versionAtLeast } from './versions.js';
-import { boolParam, containerRef, noSuchContainer } from './params.js';
+import type { Readable } from 'node:stream';
+import type { StdinAttachment } from '../../engine/runtime/runtime.js';
+import { boolParam, containerRef, noSuchContainer, terminalSizeParams } from './params.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../lib/detach-keys.js';
+import { pumpInputWithDetach } from './hijack-pump.js';
 import { until } from './container-wait.js';
 import { statsRoute } from './container-stats.js';
 
@@ -118,11 +122,8 @@ function attachRoute(engine: Engine): Route {
     path: '/containers/{id}/attach',
     handler: async (req, reply) => {
       const ref = containerRef(req.params);
-      if (boolParam(req.query, 'stdin'))
-        throw new TswarmError(
-          'INVALID_ARGUMENT',
-          'interactive attach is not supported yet. Attach without stdin (docker run without -i)',
-        );
+      const wantsStdin = boolParam(req.query, 'stdin');
+      const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
       const filter: LogFilter = {
         stdout: boolParam(req.query, 'stdout'),
         stderr: boolParam(req.query, 'stderr'),
@@ -134,8 +135,13 @@ function attachRoute(engine: Engine): Route {
       filter.raw = inspected.config?.spec?.tty ?? false;
       const state = first.state;
       const release = first.labels['tswarm.engine.auto-remove'] === 'true' ? engine.containerHoldRemoval(id) : () => {};
+      const stdinWanted = wantsStdin && (inspected.config?.spec?.openStdin ?? false);
       const sink = reply.upgrade(outputContentType(req, filter.raw));
       engine.containerEvent(id, 'attach');
+      // Ends the output when the client detaches (or goes away): the container keeps running.
+      const detached = new AbortController();
+      sink.closed.addEventListener('abort', () => detached.abort(), { once: true });
+      let stopInput = () => {};
       try {
         if (!boolParam(req.query, 'stream') || (!filter.stdout && !filter.stderr)) {
           if (boolParam(req.query, 'logs')) await pipeRecords(engine.containerLogs(id, {}), sink, filter);
@@ -158,16 +164,65 @@ function attachRoute(engine: Engine): Route {
           );
           if (state?.finishedAtMs) sinceMs = state.finishedAtMs + 1;
         }
+        const input = stdinWanted ? reply.hijackedInput() : undefined;
+        if (input) stopInput = await attachInput(engine, id, input, detachKeys, () => detached.abort());
         const records = engine.containerLogs(id, {
           follow: true,
           ...(sinceMs ? { sinceMs } : {}),
-          signal: sink.closed,
+          signal: detached.signal,
         });
         await pipeRecords(records, sink, filter);
       } finally {
+        stopInput();
         sink.end();
         release();
       }
+    },
+  };
+}
+
+/**
+ * The client's input to the container's stdin through conmon, until the detach keys, the
+ * client's end, or the container's; returns what stops it. A container that exited before its
+ * stdin was reached has nothing to write to: its output still goes out.
+ */
+async function attachInput(
+  engine: Engine,
+  id: string,
+  input: Readable,
+  detachKeys: Buffer,
+  onDetach: () => void,
+): Promise<() => void> {
+  let attachment: StdinAttachment;
+  try {
+    attachment = await engine.containerAttachStdin(id);
+  } catch {
+    return () => {};
+  }
+  const stop = pumpInputWithDetach(input, attachment.input, detachKeys, onDetach);
+  return () => {
+    stop();
+    attachment.input.end();
+  };
+}
+
+/** `POST /containers/{id}/resize?h=&w=`: a TTY container's terminal size (the CLI sends it at start and on window changes). */
+function resizeRoute(engine: Engine): Route {
+  return {
+    method: 'POST',
+    path: '/containers/{id}/resize',
+    handler: async (req, reply) => {
+      const ref = containerRef(req.params);
+      const [h, w] = terminalSizeParams(req.query);
+      const id = noSuchContainer(ref, () => engine.containerInspect(ref)).container!.id;
+      try {
+        await engine.containerResize(id, h, w);
+      } catch (err) {
+        if (err instanceof TswarmError && err.code === 'FAILED_PRECONDITION')
+          throw new TswarmError('CONFLICT', err.message);
+        throw err;
+      }
+      reply.empty(200);
     },
   };
 }
@@ -185,5 +240,5 @@ const ATTACH_START_WAIT_MS = 60_000;
 const ATTACH_START_POLL_MS = 10;
 
 export function containerStreamRoutes(engine: Engine): Route[] {
-  return [logsRoute(engine), attachRoute(engine), statsRoute(engine)];
+  return [logsRoute(engine), attachRoute(engine), resizeRoute(engine), statsRoute(engine)];
 }

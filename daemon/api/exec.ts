@@ -1,10 +1,13 @@
 import { TswarmError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Readable } from 'node:stream';
+import type { Engine, ExecSession } from '../../engine/engine.js';
+import { cannotRunExitCode, EXIT_ENGINE_ERROR } from '../../engine/runtime/process.js';
 import type { Route } from './router.js';
 import { field, member, stringArray, type JsonObject } from './body.js';
-import { muxFrames } from './reply.js';
-import { containerRef, noSuchContainer } from './params.js';
+import { muxFrames, type Sink } from './reply.js';
+import { containerRef, noSuchContainer, terminalSizeParams } from './params.js';
+import { pumpInput, pumpOutput, Tail } from './hijack-pump.js';
 import { muxContentType } from './container-streams.js';
 
 /** Exec records kept for `GET /exec/{id}/json`; the oldest go first past this. */
@@ -15,11 +18,21 @@ interface ExecRecord {
   containerId: string;
   cmd: string[];
   user: string;
+  env: string[];
+  workingDir: string;
+  tty: boolean;
+  attachStdin: boolean;
   attachStdout: boolean;
   attachStderr: boolean;
+  detachKeys: string;
+  /** `[rows, columns]` for the terminal, from create, start or a resize before the command runs. */
+  consoleSize: [number, number] | undefined;
   started: boolean;
   running: boolean;
   exitCode: number | null;
+  pid: number;
+  /** While it runs: the command, for resizes. */
+  session?: ExecSession;
 }
 
 /** Exec instances in memory, as dockerd keeps them: bounded, and dropped with their container. */
@@ -64,6 +77,39 @@ function isRunning(engine: Engine, id: string): boolean {
   return engine.containerInspect(id).container?.state?.status === 'running';
 }
 
+/** `Env` as Docker takes it: `KEY=VALUE` (or a bare `KEY`), the key never empty. */
+function execEnv(body: JsonObject): string[] {
+  const env = stringArray(body, 'Env') ?? [];
+  for (const e of env)
+    if (e === '' || e.startsWith('='))
+      throw new TswarmError('INVALID_ARGUMENT', `invalid environment variable "${e}". Give KEY=VALUE`);
+  return env;
+}
+
+function execWorkingDir(body: JsonObject): string {
+  const dir = field(body, 'WorkingDir', 'string') ?? '';
+  if (dir !== '' && !dir.startsWith('/'))
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `the working directory "${dir}" is invalid. It needs to be an absolute path`,
+    );
+  return dir;
+}
+
+/** A terminal size `[rows, columns]` (`ConsoleSize`), or undefined. */
+function consoleSize(body: JsonObject): [number, number] | undefined {
+  const size = field(body, 'ConsoleSize', 'array');
+  if (size === undefined || size.length === 0) return undefined;
+  const [h, w] = size;
+  if (size.length !== 2 || !validDimension(h) || !validDimension(w))
+    throw new TswarmError('INVALID_ARGUMENT', 'ConsoleSize must be [height, width], two non-negative integers');
+  return [h, w];
+}
+
+function validDimension(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+}
+
 function execCreate(engine: Engine, store: ExecStore): Route {
   return {
     method: 'POST',
@@ -74,13 +120,7 @@ function execCreate(engine: Engine, store: ExecStore): Route {
       const cmd = stringArray(body, 'Cmd') ?? [];
       if (cmd.length === 0 || cmd[0] === '')
         throw new TswarmError('INVALID_ARGUMENT', 'Cmd is empty. Give the command to run, e.g. ["ls", "/"]');
-      refuse(body, 'Tty', 'interactive exec is a later feature; run without -t');
-      refuse(body, 'AttachStdin', 'interactive exec is a later feature; run without -i');
       refuse(body, 'Privileged', 'privileged exec is not supported');
-      refuse(body, 'Env', 'pass variables through the command, e.g. sh -c "X=1 cmd"');
-      refuse(body, 'WorkingDir', 'use sh -c "cd DIR && cmd"');
-      const user = field(body, 'User', 'string') ?? '';
-      if (user !== '') refuse(body, 'User', 'the command runs as the container’s user');
       const c = noSuchContainer(ref, () => engine.containerInspect(ref)).container!;
       if (c.state?.status !== 'running')
         throw new TswarmError('CONFLICT', `Container ${c.id} is not running. Start it first`);
@@ -89,12 +129,19 @@ function execCreate(engine: Engine, store: ExecStore): Route {
         id,
         containerId: c.id,
         cmd,
-        user,
+        user: field(body, 'User', 'string') ?? '',
+        env: execEnv(body),
+        workingDir: execWorkingDir(body),
+        tty: field(body, 'Tty', 'boolean') ?? false,
+        attachStdin: field(body, 'AttachStdin', 'boolean') ?? false,
         attachStdout: field(body, 'AttachStdout', 'boolean') ?? false,
         attachStderr: field(body, 'AttachStderr', 'boolean') ?? false,
+        detachKeys: field(body, 'DetachKeys', 'string') ?? '',
+        consoleSize: consoleSize(body),
         started: false,
         running: false,
         exitCode: null,
+        pid: 0,
       });
       tellExec(engine, c.id, 'exec_create', cmd, { execID: id });
       reply.json(201, { Id: id });
@@ -113,20 +160,61 @@ function tellExec(
   engine.containerEvent(containerId, cmd.length > 0 ? `${action}: ${cmd.join(' ')}` : action, attributes);
 }
 
-/** Runs the exec to its end; its output (bounded by the engine) comes back whole. */
-async function runExec(engine: Engine, r: ExecRecord): Promise<{ stdout: Buffer; stderr: Buffer }> {
+/**
+ * The runtime ends a command it could not start with 255 and says why; Docker's codes (126, 127)
+ * tell those apart, as for a container's start. A 255 without such a message is the command's own.
+ */
+function execExitCode(code: number, errorTail: string): number {
+  if (code !== 255) return code;
+  const mapped = cannotRunExitCode(errorTail);
+  return mapped === EXIT_ENGINE_ERROR ? code : mapped;
+}
+
+/**
+ * Runs the exec: its output streamed to `sink` (or dropped for a detached start) as it is
+ * written, the client's input to its stdin, then its exit code recorded for inspect.
+ */
+async function runExec(engine: Engine, r: ExecRecord, io: { sink?: Sink; input?: Readable }): Promise<void> {
   r.running = true;
   tellExec(engine, r.containerId, 'exec_start', r.cmd, { execID: r.id });
   try {
-    const result = await engine.containerExec(r.containerId, r.cmd, 0);
-    r.exitCode = result.exitCode;
-    return { stdout: result.stdout, stderr: result.stderr };
+    const session = await engine.containerExecSession(r.containerId, {
+      argv: r.cmd,
+      env: r.env,
+      workingDir: r.workingDir,
+      user: r.user,
+      tty: r.tty,
+      stdin: r.attachStdin && io.input !== undefined,
+    });
+    r.session = session;
+    void session.pid().then((pid) => (r.pid = pid));
+    if (r.consoleSize) void session.resize(...r.consoleSize);
+    const stopInput = io.input && session.stdin ? pumpInput(io.input, session.stdin, { endOnEof: !r.tty }) : undefined;
+    const errors = new Tail();
+    const out = io.sink;
+    const drop = (s: Readable | null) => s?.resume();
+    await Promise.all([
+      out && (r.tty || r.attachStdout)
+        ? pumpOutput(session.stdout, out, r.tty ? 'raw' : 'stdout', r.tty ? (c) => errors.push(c) : undefined)
+        : drop(session.stdout),
+      session.stderr && out && r.attachStderr
+        ? pumpOutput(session.stderr, out, 'stderr', (c) => errors.push(c))
+        : drop(session.stderr),
+    ]);
+    const code = await session.exited;
+    stopInput?.();
+    r.exitCode = execExitCode(code, errors.toString());
   } catch (err) {
     r.exitCode = 126;
-    return { stdout: Buffer.alloc(0), stderr: Buffer.from(`${(err as Error).message}\n`) };
+    await io.sink
+      ?.write(
+        r.tty ? `${(err as Error).message}\r\n` : Buffer.concat(muxFrames('stderr', `${(err as Error).message}\n`)),
+      )
+      .catch(() => undefined);
   } finally {
     r.running = false;
     tellExec(engine, r.containerId, 'exec_die', [], { execID: r.id, exitCode: String(r.exitCode ?? -1) });
+    r.session = undefined;
   }
 }
 
@@ -137,26 +225,41 @@ function execStart(engine: Engine, store: ExecStore): Route {
     handler: async (req, reply) => {
       const r = store.get(req.params.id ?? '');
       const body = await req.json();
-      if (field(body, 'Tty', 'boolean'))
-        throw new TswarmError('INVALID_ARGUMENT', 'Tty is not supported for exec yet. Run without -t');
+      // The start's Tty wins over the create's, as dockerd lets it.
+      const tty = field(body, 'Tty', 'boolean');
+      if (tty !== undefined) r.tty = tty;
+      r.consoleSize = consoleSize(body) ?? r.consoleSize;
       if (r.started) throw new TswarmError('CONFLICT', `exec instance ${r.id} was already started`);
       if (!isRunning(engine, r.containerId))
         throw new TswarmError('CONFLICT', `Container ${r.containerId} is not running`);
       r.started = true;
       if (field(body, 'Detach', 'boolean')) {
-        void runExec(engine, r);
+        void runExec(engine, r, {});
         return reply.empty(200);
       }
-      const sink = reply.upgrade(muxContentType(req));
+      const sink = reply.upgrade(r.tty ? 'application/vnd.docker.raw-stream' : muxContentType(req));
       try {
-        const out = await runExec(engine, r);
-        const frames: Buffer[] = [];
-        if (r.attachStdout && out.stdout.length > 0) frames.push(...muxFrames('stdout', out.stdout));
-        if (r.attachStderr && out.stderr.length > 0) frames.push(...muxFrames('stderr', out.stderr));
-        for (const f of frames) await sink.write(f);
+        await runExec(engine, r, { sink, input: r.attachStdin ? reply.hijackedInput() : undefined });
       } finally {
         sink.end();
       }
+    },
+  };
+}
+
+/** `POST /exec/{id}/resize?h=&w=`: the exec's terminal size (the CLI sends it at start and on each window change). */
+function execResize(store: ExecStore): Route {
+  return {
+    method: 'POST',
+    path: '/exec/{id}/resize',
+    handler: async (req, reply) => {
+      const r = store.get(req.params.id ?? '');
+      const [h, w] = terminalSizeParams(req.query);
+      if (!r.running && r.started) throw new TswarmError('CONFLICT', `exec ${r.id} is not running`);
+      // Before the start the size is kept for it; while starting, applied once the command has its PID.
+      if (r.session) await r.session.resize(h, w);
+      else r.consoleSize = [h, w];
+      reply.empty(200);
     },
   };
 }
@@ -172,14 +275,14 @@ function execInspect(store: ExecStore): Route {
         ContainerID: r.containerId,
         Running: r.running,
         ExitCode: r.exitCode,
-        Pid: 0,
+        Pid: r.pid,
         CanRemove: false,
-        DetachKeys: '',
-        OpenStdin: false,
+        DetachKeys: r.detachKeys,
+        OpenStdin: r.attachStdin,
         OpenStdout: r.attachStdout,
         OpenStderr: r.attachStderr,
         ProcessConfig: {
-          tty: false,
+          tty: r.tty,
           entrypoint: r.cmd[0],
           arguments: r.cmd.slice(1),
           privileged: false,
@@ -190,8 +293,8 @@ function execInspect(store: ExecStore): Route {
   };
 }
 
-/** Exec without a TTY: create, start (hijacked, the output when the command is done), inspect. */
+/** Exec: create, start (hijacked: output streamed as written, stdin, a TTY), resize, inspect. */
 export function execRoutes(engine: Engine): Route[] {
   const store = new ExecStore(() => new Set(engine.containerList({ all: true }).map((c) => c.id)));
-  return [execCreate(engine, store), execStart(engine, store), execInspect(store)];
+  return [execCreate(engine, store), execStart(engine, store), execResize(store), execInspect(store)];
 }

@@ -18,6 +18,18 @@ export function intParam(query: URLSearchParams, name: string, fallback?: number
   return Number(v);
 }
 
+/** A terminal size from `?h=&w=` (resize): rows and columns, each 0–65535. */
+export function terminalSizeParams(query: URLSearchParams): [number, number] {
+  const h = intParam(query, 'h', 0)!;
+  const w = intParam(query, 'w', 0)!;
+  if (h < 0 || w < 0 || h > 0xffff || w > 0xffff)
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `h=${h} w=${w} is not a terminal size. Give two integers from 0 to 65535`,
+    );
+  return [h, w];
+}
+
 /** Docker's `filters` parameter as key/value pairs; a key not in `keys` is INVALID_ARGUMENT naming the valid ones. */
 export function filtersParam<K extends string>(
   query: URLSearchParams,

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { asTswarmError, httpStatusFor } from '../../lib/errors.js';
 import { ERROR_CODE_HEADER, ERROR_MESSAGE_TRAILER } from '../../lib/api-version.js';
@@ -28,6 +29,11 @@ export interface Reply {
    * (the docker CLI always does), else a 200 whose body is the raw stream.
    */
   upgrade(contentType: string): Sink;
+  /**
+   * What the client sends on an upgraded connection after its request (attach's and exec's
+   * stdin), read at the reader's pace; undefined on a plain HTTP reply, which has no such stream.
+   */
+  hijackedInput(): Readable | undefined;
   readonly started: boolean;
 }
 
@@ -146,6 +152,10 @@ export class HttpReply implements Reply {
   upgrade(contentType: string): Sink {
     return this.stream(200, contentType);
   }
+
+  hijackedInput(): undefined {
+    return undefined;
+  }
 }
 
 /** A reply written straight onto the socket of a request that asked to upgrade the connection. */
@@ -196,6 +206,10 @@ export class RawReply implements Reply {
   upgrade(contentType: string): Sink {
     this.head(101, { 'Content-Type': contentType, Connection: 'Upgrade', Upgrade: 'tcp' });
     return this.sink();
+  }
+
+  hijackedInput(): Readable {
+    return this.socket;
   }
 
   private sink(): Sink {

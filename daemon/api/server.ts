@@ -154,6 +154,12 @@ export function createApiServer(router: Router, log: Logger): Server {
     // The docker CLI half-closes a hijacked connection once it has no more stdin to send; the
     // output must still flow back (Node ends a socket's side when the peer's FIN arrives, unless told not to).
     socket.allowHalfOpen = true;
+    // Bytes past the request's body are the client's stream (stdin), read from the socket later.
+    const bodyBytes = Number(req.headers['content-length'] ?? 0) || 0;
+    if (head.length > bodyBytes) {
+      socket.unshift(head.subarray(bodyBytes));
+      head = head.subarray(0, bodyBytes);
+    }
     const ac = new AbortController();
     socket.once('close', () => ac.abort());
     socket.on('error', () => ac.abort());

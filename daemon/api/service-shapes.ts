@@ -218,6 +218,8 @@ function containerFromDocker(c: JsonObject | undefined): ContainerSpec {
     groups: stringArray(c, 'Groups', `${p}.Groups`) ?? [],
     init: field(c, 'Init', 'boolean', `${p}.Init`) ?? false,
     tty: field(c, 'TTY', 'boolean', `${p}.TTY`) ?? false,
+    openStdin: field(c, 'OpenStdin', 'boolean', `${p}.OpenStdin`) ?? false,
+    stdinOnce: false,
     readOnly: field(c, 'ReadOnly', 'boolean', `${p}.ReadOnly`) ?? false,
     mounts: (field(c, 'Mounts', 'array', `${p}.Mounts`) ?? []).map((m, i) => mountFromDocker(m, `${p}.Mounts[${i}]`)),
     stopSignal: field(c, 'StopSignal', 'string', `${p}.StopSignal`) ?? '',

@@ -21,6 +21,10 @@ export interface ConmonOptions {
    * receives the terminal's master side from the runtime and logs what the container writes to it.
    */
   terminal?: boolean;
+  /** Keep a stdin for the container that clients write to through conmon's attach socket (docker run -i). */
+  stdin?: boolean;
+  /** With stdin: close it when the first attached client leaves (Docker's StdinOnce); otherwise it stays open. */
+  stdinOnce?: boolean;
 }
 
 /** conmon + `crun create` take ~50 ms here; the bound covers a loaded 2-core machine. */
@@ -68,6 +72,7 @@ export async function conmonCreate(o: ConmonOptions): Promise<number> {
     '--log-level',
     'error',
     ...(o.terminal ? ['--terminal'] : []),
+    ...(o.stdin ? ['--stdin', ...(o.stdinOnce ? [] : ['--leave-stdin-open'])] : []),
   ];
   const result = await runDetached(o.conmonPath, args, {
     cwd: o.bundleDir,

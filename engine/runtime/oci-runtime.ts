@@ -6,6 +6,7 @@ import { run, type RunResult } from '../../lib/process/run.js';
 import { TswarmError } from '../../lib/errors.js';
 import { findTool, type HostProbe } from './probe.js';
 import { pinHybridMountNs } from './hybrid-mount-ns.js';
+import { startExecSession, type ExecSession, type ExecSessionOptions } from './exec-session.js';
 
 /** What `crun state` says about a container; undefined when the runtime does not know it. */
 export interface RuntimeState {
@@ -144,6 +145,15 @@ export class OciRuntime {
     if (result.code !== 0 && (await this.state(name)) !== undefined) {
       throw new TswarmError('INTERNAL', `${this.runtimePath} delete ${name} failed: ${result.stderr.trim()}`);
     }
+  }
+
+  /** Starts a command in the container with its streams open (exec-session.ts); no deadline: it may be interactive. */
+  execSession(
+    name: string,
+    containerProcess: Record<string, unknown>,
+    options: ExecSessionOptions,
+  ): Promise<ExecSession> {
+    return startExecSession(this.command, this.stateRoot, name, containerProcess, options);
   }
 
   /**

@@ -31,6 +31,9 @@ import { setUpHost } from './host-setup.js';
 import type { SeccompProfile } from './seccomp.js';
 import type { CommitSource, ContainerInspect, ExecResult, RuntimeOptions, WaitResult } from './runtime-types.js';
 import { containerSummary } from './summary.js';
+import { resolveUser } from './user.js';
+import { attachStdin, resizeConmonTerminal, type StdinAttachment } from './attach.js';
+import type { ExecSession, ExecSessionOptions } from './exec-session.js';
 import { ContainerRecords } from './records.js';
 import { KeyedLock } from './keyed-lock.js';
 import { ExitListeners } from './exit-listeners.js';
@@ -46,6 +49,11 @@ export type {
   WaitResult,
 } from './runtime-types.js';
 export type { LogRecord } from './logs.js';
+export type { ExecSession } from './exec-session.js';
+export type { StdinAttachment } from './attach.js';
+
+/** A streamed exec as the API asks for it: the user still a Docker user string ("" for the container's). */
+export type ExecSessionRequest = Omit<ExecSessionOptions, 'user'> & { user: string };
 
 /** Docker's default json-file cap is unbounded; ours is 10 MiB per container. */
 const DEFAULT_LOG_BYTES_MAX = 10 * 1024 * 1024;
@@ -406,6 +414,50 @@ export class ContainerRuntime {
       await this.containerProcess(record),
     );
     return { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr, truncated: result.truncated };
+  }
+
+  /** A writer into the running container's stdin (docker run -i, attach with stdin); it must have been created with one. */
+  async attachStdin(ref: string): Promise<StdinAttachment> {
+    const record = this.records.resolve(ref);
+    if (!record.config.spec?.openStdin)
+      throw new TswarmError(
+        'FAILED_PRECONDITION',
+        `container ${record.name} has no stdin to attach to. Create it with -i (OpenStdin) to send it input`,
+      );
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
+    // conmon's short link to the bundle (-u NAME under --socket-dir-path): a socket path has ~108 bytes.
+    return attachStdin(join(this.o.root, 's', record.runtimeName, 'attach'));
+  }
+
+  /** Sets a running TTY container's terminal size (rows, columns); a no-op without a TTY, as dockerd's. */
+  async resizeTerminal(ref: string, rows: number, cols: number): Promise<void> {
+    const record = this.records.resolve(ref);
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running`);
+    if (!record.config.spec?.tty) return;
+    await resizeConmonTerminal(join(containerPaths(this.containersDir, record.id).bundle, 'ctl'), rows, cols);
+  }
+
+  /**
+   * Starts a command in the running container with its streams open, as `docker exec` (also -i,
+   * -t, -e, -w, -u). A user is resolved against the container's /etc/passwd and /etc/group, as
+   * for its own process; without one the exec runs as the container's user.
+   */
+  async execSession(ref: string, options: ExecSessionRequest): Promise<ExecSession> {
+    const record = this.records.resolve(ref);
+    if (record.state.status !== 'running')
+      throw new TswarmError('FAILED_PRECONDITION', `container ${record.name} is not running. Start it first`);
+    const paths = containerPaths(this.containersDir, record.id);
+    let user: ExecSessionOptions['user'];
+    if (options.user !== '') {
+      const [passwd, group] = await Promise.all(
+        ['passwd', 'group'].map((f) => readFile(join(paths.rootfs, 'etc', f), 'utf8').catch(() => '')),
+      );
+      user = resolveUser(options.user, passwd ?? '', group ?? '');
+    }
+    const base = (await this.containerProcess(record)) ?? {};
+    return this.oci.execSession(record.runtimeName, base, { ...options, user });
   }
 
   /**

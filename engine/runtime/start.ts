@@ -70,6 +70,8 @@ export async function launchUnderConmon(
       socketDir: ctx.socketDir,
       conmonLogPath: join(paths.dir, 'conmon.log'),
       terminal: record.config.spec?.tty ?? false,
+      stdin: record.config.spec?.openStdin ?? false,
+      stdinOnce: record.config.spec?.stdinOnce ?? false,
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
