@@ -4,6 +4,7 @@ import { LAB_TEST_IMAGE } from '../lab/registry.js';
 import { waitFor } from '../lib/poll.js';
 import { apiGet } from './support/attack.js';
 import { docker, dockerOk } from './support/docker.js';
+import { runningTasks, serviceTasks, type TaskShape } from './support/services.js';
 import { swarmCli } from './support/swarm-cli.js';
 
 // What a Swarm user relies on day to day (issue 16), through the real docker CLI where it has the
@@ -15,28 +16,15 @@ const name = `lc${Math.floor(Math.random() * 1e6).toString(36)}`;
 let lab: Lab | undefined;
 const { ok } = swarmCli(() => lab!);
 
-interface TaskShape {
-  ID: string;
-  ServiceID: string;
-  NodeID: string;
-  Slot: number;
-  DesiredState: string;
-  Status: { State: string; Err?: string };
-}
-
 const poll = { timeoutMs: 90_000, intervalMs: 500 };
 
-async function tasksOf(service: string): Promise<TaskShape[]> {
-  const filters = encodeURIComponent(JSON.stringify({ service: [service] }));
-  return apiGet<TaskShape[]>(lab!, 'm1', `/tasks?filters=${filters}`);
-}
+const tasksOf = (service: string): Promise<TaskShape[]> => serviceTasks(lab!, 'm1', service);
 
 /** Node IDs with a running task of the service meant to run, one entry per task. */
 async function runningOn(service: string): Promise<string[]> {
   const tasks = await tasksOf(service);
-  return tasks
-    .filter((t) => t.DesiredState === 'running' && t.Status.State === 'running')
-    .map((t) => t.NodeID)
+  return runningTasks(tasks)
+    .map((t) => t.NodeID ?? '')
     .sort();
 }
 

@@ -6,7 +6,7 @@ import { waitFor } from '../lib/poll.js';
 import { apiGet } from './support/attack.js';
 import { docker } from './support/docker.js';
 import { swarmCli } from './support/swarm-cli.js';
-import { doubledSlots, type TaskShape } from './support/tasks.js';
+import { doubledSlots, type TaskShape } from './support/services.js';
 
 // A service kept at N through a node's death (issue 15): `kill -9` of a worker's tswarmd marks it
 // DOWN once its heartbeats stop, and the leader's orchestrator replaces its tasks on the other

@@ -6,7 +6,7 @@ import { waitFor } from '../lib/poll.js';
 import { apiGet } from './support/attack.js';
 import { docker } from './support/docker.js';
 import { swarmCli } from './support/swarm-cli.js';
-import { doubledSlots, type TaskShape } from './support/tasks.js';
+import { doubledSlots, type TaskShape } from './support/services.js';
 
 // A service through what real multi-machine clusters see (issue 16): a worker cut off from every
 // manager, and a worker whose machine crashes. A cut-off worker keeps its containers running (its

@@ -53,3 +53,13 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string | numbe
   for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
   return counts;
 }
+
+/**
+ * Slots with more than one task meant to run — or, with `reported`, also one whose node last
+ * reported it running: while a node is down or cut off its tasks' last reports stand (nobody can
+ * say otherwise); once it is back, each must have moved on.
+ */
+export function doubledSlots(tasks: readonly TaskShape[], reported = false): number[] {
+  const live = tasks.filter((t) => t.DesiredState === 'running' || (reported && t.Status.State === 'running'));
+  return [...countBy(live, (t) => t.Slot ?? 0)].filter(([, n]) => n > 1).map(([slot]) => Number(slot));
+}

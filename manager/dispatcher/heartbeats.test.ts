@@ -34,6 +34,9 @@ describe('HeartbeatTracker', () => {
     // Its first beat here makes it READY at once.
     t.beat('b', 11_000);
     expect(t.changes(unknown, 11_000, period)[0]!.state).toBe(NodeState.NODE_STATE_READY);
+    // A node that joined after this leader began was admitted READY by it: it stays so.
+    const joined = [{ nodeId: 'new', state: NodeState.NODE_STATE_READY }];
+    expect(t.changes(joined, 11_500, period)).toEqual([]);
     // Once it has beaten here, the normal deadline counts from its last beat.
     t.beat('b', 20_000);
     expect(t.changes(ready, 20_000 + MISSED_HEARTBEATS_MAX * period, period)).toEqual([]);

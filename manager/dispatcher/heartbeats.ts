@@ -41,6 +41,11 @@ export const UNKNOWN_AFTER_LEADER_CHANGE = 'node moved to unknown state due to l
  */
 export class HeartbeatTracker {
   private lastBeatMs = new Map<string, number>();
+  /**
+   * The nodes the store held when this leader began: only those are made UNKNOWN until they beat.
+   * A node that joins later was just admitted by this leader's cluster and is READY already.
+   */
+  private atStart: ReadonlySet<string> | undefined;
 
   constructor(private readonly startedMs: number) {}
 
@@ -55,6 +60,7 @@ export class HeartbeatTracker {
   /** The state changes due now, given the store's view of each node. Pure apart from the map. */
   changes(nodes: readonly NodeLiveness[], nowMs: number, periodMs: number): StateChange[] {
     const deadlineMs = periodMs * MISSED_HEARTBEATS_MAX;
+    this.atStart ??= new Set(nodes.map((n) => n.nodeId));
     const out: StateChange[] = [];
     for (const n of nodes) {
       const last = this.lastBeatMs.get(n.nodeId) ?? this.startedMs;
@@ -62,7 +68,7 @@ export class HeartbeatTracker {
       const alive = nowMs - last <= (beatSeen ? deadlineMs : deadlineMs * UNKNOWN_NODE_GRACE_MULTIPLIER);
       if (alive && beatSeen && n.state !== NodeState.NODE_STATE_READY)
         out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_READY, message: '' });
-      if (alive && !beatSeen && n.state === NodeState.NODE_STATE_READY)
+      if (alive && !beatSeen && n.state === NodeState.NODE_STATE_READY && this.atStart.has(n.nodeId))
         out.push({ nodeId: n.nodeId, state: NodeState.NODE_STATE_UNKNOWN, message: UNKNOWN_AFTER_LEADER_CHANGE });
       if (!alive && n.state !== NodeState.NODE_STATE_DOWN) {
         out.push({
