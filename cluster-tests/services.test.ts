@@ -3,6 +3,7 @@ import { Lab } from '../lab/lab.js';
 import { formSwarm } from '../lab/form-swarm.js';
 import { waitFor } from '../lib/poll.js';
 import { docker, rawRequest } from './support/docker.js';
+import { apiGet } from './support/attack.js';
 import { LAB_TEST_IMAGE } from '../lab/registry.js';
 
 // Services on real daemons, end to end: the control API, the leader's orchestrator and scheduler,
@@ -82,6 +83,13 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
   });
 
   it('places 4 replicas across the nodes, lists them in docker service ls, scales to 2, removes', async () => {
+    // The scheduler places only on Ready nodes: all five are, before the service is made.
+    await waitFor(
+      async () =>
+        (await apiGet<{ Status: { State: string } }[]>(lab!, 'm1', '/nodes')).filter((n) => n.Status.State === 'ready')
+          .length === 5,
+      { what: 'the five nodes Ready', ...pollRunning },
+    );
     const id = (
       await ok('m1', 'service', 'create', '--detach', '--name', 'web', '--replicas', '4', IMAGE, 'sleep', '1d')
     )
@@ -101,7 +109,12 @@ describe('services: create, place, list with both CLIs, scale, remove', () => {
     );
     expect(placed.map((t) => t.Slot).sort()).toEqual([1, 2, 3, 4]);
     // Spread: 4 tasks over 5 empty nodes land on 4 different nodes.
-    expect(new Set(placed.map((t) => t.NodeID)).size).toBe(4);
+    // (The nodes' states now, to tell a spread fault from a node that was not Ready at placement.)
+    const states = async () =>
+      (await apiGet<{ Description: { Hostname: string }; Status: { State: string } }[]>(lab!, 'm1', '/nodes'))
+        .map((n) => `${n.Description.Hostname}:${n.Status.State}`)
+        .join(' ');
+    expect(new Set(placed.map((t) => t.NodeID)).size, await states()).toBe(4);
     // Each task is a running container on the node it was placed on (docker ps there).
     const hosts = await hostsById();
     for (const t of placed) {

@@ -2,7 +2,7 @@ import type { DeepReadonly } from '../../lib/deep-readonly.js';
 import type { Clock } from '../../lib/clock.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { NodeRole, NodeState, type Node } from '../../gen/tswarm/v1/objects.js';
+import { NodeRole, NodeState, type Node, type NodeDescription } from '../../gen/tswarm/v1/objects.js';
 import type {
   AssignmentsRequest,
   AssignmentsResponse,
@@ -76,6 +76,10 @@ export class Dispatcher {
     if (req.description) checkNodeDescription(req.description);
     const node = this.o.store.replica.get('node', nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${nodeId} is not a member of this cluster`);
+    // The node describes itself (platform, resources, engine labels) before it counts as alive:
+    // the scheduler places tasks on a READY node by its description, and a node made READY by its
+    // session alone, described by no beat yet, failed every platform the task named.
+    await this.recordDescription(nodeId, req.description);
     const session = this.sessions.open(nodeId);
     // Opening a session is a sign of life, as a beat is (SwarmKit registers the node then): a
     // daemon that restarts within the deadline must not be marked DOWN before its first beat,
@@ -171,17 +175,7 @@ export class Dispatcher {
     this.beat(caller.nodeId);
     const node = store.replica.get('node', caller.nodeId);
     if (!node) throw new TswarmError('PERMISSION_DENIED', `node ${caller.nodeId} is not a member of this cluster`);
-    if (
-      req.description &&
-      JSON.stringify(req.description) !== JSON.stringify(node.description) &&
-      this.descriptionWrites.tryWrite(caller.nodeId, clock.nowMs())
-    ) {
-      await store.update((tx, s) => {
-        const n = s.get('node', caller.nodeId)!;
-        n.description = req.description;
-        tx.update('node', n);
-      });
-    }
+    await this.recordDescription(caller.nodeId, req.description);
     const root = store.replica.list('cluster')[0]?.rootCa;
     const bundle = root ? trustBundle(root) : '';
     await this.recordTrustDigest(caller.nodeId, req.trustRootDigest, bundle);
@@ -192,6 +186,22 @@ export class Dispatcher {
       trustBundlePem: Buffer.from(bundle),
       issuerCaCertPem: Buffer.from(root ? issuerCertPem(root) : ''),
     };
+  }
+
+  /** Writes the node's self-description when it changed (bounded per node: DescriptionWriteLimiter). */
+  private async recordDescription(nodeId: string, description: NodeDescription | undefined): Promise<void> {
+    const node = this.o.store.replica.get('node', nodeId);
+    if (
+      !node ||
+      !description ||
+      JSON.stringify(description) === JSON.stringify(node.description) ||
+      !this.descriptionWrites.tryWrite(nodeId, this.o.clock.nowMs())
+    )
+      return;
+    await this.o.store.update((tx, s) => {
+      const n = s.get('node', nodeId);
+      if (n) tx.update('node', { ...n, description });
+    });
   }
 
   private beat(nodeId: string): void {
