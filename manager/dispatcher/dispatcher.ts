@@ -166,7 +166,7 @@ export class Dispatcher {
   }
 
   async heartbeat(req: HeartbeatRequest, caller: Caller): Promise<HeartbeatResponse> {
-    const { store, clock } = this.o;
+    const { store } = this.o;
     // The policy admits nodes only; this narrows the type and guards a policy mistake.
     if (caller.kind !== 'node')
       throw new TswarmError('UNAUTHENTICATED', 'heartbeats need a node certificate of this cluster');
