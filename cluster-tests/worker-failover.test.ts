@@ -136,33 +136,44 @@ describe('a worker through the loss of its manager', () => {
     return tasks[0]!;
   }
 
-  it('a manager that hangs (cut off by a partition): heartbeats and session move on, w1 stays Ready, its task runs on', async () => {
-    await waitFor(async () => (await w1Managers()).heartbeat === 'm2' && (await w1Managers()).session === 'm2', {
-      what: 'w1 talking to m2, the manager it joined through',
-      ...poll,
-    });
+  it('a manager that hangs (cut off by a partition): heartbeats and session move on, w1 is never DOWN, its task runs on', async () => {
+    // w1 joined through m2; which manager it talks to now is whichever answered it last.
+    const inUse = await waitFor(
+      async () => {
+        const m = await w1Managers();
+        return m.heartbeat && m.heartbeat === m.session ? m.heartbeat : undefined;
+      },
+      { what: 'w1’s heartbeats and session on one manager', ...poll },
+    );
+    const observer = ['m1', 'm2', 'm3'].find((h) => h !== inUse)!;
     const container = await taskContainers('w1');
-    const task = await webTask('m1');
-    const before = (await apiGet<NodeShape>(lab!, 'm1', `/nodes/${w1Id}`)).Version.Index;
-    const watch = watchNode('m1', w1Id);
+    const task = await webTask(observer);
+    const before = (await apiGet<NodeShape>(lab!, observer, `/nodes/${w1Id}`)).Version.Index;
+    const watch = watchNode(observer, w1Id);
     const failedAt = Date.now();
-    await lab!.partition(['m2']);
-    const now = await movedAndStillReady(watch, 'm2', failedAt);
+    await lab!.partition([inUse]);
+    const now = await movedAndStillReady(watch, inUse, failedAt);
     const seen = await watch.stop();
     await lab!.heal();
-    expect(now).not.toBe('m2');
-    expect(seen.states).toEqual(['ready']);
-    // No write to w1's node at all: not even a DOWN between two samples.
-    expect(seen.versions).toEqual([before]);
+    expect(now).not.toBe(inUse);
+    // Never DOWN. A follower cut off changes nothing on the leader; the leader cut off makes the
+    // new one hold every node UNKNOWN until it beats (as SwarmKit does) — then w1's first version
+    // is still the one before, and its task the same one in the same container (a DOWN, even
+    // between samples, would have had it replaced).
+    expect(seen.states.filter((st) => st !== 'ready' && !st.startsWith('unknown'))).toEqual([]);
+    expect(seen.versions[0]).toBe(before);
     expect(await taskContainers('w1')).toEqual(container);
-    expect((await webTask('m1')).ID).toBe(task.ID);
+    await waitFor(async () => (await webTask(observer)).ID === task.ID, { what: 'the same task of web', ...poll });
   });
 
   it('kill -9 of the manager it talks to (the leader): it moves on, never DOWN, its task runs on', async () => {
-    await waitFor(async () => (await byHost('m1'))['m2']?.managerStatus === 'Reachable', {
-      what: 'm2 back after the partition',
-      ...poll,
-    });
+    await waitFor(
+      async () => {
+        const rows = await byHost('m1').catch(() => undefined);
+        return ['m1', 'm2', 'm3'].every((h) => ['Reachable', 'Leader'].includes(rows?.[h]?.managerStatus ?? ''));
+      },
+      { what: 'the three managers reachable after the partition', ...poll },
+    );
     const { heartbeat: inUse } = await w1Managers();
     expect(inUse).toBeDefined();
     const survivor = ['m1', 'm2', 'm3'].find((h) => h !== inUse && h !== 'm2')!;
