@@ -4,6 +4,9 @@ import { DetachKeyMatcher, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../li
 import type { CliContext } from '../context.js';
 import { copyOutput, hijackedBytes } from './container-api.js';
 
+/** How long after a window change its size is read again (two quick changes can arrive as one signal). */
+const RESIZE_SETTLE_MS = 100;
+
 /** What a hijacked session carries beyond the output. */
 export interface SessionOptions {
   /** The stream is one terminal's (raw), not Docker's multiplexed one. */
@@ -72,16 +75,25 @@ export async function interactiveSession(
   // Window changes are listened for from now, but sent only once the caller says the container
   // (or exec) runs: a change between the two is covered by the size sent then.
   let tracking = false;
+  let sent = '';
   const sendSize = () => {
-    const { rows, columns } = process.stdout;
-    if (!tracking || !o.resizePath || !rows || !columns) return;
+    // Read the size now (an ioctl), not the one cached at the last SIGWINCH: signals do not queue,
+    // so two quick changes (rows, then columns) can arrive as one, read between the two.
+    const [columns, rows] = process.stdout.getWindowSize?.() ?? [process.stdout.columns, process.stdout.rows];
+    if (!tracking || !o.resizePath || !rows || !columns || `${rows}x${columns}` === sent) return;
+    sent = `${rows}x${columns}`;
     void api.request('POST', o.resizePath, { query: { h: rows, w: columns } }).then(
       (res) => res.resume(),
       () => undefined,
     );
   };
+  /** A window change, and a second look shortly after for a change its signal was merged with. */
+  const onResize = () => {
+    sendSize();
+    setTimeout(sendSize, RESIZE_SETTLE_MS).unref();
+  };
   const sized = o.tty && process.stdout.isTTY;
-  if (sized) process.stdout.on('resize', sendSize);
+  if (sized) process.stdout.on('resize', onResize);
   const copy = o.tty
     ? (async () => {
         for await (const chunk of hijackedBytes(socket, head)) c.out(chunk);
@@ -93,7 +105,7 @@ export async function interactiveSession(
     })
     .finally(() => {
       socket.destroy();
-      process.stdout.off('resize', sendSize);
+      process.stdout.off('resize', onResize);
       if (o.stdin) {
         stdin.off('data', onData);
         stdin.off('end', onEnd);
