@@ -56,9 +56,10 @@ async function taskContainers(host: string): Promise<string[]> {
 /**
  * Watches a node's state on a manager every 250 ms until stopped: every state seen, and the node
  * object's version (any state change — even a DOWN the samples fell between — writes the node).
- * A read a manager cannot serve (an election under way) is skipped.
+ * A read a manager cannot serve (an election under way) is skipped. Returns once the first
+ * sample is in, so that sample is from before whatever the caller does next.
  */
-function watchNode(host: string, nodeId: string) {
+async function watchNode(host: string, nodeId: string) {
   const states: string[] = [];
   const versions = new Set<number>();
   let stopped = false;
@@ -72,6 +73,7 @@ function watchNode(host: string, nodeId: string) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   })();
+  await waitFor(() => states.length > 0, { what: `a first sample of node ${nodeId} on ${host}`, ...poll });
   return {
     samples: () => states.length,
     async stop() {
@@ -86,7 +88,7 @@ function watchNode(host: string, nodeId: string) {
  * Waits until w1's heartbeats and session both left `from` for one manager, then keeps watching
  * while at least 8 more samples (2 s) come in past the 3 s DOWN deadline counted from the failure.
  */
-async function movedAndStillReady(watch: ReturnType<typeof watchNode>, from: string, failedAtMs: number) {
+async function movedAndStillReady(watch: Awaited<ReturnType<typeof watchNode>>, from: string, failedAtMs: number) {
   const moved = await waitFor(
     async () => {
       const m = await w1Managers();
@@ -100,6 +102,23 @@ async function movedAndStillReady(watch: ReturnType<typeof watchNode>, from: str
     ...poll,
   });
   return moved.heartbeat!;
+}
+
+/**
+ * Each test starts from three running, reachable managers, whatever an earlier one left behind
+ * (a test that failed midway may have left a manager stopped or cut off).
+ */
+async function allManagersUp(): Promise<void> {
+  await lab!.heal();
+  for (const h of await lab!.status())
+    if (h.role === 'manager' && h.state !== 'running' && h.pid === 0) await lab!.start(h.name);
+  await waitFor(
+    async () => {
+      const rows = await byHost('m1').catch(() => undefined);
+      return ['m1', 'm2', 'm3'].every((h) => ['Reachable', 'Leader'].includes(rows?.[h]?.managerStatus ?? ''));
+    },
+    { what: 'the three managers running and reachable', ...poll },
+  );
 }
 
 describe('a worker through the loss of its manager', () => {
@@ -149,7 +168,7 @@ describe('a worker through the loss of its manager', () => {
     const container = await taskContainers('w1');
     const task = await webTask(observer);
     const before = (await apiGet<NodeShape>(lab!, observer, `/nodes/${w1Id}`)).Version.Index;
-    const watch = watchNode(observer, w1Id);
+    const watch = await watchNode(observer, w1Id);
     const failedAt = Date.now();
     await lab!.partition([inUse]);
     const now = await movedAndStillReady(watch, inUse, failedAt);
@@ -167,24 +186,25 @@ describe('a worker through the loss of its manager', () => {
   });
 
   it('kill -9 of the manager it talks to (the leader): it moves on, never DOWN, its task runs on', async () => {
-    await waitFor(
-      async () => {
-        const rows = await byHost('m1').catch(() => undefined);
-        return ['m1', 'm2', 'm3'].every((h) => ['Reachable', 'Leader'].includes(rows?.[h]?.managerStatus ?? ''));
-      },
-      { what: 'the three managers reachable after the partition', ...poll },
-    );
+    await allManagersUp();
     const { heartbeat: inUse } = await w1Managers();
     expect(inUse).toBeDefined();
     const survivor = ['m1', 'm2', 'm3'].find((h) => h !== inUse && h !== 'm2')!;
     const container = await taskContainers('w1');
     const task = await webTask(survivor);
     const before = (await apiGet<NodeShape>(lab!, survivor, `/nodes/${w1Id}`)).Version.Index;
-    const watch = watchNode(survivor, w1Id);
+    const watch = await watchNode(survivor, w1Id);
     const failedAt = Date.now();
     await lab!.kill(inUse!);
-    const now = await movedAndStillReady(watch, inUse!, failedAt);
-    const seen = await watch.stop();
+    let now: string;
+    let seen: Awaited<ReturnType<typeof watch.stop>>;
+    try {
+      now = await movedAndStillReady(watch, inUse!, failedAt);
+      seen = await watch.stop();
+    } finally {
+      await watch.stop();
+      await lab!.start(inUse!);
+    }
     expect(now).not.toBe(inUse);
     // A new leader makes every node UNKNOWN until it hears from it, as SwarmKit's does (no new
     // task goes there meanwhile); w1 is never DOWN: its task is the same one, in the same container
@@ -193,7 +213,6 @@ describe('a worker through the loss of its manager', () => {
     expect(seen.versions[0]).toBe(before);
     expect(await taskContainers('w1')).toEqual(container);
     await waitFor(async () => (await webTask(survivor)).ID === task.ID, { what: 'the same task of web', ...poll });
-    await lab!.start(inUse!);
     await waitFor(async () => ['Reachable', 'Leader'].includes((await byHost(survivor))[inUse!]?.managerStatus ?? ''), {
       what: `${inUse} back`,
       ...poll,
@@ -201,6 +220,7 @@ describe('a worker through the loss of its manager', () => {
   });
 
   it('restarted while the manager it joined through is down, it comes back through the managers it kept', async () => {
+    await allManagersUp();
     const path = join(dataDir('w1'), MANAGERS_FILE);
     const { clusterId } = await info('w1');
     const kept = parseManagersFile(await readFile(path, 'utf8'), clusterId);
@@ -211,15 +231,18 @@ describe('a worker through the loss of its manager', () => {
     const m2First = [...kept].sort((a, b) => Number(hostAt(b.addr) === 'm2') - Number(hostAt(a.addr) === 'm2'));
     await writeFile(path, formatManagersFile(clusterId, m2First));
     await lab!.kill('m2');
-    await lab!.start('w1');
-    await waitFor(async () => (await byHost('m1'))['w1']?.status === 'Ready' && (await w1Managers()).session, {
-      what: 'w1 Ready again, with a session',
-      ...poll,
-    });
-    const m = await w1Managers();
-    expect(['m1', 'm3']).toContain(m.heartbeat);
-    // The restarted agent adopted its task's container: no second one.
-    expect(await taskContainers('w1')).toEqual(container);
-    await lab!.start('m2');
+    try {
+      await lab!.start('w1');
+      await waitFor(async () => (await byHost('m1'))['w1']?.status === 'Ready' && (await w1Managers()).session, {
+        what: 'w1 Ready again, with a session',
+        ...poll,
+      });
+      const m = await w1Managers();
+      expect(['m1', 'm3']).toContain(m.heartbeat);
+      // The restarted agent adopted its task's container: no second one.
+      expect(await taskContainers('w1')).toEqual(container);
+    } finally {
+      await lab!.start('m2');
+    }
   });
 });

@@ -42,6 +42,8 @@ export interface RaftNodeOptions<R> {
   proposalTimeoutMs?: number;
   pendingProposalsMax?: number;
   readTimeoutMs?: number;
+  /** An unconfirmed read is asked of the leader again after this long (a request or its answer may be lost). */
+  readResendMs?: number;
   pendingReadsMax?: number;
   transportLimits?: Partial<PeerLimits>;
   /**
@@ -82,6 +84,7 @@ export const DEFAULTS = {
   proposalTimeoutMs: 10_000,
   pendingProposalsMax: 10_000,
   readTimeoutMs: 5000,
+  readResendMs: 500,
   pendingReadsMax: 10_000,
 };
 

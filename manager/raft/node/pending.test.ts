@@ -26,22 +26,49 @@ describe('pending proposals and reads', () => {
     expect(() => p.checkCapacity()).not.toThrow();
   });
 
-  it('serves a read only once applied reaches its index, and fails unconfirmed reads on a leader change', async () => {
+  it('serves a read only once applied reaches its index', async () => {
     const clock = new ManualClock();
     const r = new PendingReads(clock, 'n1', 10, 1000);
     const ctx1 = r.nextCtx();
     const ctx2 = r.nextCtx();
     expect(ctx1).not.toBe(ctx2);
     let served = false;
-    const first = r.add(ctx1).then(() => (served = true));
-    const second = r.add(ctx2);
+    const first = r.add(ctx1, () => new Error('late')).then(() => (served = true));
+    const second = r.add(ctx2, () => new Error('no leader'));
     r.confirmed(ctx1, 10);
     r.serve(9);
     await Promise.resolve();
     expect(served).toBe(false);
     r.serve(10);
     await first;
-    r.rejectUnconfirmed(new Error('leader changed'));
-    await expect(second).rejects.toThrow('leader changed');
+    clock.advance(1000);
+    await expect(second).rejects.toThrow('no leader');
+    expect(r.size).toBe(0);
+  });
+
+  it('names unconfirmed reads due for sending: never sent, unanswered long enough, or after a leader change', () => {
+    const clock = new ManualClock();
+    const r = new PendingReads(clock, 'n1', 10, 5000);
+    const a = r.nextCtx();
+    const b = r.nextCtx();
+    void r.add(a, () => new Error('a')).catch(() => undefined);
+    void r.add(b, () => new Error('b')).catch(() => undefined);
+    expect(r.dueForSending(500)).toEqual([a, b]);
+    r.sent(a);
+    r.sent(b);
+    expect(r.dueForSending(500)).toEqual([]);
+    clock.advance(499);
+    expect(r.dueForSending(500)).toEqual([]);
+    r.confirmed(b, 7);
+    clock.advance(1);
+    expect(r.dueForSending(500)).toEqual([a]);
+    r.sent(a);
+    r.resendUnconfirmed();
+    expect(r.dueForSending(500)).toEqual([a]);
+    // A second confirmation does not move the first.
+    r.confirmed(b, 9);
+    r.serve(7);
+    expect(r.size).toBe(1);
+    clock.advance(5000);
   });
 });

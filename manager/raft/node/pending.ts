@@ -72,7 +72,7 @@ export class PendingProposals<R> {
 }
 
 export class PendingReads {
-  private readonly byCtx = new Map<string, Waiter<void> & { index: number | undefined }>();
+  private readonly byCtx = new Map<string, Waiter<void> & { index: number | undefined; sentAtMs: number | undefined }>();
   private seq = 0;
 
   constructor(
@@ -91,20 +91,43 @@ export class PendingReads {
     return `${this.prefix}/${++this.seq}`;
   }
 
-  add(ctx: string): Promise<void> {
+  /**
+   * Waits for the read `ctx` to be confirmed and applied. `whyNot` names, at the deadline, why
+   * it was not (no leader, or no answer), in the words the caller needs.
+   */
+  add(ctx: string, whyNot: () => Error): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = this.clock.setTimer(this.timeoutMs, () => {
         this.byCtx.delete(ctx);
-        reject(new TswarmError('DEADLINE_EXCEEDED', `raft: read not confirmed within ${this.timeoutMs} ms. Retry it`));
+        reject(whyNot());
       });
-      this.byCtx.set(ctx, { index: undefined, resolve, reject, timer });
+      this.byCtx.set(ctx, { index: undefined, sentAtMs: undefined, resolve, reject, timer });
     });
   }
 
-  /** The leader confirmed the read at `index`. */
+  /** The read request `ctx` went to the leader now. */
+  sent(ctx: string): void {
+    const w = this.byCtx.get(ctx);
+    if (w) w.sentAtMs = this.clock.nowMs();
+  }
+
+  /**
+   * Reads still unconfirmed that were never sent, or sent at least `resendAfterMs` ago: a
+   * request or its answer can be lost (a leader change, a connection re-established), and a read
+   * costs nothing to ask again — etcd's server resends its ReadIndex every 500 ms the same way.
+   */
+  dueForSending(resendAfterMs: number): string[] {
+    const nowMs = this.clock.nowMs();
+    const due: string[] = [];
+    for (const [ctx, w] of this.byCtx)
+      if (w.index === undefined && (w.sentAtMs === undefined || nowMs - w.sentAtMs >= resendAfterMs)) due.push(ctx);
+    return due;
+  }
+
+  /** The leader confirmed the read at `index` (the first confirmation stands; a later one is as good). */
   confirmed(ctx: string, index: number): void {
     const w = this.byCtx.get(ctx);
-    if (w) w.index = index;
+    if (w && w.index === undefined) w.index = index;
   }
 
   /** Serves every confirmed read whose index is applied. */
@@ -117,14 +140,13 @@ export class PendingReads {
     }
   }
 
-  /** Reads not yet confirmed will never be (the leader that had them is gone): fail them fast. */
-  rejectUnconfirmed(err: Error): void {
-    for (const [ctx, w] of this.byCtx) {
-      if (w.index !== undefined) continue;
-      this.byCtx.delete(ctx);
-      w.timer.cancel();
-      w.reject(err);
-    }
+  /** Unconfirmed reads are asked again at once (the leader that had them may be gone). */
+  resendUnconfirmed(): void {
+    for (const w of this.byCtx.values()) if (w.index === undefined) w.sentAtMs = undefined;
+  }
+
+  get size(): number {
+    return this.byCtx.size;
   }
 
   rejectAll(err: Error): void {

@@ -119,6 +119,26 @@ describe('raft node loop', () => {
     expect(follower.sm.get('k')).toBe('v');
   });
 
+  it('a read taken while the leader is gone waits for the next leader instead of failing', async () => {
+    // A docker CLI's `node ls` during a failover should take a moment longer, not fail: the read
+    // is held (within the read timeout) and sent to whichever leader comes next; a request lost
+    // with the old leader is asked again (etcd's server resends its ReadIndex the same way).
+    cluster = await TestCluster.create(['n1', 'n2', 'n3']);
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    await leader.node.propose(put('c', 1, 'k', 'before'));
+    const follower = [...cluster.members.values()].find((m) => m.id !== leader.id)!;
+    await cluster.stopMember(leader.id);
+    const read = follower.node.readIndex();
+    const next = await cluster.leader();
+    await next.node.propose(put('c', 2, 'k', 'after'));
+    await read;
+    expect(['before', 'after']).toContain(follower.sm.get('k'));
+    // Once served, a read sees every write committed before it began.
+    await follower.node.readIndex();
+    expect(follower.sm.get('k')).toBe('after');
+  });
+
   it('a single voter elects itself at once and serves writes and reads', async () => {
     cluster = await TestCluster.create(['solo'], { electionTicks: 1000 }); // no election timeout could fire
     await cluster.startAll();

@@ -130,6 +130,7 @@ export class RaftNode<R> {
     const tick = () => {
       if (this.stopped) return;
       this.sendHeldCommitAppends();
+      this.sendDueReads();
       this.rn.tick();
       this.schedule();
       this.ticker = this.clock.setTimer(this.cfg.tickMs, tick);
@@ -275,9 +276,8 @@ export class RaftNode<R> {
       this.proposals.rejectAll(proposalLost('was pending when this member stopped leading'));
       this.heldCommitAppends.clear();
     }
-    this.reads.rejectUnconfirmed(
-      new TswarmError('UNAVAILABLE', 'raft: the leader changed before confirming this read. Retry it'),
-    );
+    // The leader that had the unconfirmed reads may be gone: ask the new one (next Ready or tick).
+    this.reads.resendUnconfirmed();
     this.leaderWatchers = this.leaderWatchers.filter((w) => {
       if (!w.until(s)) return true;
       w.resolve();
@@ -364,22 +364,40 @@ export class RaftNode<R> {
     return result as Promise<ConfState>;
   }
 
-  /** Resolves once a linearizable read may be served from the local state machine. */
+  /**
+   * Resolves once a linearizable read may be served from the local state machine. A read taken
+   * during an election waits for the new leader (within the read timeout) instead of failing at
+   * once; unanswered requests are sent again (sendDueReads).
+   */
   readIndex(): Promise<void> {
     if (this.stopped) return Promise.reject(nodeStopped());
-    const soft = this.rn.softState();
-    if (soft.lead === '') return Promise.reject(this.notLeader(''));
     try {
       this.reads.checkCapacity();
-      const ctx = this.reads.nextCtx();
-      const done = this.reads.add(ctx);
-      this.rn.readIndex(ctx);
-      this.schedule();
-      return done;
     } catch (err) {
-      return Promise.reject(
-        err instanceof ProposalDroppedError ? new TswarmError('UNAVAILABLE', err.message) : (err as Error),
-      );
+      return Promise.reject(err as Error);
+    }
+    const ctx = this.reads.nextCtx();
+    const done = this.reads.add(ctx, () =>
+      this.rn.softState().lead === ''
+        ? this.notLeader('')
+        : new TswarmError('DEADLINE_EXCEEDED', `raft: read not confirmed within ${this.cfg.readTimeoutMs} ms. Retry it`),
+    );
+    this.sendDueReads();
+    this.schedule();
+    return done;
+  }
+
+  /** Asks the leader to confirm every read never sent or unanswered for readResendMs. */
+  private sendDueReads(): void {
+    if (this.rn.softState().lead === '') return;
+    for (const ctx of this.reads.dueForSending(this.cfg.readResendMs)) {
+      try {
+        this.rn.readIndex(ctx);
+        this.reads.sent(ctx);
+      } catch (err) {
+        // Dropped by the core (a candidate, say): it stays due and goes with the next tick.
+        if (!(err instanceof ProposalDroppedError)) throw err;
+      }
     }
   }
 
