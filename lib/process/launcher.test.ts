@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { TswarmError } from '../errors.js';
 import { waitFor } from '../poll.js';
 
-/** Vitest runs the sources; the helper runs compiled (npm test builds first). */
-const CHILD_SCRIPT = fileURLToPath(new URL('../../dist/lib/process/launcher-child.js', import.meta.url));
+const CHILD_SCRIPT = fileURLToPath(new URL('./launcher-child.py', import.meta.url));
 
 let launcher: Launcher | undefined;
 afterEach(() => {
@@ -59,6 +58,27 @@ describe('commands through the launcher', () => {
         })
       ).stdout,
     ).toBe('set\n/tmp\n');
+  });
+
+  it('passes a large input, keeps output to its bound, and runs many commands at once', async () => {
+    await installLauncher();
+    const input = Buffer.alloc(3 * 1024 * 1024, 'i'); // far more than a pipe holds: written as read
+    expect((await run('wc', ['-c'], { input })).stdout.trim()).toBe(String(input.length));
+    // 6 MiB printed, 4 MiB (and at most one read more) kept.
+    const big = await run('head', ['-c', String(6 * 1024 * 1024), '/dev/zero']);
+    expect(big.stdout.length).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    expect(big.stdout.length).toBeLessThan(4 * 1024 * 1024 + 128 * 1024);
+    const many = await Promise.all(Array.from({ length: 64 }, (_, i) => run('sh', ['-c', `echo ${i}`])));
+    expect(many.map((r) => r.stdout)).toEqual(Array.from({ length: 64 }, (_, i) => `${i}\n`));
+    // A working directory that does not exist: the command cannot start, as from Node.
+    await expect(run('pwd', [], { cwd: '/nonexistent/dir' })).rejects.toMatchObject({ code: 'UNSUPPORTED_HOST' });
+  });
+
+  it('answers at the deadline even when something the command started holds its output open', async () => {
+    await installLauncher();
+    const res = await run('sh', ['-c', 'sleep 30 & echo started'], { timeoutMs: 300, allowFailure: true });
+    expect(res.stdout).toBe('started\n');
+    expect(res.code).toBe(0);
   });
 
   it('keeps deadlines and says when a command is not installed', async () => {
@@ -135,7 +155,7 @@ describe('commands through the launcher', () => {
   it('after close, or when no helper can start, commands start from this process', async () => {
     (await installLauncher()).close();
     expect(await parentPid()).toBe(process.pid);
-    launcher = new Launcher(silentLogger(), { childScript: '/nonexistent/launcher-child.js' });
+    launcher = new Launcher(silentLogger(), { childScript: '/nonexistent/launcher-child.py' });
     useCommandRunner(launcher);
     for (let i = 0; i < 10; i++) expect(await parentPid()).toBe(process.pid);
   });
