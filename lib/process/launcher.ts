@@ -84,7 +84,15 @@ export class Launcher implements CommandRunner {
     const input = options.input === undefined ? undefined : Buffer.from(options.input).toString('base64');
     return this.ask<CommandResult>(
       child,
-      { kind: 'run', command, args: [...args], env: options.env, cwd: options.cwd, input, timeoutMs: options.timeoutMs },
+      {
+        kind: 'run',
+        command,
+        args: [...args],
+        env: options.env,
+        cwd: options.cwd,
+        input,
+        timeoutMs: options.timeoutMs,
+      },
       options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     );
   }

@@ -72,7 +72,10 @@ export class PendingProposals<R> {
 }
 
 export class PendingReads {
-  private readonly byCtx = new Map<string, Waiter<void> & { index: number | undefined; sentAtMs: number | undefined }>();
+  private readonly byCtx = new Map<
+    string,
+    Waiter<void> & { index: number | undefined; sentAtMs: number | undefined }
+  >();
   private seq = 0;
 
   constructor(

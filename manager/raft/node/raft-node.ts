@@ -380,7 +380,10 @@ export class RaftNode<R> {
     const done = this.reads.add(ctx, () =>
       this.rn.softState().lead === ''
         ? this.notLeader('')
-        : new TswarmError('DEADLINE_EXCEEDED', `raft: read not confirmed within ${this.cfg.readTimeoutMs} ms. Retry it`),
+        : new TswarmError(
+            'DEADLINE_EXCEEDED',
+            `raft: read not confirmed within ${this.cfg.readTimeoutMs} ms. Retry it`,
+          ),
     );
     this.sendDueReads();
     this.schedule();
