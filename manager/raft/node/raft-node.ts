@@ -374,7 +374,7 @@ export class RaftNode<R> {
     try {
       this.reads.checkCapacity();
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const ctx = this.reads.nextCtx();
     const done = this.reads.add(ctx, () =>
