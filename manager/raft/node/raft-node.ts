@@ -374,7 +374,7 @@ export class RaftNode<R> {
     try {
       this.reads.checkCapacity();
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const ctx = this.reads.nextCtx();
     const done = this.reads.add(ctx, () =>
