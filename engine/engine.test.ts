@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../lib/log.js';
 import { TswarmError } from '../lib/errors.js';
+import { waitFor } from '../lib/poll.js';
 import type { DeepPartial, ContainerConfig } from '../gen/tswarm/v1/engine.js';
 import { Engine, LABEL_IMAGE_ID } from './engine.js';
 import { buildBusyboxImage } from './image/busybox-image.js';
@@ -125,13 +126,21 @@ describe('a create whose start follows at once (a task agent’s)', () => {
       log: silentLogger(),
       networking: counting,
       registry: { attemptsMax: 2, backoffBaseMs: 10, idleTimeoutMs: 5_000 },
+      holdAfterCreateMs: 300,
     });
     try {
       const config = { networkMode: 'none', spec: { image: ref, command: ['sleep', '60'] } };
-      // `docker create`, later `docker start`: let go after the create, made again by the start.
+      // `docker create`, later `docker start`: let go once the hold passed, made again by the start.
       const plain = await own.containerCreate(config);
+      await waitFor(() => calls.length === 2, { what: 'the attachment let go after the hold', timeoutMs: 10_000 });
       await own.containerStart(plain.id);
       expect(calls).toEqual(['attach', 'detach', 'attach']);
+      calls.length = 0;
+      // `docker run`: a create and a start at once — the attachment is kept for the start.
+      const run = await own.containerCreate(config);
+      await own.containerStart(run.id);
+      expect(calls).toEqual(['attach']);
+      calls.length = 0;
       calls.length = 0;
       const next = await own.containerCreate(config, { startsNext: true });
       await own.containerStart(next.id);

@@ -57,6 +57,8 @@ export interface EngineOptions {
   log: Logger;
   /** Registry timeouts and retries (tests shorten them). */
   registry?: ImageServiceOptions['registry'];
+  /** How long an API-created container keeps its network for a start (Attachments; tests shorten it). */
+  holdAfterCreateMs?: number;
   /** Told of what happens to containers, images, volumes and networks (the node's `GET /events`). */
   events?: EngineEvents;
 }
@@ -103,8 +105,12 @@ export class Engine {
     readonly runtime: ContainerRuntime,
   ) {
     this.networking = o.networking ?? new LocalNetworking();
-    this.attachments = new Attachments(this.networking, runtime, o.log, (action, id, mode) =>
-      this.emit(networkEventOf(action, id, mode)),
+    this.attachments = new Attachments(
+      this.networking,
+      runtime,
+      o.log,
+      (action, id, mode) => this.emit(networkEventOf(action, id, mode)),
+      o.holdAfterCreateMs,
     );
     this.reaper = new AutoRemover(
       runtime,
@@ -163,6 +169,7 @@ export class Engine {
   /** Stops watching; containers keep running under conmon for the next daemon to adopt. */
   async close(): Promise<void> {
     this.closed = true;
+    this.attachments.close();
     this.runtime.close();
     await this.images.close();
   }
@@ -189,15 +196,20 @@ export class Engine {
    * and /etc files are settled), which is then let go until start, as in Docker, where a created
    * container holds no host port.
    *
-   * `startsNext`: the caller starts the container at once (a task agent's create-then-start), so the
-   * attachment is kept for that start rather than let go and made again — on the bridge that is a
-   * namespace, a veth pair and an address, each made with a few commands under the node's one
-   * networking lock, twice per container for nothing. A start that fails lets it go (containerStart),
-   * and after a daemon restart a container that never started holds none (Attachments.recover).
+   * Letting go and making it again at the start is a namespace, and on the bridge a veth pair and
+   * an address, each made with a few commands under the node's one networking lock — twice per
+   * container for nothing when the start follows at once. So `startsNext` (a task agent's
+   * create-then-start) keeps it for that start, and an API create (`docker run` is a create then a
+   * start) keeps it a few seconds (Attachments.releaseAfterCreate) unless it publishes host
+   * ports. A start that fails lets it go (containerStart), and after a daemon restart a container
+   * that never started holds none (Attachments.recover).
    */
   async containerCreate(config: DeepPartial<ContainerConfig>, options: CreateOptions = {}): Promise<CreateResult> {
     const created = await this.createContainer(config, options);
-    if (!options.startsNext) await this.attachments.releaseUntilStart(created.id);
+    await this.attachments.keepAfterCreate(created.id, {
+      publishesPorts: this.runtime.inspect(created.id).config.ports.length > 0,
+      startsNext: options.startsNext ?? false,
+    });
     return created;
   }
 
@@ -274,6 +286,7 @@ export class Engine {
     const inspected = this.runtime.inspect(ref);
     const summary = inspected.container;
     const attachment = summary.labels[LABEL_ATTACHMENT];
+    this.attachments.takeOverAtStart(summary.id, inspected.config.networkMode);
     await this.attachments.reattach(inspected);
     if (summary.state?.status !== 'running') this.emitVolumeMounts('mount', summary.id);
     try {
@@ -300,6 +313,7 @@ export class Engine {
   async containerRemove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const inspected = this.runtime.inspect(ref);
     const summary = inspected.container;
+    this.attachments.endHold(summary.id);
     await this.runtime.remove(summary.id, { force: options.force ?? false });
     const attachment = summary.labels[LABEL_ATTACHMENT];
     if (attachment) await this.attachments.removed(attachment, summary.id, inspected.config.networkMode);

@@ -12,15 +12,29 @@ export type TellNetwork = (action: 'connect' | 'disconnect', containerId: string
  * holds no namespace, address or host port: the attachment is let go when it stops (or after a
  * create) and made again at its next start — Docker's network `connect` and `disconnect` events.
  */
+/**
+ * How long a created container keeps its attachment for a start that may follow: `docker run` and
+ * `tswarm run` create and then start at once, and letting go of the namespace (and, on the bridge,
+ * a veth pair and an address) only to make it again at the start cost a few commands each time.
+ * A container created and left alone lets go after this, as Docker's holds nothing.
+ */
+export const HOLD_AFTER_CREATE_MS = 3_000;
+
 export class Attachments {
   /** Attachments let go when their container stopped; start attaches them again. */
   private readonly released = new Set<string>();
+  /**
+   * Created containers keeping their attachment for their start, by container ID: with the timer
+   * that lets it go, or none when the creator starts it next.
+   */
+  private readonly holds = new Map<string, NodeJS.Timeout | undefined>();
 
   constructor(
     private readonly networking: ContainerNetworking,
     private readonly runtime: ContainerRuntime,
     private readonly log: Logger,
     private readonly tell: TellNetwork = () => undefined,
+    private readonly holdAfterCreateMs = HOLD_AFTER_CREATE_MS,
   ) {}
 
   /** After a restart: keeps the running containers' networking, lets go of the rest. */
@@ -52,6 +66,50 @@ export class Attachments {
     this.released.delete(attachment);
     this.tell('connect', summary.id, mode);
     await this.runtime.refreshNetworkFiles(summary.id, { ip: a.ip, resolvConfContent: a.resolvConf });
+  }
+
+  /**
+   * After a create: the container keeps its attachment for its start. The caller that starts it
+   * next (`startsNext`) keeps it until then; an API create keeps it holdAfterCreateMs and, not
+   * started by then, lets go of it. One publishing host ports lets go at once: in Docker a created
+   * container holds no host port, and a second `create -p` of the same port must not fail.
+   */
+  async keepAfterCreate(id: string, o: { publishesPorts: boolean; startsNext: boolean }): Promise<void> {
+    if (o.publishesPorts && !o.startsNext) return this.releaseUntilStart(id);
+    if (o.startsNext) {
+      this.holds.set(id, undefined);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.holds.delete(id);
+      if (this.runtime.list({ all: true }).find((c) => c.id === id)?.state?.status !== 'created') return;
+      void this.releaseUntilStart(id).catch((err: unknown) =>
+        this.log.warn({ err, id }, 'letting go of a created container’s network failed'),
+      );
+    }, this.holdAfterCreateMs);
+    timer.unref();
+    this.holds.set(id, timer);
+  }
+
+  /**
+   * A start takes over the attachment its create kept (call before any await, so the hold cannot
+   * run out meanwhile): the container joins its network now, Docker's `connect`.
+   */
+  takeOverAtStart(id: string, networkMode: string): void {
+    if (!this.holds.has(id)) return;
+    this.endHold(id);
+    this.tell('connect', id, networkMode);
+  }
+
+  /** The hold ends without a start (a removal): its removal detaches the attachment. */
+  endHold(id: string): void {
+    clearTimeout(this.holds.get(id));
+    this.holds.delete(id);
+  }
+
+  close(): void {
+    for (const timer of this.holds.values()) clearTimeout(timer);
+    this.holds.clear();
   }
 
   /** Lets go of a container's networking until its (next) start, auto-remove or not. */
