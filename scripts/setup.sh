@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # iptables: the engine's runtime, its monitor, an init for --init, and load balancing / NAT.
 # docker-registry/skopeo/umoci/busybox-static: the real registry and test images the tests use.
 # etcd-server: the baseline the Raft benchmark measures tswarm against.
-APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables docker-registry skopeo umoci busybox-static attr etcd-server)
+# python3: tswarmd's command launcher (lib/process/launcher-child.py), standard library only.
+APT_PACKAGES=(iproute2 util-linux procps crun conmon catatonit nftables iptables python3 docker-registry skopeo umoci busybox-static attr etcd-server)
 # --bench: also podman and runc, which the engine benchmark runs beside tswarm, and docker.io
 # (dockerd, containerd), whose Docker Swarm the services benchmark runs beside tswarm on lab hosts
 # of its own. The benchmarks skip a baseline that is absent; CI does not run benchmarks, so none of
