@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   image: async () => (await import('./commands/image.js')).registerImage,
   container: async () => (await import('./commands/container.js')).registerContainer,
   volume: async () => (await import('./commands/volume.js')).registerVolume,
+  system: async () => (await import('./commands/system.js')).registerSystem,
   login: async () => (await import('./commands/login.js')).registerLogin,
   lab: async () => (await import('./commands/lab.js')).registerLab,
 };
@@ -56,7 +57,10 @@ const MODULE_OF: Record<string, string> = {
   ps: 'container',
   exec: 'container',
   attach: 'container',
+  top: 'container',
+  rename: 'container',
   volume: 'volume',
+  system: 'system',
   login: 'login',
   logout: 'login',
   lab: 'lab',

@@ -34,6 +34,8 @@ import { Attachments } from './facade/attachments.js';
 import { AutoRemover } from './facade/auto-remove.js';
 import { ensureImage, type EnsurePull } from './facade/ensure-image.js';
 import { readStats } from './facade/stats.js';
+import { DiskUsage } from './facade/disk-usage.js';
+import { checkPsArgs, psTop, type TopResult } from './facade/top.js';
 import { engineInfo, type EngineInfo } from './facade/info.js';
 import { tell, type EngineEvent, type EngineEvents } from './events-contract.js';
 import { familiarReference } from './image/reference.js';
@@ -67,6 +69,9 @@ export { LABEL_ATTACHMENT, LABEL_AUTO_REMOVE, LABEL_IMAGE_ID } from './facade/la
 export { LABEL_ANONYMOUS_VOLUME } from './volume-contract.js';
 export { imageVolumeMounts } from './facade/anonymous-volumes.js';
 
+/** Processes of one container `top` lists at most: far more than a container runs, few enough to answer at once. */
+const TOP_PIDS_MAX = 65_536;
+
 export interface CreateResult {
   id: string;
   warnings: string[];
@@ -91,6 +96,8 @@ export class Engine {
   private readonly attachments: Attachments;
   private readonly reaper: AutoRemover;
   private readonly volumes: VolumeCommands;
+  /** `system df`: the sizes of images, containers and volumes, measured. */
+  readonly diskUsage: DiskUsage;
   /**
    * Images and volumes of containers being created, which have no record yet to show them in
    * use: an `image rm`, `image prune` or `volume prune` meanwhile must not take them away.
@@ -119,6 +126,7 @@ export class Engine {
       o.log,
     );
     this.volumes = new VolumeCommands(o.volumes, runtime, () => this.creating.values(), o.log);
+    this.diskUsage = new DiskUsage(runtime, images, this.volumes, o.log);
   }
 
   static async open(o: EngineOptions): Promise<Engine> {
@@ -427,6 +435,23 @@ export class Engine {
   /** The cgroup counters of the named containers, or of every running one when none is named. */
   async containerStats(refs: readonly string[]): Promise<ContainerStats[]> {
     return readStats(this.runtime, refs);
+  }
+
+  /**
+   * `docker top`: the host's ps with `psArgs` (default -ef), only the rows of the container's
+   * processes; told as dockerd's `top` event.
+   */
+  async containerTop(ref: string, psArgs: string): Promise<TopResult> {
+    checkPsArgs(psArgs);
+    const pids = await this.runtime.pids(ref, TOP_PIDS_MAX);
+    const result = await psTop(psArgs, pids);
+    this.containerEvent(ref, 'top');
+    return result;
+  }
+
+  /** `docker rename`: the container's new name, kept in its record; told as the `rename` event (`oldName`). */
+  async containerRename(ref: string, newName: string): Promise<void> {
+    await this.runtime.rename(ref, newName);
   }
 
   // ---- events ----

@@ -1,4 +1,4 @@
-/** The `container` command group (and `ps`): list, logs, wait, start/stop/restart/kill/rm, inspect, exec, stats. */
+/** The `container` command group (and `ps`): list, logs, wait, start/stop/restart/kill/rm, inspect, exec, stats, top, rename. */
 import { type Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { CLUSTER_CALL_DEADLINE_MS, LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
@@ -15,6 +15,8 @@ import { interactiveSession } from './terminal-session.js';
 import { CONTAINER_FILTER_HELP, parseContainerFilter } from './container-filters.js';
 import { filtersQuery } from './filters.js';
 import { inspectEach } from './inspect-each.js';
+import { addTop } from './container-top.js';
+import { addRename } from './container-rename.js';
 import {
   containerPath,
   copyOutput,
@@ -433,6 +435,8 @@ const SUBCOMMANDS: Record<string, (container: Command, ctx: Ctx) => void> = {
   exec: addExec,
   attach: addAttach,
   stats: addStats,
+  top: addTop,
+  rename: addRename,
   wait: addWait,
   commit: (c, ctx) => addCommit(c, 'commit', ctx),
 };
@@ -457,4 +461,6 @@ export function registerContainer(program: Command, ctx: Ctx, words?: readonly s
   if (top === undefined || top === 'ps') addList(program, 'ps', ctx);
   if (top === undefined || top === 'exec') addExec(program, ctx);
   if (top === undefined || top === 'attach') addAttach(program, ctx);
+  if (top === undefined || top === 'top') addTop(program, ctx);
+  if (top === undefined || top === 'rename') addRename(program, ctx);
 }

@@ -7,6 +7,7 @@ import { registerImage } from './image.js';
 import { registerContainer } from './container.js';
 import { registerVolume } from './volume.js';
 import { registerLogin } from './login.js';
+import { registerSystem } from './system.js';
 import { ApiClient } from '../../lib/api-client/client.js';
 import { demux } from '../../lib/api-client/demux.js';
 import { runCli, startEngineApi, type CliResult, type EngineApi } from './testing/engine-api.js';
@@ -35,7 +36,7 @@ afterAll(async () => {
 
 /** The CLI's engine commands in a program of their own (program.ts registers them for real). */
 function cli(...argv: string[]): Promise<CliResult> {
-  return runCli(host, [registerImage, registerContainer, registerVolume, registerLogin], argv);
+  return runCli(host, [registerImage, registerContainer, registerVolume, registerLogin, registerSystem], argv);
 }
 
 describe("the CLI's engine commands on the Engine API", () => {
@@ -172,6 +173,33 @@ describe("the CLI's engine commands on the Engine API", () => {
     expect((await cli('container', 'rm', '-f', 'busy')).code).toBe(0);
     const gone = await cli('container', 'exec', 'busy', '--', 'true');
     expect([gone.code, gone.err]).toEqual([1, 'Error: No such container: busy.\n']);
+  });
+
+  it('shows a container’s processes, renames it, and measures what it wrote (top, rename, system df)', async () => {
+    const started = await cli('run', '-d', '--network', 'none', '--name', 'sleeper', ref, 'sleep', '300');
+    expect(started.code, started.err).toBe(0);
+    const id = started.out.trim();
+    expect((await cli('exec', 'sleeper', 'sh', '-c', 'head -c 100000 /dev/zero > /blob')).code).toBe(0);
+    const top = await cli('top', 'sleeper');
+    expect(top.out).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n\S+\s+\d+\s+\d+.*sleep 300\n$/);
+    expect((await cli('container', 'top', 'sleeper', '-o', 'pid,comm')).out).toMatch(/^PID\s+COMMAND\n\d+\s+sleep\n$/);
+    expect(await cli('rename', 'sleeper', 'sleeper-2')).toMatchObject({ code: 0, out: '' });
+    expect((await cli('ps', '-q', '--filter', 'name=^sleeper-2$')).out).toBe(`${id.slice(0, 12)}\n`);
+    expect((await cli('top', 'sleeper')).err).toBe('Error: No such container: sleeper.\n');
+    const df = JSON.parse((await cli('system', 'df', '--format', 'json')).out) as {
+      LayersSize: number;
+      Images: { Containers: number; Size: number }[];
+      Containers: { Names: string[]; SizeRw: number; SizeRootFs: number }[];
+      Volumes: unknown[];
+    };
+    expect(df.LayersSize).toBeGreaterThan(100_000);
+    expect(df.Images.some((i) => i.Containers >= 1 && i.Size > 0)).toBe(true);
+    const mine = df.Containers.find((c) => c.Names[0] === '/sleeper-2')!;
+    expect(mine.SizeRw).toBeGreaterThanOrEqual(100_000);
+    expect(mine.SizeRootFs).toBeGreaterThan(mine.SizeRw);
+    expect(df.Volumes).toEqual([]);
+    expect((await cli('system', 'df')).out).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+\d+\s+1\s/);
+    expect((await cli('container', 'rm', '-f', 'sleeper-2')).code).toBe(0);
   });
 
   it('loads a docker-archive streamed from the CLI', async () => {

@@ -11,6 +11,8 @@ import { boolParam, containerRef, filtersParam, intParam, noSuchContainer } from
 import { waitRoute } from './container-wait.js';
 import { containerStreamRoutes } from './container-streams.js';
 import { execRoutes } from './exec.js';
+import { topRoute } from './container-top.js';
+import { renameRoute } from './container-rename.js';
 import { CONTAINER_FILTER_KEYS, checkContainerFilters, matchesContainerFilters } from './container-filters.js';
 
 /** A stop waits out the grace period; more than a day is a mistake. */
@@ -48,20 +50,23 @@ function summaries(engine: Engine, query: URLSearchParams): Record<string, unkno
   list = list.filter((c) => matchesContainerFilters(c, filters));
   if (limit > 0) list = list.slice(0, limit);
   return list.flatMap((c) => {
-    try {
-      const inspected = engine.containerInspect(c.id);
-      const config = inspected.config!;
-      return [
-        dockerContainerSummary(c, {
-          networkMode: config.networkMode,
-          mounts: config.spec?.mounts ?? [],
-          address: c.state?.status === 'running' ? engine.containerAddress(c.id) : undefined,
-        }),
-      ];
-    } catch {
-      return []; // removed between the list and its inspect
-    }
+    const summary = dockerSummaryOf(engine, c);
+    return summary ? [summary] : [];
   });
+}
+
+/** Docker's ContainerSummary of a listed container; undefined when it was removed since the list. */
+export function dockerSummaryOf(engine: Engine, c: ContainerSummary): Record<string, unknown> | undefined {
+  try {
+    const config = engine.containerInspect(c.id).config!;
+    return dockerContainerSummary(c, {
+      networkMode: config.networkMode,
+      mounts: config.spec?.mounts ?? [],
+      address: c.state?.status === 'running' ? engine.containerAddress(c.id) : undefined,
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 async function inspectBody(engine: Engine, ref: string): Promise<Record<string, unknown>> {
@@ -129,7 +134,7 @@ async function prune(engine: Engine, query: URLSearchParams): Promise<Record<str
   return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
 }
 
-/** The container routes: create, lifecycle, list and inspect; logs, attach, stats and exec in their modules. */
+/** The container routes: create, lifecycle, list and inspect; logs, attach, stats, exec, top and rename in their modules. */
 export function containerRoutes(ctx: ApiContext): Route[] {
   const engine = ctx.engine;
   return [
@@ -226,6 +231,8 @@ export function containerRoutes(ctx: ApiContext): Route[] {
       handler: async (req, reply) => reply.json(200, await prune(engine, req.query)),
     },
     waitRoute(engine),
+    topRoute(engine),
+    renameRoute(engine),
     ...containerStreamRoutes(engine),
     ...execRoutes(engine),
   ];

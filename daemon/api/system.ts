@@ -4,6 +4,7 @@ import type { Route } from './router.js';
 import type { ApiContext } from './routes.js';
 import { API_VERSION_MAX, API_VERSION_MIN } from './versions.js';
 import { dockerSwarmInfo, isoTime, localNodeStateName } from './swarm-shapes.js';
+import { systemDfRoute } from './system-df.js';
 
 /** Docker's architecture names (Go's GOARCH), which clients compare with image platforms. */
 function goArch(): string {
@@ -98,7 +99,7 @@ async function infoBody(ctx: ApiContext): Promise<Record<string, unknown>> {
   };
 }
 
-/** `/_ping`, `/version` and `/info`: what every client asks first. */
+/** `/_ping`, `/version` and `/info`: what every client asks first; and `/system/df`. */
 export function systemRoutes(ctx: ApiContext): Route[] {
   const ping: Route['handler'] = async (_req, reply) =>
     reply.text(200, 'OK', {
@@ -111,5 +112,6 @@ export function systemRoutes(ctx: ApiContext): Route[] {
     { method: 'HEAD', path: '/_ping', handler: ping },
     { method: 'GET', path: '/version', handler: async (_req, reply) => reply.json(200, versionBody()) },
     { method: 'GET', path: '/info', handler: async (_req, reply) => reply.json(200, await infoBody(ctx)) },
+    systemDfRoute(ctx),
   ];
 }

@@ -370,6 +370,18 @@ export class ImageService {
       .sort((a, b) => b.createdAtMs - a.createdAtMs);
   }
 
+  /**
+   * Every image with its layers — each one's unpacked size as the index keeps it from its unpack
+   * (0 when not known) and its directory — for `system df`, which works out what is shared.
+   */
+  async layerUsage(): Promise<{ image: ImageSummary; layers: { diffId: string; bytes: number; dir: string }[] }[]> {
+    const { index } = await this.ready();
+    return Object.values(index.data.images).map((r) => ({
+      image: this.summary(index, r),
+      layers: r.layers.map((l) => ({ diffId: l.diffId, bytes: l.unpackedBytes, dir: this.layers.path(l.diffId) })),
+    }));
+  }
+
   async inspect(ref: string): Promise<ImageInspectResponse> {
     const { index } = await this.ready();
     const record = this.find(index, ref);

@@ -106,6 +106,38 @@ describe('a restarted daemon adopts its containers', () => {
     second.close();
   });
 
+  it('keeps a rename of a running container, and finds its processes in its cgroup, after a restart', async () => {
+    const first = await open();
+    const id = await first.create({
+      config: { name: 'before', spec: { command: ['sh', '-c', 'sleep 61 & exec sleep 60'] } },
+      image,
+    });
+    const other = await first.create({ config: { name: 'taken', spec: { command: ['true'] } }, image });
+    await first.start(id);
+    await first.rename('before', 'after');
+    await expect(first.rename(id, 'taken')).rejects.toThrow(/"\/taken" is already in use by container/);
+    await expect(first.rename(id, 'after')).rejects.toThrow(/same name/);
+    expect(() => first.inspect('before')).toThrow(/no such container/);
+    const pids = await waitFor(
+      async () => {
+        const found = await first.pids('after', 100);
+        return found.length === 2 ? found : undefined;
+      },
+      { what: 'both sleeps in the cgroup', timeoutMs: 10_000 },
+    );
+    expect(pids).toContain(first.inspect(id).container.state!.pid);
+    await expect(first.pids(other, 100)).rejects.toThrow(`Container ${other} is not running`);
+    first.close();
+    const second = await open();
+    expect(second.inspect('after').container).toMatchObject({ id, name: 'after' });
+    expect(second.inspect('after').config.name).toBe('after');
+    expect(() => second.inspect('before')).toThrow(/no such container/);
+    expect(await second.pids('after', 100)).toEqual(pids);
+    await second.remove(id, { force: true });
+    await second.remove(other);
+    second.close();
+  });
+
   it('keeps daemons with different prefixes apart', async () => {
     const a = await open(prefixA);
     const id = await a.create({ config: { spec: { command: ['sleep', '60'] } }, image });

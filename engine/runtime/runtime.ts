@@ -18,6 +18,7 @@ import {
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
 import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
+import { cgroupPids } from './cgroup-pids.js';
 import { unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
 import { followLog, readLog, type LogRecord } from './logs.js';
@@ -485,6 +486,56 @@ export class ContainerRuntime {
         `container ${record.name} is not running; only running containers have stats`,
       );
     return { id: record.id, name: record.name, usage: await readUsage(this.host.cgroupLayout, record.cgroupsPath) };
+  }
+
+  /**
+   * The host PIDs of the running container's processes — its cgroup's, sub-cgroups included, at
+   * most `pidsMax` — for `top`. Not running is dockerd's 409, worded as its errNotRunning.
+   */
+  async pids(ref: string, pidsMax: number): Promise<number[]> {
+    const record = this.records.resolve(ref);
+    if (record.state.status !== 'running') throw new TswarmError('CONFLICT', `Container ${record.id} is not running`);
+    return cgroupPids(this.host.cgroupLayout, record.cgroupsPath, pidsMax);
+  }
+
+  /** What the container changed over its image: its overlay upper directory (`system df`'s SizeRw). */
+  changesDir(ref: string): string {
+    return containerPaths(this.containersDir, this.records.resolve(ref).id).upper;
+  }
+
+  /**
+   * `docker rename`: the record takes the new name at once, before anything awaits, so no create
+   * or rename meanwhile can take it too; then it is saved under the container's lock, and a save
+   * that fails puts the old name back. Everything else keys on the ID (runtime name, bundle,
+   * cgroup, log, exit file), so a running container, its logs and execs go on as they were.
+   */
+  async rename(ref: string, newName: string): Promise<{ id: string; oldName: string }> {
+    validateName(newName);
+    const record = this.records.resolve(ref);
+    if (record.name === newName)
+      throw new TswarmError('INVALID_ARGUMENT', 'Renaming a container with the same name as its current name');
+    const holder = [...this.records.values()].find((r) => r.name === newName);
+    if (holder)
+      throw new TswarmError(
+        'ALREADY_EXISTS',
+        `Conflict. The container name "/${newName}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    const oldName = record.name;
+    const name = (n: string) => {
+      record.name = n;
+      record.config = { ...record.config, name: n };
+    };
+    name(newName);
+    try {
+      await this.locks.run(record.id, () => this.persist(record));
+    } catch (err) {
+      if (record.name === newName) name(oldName);
+      throw err;
+    }
+    this.log.info({ container: record.id, oldName, name: newName }, 'container renamed');
+    // dockerd's rename event: `oldName` with its leading slash, `name` the new one.
+    this.emit(record, 'rename', { oldName: `/${oldName}` });
+    return { id: record.id, oldName };
   }
 
   private async onExit(runtimeName: string, exit: ExitFile): Promise<void> {

@@ -1,8 +1,9 @@
-import { mkdir, readFile, readdir, rename, rm, lstat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TswarmError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
+import { treeBytes, walkBudget } from '../../lib/tree-bytes.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Volume, VolumePruneResponse } from '../../gen/tswarm/v1/engine.js';
 import { tell, type EngineEvents } from '../events-contract.js';
@@ -144,7 +145,7 @@ export class LocalVolumeDriver {
       let reclaimedBytes = 0;
       for (const v of await this.list()) {
         if (this.o.usedBy(v.name).length > 0) continue;
-        reclaimedBytes += await treeBytes(v.mountpoint);
+        reclaimedBytes += (await treeBytes(v.mountpoint, walkBudget(SIZE_WALK_ENTRIES_MAX, Infinity))).bytes;
         await this.discard(v.name);
         deleted.push(v.name);
       }
@@ -198,21 +199,4 @@ export class LocalVolumeDriver {
     this.queue = next.catch(() => undefined);
     return next;
   }
-}
-
-/** Bytes of regular files under `root`, without following symlinks; bounded by SIZE_WALK_ENTRIES_MAX. */
-async function treeBytes(root: string): Promise<number> {
-  let bytes = 0;
-  let seen = 0;
-  const pending = [root];
-  while (pending.length > 0 && seen < SIZE_WALK_ENTRIES_MAX) {
-    const dir = pending.pop()!;
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      seen++;
-      const path = join(dir, e.name);
-      if (e.isDirectory()) pending.push(path);
-      else if (e.isFile()) bytes += (await lstat(path).catch(() => ({ size: 0 }))).size;
-    }
-  }
-  return bytes;
 }

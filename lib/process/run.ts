@@ -20,7 +20,7 @@ export interface RunResult {
 }
 
 /** Output kept from a command; a runaway command cannot grow the daemon's memory without bound. */
-const OUTPUT_BYTES_LIMIT = 4 * 1024 * 1024;
+export const OUTPUT_BYTES_LIMIT = 4 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** What a finished command left: how it ended and what it printed (bounded). */
