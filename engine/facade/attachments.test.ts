@@ -8,7 +8,11 @@ import { LABEL_ATTACHMENT } from './labels.js';
 
 /** A runtime holding one created container whose attachment is `att-<id>`. */
 function fakeRuntime(status: { value: string }) {
-  const container = (id: string) => ({ id, labels: { [LABEL_ATTACHMENT]: `att-${id}` }, state: { status: status.value } });
+  const container = (id: string) => ({
+    id,
+    labels: { [LABEL_ATTACHMENT]: `att-${id}` },
+    state: { status: status.value },
+  });
   return {
     list: () => [container('c1')],
     inspect: (id: string) => ({ container: container(id), config: { networkMode: 'none' } }),
@@ -17,7 +21,10 @@ function fakeRuntime(status: { value: string }) {
 
 function countingNetworking(calls: string[]): ContainerNetworking {
   return {
-    attach: (id: string) => (calls.push(`attach ${id}`), Promise.resolve({ netnsPath: '', ip: '', resolvConf: '', ports: [] })),
+    attach: (id: string) => (
+      calls.push(`attach ${id}`),
+      Promise.resolve({ netnsPath: '', ip: '', resolvConf: '', ports: [] })
+    ),
     detach: (id: string) => (calls.push(`detach ${id}`), Promise.resolve()),
     reconcile: () => Promise.resolve(),
   } as unknown as ContainerNetworking;
