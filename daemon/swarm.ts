@@ -550,6 +550,7 @@ export class Swarm {
           this.o.log.error({ err: (err as Error).message }, 'could not record this node’s removal'),
         ),
       onUnreachable: (addr) => this.agent?.managerUnreachable(addr),
+      onAnswered: (addr) => this.agent?.heartbeatsAnsweredBy(addr),
       onCertificateRevoked: () => this.renewRevokedCertificate(),
     });
     this.heartbeat.start();

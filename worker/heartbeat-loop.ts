@@ -26,6 +26,8 @@ export interface HeartbeatLoopOptions {
   onRemoved(message: string): void;
   /** The manager at `addr` could not be reached (refused, reset, silent): the beats left it. */
   onUnreachable?(addr: string): void;
+  /** A beat was answered through the manager at `addr` (the task session follows it: SessionClient). */
+  onAnswered?(addr: string): void;
   /**
    * A manager refused this node's certificate as revoked (its role changed and the renewal's
    * answer was lost): a renewal into the role the store holds is the one call still allowed.
@@ -132,6 +134,7 @@ export class HeartbeatLoop {
       this.o.managers.learn(res.managers.map((m) => ({ nodeId: m.nodeId, addr: m.addr })));
       this.removal.answered(undefined);
       this.o.onResponse(res);
+      this.o.onAnswered?.(addr);
       return false;
     } catch (err) {
       if (this.stopped) return false;

@@ -127,6 +127,11 @@ export class Agent {
     this.session.managerUnreachable(addr);
   }
 
+  /** The heartbeats were answered through this manager: a session elsewhere comes to it (SessionClient). */
+  heartbeatsAnsweredBy(addr: string): void {
+    this.session.heartbeatsAnsweredBy(addr);
+  }
+
   /** The manager the session goes through now, if one is open. */
   sessionManager(): string | undefined {
     return this.session.manager();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentials, Server, type ServerWritableStream } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, status, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   AssignmentsType,
   DispatcherServiceService,
@@ -9,6 +9,7 @@ import {
   type SessionResponse,
 } from '../../gen/tswarm/v1/dispatcher.js';
 import { systemClock } from '../../lib/clock.js';
+import { ERROR_CODE_METADATA_KEY } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/poll.js';
 import { listenLoopback } from '../../manager/raft/transport/testing/grpc-servers.js';
@@ -27,12 +28,19 @@ afterEach(() => {
  * A dispatcher that opens every session (naming `managers`) and keeps it and its assignments
  * stream open until the caller goes; it counts sessions opened and ended by the caller.
  */
-async function dispatcher(managers: () => ManagerPeer[] = () => []) {
+async function dispatcher(managers: () => ManagerPeer[] = () => [], refuse?: { refusing: boolean }) {
   const seen = { opened: 0, cancelled: 0 };
   const server = new Server();
   servers.push(server);
   server.addService(DispatcherServiceService, {
     session: (call: ServerWritableStream<SessionRequest, SessionResponse>) => {
+      if (refuse?.refusing) {
+        // As a manager answers with an error of its own: the code in the trailers (lib/errors.ts).
+        const metadata = new Metadata();
+        metadata.set(ERROR_CODE_METADATA_KEY, 'NOT_FOUND');
+        call.emit('error', { code: status.NOT_FOUND, details: 'node n1 not found on this replica', metadata });
+        return;
+      }
       seen.opened++;
       call.on('cancelled', () => seen.cancelled++);
       call.write({
@@ -117,5 +125,37 @@ describe('SessionClient: moving off a manager', () => {
     await waitFor(() => client.manager() === b.addr, { what: 'a session through b', timeoutMs: 10_000 });
     // a refused the next attempt: the shared order now puts it last, for the heartbeats too.
     expect(known.candidates()).toEqual([b.addr, a.addr]);
+  });
+
+  it('a manager that refuses the session goes last in the shared order, so the heartbeats follow the session', async () => {
+    const refuse = { refusing: true };
+    const a = await dispatcher(() => [], refuse);
+    const b = await dispatcher();
+    const known = new KnownManagers({ joinAddrs: [a.addr, b.addr] });
+    const { client } = sessionClient(known);
+    await waitFor(() => client.manager() === b.addr, { what: 'a session through b', timeoutMs: 5_000 });
+    // The heartbeats beat through the order's first: b, where the session is, not a.
+    expect(known.candidates()[0]).toBe(b.addr);
+    expect(a.seen.opened).toBe(0);
+  });
+
+  it('a session open elsewhere than the heartbeats for three beats in a row moves to their manager', async () => {
+    const a = await dispatcher();
+    const b = await dispatcher();
+    const known = new KnownManagers({ joinAddrs: [a.addr, b.addr] });
+    const { client } = sessionClient(known);
+    await waitFor(() => client.manager() === a.addr, { what: 'a session through a', timeoutMs: 5_000 });
+    // A beat refused by a (a lagging replica): the beats move to b; the session stays for now.
+    known.failed(a.addr);
+    client.heartbeatsAnsweredBy(b.addr);
+    client.heartbeatsAnsweredBy(b.addr);
+    expect(client.manager()).toBe(a.addr);
+    client.heartbeatsAnsweredBy(b.addr);
+    await waitFor(() => client.manager() === b.addr, { what: 'the session through b', timeoutMs: 5_000 });
+    expect(a.seen.cancelled).toBe(1);
+    // Beats through its own manager leave it where it is.
+    for (let i = 0; i < 5; i++) client.heartbeatsAnsweredBy(b.addr);
+    expect(client.manager()).toBe(b.addr);
+    expect(b.seen.opened).toBe(1);
   });
 });

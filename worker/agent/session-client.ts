@@ -23,6 +23,8 @@ export const SESSION_RETRY_BASE_MS = 100;
 export const SESSION_RETRY_MAX_MS = 5_000;
 /** A session open at least this long counts as a success: the next attempt waits no backoff. */
 const SESSION_STABLE_MS = 1_000;
+/** Heartbeats in a row answered by another manager after which the session moves to it. */
+const BEATS_BEFORE_FOLLOWING = 3;
 /** One UpdateTaskStatus call: the dispatcher answers once its batch is written (tens of ms). */
 export const STATUS_CALL_DEADLINE_MS = 10_000;
 /**
@@ -91,6 +93,8 @@ export function sessionRetryDelayMs(failures: number, random: number): number {
  */
 export class SessionClient {
   private open: Open | undefined;
+  /** Heartbeats in a row answered by a manager other than the session's. */
+  private beatsElsewhere = 0;
   private stopped = false;
   private sleepTimer: { timer: Timer; wake: () => void } | undefined;
   lastError: string | undefined;
@@ -104,7 +108,7 @@ export class SessionClient {
   /**
    * Sessions one after another, each through the first manager of the node's order that has not
    * failed since the last session opened (all failed: the first again). A manager that could not
-   * be reached is reported (managerFailed), so the heartbeats leave it too.
+   * open one is reported (managerFailed), so the heartbeats leave it too.
    */
   private async loop(): Promise<void> {
     let failures = 0;
@@ -130,7 +134,10 @@ export class SessionClient {
           this.o.log.debug({ manager: addr, err: (err as Error).message }, 'session ended; trying again');
           failures++;
           failed.add(addr);
-          if (managerUnreachable(err)) this.o.managerFailed?.(addr);
+          // Reported whether it could not be reached or refused (a replica not yet holding this
+          // node, say), as a refused heartbeat is: the shared order then puts it last for both,
+          // and heartbeats and session go on through one manager instead of each its own.
+          this.o.managerFailed?.(addr);
         }
       } else failures++;
       await this.sleep(sessionRetryDelayMs(failures, (this.o.random ?? Math.random)()));
@@ -200,6 +207,26 @@ export class SessionClient {
     if (open?.addr !== addr || this.stopped) return;
     open.movedAway = true;
     this.o.log.info({ manager: addr }, 'the session’s manager does not answer heartbeats; moving the session');
+    for (const s of open.streams) s.cancel();
+  }
+
+  /**
+   * A heartbeat was answered through `addr`. Heartbeats and session each move on from a manager
+   * that fails them, so they can part (a beat refused by a lagging replica moves the beats, the
+   * session stays); a session open elsewhere while BEATS_BEFORE_FOLLOWING beats in a row went to
+   * one manager ends and opens again there — the node talks to one manager, whose loss it then
+   * notices once, not twice.
+   */
+  heartbeatsAnsweredBy(addr: string): void {
+    const open = this.open;
+    if (!open?.sessionId || this.stopped || open.addr === addr || open.movedAway) {
+      this.beatsElsewhere = 0;
+      return;
+    }
+    if (++this.beatsElsewhere < BEATS_BEFORE_FOLLOWING) return;
+    this.beatsElsewhere = 0;
+    open.movedAway = true;
+    this.o.log.info({ manager: open.addr, heartbeats: addr }, 'moving the session to the manager the heartbeats use');
     for (const s of open.streams) s.cancel();
   }
 
