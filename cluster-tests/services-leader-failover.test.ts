@@ -180,9 +180,14 @@ describe('services through kill -9 of the leader', () => {
       await nft(follower, 'delete', 'table', 'inet', table);
     }
 
-    const named = async (host: string) =>
-      (await apiGet<{ ID: string; Spec: { Name: string } }[]>(lab!, host, '/services')).filter(
-        (s) => s.Spec.Name === 'once',
+    // A read during the election may be refused (no leader yet, as Swarm's would be): polled.
+    const named = (host: string) =>
+      waitFor(
+        async () =>
+          (await apiGet<{ ID: string; Spec: { Name: string } }[]>(lab!, host, '/services')).filter(
+            (s) => s.Spec.Name === 'once',
+          ),
+        { what: `the services read on ${host}`, timeoutMs: 30_000, intervalMs: 200 },
       );
     expect((await named(follower)).length).toBe(1);
     const [service] = await named(other);

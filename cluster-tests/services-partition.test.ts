@@ -309,8 +309,9 @@ describe('services through a partition of the leader', () => {
       },
       { what: `${leader} back as a reachable follower`, ...poll },
     );
-    // Read through the old leader, now a follower: the same 6 tasks, the first 4 never replaced.
-    const after = await tasksVia(leader);
+    // Read through the old leader, now a follower (polled: it may still be finding the leader):
+    // the same 6 tasks, the first 4 never replaced.
+    const after = await waitFor(() => tasksVia(leader), { what: `tasks read on ${leader}`, ...poll });
     expect(runningTaskIds(after)).toEqual(runningTaskIds(scaled));
     expect(after).toHaveLength(REPLICAS + 2);
     const running = await Promise.all(['w1', 'w2'].map(async (h) => runningIds(await containersOf(lab3!, h, 'api'))));

@@ -46,7 +46,7 @@ describe('pending proposals and reads', () => {
     expect(r.size).toBe(0);
   });
 
-  it('names unconfirmed reads due for sending: never sent, unanswered long enough, or after a leader change', () => {
+  it('names unconfirmed reads due for sending: never sent, or unanswered long enough; a leader change fails them', async () => {
     const clock = new ManualClock();
     const r = new PendingReads(clock, 'n1', 10, 5000);
     const a = r.nextCtx();
@@ -63,12 +63,14 @@ describe('pending proposals and reads', () => {
     clock.advance(1);
     expect(r.dueForSending(500)).toEqual([a]);
     r.sent(a);
-    r.resendUnconfirmed();
-    expect(r.dueForSending(500)).toEqual([a]);
     // A second confirmation does not move the first.
     r.confirmed(b, 9);
     r.serve(7);
     expect(r.size).toBe(1);
-    clock.advance(5000);
+    const c = r.nextCtx();
+    const pending = r.add(c, () => new Error('late'));
+    r.rejectUnconfirmed(new Error('leader changed'));
+    await expect(pending).rejects.toThrow('leader changed');
+    expect(r.size).toBe(0);
   });
 });

@@ -143,9 +143,14 @@ export class PendingReads {
     }
   }
 
-  /** Unconfirmed reads are asked again at once (the leader that had them may be gone). */
-  resendUnconfirmed(): void {
-    for (const w of this.byCtx.values()) if (w.index === undefined) w.sentAtMs = undefined;
+  /** Reads not yet confirmed will never be (the leader that had them is gone): fail them fast. */
+  rejectUnconfirmed(err: Error): void {
+    for (const [ctx, w] of this.byCtx) {
+      if (w.index !== undefined) continue;
+      this.byCtx.delete(ctx);
+      w.timer.cancel();
+      w.reject(err);
+    }
   }
 
   get size(): number {

@@ -276,8 +276,9 @@ export class RaftNode<R> {
       this.proposals.rejectAll(proposalLost('was pending when this member stopped leading'));
       this.heldCommitAppends.clear();
     }
-    // The leader that had the unconfirmed reads may be gone: ask the new one (next Ready or tick).
-    this.reads.resendUnconfirmed();
+    this.reads.rejectUnconfirmed(
+      new TswarmError('UNAVAILABLE', 'raft: the leader changed before confirming this read. Retry it'),
+    );
     this.leaderWatchers = this.leaderWatchers.filter((w) => {
       if (!w.until(s)) return true;
       w.resolve();
@@ -365,25 +366,24 @@ export class RaftNode<R> {
   }
 
   /**
-   * Resolves once a linearizable read may be served from the local state machine. A read taken
-   * during an election waits for the new leader (within the read timeout) instead of failing at
-   * once; unanswered requests are sent again (sendDueReads).
+   * Resolves once a linearizable read may be served from the local state machine. Without a
+   * leader it fails at once, and a leader change fails the reads it had not confirmed: the caller
+   * retries (an election is short, and a read held across it would hold its caller). A request
+   * or its answer lost while the leader stays is asked again (sendDueReads).
    */
   readIndex(): Promise<void> {
     if (this.stopped) return Promise.reject(nodeStopped());
+    if (this.rn.softState().lead === '') return Promise.reject(this.notLeader(''));
     try {
       this.reads.checkCapacity();
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const ctx = this.reads.nextCtx();
-    const done = this.reads.add(ctx, () =>
-      this.rn.softState().lead === ''
-        ? this.notLeader('')
-        : new TswarmError(
-            'DEADLINE_EXCEEDED',
-            `raft: read not confirmed within ${this.cfg.readTimeoutMs} ms. Retry it`,
-          ),
+    const done = this.reads.add(
+      ctx,
+      () =>
+        new TswarmError('DEADLINE_EXCEEDED', `raft: read not confirmed within ${this.cfg.readTimeoutMs} ms. Retry it`),
     );
     this.sendDueReads();
     this.schedule();
