@@ -8,11 +8,6 @@ import { LABEL_ATTACHMENT, LABEL_AUTO_REMOVE } from './labels.js';
 export type TellNetwork = (action: 'connect' | 'disconnect', containerId: string, networkMode: string) => void;
 
 /**
- * Which containers hold their network attachment. As in Docker, a container that is not running
- * holds no namespace, address or host port: the attachment is let go when it stops (or after a
- * create) and made again at its next start — Docker's network `connect` and `disconnect` events.
- */
-/**
  * How long a created container keeps its attachment for a start that may follow: `docker run` and
  * `tswarm run` create and then start at once, and letting go of the namespace (and, on the bridge,
  * a veth pair and an address) only to make it again at the start cost a few commands each time.
@@ -20,6 +15,11 @@ export type TellNetwork = (action: 'connect' | 'disconnect', containerId: string
  */
 export const HOLD_AFTER_CREATE_MS = 3_000;
 
+/**
+ * Which containers hold their network attachment. As in Docker, a container that is not running
+ * holds no namespace, address or host port: the attachment is let go when it stops (or after a
+ * create) and made again at its next start — Docker's network `connect` and `disconnect` events.
+ */
 export class Attachments {
   /** Attachments let go when their container stopped; start attaches them again. */
   private readonly released = new Set<string>();
