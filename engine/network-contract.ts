@@ -8,7 +8,10 @@ import type { PublishedPort } from '../gen/tswarm/v1/engine.js';
 export type NetworkMode = 'bridge' | 'host' | 'none';
 
 export interface Attachment {
-  /** The namespace to run the container in; undefined for host networking. */
+  /**
+   * The namespace to run the container in; undefined for host networking, and for `none`, whose
+   * loopback-only namespace the OCI runtime makes itself at each start (engine/runtime).
+   */
   netnsPath: string | undefined;
   /** The container's address on the bridge (bridge mode only). */
   ip: string | undefined;

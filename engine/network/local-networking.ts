@@ -6,9 +6,9 @@ const MODES: readonly NetworkMode[] = ['bridge', 'host', 'none'];
 
 /**
  * The networking a node has before (or without) engine/network: `host` shares the host's
- * namespace and `none` gets a loopback-only one. For `none` it hands over no namespace on purpose:
- * the runtime then makes its own with engine/netns/netns.ts and re-creates it after a reboot
- * (CreateInput.netnsPath), so nothing here needs cleaning up.
+ * namespace and `none` gets a loopback-only one. For `none` it hands over no namespace, as
+ * NodeNetworking does: the OCI runtime makes one at each start (CreateInput.netnsPath), so nothing
+ * here needs cleaning up.
  */
 export class LocalNetworking implements ContainerNetworking {
   async attach(_containerId: string, mode: NetworkMode, _ports: readonly PublishedPort[]): Promise<Attachment> {

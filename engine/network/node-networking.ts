@@ -141,17 +141,25 @@ export class NodeNetworking implements ContainerNetworking {
       // On the host's network, its own resolvers (even on loopback) are reachable.
       return { netnsPath: undefined, ip: undefined, extraHosts: [], resolvConf: hostResolv, ports: [] };
     }
-    if (mode === 'none' && wanted.length > 0) {
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        'a container with network mode "none" cannot publish ports. Use the bridge network, or drop -p',
-      );
+    if (mode === 'none') {
+      if (wanted.length > 0)
+        throw new TswarmError(
+          'INVALID_ARGUMENT',
+          'a container with network mode "none" cannot publish ports. Use the bridge network, or drop -p',
+        );
+      // Loopback only: the OCI runtime makes that namespace itself when the container starts (it
+      // brings lo up) and it ends with the container's last process, so nothing here is made, held
+      // or recorded — a pinned one cost a namespace and two state writes per container.
+      return {
+        netnsPath: undefined,
+        ip: undefined,
+        extraHosts: [],
+        resolvConf: containerResolvConf(hostResolv),
+        ports: [],
+      };
     }
-    const ports = mode === 'bridge' ? await this.bindPorts(containerId, wanted) : [];
-    const record =
-      mode === 'bridge'
-        ? this.leaseAddress(containerId, ports)
-        : { mode, netnsName: this.names.netns(containerId), ip: undefined, veth: undefined, ports };
+    const ports = await this.bindPorts(containerId, wanted);
+    const record = this.leaseAddress(containerId, ports);
     // Persisted before anything is made: after a crash, reconcile finds and removes what follows.
     await this.commit(containerId, record);
     try {

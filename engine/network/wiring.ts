@@ -91,7 +91,8 @@ export async function unwire(host: HostNs, veth: string | undefined, netnsName: 
     return;
   }
   if (veth) await host.ip(['link', 'del', veth], { allowFailure: true });
-  if (netnsName) await deleteNetns(netnsName);
+  // Looked at first: a detach of what holds no namespace (host, none) then costs no ip process.
+  if (netnsName && (await netnsExists(netnsName))) await deleteNetns(netnsName);
 }
 
 /** Names of the host-side veths in the host namespace. */

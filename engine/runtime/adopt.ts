@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import type { OciRuntime } from './oci-runtime.js';
-import { listContainerDirs, loadRecord, saveRecord, type ContainerRecord } from './record.js';
-import { containerPaths, discardContainerFiles } from './create.js';
+import { listContainerDirs, listRemovedDirs, loadRecord, saveRecord, type ContainerRecord } from './record.js';
+import { containerPaths, deleteRemovedDir, discardContainerFiles } from './create.js';
 import { readExitFile, removeExitFile, type ExitFile } from './exits.js';
 import { deleteNetns, listNetns } from '../netns/netns.js';
 import { unmountTree } from './rootfs.js';
@@ -76,12 +76,14 @@ async function adoptRunning(ctx: AdoptContext, record: ContainerRecord, dir: str
 export async function adoptContainers(ctx: AdoptContext): Promise<Adopted> {
   const records: ContainerRecord[] = [];
   const ended: Adopted['ended'] = [];
+  for (const dir of await listRemovedDirs(ctx.containersDir))
+    await deleteRemovedDir(join(ctx.containersDir, dir), ctx.log);
   for (const id of await listContainerDirs(ctx.containersDir)) {
     const paths = containerPaths(ctx.containersDir, id);
     const record = await loadRecord(paths.dir);
     if (!record) {
       ctx.log.warn({ dir: paths.dir }, 'removing a container directory without a record (left by a crash in create)');
-      await discardContainerFiles(paths, undefined);
+      await discardContainerFiles(paths, undefined, ctx.log);
       continue;
     }
     records.push(record);

@@ -45,9 +45,8 @@ async function hierarchyDirs(layout: CgroupLayout, cgroupPath: string): Promise<
  * daemon's parent `/<prefix>`). A cgroup that still has processes stays: rmdir refuses it.
  */
 export async function removeCgroup(layout: CgroupLayout, cgroupPath: string): Promise<void> {
-  for (const dir of await hierarchyDirs(layout, cgroupPath)) {
-    await rmdir(dir).catch(() => undefined);
-  }
+  const dirs = await hierarchyDirs(layout, cgroupPath);
+  await Promise.all(dirs.map((dir) => rmdir(dir).catch(() => undefined)));
 }
 
 /** What a container's cgroup says it uses now (engine/runtime's view of `docker stats`). */

@@ -1,6 +1,6 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
 import type { ImageForRuntime } from '../image-contract.js';
@@ -12,8 +12,8 @@ import { containerResolvConf } from '../netns/resolv-conf.js';
 import { copyImageContentIntoVolumes } from './volume-copy-up.js';
 import { mountRootfs, unmountTree } from './rootfs.js';
 import { isMounted } from '../netns/mount-table.js';
-import { createNetns, deleteNetns, ownNetnsName } from '../netns/netns.js';
-import { initialState, saveRecord, type ContainerRecord } from './record.js';
+import { deleteNetns } from '../netns/netns.js';
+import { initialState, REMOVED_DIR_PREFIX, RUNTIME_MADE_NETNS, saveRecord, type ContainerRecord } from './record.js';
 import { DEFAULT_STOP_GRACE_MS } from './defaults.js';
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from './seccomp-cache.js';
 import type { SeccompProfile } from './seccomp.js';
@@ -171,7 +171,8 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
   const mounts: ResolvedMount[] = [];
   for (const m of spec.mounts) mounts.push(await resolveMount(m, volumePaths));
   const paths = containerPaths(ctx.containersDir, id);
-  const netnsName = config.networkMode !== 'host' && !input.netnsPath ? ownNetnsName(ctx.namePrefix, id) : undefined;
+  // Without a namespace from the network part (`none`), the OCI runtime makes one at each start.
+  const netnsPath = config.networkMode === 'host' ? null : (input.netnsPath ?? RUNTIME_MADE_NETNS);
   await mkdir(paths.bundle, { recursive: true });
   try {
     await mountRootfs(input.image.layerDirs, { upper: paths.upper, work: paths.work, target: paths.rootfs });
@@ -197,7 +198,7 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
       group: group ?? '',
       hostname,
       cgroupsPath,
-      netnsPath: config.networkMode === 'host' ? null : (input.netnsPath ?? `/run/netns/${netnsName}`),
+      netnsPath,
       etcFiles,
       mounts,
       initHostPath: ctx.catatonitPath,
@@ -208,11 +209,6 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
       else ctx.seccomp.onMiss(built.oci.linux.seccomp);
     }
     await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(built.oci, null, 1));
-    const netnsPath = netnsName
-      ? await createNetns(netnsName)
-      : config.networkMode === 'host'
-        ? null
-        : input.netnsPath!;
     const record: ContainerRecord = {
       id,
       name: config.name,
@@ -226,19 +222,28 @@ export async function prepareContainer(ctx: CreateContext, id: string, input: Cr
       health: built.health,
       cgroupsPath,
       netnsPath,
-      netnsName,
+      netnsName: undefined,
       state: { ...initialState(), health: built.health ? 'starting' : '' },
     };
     await saveRecord(paths.dir, record);
     return record;
   } catch (err) {
-    await discardContainerFiles(paths, netnsName);
+    await discardContainerFiles(paths, undefined, ctx.log);
     throw err;
   }
 }
 
-/** Unmounts and deletes a container's directory (and its own netns); refuses to delete through a mount. */
-export async function discardContainerFiles(paths: ContainerPaths, netnsName: string | undefined): Promise<void> {
+/**
+ * Unmounts and deletes a container's directory (and its own netns); refuses to delete through a
+ * mount. The directory is renamed aside at once and deleted in the background: deleting even a
+ * fresh container's ~20 entries takes ~10 ms of async calls, which a removal (and `run --rm`'s
+ * wait for it) need not wait for. What a crash leaves is deleted at the next start (adopt.ts).
+ */
+export async function discardContainerFiles(
+  paths: ContainerPaths,
+  netnsName: string | undefined,
+  log: Logger,
+): Promise<void> {
   await unmountTree(paths.rootfs);
   if (netnsName) await deleteNetns(netnsName);
   if (await isMounted(paths.rootfs)) {
@@ -247,7 +252,21 @@ export async function discardContainerFiles(paths: ContainerPaths, netnsName: st
       `${paths.rootfs} is still mounted; not deleting ${paths.dir}. Unmount it by hand`,
     );
   }
-  await rm(paths.dir, { recursive: true, force: true });
+  const removed = join(dirname(paths.dir), `${REMOVED_DIR_PREFIX}${basename(paths.dir)}`);
+  try {
+    await rename(paths.dir, removed);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  void deleteRemovedDir(removed, log);
+}
+
+/** Deletes a removed container's directory; a failure is logged, and the next start tries again. */
+export async function deleteRemovedDir(dir: string, log: Logger): Promise<void> {
+  await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
+    log.warn({ err, dir }, 'deleting a removed container’s directory failed; the next daemon start tries again'),
+  );
 }
 
 /**

@@ -29,7 +29,10 @@ export interface OciSpecInput {
   group: string;
   hostname: string;
   cgroupsPath: string;
-  /** Path of the network namespace to join; null shares the host's network (network mode host). */
+  /**
+   * Path of the network namespace to join; '' for a new one the runtime makes (network mode none);
+   * null shares the host's network (network mode host).
+   */
   netnsPath: string | null;
   /** Host files bind-mounted over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
@@ -197,7 +200,9 @@ function namespaces(netnsPath: string | null): { type: string; path?: string }[]
     { type: 'uts' },
     { type: 'mount' },
   ];
-  if (netnsPath !== null) list.push({ type: 'network', path: netnsPath });
+  // '' (RUNTIME_MADE_NETNS): a new namespace, which the runtime makes with lo up.
+  if (netnsPath === '') list.push({ type: 'network' });
+  else if (netnsPath !== null) list.push({ type: 'network', path: netnsPath });
   return list;
 }
 

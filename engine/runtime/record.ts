@@ -39,13 +39,23 @@ export interface ContainerRecord {
   stopGracePeriodMs: number;
   health: HealthConfig | undefined;
   cgroupsPath: string;
-  /** The netns the container joins; null for the host's. `netnsName` is set when tswarm made it. */
+  /**
+   * The netns the container joins: a path; null for the host's; RUNTIME_MADE_NETNS for one of its
+   * own that the OCI runtime makes at each start (`none`).
+   */
   netnsPath: string | null;
+  /** Set by earlier versions, which pinned a `none` container's namespace themselves: removal deletes it. */
   netnsName: string | undefined;
   state: RecordState;
 }
 
 export const RECORD_FILE = 'container.json';
+
+/**
+ * ContainerRecord.netnsPath of a container with a loopback-only namespace the OCI runtime makes
+ * each time it starts (crun and runc bring its lo up), which ends with the container.
+ */
+export const RUNTIME_MADE_NETNS = '';
 
 export function recordPath(containerDir: string): string {
   return join(containerDir, RECORD_FILE);
@@ -65,9 +75,22 @@ export async function loadRecord(containerDir: string): Promise<ContainerRecord 
   }
 }
 
+/**
+ * A removed container's directory is renamed to this prefix and its ID, then deleted in the
+ * background (create.ts, discardContainerFiles); one a crash left is deleted at the next start.
+ */
+export const REMOVED_DIR_PREFIX = '.removed-';
+
+/** The containers' directories (one per container ID), without the removed ones still being deleted. */
 export async function listContainerDirs(containersDir: string): Promise<string[]> {
   const entries = await readdir(containersDir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+}
+
+/** Directories of removed containers whose deletion a crash or a stop cut short. */
+export async function listRemovedDirs(containersDir: string): Promise<string[]> {
+  const entries = await readdir(containersDir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && e.name.startsWith(REMOVED_DIR_PREFIX)).map((e) => e.name);
 }
 
 export function initialState(): RecordState {

@@ -301,11 +301,15 @@ describe('ContainerRuntime with crun and conmon', () => {
       command: [
         'sh',
         '-c',
-        'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ip addr show lo 2>&1 | head -3',
+        'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ls /sys/class/net; cat /sys/class/net/lo/flags',
       ],
     });
     const lines = await collect(rt.logs(id));
     expect(lines, lines.join('\n')).toContain('stdout:ping');
+    // The namespace crun made holds loopback alone, and up (IFF_UP is flag 0x1).
+    expect(lines).toContain('stdout:lo');
+    const flags = Number(lines.at(-1)?.replace('stdout:', ''));
+    expect(flags & 1, lines.join('\n')).toBe(1);
     expect(result.exitCode).toBe(0);
     await rt.remove(id);
   });
@@ -363,6 +367,27 @@ describe('ContainerRuntime with crun and conmon', () => {
     await expect(rt.remove('web')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await rt.remove('web', { force: true });
     expect(() => rt.inspect('web')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    // Its directory is gone at once (renamed aside), and the renamed one is deleted soon after.
+    const containers = join(dir, 'engine', 'containers');
+    expect(await readdir(containers)).not.toContain(id);
+    await waitFor(async () => !(await readdir(containers)).some((n) => n.includes(id)), {
+      timeoutMs: 10_000,
+      what: 'the removed container’s directory to be deleted',
+    });
+  });
+
+  it('starts a container by crun’s exec FIFO, as crun start does: crun then reports it running', async () => {
+    const id = await rt.create({ config: { spec: { command: ['sleep', '30'] } }, image });
+    const runtimeName = `${prefix}-${id}`;
+    const crun = (args: string[]) =>
+      run('crun', [`--root=${join(dir, 'engine', 'crun')}`, ...args], { allowFailure: true });
+    await rt.start(id);
+    // On a hybrid cgroup host crun reads the state from the daemon's pinned namespace; the
+    // state's status comes from the FIFO and the process, which every namespace sees alike.
+    const state = await crun(['state', runtimeName]);
+    if (state.code === 0) expect(JSON.parse(state.stdout)).toMatchObject({ status: 'running' });
+    expect((await rt.exec(id, ['echo', 'up'], { timeoutMs: 10_000 })).stdout.toString()).toBe('up\n');
+    await rt.remove(id, { force: true });
   });
 
   it('health checks make a container healthy, or unhealthy after the retries', async () => {

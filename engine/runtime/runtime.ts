@@ -329,7 +329,7 @@ export class ContainerRuntime {
       this.neverStarted.delete(record.id);
       this.uncompiledSeccomp.delete(record.id);
       await Promise.all([
-        discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName),
+        discardContainerFiles(containerPaths(this.containersDir, record.id), record.netnsName, this.log),
         removeExitFile(this.exitDir, record.runtimeName),
       ]);
       await removeCgroup(this.host.cgroupLayout, record.cgroupsPath);
@@ -550,6 +550,13 @@ export class ContainerRuntime {
   /** Records how the container ended, then releases what only a running container needs. */
   private async finalize(record: ContainerRecord, exit: ExitFile): Promise<void> {
     const reasons = await readExitReasons(this.host.cgroupLayout, record.cgroupsPath);
+    // With the cgroup read, the runtime's delete (the cgroup, its state) and the unmount run
+    // while the record is written: they hold nothing a crash could lose. Only the exit file,
+    // which keeps the exit code, waits until the record is durable.
+    const released = Promise.allSettled([
+      this.oci.delete(record.runtimeName, true),
+      unmountTree(containerPaths(this.containersDir, record.id).rootfs),
+    ]);
     this.monitors.stop(record.id);
     await this.logKeeper.unfollow(containerPaths(this.containersDir, record.id).log);
     record.state = {
@@ -576,11 +583,7 @@ export class ContainerRuntime {
     this.exitListeners.notify(record.id);
     for (const hook of this.exitHooks) hook(record.id);
     // The record is durable first: a crash from here on loses no exit code.
-    const [, deleted, unmounted] = await Promise.allSettled([
-      removeExitFile(this.exitDir, record.runtimeName),
-      this.oci.delete(record.runtimeName, true),
-      unmountTree(containerPaths(this.containersDir, record.id).rootfs),
-    ]);
+    const [[deleted, unmounted]] = await Promise.all([released, removeExitFile(this.exitDir, record.runtimeName)]);
     if (deleted.status === 'fulfilled') this.released.add(record.id);
     else throw deleted.reason;
     if (unmounted.status === 'rejected') throw unmounted.reason;

@@ -10,11 +10,11 @@ import type { ContainerPaths } from './create.js';
 import type { OciRuntime } from './oci-runtime.js';
 import type { HostProbe } from './probe.js';
 import { cannotRunExitCode } from './process.js';
-import { saveRecord, type ContainerRecord } from './record.js';
+import { RUNTIME_MADE_NETNS, saveRecord, type ContainerRecord } from './record.js';
 import { mountRootfs } from './rootfs.js';
 import type { SeccompBpfCache } from './seccomp-cache.js';
 import type { SeccompProfile } from './seccomp.js';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 /**
  * The steps of starting a container, in order: its root filesystem and namespace in place, the
@@ -40,7 +40,22 @@ export async function prepareStart(record: ContainerRecord, paths: ContainerPath
     // A pin file without a namespace on it (a crash while making it) goes first.
     await deleteNetns(record.netnsName);
     await createNetns(record.netnsName);
+  } else if (record.config.networkMode === 'none' && record.netnsPath && !(await isPinnedNamespace(record.netnsPath))) {
+    await letRuntimeMakeNetns(record, paths);
   }
+}
+
+/**
+ * A `none` container made by an earlier version joins a namespace the network part pinned and has
+ * let go since it stopped; it now gets one the OCI runtime makes, as new ones do.
+ */
+async function letRuntimeMakeNetns(record: ContainerRecord, paths: ContainerPaths): Promise<void> {
+  const configPath = join(paths.bundle, 'config.json');
+  const oci = JSON.parse(await readFile(configPath, 'utf8')) as { linux: { namespaces: { type: string }[] } };
+  oci.linux.namespaces = [...oci.linux.namespaces.filter((n) => n.type !== 'network'), { type: 'network' }];
+  await writeFile(configPath, JSON.stringify(oci, null, 1));
+  record.netnsPath = RUNTIME_MADE_NETNS;
+  await saveRecord(paths.dir, record);
 }
 
 /** Creates the container under conmon; returns the container's PID. */
