@@ -49,6 +49,16 @@ export async function removeCgroup(layout: CgroupLayout, cgroupPath: string): Pr
   await Promise.all(dirs.map((dir) => rmdir(dir).catch(() => undefined)));
 }
 
+/**
+ * Removes a container's cgroup once its processes are gone; false when some hierarchy still holds
+ * it (a process left in it, a failure), so the caller lets the runtime kill and remove it.
+ */
+export async function removeEndedCgroup(layout: CgroupLayout, cgroupPath: string): Promise<boolean> {
+  const dirs = await hierarchyDirs(layout, cgroupPath);
+  const results = await Promise.allSettled(dirs.map((dir) => rmdir(dir)));
+  return results.every((r) => r.status === 'fulfilled' || (r.reason as NodeJS.ErrnoException).code === 'ENOENT');
+}
+
 /** What a container's cgroup says it uses now (engine/runtime's view of `docker stats`). */
 export interface CgroupUsage {
   cpuUsageNs: number;

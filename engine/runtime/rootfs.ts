@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { run } from '../../lib/process/run.js';
+import { mountFilesystem, unmountFilesystem } from '../../lib/process/mount.js';
 import { TswarmError } from '../../lib/errors.js';
 import { isMounted, readMounts } from '../netns/mount-table.js';
 
@@ -39,7 +39,7 @@ export async function mountRootfs(layerDirs: readonly string[], dirs: OverlayDir
   if (await isMounted(dirs.target)) return;
   const options = overlayOptions(layerDirs, dirs);
   await Promise.all([dirs.upper, dirs.work, dirs.target].map((d) => mkdir(d, { recursive: true })));
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, dirs.target], { timeoutMs: MOUNT_TIMEOUT_MS });
+  await mountFilesystem('overlay', 'overlay', dirs.target, options, MOUNT_TIMEOUT_MS);
 }
 
 /**
@@ -52,7 +52,7 @@ export async function unmountTree(target: string): Promise<void> {
     .filter((t) => t === target || t.startsWith(`${target}/`))
     .sort((a, b) => b.length - a.length);
   for (const mountPoint of below) {
-    const result = await run('umount', [mountPoint], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
-    if (result.code !== 0) await run('umount', ['-l', mountPoint], { timeoutMs: MOUNT_TIMEOUT_MS, allowFailure: true });
+    if (!(await unmountFilesystem(mountPoint, false, MOUNT_TIMEOUT_MS)))
+      await unmountFilesystem(mountPoint, true, MOUNT_TIMEOUT_MS);
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { TswarmError } from '../../lib/errors.js';
@@ -374,6 +374,31 @@ describe('ContainerRuntime with crun and conmon', () => {
       timeoutMs: 10_000,
       what: 'the removed container’s directory to be deleted',
     });
+  });
+
+  it('releases an ended container itself: its crun state and its cgroup are gone, without a crun delete', async () => {
+    const exists = (path: string) =>
+      access(path).then(
+        () => true,
+        () => false,
+      );
+    // The pids hierarchy on a v1 or hybrid host, else the v2 tree.
+    const v1 = await exists('/sys/fs/cgroup/pids');
+    const id = await rt.create({ config: { spec: { command: ['sh', '-c', 'sleep 0.2'] } }, image });
+    const cgroup = join('/sys/fs/cgroup', ...(v1 ? ['pids'] : []), prefix, id);
+    const state = join(dir, 'engine', 'crun', `${prefix}-${id}`);
+    await rt.start(id);
+    expect(await exists(cgroup)).toBe(true);
+    expect(await exists(state)).toBe(true);
+    expect((await rt.wait(id, { timeoutMs: 20_000 })).exitCode).toBe(0);
+    await waitFor(async () => !(await exists(state)) && !(await exists(cgroup)), {
+      timeoutMs: 10_000,
+      what: `container ${id}'s crun state and cgroup to go`,
+    });
+    // Started again, it runs as before (nothing is left for the runtime to trip on).
+    await rt.start(id);
+    expect((await rt.wait(id, { timeoutMs: 20_000 })).exitCode).toBe(0);
+    await rt.remove(id);
   });
 
   it('starts a container by crun’s exec FIFO, as crun start does: crun then reports it running', async () => {

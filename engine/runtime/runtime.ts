@@ -17,7 +17,7 @@ import {
 } from './create.js';
 import { adoptContainers } from './adopt.js';
 import { removeExitFile, type ExitFile } from './exits.js';
-import { readExitReasons, readUsage, removeCgroup, type CgroupUsage } from './cgroups.js';
+import { readExitReasons, readUsage, removeCgroup, removeEndedCgroup, type CgroupUsage } from './cgroups.js';
 import { cgroupPids } from './cgroup-pids.js';
 import { unmountTree } from './rootfs.js';
 import { saveRecord, type ContainerRecord } from './record.js';
@@ -214,8 +214,10 @@ export class ContainerRuntime {
     if (record.state.status === 'running') return;
     const paths = containerPaths(this.containersDir, record.id);
     await prepareStart(record, paths);
-    // A restart: what the last run left in the runtime goes first (a fresh container has nothing).
-    if (!this.neverStarted.delete(record.id)) await this.oci.delete(record.runtimeName, true);
+    // A restart: what the last run left in the runtime goes first, unless its end released it
+    // already (finalize); a fresh container has nothing there.
+    const runtimeDeleted = this.neverStarted.delete(record.id) || this.released.has(record.id);
+    if (!runtimeDeleted) await this.oci.delete(record.runtimeName, true);
     this.released.delete(record.id);
     await removeExitFile(this.exitDir, record.runtimeName);
     const pid = await launchUnderConmon(this.startContext(), record, paths);
@@ -554,7 +556,7 @@ export class ContainerRuntime {
     // while the record is written: they hold nothing a crash could lose. Only the exit file,
     // which keeps the exit code, waits until the record is durable.
     const released = Promise.allSettled([
-      this.oci.delete(record.runtimeName, true),
+      this.releaseEnded(record),
       unmountTree(containerPaths(this.containersDir, record.id).rootfs),
     ]);
     this.monitors.stop(record.id);
@@ -588,6 +590,18 @@ export class ContainerRuntime {
     else throw deleted.reason;
     if (unmounted.status === 'rejected') throw unmounted.reason;
     this.log.info({ container: record.id, exitCode: exit.exitCode, oomKilled: reasons.oomKilled }, 'container exited');
+  }
+
+  /**
+   * The runtime's part of an ended container: its cgroup and its state. The process is gone (the
+   * exit file says so, and its PID namespace took every other process with it), so the cgroup is
+   * removed here and the runtime only forgets it; a cgroup that still holds something is left
+   * to the runtime's delete, which kills what is in it.
+   */
+  private async releaseEnded(record: ContainerRecord): Promise<void> {
+    if (await removeEndedCgroup(this.host.cgroupLayout, record.cgroupsPath))
+      await this.oci.forgetEnded(record.runtimeName);
+    else await this.oci.delete(record.runtimeName, true);
   }
 
   /** Tells the engine what happened to a container; a listener's failure never fails the operation. */

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../log.js';
 import { Launcher } from './launcher.js';
-import { run, runDetached, useCommandRunner } from './run.js';
+import { run, runDetached, runMountCall, useCommandRunner } from './run.js';
+import { mountFilesystem, unmountFilesystem } from './mount.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +149,33 @@ describe('commands through the launcher', () => {
       }
     } finally {
       for (const pid of started) process.kill(pid, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mounts and unmounts by system calls in the helper, with the errno of a failure, and falls back to mount(8) without it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tswarm-launcher-mount-'));
+    const mounted = async (target: string) =>
+      (await readFile('/proc/self/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === target);
+    try {
+      for (const withHelper of [true, false]) {
+        if (withHelper) await installLauncher();
+        else useCommandRunner(undefined);
+        // Without the helper there is no mount call to make: mount.ts runs the commands.
+        const probe = runMountCall({ kind: 'umount', target: dir, flags: 0 }, 1_000);
+        expect(probe === undefined).toBe(!withHelper);
+        expect(await probe).toMatchObject(withHelper ? { errno: 22 } : {}); // EINVAL: nothing mounted there
+        await mountFilesystem('tmpfs', 'tmpfs', dir, 'size=1m,mode=0700', 10_000);
+        expect(await mounted(dir)).toBe(true);
+        expect(await unmountFilesystem(dir, false, 10_000)).toBe(true);
+        expect(await mounted(dir)).toBe(false);
+        await expect(mountFilesystem('tmpfs', 'tmpfs', join(dir, 'missing'), 'size=1m', 10_000)).rejects.toThrow(
+          withHelper ? /cannot mount tmpfs on .*missing: No such file or directory/ : /mount/,
+        );
+        expect(await unmountFilesystem(dir, false, 10_000)).toBe(false); // not mounted: EINVAL
+      }
+    } finally {
+      await unmountFilesystem(dir, true, 10_000).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -24,6 +24,8 @@ import {
   type CommandRunner,
   type DetachOptions,
   type DetachResult,
+  type MountCall,
+  type MountCallResult,
   type RunOptions,
 } from './run.js';
 
@@ -40,7 +42,7 @@ const PYTHON = 'python3';
 const PYTHON_FLAGS = ['-I', '-S'];
 
 interface Waiter {
-  resolve(outcome: CommandResult | DetachResult): void;
+  resolve(outcome: CommandResult | DetachResult | MountCallResult): void;
   timer: NodeJS.Timeout;
 }
 
@@ -49,7 +51,7 @@ interface WireAnswer {
   id: number;
   outcome:
     | (Omit<CommandOutcome, 'stdout' | 'stderr'> & { stdout: string; stderr: string })
-    | Exclude<CommandResult | DetachResult, CommandOutcome>;
+    | Exclude<CommandResult | DetachResult | MountCallResult, CommandOutcome>;
 }
 
 export interface LauncherOptions {
@@ -104,11 +106,18 @@ export class Launcher implements CommandRunner {
     return this.ask<DetachResult>(child, { kind: 'detach', command, args: [...args], ...options }, options.timeoutMs);
   }
 
+  /** mount(2) and umount2(2) in the helper (no mount(8) process); undefined without a helper. */
+  mountCall(call: MountCall, timeoutMs: number): Promise<MountCallResult> | undefined {
+    const child = this.available();
+    if (!child) return undefined;
+    return this.ask<MountCallResult>(child, call, timeoutMs);
+  }
+
   private available(): ChildProcess | undefined {
     return this.closed || this.waiters.size >= IN_FLIGHT_MAX ? undefined : this.readyChild();
   }
 
-  private ask<T extends CommandResult | DetachResult>(
+  private ask<T extends CommandResult | DetachResult | MountCallResult>(
     child: ChildProcess,
     request: object,
     timeoutMs: number,
@@ -119,7 +128,10 @@ export class Launcher implements CommandRunner {
         () => this.lose(id, 'the command launcher did not answer in time'),
         timeoutMs + ANSWER_GRACE_MS,
       );
-      this.waiters.set(id, { resolve: resolve as (outcome: CommandResult | DetachResult) => void, timer });
+      this.waiters.set(id, {
+        resolve: resolve as (outcome: CommandResult | DetachResult | MountCallResult) => void,
+        timer,
+      });
       child.stdin?.write(JSON.stringify({ id, ...request }) + '\n');
     });
   }

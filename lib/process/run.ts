@@ -66,10 +66,20 @@ export interface DetachedReport {
 
 export type DetachResult = DetachedReport | SpawnFailure | LostCommand;
 
+/** mount(2) or umount2(2), as the launcher makes them (mount.ts). */
+export type MountCall =
+  | { kind: 'mount'; source: string; target: string; fstype: string; flags: number; data: string }
+  | { kind: 'umount'; target: string; flags: number };
+
+/** How a mount call ended: errno 0 when it was done. */
+export type MountCallResult = { errno: number; message: string } | LostCommand;
+
 /** Something that runs commands for run(): this process itself, or a launcher (lib/launcher.ts). */
 export interface CommandRunner {
   execute(command: string, args: readonly string[], options: RunOptions): Promise<CommandResult>;
   detach(command: string, args: readonly string[], options: DetachOptions): Promise<DetachResult>;
+  /** Makes the call itself; undefined when it cannot (mount.ts then runs mount(8) or umount(8)). */
+  mountCall?(call: MountCall, timeoutMs: number): Promise<MountCallResult> | undefined;
 }
 
 /** Runs the command as a child of this process, killed at its deadline, its output bounded. */
@@ -180,6 +190,11 @@ let runner: CommandRunner = direct;
  */
 export function useCommandRunner(next: CommandRunner | undefined): void {
   runner = next ?? direct;
+}
+
+/** A mount call through the installed runner; undefined when it makes none (no launcher). */
+export function runMountCall(call: MountCall, timeoutMs: number): Promise<MountCallResult> | undefined {
+  return runner.mountCall?.(call, timeoutMs);
 }
 
 /** Starts a long-lived helper (conmon) through the installed runner and returns its fd 3 report. */
