@@ -202,6 +202,14 @@ describe('docker top, rename and system df on a lab host', () => {
     expect(bytesOf(size!)).toBeGreaterThanOrEqual(MiB);
     expect(verbose).toContain('Build cache usage: 0B');
 
+    // docker ps -s: the same measure per container, its changes then with its image.
+    const sized = await dockerOkIn(['ps', '-s', '--filter', 'name=dfuser', '--format', '{{.Size}}']);
+    show(`docker ps -s: ${sized}`);
+    const sizeMatch = /^(\S+) \(virtual (\S+)\)$/.exec(sized.trim());
+    expect(sizeMatch, sized).not.toBeNull();
+    expect(bytesOf(sizeMatch![1]!)).toBeGreaterThanOrEqual(300_000);
+    expect(bytesOf(sizeMatch![2]!)).toBeGreaterThan(bytesOf(sizeMatch![1]!));
+
     // API 1.42's type parameter: only the kinds asked for; an unknown one is a 400.
     const get = async (path: string) => {
       const { response } = await rawRequest(L(), HOST, `GET ${path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n`);
@@ -229,10 +237,12 @@ import docker, json
 c = docker.from_env()
 top = c.containers.get('topper').top(ps_args='-o pid,args')
 df = c.df()
+sized = c.api.containers(filters={'name': 'dfuser'}, size=True)[0]
 vol = [v for v in df['Volumes'] if v['Name'] == 'dfvol'][0]
 print(json.dumps({'titles': top['Titles'], 'commands': sorted(p[1] for p in top['Processes']),
   'volume': vol['UsageData'], 'layers': df['LayersSize'],
-  'containers': sorted(x['Names'][0] for x in df['Containers'])}))
+  'containers': sorted(x['Names'][0] for x in df['Containers']),
+  'sizeRw': sized['SizeRw'], 'sizeRootFs': sized['SizeRootFs']}))
 `,
     );
     expect(r.code, r.stderr).toBe(0);
@@ -242,8 +252,12 @@ print(json.dumps({'titles': top['Titles'], 'commands': sorted(p[1] for p in top[
       volume: { Size: number; RefCount: number };
       layers: number;
       containers: string[];
+      sizeRw: number;
+      sizeRootFs: number;
     };
     show(`python docker SDK: ${r.stdout.trim()}`);
+    expect(out.sizeRw).toBeGreaterThanOrEqual(300_000);
+    expect(out.sizeRootFs).toBeGreaterThan(out.sizeRw);
     expect(out.titles).toEqual(['PID', 'COMMAND']);
     expect(out.commands).toEqual(['sleep 299', 'sleep 300']);
     expect(out.volume.Size).toBeGreaterThanOrEqual(MiB);

@@ -31,6 +31,9 @@ export interface ContainerSummaryJson {
   State: string;
   /** "Up 3 minutes", "Exited (0) 2 seconds ago", as the daemon words it. */
   Status: string;
+  /** With `size=1`: the bytes it changed over its image, and with its image. */
+  SizeRw?: number;
+  SizeRootFs?: number;
 }
 
 interface CpuStats {

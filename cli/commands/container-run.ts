@@ -3,7 +3,7 @@
  * image is missing), attach and wait before the start so no output and no exit is missed, pass
  * signals on to the container (sig-proxy) and exit with its code.
  */
-import { interactiveSession, type InteractiveSession } from './terminal-session.js';
+import { interactiveSession } from './terminal-session.js';
 import { type Command } from 'commander';
 import { asTswarmError, TswarmError } from '../../lib/errors.js';
 import { LOCAL_CALL_DEADLINE_MS, type ApiClient } from '../../lib/api-client/client.js';
@@ -17,7 +17,7 @@ import {
   type ContainerCreateBody,
   type ContainerFlags,
 } from './container-config.js';
-import { containerPath, requestWait, stderr, type CreateResponse, type PendingWait } from './container-api.js';
+import { containerPath, requestWait, stderr, type CreateResponse } from './container-api.js';
 import { pullImage } from './image-pull.js';
 
 type Ctx = () => CliContext;
@@ -126,12 +126,12 @@ async function runAttached(
   autoRemove: boolean,
   term: TerminalFlags,
 ): Promise<void> {
-  let output: InteractiveSession | undefined;
-  let wait: PendingWait;
   const stdin = term.interactive ?? false;
   const tty = term.tty ?? false;
-  try {
-    output = await interactiveSession(
+  // Both before the start, so no output and no exit is missed; neither waits for the other (each
+  // is a round trip, the attach on a connection of its own).
+  const [attached, waiting] = await Promise.allSettled([
+    interactiveSession(
       c,
       api,
       containerPath(id, '/attach'),
@@ -145,13 +145,17 @@ async function runAttached(
         },
       },
       { tty, stdin, resizePath: containerPath(id, '/resize'), detachKeys: term.detachKeys },
-    );
+    ),
     // An auto-remove container is gone once it exited: only `removed` is sure to be seen.
-    wait = await requestWait(api, id, autoRemove ? 'removed' : 'next-exit');
-  } catch (err) {
-    output?.close();
-    throw runFailure(err);
+    requestWait(api, id, autoRemove ? 'removed' : 'next-exit'),
+  ]);
+  if (attached.status === 'rejected' || waiting.status === 'rejected') {
+    if (attached.status === 'fulfilled') attached.value.close();
+    if (waiting.status === 'fulfilled') waiting.value.cancel();
+    throw runFailure(attached.status === 'rejected' ? attached.reason : (waiting as PromiseRejectedResult).reason);
   }
+  const output = attached.value;
+  const wait = waiting.value;
   try {
     await startContainer(api, id);
   } catch (err) {

@@ -65,9 +65,12 @@ async function eachContainer(
     throw new TswarmError('FAILED_PRECONDITION', `${failures.length} containers failed: ${failures.join('; ')}`);
 }
 
-function listContainers(api: ApiClient, query: { all?: boolean; filters?: string }): Promise<ContainerSummaryJson[]> {
+function listContainers(
+  api: ApiClient,
+  query: { all?: boolean; filters?: string; size?: boolean },
+): Promise<ContainerSummaryJson[]> {
   return api.json<ContainerSummaryJson[]>('GET', '/containers/json', {
-    query: { all: query.all ? 1 : undefined, filters: query.filters },
+    query: { all: query.all ? 1 : undefined, filters: query.filters, size: query.size ? 1 : undefined },
   });
 }
 
@@ -78,21 +81,27 @@ function addList(parent: Command, name: string, ctx: Ctx): void {
     .option('-a, --all', 'show all containers, not only running ones')
     .option('-q, --quiet', 'only show container IDs')
     .option('-f, --filter <key=value>', `${CONTAINER_FILTER_HELP} (repeatable)`, collect(parseContainerFilter))
+    .option('-s, --size', 'show each container’s size: its changes, and with its image (virtual)')
     .option('--format <format>', 'output format: table or json')
-    .action(async (opts: { all?: boolean; quiet?: boolean; format?: string; filter?: Filter[] }) => {
+    .action(async (opts: { all?: boolean; quiet?: boolean; size?: boolean; format?: string; filter?: Filter[] }) => {
       const format = parseFormat(opts.format);
       const c = ctx();
       // As `docker ps`: the daemon filters (a status filter makes it look at stopped ones too).
-      const containers = await listContainers(c.api(), { all: opts.all, filters: filtersQuery(opts.filter ?? []) });
+      const containers = await listContainers(c.api(), {
+        all: opts.all,
+        filters: filtersQuery(opts.filter ?? []),
+        size: opts.size === true && !opts.quiet,
+      });
       if (opts.quiet) c.out(containers.map((x) => `${x.Id.slice(0, 12)}\n`).join(''));
       else if (format === 'json') c.out(formatJson(containers));
-      else
+      else {
+        const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
         c.out(
-          formatTable(
-            ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-            containerRows(containers),
-          ),
+          opts.size
+            ? formatTable([...header, 'SIZE'], containerRows(containers, Date.now(), true))
+            : formatTable(header, containerRows(containers)),
         );
+      }
     });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerRows, formatPort, humanBinaryBytes, statsRows } from './engine-format.js';
+import { containerRows, formatPort, humanBinaryBytes, humanBytes, statsRows } from './engine-format.js';
 import type { ContainerSummaryJson, StatsJson } from './container-api.js';
 
 const GiB = 1024 ** 3;
@@ -81,6 +81,12 @@ describe('docker ps rows', () => {
         'web',
       ],
     ]);
+    // docker ps -s: the changes, then with the image, in decimal units.
+    expect(containerRows([{ ...web, SizeRw: 300_000, SizeRootFs: 4_564_000 }], nowMs, true)[0]?.at(-1)).toBe(
+      '300kB (virtual 4.56MB)',
+    );
+    expect(containerRows([web], nowMs, true)[0]?.at(-1)).toBe('0B (virtual 0B)');
+    expect([120e6, 100e3, 4.5e6, 1e9, 999].map(humanBytes)).toEqual(['120MB', '100kB', '4.5MB', '1GB', '999B']);
     expect(formatPort({ IP: '127.0.0.1', PrivatePort: 53, PublicPort: 5353, Type: 'udp' })).toBe(
       '127.0.0.1:5353->53/udp',
     );

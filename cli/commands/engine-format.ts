@@ -20,7 +20,15 @@ function scaled(
 /** Decimal units, as `docker images` prints sizes ("4.26MB"). */
 export function humanBytes(bytes: number): string {
   const { value, unit, whole } = scaled(bytes, 1000, ['B', 'kB', 'MB', 'GB', 'TB']);
-  return `${whole ? value : value.toPrecision(3).replace(/\.?0+$/, '')}${unit}`;
+  // Zeros go only after a decimal point: 300kB stays 300kB, 4.50MB becomes 4.5MB.
+  return `${
+    whole
+      ? value
+      : value
+          .toPrecision(3)
+          .replace(/(\.\d*?)0+$/, '$1')
+          .replace(/\.$/, '')
+  }${unit}`;
 }
 
 /** "5 seconds", "3 minutes", "2 hours", "4 days" (largest unit, rounded down). */
@@ -58,11 +66,18 @@ export function formatPort(p: DockerPort): string {
     : `${p.PrivatePort}/${p.Type}`;
 }
 
-/** `docker ps`'s rows; STATUS is the daemon's wording ("Up 3 minutes", "Exited (0) 2 seconds ago"). */
-export function containerRows(containers: readonly ContainerSummaryJson[], nowMs = Date.now()): string[][] {
+/**
+ * `docker ps`'s rows; STATUS is the daemon's wording ("Up 3 minutes", "Exited (0) 2 seconds ago").
+ * With `size`, `docker ps -s`'s SIZE: the container's changes, then with its image ("0B (virtual 4.26MB)").
+ */
+export function containerRows(
+  containers: readonly ContainerSummaryJson[],
+  nowMs = Date.now(),
+  size = false,
+): string[][] {
   return containers.map((c) => {
     const command = c.Command;
-    return [
+    const row = [
       c.Id.slice(0, 12),
       c.Image,
       `"${command.length > 20 ? command.slice(0, 19) + '…' : command}"`,
@@ -71,6 +86,8 @@ export function containerRows(containers: readonly ContainerSummaryJson[], nowMs
       c.Ports.map(formatPort).join(', '),
       (c.Names[0] ?? '').replace(/^\//, ''),
     ];
+    if (size) row.push(`${humanBytes(c.SizeRw ?? 0)} (virtual ${humanBytes(c.SizeRootFs ?? 0)})`);
+    return row;
   });
 }
 

@@ -41,7 +41,11 @@ function stopTimeoutMs(query: URLSearchParams): number | undefined {
   return t * 1000;
 }
 
-function summaries(engine: Engine, query: URLSearchParams): Record<string, unknown>[] {
+/**
+ * `GET /containers/json`. With `size=1` (`docker ps -s`) each also has SizeRw (its changes: the
+ * overlay upper dir, walked) and SizeRootFs (with its image), measured as `system df` measures.
+ */
+async function summaries(engine: Engine, query: URLSearchParams): Promise<Record<string, unknown>[]> {
   const filters = filtersParam(query, CONTAINER_FILTER_KEYS);
   checkContainerFilters(filters);
   const all = boolParam(query, 'all') || filters.some((f) => f.key === 'status' || f.key === 'exited');
@@ -49,9 +53,15 @@ function summaries(engine: Engine, query: URLSearchParams): Record<string, unkno
   let list: ContainerSummary[] = engine.containerList({ all: all || limit > 0 });
   list = list.filter((c) => matchesContainerFilters(c, filters));
   if (limit > 0) list = list.slice(0, limit);
+  const sizes = boolParam(query, 'size')
+    ? new Map((await engine.diskUsage.containers()).map((u) => [u.container.id, u]))
+    : undefined;
   return list.flatMap((c) => {
     const summary = dockerSummaryOf(engine, c);
-    return summary ? [summary] : [];
+    if (!summary) return [];
+    if (!sizes) return [summary];
+    const u = sizes.get(c.id);
+    return [{ ...summary, SizeRw: u?.sizeRwBytes ?? 0, SizeRootFs: u?.sizeRootFsBytes ?? 0 }];
   });
 }
 
@@ -144,7 +154,10 @@ export function containerRoutes(ctx: ApiContext): Route[] {
       handler: async (req, reply) => {
         const name = req.query.get('name') ?? '';
         if (name.length > NAME_PARAM_CHARS_MAX)
-          throw new TswarmError('INVALID_ARGUMENT', 'the container name is too long. Give at most 128 characters');
+          throw new TswarmError(
+            'INVALID_ARGUMENT',
+            `the container name is too long. Give at most ${NAME_PARAM_CHARS_MAX} characters`,
+          );
         const { config, warnings } = containerConfigFromDocker(await req.json(), name);
         if (config.name !== '' && engine.containerList({ all: true }).some((c) => c.name === config.name))
           throw new TswarmError(
@@ -159,7 +172,7 @@ export function containerRoutes(ctx: ApiContext): Route[] {
     {
       method: 'GET',
       path: '/containers/json',
-      handler: async (req, reply) => reply.json(200, summaries(engine, req.query)),
+      handler: async (req, reply) => reply.json(200, await summaries(engine, req.query)),
     },
     {
       method: 'GET',

@@ -117,11 +117,13 @@ export async function startLaunched(
     error: '',
     health: record.health ? 'starting' : '',
   };
-  await saveRecord(paths.dir, record);
-  try {
-    await ctx.oci.start(record.runtimeName);
-  } catch (err) {
-    // Saved as running a moment ago: a container whose start failed must not show as Up.
+  // Recorded while the process is let go (each takes a few ms): a daemon killed in between
+  // leaves a record saying created over a live container, which adoption deletes — a start
+  // never acknowledged. Both must succeed; otherwise the start failed, and says why.
+  const [saved, started] = await Promise.allSettled([saveRecord(paths.dir, record), ctx.oci.start(record.runtimeName)]);
+  if (saved.status === 'rejected' || started.status === 'rejected') {
+    const err: unknown = started.status === 'rejected' ? started.reason : (saved as PromiseRejectedResult).reason;
+    // A container whose start failed must not show as Up, nor run unrecorded.
     const message = err instanceof Error ? err.message : String(err);
     record.state = {
       ...record.state,
