@@ -233,11 +233,16 @@ describe('a worker through the loss of its manager', () => {
     await lab!.kill('m2');
     try {
       await lab!.start('w1');
-      await waitFor(async () => (await byHost('m1'))['w1']?.status === 'Ready' && (await w1Managers()).session, {
-        what: 'w1 Ready again, with a session',
-        ...poll,
-      });
-      const m = await w1Managers();
+      // Its session and its heartbeats each name a manager once one answered them (the first
+      // beat may come after the session opened): the sample that shows both is the one checked.
+      const m = await waitFor(
+        async () => {
+          if ((await byHost('m1'))['w1']?.status !== 'Ready') return undefined;
+          const now = await w1Managers();
+          return now.session !== undefined && now.heartbeat !== undefined ? now : undefined;
+        },
+        { what: 'w1 Ready again, with a session and answered heartbeats', ...poll },
+      );
       expect(['m1', 'm3']).toContain(m.heartbeat);
       // The restarted agent adopted its task's container: no second one.
       expect(await taskContainers('w1')).toEqual(container);
