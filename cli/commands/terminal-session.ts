@@ -76,16 +76,35 @@ export async function interactiveSession(
   // (or exec) runs: a change between the two is covered by the size sent then.
   let tracking = false;
   let sent = '';
+  // One resize at a time: two in flight go over two connections and may be applied in either
+  // order, leaving the container's terminal at the older size. A change meanwhile is sent after.
+  let sending = false;
+  let changedMeanwhile = false;
   const sendSize = () => {
+    if (!tracking || !o.resizePath) return;
+    if (sending) {
+      changedMeanwhile = true;
+      return;
+    }
     // Read the size now (an ioctl), not the one cached at the last SIGWINCH: signals do not queue,
     // so two quick changes (rows, then columns) can arrive as one, read between the two.
     const [columns, rows] = process.stdout.getWindowSize?.() ?? [process.stdout.columns, process.stdout.rows];
-    if (!tracking || !o.resizePath || !rows || !columns || `${rows}x${columns}` === sent) return;
+    if (!rows || !columns || `${rows}x${columns}` === sent) return;
     sent = `${rows}x${columns}`;
-    void api.request('POST', o.resizePath, { query: { h: rows, w: columns } }).then(
-      (res) => res.resume(),
-      () => undefined,
-    );
+    sending = true;
+    void api
+      .request('POST', o.resizePath, { query: { h: rows, w: columns } })
+      .then(
+        (res) => res.resume(),
+        () => undefined,
+      )
+      .finally(() => {
+        sending = false;
+        if (changedMeanwhile) {
+          changedMeanwhile = false;
+          sendSize();
+        }
+      });
   };
   /** A window change, and a second look shortly after for a change its signal was merged with. */
   const onResize = () => {
