@@ -7,6 +7,7 @@ import { labPaths, REGISTRY_HOST } from '../../lab/paths.js';
 import { formatMs, summarize, type Summary } from '../stats.js';
 import { imageLowerDirs, makeBaseline } from './baseline.js';
 import { makePodman } from './podman.js';
+import { ApiRun } from './api-run.js';
 
 /**
  * The engine benchmark, on a one-host lab with the lab registry:
@@ -15,6 +16,8 @@ import { makePodman } from './podman.js';
  * - the daemon's share of that run (the run minus `tswarm --version`, the CLI's own start) beside
  *   a plain script doing the same steps by hand (overlay mount, `crun run`, unmount, remove) —
  *   target ≤ 1.5× the script;
+ * - the same run as the Engine API calls alone, from this already-running process: the daemon's
+ *   own part, without the CLI's start and module loading;
  * - the same run with `--network bridge`, to show what networking costs;
  * The tswarm CLI runs in the root namespace beside the script and podman, talking to the lab
  * host's daemon over its socket, so no nsenter sits in its figures.
@@ -63,6 +66,8 @@ export async function benchEngine(): Promise<void> {
     cleanups.push(() => baseline.remove());
     const podman = await makePodman(join(labPaths.hostDir(lab.name, REGISTRY_HOST), 'oci'), 'busybox');
     if (podman) cleanups.push(() => podman.remove());
+    const apiRun = new ApiRun(env['TSWARM_HOST']!);
+    cleanups.push(async () => apiRun.close());
 
     const samples = {
       none: [] as number[],
@@ -70,6 +75,7 @@ export async function benchEngine(): Promise<void> {
       script: [] as number[],
       podman: [] as number[],
       cli: [] as number[],
+      api: [] as number[],
     };
     for (let i = 0; i < RUNS; i++) {
       samples.none.push(
@@ -81,6 +87,7 @@ export async function benchEngine(): Promise<void> {
       samples.script.push(await timed(() => baseline.runOnce()));
       if (podman) samples.podman.push(await timed(() => podman.runOnce()));
       samples.cli.push(await timed(() => tswarm(['--version'])));
+      samples.api.push(await timed(() => apiRun.runOnce(registry.image)));
     }
     const s = {
       none: summarize(samples.none),
@@ -96,6 +103,9 @@ export async function benchEngine(): Promise<void> {
     const share = summarize(samples.none.map((v, i) => v - samples.cli[i]!));
     line('daemon share: run --network none minus CLI start', share);
     ratio('ratio daemon share / script (target <= 1.5x)', share, s.script);
+    const api = summarize(samples.api);
+    line('the same run as API calls alone (no CLI)', api);
+    ratio('ratio API calls alone / script', api, s.script);
     ratio('ratio bridge / none (cost of networking)', s.bridge, s.none);
     if (podman) {
       const p = summarize(samples.podman);

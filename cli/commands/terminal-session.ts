@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import type { ApiClient } from '../../lib/api-client/client.js';
 import { DetachKeyMatcher, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 import type { CliContext } from '../context.js';
@@ -51,6 +50,8 @@ export async function interactiveSession(
     stdin.setRawMode(true);
     // libuv's raw mode keeps output processing (ONLCR), which would turn the container's own
     // \r\n into \r\r\n; the docker CLI's raw mode turns it off too. setRawMode(false) restores it.
+    // Loaded here: only a terminal session needs it (~2 ms of every other run's start).
+    const { spawnSync } = await import('node:child_process');
     spawnSync('stty', ['-opost'], { stdio: [stdin, 'ignore', 'ignore'] });
   }
   let detached = false;
