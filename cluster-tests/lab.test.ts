@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { listNetns } from '../lab/netns.js';
 import { labPaths } from '../lab/paths.js';
@@ -97,8 +98,16 @@ describe('the lab', () => {
     });
   });
 
-  it('tears down completely: no namespace, process or directory is left', async () => {
+  it('tears down completely: no namespace, process, container cgroup or directory is left', async () => {
     const hosts = [...lab!.hosts];
+    // A container running at the lab's end: its daemon's cgroups (crun's /PREFIX/ID) must go too.
+    const w1 = hosts.find((h) => h.name === 'w1')!;
+    const run = await lab!.exec('w1', ['tswarm', 'run', '-d', '--network', 'none', LAB_TEST_IMAGE, 'sleep', '300']);
+    expect(run.code, run.stderr).toBe(0);
+    const { namePrefix } = JSON.parse(readFileSync(join(w1.dataDir, 'node.json'), 'utf8')) as { namePrefix: string };
+    const prefixCgroups = () =>
+      readdirSync('/sys/fs/cgroup').filter((c) => existsSync(join('/sys/fs/cgroup', c, namePrefix)));
+    expect(prefixCgroups()).not.toEqual([]);
     const { pid } = lab!.registry!;
     const registry = { pid, startTime: processStartTime(pid) ?? '' };
     expect(isAlive(registry)).toBe(true);
@@ -110,5 +119,6 @@ describe('the lab', () => {
     for (const h of hosts) expect(isAlive(h)).toBe(false);
     expect(isAlive(registry)).toBe(false);
     expect(existsSync(labPaths.dir(name))).toBe(false);
+    expect(prefixCgroups()).toEqual([]);
   });
 });
