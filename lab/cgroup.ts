@@ -11,8 +11,6 @@ import { CGROUP_HIERARCHY_NAME, CGROUP_MOUNT } from './paths.js';
  * which is what `lab crash` and `lab down` must end, and nothing else.
  */
 const KILL_DEADLINE_MS = 10_000;
-/** Where the controller hierarchies are mounted. */
-const CGROUP_ROOT = '/sys/fs/cgroup';
 const KILL_POLL_MS = 20;
 
 async function isMounted(): Promise<boolean> {
@@ -104,17 +102,6 @@ export async function killCgroup(path: string): Promise<void> {
 export async function removeCgroup(path: string): Promise<void> {
   const all = [path, ...(await descendants(path))].reverse();
   for (const dir of all) await rmdir(dir).catch(() => undefined);
-}
-
-/**
- * Removes the cgroups a host's daemon made for its containers (`/PREFIX/ID` in every controller
- * hierarchy, crun's cgroupsPath), once its processes are gone: empty, they would still pile up
- * across labs.
- */
-export async function removeDaemonCgroups(prefix: string): Promise<void> {
-  for (const hierarchy of await readdir(CGROUP_ROOT).catch(() => [] as string[])) {
-    await removeCgroup(join(CGROUP_ROOT, hierarchy, prefix));
-  }
 }
 
 /** Lab cgroups present: one directory per lab under the hierarchy. */

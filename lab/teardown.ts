@@ -2,7 +2,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../lib/process/run.js';
 import type { Logger } from '../lib/log.js';
-import { killCgroup, removeCgroup, removeDaemonCgroups } from './cgroup.js';
+import { removePrefixCgroups } from '../engine/runtime/cgroups.js';
+import { killCgroup, removeCgroup } from './cgroup.js';
 import { deleteNetns, listNetns } from './netns.js';
 import { labPaths, REGISTRY_HOST } from './paths.js';
 import { isAlive, signalProcess, waitForExit } from './processes.js';
@@ -77,7 +78,7 @@ export async function teardownLab(
   const present = await listNetns();
   const doomed = present.filter((n) => ours.has(n) || prefixes.some((p) => n.startsWith(p)));
   for (const n of doomed) await deleteNetns(n);
-  for (const p of prefixes) await removeDaemonCgroups(p);
+  for (const p of prefixes) await removePrefixCgroups(p);
   await removeCgroup(labPaths.cgroupLab(lab));
   await rm(labPaths.dir(lab), { recursive: true, force: true });
   options.log?.info({ lab, netns: doomed.length, mounts: mounts.length }, 'lab torn down');

@@ -59,6 +59,20 @@ export async function removeEndedCgroup(layout: CgroupLayout, cgroupPath: string
   return results.every((r) => r.status === 'fulfilled' || (r.reason as NodeJS.ErrnoException).code === 'ENOENT');
 }
 
+/**
+ * Removes every cgroup a daemon's prefix holds (`/PREFIX` and the `/PREFIX/ID` of its containers,
+ * in every hierarchy), once their processes are gone: what a daemon that will not run again (a
+ * torn-down lab host, a test's engine) leaves. A cgroup still in use stays: rmdir refuses it.
+ */
+export async function removePrefixCgroups(prefix: string): Promise<void> {
+  for (const hierarchy of await readdir(CGROUP_ROOT).catch(() => [] as string[])) {
+    const dir = join(CGROUP_ROOT, hierarchy, prefix);
+    const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const child of children) if (child.isDirectory()) await rmdir(join(dir, child.name)).catch(() => undefined);
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
 /** What a container's cgroup says it uses now (engine/runtime's view of `docker stats`). */
 export interface CgroupUsage {
   cpuUsageNs: number;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, readdir, rmdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,16 +16,8 @@ export async function makeTempDir(label: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `tswarm-${label}-`));
 }
 
-/** Removes what a test's daemon prefix may have left in the cgroup trees (empty dirs only). */
-export async function removePrefixCgroups(prefix: string): Promise<void> {
-  for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-    const dir = join('/sys/fs/cgroup', controller, prefix);
-    for (const child of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (child.isDirectory()) await rmdir(join(dir, child.name)).catch(() => undefined);
-    }
-    await rmdir(dir).catch(() => undefined);
-  }
-}
+/** What a test's daemon prefix may have left in the cgroup trees goes as a lab host's does. */
+export { removePrefixCgroups } from '../runtime/cgroups.js';
 
 export async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
