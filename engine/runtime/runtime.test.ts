@@ -301,7 +301,16 @@ describe('ContainerRuntime with crun and conmon', () => {
       command: [
         'sh',
         '-c',
-        'nc -l -p 8080 > /tmp/got 2>&1 & sleep 0.3; echo ping | nc 127.0.0.1 8080; echo rc=$?; sleep 0.3; cat /tmp/got; ls /sys/class/net; cat /sys/class/net/lo/flags',
+        // A bounded poll, not a fixed sleep: on a loaded machine the listener may be slow to bind
+        // (up to 5 s); the runtime's wait bounds the rest.
+        [
+          // The listener sends, the client prints what it reads until the listener closes.
+          'echo ping | nc -l -p 8080 &',
+          // Connect once it listens (port 8080 is 1F90 in /proc/net/tcp, state 0A: LISTEN).
+          "i=0; until grep -q ':1F90 00000000:0000 0A' /proc/net/tcp || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.05; done",
+          'nc 127.0.0.1 8080 < /dev/null',
+          'ls /sys/class/net; cat /sys/class/net/lo/flags',
+        ].join('\n'),
       ],
     });
     const lines = await collect(rt.logs(id));
